@@ -1,0 +1,88 @@
+/**
+ * Per-cloud endpoints of the Bot Framework (protocol reference, section 4).
+ * GCC moderate uses the public cloud's login and Connector scope; GCC High and DoD share the
+ * US government values; China is operated by 21Vianet.
+ */
+export type CloudName = "public" | "gcc" | "gcch" | "dod" | "china";
+export const cloudNames: readonly CloudName[] = ["public", "gcc", "gcch", "dod", "china"];
+
+export interface Cloud {
+  name: CloudName;
+  /** Authority host for client credentials (`https://<host>/<tenant>/oauth2/v2.0/token`). */
+  loginHost: string;
+  /** Tenant used by legacy multi-tenant bots. */
+  multiTenantAuthority: string;
+  /** OAuth scope of the Connector. */
+  connectorScope: string;
+  /** `iss` of inbound tokens signed by the Connector. */
+  tokenIssuer: string;
+  openIdMetadataUrl: string;
+  /** Where to send when no serviceUrl is known. */
+  defaultServiceUrl: string;
+  graphUrl: string;
+  /**
+   * Hosts allowed as a serviceUrl (section 5). A leading `*.` matches any subdomain.
+   * Tokens and traffic only ever go to these (plus HERALD_TRUSTED_HOSTS).
+   */
+  trustedHosts: readonly string[];
+}
+
+const publicTrusted = ["smba.trafficmanager.net", "*.teams.microsoft.com", "*.botframework.com", "*.trafficmanager.net"];
+
+export const clouds: Readonly<Record<CloudName, Cloud>> = {
+  public: {
+    name: "public",
+    loginHost: "login.microsoftonline.com",
+    multiTenantAuthority: "botframework.com",
+    connectorScope: "https://api.botframework.com/.default",
+    tokenIssuer: "https://api.botframework.com",
+    openIdMetadataUrl: "https://login.botframework.com/v1/.well-known/openidconfiguration",
+    defaultServiceUrl: "https://smba.trafficmanager.net/teams/",
+    graphUrl: "https://graph.microsoft.com",
+    trustedHosts: publicTrusted,
+  },
+  gcc: {
+    name: "gcc",
+    loginHost: "login.microsoftonline.com",
+    multiTenantAuthority: "botframework.com",
+    connectorScope: "https://api.botframework.com/.default",
+    tokenIssuer: "https://api.botframework.com",
+    openIdMetadataUrl: "https://login.botframework.com/v1/.well-known/openidconfiguration",
+    defaultServiceUrl: "https://smba.infra.gcc.teams.microsoft.com/teams",
+    graphUrl: "https://graph.microsoft.com",
+    trustedHosts: publicTrusted,
+  },
+  gcch: {
+    name: "gcch",
+    loginHost: "login.microsoftonline.us",
+    multiTenantAuthority: "MicrosoftServices.onmicrosoft.us",
+    connectorScope: "https://api.botframework.us/.default",
+    tokenIssuer: "https://api.botframework.us",
+    openIdMetadataUrl: "https://login.botframework.azure.us/v1/.well-known/openidconfiguration",
+    defaultServiceUrl: "https://smba.infra.gov.teams.microsoft.us/teams",
+    graphUrl: "https://graph.microsoft.us",
+    trustedHosts: ["*.teams.microsoft.us", "*.botframework.azure.us"],
+  },
+  dod: {
+    name: "dod",
+    loginHost: "login.microsoftonline.us",
+    multiTenantAuthority: "MicrosoftServices.onmicrosoft.us",
+    connectorScope: "https://api.botframework.us/.default",
+    tokenIssuer: "https://api.botframework.us",
+    openIdMetadataUrl: "https://login.botframework.azure.us/v1/.well-known/openidconfiguration",
+    defaultServiceUrl: "https://smba.infra.dod.teams.microsoft.us/teams",
+    graphUrl: "https://dod-graph.microsoft.us",
+    trustedHosts: ["*.teams.microsoft.us", "*.botframework.azure.us"],
+  },
+  china: {
+    name: "china",
+    loginHost: "login.partner.microsoftonline.cn",
+    multiTenantAuthority: "microsoftservices.partner.onmschina.cn",
+    connectorScope: "https://api.botframework.azure.cn/.default",
+    tokenIssuer: "https://api.botframework.azure.cn",
+    openIdMetadataUrl: "https://login.botframework.azure.cn/v1/.well-known/openidconfiguration",
+    defaultServiceUrl: "https://frontend.botapi.msg.infra.teams.microsoftonline.cn/",
+    graphUrl: "https://microsoftgraph.chinacloudapi.cn",
+    trustedHosts: ["*.teams.microsoftonline.cn", "*.botframework.azure.cn"],
+  },
+};

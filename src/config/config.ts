@@ -1,0 +1,250 @@
+import { type CloudName, cloudNames } from "./clouds.js";
+
+/**
+ * Herald's configuration: every setting is an environment variable `HERALD_*` and a matching
+ * flag (`HERALD_DATABASE_URL` ↔ `--database-url`). `loadConfig` validates all of them at once
+ * into one frozen value; any bad value stops start-up with a message naming the setting, the
+ * value and what is accepted.
+ */
+export type AppType = "SingleTenant" | "MultiTenant" | "UserAssignedMSI";
+export type InboundAuth = "jwt" | "off";
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type InFlightPolicy = "unknown" | "resend";
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  apiKey: string | undefined;
+  appId: string | undefined;
+  appPassword: string | undefined;
+  appTenantId: string | undefined;
+  appType: AppType;
+  cloud: CloudName;
+  openIdMetadataUrl: string | undefined;
+  tokenIssuer: string | undefined;
+  tokenEndpoint: string | undefined;
+  trustedHosts: readonly string[];
+  inboundAuth: InboundAuth;
+  /** Per-tenant send ceiling in requests per second; 0 = no tenant limit. */
+  tenantRps: number;
+  logLevel: LogLevel;
+  /** Redis for shared rate-limit buckets when several processes send; unset = in-process buckets. */
+  redisUrl: string | undefined;
+  /** A JSON file with the welcome message (`{text?, card?}` for personal and/or team). */
+  welcomeFile: string | undefined;
+  /** What happens to a send that was in flight when the process died: report `unknown` or send again. */
+  inFlightPolicy: InFlightPolicy;
+}
+
+export class ConfigError extends Error {
+  readonly code = "HERALD_E_CONFIG";
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Parse<T> = (raw: string) => { ok: true; value: T } | { ok: false; expected: string };
+
+export interface Setting<K extends keyof Config = keyof Config> {
+  key: K;
+  env: string;
+  flag: string;
+  description: string;
+  /** Raw default (shown in help); undefined = unset. */
+  default: string | undefined;
+  parse: Parse<Config[K]>;
+  secret?: boolean;
+}
+
+const ok = <T>(value: T) => ({ ok: true as const, value });
+const bad = (expected: string) => ({ ok: false as const, expected });
+
+const text: Parse<string> = (raw) => (raw.trim() === "" ? bad("a non-empty string") : ok(raw.trim()));
+const optionalText: Parse<string | undefined> = (raw) => (raw.trim() === "" ? ok(undefined) : ok(raw.trim()));
+function oneOf<T extends string>(values: readonly T[]): Parse<T> {
+  return (raw) => {
+    const found = values.find((v) => v.toLowerCase() === raw.trim().toLowerCase());
+    return found ? ok(found) : bad(`one of ${values.join(", ")}`);
+  };
+}
+const url: Parse<string | undefined> = (raw) => {
+  if (raw.trim() === "") return ok(undefined);
+  try {
+    const u = new URL(raw.trim());
+    return u.protocol === "http:" || u.protocol === "https:" ? ok(u.toString()) : bad("an http(s) URL");
+  } catch {
+    return bad("an absolute http(s) URL");
+  }
+};
+
+function setting<K extends keyof Config>(
+  key: K,
+  env: string,
+  description: string,
+  def: string | undefined,
+  parse: Parse<Config[K]>,
+  secret = false,
+): Setting<K> {
+  const flag = `--${env
+    .replace(/^HERALD_/, "")
+    .toLowerCase()
+    .replace(/_/g, "-")}`;
+  return { key, env, flag, description, default: def, parse, secret };
+}
+
+/** Every setting, in the order the README lists them. */
+export const settings: readonly Setting[] = [
+  setting("port", "HERALD_PORT", "TCP port of the bot endpoint, API and dashboard.", "3978", (raw) => {
+    const n = Number(raw);
+    return Number.isInteger(n) && n >= 0 && n <= 65535 ? ok(n) : bad("an integer from 0 to 65535 (0 = any free port)");
+  }),
+  setting("host", "HERALD_HOST", "Interface to listen on.", "127.0.0.1", text),
+  setting(
+    "databaseUrl",
+    "HERALD_DATABASE_URL",
+    "`sqlite:<path>` (a file, created if missing) or `postgres://user@host:port/db`.",
+    "sqlite:./data/herald.db",
+    (raw) => {
+      const v = raw.trim();
+      if (/^sqlite:.+/.test(v)) return ok(v);
+      if (/^postgres(ql)?:\/\/.+/.test(v)) return ok(v);
+      return bad("sqlite:<path> or postgres://user@host:port/database");
+    },
+  ),
+  setting(
+    "apiKey",
+    "HERALD_API_KEY",
+    "Admin API key accepted by the HTTP API (at least 16 characters).",
+    undefined,
+    (raw) => {
+      const v = raw.trim();
+      if (v === "") return ok(undefined);
+      return v.length >= 16 ? ok(v) : bad("a key of at least 16 characters (e.g. `openssl rand -hex 24`)");
+    },
+    true,
+  ),
+  setting("appId", "HERALD_APP_ID", "The bot's Microsoft App ID (Entra application client id).", undefined, optionalText),
+  setting(
+    "appPassword",
+    "HERALD_APP_PASSWORD",
+    "The bot's client secret. Unset = Connector requests carry no token.",
+    undefined,
+    optionalText,
+    true,
+  ),
+  setting("appTenantId", "HERALD_APP_TENANT_ID", "The bot's home tenant (required for SingleTenant).", undefined, optionalText),
+  setting(
+    "appType",
+    "HERALD_APP_TYPE",
+    "How the bot authenticates.",
+    "SingleTenant",
+    oneOf(["SingleTenant", "MultiTenant", "UserAssignedMSI"] as const),
+  ),
+  setting("cloud", "HERALD_CLOUD", "Which Microsoft cloud the bot lives in.", "public", oneOf(cloudNames)),
+  setting(
+    "openIdMetadataUrl",
+    "HERALD_OPENID_METADATA_URL",
+    "Override of the cloud's OpenID metadata URL for inbound tokens.",
+    undefined,
+    url,
+  ),
+  setting("tokenIssuer", "HERALD_TOKEN_ISSUER", "Override of the cloud's inbound token issuer.", undefined, optionalText),
+  setting("tokenEndpoint", "HERALD_TOKEN_ENDPOINT", "Override of the OAuth token endpoint for outbound tokens.", undefined, url),
+  setting(
+    "trustedHosts",
+    "HERALD_TRUSTED_HOSTS",
+    "Extra hosts allowed as serviceUrl, comma separated (`*.example.com` allowed).",
+    "",
+    (raw) => {
+      const hosts = raw
+        .split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter((h) => h !== "");
+      const wrong = hosts.find((h) => !/^(\*\.)?[a-z0-9.-]+$|^\[?[0-9a-f:]+\]?$/.test(h));
+      return wrong ? bad(`host names without scheme or port (got "${wrong}")`) : ok(Object.freeze(hosts));
+    },
+  ),
+  setting(
+    "inboundAuth",
+    "HERALD_INBOUND_AUTH",
+    "`jwt` verifies every inbound activity; `off` only for local emulators on loopback.",
+    "jwt",
+    oneOf(["jwt", "off"] as const),
+  ),
+  setting("tenantRps", "HERALD_TENANT_RPS", "Per-tenant send ceiling (requests/second); 0 = no tenant limit.", "50", (raw) => {
+    const n = Number(raw);
+    return raw.trim() !== "" && Number.isFinite(n) && n >= 0 ? ok(n) : bad("a number ≥ 0 (0 = no tenant limit)");
+  }),
+  setting("logLevel", "HERALD_LOG_LEVEL", "Least severe log level written.", "info", oneOf(["debug", "info", "warn", "error"] as const)),
+  setting("redisUrl", "HERALD_REDIS_URL", "Redis for rate-limit buckets shared by several Herald processes.", undefined, (raw) => {
+    const v = raw.trim();
+    if (v === "") return ok(undefined);
+    return /^rediss?:\/\/.+/.test(v) ? ok(v) : bad("redis://host:port");
+  }),
+  setting("welcomeFile", "HERALD_WELCOME_FILE", "JSON file with the welcome messages (see README).", undefined, optionalText),
+  setting(
+    "inFlightPolicy",
+    "HERALD_IN_FLIGHT_POLICY",
+    "A send in flight when the process died: `unknown` (report it) or `resend`.",
+    "unknown",
+    oneOf(["unknown", "resend"] as const),
+  ),
+];
+
+function isLoopback(host: string): boolean {
+  return host === "127.0.0.1" || host === "::1" || host === "localhost" || /^127\./.test(host);
+}
+
+/**
+ * Read every setting from flags (which win) and the environment, validate all of them and
+ * return one frozen Config. Throws ConfigError listing every problem.
+ * @param env usually `process.env`
+ * @param flags values keyed by Config key (from the CLI), undefined = not given
+ */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  flags: Partial<Record<keyof Config, string | undefined>> = {},
+): Readonly<Config> {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const s of settings) {
+    const fromFlag = flags[s.key];
+    const raw = fromFlag ?? env[s.env] ?? s.default;
+    if (raw === undefined) {
+      out[s.key] = undefined;
+      continue;
+    }
+    const parsed = s.parse(raw);
+    if (parsed.ok) out[s.key] = parsed.value;
+    else {
+      const shown = s.secret ? "(hidden)" : JSON.stringify(raw);
+      const source = fromFlag !== undefined ? s.flag : s.env;
+      problems.push(`${source}=${shown} is invalid: expected ${parsed.expected}.`);
+    }
+  }
+  const config = out as unknown as Config;
+  if (problems.length === 0) {
+    if (config.inboundAuth === "off" && !isLoopback(config.host)) {
+      problems.push(
+        `HERALD_INBOUND_AUTH=off is refused while HERALD_HOST=${config.host}: unauthenticated inbound activities are only allowed on loopback. Set HERALD_HOST=127.0.0.1 or HERALD_INBOUND_AUTH=jwt.`,
+      );
+    }
+    if (config.inboundAuth === "jwt" && !config.appId) {
+      problems.push(
+        "HERALD_APP_ID is required when HERALD_INBOUND_AUTH=jwt (the token's audience is the app id). Set it, or use HERALD_INBOUND_AUTH=off with a local emulator.",
+      );
+    }
+    if (config.appType === "SingleTenant" && config.appPassword && !config.appTenantId && !config.tokenEndpoint) {
+      problems.push(
+        "HERALD_APP_TENANT_ID is required for HERALD_APP_TYPE=SingleTenant with a password: tokens come from the bot's own tenant. Set it, or use HERALD_APP_TYPE=MultiTenant for a legacy multi-tenant bot.",
+      );
+    }
+    if (config.appPassword && !config.appId) {
+      problems.push("HERALD_APP_PASSWORD is set but HERALD_APP_ID is not: both are needed to get Connector tokens.");
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

@@ -1,0 +1,88 @@
+import type {
+  Account,
+  ChannelInfo,
+  ConversationKind,
+  ConversationRecord,
+  ConversationStatus,
+  Preference,
+  TeamInfo,
+} from "../domain/conversation.js";
+
+/**
+ * What an inbound activity tells us about a conversation. `upsert` merges it into the stored
+ * record: fields left undefined keep their stored value; `serviceUrl` and `lastActivityAt`
+ * always refresh.
+ */
+export interface ConversationObservation {
+  id: string;
+  kind: ConversationKind;
+  tenantId: string;
+  serviceUrl: string;
+  channelId: string;
+  bot: Account;
+  user?: Account | undefined;
+  team?: TeamInfo | undefined;
+  channel?: ChannelInfo | undefined;
+  locale?: string | undefined;
+  timezone?: string | undefined;
+  /** ISO 8601 time of the activity. */
+  at: string;
+  /** Set on install: who installed the app (kept from the first install unless reinstalled). */
+  installedBy?: Account | undefined;
+  /** Set the status (install → active, uninstall → uninstalled); undefined keeps the stored one. */
+  status?: ConversationStatus | undefined;
+  statusCode?: string | undefined;
+}
+
+export interface UpsertResult {
+  record: ConversationRecord;
+  /** No record existed before. */
+  created: boolean;
+  /** The status went from something other than `active` to `active` (or the record is new and active). */
+  activated: boolean;
+}
+
+export interface ConversationFilter {
+  kind?: ConversationKind | undefined;
+  tenantId?: string | undefined;
+  status?: ConversationStatus | undefined;
+  teamId?: string | undefined;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; pass back to get the next page. Absent on the last page. */
+  nextCursor?: string | undefined;
+}
+
+/** Durable conversation references. */
+export interface ConversationStore {
+  upsert(observation: ConversationObservation): Promise<UpsertResult>;
+  get(id: string): Promise<ConversationRecord | undefined>;
+  /** The personal chat of a user, by Teams id (`29:...`) or Entra object id. */
+  findPersonal(tenantId: string | undefined, userIdOrAadObjectId: string): Promise<ConversationRecord | undefined>;
+  list(filter: ConversationFilter, page: { cursor?: string | undefined; limit: number }): Promise<Page<ConversationRecord>>;
+  /** Set the status of one conversation; returns false when it does not exist. */
+  setStatus(id: string, status: ConversationStatus, code: string, at: string): Promise<boolean>;
+  /** Set the status of every conversation of a team (team deleted, restored, bot removed from the team). */
+  setTeamStatus(teamId: string, status: ConversationStatus, code: string, at: string): Promise<number>;
+  /** Rename a team on every conversation that belongs to it. */
+  renameTeam(teamId: string, name: string, at: string): Promise<number>;
+  /** Mark a team archived or not on every conversation that belongs to it. */
+  setTeamArchived(teamId: string, archived: boolean, at: string): Promise<number>;
+}
+
+export interface PreferenceStore {
+  get(tenantId: string, userId: string): Promise<Preference | undefined>;
+  /** Opt the user out of everything (`optedOut: true`) or back in. Returns the stored preference. */
+  setOptedOut(tenantId: string, userId: string, optedOut: boolean, at: string): Promise<Preference>;
+}
+
+/** Everything Herald keeps; one implementation per database, chosen in the composition root. */
+export interface Store {
+  conversations: ConversationStore;
+  preferences: PreferenceStore;
+  /** True when the database answers and migrations are applied. */
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
