@@ -27,7 +27,8 @@ export interface Cloud {
   trustedHosts: readonly string[];
 }
 
-const publicTrusted = ["smba.trafficmanager.net", "*.teams.microsoft.com", "*.botframework.com", "*.trafficmanager.net"];
+// Exact host for trafficmanager.net: any Azure customer can create `<name>.trafficmanager.net`.
+const publicTrusted = ["smba.trafficmanager.net", "*.teams.microsoft.com", "*.botframework.com"];
 
 export const clouds: Readonly<Record<CloudName, Cloud>> = {
   public: {

@@ -1,0 +1,207 @@
+import type { ConversationRecord } from "../domain/conversation.js";
+import type { Logger } from "../log.js";
+import type { ConversationObservation, Store } from "../store/ports.js";
+import type { Activity } from "./activity.js";
+import { type InboundEvent, interpret } from "./events.js";
+import {
+  helpMessage,
+  type OutgoingMessage,
+  optedInMessage,
+  optedOutMessage,
+  personalWelcome,
+  teamWelcome,
+  unknownCommandMessage,
+  type WelcomeTemplates,
+} from "./messages.js";
+import { account, observe, tenantOf } from "./reference.js";
+
+/** How the bot answers in a conversation; the composition root adapts the Connector client. */
+export interface BotReplies {
+  send(serviceUrl: string, conversationId: string, message: OutgoingMessage): Promise<void>;
+  /** Name of a team channel, when it can be found (the General channel has no name in Teams). */
+  channelName(serviceUrl: string, teamId: string, channelId: string): Promise<string | undefined>;
+}
+
+export interface ActivityHandlerDeps {
+  store: Store;
+  replies: BotReplies;
+  logger: Logger;
+  now: () => string;
+  welcome?: WelcomeTemplates | undefined;
+  /** A user of this tenant interacted with the bot (lifts a BotDisabledByAdmin pause). */
+  onTenantInteraction?: (tenantId: string) => void;
+  /** A user answered a card (Action.Execute); returns the card to show instead, if any. */
+  onCardAction?: (activity: Activity, verb: string | undefined, data: unknown) => Promise<Record<string, unknown> | undefined>;
+}
+
+export interface HandlerResult {
+  /** Body of the HTTP answer (invoke responses); undefined = empty 200. */
+  body?: unknown;
+  event: InboundEvent["type"];
+}
+
+const commands: Record<string, "stop" | "start" | "help"> = {
+  stop: "stop",
+  unsubscribe: "stop",
+  "opt out": "stop",
+  start: "start",
+  subscribe: "start",
+  "opt in": "start",
+  help: "help",
+  "?": "help",
+};
+
+/**
+ * Everything Herald does when Teams talks to the bot: remember and refresh the conversation,
+ * follow installs, uninstalls and team/channel changes, welcome once per install, and answer
+ * the user's commands. The activity is already authenticated and validated.
+ */
+export class ActivityHandler {
+  private readonly background = new Set<Promise<void>>();
+
+  constructor(private readonly deps: ActivityHandlerDeps) {}
+
+  async handle(activity: Activity): Promise<HandlerResult> {
+    const event = interpret(activity);
+    const at = this.deps.now();
+    const observation = observe(activity, at);
+    const log = this.deps.logger.child({ conversationId: observation.id, tenantId: observation.tenantId, activityType: activity.type });
+    applyStatus(observation, event);
+    const { record, activated } = await this.deps.store.conversations.upsert(observation);
+    log.debug({ event: event.type, created: activated }, "activity recorded");
+
+    const interactive = event.type === "message" || event.type === "cardAction" || event.type === "readReceipt";
+    if (interactive && observation.tenantId) this.deps.onTenantInteraction?.(observation.tenantId);
+
+    switch (event.type) {
+      case "installed":
+        if (record.team) await this.deps.store.conversations.setTeamStatus(record.team.id, "active", event.source, at);
+        if (activated) this.inBackground(log, () => this.welcome(activity, record));
+        else log.debug("repeated install: no welcome");
+        return { event: event.type };
+      case "uninstalled":
+        if (record.team) await this.deps.store.conversations.setTeamStatus(record.team.id, "uninstalled", event.source, at);
+        log.info({ source: event.source }, "bot uninstalled");
+        return { event: event.type };
+      case "channelCreated":
+      case "channelRenamed":
+      case "channelRestored":
+        await this.deps.store.conversations.upsert({
+          ...observation,
+          id: event.channel.id,
+          channel: event.channel,
+          status: event.type === "channelRenamed" ? undefined : "active",
+          statusCode: event.type,
+        });
+        return { event: event.type };
+      case "channelDeleted":
+        await this.deps.store.conversations.setStatus(event.channel.id, "deleted", event.type, at);
+        return { event: event.type };
+      case "teamRenamed":
+        if (record.team && event.name) await this.deps.store.conversations.renameTeam(record.team.id, event.name, at);
+        return { event: event.type };
+      case "teamDeleted":
+      case "teamRestored":
+        if (record.team) await this.deps.store.conversations.setTeamStatus(record.team.id, event.type === "teamDeleted" ? "deleted" : "active", event.type, at);
+        return { event: event.type };
+      case "teamArchived":
+      case "teamUnarchived":
+        if (record.team) await this.deps.store.conversations.setTeamArchived(record.team.id, event.type === "teamArchived", at);
+        return { event: event.type };
+      case "message":
+        this.inBackground(log, () => this.answer(activity, event.text));
+        return { event: event.type };
+      case "cardAction":
+        return { event: event.type, body: await this.cardAction(activity, event.verb, event.data) };
+      case "readReceipt":
+      case "ignored":
+        return { event: event.type };
+    }
+  }
+
+  /** Wait for welcome messages and answers still being sent (shutdown, tests). */
+  async drain(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  private inBackground(log: Logger, work: () => Promise<void>): void {
+    const p = work()
+      .catch((e: unknown) => log.warn({ err: e instanceof Error ? { message: e.message, code: (e as { code?: unknown }).code } : e }, "reply failed"))
+      .finally(() => this.background.delete(p));
+    this.background.add(p);
+  }
+
+  private async welcome(activity: Activity, record: ConversationRecord): Promise<void> {
+    const botName = activity.recipient.name || "Herald";
+    const installer = account(activity.from);
+    if (record.kind === "personal") {
+      const message = personalWelcome(
+        { botName, userName: record.user?.name, installerName: installer.name, selfInstalled: installer.id === record.user?.id },
+        this.deps.welcome,
+      );
+      await this.deps.replies.send(record.serviceUrl, record.id, message);
+      return;
+    }
+    const team = record.team;
+    const selected = activity.channelData?.settings?.selectedChannel?.id ?? record.id;
+    const channelName = team ? await this.channelName(activity, team.id, selected) : undefined;
+    const message = teamWelcome({ botName, installerName: installer.name, teamName: team?.name, channelName }, this.deps.welcome);
+    await this.deps.replies.send(record.serviceUrl, selected, message);
+  }
+
+  private async channelName(activity: Activity, teamId: string, channelId: string): Promise<string | undefined> {
+    if (activity.channelData?.channel?.id === channelId && activity.channelData.channel.name) return activity.channelData.channel.name;
+    if (channelId === teamId) return "General";
+    try {
+      return await this.deps.replies.channelName(activity.serviceUrl, teamId, channelId);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async answer(activity: Activity, text: string): Promise<void> {
+    const botName = activity.recipient.name || "Herald";
+    const tenantId = tenantOf(activity);
+    const userId = activity.from.id;
+    const command = commands[text];
+    let reply: OutgoingMessage;
+    if (command === "stop") {
+      await this.deps.store.preferences.setOptedOut(tenantId, userId, true, this.deps.now());
+      reply = optedOutMessage(botName);
+    } else if (command === "start") {
+      await this.deps.store.preferences.setOptedOut(tenantId, userId, false, this.deps.now());
+      reply = optedInMessage(botName);
+    } else if (command === "help") {
+      const pref = await this.deps.store.preferences.get(tenantId, userId);
+      reply = helpMessage(botName, pref?.optedOut ?? false);
+    } else {
+      reply = unknownCommandMessage(botName, text || "(nothing)");
+    }
+    // Reply where the user wrote: in a channel that is the thread (`...;messageid=N`).
+    await this.deps.replies.send(activity.serviceUrl, activity.conversation.id, reply);
+  }
+
+  private async cardAction(activity: Activity, verb: string | undefined, data: unknown): Promise<unknown> {
+    const card = await this.deps.onCardAction?.(activity, verb, data);
+    if (card) return { statusCode: 200, type: "application/vnd.microsoft.card.adaptive", value: card };
+    return { statusCode: 200, type: "application/vnd.microsoft.activity.message", value: "Thanks, your response was recorded." };
+  }
+}
+
+/**
+ * An install makes the conversation active, an uninstall marks it; a user writing or acting
+ * proves the bot is installed and not blocked, so it reactivates a blocked or uninstalled chat.
+ */
+function applyStatus(observation: ConversationObservation, event: InboundEvent): void {
+  if (event.type === "installed") {
+    observation.status = "active";
+    observation.statusCode = event.source;
+    observation.installedBy = event.by;
+  } else if (event.type === "uninstalled") {
+    observation.status = "uninstalled";
+    observation.statusCode = event.source;
+  } else if (event.type === "message" || event.type === "cardAction") {
+    observation.status = "active";
+    observation.statusCode = `user:${event.type}`;
+  }
+}

@@ -1,0 +1,110 @@
+import { describe, expect, it } from "vitest";
+import { parseActivity } from "../../src/inbound/activity.js";
+import { commandText, interpret } from "../../src/inbound/events.js";
+import { observe } from "../../src/inbound/reference.js";
+import { ANNOUNCEMENTS, alice, BOT, channelMessage, personalInstall, personalMessage, TEAM, TENANT, teamEvent, teamInstall, teamUninstall } from "../helpers/activities.js";
+
+const parse = (body: unknown) => {
+  const r = parseActivity(body);
+  if (!r.ok) throw new Error(r.reason);
+  return r.activity;
+};
+
+describe("interpret", () => {
+  it("reads both halves of a personal install as installed by the user", () => {
+    const [install, update] = personalInstall(alice);
+    expect(interpret(parse(install))).toMatchObject({ type: "installed", by: { id: alice.id }, source: "installationUpdate:add" });
+    expect(interpret(parse(update))).toMatchObject({ type: "installed", source: "conversationUpdate:botAdded" });
+  });
+
+  it.each([
+    ["add-upgrade", "installed"],
+    ["remove", "uninstalled"],
+    ["remove-upgrade", "uninstalled"],
+    ["something-new", "ignored"],
+  ])("installationUpdate %s → %s", (action, type) => {
+    const [install] = personalInstall(alice, { action });
+    expect(interpret(parse(install)).type).toBe(type);
+  });
+
+  it("reads the bot leaving a team as uninstalled", () => {
+    expect(interpret(parse(teamUninstall(alice)))).toMatchObject({ type: "uninstalled", source: "conversationUpdate:botRemoved" });
+  });
+
+  it.each(["channelCreated", "channelRenamed", "channelDeleted", "channelRestored"])("reads %s with its channel", (eventType) => {
+    const e = interpret(parse(teamEvent(alice, eventType, { channel: { id: "19:new@thread.tacv2", name: "New" } })));
+    expect(e).toEqual({ type: eventType, channel: { id: "19:new@thread.tacv2", name: "New" } });
+  });
+
+  it.each(["teamDeleted", "teamRestored", "teamArchived", "teamUnarchived"])("reads %s", (eventType) => {
+    expect(interpret(parse(teamEvent(alice, eventType))).type).toBe(eventType);
+  });
+
+  it("reads teamRenamed with the new name", () => {
+    const a = parse(teamEvent(alice, "teamRenamed"));
+    a.channelData!.team!.name = "Renamed";
+    expect(interpret(a)).toEqual({ type: "teamRenamed", name: "Renamed" });
+  });
+
+  it("reads card actions and read receipts, ignores the rest", () => {
+    const invoke = parse({ ...personalMessage(alice, ""), type: "invoke", name: "adaptiveCard/action", value: { action: { verb: "vote", data: { choice: "a" } } } });
+    expect(interpret(invoke)).toEqual({ type: "cardAction", verb: "vote", data: { choice: "a" } });
+    const receipt = parse({ ...personalMessage(alice, ""), type: "event", name: "application/vnd.microsoft.readReceipt", value: { lastReadMessageId: "42" } });
+    expect(interpret(receipt)).toEqual({ type: "readReceipt", lastReadMessageId: "42" });
+    expect(interpret(parse({ ...personalMessage(alice, ""), type: "typing" })).type).toBe("ignored");
+    expect(interpret(parse({ ...personalMessage(alice, ""), type: "messageReaction" })).type).toBe("ignored");
+  });
+});
+
+describe("commandText", () => {
+  it("strips the bot mention in channels and normalises", () => {
+    expect(commandText(parse(channelMessage(alice, "  STOP&nbsp; ")))).toBe("stop");
+  });
+  it("keeps personal text as typed, lower-cased", () => {
+    expect(commandText(parse(personalMessage(alice, "Help")))).toBe("help");
+  });
+});
+
+describe("observe", () => {
+  it("builds a personal reference with the user, tenant, locale and time zone from clientInfo", () => {
+    const [install] = personalInstall(alice);
+    const o = observe(parse(install), "2026-01-01T00:00:00.000Z");
+    expect(o).toMatchObject({
+      id: "a:chat-alice",
+      kind: "personal",
+      tenantId: TENANT,
+      bot: { id: BOT.id, name: BOT.name },
+      user: { id: alice.id, name: alice.name, aadObjectId: alice.aadObjectId },
+      locale: "en-US",
+      timezone: "Europe/Paris",
+      team: undefined,
+    });
+  });
+
+  it("prefers localTimezone over clientInfo", () => {
+    const [install] = personalInstall(alice, { localTimezone: "America/New_York" });
+    expect(observe(parse(install), "2026-01-01T00:00:00.000Z").timezone).toBe("America/New_York");
+  });
+
+  it("keeps the channel, not the thread, for channel messages, and takes the tenant from channelData", () => {
+    const a = parse(channelMessage(alice, "help"));
+    delete a.conversation.tenantId;
+    const o = observe(a, "2026-01-01T00:00:00.000Z");
+    expect(o).toMatchObject({ id: ANNOUNCEMENTS.id, kind: "channel", tenantId: TENANT, team: { id: TEAM.id, name: TEAM.name, aadGroupId: TEAM.aadGroupId } });
+    expect(o.user).toBeUndefined();
+  });
+
+  it("records a team install on the selected channel", () => {
+    const [install] = teamInstall(alice);
+    expect(observe(parse(install), "2026-01-01T00:00:00.000Z")).toMatchObject({ id: ANNOUNCEMENTS.id, kind: "channel", channel: { id: ANNOUNCEMENTS.id } });
+  });
+});
+
+describe("parseActivity", () => {
+  it("names the missing field", () => {
+    const { serviceUrl: _drop, ...rest } = personalMessage(alice, "hi");
+    expect(parseActivity(rest)).toEqual({ ok: false, reason: expect.stringContaining("serviceUrl") });
+    expect(parseActivity({ ...personalMessage(alice, "hi"), conversation: {} })).toEqual({ ok: false, reason: expect.stringContaining("conversation.id") });
+    expect(parseActivity("nope")).toMatchObject({ ok: false });
+  });
+});
