@@ -76,6 +76,8 @@ export interface PreferenceStore {
   get(tenantId: string, userId: string): Promise<Preference | undefined>;
   /** Opt the user out of everything (`optedOut: true`) or back in. Returns the stored preference. */
   setOptedOut(tenantId: string, userId: string, optedOut: boolean, at: string): Promise<Preference>;
+  /** Replace the categories the user opted out of (duplicates dropped); `optedOut` is kept. Returns the stored preference. */
+  setOptedOutCategories(tenantId: string, userId: string, categories: readonly string[], at: string): Promise<Preference>;
 }
 
 /** Everything Herald keeps; one implementation per database, chosen in the composition root. */

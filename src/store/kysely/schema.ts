@@ -1,0 +1,73 @@
+import type { Generated } from "kysely";
+
+/**
+ * The tables as the shared Kysely implementation sees them, after every migration in
+ * `../migrations/index.ts`. A migration that adds or changes a table updates this file too.
+ *
+ * Conventions (both databases):
+ * - times are ISO 8601 text in UTC with milliseconds (`2025-01-31T09:00:00.000Z`), so text order is
+ *   time order and values round-trip exactly;
+ * - booleans are integers 0/1 (better-sqlite3 cannot bind booleans);
+ * - an optional field of the domain is a nullable column; `null` reads back as an absent field;
+ * - nested accounts are flattened into `<prefix>_id`, `<prefix>_name`, ... so a team rename or a
+ *   user lookup is a plain column update or index lookup, with no JSON functions per dialect.
+ */
+export interface Database {
+  conversations: ConversationsTable;
+  preferences: PreferencesTable;
+  herald_migrations: MigrationsTable;
+}
+
+export interface ConversationsTable {
+  /**
+   * Insertion order, the key of `list`'s cursor. PostgreSQL returns its bigint as a string,
+   * SQLite as a number: read it through `Number()`.
+   */
+  seq: Generated<number | string>;
+  id: string;
+  kind: string;
+  tenant_id: string;
+  service_url: string;
+  /** Bot Framework channel id (`msteams`), not a Teams channel. */
+  channel_id: string;
+  bot_id: string;
+  bot_name: string | null;
+  bot_aad_object_id: string | null;
+  user_id: string | null;
+  user_name: string | null;
+  user_aad_object_id: string | null;
+  team_id: string | null;
+  team_name: string | null;
+  team_aad_group_id: string | null;
+  /** The Teams channel of a channel conversation. */
+  teams_channel_id: string | null;
+  teams_channel_name: string | null;
+  locale: string | null;
+  timezone: string | null;
+  installed_by_id: string | null;
+  installed_by_name: string | null;
+  installed_by_aad_object_id: string | null;
+  installed_at: string | null;
+  last_activity_at: string;
+  status: string;
+  status_code: string | null;
+  status_changed_at: string | null;
+  archived: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PreferencesTable {
+  tenant_id: string;
+  user_id: string;
+  opted_out: number;
+  /** JSON array of category names. */
+  opted_out_categories: string;
+  updated_at: string;
+}
+
+/** One row per applied migration; see `../migrations/index.ts`. */
+export interface MigrationsTable {
+  name: string;
+  applied_at: string;
+}

@@ -1,0 +1,58 @@
+import { sql } from "kysely";
+import { StoreError } from "../errors.js";
+import { migrations } from "../migrations/index.js";
+import type { Store } from "../ports.js";
+import type { SqlBackend } from "./backend.js";
+import { KyselyConversationStore } from "./conversations.js";
+import { appliedMigrations, migrate } from "./migrator.js";
+import { KyselyPreferenceStore } from "./preferences.js";
+
+/** The `Store` over a connected back end: the same code for every SQL database. */
+export class KyselyStore implements Store {
+  readonly conversations: KyselyConversationStore;
+  readonly preferences: KyselyPreferenceStore;
+  private closed = false;
+
+  constructor(private readonly backend: SqlBackend) {
+    this.conversations = new KyselyConversationStore(backend);
+    this.preferences = new KyselyPreferenceStore(backend.db);
+  }
+
+  /** True when the database answers and every migration this code knows is applied; false once closed. */
+  async ready(): Promise<boolean> {
+    if (this.closed) return false;
+    const applied = await appliedMigrations(this.backend);
+    return applied !== undefined && migrations.every((m) => applied.has(m.name));
+  }
+
+  /** Close the connection (SQLite) or end the pool (PostgreSQL). Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.backend.db.destroy();
+  }
+}
+
+/**
+ * Check that the database answers, apply pending migrations, and return the store. On failure the
+ * back end is released and a `StoreError` says what to fix; `where` names the database for that
+ * message (never with a password).
+ */
+export async function openKyselyStore(backend: SqlBackend, where: string): Promise<KyselyStore> {
+  try {
+    try {
+      await sql`select 1`.execute(backend.db);
+    } catch (e) {
+      throw new StoreError(
+        "HERALD_E_STORE_OPEN",
+        `Cannot reach the ${backend.dialect} database at ${where} (${(e as Error).message}). Check HERALD_DATABASE_URL and that the database is running and accepts this user.`,
+        { cause: e },
+      );
+    }
+    await migrate(backend, migrations);
+    return new KyselyStore(backend);
+  } catch (e) {
+    await backend.db.destroy().catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,20 @@
+import { m001Conversations } from "./001_conversations.js";
+import { m002Preferences } from "./002_preferences.js";
+import type { Migration } from "./migration.js";
+
+export type { Migration } from "./migration.js";
+
+/**
+ * Every migration, in the order they apply. `openStore` applies the ones a database lacks, in one
+ * transaction under a lock, and records each in `herald_migrations`.
+ *
+ * To add one:
+ * 1. create `NNN_what.ts` next to this file (the next number, e.g. `003_notifications.ts`)
+ *    exporting a `Migration` named `"NNN_what"`; use Kysely's schema builder, branching on
+ *    `dialect` only where SQLite and PostgreSQL differ;
+ * 2. append it to this list;
+ * 3. describe the new or changed tables in `../kysely/schema.ts` (the `Database` interface).
+ * Migrations are TypeScript modules imported here (not files read at run time), so they ship in
+ * `dist/` with the rest of the code. Never edit one that has shipped.
+ */
+export const migrations: readonly Migration[] = [m001Conversations, m002Preferences];

@@ -1,0 +1,73 @@
+import { Kysely, PostgresDialect, sql } from "kysely";
+import pg from "pg";
+import { StoreError } from "../errors.js";
+import type { SqlBackend } from "../kysely/backend.js";
+import type { Database } from "../kysely/schema.js";
+import { type KyselyStore, openKyselyStore } from "../kysely/store.js";
+
+/** Connections in the pool; the delivery engine's batched writes need few. */
+export const postgresPoolSize = 10;
+/** How long to wait for a connection before failing (and `ready()` answering false), in milliseconds. */
+export const postgresConnectTimeoutMs = 5_000;
+
+/** First key of Herald's advisory locks ("HRLD"); the second is a hash of the schema name. */
+const lockClass = 0x48524c44;
+
+export interface PostgresStoreOptions {
+  /**
+   * The schema holding Herald's tables, created if missing; default: the server's `search_path`
+   * (normally `public`). Letters, digits and `_`, not starting with a digit.
+   */
+  schema?: string | undefined;
+}
+
+/**
+ * Connect a pool to `url` (`postgres://user:password@host:port/database`) and apply pending
+ * migrations. Migrations run under a transaction-scoped advisory lock keyed by the schema, so
+ * several processes starting together apply them once. With `schema`, every pooled connection
+ * has `search_path` set to it, so the store's queries never name a schema.
+ */
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<KyselyStore> {
+  const { schema } = options;
+  if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
+    throw new StoreError(
+      "HERALD_E_STORE_SCHEMA",
+      `The PostgreSQL schema "${schema.slice(0, 80)}" is not a plain identifier; use letters, digits and _ (at most 63, not starting with a digit).`,
+    );
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: postgresPoolSize,
+    connectionTimeoutMillis: postgresConnectTimeoutMs,
+    ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
+  });
+  // An idle connection that breaks (server restart) is dropped from the pool; the next query opens
+  // a new one or fails with its own error. Without a listener the pool's 'error' would crash the process.
+  pool.on("error", () => {});
+  const backend: SqlBackend = {
+    dialect: "postgres",
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    lockForMigrations: async (trx) => {
+      await sql`select pg_advisory_xact_lock(${lockClass}, ${lockKey(schema ?? "")})`.execute(trx);
+      if (schema !== undefined) await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
+    },
+  };
+  return openKyselyStore(backend, describe(url, schema));
+}
+
+/** FNV-1a of the schema name as a signed 32-bit integer (the advisory lock's second key). */
+export function lockKey(schema: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(schema, "utf8")) hash = Math.imul(hash ^ byte, 0x01000193);
+  return hash | 0;
+}
+
+/** The database for messages: host, port, database and schema, never the password. */
+function describe(url: string, schema: string | undefined): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || "5432"}${u.pathname}${schema ? ` (schema ${schema})` : ""}`;
+  } catch {
+    return "the configured URL";
+  }
+}

@@ -1,0 +1,96 @@
+import { randomBytes } from "node:crypto";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, describe } from "vitest";
+import { type OpenStoreOptions, openStore } from "../../src/store/open.js";
+import type { Store } from "../../src/store/ports.js";
+
+/**
+ * Stores for tests, one fresh database per factory (a temp SQLite file, or a random PostgreSQL
+ * schema dropped at cleanup), so test files run in parallel. Any suite that needs a `Store`
+ * runs against both back ends with `forEachStore`.
+ */
+
+/** PostgreSQL for tests (trust auth on loopback); override with HERALD_TEST_DATABASE_URL. */
+export const testPostgresUrl = process.env["HERALD_TEST_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
+
+export type StoreBackendName = "sqlite" | "postgres";
+export const storeBackends: readonly StoreBackendName[] = ["sqlite", "postgres"];
+
+export interface StoreFactory {
+  readonly name: StoreBackendName;
+  /** What to pass to `openStore` (or set as HERALD_DATABASE_URL) to reach this factory's database. */
+  readonly databaseUrl: string;
+  readonly options: OpenStoreOptions;
+  /** Open a new handle on this factory's database (migrating it on first open); closed by `cleanup`. */
+  open(): Promise<Store>;
+  /** Close every handle `open` gave and remove the database (file or schema). */
+  cleanup(): Promise<void>;
+}
+
+/** A factory over a fresh database of the named back end. Nothing is created until `open`. */
+export function createStoreFactory(name: StoreBackendName): StoreFactory {
+  const suffix = randomBytes(6).toString("hex");
+  const opened: Store[] = [];
+  const track = async (options: OpenStoreOptions, databaseUrl: string) => {
+    const store = await openStore(databaseUrl, options);
+    opened.push(store);
+    return store;
+  };
+  const closeAll = async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+  };
+  if (name === "sqlite") {
+    const dir = join(tmpdir(), `herald-store-${suffix}`);
+    // A nested path: opening must create the parent directories.
+    const databaseUrl = `sqlite:${join(dir, "data", "herald.db")}`;
+    return {
+      name,
+      databaseUrl,
+      options: {},
+      open: () => track({}, databaseUrl),
+      cleanup: async () => {
+        await closeAll();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const options = { schema: `herald_test_${suffix}` };
+  return {
+    name,
+    databaseUrl: testPostgresUrl,
+    options,
+    open: () => track(options, testPostgresUrl),
+    cleanup: async () => {
+      await closeAll();
+      await withPostgres((client) => client.query(`drop schema if exists "${options.schema}" cascade`));
+    },
+  };
+}
+
+/**
+ * Declare `suite` once per back end, inside `describe("<name> store")`, with a fresh factory whose
+ * databases are removed after the suite. Open stores with `stores.open()` (e.g. in `beforeAll`).
+ */
+export function forEachStore(suite: (stores: StoreFactory) => void): void {
+  for (const name of storeBackends) {
+    describe(`${name} store`, () => {
+      const stores = createStoreFactory(name);
+      afterAll(() => stores.cleanup());
+      suite(stores);
+    });
+  }
+}
+
+/** Run `fn` with a plain pg client on the test database (for checks a `Store` does not expose). */
+export async function withPostgres<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: testPostgresUrl });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
