@@ -46,12 +46,21 @@ export function requireScope(verifier: ApiKeyVerifier, scope: Scope): Middleware
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) {
-      return errorResponse(c, 401, "HERALD_E_UNAUTHENTICATED", "Send an API key as `Authorization: Bearer <key>` (HERALD_API_KEY or a key created with `herald keys create`).", {
-        "WWW-Authenticate": "Bearer",
-      });
+      return errorResponse(
+        c,
+        401,
+        "HERALD_E_UNAUTHENTICATED",
+        "Send an API key as `Authorization: Bearer <key>` (HERALD_API_KEY or a key created with `herald keys create`).",
+        {
+          "WWW-Authenticate": "Bearer",
+        },
+      );
     }
     const principal = await verifier.verify(match[1]);
-    if (!principal) return errorResponse(c, 401, "HERALD_E_UNAUTHENTICATED", "The API key is not valid (unknown or revoked).", { "WWW-Authenticate": "Bearer" });
+    if (!principal)
+      return errorResponse(c, 401, "HERALD_E_UNAUTHENTICATED", "The API key is not valid (unknown or revoked).", {
+        "WWW-Authenticate": "Bearer",
+      });
     if (!principal.scopes.includes(scope) && !principal.scopes.includes("admin")) {
       return errorResponse(c, 403, "HERALD_E_FORBIDDEN", `This API key lacks the "${scope}" scope needed here.`);
     }

@@ -33,7 +33,8 @@ export function conversationRoutes(store: Store, keys: ApiKeyVerifier): Hono<Api
       const page = await store.conversations.list(filter as Parameters<Store["conversations"]["list"]>[0], { cursor, limit: limit ?? 100 });
       return c.json({ items: page.items, nextCursor: page.nextCursor ?? null });
     } catch (e) {
-      if ((e as { code?: string }).code === "HERALD_E_BAD_CURSOR") return errorResponse(c, 400, "HERALD_E_BAD_CURSOR", "cursor: not a cursor this server issued; start again without it.");
+      if ((e as { code?: string }).code === "HERALD_E_BAD_CURSOR")
+        return errorResponse(c, 400, "HERALD_E_BAD_CURSOR", "cursor: not a cursor this server issued; start again without it.");
       throw e;
     }
   });

@@ -12,7 +12,16 @@ import { sanitize } from "../log.js";
  * - `untrusted`: the serviceUrl is not a trusted Connector host: nothing was sent, no token was asked for;
  * - `invalid-response`: a 2xx answer whose body lacks what the operation must return (e.g. no conversation id).
  */
-export type ConnectorErrorKind = "http" | "timeout" | "reset" | "refused" | "dns" | "network" | "aborted" | "untrusted" | "invalid-response";
+export type ConnectorErrorKind =
+  | "http"
+  | "timeout"
+  | "reset"
+  | "refused"
+  | "dns"
+  | "network"
+  | "aborted"
+  | "untrusted"
+  | "invalid-response";
 
 /** Where it happened: the Connector itself, or the token endpoint Herald asked for the Connector's token. */
 export type ConnectorErrorSource = "connector" | "token";

@@ -6,7 +6,13 @@ export interface ErrorBody {
   error: { code: string; message: string };
 }
 
-export function errorResponse(c: Context, status: ContentfulStatusCode, code: string, message: string, headers?: Record<string, string>): Response {
+export function errorResponse(
+  c: Context,
+  status: ContentfulStatusCode,
+  code: string,
+  message: string,
+  headers?: Record<string, string>,
+): Response {
   return c.json({ error: { code, message } } satisfies ErrorBody, status, headers);
 }
 
@@ -17,11 +23,21 @@ export async function readJson(
 ): Promise<{ ok: true; value: unknown } | { ok: false; status: 400 | 413 | 415; code: string; message: string }> {
   const declared = Number(req.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > maxBytes) {
-    return { ok: false, status: 413, code: "HERALD_E_BODY_TOO_LARGE", message: `The body is ${declared} bytes; at most ${maxBytes} are accepted.` };
+    return {
+      ok: false,
+      status: 413,
+      code: "HERALD_E_BODY_TOO_LARGE",
+      message: `The body is ${declared} bytes; at most ${maxBytes} are accepted.`,
+    };
   }
   const type = req.headers.get("content-type") ?? "";
   if (type !== "" && !/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {
-    return { ok: false, status: 415, code: "HERALD_E_CONTENT_TYPE", message: `Content-Type must be application/json (got "${type.slice(0, 60)}").` };
+    return {
+      ok: false,
+      status: 415,
+      code: "HERALD_E_CONTENT_TYPE",
+      message: `Content-Type must be application/json (got "${type.slice(0, 60)}").`,
+    };
   }
   const body = req.body;
   if (!body) return { ok: false, status: 400, code: "HERALD_E_BODY_MISSING", message: "A JSON body is required." };

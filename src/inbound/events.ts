@@ -48,7 +48,8 @@ export function interpret(activity: Activity): InboundEvent {
 
 function installation(activity: Activity): InboundEvent {
   const action = activity.action ?? "";
-  if (action === "add" || action === "add-upgrade") return { type: "installed", by: account(activity.from), source: `installationUpdate:${action}` };
+  if (action === "add" || action === "add-upgrade")
+    return { type: "installed", by: account(activity.from), source: `installationUpdate:${action}` };
   if (action === "remove" || action === "remove-upgrade") return { type: "uninstalled", source: `installationUpdate:${action}` };
   return { type: "ignored", reason: `installationUpdate action ${action || "(none)"}` };
 }

@@ -102,7 +102,13 @@ export class ActivityHandler {
         return { event: event.type };
       case "teamDeleted":
       case "teamRestored":
-        if (record.team) await this.deps.store.conversations.setTeamStatus(record.team.id, event.type === "teamDeleted" ? "deleted" : "active", event.type, at);
+        if (record.team)
+          await this.deps.store.conversations.setTeamStatus(
+            record.team.id,
+            event.type === "teamDeleted" ? "deleted" : "active",
+            event.type,
+            at,
+          );
         return { event: event.type };
       case "teamArchived":
       case "teamUnarchived":
@@ -126,7 +132,9 @@ export class ActivityHandler {
 
   private inBackground(log: Logger, work: () => Promise<void>): void {
     const p = work()
-      .catch((e: unknown) => log.warn({ err: e instanceof Error ? { message: e.message, code: (e as { code?: unknown }).code } : e }, "reply failed"))
+      .catch((e: unknown) =>
+        log.warn({ err: e instanceof Error ? { message: e.message, code: (e as { code?: unknown }).code } : e }, "reply failed"),
+      )
       .finally(() => this.background.delete(p));
     this.background.add(p);
   }

@@ -131,5 +131,8 @@ function fill(template: OutgoingMessage, ctx: WelcomeContext): OutgoingMessage {
     if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
     return v;
   };
-  return { text: template.text ? sub(template.text) : undefined, card: template.card ? (walk(template.card) as Record<string, unknown>) : undefined };
+  return {
+    text: template.text ? sub(template.text) : undefined,
+    card: template.card ? (walk(template.card) as Record<string, unknown>) : undefined,
+  };
 }

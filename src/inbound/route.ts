@@ -25,6 +25,20 @@ export interface BotEndpointDeps {
   onActivity?: (type: string, result: "ok" | "rejected" | "invalid") => void;
 }
 
+/** Activity types Teams sends; anything else is counted as `other` so metric labels stay bounded. */
+const knownTypes = new Set([
+  "message",
+  "conversationUpdate",
+  "installationUpdate",
+  "invoke",
+  "event",
+  "messageReaction",
+  "messageUpdate",
+  "messageDelete",
+  "typing",
+]);
+const typeLabel = (type: string) => (knownTypes.has(type) ? type : "other");
+
 /**
  * `POST /api/messages`: check size and shape, verify the token (all six checks), refuse an
  * untrusted serviceUrl, then hand the activity to the handler. Nothing is stored from a
@@ -48,13 +62,16 @@ export function botEndpoint(deps: BotEndpointDeps): Hono {
     if (deps.verifier) {
       const result = await deps.verifier.verify(c.req.header("authorization"), activity);
       if (!result.ok) {
-        deps.onActivity?.(activity.type, "rejected");
-        deps.logger.warn({ code: result.code, reason: sanitize(result.reason), serviceUrl: sanitize(activity.serviceUrl) }, "inbound activity rejected");
+        deps.onActivity?.(typeLabel(activity.type), "rejected");
+        deps.logger.warn(
+          { code: result.code, reason: sanitize(result.reason), serviceUrl: sanitize(activity.serviceUrl) },
+          "inbound activity rejected",
+        );
         return errorResponse(c, result.status, result.code, result.reason);
       }
     }
     if (!deps.trusted(activity.serviceUrl)) {
-      deps.onActivity?.(activity.type, "rejected");
+      deps.onActivity?.(typeLabel(activity.type), "rejected");
       deps.logger.warn({ serviceUrl: sanitize(activity.serviceUrl), type: sanitize(activity.type) }, "untrusted serviceUrl refused");
       return errorResponse(
         c,
@@ -64,7 +81,7 @@ export function botEndpoint(deps: BotEndpointDeps): Hono {
       );
     }
     const result = await deps.handler.handle(activity);
-    deps.onActivity?.(activity.type, "ok");
+    deps.onActivity?.(typeLabel(activity.type), "ok");
     return result.body === undefined ? c.body(null, 200) : c.json(result.body as object, 200);
   });
   return app;

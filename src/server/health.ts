@@ -7,7 +7,15 @@ export function healthRoutes(store: Store): Hono {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
     const ready = await store.ready().catch(() => false);
-    return ready ? c.json({ status: "ready" }) : c.json({ status: "not ready", error: { code: "HERALD_E_NOT_READY", message: "The store does not answer or migrations are not applied." } }, 503);
+    return ready
+      ? c.json({ status: "ready" })
+      : c.json(
+          {
+            status: "not ready",
+            error: { code: "HERALD_E_NOT_READY", message: "The store does not answer or migrations are not applied." },
+          },
+          503,
+        );
   });
   return app;
 }

@@ -5,7 +5,8 @@
 export const APP_ID = "00000000-0000-0000-0000-0000000000b0";
 export const BOT = { id: `28:${APP_ID}`, name: "Herald" };
 export const TENANT = "tenant-1";
-export const SERVICE_URL = "https://smba.trafficmanager.net/teams/";
+/** Loopback, so a reply that a test does not intercept fails fast instead of leaving the machine. */
+export const SERVICE_URL = "http://127.0.0.1:9/teams/";
 
 export interface UserLike {
   id: string;
@@ -41,8 +42,18 @@ export function personalConversation(user: UserLike): Json {
 export function personalInstall(user: UserLike, overrides: Json = {}): [Json, Json] {
   const conv = personalConversation(user);
   return [
-    base(conv, user, { type: "installationUpdate", action: "add", channelData: { tenant: { id: TENANT }, source: { name: "message" } }, ...overrides }),
-    base(conv, user, { type: "conversationUpdate", membersAdded: [BOT, { id: user.id, aadObjectId: user.aadObjectId }], channelData: { tenant: { id: TENANT } }, ...overrides }),
+    base(conv, user, {
+      type: "installationUpdate",
+      action: "add",
+      channelData: { tenant: { id: TENANT }, source: { name: "message" } },
+      ...overrides,
+    }),
+    base(conv, user, {
+      type: "conversationUpdate",
+      membersAdded: [BOT, { id: user.id, aadObjectId: user.aadObjectId }],
+      channelData: { tenant: { id: TENANT } },
+      ...overrides,
+    }),
   ];
 }
 
@@ -66,8 +77,16 @@ export function teamInstall(installer: UserLike, selected: { id: string; name?: 
   const conv = { id: selected.id, conversationType: "channel", isGroup: true, tenantId: TENANT };
   const settings = { settings: { selectedChannel: { id: selected.id } } };
   return [
-    base(conv, installer, { type: "installationUpdate", action: "add", channelData: teamChannelData({ ...settings, channel: { id: selected.id } }) }),
-    base(conv, installer, { type: "conversationUpdate", membersAdded: [BOT], channelData: teamChannelData({ ...settings, eventType: "teamMemberAdded" }) }),
+    base(conv, installer, {
+      type: "installationUpdate",
+      action: "add",
+      channelData: teamChannelData({ ...settings, channel: { id: selected.id } }),
+    }),
+    base(conv, installer, {
+      type: "conversationUpdate",
+      membersAdded: [BOT],
+      channelData: teamChannelData({ ...settings, eventType: "teamMemberAdded" }),
+    }),
   ];
 }
 
@@ -78,7 +97,11 @@ export function teamEvent(installer: UserLike, eventType: string, extra: Json = 
 
 export function teamUninstall(installer: UserLike): Json {
   const conv = { id: TEAM.id, conversationType: "channel", isGroup: true, tenantId: TENANT };
-  return base(conv, installer, { type: "conversationUpdate", membersRemoved: [BOT], channelData: teamChannelData({ eventType: "teamMemberRemoved" }) });
+  return base(conv, installer, {
+    type: "conversationUpdate",
+    membersRemoved: [BOT],
+    channelData: teamChannelData({ eventType: "teamMemberRemoved" }),
+  });
 }
 
 export function channelMessage(user: UserLike, text: string, channel = ANNOUNCEMENTS): Json {

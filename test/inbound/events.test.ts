@@ -2,7 +2,19 @@ import { describe, expect, it } from "vitest";
 import { parseActivity } from "../../src/inbound/activity.js";
 import { commandText, interpret } from "../../src/inbound/events.js";
 import { observe } from "../../src/inbound/reference.js";
-import { ANNOUNCEMENTS, alice, BOT, channelMessage, personalInstall, personalMessage, TEAM, TENANT, teamEvent, teamInstall, teamUninstall } from "../helpers/activities.js";
+import {
+  ANNOUNCEMENTS,
+  alice,
+  BOT,
+  channelMessage,
+  personalInstall,
+  personalMessage,
+  TEAM,
+  TENANT,
+  teamEvent,
+  teamInstall,
+  teamUninstall,
+} from "../helpers/activities.js";
 
 const parse = (body: unknown) => {
   const r = parseActivity(body);
@@ -47,9 +59,19 @@ describe("interpret", () => {
   });
 
   it("reads card actions and read receipts, ignores the rest", () => {
-    const invoke = parse({ ...personalMessage(alice, ""), type: "invoke", name: "adaptiveCard/action", value: { action: { verb: "vote", data: { choice: "a" } } } });
+    const invoke = parse({
+      ...personalMessage(alice, ""),
+      type: "invoke",
+      name: "adaptiveCard/action",
+      value: { action: { verb: "vote", data: { choice: "a" } } },
+    });
     expect(interpret(invoke)).toEqual({ type: "cardAction", verb: "vote", data: { choice: "a" } });
-    const receipt = parse({ ...personalMessage(alice, ""), type: "event", name: "application/vnd.microsoft.readReceipt", value: { lastReadMessageId: "42" } });
+    const receipt = parse({
+      ...personalMessage(alice, ""),
+      type: "event",
+      name: "application/vnd.microsoft.readReceipt",
+      value: { lastReadMessageId: "42" },
+    });
     expect(interpret(receipt)).toEqual({ type: "readReceipt", lastReadMessageId: "42" });
     expect(interpret(parse({ ...personalMessage(alice, ""), type: "typing" })).type).toBe("ignored");
     expect(interpret(parse({ ...personalMessage(alice, ""), type: "messageReaction" })).type).toBe("ignored");
@@ -90,13 +112,22 @@ describe("observe", () => {
     const a = parse(channelMessage(alice, "help"));
     delete a.conversation.tenantId;
     const o = observe(a, "2026-01-01T00:00:00.000Z");
-    expect(o).toMatchObject({ id: ANNOUNCEMENTS.id, kind: "channel", tenantId: TENANT, team: { id: TEAM.id, name: TEAM.name, aadGroupId: TEAM.aadGroupId } });
+    expect(o).toMatchObject({
+      id: ANNOUNCEMENTS.id,
+      kind: "channel",
+      tenantId: TENANT,
+      team: { id: TEAM.id, name: TEAM.name, aadGroupId: TEAM.aadGroupId },
+    });
     expect(o.user).toBeUndefined();
   });
 
   it("records a team install on the selected channel", () => {
     const [install] = teamInstall(alice);
-    expect(observe(parse(install), "2026-01-01T00:00:00.000Z")).toMatchObject({ id: ANNOUNCEMENTS.id, kind: "channel", channel: { id: ANNOUNCEMENTS.id } });
+    expect(observe(parse(install), "2026-01-01T00:00:00.000Z")).toMatchObject({
+      id: ANNOUNCEMENTS.id,
+      kind: "channel",
+      channel: { id: ANNOUNCEMENTS.id },
+    });
   });
 });
 
@@ -104,7 +135,10 @@ describe("parseActivity", () => {
   it("names the missing field", () => {
     const { serviceUrl: _drop, ...rest } = personalMessage(alice, "hi");
     expect(parseActivity(rest)).toEqual({ ok: false, reason: expect.stringContaining("serviceUrl") });
-    expect(parseActivity({ ...personalMessage(alice, "hi"), conversation: {} })).toEqual({ ok: false, reason: expect.stringContaining("conversation.id") });
+    expect(parseActivity({ ...personalMessage(alice, "hi"), conversation: {} })).toEqual({
+      ok: false,
+      reason: expect.stringContaining("conversation.id"),
+    });
     expect(parseActivity("nope")).toMatchObject({ ok: false });
   });
 });

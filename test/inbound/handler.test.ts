@@ -70,7 +70,13 @@ forEachStore((stores) => {
       await run(update);
       await run(install);
       const conv = await store.conversations.get(personalConversation(alice).id as string);
-      expect(conv).toMatchObject({ kind: "personal", status: "active", tenantId: TENANT, user: { id: alice.id, aadObjectId: alice.aadObjectId }, timezone: "Europe/Paris" });
+      expect(conv).toMatchObject({
+        kind: "personal",
+        status: "active",
+        tenantId: TENANT,
+        user: { id: alice.id, aadObjectId: alice.aadObjectId },
+        timezone: "Europe/Paris",
+      });
       expect(conv?.installedBy?.id).toBe(alice.id);
       expect(replies.sent).toHaveLength(1);
       const text = replies.sent[0]?.message.text ?? "";
@@ -96,8 +102,8 @@ forEachStore((stores) => {
       const { run } = setup();
       const [install] = personalInstall(alice);
       await run(install);
-      await run({ ...personalMessage(alice, "help"), serviceUrl: "https://smba.trafficmanager.net/emea/" });
-      expect((await store.conversations.get(personalConversation(alice).id as string))?.serviceUrl).toBe("https://smba.trafficmanager.net/emea/");
+      await run({ ...personalMessage(alice, "help"), serviceUrl: "http://127.0.0.1:9/emea/" });
+      expect((await store.conversations.get(personalConversation(alice).id as string))?.serviceUrl).toBe("http://127.0.0.1:9/emea/");
     });
   });
 
@@ -144,7 +150,11 @@ forEachStore((stores) => {
       expect(replies.sent[0]?.conversationId).toBe(ANNOUNCEMENTS.id);
       expect(replies.sent[0]?.message.text).toContain("the Contoso Sales team by Alice Archer");
       expect(replies.sent[0]?.message.text).toContain("**Announcements**");
-      expect(await store.conversations.get(ANNOUNCEMENTS.id)).toMatchObject({ kind: "channel", team: { id: TEAM.id, aadGroupId: TEAM.aadGroupId }, installedBy: { id: alice.id } });
+      expect(await store.conversations.get(ANNOUNCEMENTS.id)).toMatchObject({
+        kind: "channel",
+        team: { id: TEAM.id, aadGroupId: TEAM.aadGroupId },
+        installedBy: { id: alice.id },
+      });
     });
 
     it("follows channel and team events without deleting anything", async () => {
@@ -153,7 +163,12 @@ forEachStore((stores) => {
       await run(install);
       const fresh = { id: "19:fresh@thread.tacv2", name: "Fresh" };
       await run(teamEvent(alice, "channelCreated", { channel: fresh }));
-      expect(await store.conversations.get(fresh.id)).toMatchObject({ kind: "channel", status: "active", channel: fresh, team: { id: TEAM.id } });
+      expect(await store.conversations.get(fresh.id)).toMatchObject({
+        kind: "channel",
+        status: "active",
+        channel: fresh,
+        team: { id: TEAM.id },
+      });
       await run(teamEvent(alice, "channelRenamed", { channel: { ...fresh, name: "Renamed" } }));
       expect((await store.conversations.get(fresh.id))?.channel?.name).toBe("Renamed");
       await run(teamEvent(alice, "channelDeleted", { channel: fresh }));
@@ -186,7 +201,12 @@ forEachStore((stores) => {
 
   it("answers a card action synchronously", async () => {
     const { run } = setup();
-    const r = await run({ ...personalMessage(alice, ""), type: "invoke", name: "adaptiveCard/action", value: { action: { type: "Action.Execute", verb: "ack" } } });
+    const r = await run({
+      ...personalMessage(alice, ""),
+      type: "invoke",
+      name: "adaptiveCard/action",
+      value: { action: { type: "Action.Execute", verb: "ack" } },
+    });
     expect(r.body).toMatchObject({ statusCode: 200 });
   });
 });

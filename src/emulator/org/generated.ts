@@ -1,7 +1,16 @@
 import { pick, unit } from "./hash.js";
 import { IdCodec, Kind } from "./ids.js";
 import { SmallLookup, stripMri, tenantIndexOf } from "./lookup.js";
-import { type Org, type OrgChannel, type OrgChat, type OrgTeam, type OrgTenant, type OrgUser, UserFlag, type ThreadTarget } from "./model.js";
+import {
+  type Org,
+  type OrgChannel,
+  type OrgChat,
+  type OrgTeam,
+  type OrgTenant,
+  type OrgUser,
+  type ThreadTarget,
+  UserFlag,
+} from "./model.js";
 import { channelNames, chatTopics, givenNames, places, slug, surnames, teamNames, tenantNames } from "./names.js";
 import { makeStride, type Stride, strideAt, strideHas } from "./stride.js";
 
@@ -90,7 +99,14 @@ export class GeneratedOrg implements Org {
     for (let t = 0; t < T; t++) {
       const count = Math.floor(this.userCount / T) + (t < this.userCount % T ? 1 : 0);
       const name = numbered(tenantNames, t);
-      tenants.push({ index: t, id: this.codec.guid(Kind.tenant, t), name, domain: `${slug(name)}.onmicrosoft.com`, userStart: start, userCount: count });
+      tenants.push({
+        index: t,
+        id: this.codec.guid(Kind.tenant, t),
+        name,
+        domain: `${slug(name)}.onmicrosoft.com`,
+        userStart: start,
+        userCount: count,
+      });
       start += count;
     }
     this.tenants = tenants;
@@ -107,7 +123,12 @@ export class GeneratedOrg implements Org {
     const stride =
       position === 0
         ? makeStride(n, n, 0, 1)
-        : makeStride(n, 3 + pick(Math.max(1, this.spec.teamSize - 2), this.seed, P.team, g), pick(n || 1, this.seed, P.team, g, 1), 1 + pick(Math.max(1, n - 1), this.seed, P.team, g, 2));
+        : makeStride(
+            n,
+            3 + pick(Math.max(1, this.spec.teamSize - 2), this.seed, P.team, g),
+            pick(n || 1, this.seed, P.team, g, 1),
+            1 + pick(Math.max(1, n - 1), this.seed, P.team, g, 2),
+          );
     this.teamStrides.push(stride);
     const id = this.codec.teamId(g);
     const channels: OrgChannel[] = [{ index: 0, id, name: "General" }];
@@ -128,7 +149,12 @@ export class GeneratedOrg implements Org {
   private makeChat(c: number): OrgChat {
     const tenant = this.tenants[c % this.tenants.length]!;
     const n = tenant.userCount;
-    const stride = makeStride(n, 3 + pick(6, this.seed, P.chat, c), pick(n || 1, this.seed, P.chat, c, 1), 1 + pick(Math.max(1, n - 1), this.seed, P.chat, c, 2));
+    const stride = makeStride(
+      n,
+      3 + pick(6, this.seed, P.chat, c),
+      pick(n || 1, this.seed, P.chat, c, 1),
+      1 + pick(Math.max(1, n - 1), this.seed, P.chat, c, 2),
+    );
     this.chatStrides.push(stride);
     const topic = unit(this.seed, P.chat, c, 3) < 0.5 ? null : numbered(chatTopics, pick(chatTopics.length, this.seed, P.chat, c, 4));
     return { index: c, tenantIndex: tenant.index, id: this.codec.chatId(c), topic, memberCount: stride.size };

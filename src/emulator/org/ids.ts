@@ -141,7 +141,9 @@ export class IdCodec {
    * What a `19:` id names: a team (General channel), another channel, or a group chat.
    * Returns undefined for anything not made by this codec.
    */
-  decodeThread(id: string): { kind: "team"; team: number } | { kind: "channel"; team: number; channel: number } | { kind: "chat"; chat: number } | undefined {
+  decodeThread(
+    id: string,
+  ): { kind: "team"; team: number } | { kind: "channel"; team: number; channel: number } | { kind: "chat"; chat: number } | undefined {
     if (!id.startsWith("19:") || id.length < 3 + 32) return undefined;
     const h = id.slice(3, 35);
     if (!isHex(h)) return undefined;

@@ -75,9 +75,7 @@ export const UserFlag = {
 } as const;
 
 /** What a `19:` id names. */
-export type ThreadTarget =
-  | { kind: "channel"; team: OrgTeam; channel: OrgChannel }
-  | { kind: "chat"; chat: OrgChat };
+export type ThreadTarget = { kind: "channel"; team: OrgTeam; channel: OrgChannel } | { kind: "chat"; chat: OrgChat };
 
 export interface Org {
   readonly seed: number;

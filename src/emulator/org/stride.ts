@@ -42,7 +42,7 @@ function inverseMod(a: number, m: number): number {
 /** A stride of `size` members among `n`, starting at `offset`, stepping by about `step`. */
 export function makeStride(n: number, size: number, offset: number, step: number): Stride {
   if (n <= 0) return { n: 0, size: 0, offset: 0, step: 1, inverse: 0 };
-  let s = (step % n) || 1;
+  let s = step % n || 1;
   while (gcd(s, n) !== 1) s = (s % n) + 1;
   return { n, size: Math.min(size, n), offset: offset % n, step: s, inverse: inverseMod(s, n) };
 }

@@ -1,5 +1,5 @@
 import { sanitize } from "../../log.js";
-import { type VerifyFailure, unauthorized } from "./result.js";
+import { unauthorized, type VerifyFailure } from "./result.js";
 
 /** Algorithms the Connector signs with; botbuilder accepts the same three. Everything else is refused. */
 export const allowedAlgorithms: readonly string[] = ["RS256", "RS384", "RS512"];
@@ -25,7 +25,10 @@ export interface ParsedToken {
  */
 export function parseBearer(header: string | undefined): { ok: true; value: ParsedToken } | VerifyFailure {
   if (header === undefined || header.trim() === "") {
-    return unauthorized("HERALD_E_AUTH_MISSING", "The request has no Authorization header; the Bot Connector sends `Authorization: Bearer <JWT>` on every activity.");
+    return unauthorized(
+      "HERALD_E_AUTH_MISSING",
+      "The request has no Authorization header; the Bot Connector sends `Authorization: Bearer <JWT>` on every activity.",
+    );
   }
   if (header.length > maxAuthorizationLength) {
     return unauthorized("HERALD_E_AUTH_MALFORMED", `The Authorization header is longer than ${maxAuthorizationLength} characters.`);

@@ -21,7 +21,10 @@ export interface ClaimExpectations {
  * Checks 2 to 5 of section 3 on a payload whose signature already verified: issuer, audience,
  * lifetime and serviceurl. Pure.
  */
-export function checkClaims(payload: Readonly<Record<string, unknown>>, expect: ClaimExpectations): { ok: true; claims: InboundClaims } | VerifyFailure {
+export function checkClaims(
+  payload: Readonly<Record<string, unknown>>,
+  expect: ClaimExpectations,
+): { ok: true; claims: InboundClaims } | VerifyFailure {
   const { iss, aud, exp, nbf } = payload;
   if (iss !== expect.issuer) {
     return unauthorized(
@@ -77,10 +80,16 @@ export function checkClaims(payload: Readonly<Record<string, unknown>>, expect: 
  * lowercase `serviceurl`; some tokens spell it `serviceUrl`, so either is read, and when both are
  * present both must match.
  */
-export function checkServiceUrl(payload: Readonly<Record<string, unknown>>, activityServiceUrl: string): { ok: true; value: string } | VerifyFailure {
+export function checkServiceUrl(
+  payload: Readonly<Record<string, unknown>>,
+  activityServiceUrl: string,
+): { ok: true; value: string } | VerifyFailure {
   const values = [payload["serviceurl"], payload["serviceUrl"]].filter((v) => v !== undefined);
   if (values.length === 0) {
-    return unauthorized("HERALD_E_AUTH_SERVICEURL", "The token has no `serviceurl` claim, so it cannot vouch for the activity's serviceUrl.");
+    return unauthorized(
+      "HERALD_E_AUTH_SERVICEURL",
+      "The token has no `serviceurl` claim, so it cannot vouch for the activity's serviceUrl.",
+    );
   }
   for (const value of values) {
     if (typeof value !== "string" || !sameServiceUrl(value, activityServiceUrl)) {

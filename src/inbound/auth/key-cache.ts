@@ -37,8 +37,12 @@ export function createKeyCache(options: KeyCacheOptions): KeyCache {
   let keys: ReadonlyMap<string, PublishedKey> = new Map();
   let lastError = "no fetch attempted yet";
   let inflight: Promise<boolean> | undefined;
+  /** Whether the expiry of the cached keys was logged since the last successful fetch. */
+  let expiryLogged = false;
 
-  async function fetchKeys(): Promise<{ ok: true; keys: ReadonlyMap<string, PublishedKey>; skipped: readonly string[] } | { ok: false; reason: string }> {
+  async function fetchKeys(): Promise<
+    { ok: true; keys: ReadonlyMap<string, PublishedKey>; skipped: readonly string[] } | { ok: false; reason: string }
+  > {
     const metadata = await fetchJson(options.fetch, clock, options.metadataUrl, policy.fetchTimeoutMs);
     if (!metadata.ok) return { ok: false, reason: `OpenID metadata ${options.metadataUrl}: ${metadata.reason}` };
     const uri = parseOpenIdMetadata(metadata.value, options.metadataUrl);
@@ -63,8 +67,10 @@ export function createKeyCache(options: KeyCacheOptions): KeyCache {
       keys = result.keys;
       state.fetchedAt = now;
       state.lastFailureAt = undefined;
+      expiryLogged = false;
       const log = { metadataUrl: options.metadataUrl, reason, kids: [...result.keys.keys()].map((k) => sanitize(k, 80)) };
-      if (result.skipped.length > 0) logger.warn({ ...log, skipped: result.skipped }, "inbound signing keys refreshed; some JWKS entries skipped");
+      if (result.skipped.length > 0)
+        logger.warn({ ...log, skipped: result.skipped }, "inbound signing keys refreshed; some JWKS entries skipped");
       else logger.info(log, "inbound signing keys refreshed");
       return true;
     }
@@ -72,10 +78,16 @@ export function createKeyCache(options: KeyCacheOptions): KeyCache {
     lastError = result.reason;
     if (cacheUsable(state, now, policy)) {
       logger.warn(
-        { code: "HERALD_E_AUTH_KEYS_UNAVAILABLE", reason, error: sanitize(result.reason, 400), cachedAt: new Date(state.fetchedAt ?? 0).toISOString() },
+        {
+          code: "HERALD_E_AUTH_KEYS_UNAVAILABLE",
+          reason,
+          error: sanitize(result.reason, 400),
+          cachedAt: new Date(state.fetchedAt ?? 0).toISOString(),
+        },
         "inbound signing keys could not be refreshed; still using the cached keys",
       );
     } else {
+      expiryLogged = true;
       logger.error(
         { code: "HERALD_E_AUTH_KEYS_UNAVAILABLE", reason, error: sanitize(result.reason, 400), metadataUrl: options.metadataUrl },
         "inbound signing keys unavailable: every inbound activity is refused until the OpenID metadata and keys can be fetched",
@@ -96,7 +108,22 @@ export function createKeyCache(options: KeyCacheOptions): KeyCache {
       const reason = refreshed === undefined ? refreshReason(state, keys.has(kid), clock.now(), policy) : undefined;
       const succeeded = reason === undefined ? refreshed : await sharedRefresh(reason);
       const now = clock.now();
-      if (!cacheUsable(state, now, policy)) return { status: "unavailable", reason: lastError };
+      if (!cacheUsable(state, now, policy)) {
+        if (state.fetchedAt !== undefined && !expiryLogged) {
+          // The cache can run out between two failed refreshes (during the backoff): say so once.
+          expiryLogged = true;
+          logger.error(
+            {
+              code: "HERALD_E_AUTH_KEYS_UNAVAILABLE",
+              error: sanitize(lastError, 400),
+              metadataUrl: options.metadataUrl,
+              cachedAt: new Date(state.fetchedAt).toISOString(),
+            },
+            "cached inbound signing keys are too old to use and could not be refreshed: every inbound activity is refused until they can be fetched",
+          );
+        }
+        return { status: "unavailable", reason: lastError };
+      }
       const key = keys.get(kid);
       if (key) return { status: "found", key };
       // The kid may be genuine but unverifiable: the fetch that would have found it failed.
@@ -107,7 +134,12 @@ export function createKeyCache(options: KeyCacheOptions): KeyCache {
 }
 
 /** GET a JSON document, with a timeout driven by the injected clock. Never throws. */
-async function fetchJson(fetchFn: FetchFn, clock: Clock, url: string, timeoutMs: number): Promise<{ ok: true; value: unknown } | { ok: false; reason: string }> {
+async function fetchJson(
+  fetchFn: FetchFn,
+  clock: Clock,
+  url: string,
+  timeoutMs: number,
+): Promise<{ ok: true; value: unknown } | { ok: false; reason: string }> {
   const request = new AbortController();
   const timer = new AbortController();
   clock.sleep(timeoutMs, timer.signal).then(

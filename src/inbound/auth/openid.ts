@@ -50,9 +50,15 @@ export function parseJwks(document: unknown): { ok: true; value: ParsedJwks } | 
     else if (keys.has(parsed.kid)) skipped.push(`keys[${index}]: duplicate kid "${sanitize(parsed.kid, 80)}"`);
     else keys.set(parsed.kid, parsed);
   });
-  if (keys.size === 0) return { ok: false, reason: `the JWKS document has no usable RSA signing key (${skipped.join("; ") || "it is empty"})` };
+  if (keys.size === 0)
+    return { ok: false, reason: `the JWKS document has no usable RSA signing key (${skipped.join("; ") || "it is empty"})` };
   return { ok: true, value: { keys, skipped } };
 }
+
+const base64url = /^[A-Za-z0-9_-]+$/;
+
+/** RFC 7518 section 3.3: RS256/384/512 keys must be at least 2048 bits (jose enforces it too). */
+const minimumModulusBits = 2048;
 
 function parseEntry(entry: unknown): PublishedKey | string {
   if (typeof entry !== "object" || entry === null || Array.isArray(entry)) return "not an object";
@@ -61,6 +67,8 @@ function parseEntry(entry: unknown): PublishedKey | string {
   if (jwk["kty"] !== "RSA") return `kty ${sanitize(jwk["kty"], 20)} is not RSA`;
   if (jwk["use"] !== undefined && jwk["use"] !== "sig") return `use ${sanitize(jwk["use"], 20)} is not sig`;
   if (typeof jwk["n"] !== "string" || typeof jwk["e"] !== "string") return "no modulus or exponent";
+  // Node decodes base64 leniently; a modulus with stray characters would become some other key.
+  if (!base64url.test(jwk["n"]) || !base64url.test(jwk["e"])) return "modulus or exponent is not base64url";
   if (jwk["alg"] !== undefined && typeof jwk["alg"] !== "string") return "alg is not a string";
   let key: KeyObject;
   try {
@@ -69,6 +77,8 @@ function parseEntry(entry: unknown): PublishedKey | string {
   } catch (error) {
     return `unreadable RSA key (${error instanceof Error ? error.message : "unknown error"})`;
   }
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < minimumModulusBits) return `RSA modulus of ${bits} bits is under ${minimumModulusBits}`;
   const raw = jwk["endorsements"];
   // A key that lists endorsements in an unexpected shape endorses nothing: refusing is the safe side.
   const endorsements = raw === undefined ? undefined : Array.isArray(raw) ? raw.filter((e): e is string => typeof e === "string") : [];

@@ -14,7 +14,9 @@ export function inboundVerifierOptions(
   cloud: Pick<Cloud, "tokenIssuer" | "openIdMetadataUrl">,
 ): Pick<InboundVerifierOptions, "appId" | "issuer" | "openIdMetadataUrl"> {
   if (!config.appId) {
-    throw new ConfigError(["HERALD_APP_ID is required to verify inbound tokens (their audience is the app id). Set it, or use HERALD_INBOUND_AUTH=off with a local emulator."]);
+    throw new ConfigError([
+      "HERALD_APP_ID is required to verify inbound tokens (their audience is the app id). Set it, or use HERALD_INBOUND_AUTH=off with a local emulator.",
+    ]);
   }
   return {
     appId: config.appId,

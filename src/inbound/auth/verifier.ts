@@ -75,7 +75,7 @@ export function createInboundVerifier(options: InboundVerifierOptions): InboundV
     if (found.status === "unknown") {
       return unauthorized(
         "HERALD_E_AUTH_SIGNATURE",
-        "No signing key published by the OpenID metadata has the token's kid; the token was not signed by the Bot Connector.",
+        "No signing key published by the OpenID metadata has the token's kid, so it was not signed by the Bot Connector (after a key rotation Herald fetches the keys again, at most once an hour).",
       );
     }
     const key = found.key;
@@ -86,7 +86,13 @@ export function createInboundVerifier(options: InboundVerifierOptions): InboundV
     const signed = await verifySignature(token, key.key, alg);
     if (!signed.ok) return signed;
 
-    const claims = checkClaims(signed.payload, { issuer: options.issuer, appId: options.appId, serviceUrl: activity.serviceUrl, now: clock.now(), keyId: kid });
+    const claims = checkClaims(signed.payload, {
+      issuer: options.issuer,
+      appId: options.appId,
+      serviceUrl: activity.serviceUrl,
+      now: clock.now(),
+      keyId: kid,
+    });
     if (!claims.ok) return claims;
     const endorsement = checkEndorsement(key.endorsements, activity.channelId);
     if (endorsement) return endorsement;
@@ -98,7 +104,10 @@ export function createInboundVerifier(options: InboundVerifierOptions): InboundV
       try {
         return await verify(authorizationHeader, activity);
       } catch (error) {
-        logger.error({ code: "HERALD_E_AUTH_INTERNAL", error: error instanceof Error ? error.message : String(error) }, "inbound token verification failed unexpectedly");
+        logger.error(
+          { code: "HERALD_E_AUTH_INTERNAL", error: error instanceof Error ? error.message : String(error) },
+          "inbound token verification failed unexpectedly",
+        );
         return unauthorized("HERALD_E_AUTH_INTERNAL", "The token could not be verified because of an internal error; see Herald's log.");
       }
     },
@@ -126,7 +135,10 @@ async function verifySignature(
       return unauthorized("HERALD_E_AUTH_MALFORMED", `The token is not a valid JWS (${error.message}).`);
     }
     // A key jose refuses for this algorithm (e.g. an RSA modulus under 2048 bits) cannot vouch for anything.
-    return unauthorized("HERALD_E_AUTH_SIGNATURE", `The token's signature could not be checked (${error instanceof Error ? error.message : "unknown error"}).`);
+    return unauthorized(
+      "HERALD_E_AUTH_SIGNATURE",
+      `The token's signature could not be checked (${error instanceof Error ? error.message : "unknown error"}).`,
+    );
   }
   let payload: unknown;
   try {

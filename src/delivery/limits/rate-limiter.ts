@@ -1,0 +1,59 @@
+import type { LimitPolicy } from "./policy.js";
+
+/**
+ * One bucket to take a slot from: `key` names what is counted (e.g. `send:<conversationId>`,
+ * `tenant:<tenantId>`), `policy` how. A key must always be used with the same policy: its state
+ * is stored per window of the policy, so a key used with two policies is two sets of buckets.
+ */
+export interface BucketKey {
+  readonly key: string;
+  readonly policy: LimitPolicy;
+}
+
+/**
+ * Decides whether a request to Teams may go now, so that Teams has no reason to answer 429.
+ *
+ * Guarantee: for every key and every window `{limit, windowMs}` of its policy, no window of
+ * `windowMs` milliseconds (closed, `[t − windowMs, t]`, when `marginMs > 0`) ever contains more
+ * than `limit` admitted requests, whatever the calling pattern. In steady state a key runs at
+ * `(limit − burst + 1) / (windowMs + marginMs + catchUpMs)` (tenant at 50 rps with the defaults:
+ * 49.0/s, 98%). Time is the `now` the caller passes (ms since the epoch, the engine's Clock), not
+ * the limiter's or Redis's: tests run an hour of traffic in milliseconds, and processes sharing
+ * Redis must have clocks within `marginMs` of each other (NTP keeps them within a few ms); skew
+ * beyond that can let two processes each admit a request in the same slot.
+ *
+ * Implementations: `InProcessRateLimiter` (one process), `RedisRateLimiter` (several Herald
+ * processes sharing each tenant's budget).
+ */
+export interface RateLimiter {
+  /**
+   * Takes one slot in EVERY bucket of `keys`, atomically: either all of them (and answers 0) or
+   * none (and answers the milliseconds until a retry could succeed, ≥ 1: the largest wait over
+   * the refusing buckets, including blocks). "Could": another caller may take the slot first.
+   * Keys must be distinct (a duplicate is a programming error and throws).
+   */
+  tryAcquire(keys: readonly BucketKey[], now: number): Promise<number>;
+  /**
+   * Refuses every request involving `key` until `until` (ms since the epoch, same clock as `now`):
+   * used when Teams answers 429 with Retry-After for that conversation or tenant. A later
+   * `block` with an earlier `until` does not shorten an existing block. At `until` the bucket
+   * admits again at its normal pace (its windows are not reset).
+   */
+  block(key: string, until: number): Promise<void>;
+}
+
+/** Thrown for a caller mistake (duplicate key in one tryAcquire): fix the call, do not retry. */
+export class RateLimiterUsageError extends Error {
+  readonly code = "HERALD_E_LIMITER_USAGE";
+  override readonly name = "RateLimiterUsageError";
+}
+
+/** Throws RateLimiterUsageError when a key appears twice: one request takes one slot per bucket. */
+export function assertDistinctKeys(keys: readonly BucketKey[]): void {
+  if (keys.length < 2) return;
+  const seen = new Set<string>();
+  for (const k of keys) {
+    if (seen.has(k.key)) throw new RateLimiterUsageError(`Key "${k.key}" appears twice in one tryAcquire; pass each bucket once.`);
+    seen.add(k.key);
+  }
+}

@@ -1,0 +1,142 @@
+import { createHash } from "node:crypto";
+import type { Redis } from "ioredis";
+import { type Clock, systemClock } from "../../clock.js";
+import { type GcraOptions, PolicyCompiler, toUs, waitMs } from "./policy.js";
+import { assertDistinctKeys, type BucketKey, type RateLimiter } from "./rate-limiter.js";
+
+/**
+ * Same algorithm as InProcessRateLimiter (GCRA per window, integer µs), in one Lua script so
+ * that checking every bucket and taking a slot in each is atomic across Herald processes.
+ *
+ * KEYS: per bucket, its block key then one key per window. ARGV: now µs, TTL slack ms, bucket
+ * count, then per bucket its window count and (interval µs, tolerance µs) per window.
+ * Numbers are doubles in Lua: exact for integers below 2^53 (µs since 1970 until the year 2255);
+ * they are written with %.0f because tostring() would round them to 14 digits.
+ */
+const ACQUIRE_LUA = `
+local now = tonumber(ARGV[1])
+local slack = tonumber(ARGV[2])
+local buckets = tonumber(ARGV[3])
+local k, a = 1, 4
+local wait = 0
+local updates = {}
+for b = 1, buckets do
+  local blocked = tonumber(redis.call('GET', KEYS[k]) or '0')
+  if blocked > now and blocked - now > wait then wait = blocked - now end
+  k = k + 1
+  local windows = tonumber(ARGV[a])
+  a = a + 1
+  for w = 1, windows do
+    local interval, tolerance = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+    a = a + 2
+    local tat = tonumber(redis.call('GET', KEYS[k]) or '0')
+    if tat < now then tat = now end
+    if tat - tolerance - now > wait then wait = tat - tolerance - now end
+    updates[#updates + 1] = KEYS[k]
+    updates[#updates + 1] = tat + interval
+    k = k + 1
+  end
+end
+if wait > 0 then return wait end
+for i = 1, #updates, 2 do
+  local tat = updates[i + 1]
+  redis.call('SET', updates[i], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + slack)
+end
+return 0
+`;
+
+/** KEYS[1] block key. ARGV: until µs, TTL ms. Never shortens a longer block. */
+const BLOCK_LUA = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local untilUs = tonumber(ARGV[1])
+if untilUs > current then
+  redis.call('SET', KEYS[1], string.format('%.0f', untilUs), 'PX', tonumber(ARGV[2]))
+end
+return 0
+`;
+
+export interface RedisRateLimiterOptions extends GcraOptions {
+  /** A connected ioredis client; the caller owns it (and quits it). Redis Cluster is not supported (the script touches keys of several slots). */
+  readonly redis: Redis;
+  /** Prefix of every key this limiter writes (default `herald:rl:`). Tests use a unique one each. */
+  readonly prefix?: string;
+  /**
+   * Keys live this many ms beyond the moment their state stops mattering (default 1000): covers
+   * clock skew between processes and Redis expiring a key while a process still needs it.
+   */
+  readonly ttlSlackMs?: number;
+  /**
+   * Used only to turn `block(key, until)` into a TTL (Redis expiry is relative); must be the
+   * clock whose `now` the engine passes to tryAcquire. Default: system clock.
+   */
+  readonly clock?: Clock;
+}
+
+/**
+ * RateLimiter shared by several Herald processes through Redis. Every key expires on its own
+ * (TTL = time until its state stops mattering + `ttlSlackMs`), so a broadcast to a million
+ * conversations leaves nothing behind.
+ */
+export class RedisRateLimiter implements RateLimiter {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly ttlSlackMs: number;
+  private readonly clock: Clock;
+  private readonly compiler: PolicyCompiler;
+
+  constructor(options: RedisRateLimiterOptions) {
+    this.redis = options.redis;
+    this.prefix = options.prefix ?? "herald:rl:";
+    this.ttlSlackMs = Math.ceil(options.ttlSlackMs ?? 1_000);
+    if (!(this.ttlSlackMs >= 0)) throw new RangeError(`HERALD_E_LIMIT_POLICY: ttlSlackMs must be ≥ 0 (got ${options.ttlSlackMs}).`);
+    this.clock = options.clock ?? systemClock;
+    this.compiler = new PolicyCompiler(options);
+  }
+
+  async tryAcquire(keys: readonly BucketKey[], now: number): Promise<number> {
+    assertDistinctKeys(keys);
+    const redisKeys: string[] = [];
+    const args: (string | number)[] = [toUs(now), this.ttlSlackMs, keys.length];
+    for (const { key, policy } of keys) {
+      redisKeys.push(this.blockKey(key));
+      const windows = this.compiler.compile(policy);
+      args.push(windows.length);
+      for (const w of windows) {
+        redisKeys.push(`${this.prefix}w:${w.sig}:${key}`);
+        args.push(w.intervalUs, w.toleranceUs);
+      }
+    }
+    const waitUs = Number(await this.run(ACQUIRE_LUA, redisKeys, args));
+    return waitMs(waitUs);
+  }
+
+  async block(key: string, until: number): Promise<void> {
+    const ttlMs = Math.max(1, Math.ceil(until - this.clock.now())) + this.ttlSlackMs;
+    await this.run(BLOCK_LUA, [this.blockKey(key)], [toUs(until), ttlMs]);
+  }
+
+  private blockKey(key: string): string {
+    return `${this.prefix}b:${key}`;
+  }
+
+  /** EVALSHA, loading the script on NOSCRIPT (first use, or after a Redis restart or SCRIPT FLUSH). */
+  private async run(lua: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    const sha = sha1(lua);
+    try {
+      return await this.redis.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (e) {
+      if (!(e instanceof Error) || !e.message.startsWith("NOSCRIPT")) throw e;
+      return await this.redis.eval(lua, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+const shas = new Map<string, string>();
+function sha1(lua: string): string {
+  let sha = shas.get(lua);
+  if (!sha) {
+    sha = createHash("sha1").update(lua).digest("hex");
+    shas.set(lua, sha);
+  }
+  return sha;
+}

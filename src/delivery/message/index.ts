@@ -1,0 +1,14 @@
+/** Messages: the API's shape, up-front checks, templating and the Bot Framework activity per recipient. */
+export {
+  ADAPTIVE_CARD_CONTENT_TYPE,
+  ADDRESSING_RESERVE_BYTES,
+  DEFAULT_MAX_CONTENT_BYTES,
+  jsonBytes,
+  type MessageActivity,
+  TEAMS_MAX_ACTIVITY_BYTES,
+} from "./activity.js";
+export { MessageError, type MessageErrorCode, RenderError } from "./errors.js";
+export { type PrepareOptions, PreparedMessage, prepareMessage } from "./prepare.js";
+export { type Recipient, recipientFields, sampleRecipient } from "./recipient.js";
+export { renderActivities, renderActivity } from "./render.js";
+export { type AdaptiveCard, adaptiveCardSchema, type Message, messageErrorFromZod, messageSchema, parseMessage, type TextFormat, textFormats } from "./schema.js";

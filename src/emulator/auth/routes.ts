@@ -1,0 +1,72 @@
+import { type OpenIdDocuments, openIdDocuments, type SigningKeys } from "../../inbound/auth/signing.js";
+import type { EmulatorContext } from "../context.js";
+import { sendJson } from "../http/io.js";
+import type { Router } from "../http/router.js";
+import { C } from "../store/counters.js";
+
+/** Keys the emulator signs with: one for activities to the bot, one for Entra-style tokens. */
+export interface EmulatorKeys {
+  /** Signs activities sent to the bot; published with endorsements ["msteams"]. */
+  bot: SigningKeys;
+  /** Signs access tokens from the token endpoint. */
+  aad: SigningKeys;
+}
+
+/** The Bot Framework OpenID documents of a running emulator. */
+export function botOpenId(ctx: EmulatorContext, keys: EmulatorKeys): OpenIdDocuments {
+  return openIdDocuments({ baseUrl: ctx.urls.base, issuer: ctx.options.tokenIssuer, keys: [keys.bot] });
+}
+
+/**
+ * Login-side routes:
+ * - `POST /{tenant}/oauth2/v2.0/token`: client-credentials grant (form body: grant_type,
+ *   client_id, client_secret, scope), as login.microsoftonline.com answers it;
+ * - `GET /v1/.well-known/openidconfiguration` and `/v1/.well-known/keys`: the Bot Framework
+ *   documents that verify what the emulator sends the bot (HERALD_OPENID_METADATA_URL);
+ * - `GET /{tenant}/v2.0/.well-known/openid-configuration`, `/{tenant}/discovery/v2.0/keys`:
+ *   Entra-style documents for the access tokens.
+ */
+export function registerAuth(router: Router, ctx: EmulatorContext, keys: EmulatorKeys): void {
+  router.add("POST", "/:tenant/oauth2/v2.0/token", async (call) => {
+    const form = new URLSearchParams(call.body.toString("utf8"));
+    let clientId = form.get("client_id") ?? undefined;
+    let secret = form.get("client_secret") ?? undefined;
+    const basic = call.req.headers.authorization;
+    if (basic?.startsWith("Basic ")) {
+      const [id, ...rest] = Buffer.from(basic.slice(6), "base64").toString("utf8").split(":");
+      clientId ??= id;
+      secret ??= rest.join(":");
+    }
+    if (form.get("grant_type") !== "client_credentials") {
+      sendJson(call.res, 400, {
+        error: "unsupported_grant_type",
+        error_description: "AADSTS70003: The app requested an unsupported grant type; use client_credentials.",
+      });
+      return;
+    }
+    const result = await ctx.auth.issue(clientId, secret, call.params[0]!, form.get("scope") ?? undefined);
+    if ("error" in result) {
+      const { status, ...body } = result;
+      sendJson(call.res, status, body);
+      return;
+    }
+    ctx.counters.inc(-1, C.tokensIssued);
+    sendJson(call.res, 200, result, { "cache-control": "no-store" });
+  });
+
+  router.add("GET", "/v1/.well-known/openidconfiguration", (call) => sendJson(call.res, 200, botOpenId(ctx, keys).metadata));
+  router.add("GET", "/v1/.well-known/keys", (call) => sendJson(call.res, 200, botOpenId(ctx, keys).jwks));
+
+  router.add("GET", "/:tenant/v2.0/.well-known/openid-configuration", (call) => {
+    const tenant = call.params[0]!;
+    sendJson(call.res, 200, {
+      issuer: ctx.auth.issuer(tenant),
+      token_endpoint: `${ctx.urls.base}/${tenant}/oauth2/v2.0/token`,
+      jwks_uri: `${ctx.urls.base}/${tenant}/discovery/v2.0/keys`,
+      id_token_signing_alg_values_supported: ["RS256"],
+      token_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic"],
+      grant_types_supported: ["client_credentials"],
+    });
+  });
+  router.add("GET", "/:tenant/discovery/v2.0/keys", (call) => sendJson(call.res, 200, { keys: [keys.aad.publicJwk] }));
+}

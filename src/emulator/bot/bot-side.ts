@@ -1,0 +1,306 @@
+import type { SigningKeys } from "../../inbound/auth/signing.js";
+import { resolveConversation } from "../connector/conversation.js";
+import { storeUserMessage } from "../connector/deliver.js";
+import type { EmulatorContext } from "../context.js";
+import { EmulatorError } from "../errors.js";
+import { isRecord } from "../http/io.js";
+import { type OrgUser, UserFlag } from "../org/model.js";
+import { C } from "../store/counters.js";
+import {
+  type ActivityEnv,
+  type CardAction,
+  cardInvoke,
+  chatInstall,
+  type InstallAction,
+  type Place,
+  personalInstall,
+  readReceipt,
+  teamInstall,
+  userMessage,
+} from "./activities.js";
+import { type BotAnswer, BotClient } from "./client.js";
+import { type Job, Jobs } from "./jobs.js";
+
+/** Whom an install or uninstall is for. */
+export type InstallScope =
+  | { users: (string | number)[] }
+  | { tenantId: string }
+  | { all: true }
+  | { teamId: string; channelId?: string; installedBy?: string }
+  | { chatId: string; installedBy?: string };
+
+export interface UserMessageInput {
+  /** The writer: Teams id, Entra object id or user index. */
+  from: string | number;
+  text: string;
+  /** A conversation id (1:1, channel, channel thread or group chat); default: the user's 1:1 chat. */
+  conversationId?: string;
+  /** Shortcuts: a team (its General channel), a channel, or a group chat. */
+  teamId?: string;
+  channelId?: string;
+  chatId?: string;
+  /** Reply in the thread of this post (channels). */
+  replyToId?: string;
+}
+
+export interface InvokeInput extends CardAction {
+  from: string | number;
+  /** Id of the message holding the card. */
+  replyToId: string;
+  conversationId?: string;
+}
+
+/** The card an invoke answer asks Teams to show instead of the pressed one, if any. */
+export function refreshedCard(body: unknown): Record<string, unknown> | undefined {
+  if (!isRecord(body)) return undefined;
+  const status = body["statusCode"] ?? body["status"];
+  if (status !== 200 || body["type"] !== "application/vnd.microsoft.card.adaptive" || !isRecord(body["value"])) return undefined;
+  return body["value"];
+}
+
+function noBot(): never {
+  throw new EmulatorError(
+    409,
+    "HERALD_E_EMULATOR_NO_BOT",
+    "No bot endpoint is configured: start the emulator with botEndpoint, or PUT /_emulator/bot {endpoint}.",
+  );
+}
+
+/**
+ * The emulator's Teams-to-bot side: installs and uninstalls (as jobs with progress), users'
+ * messages, card button presses and read receipts, each signed and posted to the bot.
+ */
+export class BotSide {
+  readonly jobs: Jobs;
+  private client: BotClient | undefined;
+  /** Last message id each user read (1:1 chats). */
+  readonly reads = new Map<number, string>();
+  endpoint: string | undefined;
+
+  constructor(
+    private readonly ctx: EmulatorContext,
+    private readonly keys: SigningKeys,
+  ) {
+    this.jobs = new Jobs(() => ctx.clock.now());
+    this.setEndpoint(ctx.options.botEndpoint);
+  }
+
+  /** Point the emulator at a (new) bot endpoint. */
+  setEndpoint(endpoint: string | undefined): void {
+    void this.client?.close();
+    this.endpoint = endpoint;
+    const o = this.ctx.options;
+    this.client = endpoint
+      ? new BotClient(endpoint, this.keys, o.tokenIssuer, this.ctx.appId, this.ctx.clock, o.botTimeoutMs, o.botConcurrency)
+      : undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close();
+  }
+
+  private env(): ActivityEnv {
+    return { serviceUrl: this.ctx.urls.serviceUrl, appId: this.ctx.appId, botName: this.ctx.options.botName, now: this.ctx.clock.now() };
+  }
+
+  private nextId(): string {
+    return this.ctx.activityIds.next(this.ctx.clock.now());
+  }
+
+  /** Post one activity to the bot and count it. */
+  async send(activity: Record<string, unknown>): Promise<BotAnswer> {
+    const client = this.client ?? noBot();
+    this.ctx.counters.inc(-1, C.botActivities);
+    try {
+      const answer = await client.post(activity);
+      if (answer.status >= 400) this.ctx.counters.inc(-1, C.botFailures);
+      return answer;
+    } catch (err) {
+      this.ctx.counters.inc(-1, C.botFailures);
+      throw err;
+    }
+  }
+
+  private async sendPair(pair: [Record<string, unknown>, Record<string, unknown>]): Promise<void> {
+    for (const activity of pair) {
+      const answer = await this.send(activity);
+      if (answer.status >= 300) throw new Error(`the bot answered ${answer.status} to ${String(activity["type"])}`);
+    }
+  }
+
+  /** A user by Teams id, Entra object id, or index; throws 404 when unknown. */
+  user(ref: string | number): OrgUser {
+    const index = typeof ref === "number" ? ref : /^\d+$/.test(ref) ? Number(ref) : this.ctx.org.userIndexOf(ref);
+    if (!(index >= 0 && index < this.ctx.org.userCount)) {
+      throw new EmulatorError(
+        404,
+        "HERALD_E_EMULATOR_UNKNOWN_USER",
+        `No user ${String(ref)}; name users by Teams id (29:...), Entra object id or index.`,
+      );
+    }
+    return this.ctx.org.user(index);
+  }
+
+  /**
+   * Install (action add) or uninstall (remove) the app, sending Teams' event pair for each
+   * personal scope, team or chat; the state changes before the events go, so the bot can
+   * answer an install with a welcome message at once.
+   */
+  install(scope: InstallScope, action: InstallAction): Job {
+    if (!this.client) noBot();
+    const ctx = this.ctx;
+    const concurrency = ctx.options.botConcurrency;
+    if ("teamId" in scope) {
+      const team = ctx.org.teamById(scope.teamId);
+      if (!team)
+        throw new EmulatorError(404, "HERALD_E_EMULATOR_UNKNOWN_TEAM", `No team ${scope.teamId}; list teams with GET /_emulator/teams.`);
+      const channel = scope.channelId ? team.channels.find((c) => c.id === scope.channelId) : team.channels[0];
+      if (!channel)
+        throw new EmulatorError(404, "HERALD_E_EMULATOR_UNKNOWN_CHANNEL", `Team ${team.name} has no channel ${scope.channelId}.`);
+      const installer = scope.installedBy ? this.user(scope.installedBy) : ctx.org.user(ctx.org.teamMember(team.index, 0));
+      return this.jobs.start(
+        `${action === "add" ? "install" : "uninstall"}-team`,
+        1,
+        1,
+        () => {
+          ctx.state.teamRemoved[team.index] = action === "add" ? 0 : 1;
+          return this.sendPair(teamInstall(this.env(), [this.nextId(), this.nextId()], team, channel, installer, action));
+        },
+        () => team.id,
+      );
+    }
+    if ("chatId" in scope) {
+      const target = ctx.org.threadTarget(scope.chatId);
+      if (target?.kind !== "chat")
+        throw new EmulatorError(
+          404,
+          "HERALD_E_EMULATOR_UNKNOWN_CHAT",
+          `No group chat ${scope.chatId}; list chats with GET /_emulator/chats.`,
+        );
+      const chat = target.chat;
+      const installer = scope.installedBy ? this.user(scope.installedBy) : ctx.org.user(ctx.org.chatMember(chat.index, 0));
+      return this.jobs.start(
+        `${action === "add" ? "install" : "uninstall"}-chat`,
+        1,
+        1,
+        () => {
+          ctx.state.chatRemoved[chat.index] = action === "add" ? 0 : 1;
+          return this.sendPair(chatInstall(this.env(), [this.nextId(), this.nextId()], chat, installer, action));
+        },
+        () => chat.id,
+      );
+    }
+    let total: number;
+    let at: (k: number) => number | string;
+    if ("users" in scope) {
+      total = scope.users.length;
+      at = (k) => scope.users[k]!;
+    } else if ("tenantId" in scope) {
+      const tenant = ctx.org.tenantByIdOrDomain(scope.tenantId);
+      if (!tenant)
+        throw new EmulatorError(
+          404,
+          "HERALD_E_EMULATOR_UNKNOWN_TENANT",
+          `No tenant ${scope.tenantId}; list tenants with GET /_emulator/tenants.`,
+        );
+      total = tenant.userCount;
+      at = (k) => tenant.userStart + k;
+    } else {
+      total = ctx.org.userCount;
+      at = (k) => k;
+    }
+    return this.jobs.start(
+      `${action === "add" ? "install" : "uninstall"}-personal`,
+      total,
+      concurrency,
+      (k) => {
+        const user = this.user(at(k));
+        ctx.state.setFlag(user.index, UserFlag.uninstalled, action === "remove");
+        const pair = personalInstall(this.env(), [this.nextId(), this.nextId()], user, ctx.org.personalConversationId(user.index), action);
+        return this.sendPair(pair);
+      },
+      (k) => String(at(k)),
+    );
+  }
+
+  private place(
+    user: OrgUser,
+    input: { conversationId?: string; teamId?: string; channelId?: string; chatId?: string },
+    newId: string,
+  ): Place {
+    const org = this.ctx.org;
+    const raw = input.conversationId ?? input.channelId ?? input.chatId ?? (input.teamId ? org.teamById(input.teamId)?.id : undefined);
+    if (raw === undefined) {
+      if (input.teamId) throw new EmulatorError(404, "HERALD_E_EMULATOR_UNKNOWN_TEAM", `No team ${input.teamId}.`);
+      return { kind: "personal", conversationId: org.personalConversationId(user.index) };
+    }
+    const ref = resolveConversation(org, raw);
+    if (!ref) throw new EmulatorError(404, "HERALD_E_EMULATOR_UNKNOWN_CONVERSATION", `No conversation ${raw}.`);
+    const notMember = () => new EmulatorError(400, "HERALD_E_EMULATOR_NOT_MEMBER", `${user.name} is not a member of ${raw}.`);
+    if (ref.kind === "personal") {
+      if (ref.user !== user.index) throw notMember();
+      return { kind: "personal", conversationId: ref.id };
+    }
+    if (ref.kind === "chat") {
+      if (!org.isChatMember(ref.chat.index, user.index)) throw notMember();
+      return { kind: "chat", chat: ref.chat };
+    }
+    if (!org.isTeamMember(ref.team.index, user.index)) throw notMember();
+    return { kind: "channel", team: ref.team, channel: ref.channel, threadRoot: ref.thread ?? newId };
+  }
+
+  /** A user writes to the bot; the message is kept in the conversation and posted to the bot. */
+  async message(input: UserMessageInput): Promise<{ id: string; conversationId: string; status: number; body: unknown }> {
+    if (!this.client) noBot();
+    const user = this.user(input.from);
+    const id = this.nextId();
+    const place = this.place(user, input, input.replyToId ?? id);
+    const activity = userMessage(this.env(), id, user, place, input.text, input.replyToId);
+    const conversationId = String((activity["conversation"] as Record<string, unknown>)["id"]);
+    const ref = resolveConversation(this.ctx.org, conversationId);
+    if (ref) storeUserMessage(this.ctx, ref, user.index, id, activity, place.kind === "channel" ? place.threadRoot : undefined);
+    const answer = await this.send(activity);
+    return { id, conversationId, ...answer };
+  }
+
+  /** A user presses an Action.Execute button; a card in the answer replaces the pressed one. */
+  async invoke(input: InvokeInput): Promise<{ status: number; body: unknown; refreshed: boolean }> {
+    if (!this.client) noBot();
+    const user = this.user(input.from);
+    const place = this.place(user, input, input.replyToId);
+    const activity = cardInvoke(this.env(), this.nextId(), user, place, input.replyToId, input);
+    const answer = await this.send(activity);
+    const card = refreshedCard(answer.body);
+    let refreshed = false;
+    const ref = resolveConversation(this.ctx.org, String((activity["conversation"] as Record<string, unknown>)["id"]));
+    const record = card && ref ? this.ctx.messages.find(ref.id, input.replyToId) : undefined;
+    if (card && record) {
+      const previous = JSON.parse(record.activity) as Record<string, unknown>;
+      const next = { ...previous, attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: card }] };
+      this.ctx.messages.change(record, "refresh", this.ctx.clock.now(), JSON.stringify(next));
+      refreshed = true;
+    }
+    return { status: answer.status, body: answer.body, refreshed };
+  }
+
+  /** A user reads their 1:1 chat up to a message (default: the bot's latest kept message). */
+  async read(from: string | number, lastReadMessageId?: string): Promise<{ status: number; lastReadMessageId: string }> {
+    if (!this.client) noBot();
+    const user = this.user(from);
+    const conversationId = this.ctx.org.personalConversationId(user.index);
+    let last = lastReadMessageId;
+    if (!last) {
+      const list = this.ctx.messages.list(conversationId);
+      for (let i = list.length - 1; i >= 0 && !last; i--) if (list[i]!.from === "bot") last = list[i]!.id;
+    }
+    if (!last)
+      throw new EmulatorError(
+        400,
+        "HERALD_E_EMULATOR_NOTHING_TO_READ",
+        `${user.name} has no kept bot message to read; pass lastReadMessageId.`,
+      );
+    const answer = await this.send(readReceipt(this.env(), this.nextId(), user, conversationId, last));
+    this.reads.set(user.index, last);
+    return { status: answer.status, lastReadMessageId: last };
+  }
+}

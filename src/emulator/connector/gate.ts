@@ -1,0 +1,141 @@
+import type { EmulatorContext } from "../context.js";
+import { sendJsonText } from "../http/io.js";
+import type { Call } from "../http/router.js";
+import type { LimitClass, LimitKey } from "../limits/limits.js";
+import { UserFlag } from "../org/model.js";
+import { C } from "../store/counters.js";
+import type { ConversationRef } from "./conversation.js";
+import { errors, sendError, type TeamsError } from "./errors.js";
+
+/**
+ * The checks every Connector call goes through, in Teams' order: bearer token (401), then
+ * counting and violation bookkeeping, injected faults, rate limits (429 + Retry-After), and the
+ * tenant's admin switch (403 BotDisabledByAdmin). Handlers continue in `go`.
+ */
+export function withAuth(ctx: EmulatorContext, call: Call, go: () => void): void {
+  const ok = ctx.auth.check(call.req.headers.authorization);
+  if (ok === true) {
+    go();
+    return;
+  }
+  if (ok === false) {
+    unauthorized(ctx, call);
+    return;
+  }
+  ok.then(
+    (valid) => (valid ? go() : unauthorized(ctx, call)),
+    () => unauthorized(ctx, call),
+  );
+}
+
+function unauthorized(ctx: EmulatorContext, call: Call): void {
+  ctx.counters.inc(-1, C.requests);
+  ctx.counters.inc(-1, C.unauthorized);
+  ctx.counters.status(-1, 401);
+  sendError(call.res, errors.unauthorized, { "www-authenticate": 'Bearer realm="emulator"' });
+}
+
+const faultAnswers: Record<string, [TeamsError, number]> = {
+  status412: [errors.preconditionFailed, C.fault412],
+  status500: [errors.internal, C.fault500],
+  status502: [errors.badGateway, C.fault502],
+  status503: [errors.unavailable, C.fault503],
+  status504: [errors.gatewayTimeout, C.fault504],
+};
+
+/** Count, draw a fault, apply limits and the admin switch, then `go`. */
+export function admit(ctx: EmulatorContext, call: Call, tenant: number, key: LimitKey | undefined, cls: LimitClass, go: () => void): void {
+  const now = ctx.clock.now();
+  ctx.counters.inc(tenant, C.requests);
+  if (ctx.limits.isViolation(tenant, key, now)) ctx.counters.inc(tenant, C.violations);
+  const fault = ctx.faults.draw(tenant);
+  if (fault !== undefined) {
+    ctx.counters.inc(tenant, C.faults);
+    if (fault === "reset") {
+      ctx.counters.inc(tenant, C.faultReset);
+      call.req.socket.destroy();
+      return;
+    }
+    if (fault === "slow") {
+      ctx.counters.inc(tenant, C.faultSlow);
+      setTimeout(() => afterFaults(ctx, call, tenant, key, cls, go), ctx.faults.slowMs);
+      return;
+    }
+    const [answer, counter] = faultAnswers[fault]!;
+    ctx.counters.inc(tenant, counter);
+    ctx.counters.status(tenant, answer.status);
+    sendError(call.res, answer);
+    return;
+  }
+  afterFaults(ctx, call, tenant, key, cls, go);
+}
+
+function afterFaults(ctx: EmulatorContext, call: Call, tenant: number, key: LimitKey | undefined, cls: LimitClass, go: () => void): void {
+  const throttle = ctx.limits.admit(tenant, key, cls, ctx.clock.now());
+  if (throttle) {
+    ctx.counters.inc(tenant, C.throttled);
+    if (throttle.scope === "tenant") ctx.counters.inc(tenant, C.throttledTenant);
+    ctx.counters.status(tenant, 429);
+    sendError(call.res, errors.throttled, { "retry-after": throttle.retry.header });
+    return;
+  }
+  if (tenant >= 0 && ctx.state.tenantDisabled[tenant]) {
+    fail(ctx, call, tenant, errors.botDisabledByAdmin);
+    return;
+  }
+  go();
+}
+
+const counterOf: Record<string, number> = {
+  MessageWritesBlocked: C.blocked,
+  ConversationBlockedByUser: C.blocked,
+  BotNotInConversationRoster: C.uninstalled,
+  ForbiddenOperationException: C.uninstalled,
+  ConversationNotFound: C.notFound,
+  ActivityNotFoundInConversation: C.notFound,
+  MemberNotFoundInConversation: C.notFound,
+  NotFound: C.notFound,
+  BotDisabledByAdmin: C.disabled,
+  BadArgument: C.badRequests,
+  BadSyntax: C.badRequests,
+  MessageSizeTooBig: C.tooBig,
+};
+
+/** Answer with a Teams error and count it (`counter` overrides the counter the code implies). */
+export function fail(ctx: EmulatorContext, call: Call, tenant: number, error: TeamsError, counter?: number): void {
+  const c = counter ?? counterOf[error.code];
+  if (c !== undefined) ctx.counters.inc(tenant, c);
+  ctx.counters.status(tenant, error.status);
+  sendError(call.res, error);
+}
+
+/** Answer with JSON text and count the status. */
+export function ok(ctx: EmulatorContext, call: Call, tenant: number, status: number, text: string): void {
+  ctx.counters.status(tenant, status);
+  sendJsonText(call.res, status, text);
+}
+
+/** A request for a conversation that does not exist (counted without a tenant). */
+export function unknownConversation(ctx: EmulatorContext, call: Call): void {
+  ctx.counters.inc(-1, C.requests);
+  fail(ctx, call, -1, errors.conversationNotFound);
+}
+
+/** How a send to a user without the app answers (per `uninstalledAnswer`). */
+export function uninstalledError(ctx: EmulatorContext, user: number): TeamsError {
+  const mode = ctx.options.uninstalledAnswer;
+  const notFound = mode === "notFound" || (mode === "mixed" && user % 2 === 1);
+  return notFound ? errors.conversationNotFound : errors.botNotInConversationRoster;
+}
+
+/** Why the bot may not write to this conversation now, if it may not. */
+export function writeRefusal(ctx: EmulatorContext, ref: ConversationRef): TeamsError | undefined {
+  if (ref.kind === "personal") {
+    const flags = ctx.state.userFlags[ref.user] ?? 0;
+    if (flags === 0) return undefined;
+    if (flags & UserFlag.blocked) return errors.messageWritesBlocked;
+    return uninstalledError(ctx, ref.user);
+  }
+  if (ref.kind === "channel") return ctx.state.teamRemoved[ref.team.index] ? errors.botNotInConversationRoster : undefined;
+  return ctx.state.chatRemoved[ref.chat.index] ? errors.botNotInConversationRoster : undefined;
+}

@@ -1,0 +1,81 @@
+import { prng } from "../org/hash.js";
+
+/**
+ * Injected faults, as shares of Connector requests (0..1 each, together at most 1), switchable
+ * at run time. `slow` delays the answer by `slowMs` and then serves it normally; `reset`
+ * destroys the socket without an answer. A `tenantId` limits the faults to one tenant.
+ */
+export interface FaultSettings {
+  status412?: number;
+  status500?: number;
+  status502?: number;
+  status503?: number;
+  status504?: number;
+  reset?: number;
+  slow?: number;
+  /** Delay of a slow answer in milliseconds (not time-scaled: it is about client timeouts). Default 3000. */
+  slowMs?: number;
+  /** Only requests of this tenant (id or domain) get faults. Default: all tenants. */
+  tenantId?: string;
+}
+
+export type FaultKind = "status412" | "status500" | "status502" | "status503" | "status504" | "reset" | "slow";
+export const faultKinds: readonly FaultKind[] = ["status412", "status500", "status502", "status503", "status504", "reset", "slow"];
+
+/** Validate fault settings; a message naming the bad field, or undefined. */
+export function checkFaults(f: FaultSettings): string | undefined {
+  let total = 0;
+  for (const kind of faultKinds) {
+    const v = f[kind] ?? 0;
+    if (typeof v !== "number" || !(v >= 0 && v <= 1)) return `${kind} must be a share within 0..1 (got ${String(v)})`;
+    total += v;
+  }
+  if (total > 1 + 1e-9) return `fault shares add up to ${total}; they must add up to at most 1`;
+  if (f.slowMs !== undefined && !(Number.isFinite(f.slowMs) && f.slowMs >= 0)) return "slowMs must be a number of milliseconds >= 0";
+  return undefined;
+}
+
+/** Fault decisions from a seeded stream, so a run with the same seed and traffic repeats. */
+export class Faults {
+  private settings: FaultSettings = {};
+  private thresholds: [FaultKind, number][] = [];
+  private readonly random: () => number;
+  /** Tenant index the faults are limited to (-1 = all), resolved by the caller. */
+  tenant = -1;
+
+  constructor(seed: number) {
+    this.random = prng(seed ^ 0xfa17);
+  }
+
+  get current(): FaultSettings {
+    return { ...this.settings };
+  }
+
+  /** Replace all fault settings (an empty object ends every fault). */
+  set(settings: FaultSettings, tenant = -1): void {
+    this.settings = { ...settings };
+    this.tenant = tenant;
+    let acc = 0;
+    this.thresholds = [];
+    for (const kind of faultKinds) {
+      const share = settings[kind] ?? 0;
+      if (share > 0) {
+        acc += share;
+        this.thresholds.push([kind, acc]);
+      }
+    }
+  }
+
+  get slowMs(): number {
+    return this.settings.slowMs ?? 3000;
+  }
+
+  /** The fault for one request of `tenant`, if any. */
+  draw(tenant: number): FaultKind | undefined {
+    if (this.thresholds.length === 0) return undefined;
+    if (this.tenant >= 0 && tenant !== this.tenant) return undefined;
+    const r = this.random();
+    for (const [kind, upTo] of this.thresholds) if (r < upTo) return kind;
+    return undefined;
+  }
+}

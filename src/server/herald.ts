@@ -1,0 +1,122 @@
+import { Hono } from "hono";
+import { type ApiEnv, type ApiKeyVerifier, adminKeyVerifier } from "../api/auth.js";
+import { conversationRoutes } from "../api/conversations.js";
+import { type Clock, isoNow, systemClock } from "../clock.js";
+import { clouds } from "../config/clouds.js";
+import type { Config } from "../config/config.js";
+import { trustedHosts } from "../config/trusted-hosts.js";
+import type { ConnectorClient } from "../connector/client.js";
+import { createConnectorClient } from "../connector/index.js";
+import { errorResponse } from "../http/errors.js";
+import { createInboundVerifier, inboundVerifierOptions } from "../inbound/auth/index.js";
+import { ActivityHandler, type BotReplies } from "../inbound/handler.js";
+import { loadWelcomeFile } from "../inbound/messages.js";
+import { botEndpoint } from "../inbound/route.js";
+import type { Logger } from "../log.js";
+import { Metrics } from "../observability/metrics.js";
+import { openStore } from "../store/open.js";
+import type { Store } from "../store/ports.js";
+import { healthRoutes } from "./health.js";
+import { type Listener, listen } from "./listen.js";
+
+export interface HeraldOptions {
+  logger: Logger;
+  clock?: Clock;
+  /** Use this store instead of opening HERALD_DATABASE_URL (library use, tests). */
+  store?: Store;
+  /** PostgreSQL schema (tests give each run its own). */
+  schema?: string;
+}
+
+/** One Herald process: bot endpoint, API and delivery engine over one store. */
+export interface Herald {
+  readonly config: Readonly<Config>;
+  readonly store: Store;
+  readonly connector: ConnectorClient;
+  readonly handler: ActivityHandler;
+  readonly metrics: Metrics;
+  /** The whole HTTP surface as a fetch handler (tests call it in process). */
+  fetch(req: Request): Response | Promise<Response>;
+  /** Listen on HERALD_HOST:HERALD_PORT. */
+  listen(): Promise<Listener>;
+  /** Stop taking work, finish replies in flight, close the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: every port gets its implementation here, chosen from the validated
+ * config, and nowhere else.
+ */
+export async function createHerald(config: Readonly<Config>, options: HeraldOptions): Promise<Herald> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger;
+  const cloud = clouds[config.cloud];
+  const trusted = trustedHosts(cloud, config.trustedHosts);
+  const welcome = config.welcomeFile ? loadWelcomeFile(config.welcomeFile) : undefined;
+  const store = options.store ?? (await openStore(config.databaseUrl, { schema: options.schema }));
+  const connector = createConnectorClient(config, { clock, logger, isTrusted: trusted });
+
+  const replies: BotReplies = {
+    async send(serviceUrl, conversationId, message) {
+      if (message.text)
+        await connector.sendToConversation(serviceUrl, conversationId, { type: "message", text: message.text, textFormat: "markdown" });
+      if (message.card) {
+        await connector.sendToConversation(serviceUrl, conversationId, {
+          type: "message",
+          attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: message.card }],
+        });
+      }
+    },
+    async channelName(serviceUrl, teamId, channelId) {
+      const channels = await connector.getTeamChannels(serviceUrl, teamId);
+      const found = channels.find((c) => c.id === channelId);
+      return found ? (found.name ?? "General") : undefined;
+    },
+  };
+
+  const handler = new ActivityHandler({ store, replies, logger, now: () => isoNow(clock), welcome });
+  const verifier =
+    config.inboundAuth === "jwt" ? createInboundVerifier({ ...inboundVerifierOptions(config, cloud), clock, logger }) : undefined;
+  if (!verifier)
+    logger.warn(
+      "HERALD_INBOUND_AUTH=off: inbound activities are NOT authenticated. Only for local emulators on loopback; never in production.",
+    );
+  if (!config.appPassword && config.appType !== "UserAssignedMSI") {
+    logger.info(
+      "No HERALD_APP_PASSWORD: Connector requests carry no token (what local emulators such as the M365 Agents Playground expect).",
+    );
+  }
+
+  const metrics = new Metrics();
+  const keys: ApiKeyVerifier = adminKeyVerifier(config.apiKey);
+  const app = new Hono<ApiEnv>();
+  app.route("/", healthRoutes(store));
+  app.get("/metrics", async (c) => c.text(await metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  app.route("/", botEndpoint({ verifier, trusted, handler, logger, onActivity: (type, result) => metrics.inbound.inc({ type, result }) }));
+  app.route("/", conversationRoutes(store, keys));
+  app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
+  app.onError((err, c) => {
+    logger.error({ err: { message: err.message, stack: err.stack }, path: c.req.path }, "request failed");
+    return errorResponse(c, 500, "HERALD_E_INTERNAL", "Herald failed to handle this request; it has been logged. Try again.");
+  });
+
+  let listener: Listener | undefined;
+  return {
+    config,
+    store,
+    connector,
+    handler,
+    metrics,
+    fetch: (req) => app.fetch(req),
+    async listen() {
+      listener = await listen((req) => app.fetch(req), config.port, config.host);
+      return listener;
+    },
+    async close() {
+      await listener?.close();
+      await handler.drain();
+      await connector.close();
+      if (!options.store) await store.close();
+    },
+  };
+}

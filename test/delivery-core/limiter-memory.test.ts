@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { InProcessRateLimiter } from "../../src/delivery/limits/memory.js";
+import { conversationSendPolicy, tenantPolicy } from "../../src/delivery/limits/policy.js";
+import type { BucketKey } from "../../src/delivery/limits/rate-limiter.js";
+import { assertNoWindowExceeded, rateLimiterContract } from "./limiter-contract.js";
+
+rateLimiterContract("in process", {
+  runs: 300,
+  fresh: (options) => {
+    const limiter = new InProcessRateLimiter(options);
+    return { limiter, peer: limiter };
+  },
+});
+
+describe("InProcessRateLimiter memory", () => {
+  it("holds only recently active keys during a 10,000-conversation broadcast and returns to 0 when idle", async () => {
+    const limiter = new InProcessRateLimiter();
+    const tenant: BucketKey = { key: "tenant:t1", policy: tenantPolicy(50) };
+    const sent: number[] = [];
+    let now = 0;
+    let maxSize = 0;
+    for (let conversation = 0; conversation < 10_000; ) {
+      const wait = await limiter.tryAcquire([{ key: `send:c${conversation}`, policy: conversationSendPolicy }, tenant], now);
+      if (wait === 0) {
+        sent.push(now);
+        conversation++;
+      } else now += wait;
+      maxSize = Math.max(maxSize, limiter.size);
+    }
+    assertNoWindowExceeded(sent, tenant.policy, "tenant");
+    // A conversation's 4 windows matter for ~2 s after its send: ~100 conversations at 49/s.
+    expect(maxSize).toBeLessThan(1_500);
+    // Traffic on other keys later sweeps the old entries away incrementally…
+    const later = now + 3_600_000;
+    for (let i = 0; i < 1_000; i++) await limiter.tryAcquire([{ key: "send:other", policy: tenantPolicy(0) }], later);
+    expect(limiter.size).toBeLessThanOrEqual(1);
+    // …and sweep() drops everything that no longer matters at once.
+    await limiter.block("tenant:t1", later + 1_000);
+    await limiter.tryAcquire([tenant], later);
+    limiter.sweep(later + 10_000);
+    expect(limiter.size).toBe(0);
+  });
+
+  it("refuses malformed policies and options with a coded error", async () => {
+    expect(() => new InProcessRateLimiter({ marginMs: -1 })).toThrow(/HERALD_E_LIMIT_POLICY/);
+    const limiter = new InProcessRateLimiter();
+    await expect(limiter.tryAcquire([{ key: "k", policy: [{ limit: 0, windowMs: 1_000 }] }], 0)).rejects.toThrow(/HERALD_E_LIMIT_POLICY/);
+    await expect(limiter.tryAcquire([{ key: "k", policy: [{ limit: 3, windowMs: 1_000, burst: 4 }] }], 0)).rejects.toThrow(/burst/);
+  });
+});
