@@ -6,10 +6,10 @@ type Labels = Readonly<Record<string, string>>;
 
 function labelKey(labels: Labels): string {
   const keys = Object.keys(labels).sort();
-  return keys.map((k) => `${k}="${escape(labels[k] ?? "")}"`).join(",");
+  return keys.map((k) => `${k}="${escapeLabel(labels[k] ?? "")}"`).join(",");
 }
 
-function escape(v: string): string {
+function escapeLabel(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 }
 

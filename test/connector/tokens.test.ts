@@ -8,11 +8,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { clouds } from "../../src/config/clouds.js";
 import { ConfigError } from "../../src/config/config.js";
 import { trustedHosts } from "../../src/config/trusted-hosts.js";
-import { tokenEndpointFor } from "../../src/connector/client-credentials.js";
+import { clientCredentialsSource, tokenEndpointFor } from "../../src/connector/client-credentials.js";
 import { ConnectorError } from "../../src/connector/errors.js";
 import { createTokenProvider, type TokenConfig } from "../../src/connector/factory.js";
 import { HttpConnectorClient } from "../../src/connector/http-client.js";
-import { noCredentials, type TokenProvider } from "../../src/connector/tokens.js";
+import { CachingTokenProvider, noCredentials, type TokenProvider } from "../../src/connector/tokens.js";
 import { createHttpAgent } from "../../src/connector/transport.js";
 import {
   deferred,
@@ -213,24 +213,27 @@ describe("client credentials", () => {
 
   it("keeps serving the old token when an early refresh fails, and retries after a pause", async () => {
     const clock = fakeClock();
-    const p = provider(clock);
+    // Count settled requests so the test knows when the cache has seen the failure.
+    let settled = 0;
+    const source = clientCredentialsSource(
+      { endpoint: config().tokenEndpoint!, clientId: APP_ID, clientSecret: SECRET, scope: "https://api.botframework.com/.default" },
+      { dispatcher: agent, clock },
+    );
+    const p = new CachingTokenProvider(() => source().finally(() => settled++), { clock, endpoint: "test" });
     const first = await p.getToken();
     const before = posts();
     script.push((_req, res) => json(res, 500, { error: "server_error" }));
     clock.advance(56 * MIN);
     expect(await p.getToken()).toBe(first);
-    await until(() => posts() === before + 1);
+    await until(() => settled === 2);
     // The failed refresh is not retried at once...
     for (let i = 0; i < 5; i++) expect(await p.getToken()).toBe(first);
     expect(posts()).toBe(before + 1);
     // ...but 10 s later.
     clock.advance(11_000);
     expect(await p.getToken()).toBe(first);
-    await until(() => posts() === before + 2);
-    await eventually(
-      () => p.getToken(),
-      (t) => t !== first,
-    );
+    await until(() => settled === 3);
+    expect(await p.getToken()).not.toBe(first);
     expect(posts()).toBe(before + 2);
   });
 

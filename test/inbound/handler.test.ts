@@ -53,7 +53,15 @@ forEachStore((stores) => {
   function setup() {
     const replies = new RecordingReplies();
     let t = Date.parse("2026-01-01T00:00:00Z");
-    const handler = new ActivityHandler({ store, replies, logger: silentLogger, now: () => new Date((t += 1000)).toISOString() });
+    const handler = new ActivityHandler({
+      store,
+      replies,
+      logger: silentLogger,
+      now: () => {
+        t += 1000;
+        return new Date(t).toISOString();
+      },
+    });
     const run = async (body: unknown) => {
       const r = await handler.handle(activity(body));
       await handler.drain();

@@ -78,7 +78,8 @@ describe("sqlite store", () => {
     });
 
     it("says what to fix when the file cannot be created", async () => {
-      await expect(openStore("sqlite:/proc/herald/cannot.db")).rejects.toMatchObject({ code: "HERALD_E_STORE_OPEN" });
+      // The "directory" is the database file itself: ENOTDIR.
+      await expect(openStore(`sqlite:${file()}/sub/herald.db`)).rejects.toMatchObject({ code: "HERALD_E_STORE_OPEN" });
     });
   });
 });

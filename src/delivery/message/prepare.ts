@@ -3,7 +3,7 @@ import { ADAPTIVE_CARD_CONTENT_TYPE, DEFAULT_MAX_CONTENT_BYTES, jsonBytes, type 
 import { kb, MessageError, RenderError } from "./errors.js";
 import { type Recipient, recipientFields, recipientValues, sampleRecipient } from "./recipient.js";
 import type { Message, TextFormat } from "./schema.js";
-import { type CompiledText, checkSyntax, compileText, escapeXml, firstLine, isTemplated, renderText } from "./template.js";
+import { type CompiledText, checkSyntax, compileText, escapeXml, firstLine, isTemplated, renderText, textScope } from "./template.js";
 
 export interface PrepareOptions {
   /** Values the templates may use besides the recipient fields (the notification's `data`). */
@@ -97,10 +97,11 @@ export function prepareMessage(message: Message, options: PrepareOptions = {}): 
  */
 export function buildActivity(p: PreparedMessage, root: Readonly<Record<string, unknown>>, onMissing?: (expr: string, field: string) => void): MessageActivity {
   const escape = p.textFormat === "xml" ? escapeXml : identity;
+  const scope = isDynamic(p.text) || isDynamic(p.summary) ? textScope(root) : root;
   const textField = `${p.field}.text`;
-  const text = p.text && renderText(p.text, root, textField, escape, onMissing && ((e) => onMissing(e, textField)));
+  const text = p.text && renderText(p.text, scope, textField, escape, onMissing && ((e) => onMissing(e, textField)));
   const summaryField = `${p.field}.summary`;
-  const summary = p.summary && renderText(p.summary, root, summaryField, identity, onMissing && ((e) => onMissing(e, summaryField)));
+  const summary = p.summary && renderText(p.summary, scope, summaryField, identity, onMissing && ((e) => onMissing(e, summaryField)));
   let activity: MessageActivity;
   if (p.card) {
     let content = p.card.template ? expandCard(p.card.template, root, `${p.field}.card`) : p.card.fixed!;

@@ -99,11 +99,24 @@ export function compileText(s: string, field: string): CompiledText {
 }
 
 /**
- * Evaluates compiled text for one `$root`. Each expression's value is passed through `escape`
- * (XML escaping for `xml` text, so a name like "A & B" cannot break the markup). `onMissing`
- * is called for an expression that evaluates to undefined (it renders as "").
+ * What text expressions see: the root's fields, and `$root` / `$data` as in a card. Evaluating
+ * against it directly costs ~0.5 µs an expression; going through the card library's
+ * `Template.tryEvaluateExpression` costs ~3 µs (it builds a context and memory every call).
  */
-export function renderText(t: CompiledText, root: object, field: string, escape: (s: string) => string, onMissing?: (expr: string) => void): string {
+export const textScope = (root: Readonly<Record<string, unknown>>): Record<string, unknown> => ({ ...root, $root: root, $data: root });
+
+/**
+ * Evaluates compiled text against `scope` (textScope). Each expression's value is passed
+ * through `escape` (XML escaping for `xml` text, so a name like "A & B" cannot break the
+ * markup). `onMissing` is called for an expression that evaluates to undefined (rendered as "").
+ */
+export function renderText(
+  t: CompiledText,
+  scope: Readonly<Record<string, unknown>>,
+  field: string,
+  escape: (s: string) => string,
+  onMissing?: (expr: string) => void,
+): string {
   if ("literal" in t) return t.literal;
   let out = "";
   for (const p of t.parts) {
@@ -111,7 +124,7 @@ export function renderText(t: CompiledText, root: object, field: string, escape:
       out += p;
       continue;
     }
-    const { value, error } = Template.tryEvaluateExpression(p, { $root: root }, false);
+    const { value, error } = p.tryEvaluate(scope);
     if (error) throw new RenderError("HERALD_E_TEMPLATE", field, `${field}: \${${p.toString()}} failed: ${firstLine(error)}`);
     if (value === undefined) onMissing?.(p.toString());
     out += escape(stringify(value));
@@ -124,4 +137,8 @@ const stringify = (v: unknown): string => (v === undefined || v === null ? "" : 
 /** `&`, `<`, `>`, `"` as entities, for values put into `xml` text. */
 export const escapeXml = (s: string): string => s.replace(/[&<>"]/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : "&quot;"));
 
-export const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split("\n")[0]!.slice(0, 200);
+export const firstLine = (e: unknown): string =>
+  (e instanceof Error ? e.message : String(e))
+    .split("\n")[0]!
+    .slice(0, 200)
+    .replace(/\.$/, "");

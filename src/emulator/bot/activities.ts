@@ -17,9 +17,14 @@ export interface ActivityEnv {
 type Json = Record<string, unknown>;
 
 const offsetFormats = new Map<string, Intl.DateTimeFormat>();
+/** Offsets only change at DST transitions, so one Intl lookup per zone and hour is enough. */
+const offsetCache = new Map<string, { hour: number; offset: string }>();
 
 /** `+02:00`-style offset of a time zone at a moment ('Z' when unknown). */
 function zoneOffset(timezone: string, at: Date): string {
+  const hour = Math.floor(at.getTime() / 3_600_000);
+  const hit = offsetCache.get(timezone);
+  if (hit && hit.hour === hour) return hit.offset;
   let fmt = offsetFormats.get(timezone);
   if (!fmt) {
     try {
@@ -30,7 +35,9 @@ function zoneOffset(timezone: string, at: Date): string {
     offsetFormats.set(timezone, fmt);
   }
   const name = fmt.formatToParts(at).find((p) => p.type === "timeZoneName")?.value ?? "GMT";
-  return name === "GMT" ? "+00:00" : name.slice(3);
+  const offset = name === "GMT" ? "+00:00" : name.slice(3);
+  offsetCache.set(timezone, { hour, offset });
+  return offset;
 }
 
 /** Local time of a user as Teams writes `localTimestamp`: wall-clock time plus offset. */
@@ -79,7 +86,7 @@ export function personalConversation(u: OrgUser, conversationId: string): Json {
   return { conversationType: "personal", tenantId: u.tenantId, id: conversationId };
 }
 
-function channelConversation(team: OrgTeam, tenantId: string, id: string): Json {
+function channelConversation(tenantId: string, id: string): Json {
   return { isGroup: true, conversationType: "channel", tenantId, id };
 }
 
@@ -124,7 +131,7 @@ export function teamInstall(
   installer: OrgUser,
   action: InstallAction,
 ): [Json, Json] {
-  const conversation = channelConversation(team, installer.tenantId, channel.id);
+  const conversation = channelConversation(installer.tenantId, channel.id);
   const tenant = { id: installer.tenantId };
   const installData = {
     settings: { selectedChannel: { id: channel.id } },
@@ -168,7 +175,7 @@ export type Place =
 function placeConversation(place: Place, user: OrgUser): Json {
   if (place.kind === "personal") return personalConversation(user, place.conversationId);
   if (place.kind === "chat") return chatConversation(place.chat, user.tenantId);
-  return channelConversation(place.team, user.tenantId, `${place.channel.id};messageid=${place.threadRoot}`);
+  return channelConversation(user.tenantId, `${place.channel.id};messageid=${place.threadRoot}`);
 }
 
 function placeData(place: Place, user: OrgUser): Json {

@@ -91,7 +91,7 @@ export class Jobs {
 
   cancel(id: string): boolean {
     const job = this.jobs.get(id);
-    if (!job || job.state !== "running") return false;
+    if (job?.state !== "running") return false;
     job.cancel = true;
     return true;
   }

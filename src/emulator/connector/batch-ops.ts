@@ -124,7 +124,7 @@ export class BatchOperations {
       }
     } else {
       const r = resolveConversation(ctx.org, t.raw);
-      if (!r || r.kind !== "channel" || r.thread !== undefined || r.tenant !== op.tenant) error = errors.conversationNotFound;
+      if (r?.kind !== "channel" || r.thread !== undefined || r.tenant !== op.tenant) error = errors.conversationNotFound;
       else if (ctx.state.teamRemoved[r.team.index]) error = errors.botNotInConversationRoster;
       else ref = r;
     }

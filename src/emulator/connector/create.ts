@@ -58,7 +58,7 @@ function create(ctx: EmulatorContext, call: Call): void {
 
 function createThread(ctx: EmulatorContext, call: Call, body: Record<string, unknown>, channelId: string): void {
   const ref = resolveConversation(ctx.org, channelId);
-  if (!ref || ref.kind !== "channel" || ref.thread !== undefined) {
+  if (ref?.kind !== "channel" || ref.thread !== undefined) {
     if (ref?.kind === "chat") {
       early(ctx, call, incorrect, true);
       return;

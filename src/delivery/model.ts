@@ -1,0 +1,234 @@
+/**
+ * The delivery engine's domain, as plain data: notifications, their per-recipient deliveries,
+ * the work items the dispatcher moves, and the outcomes it records. Every store returns and
+ * accepts exactly these shapes; nothing here knows SQL or HTTP.
+ */
+
+/** `scheduled` (waits for its time), `queued` (accepted), `sending`, `completed`, `canceled` (recalled). */
+export type NotificationStatus = "scheduled" | "queued" | "sending" | "completed" | "canceled";
+
+/**
+ * Outcome of one recipient. `pending` covers waiting, retrying and in-flight rows; the rest are
+ * final. `unknown`: the send was in flight when the process died, so whether Teams received it
+ * cannot be known (see docs/design/delivery.md, "Guarantee").
+ */
+export type DeliveryStatus = "pending" | "sent" | "failed" | "blocked" | "notFound" | "optedOut" | "canceled" | "unknown";
+export const deliveryStatuses: readonly DeliveryStatus[] = ["pending", "sent", "failed", "blocked", "notFound", "optedOut", "canceled", "unknown"];
+
+/** Counts per status; they always add up to `total`. */
+export type DeliveryCounts = Record<DeliveryStatus, number>;
+
+/** Who a notification goes to: exactly one kind (product.md). */
+export type Audience =
+  | { conversations: string[] }
+  | { users: string[]; tenantId?: string | undefined }
+  | { channels: string[] }
+  | { teams: string[]; deliverTo: "channel" | "members" }
+  | { all: true; tenantId?: string | undefined };
+
+/** What a delivery row targets until its conversation is known. */
+export type RecipientKind = "conversation" | "user" | "channel" | "team";
+
+/** The work a delivery row waits for: the first send, an edit (PUT) or a recall (DELETE). */
+export type DeliveryOp = "send" | "edit" | "delete";
+
+/** `ready` (claimable at `dueAt`), `claimed` (leased by a worker), `inflight` (a send left or may have left). */
+export type QueueState = "ready" | "claimed" | "inflight";
+
+/** Recall progress of one sent copy. */
+export type RecallState = "pending" | "done" | "failed";
+
+/** Edit or recall progress of a whole notification. */
+export interface OperationProgress {
+  pending: number;
+  done: number;
+  failed: number;
+}
+
+/** A notification as stored (the message is kept as the API gave it; see message/schema.ts). */
+export interface Notification {
+  id: string;
+  status: NotificationStatus;
+  createdBy: string;
+  idempotencyKey?: string | undefined;
+  /** SHA-256 of the canonical request: same key with another body is a conflict. */
+  requestHash: string;
+  /** The one tenant the audience lies in, when there is one (access checks of tenant-scoped keys). */
+  tenantId?: string | undefined;
+  audience: Audience;
+  message: unknown;
+  /** 1 at creation; every edit adds one. */
+  messageVersion: number;
+  /** Extra values for `${...}` templating, bound as `data` (and at the root when not shadowed). */
+  data?: Record<string, unknown> | undefined;
+  category?: string | undefined;
+  createdAt: string;
+  scheduledAt?: string | undefined;
+  startedAt?: string | undefined;
+  completedAt?: string | undefined;
+  canceledAt?: string | undefined;
+  /** All recipients are written (explicit lists: at once; `all` and team rosters: when streaming ends). */
+  expansionDone: boolean;
+  total: number;
+  counts: DeliveryCounts;
+  edit: OperationProgress;
+  recall: OperationProgress;
+  /** Something is left to do (sends, expansion, edits or deletes). */
+  active: boolean;
+}
+
+/** The per-recipient account, as `/deliveries` shows it. */
+export interface Delivery {
+  notificationId: string;
+  seq: number;
+  recipientKey: string;
+  kind: RecipientKind;
+  tenantId: string;
+  conversationId?: string | undefined;
+  /** The user (Teams id or Entra id) or channel the row was created for. */
+  targetId?: string | undefined;
+  userName?: string | undefined;
+  status: DeliveryStatus;
+  attempts: number;
+  lastErrorCode?: string | undefined;
+  lastErrorMessage?: string | undefined;
+  activityId?: string | undefined;
+  appliedVersion?: number | undefined;
+  recall?: RecallState | undefined;
+  sentAt?: string | undefined;
+  updatedAt: string;
+}
+
+/** A recipient the expansion found, before it has a row. */
+export interface NewDelivery {
+  recipientKey: string;
+  kind: RecipientKind;
+  tenantId: string;
+  conversationId?: string | undefined;
+  serviceUrl?: string | undefined;
+  targetId?: string | undefined;
+  user?: RecipientUser | undefined;
+  /** `pending` to send; a final status when no call to Teams is needed (optedOut, blocked, notFound, failed). */
+  status: DeliveryStatus;
+  errorCode?: string | undefined;
+  errorMessage?: string | undefined;
+}
+
+/** What templating may bind about a recipient (`${name}`, `${givenName}`, ...). */
+export interface RecipientUser {
+  id?: string | undefined;
+  name?: string | undefined;
+  aadObjectId?: string | undefined;
+  givenName?: string | undefined;
+  surname?: string | undefined;
+  locale?: string | undefined;
+}
+
+/** A delivery row identified. */
+export interface DeliveryKey {
+  notificationId: string;
+  seq: number;
+}
+
+/** A claimed row: everything needed to do its work without another read. */
+export interface Job extends DeliveryKey {
+  op: DeliveryOp;
+  kind: RecipientKind;
+  tenantId: string;
+  conversationId?: string | undefined;
+  serviceUrl?: string | undefined;
+  targetId?: string | undefined;
+  user?: RecipientUser | undefined;
+  attempts: number;
+  firstAttemptAt?: number | undefined;
+  activityId?: string | undefined;
+}
+
+/** The error kept on a row: a stable code (`403/MessageWritesBlocked`, `network/timeout`, `HERALD_E_...`) and words. */
+export interface RowError {
+  code: string;
+  message: string;
+}
+
+/**
+ * What happened to a job, as the dispatcher reports it to the store. `attempts` is the row's
+ * attempt count after this attempt. `conversationId`/`serviceUrl` carry a chat created on the way.
+ */
+export type JobResult =
+  | (DeliveryKey & {
+      kind: "sent";
+      attempts: number;
+      activityId: string | undefined;
+      version: number;
+      conversationId?: string | undefined;
+      serviceUrl?: string | undefined;
+    })
+  | (DeliveryKey & {
+      kind: "retry";
+      op: DeliveryOp;
+      attempts: number;
+      firstAttemptAt: number;
+      dueAt: number;
+      error: RowError;
+      conversationId?: string | undefined;
+      serviceUrl?: string | undefined;
+    })
+  | (DeliveryKey & {
+      kind: "final";
+      status: "failed" | "blocked" | "notFound";
+      attempts: number;
+      error: RowError;
+      conversationId?: string | undefined;
+    })
+  | (DeliveryKey & { kind: "edited"; version: number; attempts: number })
+  | (DeliveryKey & { kind: "editFailed"; attempts: number; error: RowError })
+  | (DeliveryKey & { kind: "deleted"; attempts: number })
+  | (DeliveryKey & { kind: "deleteFailed"; attempts: number; error: RowError })
+  /** Not attempted (tenant paused, stopping): back to the pool at `dueAt` (default now), nothing counted. */
+  | (DeliveryKey & { kind: "release"; dueAt?: number | undefined; conversationId?: string | undefined; serviceUrl?: string | undefined });
+
+/** A page of a cursor-paged listing. */
+export interface Page<T> {
+  items: T[];
+  /** Pass back to get the next page; absent on the last one. */
+  nextCursor?: string | undefined;
+}
+
+/** A conversation that blocked or uninstalled the bot (the blocked report). */
+export interface BlockedEntry {
+  conversationId: string;
+  tenantId: string;
+  kind: string;
+  status: "blocked" | "uninstalled";
+  /** The Teams code (or event) that set the status. */
+  code?: string | undefined;
+  at?: string | undefined;
+  userId?: string | undefined;
+  userName?: string | undefined;
+  userAadObjectId?: string | undefined;
+  teamName?: string | undefined;
+}
+
+/** What a crash recovery pass did. */
+export interface RecoveryResult {
+  /** Claimed rows returned to the pool. */
+  released: number;
+  /** In-flight sends reported `unknown` (policy `unknown`). */
+  unknown: number;
+  /** In-flight sends made ready again (policy `resend`), and edits/deletes to redo. */
+  requeued: number;
+}
+
+/** What happens to a send that was in flight when its process died (HERALD_IN_FLIGHT_POLICY). */
+export type InFlightPolicy = "unknown" | "resend";
+
+export const emptyCounts = (): DeliveryCounts => ({
+  pending: 0,
+  sent: 0,
+  failed: 0,
+  blocked: 0,
+  notFound: 0,
+  optedOut: 0,
+  canceled: 0,
+  unknown: 0,
+});

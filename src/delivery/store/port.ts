@@ -1,0 +1,199 @@
+import type {
+  Audience,
+  BlockedEntry,
+  Delivery,
+  DeliveryKey,
+  DeliveryStatus,
+  InFlightPolicy,
+  Job,
+  JobResult,
+  NewDelivery,
+  Notification,
+  NotificationStatus,
+  Page,
+  RecoveryResult,
+} from "../model.js";
+
+/**
+ * The delivery engine's storage, named after the domain (no SQL types). One Kysely
+ * implementation serves SQLite and PostgreSQL (src/store/kysely/deliveries.ts); its contract
+ * suite runs on both (test/delivery/store.contract.ts).
+ *
+ * Times passed in are milliseconds since the epoch from the engine's Clock; times returned in
+ * records are ISO 8601 strings. Counters of a notification change in the same transaction as
+ * the rows they count, so `getNotification` never counts rows.
+ */
+export interface DeliveryStore {
+  /** True when several processes may share this store (PostgreSQL); false for a SQLite file, owned by one process. */
+  readonly shared: boolean;
+
+  /**
+   * Insert a notification and its first rows in ONE transaction (the rows of explicit lists; the
+   * durable promise of 202). Idempotent on `(createdBy, idempotencyKey)`: when that pair exists,
+   * nothing is written and the stored notification comes back with `created: false`.
+   */
+  createNotification(input: NewNotification, rows: readonly NewDelivery[]): Promise<{ notification: Notification; created: boolean }>;
+  getNotification(id: string): Promise<Notification | undefined>;
+  /** Newest first. */
+  listNotifications(filter: NotificationFilter, page: PageRequest): Promise<Page<Notification>>;
+
+  /**
+   * Notifications with something to do, for the dispatcher's directory. Scheduled notifications
+   * whose time has come (`scheduledAt <= now`) are promoted to `queued` first.
+   */
+  activeWork(now: number): Promise<ActiveNotification[]>;
+  /** Take over a notification's streaming expansion (when nobody alive holds it); its resumable cursor, or undefined. */
+  claimExpansion(notificationId: string, owner: string, now: number): Promise<{ cursor: unknown } | undefined>;
+  /**
+   * Add one page of expanded recipients, with the expansion's new cursor, in one transaction.
+   * Rows whose recipient key exists are skipped (a user listed twice, a page re-read after a crash).
+   * `done` ends the expansion. Returns the rows inserted and the tenants they belong to.
+   */
+  appendDeliveries(
+    notificationId: string,
+    owner: string,
+    rows: readonly NewDelivery[],
+    progress: { cursor: unknown; done: boolean },
+    now: number,
+  ): Promise<{ inserted: number; tenants: string[] }>;
+
+  /**
+   * Lease up to `limit` ready rows of one notification in one tenant whose time has come, oldest
+   * due first (PostgreSQL: `FOR UPDATE SKIP LOCKED`). The first claim moves a `queued`
+   * notification to `sending`.
+   */
+  claim(owner: string, notificationId: string, tenantId: string, now: number, limit: number): Promise<Job[]>;
+  /** When the next ready row of that notification and tenant comes due (ms), or undefined when none waits. */
+  nextDue(notificationId: string, tenantId: string): Promise<number | undefined>;
+  /**
+   * Mark claimed send rows `inflight`, committed before any of their requests leaves. Returns the
+   * keys it marked: rows recalled or taken over meanwhile are left out and must not be sent.
+   */
+  markInflight(owner: string, keys: readonly DeliveryKey[], now: number): Promise<DeliveryKey[]>;
+  /**
+   * Write a batch of outcomes and their counter changes in one transaction. Rows no longer leased
+   * by `owner` are left alone. A send that lands after an edit or a recall is queued for that
+   * edit or delete. Returns the current message version of each notification touched.
+   */
+  recordResults(owner: string, results: readonly JobResult[], now: number): Promise<Map<string, number>>;
+  /** Mark finished the given notifications that have nothing left to do; returns those it finished. */
+  finishIfDone(ids: readonly string[], now: number): Promise<string[]>;
+
+  /** Edit: new message, version + 1, every sent copy queued for an update. Undefined when unknown or recalled. */
+  requestEdit(id: string, message: unknown, now: number): Promise<EditOutcome>;
+  /** Recall: cancel what is not sent, queue a delete of every sent copy, status `canceled`. */
+  requestRecall(id: string, now: number): Promise<Notification | undefined>;
+
+  listDeliveries(notificationId: string, filter: { status?: DeliveryStatus | undefined }, page: PageRequest): Promise<Page<Delivery>>;
+
+  /** BotDisabledByAdmin: stop sending to the tenant until `resumeTenant`. */
+  pauseTenant(tenantId: string, code: string, now: number): Promise<void>;
+  /** Returns true when the tenant was paused. */
+  resumeTenant(tenantId: string): Promise<boolean>;
+  pausedTenants(): Promise<string[]>;
+
+  /** Register or refresh a worker (process) as alive. */
+  heartbeat(owner: string, now: number): Promise<void>;
+  /**
+   * Give back the work of dead workers: their claimed rows become ready, their in-flight sends
+   * `unknown` (or ready with `resend`), their edits and deletes ready. A worker is dead when its
+   * heartbeat is older than `staleBefore`, or, with `othersAreDead` (a store one process owns),
+   * whenever it is not `self`.
+   */
+  recover(self: string, staleBefore: number, policy: InFlightPolicy, now: number, othersAreDead: boolean): Promise<RecoveryResult>;
+  /** Graceful stop: return `owner`'s claimed rows to the pool and forget the worker. */
+  retire(owner: string, now: number): Promise<void>;
+
+  /** Conversations that blocked or uninstalled the bot, newest change first. */
+  blockedReport(filter: { tenantIds?: readonly string[] | undefined }, page: PageRequest): Promise<Page<BlockedEntry>>;
+}
+
+export interface PageRequest {
+  cursor?: string | undefined;
+  limit: number;
+}
+
+export interface NotificationFilter {
+  status?: NotificationStatus | undefined;
+  /** Only notifications created by this key or lying in these tenants (tenant-scoped API keys). */
+  visibleTo?: { keyId: string; tenants: readonly string[] } | undefined;
+}
+
+/** A notification to insert. */
+export interface NewNotification {
+  id: string;
+  createdBy: string;
+  idempotencyKey?: string | undefined;
+  requestHash: string;
+  tenantId?: string | undefined;
+  audience: Audience;
+  message: unknown;
+  data?: Record<string, unknown> | undefined;
+  category?: string | undefined;
+  /** ms since the epoch. */
+  createdAt: number;
+  scheduledAt?: number | undefined;
+  /** False for audiences streamed in the background (`all`, team rosters). */
+  expansionDone: boolean;
+}
+
+/** What the dispatcher needs to know about a notification with work. */
+export interface ActiveNotification {
+  id: string;
+  status: NotificationStatus;
+  messageVersion: number;
+  expansionDone: boolean;
+  /** The worker streaming its expansion, if any. */
+  expansionOwner?: string | undefined;
+  /** Tenants it has rows in. */
+  tenants: string[];
+}
+
+export type EditOutcome =
+  | { ok: true; notification: Notification }
+  | { ok: false; reason: "notFound" | "canceled" };
+
+/**
+ * Read access to stored conversations and preferences, shaped for audience expansion (batched
+ * lookups joined with preferences, so a page of a thousand costs one query, not a thousand).
+ */
+export interface RecipientDirectory {
+  /** Stored conversations by id. */
+  conversations(ids: readonly string[]): Promise<Map<string, StoredRecipient>>;
+  /** Personal chats by user Teams id or Entra object id (in `tenantId` when given); keyed by the id asked for. */
+  personalChats(userIds: readonly string[], tenantId: string | undefined): Promise<Map<string, StoredRecipient>>;
+  /** Where a team lives (serviceUrl, tenant), from any stored conversation of it; keyed by team id. */
+  teams(teamIds: readonly string[]): Promise<Map<string, TeamHome>>;
+  /** Where a channel lives, from a stored conversation of the channel or of its team; keyed by channel id. */
+  channels(channelIds: readonly string[]): Promise<Map<string, TeamHome>>;
+  /** One page of active personal chats in insertion order (the `all` audience). */
+  personalPage(tenantId: string | undefined, after: number | undefined, limit: number): Promise<{ items: StoredRecipient[]; last?: number | undefined }>;
+  /** Preferences of users (Teams ids) of one tenant; keyed by user id. */
+  preferences(tenantId: string, userIds: readonly string[]): Promise<Map<string, { optedOut: boolean; categories: string[] }>>;
+  /** Any serviceUrl known for the tenant (to create chats with users Herald has never talked to). */
+  serviceUrlOf(tenantId: string): Promise<string | undefined>;
+}
+
+/** A stored conversation as expansion sees it. */
+export interface StoredRecipient {
+  conversationId: string;
+  kind: string;
+  tenantId: string;
+  serviceUrl: string;
+  status: string;
+  statusCode?: string | undefined;
+  userId?: string | undefined;
+  userName?: string | undefined;
+  userAadObjectId?: string | undefined;
+  locale?: string | undefined;
+  optedOut: boolean;
+  optedOutCategories: string[];
+  /** Insertion order (the `all` cursor). */
+  seq: number;
+}
+
+export interface TeamHome {
+  teamId: string;
+  tenantId: string;
+  serviceUrl: string;
+}

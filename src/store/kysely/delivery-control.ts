@@ -1,0 +1,228 @@
+import type { Kysely } from "kysely";
+import type { InFlightPolicy, RecoveryResult } from "../../delivery/model.js";
+import type { EditOutcome } from "../../delivery/store/port.js";
+import type { StoreDialect } from "./backend.js";
+import { rowToNotification } from "./delivery-rows.js";
+import type { AllTables } from "./delivery-schema.js";
+import { addToCounters, lockNotifications } from "./delivery-sql.js";
+
+/** Edits, recalls, tenant pauses and the workers' liveness and crash recovery. */
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * New message version; every sent copy with an activity id is queued for an update. Copies
+ * being edited right now (claimed) keep their lease: their result comes back stale and is queued
+ * again (see plan.ts). `edit.pending` restarts at the number of copies to update.
+ */
+export async function requestEdit(db: Kysely<AllTables>, dialect: StoreDialect, id: string, message: unknown, now: number): Promise<EditOutcome> {
+  const nowIso = iso(now);
+  return db.transaction().execute(async (trx) => {
+    const state = (await lockNotifications(trx, dialect, [id])).get(id);
+    if (!state) return { ok: false, reason: "notFound" } as const;
+    if (state.canceled) return { ok: false, reason: "canceled" } as const;
+    const queued = await trx
+      .updateTable("deliveries")
+      .set({ op: "edit", queue: "ready", due_at: now, attempts: 0, first_attempt_at: null, lease_owner: null, updated_at: nowIso })
+      .where("notification_id", "=", id)
+      .where("status", "=", "sent")
+      .where("activity_id", "is not", null)
+      .where((eb) => eb.or([eb("queue", "is", null), eb("queue", "=", "ready")]))
+      .executeTakeFirst();
+    const busy = await trx
+      .selectFrom("deliveries")
+      .select((eb) => eb.fn.countAll<number | string>().as("n"))
+      .where("notification_id", "=", id)
+      .where("status", "=", "sent")
+      .where("queue", "=", "claimed")
+      .executeTakeFirstOrThrow();
+    const pending = Number(queued.numUpdatedRows) + Number(busy.n);
+    await trx
+      .updateTable("notifications")
+      .set((eb) => ({
+        message: JSON.stringify(message),
+        message_version: eb("message_version", "+", 1),
+        edit_pending: pending,
+        edit_done: 0,
+        edit_failed: 0,
+        active: 1,
+        updated_at: nowIso,
+      }))
+      .where("id", "=", id)
+      .execute();
+    const row = await trx.selectFrom("notifications").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+    return { ok: true, notification: rowToNotification(row) } as const;
+  });
+}
+
+/**
+ * Recall: rows not yet sent (ready or claimed, not in flight) become `canceled`; every sent copy
+ * with an activity id is queued for a delete (taking over copies being edited); the expansion
+ * stops; the notification is `canceled`. Sends in flight finish and are then deleted (plan.ts).
+ * Recalling twice changes nothing more.
+ */
+export async function requestRecall(db: Kysely<AllTables>, dialect: StoreDialect, id: string, now: number) {
+  const nowIso = iso(now);
+  return db.transaction().execute(async (trx) => {
+    const state = (await lockNotifications(trx, dialect, [id])).get(id);
+    if (!state) return undefined;
+    if (!state.canceled) {
+      const canceled = await trx
+        .updateTable("deliveries")
+        .set({ status: "canceled", op: null, queue: null, due_at: null, lease_owner: null, updated_at: nowIso })
+        .where("notification_id", "=", id)
+        .where("status", "=", "pending")
+        .where("queue", "in", ["ready", "claimed"])
+        .executeTakeFirst();
+      const deletes = await trx
+        .updateTable("deliveries")
+        .set({
+          op: "delete",
+          queue: "ready",
+          due_at: now,
+          attempts: 0,
+          first_attempt_at: null,
+          lease_owner: null,
+          recall_state: "pending",
+          updated_at: nowIso,
+        })
+        .where("notification_id", "=", id)
+        .where("status", "=", "sent")
+        .where("activity_id", "is not", null)
+        .executeTakeFirst();
+      const n = Number(canceled.numUpdatedRows);
+      await addToCounters(trx, id, { pending: -n, canceled: n }, nowIso);
+      await trx
+        .updateTable("notifications")
+        .set({
+          status: "canceled",
+          canceled_at: nowIso,
+          active: 1,
+          expansion_done: 1,
+          expansion_owner: null,
+          recall_pending: Number(deletes.numUpdatedRows),
+          recall_done: 0,
+          recall_failed: 0,
+          edit_pending: 0,
+          updated_at: nowIso,
+        })
+        .where("id", "=", id)
+        .execute();
+    }
+    const row = await trx.selectFrom("notifications").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+    return rowToNotification(row);
+  });
+}
+
+export async function pauseTenant(db: Kysely<AllTables>, tenantId: string, code: string, now: number): Promise<void> {
+  await db
+    .insertInto("paused_tenants")
+    .values({ tenant_id: tenantId, code, paused_at: iso(now) })
+    .onConflict((oc) => oc.column("tenant_id").doNothing())
+    .execute();
+}
+
+export async function resumeTenant(db: Kysely<AllTables>, tenantId: string): Promise<boolean> {
+  const r = await db.deleteFrom("paused_tenants").where("tenant_id", "=", tenantId).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+export async function pausedTenants(db: Kysely<AllTables>): Promise<string[]> {
+  return (await db.selectFrom("paused_tenants").select("tenant_id").execute()).map((r) => r.tenant_id);
+}
+
+export async function heartbeat(db: Kysely<AllTables>, owner: string, now: number): Promise<void> {
+  await db
+    .insertInto("delivery_workers")
+    .values({ id: owner, started_at: iso(now), heartbeat_at: now })
+    .onConflict((oc) => oc.column("id").doUpdateSet({ heartbeat_at: now }))
+    .execute();
+}
+
+/**
+ * Give back the work of dead workers, one notification per transaction (notification locked
+ * first, as every writer does): claimed rows → ready; in-flight sends → `unknown` (or ready with
+ * `resend`); their expansions → free to take. Then forget the dead workers.
+ */
+export async function recover(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  self: string,
+  staleBefore: number,
+  policy: InFlightPolicy,
+  now: number,
+  othersAreDead: boolean,
+): Promise<RecoveryResult> {
+  const nowIso = iso(now);
+  const alive = othersAreDead
+    ? [self]
+    : [self, ...(await db.selectFrom("delivery_workers").select("id").where("heartbeat_at", ">=", staleBefore).execute()).map((r) => r.id)];
+  const leased = await db
+    .selectFrom("deliveries")
+    .select(["notification_id"])
+    .where("lease_owner", "is not", null)
+    .where("lease_owner", "not in", alive)
+    .groupBy("notification_id")
+    .execute();
+  const result: RecoveryResult = { released: 0, unknown: 0, requeued: 0 };
+  for (const { notification_id: id } of leased) {
+    await db.transaction().execute(async (trx) => {
+      await lockNotifications(trx, dialect, [id]);
+      const inflight = await trx
+        .updateTable("deliveries")
+        .set(
+          policy === "resend"
+            ? { queue: "ready", due_at: now, lease_owner: null, updated_at: nowIso }
+            : {
+                status: "unknown",
+                op: null,
+                queue: null,
+                due_at: null,
+                lease_owner: null,
+                last_error_code: "HERALD_E_IN_FLIGHT",
+                last_error_message: "The process sending this message stopped while the request was in flight; Teams may or may not have received it.",
+                updated_at: nowIso,
+              },
+        )
+        .where("notification_id", "=", id)
+        .where("lease_owner", "not in", alive)
+        .where("queue", "=", "inflight")
+        .executeTakeFirst();
+      const claimed = await trx
+        .updateTable("deliveries")
+        .set({ queue: "ready", lease_owner: null, updated_at: nowIso })
+        .where("notification_id", "=", id)
+        .where("lease_owner", "not in", alive)
+        .where("queue", "=", "claimed")
+        .executeTakeFirst();
+      const n = Number(inflight.numUpdatedRows);
+      if (policy === "resend") result.requeued += n;
+      else {
+        result.unknown += n;
+        await addToCounters(trx, id, { pending: -n, unknown: n }, nowIso);
+      }
+      result.released += Number(claimed.numUpdatedRows);
+    });
+  }
+  await db
+    .updateTable("notifications")
+    .set({ expansion_owner: null, updated_at: nowIso })
+    .where("expansion_owner", "is not", null)
+    .where("expansion_owner", "not in", alive)
+    .execute();
+  await db.deleteFrom("delivery_workers").where("id", "not in", alive).execute();
+  return result;
+}
+
+/** Graceful stop: claimed rows back to ready, expansions released, the worker forgotten. */
+export async function retire(db: Kysely<AllTables>, owner: string, now: number): Promise<void> {
+  const nowIso = iso(now);
+  await db
+    .updateTable("deliveries")
+    .set({ queue: "ready", lease_owner: null, updated_at: nowIso })
+    .where("lease_owner", "=", owner)
+    .where("queue", "=", "claimed")
+    .execute();
+  await db.updateTable("notifications").set({ expansion_owner: null, updated_at: nowIso }).where("expansion_owner", "=", owner).execute();
+  await db.deleteFrom("delivery_workers").where("id", "=", owner).execute();
+}

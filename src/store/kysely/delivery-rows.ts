@@ -1,0 +1,185 @@
+import type { Insertable, Selectable } from "kysely";
+import type {
+  Audience,
+  Delivery,
+  DeliveryCounts,
+  DeliveryOp,
+  DeliveryStatus,
+  Job,
+  NewDelivery,
+  Notification,
+  NotificationStatus,
+  RecallState,
+  RecipientKind,
+} from "../../delivery/model.js";
+import type { Counter, CounterDelta } from "../../delivery/store/plan.js";
+import { withoutUndefined } from "../merge.js";
+import type { DeliveriesTable, NotificationsTable } from "./delivery-schema.js";
+
+/** Mapping between the delivery engine's records and table rows. Pure. */
+
+export type NotificationRow = Selectable<NotificationsTable>;
+export type DeliveryRow = Selectable<DeliveriesTable>;
+
+/** The counter column of each counter. */
+export const counterColumn = {
+  pending: "pending",
+  sent: "sent",
+  failed: "failed",
+  blocked: "blocked",
+  notFound: "not_found",
+  optedOut: "opted_out",
+  canceled: "canceled",
+  unknown: "unknown",
+  editPending: "edit_pending",
+  editDone: "edit_done",
+  editFailed: "edit_failed",
+  recallPending: "recall_pending",
+  recallDone: "recall_done",
+  recallFailed: "recall_failed",
+} as const satisfies Record<Counter, keyof NotificationsTable>;
+
+export type CounterColumn = (typeof counterColumn)[Counter];
+
+const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export function rowToNotification(row: NotificationRow): Notification {
+  const n = (v: number | string) => Number(v);
+  const counts: DeliveryCounts = {
+    pending: n(row.pending),
+    sent: n(row.sent),
+    failed: n(row.failed),
+    blocked: n(row.blocked),
+    notFound: n(row.not_found),
+    optedOut: n(row.opted_out),
+    canceled: n(row.canceled),
+    unknown: n(row.unknown),
+  };
+  return withoutUndefined<Notification>({
+    id: row.id,
+    status: row.status as NotificationStatus,
+    createdBy: row.created_by,
+    idempotencyKey: opt(row.idempotency_key),
+    requestHash: row.request_hash,
+    tenantId: opt(row.tenant_id),
+    audience: JSON.parse(row.audience) as Audience,
+    message: JSON.parse(row.message) as unknown,
+    messageVersion: Number(row.message_version),
+    data: row.data === null ? undefined : (JSON.parse(row.data) as Record<string, unknown>),
+    category: opt(row.category),
+    createdAt: row.created_at,
+    scheduledAt: opt(row.scheduled_at),
+    startedAt: opt(row.started_at),
+    completedAt: opt(row.completed_at),
+    canceledAt: opt(row.canceled_at),
+    expansionDone: Number(row.expansion_done) === 1,
+    total: n(row.total),
+    counts,
+    edit: { pending: n(row.edit_pending), done: n(row.edit_done), failed: n(row.edit_failed) },
+    recall: { pending: n(row.recall_pending), done: n(row.recall_done), failed: n(row.recall_failed) },
+    active: Number(row.active) === 1,
+  });
+}
+
+export function rowToDelivery(row: DeliveryRow): Delivery {
+  return withoutUndefined<Delivery>({
+    notificationId: row.notification_id,
+    seq: Number(row.seq),
+    recipientKey: row.recipient_key,
+    kind: row.kind as RecipientKind,
+    tenantId: row.tenant_id,
+    conversationId: opt(row.conversation_id),
+    targetId: opt(row.target_id),
+    userName: opt(row.user_name),
+    status: row.status as DeliveryStatus,
+    attempts: Number(row.attempts),
+    lastErrorCode: opt(row.last_error_code),
+    lastErrorMessage: opt(row.last_error_message),
+    activityId: opt(row.activity_id),
+    appliedVersion: row.applied_version === null ? undefined : Number(row.applied_version),
+    recall: opt(row.recall_state) as RecallState | undefined,
+    sentAt: opt(row.sent_at),
+    updatedAt: row.updated_at,
+  });
+}
+
+export function rowToJob(row: DeliveryRow): Job {
+  const user = withoutUndefined({
+    id: opt(row.user_id),
+    name: opt(row.user_name),
+    aadObjectId: opt(row.user_aad_object_id),
+    givenName: opt(row.given_name),
+    surname: opt(row.surname),
+    locale: opt(row.locale),
+  });
+  return withoutUndefined<Job>({
+    notificationId: row.notification_id,
+    seq: Number(row.seq),
+    op: (row.op ?? "send") as DeliveryOp,
+    kind: row.kind as RecipientKind,
+    tenantId: row.tenant_id,
+    conversationId: opt(row.conversation_id),
+    serviceUrl: opt(row.service_url),
+    targetId: opt(row.target_id),
+    user: Object.keys(user).length > 0 ? user : undefined,
+    attempts: Number(row.attempts),
+    firstAttemptAt: row.first_attempt_at === null ? undefined : Number(row.first_attempt_at),
+    activityId: opt(row.activity_id),
+  });
+}
+
+/** A new row: pending rows are ready at `dueAt`; rows born final wait for nothing. */
+export function newDeliveryRow(notificationId: string, seq: number, d: NewDelivery, dueAt: number, now: number): Insertable<DeliveriesTable> {
+  const pending = d.status === "pending";
+  return {
+    notification_id: notificationId,
+    seq,
+    recipient_key: d.recipientKey,
+    kind: d.kind,
+    tenant_id: d.tenantId,
+    conversation_id: d.conversationId ?? null,
+    service_url: d.serviceUrl ?? null,
+    target_id: d.targetId ?? null,
+    user_id: d.user?.id ?? null,
+    user_name: d.user?.name ?? null,
+    user_aad_object_id: d.user?.aadObjectId ?? null,
+    given_name: d.user?.givenName ?? null,
+    surname: d.user?.surname ?? null,
+    locale: d.user?.locale ?? null,
+    status: d.status,
+    op: pending ? "send" : null,
+    queue: pending ? "ready" : null,
+    due_at: pending ? dueAt : null,
+    lease_owner: null,
+    attempts: 0,
+    first_attempt_at: null,
+    activity_id: null,
+    applied_version: null,
+    recall_state: null,
+    last_error_code: d.errorCode ?? null,
+    last_error_message: d.errorMessage ?? null,
+    sent_at: null,
+    updated_at: iso(now),
+  };
+}
+
+/** Counts per status of new rows (what their insertion adds to the counters). */
+export function countStatuses(statuses: Iterable<string>): CounterDelta {
+  const delta: CounterDelta = {};
+  for (const s of statuses) {
+    const k = s as DeliveryStatus;
+    delta[k] = (delta[k] ?? 0) + 1;
+  }
+  return delta;
+}
+
+/** Keyset cursors of the delivery listings: a prefix names the listing, so one is not mistaken for another. */
+export function encodeKey(prefix: string, value: string | number): string {
+  return Buffer.from(`${prefix}:${value}`, "utf8").toString("base64url");
+}
+
+export function decodeKey(prefix: string, cursor: string): string | undefined {
+  const text = Buffer.from(cursor, "base64url").toString("utf8");
+  return text.startsWith(`${prefix}:`) ? text.slice(prefix.length + 1) : undefined;
+}

@@ -1,0 +1,109 @@
+import { type Kysely, type RawBuilder, sql } from "kysely";
+import type { DeliveryKey } from "../../delivery/model.js";
+import type { CounterDelta, RowChange } from "../../delivery/store/plan.js";
+import type { StoreDialect } from "./backend.js";
+import type { AllTables } from "./delivery-schema.js";
+import { type CounterColumn, counterColumn } from "./delivery-rows.js";
+
+/**
+ * SQL of the delivery store's hot path that Kysely's builders cannot say for both databases:
+ * many rows updated with different values in ONE statement (`WITH v(...) AS (VALUES ...) UPDATE
+ * ... FROM v`, SQLite ≥ 3.33 and PostgreSQL), and counter increments.
+ */
+
+export const chunk = <T>(items: readonly T[], size: number): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+};
+
+/** Rows per multi-row statement: 16 values each keeps under SQLite's 32,766 bound parameters. */
+export const rowsPerStatement = 500;
+
+/**
+ * Apply row changes whose row is still leased by `owner`; returns the keys that were updated.
+ * Columns a change leaves undefined keep their stored value (COALESCE).
+ */
+export async function updateRows(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  changes: readonly RowChange[],
+  owner: string,
+  nowIso: string,
+): Promise<DeliveryKey[]> {
+  const hit: DeliveryKey[] = [];
+  const cast = (type: string) => (dialect === "postgres" ? sql.raw(`::${type}`) : sql.raw(""));
+  const t = cast("text");
+  const b = cast("bigint");
+  const i = cast("integer");
+  for (const part of chunk(changes, rowsPerStatement)) {
+    const values = part.map(
+      (c) =>
+        sql`(${c.key.notificationId}${t}, ${c.key.seq}${b}, ${c.status}${t}, ${c.op}${t}, ${c.queue}${t}, ${c.dueAt}${b}, ${c.attempts}${i}, ${c.firstAttemptAt}${b}, ${c.activityId ?? null}${t}, ${c.conversationId ?? null}${t}, ${c.serviceUrl ?? null}${t}, ${c.appliedVersion ?? null}${i}, ${c.recallState ?? null}${t}, ${c.errorCode ?? null}${t}, ${c.errorMessage ?? null}${t}, ${c.sentAt ?? null}${t})`,
+    );
+    const result = await sql<{ notification_id: string; seq: number | string }>`
+      with v(nid, vseq, status, op, queue, due_at, attempts, first_attempt_at, activity_id, conversation_id, service_url,
+             applied_version, recall_state, err_code, err_msg, sent_at)
+      as (values ${sql.join(values)})
+      update deliveries as d set
+        status = v.status, op = v.op, queue = v.queue, due_at = v.due_at, attempts = v.attempts,
+        first_attempt_at = v.first_attempt_at,
+        activity_id = coalesce(v.activity_id, d.activity_id),
+        conversation_id = coalesce(v.conversation_id, d.conversation_id),
+        service_url = coalesce(v.service_url, d.service_url),
+        applied_version = coalesce(v.applied_version, d.applied_version),
+        recall_state = coalesce(v.recall_state, d.recall_state),
+        last_error_code = coalesce(v.err_code, d.last_error_code),
+        last_error_message = coalesce(v.err_msg, d.last_error_message),
+        sent_at = coalesce(v.sent_at, d.sent_at),
+        lease_owner = null,
+        updated_at = ${nowIso}
+      from v
+      where d.notification_id = v.nid and d.seq = v.vseq and d.lease_owner = ${owner}
+      returning notification_id, seq`.execute(db);
+    for (const r of result.rows) hit.push({ notificationId: r.notification_id, seq: Number(r.seq) });
+  }
+  return hit;
+}
+
+/** `SET pending = pending + ?, sent = sent + ?, ...` for one notification. */
+export async function addToCounters(db: Kysely<AllTables>, id: string, delta: CounterDelta, nowIso: string, extra?: RawBuilder<unknown>): Promise<void> {
+  const parts: RawBuilder<unknown>[] = [];
+  for (const [k, v] of Object.entries(delta) as [keyof typeof counterColumn, number][]) {
+    if (!v) continue;
+    const col: CounterColumn = counterColumn[k];
+    parts.push(sql`${sql.ref(col)} = ${sql.ref(col)} + ${v}`);
+  }
+  if (extra) parts.push(extra);
+  if (parts.length === 0) return;
+  parts.push(sql`updated_at = ${nowIso}`);
+  await sql`update notifications set ${sql.join(parts)} where id = ${id}`.execute(db);
+}
+
+/** Key of a delivery for Sets and Maps. */
+export const keyOf = (k: DeliveryKey): string => `${k.notificationId}\u0000${k.seq}`;
+
+/**
+ * Read (and on PostgreSQL lock, in id order so concurrent writers never deadlock) the
+ * notifications a write is about to change.
+ */
+export async function lockNotifications(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  ids: readonly string[],
+): Promise<Map<string, { version: number; status: string; canceled: boolean }>> {
+  const out = new Map<string, { version: number; status: string; canceled: boolean }>();
+  if (ids.length === 0) return out;
+  const sorted = [...new Set(ids)].sort();
+  for (const part of chunk(sorted, rowsPerStatement)) {
+    const rows = await db
+      .selectFrom("notifications")
+      .select(["id", "message_version", "status", "canceled_at"])
+      .where("id", "in", part)
+      .orderBy("id")
+      .$if(dialect === "postgres", (q) => q.forUpdate())
+      .execute();
+    for (const r of rows) out.set(r.id, { version: Number(r.message_version), status: r.status, canceled: r.canceled_at !== null });
+  }
+  return out;
+}

@@ -1,0 +1,225 @@
+import type { Kysely } from "kysely";
+import type { DeliveryKey, Job, JobResult } from "../../delivery/model.js";
+import { type NotificationState, type OutcomeResult, planResults, sumDeltas } from "../../delivery/store/plan.js";
+import type { ActiveNotification } from "../../delivery/store/port.js";
+import type { StoreDialect } from "./backend.js";
+import { rowToJob } from "./delivery-rows.js";
+import type { AllTables } from "./delivery-schema.js";
+import { addToCounters, chunk, keyOf, lockNotifications, rowsPerStatement, updateRows } from "./delivery-sql.js";
+
+/** The dispatcher's side of the delivery store: directory, claims, in-flight marks, results. */
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export async function activeWork(db: Kysely<AllTables>, now: number): Promise<ActiveNotification[]> {
+  const nowIso = iso(now);
+  await db
+    .updateTable("notifications")
+    .set({ status: "queued", updated_at: nowIso })
+    .where("status", "=", "scheduled")
+    .where("scheduled_at", "<=", nowIso)
+    .execute();
+  const rows = await db
+    .selectFrom("notifications")
+    .select(["id", "status", "message_version", "expansion_done", "expansion_owner"])
+    .where("active", "=", 1)
+    .where("status", "<>", "scheduled")
+    .orderBy("id")
+    .execute();
+  const tenants = new Map<string, string[]>();
+  for (const part of chunk(
+    rows.map((r) => r.id),
+    rowsPerStatement,
+  )) {
+    const found = await db.selectFrom("notification_tenants").select(["notification_id", "tenant_id"]).where("notification_id", "in", part).execute();
+    for (const t of found) {
+      let list = tenants.get(t.notification_id);
+      if (!list) tenants.set(t.notification_id, (list = []));
+      list.push(t.tenant_id);
+    }
+  }
+  return rows.map((r) => ({
+    id: r.id,
+    status: r.status as ActiveNotification["status"],
+    messageVersion: Number(r.message_version),
+    expansionDone: Number(r.expansion_done) === 1,
+    expansionOwner: r.expansion_owner ?? undefined,
+    tenants: tenants.get(r.id) ?? [],
+  }));
+}
+
+export async function claimExpansion(db: Kysely<AllTables>, id: string, owner: string, now: number): Promise<{ cursor: unknown } | undefined> {
+  const row = await db
+    .updateTable("notifications")
+    .set({ expansion_owner: owner, updated_at: iso(now) })
+    .where("id", "=", id)
+    .where("expansion_done", "=", 0)
+    .where("canceled_at", "is", null)
+    .where((eb) => eb.or([eb("expansion_owner", "is", null), eb("expansion_owner", "=", owner)]))
+    .returning(["expansion_cursor"])
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return { cursor: row.expansion_cursor === null ? undefined : (JSON.parse(row.expansion_cursor) as unknown) };
+}
+
+export async function claim(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  owner: string,
+  notificationId: string,
+  tenantId: string,
+  now: number,
+  limit: number,
+): Promise<Job[]> {
+  const rows = await db
+    .updateTable("deliveries")
+    .set({ queue: "claimed", lease_owner: owner, updated_at: iso(now) })
+    .where("notification_id", "=", notificationId)
+    .where("seq", "in", (eb) =>
+      eb
+        .selectFrom("deliveries")
+        .select("seq")
+        .where("notification_id", "=", notificationId)
+        .where("tenant_id", "=", tenantId)
+        .where("queue", "=", "ready")
+        .where("due_at", "<=", now)
+        .orderBy("due_at")
+        .orderBy("seq")
+        .limit(limit)
+        .$if(dialect === "postgres", (q) => q.forUpdate().skipLocked()),
+    )
+    .returningAll()
+    .execute();
+  if (rows.length > 0) {
+    await db
+      .updateTable("notifications")
+      .set({ status: "sending", started_at: iso(now), updated_at: iso(now) })
+      .where("id", "=", notificationId)
+      .where("status", "=", "queued")
+      .execute();
+  }
+  const jobs = rows.map(rowToJob);
+  const due = new Map(rows.map((r) => [Number(r.seq), Number(r.due_at)]));
+  return jobs.sort((a, b) => (due.get(a.seq) ?? 0) - (due.get(b.seq) ?? 0) || a.seq - b.seq);
+}
+
+export async function nextDue(db: Kysely<AllTables>, notificationId: string, tenantId: string): Promise<number | undefined> {
+  const row = await db
+    .selectFrom("deliveries")
+    .select("due_at")
+    .where("notification_id", "=", notificationId)
+    .where("tenant_id", "=", tenantId)
+    .where("queue", "=", "ready")
+    .orderBy("due_at")
+    .limit(1)
+    .executeTakeFirst();
+  return row?.due_at == null ? undefined : Number(row.due_at);
+}
+
+export async function markInflight(db: Kysely<AllTables>, owner: string, keys: readonly DeliveryKey[], now: number): Promise<DeliveryKey[]> {
+  if (keys.length === 0) return [];
+  const byNotification = groupSeqs(keys);
+  return db.transaction().execute(async (trx) => {
+    const out: DeliveryKey[] = [];
+    for (const [notificationId, seqs] of byNotification) {
+      for (const part of chunk(seqs, rowsPerStatement)) {
+        const rows = await trx
+          .updateTable("deliveries")
+          .set({ queue: "inflight", updated_at: iso(now) })
+          .where("notification_id", "=", notificationId)
+          .where("seq", "in", part)
+          .where("queue", "=", "claimed")
+          .where("lease_owner", "=", owner)
+          .returning("seq")
+          .execute();
+        for (const r of rows) out.push({ notificationId, seq: Number(r.seq) });
+      }
+    }
+    return out;
+  });
+}
+
+/**
+ * One transaction: lock the notifications touched (their version and recall state decide
+ * follow-ups), update the rows still leased by `owner`, add the counter changes of those rows.
+ */
+export async function recordResults(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  owner: string,
+  results: readonly JobResult[],
+  now: number,
+): Promise<Map<string, number>> {
+  const versions = new Map<string, number>();
+  if (results.length === 0) return versions;
+  const nowIso = iso(now);
+  return db.transaction().execute(async (trx) => {
+    const locked = await lockNotifications(
+      trx,
+      dialect,
+      results.map((r) => r.notificationId),
+    );
+    const states = new Map<string, NotificationState>();
+    for (const [id, s] of locked) {
+      states.set(id, { version: s.version, recalled: s.canceled });
+      versions.set(id, s.version);
+    }
+    const outcomes = results.filter((r): r is OutcomeResult => r.kind !== "release");
+    const changes = planResults(outcomes, states, now);
+    const hit = new Set((await updateRows(trx, dialect, changes, owner, nowIso)).map(keyOf));
+    for (const [id, delta] of sumDeltas(changes, (k) => hit.has(keyOf(k)))) {
+      await addToCounters(trx, id, delta, nowIso);
+    }
+    for (const r of results) {
+      if (r.kind !== "release") continue;
+      await trx
+        .updateTable("deliveries")
+        .set((eb) => ({
+          queue: "ready",
+          due_at: r.dueAt ?? now,
+          lease_owner: null,
+          conversation_id: r.conversationId ?? eb.ref("conversation_id"),
+          service_url: r.serviceUrl ?? eb.ref("service_url"),
+          updated_at: nowIso,
+        }))
+        .where("notification_id", "=", r.notificationId)
+        .where("seq", "=", r.seq)
+        .where("lease_owner", "=", owner)
+        .execute();
+    }
+    return versions;
+  });
+}
+
+export async function finishIfDone(db: Kysely<AllTables>, ids: readonly string[], now: number): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const nowIso = iso(now);
+  const rows = await db
+    .updateTable("notifications")
+    .set((eb) => ({
+      active: 0,
+      status: eb.case().when("status", "in", ["queued", "sending"]).then("completed").else(eb.ref("status")).end(),
+      completed_at: nowIso,
+      updated_at: nowIso,
+    }))
+    .where("id", "in", [...new Set(ids)])
+    .where("active", "=", 1)
+    .where("status", "<>", "scheduled")
+    .where("expansion_done", "=", 1)
+    .where("pending", "=", 0)
+    .where("edit_pending", "=", 0)
+    .where("recall_pending", "=", 0)
+    .returning("id")
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+function groupSeqs(keys: readonly DeliveryKey[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const k of keys) {
+    let list = out.get(k.notificationId);
+    if (!list) out.set(k.notificationId, (list = []));
+    list.push(k.seq);
+  }
+  return out;
+}
