@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { errorResponse } from "../http/errors.js";
 
 export type Scope = "send" | "read" | "admin";
@@ -40,8 +40,15 @@ export function adminKeyVerifier(adminKey: string | undefined, next?: ApiKeyVeri
 
 export type ApiEnv = { Variables: { principal: Principal } };
 
-/** Require `Authorization: Bearer <key>` with `scope` (admin implies every scope). */
-export function requireScope(verifier: ApiKeyVerifier, scope: Scope): MiddlewareHandler<ApiEnv> {
+/** Checks run after authentication (e.g. the per-key request limit); a Response refuses the request. */
+export type AfterAuth = (c: Context<ApiEnv>) => Response | undefined;
+
+/**
+ * Require `Authorization: Bearer <key>` with `scope` (admin implies every scope), then run
+ * `after` (the per-key request limit). Pass an ApiKeyVerifier that has `after` attached with
+ * `withAfterAuth` to limit every route at once.
+ */
+export function requireScope(verifier: ApiKeyVerifier & { after?: AfterAuth }, scope: Scope): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -61,10 +68,13 @@ export function requireScope(verifier: ApiKeyVerifier, scope: Scope): Middleware
       return errorResponse(c, 401, "HERALD_E_UNAUTHENTICATED", "The API key is not valid (unknown or revoked).", {
         "WWW-Authenticate": "Bearer",
       });
+    c.set("principal", principal);
+    // The per-key limit counts every authenticated request, refused ones included.
+    const refused = verifier.after?.(c);
+    if (refused) return refused;
     if (!principal.scopes.includes(scope) && !principal.scopes.includes("admin")) {
       return errorResponse(c, 403, "HERALD_E_FORBIDDEN", `This API key lacks the "${scope}" scope needed here.`);
     }
-    c.set("principal", principal);
     await next();
   };
 }
@@ -73,4 +83,9 @@ export function requireScope(verifier: ApiKeyVerifier, scope: Scope): Middleware
 export function mayUseTenant(principal: Principal, tenantId: string | undefined): boolean {
   if (!principal.tenants) return true;
   return tenantId !== undefined && principal.tenants.includes(tenantId);
+}
+
+/** The same verifier, with a check every authenticated request passes (see requireScope). */
+export function withAfterAuth(verifier: ApiKeyVerifier, after: AfterAuth): ApiKeyVerifier & { after: AfterAuth } {
+  return { verify: (presented) => verifier.verify(presented), after };
 }

@@ -55,7 +55,12 @@ export const retryTable: readonly RetryRow[] = Object.freeze([
   { status: 403, code: "InvalidBotApiHost", outcome: "failed", why: "wrong cloud host: use the serviceUrl of the right cloud" },
   { status: 403, outcome: "failed", why: "forbidden for a reason Teams did not name" },
   { status: 404, code: "ConversationNotFound", outcome: "notFound", why: "the conversation is gone" },
-  { status: 404, code: "ActivityNotFoundInConversation", outcome: "activityNotFound", why: "the activity is gone (edited or recalled message deleted)" },
+  {
+    status: 404,
+    code: "ActivityNotFoundInConversation",
+    outcome: "activityNotFound",
+    why: "the activity is gone (edited or recalled message deleted)",
+  },
   { status: 404, outcome: "failed", why: "not found without a Teams code: more likely a wrong URL than a gone conversation" },
   { status: 412, outcome: "retry", why: "PreconditionFailed: transient" },
   { status: 413, outcome: "failed", why: "MessageSizeTooBig: the same payload will not fit next time" },
@@ -67,7 +72,11 @@ export const retryTable: readonly RetryRow[] = Object.freeze([
 ]);
 
 /** The answer for a failure no row of retryTable matches. */
-export const unknownFailureRow: RetryRow = Object.freeze({ status: 0, outcome: "failed", why: "not in the retry table: unknown failures are not retried" });
+export const unknownFailureRow: RetryRow = Object.freeze({
+  status: 0,
+  outcome: "failed",
+  why: "not in the retry table: unknown failures are not retried",
+});
 
 /** The row of `retryTable` that decides `failure` (the `unknown` row when none matches). */
 export function classifyFailure(failure: Failure): RetryRow {
@@ -148,7 +157,12 @@ export interface AttemptState {
  * Classifies `failure` and, if it is transient, schedules the next attempt unless that would
  * pass `maxAttempts` or `maxTotalMs` (then `failed`, reason `attempts` or `time`, the error kept).
  */
-export function decideRetry(failure: Failure, state: AttemptState, random: () => number, policy: RetryPolicy = defaultRetryPolicy): RetryDecision {
+export function decideRetry(
+  failure: Failure,
+  state: AttemptState,
+  random: () => number,
+  policy: RetryPolicy = defaultRetryPolicy,
+): RetryDecision {
   const row = classifyFailure(failure);
   const error = failureLabel(failure);
   if (row.outcome === "failed") return { outcome: "failed", reason: "permanent", error, row };

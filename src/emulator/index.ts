@@ -79,6 +79,7 @@ async function loadOrg(o: ReturnType<typeof resolveOptions>): Promise<Org> {
  *   `POST /_emulator/stats/reset`.
  * - `GET|PUT|DELETE /_emulator/faults` (body FaultSettings: shares 0..1 of status412, status500,
  *   status502, status503, status504, reset, slow; slowMs; tenantId). DELETE ends all faults.
+ * - `GET|PATCH /_emulator/auth` `{enabled}`: require bearer tokens on Connector calls or not.
  * - `GET|PATCH /_emulator/limits` `{enabled?, timeScale?, tenantRps?, retryAfterFormat?, violationGraceMs?}`.
  * - `GET /_emulator/tenants`; `PATCH /_emulator/tenants/{id}` `{botDisabled}`.
  * - `GET /_emulator/users?tenantId=&cursor=&limit=`; `GET|PATCH /_emulator/users/{id}` `{blocked?, uninstalled?}`.

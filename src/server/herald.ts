@@ -1,6 +1,8 @@
 import { Hono } from "hono";
-import { type ApiEnv, type ApiKeyVerifier, adminKeyVerifier } from "../api/auth.js";
+import { type ApiEnv, adminKeyVerifier, withAfterAuth } from "../api/auth.js";
 import { conversationRoutes } from "../api/conversations.js";
+import { auditRoutes, keyRoutes, storedKeyVerifier } from "../api/keys.js";
+import { perKeyRateLimit } from "../api/rate-limit.js";
 import { type Clock, isoNow, systemClock } from "../clock.js";
 import { clouds } from "../config/clouds.js";
 import type { Config } from "../config/config.js";
@@ -88,12 +90,14 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   }
 
   const metrics = new Metrics();
-  const keys: ApiKeyVerifier = adminKeyVerifier(config.apiKey);
+  const keys = withAfterAuth(adminKeyVerifier(config.apiKey, storedKeyVerifier(store.apiKeys)), perKeyRateLimit(clock));
   const app = new Hono<ApiEnv>();
   app.route("/", healthRoutes(store));
   app.get("/metrics", async (c) => c.text(await metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
   app.route("/", botEndpoint({ verifier, trusted, handler, logger, onActivity: (type, result) => metrics.inbound.inc({ type, result }) }));
   app.route("/", conversationRoutes(store, keys));
+  app.route("/", keyRoutes(store.apiKeys, store.audit, keys));
+  app.route("/", auditRoutes(store.audit, keys));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
   app.onError((err, c) => {
     logger.error({ err: { message: err.message, stack: err.stack }, path: c.req.path }, "request failed");

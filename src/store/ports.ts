@@ -1,3 +1,4 @@
+import type { DeliveryStore, RecipientDirectory } from "../delivery/store/port.js";
 import type {
   Account,
   ChannelInfo,
@@ -84,7 +85,55 @@ export interface PreferenceStore {
 export interface Store {
   conversations: ConversationStore;
   preferences: PreferenceStore;
+  /** Notifications and per-recipient deliveries (the delivery engine's port, src/delivery/store/port.ts). */
+  deliveries: DeliveryStore;
+  /** Conversations and preferences shaped for audience expansion (batched lookups). */
+  recipients: RecipientDirectory;
+  /** API keys created through the API. */
+  apiKeys: ApiKeyStore;
+  /** Every write through the API. */
+  audit: AuditLog;
   /** True when the database answers and migrations are applied. */
   ready(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** An API key as stored: the SHA-256 of its secret, never the secret. */
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  /** Hex SHA-256 of the secret. */
+  hash: string;
+  scopes: ("send" | "read" | "admin")[];
+  /** undefined = every tenant. */
+  tenants?: string[] | undefined;
+  createdAt: string;
+  /** Key id of the creator. */
+  createdBy: string;
+  revokedAt?: string | undefined;
+}
+
+export interface ApiKeyStore {
+  create(record: ApiKeyRecord): Promise<void>;
+  /** Every key, newest first (revoked ones included, marked). */
+  list(): Promise<ApiKeyRecord[]>;
+  /** The key whose secret hashes to `hash` (an index lookup). */
+  findByHash(hash: string): Promise<ApiKeyRecord | undefined>;
+  /** Revoke now; false when no such key. Revoking twice keeps the first time. */
+  revoke(id: string, at: string): Promise<boolean>;
+}
+
+/** One write through the API: who (key id), what, on what, when. */
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  details: Record<string, unknown>;
+}
+
+export interface AuditLog {
+  record(entry: AuditEntry): Promise<void>;
+  /** Newest first, cursor-paged. */
+  list(page: { cursor?: string | undefined; limit: number }): Promise<Page<AuditEntry & { id: number }>>;
 }

@@ -8,7 +8,10 @@ import { StoreError } from "./errors.js";
 export function canonicalTime(value: string, field = "at"): string {
   const ms = Date.parse(value);
   if (!Number.isFinite(ms)) {
-    throw new StoreError("HERALD_E_STORE_TIME", `${field} must be an ISO 8601 time (got "${value.slice(0, 40)}"); pass e.g. new Date().toISOString().`);
+    throw new StoreError(
+      "HERALD_E_STORE_TIME",
+      `${field} must be an ISO 8601 time (got "${value.slice(0, 40)}"); pass e.g. new Date().toISOString().`,
+    );
   }
   return new Date(ms).toISOString();
 }

@@ -7,7 +7,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Clock } from "../../src/clock.js";
-import { conversationSendPolicy, type GcraOptions, type LimitPolicy, type LimitWindow, tenantPolicy } from "../../src/delivery/limits/policy.js";
+import {
+  conversationSendPolicy,
+  type GcraOptions,
+  type LimitPolicy,
+  type LimitWindow,
+  tenantPolicy,
+} from "../../src/delivery/limits/policy.js";
 import type { BucketKey, RateLimiter } from "../../src/delivery/limits/rate-limiter.js";
 
 export interface LimiterHandles {
@@ -50,7 +56,11 @@ export function assertNoWindowExceeded(times: readonly number[], policy: LimitPo
 }
 
 const windowArb: fc.Arbitrary<LimitWindow> = fc
-  .record({ limit: fc.integer({ min: 1, max: 12 }), windowMs: fc.integer({ min: 50, max: 3_000 }), burstShare: fc.double({ min: 0, max: 1, noNaN: true }) })
+  .record({
+    limit: fc.integer({ min: 1, max: 12 }),
+    windowMs: fc.integer({ min: 50, max: 3_000 }),
+    burstShare: fc.double({ min: 0, max: 1, noNaN: true }),
+  })
   .map(({ limit, windowMs, burstShare }) => ({ limit, windowMs, burst: 1 + Math.floor(burstShare * (limit - 1)) }));
 
 const eventArb = fc.record({

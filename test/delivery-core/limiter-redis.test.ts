@@ -39,18 +39,21 @@ describe("RedisRateLimiter", () => {
   it("decides exactly as the in-process limiter for the same requests", async () => {
     const policies: LimitPolicy[] = [conversationSendPolicy, tenantPolicy(50), [{ limit: 3, windowMs: 700, burst: 2 }]];
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.record({ gap: fc.integer({ min: 0, max: 300 }), mask: fc.integer({ min: 1, max: 7 }) }), { maxLength: 80 }), async (events) => {
-        const clock = simClock();
-        const redis = new RedisRateLimiter({ redis: a, prefix: `${root}${namespaces++}:`, clock });
-        const memory = new InProcessRateLimiter();
-        const buckets: BucketKey[] = policies.map((policy, i) => ({ key: `diff-${i}`, policy }));
-        let now = 5_000;
-        for (const e of events) {
-          now += e.gap;
-          const mine = buckets.filter((_, i) => (e.mask >> i) & 1);
-          expect(await redis.tryAcquire(mine, now)).toBe(await memory.tryAcquire(mine, now));
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(fc.record({ gap: fc.integer({ min: 0, max: 300 }), mask: fc.integer({ min: 1, max: 7 }) }), { maxLength: 80 }),
+        async (events) => {
+          const clock = simClock();
+          const redis = new RedisRateLimiter({ redis: a, prefix: `${root}${namespaces++}:`, clock });
+          const memory = new InProcessRateLimiter();
+          const buckets: BucketKey[] = policies.map((policy, i) => ({ key: `diff-${i}`, policy }));
+          let now = 5_000;
+          for (const e of events) {
+            now += e.gap;
+            const mine = buckets.filter((_, i) => (e.mask >> i) & 1);
+            expect(await redis.tryAcquire(mine, now)).toBe(await memory.tryAcquire(mine, now));
+          }
+        },
+      ),
       { numRuns: 40 },
     );
   });

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} in plain strings is the templating syntax under test.
 import { describe, expect, it } from "vitest";
 import { ADAPTIVE_CARD_CONTENT_TYPE, DEFAULT_MAX_CONTENT_BYTES, jsonBytes } from "../../src/delivery/message/activity.js";
 import { MessageError, RenderError } from "../../src/delivery/message/errors.js";
@@ -7,7 +8,12 @@ import { renderActivities, renderActivity } from "../../src/delivery/message/ren
 import { type Message, messageSchema } from "../../src/delivery/message/schema.js";
 
 const jane: Recipient = { id: "29:jane", name: "Jane Doe", locale: "fr-FR" };
-const card = { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "Body" }], actions: [{ type: "Action.OpenUrl", title: "Open", url: "https://example.com" }] };
+const card = {
+  type: "AdaptiveCard",
+  version: "1.5",
+  body: [{ type: "TextBlock", text: "Body" }],
+  actions: [{ type: "Action.OpenUrl", title: "Open", url: "https://example.com" }],
+};
 const msg = (m: unknown): Message => messageSchema.parse(m);
 const render = (m: unknown, r: Recipient = jane, data?: Record<string, unknown>) => renderActivity(prepareMessage(msg(m), { data }), r);
 
@@ -41,11 +47,16 @@ describe("renderActivity: shapes", () => {
     expect(a.attachments![0]!.content).toEqual({ ...card, body: [{ type: "TextBlock", text: "**Read this**", wrap: true }, ...card.body] });
     // A card with actions only gets a body.
     const actionsOnly = { type: "AdaptiveCard", version: "1.5", actions: card.actions };
-    expect(render({ text: "Hi", card: actionsOnly }).attachments![0]!.content.body).toEqual([{ type: "TextBlock", text: "Hi", wrap: true }]);
+    expect(render({ text: "Hi", card: actionsOnly }).attachments![0]!.content.body).toEqual([
+      { type: "TextBlock", text: "Hi", wrap: true },
+    ]);
   });
 
   it("summary → summary; alert → channelData.notification.alert; alert false → nothing", () => {
-    expect(render({ card, summary: "New survey", alert: true })).toMatchObject({ summary: "New survey", channelData: { notification: { alert: true } } });
+    expect(render({ card, summary: "New survey", alert: true })).toMatchObject({
+      summary: "New survey",
+      channelData: { notification: { alert: true } },
+    });
     expect(render({ text: "x", alert: false }).channelData).toBeUndefined();
   });
 
@@ -93,13 +104,16 @@ describe("renderActivity: templating", () => {
     expect(render({ text: "Hi ${givenName}!" }, { name: "Doe, Jane" }).text).toBe("Hi Jane!");
     expect(render({ text: "Hi ${givenName}!" }, { name: "Jane Doe", givenName: "Janet" }).text).toBe("Hi Janet!");
     expect(render({ text: "Hi ${givenName}${surname}!" }, {}).text).toBe("Hi !");
-    expect(render({ card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "[${email}]" }] } }, {}).attachments![0]!.content.body).toEqual([
-      { type: "TextBlock", text: "[]" },
-    ]);
+    expect(
+      render({ card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "[${email}]" }] } }, {}).attachments![0]!
+        .content.body,
+    ).toEqual([{ type: "TextBlock", text: "[]" }]);
   });
 
   it("keeps backticks, dollars and \\${ of ordinary text literal (Markdown code spans survive)", () => {
-    expect(render({ text: "Run `npm ci`, ${givenName}: costs $5, `${name}` and \\${literal}" }).text).toBe("Run `npm ci`, Jane: costs $5, `Jane Doe` and ${literal}");
+    expect(render({ text: "Run `npm ci`, ${givenName}: costs $5, `${name}` and \\${literal}" }).text).toBe(
+      "Run `npm ci`, Jane: costs $5, `Jane Doe` and ${literal}",
+    );
     const a = render({ card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "`x` \\${y} ${givenName}" }] } });
     expect(a.attachments![0]!.content.body).toEqual([{ type: "TextBlock", text: "`x` ${y} Jane" }]);
     expect(render({ text: "only \\${escaped}" }).text).toBe("only ${escaped}");
@@ -107,18 +121,33 @@ describe("renderActivity: templating", () => {
 
   it("never evaluates values: a name that looks like an expression stays text", () => {
     expect(render({ text: "Hi ${name}" }, { name: "${surname} `x`" }).text).toBe("Hi ${surname} `x`");
-    const a = render({ card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "Hi ${name}" }] } }, { name: "${toUpper('x')}" });
+    const a = render(
+      { card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "Hi ${name}" }] } },
+      { name: "${toUpper('x')}" },
+    );
     expect(a.attachments![0]!.content.body).toEqual([{ type: "TextBlock", text: "Hi ${toUpper('x')}" }]);
   });
 
+  it("gives text the same $root / $data names and functions as cards", () => {
+    expect(
+      render({ text: "${$root.name}|${$data.givenName}|${toLower(locale)}|${count(items)}|${items[1].title}" }, jane, {
+        items: [{ title: "a" }, { title: "b" }],
+      }).text,
+    ).toBe("Jane Doe|Jane|fr-fr|2|b");
+  });
+
   it("escapes values put into xml text", () => {
-    expect(render({ text: "<b>${name}</b>", textFormat: "xml" }, { name: 'A & <B> "C"' }).text).toBe("<b>A &amp; &lt;B&gt; &quot;C&quot;</b>");
+    expect(render({ text: "<b>${name}</b>", textFormat: "xml" }, { name: 'A & <B> "C"' }).text).toBe(
+      "<b>A &amp; &lt;B&gt; &quot;C&quot;</b>",
+    );
     expect(render({ text: "**${name}**" }, { name: "A & <B>" }).text).toBe("**A & <B>**");
   });
 
   it("renders nulls in data as empty strings", () => {
     expect(render({ text: "[${note}]" }, jane, { note: null }).text).toBe("[]");
-    const a = render({ card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "a ${note} b" }] } }, jane, { note: null });
+    const a = render({ card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "a ${note} b" }] } }, jane, {
+      note: null,
+    });
     expect(a.attachments![0]!.content.body).toEqual([{ type: "TextBlock", text: "a  b" }]);
   });
 
@@ -138,10 +167,24 @@ describe("prepareMessage: templating errors up front, naming the field", () => {
     [{ text: "Hi ${'a' + `b`}" }, undefined, "message.text", /no closing/],
     [{ text: "Hi ${name)}" }, undefined, "message.text", /cannot be read/],
     [{ text: "Hi ${frobnicate(name)}" }, undefined, "message.text", /frobnicate/],
-    [{ text: "Hi ${nmae}" }, undefined, "message.text", /message.text: \$\{nmae\} refers to nothing: use a recipient field \(id, aadObjectId, name, givenName/],
+    [
+      { text: "Hi ${nmae}" },
+      undefined,
+      "message.text",
+      /message.text: \$\{nmae\} refers to nothing: use a recipient field \(id, aadObjectId, name, givenName/,
+    ],
     [{ summary: "${projet}", text: "x" }, { project: "A" }, "message.summary", /message.summary: \$\{projet\} refers to nothing/],
     [
-      { card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "ok" }, { type: "TextBlock", text: "${toUpper(name}" }] } },
+      {
+        card: {
+          type: "AdaptiveCard",
+          version: "1.5",
+          body: [
+            { type: "TextBlock", text: "ok" },
+            { type: "TextBlock", text: "${toUpper(name}" },
+          ],
+        },
+      },
       undefined,
       "message.card.body.1.text",
       /message.card.body.1.text: the \$\{...\} expression cannot be read/,
@@ -153,7 +196,16 @@ describe("prepareMessage: templating errors up front, naming the field", () => {
       /nope/,
     ],
     [
-      { card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "Hi" }, { type: "TextBlock", text: "Due ${dueDate}" }] } },
+      {
+        card: {
+          type: "AdaptiveCard",
+          version: "1.5",
+          body: [
+            { type: "TextBlock", text: "Hi" },
+            { type: "TextBlock", text: "Due ${dueDate}" },
+          ],
+        },
+      },
       { due: "today" },
       "message.card.body.1.text",
       /message.card.body.1.text: \$\{dueDate\} refers to nothing/,
@@ -164,7 +216,12 @@ describe("prepareMessage: templating errors up front, naming the field", () => {
       "message.card.body.0.text",
       /\$\{titel\} refers to nothing/,
     ],
-    [{ card: { type: "AdaptiveCard", version: "1.5", $when: "${equals(1, 2)}", body: [{ type: "TextBlock", text: "x" }] } }, undefined, "message.card", /one card/],
+    [
+      { card: { type: "AdaptiveCard", version: "1.5", $when: "${equals(1, 2)}", body: [{ type: "TextBlock", text: "x" }] } },
+      undefined,
+      "message.card",
+      /one card/,
+    ],
     [{ text: "Hi ${name}" }, { name: "Override" }, "data.name", /data.name: "name" is a recipient field/],
   ])("%j with data %j → %s", (m, data, field, message) => {
     const e = refusal(m, data);
@@ -218,7 +275,20 @@ describe("size: Teams' ~28 KB", () => {
     expect((error as RenderError).bytes).toBeGreaterThan(DEFAULT_MAX_CONTENT_BYTES);
   });
 
+  it("throws a typed RenderError when an expression fails for one recipient only", () => {
+    const p = prepareMessage(msg({ text: "Hi ${substring(name, 0, 5)}" }));
+    expect(renderActivity(p, { name: "Janet Doe" }).text).toBe("Hi Janet");
+    expect(() => renderActivity(p, { name: "Al" })).toThrow(RenderError);
+    try {
+      renderActivity(p, { name: "Al" });
+    } catch (e) {
+      expect(e).toMatchObject({ code: "HERALD_E_TEMPLATE", field: "message.text" });
+    }
+  });
+
   it("takes a different budget", () => {
-    expect(() => prepareMessage(msg({ text: "x".repeat(600) }), { maxBytes: 512 })).toThrow(/at most 28 KB per message and Herald keeps 27.5 KB/);
+    expect(() => prepareMessage(msg({ text: "x".repeat(600) }), { maxBytes: 512 })).toThrow(
+      /at most 28 KB per message and Herald keeps 27.5 KB/,
+    );
   });
 });

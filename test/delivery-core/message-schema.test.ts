@@ -11,7 +11,13 @@ describe("message schema", () => {
     [{ text: "<b>Hi</b>", textFormat: "xml", summary: "Hi", alert: true }],
     [{ card }],
     [{ card: { type: "AdaptiveCard", version: "1.4", actions: [{ type: "Action.OpenUrl", url: "https://example.com" }] } }],
-    [{ card: { ...card, $schema: "http://adaptivecards.io/schemas/adaptive-card.json", msteams: { width: "Full" } }, text: "Intro", summary: "S" }],
+    [
+      {
+        card: { ...card, $schema: "http://adaptivecards.io/schemas/adaptive-card.json", msteams: { width: "Full" } },
+        text: "Intro",
+        summary: "S",
+      },
+    ],
   ])("accepts %j", (input) => {
     const r = parseMessage(input);
     expect(r.ok).toBe(true);
@@ -37,7 +43,11 @@ describe("message schema", () => {
     [{ card: { ...card, version: 1.5 } }, "message.card.version", /message.card.version: must be a version string such as "1.5"/],
     [{ card: { ...card, version: "latest" } }, "message.card.version", /must be a version string such as "1.5"/],
     [{ card: { ...card, body: { type: "TextBlock" } } }, "message.card.body", /message.card.body: must be an array of elements/],
-    [{ card: { ...card, body: [{ type: "TextBlock" }, { text: "no type" }] } }, "message.card.body.1.type", /message.card.body.1.type: every element needs a string "type"/],
+    [
+      { card: { ...card, body: [{ type: "TextBlock" }, { text: "no type" }] } },
+      "message.card.body.1.type",
+      /message.card.body.1.type: every element needs a string "type"/,
+    ],
     [{ card: { ...card, actions: [{ title: "Go" }] } }, "message.card.actions.0.type", /message.card.actions.0.type/],
     [{ card: { type: "AdaptiveCard", version: "1.5", body: [] } }, "message.card", /message.card: needs at least one element/],
   ])("refuses %j naming %s", (input, field, message) => {

@@ -66,7 +66,9 @@ describe("retry table", () => {
   });
 
   it("labels failures for storage", () => {
-    expect(failureLabel({ status: 403, code: "BadArgument", subCode: "MessageWritesBlocked" })).toBe("403/BadArgument/MessageWritesBlocked");
+    expect(failureLabel({ status: 403, code: "BadArgument", subCode: "MessageWritesBlocked" })).toBe(
+      "403/BadArgument/MessageWritesBlocked",
+    );
     expect(failureLabel({ status: 429 })).toBe("429");
     expect(failureLabel({ network: "timeout" })).toBe("network/timeout");
     expect(failureLabel({})).toBe("network/other");
@@ -113,13 +115,21 @@ describe("decideRetry", () => {
   });
 
   it("schedules a 429 at exactly its Retry-After", () => {
-    const d = decideRetry({ status: 429, code: "Throttled", retryAfterMs: 7_000 }, { attempt: 3, firstAttemptAt: start, now: start + 9_000 }, Math.random);
+    const d = decideRetry(
+      { status: 429, code: "Throttled", retryAfterMs: 7_000 },
+      { attempt: 3, firstAttemptAt: start, now: start + 9_000 },
+      Math.random,
+    );
     expect(d).toMatchObject({ outcome: "retry", delayMs: 7_000, retryAt: start + 16_000, error: "429/Throttled" });
   });
 
   it("gives up after maxAttempts with the last error kept", () => {
     const state = { attempt: defaultRetryPolicy.maxAttempts, firstAttemptAt: start, now: start + 60_000 };
-    expect(decideRetry({ network: "timeout" }, state, () => 0)).toMatchObject({ outcome: "failed", reason: "attempts", error: "network/timeout" });
+    expect(decideRetry({ network: "timeout" }, state, () => 0)).toMatchObject({
+      outcome: "failed",
+      reason: "attempts",
+      error: "network/timeout",
+    });
     expect(decideRetry({ network: "timeout" }, { ...state, attempt: state.attempt - 1 }, () => 0).outcome).toBe("retry");
   });
 
@@ -135,7 +145,9 @@ describe("decideRetry", () => {
       error: "502",
     });
     // A Retry-After beyond the bound is not shortened to fit: it fails.
-    expect(decideRetry({ status: 429, retryAfterMs: 20_000 }, { attempt: 1, firstAttemptAt: start, now: start }, () => 0, policy)).toMatchObject({
+    expect(
+      decideRetry({ status: 429, retryAfterMs: 20_000 }, { attempt: 1, firstAttemptAt: start, now: start }, () => 0, policy),
+    ).toMatchObject({
       outcome: "failed",
       reason: "time",
     });

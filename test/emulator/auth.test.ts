@@ -12,14 +12,22 @@ describe("auth like Teams", () => {
   });
   afterAll(() => emu.close());
 
-  const form = (fields: Record<string, string>) => ({ "content-type": "application/x-www-form-urlencoded", body: new URLSearchParams(fields).toString() });
+  const form = (fields: Record<string, string>) => ({
+    "content-type": "application/x-www-form-urlencoded",
+    body: new URLSearchParams(fields).toString(),
+  });
   async function grant(fields: Record<string, string>, tenant = "botframework.com") {
     const f = form(fields);
     return http("POST", `${emu.url}/${tenant}/oauth2/v2.0/token`, f.body, { "content-type": f["content-type"] });
   }
 
   it("issues a signed client-credentials token for a registered client", async () => {
-    const r = await grant({ grant_type: "client_credentials", client_id: "app-1", client_secret: "s3cret", scope: "https://api.botframework.com/.default" });
+    const r = await grant({
+      grant_type: "client_credentials",
+      client_id: "app-1",
+      client_secret: "s3cret",
+      scope: "https://api.botframework.com/.default",
+    });
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ token_type: "Bearer", expires_in: 3599 });
     const claims = decodeJwt(r.json.access_token);
@@ -29,7 +37,12 @@ describe("auth like Teams", () => {
   });
 
   it("refuses a wrong secret, an unknown client, a missing scope and other grants", async () => {
-    const base = { grant_type: "client_credentials", client_id: "app-1", client_secret: "s3cret", scope: "https://api.botframework.com/.default" };
+    const base = {
+      grant_type: "client_credentials",
+      client_id: "app-1",
+      client_secret: "s3cret",
+      scope: "https://api.botframework.com/.default",
+    };
     expect((await grant({ ...base, client_secret: "nope" })).status).toBe(401);
     expect((await grant({ ...base, client_id: "other" })).json.error).toBe("unauthorized_client");
     expect((await grant({ ...base, scope: "" })).status).toBe(400);
@@ -40,12 +53,26 @@ describe("auth like Teams", () => {
     const none = await connector(emu).post(`v3/conversations/${conv}/activities`, { type: "message", text: "x" });
     expect(none.status).toBe(401);
     expect(none.json).toEqual({ message: "Authorization has been denied for this request." });
-    const forged = await connector(emu, "eyJhbGciOiJub25lIn0.eyJhdWQiOiJ4In0.").post(`v3/conversations/${conv}/activities`, { type: "message", text: "x" });
+    const forged = await connector(emu, "eyJhbGciOiJub25lIn0.eyJhdWQiOiJ4In0.").post(`v3/conversations/${conv}/activities`, {
+      type: "message",
+      text: "x",
+    });
     expect(forged.status).toBe(401);
-    const graphToken = await grant({ grant_type: "client_credentials", client_id: "app-1", client_secret: "s3cret", scope: "https://graph.microsoft.com/.default" });
-    const wrongAudience = await connector(emu, graphToken.json.access_token).post(`v3/conversations/${conv}/activities`, { type: "message", text: "x" });
+    const graphToken = await grant({
+      grant_type: "client_credentials",
+      client_id: "app-1",
+      client_secret: "s3cret",
+      scope: "https://graph.microsoft.com/.default",
+    });
+    const wrongAudience = await connector(emu, graphToken.json.access_token).post(`v3/conversations/${conv}/activities`, {
+      type: "message",
+      text: "x",
+    });
     expect(wrongAudience.status).toBe(401);
-    const good = await connector(emu, await token(emu, "app-1", "s3cret")).post(`v3/conversations/${conv}/activities`, { type: "message", text: "x" });
+    const good = await connector(emu, await token(emu, "app-1", "s3cret")).post(`v3/conversations/${conv}/activities`, {
+      type: "message",
+      text: "x",
+    });
     expect(good.status).toBe(201);
     const stats = await control(emu).get("/stats");
     expect(stats.json.global.unauthorized).toBe(3);
@@ -56,7 +83,10 @@ describe("auth switched off", () => {
   it("serves Connector calls without a token", async () => {
     const emu = await start({ auth: false });
     try {
-      const r = await connector(emu).post(`v3/conversations/${emu.org.personalConversationId(1)}/activities`, { type: "message", text: "x" });
+      const r = await connector(emu).post(`v3/conversations/${emu.org.personalConversationId(1)}/activities`, {
+        type: "message",
+        text: "x",
+      });
       expect(r.status).toBe(201);
     } finally {
       await emu.close();

@@ -36,7 +36,13 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => bot.listen(0, "127.0.0.1", () => r()));
   botUrl = `http://127.0.0.1:${(bot.address() as AddressInfo).port}/api/messages`;
-  emu = await start({ connectorPath: "/_connector", botEndpoint: botUrl, appId: "11111111-2222-4333-8444-555555555555", botName: "Herald", org: { users: 2500, teams: 2, chats: 2 } });
+  emu = await start({
+    connectorPath: "/_connector",
+    botEndpoint: botUrl,
+    appId: "11111111-2222-4333-8444-555555555555",
+    botName: "Herald",
+    org: { users: 2500, teams: 2, chats: 2 },
+  });
 });
 afterAll(async () => {
   await emu.close();
@@ -68,7 +74,9 @@ describe("installs", () => {
       localTimezone: user.timezone,
       locale: user.locale,
     });
-    expect(install.entities).toEqual([{ type: "clientInfo", locale: user.locale, country: user.country, platform: "Web", timezone: user.timezone }]);
+    expect(install.entities).toEqual([
+      { type: "clientInfo", locale: user.locale, country: user.country, platform: "Web", timezone: user.timezone },
+    ]);
     expect(install.localTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}([+-]\d\d:\d\d)$/);
     expect(update.conversation).toEqual(conversation);
     expect(update.membersAdded.map((m: { id: string }) => m.id)).toEqual([user.id, "28:11111111-2222-4333-8444-555555555555"]);
@@ -96,7 +104,11 @@ describe("installs", () => {
     expect(pair[0]).toMatchObject({
       action: "add",
       conversation: { isGroup: true, conversationType: "channel", id: channel.id },
-      channelData: { settings: { selectedChannel: { id: channel.id } }, team: { id: team.id, name: team.name, aadGroupId: team.aadGroupId }, tenant: { id: emu.org.tenants[0]!.id } },
+      channelData: {
+        settings: { selectedChannel: { id: channel.id } },
+        team: { id: team.id, name: team.name, aadGroupId: team.aadGroupId },
+        tenant: { id: emu.org.tenants[0]!.id },
+      },
     });
     expect(pair[1].membersAdded).toEqual([{ id: `28:${emu.appId}` }]);
     expect(pair[1].channelData.eventType).toBe("teamMemberAdded");
@@ -116,17 +128,29 @@ describe("installs", () => {
     expect(received.length - before).toBe(5000);
   });
 
+  it("throttles an install to the requested rate", async () => {
+    const t0 = Date.now();
+    const job = await control(emu).post("/install", { users: Array.from({ length: 21 }, (_, i) => 100 + i), rate: 100, wait: true });
+    expect(job.json).toMatchObject({ state: "completed", ok: 21, rate: 100 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(195); // item 20 starts 200 ms after item 0
+  });
+
   it("uninstalls: the remove pair goes out and sends then answer 403", async () => {
     const user = emu.org.user(10);
     await control(emu).post("/uninstall", { users: [10], wait: true });
     const pair = take((r) => r.activity.from?.id === user.id && (r.activity.action === "remove" || r.activity.membersRemoved));
     expect(pair.map((r) => r.activity.type)).toEqual(["installationUpdate", "conversationUpdate"]);
     const api = connector(emu, await token(emu));
-    const r = await api.post(`v3/conversations/${emu.org.personalConversationId(10)}/activities`, { type: "message", text: "still there?" });
+    const r = await api.post(`v3/conversations/${emu.org.personalConversationId(10)}/activities`, {
+      type: "message",
+      text: "still there?",
+    });
     expect(r.status).toBe(403);
     expect(r.json.error.code).toBe("BotNotInConversationRoster");
     await control(emu).post("/install", { users: [10], wait: true });
-    expect((await api.post(`v3/conversations/${emu.org.personalConversationId(10)}/activities`, { type: "message", text: "back" })).status).toBe(201);
+    expect(
+      (await api.post(`v3/conversations/${emu.org.personalConversationId(10)}/activities`, { type: "message", text: "back" })).status,
+    ).toBe(201);
   });
 });
 
@@ -144,7 +168,11 @@ describe("user actions", () => {
       conversation: { conversationType: "channel", id: `${team.id};messageid=${r.json.id}` },
       channelData: { team: { id: team.id }, channel: { id: team.id }, tenant: { id: user.tenantId } },
     });
-    expect(activity.entities[0]).toEqual({ type: "mention", mentioned: { id: `28:${emu.appId}`, name: "Herald" }, text: "<at>Herald</at>" });
+    expect(activity.entities[0]).toEqual({
+      type: "mention",
+      mentioned: { id: `28:${emu.appId}`, name: "Herald" },
+      text: "<at>Herald</at>",
+    });
     const seen = await control(emu).get(`/conversations/${enc(team.id)}/messages`);
     expect(seen.json.messages.at(-1)).toMatchObject({ from: "user", id: r.json.id, threadId: r.json.id });
   });
@@ -152,12 +180,20 @@ describe("user actions", () => {
   it("presses an Action.Execute button and shows the card the bot answers with", async () => {
     const api = connector(emu, await token(emu));
     const conv = emu.org.personalConversationId(20);
-    const card = { contentType: "application/vnd.microsoft.card.adaptive", content: { type: "AdaptiveCard", version: "1.5", body: [], actions: [{ type: "Action.Execute", verb: "vote", title: "Yes" }] } };
+    const card = {
+      contentType: "application/vnd.microsoft.card.adaptive",
+      content: { type: "AdaptiveCard", version: "1.5", body: [], actions: [{ type: "Action.Execute", verb: "vote", title: "Yes" }] },
+    };
     const sent = await api.post(`v3/conversations/${conv}/activities`, { type: "message", attachments: [card] });
     const r = await control(emu).post("/invoke", { from: 20, replyToId: sent.json.id, verb: "vote", data: { choice: "yes" } });
     expect(r.json).toMatchObject({ status: 200, refreshed: true, body: { statusCode: 200, value: refreshedCard } });
     const invoke = received.at(-1)!.activity;
-    expect(invoke).toMatchObject({ type: "invoke", name: "adaptiveCard/action", replyToId: sent.json.id, value: { action: { type: "Action.Execute", verb: "vote", data: { choice: "yes" } }, trigger: "manual" } });
+    expect(invoke).toMatchObject({
+      type: "invoke",
+      name: "adaptiveCard/action",
+      replyToId: sent.json.id,
+      value: { action: { type: "Action.Execute", verb: "vote", data: { choice: "yes" } }, trigger: "manual" },
+    });
     const seen = await control(emu).get(`/conversations/${enc(conv)}/messages`);
     expect(seen.json.messages[0].activity.attachments[0].content).toEqual(refreshedCard);
     expect(seen.json.messages[0].history[0].kind).toBe("refresh");
@@ -169,7 +205,11 @@ describe("user actions", () => {
     const sent = await api.post(`v3/conversations/${conv}/activities`, { type: "message", text: "read me" });
     const r = await control(emu).post("/read", { from: emu.org.user(21).aadObjectId });
     expect(r.json).toEqual({ status: 200, lastReadMessageId: sent.json.id });
-    expect(received.at(-1)!.activity).toMatchObject({ type: "event", name: "application/vnd.microsoft.readReceipt", value: { lastReadMessageId: sent.json.id } });
+    expect(received.at(-1)!.activity).toMatchObject({
+      type: "event",
+      name: "application/vnd.microsoft.readReceipt",
+      value: { lastReadMessageId: sent.json.id },
+    });
     expect((await control(emu).get("/users/21")).json.lastRead).toBe(sent.json.id);
   });
 

@@ -13,7 +13,10 @@ beforeAll(async () => {
 });
 afterAll(() => emu.close());
 
-const card = { contentType: "application/vnd.microsoft.card.adaptive", content: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "hi" }] } };
+const card = {
+  contentType: "application/vnd.microsoft.card.adaptive",
+  content: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "hi" }] },
+};
 
 async function personal(user: number): Promise<string> {
   const r = await api.post("v3/conversations", { isGroup: false, members: [{ id: emu.org.user(user).id }], tenantId });
@@ -45,7 +48,11 @@ describe("create conversation", () => {
   });
 
   it("reads the tenant from channelData.tenant.id and the bot from `agent` or `bot`", async () => {
-    const r = await api.post("v3/conversations", { members: [{ id: emu.org.user(7).id }], channelData: { tenant: { id: tenantId } }, agent: { id: `28:${emu.appId}` } });
+    const r = await api.post("v3/conversations", {
+      members: [{ id: emu.org.user(7).id }],
+      channelData: { tenant: { id: tenantId } },
+      agent: { id: `28:${emu.appId}` },
+    });
     expect(r.status).toBe(201);
     expect(r.json.id).toBe(emu.org.personalConversationId(7));
   });
@@ -68,7 +75,11 @@ describe("create conversation", () => {
   });
 
   it("sends the activity of a 1:1 create and returns its id", async () => {
-    const r = await api.post("v3/conversations", { members: [{ id: emu.org.user(9).id }], tenantId, activity: { type: "message", text: "welcome" } });
+    const r = await api.post("v3/conversations", {
+      members: [{ id: emu.org.user(9).id }],
+      tenantId,
+      activity: { type: "message", text: "welcome" },
+    });
     expect(r.status).toBe(201);
     expect(r.json.activityId).toMatch(/^\d{13,}$/);
   });
@@ -87,7 +98,11 @@ describe("create conversation", () => {
     const channel = emu.org.teams[0]!.channels[1]!;
     const without = await api.post("v3/conversations", { isGroup: true, channelData: { channel: { id: channel.id } } });
     expect(without.status).toBe(400);
-    const r = await api.post("v3/conversations", { isGroup: true, channelData: { channel: { id: channel.id } }, activity: { type: "message", text: "new thread" } });
+    const r = await api.post("v3/conversations", {
+      isGroup: true,
+      channelData: { channel: { id: channel.id } },
+      activity: { type: "message", text: "new thread" },
+    });
     expect(r.status).toBe(201);
     expect(r.json.id).toBe(`${channel.id};messageid=${r.json.activityId}`);
     const reply = await api.post(`v3/conversations/${r.json.id}/activities`, { type: "message", text: "a reply" });
@@ -102,7 +117,10 @@ describe("send, update, delete", () => {
     const id = await personal(20);
     const raw = await api.post(`v3/conversations/${id}/activities`, { type: "message", text: "raw" });
     const encoded = await api.post(`v3/conversations/${enc(id)}/activities`, { type: "message", text: "encoded" });
-    const anyId = await api.post(`v3/conversations/${enc(id)}/activities/6f1c3a4e-0000-4000-8000-000000000000`, { type: "message", text: "any" });
+    const anyId = await api.post(`v3/conversations/${enc(id)}/activities/6f1c3a4e-0000-4000-8000-000000000000`, {
+      type: "message",
+      text: "any",
+    });
     const self = await api.post(`v3/conversations/${enc(id)}/activities/${enc(id)}`, { type: "message", text: "self" });
     for (const r of [raw, encoded, anyId, self]) {
       expect(r.status).toBe(201);
@@ -148,7 +166,9 @@ describe("send, update, delete", () => {
     expect(upd.json.id).toBe(sent.json.id);
     let seen = await control(emu).get(`/conversations/${enc(id)}/messages`);
     expect(seen.json.messages[0].activity.text).toBe("v2");
-    expect(seen.json.messages[0].history.map((h: { kind: string; previous: { text: string } }) => [h.kind, h.previous.text])).toEqual([["update", "v1"]]);
+    expect(seen.json.messages[0].history.map((h: { kind: string; previous: { text: string } }) => [h.kind, h.previous.text])).toEqual([
+      ["update", "v1"],
+    ]);
     const del = await api.del(`v3/conversations/${enc(id)}/activities/${sent.json.id}`);
     expect(del.status).toBe(200);
     seen = await control(emu).get(`/conversations/${enc(id)}/messages`);

@@ -35,7 +35,12 @@ export async function token(emu: EmulatorHandle, clientId = "herald-test", secre
   const res = await fetch(emu.tokenUrl, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: secret, scope: "https://api.botframework.com/.default" }),
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: clientId,
+      client_secret: secret,
+      scope: "https://api.botframework.com/.default",
+    }),
   });
   const body = (await res.json()) as { access_token: string };
   return body.access_token;

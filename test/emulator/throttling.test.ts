@@ -63,7 +63,9 @@ describe("429 and violations over HTTP", () => {
   it("applies the per-tenant limit across conversations with whole-second Retry-After at time scale 1", async () => {
     emu = await start({ tenantRps: 5, org: { users: 20 } });
     const api = connector(emu, await token(emu));
-    const answers = await Promise.all(Array.from({ length: 6 }, (_, u) => api.post(`v3/conversations/${emu!.org.personalConversationId(u)}/activities`, msg)));
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, u) => api.post(`v3/conversations/${emu!.org.personalConversationId(u)}/activities`, msg)),
+    );
     const refused = answers.filter((r) => r.status === 429);
     expect(refused).toHaveLength(1);
     expect(refused[0]!.headers.get("retry-after")).toBe("1");

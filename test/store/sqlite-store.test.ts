@@ -1,10 +1,24 @@
 import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
+import { type Compilable, DummyDriver, Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
+import { listQuery, personalQuery } from "../../src/store/kysely/queries.js";
+import type { Database as Tables } from "../../src/store/kysely/schema.js";
 import { migrations } from "../../src/store/migrations/index.js";
 import { openStore, parseDatabaseUrl } from "../../src/store/open.js";
+import type { ConversationFilter } from "../../src/store/ports.js";
 import { createStoreFactory } from "../helpers/stores.js";
 import { storeContract } from "./store.contract.js";
+
+/** Compiles the store's queries to SQLite's SQL without a connection. */
+const sqliteCompiler = new Kysely<Tables>({
+  dialect: {
+    createAdapter: () => new SqliteAdapter(),
+    createDriver: () => new DummyDriver(),
+    createIntrospector: (db) => new SqliteIntrospector(db),
+    createQueryCompiler: () => new SqliteQueryCompiler(),
+  },
+});
 
 describe("sqlite store", () => {
   const stores = createStoreFactory("sqlite");
@@ -38,24 +52,32 @@ describe("sqlite store", () => {
       });
     });
 
-    it("answers findPersonal and filtered lists from indexes", () => {
-      const plan = (query: string) =>
-        inspect((db) =>
-          db
-            .prepare(`explain query plan ${query}`)
-            .all("x", "y", "z")
+    it("answers findPersonal and filtered lists from indexes, with no sort", async () => {
+      await stores.open();
+      const plan = (query: Compilable) =>
+        inspect((db) => {
+          const { sql, parameters } = query.compile();
+          return db
+            .prepare(`explain query plan ${sql}`)
+            .all(...parameters)
             .map((r) => (r as { detail: string }).detail)
-            .join("\n"),
-        );
-      // The shapes KyselyConversationStore issues.
-      const personal = plan(`select * from conversations where kind = 'personal' and (user_id = ? or user_aad_object_id = ?) and tenant_id = ?`);
-      expect(personal).toContain("conversations_user_id");
-      expect(personal).toContain("conversations_user_aad");
-      expect(plan(`select * from conversations where tenant_id = ? and status = ? and seq > ? order by seq limit 101`)).toMatch(
-        /conversations_tenant_seq|conversations_status_seq/,
+            .join("\n");
+        });
+      const personal = plan(personalQuery(sqliteCompiler, "tenant", "29:user"));
+      expect(personal).toContain("USING INDEX conversations_user_id (user_id=? AND tenant_id=?)");
+      expect(personal).toContain("USING INDEX conversations_user_aad (user_aad_object_id=? AND tenant_id=?)");
+      expect(plan(personalQuery(sqliteCompiler, undefined, "29:user"))).toContain("USING INDEX conversations_user_id (user_id=?)");
+
+      const list = (filter: ConversationFilter) => plan(listQuery(sqliteCompiler, filter, 42, 100));
+      expect(list({ tenantId: "t", status: "active", kind: "personal" })).toContain(
+        "conversations_tenant_status_seq (tenant_id=? AND status=? AND seq>?)",
       );
-      expect(plan(`select * from conversations where team_id = ? and seq > ? and ? order by seq limit 101`)).toContain("conversations_team_seq");
-      expect(plan(`select * from conversations where status = ? and seq > ? and ? order by seq limit 101`)).not.toContain("TEMP B-TREE");
+      expect(list({ tenantId: "t" })).toContain("conversations_tenant_seq (tenant_id=? AND seq>?)");
+      expect(list({ status: "blocked" })).toContain("conversations_status_seq (status=? AND seq>?)");
+      expect(list({ teamId: "19:team", kind: "channel" })).toContain("conversations_team_seq (team_id=? AND seq>?)");
+      for (const filter of [{}, { kind: "personal" as const }, { tenantId: "t", status: "active" as const }, { teamId: "x" }]) {
+        expect(list(filter)).not.toContain("TEMP B-TREE");
+      }
     });
 
     it("opens an in-memory database for sqlite::memory:", async () => {

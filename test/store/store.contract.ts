@@ -90,7 +90,12 @@ export function storeContract(stores: StoreFactory): void {
     });
 
     it("merges: undefined fields keep stored values; serviceUrl, lastActivityAt and updatedAt refresh", async () => {
-      const first = observation({ user: { id: "29:bo", name: "Bo", aadObjectId: "aad-bo" }, locale: "fr-FR", timezone: "Europe/Paris", at: t(10) });
+      const first = observation({
+        user: { id: "29:bo", name: "Bo", aadObjectId: "aad-bo" },
+        locale: "fr-FR",
+        timezone: "Europe/Paris",
+        at: t(10),
+      });
       await store.conversations.upsert(first);
       const result = await store.conversations.upsert({
         ...first,
@@ -127,9 +132,19 @@ export function storeContract(stores: StoreFactory): void {
     it("a repeated install while active is not an activation and keeps the original installer", async () => {
       const obs = observation({ status: "active", statusCode: "installationUpdate:add", installedBy: { id: "29:first" }, at: t(1) });
       expect((await store.conversations.upsert(obs)).activated).toBe(true);
-      const again = await store.conversations.upsert({ ...obs, installedBy: { id: "29:second" }, statusCode: "installationUpdate:add", at: t(2) });
+      const again = await store.conversations.upsert({
+        ...obs,
+        installedBy: { id: "29:second" },
+        statusCode: "installationUpdate:add",
+        at: t(2),
+      });
       expect(again).toMatchObject({ created: false, activated: false });
-      expect(again.record).toMatchObject({ installedBy: { id: "29:first" }, installedAt: t(1), statusChangedAt: t(1), lastActivityAt: t(2) });
+      expect(again.record).toMatchObject({
+        installedBy: { id: "29:first" },
+        installedAt: t(1),
+        statusChangedAt: t(1),
+        lastActivityAt: t(2),
+      });
     });
 
     it("uninstall then reinstall activates again and records the new installer", async () => {
@@ -233,7 +248,8 @@ export function storeContract(stores: StoreFactory): void {
     it("filters by kind, tenant, status and team, alone and together", async () => {
       const tenantId = uid("tenant");
       const teamId = uid("19:team");
-      const make = async (o: Partial<ConversationObservation>) => (await store.conversations.upsert(observation({ tenantId, ...o }))).record.id;
+      const make = async (o: Partial<ConversationObservation>) =>
+        (await store.conversations.upsert(observation({ tenantId, ...o }))).record.id;
       const p1 = await make({});
       const p2 = await make({});
       const blocked = await make({ status: "blocked", statusCode: "MessageWritesBlocked" });
@@ -266,7 +282,9 @@ export function storeContract(stores: StoreFactory): void {
     });
 
     it("rejects a cursor it did not issue and a limit out of range", async () => {
-      await expect(store.conversations.list({}, { cursor: "not-a-cursor", limit: 10 })).rejects.toMatchObject({ code: "HERALD_E_STORE_CURSOR" });
+      await expect(store.conversations.list({}, { cursor: "not-a-cursor", limit: 10 })).rejects.toMatchObject({
+        code: "HERALD_E_STORE_CURSOR",
+      });
       await expect(store.conversations.list({}, { limit: 0 })).rejects.toMatchObject({ code: "HERALD_E_STORE_LIMIT" });
       await expect(store.conversations.list({}, { limit: 1.5 })).rejects.toMatchObject({ code: "HERALD_E_STORE_LIMIT" });
     });
@@ -294,17 +312,26 @@ export function storeContract(stores: StoreFactory): void {
         members.push(
           (
             await store.conversations.upsert(
-              observation({ kind: "channel", team: { id: teamId, name: "Old", aadGroupId: "group-1" }, channel: { id: uid("19:ch"), name: `ch${i}` } }),
+              observation({
+                kind: "channel",
+                team: { id: teamId, name: "Old", aadGroupId: "group-1" },
+                channel: { id: uid("19:ch"), name: `ch${i}` },
+              }),
             )
           ).record.id,
         );
       }
-      const outsider = (await store.conversations.upsert(observation({ kind: "channel", team: { id: uid("19:team"), name: "Old" } }))).record;
+      const outsider = (await store.conversations.upsert(observation({ kind: "channel", team: { id: uid("19:team"), name: "Old" } })))
+        .record;
 
       expect(await store.conversations.renameTeam(teamId, "New", t(10))).toBe(3);
       expect(await store.conversations.setTeamArchived(teamId, true, t(11))).toBe(3);
       for (const id of members) {
-        expect(await store.conversations.get(id)).toMatchObject({ team: { id: teamId, name: "New", aadGroupId: "group-1" }, archived: true, updatedAt: t(11) });
+        expect(await store.conversations.get(id)).toMatchObject({
+          team: { id: teamId, name: "New", aadGroupId: "group-1" },
+          archived: true,
+          updatedAt: t(11),
+        });
       }
       expect(await store.conversations.setTeamArchived(teamId, false, t(12))).toBe(3);
       expect((await store.conversations.get(members[0] ?? ""))?.archived).toBe(false);

@@ -117,7 +117,8 @@ export function compileWindow(w: LimitWindow, options: GcraOptions = {}): Compil
   if (!Number.isFinite(w.windowMs) || w.windowMs <= 0) throw policyError(w, "windowMs must be > 0");
   if (!Number.isInteger(burst) || burst < 1 || burst > w.limit) throw policyError(w, "burst must be an integer in 1..limit");
   if (!Number.isFinite(marginMs) || marginMs < 0) throw new RangeError(`HERALD_E_LIMIT_POLICY: marginMs must be ≥ 0 (got ${marginMs}).`);
-  if (!Number.isFinite(catchUpMs) || catchUpMs < 0) throw new RangeError(`HERALD_E_LIMIT_POLICY: catchUpMs must be ≥ 0 (got ${catchUpMs}).`);
+  if (!Number.isFinite(catchUpMs) || catchUpMs < 0)
+    throw new RangeError(`HERALD_E_LIMIT_POLICY: catchUpMs must be ≥ 0 (got ${catchUpMs}).`);
   const intervalUs = Math.ceil(((w.windowMs + marginMs + catchUpMs) * 1_000) / (w.limit - burst + 1));
   return {
     sig: `${w.limit}/${w.windowMs}/${burst}`,

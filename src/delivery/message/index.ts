@@ -8,7 +8,16 @@ export {
   TEAMS_MAX_ACTIVITY_BYTES,
 } from "./activity.js";
 export { MessageError, type MessageErrorCode, RenderError } from "./errors.js";
-export { type PrepareOptions, PreparedMessage, prepareMessage } from "./prepare.js";
+export { PreparedMessage, type PrepareOptions, prepareMessage } from "./prepare.js";
 export { type Recipient, recipientFields, sampleRecipient } from "./recipient.js";
 export { renderActivities, renderActivity } from "./render.js";
-export { type AdaptiveCard, adaptiveCardSchema, type Message, messageErrorFromZod, messageSchema, parseMessage, type TextFormat, textFormats } from "./schema.js";
+export {
+  type AdaptiveCard,
+  adaptiveCardSchema,
+  type Message,
+  messageErrorFromZod,
+  messageSchema,
+  parseMessage,
+  type TextFormat,
+  textFormats,
+} from "./schema.js";

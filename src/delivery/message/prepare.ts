@@ -3,7 +3,7 @@ import { ADAPTIVE_CARD_CONTENT_TYPE, DEFAULT_MAX_CONTENT_BYTES, jsonBytes, type 
 import { kb, MessageError, RenderError } from "./errors.js";
 import { type Recipient, recipientFields, recipientValues, sampleRecipient } from "./recipient.js";
 import type { Message, TextFormat } from "./schema.js";
-import { type CompiledText, checkSyntax, compileText, escapeXml, firstLine, isTemplated, renderText, textScope } from "./template.js";
+import { type CompiledText, cardString, compileText, escapeXml, firstLine, isTemplated, renderText, TextScope } from "./template.js";
 
 export interface PrepareOptions {
   /** Values the templates may use besides the recipient fields (the notification's `data`). */
@@ -95,11 +95,15 @@ export function prepareMessage(message: Message, options: PrepareOptions = {}): 
  * With both, the text becomes the card's leading TextBlock (wrap: true) and one activity goes.
  * @internal
  */
-export function buildActivity(p: PreparedMessage, root: Readonly<Record<string, unknown>>, onMissing?: (expr: string, field: string) => void): MessageActivity {
-  const escape = p.textFormat === "xml" ? escapeXml : identity;
-  const scope = isDynamic(p.text) || isDynamic(p.summary) ? textScope(root) : root;
+export function buildActivity(
+  p: PreparedMessage,
+  root: Readonly<Record<string, unknown>>,
+  onMissing?: (expr: string, field: string) => void,
+): MessageActivity {
+  const escapeValue = p.textFormat === "xml" ? escapeXml : identity;
+  const scope = isDynamic(p.text) || isDynamic(p.summary) ? new TextScope(root) : noScope;
   const textField = `${p.field}.text`;
-  const text = p.text && renderText(p.text, scope, textField, escape, onMissing && ((e) => onMissing(e, textField)));
+  const text = p.text && renderText(p.text, scope, textField, escapeValue, onMissing && ((e) => onMissing(e, textField)));
   const summaryField = `${p.field}.summary`;
   const summary = p.summary && renderText(p.summary, scope, summaryField, identity, onMissing && ((e) => onMissing(e, summaryField)));
   let activity: MessageActivity;
@@ -129,22 +133,28 @@ function expandCard(template: Template, root: Readonly<Record<string, unknown>>,
     throw new RenderError("HERALD_E_TEMPLATE", field, `${field}: templating failed: ${firstLine(e)}`);
   }
   if (typeof out !== "object" || out === null || Array.isArray(out) || (out as { type?: unknown }).type !== "AdaptiveCard") {
-    throw new RenderError("HERALD_E_TEMPLATE", field, `${field}: templating must produce one card (a $data or $when on the card itself removed or repeated it).`);
+    throw new RenderError(
+      "HERALD_E_TEMPLATE",
+      field,
+      `${field}: templating must produce one card (a $data or $when on the card itself removed or repeated it).`,
+    );
   }
   return out as Record<string, unknown>;
 }
 
 function planCard(card: Record<string, unknown>, field: string, templated: { field: string; source: string }[]): CardPlan {
   const prepared = walkCard(card, field, templated);
-  return templated.length === 0 ? { template: undefined, fixed: deepFreeze(structuredClone(card)) } : { template: new Template(prepared), fixed: undefined };
+  return templated.length === 0
+    ? { template: undefined, fixed: deepFreeze(structuredClone(card)) }
+    : { template: new Template(prepared), fixed: undefined };
 }
 
-/** Copies the card with every templated string checked and escaped for the library, collecting where they are. */
+/** Copies the card with every templated string checked and rewritten for the library (cardString), collecting where they are. */
 function walkCard(node: unknown, path: string, templated: { field: string; source: string }[]): unknown {
   if (typeof node === "string") {
     if (!isTemplated(node)) return node;
     templated.push({ field: path, source: node });
-    return checkSyntax(node, path);
+    return cardString(node, path);
   }
   if (Array.isArray(node)) return node.map((v, i) => walkCard(v, `${path}.${i}`, templated));
   if (typeof node === "object" && node !== null) {
@@ -205,7 +215,11 @@ const budget = (maxBytes: number) =>
 function sanitizeData(data: Readonly<Record<string, unknown>>, dataField: string): Readonly<Record<string, unknown>> {
   for (const k of recipientFields) {
     if (Object.hasOwn(data, k)) {
-      throw new MessageError("HERALD_E_INVALID_MESSAGE", `${dataField}.${k}`, `${dataField}.${k}: "${k}" is a recipient field templates already see; rename the key.`);
+      throw new MessageError(
+        "HERALD_E_INVALID_MESSAGE",
+        `${dataField}.${k}`,
+        `${dataField}.${k}: "${k}" is a recipient field templates already see; rename the key.`,
+      );
     }
   }
   return deepFreeze(nullsToEmpty(data) as Record<string, unknown>);
@@ -214,7 +228,8 @@ function sanitizeData(data: Readonly<Record<string, unknown>>, dataField: string
 function nullsToEmpty(v: unknown): unknown {
   if (v === null) return "";
   if (Array.isArray(v)) return v.map(nullsToEmpty);
-  if (typeof v === "object" && v !== undefined) return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, nullsToEmpty(x)]));
+  if (typeof v === "object" && v !== undefined)
+    return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, nullsToEmpty(x)]));
   return v;
 }
 
@@ -227,4 +242,5 @@ function deepFreeze<T>(v: T): T {
 }
 
 const identity = (s: string): string => s;
+const noScope = new TextScope({});
 const isDynamic = (t: CompiledText | undefined): boolean => t !== undefined && "parts" in t;

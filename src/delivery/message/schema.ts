@@ -15,14 +15,20 @@ const element = z.looseObject({
  * Elements may carry `$data` / `$when` templating.
  */
 export const adaptiveCardSchema = z
-  .looseObject({
-    type: z.literal("AdaptiveCard", { error: 'must be "AdaptiveCard"' }),
-    version: z
-      .string({ error: (issue) => (issue.input === undefined ? 'is required: a version string such as "1.5"' : 'must be a version string such as "1.5"') })
-      .regex(/^\d+\.\d+$/, { error: 'must be a version string such as "1.5" (Teams renders up to 1.5)' }),
-    body: z.array(element, { error: "must be an array of elements" }).optional(),
-    actions: z.array(element, { error: "must be an array of actions" }).optional(),
-  }, { error: 'must be an Adaptive Card object: {"type": "AdaptiveCard", "version": "1.5", "body": [...]}' })
+  .looseObject(
+    {
+      type: z.literal("AdaptiveCard", { error: 'must be "AdaptiveCard"' }),
+      version: z
+        .string({
+          error: (issue) =>
+            issue.input === undefined ? 'is required: a version string such as "1.5"' : 'must be a version string such as "1.5"',
+        })
+        .regex(/^\d+\.\d+$/, { error: 'must be a version string such as "1.5" (Teams renders up to 1.5)' }),
+      body: z.array(element, { error: "must be an array of elements" }).optional(),
+      actions: z.array(element, { error: "must be an array of actions" }).optional(),
+    },
+    { error: 'must be an Adaptive Card object: {"type": "AdaptiveCard", "version": "1.5", "body": [...]}' },
+  )
   .refine((card) => (card.body?.length ?? 0) + (card.actions?.length ?? 0) > 0, {
     error: "needs at least one element in body or one action",
   });
@@ -60,7 +66,8 @@ export const messageSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["textFormat"],
-        message: 'cannot be "xml" with a card: the text goes into the card as a TextBlock, which renders Markdown only; use markdown or plain',
+        message:
+          'cannot be "xml" with a card: the text goes into the card as a TextBlock, which renders Markdown only; use markdown or plain',
       });
     }
   });

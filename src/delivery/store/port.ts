@@ -47,7 +47,9 @@ export interface DeliveryStore {
   /**
    * Add one page of expanded recipients, with the expansion's new cursor, in one transaction.
    * Rows whose recipient key exists are skipped (a user listed twice, a page re-read after a crash).
-   * `done` ends the expansion. Returns the rows inserted and the tenants they belong to.
+   * `done` ends the expansion. Returns the rows inserted and the tenants they belong to;
+   * `accepted` is false (nothing written) when the notification was recalled or its expansion
+   * is no longer `owner`'s: the expansion must stop.
    */
   appendDeliveries(
     notificationId: string,
@@ -55,7 +57,7 @@ export interface DeliveryStore {
     rows: readonly NewDelivery[],
     progress: { cursor: unknown; done: boolean },
     now: number,
-  ): Promise<{ inserted: number; tenants: string[] }>;
+  ): Promise<{ inserted: number; tenants: string[]; accepted: boolean }>;
 
   /**
    * Lease up to `limit` ready rows of one notification in one tenant whose time has come, oldest

@@ -61,11 +61,24 @@ export function registerAuth(router: Router, ctx: EmulatorContext, keys: Emulato
     const tenant = call.params[0]!;
     sendJson(call.res, 200, {
       issuer: ctx.auth.issuer(tenant),
+      authorization_endpoint: `${ctx.urls.base}/${tenant}/oauth2/v2.0/authorize`,
+      end_session_endpoint: `${ctx.urls.base}/${tenant}/oauth2/v2.0/logout`,
       token_endpoint: `${ctx.urls.base}/${tenant}/oauth2/v2.0/token`,
       jwks_uri: `${ctx.urls.base}/${tenant}/discovery/v2.0/keys`,
       id_token_signing_alg_values_supported: ["RS256"],
       token_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic"],
       grant_types_supported: ["client_credentials"],
+    });
+  });
+  // MSAL's instance discovery, so MSAL-based clients accept the emulator as an authority.
+  router.add("GET", "/common/discovery/instance", (call) => {
+    const host = new URL(ctx.urls.base).host;
+    const authority = new URLSearchParams(call.query).get("authorization_endpoint") ?? `${ctx.urls.base}/common/oauth2/v2.0/authorize`;
+    const tenant = new URL(authority, ctx.urls.base).pathname.split("/").filter(Boolean)[0] ?? "common";
+    sendJson(call.res, 200, {
+      tenant_discovery_endpoint: `${ctx.urls.base}/${tenant}/v2.0/.well-known/openid-configuration`,
+      "api-version": "1.1",
+      metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
     });
   });
   router.add("GET", "/:tenant/discovery/v2.0/keys", (call) => sendJson(call.res, 200, { keys: [keys.aad.publicJwk] }));

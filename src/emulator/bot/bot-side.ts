@@ -81,7 +81,10 @@ export class BotSide {
     private readonly ctx: EmulatorContext,
     private readonly keys: SigningKeys,
   ) {
-    this.jobs = new Jobs(() => ctx.clock.now());
+    this.jobs = new Jobs(
+      () => ctx.clock.now(),
+      (ms) => ctx.clock.sleep(ms),
+    );
     this.setEndpoint(ctx.options.botEndpoint);
   }
 
@@ -144,9 +147,10 @@ export class BotSide {
   /**
    * Install (action add) or uninstall (remove) the app, sending Teams' event pair for each
    * personal scope, team or chat; the state changes before the events go, so the bot can
-   * answer an install with a welcome message at once.
+   * answer an install with a welcome message at once. Personal installs run
+   * `botConcurrency` at a time, at most `rate` users per second when rate > 0.
    */
-  install(scope: InstallScope, action: InstallAction): Job {
+  install(scope: InstallScope, action: InstallAction, rate = 0): Job {
     if (!this.client) noBot();
     const ctx = this.ctx;
     const concurrency = ctx.options.botConcurrency;
@@ -220,6 +224,7 @@ export class BotSide {
         return this.sendPair(pair);
       },
       (k) => String(at(k)),
+      rate,
     );
   }
 

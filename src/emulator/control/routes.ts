@@ -37,9 +37,9 @@ const limitsSchema = z
 
 const who = z.union([z.string().min(1), z.number().int().min(0)]);
 const scopeSchema = z.union([
-  z.object({ users: z.array(who).min(1), wait: z.boolean().optional() }).strict(),
-  z.object({ tenantId: z.string().min(1), wait: z.boolean().optional() }).strict(),
-  z.object({ all: z.literal(true), wait: z.boolean().optional() }).strict(),
+  z.object({ users: z.array(who).min(1), wait: z.boolean().optional(), rate: z.number().min(0).optional() }).strict(),
+  z.object({ tenantId: z.string().min(1), wait: z.boolean().optional(), rate: z.number().min(0).optional() }).strict(),
+  z.object({ all: z.literal(true), wait: z.boolean().optional(), rate: z.number().min(0).optional() }).strict(),
   z
     .object({
       teamId: z.string().min(1),
@@ -181,8 +181,8 @@ export function registerControl(router: Router, ctx: EmulatorContext): void {
       "POST",
       path,
       control(async (call) => {
-        const { wait, ...scope } = readBody(call, scopeSchema);
-        const job = ctx.bot.install(scope as InstallScope, action);
+        const { wait, rate, ...scope } = readBody(call, scopeSchema) as { wait?: boolean; rate?: number };
+        const job = ctx.bot.install(scope as InstallScope, action, rate ?? 0);
         if (!wait) {
           sendJson(call.res, 202, jobJson(job));
           return;

@@ -33,6 +33,12 @@ export interface MessageRecord {
   live: boolean;
 }
 
+/** A change a watcher (e.g. a live chat page) is told about. */
+export interface MessageEvent {
+  kind: "add" | HistoryEntry["kind"];
+  record: MessageRecord;
+}
+
 export interface MessageCaps {
   globalCap: number;
   conversationCap: number;
@@ -44,6 +50,7 @@ export class MessageStore {
   private pos = 0;
   private readonly byConversation = new Map<string, MessageRecord[]>();
   private stored = 0;
+  private readonly watchers = new Set<(event: MessageEvent) => void>();
 
   constructor(readonly caps: MessageCaps) {
     this.ring = new Array(Math.max(0, caps.globalCap));
@@ -70,6 +77,23 @@ export class MessageStore {
       const first = list.shift()!;
       first.live = false;
       this.stored--;
+    }
+    if (this.watchers.size > 0) this.notify({ kind: "add", record });
+  }
+
+  /** Be told of every kept message and change; returns the function that stops it. */
+  watch(fn: (event: MessageEvent) => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
+
+  private notify(event: MessageEvent): void {
+    for (const fn of this.watchers) {
+      try {
+        fn(event);
+      } catch {
+        // A failing watcher must not break the Connector.
+      }
     }
   }
 
@@ -100,6 +124,7 @@ export class MessageStore {
     if (activity !== undefined) record.activity = activity;
     if (kind === "delete") record.deletedAt = at;
     else record.updatedAt = at;
+    if (this.watchers.size > 0) this.notify({ kind, record });
   }
 
   /** Kept messages of a conversation, oldest first. */

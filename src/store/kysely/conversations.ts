@@ -6,10 +6,11 @@ import type { ConversationFilter, ConversationObservation, ConversationStore, Pa
 import { canonicalTime } from "../time.js";
 import type { SqlBackend } from "./backend.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
+import { listQuery, personalQuery } from "./queries.js";
 import { type ConversationRow, conversationToRow, rowToConversation } from "./rows.js";
 import type { Database } from "./schema.js";
 
-/** Largest page `list` returns; broadcast expansion reads 1 000-row pages, the API fewer. */
+/** Largest page `list` returns, in rows: big enough for batched audience expansion, small enough to hold in memory. */
 export const maxPageSize = 10_000;
 
 /**
@@ -61,20 +62,11 @@ export class KyselyConversationStore implements ConversationStore {
   /**
    * The personal chat whose user has this Teams id (`29:...`) or Entra object id, in `tenantId`
    * when given. When several match (the same person in several tenants, or a stale chat), the
-   * active one with the latest activity wins. Index lookups on `user_id` / `user_aad_object_id`.
+   * active one with the latest activity wins. Index lookups on `user_id` / `user_aad_object_id`
+   * (see `personalQuery`).
    */
   async findPersonal(tenantId: string | undefined, userIdOrAadObjectId: string): Promise<ConversationRecord | undefined> {
-    const row = await this.db
-      .selectFrom("conversations")
-      .selectAll()
-      .where("kind", "=", "personal")
-      .where((eb) => eb.or([eb("user_id", "=", userIdOrAadObjectId), eb("user_aad_object_id", "=", userIdOrAadObjectId)]))
-      .$if(tenantId !== undefined, (q) => q.where("tenant_id", "=", tenantId ?? ""))
-      .orderBy((eb) => eb.case().when("status", "=", "active").then(eb.lit(0)).else(eb.lit(1)).end())
-      .orderBy("last_activity_at", "desc")
-      .orderBy("seq", "desc")
-      .limit(1)
-      .executeTakeFirst();
+    const row = await personalQuery(this.db, tenantId, userIdOrAadObjectId).executeTakeFirst();
     return row && rowToConversation(row);
   }
 
@@ -89,17 +81,7 @@ export class KyselyConversationStore implements ConversationStore {
       throw new StoreError("HERALD_E_STORE_LIMIT", `The page limit must be a whole number from 1 to ${maxPageSize} (got ${page.limit}).`);
     }
     const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
-    const rows = await this.db
-      .selectFrom("conversations")
-      .selectAll()
-      .$if(filter.kind !== undefined, (q) => q.where("kind", "=", filter.kind ?? ""))
-      .$if(filter.tenantId !== undefined, (q) => q.where("tenant_id", "=", filter.tenantId ?? ""))
-      .$if(filter.status !== undefined, (q) => q.where("status", "=", filter.status ?? ""))
-      .$if(filter.teamId !== undefined, (q) => q.where("team_id", "=", filter.teamId ?? ""))
-      .$if(after !== undefined, (q) => q.where("seq", ">", after ?? 0))
-      .orderBy("seq")
-      .limit(page.limit + 1)
-      .execute();
+    const rows = await listQuery(this.db, filter, after, page.limit).execute();
     const items = rows.slice(0, page.limit);
     const last = items.at(-1);
     return {

@@ -15,7 +15,13 @@ const iso = (ms: number): string => new Date(ms).toISOString();
  * being edited right now (claimed) keep their lease: their result comes back stale and is queued
  * again (see plan.ts). `edit.pending` restarts at the number of copies to update.
  */
-export async function requestEdit(db: Kysely<AllTables>, dialect: StoreDialect, id: string, message: unknown, now: number): Promise<EditOutcome> {
+export async function requestEdit(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  id: string,
+  message: unknown,
+  now: number,
+): Promise<EditOutcome> {
   const nowIso = iso(now);
   return db.transaction().execute(async (trx) => {
     const state = (await lockNotifications(trx, dialect, [id])).get(id);
@@ -180,7 +186,8 @@ export async function recover(
                 due_at: null,
                 lease_owner: null,
                 last_error_code: "HERALD_E_IN_FLIGHT",
-                last_error_message: "The process sending this message stopped while the request was in flight; Teams may or may not have received it.",
+                last_error_message:
+                  "The process sending this message stopped while the request was in flight; Teams may or may not have received it.",
                 updated_at: nowIso,
               },
         )

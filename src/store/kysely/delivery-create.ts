@@ -104,7 +104,7 @@ export async function appendDeliveries(
   rows: readonly NewDelivery[],
   progress: { cursor: unknown; done: boolean },
   now: number,
-): Promise<{ inserted: number; tenants: string[] }> {
+): Promise<{ inserted: number; tenants: string[]; accepted: boolean }> {
   return db.transaction().execute(async (trx) => {
     await lockNotifications(trx, dialect, [notificationId]);
     const head = await trx
@@ -113,7 +113,7 @@ export async function appendDeliveries(
       .where("id", "=", notificationId)
       .executeTakeFirst();
     if (!head || head.canceled_at !== null || Number(head.expansion_done) === 1 || head.expansion_owner !== owner) {
-      return { inserted: 0, tenants: [] };
+      return { inserted: 0, tenants: [], accepted: false };
     }
     const unique = dedupe(rows);
     let seq = Number(head.next_seq);
@@ -131,7 +131,11 @@ export async function appendDeliveries(
     }
     const delta = { ...countStatuses(inserted.map((r) => r.status)) };
     const tenants = [...new Set(inserted.map((r) => r.tenant_id))];
-    await insertTenants(trx, notificationId, tenants.map((tenantId) => ({ tenantId })));
+    await insertTenants(
+      trx,
+      notificationId,
+      tenants.map((tenantId) => ({ tenantId })),
+    );
     await addToCounters(trx, notificationId, { ...delta }, iso(now));
     await trx
       .updateTable("notifications")
@@ -145,7 +149,7 @@ export async function appendDeliveries(
       })
       .where("id", "=", notificationId)
       .execute();
-    return { inserted: inserted.length, tenants };
+    return { inserted: inserted.length, tenants, accepted: true };
   });
 }
 

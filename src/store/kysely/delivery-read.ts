@@ -8,8 +8,10 @@ import type { AllTables } from "./delivery-schema.js";
 
 /** Reads of the delivery store: one notification (its counters, no row counting), and keyset-paged listings. */
 
-const badCursor = () => new StoreError("HERALD_E_STORE_CURSOR", "The page cursor is not one this server issued for this listing; start again without a cursor.");
-const badLimit = (limit: number) => new StoreError("HERALD_E_STORE_LIMIT", `The page limit must be a whole number from 1 to 10000 (got ${limit}).`);
+const badCursor = () =>
+  new StoreError("HERALD_E_STORE_CURSOR", "The page cursor is not one this server issued for this listing; start again without a cursor.");
+const badLimit = (limit: number) =>
+  new StoreError("HERALD_E_STORE_LIMIT", `The page limit must be a whole number from 1 to 10000 (got ${limit}).`);
 
 function checkLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw badLimit(limit);
@@ -88,7 +90,19 @@ export async function blockedReport(
   const tenants = filter.tenantIds;
   const rows = await db
     .selectFrom("conversations")
-    .select(["seq", "id", "tenant_id", "kind", "status", "status_code", "status_changed_at", "user_id", "user_name", "user_aad_object_id", "team_name"])
+    .select([
+      "seq",
+      "id",
+      "tenant_id",
+      "kind",
+      "status",
+      "status_code",
+      "status_changed_at",
+      "user_id",
+      "user_name",
+      "user_aad_object_id",
+      "team_name",
+    ])
     .where("status", "in", ["blocked", "uninstalled"])
     .$if(tenants !== undefined, (q) => q.where("tenant_id", "in", tenants && tenants.length > 0 ? [...tenants] : [""]))
     .$if(after !== undefined, (q) => q.where("seq", ">", after ?? 0))

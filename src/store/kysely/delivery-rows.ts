@@ -130,7 +130,13 @@ export function rowToJob(row: DeliveryRow): Job {
 }
 
 /** A new row: pending rows are ready at `dueAt`; rows born final wait for nothing. */
-export function newDeliveryRow(notificationId: string, seq: number, d: NewDelivery, dueAt: number, now: number): Insertable<DeliveriesTable> {
+export function newDeliveryRow(
+  notificationId: string,
+  seq: number,
+  d: NewDelivery,
+  dueAt: number,
+  now: number,
+): Insertable<DeliveriesTable> {
   const pending = d.status === "pending";
   return {
     notification_id: notificationId,

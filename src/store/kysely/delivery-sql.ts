@@ -2,8 +2,8 @@ import { type Kysely, type RawBuilder, sql } from "kysely";
 import type { DeliveryKey } from "../../delivery/model.js";
 import type { CounterDelta, RowChange } from "../../delivery/store/plan.js";
 import type { StoreDialect } from "./backend.js";
-import type { AllTables } from "./delivery-schema.js";
 import { type CounterColumn, counterColumn } from "./delivery-rows.js";
+import type { AllTables } from "./delivery-schema.js";
 
 /**
  * SQL of the delivery store's hot path that Kysely's builders cannot say for both databases:
@@ -67,7 +67,13 @@ export async function updateRows(
 }
 
 /** `SET pending = pending + ?, sent = sent + ?, ...` for one notification. */
-export async function addToCounters(db: Kysely<AllTables>, id: string, delta: CounterDelta, nowIso: string, extra?: RawBuilder<unknown>): Promise<void> {
+export async function addToCounters(
+  db: Kysely<AllTables>,
+  id: string,
+  delta: CounterDelta,
+  nowIso: string,
+  extra?: RawBuilder<unknown>,
+): Promise<void> {
   const parts: RawBuilder<unknown>[] = [];
   for (const [k, v] of Object.entries(delta) as [keyof typeof counterColumn, number][]) {
     if (!v) continue;

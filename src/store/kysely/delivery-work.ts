@@ -31,7 +31,11 @@ export async function activeWork(db: Kysely<AllTables>, now: number): Promise<Ac
     rows.map((r) => r.id),
     rowsPerStatement,
   )) {
-    const found = await db.selectFrom("notification_tenants").select(["notification_id", "tenant_id"]).where("notification_id", "in", part).execute();
+    const found = await db
+      .selectFrom("notification_tenants")
+      .select(["notification_id", "tenant_id"])
+      .where("notification_id", "in", part)
+      .execute();
     for (const t of found) {
       let list = tenants.get(t.notification_id);
       if (!list) tenants.set(t.notification_id, (list = []));
@@ -48,7 +52,12 @@ export async function activeWork(db: Kysely<AllTables>, now: number): Promise<Ac
   }));
 }
 
-export async function claimExpansion(db: Kysely<AllTables>, id: string, owner: string, now: number): Promise<{ cursor: unknown } | undefined> {
+export async function claimExpansion(
+  db: Kysely<AllTables>,
+  id: string,
+  owner: string,
+  now: number,
+): Promise<{ cursor: unknown } | undefined> {
   const row = await db
     .updateTable("notifications")
     .set({ expansion_owner: owner, updated_at: iso(now) })
@@ -116,7 +125,12 @@ export async function nextDue(db: Kysely<AllTables>, notificationId: string, ten
   return row?.due_at == null ? undefined : Number(row.due_at);
 }
 
-export async function markInflight(db: Kysely<AllTables>, owner: string, keys: readonly DeliveryKey[], now: number): Promise<DeliveryKey[]> {
+export async function markInflight(
+  db: Kysely<AllTables>,
+  owner: string,
+  keys: readonly DeliveryKey[],
+  now: number,
+): Promise<DeliveryKey[]> {
   if (keys.length === 0) return [];
   const byNotification = groupSeqs(keys);
   return db.transaction().execute(async (trx) => {

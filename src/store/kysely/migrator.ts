@@ -31,7 +31,10 @@ export async function migrate(backend: SqlBackend, list: readonly Migration[]): 
         current = migration.name;
         // A migration sees the database untyped: it describes the tables of its own time (migration.ts).
         await migration.up(trx as unknown as Kysely<unknown>, backend.dialect);
-        await trx.insertInto("herald_migrations").values({ name: migration.name, applied_at: isoNow(systemClock) }).execute();
+        await trx
+          .insertInto("herald_migrations")
+          .values({ name: migration.name, applied_at: isoNow(systemClock) })
+          .execute();
         done.push(migration.name);
       }
       return done;
@@ -59,7 +62,9 @@ export function checkMigrationList(list: readonly Migration[]): void {
   list.forEach((m, i) => {
     const number = namePattern.exec(m.name)?.[1];
     if (number === undefined || Number(number) !== i + 1) {
-      throw new Error(`Migration #${i + 1} is named "${m.name}"; it must be "${String(i + 1).padStart(3, "0")}_<what>" (see src/store/migrations/index.ts).`);
+      throw new Error(
+        `Migration #${i + 1} is named "${m.name}"; it must be "${String(i + 1).padStart(3, "0")}_<what>" (see src/store/migrations/index.ts).`,
+      );
     }
   });
 }

@@ -51,7 +51,10 @@ export function rowToConversation(row: ConversationRow): ConversationRecord {
     channelId: row.channel_id,
     bot: account(row.bot_id, row.bot_name, row.bot_aad_object_id),
     user: row.user_id === null ? undefined : account(row.user_id, row.user_name, row.user_aad_object_id),
-    team: row.team_id === null ? undefined : withoutUndefined({ id: row.team_id, name: opt(row.team_name), aadGroupId: opt(row.team_aad_group_id) }),
+    team:
+      row.team_id === null
+        ? undefined
+        : withoutUndefined({ id: row.team_id, name: opt(row.team_name), aadGroupId: opt(row.team_aad_group_id) }),
     channel: row.teams_channel_id === null ? undefined : withoutUndefined({ id: row.teams_channel_id, name: opt(row.teams_channel_name) }),
     locale: opt(row.locale),
     timezone: opt(row.timezone),

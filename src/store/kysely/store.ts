@@ -4,6 +4,8 @@ import { migrations } from "../migrations/index.js";
 import type { Store } from "../ports.js";
 import type { SqlBackend } from "./backend.js";
 import { KyselyConversationStore } from "./conversations.js";
+import { type AccessTables, KyselyApiKeyStore, KyselyAuditLog } from "./access.js";
+import { KyselyDeliveryStore } from "./deliveries.js";
 import { appliedMigrations, migrate } from "./migrator.js";
 import { KyselyPreferenceStore } from "./preferences.js";
 
@@ -11,11 +13,19 @@ import { KyselyPreferenceStore } from "./preferences.js";
 export class KyselyStore implements Store {
   readonly conversations: KyselyConversationStore;
   readonly preferences: KyselyPreferenceStore;
+  readonly deliveries: KyselyDeliveryStore;
+  readonly recipients: KyselyDeliveryStore["recipients"];
+  readonly apiKeys: KyselyApiKeyStore;
+  readonly audit: KyselyAuditLog;
   private closed = false;
 
   constructor(private readonly backend: SqlBackend) {
     this.conversations = new KyselyConversationStore(backend);
     this.preferences = new KyselyPreferenceStore(backend.db);
+    this.deliveries = new KyselyDeliveryStore(backend);
+    this.recipients = this.deliveries.recipients;
+    this.apiKeys = new KyselyApiKeyStore(backend.db.withTables<AccessTables>());
+    this.audit = new KyselyAuditLog(backend.db.withTables<AccessTables>());
   }
 
   /** True when the database answers and every migration this code knows is applied; false once closed. */

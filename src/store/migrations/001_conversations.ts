@@ -4,12 +4,13 @@ import type { Migration } from "./migration.js";
  * Conversation references (see ../kysely/schema.ts for the column conventions).
  *
  * Indexes follow the queries, for a million rows:
- * - `list` pages by `seq` (keyset) under optional filters. `(tenant_id, seq)` and `(team_id, seq)`
- *   serve tenant and team filters in page order with no sort; `(status, seq)` serves the rare
- *   statuses (the blocked report). A filter on the common case (`status = 'active'`, `kind`) walks
- *   the primary key in order and stops after `limit` matches, so it needs no index of its own.
- * - `findPersonal` looks a user up by Teams id or Entra object id: one index each, combined by
- *   the planner (PostgreSQL BitmapOr, SQLite multi-index OR).
+ * - `list` pages by `seq` (keyset) under optional filters; each index ends in `seq` so a page is a
+ *   range scan in page order with no sort, however deep: `(tenant_id, status, seq)` for a
+ *   broadcast to a tenant's active conversations, `(tenant_id, seq)` for listing a tenant,
+ *   `(status, seq)` for all active ones or the blocked report, `(team_id, seq)` for a team (also
+ *   what team renames and status changes update). `kind` is few-valued: it filters rows on the way.
+ * - `findPersonal` looks a user up by Teams id or Entra object id: `(user_id, tenant_id)` and
+ *   `(user_aad_object_id, tenant_id)`, one search each (see `personalQuery`).
  */
 export const m001Conversations: Migration = {
   name: "001_conversations",
@@ -49,6 +50,7 @@ export const m001Conversations: Migration = {
       .addColumn("created_at", "text", (c) => c.notNull())
       .addColumn("updated_at", "text", (c) => c.notNull())
       .execute();
+    await db.schema.createIndex("conversations_tenant_status_seq").on("conversations").columns(["tenant_id", "status", "seq"]).execute();
     await db.schema.createIndex("conversations_tenant_seq").on("conversations").columns(["tenant_id", "seq"]).execute();
     await db.schema.createIndex("conversations_team_seq").on("conversations").columns(["team_id", "seq"]).execute();
     await db.schema.createIndex("conversations_status_seq").on("conversations").columns(["status", "seq"]).execute();

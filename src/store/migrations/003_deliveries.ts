@@ -65,7 +65,12 @@ export const m003Deliveries: Migration = {
       notifications = notifications.addColumn(name, big, (c) => c.notNull().defaultTo(0));
     }
     await notifications.execute();
-    await db.schema.createIndex("notifications_idempotency").on("notifications").columns(["created_by", "idempotency_key"]).unique().execute();
+    await db.schema
+      .createIndex("notifications_idempotency")
+      .on("notifications")
+      .columns(["created_by", "idempotency_key"])
+      .unique()
+      .execute();
     await db.schema.createIndex("notifications_active").on("notifications").columns(["active", "id"]).execute();
     await db.schema.createIndex("notifications_status").on("notifications").columns(["status", "id"]).execute();
 
@@ -102,7 +107,11 @@ export const m003Deliveries: Migration = {
       .addPrimaryKeyConstraint("deliveries_pkey", ["notification_id", "seq"])
       .execute();
     await db.schema.createIndex("deliveries_recipient").on("deliveries").columns(["notification_id", "recipient_key"]).unique().execute();
-    await db.schema.createIndex("deliveries_claim").on("deliveries").columns(["notification_id", "tenant_id", "queue", "due_at", "seq"]).execute();
+    await db.schema
+      .createIndex("deliveries_claim")
+      .on("deliveries")
+      .columns(["notification_id", "tenant_id", "queue", "due_at", "seq"])
+      .execute();
     await db.schema.createIndex("deliveries_status").on("deliveries").columns(["notification_id", "status", "seq"]).execute();
     await db.schema
       .createIndex("deliveries_lease")

@@ -1,5 +1,7 @@
 import { m001Conversations } from "./001_conversations.js";
 import { m002Preferences } from "./002_preferences.js";
+import { m003Deliveries } from "./003_deliveries.js";
+import { m004Access } from "./004_access.js";
 import type { Migration } from "./migration.js";
 
 export type { Migration } from "./migration.js";
@@ -9,7 +11,7 @@ export type { Migration } from "./migration.js";
  * transaction under a lock, and records each in `herald_migrations`.
  *
  * To add one:
- * 1. create `NNN_what.ts` next to this file (the next number, e.g. `003_notifications.ts`)
+ * 1. create `NNN_what.ts` next to this file (the next number, e.g. `004_api_keys.ts`)
  *    exporting a `Migration` named `"NNN_what"`; use Kysely's schema builder, branching on
  *    `dialect` only where SQLite and PostgreSQL differ;
  * 2. append it to this list;
@@ -17,4 +19,4 @@ export type { Migration } from "./migration.js";
  * Migrations are TypeScript modules imported here (not files read at run time), so they ship in
  * `dist/` with the rest of the code. Never edit one that has shipped.
  */
-export const migrations: readonly Migration[] = [m001Conversations, m002Preferences];
+export const migrations: readonly Migration[] = [m001Conversations, m002Preferences, m003Deliveries, m004Access];

@@ -1,0 +1,67 @@
+import { rowCodes } from "../errors.js";
+import type { Audience, NewDelivery } from "../model.js";
+import type { RecipientDirectory } from "../store/port.js";
+import { channelRow, conversationRow, failedTeamRow, unknownConversationRow, userRow } from "./rows.js";
+
+/** What `POST /v1/notifications` learns before it answers. */
+export interface Resolution {
+  /** Rows written with the notification, before the 202 (explicit lists, and teams that cannot be expanded). */
+  rows: NewDelivery[];
+  /** Recipients still to come from a background expansion (`all`, team rosters). */
+  streaming: boolean;
+  /** Tenants the audience touches; undefined = any tenant (`all` without tenantId). */
+  tenants: Set<string> | undefined;
+}
+
+/**
+ * Resolve an audience against the stored conversations. Explicit lists (conversations, users,
+ * channels, teams' General channels) become all their rows now, so they are durable before the
+ * 202; `all` and team rosters stream in the background from a resumable cursor (stream.ts).
+ * Lookups are batched (one query per 500 ids).
+ */
+export async function resolveAudience(audience: Audience, directory: RecipientDirectory, category: string | undefined, defaultServiceUrl: string): Promise<Resolution> {
+  if ("conversations" in audience) {
+    const found = await directory.conversations(audience.conversations);
+    const rows = audience.conversations.map((id) => {
+      const r = found.get(id);
+      return r ? conversationRow(r, category) : unknownConversationRow(id);
+    });
+    return { rows, streaming: false, tenants: tenantsOf(rows) };
+  }
+  if ("users" in audience) {
+    const chats = await directory.personalChats(audience.users, audience.tenantId);
+    const tenantId = audience.tenantId;
+    const missing = audience.users.filter((u) => !chats.has(u));
+    const prefs = tenantId !== undefined && missing.length > 0 ? await directory.preferences(tenantId, missing) : new Map();
+    const serviceUrl = tenantId !== undefined && missing.length > 0 ? ((await directory.serviceUrlOf(tenantId)) ?? defaultServiceUrl) : undefined;
+    const rows = audience.users.map((id) => userRow(id, chats.get(id), tenantId, serviceUrl, prefs.get(id), category));
+    const tenants = tenantsOf(rows);
+    if (tenantId !== undefined) tenants.add(tenantId);
+    return { rows, streaming: false, tenants };
+  }
+  if ("channels" in audience) {
+    const homes = await directory.channels(audience.channels);
+    const rows = audience.channels.map((id) => channelRow(id, homes.get(id)));
+    return { rows, streaming: false, tenants: tenantsOf(rows) };
+  }
+  if ("teams" in audience) {
+    const homes = await directory.teams(audience.teams);
+    if (audience.deliverTo === "channel") {
+      const rows = audience.teams.map((id) => channelRow(id, homes.get(id)));
+      return { rows, streaming: false, tenants: tenantsOf(rows) };
+    }
+    const rows = audience.teams
+      .filter((id) => !homes.has(id))
+      .map((id) => failedTeamRow(id, "", rowCodes.unknownTeam, "Herald knows no conversation of this team; install the app in the team first."));
+    const tenants = tenantsOf(rows);
+    for (const home of homes.values()) tenants.add(home.tenantId);
+    return { rows, streaming: homes.size > 0, tenants };
+  }
+  return { rows: [], streaming: true, tenants: audience.tenantId === undefined ? undefined : new Set([audience.tenantId]) };
+}
+
+function tenantsOf(rows: readonly NewDelivery[]): Set<string> {
+  const out = new Set<string>();
+  for (const r of rows) if (r.tenantId) out.add(r.tenantId);
+  return out;
+}

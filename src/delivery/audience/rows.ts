@@ -1,0 +1,127 @@
+import type { TeamsChannelAccount } from "../../connector/client.js";
+import { rowCodes } from "../errors.js";
+import type { NewDelivery, RecipientUser } from "../model.js";
+import type { StoredRecipient, TeamHome } from "../store/port.js";
+
+/**
+ * Recipients become delivery rows: pure functions over what the store and Teams said. A row is
+ * born `pending` (to send) or already final when no call to Teams is needed: the user opted out
+ * (`optedOut`), the stored conversation is blocked (`blocked`) or uninstalled (`notFound`),
+ * or Herald cannot address it (`failed` with a code saying why).
+ *
+ * Recipient keys make a recipient appear once per notification: `conv:<conversation id>` for
+ * stored conversations, `user:<tenant>:<user id>` for users and roster members (the same key
+ * whether or not a chat exists yet, so a chat created while a roster streams cannot make a user
+ * count twice), `channel:<channel id>`, `team:<team id>` (a team that could not be expanded).
+ */
+
+/** Whether the user opted out of everything or of this notification's category. */
+export function optedOut(pref: { optedOut: boolean; categories?: readonly string[]; optedOutCategories?: readonly string[] } | undefined, category: string | undefined): boolean {
+  if (!pref) return false;
+  if (pref.optedOut) return true;
+  const cats = pref.categories ?? pref.optedOutCategories ?? [];
+  return category !== undefined && cats.includes(category);
+}
+
+function userOf(r: StoredRecipient): RecipientUser | undefined {
+  if (r.userId === undefined && r.userName === undefined) return undefined;
+  return { id: r.userId, name: r.userName, aadObjectId: r.userAadObjectId, locale: r.locale };
+}
+
+/** A row for a stored conversation (`conversations`, `all`, users and members with a chat). */
+export function conversationRow(r: StoredRecipient, category: string | undefined, recipientKey = `conv:${r.conversationId}`): NewDelivery {
+  const row: NewDelivery = {
+    recipientKey,
+    kind: "conversation",
+    tenantId: r.tenantId,
+    conversationId: r.conversationId,
+    serviceUrl: r.serviceUrl,
+    user: userOf(r),
+    status: "pending",
+  };
+  if (r.kind === "personal" && optedOut(r, category)) return { ...row, status: "optedOut", errorCode: rowCodes.optedOut, errorMessage: "The user opted out of these notifications." };
+  if (r.status === "blocked") {
+    return { ...row, status: "blocked", errorCode: r.statusCode ?? rowCodes.knownBlocked, errorMessage: "The conversation is known to have blocked the bot; Teams was not called." };
+  }
+  if (r.status === "uninstalled" || r.status === "deleted") {
+    return { ...row, status: "notFound", errorCode: r.statusCode ?? rowCodes.knownGone, errorMessage: `The conversation is known to be ${r.status}; Teams was not called.` };
+  }
+  return row;
+}
+
+/** A user (Teams or Entra id) as given in `users`, with their stored chat when there is one. */
+export function userRow(
+  id: string,
+  chat: StoredRecipient | undefined,
+  tenantId: string | undefined,
+  serviceUrl: string | undefined,
+  pref: { optedOut: boolean; categories: string[] } | undefined,
+  category: string | undefined,
+): NewDelivery {
+  if (chat) return conversationRow(chat, category, `user:${chat.tenantId}:${chat.userId ?? id}`);
+  const key = `user:${tenantId ?? ""}:${id}`;
+  if (tenantId === undefined) {
+    return {
+      recipientKey: key,
+      kind: "user",
+      tenantId: "",
+      targetId: id,
+      status: "failed",
+      errorCode: rowCodes.tenantRequired,
+      errorMessage: "Herald has no chat with this user and no tenant to create one in; pass audience.tenantId.",
+    };
+  }
+  const row: NewDelivery = { recipientKey: key, kind: "user", tenantId, targetId: id, serviceUrl, user: id.startsWith("29:") ? { id } : { aadObjectId: id }, status: "pending" };
+  return optedOut(pref, category) ? { ...row, status: "optedOut", errorCode: rowCodes.optedOut, errorMessage: "The user opted out of these notifications." } : row;
+}
+
+/** A member of a team roster (1:1 chat to each; created when missing). */
+export function memberRow(
+  m: TeamsChannelAccount,
+  home: TeamHome,
+  chat: StoredRecipient | undefined,
+  pref: { optedOut: boolean; categories: string[] } | undefined,
+  category: string | undefined,
+): NewDelivery {
+  const tenantId = (typeof m.tenantId === "string" && m.tenantId) || home.tenantId;
+  const user: RecipientUser = { id: m.id, name: m.name, aadObjectId: m.aadObjectId, givenName: m.givenName, surname: m.surname };
+  const key = `user:${tenantId}:${m.id}`;
+  if (chat) return { ...conversationRow({ ...chat, userName: chat.userName ?? m.name }, category, key), user: { ...user, locale: chat.locale } };
+  const row: NewDelivery = { recipientKey: key, kind: "user", tenantId, targetId: m.id, serviceUrl: home.serviceUrl, user, status: "pending" };
+  return optedOut(pref, category) ? { ...row, status: "optedOut", errorCode: rowCodes.optedOut, errorMessage: "The user opted out of these notifications." } : row;
+}
+
+/** A new thread in a channel (or in a team's General channel, whose id is the team's). */
+export function channelRow(channelId: string, home: TeamHome | undefined): NewDelivery {
+  const key = `channel:${channelId}`;
+  if (!home) {
+    return {
+      recipientKey: key,
+      kind: "channel",
+      tenantId: "",
+      targetId: channelId,
+      status: "failed",
+      errorCode: rowCodes.unknownTeam,
+      errorMessage: "Herald knows no conversation in this channel's team; install the app in the team first.",
+    };
+  }
+  return { recipientKey: key, kind: "channel", tenantId: home.tenantId, targetId: channelId, serviceUrl: home.serviceUrl, status: "pending" };
+}
+
+/** A team whose roster cannot be read (unknown to Herald, or Teams refused for good). */
+export function failedTeamRow(teamId: string, tenantId: string, code: string, message: string): NewDelivery {
+  return { recipientKey: `team:${teamId}`, kind: "team", tenantId, targetId: teamId, status: "failed", errorCode: code, errorMessage: message };
+}
+
+/** A conversation id Herald does not know. */
+export function unknownConversationRow(id: string): NewDelivery {
+  return {
+    recipientKey: `conv:${id}`,
+    kind: "conversation",
+    tenantId: "",
+    conversationId: id,
+    status: "failed",
+    errorCode: rowCodes.unknownConversation,
+    errorMessage: "No stored conversation has this id; Herald learns conversations when the app is installed or a user writes.",
+  };
+}

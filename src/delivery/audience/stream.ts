@@ -1,0 +1,147 @@
+import type { Clock } from "../../clock.js";
+import type { ConnectorClient, MembersPage } from "../../connector/client.js";
+import type { Logger } from "../../log.js";
+import type { DeliveryConfig } from "../config.js";
+import { judge } from "../dispatch/outcome.js";
+import { rowCodes } from "../errors.js";
+import type { RateLimiter } from "../limits/index.js";
+import type { NewDelivery, Notification } from "../model.js";
+import { conversationBucket, type Policies, tenantBucket } from "../policies.js";
+import type { DeliveryStore, RecipientDirectory, TeamHome } from "../store/port.js";
+import { conversationRow, failedTeamRow, memberRow } from "./rows.js";
+
+export interface ExpansionDeps {
+  store: DeliveryStore;
+  directory: RecipientDirectory;
+  connector: ConnectorClient;
+  limiter: RateLimiter;
+  policies: Policies;
+  clock: Clock;
+  config: Readonly<DeliveryConfig>;
+  logger: Logger;
+  random: () => number;
+  /** This process's worker id (the expansion's owner). */
+  owner: string;
+  /** Rows were added in these tenants: the lanes start sending them. */
+  announce(notificationId: string, tenants: readonly string[]): void;
+  signal: AbortSignal;
+}
+
+/** Where a streaming expansion resumes after a crash (stored with each page, in its transaction). */
+export type ExpansionCursor = { kind: "all"; after?: number | undefined } | { kind: "members"; team: number; token?: string | undefined };
+
+/**
+ * Streams an audience into delivery rows, page by page, each page written with the cursor that
+ * follows it in one transaction: a crash resumes at the last page written, and a page read twice
+ * adds nothing (recipient keys are unique). Memory holds one page, never the audience; sending
+ * starts with the first page.
+ * - `all`: active personal chats in insertion order, `expansionPage` at a time;
+ * - teams with `deliverTo: "members"`: each roster through `pagedmembers` and its continuation
+ *   tokens (rate-limited like any request to Teams, retried per the retry table); members without
+ *   a chat get one created when their row is sent.
+ */
+export async function runExpansion(n: Notification, stored: unknown, deps: ExpansionDeps): Promise<void> {
+  const cursor = stored as ExpansionCursor | undefined;
+  if ("all" in n.audience) return expandAll(n, n.audience.tenantId, cursor?.kind === "all" ? cursor.after : undefined, deps);
+  if ("teams" in n.audience && n.audience.deliverTo === "members") {
+    return expandMembers(n, n.audience.teams, cursor?.kind === "members" ? cursor : { kind: "members", team: 0 }, deps);
+  }
+  await append(n, [], { kind: "all" }, true, deps);
+}
+
+async function append(n: Notification, rows: NewDelivery[], cursor: ExpansionCursor, done: boolean, deps: ExpansionDeps): Promise<boolean> {
+  const r = await deps.store.appendDeliveries(n.id, deps.owner, rows, { cursor, done }, deps.clock.now());
+  if (r.tenants.length > 0) deps.announce(n.id, r.tenants);
+  return r.accepted;
+}
+
+async function expandAll(n: Notification, tenantId: string | undefined, start: number | undefined, deps: ExpansionDeps): Promise<void> {
+  let after = start;
+  const size = deps.config.expansionPage;
+  for (;;) {
+    if (deps.signal.aborted) return;
+    const page = await deps.directory.personalPage(tenantId, after, size);
+    const done = page.items.length < size;
+    after = page.last ?? after;
+    const rows = page.items.map((r) => conversationRow(r, n.category));
+    if (!(await append(n, rows, { kind: "all", after }, done, deps)) || done) return;
+  }
+}
+
+async function expandMembers(n: Notification, teams: readonly string[], start: Extract<ExpansionCursor, { kind: "members" }>, deps: ExpansionDeps): Promise<void> {
+  for (let i = start.team; i < teams.length; i++) {
+    const teamId = teams[i]!;
+    const home = (await deps.directory.teams([teamId])).get(teamId);
+    if (!home) continue; // written as a failed row when the notification was accepted
+    let token = i === start.team ? start.token : undefined;
+    for (;;) {
+      if (deps.signal.aborted) return;
+      const got = await rosterPage(home, token, deps);
+      if (got === "aborted") return;
+      if ("error" in got) {
+        const row = failedTeamRow(teamId, home.tenantId, got.error.code, got.error.message);
+        if (!(await append(n, [row], { kind: "members", team: i + 1 }, false, deps))) return;
+        break;
+      }
+      const page = got.page;
+      const members = page.members.filter((m) => !m.id.startsWith("28:"));
+      const ids = members.map((m) => m.id);
+      const chats = await deps.directory.personalChats(ids, home.tenantId);
+      const missing = ids.filter((id) => !chats.has(id));
+      const prefs = missing.length > 0 ? await deps.directory.preferences(home.tenantId, missing) : new Map();
+      const rows = members.map((m) => memberRow(m, home, chats.get(m.id), prefs.get(m.id), n.category));
+      const next: ExpansionCursor = page.continuationToken ? { kind: "members", team: i, token: page.continuationToken } : { kind: "members", team: i + 1 };
+      if (!(await append(n, rows, next, false, deps))) return;
+      if (!page.continuationToken) break;
+      token = page.continuationToken;
+    }
+  }
+  await append(n, [], { kind: "members", team: teams.length }, true, deps);
+}
+
+/**
+ * One roster page, within the tenant's and the team's read limits, retried per the retry table.
+ * A continuation token Teams no longer accepts (400) restarts the roster from the beginning: rows
+ * already written are skipped by their keys.
+ */
+async function rosterPage(home: TeamHome, token: string | undefined, deps: ExpansionDeps): Promise<{ page: MembersPage } | { error: { code: string; message: string } } | "aborted"> {
+  const { clock, limiter, policies } = deps;
+  const buckets = [conversationBucket(policies, "read", home.teamId), ...optional(tenantBucket(policies, home.tenantId))];
+  let attempt = 0;
+  const first = clock.now();
+  let continuation = token;
+  for (;;) {
+    for (;;) {
+      const wait = await limiter.tryAcquire(buckets, clock.now());
+      if (wait === 0) break;
+      try {
+        await clock.sleep(wait, deps.signal);
+      } catch {
+        return "aborted";
+      }
+    }
+    attempt++;
+    try {
+      const page = await deps.connector.getPagedMembers(home.serviceUrl, home.teamId, { pageSize: deps.config.rosterPage, continuationToken: continuation }, deps.signal);
+      return { page };
+    } catch (e) {
+      const now = clock.now();
+      const v = judge(e, { attempt, firstAttemptAt: first, now }, deps.random, deps.config.retry);
+      if (v.kind === "aborted") return "aborted";
+      if (v.kind === "failed" && continuation !== undefined && (e as { status?: number }).status === 400) {
+        continuation = undefined;
+        continue;
+      }
+      if (v.kind !== "retry") return { error: { code: v.error.code || rowCodes.rosterFailed, message: `Reading the team's members failed: ${v.error.message}` } };
+      if (v.throttled) await limiter.block(buckets[0]!.key, now + v.delayMs);
+      deps.logger.warn({ teamId: home.teamId, attempt, delayMs: v.delayMs, error: v.error.code }, "reading a team roster failed; retrying");
+      try {
+        await clock.sleep(v.delayMs, deps.signal);
+      } catch {
+        return "aborted";
+      }
+    }
+  }
+}
+
+const optional = <T>(v: T | undefined): T[] => (v === undefined ? [] : [v]);

@@ -1,0 +1,87 @@
+import { defaultRetryPolicy, type RetryPolicy } from "./retry.js";
+import type { InFlightPolicy } from "./model.js";
+
+/**
+ * Settings of the delivery engine. Every field has a default; the composition root fills
+ * `tenantRps`, `inFlightPolicy` and `appId` from the validated configuration (HERALD_TENANT_RPS,
+ * HERALD_IN_FLIGHT_POLICY, HERALD_APP_ID).
+ */
+export interface DeliveryConfig {
+  /** Requests per second per tenant, all conversations together (HERALD_TENANT_RPS); 0 = no tenant limit. Default 50. */
+  tenantRps: number;
+  /**
+   * Divide every limit window by this (emulators running time-scaled; benchmarks). Must match the
+   * emulator's `timeScale`. Default 1 (Teams' real windows).
+   */
+  timeScale: number;
+  /** What a send in flight when its process died becomes: `unknown` (default) or sent again (`resend`). */
+  inFlightPolicy: InFlightPolicy;
+  /** The bot's Microsoft app id; the bot account `28:<appId>` is stored with chats Herald creates. Default none. */
+  appId: string | undefined;
+  /** Where to create chats in a tenant Herald has no conversation in yet. Default public Teams. */
+  defaultServiceUrl: string;
+  /** Bounds and curve of retries (retry.ts). Default 12 attempts within 30 min, 0.5 s … 5 min. */
+  retry: RetryPolicy;
+  /**
+   * Requests to Teams in flight at once, all tenants together. Default 64, the Connector client's
+   * connections per host: more would only queue inside the HTTP pool, after the rate limiter let
+   * them go, which bunches requests.
+   */
+  maxInFlight: number;
+  /** Rows a lane claims per notification at a time. Default 200. */
+  claimBatch: number;
+  /** Rows an expansion page writes per transaction (`all` audience). Default 1000. */
+  expansionPage: number;
+  /** Team roster page size asked of Teams (clamped by Teams to 50..500). Default 500. */
+  rosterPage: number;
+  /** How often a process looks for new work, scheduled notifications and paused tenants, in ms. Default 1000. */
+  pollMs: number;
+  /** How often a process says it is alive, in ms. Default 5000. */
+  heartbeatMs: number;
+  /** A process silent this long is dead and its work is taken over, in ms. Default 30 000. */
+  staleMs: number;
+  /** Result and in-flight writes wait at most this long to be batched, in ms. Default 0 (the next turn of the event loop). */
+  batchDelayMs: number;
+  /** Results written per transaction at most. Default 500. */
+  batchMax: number;
+  /** Largest explicit audience list (conversations, users, channels, teams) per request. Default 10 000. */
+  maxListedRecipients: number;
+}
+
+export const defaultDeliveryConfig: Readonly<DeliveryConfig> = Object.freeze({
+  tenantRps: 50,
+  timeScale: 1,
+  inFlightPolicy: "unknown",
+  appId: undefined,
+  defaultServiceUrl: "https://smba.trafficmanager.net/teams/",
+  retry: defaultRetryPolicy,
+  maxInFlight: 64,
+  claimBatch: 200,
+  expansionPage: 1_000,
+  rosterPage: 500,
+  pollMs: 1_000,
+  heartbeatMs: 5_000,
+  staleMs: 30_000,
+  batchDelayMs: 0,
+  batchMax: 500,
+  maxListedRecipients: 10_000,
+});
+
+/** Fill defaults and check values; throws RangeError (`HERALD_E_DELIVERY_CONFIG`) naming the bad field. */
+export function resolveDeliveryConfig(partial: Partial<DeliveryConfig> = {}): Readonly<DeliveryConfig> {
+  const c: DeliveryConfig = { ...defaultDeliveryConfig, ...stripUndefined(partial) };
+  const positive: (keyof DeliveryConfig)[] = ["timeScale", "maxInFlight", "claimBatch", "expansionPage", "rosterPage", "pollMs", "heartbeatMs", "staleMs", "batchMax", "maxListedRecipients"];
+  for (const k of positive) {
+    const v = c[k];
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: ${k} must be a number > 0 (got ${String(v)}).`);
+  }
+  if (!(c.tenantRps >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: tenantRps must be ≥ 0 (got ${c.tenantRps}).`);
+  if (!(c.batchDelayMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: batchDelayMs must be ≥ 0 (got ${c.batchDelayMs}).`);
+  if (c.staleMs <= c.heartbeatMs) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: staleMs (${c.staleMs}) must exceed heartbeatMs (${c.heartbeatMs}).`);
+  if (c.inFlightPolicy !== "unknown" && c.inFlightPolicy !== "resend") throw new RangeError(`HERALD_E_DELIVERY_CONFIG: inFlightPolicy must be "unknown" or "resend".`);
+  return Object.freeze(c);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,316 @@
+import type { Clock } from "../../clock.js";
+import type { ConnectorClient } from "../../connector/client.js";
+import type { Logger } from "../../log.js";
+import type { ConversationStore } from "../../store/ports.js";
+import { runExpansion } from "../audience/stream.js";
+import type { DeliveryConfig } from "../config.js";
+import type { RateLimiter } from "../limits/index.js";
+import type { DeliveryKey, JobResult } from "../model.js";
+import type { Policies } from "../policies.js";
+import type { DeliveryStore, RecipientDirectory } from "../store/port.js";
+import { Batcher } from "./batcher.js";
+import { Executor } from "./executor.js";
+import { Lane } from "./lane.js";
+import { MessageCache } from "./messages.js";
+import { Permits } from "./permits.js";
+import { RecentRequests } from "./recent.js";
+
+export interface DispatcherDeps {
+  owner: string;
+  store: DeliveryStore;
+  directory: RecipientDirectory;
+  conversations: ConversationStore;
+  connector: ConnectorClient;
+  limiter: RateLimiter;
+  policies: Policies;
+  clock: Clock;
+  config: Readonly<DeliveryConfig>;
+  logger: Logger;
+  random: () => number;
+}
+
+/** Counters of what this process did since it started (metrics, tests, benchmarks). */
+export interface DispatchStats {
+  requests: number;
+  sent: number;
+  retried: number;
+  throttled: number;
+  failed: number;
+  resultsWritten: number;
+  writeBatches: number;
+}
+
+/**
+ * Runs the delivery work of one process: a lane per tenant, a bounded number of requests in
+ * flight, the batched writes (in-flight marks before requests leave, results after), streaming
+ * expansions, the directory of notifications with work (polled, so several processes share it),
+ * liveness (heartbeat) and the recovery of dead processes' work.
+ */
+export class Dispatcher {
+  readonly messages: MessageCache;
+  readonly stats: DispatchStats = { requests: 0, sent: 0, retried: 0, throttled: 0, failed: 0, resultsWritten: 0, writeBatches: 0 };
+  private readonly lanes = new Map<string, Lane>();
+  private readonly paused = new Set<string>();
+  private readonly expansions = new Map<string, Promise<void>>();
+  private readonly side = new Set<Promise<unknown>>();
+  private readonly permits: Permits;
+  private readonly executor: Executor;
+  private readonly recent: RecentRequests;
+  private readonly inflight: Batcher<DeliveryKey, boolean>;
+  private readonly results: Batcher<JobResult, void>;
+  private readonly abort = new AbortController();
+  private timers: NodeJS.Timeout[] = [];
+  private polling: Promise<void> | undefined;
+  private pollAgain = false;
+  private started = false;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    const { config, store, clock, owner } = deps;
+    this.messages = new MessageCache((id) => store.getNotification(id));
+    this.permits = new Permits(config.maxInFlight);
+    // Twice the longest of Teams' short windows: long enough to see a conversation's recent request.
+    this.recent = new RecentRequests(2_000 / config.timeScale);
+    this.executor = new Executor({
+      connector: deps.connector,
+      conversations: deps.conversations,
+      messages: this.messages,
+      limiter: deps.limiter,
+      policies: deps.policies,
+      recent: this.recent,
+      clock,
+      config,
+      logger: deps.logger,
+      random: deps.random,
+      pauseTenant: (tenantId, code) => this.pause(tenantId, code),
+      track: (p) => this.track(p),
+    });
+    this.inflight = new Batcher(
+      async (keys) => {
+        const marked = new Set((await this.withRetries(() => store.markInflight(owner, keys, clock.now()))).map((k) => `${k.notificationId}\u0000${k.seq}`));
+        return keys.map((k) => marked.has(`${k.notificationId}\u0000${k.seq}`));
+      },
+      { max: config.batchMax, delayMs: 0 },
+    );
+    this.results = new Batcher((items) => this.writeResults(items), { max: config.batchMax, delayMs: config.batchDelayMs });
+  }
+
+  /** Register, recover dead processes' work, load the directory, start polling and heartbeats. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const { store, clock, owner, config } = this.deps;
+    await store.heartbeat(owner, clock.now());
+    await this.recover();
+    await this.poll();
+    this.timers.push(setInterval(() => void this.poll(), config.pollMs));
+    this.timers.push(
+      setInterval(() => {
+        this.track(store.heartbeat(owner, clock.now()).catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "heartbeat failed")));
+        // Another process may have died; its work is taken over once it is stale.
+        if (store.shared) this.track(this.recover().catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "recovery failed")));
+      }, config.heartbeatMs),
+    );
+    for (const t of this.timers) t.unref();
+  }
+
+  /** New rows of a notification in these tenants (submitted here, or a page of an expansion). */
+  announce(notificationId: string, tenants: readonly string[]): void {
+    if (this.abort.signal.aborted) return;
+    for (const t of tenants) this.lane(t).announce(notificationId);
+  }
+
+  /** Start (or continue) a streaming expansion in this process, unless another holds it. */
+  expand(notificationId: string): void {
+    if (this.abort.signal.aborted || this.expansions.has(notificationId)) return;
+    const run = (async () => {
+      const { store, owner, clock } = this.deps;
+      const claim = await store.claimExpansion(notificationId, owner, clock.now());
+      if (!claim) return;
+      const n = await store.getNotification(notificationId);
+      if (!n) return;
+      await runExpansion(n, claim.cursor, {
+        store,
+        directory: this.deps.directory,
+        connector: this.deps.connector,
+        limiter: this.deps.limiter,
+        policies: this.deps.policies,
+        clock,
+        config: this.deps.config,
+        logger: this.deps.logger,
+        random: this.deps.random,
+        owner,
+        announce: (id, tenants) => this.announce(id, tenants),
+        signal: this.abort.signal,
+      });
+      await this.finish([notificationId]);
+    })()
+      .catch((e: unknown) => this.deps.logger.error({ notificationId, err: (e as Error).message }, "expansion failed; it resumes at the next poll"))
+      .finally(() => this.expansions.delete(notificationId));
+    this.expansions.set(notificationId, run);
+  }
+
+  pause(tenantId: string, code: string): void {
+    if (this.paused.has(tenantId)) return;
+    this.paused.add(tenantId);
+    this.deps.logger.warn({ tenantId, code }, "the tenant's admin disabled the bot: sending to it is paused until a user of it interacts");
+    this.track(this.deps.store.pauseTenant(tenantId, code, this.deps.clock.now()));
+  }
+
+  async resume(tenantId: string): Promise<boolean> {
+    const was = await this.deps.store.resumeTenant(tenantId);
+    const local = this.paused.delete(tenantId);
+    this.lanes.get(tenantId)?.wake();
+    return was || local;
+  }
+
+  isPaused(tenantId: string): boolean {
+    return this.paused.has(tenantId);
+  }
+
+  /** Look for work now (after an edit or a recall) instead of at the next poll. */
+  kick(): void {
+    void this.poll();
+  }
+
+  /** Stop taking work, finish requests in flight, write their results, give claimed rows back. */
+  async stop(): Promise<void> {
+    if (this.abort.signal.aborted) return;
+    this.abort.abort();
+    for (const t of this.timers) clearInterval(t);
+    await Promise.allSettled([...this.lanes.values()].map((l) => l.stopped()));
+    while (this.permits.inUse > 0) await new Promise((r) => setTimeout(r, 5));
+    await Promise.allSettled([...this.expansions.values()]);
+    await this.polling;
+    await this.inflight.drain();
+    await this.results.drain();
+    await Promise.allSettled([...this.side]);
+    if (this.started) await this.deps.store.retire(this.deps.owner, this.deps.clock.now());
+  }
+
+  /** Requests in flight and jobs held, for tests and metrics. */
+  load(): { inFlight: number; buffered: number; lanes: number; expansions: number } {
+    let buffered = 0;
+    for (const l of this.lanes.values()) buffered += l.load.buffered;
+    return { inFlight: this.permits.inUse, buffered, lanes: this.lanes.size, expansions: this.expansions.size };
+  }
+
+  private lane(tenantId: string): Lane {
+    let lane = this.lanes.get(tenantId);
+    if (!lane) {
+      const { store, limiter, policies, clock, logger, owner, config } = this.deps;
+      lane = new Lane(tenantId, {
+        owner,
+        store,
+        limiter,
+        policies,
+        permits: this.permits,
+        executor: this.executor,
+        recent: this.recent,
+        clock,
+        logger: logger.child({ tenantId }),
+        claimBatch: config.claimBatch,
+        pollMs: config.pollMs,
+        markInflight: (key) =>
+          this.inflight.add(key).catch((e: unknown) => {
+            logger.error({ err: (e as Error).message }, "could not mark a send in flight; it is not sent now");
+            this.record({ ...key, kind: "release" });
+            return false;
+          }),
+        record: (r) => this.record(r),
+        isPaused: (t) => this.paused.has(t),
+        signal: this.abort.signal,
+      });
+      this.lanes.set(tenantId, lane);
+      lane.start();
+    }
+    return lane;
+  }
+
+  private record(result: JobResult): void {
+    this.stats.requests += result.kind === "release" ? 0 : 1;
+    if (result.kind === "sent") this.stats.sent++;
+    else if (result.kind === "retry") {
+      this.stats.retried++;
+      if (result.error.code.startsWith("429")) this.stats.throttled++;
+    } else if (result.kind === "final" || result.kind === "editFailed" || result.kind === "deleteFailed") this.stats.failed++;
+    this.track(this.results.add(result).catch((e: unknown) => this.deps.logger.error({ err: (e as Error).message }, "results could not be written")));
+  }
+
+  private async writeResults(items: JobResult[]): Promise<void[]> {
+    const { store, owner, clock } = this.deps;
+    const versions = await this.withRetries(() => store.recordResults(owner, items, clock.now()));
+    this.stats.resultsWritten += items.length;
+    this.stats.writeBatches++;
+    for (const [id, v] of versions) this.messages.seen(id, v);
+    await this.finish([...versions.keys()]);
+    return items.map(() => undefined);
+  }
+
+  private async finish(ids: readonly string[]): Promise<void> {
+    const { store, clock, logger } = this.deps;
+    const done = await store.finishIfDone(ids, clock.now());
+    for (const id of done) {
+      logger.info({ notificationId: id }, "notification finished");
+      this.messages.forget(id);
+      for (const lane of this.lanes.values()) lane.forget(id);
+    }
+  }
+
+  /** Look for work: notifications with something to do (new ones from other processes, scheduled ones now due), paused tenants. */
+  private poll(): Promise<void> {
+    if (this.polling) this.pollAgain = true;
+    if (this.polling || this.abort.signal.aborted) return this.polling ?? Promise.resolve();
+    this.polling = (async () => {
+      const { store, clock } = this.deps;
+      try {
+        const paused = await store.pausedTenants();
+        for (const t of [...this.paused]) if (!paused.includes(t)) this.paused.delete(t);
+        for (const t of paused) this.paused.add(t);
+        const active = await store.activeWork(clock.now());
+        for (const n of active) {
+          if (!n.expansionDone && (n.expansionOwner === undefined || n.expansionOwner === this.deps.owner)) this.expand(n.id);
+          for (const t of n.tenants) this.lane(t).announce(n.id, clock.now());
+          this.messages.seen(n.id, n.messageVersion);
+        }
+        await this.finish(active.filter((n) => n.expansionDone).map((n) => n.id));
+      } catch (e) {
+        this.deps.logger.warn({ err: (e as Error).message }, "looking for delivery work failed; trying again at the next poll");
+      } finally {
+        this.polling = undefined;
+      }
+      // A kick during this poll may have raced its reads: look once more.
+      if (this.pollAgain) {
+        this.pollAgain = false;
+        await this.poll();
+      }
+    })();
+    return this.polling;
+  }
+
+  private async recover(): Promise<void> {
+    const { store, clock, owner, config, logger } = this.deps;
+    const now = clock.now();
+    const r = await store.recover(owner, now - config.staleMs, config.inFlightPolicy, now, !store.shared);
+    if (r.released + r.unknown + r.requeued > 0) logger.warn({ ...r, policy: config.inFlightPolicy }, "took over the work of a stopped process");
+  }
+
+  /** A write the engine cannot lose: retried a few times (a busy or restarting database), then thrown. */
+  private async withRetries<T>(fn: () => Promise<T>): Promise<T> {
+    let delay = 50;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (attempt >= 5) throw e;
+        this.deps.logger.warn({ err: (e as Error).message, attempt }, "a delivery write failed; retrying");
+        await new Promise((r) => setTimeout(r, delay));
+        delay *= 4;
+      }
+    }
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.side.add(p);
+    void p.finally(() => this.side.delete(p));
+  }
+}

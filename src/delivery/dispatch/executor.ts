@@ -1,0 +1,185 @@
+import type { Clock } from "../../clock.js";
+import type { ConnectorClient, OutgoingActivity } from "../../connector/client.js";
+import { channelThread, personalConversation } from "../../connector/conversation-params.js";
+import { ConnectorError } from "../../connector/errors.js";
+import type { Logger } from "../../log.js";
+import type { ConversationStore } from "../../store/ports.js";
+import type { DeliveryConfig } from "../config.js";
+import type { RateLimiter } from "../limits/index.js";
+import type { MessageActivity } from "../message/activity.js";
+import { renderActivity } from "../message/render.js";
+import type { Job, JobResult } from "../model.js";
+import { type Policies, tenantBucket } from "../policies.js";
+import type { MessageCache, MessageVersion } from "./messages.js";
+import { type Carried, judge, resultOf } from "./outcome.js";
+import type { RecentRequests } from "./recent.js";
+import { type Step, stepBucket } from "./steps.js";
+
+export interface ExecutorDeps {
+  connector: ConnectorClient;
+  conversations: ConversationStore;
+  messages: MessageCache;
+  limiter: RateLimiter;
+  policies: Policies;
+  recent: RecentRequests;
+  clock: Clock;
+  config: Readonly<DeliveryConfig>;
+  logger: Logger;
+  /** Math.random in production. */
+  random: () => number;
+  /** BotDisabledByAdmin: stop the tenant until a user of it interacts again. */
+  pauseTenant(tenantId: string, code: string): void;
+  /** Work started on the side (conversation status updates) that `stop` waits for. */
+  track(p: Promise<unknown>): void;
+}
+
+/** What one step ended with: the job's result, the job again for its next step, or nothing (recalled meanwhile). */
+export type StepOutcome = { done: JobResult } | { next: Job } | { dropped: true };
+
+/**
+ * Performs one step of a job against Teams and turns what happened into the job's result:
+ * render the message for the recipient, wait until the row is durably in flight (sends only),
+ * call the Connector, and on failure consult the retry table (outcome.ts). Permanent answers
+ * update the conversation (blocked, uninstalled) or pause the tenant, so the next broadcast does
+ * not call Teams for them; a 429 blocks exactly the bucket it came from, until its Retry-After.
+ */
+export class Executor {
+  constructor(private readonly deps: ExecutorDeps) {}
+
+  async run(job: Job, step: Step, markInflight: () => Promise<boolean>, signal?: AbortSignal): Promise<StepOutcome> {
+    const { clock, connector } = this.deps;
+    const started = clock.now();
+    const attempts = job.attempts + 1;
+    const carried: Carried = job.kind === "conversation" ? {} : { conversationId: job.conversationId, serviceUrl: job.serviceUrl };
+    const key = { notificationId: job.notificationId, seq: job.seq };
+    const serviceUrl = job.serviceUrl ?? this.deps.config.defaultServiceUrl;
+    try {
+      switch (step) {
+        case "create": {
+          const res = await connector.createConversation(serviceUrl, personalConversation({ tenantId: job.tenantId, user: job.targetId ?? "", bot: this.bot() }), signal);
+          const next: Job = { ...job, conversationId: res.id, serviceUrl: res.serviceUrl ?? serviceUrl, attempts, firstAttemptAt: job.firstAttemptAt ?? started };
+          this.remember(next);
+          return { next };
+        }
+        case "send":
+        case "createThread": {
+          const mv = await this.deps.messages.get(job.notificationId);
+          if (!mv) return { done: { ...key, kind: "release" } };
+          const activity = this.render(mv, job);
+          if (!(await markInflight())) return { dropped: true };
+          if (step === "send") {
+            const res = await connector.sendToConversation(serviceUrl, job.conversationId ?? "", this.address(activity, job.conversationId), signal);
+            return { done: { ...key, kind: "sent", attempts, activityId: res.id, version: mv.version, ...carried } };
+          }
+          const res = await connector.createConversation(
+            serviceUrl,
+            channelThread({ channelId: job.targetId ?? "", activity: this.address(activity, undefined), tenantId: job.tenantId || undefined, bot: this.bot() }),
+            signal,
+          );
+          return {
+            done: { ...key, kind: "sent", attempts, activityId: res.activityId, version: mv.version, conversationId: res.id, serviceUrl: res.serviceUrl ?? serviceUrl },
+          };
+        }
+        case "edit": {
+          const mv = await this.deps.messages.get(job.notificationId);
+          if (!mv) return { done: { ...key, kind: "release" } };
+          const activity = { ...this.address(this.render(mv, job), job.conversationId), id: job.activityId };
+          await connector.updateActivity(serviceUrl, job.conversationId ?? "", job.activityId ?? "", activity, signal);
+          return { done: { ...key, kind: "edited", version: mv.version, attempts } };
+        }
+        case "delete":
+          await connector.deleteActivity(serviceUrl, job.conversationId ?? "", job.activityId ?? "", signal);
+          return { done: { ...key, kind: "deleted", attempts } };
+      }
+    } catch (e) {
+      const now = clock.now();
+      const verdict = judge(e, { attempt: attempts, firstAttemptAt: job.firstAttemptAt ?? started, now }, this.deps.random, this.deps.config.retry);
+      if (verdict.kind === "aborted") return { done: { ...key, kind: "release", ...carried } };
+      this.sideEffects(job, step, e, verdict.kind, now, verdict.kind === "retry" ? verdict : undefined);
+      const op = job.op;
+      return { done: resultOf({ ...job, firstAttemptAt: job.firstAttemptAt ?? started }, op, verdict, attempts, now, carried) };
+    }
+  }
+
+  private render(mv: MessageVersion, job: Job): MessageActivity {
+    const u = job.user;
+    return renderActivity(mv.prepared, {
+      id: u?.id ?? (job.kind === "channel" ? job.targetId : undefined),
+      aadObjectId: u?.aadObjectId,
+      name: u?.name,
+      givenName: u?.givenName,
+      surname: u?.surname,
+      locale: u?.locale,
+      tenantId: job.tenantId || undefined,
+    });
+  }
+
+  /** The rendered content plus the addressing Teams expects of a bot's activity. */
+  private address(activity: MessageActivity, conversationId: string | undefined): OutgoingActivity {
+    const out: OutgoingActivity = { ...activity };
+    const bot = this.bot();
+    if (bot) out.from = bot;
+    if (conversationId !== undefined) out.conversation = { id: conversationId };
+    return out;
+  }
+
+  private bot(): { id: string } | undefined {
+    return this.deps.config.appId ? { id: `28:${this.deps.config.appId}` } : undefined;
+  }
+
+  /** A chat Herald created is stored, so the next broadcast to this user needs no create. */
+  private remember(job: Job): void {
+    const userId = job.user?.id ?? (job.targetId?.startsWith("29:") ? job.targetId : undefined);
+    const bot = this.bot();
+    if (!job.conversationId || !userId || !bot) return;
+    const at = new Date(this.deps.clock.now()).toISOString();
+    this.deps.track(
+      this.deps.conversations
+        .upsert({
+          id: job.conversationId,
+          kind: "personal",
+          tenantId: job.tenantId,
+          serviceUrl: job.serviceUrl ?? this.deps.config.defaultServiceUrl,
+          channelId: "msteams",
+          bot,
+          user: { id: userId, name: job.user?.name, aadObjectId: job.user?.aadObjectId },
+          locale: job.user?.locale,
+          at,
+        })
+        .catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message, conversationId: job.conversationId }, "could not store a created chat")),
+    );
+  }
+
+  private sideEffects(job: Job, step: Step, e: unknown, kind: string, now: number, retry: { delayMs: number; throttled: boolean } | undefined): void {
+    const code = e instanceof ConnectorError ? (e.subCode ?? e.code ?? String(e.status ?? "")) : "";
+    const at = new Date(now).toISOString();
+    const conversationId = job.kind === "channel" ? undefined : job.conversationId;
+    if (kind === "blocked" && conversationId) this.setStatus(conversationId, "blocked", code, at);
+    else if (kind === "notFound" && conversationId) this.setStatus(conversationId, "uninstalled", code, at);
+    else if (kind === "tenantDisabled") this.deps.pauseTenant(job.tenantId, code);
+    else if (retry?.throttled) this.throttled(job, step, now + retry.delayMs);
+  }
+
+  /**
+   * Teams does not say whose limit a 429 is. The conversation's bucket is blocked until Retry-After;
+   * the tenant's too when this conversation had no other request in its shortest window, since a
+   * lone request cannot exceed a per-conversation limit.
+   */
+  private throttled(job: Job, step: Step, until: number): void {
+    const bucket = stepBucket(this.deps.policies, step, job);
+    const { limiter, policies, logger } = this.deps;
+    const alone = !this.deps.recent.busy(bucket.key);
+    const tenant = alone ? tenantBucket(policies, job.tenantId) : undefined;
+    logger.warn({ tenantId: job.tenantId, bucket: bucket.key, tenant: tenant !== undefined, untilMs: until - this.deps.clock.now() }, "Teams answered 429; waiting its Retry-After");
+    this.deps.track(limiter.block(bucket.key, until));
+    if (tenant) this.deps.track(limiter.block(tenant.key, until));
+  }
+
+  private setStatus(id: string, status: "blocked" | "uninstalled", code: string, at: string): void {
+    this.deps.track(
+      this.deps.conversations
+        .setStatus(id, status, code, at)
+        .catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message, conversationId: id }, "could not update a conversation's status")),
+    );
+  }
+}

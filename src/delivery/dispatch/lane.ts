@@ -1,0 +1,301 @@
+import type { Clock } from "../../clock.js";
+import type { Logger } from "../../log.js";
+import type { RateLimiter } from "../limits/index.js";
+import type { DeliveryKey, Job, JobResult } from "../model.js";
+import { type Policies, tenantBucket } from "../policies.js";
+import type { DeliveryStore } from "../store/port.js";
+import type { Executor } from "./executor.js";
+import type { Permits } from "./permits.js";
+import type { RecentRequests } from "./recent.js";
+import { deliversMessage, type Step, stepBucket, stepOf } from "./steps.js";
+
+export interface LaneDeps {
+  owner: string;
+  store: DeliveryStore;
+  limiter: RateLimiter;
+  policies: Policies;
+  permits: Permits;
+  executor: Executor;
+  recent: RecentRequests;
+  clock: Clock;
+  logger: Logger;
+  /** Rows claimed per refill, shared among the notifications that need rows. */
+  claimBatch: number;
+  /** How long an idle lane sleeps before looking again, in ms. */
+  pollMs: number;
+  /** Mark rows in flight (committed before the request leaves); resolves false for rows that must not go. */
+  markInflight(key: DeliveryKey): Promise<boolean>;
+  /** Queue a result for the batched write. */
+  record(result: JobResult): void;
+  isPaused(tenantId: string): boolean;
+  /** Aborted when the engine stops. */
+  signal: AbortSignal;
+}
+
+/** A job waiting for its conversation's bucket. */
+type Parked = { job: Job; notBefore: number };
+
+/**
+ * One tenant's sender. Tenants run in parallel, each in its own lane; inside a lane the
+ * notifications take turns (round robin), so a small notification goes out between the messages
+ * of a big broadcast instead of after them.
+ *
+ * Per request, in this order: a permit (bounded requests in flight), the tenant's slot
+ * (HERALD_TENANT_RPS; the lane waits for it), the conversation's slot (if refused, the job is
+ * parked until then and the lane goes on with others), then the request. Everything is decided
+ * BEFORE the request leaves, so Teams has no reason to answer 429.
+ *
+ * Rows are claimed from the store in batches; a notification whose claim came back empty is
+ * looked at again when its next row comes due (retries) or when new rows are announced.
+ */
+export class Lane {
+  private readonly queues = new Map<string, Job[]>();
+  private order: string[] = [];
+  private turn = 0;
+  private readonly parked: Parked[] = [];
+  /** Notifications that may have ready rows here → when to look again (0 = now). */
+  private readonly lookAt = new Map<string, number>();
+  /** Announced since the last claim: claimed at once, whatever is buffered. */
+  private readonly fresh = new Set<string>();
+  private buffered = 0;
+  private executing = 0;
+  private wakeUp: (() => void) | undefined;
+  private loopDone: Promise<void> | undefined;
+
+  constructor(
+    readonly tenantId: string,
+    private readonly deps: LaneDeps,
+  ) {}
+
+  start(): void {
+    this.loopDone ??= this.loop().catch((e: unknown) => {
+      this.deps.logger.error({ tenantId: this.tenantId, err: (e as Error).message }, "a delivery lane stopped on an error");
+    });
+  }
+
+  /** Rows of `notificationId` may be ready here (new rows, a retry coming due at `at`). */
+  announce(notificationId: string, at?: number): void {
+    const known = this.lookAt.get(notificationId);
+    if (at === undefined) {
+      this.fresh.add(notificationId);
+      this.lookAt.set(notificationId, 0);
+    } else if (known === undefined || at < known) {
+      this.lookAt.set(notificationId, at);
+    }
+    this.wake();
+  }
+
+  /** The notification has nothing left: forget its buffered jobs (their rows were canceled or finished). */
+  forget(notificationId: string): void {
+    this.lookAt.delete(notificationId);
+    this.fresh.delete(notificationId);
+    const q = this.queues.get(notificationId);
+    if (q) {
+      this.buffered -= q.length;
+      this.queues.delete(notificationId);
+      this.order = this.order.filter((id) => id !== notificationId);
+    }
+  }
+
+  wake(): void {
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  }
+
+  /** Resolves when the loop has ended (after the engine's signal aborted). */
+  async stopped(): Promise<void> {
+    this.wake();
+    await this.loopDone;
+  }
+
+  /** Jobs held (claimed, waiting) and being executed. */
+  get load(): { buffered: number; executing: number } {
+    return { buffered: this.buffered, executing: this.executing };
+  }
+
+  private async loop(): Promise<void> {
+    const { clock, signal, permits, limiter, policies } = this.deps;
+    const lowWater = Math.max(1, Math.floor(this.deps.claimBatch / 2));
+    while (!signal.aborted) {
+      if (this.deps.isPaused(this.tenantId)) {
+        await this.sleep(this.deps.pollMs);
+        continue;
+      }
+      if (this.fresh.size > 0 || this.buffered < lowWater) await this.refill();
+      const job = this.next(clock.now());
+      if (!job) {
+        await this.sleep(this.idleWait(clock.now()));
+        continue;
+      }
+      const step = stepOf(job);
+      await permits.acquire();
+      if (signal.aborted || !(await this.tenantSlot())) {
+        permits.release();
+        this.requeue(job);
+        continue;
+      }
+      const bucket = stepBucket(policies, step, job);
+      const now = clock.now();
+      const wait = await limiter.tryAcquire([bucket], now);
+      if (wait > 0) {
+        permits.release();
+        this.park(job, now + wait);
+        continue;
+      }
+      this.deps.recent.record(bucket.key, now);
+      this.launch(job, step);
+    }
+  }
+
+  /** Waits for the tenant's next slot; false when stopping or the tenant got paused meanwhile. */
+  private async tenantSlot(): Promise<boolean> {
+    const bucket = tenantBucket(this.deps.policies, this.tenantId);
+    if (!bucket) return true;
+    for (;;) {
+      const wait = await this.deps.limiter.tryAcquire([bucket], this.deps.clock.now());
+      if (wait === 0) return true;
+      try {
+        await this.deps.clock.sleep(wait, this.deps.signal);
+      } catch {
+        return false;
+      }
+      if (this.deps.isPaused(this.tenantId)) return false;
+    }
+  }
+
+  private launch(job: Job, step: Step): void {
+    this.executing++;
+    const key = { notificationId: job.notificationId, seq: job.seq };
+    const mark = () => (deliversMessage(step) ? this.deps.markInflight(key) : Promise.resolve(true));
+    void this.deps.executor
+      .run(job, step, mark)
+      .then(
+        (outcome) => {
+          if ("next" in outcome) this.requeue(outcome.next);
+          else if ("done" in outcome) this.settle(outcome.done);
+        },
+        (e: unknown) => {
+          this.deps.logger.error({ tenantId: this.tenantId, notificationId: job.notificationId, err: (e as Error).message }, "a delivery step failed unexpectedly");
+          this.settle({ ...key, kind: "release" });
+        },
+      )
+      .finally(() => {
+        this.executing--;
+        this.deps.permits.release();
+      });
+  }
+
+  private settle(result: JobResult): void {
+    this.deps.record(result);
+    // A retry comes back due at its time; look for it then (and at least once in a while).
+    if (result.kind === "retry") this.announce(result.notificationId, result.dueAt);
+    else if (result.kind === "release") this.announce(result.notificationId, result.dueAt ?? this.deps.clock.now());
+  }
+
+  /** The next job whose turn it is: parked jobs whose time came first, then round robin over notifications. */
+  private next(now: number): Job | undefined {
+    let best = -1;
+    for (let i = 0; i < this.parked.length; i++) {
+      const p = this.parked[i]!;
+      if (p.notBefore <= now && (best < 0 || p.notBefore < this.parked[best]!.notBefore)) best = i;
+    }
+    if (best >= 0) {
+      this.buffered--;
+      return this.parked.splice(best, 1)[0]!.job;
+    }
+    const n = this.order.length;
+    for (let i = 0; i < n; i++) {
+      const id = this.order[(this.turn + i) % n]!;
+      const q = this.queues.get(id);
+      if (q && q.length > 0) {
+        this.turn = (this.turn + i + 1) % n;
+        this.buffered--;
+        return q.shift();
+      }
+    }
+    return undefined;
+  }
+
+  private requeue(job: Job): void {
+    this.queue(job.notificationId).unshift(job);
+    this.buffered++;
+  }
+
+  private park(job: Job, notBefore: number): void {
+    this.parked.push({ job, notBefore });
+    this.buffered++;
+  }
+
+  private queue(id: string): Job[] {
+    let q = this.queues.get(id);
+    if (!q) {
+      q = [];
+      this.queues.set(id, q);
+      this.order.push(id);
+    }
+    return q;
+  }
+
+  /** Claim rows for the notifications whose time to look has come, sharing the batch among them. */
+  private async refill(): Promise<void> {
+    const { store, clock, owner } = this.deps;
+    const now = clock.now();
+    const due = [...this.lookAt].filter(([id, at]) => at <= now || this.fresh.has(id)).map(([id]) => id);
+    if (due.length === 0) return;
+    const share = Math.max(10, Math.ceil(this.deps.claimBatch / due.length));
+    for (const id of due) {
+      if (this.deps.signal.aborted) return;
+      this.fresh.delete(id);
+      const held = this.queues.get(id)?.length ?? 0;
+      if (held >= share) continue;
+      let jobs: Job[];
+      try {
+        jobs = await store.claim(owner, id, this.tenantId, clock.now(), share - held);
+      } catch (e) {
+        this.deps.logger.warn({ tenantId: this.tenantId, notificationId: id, err: (e as Error).message }, "claiming rows failed; trying again shortly");
+        this.lookAt.set(id, now + this.deps.pollMs);
+        continue;
+      }
+      if (jobs.length > 0) {
+        const q = this.queue(id);
+        for (const j of jobs) q.push(j);
+        this.buffered += jobs.length;
+        if (!this.lookAt.has(id)) this.lookAt.set(id, 0);
+        continue;
+      }
+      const next = await store.nextDue(id, this.tenantId).catch(() => now + this.deps.pollMs);
+      if (next === undefined) {
+        // Nothing ready here now; results of rows in flight or new rows will announce it again.
+        this.lookAt.delete(id);
+        if ((this.queues.get(id)?.length ?? 0) === 0) this.dropQueue(id);
+      } else if (this.lookAt.has(id)) {
+        this.lookAt.set(id, Math.max(next, now + 1));
+      }
+    }
+  }
+
+  private dropQueue(id: string): void {
+    if (!this.queues.has(id)) return;
+    this.queues.delete(id);
+    this.order = this.order.filter((o) => o !== id);
+    this.turn = 0;
+  }
+
+  private idleWait(now: number): number {
+    let until = now + this.deps.pollMs;
+    for (const p of this.parked) until = Math.min(until, p.notBefore);
+    for (const at of this.lookAt.values()) until = Math.min(until, Math.max(at, now + 1));
+    return Math.max(1, until - now);
+  }
+
+  /** Sleep until `ms` passed, `wake()` is called, or the engine stops. */
+  private sleep(ms: number): Promise<void> {
+    const ac = new AbortController();
+    this.wakeUp = () => ac.abort();
+    return this.deps.clock.sleep(ms, AbortSignal.any([ac.signal, this.deps.signal])).then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+}

@@ -1,0 +1,241 @@
+import { type Clock, systemClock } from "../clock.js";
+import type { ConnectorClient } from "../connector/client.js";
+import { type Logger, silentLogger } from "../log.js";
+import type { Store } from "../store/ports.js";
+import { resolveAudience } from "./audience/resolve.js";
+import { type DeliveryConfig, resolveDeliveryConfig } from "./config.js";
+import { Dispatcher, type DispatchStats } from "./dispatch/dispatcher.js";
+import { DeliveryError } from "./errors.js";
+import { notificationId, requestHash, workerId } from "./ids.js";
+import type { RateLimiter } from "./limits/index.js";
+import { prepareMessage } from "./message/prepare.js";
+import type { Message } from "./message/schema.js";
+import type { BlockedEntry, Delivery, DeliveryStatus, Notification, NotificationStatus, Page } from "./model.js";
+import { policiesFor } from "./policies.js";
+import { type NotificationRequest, scheduleOf, toAudience } from "./request.js";
+
+export interface DeliveryEngineDeps {
+  /** The store (its `deliveries`, `recipients`, `conversations`). */
+  store: Pick<Store, "deliveries" | "recipients" | "conversations">;
+  connector: ConnectorClient;
+  /** In-process or Redis buckets (src/delivery/limits). */
+  limiter: RateLimiter;
+  /** Default: the system clock. */
+  clock?: Clock | undefined;
+  /** Default: silent. */
+  logger?: Logger | undefined;
+  /** See DeliveryConfig; unset fields take their defaults. */
+  config?: Partial<DeliveryConfig> | undefined;
+  /** Jitter source of retries. Default Math.random. */
+  random?: (() => number) | undefined;
+  /** This process's worker id. Default: host-pid-random. */
+  workerId?: string | undefined;
+}
+
+/** Who calls: an API key and, when it is tenant-scoped, its tenants. */
+export interface Caller {
+  keyId: string;
+  /** undefined = every tenant. */
+  tenants?: readonly string[] | undefined;
+}
+
+export interface PageRequest {
+  cursor?: string | undefined;
+  limit: number;
+}
+
+/** The delivery engine of one process. */
+export interface DeliveryEngine {
+  /** Recover the work of stopped processes, then send. */
+  start(): Promise<void>;
+  /** Stop taking work, finish requests in flight and write their results. */
+  stop(): Promise<void>;
+  /**
+   * Accept a notification: validate the message, resolve the audience, store the notification and
+   * (explicit lists) every recipient's row in one transaction, then return. Throws MessageError
+   * (bad message or template) or DeliveryError (idempotency conflict, tenant not allowed).
+   * `created` is false when the idempotency key returned an existing notification.
+   */
+  submit(request: NotificationRequest, caller: Caller): Promise<{ notification: Notification; created: boolean }>;
+  /** Undefined when unknown or not visible to `caller`. */
+  get(id: string, caller?: Caller): Promise<Notification | undefined>;
+  list(filter: { status?: NotificationStatus | undefined }, page: PageRequest, caller?: Caller): Promise<Page<Notification>>;
+  /** Per-recipient outcomes; throws DeliveryError HERALD_E_NOT_FOUND. */
+  deliveries(id: string, filter: { status?: DeliveryStatus | undefined }, page: PageRequest, caller?: Caller): Promise<Page<Delivery>>;
+  /** Update every sent copy in place (within the same limits); new sends use the new message. */
+  edit(id: string, message: Message, caller?: Caller): Promise<Notification>;
+  /** Cancel what is not sent and delete every sent copy. Recalling twice is harmless. */
+  recall(id: string, caller?: Caller): Promise<Notification>;
+  /** Conversations that blocked or uninstalled the bot. */
+  blockedReport(filter: { tenantId?: string | undefined }, page: PageRequest, caller?: Caller): Promise<Page<BlockedEntry>>;
+  /** A user of this tenant interacted with the bot: lift a BotDisabledByAdmin pause. */
+  onTenantInteraction(tenantId: string): void;
+  /** What this process did, and holds now. */
+  stats(): DispatchStats & { inFlight: number; buffered: number; lanes: number; expansions: number };
+  readonly workerId: string;
+}
+
+/**
+ * The delivery engine: `POST /v1/notifications` to every recipient exactly once (or reported
+ * `unknown`), within Teams' limits, surviving crashes; see docs/design/delivery.md.
+ */
+export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? silentLogger;
+  const config = resolveDeliveryConfig(deps.config);
+  const owner = deps.workerId ?? workerId();
+  const store = deps.store.deliveries;
+  const dispatcher = new Dispatcher({
+    owner,
+    store,
+    directory: deps.store.recipients,
+    conversations: deps.store.conversations,
+    connector: deps.connector,
+    limiter: deps.limiter,
+    policies: policiesFor(config.tenantRps, config.timeScale),
+    clock,
+    config,
+    logger: logger.child({ component: "delivery" }),
+    random: deps.random ?? Math.random,
+  });
+  let stopping = false;
+
+  const visible = (n: Notification, caller: Caller | undefined): boolean =>
+    !caller?.tenants || n.createdBy === caller.keyId || (n.tenantId !== undefined && caller.tenants.includes(n.tenantId));
+
+  const mustGet = async (id: string, caller: Caller | undefined): Promise<Notification> => {
+    const n = await store.getNotification(id);
+    if (!n || !visible(n, caller)) throw new DeliveryError("HERALD_E_NOT_FOUND", `No notification ${id}; check the id (GET /v1/notifications lists them).`);
+    return n;
+  };
+
+  const sameRequest = (n: Notification, hash: string): { notification: Notification; created: boolean } => {
+    if (n.requestHash !== hash) {
+      throw new DeliveryError(
+        "HERALD_E_IDEMPOTENCY_CONFLICT",
+        `idempotencyKey "${n.idempotencyKey}" was used for notification ${n.id} with a different request; use a new key for a new notification.`,
+      );
+    }
+    return { notification: n, created: false };
+  };
+
+  return {
+    workerId: owner,
+
+    async start() {
+      await dispatcher.start();
+    },
+
+    async stop() {
+      stopping = true;
+      await dispatcher.stop();
+    },
+
+    async submit(request, caller) {
+      if (stopping) throw new DeliveryError("HERALD_E_ENGINE_STOPPED", "Herald is shutting down; send the request again in a moment.");
+      // Throws MessageError naming the field (templates, size) before anything is stored.
+      prepareMessage(request.message, { data: request.data });
+      const audience = toAudience(request.audience);
+      const scheduledAt = scheduleOf(request.schedule);
+      const hash = requestHash({ audience, message: request.message, data: request.data ?? null, scheduledAt: scheduledAt ?? null, category: request.category ?? null });
+      const resolution = await resolveAudience(audience, deps.store.recipients, request.category, config.defaultServiceUrl);
+      if (caller.tenants) {
+        if (resolution.tenants === undefined) {
+          throw new DeliveryError("HERALD_E_TENANT_REQUIRED", "This API key is limited to some tenants: name the tenant (audience.tenantId).");
+        }
+        const denied = [...resolution.tenants].filter((t) => !caller.tenants?.includes(t));
+        if (denied.length > 0) throw new DeliveryError("HERALD_E_FORBIDDEN", `This API key may not send to tenant ${denied[0]}.`);
+      }
+      const now = clock.now();
+      const tenants = resolution.tenants ? [...resolution.tenants] : [];
+      const { notification, created } = await store.createNotification(
+        {
+          id: notificationId(now),
+          createdBy: caller.keyId,
+          idempotencyKey: request.idempotencyKey,
+          requestHash: hash,
+          tenantId: tenants.length === 1 ? tenants[0] : undefined,
+          audience,
+          message: request.message,
+          data: request.data,
+          category: request.category,
+          createdAt: now,
+          scheduledAt,
+          expansionDone: !resolution.streaming,
+        },
+        resolution.rows,
+      );
+      if (!created) return sameRequest(notification, hash);
+      logger.info({ notificationId: notification.id, total: notification.total, streaming: resolution.streaming, createdBy: caller.keyId }, "notification accepted");
+      if (notification.status !== "scheduled") {
+        dispatcher.messages.put(notification);
+        if (resolution.streaming) dispatcher.expand(notification.id);
+        const sending = new Set(resolution.rows.filter((r) => r.status === "pending").map((r) => r.tenantId));
+        dispatcher.announce(notification.id, [...sending]);
+        if (!resolution.streaming && notification.counts.pending === 0) await store.finishIfDone([notification.id], clock.now());
+      }
+      return { notification: (await store.getNotification(notification.id)) ?? notification, created: true };
+    },
+
+    async get(id, caller) {
+      const n = await store.getNotification(id);
+      return n && visible(n, caller) ? n : undefined;
+    },
+
+    list(filter, page, caller) {
+      return store.listNotifications({ status: filter.status, visibleTo: caller?.tenants ? { keyId: caller.keyId, tenants: caller.tenants } : undefined }, page);
+    },
+
+    async deliveries(id, filter, page, caller) {
+      await mustGet(id, caller);
+      return store.listDeliveries(id, filter, page);
+    },
+
+    async edit(id, message, caller) {
+      const before = await mustGet(id, caller);
+      prepareMessage(message, { data: before.data });
+      const outcome = await store.requestEdit(id, message, clock.now());
+      if (!outcome.ok) {
+        if (outcome.reason === "canceled") throw new DeliveryError("HERALD_E_RECALLED", `Notification ${id} was recalled; it cannot be edited. Send a new notification instead.`);
+        throw new DeliveryError("HERALD_E_NOT_FOUND", `No notification ${id}.`);
+      }
+      dispatcher.messages.put(outcome.notification);
+      dispatcher.kick();
+      logger.info({ notificationId: id, version: outcome.notification.messageVersion, copies: outcome.notification.edit.pending }, "notification edited");
+      return outcome.notification;
+    },
+
+    async recall(id, caller) {
+      await mustGet(id, caller);
+      const n = await store.requestRecall(id, clock.now());
+      if (!n) throw new DeliveryError("HERALD_E_NOT_FOUND", `No notification ${id}.`);
+      dispatcher.kick();
+      logger.info({ notificationId: id, deletes: n.recall.pending, canceled: n.counts.canceled }, "notification recalled");
+      return n;
+    },
+
+    blockedReport(filter, page, caller) {
+      let tenantIds: readonly string[] | undefined = filter.tenantId === undefined ? undefined : [filter.tenantId];
+      if (caller?.tenants) {
+        if (filter.tenantId !== undefined && !caller.tenants.includes(filter.tenantId)) {
+          throw new DeliveryError("HERALD_E_FORBIDDEN", `This API key may not read tenant ${filter.tenantId}.`);
+        }
+        tenantIds ??= caller.tenants;
+      }
+      return store.blockedReport({ tenantIds }, page);
+    },
+
+    onTenantInteraction(tenantId) {
+      // The paused set is refreshed from the store at every poll, so a pause by another process is seen too.
+      if (!dispatcher.isPaused(tenantId)) return;
+      void dispatcher
+        .resume(tenantId)
+        .then(() => logger.info({ tenantId }, "a user of the tenant interacted: sending to it resumes"))
+        .catch((e: unknown) => logger.warn({ tenantId, err: (e as Error).message }, "could not resume a tenant"));
+    },
+
+    stats() {
+      return { ...dispatcher.stats, ...dispatcher.load() };
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * Errors the delivery engine answers a caller with. `code` is stable (API bodies, tests,
+ * runbooks); `status` is the HTTP status the API maps it to; the message says what to do next.
+ */
+export type DeliveryErrorCode =
+  /** No notification with that id (or not visible to this API key). */
+  | "HERALD_E_NOT_FOUND"
+  /** The idempotency key was used before with a different request. */
+  | "HERALD_E_IDEMPOTENCY_CONFLICT"
+  /** The notification was recalled: it cannot be edited any more. */
+  | "HERALD_E_RECALLED"
+  /** The API key may not address that tenant. */
+  | "HERALD_E_FORBIDDEN"
+  /** A tenant-scoped API key must name the tenant. */
+  | "HERALD_E_TENANT_REQUIRED"
+  /** The engine is stopping or stopped. */
+  | "HERALD_E_ENGINE_STOPPED";
+
+const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
+  HERALD_E_NOT_FOUND: 404,
+  HERALD_E_IDEMPOTENCY_CONFLICT: 409,
+  HERALD_E_RECALLED: 409,
+  HERALD_E_FORBIDDEN: 403,
+  HERALD_E_TENANT_REQUIRED: 400,
+  HERALD_E_ENGINE_STOPPED: 503,
+};
+
+export class DeliveryError extends Error {
+  override readonly name = "DeliveryError";
+  readonly status: 400 | 403 | 404 | 409 | 503;
+  constructor(
+    readonly code: DeliveryErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.status = statusOf[code];
+  }
+}
+
+/** Codes kept on delivery rows that Herald decided itself (no call to Teams, or before it). */
+export const rowCodes = {
+  /** The user opted out of notifications (or of this category). */
+  optedOut: "HERALD_OPTED_OUT",
+  /** The stored conversation is blocked: Teams was not called. */
+  knownBlocked: "HERALD_KNOWN_BLOCKED",
+  /** The stored conversation is uninstalled or deleted: Teams was not called. */
+  knownGone: "HERALD_KNOWN_UNINSTALLED",
+  /** No stored conversation has this id. */
+  unknownConversation: "HERALD_E_UNKNOWN_CONVERSATION",
+  /** No tenant to create a chat in: pass audience.tenantId. */
+  tenantRequired: "HERALD_E_TENANT_REQUIRED",
+  /** Herald knows no conversation of this team or channel: install the app in the team first. */
+  unknownTeam: "HERALD_E_UNKNOWN_TEAM",
+  /** Listing a team's members failed for good. */
+  rosterFailed: "HERALD_E_ROSTER",
+  /** Rendering the message for this recipient failed. */
+  render: "HERALD_E_TEMPLATE",
+} as const;

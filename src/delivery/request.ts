@@ -1,0 +1,112 @@
+import { z } from "zod";
+import { messageSchema } from "./message/schema.js";
+import { type Audience, deliveryStatuses } from "./model.js";
+
+/**
+ * The request shapes of `/v1/notifications` and `/v1/reports/blocked` (product.md, "HTTP API"),
+ * one zod schema each, exported so the OpenAPI document is generated from the same schemas.
+ * Validated once at the boundary; the engine receives the parsed values.
+ */
+
+const id = (what: string) => z.string({ error: `must be a string (${what})` }).min(1, { error: `must not be empty (${what})` }).max(400);
+const ids = (what: string, max: number) =>
+  z
+    .array(id(what), { error: `must be an array of ${what}s` })
+    .min(1, { error: `must name at least one ${what}` })
+    .max(max, { error: `names more than ${max} ${what}s; split the request, or use {all: true}` });
+const tenantId = z.string().min(1).max(200);
+
+/** The most ids an explicit audience list may hold (the rows are written before the 202). */
+export const maxAudienceIds = 10_000;
+
+/**
+ * Exactly one of `conversations`, `users` (+ `tenantId`), `channels`, `teams` (+ `deliverTo`),
+ * `all: true` (+ `tenantId`).
+ */
+export const audienceSchema = z
+  .strictObject({
+    conversations: ids("conversation id", maxAudienceIds).optional(),
+    users: ids("user id", maxAudienceIds).optional(),
+    channels: ids("channel id", maxAudienceIds).optional(),
+    teams: ids("team id", 1_000).optional(),
+    deliverTo: z.enum(["channel", "members"], { error: 'must be "channel" (a post in General) or "members" (a 1:1 chat to every member)' }).optional(),
+    all: z.literal(true, { error: "must be true" }).optional(),
+    tenantId: tenantId.optional(),
+  })
+  .superRefine((a, ctx) => {
+    const kinds = (["conversations", "users", "channels", "teams", "all"] as const).filter((k) => a[k] !== undefined);
+    if (kinds.length !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: `must name exactly one of conversations, users, channels, teams or all (got ${kinds.length === 0 ? "none" : kinds.join(", ")})`,
+      });
+      return;
+    }
+    if (a.tenantId !== undefined && a.users === undefined && a.all === undefined) {
+      ctx.addIssue({ code: "custom", path: ["tenantId"], message: "applies only to users and all; remove it" });
+    }
+    if (a.teams !== undefined && a.deliverTo === undefined) ctx.addIssue({ code: "custom", path: ["deliverTo"], message: 'is required with teams: "channel" or "members"' });
+    if (a.deliverTo !== undefined && a.teams === undefined) ctx.addIssue({ code: "custom", path: ["deliverTo"], message: "applies only to teams; remove it" });
+  });
+
+export type AudienceInput = z.infer<typeof audienceSchema>;
+
+/** An ISO 8601 time with a zone, e.g. `2025-06-01T09:00:00Z`. */
+const when = z.iso.datetime({ offset: true, error: "must be an ISO 8601 time with a zone, e.g. 2025-06-01T09:00:00Z" });
+
+/** `POST /v1/notifications`. */
+export const notificationRequestSchema = z.strictObject({
+  audience: audienceSchema,
+  message: messageSchema,
+  /** Values for `${...}` templating besides the recipient's fields. */
+  data: z.record(z.string(), z.unknown(), { error: "must be a JSON object" }).optional(),
+  /** Send at this time instead of now: an ISO time, or `{at}`. */
+  schedule: z.union([when, z.strictObject({ at: when })]).optional(),
+  /** The same key (per API key) returns the same notification and never sends twice. */
+  idempotencyKey: z.string().min(1).max(200).optional(),
+  /** Users who opted out of this category are skipped as `optedOut`. */
+  category: z.string().min(1).max(100).optional(),
+});
+
+export type NotificationRequest = z.infer<typeof notificationRequestSchema>;
+
+/** `PATCH /v1/notifications/{id}`. */
+export const editRequestSchema = z.strictObject({ message: messageSchema });
+
+const limit = z.coerce.number().int().min(1).max(1_000).optional();
+const cursor = z.string().min(1).max(2_000).optional();
+const format = z.enum(["json", "csv"]).optional();
+
+/** `GET /v1/notifications/{id}/deliveries`. */
+export const deliveriesQuerySchema = z.strictObject({
+  status: z.enum(deliveryStatuses as unknown as [string, ...string[]]).optional(),
+  cursor,
+  limit,
+  format,
+});
+
+/** `GET /v1/notifications`. */
+export const notificationsQuerySchema = z.strictObject({
+  status: z.enum(["scheduled", "queued", "sending", "completed", "canceled"]).optional(),
+  cursor,
+  limit,
+});
+
+/** `GET /v1/reports/blocked`. */
+export const blockedQuerySchema = z.strictObject({ tenantId: tenantId.optional(), cursor, limit, format });
+
+/** The audience as the engine keeps it (one kind, no stray fields). */
+export function toAudience(a: AudienceInput): Audience {
+  if (a.conversations) return { conversations: a.conversations };
+  if (a.users) return a.tenantId === undefined ? { users: a.users } : { users: a.users, tenantId: a.tenantId };
+  if (a.channels) return { channels: a.channels };
+  if (a.teams) return { teams: a.teams, deliverTo: a.deliverTo ?? "channel" };
+  return a.tenantId === undefined ? { all: true } : { all: true, tenantId: a.tenantId };
+}
+
+/** The schedule's time in ms, or undefined. */
+export function scheduleOf(s: NotificationRequest["schedule"]): number | undefined {
+  if (s === undefined) return undefined;
+  return Date.parse(typeof s === "string" ? s : s.at);
+}

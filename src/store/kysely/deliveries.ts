@@ -1,0 +1,137 @@
+import type { Kysely } from "kysely";
+import type {
+  BlockedEntry,
+  Delivery,
+  DeliveryKey,
+  DeliveryStatus,
+  InFlightPolicy,
+  Job,
+  JobResult,
+  NewDelivery,
+  Notification,
+  Page,
+  RecoveryResult,
+} from "../../delivery/model.js";
+import type {
+  ActiveNotification,
+  DeliveryStore,
+  EditOutcome,
+  NewNotification,
+  NotificationFilter,
+  PageRequest,
+} from "../../delivery/store/port.js";
+import type { SqlBackend } from "./backend.js";
+import * as control from "./delivery-control.js";
+import * as create from "./delivery-create.js";
+import * as read from "./delivery-read.js";
+import { type AllTables, withDeliveryTables } from "./delivery-schema.js";
+import * as work from "./delivery-work.js";
+import { KyselyRecipientDirectory } from "./recipients.js";
+
+/**
+ * The delivery store over Kysely: the same code for SQLite and PostgreSQL. The work is in
+ * delivery-create.ts (notifications and expansion pages), delivery-work.ts (claims, in-flight
+ * marks, results), delivery-control.ts (edit, recall, pauses, liveness and crash recovery) and
+ * delivery-read.ts (reads and listings); this class only routes.
+ */
+export class KyselyDeliveryStore implements DeliveryStore {
+  readonly shared: boolean;
+  readonly recipients: KyselyRecipientDirectory;
+  private readonly db: Kysely<AllTables>;
+
+  constructor(private readonly backend: SqlBackend) {
+    this.db = withDeliveryTables(backend.db);
+    this.shared = backend.dialect === "postgres";
+    this.recipients = new KyselyRecipientDirectory(this.db);
+  }
+
+  createNotification(input: NewNotification, rows: readonly NewDelivery[]): Promise<{ notification: Notification; created: boolean }> {
+    return create.createNotification(this.db, input, rows);
+  }
+
+  getNotification(id: string): Promise<Notification | undefined> {
+    return read.getNotification(this.db, id);
+  }
+
+  listNotifications(filter: NotificationFilter, page: PageRequest): Promise<Page<Notification>> {
+    return read.listNotifications(this.db, filter, page);
+  }
+
+  activeWork(now: number): Promise<ActiveNotification[]> {
+    return work.activeWork(this.db, now);
+  }
+
+  claimExpansion(notificationId: string, owner: string, now: number): Promise<{ cursor: unknown } | undefined> {
+    return work.claimExpansion(this.db, notificationId, owner, now);
+  }
+
+  appendDeliveries(
+    notificationId: string,
+    owner: string,
+    rows: readonly NewDelivery[],
+    progress: { cursor: unknown; done: boolean },
+    now: number,
+  ): Promise<{ inserted: number; tenants: string[]; accepted: boolean }> {
+    return create.appendDeliveries(this.db, this.backend.dialect, notificationId, owner, rows, progress, now);
+  }
+
+  claim(owner: string, notificationId: string, tenantId: string, now: number, limit: number): Promise<Job[]> {
+    return work.claim(this.db, this.backend.dialect, owner, notificationId, tenantId, now, limit);
+  }
+
+  nextDue(notificationId: string, tenantId: string): Promise<number | undefined> {
+    return work.nextDue(this.db, notificationId, tenantId);
+  }
+
+  markInflight(owner: string, keys: readonly DeliveryKey[], now: number): Promise<DeliveryKey[]> {
+    return work.markInflight(this.db, owner, keys, now);
+  }
+
+  recordResults(owner: string, results: readonly JobResult[], now: number): Promise<Map<string, number>> {
+    return work.recordResults(this.db, this.backend.dialect, owner, results, now);
+  }
+
+  finishIfDone(ids: readonly string[], now: number): Promise<string[]> {
+    return work.finishIfDone(this.db, ids, now);
+  }
+
+  requestEdit(id: string, message: unknown, now: number): Promise<EditOutcome> {
+    return control.requestEdit(this.db, this.backend.dialect, id, message, now);
+  }
+
+  requestRecall(id: string, now: number): Promise<Notification | undefined> {
+    return control.requestRecall(this.db, this.backend.dialect, id, now);
+  }
+
+  listDeliveries(notificationId: string, filter: { status?: DeliveryStatus | undefined }, page: PageRequest): Promise<Page<Delivery>> {
+    return read.listDeliveries(this.db, notificationId, filter, page);
+  }
+
+  pauseTenant(tenantId: string, code: string, now: number): Promise<void> {
+    return control.pauseTenant(this.db, tenantId, code, now);
+  }
+
+  resumeTenant(tenantId: string): Promise<boolean> {
+    return control.resumeTenant(this.db, tenantId);
+  }
+
+  pausedTenants(): Promise<string[]> {
+    return control.pausedTenants(this.db);
+  }
+
+  heartbeat(owner: string, now: number): Promise<void> {
+    return control.heartbeat(this.db, owner, now);
+  }
+
+  recover(self: string, staleBefore: number, policy: InFlightPolicy, now: number, othersAreDead: boolean): Promise<RecoveryResult> {
+    return control.recover(this.db, this.backend.dialect, self, staleBefore, policy, now, othersAreDead);
+  }
+
+  retire(owner: string, now: number): Promise<void> {
+    return control.retire(this.db, owner, now);
+  }
+
+  blockedReport(filter: { tenantIds?: readonly string[] | undefined }, page: PageRequest): Promise<Page<BlockedEntry>> {
+    return read.blockedReport(this.db, filter, page);
+  }
+}

@@ -1,0 +1,199 @@
+import type { Kysely } from "kysely";
+import type { RecipientDirectory, StoredRecipient, TeamHome } from "../../delivery/store/port.js";
+import type { AllTables } from "./delivery-schema.js";
+import { chunk } from "./delivery-sql.js";
+
+/** Lookups per statement (each id is one bound parameter, twice for user lookups). */
+const idsPerQuery = 500;
+
+/**
+ * Audience expansion's view of the conversation store: batched lookups, each joined with the
+ * user's preferences, so a page of a thousand recipients costs one query.
+ */
+export class KyselyRecipientDirectory implements RecipientDirectory {
+  constructor(private readonly db: Kysely<AllTables>) {}
+
+  private base() {
+    return this.db
+      .selectFrom("conversations as c")
+      .leftJoin("preferences as p", (join) => join.onRef("p.tenant_id", "=", "c.tenant_id").onRef("p.user_id", "=", "c.user_id"))
+      .select([
+        "c.seq",
+        "c.id",
+        "c.kind",
+        "c.tenant_id",
+        "c.service_url",
+        "c.status",
+        "c.status_code",
+        "c.user_id",
+        "c.user_name",
+        "c.user_aad_object_id",
+        "c.locale",
+        "c.last_activity_at",
+        "p.opted_out",
+        "p.opted_out_categories",
+      ]);
+  }
+
+  async conversations(ids: readonly string[]): Promise<Map<string, StoredRecipient>> {
+    const out = new Map<string, StoredRecipient>();
+    for (const part of chunk([...new Set(ids)], idsPerQuery)) {
+      for (const row of await this.base().where("c.id", "in", part).execute()) out.set(row.id, toRecipient(row));
+    }
+    return out;
+  }
+
+  async personalChats(userIds: readonly string[], tenantId: string | undefined): Promise<Map<string, StoredRecipient>> {
+    const out = new Map<string, StoredRecipient>();
+    const rank = new Map<string, [number, string, number]>();
+    for (const part of chunk([...new Set(userIds)], idsPerQuery)) {
+      const rows = await this.base()
+        .where("c.kind", "=", "personal")
+        .where((eb) => eb.or([eb("c.user_id", "in", part), eb("c.user_aad_object_id", "in", part)]))
+        .$if(tenantId !== undefined, (q) => q.where("c.tenant_id", "=", tenantId ?? ""))
+        .execute();
+      const asked = new Set(part);
+      for (const row of rows) {
+        // Same preference as ConversationStore.findPersonal: active first, then the latest activity.
+        const score: [number, string, number] = [row.status === "active" ? 1 : 0, row.last_activity_at, Number(row.seq)];
+        for (const id of [row.user_id, row.user_aad_object_id]) {
+          if (id === null || !asked.has(id)) continue;
+          const best = rank.get(id);
+          if (best && compare(best, score) >= 0) continue;
+          rank.set(id, score);
+          out.set(id, toRecipient(row));
+        }
+      }
+    }
+    return out;
+  }
+
+  async teams(teamIds: readonly string[]): Promise<Map<string, TeamHome>> {
+    const out = new Map<string, TeamHome>();
+    for (const part of chunk([...new Set(teamIds)], idsPerQuery)) {
+      const rows = await this.db
+        .selectFrom("conversations")
+        .select(["team_id", "tenant_id", "service_url", "status"])
+        .where("team_id", "in", part)
+        .orderBy("last_activity_at", "desc")
+        .execute();
+      for (const r of rows) {
+        if (r.team_id === null || out.has(r.team_id)) continue;
+        out.set(r.team_id, { teamId: r.team_id, tenantId: r.tenant_id, serviceUrl: r.service_url });
+      }
+    }
+    return out;
+  }
+
+  async channels(channelIds: readonly string[]): Promise<Map<string, TeamHome>> {
+    const out = new Map<string, TeamHome>();
+    for (const part of chunk([...new Set(channelIds)], idsPerQuery)) {
+      const rows = await this.db
+        .selectFrom("conversations")
+        .select(["id", "team_id", "teams_channel_id", "tenant_id", "service_url"])
+        // The General channel's id is the team's id.
+        .where((eb) => eb.or([eb("id", "in", part), eb("teams_channel_id", "in", part), eb("team_id", "in", part)]))
+        .where("kind", "=", "channel")
+        .orderBy("last_activity_at", "desc")
+        .execute();
+      for (const r of rows) {
+        for (const id of [r.id, r.teams_channel_id, r.team_id]) {
+          if (id === null || !part.includes(id) || out.has(id)) continue;
+          out.set(id, { teamId: r.team_id ?? id, tenantId: r.tenant_id, serviceUrl: r.service_url });
+        }
+      }
+    }
+    return out;
+  }
+
+  async personalPage(
+    tenantId: string | undefined,
+    after: number | undefined,
+    limit: number,
+  ): Promise<{ items: StoredRecipient[]; last?: number | undefined }> {
+    const rows = await this.base()
+      .where("c.kind", "=", "personal")
+      .where("c.status", "=", "active")
+      .$if(tenantId !== undefined, (q) => q.where("c.tenant_id", "=", tenantId ?? ""))
+      .$if(after !== undefined, (q) => q.where("c.seq", ">", after ?? 0))
+      .orderBy("c.seq")
+      .limit(limit)
+      .execute();
+    const last = rows.at(-1);
+    return { items: rows.map(toRecipient), last: last === undefined ? undefined : Number(last.seq) };
+  }
+
+  async preferences(tenantId: string, userIds: readonly string[]): Promise<Map<string, { optedOut: boolean; categories: string[] }>> {
+    const out = new Map<string, { optedOut: boolean; categories: string[] }>();
+    for (const part of chunk([...new Set(userIds)], idsPerQuery)) {
+      const rows = await this.db
+        .selectFrom("preferences")
+        .selectAll()
+        .where("tenant_id", "=", tenantId)
+        .where("user_id", "in", part)
+        .execute();
+      for (const r of rows)
+        out.set(r.user_id, { optedOut: Number(r.opted_out) === 1, categories: parseCategories(r.opted_out_categories) });
+    }
+    return out;
+  }
+
+  async serviceUrlOf(tenantId: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom("conversations")
+      .select("service_url")
+      .where("tenant_id", "=", tenantId)
+      .orderBy("seq", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    return row?.service_url;
+  }
+}
+
+interface JoinedRow {
+  seq: number | string;
+  id: string;
+  kind: string;
+  tenant_id: string;
+  service_url: string;
+  status: string;
+  status_code: string | null;
+  user_id: string | null;
+  user_name: string | null;
+  user_aad_object_id: string | null;
+  locale: string | null;
+  opted_out: number | null;
+  opted_out_categories: string | null;
+}
+
+function toRecipient(r: JoinedRow): StoredRecipient {
+  const out: StoredRecipient = {
+    conversationId: r.id,
+    kind: r.kind,
+    tenantId: r.tenant_id,
+    serviceUrl: r.service_url,
+    status: r.status,
+    optedOut: Number(r.opted_out ?? 0) === 1,
+    optedOutCategories: r.opted_out_categories === null ? [] : parseCategories(r.opted_out_categories),
+    seq: Number(r.seq),
+  };
+  if (r.status_code !== null) out.statusCode = r.status_code;
+  if (r.user_id !== null) out.userId = r.user_id;
+  if (r.user_name !== null) out.userName = r.user_name;
+  if (r.user_aad_object_id !== null) out.userAadObjectId = r.user_aad_object_id;
+  if (r.locale !== null) out.locale = r.locale;
+  return out;
+}
+
+function parseCategories(text: string): string[] {
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? v.filter((c): c is string => typeof c === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+function compare(a: [number, string, number], b: [number, string, number]): number {
+  return a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) || a[2] - b[2];
+}
