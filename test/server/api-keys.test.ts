@@ -22,19 +22,19 @@ forEachStore((stores) => {
       new Request(`http://herald.test${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }),
     );
     const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined, headers: res.headers };
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown>, headers: res.headers };
   }
 
   it("creates, lists, uses and revokes keys, and audits every write", async () => {
     const created = await call("POST", "/v1/keys", ADMIN, { name: "reader", scopes: ["read"] });
     expect(created.status).toBe(201);
-    const secret = created.body?.["key"] as string;
+    const secret = created.body["key"] as string;
     expect(secret).toMatch(/^hk_/);
-    const id = created.body?.["id"] as string;
+    const id = created.body["id"] as string;
 
     const listed = await call("GET", "/v1/keys", ADMIN);
     expect(JSON.stringify(listed.body)).not.toContain(secret);
-    expect((listed.body?.["items"] as { id: string }[]).map((k) => k.id)).toContain(id);
+    expect((listed.body["items"] as { id: string }[]).map((k) => k.id)).toContain(id);
 
     expect((await call("GET", "/v1/conversations", secret)).status).toBe(200);
     // a read key cannot administer
@@ -46,7 +46,7 @@ forEachStore((stores) => {
     expect((await call("DELETE", "/v1/keys/key_nope", ADMIN)).status).toBe(404);
 
     const audit = await call("GET", "/v1/audit", ADMIN);
-    const actions = (audit.body?.["items"] as { action: string; target: string; actor: string }[]).map(
+    const actions = (audit.body["items"] as { action: string; target: string; actor: string }[]).map(
       (e) => `${e.action}:${e.target}:${e.actor}`,
     );
     expect(actions).toContain(`key.create:${id}:env:HERALD_API_KEY`);
@@ -55,7 +55,7 @@ forEachStore((stores) => {
 
   it("limits a key to its tenants", async () => {
     const created = await call("POST", "/v1/keys", ADMIN, { name: "tenant-a", scopes: ["read"], tenants: ["tenant-a"] });
-    const secret = created.body?.["key"] as string;
+    const secret = created.body["key"] as string;
     expect((await call("GET", "/v1/conversations?tenantId=tenant-a", secret)).status).toBe(200);
     expect((await call("GET", "/v1/conversations?tenantId=tenant-b", secret)).status).toBe(403);
     expect((await call("GET", "/v1/conversations", secret)).status).toBe(400);
@@ -66,15 +66,15 @@ forEachStore((stores) => {
     expect((await call("GET", "/v1/keys", "not-a-real-key-at-all")).status).toBe(401);
     const unknown = await call("POST", "/v1/keys", ADMIN, { name: "x", scopes: ["read"], colour: "blue" });
     expect(unknown.status).toBe(400);
-    expect((unknown.body?.["error"] as { message: string }).message).toMatch(/unknown field "colour"/);
+    expect((unknown.body["error"] as { message: string }).message).toMatch(/unknown field "colour"/);
     const badScope = await call("POST", "/v1/keys", ADMIN, { name: "x", scopes: ["root"] });
     expect(badScope.status).toBe(400);
-    expect((badScope.body?.["error"] as { message: string }).message).toMatch(/^scopes\.0/);
+    expect((badScope.body["error"] as { message: string }).message).toMatch(/^scopes\.0/);
   });
 
   it("answers 429 with Retry-After when a key sends too many requests", async () => {
     const created = await call("POST", "/v1/keys", ADMIN, { name: "busy", scopes: ["read"] });
-    const secret = created.body?.["key"] as string;
+    const secret = created.body["key"] as string;
     let limited: Awaited<ReturnType<typeof call>> | undefined;
     for (let i = 0; i < 150 && !limited; i++) {
       const r = await call("GET", "/healthz", undefined);

@@ -1,0 +1,208 @@
+import { type Context, Hono } from "hono";
+import { csvStream } from "../delivery/csv.js";
+import type { Caller, DeliveryEngine } from "../delivery/engine.js";
+import { DeliveryError } from "../delivery/errors.js";
+import { MessageError } from "../delivery/message/errors.js";
+import type { Delivery, DeliveryStatus, Notification, NotificationStatus } from "../delivery/model.js";
+import { deliveriesQuerySchema, editRequestSchema, notificationRequestSchema, notificationsQuerySchema } from "../delivery/request.js";
+import { errorResponse, readJson } from "../http/errors.js";
+import { StoreError } from "../store/errors.js";
+import { type ApiEnv, type ApiKeyVerifier, requireScope } from "./auth.js";
+import { bodyError, queryError } from "./validation.js";
+
+export { deliveriesQuerySchema, editRequestSchema, notificationRequestSchema, notificationsQuerySchema } from "../delivery/request.js";
+
+/** Largest request body: 10,000 ids and a 28 KB card fit with room to spare. */
+export const maxNotificationBodyBytes = 2 * 1024 * 1024;
+
+/** `GET /v1/notifications/{id}` (product.md): counts add up to `total`, read from counters kept with the rows. */
+export interface NotificationView {
+  id: string;
+  status: NotificationStatus;
+  total: number;
+  counts: Notification["counts"];
+  createdAt: string;
+  startedAt?: string;
+  completedAt?: string;
+  scheduledAt?: string;
+  canceledAt?: string;
+  category?: string;
+  /** 1, plus one per edit. */
+  messageVersion: number;
+  /** True while `all` or a team roster is still being expanded (`total` grows meanwhile). */
+  expanding: boolean;
+  /** Progress of the latest edit (present after an edit). */
+  edit?: { pending: number; done: number; failed: number };
+  /** Progress of the recall (present after DELETE). */
+  recall?: { pending: number; done: number; failed: number };
+}
+
+export function notificationView(n: Notification): NotificationView {
+  const view: NotificationView = {
+    id: n.id,
+    status: n.status,
+    total: n.total,
+    counts: n.counts,
+    createdAt: n.createdAt,
+    messageVersion: n.messageVersion,
+    expanding: !n.expansionDone,
+  };
+  if (n.startedAt) view.startedAt = n.startedAt;
+  if (n.completedAt) view.completedAt = n.completedAt;
+  if (n.scheduledAt) view.scheduledAt = n.scheduledAt;
+  if (n.canceledAt) view.canceledAt = n.canceledAt;
+  if (n.category) view.category = n.category;
+  if (n.messageVersion > 1) view.edit = n.edit;
+  if (n.canceledAt) view.recall = n.recall;
+  return view;
+}
+
+/** One recipient in `/deliveries`. */
+export function deliveryView(d: Delivery) {
+  return {
+    seq: d.seq,
+    recipient: d.recipientKey,
+    kind: d.kind,
+    tenantId: d.tenantId || null,
+    conversationId: d.conversationId ?? null,
+    targetId: d.targetId ?? null,
+    userName: d.userName ?? null,
+    status: d.status,
+    attempts: d.attempts,
+    lastErrorCode: d.lastErrorCode ?? null,
+    lastErrorMessage: d.lastErrorMessage ?? null,
+    activityId: d.activityId ?? null,
+    recall: d.recall ?? null,
+    sentAt: d.sentAt ?? null,
+    updatedAt: d.updatedAt,
+  };
+}
+
+const deliveryCsvHeader = [
+  "seq",
+  "recipient",
+  "kind",
+  "tenantId",
+  "conversationId",
+  "targetId",
+  "userName",
+  "status",
+  "attempts",
+  "lastErrorCode",
+  "lastErrorMessage",
+  "activityId",
+  "recall",
+  "sentAt",
+  "updatedAt",
+] as const;
+
+const callerOf = (c: Context<ApiEnv>): Caller => {
+  const p = c.get("principal");
+  return { keyId: p.keyId, tenants: p.tenants };
+};
+
+/** The answer for the errors the engine and the store throw at a caller. */
+export function engineError(c: Context, e: unknown): Response {
+  if (e instanceof DeliveryError) return errorResponse(c, e.status, e.code, e.message);
+  if (e instanceof MessageError) return errorResponse(c, e.code === "HERALD_E_MESSAGE_TOO_LARGE" ? 413 : 400, e.code, e.message);
+  if (e instanceof StoreError && (e.code === "HERALD_E_STORE_CURSOR" || e.code === "HERALD_E_STORE_LIMIT")) {
+    return errorResponse(c, 400, e.code === "HERALD_E_STORE_CURSOR" ? "HERALD_E_BAD_CURSOR" : "HERALD_E_INVALID_QUERY", e.message);
+  }
+  throw e;
+}
+
+/**
+ * `POST/GET /v1/notifications`, `GET/PATCH/DELETE /v1/notifications/{id}`,
+ * `GET /v1/notifications/{id}/deliveries?status=&cursor=&limit=&format=csv` (product.md).
+ * Sending, editing and recalling need the `send` scope; reading needs `read`.
+ */
+export function notificationRoutes(engine: DeliveryEngine, keys: ApiKeyVerifier): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+
+  app.post("/v1/notifications", requireScope(keys, "send"), async (c) => {
+    const body = await readJson(c.req.raw, maxNotificationBodyBytes);
+    if (!body.ok) return errorResponse(c, body.status, body.code, body.message);
+    const parsed = notificationRequestSchema.safeParse(body.value);
+    if (!parsed.success) return bodyError(c, parsed.error);
+    try {
+      const { notification, created } = await engine.submit(parsed.data, callerOf(c));
+      c.header("Location", `/v1/notifications/${notification.id}`);
+      if (!created) c.header("Idempotent-Replayed", "true");
+      return c.json({ id: notification.id, status: notification.status }, 202);
+    } catch (e) {
+      return engineError(c, e);
+    }
+  });
+
+  app.get("/v1/notifications", requireScope(keys, "read"), async (c) => {
+    const q = notificationsQuerySchema.safeParse(c.req.query());
+    if (!q.success) return queryError(c, q.error);
+    try {
+      const page = await engine.list({ status: q.data.status }, { cursor: q.data.cursor, limit: q.data.limit ?? 50 }, callerOf(c));
+      return c.json({ items: page.items.map(notificationView), nextCursor: page.nextCursor ?? null });
+    } catch (e) {
+      return engineError(c, e);
+    }
+  });
+
+  app.get("/v1/notifications/:id", requireScope(keys, "read"), async (c) => {
+    const n = await engine.get(c.req.param("id"), callerOf(c));
+    if (!n) return errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No notification ${c.req.param("id")}.`);
+    return c.json(notificationView(n));
+  });
+
+  app.get("/v1/notifications/:id/deliveries", requireScope(keys, "read"), async (c) => {
+    const q = deliveriesQuerySchema.safeParse(c.req.query());
+    if (!q.success) return queryError(c, q.error);
+    const id = c.req.param("id");
+    const caller = callerOf(c);
+    const status = q.data.status as DeliveryStatus | undefined;
+    try {
+      if (q.data.format === "csv") {
+        // Fail before the download starts when the id is unknown.
+        await engine.deliveries(id, { status }, { limit: 1 }, caller);
+        const stream = csvStream(
+          deliveryCsvHeader,
+          (d: Delivery) => {
+            const v = deliveryView(d);
+            return deliveryCsvHeader.map((k) => v[k]);
+          },
+          (cursor) => engine.deliveries(id, { status }, { cursor, limit: 1_000 }, caller),
+          q.data.cursor,
+        );
+        return new Response(stream, {
+          status: 200,
+          headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${id}-deliveries.csv"` },
+        });
+      }
+      const page = await engine.deliveries(id, { status }, { cursor: q.data.cursor, limit: q.data.limit ?? 100 }, caller);
+      return c.json({ items: page.items.map(deliveryView), nextCursor: page.nextCursor ?? null });
+    } catch (e) {
+      return engineError(c, e);
+    }
+  });
+
+  app.patch("/v1/notifications/:id", requireScope(keys, "send"), async (c) => {
+    const body = await readJson(c.req.raw, maxNotificationBodyBytes);
+    if (!body.ok) return errorResponse(c, body.status, body.code, body.message);
+    const parsed = editRequestSchema.safeParse(body.value);
+    if (!parsed.success) return bodyError(c, parsed.error);
+    try {
+      const n = await engine.edit(c.req.param("id"), parsed.data.message, callerOf(c));
+      return c.json(notificationView(n), 202);
+    } catch (e) {
+      return engineError(c, e);
+    }
+  });
+
+  app.delete("/v1/notifications/:id", requireScope(keys, "send"), async (c) => {
+    try {
+      const n = await engine.recall(c.req.param("id"), callerOf(c));
+      return c.json(notificationView(n), 202);
+    } catch (e) {
+      return engineError(c, e);
+    }
+  });
+
+  return app;
+}
