@@ -81,6 +81,7 @@ function parse(s: string, field: string): (string | { source: string; expression
   return segments.map((seg) => {
     if (typeof seg === "string") return seg;
     try {
+      if (seg.source.trim() === "") throw new Error("the expression is empty");
       // The default lookup knows the built-in functions only: an unknown name fails here, once,
       // where the card library would make it fail for every recipient.
       return { source: seg.source, expression: Expression.parse(seg.source) };
