@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { type ApiEnv, adminKeyVerifier, withAfterAuth } from "../api/auth.js";
 import { conversationRoutes } from "../api/conversations.js";
 import { auditRoutes, keyRoutes, storedKeyVerifier } from "../api/keys.js";
+import { openApiDocument } from "../api/openapi.js";
 import { perKeyRateLimit } from "../api/rate-limit.js";
 import { type Clock, isoNow, systemClock } from "../clock.js";
 import { clouds } from "../config/clouds.js";
@@ -93,6 +94,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   const keys = withAfterAuth(adminKeyVerifier(config.apiKey, storedKeyVerifier(store.apiKeys)), perKeyRateLimit(clock));
   const app = new Hono<ApiEnv>();
   app.route("/", healthRoutes(store));
+  const openapi = openApiDocument();
+  app.get("/openapi.json", (c) => c.json(openapi));
   app.get("/metrics", async (c) => c.text(await metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
   app.route("/", botEndpoint({ verifier, trusted, handler, logger, onActivity: (type, result) => metrics.inbound.inc({ type, result }) }));
   app.route("/", conversationRoutes(store, keys));

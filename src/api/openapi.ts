@@ -1,0 +1,220 @@
+import { z } from "zod";
+import {
+  blockedQuerySchema,
+  deliveriesQuerySchema,
+  editRequestSchema,
+  notificationRequestSchema,
+  notificationsQuerySchema,
+} from "../delivery/request.js";
+import { conversationQuerySchema } from "./conversations.js";
+import { auditQuerySchema, createKeySchema } from "./keys.js";
+
+/**
+ * The OpenAPI 3.1 document of Herald's HTTP API, generated from the same zod schemas that
+ * validate requests (so the document cannot drift from what the server accepts).
+ */
+type Schema = Record<string, unknown>;
+
+const errorBody: Schema = {
+  type: "object",
+  required: ["error"],
+  properties: {
+    error: { type: "object", required: ["code", "message"], properties: { code: { type: "string" }, message: { type: "string" } } },
+  },
+};
+
+const json = (schema: z.ZodType): Schema => z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Schema;
+
+function queryParameters(schema: z.ZodObject): Schema[] {
+  const s = json(schema) as { properties?: Record<string, Schema>; required?: string[] };
+  return Object.entries(s.properties ?? {}).map(([name, p]) => ({
+    name,
+    in: "query",
+    required: s.required?.includes(name) ?? false,
+    schema: p,
+    description: p["description"],
+  }));
+}
+
+const errors = (...codes: number[]) =>
+  Object.fromEntries(
+    codes.map((c) => [
+      String(c),
+      { description: statusText[c] ?? "error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+    ]),
+  );
+
+const statusText: Record<number, string> = {
+  400: "Invalid request: the message names the field",
+  401: "Missing or invalid API key",
+  403: "The key lacks the scope or the tenant",
+  404: "Not found",
+  409: "Conflict (idempotency key reused with another body)",
+  413: "Body too large",
+  429: "Too many requests for this key (Retry-After)",
+};
+
+const notificationView: Schema = {
+  type: "object",
+  required: ["id", "status", "total", "counts", "createdAt"],
+  properties: {
+    id: { type: "string" },
+    status: { enum: ["scheduled", "queued", "sending", "completed", "canceled"] },
+    total: { type: "integer" },
+    counts: {
+      type: "object",
+      properties: Object.fromEntries(
+        ["pending", "sent", "failed", "blocked", "notFound", "optedOut", "canceled", "unknown"].map((k) => [k, { type: "integer" }]),
+      ),
+    },
+    createdAt: { type: "string", format: "date-time" },
+    startedAt: { type: ["string", "null"], format: "date-time" },
+    completedAt: { type: ["string", "null"], format: "date-time" },
+  },
+  example: {
+    id: "ntf_01jd…",
+    status: "sending",
+    total: 3000,
+    counts: { pending: 1200, sent: 1740, failed: 0, blocked: 52, notFound: 8, optedOut: 0, canceled: 0, unknown: 0 },
+    createdAt: "2026-11-25T09:00:00.000Z",
+  },
+};
+
+const bearer = [{ apiKey: [] }];
+
+export function openApiDocument(serverUrl?: string): Schema {
+  const idParam = { name: "id", in: "path", required: true, schema: { type: "string" } };
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Herald API",
+      version: "0.1.0",
+      description:
+        "Proactive messages into Microsoft Teams. Authenticate with `Authorization: Bearer <api key>`. Errors are `{error:{code,message}}`.",
+    },
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+    components: {
+      securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "HERALD_API_KEY or a key created with POST /v1/keys" } },
+      schemas: { Error: errorBody, Notification: notificationView },
+    },
+    security: bearer,
+    paths: {
+      "/v1/notifications": {
+        post: {
+          summary: "Send a notification to an audience",
+          description: "Stored durably (with one delivery row per recipient as the audience expands) before the 202.",
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: json(notificationRequestSchema),
+                examples: {
+                  broadcast: {
+                    value: { audience: { all: true }, message: { text: "Office closed Friday", summary: "Office closed", alert: true } },
+                  },
+                  users: {
+                    value: {
+                      audience: { users: ["29:1abc…"], tenantId: "72f988bf-…" },
+                      message: { card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "Hi ${givenName}" }] } },
+                      idempotencyKey: "payroll-2026-11",
+                    },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            "202": {
+              description: "Accepted",
+              content: {
+                "application/json": { schema: { type: "object", properties: { id: { type: "string" }, status: { type: "string" } } } },
+              },
+            },
+            ...errors(400, 401, 403, 409, 413, 429),
+          },
+        },
+        get: {
+          summary: "List notifications",
+          parameters: queryParameters(notificationsQuerySchema),
+          responses: { "200": { description: "A page" }, ...errors(400, 401, 403) },
+        },
+      },
+      "/v1/notifications/{id}": {
+        get: {
+          summary: "Counts and status (always add up to total)",
+          parameters: [idParam],
+          responses: {
+            "200": {
+              description: "The notification",
+              content: { "application/json": { schema: { $ref: "#/components/schemas/Notification" } } },
+            },
+            ...errors(401, 403, 404),
+          },
+        },
+        patch: {
+          summary: "Edit the message everywhere it was sent",
+          parameters: [idParam],
+          requestBody: { required: true, content: { "application/json": { schema: json(editRequestSchema) } } },
+          responses: { "202": { description: "Edit under way" }, ...errors(400, 401, 403, 404, 409) },
+        },
+        delete: {
+          summary: "Cancel what is pending and recall (delete) what was sent",
+          parameters: [idParam],
+          responses: { "202": { description: "Recall under way" }, ...errors(401, 403, 404) },
+        },
+      },
+      "/v1/notifications/{id}/deliveries": {
+        get: {
+          summary: "Per-recipient outcomes (paged; format=csv for a download)",
+          parameters: [idParam, ...queryParameters(deliveriesQuerySchema)],
+          responses: { "200": { description: "A page, or CSV" }, ...errors(400, 401, 403, 404) },
+        },
+      },
+      "/v1/conversations": {
+        get: {
+          summary: "Stored conversation references",
+          parameters: queryParameters(conversationQuerySchema),
+          responses: { "200": { description: "A page" }, ...errors(400, 401, 403) },
+        },
+      },
+      "/v1/reports/blocked": {
+        get: {
+          summary: "Who blocked or uninstalled the bot, when, with Teams' code",
+          parameters: queryParameters(blockedQuerySchema),
+          responses: { "200": { description: "A page, or CSV" }, ...errors(400, 401, 403) },
+        },
+      },
+      "/v1/keys": {
+        post: {
+          summary: "Create an API key (admin); the secret is returned once",
+          requestBody: { required: true, content: { "application/json": { schema: json(createKeySchema) } } },
+          responses: { "201": { description: "Created, with `key`" }, ...errors(400, 401, 403) },
+        },
+        get: { summary: "List API keys (admin), never their secrets", responses: { "200": { description: "Keys" }, ...errors(401, 403) } },
+      },
+      "/v1/keys/{id}": {
+        delete: {
+          summary: "Revoke an API key (admin)",
+          parameters: [idParam],
+          responses: { "204": { description: "Revoked" }, ...errors(401, 403, 404) },
+        },
+      },
+      "/v1/audit": {
+        get: {
+          summary: "Audit log of writes (admin)",
+          parameters: queryParameters(auditQuerySchema),
+          responses: { "200": { description: "A page" }, ...errors(401, 403) },
+        },
+      },
+      "/healthz": { get: { summary: "The process is up", security: [], responses: { "200": { description: "ok" } } } },
+      "/readyz": {
+        get: {
+          summary: "The store answers and migrations are applied",
+          security: [],
+          responses: { "200": { description: "ready" }, "503": { description: "not ready" } },
+        },
+      },
+      "/metrics": { get: { summary: "Prometheus metrics", security: [], responses: { "200": { description: "text/plain" } } } },
+    },
+  };
+}
