@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { errorResponse, readJson } from "../http/errors.js";
 import type { ApiKeyRecord, ApiKeyStore, AuditLog } from "../store/ports.js";
@@ -111,4 +111,20 @@ export function auditRoutes(auditLog: AuditLog, keys: ApiKeyVerifier): Hono<ApiE
     return c.json({ items: page.items, nextCursor: page.nextCursor ?? null });
   });
   return app;
+}
+
+/**
+ * Audit every successful write (POST, PATCH, PUT, DELETE) under `/v1/` that a route did not audit
+ * itself (keys are audited with their details): who, what (method and route), on what (path).
+ */
+export function auditWrites(auditLog: AuditLog): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    await next();
+    if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.path.startsWith("/v1/keys")) return;
+    if (!c.req.path.startsWith("/v1/") || c.res.status >= 300) return;
+    const principal = c.get("principal");
+    if (!principal) return;
+    const target = c.req.path.split("/")[3] ?? c.req.path;
+    await audit(auditLog, principal, `${c.req.method} ${c.req.routePath}`, target, { status: c.res.status });
+  };
 }

@@ -1,7 +1,8 @@
 import { Hono } from "hono";
+import { Redis } from "ioredis";
 import { type ApiEnv, adminKeyVerifier, withAfterAuth } from "../api/auth.js";
 import { conversationRoutes } from "../api/conversations.js";
-import { auditRoutes, keyRoutes, storedKeyVerifier } from "../api/keys.js";
+import { auditRoutes, auditWrites, keyRoutes, storedKeyVerifier } from "../api/keys.js";
 import { openApiDocument } from "../api/openapi.js";
 import { perKeyRateLimit } from "../api/rate-limit.js";
 import { type Clock, isoNow, systemClock } from "../clock.js";
@@ -19,6 +20,10 @@ import type { Logger } from "../log.js";
 import { Metrics } from "../observability/metrics.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/ports.js";
+import { createDeliveryEngine, type DeliveryConfig, type DeliveryEngine } from "../delivery/index.js";
+import { InProcessRateLimiter, type RateLimiter, RedisRateLimiter } from "../delivery/limits/index.js";
+import { notificationRoutes } from "../api/notifications.js";
+import { reportRoutes } from "../api/reports.js";
 import { healthRoutes } from "./health.js";
 import { type Listener, listen } from "./listen.js";
 
@@ -29,6 +34,10 @@ export interface HeraldOptions {
   store?: Store;
   /** PostgreSQL schema (tests give each run its own). */
   schema?: string;
+  /** Delivery engine settings beyond the configuration (time scale for emulators, batch sizes). */
+  delivery?: Partial<DeliveryConfig>;
+  /** Run the delivery engine in this process (default true; `false` for an API-only process). */
+  engine?: boolean;
 }
 
 /** One Herald process: bot endpoint, API and delivery engine over one store. */
@@ -37,6 +46,7 @@ export interface Herald {
   readonly store: Store;
   readonly connector: ConnectorClient;
   readonly handler: ActivityHandler;
+  readonly engine: DeliveryEngine;
   readonly metrics: Metrics;
   /** The whole HTTP surface as a fetch handler (tests call it in process). */
   fetch(req: Request): Response | Promise<Response>;
@@ -77,7 +87,24 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     },
   };
 
-  const handler = new ActivityHandler({ store, replies, logger, now: () => isoNow(clock), welcome });
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false }) : undefined;
+  const limiter: RateLimiter = redis ? new RedisRateLimiter({ redis, clock }) : new InProcessRateLimiter();
+  const engine = createDeliveryEngine({
+    store,
+    connector,
+    limiter,
+    clock,
+    logger,
+    config: { tenantRps: config.tenantRps, inFlightPolicy: config.inFlightPolicy, appId: config.appId, defaultServiceUrl: cloud.defaultServiceUrl, ...options.delivery },
+  });
+  const handler = new ActivityHandler({
+    store,
+    replies,
+    logger,
+    now: () => isoNow(clock),
+    welcome,
+    onTenantInteraction: (tenantId) => engine.onTenantInteraction(tenantId),
+  });
   const verifier =
     config.inboundAuth === "jwt" ? createInboundVerifier({ ...inboundVerifierOptions(config, cloud), clock, logger }) : undefined;
   if (!verifier)
@@ -94,11 +121,14 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   const keys = withAfterAuth(adminKeyVerifier(config.apiKey, storedKeyVerifier(store.apiKeys)), perKeyRateLimit(clock));
   const app = new Hono<ApiEnv>();
   app.route("/", healthRoutes(store));
+  app.use("/v1/*", auditWrites(store.audit));
   const openapi = openApiDocument();
   app.get("/openapi.json", (c) => c.json(openapi));
   app.get("/metrics", async (c) => c.text(await metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
   app.route("/", botEndpoint({ verifier, trusted, handler, logger, onActivity: (type, result) => metrics.inbound.inc({ type, result }) }));
   app.route("/", conversationRoutes(store, keys));
+  app.route("/", notificationRoutes(engine, keys));
+  app.route("/", reportRoutes(engine, keys));
   app.route("/", keyRoutes(store.apiKeys, store.audit, keys));
   app.route("/", auditRoutes(store.audit, keys));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
@@ -107,12 +137,14 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     return errorResponse(c, 500, "HERALD_E_INTERNAL", "Herald failed to handle this request; it has been logged. Try again.");
   });
 
+  if (options.engine !== false) await engine.start();
   let listener: Listener | undefined;
   return {
     config,
     store,
     connector,
     handler,
+    engine,
     metrics,
     fetch: (req) => app.fetch(req),
     async listen() {
@@ -121,8 +153,10 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     },
     async close() {
       await listener?.close();
+      if (options.engine !== false) await engine.stop();
       await handler.drain();
       await connector.close();
+      redis?.disconnect();
       if (!options.store) await store.close();
     },
   };

@@ -121,24 +121,41 @@ describe("renderActivity: templating", () => {
 
   it("keeps every character of a card's literal text: quotes, backslashes, line breaks, braces", () => {
     const literal = "It's \"quoted\" \\ C:\\new\\table {x} }{ \n line 2 \t tab `code` $5 \\' end";
-    const a = render({ card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: literal + " \\${kept} ${givenName} " + literal }] } });
+    const a = render({
+      card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: literal + " \\${kept} ${givenName} " + literal }] },
+    });
     expect(a.attachments![0]!.content.body).toEqual([{ type: "TextBlock", text: literal + " ${kept} Jane " + literal }]);
-    const only = render({ card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: literal + " \\${not an expression}" }] } });
+    const only = render({
+      card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: literal + " \\${not an expression}" }] },
+    });
     expect(only.attachments![0]!.content.body).toEqual([{ type: "TextBlock", text: literal + " ${not an expression}" }]);
   });
 
   it("keeps the type of a lone expression in a card (booleans, numbers, arrays)", () => {
     const a = render(
-      { card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "Input.Toggle", id: "t", title: "T", value: "${on}", isVisible: "${visible}", spacing: "${gap}" }] } },
+      {
+        card: {
+          type: "AdaptiveCard",
+          version: "1.5",
+          body: [{ type: "Input.Toggle", id: "t", title: "T", value: "${on}", isVisible: "${visible}", spacing: "${gap}" }],
+        },
+      },
       jane,
       { on: "true", visible: false, gap: 3 },
     );
-    expect(a.attachments![0]!.content.body).toEqual([{ type: "Input.Toggle", id: "t", title: "T", value: "true", isVisible: false, spacing: 3 }]);
+    expect(a.attachments![0]!.content.body).toEqual([
+      { type: "Input.Toggle", id: "t", title: "T", value: "true", isVisible: false, spacing: 3 },
+    ]);
   });
 
   it("handles long templated strings (the card library alone spends ~60 µs per literal character)", () => {
     const long = "word ".repeat(2_400);
-    const p = prepareMessage(msg({ text: long + "${givenName}", card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: long + "${name}" }] } }));
+    const p = prepareMessage(
+      msg({
+        text: long + "${givenName}",
+        card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: long + "${name}" }] },
+      }),
+    );
     const body = renderActivity(p, jane).attachments![0]!.content.body as { text: string }[];
     expect(body.map((b) => b.text)).toEqual([long + "Jane", long + "Jane Doe"]);
   });

@@ -76,7 +76,11 @@ function expressionEnd(s: string, from: number): number {
 function parse(s: string, field: string): (string | { source: string; expression: Expression })[] {
   const segments = split(s);
   if (!segments) {
-    throw new MessageError("HERALD_E_TEMPLATE", field, `${field}: a \${ has no closing } on its line; close the expression, or write \\\${ for a literal "\${".`);
+    throw new MessageError(
+      "HERALD_E_TEMPLATE",
+      field,
+      `${field}: a \${ has no closing } on its line; close the expression, or write \\\${ for a literal "\${".`,
+    );
   }
   return segments.map((seg) => {
     if (typeof seg === "string") return seg;
