@@ -16,7 +16,7 @@ it("debug timing", async () => {
   }, 100);
   const done = await h.waitFor(notification.id, finished);
   clearInterval(timer);
-  console.log("done", Date.now() - t0, done.counts);
+  console.log("done", Date.now() - t0, done.counts, "violations", h.stats()["violations"], "throttled", h.stats()["throttled"]);
   expect(done.counts.sent).toBe(200);
   await h.close();
   await f.cleanup();

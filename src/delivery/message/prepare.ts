@@ -34,10 +34,11 @@ export class PreparedMessage {
   /** @internal */ readonly textFormat: TextFormat;
   /** @internal */ readonly alert: boolean;
   /** @internal */ readonly data: Readonly<Record<string, unknown>>;
+  /** Largest rendered activity in bytes (PrepareOptions.maxBytes). */
   readonly maxBytes: number;
   /** @internal */ readonly field: string;
-  /** The activity every recipient gets when nothing is templated (then rendering is a copy). */
-  /** @internal */ readonly fixed: MessageActivity | undefined;
+  /** @internal The activity every recipient gets when nothing is templated (rendering is then a copy). */
+  readonly fixed: MessageActivity | undefined;
 
   /** @internal Use prepareMessage. */
   constructor(parts: Omit<PreparedMessage, "fixed">, fixed: MessageActivity | undefined) {
