@@ -39,9 +39,12 @@ export function scalePolicy(policy: LimitPolicy, factor: number): LimitPolicy {
 
 export type RequestClass = "send" | "create" | "read";
 
-/** The tenant's bucket, or undefined when tenants are not limited. */
-export function tenantBucket(p: Policies, tenantId: string): BucketKey | undefined {
-  return p.tenant.length === 0 ? undefined : { key: `tenant:${tenantId}`, policy: p.tenant };
+/**
+ * The tenant's bucket. With no tenant limit its policy is empty: it then admits everything except
+ * while blocked, which is how a tenant-wide Retry-After is honoured even without HERALD_TENANT_RPS.
+ */
+export function tenantBucket(p: Policies, tenantId: string): BucketKey {
+  return { key: `tenant:${tenantId}`, policy: p.tenant };
 }
 
 /** The conversation's bucket for a request class; `target` is the conversation (or, for create, the user or channel). */

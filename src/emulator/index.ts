@@ -13,6 +13,7 @@ import type { EmulatorContext, EmulatorUrls } from "./context.js";
 import { registerInspect } from "./control/inspect.js";
 import { registerControl } from "./control/routes.js";
 import { checkFaults, Faults } from "./faults/faults.js";
+import { graphRoutes } from "./graph/index.js";
 import { normalisePrefix, Router } from "./http/router.js";
 import { createEmulatorServer } from "./http/server.js";
 import { Limits } from "./limits/limits.js";
@@ -34,6 +35,7 @@ export type { ClientCredential, EmulatorOptions, UninstalledAnswer } from "./opt
 export { loadOrgFile, orgFromData } from "./org/file.js";
 export type { OrgSpec } from "./org/generated.js";
 export { GeneratedOrg } from "./org/generated.js";
+export { type GraphOptions, graphRoutes, graphState } from "./graph/index.js";
 export type { Org, OrgChannel, OrgChat, OrgTeam, OrgTenant, OrgUser } from "./org/model.js";
 
 /** A running emulator. */
@@ -146,6 +148,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   registerInspect(router, ctx);
   registerControl(router, ctx);
   for (const module of options.routes ?? []) module(router, ctx);
+  // Default modules come after `routes`, so a configured one (e.g. graphRoutes({manifestId}))
+  // given there answers first: the router takes the first match.
+  for (const module of [graphRoutes()]) module(router, ctx);
 
   const server = createEmulatorServer(router, {
     maxBodyBytes: 16 * 1024 * 1024,

@@ -17,7 +17,8 @@ import { account, observe, tenantOf } from "./reference.js";
 
 /** How the bot answers in a conversation; the composition root adapts the Connector client. */
 export interface BotReplies {
-  send(serviceUrl: string, conversationId: string, message: OutgoingMessage): Promise<void>;
+  /** Send in the conversation; `tenantId` picks the rate-limit budget. */
+  send(serviceUrl: string, conversationId: string, message: OutgoingMessage, tenantId: string): Promise<void>;
   /** Name of a team channel, when it can be found (the General channel has no name in Teams). */
   channelName(serviceUrl: string, teamId: string, channelId: string): Promise<string | undefined>;
 }
@@ -147,14 +148,14 @@ export class ActivityHandler {
         { botName, userName: record.user?.name, installerName: installer.name, selfInstalled: installer.id === record.user?.id },
         this.deps.welcome,
       );
-      await this.deps.replies.send(record.serviceUrl, record.id, message);
+      await this.deps.replies.send(record.serviceUrl, record.id, message, record.tenantId);
       return;
     }
     const team = record.team;
     const selected = activity.channelData?.settings?.selectedChannel?.id ?? record.id;
     const channelName = team ? await this.channelName(activity, team.id, selected) : undefined;
     const message = teamWelcome({ botName, installerName: installer.name, teamName: team?.name, channelName }, this.deps.welcome);
-    await this.deps.replies.send(record.serviceUrl, selected, message);
+    await this.deps.replies.send(record.serviceUrl, selected, message, record.tenantId);
   }
 
   private async channelName(activity: Activity, teamId: string, channelId: string): Promise<string | undefined> {
@@ -186,7 +187,7 @@ export class ActivityHandler {
       reply = unknownCommandMessage(botName, text || "(nothing)");
     }
     // Reply where the user wrote: in a channel that is the thread (`...;messageid=N`).
-    await this.deps.replies.send(activity.serviceUrl, activity.conversation.id, reply);
+    await this.deps.replies.send(activity.serviceUrl, activity.conversation.id, reply, tenantId);
   }
 
   private async cardAction(activity: Activity, verb: string | undefined, data: unknown): Promise<unknown> {

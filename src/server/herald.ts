@@ -3,29 +3,31 @@ import { Redis } from "ioredis";
 import { type ApiEnv, adminKeyVerifier, withAfterAuth } from "../api/auth.js";
 import { conversationRoutes } from "../api/conversations.js";
 import { auditRoutes, auditWrites, keyRoutes, storedKeyVerifier } from "../api/keys.js";
+import { notificationRoutes } from "../api/notifications.js";
 import { openApiDocument } from "../api/openapi.js";
 import { perKeyRateLimit } from "../api/rate-limit.js";
+import { reportRoutes } from "../api/reports.js";
 import { type Clock, isoNow, systemClock } from "../clock.js";
 import { clouds } from "../config/clouds.js";
 import type { Config } from "../config/config.js";
 import { trustedHosts } from "../config/trusted-hosts.js";
 import type { ConnectorClient } from "../connector/client.js";
 import { createConnectorClient } from "../connector/index.js";
+import { createDeliveryEngine, type DeliveryConfig, type DeliveryEngine } from "../delivery/index.js";
+import { InProcessRateLimiter, type RateLimiter, RedisRateLimiter } from "../delivery/limits/index.js";
+import { policiesFor } from "../delivery/policies.js";
 import { errorResponse } from "../http/errors.js";
 import { createInboundVerifier, inboundVerifierOptions } from "../inbound/auth/index.js";
-import { ActivityHandler, type BotReplies } from "../inbound/handler.js";
+import { ActivityHandler } from "../inbound/handler.js";
 import { loadWelcomeFile } from "../inbound/messages.js";
 import { botEndpoint } from "../inbound/route.js";
 import type { Logger } from "../log.js";
 import { Metrics } from "../observability/metrics.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/ports.js";
-import { createDeliveryEngine, type DeliveryConfig, type DeliveryEngine } from "../delivery/index.js";
-import { InProcessRateLimiter, type RateLimiter, RedisRateLimiter } from "../delivery/limits/index.js";
-import { notificationRoutes } from "../api/notifications.js";
-import { reportRoutes } from "../api/reports.js";
 import { healthRoutes } from "./health.js";
 import { type Listener, listen } from "./listen.js";
+import { pacedReplies } from "./paced-replies.js";
 
 export interface HeraldOptions {
   logger: Logger;
@@ -36,6 +38,11 @@ export interface HeraldOptions {
   schema?: string;
   /** Delivery engine settings beyond the configuration (time scale for emulators, batch sizes). */
   delivery?: Partial<DeliveryConfig>;
+  /**
+   * Safety margin of the rate limiter against network jitter, in ms (default 10: see
+   * GcraOptions.marginMs). Tests on a loaded 2-core machine against a time-scaled emulator raise it.
+   */
+  limiterMarginMs?: number;
   /** Run the delivery engine in this process (default true; `false` for an API-only process). */
   engine?: boolean;
 }
@@ -69,33 +76,30 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   const store = options.store ?? (await openStore(config.databaseUrl, { schema: options.schema }));
   const connector = createConnectorClient(config, { clock, logger, isTrusted: trusted });
 
-  const replies: BotReplies = {
-    async send(serviceUrl, conversationId, message) {
-      if (message.text)
-        await connector.sendToConversation(serviceUrl, conversationId, { type: "message", text: message.text, textFormat: "markdown" });
-      if (message.card) {
-        await connector.sendToConversation(serviceUrl, conversationId, {
-          type: "message",
-          attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: message.card }],
-        });
-      }
-    },
-    async channelName(serviceUrl, teamId, channelId) {
-      const channels = await connector.getTeamChannels(serviceUrl, teamId);
-      const found = channels.find((c) => c.id === channelId);
-      return found ? (found.name ?? "General") : undefined;
-    },
-  };
-
   const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false }) : undefined;
-  const limiter: RateLimiter = redis ? new RedisRateLimiter({ redis, clock }) : new InProcessRateLimiter();
+  const margin = options.limiterMarginMs === undefined ? {} : { marginMs: options.limiterMarginMs };
+  const limiter: RateLimiter = redis ? new RedisRateLimiter({ redis, clock, ...margin }) : new InProcessRateLimiter(margin);
   const engine = createDeliveryEngine({
     store,
     connector,
     limiter,
     clock,
     logger,
-    config: { tenantRps: config.tenantRps, inFlightPolicy: config.inFlightPolicy, appId: config.appId, defaultServiceUrl: cloud.defaultServiceUrl, ...options.delivery },
+    config: {
+      tenantRps: config.tenantRps,
+      inFlightPolicy: config.inFlightPolicy,
+      appId: config.appId,
+      defaultServiceUrl: cloud.defaultServiceUrl,
+      ...options.delivery,
+    },
+  });
+  const replies = pacedReplies({
+    connector,
+    limiter,
+    policies: policiesFor(config.tenantRps, options.delivery?.timeScale ?? 1),
+    conversations: store.conversations,
+    clock,
+    logger,
   });
   const handler = new ActivityHandler({
     store,

@@ -9,7 +9,7 @@ forEachStore((stores) => {
   let h: Harness;
   beforeAll(async () => {
     store = await stores.open();
-    h = await startHarness(store, { emulator: { org: { tenants: 2, users: 300, teams: 4, channelsPerTeam: 3 } }, config: { rosterPage: 50 } });
+    h = await startHarness(store, { emulator: { org: { tenants: 2, users: 300, teams: 4, channelsPerTeam: 3 } }, config: { rosterPage: 50, expansionPage: 25 } });
     await h.seedUsers(Array.from({ length: 60 }, (_, i) => i));
   });
   afterAll(async () => {
@@ -131,5 +131,10 @@ forEachStore((stores) => {
     expect(done.total).toBe(stored);
     expect(done.counts.sent).toBe(stored);
     expect(addsUp(done)).toBe(true);
+  });
+
+  it("Teams never had to answer 429: limits were applied before sending", () => {
+    expect(h.stats()["throttled"]).toBe(0);
+    expect(h.stats()["violations"]).toBe(0);
   });
 });

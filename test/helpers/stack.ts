@@ -1,4 +1,5 @@
 import { loadConfig } from "../../src/config/config.js";
+import type { DeliveryConfig } from "../../src/delivery/index.js";
 import { type EmulatorHandle, type EmulatorOptions, startEmulator } from "../../src/emulator/index.js";
 import { silentLogger } from "../../src/log.js";
 import { createHerald, type Herald } from "../../src/server/herald.js";
@@ -19,7 +20,10 @@ export interface Stack {
  * verifies the emulator's signed activities (HERALD_OPENID_METADATA_URL), gets Connector tokens
  * from its token endpoint, and trusts only loopback as serviceUrl.
  */
-export async function startStack(store: Store, options: { emulator?: EmulatorOptions; env?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(
+  store: Store,
+  options: { emulator?: EmulatorOptions; env?: Record<string, string>; delivery?: Partial<DeliveryConfig>; limiterMarginMs?: number } = {},
+): Promise<Stack> {
   const emulator = await startEmulator({ ...options.emulator });
   const config = loadConfig({
     HERALD_PORT: "0",
@@ -34,7 +38,12 @@ export async function startStack(store: Store, options: { emulator?: EmulatorOpt
     HERALD_TENANT_RPS: "0",
     ...options.env,
   });
-  const herald = await createHerald(config, { logger: silentLogger, store });
+  const herald = await createHerald(config, {
+    logger: silentLogger,
+    store,
+    delivery: options.delivery,
+    limiterMarginMs: options.limiterMarginMs,
+  });
   const listener = await herald.listen();
   await fetch(`${emulator.url}/_emulator/bot`, {
     method: "PUT",

@@ -106,7 +106,7 @@ async function expandMembers(n: Notification, teams: readonly string[], start: E
  */
 async function rosterPage(home: TeamHome, token: string | undefined, deps: ExpansionDeps): Promise<{ page: MembersPage } | { error: { code: string; message: string } } | "aborted"> {
   const { clock, limiter, policies } = deps;
-  const buckets = [conversationBucket(policies, "read", home.teamId), ...optional(tenantBucket(policies, home.tenantId))];
+  const buckets = [conversationBucket(policies, "read", home.teamId), tenantBucket(policies, home.tenantId)];
   let attempt = 0;
   const first = clock.now();
   let continuation = token;
@@ -133,7 +133,8 @@ async function rosterPage(home: TeamHome, token: string | undefined, deps: Expan
         continue;
       }
       if (v.kind !== "retry") return { error: { code: v.error.code || rowCodes.rosterFailed, message: `Reading the team's members failed: ${v.error.message}` } };
-      if (v.throttled) await limiter.block(buckets[0]!.key, now + v.delayMs);
+      // Roster reads of a team go one at a time within its read limit, so a 429 is most likely the tenant's: wait out both.
+      if (v.throttled) for (const b of buckets) await limiter.block(b.key, now + v.delayMs);
       deps.logger.warn({ teamId: home.teamId, attempt, delayMs: v.delayMs, error: v.error.code }, "reading a team roster failed; retrying");
       try {
         await clock.sleep(v.delayMs, deps.signal);
@@ -143,5 +144,3 @@ async function rosterPage(home: TeamHome, token: string | undefined, deps: Expan
     }
   }
 }
-
-const optional = <T>(v: T | undefined): T[] => (v === undefined ? [] : [v]);

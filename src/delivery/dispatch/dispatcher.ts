@@ -29,6 +29,36 @@ export interface DispatcherDeps {
   random: () => number;
 }
 
+/**
+ * The first request of a process goes alone: it waits for the Connector token and opens the
+ * first connection (a few hundred ms). Requests admitted by the rate limiter meanwhile would all
+ * leave together when the token comes and arrive at Teams bunched, above the rate the limiter
+ * meant; so no other request takes a slot until the first one has been answered.
+ */
+class Warmup {
+  private first = true;
+  private done = false;
+  private release!: () => void;
+  private readonly opened = new Promise<void>((r) => {
+    this.release = r;
+  });
+
+  enter(): Promise<void> {
+    if (this.done) return Promise.resolve();
+    if (this.first) {
+      this.first = false;
+      return Promise.resolve();
+    }
+    return this.opened;
+  }
+
+  open(): void {
+    if (this.done) return;
+    this.done = true;
+    this.release();
+  }
+}
+
 /** Counters of what this process did since it started (metrics, tests, benchmarks). */
 export interface DispatchStats {
   requests: number;
@@ -59,6 +89,7 @@ export class Dispatcher {
   private readonly inflight: Batcher<DeliveryKey, boolean>;
   private readonly results: Batcher<JobResult, void>;
   private readonly abort = new AbortController();
+  private readonly warmup = new Warmup();
   private timers: NodeJS.Timeout[] = [];
   private polling: Promise<void> | undefined;
   private pollAgain = false;
@@ -218,6 +249,8 @@ export class Dispatcher {
           }),
         record: (r) => this.record(r),
         isPaused: (t) => this.paused.has(t),
+        warm: () => this.warmup.enter(),
+        answered: () => this.warmup.open(),
         signal: this.abort.signal,
       });
       this.lanes.set(tenantId, lane);

@@ -44,6 +44,9 @@ export type StepOutcome = { done: JobResult } | { next: Job } | { dropped: true 
  * not call Teams for them; a 429 blocks exactly the bucket it came from, until its Retry-After.
  */
 export class Executor {
+  /** Buckets Teams throttled (bucket key → until, ms), checked again right before a request leaves. */
+  private readonly blocks = new Map<string, number>();
+
   constructor(private readonly deps: ExecutorDeps) {}
 
   async run(job: Job, step: Step, markInflight: () => Promise<boolean>, signal?: AbortSignal): Promise<StepOutcome> {
@@ -67,6 +70,9 @@ export class Executor {
           if (!mv) return { done: { ...key, kind: "release" } };
           const activity = this.render(mv, job);
           if (!(await markInflight())) return { dropped: true };
+          // A 429 may have arrived while the row was being marked: the request must not leave before its Retry-After.
+          const until = this.blockedUntil(job, step);
+          if (until !== undefined) return { done: { ...key, kind: "release", dueAt: until, ...carried } };
           if (step === "send") {
             const res = await connector.sendToConversation(serviceUrl, job.conversationId ?? "", this.address(activity, job.conversationId), signal);
             return { done: { ...key, kind: "sent", attempts, activityId: res.id, version: mv.version, ...carried } };
@@ -172,7 +178,22 @@ export class Executor {
     const tenant = alone ? tenantBucket(policies, job.tenantId) : undefined;
     logger.warn({ tenantId: job.tenantId, bucket: bucket.key, tenant: tenant !== undefined, untilMs: until - this.deps.clock.now() }, "Teams answered 429; waiting its Retry-After");
     this.deps.track(limiter.block(bucket.key, until));
-    if (tenant) this.deps.track(limiter.block(tenant.key, until));
+    this.blocks.set(bucket.key, Math.max(until, this.blocks.get(bucket.key) ?? 0));
+    if (tenant) {
+      this.deps.track(limiter.block(tenant.key, until));
+      this.blocks.set(tenant.key, Math.max(until, this.blocks.get(tenant.key) ?? 0));
+    }
+  }
+
+  /** Until when a 429 this process saw still holds the job's tenant or conversation, if it does. */
+  private blockedUntil(job: Job, step: Step): number | undefined {
+    if (this.blocks.size === 0) return undefined;
+    const now = this.deps.clock.now();
+    for (const [k, until] of this.blocks) if (until <= now) this.blocks.delete(k);
+    const a = this.blocks.get(tenantBucket(this.deps.policies, job.tenantId).key);
+    const b = this.blocks.get(stepBucket(this.deps.policies, step, job).key);
+    const until = Math.max(a ?? 0, b ?? 0);
+    return until > now ? until : undefined;
   }
 
   private setStatus(id: string, status: "blocked" | "uninstalled", code: string, at: string): void {

@@ -28,6 +28,10 @@ export interface LaneDeps {
   /** Queue a result for the batched write. */
   record(result: JobResult): void;
   isPaused(tenantId: string): boolean;
+  /** Resolves when requests may take slots (see Warmup). */
+  warm(): Promise<void>;
+  /** A request finished (answered or failed). */
+  answered(): void;
   /** Aborted when the engine stops. */
   signal: AbortSignal;
 }
@@ -129,6 +133,7 @@ export class Lane {
         continue;
       }
       const step = stepOf(job);
+      await this.deps.warm();
       await permits.acquire();
       if (signal.aborted || !(await this.tenantSlot())) {
         permits.release();
@@ -151,7 +156,6 @@ export class Lane {
   /** Waits for the tenant's next slot; false when stopping or the tenant got paused meanwhile. */
   private async tenantSlot(): Promise<boolean> {
     const bucket = tenantBucket(this.deps.policies, this.tenantId);
-    if (!bucket) return true;
     for (;;) {
       const wait = await this.deps.limiter.tryAcquire([bucket], this.deps.clock.now());
       if (wait === 0) return true;
@@ -183,6 +187,7 @@ export class Lane {
       .finally(() => {
         this.executing--;
         this.deps.permits.release();
+        this.deps.answered();
       });
   }
 

@@ -6,11 +6,11 @@ import { assertDistinctKeys, type BucketKey, type RateLimiter } from "./rate-lim
  *
  * Memory: one number per (key, window) while it matters and nothing after. A window's entry is
  * its theoretical arrival time (TAT); once TAT ≤ now the bucket behaves exactly like a fresh one,
- * so the entry is deleted. Deletion is incremental: every tryAcquire inspects the next few entries of a cyclic
- * pass over the map (at least twice as many as it may add) and deletes those expired for over
- * a second, so the maps stay within about twice the number of keys active in the last few
- * seconds — for a broadcast at 50 rps, a few hundred entries, not a million. `sweep(now)`
- * deletes every expired entry at once (call it from a timer if traffic stops entirely).
+ * so the entry is deleted. Deletion is incremental: every tryAcquire inspects the next few
+ * entries of a cyclic pass over the map (at least twice as many as it may add) and deletes those
+ * expired for over a second, so the maps stay within about twice the number of keys active in
+ * the last few seconds: for a broadcast at 50 rps, a few hundred entries, not a million.
+ * `sweep(now)` deletes every expired entry at once (call it from a timer if traffic stops).
  */
 export class InProcessRateLimiter implements RateLimiter {
   /** `${sig}\u0000${key}` → TAT in µs. */

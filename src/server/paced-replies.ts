@@ -1,0 +1,93 @@
+import type { Clock } from "../clock.js";
+import type { ConnectorClient, OutgoingActivity } from "../connector/client.js";
+import { judge } from "../delivery/dispatch/outcome.js";
+import type { BucketKey, RateLimiter } from "../delivery/limits/index.js";
+import { conversationBucket, type Policies, tenantBucket } from "../delivery/policies.js";
+import type { RetryPolicy } from "../delivery/retry.js";
+import type { BotReplies } from "../inbound/handler.js";
+import type { OutgoingMessage } from "../inbound/messages.js";
+import type { Logger } from "../log.js";
+import type { ConversationStore } from "../store/ports.js";
+
+export interface PacedRepliesDeps {
+  connector: ConnectorClient;
+  /** The delivery engine's limiter and policies: replies share the tenant's and conversation's budget with broadcasts. */
+  limiter: RateLimiter;
+  policies: Policies;
+  conversations: ConversationStore;
+  clock: Clock;
+  logger: Logger;
+  random?: () => number;
+}
+
+/**
+ * Interactive replies (welcome messages, answers to commands) are not durable, but they obey
+ * the same rules as deliveries: each request takes the tenant's and the conversation's rate-limit
+ * buckets first (installing for a whole tenant makes thousands of welcomes at once), transient
+ * failures are retried per the retry table (429 waits exactly its Retry-After), and a blocked or
+ * uninstalled answer updates the conversation. Bounds: 6 attempts within 2 minutes.
+ */
+const replyRetry: RetryPolicy = Object.freeze({ maxAttempts: 6, maxTotalMs: 120_000, baseMs: 500, capMs: 30_000 });
+
+export function pacedReplies(deps: PacedRepliesDeps): BotReplies {
+  const random = deps.random ?? Math.random;
+
+  async function acquire(keys: readonly BucketKey[]): Promise<void> {
+    for (;;) {
+      const wait = await deps.limiter.tryAcquire(keys, deps.clock.now());
+      if (wait <= 0) return;
+      await deps.clock.sleep(wait);
+    }
+  }
+
+  async function sendOne(serviceUrl: string, conversationId: string, tenantId: string, activity: OutgoingActivity): Promise<void> {
+    const tenant = tenantBucket(deps.policies, tenantId);
+    const keys = [conversationBucket(deps.policies, "send", conversationId), ...(tenant ? [tenant] : [])];
+    const firstAttemptAt = deps.clock.now();
+    for (let attempt = 1; ; attempt++) {
+      await acquire(keys);
+      try {
+        await deps.connector.sendToConversation(serviceUrl, conversationId, activity);
+        return;
+      } catch (e) {
+        const verdict = judge(e, { attempt, firstAttemptAt, now: deps.clock.now() }, random, replyRetry);
+        if (verdict.kind === "retry") {
+          // A 429 does not say whose limit it was; a welcome is the only message of its conversation,
+          // so it is the tenant's: hold both buckets for every sender until Retry-After.
+          if (verdict.throttled) await Promise.all(keys.map((k) => deps.limiter.block(k.key, deps.clock.now() + verdict.delayMs)));
+          await deps.clock.sleep(verdict.delayMs);
+          continue;
+        }
+        if (verdict.kind === "blocked" || verdict.kind === "notFound") {
+          const status = verdict.kind === "blocked" ? "blocked" : "uninstalled";
+          await deps.conversations.setStatus(
+            conversationId.split(";messageid=")[0] ?? conversationId,
+            status,
+            verdict.error.code,
+            new Date(deps.clock.now()).toISOString(),
+          );
+        }
+        throw e;
+      }
+    }
+  }
+
+  return {
+    async send(serviceUrl, conversationId, message: OutgoingMessage, tenantId) {
+      // Text and card go as separate activities: Teams splits a mixed one and returns no id.
+      if (message.text)
+        await sendOne(serviceUrl, conversationId, tenantId, { type: "message", text: message.text, textFormat: "markdown" });
+      if (message.card) {
+        await sendOne(serviceUrl, conversationId, tenantId, {
+          type: "message",
+          attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: message.card }],
+        });
+      }
+    },
+    async channelName(serviceUrl, teamId, channelId) {
+      const channels = await deps.connector.getTeamChannels(serviceUrl, teamId);
+      const found = channels.find((c) => c.id === channelId);
+      return found ? (found.name ?? "General") : undefined;
+    },
+  };
+}
