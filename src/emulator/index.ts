@@ -25,6 +25,7 @@ import type { Org } from "./org/model.js";
 import { ActivityIds, OrgState } from "./org/state.js";
 import { Counters } from "./store/counters.js";
 import { ConversationCounts, MessageStore } from "./store/messages.js";
+import { chatPageRoutes } from "./web/index.js";
 
 export type { EmulatorContext, EmulatorUrls } from "./context.js";
 export { EmulatorError } from "./errors.js";
@@ -36,6 +37,7 @@ export { loadOrgFile, orgFromData } from "./org/file.js";
 export type { OrgSpec } from "./org/generated.js";
 export { GeneratedOrg } from "./org/generated.js";
 export { type GraphOptions, graphRoutes, graphState } from "./graph/index.js";
+export { chatPageRoutes } from "./web/index.js";
 export type { Org, OrgChannel, OrgChat, OrgTeam, OrgTenant, OrgUser } from "./org/model.js";
 
 /** A running emulator. */
@@ -148,9 +150,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   registerInspect(router, ctx);
   registerControl(router, ctx);
   for (const module of options.routes ?? []) module(router, ctx);
-  // Default modules come after `routes`, so a configured one (e.g. graphRoutes({manifestId}))
-  // given there answers first: the router takes the first match.
-  for (const module of [graphRoutes()]) module(router, ctx);
+  // Default modules come after `routes`; each registers once per emulator, so a configured
+  // one given in `routes` (e.g. graphRoutes({manifestId})) replaces the default.
+  for (const module of [graphRoutes(), chatPageRoutes()]) module(router, ctx);
 
   const server = createEmulatorServer(router, {
     maxBodyBytes: 16 * 1024 * 1024,

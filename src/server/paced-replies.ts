@@ -59,13 +59,15 @@ export function pacedReplies(deps: PacedRepliesDeps): BotReplies {
           continue;
         }
         if (verdict.kind === "blocked" || verdict.kind === "notFound") {
+          // An expected answer, not a fault: record it on the conversation (the blocked report shows it).
           const status = verdict.kind === "blocked" ? "blocked" : "uninstalled";
-          await deps.conversations.setStatus(
-            conversationId.split(";messageid=")[0] ?? conversationId,
-            status,
-            verdict.error.code,
-            new Date(deps.clock.now()).toISOString(),
+          const id = conversationId.split(";messageid=")[0] ?? conversationId;
+          await deps.conversations.setStatus(id, status, verdict.error.code, new Date(deps.clock.now()).toISOString());
+          deps.logger.info(
+            { conversationId: id, tenantId, status, code: verdict.error.code },
+            "reply not delivered: the user blocked or removed the bot",
           );
+          return;
         }
         throw e;
       }

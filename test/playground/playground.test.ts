@@ -52,6 +52,31 @@ describe("Herald behind Microsoft's M365 Agents Playground", () => {
   const diagnose = async (what: string, e: unknown) =>
     new Error(`${what}: ${(e as Error).message}\n--- Playground output ---\n${await playground.output()}`);
 
+  /** Herald's HTTP answer to an activity the Playground sent it (the Playground's log panel shows it). */
+  const answerTo = async (conversationId: string, activityName: string) => {
+    const entry = await playground
+      .waitForLog((l) => l.log.to === TO_BOT && l.log.conversationId === conversationId && l.log.activityName === activityName)
+      .catch(async (e: unknown) => {
+        throw await diagnose(`no ${activityName} in ${conversationId} logged`, e);
+      });
+    return { status: entry.log.response?.statusCode, activity: entry.log.request?.body ?? {} };
+  };
+
+  /** The first message the bot posted in a conversation of the Playground. */
+  const botMessage = (conversationId: string, match: (text: string) => boolean = () => true) =>
+    playground
+      .waitForConversation(
+        (a) =>
+          a.action === "createMessage" &&
+          a.actionConversationId === conversationId &&
+          a.message?.from.id === tenant.config.bot.id &&
+          match(a.message.text ?? ""),
+      )
+      .then((a) => a.message?.text ?? "")
+      .catch(async (e: unknown) => {
+        throw await diagnose(`no bot message in ${conversationId}`, e);
+      });
+
   it("accepts the install, keeps the reference and shows the welcome in the Playground", async () => {
     const chat = tenant.config.personalChat.id;
     const bot = tenant.config.bot;
@@ -60,25 +85,17 @@ describe("Herald behind Microsoft's M365 Agents Playground", () => {
 
     await playground.install(chat);
 
-    // Herald answered 200 to both activities the Playground sent (its log panel shows the status).
+    // Herald answered 200 to both activities the Playground sent, which carry its mock Connector.
     for (const activityName of ["installationUpdate", "conversationUpdate"]) {
-      const entry = await playground
-        .waitForLog((l) => l.log.to === TO_BOT && l.log.activityName === activityName)
-        .catch(async (e: unknown) => {
-          throw await diagnose(`no ${activityName} logged`, e);
-        });
-      expect(entry.log.response, `${activityName} answer`).toMatchObject({ statusCode: 200 });
-      expect(entry.log.request?.body?.["serviceUrl"]).toBe(playground.serviceUrl);
+      const { status, activity } = await answerTo(chat, activityName);
+      expect(status, `${activityName} answer`).toBe(200);
+      expect(activity["serviceUrl"]).toBe(playground.serviceUrl);
     }
 
     // The welcome appears in the personal chat, from the bot.
-    const welcome = await playground
-      .waitForConversation((a) => a.action === "createMessage" && a.actionConversationId === chat && a.message?.from.id === bot.id)
-      .catch(async (e: unknown) => {
-        throw await diagnose("no welcome in the Playground", e);
-      });
-    expect(welcome.message?.text).toContain(`I'm ${bot.name}`);
-    expect(welcome.message?.text).toContain("Type **help**");
+    const welcome = await botMessage(chat);
+    expect(welcome).toContain(`I'm ${bot.name}`);
+    expect(welcome).toContain("Type **help**");
 
     // Herald kept the reference: the welcome is sent only after it is stored.
     const res = await fetch(`${listener.url}/v1/conversations?kind=personal`, { headers: { authorization: `Bearer ${API_KEY}` } });
@@ -100,30 +117,48 @@ describe("Herald behind Microsoft's M365 Agents Playground", () => {
 
   it("answers help in the Playground, and welcomed only once", async () => {
     const chat = tenant.config.personalChat.id;
-    const bot = tenant.config.bot;
     const sentId = await playground.send(chat, tenant.config.currentUser.id, "help");
     expect(sentId).not.toBe("");
 
-    const answer = await playground
-      .waitForConversation(
-        (a) =>
-          a.action === "createMessage" &&
-          a.actionConversationId === chat &&
-          a.message?.from.id === bot.id &&
-          (a.message.text ?? "").includes("**help**: this message"),
-      )
-      .catch(async (e: unknown) => {
-        throw await diagnose("no answer to help in the Playground", e);
-      });
-    expect(answer.message?.text).toContain("You are **receiving** notifications.");
-
-    // Herald answered the user's message 200 (the Playground logs what it sent to the bot).
-    const message = await playground.waitForLog((l) => l.log.to === TO_BOT && l.log.activityName === "message");
-    expect(message.log.response?.statusCode).toBe(200);
-    expect(message.log.request?.body?.["text"]).toBe("help");
+    const answer = await botMessage(chat, (text) => text.includes("**help**: this message"));
+    expect(answer).toContain("You are **receiving** notifications.");
+    const { status, activity } = await answerTo(chat, "message");
+    expect(status).toBe(200);
+    expect(activity["text"]).toBe("help");
 
     // Both install activities were answered before "help" was sent; only the first one welcomed.
-    const fromBot = playground.conversation.filter((a) => a.action === "createMessage" && a.message?.from.id === bot.id);
-    expect(fromBot.map((a) => a.message?.text ?? "")).toEqual([expect.stringContaining("Welcome"), answer.message?.text]);
+    const fromBot = playground.conversation.filter(
+      (a) => a.action === "createMessage" && a.actionConversationId === chat && a.message?.from.id === tenant.config.bot.id,
+    );
+    expect(fromBot.map((a) => a.message?.text)).toEqual([expect.stringContaining("Welcome"), answer]);
+  });
+
+  it("accepts the installs in a team channel and a group chat and keeps both references", async () => {
+    const team = tenant.config.teams[0];
+    const group = tenant.config.groupChats[0];
+    if (!team || !group) throw new Error(`the Playground's default tenant has no team or group chat: ${JSON.stringify(tenant.config)}`);
+    // What the UI does when the team's General channel (its id is the team id) and the group chat are opened.
+    await playground.install(team.id);
+    await playground.install(group.id);
+
+    for (const chat of [team.id, group.id]) {
+      for (const activityName of ["installationUpdate", "conversationUpdate"]) {
+        expect((await answerTo(chat, activityName)).status, `${activityName} in ${chat}`).toBe(200);
+      }
+    }
+    const inTeam = await botMessage(team.id);
+    expect(inTeam).toContain(`added to the ${team.name} team`);
+    expect(inTeam).toContain("**General**");
+    await botMessage(group.id);
+
+    const res = await fetch(`${listener.url}/v1/conversations`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    const { items } = (await res.json()) as { items: ConversationRecord[] };
+    expect(items.find((c) => c.id === team.id)).toMatchObject({
+      kind: "channel",
+      status: "active",
+      serviceUrl: playground.serviceUrl,
+      team: { id: team.id, name: team.name },
+    });
+    expect(items.find((c) => c.id === group.id)).toMatchObject({ kind: "groupChat", status: "active", serviceUrl: playground.serviceUrl });
   });
 });

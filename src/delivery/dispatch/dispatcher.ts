@@ -99,8 +99,10 @@ export class Dispatcher {
     const { config, store, clock, owner } = deps;
     this.messages = new MessageCache((id) => store.getNotification(id));
     this.permits = new Permits(config.maxInFlight);
-    // Twice the longest of Teams' short windows: long enough to see a conversation's recent request.
-    this.recent = new RecentRequests(2_000 / config.timeScale);
+    // Teams' per-conversation limits start at 7 requests per second and 8 per 2 s: fewer than 7
+    // requests within 2 s cannot exceed them.
+    const sendLimit = Math.min(...deps.policies.send.map((w) => w.limit));
+    this.recent = new RecentRequests(2_000 / config.timeScale, sendLimit);
     this.executor = new Executor({
       connector: deps.connector,
       conversations: deps.conversations,
@@ -113,6 +115,7 @@ export class Dispatcher {
       logger: deps.logger,
       random: deps.random,
       pauseTenant: (tenantId, code) => this.pause(tenantId, code),
+      isPaused: (tenantId) => this.paused.has(tenantId),
       track: (p) => this.track(p),
     });
     this.inflight = new Batcher(

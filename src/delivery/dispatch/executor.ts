@@ -29,6 +29,7 @@ export interface ExecutorDeps {
   random: () => number;
   /** BotDisabledByAdmin: stop the tenant until a user of it interacts again. */
   pauseTenant(tenantId: string, code: string): void;
+  isPaused(tenantId: string): boolean;
   /** Work started on the side (conversation status updates) that `stop` waits for. */
   track(p: Promise<unknown>): void;
 }
@@ -70,9 +71,9 @@ export class Executor {
           if (!mv) return { done: { ...key, kind: "release" } };
           const activity = this.render(mv, job);
           if (!(await markInflight())) return { dropped: true };
-          // A 429 may have arrived while the row was being marked: the request must not leave before its Retry-After.
+          // A 429 or a pause may have arrived while the row was being marked: the request must not leave now.
           const until = this.blockedUntil(job, step);
-          if (until !== undefined) return { done: { ...key, kind: "release", dueAt: until, ...carried } };
+          if (until !== undefined || this.deps.isPaused(job.tenantId)) return { done: { ...key, kind: "release", dueAt: until, ...carried } };
           if (step === "send") {
             const res = await connector.sendToConversation(serviceUrl, job.conversationId ?? "", this.address(activity, job.conversationId), signal);
             return { done: { ...key, kind: "sent", attempts, activityId: res.id, version: mv.version, ...carried } };
@@ -102,8 +103,10 @@ export class Executor {
       const verdict = judge(e, { attempt: attempts, firstAttemptAt: job.firstAttemptAt ?? started, now }, this.deps.random, this.deps.config.retry);
       if (verdict.kind === "aborted") return { done: { ...key, kind: "release", ...carried } };
       this.sideEffects(job, step, e, verdict.kind, now, verdict.kind === "retry" ? verdict : undefined);
-      const op = job.op;
-      return { done: resultOf({ ...job, firstAttemptAt: job.firstAttemptAt ?? started }, op, verdict, attempts, now, carried) };
+      // A 429 is Teams refusing to look at the request, not a failed attempt: it does not use up the
+      // attempts (the time bound still applies), so a busy tenant cannot make deliveries fail.
+      const counted = verdict.kind === "retry" && verdict.throttled ? job.attempts : attempts;
+      return { done: resultOf({ ...job, firstAttemptAt: job.firstAttemptAt ?? started }, job.op, verdict, counted, now, carried) };
     }
   }
 
@@ -168,13 +171,13 @@ export class Executor {
 
   /**
    * Teams does not say whose limit a 429 is. The conversation's bucket is blocked until Retry-After;
-   * the tenant's too when this conversation had no other request in its shortest window, since a
-   * lone request cannot exceed a per-conversation limit.
+   * the tenant's too unless this conversation had enough recent requests to exceed its own limit
+   * (RecentRequests): a conversation with one or two requests a second cannot have.
    */
   private throttled(job: Job, step: Step, until: number): void {
     const bucket = stepBucket(this.deps.policies, step, job);
     const { limiter, policies, logger } = this.deps;
-    const alone = !this.deps.recent.busy(bucket.key);
+    const alone = !this.deps.recent.busy(bucket.key, this.deps.clock.now());
     const tenant = alone ? tenantBucket(policies, job.tenantId) : undefined;
     logger.warn({ tenantId: job.tenantId, bucket: bucket.key, tenant: tenant !== undefined, untilMs: until - this.deps.clock.now() }, "Teams answered 429; waiting its Retry-After");
     this.deps.track(limiter.block(bucket.key, until));

@@ -157,6 +157,7 @@ export class Lane {
   private async tenantSlot(): Promise<boolean> {
     const bucket = tenantBucket(this.deps.policies, this.tenantId);
     for (;;) {
+      if (this.deps.isPaused(this.tenantId)) return false;
       const wait = await this.deps.limiter.tryAcquire([bucket], this.deps.clock.now());
       if (wait === 0) return true;
       try {
@@ -164,7 +165,6 @@ export class Lane {
       } catch {
         return false;
       }
-      if (this.deps.isPaused(this.tenantId)) return false;
     }
   }
 

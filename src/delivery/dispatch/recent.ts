@@ -1,28 +1,39 @@
 /**
- * The last two request times of each bucket, for the last `windowMs` only: enough to tell whether
- * a 429 can be a conversation's (it had another request shortly before) or must be its tenant's
- * (a lone request cannot exceed a per-conversation limit). Entries older than the window are
- * dropped as new ones come (a Map keeps insertion order and an updated key moves to the end), so
- * it holds only the buckets active in the window: a few hundred at 50 requests per second, never
- * a broadcast's million.
+ * Recent request times per bucket, to tell whose limit a 429 was: Teams does not say. A
+ * conversation's limit (7 requests per second, 8 per 2 s) can only be exceeded by a conversation
+ * that had at least `threshold` requests within `windowMs`; otherwise the 429 must be its tenant's.
+ *
+ * Memory: at most `threshold` times per bucket, for buckets with a request within the window only.
+ * Old entries are dropped as new ones come (a Map keeps insertion order and an updated key moves
+ * to the end), so a broadcast's million conversations never accumulate: at 50 requests per
+ * second a few hundred entries are held.
  */
 export class RecentRequests {
-  private readonly times = new Map<string, [last: number, previous: number | undefined]>();
+  private readonly times = new Map<string, number[]>();
 
-  constructor(private readonly windowMs: number) {}
+  constructor(
+    private readonly windowMs: number,
+    private readonly threshold: number,
+  ) {}
 
   /** A request of `key` leaves at `now`. */
   record(key: string, now: number): void {
-    const entry = this.times.get(key);
-    if (entry) this.times.delete(key);
-    this.times.set(key, [now, entry?.[0]]);
+    let list = this.times.get(key);
+    if (list) this.times.delete(key);
+    else list = [];
+    list.push(now);
+    if (list.length > this.threshold) list.shift();
+    this.times.set(key, list);
     this.prune(now, 4);
   }
 
-  /** Whether the latest request of `key` had another one within the window before it. */
-  busy(key: string): boolean {
-    const entry = this.times.get(key);
-    return entry !== undefined && entry[1] !== undefined && entry[0] - entry[1] <= this.windowMs;
+  /** Whether `key` had enough requests within the window (up to `now`) to exceed a conversation limit. */
+  busy(key: string, now: number): boolean {
+    const list = this.times.get(key);
+    if (!list) return false;
+    let n = 0;
+    for (const t of list) if (now - t <= this.windowMs) n++;
+    return n >= this.threshold;
   }
 
   get size(): number {
@@ -31,8 +42,8 @@ export class RecentRequests {
 
   /** Looks at up to `budget` of the oldest entries and drops those past the window. */
   private prune(now: number, budget: number): void {
-    for (const [k, [last]] of this.times) {
-      if (budget-- <= 0 || now - last <= this.windowMs) return;
+    for (const [k, list] of this.times) {
+      if (budget-- <= 0 || now - (list.at(-1) ?? 0) <= this.windowMs) return;
       this.times.delete(k);
     }
   }

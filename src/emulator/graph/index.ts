@@ -50,6 +50,8 @@ export function graphState(ctx: EmulatorContext): GraphState | undefined {
  */
 export function graphRoutes(options: GraphOptions = {}): RouteModule {
   return (router: Router, ctx: EmulatorContext) => {
+    // One Graph per emulator: a module given in `routes` wins over the default one.
+    if (states.has(ctx)) return;
     const app: GraphApp = {
       catalogId: options.catalogId ?? new IdCodec(ctx.org.seed).guid(Kind.app, 1),
       manifestId: options.manifestId ?? ctx.appId,

@@ -1,3 +1,4 @@
+import type { ConnectorClient } from "../../../src/connector/client.js";
 import type { HttpConnectorClient } from "../../../src/connector/http-client.js";
 import { createConnectorClient } from "../../../src/connector/index.js";
 import type { DeliveryConfig } from "../../../src/delivery/config.js";
@@ -39,6 +40,8 @@ export interface HarnessOptions {
   emulator?: EmulatorOptions;
   config?: Partial<DeliveryConfig>;
   limiter?: RateLimiter;
+  /** Wrap the Connector client the engine uses (to observe its requests). */
+  wrapConnector?: (c: ConnectorClient) => ConnectorClient;
   /** Run the engine (default true). */
   start?: boolean;
 }
@@ -75,7 +78,7 @@ export async function startHarness(store: Store, options: HarnessOptions = {}): 
   const limiter = options.limiter ?? new InProcessRateLimiter({ marginMs: 40 });
   const engine = createDeliveryEngine({
     store,
-    connector,
+    connector: options.wrapConnector ? options.wrapConnector(connector) : connector,
     limiter,
     logger: silentLogger,
     config: { ...testDeliveryConfig, appId: emulator.appId, ...options.config },
