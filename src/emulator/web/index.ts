@@ -86,7 +86,7 @@ function events(ctx: EmulatorContext, call: Call): void {
     }
     send("message", { kind: event.kind, message: messageView(event.record, botName) });
   });
-  call.req.on("close", end);
+  // Not req's "close": since Node 16 it fires once the request body is read, not on hang-up.
   call.res.on("close", end);
 }
 

@@ -9,8 +9,10 @@ export function renderMarkdown(text: string): string {
   const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
   const held: string[] = [];
   const hold = (html: string) => `\u0000${held.push(html) - 1}\u0000`;
+  // Fenced code is a block of its own: held apart from inline pieces, never inside a <p>.
+  const holdBlock = (html: string) => `\n\u0001${held.push(html) - 1}\u0001\n`;
   let src = text.replace(/\r\n?/g, "\n");
-  src = src.replace(/```[^\n]*\n([\s\S]*?)```/g, (_m, code: string) => hold(`<pre><code>${esc(code.replace(/\n$/, ""))}</code></pre>`));
+  src = src.replace(/```[^\n]*\n([\s\S]*?)```/g, (_m, code: string) => holdBlock(`<pre><code>${esc(code.replace(/\n$/, ""))}</code></pre>`));
   src = src.replace(/`([^`\n]+)`/g, (_m, code: string) => hold(`<code>${esc(code)}</code>`));
   src = esc(src);
   const inline = (s: string) =>
@@ -37,6 +39,12 @@ export function renderMarkdown(text: string): string {
     list = undefined;
   };
   for (const line of src.split("\n")) {
+    if (/^\u0001\d+\u0001$/.test(line)) {
+      flushPara();
+      closeList();
+      out.push(line.replace(/\u0001/g, "\u0000"));
+      continue;
+    }
     const heading = /^(#{1,6})\s+(.*)$/.exec(line);
     const bullet = /^\s*[-*+]\s+(.*)$/.exec(line);
     const numbered = /^\s*\d+[.)]\s+(.*)$/.exec(line);

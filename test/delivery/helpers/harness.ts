@@ -74,8 +74,8 @@ export async function startHarness(store: Store, options: HarnessOptions = {}): 
     { clock: systemClock },
   );
   // The emulator shares this process's event loop: a stall (a SQLite commit, GC) delays when it
-  // reads requests, bunching their arrival times. 40 ms of margin absorbs that (production: default).
-  const limiter = options.limiter ?? new InProcessRateLimiter({ marginMs: 40 });
+  // reads requests, bunching their arrival times. 80 ms of margin absorbs that (production: default).
+  const limiter = options.limiter ?? new InProcessRateLimiter({ marginMs: 80 });
   const engine = createDeliveryEngine({
     store,
     connector: options.wrapConnector ? options.wrapConnector(connector) : connector,
