@@ -93,7 +93,9 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
       ...options.delivery,
     },
   });
+  const shutdown = new AbortController();
   const replies = pacedReplies({
+    signal: shutdown.signal,
     connector,
     limiter,
     policies: policiesFor(config.tenantRps, options.delivery?.timeScale ?? 1),
@@ -158,6 +160,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     async close() {
       await listener?.close();
       if (options.engine !== false) await engine.stop();
+      shutdown.abort(new Error("Herald is shutting down"));
       await handler.drain();
       await connector.close();
       redis?.disconnect();

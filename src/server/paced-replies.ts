@@ -18,6 +18,8 @@ export interface PacedRepliesDeps {
   clock: Clock;
   logger: Logger;
   random?: () => number;
+  /** Aborted at shutdown: waits and retries stop at once. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -36,7 +38,7 @@ export function pacedReplies(deps: PacedRepliesDeps): BotReplies {
     for (;;) {
       const wait = await deps.limiter.tryAcquire(keys, deps.clock.now());
       if (wait <= 0) return;
-      await deps.clock.sleep(wait);
+      await deps.clock.sleep(wait, deps.signal);
     }
   }
 
@@ -47,7 +49,7 @@ export function pacedReplies(deps: PacedRepliesDeps): BotReplies {
     for (let attempt = 1; ; attempt++) {
       await acquire(keys);
       try {
-        await deps.connector.sendToConversation(serviceUrl, conversationId, activity);
+        await deps.connector.sendToConversation(serviceUrl, conversationId, activity, deps.signal);
         return;
       } catch (e) {
         const verdict = judge(e, { attempt, firstAttemptAt, now: deps.clock.now() }, random, replyRetry);
@@ -55,7 +57,7 @@ export function pacedReplies(deps: PacedRepliesDeps): BotReplies {
           // A 429 does not say whose limit it was; a welcome is the only message of its conversation,
           // so it is the tenant's: hold both buckets for every sender until Retry-After.
           if (verdict.throttled) await Promise.all(keys.map((k) => deps.limiter.block(k.key, deps.clock.now() + verdict.delayMs)));
-          await deps.clock.sleep(verdict.delayMs);
+          await deps.clock.sleep(verdict.delayMs, deps.signal);
           continue;
         }
         if (verdict.kind === "blocked" || verdict.kind === "notFound") {

@@ -119,7 +119,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
   const dir = await mkdtemp(join(tmpdir(), "herald-playground-"));
   const logFile = join(dir, "playground.log");
   const child = spawn(process.execPath, [playgroundCli, "-p", "0", "-e", options.appEndpoint, "-c", "msteams", "--disable-telemetry"], {
-    // Its cwd is where it looks for `.m365agentsplayground.yml`: an empty one means built-in defaults.
+    // Its cwd is where it looks for `.m365agentsplayground.yml` (none in an empty directory: built-in defaults).
     cwd: dir,
     env: {
       PATH: process.env["PATH"] ?? "",
@@ -148,11 +148,13 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
 
   let port: number;
   try {
-    port = await listeningPort(child, () => printed, options.startTimeoutMs ?? 20_000);
+    // The CLI writes `Listening on <port>` to stdout when stdout is not a TTY.
+    const m = await waitForOutput(child, () => printed, /Listening on (\d+)/, options.startTimeoutMs ?? 20_000);
+    port = Number(m[1]);
   } catch (e) {
     const out = await output();
     await stop();
-    throw new Error(`${(e as Error).message}\n${out}`);
+    throw new Error(`the Playground did not start: ${(e as Error).message}\n${out}`);
   }
   const url = `http://127.0.0.1:${port}`;
   const conversation = new Stream<ConversationAction>(`${url.replace("http", "ws")}/_ws_conversation/v1/conversations/stream`);
@@ -253,29 +255,34 @@ class Stream<T> {
   }
 }
 
-/** The port from the `Listening on <port>` line the CLI writes when stdout is not a TTY. */
-function listeningPort(child: ChildProcess, printed: () => string, timeoutMs: number): Promise<number> {
+/**
+ * The first match of `pattern` in what the child printed (`printed()` grows as it writes), or an
+ * error when the child exits first or at the deadline.
+ */
+export function waitForOutput(child: ChildProcess, printed: () => string, pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     const done = (f: () => void) => {
       clearTimeout(timer);
       child.stdout?.off("data", onData);
+      child.stderr?.off("data", onData);
       child.off("exit", onExit);
       f();
     };
     const onData = () => {
-      const m = /Listening on (\d+)/.exec(printed());
-      if (m?.[1]) done(() => resolve(Number(m[1])));
+      const m = pattern.exec(printed());
+      if (m) done(() => resolve(m));
     };
-    const onExit = (code: number | null) => done(() => reject(new Error(`the Playground exited (code ${code}) before listening`)));
-    const timer = setTimeout(() => done(() => reject(new Error(`the Playground did not listen within ${timeoutMs} ms`))), timeoutMs);
+    const onExit = (code: number | null) => done(() => reject(new Error(`the process exited (code ${code}) before printing ${pattern}`)));
+    const timer = setTimeout(() => done(() => reject(new Error(`the process did not print ${pattern} within ${timeoutMs} ms`))), timeoutMs);
     child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
     child.once("exit", onExit);
     onData();
   });
 }
 
 /** SIGTERM the child (by its own pid), SIGKILL it if it is still alive at the deadline. */
-function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> {
+export function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);

@@ -2,17 +2,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config/config.js";
 import type { ConversationRecord } from "../../src/domain/conversation.js";
-import { silentLogger } from "../../src/log.js";
-import { createHerald, type Herald } from "../../src/server/herald.js";
-import type { Listener } from "../../src/server/listen.js";
 import { type Playground, type PlaygroundConfig, startPlayground } from "../helpers/playground.js";
+import { type HeraldProcess, startHeraldCli } from "./herald-cli.js";
 
 /**
  * Herald as the bot behind Microsoft's M365 Agents Playground, headless: what the README's "Try
- * it with Microsoft's Agents Playground" promises. Herald runs with HERALD_INBOUND_AUTH=off and
- * trusts loopback; the Playground is driven through the API its own web client uses.
+ * it with Microsoft's Agents Playground" promises. `herald serve` (the built CLI, a child process)
+ * runs with HERALD_INBOUND_AUTH=off and trusts loopback; the Playground is driven through the API
+ * its own web client uses. Needs a current `npm run build` (npm test builds first).
  */
 
 const API_KEY = "playground-admin-key-0123456789";
@@ -21,24 +19,22 @@ const TO_BOT = "User Application";
 
 describe("Herald behind Microsoft's M365 Agents Playground", () => {
   let dir: string;
-  let herald: Herald;
-  let listener: Listener;
+  let herald: HeraldProcess;
   let playground: Playground;
   let tenant: PlaygroundConfig;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "herald-playground-test-"));
-    const config = loadConfig({
+    herald = await startHeraldCli({
       HERALD_PORT: "0",
       HERALD_INBOUND_AUTH: "off",
       // The Playground's serviceUrl is http://localhost:<port>/_connector.
       HERALD_TRUSTED_HOSTS: "127.0.0.1,localhost",
       HERALD_DATABASE_URL: `sqlite:${join(dir, "herald.db")}`,
       HERALD_API_KEY: API_KEY,
+      HERALD_LOG_LEVEL: "debug",
     });
-    herald = await createHerald(config, { logger: silentLogger });
-    listener = await herald.listen();
-    playground = await startPlayground({ appEndpoint: `${listener.url}/api/messages` });
+    playground = await startPlayground({ appEndpoint: `${herald.url}/api/messages` });
     // The web client loads the mock tenant first; the server checks the bot endpoint answers.
     tenant = await playground.config();
   });
@@ -50,7 +46,9 @@ describe("Herald behind Microsoft's M365 Agents Playground", () => {
   });
 
   const diagnose = async (what: string, e: unknown) =>
-    new Error(`${what}: ${(e as Error).message}\n--- Playground output ---\n${await playground.output()}`);
+    new Error(
+      `${what}: ${(e as Error).message}\n--- Playground output ---\n${await playground.output()}\n--- herald serve output ---\n${herald.output()}`,
+    );
 
   /** Herald's HTTP answer to an activity the Playground sent it (the Playground's log panel shows it). */
   const answerTo = async (conversationId: string, activityName: string) => {
@@ -98,7 +96,7 @@ describe("Herald behind Microsoft's M365 Agents Playground", () => {
     expect(welcome).toContain("Type **help**");
 
     // Herald kept the reference: the welcome is sent only after it is stored.
-    const res = await fetch(`${listener.url}/v1/conversations?kind=personal`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    const res = await fetch(`${herald.url}/v1/conversations?kind=personal`, { headers: { authorization: `Bearer ${API_KEY}` } });
     expect(res.status).toBe(200);
     const { items } = (await res.json()) as { items: ConversationRecord[] };
     expect(items).toHaveLength(1);
@@ -151,7 +149,7 @@ describe("Herald behind Microsoft's M365 Agents Playground", () => {
     expect(inTeam).toContain("**General**");
     await botMessage(group.id);
 
-    const res = await fetch(`${listener.url}/v1/conversations`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    const res = await fetch(`${herald.url}/v1/conversations`, { headers: { authorization: `Bearer ${API_KEY}` } });
     const { items } = (await res.json()) as { items: ConversationRecord[] };
     expect(items.find((c) => c.id === team.id)).toMatchObject({
       kind: "channel",

@@ -74,8 +74,9 @@ export async function startHarness(store: Store, options: HarnessOptions = {}): 
     { clock: systemClock },
   );
   // The emulator shares this process's event loop: a stall (a SQLite commit, GC) delays when it
-  // reads requests, bunching their arrival times. 80 ms of margin absorbs that (production: default).
-  const limiter = options.limiter ?? new InProcessRateLimiter({ marginMs: 80 });
+  // reads requests, bunching their arrival times, and parallel test files share two cores. 150 ms
+  // of margin absorbs that (production uses the limiter's default).
+  const limiter = options.limiter ?? new InProcessRateLimiter({ marginMs: 150 });
   const engine = createDeliveryEngine({
     store,
     connector: options.wrapConnector ? options.wrapConnector(connector) : connector,
