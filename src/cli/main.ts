@@ -4,7 +4,7 @@ import { version } from "../index.js";
 import { registerClientCommands } from "./client.js";
 import { registerDemo } from "./demo.js";
 import { registerEmulator } from "./emulator.js";
-import { registerServe } from "./serve.js";
+import { registerServe, registerWorker } from "./serve.js";
 
 const program = new Command()
   .name("herald")
@@ -13,6 +13,7 @@ const program = new Command()
   .showHelpAfterError();
 
 registerServe(program);
+registerWorker(program);
 registerEmulator(program);
 registerDemo(program);
 registerClientCommands(program);

@@ -5,27 +5,50 @@ import { createHerald } from "../server/herald.js";
 import { addSettingFlags, exitCodes, settingFlags } from "./options.js";
 import { onShutdown } from "./signals.js";
 
+function configOrExit(command: string, opts: Record<string, unknown>): ReturnType<typeof loadConfig> {
+  try {
+    return loadConfig(process.env, settingFlags(opts));
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`herald ${command}: ${e.message}\n`);
+      process.exit(exitCodes.usage);
+    }
+    throw e;
+  }
+}
+
 export function registerServe(program: Command): void {
   addSettingFlags(
-    program
-      .command("serve")
-      .description("Run Herald: bot endpoint (POST /api/messages), HTTP API, dashboard and delivery engine in one process."),
+    program.command("serve").description("Run Herald: bot endpoint (POST /api/messages), HTTP API and delivery engine in one process."),
   ).action(async (opts: Record<string, unknown>) => {
-    let config: ReturnType<typeof loadConfig>;
-    try {
-      config = loadConfig(process.env, settingFlags(opts));
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        process.stderr.write(`herald serve: ${e.message}\n`);
-        process.exit(exitCodes.usage);
-      }
-      throw e;
-    }
+    const config = configOrExit("serve", opts);
     const logger = createLogger(config.logLevel);
     const herald = await createHerald(config, { logger });
     const listener = await herald.listen();
     logger.info({ url: listener.url, database: config.databaseUrl.replace(/\/\/[^@/]*@/, "//***@") }, "herald listening");
     process.stdout.write(`Herald listening on ${listener.url} (bot endpoint ${listener.url}/api/messages)\n`);
+    onShutdown(logger, () => herald.close());
+  });
+}
+
+/**
+ * `herald worker`: the delivery engine alone, no HTTP. Run any number next to `herald serve`
+ * processes on the same PostgreSQL database (rows are claimed with FOR UPDATE SKIP LOCKED and
+ * leases) and, with HERALD_REDIS_URL, the same rate-limit buckets.
+ */
+export function registerWorker(program: Command): void {
+  addSettingFlags(
+    program.command("worker").description("Run only the delivery engine (for more sending processes on PostgreSQL + Redis)."),
+  ).action(async (opts: Record<string, unknown>) => {
+    const config = configOrExit("worker", opts);
+    if (config.databaseUrl.startsWith("sqlite:")) {
+      process.stderr.write("herald worker: needs HERALD_DATABASE_URL=postgres://... (a SQLite file is one process's: use herald serve).\n");
+      process.exit(exitCodes.usage);
+    }
+    const logger = createLogger(config.logLevel);
+    const herald = await createHerald(config, { logger });
+    logger.info({ workerId: herald.engine.workerId }, "herald worker started");
+    process.stdout.write(`Herald worker ${herald.engine.workerId} sending\n`);
     onShutdown(logger, () => herald.close());
   });
 }
