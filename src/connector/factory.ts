@@ -26,6 +26,8 @@ export interface TokenProviderDeps {
   managedIdentityEndpoint?: string | undefined;
   /** Refresh this long before expiry, in ms. Default 300 000 (5 min). */
   refreshEarlyMs?: number | undefined;
+  /** Told after every request to the token endpoint (metrics). */
+  onRefresh?: ((ok: boolean) => void) | undefined;
 }
 
 /**
@@ -66,6 +68,7 @@ export function createTokenProvider(config: TokenConfig, deps: TokenProviderDeps
     endpoint: splitEndpoint(endpoint).label,
     logger: deps.logger,
     refreshEarlyMs: deps.refreshEarlyMs,
+    onRefresh: deps.onRefresh,
   });
 }
 
@@ -82,6 +85,8 @@ export interface ConnectorDeps {
   managedIdentityEndpoint?: string | undefined;
   /** Default `Herald`. */
   userAgent?: string | undefined;
+  /** See TokenProviderDeps. */
+  onTokenRefresh?: ((ok: boolean) => void) | undefined;
 }
 
 /**
@@ -98,6 +103,7 @@ export function createConnectorClient(config: ConnectorConfig, deps: ConnectorDe
       clock: deps.clock,
       logger: deps.logger,
       managedIdentityEndpoint: deps.managedIdentityEndpoint,
+      onRefresh: deps.onTokenRefresh,
     });
   return new HttpConnectorClient({
     dispatcher: agent,

@@ -70,6 +70,8 @@ export interface CachingOptions {
   /** Names the endpoint in logs and abort errors (no secrets). */
   endpoint: string;
   logger?: Logger | undefined;
+  /** Told after every request to the token endpoint (metrics). */
+  onRefresh?: ((ok: boolean) => void) | undefined;
 }
 
 interface Cached {
@@ -142,11 +144,13 @@ export class CachingTokenProvider implements TokenProvider {
           this.current = cached;
           this.inflight = undefined;
           this.options.logger?.debug({ endpoint: this.options.endpoint, expiresInMs: lifetime }, "connector token refreshed");
+          this.options.onRefresh?.(true);
           return cached;
         },
         (error: unknown) => {
           this.inflight = undefined;
           this.retryNotBefore = this.options.clock.now() + this.retryAfterFailureMs;
+          this.options.onRefresh?.(false);
           this.options.logger?.warn(
             { endpoint: this.options.endpoint, code: (error as ConnectorError).heraldCode, err: (error as Error).message },
             "connector token request failed",

@@ -4,6 +4,7 @@ import type { ConversationObservation, Store } from "../store/ports.js";
 import type { Activity } from "./activity.js";
 import { type InboundEvent, interpret } from "./events.js";
 import {
+  groupChatWelcome,
   helpMessage,
   type OutgoingMessage,
   optedInMessage,
@@ -148,6 +149,11 @@ export class ActivityHandler {
         { botName, userName: record.user?.name, installerName: installer.name, selfInstalled: installer.id === record.user?.id },
         this.deps.welcome,
       );
+      await this.deps.replies.send(record.serviceUrl, record.id, message, record.tenantId);
+      return;
+    }
+    if (record.kind === "groupChat") {
+      const message = groupChatWelcome({ botName, installerName: installer.name }, this.deps.welcome);
       await this.deps.replies.send(record.serviceUrl, record.id, message, record.tenantId);
       return;
     }

@@ -14,7 +14,11 @@ export interface OutgoingMessage {
 }
 
 const messageSchema = z.strictObject({ text: z.string().min(1).optional(), card: z.record(z.string(), z.unknown()).optional() });
-const welcomeFileSchema = z.strictObject({ personal: messageSchema.optional(), team: messageSchema.optional() });
+const welcomeFileSchema = z.strictObject({
+  personal: messageSchema.optional(),
+  team: messageSchema.optional(),
+  groupChat: messageSchema.optional(),
+});
 export type WelcomeTemplates = z.infer<typeof welcomeFileSchema>;
 
 export class WelcomeFileError extends Error {
@@ -33,7 +37,7 @@ export function loadWelcomeFile(path: string): WelcomeTemplates {
   if (!r.success) {
     const i = r.error.issues[0];
     throw new WelcomeFileError(
-      `HERALD_WELCOME_FILE=${path}: ${i?.path.join(".") || "(root)"}: ${i?.message}. Expected {personal?: {text?, card?}, team?: {text?, card?}}.`,
+      `HERALD_WELCOME_FILE=${path}: ${i?.path.join(".") || "(root)"}: ${i?.message}. Expected {personal?: {text?, card?}, team?: {text?, card?}, groupChat?: {text?, card?}}.`,
     );
   }
   return r.data;
@@ -77,6 +81,15 @@ export function teamWelcome(ctx: WelcomeContext, templates?: WelcomeTemplates): 
       "",
       `I'll post the team's notifications here in **${ctx.channelName ?? "this channel"}**. Mention me with **help** to see what I can do; anyone can message me directly to manage their own notifications.`,
     ].join("\n"),
+  };
+}
+
+/** The welcome posted in a group chat the bot was added to. */
+export function groupChatWelcome(ctx: WelcomeContext, templates?: WelcomeTemplates): OutgoingMessage {
+  if (templates?.groupChat) return fill(templates.groupChat, ctx);
+  const by = ctx.installerName ? ` by ${ctx.installerName}` : "";
+  return {
+    text: `**${ctx.botName} was added to this chat${by}.** I'll post notifications meant for this group here. Mention me with **help** to see what I can do.`,
   };
 }
 

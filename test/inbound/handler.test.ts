@@ -207,6 +207,15 @@ forEachStore((stores) => {
     });
   });
 
+  it("welcomes a group chat as a chat, not a team", async () => {
+    const { replies, run } = setup();
+    const conv = { id: "19:group@thread.v2", conversationType: "groupChat", isGroup: true, tenantId: TENANT };
+    const [install] = personalInstall(alice, { conversation: conv });
+    await run(install);
+    expect(await store.conversations.get(conv.id)).toMatchObject({ kind: "groupChat", status: "active" });
+    expect(replies.sent.at(-1)?.message.text).toContain("added to this chat by Alice Archer");
+  });
+
   it("answers a card action synchronously", async () => {
     const { run } = setup();
     const r = await run({

@@ -149,13 +149,14 @@ export class Dispatcher {
 
   /** New rows of a notification in these tenants (submitted here, or a page of an expansion). */
   announce(notificationId: string, tenants: readonly string[]): void {
-    if (this.abort.signal.aborted) return;
+    // An engine that was never started (e.g. a process that only accepts requests) leaves the work to the workers.
+    if (!this.started || this.abort.signal.aborted) return;
     for (const t of tenants) this.lane(t).announce(notificationId);
   }
 
   /** Start (or continue) a streaming expansion in this process, unless another holds it. */
   expand(notificationId: string): void {
-    if (this.abort.signal.aborted || this.expansions.has(notificationId)) return;
+    if (!this.started || this.abort.signal.aborted || this.expansions.has(notificationId)) return;
     const run = (async () => {
       const { store, owner, clock } = this.deps;
       const claim = await store.claimExpansion(notificationId, owner, clock.now());
