@@ -34,8 +34,9 @@ const runs = Number(values.runs);
 const users = Number(values.users);
 const warmup = Number(values.warmup);
 
+const cpus = availableParallelism();
 function canPin() {
-  if (values["no-pin"] || availableParallelism() < 2) return false;
+  if (values["no-pin"] || cpus < 2) return false;
   try {
     execFileSync("taskset", ["-cp", "0", String(process.pid)], { stdio: "ignore" });
     return true;
@@ -162,7 +163,7 @@ const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].leng
 const line = (row) => `| ${row.map((cell, c) => (c >= 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join(" | ")} |`;
 console.log(
   `\nPOST /v3/conversations/{id}/activities, ${requests.toLocaleString("en-US")} sends × ${runs} runs, ${concurrency} in flight, ` +
-    `undici Pool keep-alive, loopback, ${availableParallelism()} CPUs${pinned ? " (server and generator pinned apart)" : ""}`,
+    `undici Pool keep-alive, loopback, ${cpus} CPUs${pinned ? " (server and generator pinned apart)" : ""}`,
 );
 console.log(line(table[0]));
 console.log(`|${widths.map((w, c) => (c >= 2 ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2))).join("|")}|`);

@@ -38,19 +38,20 @@ export class Counter implements Metric {
   }
 }
 
-/** A gauge read when metrics are scraped (queue depth and the like). */
+/** A value read when metrics are scraped: a gauge (queue depth) or a counter kept elsewhere (engine totals). */
 export class Gauge implements Metric {
   constructor(
     readonly name: string,
     readonly help: string,
     private readonly read: () => Promise<ReadonlyArray<[Labels, number]>> | ReadonlyArray<[Labels, number]>,
+    private readonly type: "gauge" | "counter" = "gauge",
   ) {}
   private last: ReadonlyArray<[Labels, number]> = [];
   async collect(): Promise<void> {
     this.last = await this.read();
   }
   render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
     for (const [labels, v] of this.last) {
       const k = labelKey(labels);
       lines.push(`${this.name}${k ? `{${k}}` : ""} ${v}`);
@@ -106,24 +107,22 @@ export class Metrics {
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   );
   readonly throttled = new Counter("herald_connector_throttled_total", "429 answers received from the Connector.");
-  readonly retries = new Counter("herald_delivery_retries_total", "Deliveries scheduled for another attempt, by reason.");
   readonly tokenRefreshes = new Counter("herald_token_refreshes_total", "Outbound token fetches, by result.");
   readonly inbound = new Counter("herald_inbound_activities_total", "Inbound activities, by type and auth result (ok, rejected, invalid).");
   readonly apiRequests = new Counter("herald_api_requests_total", "API requests, by route and status.");
   private readonly gauges: Gauge[] = [];
 
   /** Register a gauge read at scrape time (e.g. queue depth from the store). */
-  gauge(name: string, help: string, read: ConstructorParameters<typeof Gauge>[2]): void {
-    this.gauges.push(new Gauge(name, help, read));
+  gauge(name: string, help: string, read: ConstructorParameters<typeof Gauge>[2], type: "gauge" | "counter" = "gauge"): void {
+    this.gauges.push(new Gauge(name, help, read, type));
   }
 
   async render(): Promise<string> {
     await Promise.all(this.gauges.map((g) => g.collect().catch(() => undefined)));
     const all: Metric[] = [
-      this.deliveries,
       this.sendLatency,
       this.throttled,
-      this.retries,
+
       this.tokenRefreshes,
       this.inbound,
       this.apiRequests,

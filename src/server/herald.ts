@@ -22,9 +22,11 @@ import { ActivityHandler } from "../inbound/handler.js";
 import { loadWelcomeFile } from "../inbound/messages.js";
 import { botEndpoint } from "../inbound/route.js";
 import type { Logger } from "../log.js";
+import { instrumentConnector } from "../observability/instrumented-connector.js";
 import { Metrics } from "../observability/metrics.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/ports.js";
+import { registerEngineMetrics } from "./engine-metrics.js";
 import { healthRoutes } from "./health.js";
 import { type Listener, listen } from "./listen.js";
 import { pacedReplies } from "./paced-replies.js";
@@ -74,7 +76,14 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   const trusted = trustedHosts(cloud, config.trustedHosts);
   const welcome = config.welcomeFile ? loadWelcomeFile(config.welcomeFile) : undefined;
   const store = options.store ?? (await openStore(config.databaseUrl, { schema: options.schema }));
-  const connector = createConnectorClient(config, { clock, logger, isTrusted: trusted });
+  const metrics = new Metrics();
+  const http = createConnectorClient(config, {
+    clock,
+    logger,
+    isTrusted: trusted,
+    onTokenRefresh: (ok) => metrics.tokenRefreshes.inc({ result: ok ? "ok" : "failed" }),
+  });
+  const connector = instrumentConnector(http, metrics, clock);
 
   const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false }) : undefined;
   const margin = options.limiterMarginMs === undefined ? {} : { marginMs: options.limiterMarginMs };
@@ -123,9 +132,14 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     );
   }
 
-  const metrics = new Metrics();
   const keys = withAfterAuth(adminKeyVerifier(config.apiKey, storedKeyVerifier(store.apiKeys)), perKeyRateLimit(clock));
   const app = new Hono<ApiEnv>();
+  registerEngineMetrics(metrics, engine);
+  app.use("*", async (c, next) => {
+    await next();
+    // routePath is the route's pattern (`/v1/notifications/:id`), so labels stay bounded.
+    metrics.apiRequests.inc({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) });
+  });
   app.route("/", healthRoutes(store));
   app.use("/v1/*", auditWrites(store.audit));
   const openapi = openApiDocument();
@@ -162,7 +176,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
       if (options.engine !== false) await engine.stop();
       shutdown.abort(new Error("Herald is shutting down"));
       await handler.drain();
-      await connector.close();
+      await http.close();
       redis?.disconnect();
       if (!options.store) await store.close();
     },

@@ -106,6 +106,7 @@ forEachStore((stores) => {
     const c = await server(policy);
     const done = await until(c, id, (v) => v.status === "completed", 60_000);
     const rows = await allRows(id);
+    console.log(policy, stores.name, JSON.stringify(done.counts));
     return { done, rows };
   };
 

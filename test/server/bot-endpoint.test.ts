@@ -162,5 +162,16 @@ forEachStore((stores) => {
     const metrics = await (await herald.fetch(new Request("http://herald.test/metrics"))).text();
     expect(metrics).toMatch(/herald_inbound_activities_total\{result="ok",type="installationUpdate"\} \d+/);
     expect(metrics).toMatch(/herald_inbound_activities_total\{result="rejected",type="installationUpdate"\} \d+/);
+    for (const name of [
+      "herald_send_duration_seconds",
+      "herald_deliveries_total",
+      "herald_queue_depth",
+      "herald_delivery_retries_total",
+      "herald_connector_throttled_total",
+      "herald_token_refreshes_total",
+      "herald_api_requests_total",
+    ]) {
+      expect(metrics).toContain(`# TYPE ${name}`);
+    }
   });
 });

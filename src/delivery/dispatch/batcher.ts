@@ -1,15 +1,17 @@
 /**
- * Collects items from many concurrent callers and writes them in one call (one transaction):
- * the first item schedules a flush after `delayMs` (0 = the next turn of the event loop, so
- * everything decided in this turn goes together); at `max` items a flush starts at once. Flushes
- * run one at a time, in order; items added during a flush go in the next one. Each `add` resolves
- * with the flush's answer for that item, or rejects with the flush's error.
+ * Collects items from many concurrent callers and writes them in one call (one transaction).
+ * Flushes run one at a time, in order; a flush takes every item waiting when it STARTS (up to
+ * `max`), so while one transaction runs the next batch grows instead of queueing many small
+ * ones. The first item after an idle period waits `delayMs` (0 = the next turn of the event
+ * loop, so everything decided in this turn goes together). Each `add` resolves with the flush's
+ * answer for that item, or rejects with the flush's error.
  */
 export class Batcher<T, R> {
   private items: T[] = [];
   private waiters: { resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
-  private timer: { cancel(): void } | undefined;
   private running: Promise<void> = Promise.resolve();
+  /** A flush is queued (timer or chain) and has not taken its items yet. */
+  private scheduled = false;
   private queued = 0;
 
   constructor(
@@ -22,8 +24,7 @@ export class Batcher<T, R> {
       this.items.push(item);
       this.waiters.push({ resolve, reject });
       this.queued++;
-      if (this.items.length >= this.options.max) this.flushSoon(true);
-      else this.flushSoon(false);
+      this.schedule();
     });
   }
 
@@ -34,49 +35,36 @@ export class Batcher<T, R> {
 
   /** Resolves when everything added so far is written (or failed). */
   async drain(): Promise<void> {
-    while (this.queued > 0 || this.timer !== undefined) {
-      if (this.timer !== undefined) this.flushSoon(true);
+    while (this.queued > 0) {
+      this.schedule();
       await this.running;
+      if (this.queued > 0) await new Promise((r) => setImmediate(r));
     }
   }
 
-  private flushSoon(now: boolean): void {
-    if (this.timer !== undefined && !now) return;
-    this.timer?.cancel();
-    this.timer = undefined;
-    if (now) {
-      this.chain();
-      return;
-    }
-    if (this.options.delayMs > 0) {
-      const t = setTimeout(() => this.fire(), this.options.delayMs);
-      this.timer = { cancel: () => clearTimeout(t) };
-    } else {
-      const t = setImmediate(() => this.fire());
-      this.timer = { cancel: () => clearImmediate(t) };
-    }
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    const enqueue = () => {
+      this.running = this.running.then(() => this.flush());
+    };
+    if (this.options.delayMs > 0) setTimeout(enqueue, this.options.delayMs);
+    else setImmediate(enqueue);
   }
 
-  private fire(): void {
-    this.timer = undefined;
-    this.chain();
-  }
-
-  private chain(): void {
-    if (this.items.length === 0) return;
-    const items = this.items;
-    const waiters = this.waiters;
-    this.items = [];
-    this.waiters = [];
-    this.running = this.running.then(async () => {
-      try {
-        const answers = await this.flushFn(items);
-        waiters.forEach((w, i) => w.resolve(answers[i] as R));
-      } catch (e) {
-        for (const w of waiters) w.reject(e);
-      } finally {
-        this.queued -= items.length;
-      }
-    });
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    const items = this.items.splice(0, this.options.max);
+    const waiters = this.waiters.splice(0, items.length);
+    if (this.items.length > 0) this.schedule();
+    if (items.length === 0) return;
+    try {
+      const answers = await this.flushFn(items);
+      waiters.forEach((w, i) => w.resolve(answers[i] as R));
+    } catch (e) {
+      for (const w of waiters) w.reject(e);
+    } finally {
+      this.queued -= items.length;
+    }
   }
 }
