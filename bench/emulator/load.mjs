@@ -32,8 +32,9 @@ function sender(pool, headers, body) {
  * Send `total` POSTs (after `warmup` unmeasured ones) with `concurrency` in flight.
  * `pathOf(k)` gives the path of request k; every request carries the same JSON body.
  * Returns sends/s over the measured part, latency percentiles (ms) and the failures.
+ * `onMeasure()` is called right before and after the measured part.
  */
-export async function runLoad({ origin, pathOf, body, total, warmup, concurrency }) {
+export async function runLoad({ origin, pathOf, body, total, warmup, concurrency, onMeasure = () => undefined }) {
   const pool = new Pool(origin, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
   const send = sender(pool, ["content-type", "application/json"], body);
   const statuses = new Map();
@@ -58,11 +59,22 @@ export async function runLoad({ origin, pathOf, body, total, warmup, concurrency
 
   // Warm-up: open the connections and let both JITs settle; not measured.
   if (warmup > 0) await phase(warmup, false, total);
+  const before = onMeasure();
   const start = performance.now();
   await phase(total, true, 0);
   const seconds = (performance.now() - start) / 1000;
+  const after = onMeasure();
   await pool.close();
   const sorted = latencies.sort();
   const pct = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-  return { sendsPerSecond: total / seconds, seconds, p50: pct(50), p99: pct(99), failures, statuses: Object.fromEntries(statuses) };
+  return {
+    sendsPerSecond: total / seconds,
+    seconds,
+    p50: pct(50),
+    p99: pct(99),
+    failures,
+    statuses: Object.fromEntries(statuses),
+    /** What `onMeasure` returned before and after the measured part (e.g. server CPU seconds). */
+    measured: [before, after],
+  };
 }

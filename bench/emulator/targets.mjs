@@ -1,6 +1,7 @@
 // The servers under test, each in its own process (optionally pinned to its own CPU, so the
 // load generator and the server do not share a core on a 2-core machine).
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
@@ -8,6 +9,20 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
+
+/**
+ * CPU seconds a process has used (user + system), from /proc/<pid>/stat on Linux; undefined
+ * elsewhere. Clock ticks are 1/100 s on Linux, which is precise enough over a run of seconds.
+ */
+export function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
 
 /** A free loopback port (the OS picks it; closed again before the server takes it). */
 export function freePort() {

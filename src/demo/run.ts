@@ -28,7 +28,7 @@ const demoCard = {
   $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
   version: "1.5",
   body: [
-    { type: "TextBlock", text: "Hello ${givenName} 👋", size: "Large", weight: "Bolder", wrap: true },
+    { type: "TextBlock", text: "Hello ${givenName}", size: "Large", weight: "Bolder", wrap: true },
     {
       type: "TextBlock",
       text: "This is Herald's first broadcast: one message to everyone in your organisation, paced to Teams' limits, with a per-person record of what happened.",
@@ -139,8 +139,10 @@ export async function runDemo(options: DemoOptions): Promise<{ close(): Promise<
     throw e;
   }
 
+  const someone = (await herald.store.conversations.list({ kind: "personal", status: "active" }, { limit: 1 })).items[0];
+  const deepLink = someone ? `?conversation=${encodeURIComponent(someone.id)}` : "";
   say("");
-  say(`  Chat view (what each user sees):  ${emulator.url}/_emulator/chat`);
+  say(`  Chat view (what each user sees):  ${emulator.url}/_emulator/chat${deepLink}`);
   say(`  Herald API:                       ${listener.url}/v1   (API key: ${apiKey})`);
   say(`  OpenAPI:                          ${listener.url}/openapi.json`);
   say(`  Try: curl -s -H "Authorization: Bearer ${apiKey}" ${listener.url}/v1/reports/blocked`);

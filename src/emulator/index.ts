@@ -30,15 +30,15 @@ import { chatPageRoutes } from "./web/index.js";
 export type { EmulatorContext, EmulatorUrls } from "./context.js";
 export { EmulatorError } from "./errors.js";
 export type { FaultSettings } from "./faults/faults.js";
+export { type GraphOptions, graphRoutes, graphState } from "./graph/index.js";
 export type { RouteModule } from "./http/module.js";
 export type { Call, Handler, Router } from "./http/router.js";
 export type { ClientCredential, EmulatorOptions, UninstalledAnswer } from "./options.js";
 export { loadOrgFile, orgFromData } from "./org/file.js";
 export type { OrgSpec } from "./org/generated.js";
 export { GeneratedOrg } from "./org/generated.js";
-export { type GraphOptions, graphRoutes, graphState } from "./graph/index.js";
-export { chatPageRoutes } from "./web/index.js";
 export type { Org, OrgChannel, OrgChat, OrgTeam, OrgTenant, OrgUser } from "./org/model.js";
+export { chatPageRoutes } from "./web/index.js";
 
 /** A running emulator. */
 export interface EmulatorHandle {
@@ -96,6 +96,11 @@ async function loadOrg(o: ReturnType<typeof resolveOptions>): Promise<Org> {
  * - `POST /_emulator/messages` `{from, text, conversationId?|teamId?|channelId?|chatId?, replyToId?}`;
  *   `POST /_emulator/invoke` `{from, replyToId, verb?, data?, actionId?, conversationId?}`;
  *   `POST /_emulator/read` `{from, lastReadMessageId?}`.
+ *
+ * Registered by default (see graph/ and web/): the Microsoft Graph subset under `/v1.0` and
+ * `/beta` (app catalog, installs for users, teams and chats, the chat of an installation,
+ * users, groups' transitive members; `GET /_emulator/graph` for its counters), and the live
+ * chat page `GET /_emulator/chat[?conversation=<id>]` (`GET /` redirects there).
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
   const o = resolveOptions(options);

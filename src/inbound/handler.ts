@@ -1,4 +1,4 @@
-import type { ConversationRecord } from "../domain/conversation.js";
+import type { Account, ConversationRecord } from "../domain/conversation.js";
 import type { Logger } from "../log.js";
 import type { ConversationObservation, Store } from "../store/ports.js";
 import type { Activity } from "./activity.js";
@@ -20,6 +20,11 @@ import { account, observe, tenantOf } from "./reference.js";
 export interface BotReplies {
   /** Send in the conversation; `tenantId` picks the rate-limit budget. */
   send(serviceUrl: string, conversationId: string, message: OutgoingMessage, tenantId: string): Promise<void>;
+  /**
+   * The user of a conversation as Teams knows them (install events carry no name): id, name,
+   * Entra object id. Undefined when Teams does not answer.
+   */
+  member(serviceUrl: string, conversationId: string, userId: string, tenantId: string): Promise<Account | undefined>;
   /** Name of a team channel, when it can be found (the General channel has no name in Teams). */
   channelName(serviceUrl: string, teamId: string, channelId: string): Promise<string | undefined>;
 }
@@ -141,10 +146,33 @@ export class ActivityHandler {
     this.background.add(p);
   }
 
-  private async welcome(activity: Activity, record: ConversationRecord): Promise<void> {
+  /** Ask Teams for the user's name (needed for the welcome and for `${name}` templating) and keep it. */
+  private async learnName(record: ConversationRecord, user: Account): Promise<ConversationRecord> {
+    try {
+      const member = await this.deps.replies.member(record.serviceUrl, record.id, user.id, record.tenantId);
+      if (!member?.name) return record;
+      const { record: updated } = await this.deps.store.conversations.upsert({
+        id: record.id,
+        kind: record.kind,
+        tenantId: record.tenantId,
+        serviceUrl: record.serviceUrl,
+        channelId: record.channelId,
+        bot: record.bot,
+        user: { id: user.id, name: member.name, aadObjectId: member.aadObjectId ?? user.aadObjectId },
+        at: this.deps.now(),
+      });
+      return updated;
+    } catch {
+      return record;
+    }
+  }
+
+  private async welcome(activity: Activity, installed: ConversationRecord): Promise<void> {
+    let record = installed;
     const botName = activity.recipient.name || "Herald";
     const installer = account(activity.from);
     if (record.kind === "personal") {
+      if (record.user && !record.user.name) record = await this.learnName(record, record.user);
       const message = personalWelcome(
         { botName, userName: record.user?.name, installerName: installer.name, selfInstalled: installer.id === record.user?.id },
         this.deps.welcome,

@@ -88,6 +88,12 @@ export function pacedReplies(deps: PacedRepliesDeps): BotReplies {
         });
       }
     },
+    async member(serviceUrl, conversationId, userId, tenantId) {
+      const tenant = tenantBucket(deps.policies, tenantId);
+      await acquire([conversationBucket(deps.policies, "read", conversationId), ...(tenant ? [tenant] : [])]);
+      const m = await deps.connector.getMember(serviceUrl, conversationId, userId, deps.signal);
+      return { id: m.id, name: m.name ?? undefined, aadObjectId: m.aadObjectId ?? undefined };
+    },
     async channelName(serviceUrl, teamId, channelId) {
       const channels = await deps.connector.getTeamChannels(serviceUrl, teamId);
       const found = channels.find((c) => c.id === channelId);

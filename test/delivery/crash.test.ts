@@ -106,7 +106,6 @@ forEachStore((stores) => {
     const c = await server(policy);
     const done = await until(c, id, (v) => v.status === "completed", 60_000);
     const rows = await allRows(id);
-    console.log(policy, stores.name, JSON.stringify(done.counts));
     return { done, rows };
   };
 
@@ -127,7 +126,7 @@ forEachStore((stores) => {
         expect(got, `${r.conversationId} unknown`).toBeLessThanOrEqual(1);
       }
     }
-  });
+  }, 120_000);
 
   it("with HERALD_IN_FLIGHT_POLICY=resend, in-flight sends go again: everyone got it at least once, duplicates only where a send was in flight", async () => {
     const first = users;
@@ -143,5 +142,5 @@ forEachStore((stores) => {
     }
     // Only sends in flight at one of the two kills can have gone twice: at most the requests in flight then.
     expect(duplicated).toBeLessThanOrEqual(2 * 64);
-  });
+  }, 120_000);
 });

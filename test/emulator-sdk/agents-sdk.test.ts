@@ -153,7 +153,11 @@ describe("Agents SDK", () => {
       activity: Activity.fromObject({ type: "message", text: "A new thread from the Agents SDK" }),
     } as unknown as ConversationParameters);
     expect(thread.id).toBe(`${env.channel.id};messageid=${thread.activityId}`);
-    const reply = await client.replyToActivity(thread.id, thread.activityId, Activity.fromObject({ type: "message", text: "in the thread" }));
+    const reply = await client.replyToActivity(
+      thread.id,
+      thread.activityId,
+      Activity.fromObject({ type: "message", text: "in the thread" }),
+    );
     expect((await kept(env.emu, thread.id)).map((m) => m.id)).toEqual([thread.activityId, reply.id]);
 
     const member = await client.getConversationMember(env.user.id, env.team.id);

@@ -77,7 +77,12 @@ const card = CardFactory.adaptiveCard({ type: "AdaptiveCard", version: "1.5", bo
 
 describe("botbuilder ConnectorClient", () => {
   function client(): ConnectorClient {
-    const credentials = new EmulatorAppCredentials(env.appId, env.secret, `${env.emu.url}/botframework.com`, "https://api.botframework.com");
+    const credentials = new EmulatorAppCredentials(
+      env.appId,
+      env.secret,
+      `${env.emu.url}/botframework.com`,
+      "https://api.botframework.com",
+    );
     return new ConnectorClient(credentials, { baseUri: env.emu.connectorUrl });
   }
 
@@ -97,7 +102,11 @@ describe("botbuilder ConnectorClient", () => {
       channelData: { tenant: { id: env.tenant.id } },
     } as ConversationParameters);
     expect(created.id).toBe(env.emu.org.personalConversationId(env.user.index));
-    const again = await api.createConversation({ isGroup: false, members: [{ id: env.user.id }], tenantId: env.tenant.id } as ConversationParameters);
+    const again = await api.createConversation({
+      isGroup: false,
+      members: [{ id: env.user.id }],
+      tenantId: env.tenant.id,
+    } as ConversationParameters);
     expect(again.id).toBe(created.id);
 
     const sent = await api.sendToConversation(created.id, MessageFactory.text("Hello from ConnectorClient") as Activity);
@@ -117,7 +126,8 @@ describe("botbuilder ConnectorClient", () => {
     const ids: string[] = [];
     let token: string | undefined;
     do {
-      const page = await api.getConversationPagedMembers(env.team.id, { pageSize: 50, continuationToken: token });
+      // The typings want a string; TeamsInfo passes undefined for the first page, as here.
+      const page = await api.getConversationPagedMembers(env.team.id, { pageSize: 50, continuationToken: token as string });
       expect(page.members.length).toBeLessThanOrEqual(50);
       ids.push(...page.members.map((m) => m.id));
       token = page.continuationToken || undefined;
@@ -161,7 +171,12 @@ describe("botbuilder CloudAdapter", () => {
       "msteams",
       env.emu.connectorUrl,
       "https://api.botframework.com",
-      { isGroup: false, members: [{ id: user.id, name: user.name }], tenantId: env.tenant.id, channelData: { tenant: { id: env.tenant.id } } } as ConversationParameters,
+      {
+        isGroup: false,
+        members: [{ id: user.id, name: user.name }],
+        tenantId: env.tenant.id,
+        channelData: { tenant: { id: env.tenant.id } },
+      } as ConversationParameters,
       async (ctx) => {
         reference = TurnContext.getConversationReference(ctx.activity);
         await ctx.sendActivity("Welcome (sent inside createConversationAsync)");

@@ -100,7 +100,9 @@ describe("app catalog and user installs", () => {
     const id = await catalogId();
     const user = emu.org.user(emu.org.tenants[0]!.userStart + 7);
     await control(emu).patch(`/users/${enc(user.id)}`, { uninstalled: true });
-    const before = await graph(graphToken).get(`/users/${user.aadObjectId}/teamwork/installedApps?$filter=${enc(`teamsApp/id eq '${id}'`)}`);
+    const before = await graph(graphToken).get(
+      `/users/${user.aadObjectId}/teamwork/installedApps?$filter=${enc(`teamsApp/id eq '${id}'`)}`,
+    );
     expect(before.json.value).toEqual([]);
 
     const first = await graph(graphToken).post(`/users/${enc(user.userPrincipalName)}/teamwork/installedApps`, bind(id));
@@ -135,7 +137,10 @@ describe("app catalog and user installs", () => {
     expect(chat.json.id.startsWith("a:")).toBe(true);
     // The same id works on the Connector.
     const connectorToken = await tokenFor(emu, "https://api.botframework.com/.default");
-    const sent = await connector(emu, connectorToken).post(`v3/conversations/${enc(chat.json.id)}/activities`, { type: "message", text: "hello" });
+    const sent = await connector(emu, connectorToken).post(`v3/conversations/${enc(chat.json.id)}/activities`, {
+      type: "message",
+      text: "hello",
+    });
     expect(sent.status).toBe(201);
     // Another user's installation id is not this user's.
     const other = emu.org.user(emu.org.tenants[0]!.userStart + 9);
@@ -147,7 +152,10 @@ describe("app catalog and user installs", () => {
     const user = emu.org.user(3);
     const noBind = await graph(graphToken).post(`/users/${user.aadObjectId}/teamwork/installedApps`, {});
     expect(noBind.status).toBe(400);
-    const unknownApp = await graph(graphToken).post(`/users/${user.aadObjectId}/teamwork/installedApps`, bind("00000000-0000-4000-8000-000000000000"));
+    const unknownApp = await graph(graphToken).post(
+      `/users/${user.aadObjectId}/teamwork/installedApps`,
+      bind("00000000-0000-4000-8000-000000000000"),
+    );
     expect(unknownApp.status).toBe(404);
     const nobody = await graph(graphToken).post("/users/nobody@nowhere.example/teamwork/installedApps", bind(await catalogId()));
     expect(nobody.status).toBe(404);

@@ -63,7 +63,10 @@ describe("the chat page", () => {
   it("renders a user's 1:1 chat live: markdown text and an Adaptive Card, then an update and a delete as they happen", async () => {
     const user = emu.org.user(3);
     const conversationId = emu.org.personalConversationId(user.index);
-    const welcome = await send(conversationId, { type: "message", text: `Hi ${user.givenName}, I'm **Herald**. I'll post _company news_ here.` });
+    const welcome = await send(conversationId, {
+      type: "message",
+      text: `Hi ${user.givenName}, I'm **Herald**. I'll post _company news_ here.`,
+    });
 
     await page.goto(`${emu.url}/_emulator/chat?conversation=${enc(conversationId)}`);
     await page.waitForSelector("body[data-ready='1']", { timeout: 15_000 });

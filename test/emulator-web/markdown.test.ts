@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { MessageRecord } from "../../src/emulator/store/messages.js";
 import { renderMarkdown } from "../../src/emulator/web/markdown.js";
 import { messageView } from "../../src/emulator/web/view.js";
-import type { MessageRecord } from "../../src/emulator/store/messages.js";
 
 describe("renderMarkdown", () => {
   it("renders Teams' markdown: emphasis, code, lists, links, mentions and line breaks", () => {
@@ -35,7 +35,11 @@ describe("messageView", () => {
     threadId: undefined,
     from: "bot",
     user: 0,
-    activity: JSON.stringify({ type: "message", text: "hi", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: { type: "AdaptiveCard" } }] }),
+    activity: JSON.stringify({
+      type: "message",
+      text: "hi",
+      attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: { type: "AdaptiveCard" } }],
+    }),
     createdAt: 1_700_000_000_000,
     updatedAt: undefined,
     deletedAt: undefined,
@@ -50,7 +54,10 @@ describe("messageView", () => {
     expect(view.attachments[0]!.contentType).toBe("application/vnd.microsoft.card.adaptive");
     const edited = messageView({ ...base, updatedAt: 1_700_000_001_000, history: [{ at: 1, kind: "update", previous: "{}" }] }, "Herald");
     expect(edited.editedAt).not.toBeNull();
-    const refreshed = messageView({ ...base, updatedAt: 1_700_000_001_000, history: [{ at: 1, kind: "refresh", previous: "{}" }] }, "Herald");
+    const refreshed = messageView(
+      { ...base, updatedAt: 1_700_000_001_000, history: [{ at: 1, kind: "refresh", previous: "{}" }] },
+      "Herald",
+    );
     expect(refreshed.editedAt).toBeNull();
   });
 

@@ -33,6 +33,9 @@ class RecordingReplies implements BotReplies {
   async send(serviceUrl: string, conversationId: string, message: OutgoingMessage) {
     this.sent.push({ serviceUrl, conversationId, message });
   }
+  async member(_s: string, _c: string, userId: string) {
+    return { id: userId, name: "Known From Teams" };
+  }
   async channelName(_s: string, _t: string, channelId: string) {
     return channelId === ANNOUNCEMENTS.id ? ANNOUNCEMENTS.name : undefined;
   }
@@ -113,6 +116,16 @@ forEachStore((stores) => {
       await run({ ...personalMessage(alice, "help"), serviceUrl: "http://127.0.0.1:9/emea/" });
       expect((await store.conversations.get(personalConversation(alice).id as string))?.serviceUrl).toBe("http://127.0.0.1:9/emea/");
     });
+  });
+
+  it("asks Teams for the user's name when the install carries none, and keeps it", async () => {
+    const { replies, run } = setup();
+    const nameless = { id: "29:nameless", name: "", aadObjectId: "aad-nameless" };
+    const [install] = personalInstall(nameless);
+    (install["from"] as { name?: string }).name = undefined;
+    await run(install);
+    expect(replies.sent.at(-1)?.message.text).toContain("Welcome, Known!");
+    expect((await store.conversations.get("a:chat-nameless"))?.user?.name).toBe("Known From Teams");
   });
 
   describe("commands", () => {

@@ -1,10 +1,10 @@
 import type { Router } from "../http/router.js";
 import type { OrgTeam } from "../org/model.js";
-import { userOwner } from "./installs.js";
 import type { GraphEnv } from "./installs.js";
+import { userOwner } from "./installs.js";
 import { applySelect, matchFilter, parseExpand, parseFilter, parseSelect, parseTop } from "./odata.js";
-import { type GraphCaller, GraphError, graphHandler, sameTenant, sendGraph } from "./respond.js";
 import { appDefinitionJson, appFields, graphUserJson, teamsAppJson } from "./resources.js";
+import { type GraphCaller, GraphError, graphHandler, sameTenant, sendGraph } from "./respond.js";
 
 /** Graph's page size of member listings when `$top` is absent, and its largest `$top`. */
 export const MEMBERS_PAGE = 100;
@@ -70,7 +70,10 @@ export function registerDirectory(router: Router, env: GraphEnv, version: string
       if (call.params[0]!.toLowerCase() !== app.catalogId.toLowerCase())
         throw new GraphError(404, "NotFound", `App ${call.params[0]} is not in the app catalog.`);
       const expand = parseExpand(new URLSearchParams(call.query).get("$expand"));
-      sendGraph(call, 200, { "@odata.context": `${ctx.urls.base}/${version}/$metadata#appCatalogs/teamsApps/$entity`, ...catalogEntry(expand) });
+      sendGraph(call, 200, {
+        "@odata.context": `${ctx.urls.base}/${version}/$metadata#appCatalogs/teamsApps/$entity`,
+        ...catalogEntry(expand),
+      });
     }),
   );
 
@@ -95,7 +98,8 @@ export function registerDirectory(router: Router, env: GraphEnv, version: string
         const team = groupTeam(env, caller, call.params[0]!);
         const q = new URLSearchParams(call.query);
         const top = parseTop(q.get("$top"), MEMBERS_PAGE, MEMBERS_TOP_MAX);
-        if (top === undefined) throw new GraphError(400, "Request_BadRequest", `Invalid $top: it must be a whole number within 1..${MEMBERS_TOP_MAX}.`);
+        if (top === undefined)
+          throw new GraphError(400, "Request_BadRequest", `Invalid $top: it must be a whole number within 1..${MEMBERS_TOP_MAX}.`);
         const token = q.get("$skiptoken");
         const offset = token ? readSkipToken(token, team.index, team.memberCount) : 0;
         if (offset === undefined)
@@ -103,7 +107,8 @@ export function registerDirectory(router: Router, env: GraphEnv, version: string
         const select = parseSelect(q.get("$select"));
         const end = Math.min(team.memberCount, offset + top);
         const value: Record<string, unknown>[] = [];
-        for (let k = offset; k < end; k++) value.push(applySelect(graphUserJson(ctx.org.user(ctx.org.teamMember(team.index, k)), true), select));
+        for (let k = offset; k < end; k++)
+          value.push(applySelect(graphUserJson(ctx.org.user(ctx.org.teamMember(team.index, k)), true), select));
         const page: Record<string, unknown> = { "@odata.context": `${ctx.urls.base}/${version}/$metadata#directoryObjects`, value };
         if (end < team.memberCount) {
           // Graph writes `$` unencoded in next links; values are encoded.

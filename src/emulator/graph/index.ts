@@ -5,12 +5,12 @@ import type { Router } from "../http/router.js";
 import { IdCodec, Kind } from "../org/ids.js";
 import { registerDirectory } from "./directory.js";
 import { type GraphEnv, registerInstalls } from "./installs.js";
-import { type GraphCounters, newGraphCounters } from "./respond.js";
 import type { GraphApp } from "./resources.js";
+import { type GraphCounters, newGraphCounters } from "./respond.js";
 import { InstallThrottle } from "./throttle.js";
 
-export type { GraphCounters } from "./respond.js";
 export type { GraphApp } from "./resources.js";
+export type { GraphCounters } from "./respond.js";
 
 /** Options of the Graph subset. Every field is optional; defaults in brackets. */
 export interface GraphOptions {

@@ -23,7 +23,17 @@ export interface GraphCounters {
 }
 
 export function newGraphCounters(): GraphCounters {
-  return { requests: 0, unauthorized: 0, installs: 0, uninstalls: 0, conflicts: 0, notFound: 0, badRequests: 0, throttled: 0, violations: 0 };
+  return {
+    requests: 0,
+    unauthorized: 0,
+    installs: 0,
+    uninstalls: 0,
+    conflicts: 0,
+    notFound: 0,
+    badRequests: 0,
+    throttled: 0,
+    violations: 0,
+  };
 }
 
 /** A refusal as Graph writes it: `{error:{code,message,innerError:{date,request-id,client-request-id}}}`. */

@@ -1,5 +1,5 @@
-import type { LimitSettings } from "../limits/limits.js";
 import { TenantLimiter } from "../limits/limiter.js";
+import type { LimitSettings } from "../limits/limits.js";
 import { type RetryAfter, retryAfter } from "../limits/retry-after.js";
 
 /**

@@ -67,7 +67,8 @@ export function chatClient(md: (text: string) => string): void {
     if (!res.ok) throw new Error(body?.error?.message ?? `HTTP ${res.status}`);
     return body as Record<string, unknown>;
   };
-  const post = (path: string, body: unknown) => api(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const post = (path: string, body: unknown) =>
+    api(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   const toast = (text: string, bad = false) => {
     const t = el("div", bad ? "toast bad" : "toast", text);
     byId("toasts").appendChild(t);
@@ -84,9 +85,18 @@ export function chatClient(md: (text: string) => string): void {
     ? new AC.HostConfig({
         fontFamily: "'Segoe UI', system-ui, -apple-system, sans-serif",
         spacing: { small: 4, default: 8, medium: 16, large: 20, extraLarge: 28, padding: 12 },
-        actions: { maxActions: 6, buttonSpacing: 8, actionsOrientation: "horizontal", actionAlignment: "left", showCard: { actionMode: "inline" } },
+        actions: {
+          maxActions: 6,
+          buttonSpacing: 8,
+          actionsOrientation: "horizontal",
+          actionAlignment: "left",
+          showCard: { actionMode: "inline" },
+        },
         containerStyles: {
-          default: { backgroundColor: "#FFFFFF", foregroundColors: { default: { default: "#242424", subtle: "#616161" }, accent: { default: "#5B5FC7" } } },
+          default: {
+            backgroundColor: "#FFFFFF",
+            foregroundColors: { default: { default: "#242424", subtle: "#616161" }, accent: { default: "#5B5FC7" } },
+          },
           emphasis: { backgroundColor: "#F5F5F5", foregroundColors: { default: { default: "#242424", subtle: "#616161" } } },
         },
       })
@@ -98,7 +108,31 @@ export function chatClient(md: (text: string) => string): void {
 
   // ---- rendering -------------------------------------------------------------------------
   function safeXml(html: string): DocumentFragment {
-    const allowed = new Set(["B", "STRONG", "I", "EM", "U", "S", "STRIKE", "DEL", "BR", "P", "DIV", "SPAN", "UL", "OL", "LI", "PRE", "CODE", "A", "H1", "H2", "H3", "BLOCKQUOTE", "AT"]);
+    const allowed = new Set([
+      "B",
+      "STRONG",
+      "I",
+      "EM",
+      "U",
+      "S",
+      "STRIKE",
+      "DEL",
+      "BR",
+      "P",
+      "DIV",
+      "SPAN",
+      "UL",
+      "OL",
+      "LI",
+      "PRE",
+      "CODE",
+      "A",
+      "H1",
+      "H2",
+      "H3",
+      "BLOCKQUOTE",
+      "AT",
+    ]);
     const doc = new DOMParser().parseFromString(`<body>${html}</body>`, "text/html");
     const frag = document.createDocumentFragment();
     const copy = (from: Node, to: Node) => {
@@ -359,7 +393,9 @@ export function chatClient(md: (text: string) => string): void {
     const c = await api("/_emulator/chats");
     for (const chat of c["chats"] as Record<string, unknown>[]) {
       if (chat["tenantId"] !== tenant) continue;
-      chats.appendChild(item(String(chat["topic"] ?? "Group chat"), `${(chat["members"] as unknown[]).length} people`, () => open(String(chat["id"]))));
+      chats.appendChild(
+        item(String(chat["topic"] ?? "Group chat"), `${(chat["members"] as unknown[]).length} people`, () => open(String(chat["id"]))),
+      );
     }
   }
 

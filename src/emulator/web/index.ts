@@ -107,7 +107,9 @@ export function chatPageRoutes(): RouteModule {
     router.add("GET", "/_emulator/chat", (call) => sendText(call.res, 200, "text/html; charset=utf-8", pageHtml(ctx.options.botName)));
     router.add("GET", "/_emulator/chat/app.js", (call) => sendText(call.res, 200, "text/javascript; charset=utf-8", script));
     router.add("GET", "/_emulator/chat/app.css", (call) => sendText(call.res, 200, "text/css; charset=utf-8", pageCss));
-    router.add("GET", "/_emulator/chat/adaptivecards.js", (call) => serveVendor(call, "adaptivecards.min.js", "text/javascript; charset=utf-8"));
+    router.add("GET", "/_emulator/chat/adaptivecards.js", (call) =>
+      serveVendor(call, "adaptivecards.min.js", "text/javascript; charset=utf-8"),
+    );
     router.add("GET", "/_emulator/chat/adaptivecards.css", (call) => serveVendor(call, "adaptivecards.css", "text/css; charset=utf-8"));
     router.add("GET", "/_emulator/chat/events", (call) => events(ctx, call));
   };

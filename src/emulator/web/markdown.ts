@@ -6,13 +6,16 @@
  * chat page ships this very function to the browser with `renderMarkdown.toString()`.
  */
 export function renderMarkdown(text: string): string {
-  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  const esc = (s: string) =>
+    s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
   const held: string[] = [];
-  const hold = (html: string) => `\u0000${held.push(html) - 1}\u0000`;
+  const hold = (html: string) => `\uE000${held.push(html) - 1}\uE000`;
   // Fenced code is a block of its own: held apart from inline pieces, never inside a <p>.
-  const holdBlock = (html: string) => `\n\u0001${held.push(html) - 1}\u0001\n`;
+  const holdBlock = (html: string) => `\n\uE001${held.push(html) - 1}\uE001\n`;
   let src = text.replace(/\r\n?/g, "\n");
-  src = src.replace(/```[^\n]*\n([\s\S]*?)```/g, (_m, code: string) => holdBlock(`<pre><code>${esc(code.replace(/\n$/, ""))}</code></pre>`));
+  src = src.replace(/```[^\n]*\n([\s\S]*?)```/g, (_m, code: string) =>
+    holdBlock(`<pre><code>${esc(code.replace(/\n$/, ""))}</code></pre>`),
+  );
   src = src.replace(/`([^`\n]+)`/g, (_m, code: string) => hold(`<code>${esc(code)}</code>`));
   src = esc(src);
   const inline = (s: string) =>
@@ -21,7 +24,10 @@ export function renderMarkdown(text: string): string {
       .replace(/\[([^\]\n]+)\]\((https?:\/\/[^\s)]+|mailto:[^\s)]+)\)/g, (_m, label: string, url: string) =>
         hold(`<a href="${url}" target="_blank" rel="noopener noreferrer">${label}</a>`),
       )
-      .replace(/(^|[\s(])(https?:\/\/[^\s<)]+)/g, (_m, pre: string, url: string) => `${pre}${hold(`<a href="${url}" target="_blank" rel="noopener noreferrer">${url}</a>`)}`)
+      .replace(
+        /(^|[\s(])(https?:\/\/[^\s<)]+)/g,
+        (_m, pre: string, url: string) => `${pre}${hold(`<a href="${url}" target="_blank" rel="noopener noreferrer">${url}</a>`)}`,
+      )
       .replace(/\*\*([^*\n]+)\*\*/g, "<strong>$1</strong>")
       .replace(/__([^_\n]+)__/g, "<strong>$1</strong>")
       .replace(/(^|[^*\w])\*([^*\n]+)\*(?![*\w])/g, "$1<em>$2</em>")
@@ -39,10 +45,10 @@ export function renderMarkdown(text: string): string {
     list = undefined;
   };
   for (const line of src.split("\n")) {
-    if (/^\u0001\d+\u0001$/.test(line)) {
+    if (/^\uE001\d+\uE001$/.test(line)) {
       flushPara();
       closeList();
-      out.push(line.replace(/\u0001/g, "\u0000"));
+      out.push(line.replace(/\uE001/g, "\uE000"));
       continue;
     }
     const heading = /^(#{1,6})\s+(.*)$/.exec(line);
@@ -78,6 +84,7 @@ export function renderMarkdown(text: string): string {
   flushPara();
   closeList();
   let html = out.join("");
-  for (let i = 0; i < 3 && html.includes("\u0000"); i++) html = html.replace(/\u0000(\d+)\u0000/g, (_m, n: string) => held[Number(n)] ?? "");
+  for (let i = 0; i < 3 && html.includes("\uE000"); i++)
+    html = html.replace(/\uE000(\d+)\uE000/g, (_m, n: string) => held[Number(n)] ?? "");
   return html;
 }

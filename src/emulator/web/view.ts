@@ -98,11 +98,21 @@ export function conversationView(ctx: EmulatorContext, ref: ConversationRef): Co
   const base = { id: ref.id, kind: ref.kind, thread: ref.thread ?? null, tenantId: tenant.id, userId: null, userName: null };
   if (ref.kind === "personal") {
     const u = ctx.org.user(ref.user);
-    return { ...base, title: u.name, subtitle: `Chat with ${ctx.options.botName} · ${u.userPrincipalName} · ${tenant.name}`, userId: u.id, userName: u.name };
+    return {
+      ...base,
+      title: u.name,
+      subtitle: `Chat with ${ctx.options.botName} · ${u.userPrincipalName} · ${tenant.name}`,
+      userId: u.id,
+      userName: u.name,
+    };
   }
   if (ref.kind === "chat") {
     return { ...base, title: ref.chat.topic ?? "Group chat", subtitle: `${ref.chat.memberCount} people · ${tenant.name}` };
   }
   const thread = ref.thread ? ` · thread ${ref.thread}` : "";
-  return { ...base, title: `${ref.team.name} › ${ref.channel.name}`, subtitle: `${ref.team.memberCount} members · ${tenant.name}${thread}` };
+  return {
+    ...base,
+    title: `${ref.team.name} › ${ref.channel.name}`,
+    subtitle: `${ref.team.memberCount} members · ${tenant.name}${thread}`,
+  };
 }

@@ -80,23 +80,29 @@ export async function claim(
   now: number,
   limit: number,
 ): Promise<Job[]> {
+  // The rows are picked in a MATERIALIZED CTE, evaluated once. As a plain `IN (subquery)`,
+  // PostgreSQL may re-run the locking subquery while updating and, re-checking rows this very
+  // statement just claimed, pick the next ones too: the LIMIT would not hold.
   const rows = await db
+    .with(
+      (cte) => cte("picked").materialized(),
+      (qb) =>
+        qb
+          .selectFrom("deliveries")
+          .select("seq")
+          .where("notification_id", "=", notificationId)
+          .where("tenant_id", "=", tenantId)
+          .where("queue", "=", "ready")
+          .where("due_at", "<=", now)
+          .orderBy("due_at")
+          .orderBy("seq")
+          .limit(limit)
+          .$if(dialect === "postgres", (q) => q.forUpdate().skipLocked()),
+    )
     .updateTable("deliveries")
     .set({ queue: "claimed", lease_owner: owner, updated_at: iso(now) })
     .where("notification_id", "=", notificationId)
-    .where("seq", "in", (eb) =>
-      eb
-        .selectFrom("deliveries")
-        .select("seq")
-        .where("notification_id", "=", notificationId)
-        .where("tenant_id", "=", tenantId)
-        .where("queue", "=", "ready")
-        .where("due_at", "<=", now)
-        .orderBy("due_at")
-        .orderBy("seq")
-        .limit(limit)
-        .$if(dialect === "postgres", (q) => q.forUpdate().skipLocked()),
-    )
+    .where("seq", "in", (eb) => eb.selectFrom("picked").select("picked.seq"))
     .returningAll()
     .execute();
   if (rows.length > 0) {

@@ -1,0 +1,201 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { JobResult, NewDelivery, Notification } from "../../src/delivery/model.js";
+import type { DeliveryStore } from "../../src/delivery/store/port.js";
+import type { Store } from "../../src/store/ports.js";
+import { forEachStore } from "../helpers/stores.js";
+
+/** The delivery store's contract, on SQLite and PostgreSQL: claims, leases, counters, recovery. */
+forEachStore((stores) => {
+  let store: Store;
+  let d: DeliveryStore;
+  let n = 0;
+  const t0 = Date.parse("2025-03-01T09:00:00.000Z");
+
+  beforeAll(async () => {
+    store = await stores.open();
+    d = store.deliveries;
+  });
+  afterAll(async () => {
+    await stores.cleanup();
+  });
+
+  const rows = (count: number, tenant = "t1"): NewDelivery[] =>
+    Array.from({ length: count }, (_, i) => ({
+      recipientKey: `conv:a:${i}`,
+      kind: "conversation",
+      tenantId: tenant,
+      conversationId: `a:${i}`,
+      serviceUrl: "https://smba.example/",
+      status: "pending",
+    }));
+  const create = async (r: NewDelivery[], extra: { idempotencyKey?: string; expansionDone?: boolean } = {}): Promise<Notification> => {
+    n++;
+    const { notification } = await d.createNotification(
+      {
+        id: `n_test${String(n).padStart(4, "0")}`,
+        createdBy: "k",
+        requestHash: "h",
+        audience: { conversations: r.map((x) => x.conversationId ?? "") },
+        message: { text: "x" },
+        createdAt: t0,
+        expansionDone: extra.expansionDone ?? true,
+        idempotencyKey: extra.idempotencyKey,
+      },
+      r,
+    );
+    return notification;
+  };
+  const sum = (x: Notification) => Object.values(x.counts).reduce((a, b) => a + b, 0);
+
+  it("stores a notification with its rows and counters; duplicate recipients count once", async () => {
+    const x = await create([...rows(3), { ...rows(1)[0]!, status: "pending" }, { recipientKey: "conv:b", kind: "conversation", tenantId: "t1", status: "optedOut" }]);
+    expect(x).toMatchObject({ status: "queued", total: 4, counts: { pending: 3, optedOut: 1 }, active: true });
+    const page = await d.listDeliveries(x.id, {}, { limit: 10 });
+    expect(page.items.map((r) => r.seq)).toEqual([0, 1, 2, 3]);
+  });
+
+  it("idempotency: the same (key id, idempotency key) returns the stored notification", async () => {
+    const a = await create(rows(1), { idempotencyKey: "same" });
+    const again = await d.createNotification(
+      { id: "n_other", createdBy: "k", requestHash: "h", idempotencyKey: "same", audience: { all: true }, message: {}, createdAt: t0, expansionDone: true },
+      rows(5),
+    );
+    expect(again.created).toBe(false);
+    expect(again.notification.id).toBe(a.id);
+  });
+
+  it("claims lease rows once, in due order; in-flight marks and results move the counters; counts always add up", async () => {
+    const x = await create(rows(10));
+    const a = await d.claim("w1", x.id, "t1", t0 + 1, 4);
+    const b = await d.claim("w2", x.id, "t1", t0 + 1, 100);
+    expect(a.map((j) => j.seq)).toEqual([0, 1, 2, 3]);
+    expect(b.map((j) => j.seq)).toEqual([4, 5, 6, 7, 8, 9]);
+    expect(await d.claim("w3", x.id, "t1", t0 + 1, 100)).toEqual([]);
+    // A worker cannot mark or settle rows it does not hold.
+    expect(await d.markInflight("w2", [{ notificationId: x.id, seq: 0 }], t0 + 2)).toEqual([]);
+    expect(await d.markInflight("w1", a.slice(0, 3), t0 + 2)).toHaveLength(3);
+    const results: JobResult[] = [
+      { notificationId: x.id, seq: 0, kind: "sent", attempts: 1, activityId: "100", version: 1 },
+      { notificationId: x.id, seq: 1, kind: "final", status: "blocked", attempts: 1, error: { code: "403/MessageWritesBlocked", message: "" } },
+      { notificationId: x.id, seq: 2, kind: "retry", op: "send", attempts: 1, firstAttemptAt: t0, dueAt: t0 + 5_000, error: { code: "503", message: "" } },
+      { notificationId: x.id, seq: 4, kind: "sent", attempts: 1, activityId: "999", version: 1 },
+    ];
+    await d.recordResults("w1", results, t0 + 3);
+    const after = (await d.getNotification(x.id))!;
+    expect(after.counts).toMatchObject({ pending: 8, sent: 1, blocked: 1 });
+    expect(sum(after)).toBe(after.total);
+    expect(await d.nextDue(x.id, "t1")).toBe(t0 + 5_000);
+    expect(await d.claim("w3", x.id, "t1", t0 + 4_999, 10)).toEqual([]);
+    expect((await d.claim("w3", x.id, "t1", t0 + 5_000, 10)).map((j) => j.seq)).toEqual([2]);
+    const rowsNow = (await d.listDeliveries(x.id, {}, { limit: 20 })).items;
+    expect(rowsNow[0]).toMatchObject({ status: "sent", activityId: "100" });
+    expect(rowsNow[1]).toMatchObject({ status: "blocked", lastErrorCode: "403/MessageWritesBlocked" });
+    expect(rowsNow[4]).toMatchObject({ status: "pending" });
+  });
+
+  it("several processes claiming at once never get the same row (PostgreSQL: FOR UPDATE SKIP LOCKED)", async () => {
+    const x = await create(rows(300));
+    const other = (await stores.open()).deliveries;
+    const claimed: number[] = [];
+    await Promise.all(
+      Array.from({ length: 6 }, async (_, k) => {
+        const s = k % 2 ? d : other;
+        for (;;) {
+          const got = await s.claim(`p${k}`, x.id, "t1", t0 + 1, 17);
+          if (got.length === 0) return;
+          expect(got.length).toBeLessThanOrEqual(17);
+          claimed.push(...got.map((j) => j.seq));
+        }
+      }),
+    );
+    expect(claimed).toHaveLength(300);
+    expect(new Set(claimed).size).toBe(300);
+  });
+
+  it("recovery: a dead worker's claimed rows return to the pool; its in-flight sends become unknown (or ready again with resend)", async () => {
+    const x = await create(rows(6));
+    // Workers of the other tests stay alive: only "dead" is.
+    for (const w of ["w", "w1", "w2", "w3", "p0", "p1", "p2", "p3", "p4", "p5"]) await d.heartbeat(w, t0 + 60_000);
+    await d.heartbeat("dead", t0);
+    await d.heartbeat("alive", t0 + 60_000);
+    const jobs = await d.claim("dead", x.id, "t1", t0 + 1, 6);
+    await d.markInflight("dead", jobs.slice(0, 2), t0 + 2);
+    const r = await d.recover("alive", t0 + 30_000, "unknown", t0 + 60_000, false);
+    expect(r).toEqual({ released: 4, unknown: 2, requeued: 0 });
+    const after = (await d.getNotification(x.id))!;
+    expect(after.counts).toMatchObject({ pending: 4, unknown: 2 });
+    expect(sum(after)).toBe(after.total);
+    expect(await d.claim("alive", x.id, "t1", t0 + 60_000, 10)).toHaveLength(4);
+    // A live worker's rows are left alone.
+    expect(await d.recover("alive", t0 + 30_000, "unknown", t0 + 60_000, false)).toEqual({ released: 0, unknown: 0, requeued: 0 });
+
+    const y = await create(rows(3));
+    await d.heartbeat("dead2", t0);
+    const jy = await d.claim("dead2", y.id, "t1", t0 + 1, 3);
+    await d.markInflight("dead2", jy, t0 + 2);
+    expect(await d.recover("alive", t0 + 30_000, "resend", t0 + 60_000, false)).toEqual({ released: 0, unknown: 0, requeued: 3 });
+    expect((await d.getNotification(y.id))!.counts.pending).toBe(3);
+  });
+
+  it("a recall cancels rows not in flight, queues deletes for sent copies; a send landing afterwards is queued for delete", async () => {
+    const x = await create(rows(4));
+    const jobs = await d.claim("w", x.id, "t1", t0 + 1, 4);
+    await d.markInflight("w", jobs.slice(0, 2), t0 + 2);
+    await d.recordResults("w", [{ notificationId: x.id, seq: 0, kind: "sent", attempts: 1, activityId: "1", version: 1 }], t0 + 3);
+    const recalled = (await d.requestRecall(x.id, t0 + 4))!;
+    // Row 0 sent → delete queued; row 1 in flight → untouched; rows 2, 3 claimed (not in flight) → canceled.
+    expect(recalled).toMatchObject({ status: "canceled", counts: { sent: 1, pending: 1, canceled: 2 }, recall: { pending: 1 } });
+    expect(await d.markInflight("w", jobs.slice(2), t0 + 5)).toEqual([]);
+    await d.recordResults("w", [{ notificationId: x.id, seq: 1, kind: "sent", attempts: 1, activityId: "2", version: 1 }], t0 + 6);
+    const after = (await d.getNotification(x.id))!;
+    expect(after.counts).toMatchObject({ sent: 2, pending: 0, canceled: 2 });
+    expect(after.recall.pending).toBe(2);
+    expect(sum(after)).toBe(after.total);
+    const deletes = await d.claim("w", x.id, "t1", t0 + 7, 10);
+    expect(deletes.map((j) => [j.seq, j.op])).toEqual([
+      [0, "delete"],
+      [1, "delete"],
+    ]);
+    await d.recordResults(
+      "w",
+      deletes.map((j) => ({ notificationId: x.id, seq: j.seq, kind: "deleted" as const, attempts: 1 })),
+      t0 + 8,
+    );
+    expect(await d.finishIfDone([x.id], t0 + 9)).toEqual([x.id]);
+    expect((await d.getNotification(x.id))!).toMatchObject({ status: "canceled", active: false, recall: { pending: 0, done: 2, failed: 0 } });
+  });
+
+  it("an edit queues updates of sent copies; a result for an older version is queued again", async () => {
+    const x = await create(rows(2));
+    const jobs = await d.claim("w", x.id, "t1", t0 + 1, 2);
+    await d.markInflight("w", jobs, t0 + 2);
+    await d.recordResults("w", [{ notificationId: x.id, seq: 0, kind: "sent", attempts: 1, activityId: "1", version: 1 }], t0 + 3);
+    const edited = await d.requestEdit(x.id, { text: "v2" }, t0 + 4);
+    expect(edited).toMatchObject({ ok: true, notification: { messageVersion: 2, edit: { pending: 1 } } });
+    // Row 1 was in flight with version 1: when it lands it needs the update too.
+    await d.recordResults("w", [{ notificationId: x.id, seq: 1, kind: "sent", attempts: 1, activityId: "2", version: 1 }], t0 + 5);
+    expect((await d.getNotification(x.id))!.edit.pending).toBe(2);
+    const edits = await d.claim("w", x.id, "t1", t0 + 6, 10);
+    expect(edits.map((j) => j.op)).toEqual(["edit", "edit"]);
+    await d.requestEdit(x.id, { text: "v3" }, t0 + 7);
+    await d.recordResults("w", edits.map((j) => ({ notificationId: x.id, seq: j.seq, kind: "edited" as const, version: 2, attempts: 1 })), t0 + 8);
+    // Both were edited to v2 while v3 exists: queued again, nothing done yet.
+    expect((await d.getNotification(x.id))!.edit).toEqual({ pending: 2, done: 0, failed: 0 });
+    const again = await d.claim("w", x.id, "t1", t0 + 9, 10);
+    await d.recordResults("w", again.map((j) => ({ notificationId: x.id, seq: j.seq, kind: "edited" as const, version: 3, attempts: 1 })), t0 + 10);
+    expect((await d.getNotification(x.id))!.edit).toEqual({ pending: 0, done: 2, failed: 0 });
+  });
+
+  it("expansion pages append rows with their cursor; a page read twice adds nothing", async () => {
+    const x = await create([], { expansionDone: false });
+    expect(await d.claimExpansion(x.id, "w", t0)).toEqual({ cursor: undefined });
+    expect(await d.claimExpansion(x.id, "other", t0)).toBeUndefined();
+    expect(await d.appendDeliveries(x.id, "w", rows(3), { cursor: { after: 3 }, done: false }, t0)).toEqual({ inserted: 3, tenants: ["t1"], accepted: true });
+    expect(await d.appendDeliveries(x.id, "w", rows(5, "t2").map((r) => ({ ...r, recipientKey: `x${r.recipientKey}` })).slice(0, 2).concat(rows(3)), { cursor: { after: 5 }, done: true }, t0)).toMatchObject({ inserted: 2 });
+    const after = (await d.getNotification(x.id))!;
+    expect(after).toMatchObject({ total: 5, expansionDone: true, counts: { pending: 5 } });
+    expect(await d.appendDeliveries(x.id, "w", rows(1), { cursor: null, done: true }, t0)).toMatchObject({ accepted: false });
+    const work = await d.activeWork(t0);
+    expect(work.find((w) => w.id === x.id)?.tenants.sort()).toEqual(["t1", "t2"]);
+  });
+});
