@@ -1,5 +1,5 @@
-import { defaultRetryPolicy, type RetryPolicy } from "./retry.js";
 import type { InFlightPolicy } from "./model.js";
+import { defaultRetryPolicy, type RetryPolicy } from "./retry.js";
 
 /**
  * Settings of the delivery engine. Every field has a default; the composition root fills
@@ -70,15 +70,29 @@ export const defaultDeliveryConfig: Readonly<DeliveryConfig> = Object.freeze({
 /** Fill defaults and check values; throws RangeError (`HERALD_E_DELIVERY_CONFIG`) naming the bad field. */
 export function resolveDeliveryConfig(partial: Partial<DeliveryConfig> = {}): Readonly<DeliveryConfig> {
   const c: DeliveryConfig = { ...defaultDeliveryConfig, ...stripUndefined(partial) };
-  const positive: (keyof DeliveryConfig)[] = ["timeScale", "maxInFlight", "claimBatch", "expansionPage", "rosterPage", "pollMs", "heartbeatMs", "staleMs", "batchMax", "maxListedRecipients"];
+  const positive: (keyof DeliveryConfig)[] = [
+    "timeScale",
+    "maxInFlight",
+    "claimBatch",
+    "expansionPage",
+    "rosterPage",
+    "pollMs",
+    "heartbeatMs",
+    "staleMs",
+    "batchMax",
+    "maxListedRecipients",
+  ];
   for (const k of positive) {
     const v = c[k];
-    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: ${k} must be a number > 0 (got ${String(v)}).`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0)
+      throw new RangeError(`HERALD_E_DELIVERY_CONFIG: ${k} must be a number > 0 (got ${String(v)}).`);
   }
   if (!(c.tenantRps >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: tenantRps must be ≥ 0 (got ${c.tenantRps}).`);
   if (!(c.batchDelayMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: batchDelayMs must be ≥ 0 (got ${c.batchDelayMs}).`);
-  if (c.staleMs <= c.heartbeatMs) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: staleMs (${c.staleMs}) must exceed heartbeatMs (${c.heartbeatMs}).`);
-  if (c.inFlightPolicy !== "unknown" && c.inFlightPolicy !== "resend") throw new RangeError(`HERALD_E_DELIVERY_CONFIG: inFlightPolicy must be "unknown" or "resend".`);
+  if (c.staleMs <= c.heartbeatMs)
+    throw new RangeError(`HERALD_E_DELIVERY_CONFIG: staleMs (${c.staleMs}) must exceed heartbeatMs (${c.heartbeatMs}).`);
+  if (c.inFlightPolicy !== "unknown" && c.inFlightPolicy !== "resend")
+    throw new RangeError(`HERALD_E_DELIVERY_CONFIG: inFlightPolicy must be "unknown" or "resend".`);
   return Object.freeze(c);
 }
 

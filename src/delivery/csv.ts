@@ -18,7 +18,12 @@ export function csvLine(values: readonly unknown[]): string {
  * A CSV download streamed page by page: `header`, then `row(item)` for every item of every page
  * that `page(cursor)` returns until a page has no next cursor. Memory holds one page.
  */
-export function csvStream<T>(header: readonly string[], row: (item: T) => readonly unknown[], page: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor?: string | undefined }>, start?: string): ReadableStream<Uint8Array> {
+export function csvStream<T>(
+  header: readonly string[],
+  row: (item: T) => readonly unknown[],
+  page: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor?: string | undefined }>,
+  start?: string,
+): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let cursor = start;
   let first = true;

@@ -105,7 +105,8 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
 
   const mustGet = async (id: string, caller: Caller | undefined): Promise<Notification> => {
     const n = await store.getNotification(id);
-    if (!n || !visible(n, caller)) throw new DeliveryError("HERALD_E_NOT_FOUND", `No notification ${id}; check the id (GET /v1/notifications lists them).`);
+    if (!n || !visible(n, caller))
+      throw new DeliveryError("HERALD_E_NOT_FOUND", `No notification ${id}; check the id (GET /v1/notifications lists them).`);
     return n;
   };
 
@@ -137,11 +138,20 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       prepareMessage(request.message, { data: request.data });
       const audience = toAudience(request.audience);
       const scheduledAt = scheduleOf(request.schedule);
-      const hash = requestHash({ audience, message: request.message, data: request.data ?? null, scheduledAt: scheduledAt ?? null, category: request.category ?? null });
+      const hash = requestHash({
+        audience,
+        message: request.message,
+        data: request.data ?? null,
+        scheduledAt: scheduledAt ?? null,
+        category: request.category ?? null,
+      });
       const resolution = await resolveAudience(audience, deps.store.recipients, request.category, config.defaultServiceUrl);
       if (caller.tenants) {
         if (resolution.tenants === undefined) {
-          throw new DeliveryError("HERALD_E_TENANT_REQUIRED", "This API key is limited to some tenants: name the tenant (audience.tenantId).");
+          throw new DeliveryError(
+            "HERALD_E_TENANT_REQUIRED",
+            "This API key is limited to some tenants: name the tenant (audience.tenantId).",
+          );
         }
         const denied = [...resolution.tenants].filter((t) => !caller.tenants?.includes(t));
         if (denied.length > 0) throw new DeliveryError("HERALD_E_FORBIDDEN", `This API key may not send to tenant ${denied[0]}.`);
@@ -166,7 +176,10 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         resolution.rows,
       );
       if (!created) return sameRequest(notification, hash);
-      logger.info({ notificationId: notification.id, total: notification.total, streaming: resolution.streaming, createdBy: caller.keyId }, "notification accepted");
+      logger.info(
+        { notificationId: notification.id, total: notification.total, streaming: resolution.streaming, createdBy: caller.keyId },
+        "notification accepted",
+      );
       if (notification.status !== "scheduled") {
         dispatcher.messages.put(notification);
         if (resolution.streaming) dispatcher.expand(notification.id);
@@ -183,7 +196,10 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     },
 
     list(filter, page, caller) {
-      return store.listNotifications({ status: filter.status, visibleTo: caller?.tenants ? { keyId: caller.keyId, tenants: caller.tenants } : undefined }, page);
+      return store.listNotifications(
+        { status: filter.status, visibleTo: caller?.tenants ? { keyId: caller.keyId, tenants: caller.tenants } : undefined },
+        page,
+      );
     },
 
     async deliveries(id, filter, page, caller) {
@@ -196,12 +212,19 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       prepareMessage(message, { data: before.data });
       const outcome = await store.requestEdit(id, message, clock.now());
       if (!outcome.ok) {
-        if (outcome.reason === "canceled") throw new DeliveryError("HERALD_E_RECALLED", `Notification ${id} was recalled; it cannot be edited. Send a new notification instead.`);
+        if (outcome.reason === "canceled")
+          throw new DeliveryError(
+            "HERALD_E_RECALLED",
+            `Notification ${id} was recalled; it cannot be edited. Send a new notification instead.`,
+          );
         throw new DeliveryError("HERALD_E_NOT_FOUND", `No notification ${id}.`);
       }
       dispatcher.messages.put(outcome.notification);
       dispatcher.kick();
-      logger.info({ notificationId: id, version: outcome.notification.messageVersion, copies: outcome.notification.edit.pending }, "notification edited");
+      logger.info(
+        { notificationId: id, version: outcome.notification.messageVersion, copies: outcome.notification.edit.pending },
+        "notification edited",
+      );
       return outcome.notification;
     },
 

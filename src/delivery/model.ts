@@ -13,7 +13,16 @@ export type NotificationStatus = "scheduled" | "queued" | "sending" | "completed
  * cannot be known (see docs/design/delivery.md, "Guarantee").
  */
 export type DeliveryStatus = "pending" | "sent" | "failed" | "blocked" | "notFound" | "optedOut" | "canceled" | "unknown";
-export const deliveryStatuses: readonly DeliveryStatus[] = ["pending", "sent", "failed", "blocked", "notFound", "optedOut", "canceled", "unknown"];
+export const deliveryStatuses: readonly DeliveryStatus[] = [
+  "pending",
+  "sent",
+  "failed",
+  "blocked",
+  "notFound",
+  "optedOut",
+  "canceled",
+  "unknown",
+];
 
 /** Counts per status; they always add up to `total`. */
 export type DeliveryCounts = Record<DeliveryStatus, number>;

@@ -8,7 +8,11 @@ import { type Audience, deliveryStatuses } from "./model.js";
  * Validated once at the boundary; the engine receives the parsed values.
  */
 
-const id = (what: string) => z.string({ error: `must be a string (${what})` }).min(1, { error: `must not be empty (${what})` }).max(400);
+const id = (what: string) =>
+  z
+    .string({ error: `must be a string (${what})` })
+    .min(1, { error: `must not be empty (${what})` })
+    .max(400);
 const ids = (what: string, max: number) =>
   z
     .array(id(what), { error: `must be an array of ${what}s` })
@@ -29,7 +33,9 @@ export const audienceSchema = z
     users: ids("user id", maxAudienceIds).optional(),
     channels: ids("channel id", maxAudienceIds).optional(),
     teams: ids("team id", 1_000).optional(),
-    deliverTo: z.enum(["channel", "members"], { error: 'must be "channel" (a post in General) or "members" (a 1:1 chat to every member)' }).optional(),
+    deliverTo: z
+      .enum(["channel", "members"], { error: 'must be "channel" (a post in General) or "members" (a 1:1 chat to every member)' })
+      .optional(),
     all: z.literal(true, { error: "must be true" }).optional(),
     tenantId: tenantId.optional(),
   })
@@ -46,8 +52,10 @@ export const audienceSchema = z
     if (a.tenantId !== undefined && a.users === undefined && a.all === undefined) {
       ctx.addIssue({ code: "custom", path: ["tenantId"], message: "applies only to users and all; remove it" });
     }
-    if (a.teams !== undefined && a.deliverTo === undefined) ctx.addIssue({ code: "custom", path: ["deliverTo"], message: 'is required with teams: "channel" or "members"' });
-    if (a.deliverTo !== undefined && a.teams === undefined) ctx.addIssue({ code: "custom", path: ["deliverTo"], message: "applies only to teams; remove it" });
+    if (a.teams !== undefined && a.deliverTo === undefined)
+      ctx.addIssue({ code: "custom", path: ["deliverTo"], message: 'is required with teams: "channel" or "members"' });
+    if (a.deliverTo !== undefined && a.teams === undefined)
+      ctx.addIssue({ code: "custom", path: ["deliverTo"], message: "applies only to teams; remove it" });
   });
 
 export type AudienceInput = z.infer<typeof audienceSchema>;

@@ -55,7 +55,10 @@ forEachStore((stores) => {
   const conv = (i: number) => h.emulator.org.personalConversationId(i);
 
   it("POST /v1/notifications answers 202 {id, status} once the notification and its rows are stored", async () => {
-    const r = await call("POST", "/v1/notifications", { audience: { conversations: [conv(0), conv(1), conv(2)] }, message: { text: "Hi ${givenName}" } });
+    const r = await call("POST", "/v1/notifications", {
+      audience: { conversations: [conv(0), conv(1), conv(2)] },
+      message: { text: "Hi ${givenName}" },
+    });
     expect(r.status).toBe(202);
     expect(Object.keys(r.json).sort()).toEqual(["id", "status"]);
     expect(r.json.status).toBe("queued");
@@ -75,7 +78,10 @@ forEachStore((stores) => {
   });
 
   it("deliveries: paged by cursor, filtered by status, and as CSV", async () => {
-    const r = await call("POST", "/v1/notifications", { audience: { conversations: [conv(3), conv(4), conv(5), "a:unknown"] }, message: { text: "x" } });
+    const r = await call("POST", "/v1/notifications", {
+      audience: { conversations: [conv(3), conv(4), conv(5), "a:unknown"] },
+      message: { text: "x" },
+    });
     await h.waitFor(r.json.id, finished);
     const p1 = await call("GET", `/v1/notifications/${r.json.id}/deliveries?limit=2`);
     expect(p1.status).toBe(200);
@@ -92,7 +98,9 @@ forEachStore((stores) => {
     expect(csv.status).toBe(200);
     expect(csv.headers.get("content-type")).toMatch(/^text\/csv/);
     const lines = csv.text.trim().split("\r\n");
-    expect(lines[0]).toBe("seq,recipient,kind,tenantId,conversationId,targetId,userName,status,attempts,lastErrorCode,lastErrorMessage,activityId,recall,sentAt,updatedAt");
+    expect(lines[0]).toBe(
+      "seq,recipient,kind,tenantId,conversationId,targetId,userName,status,attempts,lastErrorCode,lastErrorMessage,activityId,recall,sentAt,updatedAt",
+    );
     expect(lines).toHaveLength(5);
     const bad = await call("GET", `/v1/notifications/${r.json.id}/deliveries?cursor=nonsense`);
     expect(bad.status).toBe(400);
@@ -133,14 +141,20 @@ forEachStore((stores) => {
     expect(two.json.error.message).toMatch(/exactly one of/);
     const noDeliver = await call("POST", "/v1/notifications", { audience: { teams: ["19:x"] }, message: { text: "x" } });
     expect(noDeliver.json.error.message).toMatch(/deliverTo/);
-    const template = await call("POST", "/v1/notifications", { audience: { conversations: [conv(0)] }, message: { text: "Hi ${unknownFn(name)}" } });
+    const template = await call("POST", "/v1/notifications", {
+      audience: { conversations: [conv(0)] },
+      message: { text: "Hi ${unknownFn(name)}" },
+    });
     expect(template.status).toBe(400);
     expect(template.json.error.code).toBe("HERALD_E_TEMPLATE");
     expect(template.json.error.message).toMatch(/message\.text/);
     const big = await call("POST", "/v1/notifications", { audience: { conversations: [conv(0)] }, message: { text: "x".repeat(40_000) } });
     expect(big.status).toBe(413);
     expect(big.json.error.code).toBe("HERALD_E_MESSAGE_TOO_LARGE");
-    const card = await call("POST", "/v1/notifications", { audience: { conversations: [conv(0)] }, message: { card: { type: "AdaptiveCard", body: [] } } });
+    const card = await call("POST", "/v1/notifications", {
+      audience: { conversations: [conv(0)] },
+      message: { card: { type: "AdaptiveCard", body: [] } },
+    });
     expect(card.status).toBe(400);
     expect(card.json.error.message).toMatch(/message\.card/);
     const json = await call("POST", "/v1/notifications", "{not json");
@@ -185,7 +199,12 @@ forEachStore((stores) => {
     const report = await call("GET", "/v1/reports/blocked");
     expect(report.status).toBe(200);
     const byId = new Map(report.json.items.map((b: { conversationId: string }) => [b.conversationId, b]));
-    expect(byId.get(conv(12))).toMatchObject({ status: "blocked", code: "MessageWritesBlocked", at: expect.any(String), userId: h.emulator.org.user(12).id });
+    expect(byId.get(conv(12))).toMatchObject({
+      status: "blocked",
+      code: "MessageWritesBlocked",
+      at: expect.any(String),
+      userId: h.emulator.org.user(12).id,
+    });
     expect(byId.get(conv(13))).toMatchObject({ status: "uninstalled", code: "BotNotInConversationRoster" });
     const csv = await call("GET", "/v1/reports/blocked?format=csv");
     expect(csv.text.split("\r\n")[0]).toBe("conversationId,tenantId,kind,status,code,at,userId,userName,userAadObjectId,teamName");

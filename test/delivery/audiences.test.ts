@@ -9,7 +9,10 @@ forEachStore((stores) => {
   let h: Harness;
   beforeAll(async () => {
     store = await stores.open();
-    h = await startHarness(store, { emulator: { org: { tenants: 2, users: 300, teams: 4, channelsPerTeam: 3 } }, config: { rosterPage: 50, expansionPage: 25 } });
+    h = await startHarness(store, {
+      emulator: { org: { tenants: 2, users: 300, teams: 4, channelsPerTeam: 3 } },
+      config: { rosterPage: 50, expansionPage: 25 },
+    });
     await h.seedUsers(Array.from({ length: 60 }, (_, i) => i));
   });
   afterAll(async () => {
@@ -18,7 +21,10 @@ forEachStore((stores) => {
 
   it("conversations: each stored conversation gets the message once, templated for its user", async () => {
     const ids = [0, 1, 2, 3, 4].map((i) => h.emulator.org.personalConversationId(i));
-    const { notification } = await h.engine.submit(request({ conversations: [...ids, ids[0]!] }, { text: "Hi ${givenName} (${name}), ${title}" }, { data: { title: "news" } }), admin);
+    const { notification } = await h.engine.submit(
+      request({ conversations: [...ids, ids[0]!] }, { text: "Hi ${givenName} (${name}), ${title}" }, { data: { title: "news" } }),
+      admin,
+    );
     expect(notification.total).toBe(5);
     const done = await h.waitFor(notification.id, finished);
     expect(done.status).toBe("completed");
@@ -78,7 +84,13 @@ forEachStore((stores) => {
     const team0 = org.teams[0]!;
     const team1 = org.teams[1]!;
     const c1 = h.emulator.context.counts.get(team0.id).received;
-    const { notification } = await h.engine.submit(request({ channels: [team0.id] }, { card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "Card for ${tenantId}" }] } }), admin);
+    const { notification } = await h.engine.submit(
+      request(
+        { channels: [team0.id] },
+        { card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "Card for ${tenantId}" }] } },
+      ),
+      admin,
+    );
     const done = await h.waitFor(notification.id, finished);
     expect(done.counts.sent).toBe(1);
     expect(h.emulator.context.counts.get(team0.id).received).toBe(c1 + 1);
@@ -100,7 +112,10 @@ forEachStore((stores) => {
     const members = Array.from({ length: team.memberCount }, (_, k) => org.teamMember(0, k));
     const before = new Map(members.map((u) => [u, h.received(u).received]));
     const reads = h.stats()["reads"]!;
-    const { notification } = await h.engine.submit(request({ teams: [team.id], deliverTo: "members" }, { text: "Team news for ${givenName}" }), admin);
+    const { notification } = await h.engine.submit(
+      request({ teams: [team.id], deliverTo: "members" }, { text: "Team news for ${givenName}" }),
+      admin,
+    );
     const done = await h.waitFor(notification.id, finished, 30_000);
     expect(done.total).toBe(team.memberCount);
     expect(done.counts.sent).toBe(team.memberCount);
@@ -117,7 +132,8 @@ forEachStore((stores) => {
     const before0 = h.received(0).received;
     const { notification } = await h.engine.submit(request({ all: true, tenantId: tenant1.id }), admin);
     const done = await h.waitFor(notification.id, finished);
-    const stored = (await store.conversations.list({ kind: "personal", tenantId: tenant1.id, status: "active" }, { limit: 1000 })).items.length;
+    const stored = (await store.conversations.list({ kind: "personal", tenantId: tenant1.id, status: "active" }, { limit: 1000 })).items
+      .length;
     expect(done.total).toBe(stored);
     expect(done.counts.sent).toBe(stored);
     expect(h.received(150).received).toBe(before150 + 1);

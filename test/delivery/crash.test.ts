@@ -30,7 +30,11 @@ forEachStore((stores) => {
   beforeAll(async () => {
     store = await stores.open();
     // Slow answers keep requests in flight, so kills catch some.
-    emulator = await startEmulator({ tenantRps: 400, org: { tenants: 2, users: users * 2, blockedShare: 0, uninstalledShare: 0 }, faults: { slow: 0.3, slowMs: 150 } });
+    emulator = await startEmulator({
+      tenantRps: 400,
+      org: { tenants: 2, users: users * 2, blockedShare: 0, uninstalledShare: 0 },
+      faults: { slow: 0.3, slowMs: 150 },
+    });
   });
   afterEach(async () => {
     await Promise.all(running.splice(0).map((s) => s.kill()));
@@ -93,7 +97,10 @@ forEachStore((stores) => {
     await seed(first);
     const tenantId = emulator.org.user(first).tenantId;
     const a = await server(policy);
-    const posted = await a.api<{ id: string }>("POST", "/v1/notifications", { audience: { all: true, tenantId }, message: { text: "Hello ${givenName}" } });
+    const posted = await a.api<{ id: string }>("POST", "/v1/notifications", {
+      audience: { all: true, tenantId },
+      message: { text: "Hello ${givenName}" },
+    });
     expect(posted.status).toBe(202);
     const id = posted.json.id;
     // Kill 1: right after the 202, while the audience is being expanded (pages of 50) and the first sends go.

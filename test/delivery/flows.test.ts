@@ -17,7 +17,11 @@ forEachStore((stores) => {
     return a.text;
   };
   const faults = (body?: unknown) =>
-    fetch(`${h.emulator.url}/_emulator/faults`, { method: body ? "PUT" : "DELETE", headers: { "content-type": "application/json" }, body: body ? JSON.stringify(body) : undefined });
+    fetch(`${h.emulator.url}/_emulator/faults`, {
+      method: body ? "PUT" : "DELETE",
+      headers: { "content-type": "application/json" },
+      body: body ? JSON.stringify(body) : undefined,
+    });
 
   beforeAll(async () => {
     store = await stores.open();
@@ -44,7 +48,10 @@ forEachStore((stores) => {
     await new Promise((r) => setTimeout(r, 200));
     expect(h.received(0).received).toBe(1);
     expect(h.received(1).received).toBe(1);
-    await expect(h.engine.submit({ ...req, message: { text: "twice" } }, admin)).rejects.toMatchObject({ code: "HERALD_E_IDEMPOTENCY_CONFLICT", status: 409 });
+    await expect(h.engine.submit({ ...req, message: { text: "twice" } }, admin)).rejects.toMatchObject({
+      code: "HERALD_E_IDEMPOTENCY_CONFLICT",
+      status: 409,
+    });
     // Keys are per API key: another caller with the same key gets its own notification.
     const other = await h.engine.submit(req, { keyId: "another-key" });
     expect(other.created).toBe(true);

@@ -30,7 +30,10 @@ describe("429 and Retry-After", () => {
     });
     const users = Array.from({ length: 20 }, (_, i) => i);
     await h.seedUsers(users);
-    const { notification } = await h.engine.submit(request({ conversations: users.map((i) => h.emulator.org.personalConversationId(i)) }), admin);
+    const { notification } = await h.engine.submit(
+      request({ conversations: users.map((i) => h.emulator.org.personalConversationId(i)) }),
+      admin,
+    );
     const done = await h.waitFor(notification.id, finished, 20_000);
     expect(done.counts.sent).toBe(20);
     for (const i of users) expect(h.received(i).received).toBe(1);
@@ -66,7 +69,10 @@ describe("429 and Retry-After", () => {
     });
     const users = Array.from({ length: 50 }, (_, i) => i);
     await h.seedUsers(users);
-    const { notification } = await h.engine.submit(request({ conversations: users.map((i) => h.emulator.org.personalConversationId(i)) }), admin);
+    const { notification } = await h.engine.submit(
+      request({ conversations: users.map((i) => h.emulator.org.personalConversationId(i)) }),
+      admin,
+    );
     const done = await h.waitFor(notification.id, finished, 20_000);
     expect(done.counts.sent).toBe(50);
     for (const i of users) expect(h.received(i).received).toBe(1);
@@ -82,7 +88,8 @@ describe("429 and Retry-After", () => {
     await h.seedUsers([0, 1]);
     const busy = h.emulator.org.personalConversationId(0);
     const ids: string[] = [];
-    for (let k = 0; k < 12; k++) ids.push((await h.engine.submit(request({ conversations: [busy] }, { text: `update ${k}` }), admin)).notification.id);
+    for (let k = 0; k < 12; k++)
+      ids.push((await h.engine.submit(request({ conversations: [busy] }, { text: `update ${k}` }), admin)).notification.id);
     await new Promise((r) => setTimeout(r, 300));
     const other = await h.engine.submit(request({ conversations: [h.emulator.org.personalConversationId(1)] }), admin);
     const otherDone = await h.waitFor(other.notification.id, finished, 5_000);
@@ -134,10 +141,16 @@ describe("429 and Retry-After", () => {
   it("a small notification is not stuck behind a big broadcast in the same tenant", async () => {
     const h = await start({ emulator: { tenantRps: 20, org: { users: 120 } }, config: { tenantRps: 20 } });
     await h.seedUsers(Array.from({ length: 102 }, (_, i) => i));
-    const big = await h.engine.submit(request({ conversations: Array.from({ length: 100 }, (_, i) => h.emulator.org.personalConversationId(i)) }), admin);
+    const big = await h.engine.submit(
+      request({ conversations: Array.from({ length: 100 }, (_, i) => h.emulator.org.personalConversationId(i)) }),
+      admin,
+    );
     await new Promise((r) => setTimeout(r, 500));
     const t0 = Date.now();
-    const small = await h.engine.submit(request({ conversations: [h.emulator.org.personalConversationId(100), h.emulator.org.personalConversationId(101)] }), admin);
+    const small = await h.engine.submit(
+      request({ conversations: [h.emulator.org.personalConversationId(100), h.emulator.org.personalConversationId(101)] }),
+      admin,
+    );
     await h.waitFor(small.notification.id, finished, 5_000);
     const waited = Date.now() - t0;
     const bigNow = await h.engine.get(big.notification.id);

@@ -9,7 +9,11 @@ forEachStore((stores) => {
   let h: Harness;
   const org = () => h.emulator.org;
   const control = (path: string, method: string, body?: unknown) =>
-    fetch(`${h.emulator.url}/_emulator/${path}`, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) }).then(async (r) => {
+    fetch(`${h.emulator.url}/_emulator/${path}`, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(async (r) => {
       if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
       return r.json() as Promise<unknown>;
     });
@@ -130,8 +134,14 @@ forEachStore((stores) => {
     await store.preferences.setOptedOut(u35.tenantId, u35.id, true, new Date().toISOString());
     await store.preferences.setOptedOutCategories(u36.tenantId, u36.id, ["surveys"], new Date().toISOString());
     const before = [35, 36, 37].map((i) => h.received(i).received);
-    const a = await h.engine.submit(request({ conversations: [conv(35), conv(36), conv(37)] }, { text: "news" }, { category: "news" }), admin);
-    const b = await h.engine.submit(request({ conversations: [conv(35), conv(36), conv(37)] }, { text: "survey" }, { category: "surveys" }), admin);
+    const a = await h.engine.submit(
+      request({ conversations: [conv(35), conv(36), conv(37)] }, { text: "news" }, { category: "news" }),
+      admin,
+    );
+    const b = await h.engine.submit(
+      request({ conversations: [conv(35), conv(36), conv(37)] }, { text: "survey" }, { category: "surveys" }),
+      admin,
+    );
     const da = await h.waitFor(a.notification.id, finished);
     const db = await h.waitFor(b.notification.id, finished);
     expect(da.counts).toMatchObject({ sent: 2, optedOut: 1 });
@@ -147,7 +157,10 @@ describe("Teams answers 413 for an activity over its size limit", () => {
     const h = await startHarness(await stores.open(), { emulator: { maxMessageBytes: 400, org: { users: 5 } } });
     try {
       await h.seedUsers([0]);
-      const { notification } = await h.engine.submit(request({ conversations: [h.emulator.org.personalConversationId(0)] }, { text: "x".repeat(600) }), admin);
+      const { notification } = await h.engine.submit(
+        request({ conversations: [h.emulator.org.personalConversationId(0)] }, { text: "x".repeat(600) }),
+        admin,
+      );
       const done = await h.waitFor(notification.id, finished);
       expect(done.counts.failed).toBe(1);
       const row = (await h.engine.deliveries(notification.id, {}, { limit: 1 })).items[0]!;

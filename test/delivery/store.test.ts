@@ -48,7 +48,11 @@ forEachStore((stores) => {
   const sum = (x: Notification) => Object.values(x.counts).reduce((a, b) => a + b, 0);
 
   it("stores a notification with its rows and counters; duplicate recipients count once", async () => {
-    const x = await create([...rows(3), { ...rows(1)[0]!, status: "pending" }, { recipientKey: "conv:b", kind: "conversation", tenantId: "t1", status: "optedOut" }]);
+    const x = await create([
+      ...rows(3),
+      { ...rows(1)[0]!, status: "pending" },
+      { recipientKey: "conv:b", kind: "conversation", tenantId: "t1", status: "optedOut" },
+    ]);
     expect(x).toMatchObject({ status: "queued", total: 4, counts: { pending: 3, optedOut: 1 }, active: true });
     const page = await d.listDeliveries(x.id, {}, { limit: 10 });
     expect(page.items.map((r) => r.seq)).toEqual([0, 1, 2, 3]);
@@ -57,7 +61,16 @@ forEachStore((stores) => {
   it("idempotency: the same (key id, idempotency key) returns the stored notification", async () => {
     const a = await create(rows(1), { idempotencyKey: "same" });
     const again = await d.createNotification(
-      { id: "n_other", createdBy: "k", requestHash: "h", idempotencyKey: "same", audience: { all: true }, message: {}, createdAt: t0, expansionDone: true },
+      {
+        id: "n_other",
+        createdBy: "k",
+        requestHash: "h",
+        idempotencyKey: "same",
+        audience: { all: true },
+        message: {},
+        createdAt: t0,
+        expansionDone: true,
+      },
       rows(5),
     );
     expect(again.created).toBe(false);
@@ -76,8 +89,24 @@ forEachStore((stores) => {
     expect(await d.markInflight("w1", a.slice(0, 3), t0 + 2)).toHaveLength(3);
     const results: JobResult[] = [
       { notificationId: x.id, seq: 0, kind: "sent", attempts: 1, activityId: "100", version: 1 },
-      { notificationId: x.id, seq: 1, kind: "final", status: "blocked", attempts: 1, error: { code: "403/MessageWritesBlocked", message: "" } },
-      { notificationId: x.id, seq: 2, kind: "retry", op: "send", attempts: 1, firstAttemptAt: t0, dueAt: t0 + 5_000, error: { code: "503", message: "" } },
+      {
+        notificationId: x.id,
+        seq: 1,
+        kind: "final",
+        status: "blocked",
+        attempts: 1,
+        error: { code: "403/MessageWritesBlocked", message: "" },
+      },
+      {
+        notificationId: x.id,
+        seq: 2,
+        kind: "retry",
+        op: "send",
+        attempts: 1,
+        firstAttemptAt: t0,
+        dueAt: t0 + 5_000,
+        error: { code: "503", message: "" },
+      },
       { notificationId: x.id, seq: 4, kind: "sent", attempts: 1, activityId: "999", version: 1 },
     ];
     await d.recordResults("w1", results, t0 + 3);
@@ -162,7 +191,11 @@ forEachStore((stores) => {
       t0 + 8,
     );
     expect(await d.finishIfDone([x.id], t0 + 9)).toEqual([x.id]);
-    expect((await d.getNotification(x.id))!).toMatchObject({ status: "canceled", active: false, recall: { pending: 0, done: 2, failed: 0 } });
+    expect((await d.getNotification(x.id))!).toMatchObject({
+      status: "canceled",
+      active: false,
+      recall: { pending: 0, done: 2, failed: 0 },
+    });
   });
 
   it("an edit queues updates of sent copies; a result for an older version is queued again", async () => {
@@ -178,11 +211,19 @@ forEachStore((stores) => {
     const edits = await d.claim("w", x.id, "t1", t0 + 6, 10);
     expect(edits.map((j) => j.op)).toEqual(["edit", "edit"]);
     await d.requestEdit(x.id, { text: "v3" }, t0 + 7);
-    await d.recordResults("w", edits.map((j) => ({ notificationId: x.id, seq: j.seq, kind: "edited" as const, version: 2, attempts: 1 })), t0 + 8);
+    await d.recordResults(
+      "w",
+      edits.map((j) => ({ notificationId: x.id, seq: j.seq, kind: "edited" as const, version: 2, attempts: 1 })),
+      t0 + 8,
+    );
     // Both were edited to v2 while v3 exists: queued again, nothing done yet.
     expect((await d.getNotification(x.id))!.edit).toEqual({ pending: 2, done: 0, failed: 0 });
     const again = await d.claim("w", x.id, "t1", t0 + 9, 10);
-    await d.recordResults("w", again.map((j) => ({ notificationId: x.id, seq: j.seq, kind: "edited" as const, version: 3, attempts: 1 })), t0 + 10);
+    await d.recordResults(
+      "w",
+      again.map((j) => ({ notificationId: x.id, seq: j.seq, kind: "edited" as const, version: 3, attempts: 1 })),
+      t0 + 10,
+    );
     expect((await d.getNotification(x.id))!.edit).toEqual({ pending: 0, done: 2, failed: 0 });
   });
 
@@ -190,8 +231,23 @@ forEachStore((stores) => {
     const x = await create([], { expansionDone: false });
     expect(await d.claimExpansion(x.id, "w", t0)).toEqual({ cursor: undefined });
     expect(await d.claimExpansion(x.id, "other", t0)).toBeUndefined();
-    expect(await d.appendDeliveries(x.id, "w", rows(3), { cursor: { after: 3 }, done: false }, t0)).toEqual({ inserted: 3, tenants: ["t1"], accepted: true });
-    expect(await d.appendDeliveries(x.id, "w", rows(5, "t2").map((r) => ({ ...r, recipientKey: `x${r.recipientKey}` })).slice(0, 2).concat(rows(3)), { cursor: { after: 5 }, done: true }, t0)).toMatchObject({ inserted: 2 });
+    expect(await d.appendDeliveries(x.id, "w", rows(3), { cursor: { after: 3 }, done: false }, t0)).toEqual({
+      inserted: 3,
+      tenants: ["t1"],
+      accepted: true,
+    });
+    expect(
+      await d.appendDeliveries(
+        x.id,
+        "w",
+        rows(5, "t2")
+          .map((r) => ({ ...r, recipientKey: `x${r.recipientKey}` }))
+          .slice(0, 2)
+          .concat(rows(3)),
+        { cursor: { after: 5 }, done: true },
+        t0,
+      ),
+    ).toMatchObject({ inserted: 2 });
     const after = (await d.getNotification(x.id))!;
     expect(after).toMatchObject({ total: 5, expansionDone: true, counts: { pending: 5 } });
     expect(await d.appendDeliveries(x.id, "w", rows(1), { cursor: null, done: true }, t0)).toMatchObject({ accepted: false });

@@ -266,3 +266,18 @@ describe("install throttling", () => {
     expect(stats.json.counters.throttled).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe("the default Graph module", () => {
+  it("is registered by startEmulator, with the bot's app id as manifest id, and works with auth off", async () => {
+    const plain = await start({ auth: false, appId: "7d1e6a57-4444-4aaa-8bbb-000000000004" });
+    try {
+      const info = await http("GET", `${plain.url}/_emulator/graph`);
+      expect(info.json.app.manifestId).toBe(plain.appId);
+      const found = await http("GET", `${plain.url}/v1.0/appCatalogs/teamsApps?$filter=${enc(`externalId eq '${plain.appId}'`)}`);
+      expect(found.status).toBe(200);
+      expect(found.json.value[0].id).toBe(info.json.app.catalogId);
+    } finally {
+      await plain.close();
+    }
+  });
+});

@@ -19,7 +19,12 @@ export interface Resolution {
  * 202; `all` and team rosters stream in the background from a resumable cursor (stream.ts).
  * Lookups are batched (one query per 500 ids).
  */
-export async function resolveAudience(audience: Audience, directory: RecipientDirectory, category: string | undefined, defaultServiceUrl: string): Promise<Resolution> {
+export async function resolveAudience(
+  audience: Audience,
+  directory: RecipientDirectory,
+  category: string | undefined,
+  defaultServiceUrl: string,
+): Promise<Resolution> {
   if ("conversations" in audience) {
     const found = await directory.conversations(audience.conversations);
     const rows = audience.conversations.map((id) => {
@@ -33,7 +38,8 @@ export async function resolveAudience(audience: Audience, directory: RecipientDi
     const tenantId = audience.tenantId;
     const missing = audience.users.filter((u) => !chats.has(u));
     const prefs = tenantId !== undefined && missing.length > 0 ? await directory.preferences(tenantId, missing) : new Map();
-    const serviceUrl = tenantId !== undefined && missing.length > 0 ? ((await directory.serviceUrlOf(tenantId)) ?? defaultServiceUrl) : undefined;
+    const serviceUrl =
+      tenantId !== undefined && missing.length > 0 ? ((await directory.serviceUrlOf(tenantId)) ?? defaultServiceUrl) : undefined;
     const rows = audience.users.map((id) => userRow(id, chats.get(id), tenantId, serviceUrl, prefs.get(id), category));
     const tenants = tenantsOf(rows);
     if (tenantId !== undefined) tenants.add(tenantId);
@@ -52,7 +58,9 @@ export async function resolveAudience(audience: Audience, directory: RecipientDi
     }
     const rows = audience.teams
       .filter((id) => !homes.has(id))
-      .map((id) => failedTeamRow(id, "", rowCodes.unknownTeam, "Herald knows no conversation of this team; install the app in the team first."));
+      .map((id) =>
+        failedTeamRow(id, "", rowCodes.unknownTeam, "Herald knows no conversation of this team; install the app in the team first."),
+      );
     const tenants = tenantsOf(rows);
     for (const home of homes.values()) tenants.add(home.tenantId);
     return { rows, streaming: homes.size > 0, tenants };

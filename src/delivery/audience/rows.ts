@@ -16,7 +16,10 @@ import type { StoredRecipient, TeamHome } from "../store/port.js";
  */
 
 /** Whether the user opted out of everything or of this notification's category. */
-export function optedOut(pref: { optedOut: boolean; categories?: readonly string[]; optedOutCategories?: readonly string[] } | undefined, category: string | undefined): boolean {
+export function optedOut(
+  pref: { optedOut: boolean; categories?: readonly string[]; optedOutCategories?: readonly string[] } | undefined,
+  category: string | undefined,
+): boolean {
   if (!pref) return false;
   if (pref.optedOut) return true;
   const cats = pref.categories ?? pref.optedOutCategories ?? [];
@@ -39,12 +42,23 @@ export function conversationRow(r: StoredRecipient, category: string | undefined
     user: userOf(r),
     status: "pending",
   };
-  if (r.kind === "personal" && optedOut(r, category)) return { ...row, status: "optedOut", errorCode: rowCodes.optedOut, errorMessage: "The user opted out of these notifications." };
+  if (r.kind === "personal" && optedOut(r, category))
+    return { ...row, status: "optedOut", errorCode: rowCodes.optedOut, errorMessage: "The user opted out of these notifications." };
   if (r.status === "blocked") {
-    return { ...row, status: "blocked", errorCode: r.statusCode ?? rowCodes.knownBlocked, errorMessage: "The conversation is known to have blocked the bot; Teams was not called." };
+    return {
+      ...row,
+      status: "blocked",
+      errorCode: r.statusCode ?? rowCodes.knownBlocked,
+      errorMessage: "The conversation is known to have blocked the bot; Teams was not called.",
+    };
   }
   if (r.status === "uninstalled" || r.status === "deleted") {
-    return { ...row, status: "notFound", errorCode: r.statusCode ?? rowCodes.knownGone, errorMessage: `The conversation is known to be ${r.status}; Teams was not called.` };
+    return {
+      ...row,
+      status: "notFound",
+      errorCode: r.statusCode ?? rowCodes.knownGone,
+      errorMessage: `The conversation is known to be ${r.status}; Teams was not called.`,
+    };
   }
   return row;
 }
@@ -71,8 +85,18 @@ export function userRow(
       errorMessage: "Herald has no chat with this user and no tenant to create one in; pass audience.tenantId.",
     };
   }
-  const row: NewDelivery = { recipientKey: key, kind: "user", tenantId, targetId: id, serviceUrl, user: id.startsWith("29:") ? { id } : { aadObjectId: id }, status: "pending" };
-  return optedOut(pref, category) ? { ...row, status: "optedOut", errorCode: rowCodes.optedOut, errorMessage: "The user opted out of these notifications." } : row;
+  const row: NewDelivery = {
+    recipientKey: key,
+    kind: "user",
+    tenantId,
+    targetId: id,
+    serviceUrl,
+    user: id.startsWith("29:") ? { id } : { aadObjectId: id },
+    status: "pending",
+  };
+  return optedOut(pref, category)
+    ? { ...row, status: "optedOut", errorCode: rowCodes.optedOut, errorMessage: "The user opted out of these notifications." }
+    : row;
 }
 
 /** A member of a team roster (1:1 chat to each; created when missing). */
@@ -86,9 +110,20 @@ export function memberRow(
   const tenantId = (typeof m.tenantId === "string" && m.tenantId) || home.tenantId;
   const user: RecipientUser = { id: m.id, name: m.name, aadObjectId: m.aadObjectId, givenName: m.givenName, surname: m.surname };
   const key = `user:${tenantId}:${m.id}`;
-  if (chat) return { ...conversationRow({ ...chat, userName: chat.userName ?? m.name }, category, key), user: { ...user, locale: chat.locale } };
-  const row: NewDelivery = { recipientKey: key, kind: "user", tenantId, targetId: m.id, serviceUrl: home.serviceUrl, user, status: "pending" };
-  return optedOut(pref, category) ? { ...row, status: "optedOut", errorCode: rowCodes.optedOut, errorMessage: "The user opted out of these notifications." } : row;
+  if (chat)
+    return { ...conversationRow({ ...chat, userName: chat.userName ?? m.name }, category, key), user: { ...user, locale: chat.locale } };
+  const row: NewDelivery = {
+    recipientKey: key,
+    kind: "user",
+    tenantId,
+    targetId: m.id,
+    serviceUrl: home.serviceUrl,
+    user,
+    status: "pending",
+  };
+  return optedOut(pref, category)
+    ? { ...row, status: "optedOut", errorCode: rowCodes.optedOut, errorMessage: "The user opted out of these notifications." }
+    : row;
 }
 
 /** A new thread in a channel (or in a team's General channel, whose id is the team's). */
@@ -105,12 +140,27 @@ export function channelRow(channelId: string, home: TeamHome | undefined): NewDe
       errorMessage: "Herald knows no conversation in this channel's team; install the app in the team first.",
     };
   }
-  return { recipientKey: key, kind: "channel", tenantId: home.tenantId, targetId: channelId, serviceUrl: home.serviceUrl, status: "pending" };
+  return {
+    recipientKey: key,
+    kind: "channel",
+    tenantId: home.tenantId,
+    targetId: channelId,
+    serviceUrl: home.serviceUrl,
+    status: "pending",
+  };
 }
 
 /** A team whose roster cannot be read (unknown to Herald, or Teams refused for good). */
 export function failedTeamRow(teamId: string, tenantId: string, code: string, message: string): NewDelivery {
-  return { recipientKey: `team:${teamId}`, kind: "team", tenantId, targetId: teamId, status: "failed", errorCode: code, errorMessage: message };
+  return {
+    recipientKey: `team:${teamId}`,
+    kind: "team",
+    tenantId,
+    targetId: teamId,
+    status: "failed",
+    errorCode: code,
+    errorMessage: message,
+  };
 }
 
 /** A conversation id Herald does not know. */

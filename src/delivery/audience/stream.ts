@@ -68,7 +68,12 @@ async function expandAll(n: Notification, tenantId: string | undefined, start: n
   }
 }
 
-async function expandMembers(n: Notification, teams: readonly string[], start: Extract<ExpansionCursor, { kind: "members" }>, deps: ExpansionDeps): Promise<void> {
+async function expandMembers(
+  n: Notification,
+  teams: readonly string[],
+  start: Extract<ExpansionCursor, { kind: "members" }>,
+  deps: ExpansionDeps,
+): Promise<void> {
   for (let i = start.team; i < teams.length; i++) {
     const teamId = teams[i]!;
     const home = (await deps.directory.teams([teamId])).get(teamId);
@@ -90,7 +95,9 @@ async function expandMembers(n: Notification, teams: readonly string[], start: E
       const missing = ids.filter((id) => !chats.has(id));
       const prefs = missing.length > 0 ? await deps.directory.preferences(home.tenantId, missing) : new Map();
       const rows = members.map((m) => memberRow(m, home, chats.get(m.id), prefs.get(m.id), n.category));
-      const next: ExpansionCursor = page.continuationToken ? { kind: "members", team: i, token: page.continuationToken } : { kind: "members", team: i + 1 };
+      const next: ExpansionCursor = page.continuationToken
+        ? { kind: "members", team: i, token: page.continuationToken }
+        : { kind: "members", team: i + 1 };
       if (!(await append(n, rows, next, false, deps))) return;
       if (!page.continuationToken) break;
       token = page.continuationToken;
@@ -104,7 +111,11 @@ async function expandMembers(n: Notification, teams: readonly string[], start: E
  * A continuation token Teams no longer accepts (400) restarts the roster from the beginning: rows
  * already written are skipped by their keys.
  */
-async function rosterPage(home: TeamHome, token: string | undefined, deps: ExpansionDeps): Promise<{ page: MembersPage } | { error: { code: string; message: string } } | "aborted"> {
+async function rosterPage(
+  home: TeamHome,
+  token: string | undefined,
+  deps: ExpansionDeps,
+): Promise<{ page: MembersPage } | { error: { code: string; message: string } } | "aborted"> {
   const { clock, limiter, policies } = deps;
   const buckets = [conversationBucket(policies, "read", home.teamId), tenantBucket(policies, home.tenantId)];
   let attempt = 0;
@@ -122,7 +133,12 @@ async function rosterPage(home: TeamHome, token: string | undefined, deps: Expan
     }
     attempt++;
     try {
-      const page = await deps.connector.getPagedMembers(home.serviceUrl, home.teamId, { pageSize: deps.config.rosterPage, continuationToken: continuation }, deps.signal);
+      const page = await deps.connector.getPagedMembers(
+        home.serviceUrl,
+        home.teamId,
+        { pageSize: deps.config.rosterPage, continuationToken: continuation },
+        deps.signal,
+      );
       return { page };
     } catch (e) {
       const now = clock.now();
@@ -132,7 +148,8 @@ async function rosterPage(home: TeamHome, token: string | undefined, deps: Expan
         continuation = undefined;
         continue;
       }
-      if (v.kind !== "retry") return { error: { code: v.error.code || rowCodes.rosterFailed, message: `Reading the team's members failed: ${v.error.message}` } };
+      if (v.kind !== "retry")
+        return { error: { code: v.error.code || rowCodes.rosterFailed, message: `Reading the team's members failed: ${v.error.message}` } };
       // Roster reads of a team go one at a time within its read limit, so a 429 is most likely the tenant's: wait out both.
       if (v.throttled) for (const b of buckets) await limiter.block(b.key, now + v.delayMs);
       deps.logger.warn({ teamId: home.teamId, attempt, delayMs: v.delayMs, error: v.error.code }, "reading a team roster failed; retrying");

@@ -120,7 +120,9 @@ export class Dispatcher {
     });
     this.inflight = new Batcher(
       async (keys) => {
-        const marked = new Set((await this.withRetries(() => store.markInflight(owner, keys, clock.now()))).map((k) => `${k.notificationId}\u0000${k.seq}`));
+        const marked = new Set(
+          (await this.withRetries(() => store.markInflight(owner, keys, clock.now()))).map((k) => `${k.notificationId}\u0000${k.seq}`),
+        );
         return keys.map((k) => marked.has(`${k.notificationId}\u0000${k.seq}`));
       },
       { max: config.batchMax, delayMs: 0 },
@@ -139,9 +141,14 @@ export class Dispatcher {
     this.timers.push(setInterval(() => void this.poll(), config.pollMs));
     this.timers.push(
       setInterval(() => {
-        this.track(store.heartbeat(owner, clock.now()).catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "heartbeat failed")));
+        this.track(
+          store
+            .heartbeat(owner, clock.now())
+            .catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "heartbeat failed")),
+        );
         // Another process may have died; its work is taken over once it is stale.
-        if (store.shared) this.track(this.recover().catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "recovery failed")));
+        if (store.shared)
+          this.track(this.recover().catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "recovery failed")));
       }, config.heartbeatMs),
     );
     for (const t of this.timers) t.unref();
@@ -179,7 +186,9 @@ export class Dispatcher {
       });
       await this.finish([notificationId]);
     })()
-      .catch((e: unknown) => this.deps.logger.error({ notificationId, err: (e as Error).message }, "expansion failed; it resumes at the next poll"))
+      .catch((e: unknown) =>
+        this.deps.logger.error({ notificationId, err: (e as Error).message }, "expansion failed; it resumes at the next poll"),
+      )
       .finally(() => this.expansions.delete(notificationId));
     this.expansions.set(notificationId, run);
   }
@@ -270,7 +279,9 @@ export class Dispatcher {
       this.stats.retried++;
       if (result.error.code.startsWith("429")) this.stats.throttled++;
     } else if (result.kind === "final" || result.kind === "editFailed" || result.kind === "deleteFailed") this.stats.failed++;
-    this.track(this.results.add(result).catch((e: unknown) => this.deps.logger.error({ err: (e as Error).message }, "results could not be written")));
+    this.track(
+      this.results.add(result).catch((e: unknown) => this.deps.logger.error({ err: (e as Error).message }, "results could not be written")),
+    );
   }
 
   private async writeResults(items: JobResult[]): Promise<void[]> {
@@ -328,7 +339,8 @@ export class Dispatcher {
     const { store, clock, owner, config, logger } = this.deps;
     const now = clock.now();
     const r = await store.recover(owner, now - config.staleMs, config.inFlightPolicy, now, !store.shared);
-    if (r.released + r.unknown + r.requeued > 0) logger.warn({ ...r, policy: config.inFlightPolicy }, "took over the work of a stopped process");
+    if (r.released + r.unknown + r.requeued > 0)
+      logger.warn({ ...r, policy: config.inFlightPolicy }, "took over the work of a stopped process");
   }
 
   /** A write the engine cannot lose: retried a few times (a busy or restarting database), then thrown. */

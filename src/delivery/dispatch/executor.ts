@@ -60,8 +60,18 @@ export class Executor {
     try {
       switch (step) {
         case "create": {
-          const res = await connector.createConversation(serviceUrl, personalConversation({ tenantId: job.tenantId, user: job.targetId ?? "", bot: this.bot() }), signal);
-          const next: Job = { ...job, conversationId: res.id, serviceUrl: res.serviceUrl ?? serviceUrl, attempts, firstAttemptAt: job.firstAttemptAt ?? started };
+          const res = await connector.createConversation(
+            serviceUrl,
+            personalConversation({ tenantId: job.tenantId, user: job.targetId ?? "", bot: this.bot() }),
+            signal,
+          );
+          const next: Job = {
+            ...job,
+            conversationId: res.id,
+            serviceUrl: res.serviceUrl ?? serviceUrl,
+            attempts,
+            firstAttemptAt: job.firstAttemptAt ?? started,
+          };
           this.remember(next);
           return { next };
         }
@@ -73,18 +83,37 @@ export class Executor {
           if (!(await markInflight())) return { dropped: true };
           // A 429 or a pause may have arrived while the row was being marked: the request must not leave now.
           const until = this.blockedUntil(job, step);
-          if (until !== undefined || this.deps.isPaused(job.tenantId)) return { done: { ...key, kind: "release", dueAt: until, ...carried } };
+          if (until !== undefined || this.deps.isPaused(job.tenantId))
+            return { done: { ...key, kind: "release", dueAt: until, ...carried } };
           if (step === "send") {
-            const res = await connector.sendToConversation(serviceUrl, job.conversationId ?? "", this.address(activity, job.conversationId), signal);
+            const res = await connector.sendToConversation(
+              serviceUrl,
+              job.conversationId ?? "",
+              this.address(activity, job.conversationId),
+              signal,
+            );
             return { done: { ...key, kind: "sent", attempts, activityId: res.id, version: mv.version, ...carried } };
           }
           const res = await connector.createConversation(
             serviceUrl,
-            channelThread({ channelId: job.targetId ?? "", activity: this.address(activity, undefined), tenantId: job.tenantId || undefined, bot: this.bot() }),
+            channelThread({
+              channelId: job.targetId ?? "",
+              activity: this.address(activity, undefined),
+              tenantId: job.tenantId || undefined,
+              bot: this.bot(),
+            }),
             signal,
           );
           return {
-            done: { ...key, kind: "sent", attempts, activityId: res.activityId, version: mv.version, conversationId: res.id, serviceUrl: res.serviceUrl ?? serviceUrl },
+            done: {
+              ...key,
+              kind: "sent",
+              attempts,
+              activityId: res.activityId,
+              version: mv.version,
+              conversationId: res.id,
+              serviceUrl: res.serviceUrl ?? serviceUrl,
+            },
           };
         }
         case "edit": {
@@ -100,7 +129,12 @@ export class Executor {
       }
     } catch (e) {
       const now = clock.now();
-      const verdict = judge(e, { attempt: attempts, firstAttemptAt: job.firstAttemptAt ?? started, now }, this.deps.random, this.deps.config.retry);
+      const verdict = judge(
+        e,
+        { attempt: attempts, firstAttemptAt: job.firstAttemptAt ?? started, now },
+        this.deps.random,
+        this.deps.config.retry,
+      );
       if (verdict.kind === "aborted") return { done: { ...key, kind: "release", ...carried } };
       this.sideEffects(job, step, e, verdict.kind, now, verdict.kind === "retry" ? verdict : undefined);
       // A 429 is Teams refusing to look at the request, not a failed attempt: it does not use up the
@@ -155,11 +189,20 @@ export class Executor {
           locale: job.user?.locale,
           at,
         })
-        .catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message, conversationId: job.conversationId }, "could not store a created chat")),
+        .catch((e: unknown) =>
+          this.deps.logger.warn({ err: (e as Error).message, conversationId: job.conversationId }, "could not store a created chat"),
+        ),
     );
   }
 
-  private sideEffects(job: Job, step: Step, e: unknown, kind: string, now: number, retry: { delayMs: number; throttled: boolean } | undefined): void {
+  private sideEffects(
+    job: Job,
+    step: Step,
+    e: unknown,
+    kind: string,
+    now: number,
+    retry: { delayMs: number; throttled: boolean } | undefined,
+  ): void {
     const code = e instanceof ConnectorError ? (e.subCode ?? e.code ?? String(e.status ?? "")) : "";
     const at = new Date(now).toISOString();
     const conversationId = job.kind === "channel" ? undefined : job.conversationId;
@@ -179,7 +222,10 @@ export class Executor {
     const { limiter, policies, logger } = this.deps;
     const alone = !this.deps.recent.busy(bucket.key, this.deps.clock.now());
     const tenant = alone ? tenantBucket(policies, job.tenantId) : undefined;
-    logger.warn({ tenantId: job.tenantId, bucket: bucket.key, tenant: tenant !== undefined, untilMs: until - this.deps.clock.now() }, "Teams answered 429; waiting its Retry-After");
+    logger.warn(
+      { tenantId: job.tenantId, bucket: bucket.key, tenant: tenant !== undefined, untilMs: until - this.deps.clock.now() },
+      "Teams answered 429; waiting its Retry-After",
+    );
     this.deps.track(limiter.block(bucket.key, until));
     this.blocks.set(bucket.key, Math.max(until, this.blocks.get(bucket.key) ?? 0));
     if (tenant) {
@@ -203,7 +249,9 @@ export class Executor {
     this.deps.track(
       this.deps.conversations
         .setStatus(id, status, code, at)
-        .catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message, conversationId: id }, "could not update a conversation's status")),
+        .catch((e: unknown) =>
+          this.deps.logger.warn({ err: (e as Error).message, conversationId: id }, "could not update a conversation's status"),
+        ),
     );
   }
 }

@@ -180,7 +180,10 @@ export class Lane {
           else if ("done" in outcome) this.settle(outcome.done);
         },
         (e: unknown) => {
-          this.deps.logger.error({ tenantId: this.tenantId, notificationId: job.notificationId, err: (e as Error).message }, "a delivery step failed unexpectedly");
+          this.deps.logger.error(
+            { tenantId: this.tenantId, notificationId: job.notificationId, err: (e as Error).message },
+            "a delivery step failed unexpectedly",
+          );
           this.settle({ ...key, kind: "release" });
         },
       )
@@ -258,7 +261,10 @@ export class Lane {
       try {
         jobs = await store.claim(owner, id, this.tenantId, clock.now(), share - held);
       } catch (e) {
-        this.deps.logger.warn({ tenantId: this.tenantId, notificationId: id, err: (e as Error).message }, "claiming rows failed; trying again shortly");
+        this.deps.logger.warn(
+          { tenantId: this.tenantId, notificationId: id, err: (e as Error).message },
+          "claiming rows failed; trying again shortly",
+        );
         this.lookAt.set(id, now + this.deps.pollMs);
         continue;
       }

@@ -22,7 +22,9 @@ const short = (s: string): string => (s.length > 500 ? `${s.slice(0, 500)}…` :
 export function failureOf(e: unknown): { failure: Failure } | { permanent: RowError } | { aborted: true } {
   if (e instanceof RenderError) return { permanent: { code: e.code, message: short(e.message) } };
   if (!(e instanceof ConnectorError)) {
-    return { permanent: { code: "HERALD_E_INTERNAL", message: short(`Herald failed before the request: ${(e as Error)?.message ?? String(e)}`) } };
+    return {
+      permanent: { code: "HERALD_E_INTERNAL", message: short(`Herald failed before the request: ${(e as Error)?.message ?? String(e)}`) },
+    };
   }
   switch (e.kind) {
     case "aborted":
@@ -33,7 +35,9 @@ export function failureOf(e: unknown): { failure: Failure } | { permanent: RowEr
     case "http":
       if (e.source === "token") {
         // The token endpoint failing is transient when it is down (5xx), permanent when it refuses the credentials.
-        return (e.status ?? 0) >= 500 ? { failure: { network: "other" } } : { permanent: { code: e.heraldCode, message: short(e.message) } };
+        return (e.status ?? 0) >= 500
+          ? { failure: { network: "other" } }
+          : { permanent: { code: e.heraldCode, message: short(e.message) } };
       }
       return { failure: { status: e.status, code: e.code, subCode: e.subCode, retryAfterMs: e.retryAfterMs } };
     case "timeout":
@@ -70,10 +74,26 @@ export interface Carried {
 }
 
 /** The job's result for a verdict, per operation (see the table in docs/design/delivery.md). */
-export function resultOf(job: Job, op: DeliveryOp, v: Exclude<Verdict, { kind: "aborted" }>, attempts: number, now: number, carried: Carried): JobResult {
+export function resultOf(
+  job: Job,
+  op: DeliveryOp,
+  v: Exclude<Verdict, { kind: "aborted" }>,
+  attempts: number,
+  now: number,
+  carried: Carried,
+): JobResult {
   const key = { notificationId: job.notificationId, seq: job.seq };
   if (v.kind === "retry") {
-    return { ...key, kind: "retry", op, attempts, firstAttemptAt: job.firstAttemptAt ?? now, dueAt: now + v.delayMs, error: v.error, ...carried };
+    return {
+      ...key,
+      kind: "retry",
+      op,
+      attempts,
+      firstAttemptAt: job.firstAttemptAt ?? now,
+      dueAt: now + v.delayMs,
+      error: v.error,
+      ...carried,
+    };
   }
   if (v.kind === "tenantDisabled") return { ...key, kind: "release", ...carried };
   if (op === "send") {

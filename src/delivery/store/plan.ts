@@ -17,14 +17,7 @@ import type { DeliveryKey, DeliveryOp, DeliveryStatus, JobResult, QueueState, Re
  */
 
 /** Counter columns of a notification. */
-export type Counter =
-  | DeliveryStatus
-  | "editPending"
-  | "editDone"
-  | "editFailed"
-  | "recallPending"
-  | "recallDone"
-  | "recallFailed";
+export type Counter = DeliveryStatus | "editPending" | "editDone" | "editFailed" | "recallPending" | "recallDone" | "recallFailed";
 
 export type CounterDelta = Partial<Record<Counter, number>>;
 
@@ -67,10 +60,23 @@ export function planResults(results: readonly OutcomeResult[], states: ReadonlyM
     const key = { notificationId: r.notificationId, seq: r.seq };
     switch (r.kind) {
       case "sent": {
-        const base = { key, status: "sent" as const, activityId: r.activityId, conversationId: r.conversationId, serviceUrl: r.serviceUrl, sentAt: at };
+        const base = {
+          key,
+          status: "sent" as const,
+          activityId: r.activityId,
+          conversationId: r.conversationId,
+          serviceUrl: r.serviceUrl,
+          sentAt: at,
+        };
         const delta: CounterDelta = { pending: -1, sent: 1 };
         if (state.recalled && r.activityId !== undefined) {
-          return { ...base, ...followUp("delete", now), appliedVersion: r.version, recallState: "pending", delta: { ...delta, recallPending: 1 } };
+          return {
+            ...base,
+            ...followUp("delete", now),
+            appliedVersion: r.version,
+            recallState: "pending",
+            delta: { ...delta, recallPending: 1 },
+          };
         }
         if (r.version < state.version && r.activityId !== undefined) {
           return { ...base, ...followUp("edit", now), appliedVersion: r.version, delta: { ...delta, editPending: 1 } };

@@ -151,9 +151,7 @@ export interface ActiveNotification {
   tenants: string[];
 }
 
-export type EditOutcome =
-  | { ok: true; notification: Notification }
-  | { ok: false; reason: "notFound" | "canceled" };
+export type EditOutcome = { ok: true; notification: Notification } | { ok: false; reason: "notFound" | "canceled" };
 
 /**
  * Read access to stored conversations and preferences, shaped for audience expansion (batched
@@ -169,7 +167,11 @@ export interface RecipientDirectory {
   /** Where a channel lives, from a stored conversation of the channel or of its team; keyed by channel id. */
   channels(channelIds: readonly string[]): Promise<Map<string, TeamHome>>;
   /** One page of active personal chats in insertion order (the `all` audience). */
-  personalPage(tenantId: string | undefined, after: number | undefined, limit: number): Promise<{ items: StoredRecipient[]; last?: number | undefined }>;
+  personalPage(
+    tenantId: string | undefined,
+    after: number | undefined,
+    limit: number,
+  ): Promise<{ items: StoredRecipient[]; last?: number | undefined }>;
   /** Preferences of users (Teams ids) of one tenant; keyed by user id. */
   preferences(tenantId: string, userIds: readonly string[]): Promise<Map<string, { optedOut: boolean; categories: string[] }>>;
   /** Any serviceUrl known for the tenant (to create chats with users Herald has never talked to). */

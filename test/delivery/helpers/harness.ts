@@ -1,3 +1,4 @@
+import { systemClock } from "../../../src/clock.js";
 import type { ConnectorClient } from "../../../src/connector/client.js";
 import type { HttpConnectorClient } from "../../../src/connector/http-client.js";
 import { createConnectorClient } from "../../../src/connector/index.js";
@@ -8,7 +9,6 @@ import type { RateLimiter } from "../../../src/delivery/limits/rate-limiter.js";
 import type { Notification } from "../../../src/delivery/model.js";
 import type { NotificationRequest } from "../../../src/delivery/request.js";
 import { type EmulatorHandle, type EmulatorOptions, startEmulator } from "../../../src/emulator/index.js";
-import { systemClock } from "../../../src/clock.js";
 import { silentLogger } from "../../../src/log.js";
 import type { Store } from "../../../src/store/ports.js";
 
@@ -60,7 +60,12 @@ export const testDeliveryConfig: Partial<DeliveryConfig> = {
 };
 
 export async function startHarness(store: Store, options: HarnessOptions = {}): Promise<Harness> {
-  const emulator = await startEmulator({ messageCap: 2_000, tenantRps: testTenantRps, ...options.emulator, org: { blockedShare: 0, uninstalledShare: 0, ...options.emulator?.org } });
+  const emulator = await startEmulator({
+    messageCap: 2_000,
+    tenantRps: testTenantRps,
+    ...options.emulator,
+    org: { blockedShare: 0, uninstalledShare: 0, ...options.emulator?.org },
+  });
   const connector = createConnectorClient(
     {
       appId: emulator.appId,
@@ -131,7 +136,10 @@ export async function startHarness(store: Store, options: HarnessOptions = {}): 
       for (;;) {
         last = await engine.get(id);
         if (last && until(last)) return last;
-        if (Date.now() > deadline) throw new Error(`notification ${id} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last && { status: last.status, total: last.total, counts: last.counts, edit: last.edit, recall: last.recall })}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `notification ${id} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last && { status: last.status, total: last.total, counts: last.counts, edit: last.edit, recall: last.recall })}`,
+          );
         await new Promise((r) => setTimeout(r, 20));
       }
     },
@@ -154,7 +162,11 @@ export function addsUp(n: Notification): boolean {
 export const finished = (n: Notification): boolean => !n.active;
 
 /** A request with defaults. */
-export function request(audience: NotificationRequest["audience"], message: NotificationRequest["message"] = { text: "Hello ${givenName}" }, extra: Partial<NotificationRequest> = {}): NotificationRequest {
+export function request(
+  audience: NotificationRequest["audience"],
+  message: NotificationRequest["message"] = { text: "Hello ${givenName}" },
+  extra: Partial<NotificationRequest> = {},
+): NotificationRequest {
   return { audience, message, ...extra };
 }
 
