@@ -58,7 +58,7 @@ forEachStore((stores) => {
     const done = await h.waitFor(notification.id, finished);
     expect(done.counts.sent).toBe(6);
     expect(addsUp(done)).toBe(true);
-    fresh.forEach((i, k) => expect(h.received(i).received).toBe(before[k]! + 1));
+    for (const [k, i] of fresh.entries()) expect(h.received(i).received).toBe(before[k]! + 1);
     expect(h.received(73).received).toBe(1);
     // The created chats are stored: the next broadcast finds them without creating.
     const chat = await store.conversations.findPersonal(tenantId, org.user(70).id);

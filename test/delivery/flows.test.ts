@@ -134,7 +134,7 @@ forEachStore((stores) => {
     const done = await h.waitFor(notification.id, finished, 30_000);
     expect(done.counts.sent).toBe(150);
     expect(done.counts.failed).toBe(0);
-    users.forEach((i, k) => expect(h.received(i).received).toBe(before[k]! + 1));
+    for (const [k, i] of users.entries()) expect(h.received(i).received).toBe(before[k]! + 1);
     const retried = (await h.engine.deliveries(notification.id, {}, { limit: 1000 })).items.filter((d) => d.attempts > 1);
     expect(retried.length).toBeGreaterThan(0);
   });

@@ -89,7 +89,7 @@ forEachStore((stores) => {
     const { notification } = await h.engine.submit(request({ conversations: users.map(conv) }), admin);
     const done = await h.waitFor(notification.id, finished, 30_000);
     expect(done.counts.sent).toBe(40);
-    users.forEach((i, k) => expect(h.received(i).received).toBe(before[k]! + 1));
+    for (const [k, i] of users.entries()) expect(h.received(i).received).toBe(before[k]! + 1);
     const retried = (await rows(notification.id)).filter((r) => r.attempts > 1);
     expect(retried.length).toBeGreaterThan(0);
     expect(retried.every((r) => r.lastErrorCode !== undefined)).toBe(true);

@@ -60,7 +60,7 @@ export class Batcher<T, R> {
     if (items.length === 0) return;
     try {
       const answers = await this.flushFn(items);
-      waiters.forEach((w, i) => w.resolve(answers[i] as R));
+      for (let i = 0; i < waiters.length; i++) waiters[i]!.resolve(answers[i] as R);
     } catch (e) {
       for (const w of waiters) w.reject(e);
     } finally {

@@ -87,7 +87,7 @@ export class Dispatcher {
   private readonly executor: Executor;
   private readonly recent: RecentRequests;
   private readonly inflight: Batcher<DeliveryKey, boolean>;
-  private readonly results: Batcher<JobResult, void>;
+  private readonly results: Batcher<JobResult, true>;
   private readonly abort = new AbortController();
   private readonly warmup = new Warmup();
   private timers: NodeJS.Timeout[] = [];
@@ -284,14 +284,14 @@ export class Dispatcher {
     );
   }
 
-  private async writeResults(items: JobResult[]): Promise<void[]> {
+  private async writeResults(items: JobResult[]): Promise<true[]> {
     const { store, owner, clock } = this.deps;
     const versions = await this.withRetries(() => store.recordResults(owner, items, clock.now()));
     this.stats.resultsWritten += items.length;
     this.stats.writeBatches++;
     for (const [id, v] of versions) this.messages.seen(id, v);
     await this.finish([...versions.keys()]);
-    return items.map(() => undefined);
+    return items.map(() => true as const);
   }
 
   private async finish(ids: readonly string[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { ConnectorError } from "../../connector/errors.js";
 import { RenderError } from "../message/errors.js";
 import type { DeliveryOp, Job, JobResult, RowError } from "../model.js";
-import { type AttemptState, decideRetry, type Failure, failureLabel, type RetryPolicy } from "../retry.js";
+import { type AttemptState, decideRetry, type Failure, type RetryPolicy } from "../retry.js";
 
 /**
  * From a failed request to what the engine does, as pure functions: the Connector's error becomes

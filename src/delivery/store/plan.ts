@@ -132,6 +132,10 @@ export function planResults(results: readonly OutcomeResult[], states: ReadonlyM
           errorMessage: r.error.message,
           delta: { recallPending: -1, recallFailed: 1 },
         };
+      default: {
+        const unexpected: never = r;
+        throw new Error(`unexpected result ${JSON.stringify(unexpected)}`);
+      }
     }
   });
 }

@@ -37,9 +37,9 @@ export async function activeWork(db: Kysely<AllTables>, now: number): Promise<Ac
       .where("notification_id", "in", part)
       .execute();
     for (const t of found) {
-      let list = tenants.get(t.notification_id);
-      if (!list) tenants.set(t.notification_id, (list = []));
+      const list = tenants.get(t.notification_id) ?? [];
       list.push(t.tenant_id);
+      tenants.set(t.notification_id, list);
     }
   }
   return rows.map((r) => ({
@@ -237,9 +237,9 @@ export async function finishIfDone(db: Kysely<AllTables>, ids: readonly string[]
 function groupSeqs(keys: readonly DeliveryKey[]): Map<string, number[]> {
   const out = new Map<string, number[]>();
   for (const k of keys) {
-    let list = out.get(k.notificationId);
-    if (!list) out.set(k.notificationId, (list = []));
+    const list = out.get(k.notificationId) ?? [];
     list.push(k.seq);
+    out.set(k.notificationId, list);
   }
   return out;
 }
