@@ -4,7 +4,7 @@ import { z } from "zod";
 import { errorResponse, readJson } from "../http/errors.js";
 import type { ApiKeyRecord, ApiKeyStore, AuditLog } from "../store/ports.js";
 import { type ApiEnv, type ApiKeyVerifier, hashKey, type Principal, requireScope, type Scope } from "./auth.js";
-import { bodyError } from "./validation.js";
+import { bodyError, queryError } from "./validation.js";
 
 export const scopes = ["send", "read", "admin"] as const satisfies readonly Scope[];
 
@@ -106,7 +106,7 @@ export function auditRoutes(auditLog: AuditLog, keys: ApiKeyVerifier): Hono<ApiE
   const app = new Hono<ApiEnv>();
   app.get("/v1/audit", requireScope(keys, "admin"), async (c) => {
     const q = auditQuerySchema.safeParse(c.req.query());
-    if (!q.success) return errorResponse(c, 400, "HERALD_E_INVALID_QUERY", q.error.issues[0]?.message ?? "invalid query");
+    if (!q.success) return queryError(c, q.error);
     const page = await auditLog.list({ cursor: q.data.cursor, limit: q.data.limit ?? 100 });
     return c.json({ items: page.items, nextCursor: page.nextCursor ?? null });
   });

@@ -9,10 +9,6 @@ import {
 import { conversationQuerySchema } from "./conversations.js";
 import { auditQuerySchema, createKeySchema } from "./keys.js";
 
-/**
- * The OpenAPI 3.1 document of Herald's HTTP API, generated from the same zod schemas that
- * validate requests (so the document cannot drift from what the server accepts).
- */
 type Schema = Record<string, unknown>;
 
 const errorBody: Schema = {
@@ -82,6 +78,11 @@ const notificationView: Schema = {
 
 const bearer = [{ apiKey: [] }];
 
+/**
+ * The OpenAPI 3.1 document of Herald's HTTP API (`GET /openapi.json`), generated from the same
+ * zod schemas that validate requests (so the document cannot drift from what the server accepts).
+ * @param serverUrl listed under `servers` when given
+ */
 export function openApiDocument(serverUrl?: string): Schema {
   const idParam = { name: "id", in: "path", required: true, schema: { type: "string" } };
   return {

@@ -14,10 +14,12 @@ export function validationMessage(error: z.ZodError, where: string): string {
   return `${path}: ${issue.message}.`;
 }
 
+/** 400 HERALD_E_INVALID_QUERY naming the first bad query parameter. */
 export function queryError(c: Context, error: z.ZodError): Response {
   return errorResponse(c, 400, "HERALD_E_INVALID_QUERY", validationMessage(error, "query"));
 }
 
+/** 400 HERALD_E_INVALID_BODY naming the first bad body field. */
 export function bodyError(c: Context, error: z.ZodError): Response {
   return errorResponse(c, 400, "HERALD_E_INVALID_BODY", validationMessage(error, "body"));
 }

@@ -39,9 +39,18 @@ function run(action: (opts: Record<string, unknown>, ...args: string[]) => Promi
   };
 }
 
+/** Read a JSON file named by a flag; a missing or malformed file is a usage error naming the flag. */
+function readJsonFile(flag: string, path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new CliError(`${flag} ${path}: cannot read it as JSON (${(e as Error).message}). Give the path of a JSON file.`, exitCodes.usage);
+  }
+}
+
 /** Build the POST /v1/notifications body from flags (or take it whole from --file). */
 export function sendBody(opts: Record<string, unknown>): Record<string, unknown> {
-  if (typeof opts["file"] === "string") return JSON.parse(readFileSync(opts["file"], "utf8")) as Record<string, unknown>;
+  if (typeof opts["file"] === "string") return readJsonFile("--file", opts["file"]) as Record<string, unknown>;
   const audiences: Record<string, unknown>[] = [];
   const tenantId = opts["tenant"] as string | undefined;
   if (opts["users"]) audiences.push({ users: opts["users"], ...(tenantId ? { tenantId } : {}) });
@@ -58,7 +67,7 @@ export function sendBody(opts: Record<string, unknown>): Record<string, unknown>
   const message: Record<string, unknown> = {};
   if (typeof opts["text"] === "string") message["text"] = opts["text"];
   if (typeof opts["textFormat"] === "string") message["textFormat"] = opts["textFormat"];
-  if (typeof opts["card"] === "string") message["card"] = JSON.parse(readFileSync(opts["card"], "utf8"));
+  if (typeof opts["card"] === "string") message["card"] = readJsonFile("--card", opts["card"]);
   if (typeof opts["summary"] === "string") message["summary"] = opts["summary"];
   if (opts["alert"]) message["alert"] = true;
   if (!message["text"] && !message["card"]) throw new CliError("Give a message: --text and/or --card card.json.", exitCodes.usage);

@@ -1,18 +1,17 @@
-import { type Command, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { startEmulator } from "../emulator/index.js";
 import type { EmulatorOptions } from "../emulator/options.js";
 import { createLogger } from "../log.js";
-import { exitCodes } from "./options.js";
+import { exitCodes, wholeNumber } from "./options.js";
 import { onShutdown } from "./signals.js";
 
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number ≥ 0 (got "${v}")`);
-  return n;
-};
 const num = (name: string) => (v: string) => {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number ≥ 0 (got "${v}")`);
+  if (v.trim() === "" || !Number.isFinite(n) || n < 0) {
+    const error = new InvalidArgumentError(`--${name} must be a number ≥ 0.`);
+    error.exitCode = exitCodes.usage;
+    throw error;
+  }
   return n;
 };
 
@@ -21,12 +20,12 @@ export function registerEmulator(program: Command): void {
   program
     .command("emulator")
     .description("Run the Teams emulator: Connector, token endpoint, OpenID keys, Graph subset, control API and chat view.")
-    .option("--port <n>", "TCP port (0 = any free port)", int("port"), 3999)
+    .option("--port <n>", "TCP port (0 = any free port)", wholeNumber("port"), 3999)
     .option("--host <host>", "interface (keep it on loopback)", "127.0.0.1")
-    .option("--seed <n>", "seed of the generated organisation", int("seed"), 1)
-    .option("--tenants <n>", "tenants", int("tenants"))
-    .option("--users <n>", "users in all tenants together", int("users"))
-    .option("--teams <n>", "teams in all tenants together", int("teams"))
+    .option("--seed <n>", "seed of the generated organisation", wholeNumber("seed"), 1)
+    .option("--tenants <n>", "tenants", wholeNumber("tenants"))
+    .option("--users <n>", "users in all tenants together", wholeNumber("users"))
+    .option("--teams <n>", "teams in all tenants together", wholeNumber("teams"))
     .option("--blocked-share <0..1>", "share of users who blocked the bot", num("blocked-share"))
     .option("--uninstalled-share <0..1>", "share of users without the app", num("uninstalled-share"))
     .option("--org-file <path>", "YAML/JSON organisation instead of a generated one")
@@ -36,7 +35,7 @@ export function registerEmulator(program: Command): void {
     .option("--no-auth", "accept Connector calls without a token")
     .option("--app-id <id>", "the bot's app id")
     .option("--bot-endpoint <url>", "where to post activities for the bot, e.g. http://127.0.0.1:3978/api/messages")
-    .option("--message-cap <n>", "message bodies kept in all (counts are always kept)", int("message-cap"))
+    .option("--message-cap <n>", "message bodies kept in all (counts are always kept)", wholeNumber("message-cap"))
     .addOption(new Option("--connector-path <path>", "path prefix of the Connector API").default("/"))
     .action(async (opts: Record<string, unknown>) => {
       const logger = createLogger("info");

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { type Config, settings } from "../config/config.js";
 
 /** Add one flag per HERALD_* setting to a command (`HERALD_DATABASE_URL` ↔ `--database-url <value>`). */
@@ -31,3 +31,19 @@ export const exitCodes = {
   /** Could not reach the server. */
   unreachable: 3,
 } as const;
+
+/**
+ * A commander parser for a flag that takes a whole number ≥ 0; a bad value stops the command
+ * with commander's message naming the flag and the value, and exit code 2 (usage).
+ */
+export function wholeNumber(flag: string): (raw: string) => number {
+  return (raw) => {
+    const n = Number(raw);
+    if (raw.trim() === "" || !Number.isInteger(n) || n < 0) {
+      const error = new InvalidArgumentError(`--${flag} must be a whole number ≥ 0.`);
+      error.exitCode = exitCodes.usage;
+      throw error;
+    }
+    return n;
+  };
+}

@@ -24,7 +24,16 @@ export function registerServe(program: Command): void {
     const config = configOrExit("serve", opts);
     const logger = createLogger(config.logLevel);
     const herald = await createHerald(config, { logger });
-    const listener = await herald.listen();
+    let listener: Awaited<ReturnType<typeof herald.listen>>;
+    try {
+      listener = await herald.listen();
+    } catch (e) {
+      await herald.close().catch(() => undefined);
+      process.stderr.write(
+        `herald serve: cannot listen on ${config.host}:${config.port} (${e instanceof Error ? e.message : String(e)}). Stop the other process using that port, or choose another with HERALD_PORT / --port (0 = any free port).\n`,
+      );
+      process.exit(exitCodes.usage);
+    }
     logger.info({ url: listener.url, database: config.databaseUrl.replace(/\/\/[^@/]*@/, "//***@") }, "herald listening");
     process.stdout.write(`Herald listening on ${listener.url} (bot endpoint ${listener.url}/api/messages)\n`);
     onShutdown(logger, () => herald.close());

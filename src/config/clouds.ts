@@ -4,8 +4,10 @@
  * US government values; China is operated by 21Vianet.
  */
 export type CloudName = "public" | "gcc" | "gcch" | "dod" | "china";
+/** Every HERALD_CLOUD value, in the order help lists them. */
 export const cloudNames: readonly CloudName[] = ["public", "gcc", "gcch", "dod", "china"];
 
+/** The endpoints and trusted hosts of one cloud. */
 export interface Cloud {
   name: CloudName;
   /** Authority host for client credentials (`https://<host>/<tenant>/oauth2/v2.0/token`). */
@@ -30,6 +32,7 @@ export interface Cloud {
 // Exact host for trafficmanager.net: any Azure customer can create `<name>.trafficmanager.net`.
 const publicTrusted = ["smba.trafficmanager.net", "*.teams.microsoft.com", "*.botframework.com"];
 
+/** The values of each cloud (protocol reference, section 4); HERALD_* overrides win over these. */
 export const clouds: Readonly<Record<CloudName, Cloud>> = {
   public: {
     name: "public",

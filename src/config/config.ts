@@ -1,16 +1,20 @@
 import { type CloudName, cloudNames } from "./clouds.js";
 
+/** How the bot authenticates to Entra (HERALD_APP_TYPE). */
+export type AppType = "SingleTenant" | "MultiTenant" | "UserAssignedMSI";
+/** HERALD_INBOUND_AUTH: verify the Connector's JWT, or not (loopback emulators only). */
+export type InboundAuth = "jwt" | "off";
+/** HERALD_LOG_LEVEL: the least severe level written. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+/** HERALD_IN_FLIGHT_POLICY: what to do with a send in flight when the process died. */
+export type InFlightPolicy = "unknown" | "resend";
+
 /**
  * Herald's configuration: every setting is an environment variable `HERALD_*` and a matching
  * flag (`HERALD_DATABASE_URL` ↔ `--database-url`). `loadConfig` validates all of them at once
  * into one frozen value; any bad value stops start-up with a message naming the setting, the
- * value and what is accepted.
+ * value and what is accepted. Defaults are in `settings`.
  */
-export type AppType = "SingleTenant" | "MultiTenant" | "UserAssignedMSI";
-export type InboundAuth = "jwt" | "off";
-export type LogLevel = "debug" | "info" | "warn" | "error";
-export type InFlightPolicy = "unknown" | "resend";
-
 export interface Config {
   port: number;
   host: string;
@@ -37,6 +41,7 @@ export interface Config {
   inFlightPolicy: InFlightPolicy;
 }
 
+/** Every invalid setting at once (`problems`), each naming the setting, the value and what is accepted. */
 export class ConfigError extends Error {
   readonly code = "HERALD_E_CONFIG";
   constructor(readonly problems: readonly string[]) {
@@ -47,6 +52,7 @@ export class ConfigError extends Error {
 
 type Parse<T> = (raw: string) => { ok: true; value: T } | { ok: false; expected: string };
 
+/** One setting: its Config key, environment variable, flag, help text, default and parser. */
 export interface Setting<K extends keyof Config = keyof Config> {
   key: K;
   env: string;
@@ -97,7 +103,8 @@ function setting<K extends keyof Config>(
 /** Every setting, in the order the README lists them. */
 export const settings: readonly Setting[] = [
   setting("port", "HERALD_PORT", "TCP port of the bot endpoint, API and dashboard.", "3978", (raw) => {
-    const n = Number(raw);
+    // Digits only: Number("") is 0, so an empty HERALD_PORT would silently mean "any free port".
+    const n = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
     return Number.isInteger(n) && n >= 0 && n <= 65535 ? ok(n) : bad("an integer from 0 to 65535 (0 = any free port)");
   }),
   setting("host", "HERALD_HOST", "Interface to listen on.", "127.0.0.1", text),

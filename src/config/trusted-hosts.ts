@@ -7,6 +7,10 @@ import type { Cloud } from "./clouds.js";
  */
 export type TrustedHosts = (serviceUrl: string) => boolean;
 
+/**
+ * The trust check of a cloud plus the operator's extra hosts. Plain `http:` is accepted only for
+ * the extra hosts (local emulators); the cloud's own hosts must use https.
+ */
 export function trustedHosts(cloud: Cloud, extra: readonly string[]): TrustedHosts {
   const patterns = [...cloud.trustedHosts, ...extra].map((h) => h.toLowerCase().replace(/^\[|\]$/g, ""));
   return (serviceUrl) => {

@@ -90,7 +90,13 @@ export async function runDemo(options: DemoOptions): Promise<{ close(): Promise<
     HERALD_API_KEY: apiKey,
     HERALD_LOG_LEVEL: "warn",
   });
-  const herald = await createHerald(config, { logger });
+  let herald: Awaited<ReturnType<typeof createHerald>>;
+  try {
+    herald = await createHerald(config, { logger });
+  } catch (e) {
+    await emulator.close();
+    throw e;
+  }
   let listener: Awaited<ReturnType<typeof herald.listen>>;
   try {
     listener = await herald.listen();

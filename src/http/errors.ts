@@ -6,6 +6,7 @@ export interface ErrorBody {
   error: { code: string; message: string };
 }
 
+/** Answer `{error: {code, message}}` with `status` (and extra headers such as Retry-After). */
 export function errorResponse(
   c: Context,
   status: ContentfulStatusCode,

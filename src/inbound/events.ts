@@ -21,6 +21,7 @@ export type InboundEvent =
 const teamEvents = new Set(["teamDeleted", "teamRestored", "teamArchived", "teamUnarchived"]);
 const channelEvents = new Set(["channelCreated", "channelRenamed", "channelRestored", "channelDeleted"]);
 
+/** What an activity means (install, uninstall, team/channel change, message, card action...). Pure. */
 export function interpret(activity: Activity): InboundEvent {
   switch (activity.type) {
     case "installationUpdate":

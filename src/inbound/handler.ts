@@ -47,16 +47,17 @@ export interface HandlerResult {
   event: InboundEvent["type"];
 }
 
-const commands: Record<string, "stop" | "start" | "help"> = {
-  stop: "stop",
-  unsubscribe: "stop",
-  "opt out": "stop",
-  start: "start",
-  subscribe: "start",
-  "opt in": "start",
-  help: "help",
-  "?": "help",
-};
+/** A Map, not an object literal: the user's text must never find `constructor` or `__proto__`. */
+const commands: ReadonlyMap<string, "stop" | "start" | "help"> = new Map([
+  ["stop", "stop"],
+  ["unsubscribe", "stop"],
+  ["opt out", "stop"],
+  ["start", "start"],
+  ["subscribe", "start"],
+  ["opt in", "start"],
+  ["help", "help"],
+  ["?", "help"],
+]);
 
 /**
  * Everything Herald does when Teams talks to the bot: remember and refresh the conversation,
@@ -206,7 +207,7 @@ export class ActivityHandler {
     const botName = activity.recipient.name || "Herald";
     const tenantId = tenantOf(activity);
     const userId = activity.from.id;
-    const command = commands[text];
+    const command = commands.get(text);
     let reply: OutgoingMessage;
     if (command === "stop") {
       await this.deps.store.preferences.setOptedOut(tenantId, userId, true, this.deps.now());

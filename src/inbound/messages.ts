@@ -19,8 +19,10 @@ const welcomeFileSchema = z.strictObject({
   team: messageSchema.optional(),
   groupChat: messageSchema.optional(),
 });
+/** The validated HERALD_WELCOME_FILE: a message per conversation kind, each optional. */
 export type WelcomeTemplates = z.infer<typeof welcomeFileSchema>;
 
+/** HERALD_WELCOME_FILE cannot be read or is not the expected shape; the message names the file and field. */
 export class WelcomeFileError extends Error {
   readonly code = "HERALD_E_WELCOME_FILE";
 }
@@ -43,6 +45,7 @@ export function loadWelcomeFile(path: string): WelcomeTemplates {
   return r.data;
 }
 
+/** What a welcome may mention (and templates may use as `${...}`). */
 export interface WelcomeContext {
   botName: string;
   userName?: string | undefined;
@@ -93,6 +96,7 @@ export function groupChatWelcome(ctx: WelcomeContext, templates?: WelcomeTemplat
   };
 }
 
+/** The answer to **help**, with the user's current opt-out state. */
 export function helpMessage(botName: string, optedOut: boolean): OutgoingMessage {
   return {
     text: [
@@ -107,16 +111,19 @@ export function helpMessage(botName: string, optedOut: boolean): OutgoingMessage
   };
 }
 
+/** The answer to **stop**. */
 export function optedOutMessage(botName: string): OutgoingMessage {
   return {
     text: `Done: you won't receive notifications from ${botName} any more. Type **start** at any time to get them again.`,
   };
 }
 
+/** The answer to **start**. */
 export function optedInMessage(botName: string): OutgoingMessage {
   return { text: `Done: you'll receive notifications from ${botName} again. Type **stop** at any time to opt out.` };
 }
 
+/** The answer to anything else: what was not understood (first 40 characters) and what works. */
 export function unknownCommandMessage(botName: string, said: string): OutgoingMessage {
   const shown = said.length > 40 ? `${said.slice(0, 40)}…` : said;
   return {
@@ -137,7 +144,8 @@ function fill(template: OutgoingMessage, ctx: WelcomeContext): OutgoingMessage {
     teamName: ctx.teamName ?? "",
     channelName: ctx.channelName ?? "",
   };
-  const sub = (s: string) => s.replace(/\$\{(\w+)\}/g, (m, k: string) => values[k] ?? m);
+  // Own keys only: `${constructor}` must stay as written, not become Object's source text.
+  const sub = (s: string) => s.replace(/\$\{(\w+)\}/g, (m, k: string) => (Object.hasOwn(values, k) ? (values[k] ?? m) : m));
   const walk = (v: unknown): unknown => {
     if (typeof v === "string") return sub(v);
     if (Array.isArray(v)) return v.map(walk);

@@ -30,6 +30,7 @@ export function observe(activity: Activity, at: string): ConversationObservation
   };
 }
 
+/** personal, groupChat or channel: a team or channel in channelData means channel even without conversationType. */
 export function conversationKind(activity: Activity): ConversationKind {
   const t = activity.conversation.conversationType;
   if (t === "channel" || activity.channelData?.team || activity.channelData?.channel) return "channel";
@@ -50,6 +51,7 @@ export function channelConversationId(activity: Activity): string {
   return activity.conversation.id.split(";messageid=")[0] ?? activity.conversation.id;
 }
 
+/** A Teams account with null fields dropped. */
 export function account(a: { id: string; name?: string | null | undefined; aadObjectId?: string | null | undefined }): Account {
   return { id: a.id, name: a.name ?? undefined, aadObjectId: a.aadObjectId ?? undefined };
 }

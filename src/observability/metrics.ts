@@ -1,7 +1,5 @@
-/**
- * Prometheus metrics in the text exposition format (version 0.0.4), kept in process. Small on
- * purpose: counters and gauges with labels, and histograms with fixed buckets.
- */
+// Prometheus metrics in the text exposition format (version 0.0.4), kept in process. Small on
+// purpose: counters and gauges with labels, and histograms with fixed buckets.
 type Labels = Readonly<Record<string, string>>;
 
 function labelKey(labels: Labels): string {
@@ -17,6 +15,7 @@ interface Metric {
   render(): string;
 }
 
+/** A monotonically increasing count per label set (labels must come from a bounded set). */
 export class Counter implements Metric {
   private readonly values = new Map<string, number>();
   constructor(
@@ -60,6 +59,7 @@ export class Gauge implements Metric {
   }
 }
 
+/** Observations (seconds) counted into fixed cumulative buckets per label set. */
 export class Histogram implements Metric {
   private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
   /** @param buckets upper bounds in seconds, ascending */
@@ -97,10 +97,6 @@ export class Histogram implements Metric {
 
 /** Herald's metrics, one registry per process. Names follow Prometheus conventions. */
 export class Metrics {
-  readonly deliveries = new Counter(
-    "herald_deliveries_total",
-    "Deliveries finished, by outcome (sent, failed, blocked, notFound, optedOut, canceled, unknown).",
-  );
   readonly sendLatency = new Histogram(
     "herald_send_duration_seconds",
     "Latency of Connector requests, by operation.",
@@ -117,17 +113,10 @@ export class Metrics {
     this.gauges.push(new Gauge(name, help, read, type));
   }
 
+  /** Read every gauge, then render all metrics as Prometheus text (a failing gauge keeps its last value). */
   async render(): Promise<string> {
     await Promise.all(this.gauges.map((g) => g.collect().catch(() => undefined)));
-    const all: Metric[] = [
-      this.sendLatency,
-      this.throttled,
-
-      this.tokenRefreshes,
-      this.inbound,
-      this.apiRequests,
-      ...this.gauges,
-    ];
+    const all: Metric[] = [this.sendLatency, this.throttled, this.tokenRefreshes, this.inbound, this.apiRequests, ...this.gauges];
     return `${all.map((m) => m.render()).join("\n")}\n`;
   }
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { Hono } from "hono";
 import { Redis } from "ioredis";
 import { type ApiEnv, adminKeyVerifier, withAfterAuth } from "../api/auth.js";
@@ -103,6 +104,9 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     },
   });
   const shutdown = new AbortController();
+  // Every reply in flight listens on this signal; a tenant-wide install makes thousands at once,
+  // so Node's default of 10 listeners would warn about a leak that is not one.
+  setMaxListeners(0, shutdown.signal);
   const replies = pacedReplies({
     signal: shutdown.signal,
     connector,
@@ -157,8 +161,33 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     return errorResponse(c, 500, "HERALD_E_INTERNAL", "Herald failed to handle this request; it has been logged. Try again.");
   });
 
-  if (options.engine !== false) await engine.start();
   let listener: Listener | undefined;
+  /** Every step runs even when an earlier one fails, so no socket, connection or file stays open. */
+  const release = async (): Promise<void> => {
+    const steps: (() => Promise<unknown> | unknown)[] = [
+      () => listener?.close(),
+      () => (options.engine !== false ? engine.stop() : undefined),
+      () => shutdown.abort(new Error("Herald is shutting down")),
+      () => handler.drain(),
+      () => http.close(),
+      () => redis?.disconnect(),
+      () => (options.store ? undefined : store.close()),
+    ];
+    const failures: unknown[] = [];
+    for (const step of steps)
+      await Promise.resolve()
+        .then(step)
+        .catch((e: unknown) => failures.push(e));
+    if (failures.length > 0) throw failures[0];
+  };
+  if (options.engine !== false) {
+    try {
+      await engine.start();
+    } catch (e) {
+      await release().catch(() => undefined);
+      throw e;
+    }
+  }
   return {
     config,
     store,
@@ -171,14 +200,6 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
       listener = await listen((req) => app.fetch(req), config.port, config.host);
       return listener;
     },
-    async close() {
-      await listener?.close();
-      if (options.engine !== false) await engine.stop();
-      shutdown.abort(new Error("Herald is shutting down"));
-      await handler.drain();
-      await http.close();
-      redis?.disconnect();
-      if (!options.store) await store.close();
-    },
+    close: release,
   };
 }

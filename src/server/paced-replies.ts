@@ -9,6 +9,7 @@ import type { OutgoingMessage } from "../inbound/messages.js";
 import type { Logger } from "../log.js";
 import type { ConversationStore } from "../store/ports.js";
 
+/** What pacedReplies needs; the composition root passes the delivery engine's limiter and policies. */
 export interface PacedRepliesDeps {
   connector: ConnectorClient;
   /** The delivery engine's limiter and policies: replies share the tenant's and conversation's budget with broadcasts. */
@@ -22,6 +23,9 @@ export interface PacedRepliesDeps {
   signal?: AbortSignal;
 }
 
+/** Retries of a reply: 6 attempts within 2 minutes, backoff from 0.5 s up to 30 s. */
+const replyRetry: RetryPolicy = Object.freeze({ maxAttempts: 6, maxTotalMs: 120_000, baseMs: 500, capMs: 30_000 });
+
 /**
  * Interactive replies (welcome messages, answers to commands) are not durable, but they obey
  * the same rules as deliveries: each request takes the tenant's and the conversation's rate-limit
@@ -29,8 +33,6 @@ export interface PacedRepliesDeps {
  * failures are retried per the retry table (429 waits exactly its Retry-After), and a blocked or
  * uninstalled answer updates the conversation. Bounds: 6 attempts within 2 minutes.
  */
-const replyRetry: RetryPolicy = Object.freeze({ maxAttempts: 6, maxTotalMs: 120_000, baseMs: 500, capMs: 30_000 });
-
 export function pacedReplies(deps: PacedRepliesDeps): BotReplies {
   const random = deps.random ?? Math.random;
 
@@ -95,7 +97,8 @@ export function pacedReplies(deps: PacedRepliesDeps): BotReplies {
       return { id: m.id, name: m.name ?? undefined, aadObjectId: m.aadObjectId ?? undefined };
     },
     async channelName(serviceUrl, teamId, channelId) {
-      const channels = await deps.connector.getTeamChannels(serviceUrl, teamId);
+      await acquire([conversationBucket(deps.policies, "read", teamId)]);
+      const channels = await deps.connector.getTeamChannels(serviceUrl, teamId, deps.signal);
       const found = channels.find((c) => c.id === channelId);
       return found ? (found.name ?? "General") : undefined;
     },

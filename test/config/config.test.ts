@@ -42,6 +42,8 @@ describe("loadConfig", () => {
 
   it.each([
     ["HERALD_PORT", "70000", /HERALD_PORT="70000" is invalid: expected an integer from 0 to 65535/],
+    ["HERALD_PORT", "", /HERALD_PORT="" is invalid: expected an integer from 0 to 65535/],
+    ["HERALD_PORT", "0x50", /HERALD_PORT="0x50" is invalid: expected an integer from 0 to 65535/],
     ["HERALD_CLOUD", "mars", /HERALD_CLOUD="mars" is invalid: expected one of public, gcc, gcch, dod, china/],
     ["HERALD_TENANT_RPS", "-1", /HERALD_TENANT_RPS="-1" is invalid: expected a number ≥ 0/],
     ["HERALD_DATABASE_URL", "mysql://x", /HERALD_DATABASE_URL="mysql:\/\/x" is invalid: expected sqlite:<path> or postgres/],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseActivity } from "../../src/inbound/activity.js";
 import { commandText, interpret } from "../../src/inbound/events.js";
+import { personalWelcome } from "../../src/inbound/messages.js";
 import { observe } from "../../src/inbound/reference.js";
 import {
   ANNOUNCEMENTS,
@@ -140,5 +141,15 @@ describe("parseActivity", () => {
       reason: expect.stringContaining("conversation.id"),
     });
     expect(parseActivity("nope")).toMatchObject({ ok: false });
+  });
+});
+
+describe("welcome templates", () => {
+  it("fills the documented placeholders and leaves any other `${...}` as written", () => {
+    const message = personalWelcome(
+      { botName: "Herald", userName: "Ada Lovelace" },
+      { personal: { text: "Hi ${givenName} from ${botName} ${constructor} ${toString} ${unknown}" } },
+    );
+    expect(message.text).toBe("Hi Ada from Herald ${constructor} ${toString} ${unknown}");
   });
 });

@@ -70,6 +70,9 @@ forEachStore((stores) => {
     const badScope = await call("POST", "/v1/keys", ADMIN, { name: "x", scopes: ["root"] });
     expect(badScope.status).toBe(400);
     expect((badScope.body["error"] as { message: string }).message).toMatch(/^scopes\.0/);
+    const badQuery = await call("GET", "/v1/audit?limit=0", ADMIN);
+    expect(badQuery.status).toBe(400);
+    expect(badQuery.body["error"]).toMatchObject({ code: "HERALD_E_INVALID_QUERY", message: expect.stringMatching(/^limit: /) });
   });
 
   it("answers 429 with Retry-After when a key sends too many requests", async () => {

@@ -125,9 +125,9 @@ export class Dispatcher {
         );
         return keys.map((k) => marked.has(`${k.notificationId}\u0000${k.seq}`));
       },
-      { max: config.batchMax, delayMs: 0 },
+      { max: config.batchMax, delayMs: config.inflightDelayMs },
     );
-    this.results = new Batcher((items) => this.writeResults(items), { max: config.batchMax, delayMs: config.batchDelayMs });
+    this.results = new Batcher((items) => this.writeResults(items), { max: config.batchMax, delayMs: config.resultDelayMs });
   }
 
   /** Register, recover dead processes' work, load the directory, start polling and heartbeats. */
@@ -286,11 +286,11 @@ export class Dispatcher {
 
   private async writeResults(items: JobResult[]): Promise<true[]> {
     const { store, owner, clock } = this.deps;
-    const versions = await this.withRetries(() => store.recordResults(owner, items, clock.now()));
+    const { versions, idle } = await this.withRetries(() => store.recordResults(owner, items, clock.now()));
     this.stats.resultsWritten += items.length;
     this.stats.writeBatches++;
     for (const [id, v] of versions) this.messages.seen(id, v);
-    await this.finish([...versions.keys()]);
+    if (idle.length > 0) await this.finish(idle);
     return items.map(() => true as const);
   }
 

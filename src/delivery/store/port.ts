@@ -75,9 +75,10 @@ export interface DeliveryStore {
   /**
    * Write a batch of outcomes and their counter changes in one transaction. Rows no longer leased
    * by `owner` are left alone. A send that lands after an edit or a recall is queued for that
-   * edit or delete. Returns the current message version of each notification touched.
+   * edit or delete. Returns the current message version of each notification touched, and those
+   * touched that now have nothing left to do (candidates for `finishIfDone`).
    */
-  recordResults(owner: string, results: readonly JobResult[], now: number): Promise<Map<string, number>>;
+  recordResults(owner: string, results: readonly JobResult[], now: number): Promise<{ versions: Map<string, number>; idle: string[] }>;
   /** Mark finished the given notifications that have nothing left to do; returns those it finished. */
   finishIfDone(ids: readonly string[], now: number): Promise<string[]>;
 

@@ -1,15 +1,22 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { DeliveryKey, Job, JobResult } from "../../delivery/model.js";
 import { type NotificationState, type OutcomeResult, planResults, sumDeltas } from "../../delivery/store/plan.js";
 import type { ActiveNotification } from "../../delivery/store/port.js";
 import type { StoreDialect } from "./backend.js";
 import { rowToJob } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
-import { addToCounters, chunk, keyOf, lockNotifications, rowsPerStatement, updateRows } from "./delivery-sql.js";
+import { addToCounters, chunk, item, jsonRows, keyOf, lockNotifications, rowsPerStatement, updateRows } from "./delivery-sql.js";
 
 /** The dispatcher's side of the delivery store: directory, claims, in-flight marks, results. */
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * `queue = 'ready'` written as a literal: the partial index `deliveries_ready` has that predicate,
+ * and SQLite uses a partial index only when the query's WHERE states it with the same constant
+ * (a bound parameter would not do).
+ */
+const readyRow = sql<boolean>`queue = 'ready'`;
 
 export async function activeWork(db: Kysely<AllTables>, now: number): Promise<ActiveNotification[]> {
   const nowIso = iso(now);
@@ -92,7 +99,7 @@ export async function claim(
           .select("seq")
           .where("notification_id", "=", notificationId)
           .where("tenant_id", "=", tenantId)
-          .where("queue", "=", "ready")
+          .where(readyRow)
           .where("due_at", "<=", now)
           .orderBy("due_at")
           .orderBy("seq")
@@ -124,15 +131,17 @@ export async function nextDue(db: Kysely<AllTables>, notificationId: string, ten
     .select("due_at")
     .where("notification_id", "=", notificationId)
     .where("tenant_id", "=", tenantId)
-    .where("queue", "=", "ready")
+    .where(readyRow)
     .orderBy("due_at")
     .limit(1)
     .executeTakeFirst();
   return row?.due_at == null ? undefined : Number(row.due_at);
 }
 
+/** One UPDATE per notification in the batch (usually one), the seqs as one JSON parameter; one transaction. */
 export async function markInflight(
   db: Kysely<AllTables>,
+  dialect: StoreDialect,
   owner: string,
   keys: readonly DeliveryKey[],
   now: number,
@@ -142,18 +151,12 @@ export async function markInflight(
   return db.transaction().execute(async (trx) => {
     const out: DeliveryKey[] = [];
     for (const [notificationId, seqs] of byNotification) {
-      for (const part of chunk(seqs, rowsPerStatement)) {
-        const rows = await trx
-          .updateTable("deliveries")
-          .set({ queue: "inflight", updated_at: iso(now) })
-          .where("notification_id", "=", notificationId)
-          .where("seq", "in", part)
-          .where("queue", "=", "claimed")
-          .where("lease_owner", "=", owner)
-          .returning("seq")
-          .execute();
-        for (const r of rows) out.push({ notificationId, seq: Number(r.seq) });
-      }
+      const rows = await sql<{ seq: number | string }>`
+        update deliveries set queue = 'inflight', updated_at = ${iso(now)}
+        where notification_id = ${notificationId} and queue = 'claimed' and lease_owner = ${owner}
+          and seq in (select ${item(dialect, 0, "bigint")} from ${jsonRows(dialect, JSON.stringify(seqs.map((q) => [q])))})
+        returning seq`.execute(trx);
+      for (const r of rows.rows) out.push({ notificationId, seq: Number(r.seq) });
     }
     return out;
   });
@@ -169,9 +172,9 @@ export async function recordResults(
   owner: string,
   results: readonly JobResult[],
   now: number,
-): Promise<Map<string, number>> {
+): Promise<{ versions: Map<string, number>; idle: string[] }> {
   const versions = new Map<string, number>();
-  if (results.length === 0) return versions;
+  if (results.length === 0) return { versions, idle: [] };
   const nowIso = iso(now);
   return db.transaction().execute(async (trx) => {
     const locked = await lockNotifications(
@@ -207,7 +210,16 @@ export async function recordResults(
         .where("lease_owner", "=", owner)
         .execute();
     }
-    return versions;
+    const idle = await trx
+      .selectFrom("notifications")
+      .select("id")
+      .where("id", "in", [...versions.keys()])
+      .where("pending", "=", 0)
+      .where("edit_pending", "=", 0)
+      .where("recall_pending", "=", 0)
+      .where("expansion_done", "=", 1)
+      .execute();
+    return { versions, idle: idle.map((r) => r.id) };
   });
 }
 

@@ -1,0 +1,19 @@
+// Child process: a Herald server as `herald serve` builds it (dist/server/herald.js: store,
+// Connector client, rate limiter, delivery engine, HTTP API), configured by HERALD_* variables,
+// plus BENCH_DELIVERY (JSON of delivery engine settings, e.g. the emulator's time scale).
+// Prints `READY <url>` and runs until SIGTERM.
+import { loadConfig } from "../../dist/config/config.js";
+import { createLogger } from "../../dist/log.js";
+import { createHerald } from "../../dist/server/herald.js";
+
+const config = loadConfig(process.env);
+const logger = createLogger(config.logLevel);
+const delivery = JSON.parse(process.env.BENCH_DELIVERY ?? "{}");
+const herald = await createHerald(config, { logger, delivery });
+const listener = await herald.listen();
+process.stdout.write(`READY ${listener.url}\n`);
+const stop = () => {
+  herald.close().then(() => process.exit(0));
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
