@@ -22,7 +22,7 @@ import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { botbuilderLoop } from "./delivery/botbuilder.js";
-import { memoryOf, startEmulatorProcess, startHeraldProcess } from "./delivery/procs.js";
+import { cpuSecondsOf, memoryOf, startEmulatorProcess, startHeraldProcess } from "./delivery/procs.js";
 import { seedPersonalChats } from "./delivery/seed.js";
 
 const { values } = parseArgs({
@@ -92,6 +92,7 @@ async function heraldBroadcast({ name, emu, seed, spec, count, tenantRps, delive
     const idle = memoryOf(herald.pid);
     log(`[${name}] Herald ready (pid ${herald.pid}, ${fmt(idle.rssMb)} MB); broadcasting`);
     const before = await emulatorStats(emu);
+    const cpuBefore = cpuSecondsOf(herald.pid);
     const started = Date.now();
     const { id } = await api(herald.url, "POST", "/v1/notifications", { audience: { all: true }, message: { text: "Hello ${givenName}, this is a benchmark." } });
     let n;
@@ -108,7 +109,10 @@ async function heraldBroadcast({ name, emu, seed, spec, count, tenantRps, delive
     const seconds = (Date.parse(n.completedAt) - started) / 1000;
     const after = await emulatorStats(emu);
     const mem = memoryOf(herald.pid);
+    const cpu = cpuSecondsOf(herald.pid) - cpuBefore;
+    log(`[${name}] ${fmt(n.total)} in ${fmt(seconds, 1)} s; Herald used ${fmt(cpu, 1)} CPU-s (${fmt((cpu * 1e6) / n.total)} µs per message), peak ${fmt(mem.peakMb)} MB`);
     return {
+      cpu,
       seconds,
       total: n.total,
       sent: n.counts.sent,
@@ -129,7 +133,7 @@ async function throughput() {
   const spec = { tenants: 1, users, teams: 1, chats: 0, blockedShare: 0, uninstalledShare: 0 };
   const emu = await startEmulatorProcess({ seed, org: spec, limits: false, auth: false, messageCap: 1000 });
   try {
-    const h = await heraldBroadcast({ name: "throughput", emu, seed, spec, count: users, tenantRps: 0 });
+    const h = await heraldBroadcast({ name: "throughput", emu, seed, spec, count: users, tenantRps: 0, delivery: JSON.parse(process.env.BENCH_DELIVERY_EXTRA ?? "{}") });
     log(`[throughput] Herald: ${fmt(users)} in ${fmt(h.seconds, 1)} s`);
     if (h.sent !== users || h.sends !== users) throw new Error(`Herald sent ${h.sent} (emulator saw ${h.sends}) of ${users}`);
     let bb;

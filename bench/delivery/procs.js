@@ -51,6 +51,13 @@ export function memoryOf(pid) {
   return { peakMb: kb("VmHWM") / 1024, rssMb: kb("VmRSS") / 1024 };
 }
 
+/** CPU seconds (user + system, all threads) a process has used, from /proc/<pid>/stat (ticks of 1/100 s). */
+export function cpuSecondsOf(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** The emulator in its own process. */
 export function startEmulatorProcess(options) {
   return startChild(new URL("./emulator-child.js", import.meta.url).pathname, [JSON.stringify(options)], {}, (out) => {

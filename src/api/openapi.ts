@@ -32,9 +32,10 @@ function queryParameters(schema: z.ZodObject): Schema[] {
   }));
 }
 
+/** Error answers of a secured operation; every one can also answer 429 (the per-key request limit). */
 const errors = (...codes: number[]) =>
   Object.fromEntries(
-    codes.map((c) => [
+    [...new Set([...codes, 429])].map((c) => [
       String(c),
       { description: statusText[c] ?? "error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
     ]),
@@ -204,7 +205,7 @@ export function openApiDocument(serverUrl?: string): Schema {
         get: {
           summary: "Audit log of writes (admin)",
           parameters: queryParameters(auditQuerySchema),
-          responses: { "200": { description: "A page" }, ...errors(401, 403) },
+          responses: { "200": { description: "A page" }, ...errors(400, 401, 403) },
         },
       },
       "/healthz": { get: { summary: "The process is up", security: [], responses: { "200": { description: "ok" } } } },

@@ -170,7 +170,10 @@ export const settings: readonly Setting[] = [
         .map((h) => h.trim().toLowerCase())
         .filter((h) => h !== "");
       const wrong = hosts.find((h) => !/^(\*\.)?[a-z0-9.-]+$|^\[?[0-9a-f:]+\]?$/.test(h));
-      return wrong ? bad(`host names without scheme or port (got "${wrong}")`) : ok(Object.freeze(hosts));
+      if (wrong) return bad(`host names without scheme or port (got "${wrong}")`);
+      // `*.com` would trust every .com host: a wildcard needs at least a registrable domain under it.
+      const broad = hosts.find((h) => h.startsWith("*.") && h.split(".").length < 3);
+      return broad ? bad(`a wildcard under a registrable domain, like *.example.com (got "${broad}")`) : ok(Object.freeze(hosts));
     },
   ),
   setting(

@@ -52,6 +52,7 @@ describe("loadConfig", () => {
     ["HERALD_APP_TYPE", "Guest", /HERALD_APP_TYPE="Guest" is invalid: expected one of SingleTenant, MultiTenant, UserAssignedMSI/],
     ["HERALD_OPENID_METADATA_URL", "not a url", /HERALD_OPENID_METADATA_URL="not a url" is invalid/],
     ["HERALD_TRUSTED_HOSTS", "http://x.com", /HERALD_TRUSTED_HOSTS=.* host names without scheme/],
+    ["HERALD_TRUSTED_HOSTS", "127.0.0.1,*.com", /HERALD_TRUSTED_HOSTS=.* a wildcard under a registrable domain/],
   ])("refuses %s=%s naming the setting, value and what is accepted", (env, value, message) => {
     const p = problems({ ...base, [env]: value });
     expect(p).toHaveLength(1);

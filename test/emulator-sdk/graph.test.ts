@@ -265,6 +265,29 @@ describe("install throttling", () => {
     const stats = await http("GET", `${emu.url}/_emulator/graph`);
     expect(stats.json.counters.throttled).toBeGreaterThanOrEqual(2);
   });
+
+  it("scales the install window with timeScale: Retry-After becomes fractional and 10× shorter", async () => {
+    const id = await catalogId();
+    const tenant = emu.org.tenants[1]!;
+    const token = await tokenFor(emu, GRAPH, tenant.id);
+    expect((await control(emu).patch("/limits", { timeScale: 10 })).status).toBe(200);
+    try {
+      now += 10_000;
+      const user = emu.org.user(tenant.userStart + 60);
+      const answers = await Promise.all(
+        Array.from({ length: 31 }, () => graph(token).post(`/users/${user.aadObjectId}/teamwork/installedApps`, bind(id))),
+      );
+      const refused = answers.filter((a) => a.status === 429);
+      expect(refused).toHaveLength(1);
+      const retryAfter = Number(refused[0]!.headers.get("retry-after"));
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(0.1);
+      now += 100;
+      expect((await graph(token).post(`/users/${user.aadObjectId}/teamwork/installedApps`, bind(id))).status).toBe(409);
+    } finally {
+      await control(emu).patch("/limits", { timeScale: 1 });
+    }
+  });
 });
 
 describe("the default Graph module", () => {

@@ -22,6 +22,18 @@ describe("openapi.json", () => {
     }
   });
 
+  it("documents 401 and 429 (per-key request limit) on every secured operation", () => {
+    const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.entries(methods as Record<string, { security?: unknown[]; responses: Record<string, unknown> }>).map(
+        ([method, op]) => [`${method} ${path}`, op] as const,
+      ),
+    );
+    for (const [name, op] of operations) {
+      if (Array.isArray(op.security) && op.security.length === 0) continue;
+      expect(Object.keys(op.responses), name).toEqual(expect.arrayContaining(["401", "429"]));
+    }
+  });
+
   it("takes request bodies from the validating schemas (strict: unknown fields refused)", () => {
     const body = doc.paths["/v1/notifications"]?.["post"]?.requestBody?.content["application/json"]?.schema as {
       properties: Record<string, unknown>;
