@@ -84,3 +84,11 @@ describe("herald client commands", () => {
     expect(down.stderr).toMatch(/Cannot reach Herald/);
   });
 });
+
+describe("apiUrl", () => {
+  it("keeps a path prefix of the base URL and the query", async () => {
+    const { apiUrl } = await import("../../src/cli/http-client.js");
+    expect(apiUrl("http://h:1/herald/", "/v1/x?a=1").toString()).toBe("http://h:1/herald/v1/x?a=1");
+    expect(apiUrl("http://h:1", "/v1/x").toString()).toBe("http://h:1/v1/x");
+  });
+});
