@@ -110,6 +110,7 @@ async function heraldBroadcast({ name, emu, seed, spec, count, tenantRps, delive
     const after = await emulatorStats(emu);
     const mem = memoryOf(herald.pid);
     const cpu = cpuSecondsOf(herald.pid) - cpuBefore;
+    if (process.env.BENCH_MEMLOG) log(herald.stderr().split("\n").filter((l) => l.startsWith("mem ")).join("\n"));
     log(`[${name}] ${fmt(n.total)} in ${fmt(seconds, 1)} s; Herald used ${fmt(cpu, 1)} CPU-s (${fmt((cpu * 1e6) / n.total)} µs per message), peak ${fmt(mem.peakMb)} MB`);
     return {
       cpu,

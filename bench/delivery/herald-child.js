@@ -12,6 +12,13 @@ const delivery = JSON.parse(process.env.BENCH_DELIVERY ?? "{}");
 const herald = await createHerald(config, { logger, delivery });
 const listener = await herald.listen();
 process.stdout.write(`READY ${listener.url}\n`);
+if (process.env.BENCH_MEMLOG) {
+  setInterval(() => {
+    const m = process.memoryUsage();
+    const mb = (n) => Math.round(n / 1048576);
+    process.stderr.write(`mem rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)} ${JSON.stringify(herald.engine.stats())}\n`);
+  }, 2000).unref();
+}
 const stop = () => {
   herald.close().then(() => process.exit(0));
 };

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type {
   BlockedEntry,
+  ClaimCursor,
   Delivery,
   DeliveryKey,
   DeliveryStatus,
@@ -75,7 +76,8 @@ export class KyselyDeliveryStore implements DeliveryStore {
     return create.appendDeliveries(this.db, this.backend.dialect, notificationId, owner, rows, progress, now);
   }
 
-  claim(owner: string, notificationId: string, tenantId: string, now: number, limit: number): Promise<Job[]> {
+  claim(owner: string, notificationId: string, tenantId: string, now: number, limit: number, after?: ClaimCursor): Promise<Job[]> {
+    if (!this.shared) return work.readReady(this.db, notificationId, tenantId, now, limit, after);
     return work.claim(this.db, this.backend.dialect, owner, notificationId, tenantId, now, limit);
   }
 

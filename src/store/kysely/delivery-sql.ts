@@ -39,8 +39,9 @@ export function item(dialect: StoreDialect, k: number, type: "text" | "bigint" |
 }
 
 /**
- * Apply row changes whose row is still leased by `owner`; returns the keys that were updated.
- * Columns a change leaves undefined keep their stored value (COALESCE).
+ * Apply row changes whose row is still `owner`'s: leased to it (claimed or in flight), or, on a
+ * store one process owns, still waiting for the operation the job performed. Returns the keys
+ * that were updated. Columns a change leaves undefined keep their stored value (COALESCE).
  */
 export async function updateRows(
   db: Kysely<AllTables>,
@@ -70,6 +71,7 @@ export async function updateRows(
         c.errorCode ?? null,
         c.errorMessage ?? null,
         c.sentAt ?? null,
+        c.fromOp,
       ]),
     );
     const result = await sql<{ notification_id: string; seq: number | string }>`
@@ -78,7 +80,7 @@ export async function updateRows(
                ${v(4, "text")} as queue, ${v(5, "bigint")} as due_at, ${v(6, "integer")} as attempts,
                ${v(7, "bigint")} as first_attempt_at, ${v(8, "text")} as activity_id, ${v(9, "text")} as conversation_id,
                ${v(10, "text")} as service_url, ${v(11, "integer")} as applied_version, ${v(12, "text")} as recall_state,
-               ${v(13, "text")} as err_code, ${v(14, "text")} as err_msg, ${v(15, "text")} as sent_at
+               ${v(13, "text")} as err_code, ${v(14, "text")} as err_msg, ${v(15, "text")} as sent_at, ${v(16, "text")} as from_op
         from ${jsonRows(dialect, json)}
       )
       update deliveries as d set
@@ -95,7 +97,8 @@ export async function updateRows(
         lease_owner = null,
         updated_at = ${nowIso}
       from v
-      where d.notification_id = v.nid and d.seq = v.vseq and d.lease_owner = ${owner}
+      where d.notification_id = v.nid and d.seq = v.vseq
+        and (d.lease_owner = ${owner} or (d.lease_owner is null and d.queue = 'ready' and d.op = v.from_op))
       returning notification_id, seq`.execute(db);
     for (const r of result.rows) hit.push({ notificationId: r.notification_id, seq: Number(r.seq) });
   }

@@ -1,9 +1,9 @@
 import { type Kysely, sql } from "kysely";
-import type { DeliveryKey, Job, JobResult } from "../../delivery/model.js";
+import type { ClaimCursor, DeliveryKey, Job, JobResult } from "../../delivery/model.js";
 import { type NotificationState, type OutcomeResult, planResults, sumDeltas } from "../../delivery/store/plan.js";
 import type { ActiveNotification } from "../../delivery/store/port.js";
 import type { StoreDialect } from "./backend.js";
-import { rowToJob } from "./delivery-rows.js";
+import { jobColumns, rowToJob } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
 import { addToCounters, chunk, item, jsonRows, keyOf, lockNotifications, rowsPerStatement, updateRows } from "./delivery-sql.js";
 
@@ -112,17 +112,48 @@ export async function claim(
     .where("seq", "in", (eb) => eb.selectFrom("picked").select("picked.seq"))
     .returningAll()
     .execute();
-  if (rows.length > 0) {
-    await db
-      .updateTable("notifications")
-      .set({ status: "sending", started_at: iso(now), updated_at: iso(now) })
-      .where("id", "=", notificationId)
-      .where("status", "=", "queued")
-      .execute();
-  }
+  if (rows.length > 0) await markSending(db, notificationId, now);
   const jobs = rows.map(rowToJob);
   const due = new Map(rows.map((r) => [Number(r.seq), Number(r.due_at)]));
   return jobs.sort((a, b) => (due.get(a.seq) ?? 0) - (due.get(b.seq) ?? 0) || a.seq - b.seq);
+}
+
+/**
+ * The claim of a store one process owns: read the ready rows after `after` (keyset on due time
+ * and seq, the order of the partial index `deliveries_ready`), write nothing.
+ */
+export async function readReady(
+  db: Kysely<AllTables>,
+  notificationId: string,
+  tenantId: string,
+  now: number,
+  limit: number,
+  after: ClaimCursor | undefined,
+): Promise<Job[]> {
+  const rows = await db
+    .selectFrom("deliveries")
+    .select(jobColumns)
+    .where("notification_id", "=", notificationId)
+    .where("tenant_id", "=", tenantId)
+    .where(readyRow)
+    .where("due_at", "<=", now)
+    .$if(after !== undefined, (q) => q.where(sql<boolean>`(due_at, seq) > (${after?.dueAt ?? 0}, ${after?.seq ?? 0})`))
+    .orderBy("due_at")
+    .orderBy("seq")
+    .limit(limit)
+    .execute();
+  if (rows.length > 0) await markSending(db, notificationId, now);
+  return rows.map(rowToJob);
+}
+
+/** The first claim moves a `queued` notification to `sending`. */
+async function markSending(db: Kysely<AllTables>, notificationId: string, now: number): Promise<void> {
+  await db
+    .updateTable("notifications")
+    .set({ status: "sending", started_at: iso(now), updated_at: iso(now) })
+    .where("id", "=", notificationId)
+    .where("status", "=", "queued")
+    .execute();
 }
 
 export async function nextDue(db: Kysely<AllTables>, notificationId: string, tenantId: string): Promise<number | undefined> {
@@ -152,8 +183,9 @@ export async function markInflight(
     const out: DeliveryKey[] = [];
     for (const [notificationId, seqs] of byNotification) {
       const rows = await sql<{ seq: number | string }>`
-        update deliveries set queue = 'inflight', updated_at = ${iso(now)}
-        where notification_id = ${notificationId} and queue = 'claimed' and lease_owner = ${owner}
+        update deliveries set queue = 'inflight', lease_owner = ${owner}, updated_at = ${iso(now)}
+        where notification_id = ${notificationId}
+          and ((queue = 'claimed' and lease_owner = ${owner}) or (queue = 'ready' and lease_owner is null))
           and seq in (select ${item(dialect, 0, "bigint")} from ${jsonRows(dialect, JSON.stringify(seqs.map((q) => [q])))})
         returning seq`.execute(trx);
       for (const r of rows.rows) out.push({ notificationId, seq: Number(r.seq) });
@@ -207,7 +239,7 @@ export async function recordResults(
         }))
         .where("notification_id", "=", r.notificationId)
         .where("seq", "=", r.seq)
-        .where("lease_owner", "=", owner)
+        .where((eb) => eb.or([eb("lease_owner", "=", owner), eb.and([eb("lease_owner", "is", null), eb("queue", "=", "ready")])]))
         .execute();
     }
     const idle = await trx
