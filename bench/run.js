@@ -94,7 +94,10 @@ async function heraldBroadcast({ name, emu, seed, spec, count, tenantRps, delive
     const before = await emulatorStats(emu);
     const cpuBefore = cpuSecondsOf(herald.pid);
     const started = Date.now();
-    const { id } = await api(herald.url, "POST", "/v1/notifications", { audience: { all: true }, message: { text: "Hello ${givenName}, this is a benchmark." } });
+    const { id } = await api(herald.url, "POST", "/v1/notifications", {
+      audience: { all: true },
+      message: { text: "Hello ${givenName}, this is a benchmark." },
+    });
     let n;
     let lastLog = Date.now();
     for (;;) {
@@ -110,8 +113,17 @@ async function heraldBroadcast({ name, emu, seed, spec, count, tenantRps, delive
     const after = await emulatorStats(emu);
     const mem = memoryOf(herald.pid);
     const cpu = cpuSecondsOf(herald.pid) - cpuBefore;
-    if (process.env.BENCH_MEMLOG) log(herald.stderr().split("\n").filter((l) => l.startsWith("mem ")).join("\n"));
-    log(`[${name}] ${fmt(n.total)} in ${fmt(seconds, 1)} s; Herald used ${fmt(cpu, 1)} CPU-s (${fmt((cpu * 1e6) / n.total)} µs per message), peak ${fmt(mem.peakMb)} MB`);
+    if (process.env.BENCH_MEMLOG)
+      log(
+        herald
+          .stderr()
+          .split("\n")
+          .filter((l) => l.startsWith("mem "))
+          .join("\n"),
+      );
+    log(
+      `[${name}] ${fmt(n.total)} in ${fmt(seconds, 1)} s; Herald used ${fmt(cpu, 1)} CPU-s (${fmt((cpu * 1e6) / n.total)} µs per message), peak ${fmt(mem.peakMb)} MB`,
+    );
     return {
       cpu,
       seconds,
@@ -134,7 +146,15 @@ async function throughput() {
   const spec = { tenants: 1, users, teams: 1, chats: 0, blockedShare: 0, uninstalledShare: 0 };
   const emu = await startEmulatorProcess({ seed, org: spec, limits: false, auth: false, messageCap: 1000 });
   try {
-    const h = await heraldBroadcast({ name: "throughput", emu, seed, spec, count: users, tenantRps: 0, delivery: JSON.parse(process.env.BENCH_DELIVERY_EXTRA ?? "{}") });
+    const h = await heraldBroadcast({
+      name: "throughput",
+      emu,
+      seed,
+      spec,
+      count: users,
+      tenantRps: 0,
+      delivery: JSON.parse(process.env.BENCH_DELIVERY_EXTRA ?? "{}"),
+    });
     log(`[throughput] Herald: ${fmt(users)} in ${fmt(h.seconds, 1)} s`);
     if (h.sent !== users || h.sends !== users) throw new Error(`Herald sent ${h.sent} (emulator saw ${h.sends}) of ${users}`);
     let bb;
@@ -206,7 +226,9 @@ function printTable() {
   const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i] ?? "").length)));
   const line = (r) => `| ${r.map((c, i) => String(c ?? "").padEnd(widths[i])).join(" | ")} |`;
   const out = [line(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)];
-  process.stdout.write(`\nHerald delivery engine benchmark — ${cpus()[0]?.model ?? "unknown CPU"}, ${availableParallelism()} CPUs, Node ${process.version}, SQLite\n\n${out.join("\n")}\n`);
+  process.stdout.write(
+    `\nHerald delivery engine benchmark — ${cpus()[0]?.model ?? "unknown CPU"}, ${availableParallelism()} CPUs, Node ${process.version}, SQLite\n\n${out.join("\n")}\n`,
+  );
 }
 
 try {

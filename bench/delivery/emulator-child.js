@@ -4,7 +4,9 @@ import { startEmulator } from "../../dist/emulator/index.js";
 
 const options = JSON.parse(process.argv[2] ?? "{}");
 const emu = await startEmulator({ port: 0, ...options });
-process.stdout.write(`READY ${JSON.stringify({ url: emu.url, connectorUrl: emu.connectorUrl, tokenUrl: emu.tokenUrl, appId: emu.appId })}\n`);
+process.stdout.write(
+  `READY ${JSON.stringify({ url: emu.url, connectorUrl: emu.connectorUrl, tokenUrl: emu.tokenUrl, appId: emu.appId })}\n`,
+);
 const stop = () => {
   emu.close().then(() => process.exit(0));
 };

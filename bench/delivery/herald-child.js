@@ -16,7 +16,9 @@ if (process.env.BENCH_MEMLOG) {
   setInterval(() => {
     const m = process.memoryUsage();
     const mb = (n) => Math.round(n / 1048576);
-    process.stderr.write(`mem rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)} ${JSON.stringify(herald.engine.stats())}\n`);
+    process.stderr.write(
+      `mem rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)} ${JSON.stringify(herald.engine.stats())}\n`,
+    );
   }, 2000).unref();
 }
 const stop = () => {

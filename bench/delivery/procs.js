@@ -7,7 +7,10 @@ import { readFileSync } from "node:fs";
  * waiting) plus `pid` and `stop()`. Fails after `timeoutMs` or when the child exits first.
  */
 export function startChild(script, args, env, ready, timeoutMs = 120_000, nodeArgs = []) {
-  const child = spawn(process.execPath, [...nodeArgs, script, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let out = "";
   let err = "";
   child.stderr.on("data", (d) => {
@@ -70,8 +73,15 @@ export function startEmulatorProcess(options) {
 export function startHeraldProcess(env, delivery = {}) {
   // BENCH_HERALD_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the Herald process only.
   const nodeArgs = process.env.BENCH_HERALD_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-  return startChild(new URL("./herald-child.js", import.meta.url).pathname, [], { ...env, BENCH_DELIVERY: JSON.stringify(delivery) }, (out) => {
-    const m = /READY (\S+)/.exec(out);
-    return m ? { url: m[1] } : undefined;
-  }, 120_000, nodeArgs);
+  return startChild(
+    new URL("./herald-child.js", import.meta.url).pathname,
+    [],
+    { ...env, BENCH_DELIVERY: JSON.stringify(delivery) },
+    (out) => {
+      const m = /READY (\S+)/.exec(out);
+      return m ? { url: m[1] } : undefined;
+    },
+    120_000,
+    nodeArgs,
+  );
 }

@@ -23,7 +23,19 @@ export async function seedPersonalChats(path, { seed, spec, count, serviceUrl, a
   const write = db.transaction((from, to) => {
     for (let i = from; i < to; i++) {
       const u = org.user(i);
-      insert.run(org.personalConversationId(i), u.tenantId, serviceUrl, `28:${appId}`, u.id, u.name, u.aadObjectId, u.locale, now, now, now);
+      insert.run(
+        org.personalConversationId(i),
+        u.tenantId,
+        serviceUrl,
+        `28:${appId}`,
+        u.id,
+        u.name,
+        u.aadObjectId,
+        u.locale,
+        now,
+        now,
+        now,
+      );
     }
   });
   for (let i = 0; i < count; i += 50_000) write(i, Math.min(count, i + 50_000));

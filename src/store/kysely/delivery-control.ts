@@ -191,7 +191,8 @@ export async function recover(
                 due_at: null,
                 lease_owner: null,
                 last_error_code: "HERALD_E_IN_FLIGHT",
-                last_error_message: "The process sending this message stopped while the request was in flight; Teams may or may not have received it.",
+                last_error_message:
+                  "The process sending this message stopped while the request was in flight; Teams may or may not have received it.",
                 updated_at: nowIso,
               },
         )
