@@ -28,7 +28,7 @@ export interface DeliveryConfig {
    * them go, which bunches requests.
    */
   maxInFlight: number;
-  /** Rows a lane holds, claimed, per refill (shared among its notifications). Default 500. */
+  /** Rows a lane claims per notification at a time. Default 200. */
   claimBatch: number;
   /** Rows an expansion page writes per transaction (`all` audience). Default 1000. */
   expansionPage: number;
@@ -40,18 +40,8 @@ export interface DeliveryConfig {
   heartbeatMs: number;
   /** A process silent this long is dead and its work is taken over, in ms. Default 30 000. */
   staleMs: number;
-  /**
-   * Outcomes wait this long to be written together, in ms. Default 20: at 2,000 sends/s a
-   * transaction then carries about 40 outcomes instead of 2, and a result shows in the counts
-   * 20 ms later.
-   */
-  resultDelayMs: number;
-  /**
-   * In-flight marks wait this long to be written together, in ms; every send waits for its mark
-   * to be committed, so this adds to each send's latency (the same amount to each: it does not
-   * bunch requests). Default 2: a commit per ~10 sends instead of per ~2 at full speed.
-   */
-  inflightDelayMs: number;
+  /** Result and in-flight writes wait at most this long to be batched, in ms. Default 0 (the next turn of the event loop). */
+  batchDelayMs: number;
   /** Results written per transaction at most. Default 500. */
   batchMax: number;
   /** Largest explicit audience list (conversations, users, channels, teams) per request. Default 10 000. */
@@ -66,14 +56,13 @@ export const defaultDeliveryConfig: Readonly<DeliveryConfig> = Object.freeze({
   defaultServiceUrl: "https://smba.trafficmanager.net/teams/",
   retry: defaultRetryPolicy,
   maxInFlight: 64,
-  claimBatch: 500,
+  claimBatch: 200,
   expansionPage: 1_000,
   rosterPage: 500,
   pollMs: 1_000,
   heartbeatMs: 5_000,
   staleMs: 30_000,
-  resultDelayMs: 20,
-  inflightDelayMs: 2,
+  batchDelayMs: 0,
   batchMax: 500,
   maxListedRecipients: 10_000,
 });
@@ -99,8 +88,7 @@ export function resolveDeliveryConfig(partial: Partial<DeliveryConfig> = {}): Re
       throw new RangeError(`HERALD_E_DELIVERY_CONFIG: ${k} must be a number > 0 (got ${String(v)}).`);
   }
   if (!(c.tenantRps >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: tenantRps must be ≥ 0 (got ${c.tenantRps}).`);
-  if (!(c.inflightDelayMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: inflightDelayMs must be ≥ 0 (got ${c.inflightDelayMs}).`);
-  if (!(c.resultDelayMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: resultDelayMs must be ≥ 0 (got ${c.resultDelayMs}).`);
+  if (!(c.batchDelayMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: batchDelayMs must be ≥ 0 (got ${c.batchDelayMs}).`);
   if (c.staleMs <= c.heartbeatMs)
     throw new RangeError(`HERALD_E_DELIVERY_CONFIG: staleMs (${c.staleMs}) must exceed heartbeatMs (${c.heartbeatMs}).`);
   if (c.inFlightPolicy !== "unknown" && c.inFlightPolicy !== "resend")

@@ -151,14 +151,6 @@ export interface Job extends DeliveryKey {
   attempts: number;
   firstAttemptAt?: number | undefined;
   activityId?: string | undefined;
-  /** When the row came due (ms): with `seq`, the lane's claim cursor. */
-  dueAt: number;
-}
-
-/** Where a lane's last claim of a notification ended: the next claim starts after it. */
-export interface ClaimCursor {
-  dueAt: number;
-  seq: number;
 }
 
 /** The error kept on a row: a stable code (`403/MessageWritesBlocked`, `network/timeout`, `HERALD_E_...`) and words. */

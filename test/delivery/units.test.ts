@@ -62,16 +62,7 @@ describe("planResults: the counter rules", () => {
 });
 
 describe("outcomes of a failed request", () => {
-  const job: Job = {
-    notificationId: "n",
-    seq: 0,
-    op: "send",
-    kind: "conversation",
-    tenantId: "t",
-    conversationId: "a:1",
-    attempts: 0,
-    dueAt: 0,
-  };
+  const job: Job = { notificationId: "n", seq: 0, op: "send", kind: "conversation", tenantId: "t", conversationId: "a:1", attempts: 0 };
   const http = (status: number, code?: string, subCode?: string, retryAfterMs?: number) =>
     new ConnectorError({
       kind: "http",

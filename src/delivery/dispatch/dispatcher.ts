@@ -125,9 +125,9 @@ export class Dispatcher {
         );
         return keys.map((k) => marked.has(`${k.notificationId}\u0000${k.seq}`));
       },
-      { max: config.batchMax, delayMs: config.inflightDelayMs },
+      { max: config.batchMax, delayMs: 0 },
     );
-    this.results = new Batcher((items) => this.writeResults(items), { max: config.batchMax, delayMs: config.resultDelayMs });
+    this.results = new Batcher((items) => this.writeResults(items), { max: config.batchMax, delayMs: config.batchDelayMs });
   }
 
   /** Register, recover dead processes' work, load the directory, start polling and heartbeats. */
@@ -286,11 +286,11 @@ export class Dispatcher {
 
   private async writeResults(items: JobResult[]): Promise<true[]> {
     const { store, owner, clock } = this.deps;
-    const { versions, idle } = await this.withRetries(() => store.recordResults(owner, items, clock.now()));
+    const versions = await this.withRetries(() => store.recordResults(owner, items, clock.now()));
     this.stats.resultsWritten += items.length;
     this.stats.writeBatches++;
     for (const [id, v] of versions) this.messages.seen(id, v);
-    if (idle.length > 0) await this.finish(idle);
+    await this.finish([...versions.keys()]);
     return items.map(() => true as const);
   }
 

@@ -1,7 +1,7 @@
 import type { Clock } from "../../clock.js";
 import type { Logger } from "../../log.js";
 import type { RateLimiter } from "../limits/index.js";
-import type { ClaimCursor, DeliveryKey, Job, JobResult } from "../model.js";
+import type { DeliveryKey, Job, JobResult } from "../model.js";
 import { type Policies, tenantBucket } from "../policies.js";
 import type { DeliveryStore } from "../store/port.js";
 import type { Executor } from "./executor.js";
@@ -61,10 +61,6 @@ export class Lane {
   private readonly lookAt = new Map<string, number>();
   /** Announced since the last claim: claimed at once, whatever is buffered. */
   private readonly fresh = new Set<string>();
-  /** Where the last claim of each notification ended (a store one process owns claims by reading). */
-  private readonly cursors = new Map<string, ClaimCursor>();
-  /** Rows this lane holds (queued, parked or executing), per notification: a claim that reads them again skips them. */
-  private readonly held = new Map<string, Set<number>>();
   private buffered = 0;
   private executing = 0;
   private wakeUp: (() => void) | undefined;
@@ -97,8 +93,6 @@ export class Lane {
   forget(notificationId: string): void {
     this.lookAt.delete(notificationId);
     this.fresh.delete(notificationId);
-    this.cursors.delete(notificationId);
-    this.held.delete(notificationId);
     const q = this.queues.get(notificationId);
     if (q) {
       this.buffered -= q.length;
@@ -182,16 +176,14 @@ export class Lane {
       .run(job, step, mark)
       .then(
         (outcome) => {
-          if ("next" in outcome) return this.requeue(outcome.next);
-          this.release(key.notificationId, key.seq);
-          if ("done" in outcome) this.settle(outcome.done);
+          if ("next" in outcome) this.requeue(outcome.next);
+          else if ("done" in outcome) this.settle(outcome.done);
         },
         (e: unknown) => {
           this.deps.logger.error(
             { tenantId: this.tenantId, notificationId: job.notificationId, err: (e as Error).message },
             "a delivery step failed unexpectedly",
           );
-          this.release(key.notificationId, key.seq);
           this.settle({ ...key, kind: "release" });
         },
       )
@@ -206,24 +198,7 @@ export class Lane {
     this.deps.record(result);
     // A retry comes back due at its time; look for it then (and at least once in a while).
     if (result.kind === "retry") this.announce(result.notificationId, result.dueAt);
-    else if (result.kind === "release") {
-      // The row is ready again at or after now, maybe before this lane's claim cursor: read from the start.
-      this.cursors.delete(result.notificationId);
-      this.announce(result.notificationId, result.dueAt ?? this.deps.clock.now());
-    }
-  }
-
-  private hold(id: string, seq: number): void {
-    let set = this.held.get(id);
-    if (!set) {
-      set = new Set();
-      this.held.set(id, set);
-    }
-    set.add(seq);
-  }
-
-  private release(id: string, seq: number): void {
-    this.held.get(id)?.delete(seq);
+    else if (result.kind === "release") this.announce(result.notificationId, result.dueAt ?? this.deps.clock.now());
   }
 
   /** The next job whose turn it is: parked jobs whose time came first, then round robin over notifications. */
@@ -282,11 +257,9 @@ export class Lane {
       this.fresh.delete(id);
       const held = this.queues.get(id)?.length ?? 0;
       if (held >= share) continue;
-      const after = this.cursors.get(id);
-      const limit = share - held;
       let jobs: Job[];
       try {
-        jobs = await store.claim(owner, id, this.tenantId, clock.now(), limit, after);
+        jobs = await store.claim(owner, id, this.tenantId, clock.now(), share - held);
       } catch (e) {
         this.deps.logger.warn(
           { tenantId: this.tenantId, notificationId: id, err: (e as Error).message },
@@ -295,29 +268,11 @@ export class Lane {
         this.lookAt.set(id, now + this.deps.pollMs);
         continue;
       }
-      const last = jobs.at(-1);
-      if (last) this.cursors.set(id, { dueAt: last.dueAt, seq: last.seq });
-      const mine = this.held.get(id);
-      const fresh = mine ? jobs.filter((j) => !mine.has(j.seq)) : jobs;
-      if (fresh.length > 0) {
-        const q = this.queue(id);
-        for (const j of fresh) {
-          q.push(j);
-          this.hold(id, j.seq);
-        }
-        this.buffered += fresh.length;
-        if (!this.lookAt.has(id)) this.lookAt.set(id, 0);
-        continue;
-      }
       if (jobs.length > 0) {
-        // Everything read is already this lane's: more may follow the cursor at once, else later.
-        this.lookAt.set(id, jobs.length === limit ? now : now + this.deps.pollMs);
-        continue;
-      }
-      if (after !== undefined) {
-        // Nothing after the cursor: read once more from the start (rows released or requeued before it).
-        this.cursors.delete(id);
-        this.lookAt.set(id, now);
+        const q = this.queue(id);
+        for (const j of jobs) q.push(j);
+        this.buffered += jobs.length;
+        if (!this.lookAt.has(id)) this.lookAt.set(id, 0);
         continue;
       }
       const next = await store.nextDue(id, this.tenantId).catch(() => now + this.deps.pollMs);

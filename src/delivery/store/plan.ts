@@ -24,12 +24,6 @@ export type CounterDelta = Partial<Record<Counter, number>>;
 /** The new values of a row. `undefined` in a "keep" field leaves the stored value. */
 export interface RowChange {
   key: DeliveryKey;
-  /**
-   * The operation the job performed. A row held without a lease (a store one process owns
-   * claims by reading) is updated only while it still waits for that operation: an edit that
-   * lands after a recall turned the row into a delete is dropped.
-   */
-  fromOp: DeliveryOp;
   status: DeliveryStatus;
   op: DeliveryOp | null;
   queue: QueueState | null;
@@ -64,107 +58,86 @@ export function planResults(results: readonly OutcomeResult[], states: ReadonlyM
   return results.map((r) => {
     const state = states.get(r.notificationId) ?? { version: 1, recalled: false };
     const key = { notificationId: r.notificationId, seq: r.seq };
-    const fromOp = opOf(r);
-    return { ...change(r, key, state, now, at), fromOp };
-  });
-}
-
-/** The operation a result is the outcome of. */
-function opOf(r: OutcomeResult): DeliveryOp {
-  switch (r.kind) {
-    case "retry":
-      return r.op;
-    case "edited":
-    case "editFailed":
-      return "edit";
-    case "deleted":
-    case "deleteFailed":
-      return "delete";
-    default:
-      return "send";
-  }
-}
-
-function change(r: OutcomeResult, key: DeliveryKey, state: NotificationState, now: number, at: string): Omit<RowChange, "fromOp"> {
-  switch (r.kind) {
-    case "sent": {
-      const base = {
-        key,
-        status: "sent" as const,
-        activityId: r.activityId,
-        conversationId: r.conversationId,
-        serviceUrl: r.serviceUrl,
-        sentAt: at,
-      };
-      const delta: CounterDelta = { pending: -1, sent: 1 };
-      if (state.recalled && r.activityId !== undefined) {
-        return {
-          ...base,
-          ...followUp("delete", now),
-          appliedVersion: r.version,
-          recallState: "pending",
-          delta: { ...delta, recallPending: 1 },
+    switch (r.kind) {
+      case "sent": {
+        const base = {
+          key,
+          status: "sent" as const,
+          activityId: r.activityId,
+          conversationId: r.conversationId,
+          serviceUrl: r.serviceUrl,
+          sentAt: at,
         };
+        const delta: CounterDelta = { pending: -1, sent: 1 };
+        if (state.recalled && r.activityId !== undefined) {
+          return {
+            ...base,
+            ...followUp("delete", now),
+            appliedVersion: r.version,
+            recallState: "pending",
+            delta: { ...delta, recallPending: 1 },
+          };
+        }
+        if (r.version < state.version && r.activityId !== undefined) {
+          return { ...base, ...followUp("edit", now), appliedVersion: r.version, delta: { ...delta, editPending: 1 } };
+        }
+        return { ...base, ...done(r.attempts), appliedVersion: r.version, delta };
       }
-      if (r.version < state.version && r.activityId !== undefined) {
-        return { ...base, ...followUp("edit", now), appliedVersion: r.version, delta: { ...delta, editPending: 1 } };
+      case "retry":
+        return {
+          key,
+          status: r.op === "send" ? "pending" : "sent",
+          op: r.op,
+          queue: "ready",
+          dueAt: r.dueAt,
+          attempts: r.attempts,
+          firstAttemptAt: r.firstAttemptAt,
+          conversationId: r.conversationId,
+          serviceUrl: r.serviceUrl,
+          errorCode: r.error.code,
+          errorMessage: r.error.message,
+          delta: {},
+        };
+      case "final":
+        return {
+          key,
+          status: r.status,
+          ...done(r.attempts),
+          conversationId: r.conversationId,
+          errorCode: r.error.code,
+          errorMessage: r.error.message,
+          delta: { pending: -1, [r.status]: 1 },
+        };
+      case "edited":
+        if (r.version < state.version) return { key, status: "sent", ...followUp("edit", now), appliedVersion: r.version, delta: {} };
+        return { key, status: "sent", ...done(r.attempts), appliedVersion: r.version, delta: { editPending: -1, editDone: 1 } };
+      case "editFailed":
+        return {
+          key,
+          status: "sent",
+          ...done(r.attempts),
+          errorCode: r.error.code,
+          errorMessage: r.error.message,
+          delta: { editPending: -1, editFailed: 1 },
+        };
+      case "deleted":
+        return { key, status: "sent", ...done(r.attempts), recallState: "done", delta: { recallPending: -1, recallDone: 1 } };
+      case "deleteFailed":
+        return {
+          key,
+          status: "sent",
+          ...done(r.attempts),
+          recallState: "failed",
+          errorCode: r.error.code,
+          errorMessage: r.error.message,
+          delta: { recallPending: -1, recallFailed: 1 },
+        };
+      default: {
+        const unexpected: never = r;
+        throw new Error(`unexpected result ${JSON.stringify(unexpected)}`);
       }
-      return { ...base, ...done(r.attempts), appliedVersion: r.version, delta };
     }
-    case "retry":
-      return {
-        key,
-        status: r.op === "send" ? "pending" : "sent",
-        op: r.op,
-        queue: "ready",
-        dueAt: r.dueAt,
-        attempts: r.attempts,
-        firstAttemptAt: r.firstAttemptAt,
-        conversationId: r.conversationId,
-        serviceUrl: r.serviceUrl,
-        errorCode: r.error.code,
-        errorMessage: r.error.message,
-        delta: {},
-      };
-    case "final":
-      return {
-        key,
-        status: r.status,
-        ...done(r.attempts),
-        conversationId: r.conversationId,
-        errorCode: r.error.code,
-        errorMessage: r.error.message,
-        delta: { pending: -1, [r.status]: 1 },
-      };
-    case "edited":
-      if (r.version < state.version) return { key, status: "sent", ...followUp("edit", now), appliedVersion: r.version, delta: {} };
-      return { key, status: "sent", ...done(r.attempts), appliedVersion: r.version, delta: { editPending: -1, editDone: 1 } };
-    case "editFailed":
-      return {
-        key,
-        status: "sent",
-        ...done(r.attempts),
-        errorCode: r.error.code,
-        errorMessage: r.error.message,
-        delta: { editPending: -1, editFailed: 1 },
-      };
-    case "deleted":
-      return { key, status: "sent", ...done(r.attempts), recallState: "done", delta: { recallPending: -1, recallDone: 1 } };
-    case "deleteFailed":
-      return {
-        key,
-        status: "sent",
-        ...done(r.attempts),
-        recallState: "failed",
-        errorCode: r.error.code,
-        errorMessage: r.error.message,
-        delta: { recallPending: -1, recallFailed: 1 },
-      };
-    default: {
-      const unexpected: never = r;
-      throw new Error(`unexpected result ${JSON.stringify(unexpected)}`);
-    }
-  }
+  });
 }
 
 const done = (attempts: number) => ({ op: null, queue: null, dueAt: null, attempts, firstAttemptAt: null });

@@ -1,7 +1,6 @@
 import type {
   Audience,
   BlockedEntry,
-  ClaimCursor,
   Delivery,
   DeliveryKey,
   DeliveryStatus,
@@ -61,16 +60,11 @@ export interface DeliveryStore {
   ): Promise<{ inserted: number; tenants: string[]; accepted: boolean }>;
 
   /**
-   * Up to `limit` ready rows of one notification in one tenant whose time has come, oldest due
-   * first. The first claim moves a `queued` notification to `sending`.
-   *
-   * On a store shared by processes (`shared`), the rows are leased to `owner` (written `claimed`,
-   * PostgreSQL `FOR UPDATE SKIP LOCKED`), so no other process gets them. On a store one process
-   * owns, claiming only reads, from `after` on (a keyset over due time and seq): the process
-   * remembers what it holds, and a row is written first when its send is marked in flight. That
-   * saves one write of every row on the hot path; nothing else differs.
+   * Lease up to `limit` ready rows of one notification in one tenant whose time has come, oldest
+   * due first (PostgreSQL: `FOR UPDATE SKIP LOCKED`). The first claim moves a `queued`
+   * notification to `sending`.
    */
-  claim(owner: string, notificationId: string, tenantId: string, now: number, limit: number, after?: ClaimCursor): Promise<Job[]>;
+  claim(owner: string, notificationId: string, tenantId: string, now: number, limit: number): Promise<Job[]>;
   /** When the next ready row of that notification and tenant comes due (ms), or undefined when none waits. */
   nextDue(notificationId: string, tenantId: string): Promise<number | undefined>;
   /**
@@ -81,10 +75,9 @@ export interface DeliveryStore {
   /**
    * Write a batch of outcomes and their counter changes in one transaction. Rows no longer leased
    * by `owner` are left alone. A send that lands after an edit or a recall is queued for that
-   * edit or delete. Returns the current message version of each notification touched, and those
-   * touched that now have nothing left to do (candidates for `finishIfDone`).
+   * edit or delete. Returns the current message version of each notification touched.
    */
-  recordResults(owner: string, results: readonly JobResult[], now: number): Promise<{ versions: Map<string, number>; idle: string[] }>;
+  recordResults(owner: string, results: readonly JobResult[], now: number): Promise<Map<string, number>>;
   /** Mark finished the given notifications that have nothing left to do; returns those it finished. */
   finishIfDone(ids: readonly string[], now: number): Promise<string[]>;
 

@@ -1,7 +1,6 @@
 import type { Kysely } from "kysely";
 import type {
   BlockedEntry,
-  ClaimCursor,
   Delivery,
   DeliveryKey,
   DeliveryStatus,
@@ -76,8 +75,7 @@ export class KyselyDeliveryStore implements DeliveryStore {
     return create.appendDeliveries(this.db, this.backend.dialect, notificationId, owner, rows, progress, now);
   }
 
-  claim(owner: string, notificationId: string, tenantId: string, now: number, limit: number, after?: ClaimCursor): Promise<Job[]> {
-    if (!this.shared) return work.readReady(this.db, notificationId, tenantId, now, limit, after);
+  claim(owner: string, notificationId: string, tenantId: string, now: number, limit: number): Promise<Job[]> {
     return work.claim(this.db, this.backend.dialect, owner, notificationId, tenantId, now, limit);
   }
 
@@ -86,10 +84,10 @@ export class KyselyDeliveryStore implements DeliveryStore {
   }
 
   markInflight(owner: string, keys: readonly DeliveryKey[], now: number): Promise<DeliveryKey[]> {
-    return work.markInflight(this.db, this.backend.dialect, owner, keys, now);
+    return work.markInflight(this.db, owner, keys, now);
   }
 
-  recordResults(owner: string, results: readonly JobResult[], now: number): Promise<{ versions: Map<string, number>; idle: string[] }> {
+  recordResults(owner: string, results: readonly JobResult[], now: number): Promise<Map<string, number>> {
     return work.recordResults(this.db, this.backend.dialect, owner, results, now);
   }
 

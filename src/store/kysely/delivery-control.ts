@@ -148,12 +148,7 @@ export async function heartbeat(db: Kysely<AllTables>, owner: string, now: numbe
 /**
  * Give back the work of dead workers, one notification per transaction (notification locked
  * first, as every writer does): claimed rows → ready; in-flight sends → `unknown` (or ready with
- * `resend`); edits and deletes → ready; their expansions → free to take. Then forget them.
- *
- * There is no index on the lease (it would cost two index writes per row on the hot path):
- * when a dead worker exists, which is rare, the rows of the notifications still active are read
- * by primary-key prefix. A worker registers (heartbeat) before it claims anything and is only
- * forgotten here or when it retires, so every lease has a worker row.
+ * `resend`); their expansions → free to take. Then forget the dead workers.
  */
 export async function recover(
   db: Kysely<AllTables>,
@@ -165,18 +160,18 @@ export async function recover(
   othersAreDead: boolean,
 ): Promise<RecoveryResult> {
   const nowIso = iso(now);
+  const alive = othersAreDead
+    ? [self]
+    : [self, ...(await db.selectFrom("delivery_workers").select("id").where("heartbeat_at", ">=", staleBefore).execute()).map((r) => r.id)];
+  const leased = await db
+    .selectFrom("deliveries")
+    .select(["notification_id"])
+    .where("lease_owner", "is not", null)
+    .where("lease_owner", "not in", alive)
+    .groupBy("notification_id")
+    .execute();
   const result: RecoveryResult = { released: 0, unknown: 0, requeued: 0 };
-  const dead = (
-    await db
-      .selectFrom("delivery_workers")
-      .select("id")
-      .where("id", "<>", self)
-      .$if(!othersAreDead, (q) => q.where("heartbeat_at", "<", staleBefore))
-      .execute()
-  ).map((r) => r.id);
-  if (dead.length === 0) return result;
-  const active = (await db.selectFrom("notifications").select("id").where("active", "=", 1).execute()).map((r) => r.id);
-  for (const id of active) {
+  for (const { notification_id: id } of leased) {
     await db.transaction().execute(async (trx) => {
       await lockNotifications(trx, dialect, [id]);
       const inflight = await trx
@@ -197,14 +192,14 @@ export async function recover(
               },
         )
         .where("notification_id", "=", id)
-        .where("lease_owner", "in", dead)
+        .where("lease_owner", "not in", alive)
         .where("queue", "=", "inflight")
         .executeTakeFirst();
       const claimed = await trx
         .updateTable("deliveries")
         .set({ queue: "ready", lease_owner: null, updated_at: nowIso })
         .where("notification_id", "=", id)
-        .where("lease_owner", "in", dead)
+        .where("lease_owner", "not in", alive)
         .where("queue", "=", "claimed")
         .executeTakeFirst();
       const n = Number(inflight.numUpdatedRows);
@@ -216,24 +211,25 @@ export async function recover(
       result.released += Number(claimed.numUpdatedRows);
     });
   }
-  await db.updateTable("notifications").set({ expansion_owner: null, updated_at: nowIso }).where("expansion_owner", "in", dead).execute();
-  await db.deleteFrom("delivery_workers").where("id", "in", dead).execute();
+  await db
+    .updateTable("notifications")
+    .set({ expansion_owner: null, updated_at: nowIso })
+    .where("expansion_owner", "is not", null)
+    .where("expansion_owner", "not in", alive)
+    .execute();
+  await db.deleteFrom("delivery_workers").where("id", "not in", alive).execute();
   return result;
 }
 
-/** Graceful stop: claimed rows back to ready (those of active notifications: no other can hold any), expansions released, the worker forgotten. */
+/** Graceful stop: claimed rows back to ready, expansions released, the worker forgotten. */
 export async function retire(db: Kysely<AllTables>, owner: string, now: number): Promise<void> {
   const nowIso = iso(now);
-  const active = (await db.selectFrom("notifications").select("id").where("active", "=", 1).execute()).map((r) => r.id);
-  for (const id of active) {
-    await db
-      .updateTable("deliveries")
-      .set({ queue: "ready", lease_owner: null, updated_at: nowIso })
-      .where("notification_id", "=", id)
-      .where("lease_owner", "=", owner)
-      .where("queue", "=", "claimed")
-      .execute();
-  }
+  await db
+    .updateTable("deliveries")
+    .set({ queue: "ready", lease_owner: null, updated_at: nowIso })
+    .where("lease_owner", "=", owner)
+    .where("queue", "=", "claimed")
+    .execute();
   await db.updateTable("notifications").set({ expansion_owner: null, updated_at: nowIso }).where("expansion_owner", "=", owner).execute();
   await db.deleteFrom("delivery_workers").where("id", "=", owner).execute();
 }

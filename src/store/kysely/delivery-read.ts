@@ -1,4 +1,4 @@
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import type { BlockedEntry, Delivery, DeliveryStatus, Notification, Page } from "../../delivery/model.js";
 import type { NotificationFilter, PageRequest } from "../../delivery/store/port.js";
 import { StoreError } from "../errors.js";
@@ -49,11 +49,7 @@ export async function listNotifications(db: Kysely<AllTables>, filter: Notificat
   return { items: items.map(rowToNotification), nextCursor: rows.length > page.limit && last ? encodeKey("n1", last.id) : undefined };
 }
 
-/**
- * In recipient order (seq), optionally one status, keyset on seq. A rare status is found through
- * the partial index `deliveries_notable` (its predicate is repeated as a literal, which is how
- * SQLite recognises that the index applies); `pending` and `sent` walk the primary key.
- */
+/** In recipient order (seq), optionally one status, keyset on seq (index `deliveries_status` or the primary key). */
 export async function listDeliveries(
   db: Kysely<AllTables>,
   notificationId: string,
@@ -69,9 +65,6 @@ export async function listDeliveries(
     .selectAll()
     .where("notification_id", "=", notificationId)
     .$if(filter.status !== undefined, (q) => q.where("status", "=", filter.status ?? ""))
-    .$if(filter.status !== undefined && filter.status !== "pending" && filter.status !== "sent", (q) =>
-      q.where(sql<boolean>`status not in ('pending', 'sent')`),
-    )
     .$if(after !== undefined, (q) => q.where("seq", ">", after ?? 0))
     .orderBy("seq")
     .limit(page.limit + 1)

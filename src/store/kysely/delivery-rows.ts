@@ -104,29 +104,7 @@ export function rowToDelivery(row: DeliveryRow): Delivery {
   });
 }
 
-/** The columns a job is made of (claims read only these). */
-export const jobColumns = [
-  "notification_id",
-  "seq",
-  "op",
-  "kind",
-  "tenant_id",
-  "conversation_id",
-  "service_url",
-  "target_id",
-  "user_id",
-  "user_name",
-  "user_aad_object_id",
-  "given_name",
-  "surname",
-  "locale",
-  "attempts",
-  "first_attempt_at",
-  "activity_id",
-  "due_at",
-] as const satisfies readonly (keyof DeliveryRow)[];
-
-export function rowToJob(row: Pick<DeliveryRow, (typeof jobColumns)[number]>): Job {
+export function rowToJob(row: DeliveryRow): Job {
   const user = withoutUndefined({
     id: opt(row.user_id),
     name: opt(row.user_name),
@@ -148,7 +126,6 @@ export function rowToJob(row: Pick<DeliveryRow, (typeof jobColumns)[number]>): J
     attempts: Number(row.attempts),
     firstAttemptAt: row.first_attempt_at === null ? undefined : Number(row.first_attempt_at),
     activityId: opt(row.activity_id),
-    dueAt: Number(row.due_at ?? 0),
   });
 }
 

@@ -7,12 +7,8 @@ import type { AllTables } from "./delivery-schema.js";
 
 /**
  * SQL of the delivery store's hot path that Kysely's builders cannot say for both databases:
- * many rows updated with different values in ONE statement, and counter increments.
- *
- * The rows travel as ONE JSON parameter (an array of arrays) unpacked by the database
- * (`json_each` in SQLite, `jsonb_array_elements` in PostgreSQL), not as thousands of bound
- * parameters: the statement text is the same for every batch size, so preparing it costs
- * little, and no parameter limit applies.
+ * many rows updated with different values in ONE statement (`WITH v(...) AS (VALUES ...) UPDATE
+ * ... FROM v`, SQLite ≥ 3.33 and PostgreSQL), and counter increments.
  */
 
 export const chunk = <T>(items: readonly T[], size: number): T[][] => {
@@ -21,27 +17,12 @@ export const chunk = <T>(items: readonly T[], size: number): T[][] => {
   return out;
 };
 
-/** Ids per `IN (...)` list of bound parameters (SQLite allows 32,766 per statement). */
+/** Rows per multi-row statement: 16 values each keeps under SQLite's 32,766 bound parameters. */
 export const rowsPerStatement = 500;
 
-/** Rows per JSON batch (no parameter limit; bounded so one statement stays short). */
-const rowsPerJson = 2_000;
-
 /**
- * The elements of a JSON array parameter, one row each with column `value`, and the `k`-th item
- * of an element (as `type` on PostgreSQL, where `->>` gives text).
- */
-export function jsonRows(dialect: StoreDialect, json: string): RawBuilder<unknown> {
-  return dialect === "postgres" ? sql`jsonb_array_elements(${json}::jsonb)` : sql`json_each(${json})`;
-}
-export function item(dialect: StoreDialect, k: number, type: "text" | "bigint" | "integer"): RawBuilder<unknown> {
-  return dialect === "postgres" ? sql.raw(`(value->>${k})::${type}`) : sql.raw(`(value->>${k})`);
-}
-
-/**
- * Apply row changes whose row is still `owner`'s: leased to it (claimed or in flight), or, on a
- * store one process owns, still waiting for the operation the job performed. Returns the keys
- * that were updated. Columns a change leaves undefined keep their stored value (COALESCE).
+ * Apply row changes whose row is still leased by `owner`; returns the keys that were updated.
+ * Columns a change leaves undefined keep their stored value (COALESCE).
  */
 export async function updateRows(
   db: Kysely<AllTables>,
@@ -51,38 +32,19 @@ export async function updateRows(
   nowIso: string,
 ): Promise<DeliveryKey[]> {
   const hit: DeliveryKey[] = [];
-  const v = (k: number, type: "text" | "bigint" | "integer") => item(dialect, k, type);
-  for (const part of chunk(changes, rowsPerJson)) {
-    const json = JSON.stringify(
-      part.map((c) => [
-        c.key.notificationId,
-        c.key.seq,
-        c.status,
-        c.op,
-        c.queue,
-        c.dueAt,
-        c.attempts,
-        c.firstAttemptAt,
-        c.activityId ?? null,
-        c.conversationId ?? null,
-        c.serviceUrl ?? null,
-        c.appliedVersion ?? null,
-        c.recallState ?? null,
-        c.errorCode ?? null,
-        c.errorMessage ?? null,
-        c.sentAt ?? null,
-        c.fromOp,
-      ]),
+  const cast = (type: string) => (dialect === "postgres" ? sql.raw(`::${type}`) : sql.raw(""));
+  const t = cast("text");
+  const b = cast("bigint");
+  const i = cast("integer");
+  for (const part of chunk(changes, rowsPerStatement)) {
+    const values = part.map(
+      (c) =>
+        sql`(${c.key.notificationId}${t}, ${c.key.seq}${b}, ${c.status}${t}, ${c.op}${t}, ${c.queue}${t}, ${c.dueAt}${b}, ${c.attempts}${i}, ${c.firstAttemptAt}${b}, ${c.activityId ?? null}${t}, ${c.conversationId ?? null}${t}, ${c.serviceUrl ?? null}${t}, ${c.appliedVersion ?? null}${i}, ${c.recallState ?? null}${t}, ${c.errorCode ?? null}${t}, ${c.errorMessage ?? null}${t}, ${c.sentAt ?? null}${t})`,
     );
     const result = await sql<{ notification_id: string; seq: number | string }>`
-      with v as (
-        select ${v(0, "text")} as nid, ${v(1, "bigint")} as vseq, ${v(2, "text")} as status, ${v(3, "text")} as op,
-               ${v(4, "text")} as queue, ${v(5, "bigint")} as due_at, ${v(6, "integer")} as attempts,
-               ${v(7, "bigint")} as first_attempt_at, ${v(8, "text")} as activity_id, ${v(9, "text")} as conversation_id,
-               ${v(10, "text")} as service_url, ${v(11, "integer")} as applied_version, ${v(12, "text")} as recall_state,
-               ${v(13, "text")} as err_code, ${v(14, "text")} as err_msg, ${v(15, "text")} as sent_at, ${v(16, "text")} as from_op
-        from ${jsonRows(dialect, json)}
-      )
+      with v(nid, vseq, status, op, queue, due_at, attempts, first_attempt_at, activity_id, conversation_id, service_url,
+             applied_version, recall_state, err_code, err_msg, sent_at)
+      as (values ${sql.join(values)})
       update deliveries as d set
         status = v.status, op = v.op, queue = v.queue, due_at = v.due_at, attempts = v.attempts,
         first_attempt_at = v.first_attempt_at,
@@ -97,8 +59,7 @@ export async function updateRows(
         lease_owner = null,
         updated_at = ${nowIso}
       from v
-      where d.notification_id = v.nid and d.seq = v.vseq
-        and (d.lease_owner = ${owner} or (d.lease_owner is null and d.queue = 'ready' and d.op = v.from_op))
+      where d.notification_id = v.nid and d.seq = v.vseq and d.lease_owner = ${owner}
       returning notification_id, seq`.execute(db);
     for (const r of result.rows) hit.push({ notificationId: r.notification_id, seq: Number(r.seq) });
   }

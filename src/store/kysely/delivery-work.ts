@@ -1,22 +1,15 @@
-import { type Kysely, sql } from "kysely";
-import type { ClaimCursor, DeliveryKey, Job, JobResult } from "../../delivery/model.js";
+import type { Kysely } from "kysely";
+import type { DeliveryKey, Job, JobResult } from "../../delivery/model.js";
 import { type NotificationState, type OutcomeResult, planResults, sumDeltas } from "../../delivery/store/plan.js";
 import type { ActiveNotification } from "../../delivery/store/port.js";
 import type { StoreDialect } from "./backend.js";
-import { jobColumns, rowToJob } from "./delivery-rows.js";
+import { rowToJob } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
-import { addToCounters, chunk, item, jsonRows, keyOf, lockNotifications, rowsPerStatement, updateRows } from "./delivery-sql.js";
+import { addToCounters, chunk, keyOf, lockNotifications, rowsPerStatement, updateRows } from "./delivery-sql.js";
 
 /** The dispatcher's side of the delivery store: directory, claims, in-flight marks, results. */
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-
-/**
- * `queue = 'ready'` written as a literal: the partial index `deliveries_ready` has that predicate,
- * and SQLite uses a partial index only when the query's WHERE states it with the same constant
- * (a bound parameter would not do).
- */
-const readyRow = sql<boolean>`queue = 'ready'`;
 
 export async function activeWork(db: Kysely<AllTables>, now: number): Promise<ActiveNotification[]> {
   const nowIso = iso(now);
@@ -99,7 +92,7 @@ export async function claim(
           .select("seq")
           .where("notification_id", "=", notificationId)
           .where("tenant_id", "=", tenantId)
-          .where(readyRow)
+          .where("queue", "=", "ready")
           .where("due_at", "<=", now)
           .orderBy("due_at")
           .orderBy("seq")
@@ -112,48 +105,17 @@ export async function claim(
     .where("seq", "in", (eb) => eb.selectFrom("picked").select("picked.seq"))
     .returningAll()
     .execute();
-  if (rows.length > 0) await markSending(db, notificationId, now);
+  if (rows.length > 0) {
+    await db
+      .updateTable("notifications")
+      .set({ status: "sending", started_at: iso(now), updated_at: iso(now) })
+      .where("id", "=", notificationId)
+      .where("status", "=", "queued")
+      .execute();
+  }
   const jobs = rows.map(rowToJob);
   const due = new Map(rows.map((r) => [Number(r.seq), Number(r.due_at)]));
   return jobs.sort((a, b) => (due.get(a.seq) ?? 0) - (due.get(b.seq) ?? 0) || a.seq - b.seq);
-}
-
-/**
- * The claim of a store one process owns: read the ready rows after `after` (keyset on due time
- * and seq, the order of the partial index `deliveries_ready`), write nothing.
- */
-export async function readReady(
-  db: Kysely<AllTables>,
-  notificationId: string,
-  tenantId: string,
-  now: number,
-  limit: number,
-  after: ClaimCursor | undefined,
-): Promise<Job[]> {
-  const rows = await db
-    .selectFrom("deliveries")
-    .select(jobColumns)
-    .where("notification_id", "=", notificationId)
-    .where("tenant_id", "=", tenantId)
-    .where(readyRow)
-    .where("due_at", "<=", now)
-    .$if(after !== undefined, (q) => q.where(sql<boolean>`(due_at, seq) > (${after?.dueAt ?? 0}, ${after?.seq ?? 0})`))
-    .orderBy("due_at")
-    .orderBy("seq")
-    .limit(limit)
-    .execute();
-  if (rows.length > 0) await markSending(db, notificationId, now);
-  return rows.map(rowToJob);
-}
-
-/** The first claim moves a `queued` notification to `sending`. */
-async function markSending(db: Kysely<AllTables>, notificationId: string, now: number): Promise<void> {
-  await db
-    .updateTable("notifications")
-    .set({ status: "sending", started_at: iso(now), updated_at: iso(now) })
-    .where("id", "=", notificationId)
-    .where("status", "=", "queued")
-    .execute();
 }
 
 export async function nextDue(db: Kysely<AllTables>, notificationId: string, tenantId: string): Promise<number | undefined> {
@@ -162,17 +124,15 @@ export async function nextDue(db: Kysely<AllTables>, notificationId: string, ten
     .select("due_at")
     .where("notification_id", "=", notificationId)
     .where("tenant_id", "=", tenantId)
-    .where(readyRow)
+    .where("queue", "=", "ready")
     .orderBy("due_at")
     .limit(1)
     .executeTakeFirst();
   return row?.due_at == null ? undefined : Number(row.due_at);
 }
 
-/** One UPDATE per notification in the batch (usually one), the seqs as one JSON parameter; one transaction. */
 export async function markInflight(
   db: Kysely<AllTables>,
-  dialect: StoreDialect,
   owner: string,
   keys: readonly DeliveryKey[],
   now: number,
@@ -182,13 +142,18 @@ export async function markInflight(
   return db.transaction().execute(async (trx) => {
     const out: DeliveryKey[] = [];
     for (const [notificationId, seqs] of byNotification) {
-      const rows = await sql<{ seq: number | string }>`
-        update deliveries set queue = 'inflight', lease_owner = ${owner}, updated_at = ${iso(now)}
-        where notification_id = ${notificationId}
-          and ((queue = 'claimed' and lease_owner = ${owner}) or (queue = 'ready' and lease_owner is null))
-          and seq in (select ${item(dialect, 0, "bigint")} from ${jsonRows(dialect, JSON.stringify(seqs.map((q) => [q])))})
-        returning seq`.execute(trx);
-      for (const r of rows.rows) out.push({ notificationId, seq: Number(r.seq) });
+      for (const part of chunk(seqs, rowsPerStatement)) {
+        const rows = await trx
+          .updateTable("deliveries")
+          .set({ queue: "inflight", updated_at: iso(now) })
+          .where("notification_id", "=", notificationId)
+          .where("seq", "in", part)
+          .where("queue", "=", "claimed")
+          .where("lease_owner", "=", owner)
+          .returning("seq")
+          .execute();
+        for (const r of rows) out.push({ notificationId, seq: Number(r.seq) });
+      }
     }
     return out;
   });
@@ -204,9 +169,9 @@ export async function recordResults(
   owner: string,
   results: readonly JobResult[],
   now: number,
-): Promise<{ versions: Map<string, number>; idle: string[] }> {
+): Promise<Map<string, number>> {
   const versions = new Map<string, number>();
-  if (results.length === 0) return { versions, idle: [] };
+  if (results.length === 0) return versions;
   const nowIso = iso(now);
   return db.transaction().execute(async (trx) => {
     const locked = await lockNotifications(
@@ -239,19 +204,10 @@ export async function recordResults(
         }))
         .where("notification_id", "=", r.notificationId)
         .where("seq", "=", r.seq)
-        .where((eb) => eb.or([eb("lease_owner", "=", owner), eb.and([eb("lease_owner", "is", null), eb("queue", "=", "ready")])]))
+        .where("lease_owner", "=", owner)
         .execute();
     }
-    const idle = await trx
-      .selectFrom("notifications")
-      .select("id")
-      .where("id", "in", [...versions.keys()])
-      .where("pending", "=", 0)
-      .where("edit_pending", "=", 0)
-      .where("recall_pending", "=", 0)
-      .where("expansion_done", "=", 1)
-      .execute();
-    return { versions, idle: idle.map((r) => r.id) };
+    return versions;
   });
 }
 

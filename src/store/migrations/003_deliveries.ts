@@ -5,20 +5,14 @@ import type { Migration } from "./migration.js";
  * Notifications and their per-recipient deliveries (the delivery engine; see
  * docs/design/delivery.md and ../kysely/delivery-schema.ts for the columns).
  *
- * Indexes follow the queries, for a million deliveries per notification, and are few because
- * each row is written three times on the hot path (claimed, in flight, outcome):
- * - `deliveries_ready (notification_id, tenant_id, due_at, seq) WHERE queue = 'ready'`: a lane
- *   claims the ready rows of one notification in one tenant, oldest due first, as an index
- *   range with no sort. Partial: a claimed, in-flight or finished row is not in it, so marking a
- *   row in flight and recording its outcome touch no index entry of it (only the status index).
- * - `deliveries_notable (notification_id, status, seq) WHERE status NOT IN ('pending', 'sent')`:
- *   `/deliveries?status=failed` (and the other rare outcomes) pages by keyset. Partial, so the
- *   common move from `pending` to `sent` touches no index; listing `pending` or `sent` walks the
- *   primary key, where most rows match.
+ * Indexes follow the queries, for a million deliveries per notification:
+ * - `deliveries_claim (notification_id, tenant_id, queue, due_at, seq)`: a lane claims the ready
+ *   rows of one notification in one tenant, oldest due first: an index range, no sort.
+ * - `deliveries_status (notification_id, status, seq)`: `/deliveries?status=` pages by keyset.
  * - `deliveries_recipient` (unique): a recipient listed twice, or a page re-read after a crash,
  *   gets one row.
- * - none on the lease: recovering a dead process's rows (rare: a crash) reads the rows of the
- *   notifications still active, by primary key prefix.
+ * - `deliveries_lease (lease_owner)` partial on leased rows: crash recovery finds a dead worker's
+ *   rows (a few hundred at most) without scanning the table.
  * - `notifications_active (active)`: the dispatcher's directory of notifications with work.
  * Counters live on `notifications`, updated in the transactions that move rows, so no request
  * counts rows.
@@ -118,11 +112,12 @@ export const m003Deliveries: Migration = {
       .on("deliveries")
       .columns(["notification_id", "tenant_id", "queue", "due_at", "seq"])
       .execute();
+    await db.schema.createIndex("deliveries_status").on("deliveries").columns(["notification_id", "status", "seq"]).execute();
     await db.schema
-      .createIndex("deliveries_notable")
+      .createIndex("deliveries_lease")
       .on("deliveries")
-      .columns(["notification_id", "status", "seq"])
-      .where(sql<boolean>`status not in ('pending', 'sent')`)
+      .column("lease_owner")
+      .where(sql.ref("lease_owner"), "is not", null)
       .execute();
 
     await db.schema
