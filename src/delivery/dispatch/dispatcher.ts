@@ -59,6 +59,11 @@ class Warmup {
   }
 }
 
+/** An item of the batched write: a row about to be sent, or a request's outcome. */
+type Write = { mark: DeliveryKey } | { result: JobResult };
+
+const keyOf = (k: DeliveryKey): string => `${k.notificationId}\u0000${k.seq}`;
+
 /** Counters of what this process did since it started (metrics, tests, benchmarks). */
 export interface DispatchStats {
   requests: number;
@@ -86,8 +91,8 @@ export class Dispatcher {
   private readonly permits: Permits;
   private readonly executor: Executor;
   private readonly recent: RecentRequests;
-  private readonly inflight: Batcher<DeliveryKey, boolean>;
-  private readonly results: Batcher<JobResult, true>;
+  /** In-flight marks and results, written together: one transaction per turn of the event loop. */
+  private readonly writes: Batcher<Write, boolean>;
   private readonly abort = new AbortController();
   private readonly warmup = new Warmup();
   private timers: NodeJS.Timeout[] = [];
@@ -96,7 +101,7 @@ export class Dispatcher {
   private started = false;
 
   constructor(private readonly deps: DispatcherDeps) {
-    const { config, store, clock, owner } = deps;
+    const { config, store, clock } = deps;
     this.messages = new MessageCache((id) => store.getNotification(id));
     this.permits = new Permits(config.maxInFlight);
     // Teams' per-conversation limits start at 7 requests per second and 8 per 2 s: fewer than 7
@@ -118,16 +123,7 @@ export class Dispatcher {
       isPaused: (tenantId) => this.paused.has(tenantId),
       track: (p) => this.track(p),
     });
-    this.inflight = new Batcher(
-      async (keys) => {
-        const marked = new Set(
-          (await this.withRetries(() => store.markInflight(owner, keys, clock.now()))).map((k) => `${k.notificationId}\u0000${k.seq}`),
-        );
-        return keys.map((k) => marked.has(`${k.notificationId}\u0000${k.seq}`));
-      },
-      { max: config.batchMax, delayMs: 0 },
-    );
-    this.results = new Batcher((items) => this.writeResults(items), { max: config.batchMax, delayMs: config.batchDelayMs });
+    this.writes = new Batcher((items) => this.write(items), { max: config.batchMax, delayMs: config.batchDelayMs });
   }
 
   /** Register, recover dead processes' work, load the directory, start polling and heartbeats. */
@@ -225,8 +221,7 @@ export class Dispatcher {
     while (this.permits.inUse > 0) await new Promise((r) => setTimeout(r, 5));
     await Promise.allSettled([...this.expansions.values()]);
     await this.polling;
-    await this.inflight.drain();
-    await this.results.drain();
+    await this.writes.drain();
     await Promise.allSettled([...this.side]);
     if (this.started) await this.deps.store.retire(this.deps.owner, this.deps.clock.now());
   }
@@ -255,7 +250,7 @@ export class Dispatcher {
         claimBatch: config.claimBatch,
         pollMs: config.pollMs,
         markInflight: (key) =>
-          this.inflight.add(key).catch((e: unknown) => {
+          this.writes.add({ mark: key }).catch((e: unknown) => {
             logger.error({ err: (e as Error).message }, "could not mark a send in flight; it is not sent now");
             this.record({ ...key, kind: "release" });
             return false;
@@ -280,28 +275,41 @@ export class Dispatcher {
       if (result.error.code.startsWith("429")) this.stats.throttled++;
     } else if (result.kind === "final" || result.kind === "editFailed" || result.kind === "deleteFailed") this.stats.failed++;
     this.track(
-      this.results.add(result).catch((e: unknown) => this.deps.logger.error({ err: (e as Error).message }, "results could not be written")),
+      this.writes
+        .add({ result })
+        .catch((e: unknown) => this.deps.logger.error({ err: (e as Error).message }, "results could not be written")),
     );
   }
 
-  private async writeResults(items: JobResult[]): Promise<true[]> {
+  /** One batched write; answers each mark with whether it took, each result with true. */
+  private async write(items: Write[]): Promise<boolean[]> {
     const { store, owner, clock } = this.deps;
-    const versions = await this.withRetries(() => store.recordResults(owner, items, clock.now()));
-    this.stats.resultsWritten += items.length;
+    const marks: DeliveryKey[] = [];
+    const results: JobResult[] = [];
+    for (const w of items) {
+      if ("mark" in w) marks.push(w.mark);
+      else results.push(w.result);
+    }
+    const out = await this.withRetries(() => store.writeBatch(owner, { marks, results }, clock.now()));
+    this.stats.resultsWritten += results.length;
     this.stats.writeBatches++;
-    for (const [id, v] of versions) this.messages.seen(id, v);
-    await this.finish([...versions.keys()]);
-    return items.map(() => true as const);
+    for (const [id, v] of out.versions) this.messages.seen(id, v);
+    this.finished(out.finished);
+    const marked = new Set(out.marked.map(keyOf));
+    return items.map((w) => !("mark" in w) || marked.has(keyOf(w.mark)));
   }
 
-  private async finish(ids: readonly string[]): Promise<void> {
-    const { store, clock, logger } = this.deps;
-    const done = await store.finishIfDone(ids, clock.now());
-    for (const id of done) {
-      logger.info({ notificationId: id }, "notification finished");
+  private finished(ids: readonly string[]): void {
+    for (const id of ids) {
+      this.deps.logger.info({ notificationId: id }, "notification finished");
       this.messages.forget(id);
       for (const lane of this.lanes.values()) lane.forget(id);
     }
+  }
+
+  private async finish(ids: readonly string[]): Promise<void> {
+    const { store, clock } = this.deps;
+    this.finished(await store.finishIfDone(ids, clock.now()));
   }
 
   /** Look for work: notifications with something to do (new ones from other processes, scheduled ones now due), paused tenants. */

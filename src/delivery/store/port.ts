@@ -80,6 +80,11 @@ export interface DeliveryStore {
   recordResults(owner: string, results: readonly JobResult[], now: number): Promise<Map<string, number>>;
   /** Mark finished the given notifications that have nothing left to do; returns those it finished. */
   finishIfDone(ids: readonly string[], now: number): Promise<string[]>;
+  /**
+   * markInflight, recordResults and finishIfDone (of the notifications the results touched) in
+   * ONE transaction: the dispatcher's write of each turn of the event loop, one commit instead of three.
+   */
+  writeBatch(owner: string, batch: WorkBatch, now: number): Promise<WorkBatchResult>;
 
   /** Edit: new message, version + 1, every sent copy queued for an update. Undefined when unknown or recalled. */
   requestEdit(id: string, message: unknown, now: number): Promise<EditOutcome>;
@@ -137,6 +142,23 @@ export interface NewNotification {
   scheduledAt?: number | undefined;
   /** False for audiences streamed in the background (`all`, team rosters). */
   expansionDone: boolean;
+}
+
+/** What the dispatcher writes at once (DeliveryStore.writeBatch). */
+export interface WorkBatch {
+  /** Claimed send rows about to leave: mark them `inflight`. */
+  marks: readonly DeliveryKey[];
+  /** Outcomes of requests that ended. */
+  results: readonly JobResult[];
+}
+
+export interface WorkBatchResult {
+  /** The marks that took (rows recalled or taken over meanwhile are left out and must not be sent). */
+  marked: DeliveryKey[];
+  /** Current message version of each notification the results touched. */
+  versions: Map<string, number>;
+  /** Notifications these results finished. */
+  finished: string[];
 }
 
 /** What the dispatcher needs to know about a notification with work. */

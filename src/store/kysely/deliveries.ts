@@ -19,6 +19,8 @@ import type {
   NewNotification,
   NotificationFilter,
   PageRequest,
+  WorkBatch,
+  WorkBatchResult,
 } from "../../delivery/store/port.js";
 import type { SqlBackend } from "./backend.js";
 import * as control from "./delivery-control.js";
@@ -89,6 +91,10 @@ export class KyselyDeliveryStore implements DeliveryStore {
 
   recordResults(owner: string, results: readonly JobResult[], now: number): Promise<Map<string, number>> {
     return work.recordResults(this.db, this.backend.dialect, owner, results, now);
+  }
+
+  writeBatch(owner: string, batch: WorkBatch, now: number): Promise<WorkBatchResult> {
+    return work.writeBatch(this.db, this.backend.dialect, owner, batch, now);
   }
 
   finishIfDone(ids: readonly string[], now: number): Promise<string[]> {

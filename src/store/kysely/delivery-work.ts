@@ -1,7 +1,7 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { DeliveryKey, Job, JobResult } from "../../delivery/model.js";
 import { type NotificationState, type OutcomeResult, planResults, sumDeltas } from "../../delivery/store/plan.js";
-import type { ActiveNotification } from "../../delivery/store/port.js";
+import type { ActiveNotification, WorkBatch, WorkBatchResult } from "../../delivery/store/port.js";
 import type { StoreDialect } from "./backend.js";
 import { rowToJob } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
@@ -10,6 +10,9 @@ import { addToCounters, chunk, keyOf, lockNotifications, rowsPerStatement, updat
 /** The dispatcher's side of the delivery store: directory, claims, in-flight marks, results. */
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** `'ready'` as a literal, not a parameter: SQLite uses the partial index `deliveries_ready` only when it can see the value. */
+const ready = sql.lit("ready");
 
 export async function activeWork(db: Kysely<AllTables>, now: number): Promise<ActiveNotification[]> {
   const nowIso = iso(now);
@@ -92,7 +95,7 @@ export async function claim(
           .select("seq")
           .where("notification_id", "=", notificationId)
           .where("tenant_id", "=", tenantId)
-          .where("queue", "=", "ready")
+          .where("queue", "=", ready)
           .where("due_at", "<=", now)
           .orderBy("due_at")
           .orderBy("seq")
@@ -124,7 +127,7 @@ export async function nextDue(db: Kysely<AllTables>, notificationId: string, ten
     .select("due_at")
     .where("notification_id", "=", notificationId)
     .where("tenant_id", "=", tenantId)
-    .where("queue", "=", "ready")
+    .where("queue", "=", ready)
     .orderBy("due_at")
     .limit(1)
     .executeTakeFirst();
@@ -138,25 +141,27 @@ export async function markInflight(
   now: number,
 ): Promise<DeliveryKey[]> {
   if (keys.length === 0) return [];
-  const byNotification = groupSeqs(keys);
-  return db.transaction().execute(async (trx) => {
-    const out: DeliveryKey[] = [];
-    for (const [notificationId, seqs] of byNotification) {
-      for (const part of chunk(seqs, rowsPerStatement)) {
-        const rows = await trx
-          .updateTable("deliveries")
-          .set({ queue: "inflight", updated_at: iso(now) })
-          .where("notification_id", "=", notificationId)
-          .where("seq", "in", part)
-          .where("queue", "=", "claimed")
-          .where("lease_owner", "=", owner)
-          .returning("seq")
-          .execute();
-        for (const r of rows) out.push({ notificationId, seq: Number(r.seq) });
-      }
+  return db.transaction().execute((trx) => markInflightIn(trx, owner, keys, now));
+}
+
+/** Claimed rows of `owner` → `inflight`, inside the caller's transaction; returns the keys it marked. */
+async function markInflightIn(trx: Kysely<AllTables>, owner: string, keys: readonly DeliveryKey[], now: number): Promise<DeliveryKey[]> {
+  const out: DeliveryKey[] = [];
+  for (const [notificationId, seqs] of groupSeqs(keys)) {
+    for (const part of chunk(seqs, rowsPerStatement)) {
+      const rows = await trx
+        .updateTable("deliveries")
+        .set({ queue: "inflight", updated_at: iso(now) })
+        .where("notification_id", "=", notificationId)
+        .where("seq", "in", part)
+        .where("queue", "=", "claimed")
+        .where("lease_owner", "=", owner)
+        .returning("seq")
+        .execute();
+      for (const r of rows) out.push({ notificationId, seq: Number(r.seq) });
     }
-    return out;
-  });
+  }
+  return out;
 }
 
 /**
@@ -170,10 +175,22 @@ export async function recordResults(
   results: readonly JobResult[],
   now: number,
 ): Promise<Map<string, number>> {
+  if (results.length === 0) return new Map();
+  return db.transaction().execute((trx) => recordResultsIn(trx, dialect, owner, results, now));
+}
+
+/** recordResults inside the caller's transaction. */
+async function recordResultsIn(
+  trx: Kysely<AllTables>,
+  dialect: StoreDialect,
+  owner: string,
+  results: readonly JobResult[],
+  now: number,
+): Promise<Map<string, number>> {
   const versions = new Map<string, number>();
   if (results.length === 0) return versions;
   const nowIso = iso(now);
-  return db.transaction().execute(async (trx) => {
+  {
     const locked = await lockNotifications(
       trx,
       dialect,
@@ -208,6 +225,26 @@ export async function recordResults(
         .execute();
     }
     return versions;
+  }
+}
+
+/**
+ * The dispatcher's batched write, one transaction (one commit) for all of it: in-flight marks,
+ * results with their counters, then the notifications those results finished.
+ */
+export async function writeBatch(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  owner: string,
+  batch: WorkBatch,
+  now: number,
+): Promise<WorkBatchResult> {
+  if (batch.marks.length === 0 && batch.results.length === 0) return { marked: [], versions: new Map(), finished: [] };
+  return db.transaction().execute(async (trx) => {
+    const marked = await markInflightIn(trx, owner, batch.marks, now);
+    const versions = await recordResultsIn(trx, dialect, owner, batch.results, now);
+    const finished = await finishIfDone(trx, [...versions.keys()], now);
+    return { marked, versions, finished };
   });
 }
 

@@ -7,7 +7,8 @@ import type { Migration } from "./migration.js";
  *
  * Indexes follow the queries, for a million deliveries per notification:
  * - `deliveries_claim (notification_id, tenant_id, queue, due_at, seq)`: a lane claims the ready
- *   rows of one notification in one tenant, oldest due first: an index range, no sort.
+ *   rows of one notification in one tenant, oldest due first: an index range, no sort. (005
+ *   replaces it with the partial `deliveries_ready`.)
  * - `deliveries_status (notification_id, status, seq)`: `/deliveries?status=` pages by keyset.
  * - `deliveries_recipient` (unique): a recipient listed twice, or a page re-read after a crash,
  *   gets one row.

@@ -7,6 +7,7 @@ import type { SqlBackend } from "../kysely/backend.js";
 import type { Database as Tables } from "../kysely/schema.js";
 import { type KyselyStore, openKyselyStore } from "../kysely/store.js";
 import { ImmediateSqliteDialect } from "./dialect.js";
+import { withStatementCache } from "./statement-cache.js";
 
 /** How long a write waits for another process holding the file's write lock, in milliseconds. */
 export const sqliteBusyTimeoutMs = 5_000;
@@ -39,7 +40,7 @@ export async function openSqliteStore(path: string): Promise<KyselyStore> {
   }
   const backend: SqlBackend = {
     dialect: "sqlite",
-    db: new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database }) }),
+    db: new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) }),
     // BEGIN IMMEDIATE already holds the file's write lock: a second process waits on busy_timeout.
     lockForMigrations: async () => {},
   };
