@@ -36,9 +36,14 @@ export function freePort() {
   });
 }
 
+// The Playground opens a browser after it starts listening unless TEAMSAPPTESTER_BROWSER is
+// `none` (BROWSER is not read); without xdg-open that spawn fails with an uncaught ENOENT and
+// the process exits right after printing "Listening on", so every request would be refused.
+const quiet = { BROWSER: "none", TEAMSAPPTESTER_BROWSER: "none" };
+
 function launch(command, args, cpu, ready, timeoutMs = 60_000) {
   const argv = cpu === undefined ? [command, ...args] : ["taskset", "-c", String(cpu), command, ...args];
-  const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BROWSER: "none" } });
+  const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...quiet } });
   let out = "";
   let err = "";
   return new Promise((resolve, reject) => {

@@ -6,7 +6,7 @@ import { Count } from "../store/messages.js";
 import { type ConversationRef, resolveConversation } from "./conversation.js";
 import { countKey, deliver } from "./deliver.js";
 import { badArgument, badSyntax, errors, type TeamsError } from "./errors.js";
-import { admit, fail, ok, unknownConversation, withAuth, writeRefusal } from "./gate.js";
+import { admit, afterSlowFault, fail, gate, ok, unknownConversation, Verdict, withAuth, writeRefusal } from "./gate.js";
 
 /**
  * Send, reply, update and delete (`/v3/conversations/{id}/activities[/{activityId}]`). Any
@@ -15,8 +15,11 @@ import { admit, fail, ok, unknownConversation, withAuth, writeRefusal } from "./
  */
 export function registerActivities(router: Router, ctx: EmulatorContext): void {
   const base = `${ctx.urls.connectorPath}/v3/conversations/:conv/activities`;
-  router.add("POST", base, (call) => withAuth(ctx, call, () => send(ctx, call, undefined)));
-  router.add("POST", `${base}/:activity`, (call) => withAuth(ctx, call, () => send(ctx, call, call.params[1])));
+  // Made once, so an ordinary send allocates no closure of its own per request.
+  const sendNew = (call: Call) => send(ctx, call, undefined);
+  const sendTo = (call: Call) => send(ctx, call, call.params[1]);
+  router.add("POST", base, (call) => withAuth(ctx, call, sendNew));
+  router.add("POST", `${base}/:activity`, (call) => withAuth(ctx, call, sendTo));
   router.add("PUT", `${base}/:activity`, (call) => withAuth(ctx, call, () => update(ctx, call)));
   router.add("DELETE", `${base}/:activity`, (call) => withAuth(ctx, call, () => remove(ctx, call)));
 }
@@ -46,20 +49,26 @@ function send(ctx: EmulatorContext, call: Call, replyTo: string | undefined): vo
     unknownConversation(ctx, call);
     return;
   }
-  admit(ctx, call, ref.tenant, ref.limitKey, "send", () => {
-    const refusal = writeRefusal(ctx, ref);
-    if (refusal) {
-      fail(ctx, call, ref.tenant, refusal, refusalCounter(ref, refusal));
-      return;
-    }
-    const read = readActivity(ctx, call.body);
-    if ("status" in read) {
-      fail(ctx, call, ref.tenant, read);
-      return;
-    }
-    const result = deliver(ctx, ref, read.activity, read.json, replyTo);
-    ok(ctx, call, ref.tenant, 201, result.id === undefined ? "{}" : `{"id":"${result.id}"}`);
-  });
+  const now = ctx.clock.now();
+  const verdict = gate(ctx, call, ref.tenant, ref.limitKey, "send", now);
+  if (verdict === Verdict.pass) sendAdmitted(ctx, call, ref, replyTo, now);
+  else if (verdict === Verdict.slow)
+    afterSlowFault(ctx, call, ref.tenant, ref.limitKey, "send", () => sendAdmitted(ctx, call, ref, replyTo, ctx.clock.now()));
+}
+
+function sendAdmitted(ctx: EmulatorContext, call: Call, ref: ConversationRef, replyTo: string | undefined, now: number): void {
+  const refusal = writeRefusal(ctx, ref);
+  if (refusal) {
+    fail(ctx, call, ref.tenant, refusal, refusalCounter(ref, refusal));
+    return;
+  }
+  const read = readActivity(ctx, call.body);
+  if ("status" in read) {
+    fail(ctx, call, ref.tenant, read);
+    return;
+  }
+  const result = deliver(ctx, ref, read.activity, read.json, replyTo, now);
+  ok(ctx, call, ref.tenant, 201, result.id === undefined ? "{}" : `{"id":"${result.id}"}`);
 }
 
 function update(ctx: EmulatorContext, call: Call): void {

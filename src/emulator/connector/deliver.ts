@@ -34,9 +34,9 @@ export function deliver(
   activity: Record<string, unknown>,
   json: string,
   replyTo: string | undefined,
+  now = ctx.clock.now(),
 ): Delivered {
   const type = activity["type"];
-  const now = ctx.clock.now();
   if (type === "typing") return { id: undefined, split: false };
   ctx.counters.inc(ref.tenant, C.sends);
   const key = countKey(ref);

@@ -10,12 +10,13 @@ import { errors, sendError, type TeamsError } from "./errors.js";
 /**
  * The checks every Connector call goes through, in Teams' order: bearer token (401), then
  * counting and violation bookkeeping, injected faults, rate limits (429 + Retry-After), and the
- * tenant's admin switch (403 BotDisabledByAdmin). Handlers continue in `go`.
+ * tenant's admin switch (403 BotDisabledByAdmin). Handlers continue in `go`, which gets the
+ * call (so a route can pass one function made once, not a closure per request).
  */
-export function withAuth(ctx: EmulatorContext, call: Call, go: () => void): void {
+export function withAuth(ctx: EmulatorContext, call: Call, go: (call: Call) => void): void {
   const ok = ctx.auth.check(call.req.headers.authorization);
   if (ok === true) {
-    go();
+    go(call);
     return;
   }
   if (ok === false) {
@@ -23,7 +24,7 @@ export function withAuth(ctx: EmulatorContext, call: Call, go: () => void): void
     return;
   }
   ok.then(
-    (valid) => (valid ? go() : unauthorized(ctx, call)),
+    (valid) => (valid ? go(call) : unauthorized(ctx, call)),
     () => unauthorized(ctx, call),
   );
 }
@@ -43,9 +44,23 @@ const faultAnswers: Record<string, [TeamsError, number]> = {
   status504: [errors.gatewayTimeout, C.fault504],
 };
 
+/** What `gate` decided: go on now, already answered (or the socket reset), or a slow fault. */
+export const Verdict = { pass: 0, answered: 1, slow: 2 } as const;
+export type Verdict = (typeof Verdict)[keyof typeof Verdict];
+
 /** Count, draw a fault, apply limits and the admin switch, then `go`. */
 export function admit(ctx: EmulatorContext, call: Call, tenant: number, key: LimitKey | undefined, cls: LimitClass, go: () => void): void {
-  const now = ctx.clock.now();
+  const verdict = gate(ctx, call, tenant, key, cls, ctx.clock.now());
+  if (verdict === Verdict.pass) go();
+  else if (verdict === Verdict.slow) afterSlowFault(ctx, call, tenant, key, cls, go);
+}
+
+/**
+ * `admit` without a continuation, for the hot path: counts the request and runs the checks
+ * at `now`. `pass`: go on now. `answered`: the refusal was sent. `slow`: a slow fault was
+ * drawn; hand the continuation to `afterSlowFault`, which runs the remaining checks later.
+ */
+export function gate(ctx: EmulatorContext, call: Call, tenant: number, key: LimitKey | undefined, cls: LimitClass, now: number): Verdict {
   ctx.counters.inc(tenant, C.requests);
   if (ctx.limits.isViolation(tenant, key, now)) ctx.counters.inc(tenant, C.violations);
   const fault = ctx.faults.draw(tenant);
@@ -54,36 +69,49 @@ export function admit(ctx: EmulatorContext, call: Call, tenant: number, key: Lim
     if (fault === "reset") {
       ctx.counters.inc(tenant, C.faultReset);
       call.req.socket.destroy();
-      return;
+      return Verdict.answered;
     }
     if (fault === "slow") {
       ctx.counters.inc(tenant, C.faultSlow);
-      setTimeout(() => afterFaults(ctx, call, tenant, key, cls, go), ctx.faults.slowMs);
-      return;
+      return Verdict.slow;
     }
     const [answer, counter] = faultAnswers[fault]!;
     ctx.counters.inc(tenant, counter);
     ctx.counters.status(tenant, answer.status);
     sendError(call.res, answer);
-    return;
+    return Verdict.answered;
   }
-  afterFaults(ctx, call, tenant, key, cls, go);
+  return afterFaults(ctx, call, tenant, key, cls, now);
 }
 
-function afterFaults(ctx: EmulatorContext, call: Call, tenant: number, key: LimitKey | undefined, cls: LimitClass, go: () => void): void {
-  const throttle = ctx.limits.admit(tenant, key, cls, ctx.clock.now());
+/** After a slow fault's delay: the limits and the admin switch, then `go`. */
+export function afterSlowFault(
+  ctx: EmulatorContext,
+  call: Call,
+  tenant: number,
+  key: LimitKey | undefined,
+  cls: LimitClass,
+  go: () => void,
+): void {
+  setTimeout(() => {
+    if (afterFaults(ctx, call, tenant, key, cls, ctx.clock.now()) === Verdict.pass) go();
+  }, ctx.faults.slowMs);
+}
+
+function afterFaults(ctx: EmulatorContext, call: Call, tenant: number, key: LimitKey | undefined, cls: LimitClass, now: number): Verdict {
+  const throttle = ctx.limits.admit(tenant, key, cls, now);
   if (throttle) {
     ctx.counters.inc(tenant, C.throttled);
     if (throttle.scope === "tenant") ctx.counters.inc(tenant, C.throttledTenant);
     ctx.counters.status(tenant, 429);
     sendError(call.res, errors.throttled, { "retry-after": throttle.retry.header });
-    return;
+    return Verdict.answered;
   }
   if (tenant >= 0 && ctx.state.tenantDisabled[tenant]) {
     fail(ctx, call, tenant, errors.botDisabledByAdmin);
-    return;
+    return Verdict.answered;
   }
-  go();
+  return Verdict.pass;
 }
 
 const counterOf: Record<string, number> = {

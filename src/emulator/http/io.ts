@@ -5,9 +5,14 @@ const JSON_TYPE = "application/json; charset=utf-8";
 /** Write a JSON text as the whole answer. */
 export function sendJsonText(res: ServerResponse, status: number, text: string, extra?: Record<string, string>): void {
   if (res.headersSent || res.destroyed) return;
-  const headers: Record<string, string | number> = { "content-type": JSON_TYPE, "content-length": Buffer.byteLength(text) };
-  if (extra) Object.assign(headers, extra);
-  res.writeHead(status, headers);
+  if (extra) {
+    const headers: Record<string, string | number> = { "content-type": JSON_TYPE, "content-length": Buffer.byteLength(text) };
+    Object.assign(headers, extra);
+    res.writeHead(status, headers);
+  } else {
+    // A flat [name, value, ...] list: node:http writes it without walking an object's keys.
+    res.writeHead(status, ["content-type", JSON_TYPE, "content-length", String(Buffer.byteLength(text))]);
+  }
   res.end(text);
 }
 

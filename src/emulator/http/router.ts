@@ -84,7 +84,34 @@ function matchRoute(pattern: readonly (string | null)[], segments: readonly stri
   return params ?? [];
 }
 
+/**
+ * Percent-decode a segment; one that does not decode is kept as it is. Escapes of ASCII
+ * characters (conversation ids carry `%3A` for `:`) are decoded here without the cost of
+ * `decodeURIComponent`; anything else (UTF-8 sequences, malformed escapes) goes through it.
+ */
 function safeDecode(segment: string): string {
+  let out = "";
+  let from = 0;
+  let i = segment.indexOf("%");
+  while (i >= 0) {
+    const code = i + 2 < segment.length ? (hexValue(segment.charCodeAt(i + 1)) << 4) | hexValue(segment.charCodeAt(i + 2)) : -1;
+    if (code < 0 || code > 0x7f) return slowDecode(segment);
+    out += segment.slice(from, i) + String.fromCharCode(code);
+    from = i + 3;
+    i = segment.indexOf("%", from);
+  }
+  return from === 0 ? segment : out + segment.slice(from);
+}
+
+/** 0..15 for a hex digit; a large negative number otherwise, so a bad escape reads as < 0. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const lower = c | 0x20;
+  if (lower >= 97 && lower <= 102) return lower - 87;
+  return -0x1000;
+}
+
+function slowDecode(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
