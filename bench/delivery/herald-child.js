@@ -4,16 +4,26 @@
 // Prints `READY <url>` and runs until SIGTERM.
 import { loadConfig } from "../../dist/config/config.js";
 import { createLogger } from "../../dist/log.js";
+import { keepHeapSmall } from "../../dist/server/heap.js";
 import { createHerald } from "../../dist/server/herald.js";
 
 const config = loadConfig(process.env);
+keepHeapSmall(); // as `herald serve` does
 const logger = createLogger(config.logLevel);
 const delivery = JSON.parse(process.env.BENCH_DELIVERY ?? "{}");
 const herald = await createHerald(config, { logger, delivery });
 const listener = await herald.listen();
 process.stdout.write(`READY ${listener.url}\n`);
+// BENCH_MEMLOG: every 2 s, memory, event-loop delay (ms, 5 ms resolution) and the engine's counters.
 if (process.env.BENCH_MEMLOG) {
+  const { monitorEventLoopDelay } = await import("node:perf_hooks");
+  const eld = monitorEventLoopDelay({ resolution: 5 });
+  eld.enable();
   setInterval(() => {
+    process.stderr.write(
+      `mem eld p50 ${(eld.percentile(50) / 1e6).toFixed(1)} p99 ${(eld.percentile(99) / 1e6).toFixed(1)} max ${(eld.max / 1e6).toFixed(1)} ms\n`,
+    );
+    eld.reset();
     const m = process.memoryUsage();
     const mb = (n) => Math.round(n / 1048576);
     process.stderr.write(

@@ -63,10 +63,19 @@ export function cpuSecondsOf(pid) {
 
 /** The emulator in its own process. */
 export function startEmulatorProcess(options) {
-  return startChild(new URL("./emulator-child.js", import.meta.url).pathname, [JSON.stringify(options)], {}, (out) => {
-    const m = /READY (\{.*\})/.exec(out);
-    return m ? JSON.parse(m[1]) : undefined;
-  });
+  // BENCH_EMULATOR_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the emulator process only.
+  const nodeArgs = process.env.BENCH_EMULATOR_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  return startChild(
+    new URL("./emulator-child.js", import.meta.url).pathname,
+    [JSON.stringify(options)],
+    {},
+    (out) => {
+      const m = /READY (\{.*\})/.exec(out);
+      return m ? JSON.parse(m[1]) : undefined;
+    },
+    120_000,
+    nodeArgs,
+  );
 }
 
 /** A Herald server in its own process. */

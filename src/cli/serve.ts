@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { ConfigError, loadConfig } from "../config/config.js";
 import { createLogger } from "../log.js";
+import { keepHeapSmall } from "../server/heap.js";
 import { createHerald } from "../server/herald.js";
 import { addSettingFlags, exitCodes, settingFlags } from "./options.js";
 import { onShutdown } from "./signals.js";
@@ -22,6 +23,7 @@ export function registerServe(program: Command): void {
     program.command("serve").description("Run Herald: bot endpoint (POST /api/messages), HTTP API and delivery engine in one process."),
   ).action(async (opts: Record<string, unknown>) => {
     const config = configOrExit("serve", opts);
+    keepHeapSmall();
     const logger = createLogger(config.logLevel);
     const herald = await createHerald(config, { logger });
     let listener: Awaited<ReturnType<typeof herald.listen>>;
@@ -54,6 +56,7 @@ export function registerWorker(program: Command): void {
       process.stderr.write("herald worker: needs HERALD_DATABASE_URL=postgres://... (a SQLite file is one process's: use herald serve).\n");
       process.exit(exitCodes.usage);
     }
+    keepHeapSmall();
     const logger = createLogger(config.logLevel);
     const herald = await createHerald(config, { logger });
     logger.info({ workerId: herald.engine.workerId }, "herald worker started");

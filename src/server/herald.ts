@@ -1,6 +1,5 @@
 import { setMaxListeners } from "node:events";
 import { Hono } from "hono";
-import { Redis } from "ioredis";
 import { type ApiEnv, adminKeyVerifier, withAfterAuth } from "../api/auth.js";
 import { conversationRoutes } from "../api/conversations.js";
 import { auditRoutes, auditWrites, keyRoutes, storedKeyVerifier } from "../api/keys.js";
@@ -42,7 +41,7 @@ export interface HeraldOptions {
   /** Delivery engine settings beyond the configuration (time scale for emulators, batch sizes). */
   delivery?: Partial<DeliveryConfig>;
   /**
-   * Safety margin of the rate limiter against network jitter, in ms (default 10: see
+   * Safety margin of the rate limiter against network jitter, in ms (default 30: see
    * GcraOptions.marginMs). Tests on a loaded 2-core machine against a time-scaled emulator raise it.
    */
   limiterMarginMs?: number;
@@ -86,7 +85,10 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   });
   const connector = instrumentConnector(http, metrics, clock);
 
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false }) : undefined;
+  // Loaded only when configured: a single-machine Herald does not pay for the Redis client's memory.
+  const redis = config.redisUrl
+    ? new (await import("ioredis")).Redis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false })
+    : undefined;
   const margin = options.limiterMarginMs === undefined ? {} : { marginMs: options.limiterMarginMs };
   const limiter: RateLimiter = redis ? new RedisRateLimiter({ redis, clock, ...margin }) : new InProcessRateLimiter(margin);
   const engine = createDeliveryEngine({

@@ -82,8 +82,12 @@ describe("429 and Retry-After", () => {
     expect(early).toEqual([]);
   });
 
-  it("conversation limit: only that conversation waits; the tenant's other conversations go on", async () => {
-    // Herald believes windows are 8 times shorter than the emulator enforces: it over-sends to one conversation.
+  it("conversation limit: Herald waits out each Retry-After (no violation) and the tenant's other conversations are still served", async () => {
+    // Herald believes windows are 8 times shorter than the emulator enforces: it over-sends to one
+    // conversation and Teams answers 429. Whose limit a 429 is Teams does not say; Herald blocks the
+    // conversation, and also the tenant unless the conversation had enough recent requests to be
+    // the one over its limit (RecentRequests, tested in units.test.ts). Which applies here depends
+    // on timing, so this test checks what must hold either way.
     const h = await start({ emulator: { tenantRps: 0, org: { users: 10 } }, config: { tenantRps: 0, maxInFlight: 1, timeScale: 8 } });
     await h.seedUsers([0, 1]);
     const busy = h.emulator.org.personalConversationId(0);
@@ -92,13 +96,11 @@ describe("429 and Retry-After", () => {
       ids.push((await h.engine.submit(request({ conversations: [busy] }, { text: `update ${k}` }), admin)).notification.id);
     await new Promise((r) => setTimeout(r, 300));
     const other = await h.engine.submit(request({ conversations: [h.emulator.org.personalConversationId(1)] }), admin);
-    const otherDone = await h.waitFor(other.notification.id, finished, 5_000);
+    const otherDone = await h.waitFor(other.notification.id, finished, 10_000);
     expect(otherDone.counts.sent).toBe(1);
-    // The busy conversation is still waiting out its Retry-After (1 s at time scale 1).
-    const pendingBusy = (await Promise.all(ids.map((id) => h.engine.get(id)))).filter((n) => n?.active).length;
-    expect(pendingBusy).toBeGreaterThan(0);
-    for (const id of ids) await h.waitFor(id, finished, 20_000);
+    for (const id of ids) expect((await h.waitFor(id, finished, 20_000)).counts.sent).toBe(1);
     expect(h.received(0).received).toBe(12);
+    expect(h.received(1).received).toBe(1);
     const s = h.stats();
     expect(s["throttled"]).toBeGreaterThan(0);
     expect(s["throttledTenant"]).toBe(0);

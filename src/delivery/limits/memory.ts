@@ -20,7 +20,7 @@ export class InProcessRateLimiter implements RateLimiter {
   private readonly compiler: PolicyCompiler;
   private cursor: Iterator<[string, number]> | undefined;
 
-  /** Options: see GcraOptions (marginMs default 10, catchUpMs default 10). */
+  /** Options: see GcraOptions (marginMs default 30, catchUpMs default 10). */
   constructor(options: GcraOptions = {}) {
     this.compiler = new PolicyCompiler(options);
   }

@@ -17,7 +17,7 @@ export interface BucketKey {
  * `windowMs` milliseconds (closed, `[t − windowMs, t]`, when `marginMs > 0`) ever contains more
  * than `limit` admitted requests, whatever the calling pattern. In steady state a key runs at
  * `(limit − burst + 1) / (windowMs + marginMs + catchUpMs)` (tenant at 50 rps with the defaults:
- * 49.0/s, 98%). Time is the `now` the caller passes (ms since the epoch, the engine's Clock), not
+ * 48.1/s, 96%). Time is the `now` the caller passes (ms since the epoch, the engine's Clock), not
  * the limiter's or Redis's: tests run an hour of traffic in milliseconds, and processes sharing
  * Redis must have clocks within `marginMs` of each other (NTP keeps them within a few ms); skew
  * beyond that can let two processes each admit a request in the same slot.
