@@ -1,24 +1,33 @@
-import { type GcraOptions, PolicyCompiler, toUs, waitMs } from "./policy.js";
+import { type CompiledWindow, type GcraOptions, PolicyCompiler, toUs, waitMs } from "./policy.js";
 import { assertDistinctKeys, type BucketKey, type RateLimiter } from "./rate-limiter.js";
 
+/** The GCRA state of one key under one policy: a theoretical arrival time (TAT, µs) per window. */
+interface State {
+  readonly windows: readonly CompiledWindow[];
+  readonly tats: number[];
+  /** The latest TAT: after it (plus the grace) the state is the same as none. */
+  until: number;
+}
+
 /**
- * The RateLimiter of a single Herald process: GCRA per window, state in two Maps.
+ * The RateLimiter of a single Herald process: GCRA per window, state in memory.
  *
- * Memory: one number per (key, window) while it matters and nothing after. A window's entry is
- * its theoretical arrival time (TAT); once TAT ≤ now the bucket behaves exactly like a fresh one,
- * so the entry is deleted. Deletion is incremental: every tryAcquire inspects the next few
- * entries of a cyclic pass over the map (at least twice as many as it may add) and deletes those
- * expired for over a second, so the maps stay within about twice the number of keys active in
- * the last few seconds: for a broadcast at 50 rps, a few hundred entries, not a million.
- * `sweep(now)` deletes every expired entry at once (call it from a timer if traffic stops).
+ * Memory: a key's state matters until its latest TAT has passed; after that the bucket behaves
+ * exactly like a fresh one and the state can go. States live in two generations of at least
+ * `GENERATION_US` each: a key used now is in the current one (moved there from the previous
+ * one); at each turn, the states of the previous generation that still matter move to the
+ * current one and the rest are dropped with it. For a broadcast at 5,000 requests a second that
+ * is a few seconds of conversations, never a million; no request pays for a sweep, and no Map
+ * is thinned one delete at a time (V8 then walks the holes on every iteration).
+ * `sweep(now)` drops everything that no longer matters at once (a timer when traffic stops).
  */
 export class InProcessRateLimiter implements RateLimiter {
-  /** `${sig}\u0000${key}` → TAT in µs. */
-  private readonly tats = new Map<string, number>();
+  private current = new Map<string, State[]>();
+  private previous = new Map<string, State[]>();
+  private since = Number.NEGATIVE_INFINITY;
   /** key → blocked until, in µs. */
   private readonly blocks = new Map<string, number>();
   private readonly compiler: PolicyCompiler;
-  private cursor: Iterator<[string, number]> | undefined;
 
   /** Options: see GcraOptions (marginMs default 30, catchUpMs default 10). */
   constructor(options: GcraOptions = {}) {
@@ -42,62 +51,109 @@ export class InProcessRateLimiter implements RateLimiter {
   /** Deletes every entry that no longer affects a decision at `now` (ms). */
   sweep(now: number): void {
     const nowUs = toUs(now);
-    for (const [k, tat] of this.tats) if (tat <= nowUs) this.tats.delete(k);
+    const keep = new Map<string, State[]>();
+    for (const gen of [this.previous, this.current])
+      for (const [k, states] of gen) {
+        const live = states.filter((s) => s.until > nowUs);
+        if (live.length > 0) keep.set(k, live);
+      }
+    this.current = keep;
+    this.previous = new Map();
     for (const [k, until] of this.blocks) if (until <= nowUs) this.blocks.delete(k);
-    this.cursor = undefined;
   }
 
-  /** Entries held (window states plus blocks): for tests and metrics. */
+  /** States held (window sets of keys, plus blocks): for tests and metrics. */
   get size(): number {
-    return this.tats.size + this.blocks.size;
+    let n = this.blocks.size;
+    for (const gen of [this.previous, this.current]) for (const states of gen.values()) n += states.length;
+    return n;
   }
 
   private acquire(keys: readonly BucketKey[], now: number): number {
     assertDistinctKeys(keys);
     const nowUs = toUs(now);
+    this.turn(nowUs);
     let waitUs = 0;
-    let touched = 0;
+    const states: State[] = [];
     for (const { key, policy } of keys) {
-      const until = this.blocks.get(key);
-      if (until !== undefined && until > nowUs) waitUs = Math.max(waitUs, until - nowUs);
-      for (const w of this.compiler.compile(policy)) {
-        const tat = this.tats.get(stateKey(w.sig, key));
-        if (tat !== undefined) waitUs = Math.max(waitUs, tat - w.toleranceUs - nowUs);
-        touched++;
+      if (this.blocks.size > 0) {
+        const until = this.blocks.get(key);
+        if (until !== undefined && until > nowUs) waitUs = Math.max(waitUs, until - nowUs);
+      }
+      const state = this.stateOf(key, this.compiler.compile(policy));
+      states.push(state);
+      for (let i = 0; i < state.windows.length; i++) {
+        waitUs = Math.max(waitUs, state.tats[i]! - state.windows[i]!.toleranceUs - nowUs);
       }
     }
     if (waitUs <= 0) {
-      for (const { key, policy } of keys) {
-        for (const w of this.compiler.compile(policy)) {
-          const sk = stateKey(w.sig, key);
-          this.tats.set(sk, Math.max(this.tats.get(sk) ?? nowUs, nowUs) + w.intervalUs);
+      for (const state of states) {
+        for (let i = 0; i < state.windows.length; i++) {
+          const tat = Math.max(state.tats[i]!, nowUs) + state.windows[i]!.intervalUs;
+          state.tats[i] = tat;
+          if (tat > state.until) state.until = tat;
         }
       }
     }
-    this.sweepSome(nowUs - SWEEP_GRACE_US, 2 * touched + 2);
     return waitMs(waitUs);
   }
 
-  /** Looks at `budget` window entries (and, when a pass ends, every block; blocks are rare). */
-  private sweepSome(beforeUs: number, budget: number): void {
-    for (let i = 0; i < budget; i++) {
-      this.cursor ??= this.tats.entries();
-      const next = this.cursor.next();
-      if (next.done) {
-        this.cursor = undefined;
-        for (const [k, until] of this.blocks) if (until <= beforeUs) this.blocks.delete(k);
-        return;
-      }
-      const [k, tat] = next.value;
-      if (tat <= beforeUs) this.tats.delete(k);
+  /** The state of `key` under `windows`, in the current generation (created fresh if none). */
+  private stateOf(key: string, windows: readonly CompiledWindow[]): State {
+    if (windows.length === 0) return NO_WINDOWS;
+    let list = this.current.get(key);
+    if (!list) {
+      list = this.previous.get(key) ?? [];
+      this.current.set(key, list);
     }
+    for (const s of list) if (s.windows === windows || sameWindows(s.windows, windows)) return s;
+    const fresh: State = { windows, tats: windows.map(() => Number.NEGATIVE_INFINITY), until: Number.NEGATIVE_INFINITY };
+    list.push(fresh);
+    return fresh;
+  }
+
+  /** Starts a new generation when the current one is old enough; states that still matter move along. */
+  private turn(nowUs: number): void {
+    if (nowUs - this.since < GENERATION_US) return;
+    const carried = new Map<string, State[]>();
+    // Keys of the previous generation used since were moved to the current one already.
+    if (nowUs - this.since < 2 * GENERATION_US) {
+      for (const [k, states] of this.previous) {
+        if (this.current.has(k)) continue;
+        const live = states.filter((s) => s.until > nowUs - SWEEP_GRACE_US);
+        if (live.length > 0) carried.set(k, live);
+      }
+      for (const [k, states] of this.current) {
+        const live = states.filter((s) => s.until > nowUs - SWEEP_GRACE_US);
+        if (live.length > 0) carried.set(k, live);
+      }
+    } else {
+      for (const gen of [this.previous, this.current])
+        for (const [k, states] of gen) {
+          const live = states.filter((s) => s.until > nowUs - SWEEP_GRACE_US);
+          if (live.length > 0) carried.set(k, live);
+        }
+    }
+    this.previous = carried;
+    this.current = new Map();
+    this.since = nowUs;
+    for (const [k, until] of this.blocks) if (until <= nowUs - SWEEP_GRACE_US) this.blocks.delete(k);
   }
 }
 
+/** The state of an empty policy (only blocks limit it): nothing to keep. */
+const NO_WINDOWS: State = Object.freeze({ windows: [], tats: [], until: Number.NEGATIVE_INFINITY }) as State;
+
+/** Policies equal window for window (a policy object made anew for the same limits shares its state). */
+const sameWindows = (a: readonly CompiledWindow[], b: readonly CompiledWindow[]): boolean =>
+  a.length === b.length &&
+  a.every((w, i) => w.sig === b[i]!.sig && w.intervalUs === b[i]!.intervalUs && w.toleranceUs === b[i]!.toleranceUs);
+
+/** How long a generation lasts before the next turn, in µs. */
+const GENERATION_US = 1_000_000;
+
 /**
- * The incremental sweep keeps entries 1 s past expiry: callers on other async paths may pass a
- * `now` read a little earlier, and for them the entry still matters. (Redis keeps the same slack.)
+ * States are kept 1 s past expiry: callers on other async paths may pass a `now` read a little
+ * earlier, and for them the entry still matters. (Redis keeps the same slack.)
  */
 const SWEEP_GRACE_US = 1_000_000;
-
-const stateKey = (sig: string, key: string): string => `${sig}\u0000${key}`;
