@@ -56,17 +56,24 @@ function send(ctx: EmulatorContext, call: Call, replyTo: string | undefined): vo
     afterSlowFault(ctx, call, ref.tenant, ref.limitKey, "send", () => sendAdmitted(ctx, call, ref, replyTo, ctx.clock.now()));
 }
 
-function sendAdmitted(ctx: EmulatorContext, call: Call, ref: ConversationRef, replyTo: string | undefined, now: number): void {
+/** The activity of a write the bot may make here, or undefined after answering why not (refused, too big, malformed). */
+function writableActivity(ctx: EmulatorContext, call: Call, ref: ConversationRef): { activity: Record<string, unknown>; json: string } | undefined {
   const refusal = writeRefusal(ctx, ref);
   if (refusal) {
     fail(ctx, call, ref.tenant, refusal, refusalCounter(ref, refusal));
-    return;
+    return undefined;
   }
   const read = readActivity(ctx, call.body);
   if ("status" in read) {
     fail(ctx, call, ref.tenant, read);
-    return;
+    return undefined;
   }
+  return read;
+}
+
+function sendAdmitted(ctx: EmulatorContext, call: Call, ref: ConversationRef, replyTo: string | undefined, now: number): void {
+  const read = writableActivity(ctx, call, ref);
+  if (!read) return;
   const result = deliver(ctx, ref, read.activity, read.json, replyTo, now);
   ok(ctx, call, ref.tenant, 201, result.id === undefined ? "{}" : `{"id":"${result.id}"}`);
 }
@@ -79,16 +86,8 @@ function update(ctx: EmulatorContext, call: Call): void {
   }
   const activityId = call.params[1]!;
   admit(ctx, call, ref.tenant, ref.limitKey, "send", () => {
-    const refusal = writeRefusal(ctx, ref);
-    if (refusal) {
-      fail(ctx, call, ref.tenant, refusal, refusalCounter(ref, refusal));
-      return;
-    }
-    const read = readActivity(ctx, call.body);
-    if ("status" in read) {
-      fail(ctx, call, ref.tenant, read);
-      return;
-    }
+    const read = writableActivity(ctx, call, ref);
+    if (!read) return;
     const record = ctx.messages.find(ref.id, activityId);
     if (record ? record.deletedAt !== undefined : !ctx.activityIds.issued(activityId)) {
       fail(ctx, call, ref.tenant, errors.activityNotFound);
