@@ -57,7 +57,11 @@ function send(ctx: EmulatorContext, call: Call, replyTo: string | undefined): vo
 }
 
 /** The activity of a write the bot may make here, or undefined after answering why not (refused, too big, malformed). */
-function writableActivity(ctx: EmulatorContext, call: Call, ref: ConversationRef): { activity: Record<string, unknown>; json: string } | undefined {
+function writableActivity(
+  ctx: EmulatorContext,
+  call: Call,
+  ref: ConversationRef,
+): { activity: Record<string, unknown>; json: string } | undefined {
   const refusal = writeRefusal(ctx, ref);
   if (refusal) {
     fail(ctx, call, ref.tenant, refusal, refusalCounter(ref, refusal));
