@@ -30,6 +30,22 @@ describe("planResults: the counter rules", () => {
     ).toEqual({});
   });
 
+  it("a send to retry after a recall is canceled, not retried; a delete to retry still is", () => {
+    const error = { code: "503", message: "" };
+    const send = planResults(
+      [{ ...key, kind: "retry", op: "send", attempts: 1, firstAttemptAt: 0, dueAt: 5, error }],
+      state(1, true),
+      0,
+    )[0]!;
+    expect(send).toMatchObject({ status: "canceled", queue: null, op: null, delta: { pending: -1, canceled: 1 } });
+    const del = planResults(
+      [{ ...key, kind: "retry", op: "delete", attempts: 1, firstAttemptAt: 0, dueAt: 5, error }],
+      state(1, true),
+      0,
+    )[0]!;
+    expect(del).toMatchObject({ status: "sent", queue: "ready", op: "delete", delta: {} });
+  });
+
   it("a send landing after an edit or a recall is queued for an update or a delete", () => {
     const afterEdit = planResults([{ ...key, kind: "sent", attempts: 1, activityId: "a", version: 1 }], state(2), 7)[0]!;
     expect(afterEdit).toMatchObject({ op: "edit", queue: "ready", dueAt: 7, delta: { pending: -1, sent: 1, editPending: 1 } });

@@ -1,6 +1,6 @@
 import type { Clock } from "../../clock.js";
 import type { Logger } from "../../log.js";
-import type { RateLimiter } from "../limits/index.js";
+import type { BucketKey, RateLimiter } from "../limits/index.js";
 import type { DeliveryKey, Job, JobResult } from "../model.js";
 import { type Policies, tenantBucket } from "../policies.js";
 import type { DeliveryStore } from "../store/port.js";
@@ -119,7 +119,7 @@ export class Lane {
   }
 
   private async loop(): Promise<void> {
-    const { clock, signal, permits, limiter, policies } = this.deps;
+    const { clock, signal, permits, policies } = this.deps;
     const lowWater = Math.max(1, Math.floor(this.deps.claimBatch / 2));
     while (!signal.aborted) {
       if (this.deps.isPaused(this.tenantId)) {
@@ -145,25 +145,46 @@ export class Lane {
         permits.release(); // recalled or taken over meanwhile: not to be sent
         continue;
       }
-      if (signal.aborted || !(await this.tenantSlot())) {
+      let slot: Awaited<ReturnType<Lane["admit"]>>;
+      try {
+        slot = await this.admit(job, step);
+      } catch (e) {
+        // The limiter itself failed (Redis unreachable): nothing may leave unchecked; try again shortly.
+        this.deps.logger.warn({ tenantId: this.tenantId, err: (e as Error).message }, "the rate limiter failed; trying again shortly");
+        slot = { again: clock.now() + this.deps.pollMs };
+      }
+      if ("again" in slot) {
         permits.release();
-        if (premarked) this.settle({ notificationId: job.notificationId, seq: job.seq, kind: "release" });
-        else this.requeue(job);
+        this.giveBack(job, premarked, slot.again);
         continue;
       }
-      const bucket = stepBucket(policies, step, job);
-      const now = clock.now();
-      const wait = await limiter.tryAcquire([bucket], now);
-      if (wait > 0) {
-        permits.release();
-        // A marked row goes back to the store, due when its conversation's slot comes.
-        if (premarked) this.settle({ notificationId: job.notificationId, seq: job.seq, kind: "release", dueAt: now + wait });
-        else this.park(job, now + wait);
-        continue;
-      }
-      this.deps.recent.record(bucket.key, now);
+      this.deps.recent.record(slot.bucket.key, slot.now);
       this.launch(job, step, premarked);
     }
+  }
+
+  /**
+   * The tenant's slot (waiting for it), then the conversation's. When a slot is not to be had,
+   * when to try again (undefined: stopping, or the tenant got paused).
+   */
+  private async admit(job: Job, step: Step): Promise<{ bucket: BucketKey; now: number } | { again: number | undefined }> {
+    if (this.deps.signal.aborted || !(await this.tenantSlot())) return { again: undefined };
+    const bucket = stepBucket(this.deps.policies, step, job);
+    const now = this.deps.clock.now();
+    const wait = await this.deps.limiter.tryAcquire([bucket], now);
+    return wait > 0 ? { again: now + wait } : { bucket, now };
+  }
+
+  /**
+   * A job that may not go now. A marked row goes back to the store (due at `at`), keeping the
+   * chat a `create` step made for it; an unmarked one waits here, parked until `at` or queued.
+   */
+  private giveBack(job: Job, premarked: boolean, at: number | undefined): void {
+    if (premarked) {
+      const carried = job.kind === "conversation" ? {} : { conversationId: job.conversationId, serviceUrl: job.serviceUrl };
+      this.settle({ notificationId: job.notificationId, seq: job.seq, kind: "release", dueAt: at, ...carried });
+    } else if (at !== undefined) this.park(job, at);
+    else this.requeue(job);
   }
 
   /** Waits for the tenant's next slot; false when stopping or the tenant got paused meanwhile. */

@@ -7,6 +7,7 @@ import type { DeliveryKey, DeliveryOp, DeliveryStatus, JobResult, QueueState, Re
  * Counter rules (the counts always add up to `total`):
  * - a send's row is `pending` until its outcome; `sent` / `failed` / `blocked` / `notFound` move
  *   one from `pending` to that status; a retry or a release changes no count;
+ * - a send to retry after a recall is `canceled` (`pending` − 1, `canceled` + 1);
  * - a send that lands after a recall is queued for a delete (`recall.pending` + 1); one that lands
  *   after an edit (its version is older than the notification's) is queued for an update
  *   (`edit.pending` + 1);
@@ -84,6 +85,16 @@ export function planResults(results: readonly OutcomeResult[], states: ReadonlyM
         return { ...base, ...done(r.attempts), appliedVersion: r.version, delta };
       }
       case "retry":
+        // A send to retry after its notification was recalled is not made: canceled.
+        if (state.recalled && r.op === "send")
+          return {
+            key,
+            status: "canceled",
+            ...done(r.attempts),
+            errorCode: r.error.code,
+            errorMessage: r.error.message,
+            delta: { pending: -1, canceled: 1 },
+          };
         return {
           key,
           status: r.op === "send" ? "pending" : "sent",

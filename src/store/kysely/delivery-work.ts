@@ -190,42 +190,57 @@ async function recordResultsIn(
   const versions = new Map<string, number>();
   if (results.length === 0) return versions;
   const nowIso = iso(now);
-  {
-    const locked = await lockNotifications(
-      trx,
-      dialect,
-      results.map((r) => r.notificationId),
-    );
-    const states = new Map<string, NotificationState>();
-    for (const [id, s] of locked) {
-      states.set(id, { version: s.version, recalled: s.canceled });
-      versions.set(id, s.version);
-    }
-    const outcomes = results.filter((r): r is OutcomeResult => r.kind !== "release");
-    const changes = planResults(outcomes, states, now);
-    const hit = new Set((await updateRows(trx, dialect, changes, owner, nowIso)).map(keyOf));
-    for (const [id, delta] of sumDeltas(changes, (k) => hit.has(keyOf(k)))) {
-      await addToCounters(trx, id, delta, nowIso);
-    }
-    for (const r of results) {
-      if (r.kind !== "release") continue;
-      await trx
-        .updateTable("deliveries")
-        .set((eb) => ({
-          queue: "ready",
-          due_at: r.dueAt ?? now,
-          lease_owner: null,
-          conversation_id: r.conversationId ?? eb.ref("conversation_id"),
-          service_url: r.serviceUrl ?? eb.ref("service_url"),
-          updated_at: nowIso,
-        }))
-        .where("notification_id", "=", r.notificationId)
-        .where("seq", "=", r.seq)
-        .where("lease_owner", "=", owner)
-        .execute();
-    }
-    return versions;
+  const locked = await lockNotifications(
+    trx,
+    dialect,
+    results.map((r) => r.notificationId),
+  );
+  const states = new Map<string, NotificationState>();
+  for (const [id, s] of locked) {
+    states.set(id, { version: s.version, recalled: s.canceled });
+    versions.set(id, s.version);
   }
+  const outcomes = results.filter((r): r is OutcomeResult => r.kind !== "release");
+  const changes = planResults(outcomes, states, now);
+  const hit = new Set((await updateRows(trx, dialect, changes, owner, nowIso)).map(keyOf));
+  for (const [id, delta] of sumDeltas(changes, (k) => hit.has(keyOf(k)))) {
+    await addToCounters(trx, id, delta, nowIso);
+  }
+  for (const r of results) {
+    if (r.kind !== "release") continue;
+    // Recalled while this row was out of the pool (claimed or marked): a send not made is canceled, never made later.
+    if (states.get(r.notificationId)?.recalled && (await cancelUnsent(trx, owner, r, nowIso))) continue;
+    await trx
+      .updateTable("deliveries")
+      .set((eb) => ({
+        queue: "ready",
+        due_at: r.dueAt ?? now,
+        lease_owner: null,
+        conversation_id: r.conversationId ?? eb.ref("conversation_id"),
+        service_url: r.serviceUrl ?? eb.ref("service_url"),
+        updated_at: nowIso,
+      }))
+      .where("notification_id", "=", r.notificationId)
+      .where("seq", "=", r.seq)
+      .where("lease_owner", "=", owner)
+      .execute();
+  }
+  return versions;
+}
+
+/** A leased row still `pending` (its send not made) → `canceled`, with its counters; false when the row is not such a row. */
+async function cancelUnsent(trx: Kysely<AllTables>, owner: string, key: DeliveryKey, nowIso: string): Promise<boolean> {
+  const canceled = await trx
+    .updateTable("deliveries")
+    .set({ status: "canceled", op: null, queue: null, due_at: null, lease_owner: null, updated_at: nowIso })
+    .where("notification_id", "=", key.notificationId)
+    .where("seq", "=", key.seq)
+    .where("lease_owner", "=", owner)
+    .where("status", "=", "pending")
+    .executeTakeFirst();
+  if (Number(canceled.numUpdatedRows) === 0) return false;
+  await addToCounters(trx, key.notificationId, { pending: -1, canceled: 1 }, nowIso);
+  return true;
 }
 
 /**
@@ -241,6 +256,9 @@ export async function writeBatch(
 ): Promise<WorkBatchResult> {
   if (batch.marks.length === 0 && batch.results.length === 0) return { marked: [], versions: new Map(), finished: [] };
   return db.transaction().execute(async (trx) => {
+    // Notifications first, rows after, as every other writer (a recall, an edit) does: on
+    // PostgreSQL, marking rows before locking their notification deadlocked with a recall.
+    await lockNotifications(trx, dialect, [...batch.marks.map((k) => k.notificationId), ...batch.results.map((r) => r.notificationId)]);
     const marked = await markInflightIn(trx, owner, batch.marks, now);
     const versions = await recordResultsIn(trx, dialect, owner, batch.results, now);
     const finished = await finishIfDone(trx, [...versions.keys()], now);
