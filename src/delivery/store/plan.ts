@@ -82,7 +82,22 @@ export function planResults(results: readonly OutcomeResult[], states: ReadonlyM
         if (r.version < state.version && r.activityId !== undefined) {
           return { ...base, ...followUp("edit", now), appliedVersion: r.version, delta: { ...delta, editPending: 1 } };
         }
-        return { ...base, ...done(r.attempts), appliedVersion: r.version, delta };
+        // The common case, every send of a broadcast: one literal, no spreads (they showed in profiles).
+        return {
+          key,
+          status: "sent",
+          op: null,
+          queue: null,
+          dueAt: null,
+          attempts: r.attempts,
+          firstAttemptAt: null,
+          activityId: r.activityId,
+          conversationId: r.conversationId,
+          serviceUrl: r.serviceUrl,
+          sentAt: at,
+          appliedVersion: r.version,
+          delta,
+        };
       }
       case "retry":
         // A send to retry after its notification was recalled is not made: canceled.

@@ -4,7 +4,7 @@ import type { NewNotification } from "../../delivery/store/port.js";
 import type { StoreDialect } from "./backend.js";
 import { countStatuses, newDeliveryRow, rowToNotification } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
-import { addToCounters, chunk, lockNotifications } from "./delivery-sql.js";
+import { addToCounters, chunk, insertDeliveries, lockNotifications } from "./delivery-sql.js";
 
 /** Rows per INSERT: 28 columns each keeps under SQLite's 32,766 bound parameters. */
 const rowsPerInsert = 500;
@@ -121,13 +121,12 @@ export async function appendDeliveries(
     const dueAt = scheduledAt !== undefined && scheduledAt > now ? scheduledAt : now;
     const inserted: { status: string; tenant_id: string }[] = [];
     for (const part of chunk(unique, rowsPerInsert)) {
-      const got = await trx
-        .insertInto("deliveries")
-        .values(part.map((d) => newDeliveryRow(notificationId, seq++, d, dueAt, now)))
-        .onConflict((oc) => oc.columns(["notification_id", "recipient_key"]).doNothing())
-        .returning(["status", "tenant_id"])
-        .execute();
-      inserted.push(...got);
+      const got = await insertDeliveries(
+        trx,
+        dialect,
+        part.map((d) => newDeliveryRow(notificationId, seq++, d, dueAt, now)),
+      );
+      for (const r of got) inserted.push(r);
     }
     const delta = { ...countStatuses(inserted.map((r) => r.status)) };
     const tenants = [...new Set(inserted.map((r) => r.tenant_id))];
