@@ -274,10 +274,26 @@ export class Dispatcher {
       this.stats.retried++;
       if (result.error.code.startsWith("429")) this.stats.throttled++;
     } else if (result.kind === "final" || result.kind === "editFailed" || result.kind === "deleteFailed") this.stats.failed++;
+    this.persist(result, 1);
+  }
+
+  /**
+   * Write a result, and keep trying while the database refuses (a failover lasts longer than the
+   * write's own retries): dropped, its row would stay in flight until the next start reported it
+   * `unknown`. Memory stays bounded: while writes fail, marks fail too, so nothing new is sent.
+   */
+  private persist(result: JobResult, attempt: number): void {
     this.track(
-      this.writes
-        .add({ result })
-        .catch((e: unknown) => this.deps.logger.error({ err: (e as Error).message }, "results could not be written")),
+      this.writes.add({ result }).catch((e: unknown) => {
+        const err = (e as Error).message;
+        if (this.abort.signal.aborted) {
+          this.deps.logger.error({ err }, "a result could not be written before stopping; its row is recovered at the next start");
+          return;
+        }
+        const delayMs = Math.min(30_000, 1_000 * attempt);
+        this.deps.logger.error({ err, attempt, delayMs }, "results could not be written; trying again");
+        setTimeout(() => this.persist(result, attempt + 1), delayMs).unref();
+      }),
     );
   }
 
