@@ -41,9 +41,14 @@ export function registerEngineMetrics(metrics: Metrics, engine: DeliveryEngine):
   metrics.gauge("herald_delivery_buffered", "Claimed deliveries waiting for their rate-limit slot.", () => [[{}, engine.stats().buffered]]);
   metrics.gauge("herald_queue_depth", "Recipients still pending in notifications being sent.", async () => {
     let pending = 0;
+    // Every notification with work, page by page (they are few: one row each, counters included).
     for (const status of ["queued", "sending"] as const) {
-      const page = await engine.list({ status }, { limit: 1000 });
-      for (const n of page.items) pending += n.counts.pending;
+      let cursor: string | undefined;
+      do {
+        const page = await engine.list({ status }, { limit: 1000, cursor });
+        for (const n of page.items) pending += n.counts.pending;
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
     }
     return [[{}, pending]];
   });
