@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
+import { type Clock, isoNow } from "../clock.js";
 import { errorResponse, readJson } from "../http/errors.js";
 import type { ApiKeyRecord, ApiKeyStore, AuditLog } from "../store/ports.js";
 import { type ApiEnv, type ApiKeyVerifier, hashKey, type Principal, requireScope, type Scope } from "./auth.js";
@@ -48,16 +49,17 @@ export function storedKeyVerifier(store: ApiKeyStore): ApiKeyVerifier {
 /** Audit a write: who (key id), what, on what. */
 export function audit(
   log: AuditLog,
+  clock: Clock,
   principal: Principal,
   action: string,
   target: string,
   details: Record<string, unknown> = {},
 ): Promise<void> {
-  return log.record({ at: new Date().toISOString(), actor: principal.keyId, action, target, details });
+  return log.record({ at: isoNow(clock), actor: principal.keyId, action, target, details });
 }
 
 /** `POST /v1/keys`, `GET /v1/keys`, `DELETE /v1/keys/{id}` (admin). The secret is shown once, at creation. */
-export function keyRoutes(store: ApiKeyStore, auditLog: AuditLog, keys: ApiKeyVerifier): Hono<ApiEnv> {
+export function keyRoutes(store: ApiKeyStore, auditLog: AuditLog, keys: ApiKeyVerifier, clock: Clock): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.use("/v1/keys", requireScope(keys, "admin"));
   app.use("/v1/keys/*", requireScope(keys, "admin"));
@@ -73,12 +75,12 @@ export function keyRoutes(store: ApiKeyStore, auditLog: AuditLog, keys: ApiKeyVe
       hash: hashKey(secret).toString("hex"),
       scopes: [...new Set(parsed.data.scopes)],
       tenants: parsed.data.tenants,
-      createdAt: new Date().toISOString(),
+      createdAt: isoNow(clock),
       createdBy: c.get("principal").keyId,
       revokedAt: undefined,
     };
     await store.create(record);
-    await audit(auditLog, c.get("principal"), "key.create", record.id, {
+    await audit(auditLog, clock, c.get("principal"), "key.create", record.id, {
       name: record.name,
       scopes: record.scopes,
       tenants: record.tenants ?? null,
@@ -88,9 +90,9 @@ export function keyRoutes(store: ApiKeyStore, auditLog: AuditLog, keys: ApiKeyVe
   app.get("/v1/keys", async (c) => c.json({ items: (await store.list()).map(keyView) }));
   app.delete("/v1/keys/:id", async (c) => {
     const id = c.req.param("id");
-    const revoked = await store.revoke(id, new Date().toISOString());
+    const revoked = await store.revoke(id, isoNow(clock));
     if (!revoked) return errorResponse(c, 404, "HERALD_E_KEY_NOT_FOUND", `No API key "${id.slice(0, 60)}" (see GET /v1/keys).`);
-    await audit(auditLog, c.get("principal"), "key.revoke", id);
+    await audit(auditLog, clock, c.get("principal"), "key.revoke", id);
     return c.body(null, 204);
   });
   return app;
@@ -117,7 +119,7 @@ export function auditRoutes(auditLog: AuditLog, keys: ApiKeyVerifier): Hono<ApiE
  * Audit every successful write (POST, PATCH, PUT, DELETE) under `/v1/` that a route did not audit
  * itself (keys are audited with their details): who, what (method and route), on what (path).
  */
-export function auditWrites(auditLog: AuditLog): MiddlewareHandler<ApiEnv> {
+export function auditWrites(auditLog: AuditLog, clock: Clock): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     await next();
     if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.path.startsWith("/v1/keys")) return;
@@ -125,6 +127,6 @@ export function auditWrites(auditLog: AuditLog): MiddlewareHandler<ApiEnv> {
     const principal = c.get("principal");
     if (!principal) return;
     const target = c.req.path.split("/")[3] ?? c.req.path;
-    await audit(auditLog, principal, `${c.req.method} ${c.req.routePath}`, target, { status: c.res.status });
+    await audit(auditLog, clock, principal, `${c.req.method} ${c.req.routePath}`, target, { status: c.res.status });
   };
 }

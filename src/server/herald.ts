@@ -147,7 +147,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     metrics.apiRequests.inc({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) });
   });
   app.route("/", healthRoutes(store));
-  app.use("/v1/*", auditWrites(store.audit));
+  app.use("/v1/*", auditWrites(store.audit, clock));
   const openapi = openApiDocument();
   app.get("/openapi.json", (c) => c.json(openapi));
   app.get("/metrics", async (c) => c.text(await metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
@@ -155,7 +155,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.route("/", conversationRoutes(store, keys));
   app.route("/", notificationRoutes(engine, keys));
   app.route("/", reportRoutes(engine, keys));
-  app.route("/", keyRoutes(store.apiKeys, store.audit, keys));
+  app.route("/", keyRoutes(store.apiKeys, store.audit, keys, clock));
   app.route("/", auditRoutes(store.audit, keys));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
   app.onError((err, c) => {

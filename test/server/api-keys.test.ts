@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { systemClock } from "../../src/clock.js";
 import { loadConfig } from "../../src/config/config.js";
 import { silentLogger } from "../../src/log.js";
 import { createHerald, type Herald } from "../../src/server/herald.js";
@@ -6,11 +7,15 @@ import { forEachStore } from "../helpers/stores.js";
 
 const ADMIN = "admin-key-for-tests-0123456789";
 
+const yearMs = 365 * 24 * 3600 * 1000;
+
 forEachStore((stores) => {
   let herald: Herald;
   beforeAll(async () => {
     const config = loadConfig({ HERALD_INBOUND_AUTH: "off", HERALD_API_KEY: ADMIN });
-    herald = await createHerald(config, { logger: silentLogger, store: await stores.open() });
+    // A clock a year ahead: what the API records (key times, the audit log) must come from Herald's Clock.
+    const clock = { now: () => Date.now() + yearMs, sleep: systemClock.sleep };
+    herald = await createHerald(config, { logger: silentLogger, store: await stores.open(), clock });
   });
   afterAll(() => herald?.close());
 
@@ -51,6 +56,9 @@ forEachStore((stores) => {
     );
     expect(actions).toContain(`key.create:${id}:env:HERALD_API_KEY`);
     expect(actions).toContain(`key.revoke:${id}:env:HERALD_API_KEY`);
+    const times = (audit.body["items"] as { at: string }[]).map((e) => Date.parse(e.at));
+    for (const at of times) expect(at).toBeGreaterThan(Date.now() + yearMs / 2);
+    expect(Date.parse(created.body["createdAt"] as string)).toBeGreaterThan(Date.now() + yearMs / 2);
   });
 
   it("limits a key to its tenants", async () => {
