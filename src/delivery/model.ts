@@ -139,6 +139,9 @@ export interface DeliveryKey {
   seq: number;
 }
 
+/** Key of a delivery for Sets and Maps. */
+export const deliveryKeyString = (k: DeliveryKey): string => `${k.notificationId}\u0000${k.seq}`;
+
 /** A claimed row: everything needed to do its work without another read. */
 export interface Job extends DeliveryKey {
   op: DeliveryOp;

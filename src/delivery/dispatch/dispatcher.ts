@@ -5,7 +5,7 @@ import type { ConversationStore } from "../../store/ports.js";
 import { runExpansion } from "../audience/stream.js";
 import type { DeliveryConfig } from "../config.js";
 import type { RateLimiter } from "../limits/index.js";
-import type { DeliveryKey, JobResult } from "../model.js";
+import { type DeliveryKey, deliveryKeyString, type JobResult } from "../model.js";
 import type { Policies } from "../policies.js";
 import type { DeliveryStore, RecipientDirectory } from "../store/port.js";
 import { Batcher } from "./batcher.js";
@@ -61,8 +61,6 @@ class Warmup {
 
 /** An item of the batched write: a row about to be sent, or a request's outcome. */
 type Write = { mark: DeliveryKey } | { result: JobResult };
-
-const keyOf = (k: DeliveryKey): string => `${k.notificationId}\u0000${k.seq}`;
 
 /** Counters of what this process did since it started (metrics, tests, benchmarks). */
 export interface DispatchStats {
@@ -311,8 +309,8 @@ export class Dispatcher {
     this.stats.writeBatches++;
     for (const [id, v] of out.versions) this.messages.seen(id, v);
     this.finished(out.finished);
-    const marked = new Set(out.marked.map(keyOf));
-    return items.map((w) => !("mark" in w) || marked.has(keyOf(w.mark)));
+    const marked = new Set(out.marked.map(deliveryKeyString));
+    return items.map((w) => !("mark" in w) || marked.has(deliveryKeyString(w.mark)));
   }
 
   private finished(ids: readonly string[]): void {

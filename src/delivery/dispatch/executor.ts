@@ -11,7 +11,7 @@ import { renderActivity } from "../message/render.js";
 import type { Job, JobResult } from "../model.js";
 import { type Policies, tenantBucket } from "../policies.js";
 import type { MessageCache, MessageVersion } from "./messages.js";
-import { type Carried, judge, resultOf } from "./outcome.js";
+import { carriedOf, judge, resultOf } from "./outcome.js";
 import type { RecentRequests } from "./recent.js";
 import { type Step, stepBucket } from "./steps.js";
 
@@ -54,7 +54,7 @@ export class Executor {
     const { clock, connector } = this.deps;
     const started = clock.now();
     const attempts = job.attempts + 1;
-    const carried: Carried = job.kind === "conversation" ? {} : { conversationId: job.conversationId, serviceUrl: job.serviceUrl };
+    const carried = carriedOf(job);
     const key = { notificationId: job.notificationId, seq: job.seq };
     const serviceUrl = job.serviceUrl ?? this.deps.config.defaultServiceUrl;
     try {

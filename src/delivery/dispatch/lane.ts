@@ -5,6 +5,7 @@ import type { DeliveryKey, Job, JobResult } from "../model.js";
 import { type Policies, tenantBucket } from "../policies.js";
 import type { DeliveryStore } from "../store/port.js";
 import type { Executor } from "./executor.js";
+import { carriedOf } from "./outcome.js";
 import type { Permits } from "./permits.js";
 import type { RecentRequests } from "./recent.js";
 import { deliversMessage, type Step, stepBucket, stepOf } from "./steps.js";
@@ -181,8 +182,7 @@ export class Lane {
    */
   private giveBack(job: Job, premarked: boolean, at: number | undefined): void {
     if (premarked) {
-      const carried = job.kind === "conversation" ? {} : { conversationId: job.conversationId, serviceUrl: job.serviceUrl };
-      this.settle({ notificationId: job.notificationId, seq: job.seq, kind: "release", dueAt: at, ...carried });
+      this.settle({ notificationId: job.notificationId, seq: job.seq, kind: "release", dueAt: at, ...carriedOf(job) });
     } else if (at !== undefined) this.park(job, at);
     else this.requeue(job);
   }

@@ -73,6 +73,10 @@ export interface Carried {
   serviceUrl?: string | undefined;
 }
 
+/** What a job carries into its result: the chat it created, if it is not a stored conversation's. */
+export const carriedOf = (job: Job): Carried =>
+  job.kind === "conversation" ? {} : { conversationId: job.conversationId, serviceUrl: job.serviceUrl };
+
 /** The job's result for a verdict, per operation (see the table in docs/design/delivery.md). */
 export function resultOf(
   job: Job,

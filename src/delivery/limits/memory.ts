@@ -51,13 +51,7 @@ export class InProcessRateLimiter implements RateLimiter {
   /** Deletes every entry that no longer affects a decision at `now` (ms). */
   sweep(now: number): void {
     const nowUs = toUs(now);
-    const keep = new Map<string, State[]>();
-    for (const gen of [this.previous, this.current])
-      for (const [k, states] of gen) {
-        const live = states.filter((s) => s.until > nowUs);
-        if (live.length > 0) keep.set(k, live);
-      }
-    this.current = keep;
+    this.current = this.live(nowUs);
     this.previous = new Map();
     for (const [k, until] of this.blocks) if (until <= nowUs) this.blocks.delete(k);
   }
@@ -115,29 +109,25 @@ export class InProcessRateLimiter implements RateLimiter {
   /** Starts a new generation when the current one is old enough; states that still matter move along. */
   private turn(nowUs: number): void {
     if (nowUs - this.since < GENERATION_US) return;
-    const carried = new Map<string, State[]>();
-    // Keys of the previous generation used since were moved to the current one already.
-    if (nowUs - this.since < 2 * GENERATION_US) {
-      for (const [k, states] of this.previous) {
-        if (this.current.has(k)) continue;
-        const live = states.filter((s) => s.until > nowUs - SWEEP_GRACE_US);
-        if (live.length > 0) carried.set(k, live);
-      }
-      for (const [k, states] of this.current) {
-        const live = states.filter((s) => s.until > nowUs - SWEEP_GRACE_US);
-        if (live.length > 0) carried.set(k, live);
-      }
-    } else {
-      for (const gen of [this.previous, this.current])
-        for (const [k, states] of gen) {
-          const live = states.filter((s) => s.until > nowUs - SWEEP_GRACE_US);
-          if (live.length > 0) carried.set(k, live);
-        }
-    }
-    this.previous = carried;
+    this.previous = this.live(nowUs - SWEEP_GRACE_US);
     this.current = new Map();
     this.since = nowUs;
     for (const [k, until] of this.blocks) if (until <= nowUs - SWEEP_GRACE_US) this.blocks.delete(k);
+  }
+
+  /**
+   * The states of both generations whose latest TAT is after `afterUs`. A key moved to the current
+   * generation is in both maps with the same list: it is taken once, from the current one.
+   */
+  private live(afterUs: number): Map<string, State[]> {
+    const out = new Map<string, State[]>();
+    for (const gen of [this.previous, this.current])
+      for (const [k, states] of gen) {
+        const live = states.filter((s) => s.until > afterUs);
+        if (live.length > 0) out.set(k, live);
+        else out.delete(k);
+      }
+    return out;
   }
 }
 

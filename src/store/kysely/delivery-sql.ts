@@ -167,8 +167,8 @@ export async function addToCounters(
   await sql`update notifications set ${sql.join(parts)} where id = ${id}`.execute(db);
 }
 
-/** Key of a delivery for Sets and Maps. */
-export const keyOf = (k: DeliveryKey): string => `${k.notificationId}\u0000${k.seq}`;
+/** What lockNotifications read of each notification. */
+export type LockedNotifications = Map<string, { version: number; status: string; canceled: boolean }>;
 
 /**
  * Read (and on PostgreSQL lock, in id order so concurrent writers never deadlock) the
@@ -178,8 +178,8 @@ export async function lockNotifications(
   db: Kysely<AllTables>,
   dialect: StoreDialect,
   ids: readonly string[],
-): Promise<Map<string, { version: number; status: string; canceled: boolean }>> {
-  const out = new Map<string, { version: number; status: string; canceled: boolean }>();
+): Promise<LockedNotifications> {
+  const out: LockedNotifications = new Map();
   if (ids.length === 0) return out;
   const sorted = [...new Set(ids)].sort();
   for (const part of chunk(sorted, rowsPerStatement)) {

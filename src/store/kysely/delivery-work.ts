@@ -1,11 +1,11 @@
 import { type Kysely, sql } from "kysely";
-import type { DeliveryKey, Job, JobResult } from "../../delivery/model.js";
+import { type DeliveryKey, deliveryKeyString, type Job, type JobResult } from "../../delivery/model.js";
 import { type NotificationState, type OutcomeResult, planResults, sumDeltas } from "../../delivery/store/plan.js";
 import type { ActiveNotification, WorkBatch, WorkBatchResult } from "../../delivery/store/port.js";
 import type { StoreDialect } from "./backend.js";
 import { rowToJob } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
-import { addToCounters, chunk, keyOf, lockNotifications, rowsPerStatement, updateRows } from "./delivery-sql.js";
+import { addToCounters, chunk, type LockedNotifications, lockNotifications, rowsPerStatement, updateRows } from "./delivery-sql.js";
 
 /** The dispatcher's side of the delivery store: directory, claims, in-flight marks, results. */
 
@@ -176,34 +176,39 @@ export async function recordResults(
   now: number,
 ): Promise<Map<string, number>> {
   if (results.length === 0) return new Map();
-  return db.transaction().execute((trx) => recordResultsIn(trx, dialect, owner, results, now));
+  return db.transaction().execute(async (trx) => {
+    const locked = await lockNotifications(
+      trx,
+      dialect,
+      results.map((r) => r.notificationId),
+    );
+    return recordResultsIn(trx, dialect, owner, results, locked, now);
+  });
 }
 
-/** recordResults inside the caller's transaction. */
+/** recordResults inside the caller's transaction, which has locked (read) the results' notifications. */
 async function recordResultsIn(
   trx: Kysely<AllTables>,
   dialect: StoreDialect,
   owner: string,
   results: readonly JobResult[],
+  locked: LockedNotifications,
   now: number,
 ): Promise<Map<string, number>> {
   const versions = new Map<string, number>();
   if (results.length === 0) return versions;
   const nowIso = iso(now);
-  const locked = await lockNotifications(
-    trx,
-    dialect,
-    results.map((r) => r.notificationId),
-  );
   const states = new Map<string, NotificationState>();
-  for (const [id, s] of locked) {
+  for (const { notificationId: id } of results) {
+    const s = locked.get(id);
+    if (!s || states.has(id)) continue;
     states.set(id, { version: s.version, recalled: s.canceled });
     versions.set(id, s.version);
   }
   const outcomes = results.filter((r): r is OutcomeResult => r.kind !== "release");
   const changes = planResults(outcomes, states, now);
-  const hit = new Set((await updateRows(trx, dialect, changes, owner, nowIso)).map(keyOf));
-  for (const [id, delta] of sumDeltas(changes, (k) => hit.has(keyOf(k)))) {
+  const hit = new Set((await updateRows(trx, dialect, changes, owner, nowIso)).map(deliveryKeyString));
+  for (const [id, delta] of sumDeltas(changes, (k) => hit.has(deliveryKeyString(k)))) {
     await addToCounters(trx, id, delta, nowIso);
   }
   for (const r of results) {
@@ -258,9 +263,12 @@ export async function writeBatch(
   return db.transaction().execute(async (trx) => {
     // Notifications first, rows after, as every other writer (a recall, an edit) does: on
     // PostgreSQL, marking rows before locking their notification deadlocked with a recall.
-    await lockNotifications(trx, dialect, [...batch.marks.map((k) => k.notificationId), ...batch.results.map((r) => r.notificationId)]);
+    const locked = await lockNotifications(trx, dialect, [
+      ...batch.marks.map((k) => k.notificationId),
+      ...batch.results.map((r) => r.notificationId),
+    ]);
     const marked = await markInflightIn(trx, owner, batch.marks, now);
-    const versions = await recordResultsIn(trx, dialect, owner, batch.results, now);
+    const versions = await recordResultsIn(trx, dialect, owner, batch.results, locked, now);
     const finished = await finishIfDone(trx, [...versions.keys()], now);
     return { marked, versions, finished };
   });
