@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
 import { afterAll, expect, it } from "vitest";
+import { launchTestBrowser } from "../helpers/browser.js";
 
 /**
  * The README's first command, as a newcomer runs it: `herald demo` (the built CLI) starts the
@@ -56,10 +56,7 @@ it("npx herald demo: installs, broadcasts, shows the broadcast in the chat page,
   const chatUrl = out.match(/Chat view \(what each user sees\):\s+(\S+)/)?.[1];
   expect(chatUrl).toMatch(/\/_emulator\/chat\?conversation=/);
 
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  const browser = await launchTestBrowser();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
     await page.goto(chatUrl ?? "");

@@ -1,10 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EmulatorHandle } from "../../src/emulator/index.js";
 import { connector, enc, start, token } from "../emulator/helpers.js";
+import { launchTestBrowser } from "../helpers/browser.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const screenshot = resolve(here, "../../docs/images/emulator-chat.png");
@@ -38,10 +39,7 @@ const card = {
 beforeAll(async () => {
   emu = await start({ org: { users: 50, teams: 2, chats: 1 }, botName: "Herald" });
   api = connector(emu, await token(emu));
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  browser = await launchTestBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
 }, 60_000);
 afterAll(async () => {
