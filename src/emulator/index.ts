@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { systemClock } from "../clock.js";
-import { createSigningKeys } from "../inbound/auth/signing.js";
 import { ConnectorAuth } from "./auth/connector-auth.js";
+import { createKeyPair, openIdMetadataPath } from "./auth/keys.js";
 import { type EmulatorKeys, registerAuth } from "./auth/routes.js";
 import { BotSide } from "./bot/bot-side.js";
 import { registerActivities } from "./connector/activities.js";
@@ -108,10 +108,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   if (faultProblem) throw new Error(`HERALD_E_EMULATOR_OPTIONS: faults: ${faultProblem}`);
   const clock = options.clock ?? systemClock;
   const org = await loadOrg(o);
-  const [botKeys, aadKeys] = await Promise.all([
-    createSigningKeys({ kid: "herald-emulator-bot", endorsements: ["msteams"] }),
-    createSigningKeys({ kid: "herald-emulator-aad" }),
-  ]);
+  const [botKeys, aadKeys] = await Promise.all([createKeyPair("herald-emulator-bot", ["msteams"]), createKeyPair("herald-emulator-aad")]);
   const keys: EmulatorKeys = { bot: botKeys, aad: aadKeys };
   const appId = o.appId ?? new IdCodec(o.seed).guid(Kind.app, 0);
   const connectorPath = normalisePrefix(o.connectorPath);
@@ -183,7 +180,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     url: urls.base,
     connectorUrl: urls.serviceUrl,
     tokenUrl: `${urls.base}/botframework.com/oauth2/v2.0/token`,
-    openIdMetadataUrl: `${urls.base}/v1/.well-known/openidconfiguration`,
+    openIdMetadataUrl: urls.base + openIdMetadataPath,
     tokenIssuer: o.tokenIssuer,
     appId,
     org,

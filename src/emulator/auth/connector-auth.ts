@@ -1,8 +1,7 @@
-import { createPublicKey, type KeyObject } from "node:crypto";
 import { jwtVerify, SignJWT } from "jose";
 import type { Clock } from "../../clock.js";
-import type { SigningKeys } from "../../inbound/auth/signing.js";
 import type { ClientCredential } from "../options.js";
+import type { EmulatorKeyPair } from "./keys.js";
 
 /** Audiences of Connector tokens in every cloud (scope without `/.default`). */
 export const connectorAudiences = ["https://api.botframework.com", "https://api.botframework.us", "https://api.botframework.azure.cn"];
@@ -30,19 +29,16 @@ const CACHE_MAX = 10_000;
  * lookup, not an RSA verification.
  */
 export class ConnectorAuth {
-  private readonly publicKey: KeyObject;
   private readonly verified = new Map<string, { exp: number; aud: string }>();
   /** Base URL for the `iss` of issued tokens; set once the server listens. */
   baseUrl = "";
 
   constructor(
-    private readonly keys: SigningKeys,
+    private readonly keys: EmulatorKeyPair,
     private readonly clock: Clock,
     public enabled: boolean,
     private readonly clients: readonly ClientCredential[] | undefined,
-  ) {
-    this.publicKey = createPublicKey(keys.privateKey);
-  }
+  ) {}
 
   /** Issuer of tokens for a tenant path segment (GUID or domain as given). */
   issuer(tenant: string): string {
@@ -115,7 +111,7 @@ export class ConnectorAuth {
 
   private async verify(token: string, audiences: readonly string[], now: number): Promise<boolean> {
     try {
-      const { payload } = await jwtVerify(token, this.publicKey, {
+      const { payload } = await jwtVerify(token, this.keys.publicKey, {
         algorithms: ["RS256"],
         currentDate: new Date(now),
         clockTolerance: 300,

@@ -1,20 +1,20 @@
-import { type OpenIdDocuments, openIdDocuments, type SigningKeys } from "../../inbound/auth/signing.js";
 import type { EmulatorContext } from "../context.js";
 import { sendJson } from "../http/io.js";
 import type { Router } from "../http/router.js";
 import { C } from "../store/counters.js";
+import { connectorOpenIdDocuments, type EmulatorKeyPair, jwksPath, openIdMetadataPath } from "./keys.js";
 
 /** Keys the emulator signs with: one for activities to the bot, one for Entra-style tokens. */
 export interface EmulatorKeys {
   /** Signs activities sent to the bot; published with endorsements ["msteams"]. */
-  bot: SigningKeys;
+  bot: EmulatorKeyPair;
   /** Signs access tokens from the token endpoint. */
-  aad: SigningKeys;
+  aad: EmulatorKeyPair;
 }
 
 /** The Bot Framework OpenID documents of a running emulator. */
-export function botOpenId(ctx: EmulatorContext, keys: EmulatorKeys): OpenIdDocuments {
-  return openIdDocuments({ baseUrl: ctx.urls.base, issuer: ctx.options.tokenIssuer, keys: [keys.bot] });
+export function botOpenId(ctx: EmulatorContext, keys: EmulatorKeys) {
+  return connectorOpenIdDocuments(ctx.urls.base, ctx.options.tokenIssuer, [keys.bot]);
 }
 
 /**
@@ -54,8 +54,8 @@ export function registerAuth(router: Router, ctx: EmulatorContext, keys: Emulato
     sendJson(call.res, 200, result, { "cache-control": "no-store" });
   });
 
-  router.add("GET", "/v1/.well-known/openidconfiguration", (call) => sendJson(call.res, 200, botOpenId(ctx, keys).metadata));
-  router.add("GET", "/v1/.well-known/keys", (call) => sendJson(call.res, 200, botOpenId(ctx, keys).jwks));
+  router.add("GET", openIdMetadataPath, (call) => sendJson(call.res, 200, botOpenId(ctx, keys).metadata));
+  router.add("GET", jwksPath, (call) => sendJson(call.res, 200, botOpenId(ctx, keys).jwks));
 
   router.add("GET", "/:tenant/v2.0/.well-known/openid-configuration", (call) => {
     const tenant = call.params[0]!;

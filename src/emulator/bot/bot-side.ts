@@ -1,4 +1,4 @@
-import type { SigningKeys } from "../../inbound/auth/signing.js";
+import type { EmulatorKeyPair } from "../auth/keys.js";
 import { resolveConversation } from "../connector/conversation.js";
 import { storeUserMessage } from "../connector/deliver.js";
 import type { EmulatorContext } from "../context.js";
@@ -79,7 +79,7 @@ export class BotSide {
 
   constructor(
     private readonly ctx: EmulatorContext,
-    private readonly keys: SigningKeys,
+    private readonly keys: EmulatorKeyPair,
   ) {
     this.jobs = new Jobs(
       () => ctx.clock.now(),

@@ -1,6 +1,6 @@
 import { Agent, request } from "undici";
 import type { Clock } from "../../clock.js";
-import { type SigningKeys, signActivityToken } from "../../inbound/auth/signing.js";
+import { type EmulatorKeyPair, signConnectorToken } from "../auth/keys.js";
 
 export interface BotAnswer {
   status: number;
@@ -25,7 +25,7 @@ export class BotClient {
 
   constructor(
     private readonly endpoint: string,
-    private readonly keys: SigningKeys,
+    private readonly keys: EmulatorKeyPair,
     private readonly issuer: string,
     private readonly appId: string,
     private readonly clock: Clock,
@@ -39,9 +39,7 @@ export class BotClient {
     const now = this.clock.now();
     const c = this.cached;
     if (c && c.serviceUrl === serviceUrl && c.expires - REFRESH_MARGIN > now) return c.token;
-    const token = await signActivityToken({
-      key: this.keys.privateKey,
-      kid: this.keys.kid,
+    const token = await signConnectorToken(this.keys, {
       issuer: this.issuer,
       audience: this.appId,
       serviceUrl,

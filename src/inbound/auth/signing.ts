@@ -5,7 +5,8 @@ import { type CryptoKey, SignJWT } from "jose";
 /**
  * A signing kit that plays the Bot Connector's side of section 3: key pairs, tokens shaped like
  * the ones the Connector puts on `POST /api/messages`, and the OpenID metadata and JWKS documents
- * that publish the keys. Used by the Teams emulator and by tests; ships in dist.
+ * that publish the keys. Used by Herald's verifier tests; the Teams emulator signs with its own
+ * code (src/emulator/auth/keys.ts) so that a mistake here cannot hide one in the verifier.
  */
 
 /** Where the Connector publishes its documents, relative to its login host. */
