@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { startEmulator } from "../emulator/index.js";
 import type { EmulatorOptions } from "../emulator/options.js";
@@ -34,6 +35,7 @@ export function registerEmulator(program: Command): void {
     .option("--tenant-rps <n>", "per-tenant ceiling (0 = none)", num("tenant-rps"))
     .option("--no-auth", "accept Connector calls without a token")
     .option("--app-id <id>", "the bot's app id")
+    .option("--app-certificate <pem>", "a PEM file with the app's certificate: accept client assertions signed with its key")
     .option("--bot-endpoint <url>", "where to post activities for the bot, e.g. http://127.0.0.1:3978/api/messages")
     .option("--message-cap <n>", "message bodies kept in all (counts are always kept)", wholeNumber("message-cap"))
     .addOption(new Option("--connector-path <path>", "path prefix of the Connector API").default("/"))
@@ -45,6 +47,8 @@ export function registerEmulator(program: Command): void {
       }
       let emulator: Awaited<ReturnType<typeof startEmulator>>;
       try {
+        const certificateFile = opts["appCertificate"] as string | undefined;
+        const appCertificates = certificateFile ? [{ certificate: await readFile(certificateFile, "utf8") }] : undefined;
         emulator = await startEmulator({
           port: opts["port"] as number,
           host: opts["host"] as string,
@@ -56,6 +60,7 @@ export function registerEmulator(program: Command): void {
           tenantRps: opts["tenantRps"] as number | undefined,
           auth: opts["auth"] as boolean,
           appId: opts["appId"] as string | undefined,
+          appCertificates,
           botEndpoint: opts["botEndpoint"] as string | undefined,
           messageCap: opts["messageCap"] as number | undefined,
           connectorPath: opts["connectorPath"] as string,

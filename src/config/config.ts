@@ -1,3 +1,4 @@
+import { readAppCertificate } from "./certificate.js";
 import { type CloudName, cloudNames } from "./clouds.js";
 
 /** How the bot authenticates to Entra (HERALD_APP_TYPE). */
@@ -22,6 +23,8 @@ export interface Config {
   apiKey: string | undefined;
   appId: string | undefined;
   appPassword: string | undefined;
+  /** Path of a PEM file (private key + certificate) that signs client assertions instead of a password. */
+  appCertificate: string | undefined;
   appTenantId: string | undefined;
   appType: AppType;
   cloud: CloudName;
@@ -141,6 +144,22 @@ export const settings: readonly Setting[] = [
     optionalText,
     true,
   ),
+  setting(
+    "appCertificate",
+    "HERALD_APP_CERTIFICATE",
+    "A PEM file with the bot's private key and certificate; signs the client assertion instead of a password.",
+    undefined,
+    (raw) => {
+      const path = raw.trim();
+      if (path === "") return ok(undefined);
+      try {
+        readAppCertificate(path);
+        return ok(path);
+      } catch (error) {
+        return bad(`a readable PEM file with an RSA private key and its certificate: ${(error as Error).message}`);
+      }
+    },
+  ),
   setting("appTenantId", "HERALD_APP_TENANT_ID", "The bot's home tenant (required for SingleTenant).", undefined, optionalText),
   setting(
     "appType",
@@ -207,6 +226,26 @@ function isLoopback(host: string): boolean {
   return host === "127.0.0.1" || host === "::1" || host === "localhost" || /^127\./.test(host);
 }
 
+/** How HERALD_APP_CERTIFICATE fits the other credentials (the file itself is checked by its parser). */
+function certificateProblems(config: Config): string[] {
+  if (!config.appCertificate) return [];
+  if (config.appPassword)
+    return [
+      "HERALD_APP_PASSWORD and HERALD_APP_CERTIFICATE are both set: choose one credential (the certificate is the stronger); unset the other.",
+    ];
+  if (config.appType === "UserAssignedMSI")
+    return [
+      "HERALD_APP_CERTIFICATE is set with HERALD_APP_TYPE=UserAssignedMSI, which takes its tokens from the managed identity: unset one of them.",
+    ];
+  const problems: string[] = [];
+  if (!config.appId) problems.push("HERALD_APP_CERTIFICATE is set but HERALD_APP_ID is not: both are needed to get Connector tokens.");
+  if (config.appType === "SingleTenant" && !config.appTenantId && !config.tokenEndpoint)
+    problems.push(
+      "HERALD_APP_TENANT_ID is required for HERALD_APP_TYPE=SingleTenant with a certificate: tokens come from the bot's own tenant. Set it, or use HERALD_APP_TYPE=MultiTenant for a legacy multi-tenant bot.",
+    );
+  return problems;
+}
+
 /**
  * Read every setting from flags (which win) and the environment, validate all of them and
  * return one frozen Config. Throws ConfigError listing every problem.
@@ -254,6 +293,7 @@ export function loadConfig(
     if (config.appPassword && !config.appId) {
       problems.push("HERALD_APP_PASSWORD is set but HERALD_APP_ID is not: both are needed to get Connector tokens.");
     }
+    problems.push(...certificateProblems(config));
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -1,9 +1,11 @@
 import type { Dispatcher } from "undici";
 import type { Clock } from "../clock.js";
+import { readAppCertificate } from "../config/certificate.js";
 import { clouds } from "../config/clouds.js";
 import { type Config, ConfigError } from "../config/config.js";
 import { type TrustedHosts, trustedHosts } from "../config/trusted-hosts.js";
 import type { Logger } from "../log.js";
+import { clientAssertionSource } from "./client-assertion.js";
 import { clientCredentialsSource, tokenEndpointFor } from "./client-credentials.js";
 import { HttpConnectorClient } from "./http-client.js";
 import { IMDS_TOKEN_ENDPOINT, managedIdentitySource, resourceOfScope } from "./managed-identity.js";
@@ -12,7 +14,8 @@ import { CachingTokenProvider, noCredentials, type TokenProvider, type TokenSour
 import { createHttpAgent, type HttpOptions } from "./transport.js";
 
 /** The settings the token providers read. */
-export type TokenConfig = Pick<Config, "appId" | "appPassword" | "appTenantId" | "appType" | "cloud" | "tokenEndpoint">;
+export type TokenConfig = Pick<Config, "appId" | "appPassword" | "appTenantId" | "appType" | "cloud" | "tokenEndpoint"> &
+  Partial<Pick<Config, "appCertificate">>;
 
 /** The settings the Connector client reads. */
 export type ConnectorConfig = TokenConfig & Pick<Config, "trustedHosts">;
@@ -36,7 +39,8 @@ export interface TokenProviderDeps {
  *   cloud's Connector scope without `/.default`;
  * - a password set: client credentials against HERALD_TOKEN_ENDPOINT, else
  *   `https://{loginHost}/{appTenantId | multiTenantAuthority}/oauth2/v2.0/token`, scope = the cloud's Connector scope;
- * - no password: no token at all (requests go without Authorization, as local emulators expect).
+ * - a certificate set (HERALD_APP_CERTIFICATE): the same, with a signed client assertion instead of the secret;
+ * - neither: no token at all (requests go without Authorization, as local emulators expect).
  * Real providers are cached (tokens.ts). Throws ConfigError when a needed setting is missing.
  */
 export function createTokenProvider(config: TokenConfig, deps: TokenProviderDeps): TokenProvider {
@@ -59,8 +63,28 @@ export function createTokenProvider(config: TokenConfig, deps: TokenProviderDeps
       { endpoint, clientId: config.appId, clientSecret: config.appPassword, scope: cloud.connectorScope },
       { dispatcher: deps.dispatcher, clock: deps.clock },
     );
+  } else if (config.appCertificate) {
+    if (!config.appId)
+      throw new ConfigError(["HERALD_APP_CERTIFICATE is set but HERALD_APP_ID is not: both are needed to get Connector tokens."]);
+    let certificate: ReturnType<typeof readAppCertificate>;
+    try {
+      certificate = readAppCertificate(config.appCertificate);
+    } catch (error) {
+      throw new ConfigError([`HERALD_APP_CERTIFICATE=${JSON.stringify(config.appCertificate)} is invalid: ${(error as Error).message}.`]);
+    }
+    endpoint = tokenEndpointFor({ cloud, appType: config.appType, appTenantId: config.appTenantId, tokenEndpoint: config.tokenEndpoint });
+    source = clientAssertionSource(
+      { endpoint, clientId: config.appId, certificate, scope: cloud.connectorScope },
+      { dispatcher: deps.dispatcher, clock: deps.clock },
+    );
+    deps.logger?.info(
+      { subject: certificate.subject, validTo: certificate.validTo, x5t: certificate.x5t },
+      "Connector tokens: client assertion signed with the HERALD_APP_CERTIFICATE key",
+    );
   } else {
-    deps.logger?.info("no HERALD_APP_PASSWORD: Connector requests carry no Authorization header (local emulator mode)");
+    deps.logger?.info(
+      "no HERALD_APP_PASSWORD or HERALD_APP_CERTIFICATE: Connector requests carry no Authorization header (local emulator mode)",
+    );
     return noCredentials;
   }
   return new CachingTokenProvider(source, {

@@ -33,7 +33,7 @@ export type { FaultSettings } from "./faults/faults.js";
 export { type GraphOptions, graphRoutes, graphState } from "./graph/index.js";
 export type { RouteModule } from "./http/module.js";
 export type { Call, Handler, Router } from "./http/router.js";
-export type { ClientCredential, EmulatorOptions, UninstalledAnswer } from "./options.js";
+export type { AppCertificateRegistration, ClientCredential, EmulatorOptions, UninstalledAnswer } from "./options.js";
 export { loadOrgFile, orgFromData } from "./org/file.js";
 export type { OrgSpec } from "./org/generated.js";
 export { GeneratedOrg } from "./org/generated.js";
@@ -130,7 +130,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       violationGraceMs: o.violationGraceMs,
     }),
     faults,
-    auth: new ConnectorAuth(aadKeys, clock, o.auth, o.clients),
+    auth: new ConnectorAuth(
+      aadKeys,
+      clock,
+      o.auth,
+      o.clients,
+      o.appCertificates.map((c) => ({ appId: c.appId ?? appId, certificate: c.certificate })),
+    ),
     activityIds: new ActivityIds(clock.now()),
     appId,
     urls,

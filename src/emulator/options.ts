@@ -10,6 +10,14 @@ export interface ClientCredential {
   secret: string;
 }
 
+/** A certificate registered for an app: client assertions signed by its key are accepted for that app. */
+export interface AppCertificateRegistration {
+  /** The app it is registered for. [the emulator's app id] */
+  appId?: string;
+  /** PEM text holding the certificate (the public part, as uploaded to the app registration; a key beside it is ignored). */
+  certificate: string;
+}
+
 /** How a send to a user without the app answers. */
 export type UninstalledAnswer = "roster" | "notFound" | "mixed";
 
@@ -46,6 +54,11 @@ export interface EmulatorOptions {
   auth?: boolean;
   /** Clients the token endpoint accepts; undefined = any client id and secret. [any] */
   clients?: ClientCredential[];
+  /**
+   * Certificates the token endpoint verifies client assertions (`client_assertion_type=...jwt-bearer`)
+   * against; an app with none registered cannot use an assertion. [none]
+   */
+  appCertificates?: AppCertificateRegistration[];
   /** The bot's Microsoft app id (the bot is `28:<appId>`). [a GUID derived from the seed] */
   appId?: string;
   /** The bot's display name (in mentions and `recipient.name`). [Herald] */
@@ -93,6 +106,7 @@ export interface ResolvedOptions {
   violationGraceMs: number;
   auth: boolean;
   clients: ClientCredential[] | undefined;
+  appCertificates: AppCertificateRegistration[];
   appId: string | undefined;
   botName: string;
   botEndpoint: string | undefined;
@@ -153,6 +167,7 @@ export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
     violationGraceMs: positive("violationGraceMs", o.violationGraceMs ?? 0, true),
     auth: o.auth ?? true,
     clients: o.clients,
+    appCertificates: o.appCertificates ?? [],
     appId: o.appId,
     botName: o.botName ?? "Herald",
     botEndpoint: o.botEndpoint,

@@ -1,6 +1,7 @@
 import { jwtVerify, SignJWT } from "jose";
 import type { Clock } from "../../clock.js";
 import type { ClientCredential } from "../options.js";
+import { checkClientAssertion, type RegisteredCertificate, registerCertificates } from "./client-assertion.js";
 import type { EmulatorKeyPair } from "./keys.js";
 
 /** Audiences of Connector tokens in every cloud (scope without `/.default`). */
@@ -21,6 +22,9 @@ export interface IssuedToken {
 
 export type TokenRefusal = { error: string; error_description: string; status: number };
 
+/** How the client proved who it is: a secret, or a signed assertion (certificate credential). */
+export type ClientProof = { secret: string | undefined } | { assertion: string; tokenUrl: string };
+
 const CACHE_MAX = 10_000;
 
 /**
@@ -30,6 +34,7 @@ const CACHE_MAX = 10_000;
  */
 export class ConnectorAuth {
   private readonly verified = new Map<string, { exp: number; aud: string }>();
+  private readonly certificates: RegisteredCertificate[];
   /** Base URL for the `iss` of issued tokens; set once the server listens. */
   baseUrl = "";
 
@@ -38,7 +43,10 @@ export class ConnectorAuth {
     private readonly clock: Clock,
     public enabled: boolean,
     private readonly clients: readonly ClientCredential[] | undefined,
-  ) {}
+    appCertificates: readonly { appId: string; certificate: string }[] = [],
+  ) {
+    this.certificates = registerCertificates(appCertificates);
+  }
 
   /** Issuer of tokens for a tenant path segment (GUID or domain as given). */
   issuer(tenant: string): string {
@@ -47,11 +55,23 @@ export class ConnectorAuth {
 
   /** Client-credentials grant: a signed token for `scope`, or the OAuth error Entra would give. */
   async issue(
-    clientId: string | undefined,
-    secret: string | undefined,
+    clientIdParam: string | undefined,
+    proof: ClientProof,
     tenant: string,
     scope: string | undefined,
   ): Promise<IssuedToken | TokenRefusal> {
+    let clientId = clientIdParam;
+    if ("assertion" in proof) {
+      const checked = await checkClientAssertion({
+        assertion: proof.assertion,
+        clientId,
+        tokenUrl: proof.tokenUrl,
+        certificates: this.certificates,
+        now: this.clock.now(),
+      });
+      if ("error" in checked) return checked;
+      clientId = checked.appId;
+    }
     if (!clientId)
       return {
         status: 400,
@@ -78,7 +98,7 @@ export class ConnectorAuth {
           error: "unauthorized_client",
           error_description: `AADSTS700016: Application with identifier '${clientId}' was not found in the directory.`,
         };
-      if (known.secret !== secret)
+      if (!("assertion" in proof) && known.secret !== proof.secret)
         return { status: 401, error: "invalid_client", error_description: "AADSTS7000215: Invalid client secret provided." };
     }
     const now = Math.floor(this.clock.now() / 1000);

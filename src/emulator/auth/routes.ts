@@ -2,6 +2,8 @@ import type { EmulatorContext } from "../context.js";
 import { sendJson } from "../http/io.js";
 import type { Router } from "../http/router.js";
 import { C } from "../store/counters.js";
+import { jwtBearerAssertionType } from "./client-assertion.js";
+import type { ClientProof } from "./connector-auth.js";
 import { connectorOpenIdDocuments, type EmulatorKeyPair, jwksPath, openIdMetadataPath } from "./keys.js";
 
 /** Keys the emulator signs with: one for activities to the bot, one for Entra-style tokens. */
@@ -20,7 +22,9 @@ export function botOpenId(ctx: EmulatorContext, keys: EmulatorKeys) {
 /**
  * Login-side routes:
  * - `POST /{tenant}/oauth2/v2.0/token`: client-credentials grant (form body: grant_type,
- *   client_id, client_secret, scope), as login.microsoftonline.com answers it;
+ *   client_id, client_secret, scope), as login.microsoftonline.com answers it; or with a
+ *   certificate: client_assertion_type (jwt-bearer) and client_assertion instead of the secret,
+ *   checked against the app's certificates (option `appCertificates`, client-assertion.ts);
  * - `GET /v1/.well-known/openidconfiguration` and `/v1/.well-known/keys`: the Bot Framework
  *   documents that verify what the emulator sends the bot (HERALD_OPENID_METADATA_URL);
  * - `GET /{tenant}/v2.0/.well-known/openid-configuration`, `/{tenant}/discovery/v2.0/keys`:
@@ -44,7 +48,28 @@ export function registerAuth(router: Router, ctx: EmulatorContext, keys: Emulato
       });
       return;
     }
-    const result = await ctx.auth.issue(clientId, secret, call.params[0]!, form.get("scope") ?? undefined);
+    const assertionType = form.get("client_assertion_type");
+    const assertion = form.get("client_assertion");
+    let proof: ClientProof = { secret };
+    if (assertionType !== null || assertion !== null) {
+      if (assertionType !== jwtBearerAssertionType || !assertion) {
+        sendJson(call.res, 400, {
+          error: "invalid_request",
+          error_description: `AADSTS50027: client_assertion_type must be ${jwtBearerAssertionType}, with client_assertion holding the signed JWT.`,
+        });
+        return;
+      }
+      if (secret !== undefined) {
+        sendJson(call.res, 400, {
+          error: "invalid_request",
+          error_description:
+            "AADSTS700025: Client is public so neither 'client_assertion' nor 'client_secret' should be presented together; send one.",
+        });
+        return;
+      }
+      proof = { assertion, tokenUrl: `${ctx.urls.base}${call.path}` };
+    }
+    const result = await ctx.auth.issue(clientId, proof, call.params[0]!, form.get("scope") ?? undefined);
     if ("error" in result) {
       const { status, ...body } = result;
       sendJson(call.res, status, body);
@@ -66,7 +91,7 @@ export function registerAuth(router: Router, ctx: EmulatorContext, keys: Emulato
       token_endpoint: `${ctx.urls.base}/${tenant}/oauth2/v2.0/token`,
       jwks_uri: `${ctx.urls.base}/${tenant}/discovery/v2.0/keys`,
       id_token_signing_alg_values_supported: ["RS256"],
-      token_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic"],
+      token_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic", "private_key_jwt"],
       grant_types_supported: ["client_credentials"],
     });
   });

@@ -1,0 +1,73 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { readAppCertificate } from "../../src/config/certificate.js";
+import { ConfigError, loadConfig } from "../../src/config/config.js";
+import { CertificateFolder } from "../helpers/certificates.js";
+
+const certs = new CertificateFolder();
+afterAll(() => certs.remove());
+
+const app = certs.make();
+const other = certs.make();
+const base = { HERALD_APP_ID: "app", HERALD_APP_TENANT_ID: "tenant" };
+
+function problems(env: Record<string, string>, flags = {}): string[] {
+  try {
+    loadConfig(env, flags);
+  } catch (e) {
+    if (e instanceof ConfigError) return [...e.problems];
+    throw e;
+  }
+  return [];
+}
+
+describe("HERALD_APP_CERTIFICATE", () => {
+  it("takes a PEM file with the key and its certificate, in either order, and finds the certificate's thumbprints", () => {
+    const path = certs.file(app.keyPem, app.certPem);
+    expect(loadConfig({ ...base, HERALD_APP_CERTIFICATE: path }).appCertificate).toBe(path);
+    expect(loadConfig(base, { appCertificate: path }).appCertificate).toBe(path);
+    const read = readAppCertificate(certs.file(other.certPem, app.certPem, app.keyPem));
+    expect(read.x5t).toBe(app.x5t);
+    expect(read.privateKey.asymmetricKeyType).toBe("rsa");
+  });
+
+  it.each([
+    ["an unreadable file", () => `${certs.dir}/missing.pem`, /cannot read the file \(ENOENT\)/],
+    ["a file with no private key", () => certs.file(app.certPem), /has no private key/],
+    ["a file with no certificate", () => certs.file(app.keyPem), /has no certificate/],
+    ["a key with another key's certificate", () => certs.file(app.keyPem, other.certPem), /does not match the private key/],
+    ["an encrypted key", () => certs.file(certs.encrypted(app), app.certPem), /encrypted; export it without a passphrase/],
+    [
+      "an EC key",
+      () => {
+        const ec = certs.make("ec");
+        return certs.file(ec.keyPem, ec.certPem);
+      },
+      /need an RSA key/,
+    ],
+  ])("stops start-up naming the setting for %s", (_name, path, why) => {
+    const file = path();
+    const found = problems({ ...base, HERALD_APP_CERTIFICATE: file });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(
+      new RegExp(`^HERALD_APP_CERTIFICATE="${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}" is invalid: expected a readable PEM file`),
+    );
+    expect(found[0]).toMatch(why);
+    expect(problems(base, { appCertificate: file })[0]).toMatch(/^--app-certificate=/);
+  });
+
+  it("refuses a password and a certificate together, a certificate without an app id or tenant, and with a managed identity", () => {
+    const path = certs.file(app.keyPem, app.certPem);
+    expect(problems({ ...base, HERALD_APP_CERTIFICATE: path, HERALD_APP_PASSWORD: "pw" })).toEqual([
+      expect.stringMatching(/HERALD_APP_PASSWORD and HERALD_APP_CERTIFICATE are both set: choose one/),
+    ]);
+    expect(problems({ HERALD_APP_CERTIFICATE: path, HERALD_INBOUND_AUTH: "off", HERALD_APP_TYPE: "MultiTenant" })).toEqual([
+      expect.stringMatching(/HERALD_APP_CERTIFICATE is set but HERALD_APP_ID is not/),
+    ]);
+    expect(problems({ HERALD_APP_ID: "app", HERALD_APP_CERTIFICATE: path })).toEqual([
+      expect.stringMatching(/HERALD_APP_TENANT_ID is required for HERALD_APP_TYPE=SingleTenant with a certificate/),
+    ]);
+    expect(problems({ ...base, HERALD_APP_CERTIFICATE: path, HERALD_APP_TYPE: "UserAssignedMSI" })).toEqual([
+      expect.stringMatching(/HERALD_APP_CERTIFICATE is set with HERALD_APP_TYPE=UserAssignedMSI/),
+    ]);
+  });
+});
