@@ -6,7 +6,7 @@ import { systemClock } from "../../src/clock.js";
 import { loadConfig } from "../../src/config/config.js";
 import { clientAssertionType } from "../../src/connector/client-assertion.js";
 import { ConnectorError } from "../../src/connector/errors.js";
-import { createTokenProvider } from "../../src/connector/factory.js";
+import { createConnectorClient, createTokenProvider } from "../../src/connector/factory.js";
 import type { EmulatorHandle } from "../../src/emulator/index.js";
 import { connector, http, start } from "../emulator/helpers.js";
 import { CertificateFolder, type TestCertificate } from "../helpers/certificates.js";
@@ -35,14 +35,18 @@ afterAll(async () => {
   certs.remove();
 });
 
-function heraldTokens(certificate: TestCertificate) {
-  const config = loadConfig({
+function heraldConfig(certificate: TestCertificate) {
+  return loadConfig({
     HERALD_APP_ID: APP_ID,
     HERALD_APP_TYPE: "MultiTenant",
     HERALD_APP_CERTIFICATE: certs.file(certificate.keyPem, certificate.certPem),
     HERALD_TOKEN_ENDPOINT: emu.tokenUrl,
+    HERALD_TRUSTED_HOSTS: "127.0.0.1",
   });
-  return createTokenProvider(config, { dispatcher: agent, clock: systemClock });
+}
+
+function heraldTokens(certificate: TestCertificate) {
+  return createTokenProvider(heraldConfig(certificate), { dispatcher: agent, clock: systemClock });
 }
 
 /** An assertion signed here with `key`, valid unless `change` makes it otherwise. */
@@ -82,6 +86,16 @@ describe("certificate credentials against the emulator's token endpoint", () => 
       text: "signed with a certificate",
     });
     expect(sent.status).toBe(201);
+  });
+
+  it("sends through Herald's Connector client configured with only the certificate", async () => {
+    const client = createConnectorClient(heraldConfig(app), { clock: systemClock });
+    try {
+      const sent = await client.sendToConversation(emu.connectorUrl, emu.org.personalConversationId(1), { type: "message", text: "hello" });
+      expect(sent.id).toBeTruthy();
+    } finally {
+      await client.close();
+    }
   });
 
   it("sends what RFC 7523 and Entra ask for: x5t of the certificate, aud = token endpoint, iss = sub = app id, jti, 10 minutes", async () => {
