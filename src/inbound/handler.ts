@@ -1,5 +1,5 @@
 import type { Account, ConversationRecord } from "../domain/conversation.js";
-import type { Logger } from "../log.js";
+import { type Logger, sanitize } from "../log.js";
 import type { ConversationObservation, Store } from "../store/ports.js";
 import type { Activity } from "./activity.js";
 import { type InboundEvent, interpret } from "./events.js";
@@ -15,6 +15,7 @@ import {
   type WelcomeTemplates,
 } from "./messages.js";
 import { account, observe, tenantOf } from "./reference.js";
+import { type OutOfScope, outOfScope, teamsChannelId } from "./scope.js";
 
 /** How the bot answers in a conversation; the composition root adapts the Connector client. */
 export interface BotReplies {
@@ -45,6 +46,8 @@ export interface HandlerResult {
   /** Body of the HTTP answer (invoke responses); undefined = empty 200. */
   body?: unknown;
   event: InboundEvent["type"];
+  /** Set when the activity was not used at all (another channel than Teams, no tenant): nothing stored or sent. */
+  outOfScope?: OutOfScope;
 }
 
 /** A Map, not an object literal: the user's text must never find `constructor` or `__proto__`. */
@@ -70,6 +73,21 @@ export class ActivityHandler {
   constructor(private readonly deps: ActivityHandlerDeps) {}
 
   async handle(activity: Activity): Promise<HandlerResult> {
+    const refused = outOfScope(activity);
+    if (refused) {
+      const fields = { channelId: sanitize(activity.channelId, 60), activityType: sanitize(activity.type, 60) };
+      if (refused === "notTeams")
+        this.deps.logger.info(
+          fields,
+          `activity from a Bot Framework channel other than Teams ("${teamsChannelId}") ignored: nothing stored or sent (turn the channel off in the Azure Bot resource if unused)`,
+        );
+      else
+        this.deps.logger.warn(
+          { ...fields, conversationId: sanitize(activity.conversation.id) },
+          "Teams activity without a tenant id (channelData.tenant.id or conversation.tenantId) ignored: nothing stored or sent",
+        );
+      return { event: "ignored", outOfScope: refused };
+    }
     const event = interpret(activity);
     const at = this.deps.now();
     const observation = observe(activity, at);
