@@ -4,12 +4,14 @@ import type { ConversationObservation, Store } from "../store/ports.js";
 import type { Activity } from "./activity.js";
 import { type InboundEvent, interpret } from "./events.js";
 import {
+  cardSubmitMessage,
   groupChatWelcome,
   helpMessage,
   type OutgoingMessage,
   optedInMessage,
   optedOutMessage,
   personalWelcome,
+  responsesNotCollectedText,
   teamWelcome,
   unknownCommandMessage,
   type WelcomeTemplates,
@@ -96,7 +98,8 @@ export class ActivityHandler {
     const { record, activated } = await this.deps.store.conversations.upsert(observation);
     log.debug({ event: event.type, created: activated }, "activity recorded");
 
-    const interactive = event.type === "message" || event.type === "cardAction" || event.type === "readReceipt";
+    const interactive =
+      event.type === "message" || event.type === "cardAction" || event.type === "cardSubmit" || event.type === "readReceipt";
     if (interactive && observation.tenantId) this.deps.onTenantInteraction?.(observation.tenantId);
 
     switch (event.type) {
@@ -145,6 +148,12 @@ export class ActivityHandler {
         return { event: event.type };
       case "cardAction":
         return { event: event.type, body: await this.cardAction(activity, event.verb, event.data) };
+      case "cardSubmit":
+        // Reply where the user pressed the button (a channel thread is its own conversation id).
+        this.inBackground(log, () =>
+          this.deps.replies.send(activity.serviceUrl, activity.conversation.id, cardSubmitMessage(), tenantOf(activity)),
+        );
+        return { event: event.type };
       case "readReceipt":
       case "ignored":
         return { event: event.type };
@@ -246,7 +255,9 @@ export class ActivityHandler {
   private async cardAction(activity: Activity, verb: string | undefined, data: unknown): Promise<unknown> {
     const card = await this.deps.onCardAction?.(activity, verb, data);
     if (card) return { statusCode: 200, type: "application/vnd.microsoft.card.adaptive", value: card };
-    return { statusCode: 200, type: "application/vnd.microsoft.activity.message", value: "Thanks, your response was recorded." };
+    // Universal Actions: a 200 message response is shown to the user under the card. It says the
+    // truth: nothing stores card responses until a card-action handler is configured.
+    return { statusCode: 200, type: "application/vnd.microsoft.activity.message", value: responsesNotCollectedText };
   }
 }
 
@@ -262,7 +273,7 @@ function applyStatus(observation: ConversationObservation, event: InboundEvent):
   } else if (event.type === "uninstalled") {
     observation.status = "uninstalled";
     observation.statusCode = event.source;
-  } else if (event.type === "message" || event.type === "cardAction") {
+  } else if (event.type === "message" || event.type === "cardAction" || event.type === "cardSubmit") {
     observation.status = "active";
     observation.statusCode = `user:${event.type}`;
   }
