@@ -190,7 +190,6 @@ describe("API bodies", () => {
 
   it.each([
     ["POST", "/v1/notifications"],
-    ["PATCH", "/v1/notifications/n_missing"],
     ["POST", "/v1/keys"],
   ])("%s %s never answers 5xx", async (method, path) => {
     await fc.assert(
@@ -217,5 +216,178 @@ describe("API bodies", () => {
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+/**
+ * PATCH on a notification that was SENT (so the edit logic runs: schema, templates, size, the
+ * edit of every sent copy), with fuzzed bodies: never a 5xx, and a refused body leaves the
+ * notification (record, message, counters, every delivery row) exactly as it was. Runs its own
+ * Herald with the engine on, sending to the stub Connector.
+ */
+describe("PATCH of a sent notification", () => {
+  const editStores = createStoreFactory("sqlite");
+  let sender: Herald;
+  let id = "";
+  /** The per-key limit (burst 100) would answer 429 before any logic: cases rotate over several keys. */
+  const keys: string[] = [KEY];
+
+  beforeAll(async () => {
+    const config = loadConfig({
+      HERALD_INBOUND_AUTH: "off",
+      HERALD_API_KEY: KEY,
+      HERALD_TRUSTED_HOSTS: "127.0.0.1",
+      HERALD_TENANT_RPS: "0",
+    });
+    sender = await createHerald(config, { logger: silentLogger, store: await editStores.open(), delivery: { timeScale: 1000 } });
+    const ids = ["a:one", "a:two", "a:three"];
+    for (const [i, conv] of ids.entries()) {
+      await sender.store.conversations.upsert({
+        id: conv,
+        kind: "personal",
+        tenantId: "tenant-1",
+        serviceUrl: connectorUrl,
+        channelId: "msteams",
+        bot: { id: "28:bot" },
+        user: { id: `29:user-${i}`, name: `User ${i}` },
+        at: new Date().toISOString(),
+        status: "active",
+      });
+    }
+    const res = await sender.fetch(
+      new Request("http://herald.test/v1/notifications", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
+        body: JSON.stringify({ audience: { conversations: ids }, message: { text: "Hello ${name}" } }),
+      }),
+    );
+    expect(res.status).toBe(202);
+    id = ((await res.json()) as { id: string }).id;
+    for (let i = 0; i < 3; i++) {
+      const created = await sender.fetch(
+        new Request("http://herald.test/v1/keys", {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
+          body: JSON.stringify({ name: `fuzz-${i}`, scopes: ["send"] }),
+        }),
+      );
+      keys.push(((await created.json()) as { key: string }).key);
+    }
+    await settled((n) => n.status === "completed" && n.counts.sent === 3);
+  });
+  afterAll(async () => {
+    await sender?.close();
+    await editStores.cleanup();
+  });
+
+  /** Wait (deadline 10 s) until the notification matches `done`, e.g. every copy edited. */
+  async function settled(done: (n: NonNullable<Awaited<ReturnType<Herald["engine"]["get"]>>>) => boolean) {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const n = await sender.engine.get(id);
+      if (n && done(n)) return n;
+      if (Date.now() > deadline) throw new Error(`notification ${id} did not settle: ${JSON.stringify(n)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** Everything Herald keeps about the notification: its record (message, version, counters) and every delivery row. */
+  async function fullState(): Promise<string> {
+    const n = await sender.store.deliveries.getNotification(id);
+    const rows = await sender.store.deliveries.listDeliveries(id, {}, { limit: 1_000 });
+    return JSON.stringify({ n, rows: rows.items });
+  }
+
+  const texty = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.constantFrom("Hi ${name}", "Hi ${givenName}!", "${", "${name", "${nope.deeper}", "${foo(}", "   ", "x".repeat(40_000)),
+    fc.jsonValue(),
+  );
+  const card = fc.oneof(
+    fc.jsonValue(),
+    fc.record(
+      {
+        type: fc.constantFrom("AdaptiveCard", "Card"),
+        version: fc.constantFrom("1.5", "1.2", "9", "x"),
+        $schema: fc.constant("http://adaptivecards.io/schemas/adaptive-card.json"),
+        body: fc.array(fc.record({ type: fc.constantFrom("TextBlock", "Image", "Nope"), text: texty }, { requiredKeys: ["type"] }), {
+          maxLength: 3,
+        }),
+      },
+      { requiredKeys: ["type", "version"] },
+    ),
+  );
+  // Mostly near-valid messages, so most cases get past the schema into the edit logic.
+  const plausible = fc.record({
+    message: fc.record(
+      {
+        text: fc.oneof(
+          fc.string({ minLength: 1, maxLength: 40 }),
+          fc.constantFrom("Hi ${name}", "Hi ${givenName}!", "${", "${name", "${nope.deeper}", "${foo(}", "x".repeat(40_000)),
+        ),
+        textFormat: fc.constantFrom("markdown", "plain"),
+        summary: fc.string({ minLength: 1, maxLength: 20 }),
+        alert: fc.boolean(),
+      },
+      { requiredKeys: ["text"] },
+    ),
+  });
+  const editBodies = fc.oneof(
+    { arbitrary: plausible, weight: 4 },
+    fc.jsonValue(),
+    fc.record({ message: fc.jsonValue() }),
+    fc.record({
+      message: fc.record(
+        {
+          text: texty,
+          card,
+          textFormat: fc.oneof(fc.constantFrom("markdown", "plain", "xml"), fc.jsonValue()),
+          summary: texty,
+          alert: fc.oneof(fc.boolean(), fc.jsonValue()),
+        },
+        { requiredKeys: [] },
+      ),
+    }),
+    fc.record({ message: fc.record({ text: texty }), extra: fc.jsonValue() }, { requiredKeys: ["message"] }),
+  );
+
+  it("never answers 5xx, refuses bad bodies without changing anything, and reaches the edit logic", async () => {
+    const outcomes = new Map<string, number>();
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(editBodies, async (body) => {
+        const before = await fullState();
+        const res = await sender.fetch(
+          new Request(`http://herald.test/v1/notifications/${id}`, {
+            method: "PATCH",
+            headers: { "content-type": "application/json", authorization: `Bearer ${keys[run++ % keys.length]}` },
+            body: JSON.stringify(body),
+          }),
+        );
+        const answer = (await res.json()) as { error?: { code: string }; messageVersion?: number };
+        const outcome = `${res.status} ${answer.error?.code ?? ""}`.trim();
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+        expect(res.status, JSON.stringify(answer)).toBeLessThan(500);
+        if (res.status >= 400) {
+          expect(await fullState()).toBe(before);
+        } else {
+          expect(res.status).toBe(202);
+          // Every sent copy is edited before the next case, so the next "before" is at rest.
+          const version = answer.messageVersion ?? 0;
+          await settled((n) => n.messageVersion === version && n.edit.pending === 0);
+        }
+      }),
+      { numRuns: 150 },
+    );
+    // Past the schema: accepted edits, and refusals only the edit logic can give (templates, size).
+    const summary = JSON.stringify(Object.fromEntries(outcomes));
+    expect(outcomes.get("202") ?? 0, summary).toBeGreaterThan(20);
+    expect(outcomes.get("429 HERALD_E_RATE_LIMITED") ?? 0, summary).toBe(0);
+    expect((outcomes.get("400 HERALD_E_TEMPLATE") ?? 0) + (outcomes.get("413 HERALD_E_MESSAGE_TOO_LARGE") ?? 0), summary).toBeGreaterThan(
+      3,
+    );
+    const edited = await sender.engine.get(id);
+    expect(edited?.edit.failed, "every accepted edit reached the sent copies").toBe(0);
+    expect(edited?.edit.done).toBe(3);
   });
 });
