@@ -38,7 +38,14 @@ export function adminKeyVerifier(adminKey: string | undefined, next?: ApiKeyVeri
   };
 }
 
-export type ApiEnv = { Variables: { principal: Principal } };
+/** What a route tells the audit middleware about its write: the target's id and tenants. */
+export interface AuditTarget {
+  target: string;
+  /** The target's tenants; undefined = unknown (the acting key's limit is used). */
+  tenants?: readonly string[] | undefined;
+}
+
+export type ApiEnv = { Variables: { principal: Principal; auditTarget: AuditTarget | undefined } };
 
 /** Checks run after authentication (e.g. the per-key request limit); a Response refuses the request. */
 export type AfterAuth = (c: Context<ApiEnv>) => Response | undefined;

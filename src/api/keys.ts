@@ -18,7 +18,9 @@ export const createKeySchema = z
       .min(1)
       .max(1000)
       .optional()
-      .describe("Limit the key to these tenants; omitted = every tenant."),
+      .describe(
+        "Limit the key to these tenants; omitted = the creator's tenants (every tenant when the creating key has no tenant limit). A tenant-limited key may only name its own tenants.",
+      ),
   })
   .meta({ example: { name: "hr-system", scopes: ["send", "read"], tenants: ["72f988bf-86f1-41af-91ab-2d7cd011db47"] } });
 
@@ -46,7 +48,21 @@ export function storedKeyVerifier(store: ApiKeyStore): ApiKeyVerifier {
   };
 }
 
-/** Audit a write: who (key id), what, on what. */
+/**
+ * True when a key limited to `tenants` may see or manage something whose tenant set is `of`:
+ * an unlimited key sees everything; a limited one only a known set within its own (a key or
+ * entry with no tenant limit concerns every tenant, so never).
+ */
+export function withinTenants(tenants: readonly string[] | undefined, of: readonly string[] | undefined): boolean {
+  if (!tenants) return true;
+  return of?.every((t) => tenants.includes(t)) ?? false;
+}
+
+/**
+ * Audit a write: who (key id), what, on what, and the tenants it concerns: `tenants` when the
+ * route knows the target's (a key's limit, a notification's tenant), else the acting key's limit
+ * (everything a limited key does stays within it), else none (visible to unlimited keys only).
+ */
 export function audit(
   log: AuditLog,
   clock: Clock,
@@ -54,8 +70,9 @@ export function audit(
   action: string,
   target: string,
   details: Record<string, unknown> = {},
+  tenants: readonly string[] | undefined = principal.tenants,
 ): Promise<void> {
-  return log.record({ at: isoNow(clock), actor: principal.keyId, action, target, details });
+  return log.record({ at: isoNow(clock), actor: principal.keyId, action, target, details, tenants });
 }
 
 /** `POST /v1/keys`, `GET /v1/keys`, `DELETE /v1/keys/{id}` (admin). The secret is shown once, at creation. */
@@ -68,31 +85,57 @@ export function keyRoutes(store: ApiKeyStore, auditLog: AuditLog, keys: ApiKeyVe
     if (!body.ok) return errorResponse(c, body.status, body.code, body.message);
     const parsed = createKeySchema.safeParse(body.value);
     if (!parsed.success) return bodyError(c, parsed.error);
+    const principal = c.get("principal");
+    // A key never grants more than its creator has: a limited creator's tenants are the ceiling.
+    const tenants = parsed.data.tenants ? [...new Set(parsed.data.tenants)] : principal.tenants ? [...principal.tenants] : undefined;
+    if (!withinTenants(principal.tenants, tenants)) {
+      const outside = (tenants ?? []).filter((t) => !principal.tenants?.includes(t));
+      return errorResponse(
+        c,
+        403,
+        "HERALD_E_FORBIDDEN",
+        `tenants: this API key is limited to its own tenants and may not grant ${outside
+          .slice(0, 3)
+          .map((t) => `"${t.slice(0, 60)}"`)
+          .join(", ")}; name only tenants of this key, or omit tenants to inherit them.`,
+      );
+    }
     const secret = `hk_${randomBytes(24).toString("base64url")}`;
     const record: ApiKeyRecord = {
       id: `key_${randomUUID().replace(/-/g, "").slice(0, 16)}`,
       name: parsed.data.name,
       hash: hashKey(secret).toString("hex"),
       scopes: [...new Set(parsed.data.scopes)],
-      tenants: parsed.data.tenants,
+      tenants,
       createdAt: isoNow(clock),
-      createdBy: c.get("principal").keyId,
+      createdBy: principal.keyId,
       revokedAt: undefined,
     };
     await store.create(record);
-    await audit(auditLog, clock, c.get("principal"), "key.create", record.id, {
-      name: record.name,
-      scopes: record.scopes,
-      tenants: record.tenants ?? null,
-    });
+    await audit(
+      auditLog,
+      clock,
+      principal,
+      "key.create",
+      record.id,
+      { name: record.name, scopes: record.scopes, tenants: record.tenants ?? null },
+      record.tenants,
+    );
     return c.json({ ...keyView(record), key: secret }, 201);
   });
-  app.get("/v1/keys", async (c) => c.json({ items: (await store.list()).map(keyView) }));
+  // A limited key lists and revokes only keys limited to its tenants; others look absent (404, not 403).
+  app.get("/v1/keys", async (c) => {
+    const mine = c.get("principal").tenants;
+    return c.json({ items: (await store.list()).filter((k) => withinTenants(mine, k.tenants)).map(keyView) });
+  });
   app.delete("/v1/keys/:id", async (c) => {
     const id = c.req.param("id");
-    const revoked = await store.revoke(id, isoNow(clock));
-    if (!revoked) return errorResponse(c, 404, "HERALD_E_KEY_NOT_FOUND", `No API key "${id.slice(0, 60)}" (see GET /v1/keys).`);
-    await audit(auditLog, clock, c.get("principal"), "key.revoke", id);
+    const principal = c.get("principal");
+    const target = (await store.list()).find((k) => k.id === id);
+    const notFound = () => errorResponse(c, 404, "HERALD_E_KEY_NOT_FOUND", `No API key "${id.slice(0, 60)}" (see GET /v1/keys).`);
+    if (!target || !withinTenants(principal.tenants, target.tenants)) return notFound();
+    if (!(await store.revoke(id, isoNow(clock)))) return notFound();
+    await audit(auditLog, clock, principal, "key.revoke", id, {}, target.tenants);
     return c.body(null, 204);
   });
   return app;
@@ -109,8 +152,10 @@ export function auditRoutes(auditLog: AuditLog, keys: ApiKeyVerifier): Hono<ApiE
   app.get("/v1/audit", requireScope(keys, "admin"), async (c) => {
     const q = auditQuerySchema.safeParse(c.req.query());
     if (!q.success) return queryError(c, q.error);
-    const page = await auditLog.list({ cursor: q.data.cursor, limit: q.data.limit ?? 100 });
-    return c.json({ items: page.items, nextCursor: page.nextCursor ?? null });
+    // A tenant-limited key reads only entries whose tenants are all its own (see `audit`).
+    const tenants = c.get("principal").tenants;
+    const page = await auditLog.list({ cursor: q.data.cursor, limit: q.data.limit ?? 100, tenants });
+    return c.json({ items: page.items.map((e) => ({ ...e, tenants: e.tenants ?? null })), nextCursor: page.nextCursor ?? null });
   });
   return app;
 }
@@ -126,7 +171,9 @@ export function auditWrites(auditLog: AuditLog, clock: Clock): MiddlewareHandler
     if (!c.req.path.startsWith("/v1/") || c.res.status >= 300) return;
     const principal = c.get("principal");
     if (!principal) return;
-    const target = c.req.path.split("/")[3] ?? c.req.path;
-    await audit(auditLog, clock, principal, `${c.req.method} ${c.req.routePath}`, target, { status: c.res.status });
+    const named = c.get("auditTarget");
+    const target = named?.target ?? c.req.path.split("/")[3] ?? c.req.path;
+    const tenants = named?.tenants ?? principal.tenants;
+    await audit(auditLog, clock, principal, `${c.req.method} ${c.req.routePath}`, target, { status: c.res.status }, tenants);
   };
 }

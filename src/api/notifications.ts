@@ -96,6 +96,10 @@ const deliveryCsvHeader = [
   "updatedAt",
 ] as const;
 
+/** Name the notification a write touched, for the audit entry (its id and tenant). */
+const auditTarget = (c: Context<ApiEnv>, n: Notification): void =>
+  c.set("auditTarget", { target: n.id, tenants: n.tenantId ? [n.tenantId] : undefined });
+
 const callerOf = (c: Context<ApiEnv>): Caller => {
   const p = c.get("principal");
   return { keyId: p.keyId, tenants: p.tenants };
@@ -128,6 +132,7 @@ export function notificationRoutes(engine: DeliveryEngine, keys: ApiKeyVerifier)
       const { notification, created } = await engine.submit(parsed.data, callerOf(c));
       c.header("Location", `/v1/notifications/${notification.id}`);
       if (!created) c.header("Idempotent-Replayed", "true");
+      auditTarget(c, notification);
       return c.json({ id: notification.id, status: notification.status }, 202);
     } catch (e) {
       return engineError(c, e);
@@ -189,6 +194,7 @@ export function notificationRoutes(engine: DeliveryEngine, keys: ApiKeyVerifier)
     if (!parsed.success) return bodyError(c, parsed.error);
     try {
       const n = await engine.edit(c.req.param("id"), parsed.data.message, callerOf(c));
+      auditTarget(c, n);
       return c.json(notificationView(n), 202);
     } catch (e) {
       return engineError(c, e);
@@ -198,6 +204,7 @@ export function notificationRoutes(engine: DeliveryEngine, keys: ApiKeyVerifier)
   app.delete("/v1/notifications/:id", requireScope(keys, "send"), async (c) => {
     try {
       const n = await engine.recall(c.req.param("id"), callerOf(c));
+      auditTarget(c, n);
       return c.json(notificationView(n), 202);
     } catch (e) {
       return engineError(c, e);

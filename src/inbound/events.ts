@@ -15,6 +15,8 @@ export type InboundEvent =
   | { type: "teamDeleted" | "teamRestored" | "teamArchived" | "teamUnarchived" }
   | { type: "message"; text: string }
   | { type: "cardAction"; verb: string | undefined; data: unknown }
+  /** An Action.Submit of a card: a message with `value` and no text. */
+  | { type: "cardSubmit"; data: unknown }
   | { type: "readReceipt"; lastReadMessageId: string | undefined }
   | { type: "ignored"; reason: string };
 
@@ -28,8 +30,11 @@ export function interpret(activity: Activity): InboundEvent {
       return installation(activity);
     case "conversationUpdate":
       return conversationUpdate(activity);
-    case "message":
-      return { type: "message", text: commandText(activity) };
+    case "message": {
+      const text = commandText(activity);
+      if (text === "" && activity.value !== undefined && activity.value !== null) return { type: "cardSubmit", data: activity.value };
+      return { type: "message", text };
+    }
     case "invoke":
       if (activity.name === "adaptiveCard/action") {
         const v = (activity.value ?? {}) as { action?: { verb?: unknown; data?: unknown } };

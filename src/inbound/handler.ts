@@ -1,20 +1,23 @@
 import type { Account, ConversationRecord } from "../domain/conversation.js";
-import type { Logger } from "../log.js";
+import { type Logger, sanitize } from "../log.js";
 import type { ConversationObservation, Store } from "../store/ports.js";
 import type { Activity } from "./activity.js";
 import { type InboundEvent, interpret } from "./events.js";
 import {
+  cardSubmitMessage,
   groupChatWelcome,
   helpMessage,
   type OutgoingMessage,
   optedInMessage,
   optedOutMessage,
   personalWelcome,
+  responsesNotCollectedText,
   teamWelcome,
   unknownCommandMessage,
   type WelcomeTemplates,
 } from "./messages.js";
 import { account, observe, tenantOf } from "./reference.js";
+import { type OutOfScope, outOfScope, teamsChannelId } from "./scope.js";
 
 /** How the bot answers in a conversation; the composition root adapts the Connector client. */
 export interface BotReplies {
@@ -45,6 +48,8 @@ export interface HandlerResult {
   /** Body of the HTTP answer (invoke responses); undefined = empty 200. */
   body?: unknown;
   event: InboundEvent["type"];
+  /** Set when the activity was not used at all (another channel than Teams, no tenant): nothing stored or sent. */
+  outOfScope?: OutOfScope;
 }
 
 /** A Map, not an object literal: the user's text must never find `constructor` or `__proto__`. */
@@ -70,6 +75,21 @@ export class ActivityHandler {
   constructor(private readonly deps: ActivityHandlerDeps) {}
 
   async handle(activity: Activity): Promise<HandlerResult> {
+    const refused = outOfScope(activity);
+    if (refused) {
+      const fields = { channelId: sanitize(activity.channelId, 60), activityType: sanitize(activity.type, 60) };
+      if (refused === "notTeams")
+        this.deps.logger.info(
+          fields,
+          `activity from a Bot Framework channel other than Teams ("${teamsChannelId}") ignored: nothing stored or sent (turn the channel off in the Azure Bot resource if unused)`,
+        );
+      else
+        this.deps.logger.warn(
+          { ...fields, conversationId: sanitize(activity.conversation.id) },
+          "Teams activity without a tenant id (channelData.tenant.id or conversation.tenantId) ignored: nothing stored or sent",
+        );
+      return { event: "ignored", outOfScope: refused };
+    }
     const event = interpret(activity);
     const at = this.deps.now();
     const observation = observe(activity, at);
@@ -78,7 +98,8 @@ export class ActivityHandler {
     const { record, activated } = await this.deps.store.conversations.upsert(observation);
     log.debug({ event: event.type, created: activated }, "activity recorded");
 
-    const interactive = event.type === "message" || event.type === "cardAction" || event.type === "readReceipt";
+    const interactive =
+      event.type === "message" || event.type === "cardAction" || event.type === "cardSubmit" || event.type === "readReceipt";
     if (interactive && observation.tenantId) this.deps.onTenantInteraction?.(observation.tenantId);
 
     switch (event.type) {
@@ -127,6 +148,12 @@ export class ActivityHandler {
         return { event: event.type };
       case "cardAction":
         return { event: event.type, body: await this.cardAction(activity, event.verb, event.data) };
+      case "cardSubmit":
+        // Reply where the user pressed the button (a channel thread is its own conversation id).
+        this.inBackground(log, () =>
+          this.deps.replies.send(activity.serviceUrl, activity.conversation.id, cardSubmitMessage(), tenantOf(activity)),
+        );
+        return { event: event.type };
       case "readReceipt":
       case "ignored":
         return { event: event.type };
@@ -228,7 +255,9 @@ export class ActivityHandler {
   private async cardAction(activity: Activity, verb: string | undefined, data: unknown): Promise<unknown> {
     const card = await this.deps.onCardAction?.(activity, verb, data);
     if (card) return { statusCode: 200, type: "application/vnd.microsoft.card.adaptive", value: card };
-    return { statusCode: 200, type: "application/vnd.microsoft.activity.message", value: "Thanks, your response was recorded." };
+    // Universal Actions: a 200 message response is shown to the user under the card. It says the
+    // truth: nothing stores card responses until a card-action handler is configured.
+    return { statusCode: 200, type: "application/vnd.microsoft.activity.message", value: responsesNotCollectedText };
   }
 }
 
@@ -244,7 +273,7 @@ function applyStatus(observation: ConversationObservation, event: InboundEvent):
   } else if (event.type === "uninstalled") {
     observation.status = "uninstalled";
     observation.statusCode = event.source;
-  } else if (event.type === "message" || event.type === "cardAction") {
+  } else if (event.type === "message" || event.type === "cardAction" || event.type === "cardSubmit") {
     observation.status = "active";
     observation.statusCode = `user:${event.type}`;
   }

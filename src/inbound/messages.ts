@@ -124,6 +124,17 @@ export function optedInMessage(botName: string): OutgoingMessage {
 }
 
 /** The answer to anything else: what was not understood (first 40 characters) and what works. */
+/**
+ * What a user is told after pressing a card's button (Action.Execute or Action.Submit): Herald does
+ * not store card responses yet, so it must never say "your response was recorded".
+ */
+export const responsesNotCollectedText = "This card does not collect responses yet, so nothing was recorded.";
+
+/** The answer to an Action.Submit (a message with the card's values and no text). */
+export function cardSubmitMessage(): OutgoingMessage {
+  return { text: `${responsesNotCollectedText} Type **help** for what I can do.` };
+}
+
 export function unknownCommandMessage(botName: string, said: string): OutgoingMessage {
   const shown = said.length > 40 ? `${said.slice(0, 40)}…` : said;
   return {

@@ -22,7 +22,7 @@ export interface BotEndpointDeps {
   /** Largest accepted activity in bytes. Teams caps messages near 28 KB and cards/invokes stay well under 256 KB. */
   maxBodyBytes?: number;
   /** Counts inbound activities by type and auth result (metrics). */
-  onActivity?: (type: string, result: "ok" | "rejected" | "invalid") => void;
+  onActivity?: (type: string, result: "ok" | "rejected" | "invalid" | "ignored") => void;
 }
 
 /** Activity types Teams sends; anything else is counted as `other` so metric labels stay bounded. */
@@ -80,8 +80,9 @@ export function botEndpoint(deps: BotEndpointDeps): Hono {
         "The activity's serviceUrl is not a trusted Connector host for the configured cloud. Add it to HERALD_TRUSTED_HOSTS if it is yours (e.g. a local emulator).",
       );
     }
+    // Another channel than Teams, or no tenant: answered 200 so the sender does not retry, nothing kept.
     const result = await deps.handler.handle(activity);
-    deps.onActivity?.(typeLabel(activity.type), "ok");
+    deps.onActivity?.(typeLabel(activity.type), result.outOfScope ? "ignored" : "ok");
     return result.body === undefined ? c.body(null, 200) : c.json(result.body as object, 200);
   });
   return app;

@@ -106,6 +106,10 @@ export class Metrics {
   readonly tokenRefreshes = new Counter("herald_token_refreshes_total", "Outbound token fetches, by result.");
   readonly inbound = new Counter("herald_inbound_activities_total", "Inbound activities, by type and auth result (ok, rejected, invalid).");
   readonly apiRequests = new Counter("herald_api_requests_total", "API requests, by route and status.");
+  readonly auditFailures = new Counter(
+    "herald_audit_write_failures_total",
+    "Audit entries that could not be written after the write they describe committed (logged at error), by action.",
+  );
   private readonly gauges: Gauge[] = [];
 
   /** Register a gauge read at scrape time (e.g. queue depth from the store). */
@@ -116,7 +120,15 @@ export class Metrics {
   /** Read every gauge, then render all metrics as Prometheus text (a failing gauge keeps its last value). */
   async render(): Promise<string> {
     await Promise.all(this.gauges.map((g) => g.collect().catch(() => undefined)));
-    const all: Metric[] = [this.sendLatency, this.throttled, this.tokenRefreshes, this.inbound, this.apiRequests, ...this.gauges];
+    const all: Metric[] = [
+      this.sendLatency,
+      this.throttled,
+      this.tokenRefreshes,
+      this.inbound,
+      this.apiRequests,
+      this.auditFailures,
+      ...this.gauges,
+    ];
     return `${all.map((m) => m.render()).join("\n")}\n`;
   }
 }

@@ -1,5 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { Hono } from "hono";
+import { reportingAuditLog } from "../api/audit.js";
 import { type ApiEnv, adminKeyVerifier, withAfterAuth } from "../api/auth.js";
 import { conversationRoutes } from "../api/conversations.js";
 import { auditRoutes, auditWrites, keyRoutes, storedKeyVerifier } from "../api/keys.js";
@@ -147,7 +148,9 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     metrics.apiRequests.inc({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) });
   });
   app.route("/", healthRoutes(store));
-  app.use("/v1/*", auditWrites(store.audit, clock));
+  // Action labels are route patterns (`PATCH /v1/notifications/:id`) or key actions: bounded.
+  const auditLog = reportingAuditLog(store.audit, logger, (action) => metrics.auditFailures.inc({ action }));
+  app.use("/v1/*", auditWrites(auditLog, clock));
   const openapi = openApiDocument();
   app.get("/openapi.json", (c) => c.json(openapi));
   app.get("/metrics", async (c) => c.text(await metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
@@ -155,7 +158,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.route("/", conversationRoutes(store, keys));
   app.route("/", notificationRoutes(engine, keys));
   app.route("/", reportRoutes(engine, keys));
-  app.route("/", keyRoutes(store.apiKeys, store.audit, keys, clock));
+  app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
   app.route("/", auditRoutes(store.audit, keys));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
   app.onError((err, c) => {

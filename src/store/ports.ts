@@ -130,10 +130,22 @@ export interface AuditEntry {
   action: string;
   target: string;
   details: Record<string, unknown>;
+  /**
+   * The tenants the entry concerns (the target's tenants, else the acting key's); undefined = every
+   * tenant or unknown, visible only to keys without a tenant limit.
+   */
+  tenants?: readonly string[] | undefined;
 }
 
 export interface AuditLog {
   record(entry: AuditEntry): Promise<void>;
-  /** Newest first, cursor-paged. */
-  list(page: { cursor?: string | undefined; limit: number }): Promise<Page<AuditEntry & { id: number }>>;
+  /**
+   * Newest first, cursor-paged. With `tenants`, only entries whose tenant set is known and within
+   * `tenants` (what a tenant-limited key may read).
+   */
+  list(page: {
+    cursor?: string | undefined;
+    limit: number;
+    tenants?: readonly string[] | undefined;
+  }): Promise<Page<AuditEntry & { id: number }>>;
 }

@@ -67,6 +67,12 @@ describe("interpret", () => {
       value: { action: { verb: "vote", data: { choice: "a" } } },
     });
     expect(interpret(invoke)).toEqual({ type: "cardAction", verb: "vote", data: { choice: "a" } });
+    // Action.Submit arrives as a message whose `value` holds the inputs and whose text is empty.
+    expect(interpret(parse({ ...personalMessage(alice, ""), value: { choice: "b" } }))).toEqual({
+      type: "cardSubmit",
+      data: { choice: "b" },
+    });
+    expect(interpret(parse({ ...personalMessage(alice, "help"), value: { choice: "b" } }))).toEqual({ type: "message", text: "help" });
     const receipt = parse({
       ...personalMessage(alice, ""),
       type: "event",

@@ -229,14 +229,31 @@ forEachStore((stores) => {
     expect(replies.sent.at(-1)?.message.text).toContain("added to this chat by Alice Archer");
   });
 
-  it("answers a card action synchronously", async () => {
-    const { run } = setup();
+  it("answers a card action synchronously and honestly: nothing is recorded, so it never says so", async () => {
+    const { run, replies } = setup();
     const r = await run({
       ...personalMessage(alice, ""),
       type: "invoke",
       name: "adaptiveCard/action",
       value: { action: { type: "Action.Execute", verb: "ack" } },
     });
-    expect(r.body).toMatchObject({ statusCode: 200 });
+    // A Universal Actions message response: Teams shows `value` to the user under the card.
+    expect(r.body).toEqual({
+      statusCode: 200,
+      type: "application/vnd.microsoft.activity.message",
+      value: "This card does not collect responses yet, so nothing was recorded.",
+    });
+    expect(JSON.stringify(r.body)).not.toMatch(/response was recorded/i);
+    expect(replies.sent).toEqual([]);
+  });
+
+  it("answers a card submit (a message with values and no text) honestly, not as an unknown command", async () => {
+    const { run, replies } = setup();
+    const r = await run({ ...personalMessage(alice, ""), text: undefined, value: { choice: "yes" } });
+    expect(r.event).toBe("cardSubmit");
+    const said = replies.sent.at(-1)?.message.text ?? "";
+    expect(said).toMatch(/^This card does not collect responses yet, so nothing was recorded\./);
+    expect(said).not.toMatch(/don't understand|response was recorded/i);
+    expect(replies.sent.at(-1)?.conversationId).toBe(personalConversation(alice).id);
   });
 });

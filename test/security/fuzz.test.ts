@@ -1,9 +1,15 @@
+import { once } from "node:events";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import Database from "better-sqlite3";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/config.js";
+import { parseActivity } from "../../src/inbound/activity.js";
+import { outOfScope } from "../../src/inbound/scope.js";
 import { silentLogger } from "../../src/log.js";
 import { createHerald, type Herald } from "../../src/server/herald.js";
-import { alice, personalInstall, personalMessage } from "../helpers/activities.js";
+import { alice, personalConversation, personalInstall, personalMessage } from "../helpers/activities.js";
 import { createStoreFactory } from "../helpers/stores.js";
 
 /**
@@ -14,14 +20,28 @@ import { createStoreFactory } from "../helpers/stores.js";
 const KEY = "fuzz-admin-key-0123456789abcdef";
 const stores = createStoreFactory("sqlite");
 let herald: Herald;
+/** A Connector that accepts every reply at once, so the handler's background work (welcomes, answers) drains fast. */
+let connector: Server;
+let connectorUrl = "";
 
 beforeAll(async () => {
+  connector = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end('{"id":"1"}'));
+  });
+  connector.listen(0, "127.0.0.1");
+  await once(connector, "listening");
+  connectorUrl = `http://127.0.0.1:${(connector.address() as AddressInfo).port}/teams/`;
   const config = loadConfig({ HERALD_INBOUND_AUTH: "off", HERALD_API_KEY: KEY, HERALD_TRUSTED_HOSTS: "127.0.0.1" });
-  // The engine is off: the fuzzer checks parsing and storage, not sending.
-  herald = await createHerald(config, { logger: silentLogger, store: await stores.open(), engine: false });
+  // The engine is off: the fuzzer checks parsing and storage, not sending. Rate-limit windows are
+  // 1000 times shorter so replies to the fuzzer's valid messages never wait for a bucket.
+  herald = await createHerald(config, { logger: silentLogger, store: await stores.open(), engine: false, delivery: { timeScale: 1000 } });
 });
 afterAll(async () => {
+  reader?.close();
   await herald?.close();
+  connector?.closeAllConnections();
+  connector?.close();
   await stores.cleanup();
 });
 
@@ -37,14 +57,49 @@ async function post(path: string, body: string, method = "POST"): Promise<number
   return res.status;
 }
 
-async function conversationCount(): Promise<number> {
-  return (await herald.store.conversations.list({}, { limit: 10_000 })).items.length;
+/**
+ * Every row of every table (conversations with all their fields, preferences, notifications,
+ * deliveries, keys, audit), read through a second connection to the SQLite file: a rejected
+ * activity that changed one field of an existing conversation shows here, where a row count
+ * would not.
+ */
+function storeState(): string {
+  reader ??= new Database(stores.databaseUrl.slice("sqlite:".length), { readonly: true, fileMustExist: true });
+  const db = reader;
+  const tables = db
+    .prepare(
+      "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name <> 'herald_migrations' order by name",
+    )
+    .all() as { name: string }[];
+  const state: Record<string, unknown[]> = {};
+  // Each statement reads the latest commit (WAL, autocommit).
+  for (const { name } of tables) state[name] = db.prepare(`select * from "${name}" order by rowid`).all();
+  return JSON.stringify(state);
 }
+let reader: Database.Database | undefined;
 
-/** Valid activities with fields replaced by arbitrary values, dropped or added. */
+/**
+ * Valid activities (about alice, whose chat is stored) with fields replaced by arbitrary values,
+ * dropped or added; and valid activities with one pointed change that parses but must be refused
+ * (an untrusted serviceUrl: 403) or ignored (another channel, no tenant: 200, nothing kept).
+ */
 function mutatedActivity(): fc.Arbitrary<unknown> {
-  const seeds = [personalInstall(alice)[0], personalInstall(alice)[1], personalMessage(alice, "help")];
-  return fc
+  const seeds = [personalInstall(alice)[0], personalInstall(alice)[1], personalMessage(alice, "help")].map((a) => ({
+    ...a,
+    serviceUrl: connectorUrl,
+  }));
+  const noTenant = { id: personalConversation(alice)["id"], conversationType: "personal" };
+  const pointed = fc
+    .tuple(
+      fc.constantFrom(...seeds),
+      fc.oneof(
+        fc.record({ serviceUrl: fc.oneof(fc.webUrl(), fc.constantFrom("https://evil.example.com/teams/", "http://10.0.0.1/")) }),
+        fc.record({ channelId: fc.constantFrom("webchat", "directline", "emulator") }),
+        fc.record({ conversation: fc.constant(noTenant), channelData: fc.constantFrom({}, { tenant: {} }, { tenant: { id: "" } }) }),
+      ),
+    )
+    .map(([seed, change]) => ({ ...structuredClone(seed), ...change }));
+  const arbitrary = fc
     .tuple(
       fc.constantFrom(...seeds),
       fc.array(
@@ -76,20 +131,36 @@ function mutatedActivity(): fc.Arbitrary<unknown> {
       for (const k of drop) delete a[k];
       return a;
     });
+  return fc.oneof(pointed, arbitrary);
 }
 
 describe("inbound activities", () => {
-  it("never answer 5xx and never store a rejected activity", async () => {
+  it("never answer 5xx, and a rejected or ignored activity changes nothing in the store", async () => {
+    // Alice's chat exists (and she opted out), so a refused activity about her could change it.
+    for (const a of [...personalInstall(alice), personalMessage(alice, "stop")])
+      expect(await post("/api/messages", JSON.stringify({ ...a, serviceUrl: connectorUrl }))).toBe(200);
+    await herald.handler.drain();
+    expect(storeState()).toContain('"opted_out":1');
+    let refused = 0;
+    let ignored = 0;
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.jsonValue(), mutatedActivity()), async (body) => {
-        const before = await conversationCount();
+        const before = storeState();
         const status = await post("/api/messages", JSON.stringify(body));
+        await herald.handler.drain();
         expect(status).toBeLessThan(500);
-        if (status >= 400) expect(await conversationCount()).toBe(before);
+        const parsed = parseActivity(body);
+        const unused = status < 400 && parsed.ok && outOfScope(parsed.activity) !== undefined;
+        if (status >= 400) refused++;
+        if (unused) ignored++;
+        if (status >= 400 || unused) expect(storeState()).toBe(before);
       }),
       { numRuns: 300 },
     );
-  });
+    // The property saw both kinds (a few dozen of each in 300 runs).
+    expect(refused).toBeGreaterThan(10);
+    expect(ignored).toBeGreaterThan(10);
+  }, 60_000);
 
   it("never answer 5xx to bytes that are not JSON", async () => {
     await fc.assert(
@@ -119,7 +190,6 @@ describe("API bodies", () => {
 
   it.each([
     ["POST", "/v1/notifications"],
-    ["PATCH", "/v1/notifications/n_missing"],
     ["POST", "/v1/keys"],
   ])("%s %s never answers 5xx", async (method, path) => {
     await fc.assert(
@@ -146,5 +216,178 @@ describe("API bodies", () => {
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+/**
+ * PATCH on a notification that was SENT (so the edit logic runs: schema, templates, size, the
+ * edit of every sent copy), with fuzzed bodies: never a 5xx, and a refused body leaves the
+ * notification (record, message, counters, every delivery row) exactly as it was. Runs its own
+ * Herald with the engine on, sending to the stub Connector.
+ */
+describe("PATCH of a sent notification", () => {
+  const editStores = createStoreFactory("sqlite");
+  let sender: Herald;
+  let id = "";
+  /** The per-key limit (burst 100) would answer 429 before any logic: cases rotate over several keys. */
+  const keys: string[] = [KEY];
+
+  beforeAll(async () => {
+    const config = loadConfig({
+      HERALD_INBOUND_AUTH: "off",
+      HERALD_API_KEY: KEY,
+      HERALD_TRUSTED_HOSTS: "127.0.0.1",
+      HERALD_TENANT_RPS: "0",
+    });
+    sender = await createHerald(config, { logger: silentLogger, store: await editStores.open(), delivery: { timeScale: 1000 } });
+    const ids = ["a:one", "a:two", "a:three"];
+    for (const [i, conv] of ids.entries()) {
+      await sender.store.conversations.upsert({
+        id: conv,
+        kind: "personal",
+        tenantId: "tenant-1",
+        serviceUrl: connectorUrl,
+        channelId: "msteams",
+        bot: { id: "28:bot" },
+        user: { id: `29:user-${i}`, name: `User ${i}` },
+        at: new Date().toISOString(),
+        status: "active",
+      });
+    }
+    const res = await sender.fetch(
+      new Request("http://herald.test/v1/notifications", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
+        body: JSON.stringify({ audience: { conversations: ids }, message: { text: "Hello ${name}" } }),
+      }),
+    );
+    expect(res.status).toBe(202);
+    id = ((await res.json()) as { id: string }).id;
+    for (let i = 0; i < 3; i++) {
+      const created = await sender.fetch(
+        new Request("http://herald.test/v1/keys", {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
+          body: JSON.stringify({ name: `fuzz-${i}`, scopes: ["send"] }),
+        }),
+      );
+      keys.push(((await created.json()) as { key: string }).key);
+    }
+    await settled((n) => n.status === "completed" && n.counts.sent === 3);
+  });
+  afterAll(async () => {
+    await sender?.close();
+    await editStores.cleanup();
+  });
+
+  /** Wait (deadline 10 s) until the notification matches `done`, e.g. every copy edited. */
+  async function settled(done: (n: NonNullable<Awaited<ReturnType<Herald["engine"]["get"]>>>) => boolean) {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const n = await sender.engine.get(id);
+      if (n && done(n)) return n;
+      if (Date.now() > deadline) throw new Error(`notification ${id} did not settle: ${JSON.stringify(n)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** Everything Herald keeps about the notification: its record (message, version, counters) and every delivery row. */
+  async function fullState(): Promise<string> {
+    const n = await sender.store.deliveries.getNotification(id);
+    const rows = await sender.store.deliveries.listDeliveries(id, {}, { limit: 1_000 });
+    return JSON.stringify({ n, rows: rows.items });
+  }
+
+  const texty = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.constantFrom("Hi ${name}", "Hi ${givenName}!", "${", "${name", "${nope.deeper}", "${foo(}", "   ", "x".repeat(40_000)),
+    fc.jsonValue(),
+  );
+  const card = fc.oneof(
+    fc.jsonValue(),
+    fc.record(
+      {
+        type: fc.constantFrom("AdaptiveCard", "Card"),
+        version: fc.constantFrom("1.5", "1.2", "9", "x"),
+        $schema: fc.constant("http://adaptivecards.io/schemas/adaptive-card.json"),
+        body: fc.array(fc.record({ type: fc.constantFrom("TextBlock", "Image", "Nope"), text: texty }, { requiredKeys: ["type"] }), {
+          maxLength: 3,
+        }),
+      },
+      { requiredKeys: ["type", "version"] },
+    ),
+  );
+  // Mostly near-valid messages, so most cases get past the schema into the edit logic.
+  const plausible = fc.record({
+    message: fc.record(
+      {
+        text: fc.oneof(
+          fc.string({ minLength: 1, maxLength: 40 }),
+          fc.constantFrom("Hi ${name}", "Hi ${givenName}!", "${", "${name", "${nope.deeper}", "${foo(}", "x".repeat(40_000)),
+        ),
+        textFormat: fc.constantFrom("markdown", "plain"),
+        summary: fc.string({ minLength: 1, maxLength: 20 }),
+        alert: fc.boolean(),
+      },
+      { requiredKeys: ["text"] },
+    ),
+  });
+  const editBodies = fc.oneof(
+    { arbitrary: plausible, weight: 4 },
+    fc.jsonValue(),
+    fc.record({ message: fc.jsonValue() }),
+    fc.record({
+      message: fc.record(
+        {
+          text: texty,
+          card,
+          textFormat: fc.oneof(fc.constantFrom("markdown", "plain", "xml"), fc.jsonValue()),
+          summary: texty,
+          alert: fc.oneof(fc.boolean(), fc.jsonValue()),
+        },
+        { requiredKeys: [] },
+      ),
+    }),
+    fc.record({ message: fc.record({ text: texty }), extra: fc.jsonValue() }, { requiredKeys: ["message"] }),
+  );
+
+  it("never answers 5xx, refuses bad bodies without changing anything, and reaches the edit logic", async () => {
+    const outcomes = new Map<string, number>();
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(editBodies, async (body) => {
+        const before = await fullState();
+        const res = await sender.fetch(
+          new Request(`http://herald.test/v1/notifications/${id}`, {
+            method: "PATCH",
+            headers: { "content-type": "application/json", authorization: `Bearer ${keys[run++ % keys.length]}` },
+            body: JSON.stringify(body),
+          }),
+        );
+        const answer = (await res.json()) as { error?: { code: string }; messageVersion?: number };
+        const outcome = `${res.status} ${answer.error?.code ?? ""}`.trim();
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+        expect(res.status, JSON.stringify(answer)).toBeLessThan(500);
+        if (res.status >= 400) {
+          expect(await fullState()).toBe(before);
+        } else {
+          expect(res.status).toBe(202);
+          // Every sent copy is edited before the next case, so the next "before" is at rest.
+          const version = answer.messageVersion ?? 0;
+          await settled((n) => n.messageVersion === version && n.edit.pending === 0);
+        }
+      }),
+      { numRuns: 150 },
+    );
+    // Past the schema: accepted edits, and refusals only the edit logic can give (templates, size).
+    const summary = JSON.stringify(Object.fromEntries(outcomes));
+    expect(outcomes.get("202") ?? 0, summary).toBeGreaterThan(20);
+    expect(outcomes.get("429 HERALD_E_RATE_LIMITED") ?? 0, summary).toBe(0);
+    expect((outcomes.get("400 HERALD_E_TEMPLATE") ?? 0) + (outcomes.get("413 HERALD_E_MESSAGE_TOO_LARGE") ?? 0), summary).toBeGreaterThan(
+      3,
+    );
+    const edited = await sender.engine.get(id);
+    expect(edited?.edit.failed, "every accepted edit reached the sent copies").toBe(0);
+    expect(edited?.edit.done).toBe(3);
   });
 });

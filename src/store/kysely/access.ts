@@ -24,6 +24,13 @@ export type AccessTables = {
     target: string;
     /** JSON object. */
     details: string;
+    /** JSON array of the tenants the entry concerns; null = every tenant or unknown (006). */
+    tenants: string | null;
+  };
+  /** One row per tenant of an audit entry, for the subset filter of tenant-limited readers (006). */
+  audit_tenants: {
+    audit_id: number | string;
+    tenant_id: string;
   };
 };
 
@@ -83,19 +90,58 @@ export class KyselyAuditLog implements AuditLog {
   constructor(private readonly db: Db) {}
 
   async record(e: AuditEntry): Promise<void> {
-    await this.db
-      .insertInto("audit_log")
-      .values({ at: e.at, actor: e.actor, action: e.action, target: e.target, details: JSON.stringify(e.details) })
-      .execute();
+    const tenants = e.tenants ? [...new Set(e.tenants)] : undefined;
+    await this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto("audit_log")
+        .values({
+          at: e.at,
+          actor: e.actor,
+          action: e.action,
+          target: e.target,
+          details: JSON.stringify(e.details),
+          tenants: tenants ? JSON.stringify(tenants) : null,
+        })
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      if (tenants && tenants.length > 0) {
+        await trx
+          .insertInto("audit_tenants")
+          .values(tenants.map((t) => ({ audit_id: row.id, tenant_id: t })))
+          .execute();
+      }
+    });
   }
 
-  async list(page: { cursor?: string | undefined; limit: number }): Promise<Page<AuditEntry & { id: number }>> {
+  async list(page: {
+    cursor?: string | undefined;
+    limit: number;
+    tenants?: readonly string[] | undefined;
+  }): Promise<Page<AuditEntry & { id: number }>> {
     let q = this.db
       .selectFrom("audit_log")
       .selectAll()
       .orderBy("id", "desc")
       .limit(page.limit + 1);
     if (page.cursor) q = q.where("id", "<", decodeCursor(page.cursor));
+    const tenants = page.tenants;
+    if (tenants) {
+      // Known tenant set (at least one row) and none of its tenants outside the reader's.
+      q = q
+        .where(({ exists, selectFrom }) =>
+          exists(selectFrom("audit_tenants").select("audit_tenants.audit_id").whereRef("audit_tenants.audit_id", "=", "audit_log.id")),
+        )
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom("audit_tenants")
+                .select("audit_tenants.audit_id")
+                .whereRef("audit_tenants.audit_id", "=", "audit_log.id")
+                .where("audit_tenants.tenant_id", "not in", tenants.length > 0 ? [...tenants] : [""]),
+            ),
+          ),
+        );
+    }
     const rows = await q.execute();
     const items = rows.slice(0, page.limit).map((r) => ({
       id: Number(r.id),
@@ -104,6 +150,7 @@ export class KyselyAuditLog implements AuditLog {
       action: r.action,
       target: r.target,
       details: JSON.parse(r.details) as Record<string, unknown>,
+      tenants: r.tenants ? (JSON.parse(r.tenants) as string[]) : undefined,
     }));
     const last = items.at(-1);
     return { items, nextCursor: rows.length > page.limit && last ? encodeCursor(last.id) : undefined };

@@ -3,6 +3,13 @@ import type { RecipientDirectory, StoredRecipient, TeamHome } from "../../delive
 import type { AllTables } from "./delivery-schema.js";
 import { chunk } from "./delivery-sql.js";
 
+/**
+ * Audiences are Teams conversations with a tenant, only. Herald stores no other since issue 9,
+ * but older versions stored Web Chat / Direct Line chats with an empty tenant: every lookup here
+ * leaves such rows out, so no broadcast, user or team audience can pick one.
+ */
+const teamsChannelId = "msteams";
+
 /** Lookups per statement (each id is one bound parameter, twice for user lookups). */
 const idsPerQuery = 500;
 
@@ -32,7 +39,9 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
         "c.last_activity_at",
         "p.opted_out",
         "p.opted_out_categories",
-      ]);
+      ])
+      .where("c.channel_id", "=", teamsChannelId)
+      .where("c.tenant_id", "<>", "");
   }
 
   async conversations(ids: readonly string[]): Promise<Map<string, StoredRecipient>> {
@@ -75,6 +84,8 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
         .selectFrom("conversations")
         .select(["team_id", "tenant_id", "service_url", "status"])
         .where("team_id", "in", part)
+        .where("channel_id", "=", teamsChannelId)
+        .where("tenant_id", "<>", "")
         .orderBy("last_activity_at", "desc")
         .execute();
       for (const r of rows) {
@@ -94,6 +105,8 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
         // The General channel's id is the team's id.
         .where((eb) => eb.or([eb("id", "in", part), eb("teams_channel_id", "in", part), eb("team_id", "in", part)]))
         .where("kind", "=", "channel")
+        .where("channel_id", "=", teamsChannelId)
+        .where("tenant_id", "<>", "")
         .orderBy("last_activity_at", "desc")
         .execute();
       for (const r of rows) {
@@ -143,6 +156,7 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
       .selectFrom("conversations")
       .select("service_url")
       .where("tenant_id", "=", tenantId)
+      .where("channel_id", "=", teamsChannelId)
       .orderBy("seq", "desc")
       .limit(1)
       .executeTakeFirst();
