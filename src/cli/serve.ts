@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from "../config/config.js";
 import { createLogger } from "../log.js";
 import { keepHeapSmall } from "../server/heap.js";
 import { createHerald } from "../server/herald.js";
+import { ceilingCheck } from "./ceiling.js";
 import { addSettingFlags, exitCodes, settingFlags } from "./options.js";
 import { onShutdown } from "./signals.js";
 
@@ -25,6 +26,8 @@ export function registerServe(program: Command): void {
     const config = configOrExit("serve", opts);
     keepHeapSmall();
     const logger = createLogger(config.logLevel);
+    const ceiling = ceilingCheck("serve", config);
+    if (ceiling && "warn" in ceiling) logger.warn(ceiling.warn);
     const herald = await createHerald(config, { logger });
     let listener: Awaited<ReturnType<typeof herald.listen>>;
     try {
@@ -45,7 +48,7 @@ export function registerServe(program: Command): void {
 /**
  * `herald worker`: the delivery engine alone, no HTTP. Run any number next to `herald serve`
  * processes on the same PostgreSQL database (rows are claimed with FOR UPDATE SKIP LOCKED and
- * leases) and, with HERALD_REDIS_URL, the same rate-limit buckets.
+ * leases) and the same rate-limit buckets in Redis (HERALD_REDIS_URL, required: see ceiling.ts).
  */
 export function registerWorker(program: Command): void {
   addSettingFlags(
@@ -54,6 +57,11 @@ export function registerWorker(program: Command): void {
     const config = configOrExit("worker", opts);
     if (config.databaseUrl.startsWith("sqlite:")) {
       process.stderr.write("herald worker: needs HERALD_DATABASE_URL=postgres://... (a SQLite file is one process's: use herald serve).\n");
+      process.exit(exitCodes.usage);
+    }
+    const ceiling = ceilingCheck("worker", config);
+    if (ceiling && "refuse" in ceiling) {
+      process.stderr.write(`herald worker: ${ceiling.refuse}\n`);
       process.exit(exitCodes.usage);
     }
     keepHeapSmall();
