@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from "../config/config.js";
 import { createLogger } from "../log.js";
 import { keepHeapSmall } from "../server/heap.js";
 import { createHerald } from "../server/herald.js";
+import { StoreError } from "../store/errors.js";
 import { ceilingCheck } from "./ceiling.js";
 import { addSettingFlags, exitCodes, settingFlags } from "./options.js";
 import { onShutdown } from "./signals.js";
@@ -19,6 +20,19 @@ function configOrExit(command: string, opts: Record<string, unknown>): ReturnTyp
   }
 }
 
+/** createHerald, with a database another process holds reported as a usage error (exit code 2). */
+async function startOrExit(command: string, config: ReturnType<typeof loadConfig>, logger: ReturnType<typeof createLogger>) {
+  try {
+    return await createHerald(config, { logger });
+  } catch (e) {
+    if (e instanceof StoreError && e.code === "HERALD_E_STORE_LOCKED") {
+      process.stderr.write(`herald ${command}: ${e.code}: ${e.message}\n`);
+      process.exit(exitCodes.usage);
+    }
+    throw e;
+  }
+}
+
 export function registerServe(program: Command): void {
   addSettingFlags(
     program.command("serve").description("Run Herald: bot endpoint (POST /api/messages), HTTP API and delivery engine in one process."),
@@ -28,7 +42,7 @@ export function registerServe(program: Command): void {
     const logger = createLogger(config.logLevel);
     const ceiling = ceilingCheck("serve", config);
     if (ceiling && "warn" in ceiling) logger.warn(ceiling.warn);
-    const herald = await createHerald(config, { logger });
+    const herald = await startOrExit("serve", config, logger);
     let listener: Awaited<ReturnType<typeof herald.listen>>;
     try {
       listener = await herald.listen();
@@ -66,7 +80,7 @@ export function registerWorker(program: Command): void {
     }
     keepHeapSmall();
     const logger = createLogger(config.logLevel);
-    const herald = await createHerald(config, { logger });
+    const herald = await startOrExit("worker", config, logger);
     logger.info({ workerId: herald.engine.workerId }, "herald worker started");
     process.stdout.write(`Herald worker ${herald.engine.workerId} sending\n`);
     onShutdown(logger, () => herald.close());
