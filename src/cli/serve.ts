@@ -3,6 +3,8 @@ import { ConfigError, loadConfig } from "../config/config.js";
 import { createLogger } from "../log.js";
 import { keepHeapSmall } from "../server/heap.js";
 import { createHerald } from "../server/herald.js";
+import { StoreError } from "../store/errors.js";
+import { ceilingCheck } from "./ceiling.js";
 import { addSettingFlags, exitCodes, settingFlags } from "./options.js";
 import { onShutdown } from "./signals.js";
 
@@ -18,6 +20,19 @@ function configOrExit(command: string, opts: Record<string, unknown>): ReturnTyp
   }
 }
 
+/** createHerald, with a database another process holds reported as a usage error (exit code 2). */
+async function startOrExit(command: string, config: ReturnType<typeof loadConfig>, logger: ReturnType<typeof createLogger>) {
+  try {
+    return await createHerald(config, { logger });
+  } catch (e) {
+    if (e instanceof StoreError && e.code === "HERALD_E_STORE_LOCKED") {
+      process.stderr.write(`herald ${command}: ${e.code}: ${e.message}\n`);
+      process.exit(exitCodes.usage);
+    }
+    throw e;
+  }
+}
+
 export function registerServe(program: Command): void {
   addSettingFlags(
     program.command("serve").description("Run Herald: bot endpoint (POST /api/messages), HTTP API and delivery engine in one process."),
@@ -25,7 +40,9 @@ export function registerServe(program: Command): void {
     const config = configOrExit("serve", opts);
     keepHeapSmall();
     const logger = createLogger(config.logLevel);
-    const herald = await createHerald(config, { logger });
+    const ceiling = ceilingCheck("serve", config);
+    if (ceiling && "warn" in ceiling) logger.warn(ceiling.warn);
+    const herald = await startOrExit("serve", config, logger);
     let listener: Awaited<ReturnType<typeof herald.listen>>;
     try {
       listener = await herald.listen();
@@ -45,7 +62,7 @@ export function registerServe(program: Command): void {
 /**
  * `herald worker`: the delivery engine alone, no HTTP. Run any number next to `herald serve`
  * processes on the same PostgreSQL database (rows are claimed with FOR UPDATE SKIP LOCKED and
- * leases) and, with HERALD_REDIS_URL, the same rate-limit buckets.
+ * leases) and the same rate-limit buckets in Redis (HERALD_REDIS_URL, required: see ceiling.ts).
  */
 export function registerWorker(program: Command): void {
   addSettingFlags(
@@ -56,9 +73,14 @@ export function registerWorker(program: Command): void {
       process.stderr.write("herald worker: needs HERALD_DATABASE_URL=postgres://... (a SQLite file is one process's: use herald serve).\n");
       process.exit(exitCodes.usage);
     }
+    const ceiling = ceilingCheck("worker", config);
+    if (ceiling && "refuse" in ceiling) {
+      process.stderr.write(`herald worker: ${ceiling.refuse}\n`);
+      process.exit(exitCodes.usage);
+    }
     keepHeapSmall();
     const logger = createLogger(config.logLevel);
-    const herald = await createHerald(config, { logger });
+    const herald = await startOrExit("worker", config, logger);
     logger.info({ workerId: herald.engine.workerId }, "herald worker started");
     process.stdout.write(`Herald worker ${herald.engine.workerId} sending\n`);
     onShutdown(logger, () => herald.close());

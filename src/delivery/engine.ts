@@ -13,6 +13,7 @@ import type { Message } from "./message/schema.js";
 import type { BlockedEntry, Delivery, DeliveryStatus, Notification, NotificationStatus, Page } from "./model.js";
 import { policiesFor } from "./policies.js";
 import { type NotificationRequest, scheduleOf, toAudience } from "./request.js";
+import { limiterOnBaseClock, StoreClock } from "./store-clock.js";
 
 export interface DeliveryEngineDeps {
   /** The store (its `deliveries`, `recipients`, `conversations`). */
@@ -80,20 +81,22 @@ export interface DeliveryEngine {
  * `unknown`), within Teams' limits, surviving crashes; see docs/design/delivery.md.
  */
 export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
-  const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? silentLogger;
   const config = resolveDeliveryConfig(deps.config);
   const owner = deps.workerId ?? workerId();
   const store = deps.store.deliveries;
+  // Every time the engine writes or compares is on the store's clock (PostgreSQL's, when processes share it).
+  const clock = new StoreClock(deps.clock ?? systemClock, () => store.databaseNow(), 2 * config.heartbeatMs);
   const dispatcher = new Dispatcher({
     owner,
     store,
     directory: deps.store.recipients,
     conversations: deps.store.conversations,
     connector: deps.connector,
-    limiter: deps.limiter,
+    limiter: limiterOnBaseClock(deps.limiter, clock),
     policies: policiesFor(config.tenantRps, config.timeScale),
     clock,
+    syncClock: () => clock.sync(),
     config,
     logger: logger.child({ component: "delivery" }),
     random: deps.random ?? Math.random,
@@ -156,6 +159,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         const denied = [...resolution.tenants].filter((t) => !caller.tenants?.includes(t));
         if (denied.length > 0) throw new DeliveryError("HERALD_E_FORBIDDEN", `This API key may not send to tenant ${denied[0]}.`);
       }
+      await clock.fresh();
       const now = clock.now();
       const tenants = resolution.tenants ? [...resolution.tenants] : [];
       const { notification, created } = await store.createNotification(
@@ -210,6 +214,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     async edit(id, message, caller) {
       const before = await mustGet(id, caller);
       prepareMessage(message, { data: before.data });
+      await clock.fresh();
       const outcome = await store.requestEdit(id, message, clock.now());
       if (!outcome.ok) {
         if (outcome.reason === "canceled")
@@ -230,6 +235,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
 
     async recall(id, caller) {
       await mustGet(id, caller);
+      await clock.fresh();
       const n = await store.requestRecall(id, clock.now());
       if (!n) throw new DeliveryError("HERALD_E_NOT_FOUND", `No notification ${id}.`);
       dispatcher.kick();

@@ -9,6 +9,8 @@ export type StoreErrorCode =
   | "HERALD_E_STORE_SCHEMA"
   /** The database could not be opened or reached. */
   | "HERALD_E_STORE_OPEN"
+  /** Another Herald process holds the SQLite file (one process per file; several need PostgreSQL). */
+  | "HERALD_E_STORE_LOCKED"
   /** A migration failed; nothing of that run was applied. */
   | "HERALD_E_STORE_MIGRATION"
   /** A page cursor that this store did not issue. */

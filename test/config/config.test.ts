@@ -101,3 +101,33 @@ describe("trustedHosts", () => {
     expect(trustedHosts(clouds.gcch, [])("https://smba.trafficmanager.net/teams/")).toBe(false);
   });
 });
+
+describe("clouds: default service URLs", () => {
+  // Microsoft's current "Proactive messages" page and its Agents SDK agree (see clouds.ts for the
+  // sources); the older text of that page (`/gcc`, `/gcch`, "not in DoD") was replaced.
+  it("are Microsoft's documented proactive endpoints (the Agents SDK's TeamsServiceEndpoints)", async () => {
+    const { TeamsServiceEndpoints } = await import("@microsoft/agents-hosting");
+    expect({
+      public: clouds.public.defaultServiceUrl,
+      gcc: clouds.gcc.defaultServiceUrl,
+      gcch: clouds.gcch.defaultServiceUrl,
+      dod: clouds.dod.defaultServiceUrl,
+    }).toEqual({
+      public: TeamsServiceEndpoints.publicGlobal,
+      gcc: TeamsServiceEndpoints.gcc,
+      gcch: TeamsServiceEndpoints.gccHigh,
+      dod: TeamsServiceEndpoints.dod,
+    });
+  });
+
+  it("are trusted by their own cloud, and by no other US cloud family", () => {
+    for (const cloud of Object.values(clouds)) expect(trustedHosts(cloud, [])(cloud.defaultServiceUrl), cloud.name).toBe(true);
+    expect(trustedHosts(clouds.public, [])(clouds.dod.defaultServiceUrl)).toBe(false);
+    expect(trustedHosts(clouds.gcch, [])(clouds.gcc.defaultServiceUrl)).toBe(false);
+  });
+
+  it("accept the older documented paths too (trust is by host)", () => {
+    expect(trustedHosts(clouds.gcc, [])("https://smba.infra.gcc.teams.microsoft.com/gcc")).toBe(true);
+    expect(trustedHosts(clouds.gcch, [])("https://smba.infra.gov.teams.microsoft.us/gcch")).toBe(true);
+  });
+});

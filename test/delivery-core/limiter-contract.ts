@@ -1,6 +1,8 @@
 /**
  * The RateLimiter contract, run against every implementation (limiter-memory.test.ts,
- * limiter-redis.test.ts). Time is simulated: every call passes `now`; nothing sleeps.
+ * limiter-redis.test.ts). Time is simulated: every call passes `now`; nothing sleeps. The Redis
+ * limiter runs it with `time: "caller"`; Redis's own clock, its default, is tested in real time
+ * in limiter-redis.test.ts.
  * Exemption: eviction of idle state is checked per implementation (Map size in process,
  * key TTLs in Redis) because how state disappears is not observable through the port.
  */

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
+import { type Clock, systemClock } from "../../src/clock.js";
 import { InProcessRateLimiter } from "../../src/delivery/limits/memory.js";
 import { conversationSendPolicy, type LimitPolicy, tenantPolicy } from "../../src/delivery/limits/policy.js";
 import type { BucketKey } from "../../src/delivery/limits/rate-limiter.js";
@@ -29,8 +30,10 @@ rateLimiterContract("redis", {
   fresh: (options, clock) => {
     const prefix = `${root}${namespaces++}:`;
     return {
-      limiter: new RedisRateLimiter({ ...options, redis: a, prefix, clock }),
-      peer: new RedisRateLimiter({ ...options, redis: b, prefix, clock }),
+      // The contract runs in simulated time: the algorithm and its atomicity across two
+      // connections. Redis's own clock (the default) is tested in real time below.
+      limiter: new RedisRateLimiter({ ...options, redis: a, prefix, clock, time: "caller" }),
+      peer: new RedisRateLimiter({ ...options, redis: b, prefix, clock, time: "caller" }),
     };
   },
 });
@@ -43,7 +46,7 @@ describe("RedisRateLimiter", () => {
         fc.array(fc.record({ gap: fc.integer({ min: 0, max: 300 }), mask: fc.integer({ min: 1, max: 7 }) }), { maxLength: 80 }),
         async (events) => {
           const clock = simClock();
-          const redis = new RedisRateLimiter({ redis: a, prefix: `${root}${namespaces++}:`, clock });
+          const redis = new RedisRateLimiter({ redis: a, prefix: `${root}${namespaces++}:`, clock, time: "caller" });
           const memory = new InProcessRateLimiter();
           const buckets: BucketKey[] = policies.map((policy, i) => ({ key: `diff-${i}`, policy }));
           let now = 5_000;
@@ -61,7 +64,7 @@ describe("RedisRateLimiter", () => {
   it("gives every key it writes a TTL no longer than the state matters plus the slack", async () => {
     const prefix = `${root}${namespaces++}:`;
     const clock = simClock();
-    const limiter = new RedisRateLimiter({ redis: a, prefix, clock, ttlSlackMs: 1_000 });
+    const limiter = new RedisRateLimiter({ redis: a, prefix, clock, ttlSlackMs: 1_000, time: "caller" });
     const tenant: BucketKey = { key: "tenant:t", policy: tenantPolicy(50) };
     let now = 0;
     for (let conversation = 0; conversation < 200; ) {
@@ -95,9 +98,55 @@ describe("RedisRateLimiter", () => {
         return a.eval(...args);
       },
     } as unknown as Redis;
-    const limiter = new RedisRateLimiter({ redis: forgetful, prefix: `${root}${namespaces++}:` });
+    const limiter = new RedisRateLimiter({ redis: forgetful, prefix: `${root}${namespaces++}:`, time: "caller" });
     expect(await limiter.tryAcquire([{ key: "k", policy: tenantPolicy(1) }], 1_000)).toBe(0);
     expect(await limiter.tryAcquire([{ key: "k", policy: tenantPolicy(1) }], 1_000)).toBeGreaterThan(0);
     expect(calls).toEqual(["evalsha", "eval", "evalsha", "eval"]);
+  });
+});
+
+describe("RedisRateLimiter on Redis's clock (the default): processes whose clocks disagree share one timeline", () => {
+  /** The system clock moved by `skewMs`: a process on a machine whose clock is off. */
+  const skewed = (skewMs: number): Clock => ({ now: () => Date.now() + skewMs, sleep: systemClock.sleep });
+  const pair = () => {
+    const prefix = `${root}${namespaces++}:`;
+    const behindClock = skewed(-5_000);
+    const aheadClock = skewed(5_000);
+    return {
+      behind: { limiter: new RedisRateLimiter({ redis: a, prefix, clock: behindClock }), clock: behindClock },
+      ahead: { limiter: new RedisRateLimiter({ redis: b, prefix, clock: aheadClock }), clock: aheadClock },
+    };
+  };
+  const bucket: BucketKey = { key: "shared", policy: [{ limit: 10, windowMs: 1_000, burst: 10 }] };
+  const takeAll = async (side: { limiter: RedisRateLimiter; clock: Clock }): Promise<number> => {
+    let n = 0;
+    while ((await side.limiter.tryAcquire([bucket], side.clock.now())) === 0) n++;
+    return n;
+  };
+
+  it("a process 10 s ahead of another cannot take a second burst the other already took", async () => {
+    const { behind, ahead } = pair();
+    const first = await takeAll(behind);
+    const second = await takeAll(ahead);
+    expect(first).toBe(10);
+    // Within a few ms of real time: the window holds 10, whoever's clock is right.
+    expect(second).toBe(0);
+  });
+
+  it("a process 10 s behind another waits for the window after the other's burst (~1 s), not 10 s more", async () => {
+    const { behind, ahead } = pair();
+    expect(await takeAll(ahead)).toBe(10);
+    const wait = await behind.limiter.tryAcquire([bucket], behind.clock.now());
+    // The window of 1 s plus the limiter's margins, from the burst's moment.
+    expect(wait).toBeGreaterThan(900);
+    expect(wait).toBeLessThanOrEqual(1_100);
+  });
+
+  it("a block set by one process lasts its duration for the other, whatever their clocks say", async () => {
+    const { behind, ahead } = pair();
+    await ahead.limiter.block("blocked", ahead.clock.now() + 300);
+    const wait = await behind.limiter.tryAcquire([{ key: "blocked", policy: tenantPolicy(50) }], behind.clock.now());
+    expect(wait).toBeGreaterThan(200);
+    expect(wait).toBeLessThanOrEqual(300);
   });
 });

@@ -95,6 +95,8 @@ forEachStore((stores) => {
 
   const crashTwice = async (policy: InFlightPolicy, first: number) => {
     await seed(first);
+    // A SQLite file belongs to one process: this one lets go of it while the servers run.
+    await store.close();
     const tenantId = emulator.org.user(first).tenantId;
     const a = await server(policy);
     const posted = await a.api<{ id: string }>("POST", "/v1/notifications", {
@@ -112,6 +114,8 @@ forEachStore((stores) => {
     await b.kill();
     const c = await server(policy);
     const done = await until(c, id, (v) => v.status === "completed", 60_000);
+    await c.kill();
+    store = await stores.open();
     const rows = await allRows(id);
     return { done, rows };
   };

@@ -24,6 +24,8 @@ export interface DispatcherDeps {
   limiter: RateLimiter;
   policies: Policies;
   clock: Clock;
+  /** Measure `clock` against the store's clock again (StoreClock.sync): at start-up and before every heartbeat. */
+  syncClock?: () => Promise<void>;
   config: Readonly<DeliveryConfig>;
   logger: Logger;
   random: () => number;
@@ -129,6 +131,7 @@ export class Dispatcher {
     if (this.started) return;
     this.started = true;
     const { store, clock, owner, config } = this.deps;
+    await this.deps.syncClock?.();
     await store.heartbeat(owner, clock.now());
     await this.recover();
     await this.poll();
@@ -136,8 +139,9 @@ export class Dispatcher {
     this.timers.push(
       setInterval(() => {
         this.track(
-          store
-            .heartbeat(owner, clock.now())
+          Promise.resolve(this.deps.syncClock?.())
+            .catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "reading the database's clock failed"))
+            .then(() => store.heartbeat(owner, clock.now()))
             .catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "heartbeat failed")),
         );
         // Another process may have died; its work is taken over once it is stale.

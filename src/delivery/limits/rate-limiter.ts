@@ -17,10 +17,10 @@ export interface BucketKey {
  * `windowMs` milliseconds (closed, `[t − windowMs, t]`, when `marginMs > 0`) ever contains more
  * than `limit` admitted requests, whatever the calling pattern. In steady state a key runs at
  * `(limit − burst + 1) / (windowMs + marginMs + catchUpMs)` (tenant at 50 rps with the defaults:
- * 48.1/s, 96%). Time is the `now` the caller passes (ms since the epoch, the engine's Clock), not
- * the limiter's or Redis's: tests run an hour of traffic in milliseconds, and processes sharing
- * Redis must have clocks within `marginMs` of each other (NTP keeps them within a few ms); skew
- * beyond that can let two processes each admit a request in the same slot.
+ * 48.1/s, 96%). `now` and `until` are the caller's Clock (ms since the epoch). In one process
+ * that is the time the limiter decides with (tests run an hour of traffic in milliseconds). The
+ * Redis limiter, shared by processes whose clocks may disagree, decides with Redis's own clock
+ * (`TIME` inside its scripts) and uses the caller's clock only for durations (`until - now`).
  *
  * Implementations: `InProcessRateLimiter` (one process), `RedisRateLimiter` (several Herald
  * processes sharing each tenant's budget).

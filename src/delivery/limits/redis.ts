@@ -5,16 +5,29 @@ import { type GcraOptions, PolicyCompiler, toUs, waitMs } from "./policy.js";
 import { assertDistinctKeys, type BucketKey, type RateLimiter } from "./rate-limiter.js";
 
 /**
+ * The time every script decides with: Redis's own clock (`TIME`), so that Herald processes whose
+ * clocks disagree still share one timeline; or, for simulations only (`time: "caller"`), the
+ * `now` the caller passed (ARGV[1] ≥ 0). Redis 5+ replicates a script's effects, so TIME before
+ * a write is allowed.
+ */
+const NOW_LUA = `
+local now = tonumber(ARGV[1])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+`;
+
+/**
  * Same algorithm as InProcessRateLimiter (GCRA per window, integer µs), in one Lua script so
  * that checking every bucket and taking a slot in each is atomic across Herald processes.
  *
- * KEYS: per bucket, its block key then one key per window. ARGV: now µs, TTL slack ms, bucket
- * count, then per bucket its window count and (interval µs, tolerance µs) per window.
+ * KEYS: per bucket, its block key then one key per window. ARGV: now µs (-1: Redis TIME), TTL
+ * slack ms, bucket count, then per bucket its window count and (interval µs, tolerance µs) per window.
  * Numbers are doubles in Lua: exact for integers below 2^53 (µs since 1970 until the year 2255);
  * they are written with %.0f because tostring() would round them to 14 digits.
  */
-const ACQUIRE_LUA = `
-local now = tonumber(ARGV[1])
+const ACQUIRE_LUA = `${NOW_LUA}
 local slack = tonumber(ARGV[2])
 local buckets = tonumber(ARGV[3])
 local k, a = 1, 4
@@ -45,10 +58,13 @@ end
 return 0
 `;
 
-/** KEYS[1] block key. ARGV: until µs, TTL ms. Never shortens a longer block. */
-const BLOCK_LUA = `
+/**
+ * KEYS[1] block key. ARGV: now µs (-1: Redis TIME), TTL ms, how long to block µs. Never shortens
+ * a longer block.
+ */
+const BLOCK_LUA = `${NOW_LUA}
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-local untilUs = tonumber(ARGV[1])
+local untilUs = now + tonumber(ARGV[3])
 if untilUs > current then
   redis.call('SET', KEYS[1], string.format('%.0f', untilUs), 'PX', tonumber(ARGV[2]))
 end
@@ -66,10 +82,17 @@ export interface RedisRateLimiterOptions extends GcraOptions {
    */
   readonly ttlSlackMs?: number;
   /**
-   * Used only to turn `block(key, until)` into a TTL (Redis expiry is relative); must be the
-   * clock whose `now` the engine passes to tryAcquire. Default: system clock.
+   * The clock of the `now` and `until` callers pass, used only to turn `block(key, until)` into a
+   * duration (`until - clock.now()`). Default: system clock.
    */
   readonly clock?: Clock;
+  /**
+   * Whose clock decides (default `"redis"`): Redis's `TIME`, read inside the scripts, so processes
+   * whose clocks disagree still share each bucket exactly; the `now` callers pass is then ignored.
+   * `"caller"` uses the `now` passed instead: only for simulations that run hours of traffic in
+   * milliseconds (the contract tests), never for processes sharing Redis.
+   */
+  readonly time?: "redis" | "caller";
 }
 
 /**
@@ -83,6 +106,7 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly ttlSlackMs: number;
   private readonly clock: Clock;
   private readonly compiler: PolicyCompiler;
+  private readonly callerTime: boolean;
 
   constructor(options: RedisRateLimiterOptions) {
     this.redis = options.redis;
@@ -91,12 +115,13 @@ export class RedisRateLimiter implements RateLimiter {
     if (!(this.ttlSlackMs >= 0)) throw new RangeError(`HERALD_E_LIMIT_POLICY: ttlSlackMs must be ≥ 0 (got ${options.ttlSlackMs}).`);
     this.clock = options.clock ?? systemClock;
     this.compiler = new PolicyCompiler(options);
+    this.callerTime = options.time === "caller";
   }
 
   async tryAcquire(keys: readonly BucketKey[], now: number): Promise<number> {
     assertDistinctKeys(keys);
     const redisKeys: string[] = [];
-    const args: (string | number)[] = [toUs(now), this.ttlSlackMs, keys.length];
+    const args: (string | number)[] = [this.callerTime ? toUs(now) : -1, this.ttlSlackMs, keys.length];
     for (const { key, policy } of keys) {
       redisKeys.push(this.blockKey(key));
       const windows = this.compiler.compile(policy);
@@ -111,8 +136,10 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async block(key: string, until: number): Promise<void> {
-    const ttlMs = Math.max(1, Math.ceil(until - this.clock.now())) + this.ttlSlackMs;
-    await this.run(BLOCK_LUA, [this.blockKey(key)], [toUs(until), ttlMs]);
+    const now = this.clock.now();
+    if (until <= now) return;
+    const ttlMs = Math.ceil(until - now) + this.ttlSlackMs;
+    await this.run(BLOCK_LUA, [this.blockKey(key)], [this.callerTime ? toUs(now) : -1, ttlMs, toUs(until - now)]);
   }
 
   private blockKey(key: string): string {

@@ -19,13 +19,20 @@ import type {
  * implementation serves SQLite and PostgreSQL (src/store/kysely/deliveries.ts); its contract
  * suite runs on both (test/delivery/store.contract.ts).
  *
- * Times passed in are milliseconds since the epoch from the engine's Clock; times returned in
+ * Times passed in are milliseconds since the epoch from the engine's Clock, which follows
+ * `databaseNow` (src/delivery/store-clock.ts); times returned in
  * records are ISO 8601 strings. Counters of a notification change in the same transaction as
  * the rows they count, so `getNotification` never counts rows.
  */
 export interface DeliveryStore {
   /** True when several processes may share this store (PostgreSQL); false for a SQLite file, owned by one process. */
   readonly shared: boolean;
+  /**
+   * The store's clock (ms since the epoch) when several processes share it (PostgreSQL: the
+   * server's `clock_timestamp()`), so that every process writes and compares times on one clock;
+   * undefined when the process's own clock is the store's (a SQLite file, one process).
+   */
+  databaseNow(): Promise<number | undefined>;
 
   /**
    * Insert a notification and its first rows in ONE transaction (the rows of explicit lists; the

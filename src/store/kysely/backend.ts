@@ -23,4 +23,6 @@ export interface SqlBackend {
    * create the namespace the tables live in if missing.
    */
   lockForMigrations(trx: Transaction<Database>): Promise<void>;
+  /** Called once the connection is closed (or opening failed): release what the back end holds besides it (SQLite: the file's lock). */
+  release?(): void;
 }

@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type {
   BlockedEntry,
   Delivery,
@@ -45,6 +45,16 @@ export class KyselyDeliveryStore implements DeliveryStore {
     this.db = withDeliveryTables(backend.db);
     this.shared = backend.dialect === "postgres";
     this.recipients = new KyselyRecipientDirectory(this.db);
+  }
+
+  async databaseNow(): Promise<number | undefined> {
+    if (this.backend.dialect !== "postgres") return undefined;
+    const { rows } = await sql<{ ms: number | string }>`select (extract(epoch from clock_timestamp()) * 1000)::float8 as ms`.execute(
+      this.db,
+    );
+    const ms = Number(rows[0]?.ms);
+    if (!Number.isFinite(ms)) throw new Error("PostgreSQL did not answer its clock_timestamp()");
+    return ms;
   }
 
   createNotification(input: NewNotification, rows: readonly NewDelivery[]): Promise<{ notification: Notification; created: boolean }> {

@@ -39,7 +39,11 @@ export class KyselyStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.backend.db.destroy();
+    try {
+      await this.backend.db.destroy();
+    } finally {
+      this.backend.release?.();
+    }
   }
 }
 
@@ -63,6 +67,7 @@ export async function openKyselyStore(backend: SqlBackend, where: string): Promi
     return new KyselyStore(backend);
   } catch (e) {
     await backend.db.destroy().catch(() => undefined);
+    backend.release?.();
     throw e;
   }
 }

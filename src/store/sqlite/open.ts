@@ -1,5 +1,5 @@
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { mkdirSync, realpathSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { Kysely } from "kysely";
 import { StoreError } from "../errors.js";
@@ -7,6 +7,7 @@ import type { SqlBackend } from "../kysely/backend.js";
 import type { Database as Tables } from "../kysely/schema.js";
 import { type KyselyStore, openKyselyStore } from "../kysely/store.js";
 import { ImmediateSqliteDialect } from "./dialect.js";
+import { lockSqliteFile, type SqliteFileLock } from "./lock.js";
 import { withStatementCache } from "./statement-cache.js";
 
 /** How long a write waits for another process holding the file's write lock, in milliseconds. */
@@ -18,20 +19,27 @@ export const sqliteBusyTimeoutMs = 5_000;
  *
  * Pragmas: `journal_mode = WAL` (readers never wait for the writer), `synchronous = NORMAL` (safe
  * with WAL; a power cut may lose the last transactions but never corrupts), `busy_timeout` as above.
- * One process should own the file: a second handle in the same process would wait synchronously
- * for the first's write lock and block the event loop the first needs to release it.
+ * One process owns the file: another process is refused with HERALD_E_STORE_LOCKED while this
+ * one has a store open on it (see lock.ts).
  */
 export async function openSqliteStore(path: string): Promise<KyselyStore> {
   const memory = path === ":memory:";
   const where = memory ? "sqlite::memory:" : resolve(path);
   let database: Database.Database;
+  let lock: SqliteFileLock | undefined;
   try {
-    if (!memory) mkdirSync(dirname(where), { recursive: true });
+    if (!memory) {
+      mkdirSync(dirname(where), { recursive: true });
+      // The same file reached through a symbolic link must take the same lock.
+      lock = lockSqliteFile(realPath(where));
+    }
     database = new Database(memory ? ":memory:" : where);
     database.pragma(`busy_timeout = ${sqliteBusyTimeoutMs}`);
     database.pragma("journal_mode = WAL");
     database.pragma("synchronous = NORMAL");
   } catch (e) {
+    lock?.release();
+    if (e instanceof StoreError) throw e;
     throw new StoreError(
       "HERALD_E_STORE_OPEN",
       `Cannot open the SQLite database ${where} (${(e as Error).message}). Check the path in HERALD_DATABASE_URL and that its directory is writable.`,
@@ -43,6 +51,16 @@ export async function openSqliteStore(path: string): Promise<KyselyStore> {
     db: new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) }),
     // BEGIN IMMEDIATE already holds the file's write lock: a second process waits on busy_timeout.
     lockForMigrations: async () => {},
+    release: () => lock?.release(),
   };
   return openKyselyStore(backend, where);
+}
+
+/** `where` with symbolic links resolved (of the file when it exists, else of its directory). */
+function realPath(where: string): string {
+  try {
+    return realpathSync(where);
+  } catch {
+    return join(realpathSync(dirname(where)), basename(where));
+  }
 }
