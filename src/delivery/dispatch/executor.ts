@@ -134,6 +134,7 @@ export class Executor {
         { attempt: attempts, firstAttemptAt: job.firstAttemptAt ?? started, now },
         this.deps.random,
         this.deps.config.retry,
+        { step, inFlightPolicy: this.deps.config.inFlightPolicy },
       );
       if (verdict.kind === "aborted") return { done: { ...key, kind: "release", ...carried } };
       this.sideEffects(job, step, e, verdict.kind, now, verdict.kind === "retry" ? verdict : undefined);
