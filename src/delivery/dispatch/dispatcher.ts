@@ -120,6 +120,7 @@ export class Dispatcher {
       pauseTenant: (tenantId, code) => this.pause(tenantId, code),
       isPaused: (tenantId) => this.paused.has(tenantId),
       track: (p) => this.track(p),
+      claimChat: (key, chat) => deps.store.claimChat(deps.owner, key, chat, clock.now()),
     });
     this.writes = new Batcher((items) => this.write(items), { max: config.batchMax, delayMs: config.batchDelayMs });
   }

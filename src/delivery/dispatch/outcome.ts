@@ -163,3 +163,25 @@ export function resultOf(
   if (v.kind === "activityNotFound") return { ...key, kind: "deleted", attempts };
   return { ...key, kind: "deleteFailed", attempts, error: v.error };
 }
+
+/** Stable code of a row canceled because another row of the notification is the same person. */
+export const DUPLICATE_RECIPIENT = "HERALD_E_DUPLICATE_RECIPIENT";
+
+/**
+ * A row whose created chat another row of the notification already has (the same person named by
+ * their Teams id and their Entra object id): `canceled`, not sent, pointing at that row.
+ */
+export function duplicateResult(job: Job, otherSeq: number, attempts: number): JobResult {
+  return {
+    notificationId: job.notificationId,
+    seq: job.seq,
+    kind: "final",
+    status: "canceled",
+    attempts,
+    error: {
+      code: DUPLICATE_RECIPIENT,
+      message: `The same person as delivery ${otherSeq} (Teams gave both the same chat ${job.conversationId ?? ""}); the message goes once, through that delivery.`,
+    },
+    conversationId: job.conversationId,
+  };
+}
