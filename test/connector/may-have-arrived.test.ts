@@ -97,9 +97,12 @@ describe("mayHaveArrived", () => {
       res.socket?.resetAndDestroy();
     };
     const { c, dispatcher } = client();
+    const before = server.requests.length;
     try {
       const e = await failure(send(c, `${server.url}/teams/`));
       expect(e).toMatchObject({ kind: "reset", mayHaveArrived: true });
+      // Neither the client nor undici sent it again on its own.
+      expect(server.requests.length).toBe(before + 1);
     } finally {
       respond = (_req, res) => json(res, 200, { id: "1" });
       await dispatcher.close();
