@@ -62,6 +62,8 @@ forEachStore((stores) => {
       expect((await rows(h, notification.id))[0]).toMatchObject({ status: "unknown", lastErrorCode: "network/reset", attempts: 1 });
       expect(h.received(1).received).toBe(before + 1);
       expect(h.stats()["faultDeliverReset"]).toBe(1);
+      // Counted as its own outcome (herald_deliveries_total{outcome="unknown"}), not as failed.
+      expect(h.engine.stats()).toMatchObject({ unknown: 1, failed: 0 });
     });
 
     it("delivered, then answered after the client's timeout: unknown, the person has the message once", async () => {
