@@ -216,7 +216,7 @@ export const settings: readonly Setting[] = [
   setting(
     "inFlightPolicy",
     "HERALD_IN_FLIGHT_POLICY",
-    "A send in flight when the process died: `unknown` (report it) or `resend`.",
+    "A send that may have reached Teams unanswered (in flight when the process died, or timed out / reset after it was written): `unknown` (report it) or `resend`.",
     "unknown",
     oneOf(["unknown", "resend"] as const),
   ),

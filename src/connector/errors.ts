@@ -103,9 +103,11 @@ export class ConnectorError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly timeoutPhase: TimeoutPhase | undefined;
   /**
-   * False when the request certainly never reached the server (untrusted host, refused, DNS,
-   * connect timeout, token failure, aborted before sending): re-sending cannot duplicate a
-   * message. True when it may have (an answer came, or the connection broke mid-request).
+   * False when the request certainly never reached the server: untrusted host, refused, DNS,
+   * connect timeout, token failure, or any failure before the request went onto a connection (a
+   * reset during the TLS handshake, the pool closing, aborted before sending): re-sending cannot
+   * duplicate a message. True when it may have: an answer came, or the connection broke or timed
+   * out after the request was written (Teams may have delivered it without answering).
    */
   readonly mayHaveArrived: boolean;
 

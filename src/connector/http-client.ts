@@ -27,7 +27,7 @@ import {
 } from "./responses.js";
 import { parseRetryAfter } from "./retry-after.js";
 import type { TokenProvider } from "./tokens.js";
-import { exchange, type HttpAnswer } from "./transport.js";
+import { exchange, type HttpAnswer, TransportFailure } from "./transport.js";
 import {
   activitiesPath,
   activityPath,
@@ -225,9 +225,11 @@ export class HttpConnectorClient implements ConnectorClient {
         body: body === undefined ? undefined : JSON.stringify(body),
         signal,
       });
-    } catch (error) {
-      // Undici may already have written the request when the signal fired.
-      if (signal?.aborted) throw aborted(operation, serviceUrl, signal, true);
+    } catch (failure) {
+      // Whether the request had gone onto a connection decides whether Teams may have acted on it.
+      const written = failure instanceof TransportFailure ? failure.written : true;
+      const error = failure instanceof TransportFailure ? failure.cause : failure;
+      if (signal?.aborted) throw aborted(operation, serviceUrl, signal, written);
       const facts = networkFacts(error);
       throw new ConnectorError({
         kind: facts.kind,
@@ -236,8 +238,10 @@ export class HttpConnectorClient implements ConnectorClient {
         url: serviceUrl,
         timeoutPhase: facts.timeoutPhase,
         detail: facts.detail,
-        // An abort not from the caller (the Agent closing) can come after the request was written.
-        mayHaveArrived: facts.kind === "aborted" ? true : undefined,
+        // Not written: nothing reached Teams whatever the error says (a reset during the TLS
+        // handshake, the pool closing). Written: an abort not from the caller (the Agent
+        // closing) may have come after Teams got it; other kinds derive it (errors.ts).
+        mayHaveArrived: !written ? false : facts.kind === "aborted" ? true : undefined,
         cause: error,
       });
     }

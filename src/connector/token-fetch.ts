@@ -5,7 +5,7 @@ import { networkFacts } from "./network-error.js";
 import { parseRetryAfter } from "./retry-after.js";
 import { readTokenAnswer, readTokenError } from "./token-response.js";
 import type { AccessToken } from "./tokens.js";
-import { exchange } from "./transport.js";
+import { exchange, TransportFailure } from "./transport.js";
 
 /** A token request, prepared once: the URL is split when the provider is built, not per request. */
 export interface TokenRequest {
@@ -30,7 +30,8 @@ export async function fetchToken(dispatcher: Dispatcher, req: TokenRequest, cloc
   let answer: Awaited<ReturnType<typeof exchange>>;
   try {
     answer = await exchange(dispatcher, req);
-  } catch (error) {
+  } catch (failure) {
+    const error = failure instanceof TransportFailure ? failure.cause : failure;
     const facts = networkFacts(error);
     throw new ConnectorError({ ...base, kind: facts.kind, timeoutPhase: facts.timeoutPhase, detail: facts.detail, cause: error });
   }

@@ -72,10 +72,96 @@ export interface HttpAnswer {
   retryAfter: string | string[] | undefined;
 }
 
-/** Send one request and read the whole answer. Throws undici's errors as they are (see network-error.ts). */
-export async function exchange(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpAnswer> {
-  // HttpRequest is already undici's RequestOptions: no second object per request.
-  const res = await dispatcher.request(req);
-  const body = await res.body.text();
-  return { status: res.statusCode, body, retryAfter: res.headers["retry-after"] };
+/**
+ * A request that failed without an answer. `written` tells whether undici had handed the request
+ * to a connection (it writes it at once after): false when it failed while still queued or
+ * connecting (refused, DNS, connect timeout, a reset during the TLS handshake, the pool closing),
+ * so the server cannot have seen it; true when it failed afterwards (a reset, a timeout waiting
+ * for the answer), so the server may have acted on it.
+ */
+export class TransportFailure extends Error {
+  override readonly name = "TransportFailure";
+  constructor(
+    override readonly cause: unknown,
+    readonly written: boolean,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+/**
+ * Send one request and read the whole answer. Throws a TransportFailure wrapping undici's error
+ * as it is (see network-error.ts) and saying whether the request had been written.
+ *
+ * Written with a dispatch handler rather than `dispatcher.request` so that the moment the request
+ * goes onto a connection (`onRequestStart`) is known: that is what tells a failure Teams cannot
+ * have seen from one after which it may have delivered the message. No retry happens here or in
+ * the Agent (no retry interceptor is installed): a request is written at most once.
+ */
+export function exchange(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpAnswer> {
+  return new Promise<HttpAnswer>((resolve, reject) => {
+    const { signal } = req;
+    let written = false;
+    let settled = false;
+    let status = 0;
+    let retryAfter: string | string[] | undefined;
+    const chunks: Buffer[] = [];
+    const finish = (error: unknown, answer?: HttpAnswer) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener("abort", onAbort);
+      if (answer) resolve(answer);
+      else reject(new TransportFailure(error, written));
+    };
+    let controller: Dispatcher.DispatchController | undefined;
+    const onAbort = () => {
+      // Not yet on a connection: undici aborts it when it gets one (onRequestStart below).
+      controller?.abort(abortReason(signal));
+      finish(abortReason(signal));
+    };
+    if (signal?.aborted) {
+      finish(abortReason(signal));
+      return;
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (signal?.aborted || settled) {
+          c.abort(abortReason(signal));
+          return;
+        }
+        written = true;
+      },
+      onResponseStart(_c, statusCode, headers) {
+        status = statusCode;
+        retryAfter = headers["retry-after"];
+      },
+      onResponseData(_c, chunk) {
+        chunks.push(chunk);
+      },
+      onResponseEnd() {
+        finish(undefined, { status, body: Buffer.concat(chunks).toString("utf8"), retryAfter });
+      },
+      onResponseError(_c, error) {
+        finish(error);
+      },
+    };
+    try {
+      dispatcher.dispatch(
+        { origin: req.origin, path: req.path, method: req.method, headers: req.headers, body: req.body ?? null },
+        handler,
+      );
+    } catch (error) {
+      finish(error);
+    }
+  });
+}
+
+function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error) return reason;
+  const e = new Error("This operation was aborted");
+  e.name = "AbortError";
+  return e;
 }

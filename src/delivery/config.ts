@@ -14,7 +14,10 @@ export interface DeliveryConfig {
    * emulator's `timeScale`. Default 1 (Teams' real windows).
    */
   timeScale: number;
-  /** What a send in flight when its process died becomes: `unknown` (default) or sent again (`resend`). */
+  /**
+   * What a send that may have reached Teams unanswered becomes (in flight when its process died,
+   * or timed out / reset after its request was written): `unknown` (default) or sent again (`resend`).
+   */
   inFlightPolicy: InFlightPolicy;
   /** The bot's Microsoft app id; the bot account `28:<appId>` is stored with chats Herald creates. Default none. */
   appId: string | undefined;

@@ -9,8 +9,9 @@ export type NotificationStatus = "scheduled" | "queued" | "sending" | "completed
 
 /**
  * Outcome of one recipient. `pending` covers waiting, retrying and in-flight rows; the rest are
- * final. `unknown`: the send was in flight when the process died, so whether Teams received it
- * cannot be known (see docs/design/delivery.md, "Guarantee").
+ * final. `unknown`: the send was in flight when the process died, or its request was written and
+ * then timed out or the connection broke, so whether Teams received it cannot be known (see
+ * docs/design/delivery.md).
  */
 export type DeliveryStatus = "pending" | "sent" | "failed" | "blocked" | "notFound" | "optedOut" | "canceled" | "unknown";
 export const deliveryStatuses: readonly DeliveryStatus[] = [
@@ -187,7 +188,8 @@ export type JobResult =
     })
   | (DeliveryKey & {
       kind: "final";
-      status: "failed" | "blocked" | "notFound";
+      /** `unknown`: the request may have reached Teams and was not repeated; `canceled`: a duplicate of another row. */
+      status: "failed" | "blocked" | "notFound" | "unknown" | "canceled";
       attempts: number;
       error: RowError;
       conversationId?: string | undefined;

@@ -15,6 +15,7 @@ export function registerEngineMetrics(metrics: Metrics, engine: DeliveryEngine):
       return [
         [{ outcome: "sent" }, s.sent],
         [{ outcome: "failed" }, s.failed],
+        [{ outcome: "unknown" }, s.unknown],
       ];
     },
     "counter",

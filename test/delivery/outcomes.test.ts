@@ -82,8 +82,9 @@ forEachStore((stores) => {
     expect((await rows(notification.id))[0]).toMatchObject({ lastErrorCode: "500/ServiceError", attempts: 1 });
   });
 
-  it("412, 502, 503, 504 and connection resets are retried with backoff; every recipient gets the message exactly once", async () => {
-    await control("faults", "PUT", { status412: 0.1, status502: 0.1, status503: 0.1, status504: 0.1, reset: 0.1 });
+  it("412, 502, 503 and 504 are retried with backoff; every recipient gets the message exactly once", async () => {
+    // Connection resets after the request was written are not retried by default: once.test.ts.
+    await control("faults", "PUT", { status412: 0.1, status502: 0.1, status503: 0.1, status504: 0.1 });
     const users = Array.from({ length: 40 }, (_, k) => 40 + k);
     const before = users.map((i) => h.received(i).received);
     const { notification } = await h.engine.submit(request({ conversations: users.map(conv) }), admin);

@@ -115,6 +115,40 @@ describe("injected faults", () => {
     expect((await api.post(`v3/conversations/${conv(0)}/activities`, msg)).status).toBe(201);
   });
 
+  it("deliverReset: stores the message, then destroys the socket without an answer", async () => {
+    await control(emu).put("/faults", { deliverReset: 1 });
+    const before = emu.context.counts.get(0).received;
+    await expect(api.post(`v3/conversations/${conv(0)}/activities`, msg)).rejects.toThrow();
+    expect(emu.context.counts.get(0).received).toBe(before + 1);
+    // A channel post through create conversation: the thread exists although no answer came.
+    const channel = emu.org.teams[0]!.id;
+    const threads = emu.context.counts.get(channel).received;
+    await expect(
+      api.post("v3/conversations", { isGroup: true, channelData: { channel: { id: channel } }, activity: msg }),
+    ).rejects.toThrow();
+    expect(emu.context.counts.get(channel).received).toBe(threads + 1);
+    // Refused anyway (blocked): answered normally, nothing to lose.
+    expect((await api.post(`v3/conversations/${conv(1)}/activities`, msg)).status).toBe(403);
+    expect((await control(emu).get("/stats")).json.global.faultDeliverReset).toBeGreaterThanOrEqual(2);
+    await control(emu).del("/faults");
+    expect((await api.post(`v3/conversations/${conv(0)}/activities`, msg)).status).toBe(201);
+  });
+
+  it("deliverLate: stores the message at once, answers after deliverLateMs", async () => {
+    await control(emu).put("/faults", { deliverLate: 1, deliverLateMs: 400 });
+    const before = emu.context.counts.get(0).received;
+    const t0 = Date.now();
+    const pending = api.post(`v3/conversations/${conv(0)}/activities`, msg);
+    const deadline = Date.now() + 5_000;
+    while (emu.context.counts.get(0).received === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(emu.context.counts.get(0).received).toBe(before + 1);
+    expect(Date.now() - t0).toBeLessThan(390);
+    const r = await pending;
+    expect(r.status).toBe(201);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(390);
+    await control(emu).del("/faults");
+  });
+
   it("answers slowly, then normally", async () => {
     await control(emu).put("/faults", { slow: 1, slowMs: 300 });
     const t0 = Date.now();

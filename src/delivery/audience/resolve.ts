@@ -1,7 +1,7 @@
 import { rowCodes } from "../errors.js";
 import type { Audience, NewDelivery } from "../model.js";
-import type { RecipientDirectory } from "../store/port.js";
-import { channelRow, conversationRow, failedTeamRow, unknownConversationRow, userRow } from "./rows.js";
+import type { RecipientDirectory, StoredRecipient } from "../store/port.js";
+import { channelRow, conversationRow, failedTeamRow, lookupForms, unknownConversationRow, userRow } from "./rows.js";
 
 /** What `POST /v1/notifications` learns before it answers. */
 export interface Resolution {
@@ -34,7 +34,15 @@ export async function resolveAudience(
     return { rows, streaming: false, tenants: tenantsOf(rows) };
   }
   if ("users" in audience) {
-    const chats = await directory.personalChats(audience.users, audience.tenantId);
+    // An Entra object id may be given in any letter case: look it up in each (lookupForms).
+    const found = await directory.personalChats(audience.users.flatMap(lookupForms), audience.tenantId);
+    const chats = new Map<string, StoredRecipient>();
+    for (const u of audience.users) {
+      const chat = lookupForms(u)
+        .map((f) => found.get(f))
+        .find((c) => c !== undefined);
+      if (chat) chats.set(u, chat);
+    }
     const tenantId = audience.tenantId;
     const missing = audience.users.filter((u) => !chats.has(u));
     const prefs = tenantId !== undefined && missing.length > 0 ? await directory.preferences(tenantId, missing) : new Map();

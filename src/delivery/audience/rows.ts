@@ -13,7 +13,26 @@ import type { StoredRecipient, TeamHome } from "../store/port.js";
  * stored conversations, `user:<tenant>:<user id>` for users and roster members (the same key
  * whether or not a chat exists yet, so a chat created while a roster streams cannot make a user
  * count twice), `channel:<channel id>`, `team:<team id>` (a team that could not be expanded).
+ * A user with a stored chat is keyed by the chat's Teams id whichever of their ids named them;
+ * an Entra object id is keyed in lower case (GUIDs ignore case). Two ids of one person Herald
+ * cannot link before sending (no stored chat) are caught when their chats are created: the second
+ * row to get the same chat ends `canceled` as a duplicate (dispatch/executor.ts, `claimChat`).
  */
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A user id as a key: an Entra object id (a GUID) in lower case, any other id (`29:...`) as it is. */
+export function canonicalUserId(id: string): string {
+  return GUID.test(id) ? id.toLowerCase() : id;
+}
+
+/** The spellings to look a user id up by: as given, and for a GUID also in lower and upper case. */
+export function lookupForms(id: string): string[] {
+  if (!GUID.test(id)) return [id];
+  const lower = id.toLowerCase();
+  const upper = id.toUpperCase();
+  return [...new Set([id, lower, upper])];
+}
 
 /** Whether the user opted out of everything or of this notification's category. */
 export function optedOut(
@@ -72,8 +91,8 @@ export function userRow(
   pref: { optedOut: boolean; categories: string[] } | undefined,
   category: string | undefined,
 ): NewDelivery {
-  if (chat) return conversationRow(chat, category, `user:${chat.tenantId}:${chat.userId ?? id}`);
-  const key = `user:${tenantId ?? ""}:${id}`;
+  if (chat) return conversationRow(chat, category, `user:${chat.tenantId}:${canonicalUserId(chat.userId ?? id)}`);
+  const key = `user:${tenantId ?? ""}:${canonicalUserId(id)}`;
   if (tenantId === undefined) {
     return {
       recipientKey: key,

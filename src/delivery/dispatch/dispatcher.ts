@@ -71,6 +71,8 @@ export interface DispatchStats {
   retried: number;
   throttled: number;
   failed: number;
+  /** Sends that may have reached Teams and were not repeated (HERALD_IN_FLIGHT_POLICY=unknown). */
+  unknown: number;
   resultsWritten: number;
   writeBatches: number;
 }
@@ -83,7 +85,16 @@ export interface DispatchStats {
  */
 export class Dispatcher {
   readonly messages: MessageCache;
-  readonly stats: DispatchStats = { requests: 0, sent: 0, retried: 0, throttled: 0, failed: 0, resultsWritten: 0, writeBatches: 0 };
+  readonly stats: DispatchStats = {
+    requests: 0,
+    sent: 0,
+    retried: 0,
+    throttled: 0,
+    failed: 0,
+    unknown: 0,
+    resultsWritten: 0,
+    writeBatches: 0,
+  };
   private readonly lanes = new Map<string, Lane>();
   private readonly paused = new Set<string>();
   private readonly expansions = new Map<string, Promise<void>>();
@@ -122,6 +133,7 @@ export class Dispatcher {
       pauseTenant: (tenantId, code) => this.pause(tenantId, code),
       isPaused: (tenantId) => this.paused.has(tenantId),
       track: (p) => this.track(p),
+      claimChat: (key, chat) => deps.store.claimChat(deps.owner, key, chat, clock.now()),
     });
     this.writes = new Batcher((items) => this.write(items), { max: config.batchMax, delayMs: config.batchDelayMs });
   }
@@ -275,6 +287,9 @@ export class Dispatcher {
     else if (result.kind === "retry") {
       this.stats.retried++;
       if (result.error.code.startsWith("429")) this.stats.throttled++;
+    } else if (result.kind === "final" && result.status === "unknown") this.stats.unknown++;
+    else if (result.kind === "final" && result.status === "canceled") {
+      // A duplicate of another row (the same person): nothing failed.
     } else if (result.kind === "final" || result.kind === "editFailed" || result.kind === "deleteFailed") this.stats.failed++;
     this.persist(result, 1);
   }

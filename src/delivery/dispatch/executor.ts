@@ -8,10 +8,10 @@ import type { DeliveryConfig } from "../config.js";
 import type { RateLimiter } from "../limits/index.js";
 import type { MessageActivity } from "../message/activity.js";
 import { renderActivity } from "../message/render.js";
-import type { Job, JobResult } from "../model.js";
+import type { DeliveryKey, Job, JobResult } from "../model.js";
 import { type Policies, tenantBucket } from "../policies.js";
 import type { MessageCache, MessageVersion } from "./messages.js";
-import { carriedOf, judge, resultOf } from "./outcome.js";
+import { carriedOf, duplicateResult, judge, resultOf } from "./outcome.js";
 import type { RecentRequests } from "./recent.js";
 import { type Step, stepBucket } from "./steps.js";
 
@@ -32,6 +32,8 @@ export interface ExecutorDeps {
   isPaused(tenantId: string): boolean;
   /** Work started on the side (conversation status updates) that `stop` waits for. */
   track(p: Promise<unknown>): void;
+  /** DeliveryStore.claimChat for this process: the seq of another row that already has the chat, if one does. */
+  claimChat(key: DeliveryKey, chat: { conversationId: string; serviceUrl: string }): Promise<{ duplicateOf?: number }>;
 }
 
 /** What one step ended with: the job's result, the job again for its next step, or nothing (recalled meanwhile). */
@@ -73,6 +75,9 @@ export class Executor {
             firstAttemptAt: job.firstAttemptAt ?? started,
           };
           this.remember(next);
+          const duplicate = await this.duplicateOf(next);
+          if (duplicate === "retry") return { done: { ...key, kind: "release", dueAt: clock.now() + this.deps.config.pollMs } };
+          if (duplicate !== undefined) return { done: duplicateResult(next, duplicate, attempts) };
           return { next };
         }
         case "send":
@@ -134,6 +139,7 @@ export class Executor {
         { attempt: attempts, firstAttemptAt: job.firstAttemptAt ?? started, now },
         this.deps.random,
         this.deps.config.retry,
+        { step, inFlightPolicy: this.deps.config.inFlightPolicy },
       );
       if (verdict.kind === "aborted") return { done: { ...key, kind: "release", ...carried } };
       this.sideEffects(job, step, e, verdict.kind, now, verdict.kind === "retry" ? verdict : undefined);
@@ -141,6 +147,26 @@ export class Executor {
       // attempts (the time bound still applies), so a busy tenant cannot make deliveries fail.
       const counted = verdict.kind === "retry" && verdict.throttled ? job.attempts : attempts;
       return { done: resultOf({ ...job, firstAttemptAt: job.firstAttemptAt ?? started }, job.op, verdict, counted, now, carried) };
+    }
+  }
+
+  /**
+   * The same person named twice (Teams id and Entra object id) gets one chat from Teams: the row
+   * that claims it first sends, any other ends as a duplicate. "retry" when the store failed.
+   */
+  private async duplicateOf(job: Job): Promise<number | "retry" | undefined> {
+    try {
+      const r = await this.deps.claimChat(
+        { notificationId: job.notificationId, seq: job.seq },
+        { conversationId: job.conversationId ?? "", serviceUrl: job.serviceUrl ?? this.deps.config.defaultServiceUrl },
+      );
+      return r.duplicateOf;
+    } catch (e) {
+      this.deps.logger.warn(
+        { err: (e as Error).message, notificationId: job.notificationId },
+        "could not record a created chat; trying later",
+      );
+      return "retry";
     }
   }
 

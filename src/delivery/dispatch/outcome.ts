@@ -1,7 +1,8 @@
 import { ConnectorError } from "../../connector/errors.js";
 import { RenderError } from "../message/errors.js";
-import type { DeliveryOp, Job, JobResult, RowError } from "../model.js";
+import type { DeliveryOp, InFlightPolicy, Job, JobResult, RowError } from "../model.js";
 import { type AttemptState, decideRetry, type Failure, type RetryPolicy } from "../retry.js";
+import type { Step } from "./steps.js";
 
 /**
  * From a failed request to what the engine does, as pure functions: the Connector's error becomes
@@ -13,6 +14,8 @@ import { type AttemptState, decideRetry, type Failure, type RetryPolicy } from "
 export type Verdict =
   | { kind: "retry"; delayMs: number; error: RowError; throttled: boolean }
   | { kind: "blocked" | "notFound" | "activityNotFound" | "tenantDisabled" | "failed"; error: RowError }
+  /** The request may have reached Teams and doing it again could duplicate it: the row ends `unknown`. */
+  | { kind: "unknown"; error: RowError }
   /** The engine aborted the request (stopping): the row goes back to the pool untouched. */
   | { kind: "aborted" };
 
@@ -51,8 +54,59 @@ export function failureOf(e: unknown): { failure: Failure } | { permanent: RowEr
   }
 }
 
-/** Classify one failed attempt (`state.attempt` counts it). */
-export function judge(e: unknown, state: AttemptState, random: () => number, policy: RetryPolicy): Verdict {
+/**
+ * Whether doing a step twice does its effect twice, per operation:
+ * - `send` (POST activities): yes, the person gets the message twice;
+ * - `createThread` (POST /v3/conversations for a channel): yes, a second create opens a second
+ *   thread with the same post;
+ * - `create` (POST /v3/conversations for a 1:1 chat): no, Teams answers the same chat for the
+ *   same user and the create sends no message;
+ * - `edit` (PUT) and `delete` (DELETE): no, both are idempotent (the same content again; an
+ *   activity already gone answers 404, which counts as deleted);
+ * - roster reads (GET, audience/stream.ts) do not go through steps and are always retried.
+ */
+export const repeatsEffect = (step: Step): boolean => step === "send" || step === "createThread";
+
+/** What a failed step is, beyond the error: whether a duplicate would matter, and the policy for one. */
+export interface StepContext {
+  step: Step;
+  /** HERALD_IN_FLIGHT_POLICY: `unknown` = at most once, `resend` = at least once. */
+  inFlightPolicy: InFlightPolicy;
+}
+
+/**
+ * A transport failure after the request was written (a timeout waiting for the answer, a reset
+ * after the write, an abort not from Herald): Teams may have acted on the request without the
+ * answer reaching Herald. Answers that came back (any HTTP status) are the retry table's to judge.
+ */
+function mayHaveActed(e: unknown): e is ConnectorError {
+  return (
+    e instanceof ConnectorError &&
+    e.source === "connector" &&
+    e.mayHaveArrived &&
+    (e.kind === "timeout" || e.kind === "reset" || e.kind === "network" || e.kind === "aborted")
+  );
+}
+
+/**
+ * Classify one failed attempt (`state.attempt` counts it). With `context`, a step whose repetition
+ * would duplicate its effect (`repeatsEffect`) and whose request may have reached Teams
+ * (`mayHaveActed`) is not retried under the `unknown` policy: like a send in flight at a crash, it
+ * ends `unknown`. Under `resend` it is retried like any transient failure (at least once).
+ */
+export function judge(e: unknown, state: AttemptState, random: () => number, policy: RetryPolicy, context?: StepContext): Verdict {
+  if (context && context.inFlightPolicy === "unknown" && repeatsEffect(context.step) && mayHaveActed(e)) {
+    const kind = e.kind === "network" ? "other" : e.kind;
+    return {
+      kind: "unknown",
+      error: {
+        code: `network/${kind}`,
+        message: short(
+          `Teams may have received this message: ${e.message} The request had been written, so it is not sent again (HERALD_IN_FLIGHT_POLICY=unknown; resend would retry it at the risk of a duplicate).`,
+        ),
+      },
+    };
+  }
   const f = failureOf(e);
   if ("aborted" in f) return { kind: "aborted" };
   if ("permanent" in f) return { kind: "failed", error: f.permanent };
@@ -101,11 +155,33 @@ export function resultOf(
   }
   if (v.kind === "tenantDisabled") return { ...key, kind: "release", ...carried };
   if (op === "send") {
-    const status = v.kind === "blocked" ? "blocked" : v.kind === "notFound" ? "notFound" : "failed";
+    const status = v.kind === "blocked" ? "blocked" : v.kind === "notFound" ? "notFound" : v.kind === "unknown" ? "unknown" : "failed";
     return { ...key, kind: "final", status, attempts, error: v.error, conversationId: carried.conversationId };
   }
   if (op === "edit") return { ...key, kind: "editFailed", attempts, error: v.error };
   // A delete of an activity that is already gone has done its job.
   if (v.kind === "activityNotFound") return { ...key, kind: "deleted", attempts };
   return { ...key, kind: "deleteFailed", attempts, error: v.error };
+}
+
+/** Stable code of a row canceled because another row of the notification is the same person. */
+export const DUPLICATE_RECIPIENT = "HERALD_E_DUPLICATE_RECIPIENT";
+
+/**
+ * A row whose created chat another row of the notification already has (the same person named by
+ * their Teams id and their Entra object id): `canceled`, not sent, pointing at that row.
+ */
+export function duplicateResult(job: Job, otherSeq: number, attempts: number): JobResult {
+  return {
+    notificationId: job.notificationId,
+    seq: job.seq,
+    kind: "final",
+    status: "canceled",
+    attempts,
+    error: {
+      code: DUPLICATE_RECIPIENT,
+      message: `The same person as delivery ${otherSeq} (Teams gave both the same chat ${job.conversationId ?? ""}); the message goes once, through that delivery.`,
+    },
+    conversationId: job.conversationId,
+  };
 }

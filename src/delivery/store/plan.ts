@@ -5,8 +5,8 @@ import type { DeliveryKey, DeliveryOp, DeliveryStatus, JobResult, QueueState, Re
  * the same rules, and they are tested without a database.
  *
  * Counter rules (the counts always add up to `total`):
- * - a send's row is `pending` until its outcome; `sent` / `failed` / `blocked` / `notFound` move
- *   one from `pending` to that status; a retry or a release changes no count;
+ * - a send's row is `pending` until its outcome; `sent` / `failed` / `blocked` / `notFound` /
+ *   `unknown` / `canceled` (a duplicate) move one from `pending` to that status; a retry or a release changes no count;
  * - a send to retry after a recall is `canceled` (`pending` − 1, `canceled` + 1);
  * - a send that lands after a recall is queued for a delete (`recall.pending` + 1); one that lands
  *   after an edit (its version is older than the notification's) is queued for an update

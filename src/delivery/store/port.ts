@@ -80,6 +80,18 @@ export interface DeliveryStore {
    */
   markInflight(owner: string, keys: readonly DeliveryKey[], now: number): Promise<DeliveryKey[]>;
   /**
+   * A 1:1 chat was just created for a row (leased by `owner`): give the row that chat, unless
+   * another row of the same notification already has it (the same person named by another id),
+   * in which case that row's seq is returned and this row is left as it is. Serialized per
+   * notification (its row is locked), so two rows getting the same chat at once cannot both win.
+   */
+  claimChat(
+    owner: string,
+    key: DeliveryKey,
+    chat: { conversationId: string; serviceUrl: string },
+    now: number,
+  ): Promise<{ duplicateOf?: number }>;
+  /**
    * Write a batch of outcomes and their counter changes in one transaction. Rows no longer leased
    * by `owner` are left alone. A send that lands after an edit or a recall is queued for that
    * edit or delete. Returns the current message version of each notification touched.

@@ -125,8 +125,6 @@ function remove(ctx: EmulatorContext, call: Call): void {
     if (record && record.deletedAt === undefined) ctx.messages.change(record, "delete", ctx.clock.now(), undefined);
     ctx.counters.inc(ref.tenant, C.deletes);
     ctx.counts.inc(countKey(ref), Count.deleted);
-    ctx.counters.status(ref.tenant, 200);
-    call.res.writeHead(200, { "content-length": 0 });
-    call.res.end();
+    ok(ctx, call, ref.tenant, 200, "");
   });
 }

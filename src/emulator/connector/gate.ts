@@ -75,6 +75,11 @@ export function gate(ctx: EmulatorContext, call: Call, tenant: number, key: Limi
       ctx.counters.inc(tenant, C.faultSlow);
       return Verdict.slow;
     }
+    if (fault === "deliverReset" || fault === "deliverLate") {
+      // The request goes on as usual; `ok` spoils its answer.
+      call.answerFault = fault;
+      return afterFaults(ctx, call, tenant, key, cls, now);
+    }
     const [answer, counter] = faultAnswers[fault]!;
     ctx.counters.inc(tenant, counter);
     ctx.counters.status(tenant, answer.status);
@@ -137,10 +142,33 @@ export function fail(ctx: EmulatorContext, call: Call, tenant: number, error: Te
   sendError(call.res, error);
 }
 
-/** Answer with JSON text and count the status. */
+/**
+ * Answer a request that was done with JSON text (empty text: no body) and count the status. An
+ * answer fault drawn for it applies here, after the request took effect: `deliverReset` destroys
+ * the socket instead, `deliverLate` answers after `deliverLateMs`.
+ */
 export function ok(ctx: EmulatorContext, call: Call, tenant: number, status: number, text: string): void {
+  const fault = call.answerFault;
+  if (fault === "deliverReset") {
+    ctx.counters.inc(tenant, C.faultDeliverReset);
+    call.req.socket.destroy();
+    return;
+  }
   ctx.counters.status(tenant, status);
-  sendJsonText(call.res, status, text);
+  if (fault === "deliverLate") {
+    ctx.counters.inc(tenant, C.faultDeliverLate);
+    setTimeout(() => answer(call, status, text), ctx.faults.deliverLateMs);
+    return;
+  }
+  answer(call, status, text);
+}
+
+function answer(call: Call, status: number, text: string): void {
+  if (text !== "") sendJsonText(call.res, status, text);
+  else if (!call.res.headersSent && !call.res.destroyed) {
+    call.res.writeHead(status, { "content-length": 0 });
+    call.res.end();
+  }
 }
 
 /** A request for a conversation that does not exist (counted without a tenant). */

@@ -20,7 +20,10 @@ const faultsSchema = z
     status504: share,
     reset: share,
     slow: share,
+    deliverReset: share,
+    deliverLate: share,
     slowMs: z.number().min(0).optional(),
+    deliverLateMs: z.number().min(0).optional(),
     tenantId: z.string().min(1).optional(),
   })
   .strict();

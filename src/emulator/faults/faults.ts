@@ -3,7 +3,12 @@ import { prng } from "../org/hash.js";
 /**
  * Injected faults, as shares of Connector requests (0..1 each, together at most 1), switchable
  * at run time. `slow` delays the answer by `slowMs` and then serves it normally; `reset`
- * destroys the socket without an answer. A `tenantId` limits the faults to one tenant.
+ * destroys the socket without an answer and without doing the request. `deliverReset` and
+ * `deliverLate` DO the request (the message is stored and visible, the thread or chat created)
+ * and then lose the answer: `deliverReset` destroys the socket instead of answering,
+ * `deliverLate` answers only after `deliverLateMs` (past a client's timeout). A request refused
+ * anyway (blocked, throttled, malformed) is answered normally. A `tenantId` limits the faults to
+ * one tenant.
  */
 export interface FaultSettings {
   status412?: number;
@@ -13,14 +18,42 @@ export interface FaultSettings {
   status504?: number;
   reset?: number;
   slow?: number;
+  /** Do the request, then destroy the socket without an answer. */
+  deliverReset?: number;
+  /** Do the request, then answer after `deliverLateMs`. */
+  deliverLate?: number;
+  /** Delay of a `deliverLate` answer in milliseconds (not time-scaled). Default 5000. */
+  deliverLateMs?: number;
   /** Delay of a slow answer in milliseconds (not time-scaled: it is about client timeouts). Default 3000. */
   slowMs?: number;
   /** Only requests of this tenant (id or domain) get faults. Default: all tenants. */
   tenantId?: string;
 }
 
-export type FaultKind = "status412" | "status500" | "status502" | "status503" | "status504" | "reset" | "slow";
-export const faultKinds: readonly FaultKind[] = ["status412", "status500", "status502", "status503", "status504", "reset", "slow"];
+export type FaultKind =
+  | "status412"
+  | "status500"
+  | "status502"
+  | "status503"
+  | "status504"
+  | "reset"
+  | "slow"
+  | "deliverReset"
+  | "deliverLate";
+export const faultKinds: readonly FaultKind[] = [
+  "status412",
+  "status500",
+  "status502",
+  "status503",
+  "status504",
+  "reset",
+  "slow",
+  "deliverReset",
+  "deliverLate",
+];
+
+/** Faults that let the request take effect and spoil only its answer (applied where the answer is written). */
+export type AnswerFault = Extract<FaultKind, "deliverReset" | "deliverLate">;
 
 /** Validate fault settings; a message naming the bad field, or undefined. */
 export function checkFaults(f: FaultSettings): string | undefined {
@@ -32,6 +65,8 @@ export function checkFaults(f: FaultSettings): string | undefined {
   }
   if (total > 1 + 1e-9) return `fault shares add up to ${total}; they must add up to at most 1`;
   if (f.slowMs !== undefined && !(Number.isFinite(f.slowMs) && f.slowMs >= 0)) return "slowMs must be a number of milliseconds >= 0";
+  if (f.deliverLateMs !== undefined && !(Number.isFinite(f.deliverLateMs) && f.deliverLateMs >= 0))
+    return "deliverLateMs must be a number of milliseconds >= 0";
   return undefined;
 }
 
@@ -68,6 +103,10 @@ export class Faults {
 
   get slowMs(): number {
     return this.settings.slowMs ?? 3000;
+  }
+
+  get deliverLateMs(): number {
+    return this.settings.deliverLateMs ?? 5000;
   }
 
   /** The fault for one request of `tenant`, if any. */

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AnswerFault } from "../faults/faults.js";
 
 /** One HTTP request as a route handler sees it; the body is fully read before the handler runs. */
 export interface Call {
@@ -12,6 +13,8 @@ export interface Call {
   body: Buffer;
   req: IncomingMessage;
   res: ServerResponse;
+  /** A fault drawn for this request that spoils its answer once the request is done (faults.ts). */
+  answerFault: AnswerFault | undefined;
 }
 
 export type Handler = (call: Call) => void | Promise<void>;

@@ -27,7 +27,7 @@ export function createEmulatorServer(router: Router, options: { maxBodyBytes: nu
       return;
     }
     readBody(req, res, options.maxBodyBytes, (body) => {
-      const call: Call = { method, path, query, params: match.params, body, req, res };
+      const call: Call = { method, path, query, params: match.params, body, req, res, answerFault: undefined };
       try {
         const done = match.handler(call);
         if (done) done.catch((err: unknown) => fail(res, err, options.onError));

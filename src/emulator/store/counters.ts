@@ -35,6 +35,8 @@ export const counterNames = [
   "fault504",
   "faultReset",
   "faultSlow",
+  "faultDeliverReset",
+  "faultDeliverLate",
   "tokensIssued",
   "botActivities",
   "botFailures",

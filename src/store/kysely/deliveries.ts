@@ -23,6 +23,7 @@ import type {
   WorkBatchResult,
 } from "../../delivery/store/port.js";
 import type { SqlBackend } from "./backend.js";
+import { claimChat } from "./delivery-chat.js";
 import * as control from "./delivery-control.js";
 import * as create from "./delivery-create.js";
 import * as read from "./delivery-read.js";
@@ -101,6 +102,15 @@ export class KyselyDeliveryStore implements DeliveryStore {
 
   recordResults(owner: string, results: readonly JobResult[], now: number): Promise<Map<string, number>> {
     return work.recordResults(this.db, this.backend.dialect, owner, results, now);
+  }
+
+  claimChat(
+    owner: string,
+    key: DeliveryKey,
+    chat: { conversationId: string; serviceUrl: string },
+    now: number,
+  ): Promise<{ duplicateOf?: number }> {
+    return claimChat(this.db, this.backend.dialect, owner, key, chat, now);
   }
 
   writeBatch(owner: string, batch: WorkBatch, now: number): Promise<WorkBatchResult> {

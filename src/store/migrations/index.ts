@@ -4,6 +4,7 @@ import { m003Deliveries } from "./003_deliveries.js";
 import { m004Access } from "./004_access.js";
 import { m005ReadyIndex } from "./005_ready_index.js";
 import { m006AuditTenants } from "./006_audit_tenants.js";
+import { m007UserChatIndex } from "./007_user_chat_index.js";
 import type { Migration } from "./migration.js";
 
 export type { Migration } from "./migration.js";
@@ -28,4 +29,5 @@ export const migrations: readonly Migration[] = [
   m004Access,
   m005ReadyIndex,
   m006AuditTenants,
+  m007UserChatIndex,
 ];

@@ -2,6 +2,7 @@ import { systemClock } from "../../../src/clock.js";
 import type { ConnectorClient } from "../../../src/connector/client.js";
 import type { HttpConnectorClient } from "../../../src/connector/http-client.js";
 import { createConnectorClient } from "../../../src/connector/index.js";
+import type { HttpOptions } from "../../../src/connector/transport.js";
 import type { DeliveryConfig } from "../../../src/delivery/config.js";
 import { createDeliveryEngine, type DeliveryEngine } from "../../../src/delivery/engine.js";
 import { InProcessRateLimiter } from "../../../src/delivery/limits/memory.js";
@@ -44,6 +45,8 @@ export interface HarnessOptions {
   wrapConnector?: (c: ConnectorClient) => ConnectorClient;
   /** Run the engine (default true). */
   start?: boolean;
+  /** Pool and timeout settings of the Connector client (e.g. a short headers timeout). */
+  connectorHttp?: Partial<HttpOptions>;
 }
 
 /**
@@ -76,7 +79,7 @@ export async function startHarness(store: Store, options: HarnessOptions = {}): 
       tokenEndpoint: emulator.tokenUrl,
       trustedHosts: ["127.0.0.1"],
     },
-    { clock: systemClock },
+    { clock: systemClock, http: options.connectorHttp },
   );
   // The emulator shares this process's event loop: a stall (a SQLite commit, GC) delays when it
   // reads requests, bunching their arrival times, and parallel test files share two cores. 150 ms
