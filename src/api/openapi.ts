@@ -8,6 +8,7 @@ import {
 } from "../delivery/request.js";
 import { conversationQuerySchema } from "./conversations.js";
 import { auditQuerySchema, createKeySchema } from "./keys.js";
+import { tenantsQuerySchema } from "./tenants.js";
 
 type Schema = Record<string, unknown>;
 
@@ -206,6 +207,20 @@ export function openApiDocument(serverUrl?: string): Schema {
           summary: "Audit log of writes (admin)",
           parameters: queryParameters(auditQuerySchema),
           responses: { "200": { description: "A page" }, ...errors(400, 401, 403) },
+        },
+      },
+      "/v1/tenants": {
+        get: {
+          summary: "Tenants Herald knows: active, or disabled by their admin (403 BotDisabledByAdmin) since when, rows waiting (admin)",
+          parameters: queryParameters(tenantsQuerySchema),
+          responses: { "200": { description: "{items:[{tenantId,state,code,since,conversations,waiting}]}" }, ...errors(400, 401, 403) },
+        },
+      },
+      "/v1/tenants/{id}/resume": {
+        post: {
+          summary: "Resume sending to a tenant whose admin allowed the bot again (admin); harmless when it is active",
+          parameters: [idParam],
+          responses: { "200": { description: "The tenant, with `resumed`" }, ...errors(401, 403, 404) },
         },
       },
       "/healthz": { get: { summary: "The process is up", security: [], responses: { "200": { description: "ok" } } } },

@@ -46,6 +46,12 @@ export interface DeliveryConfig {
   batchMax: number;
   /** Largest explicit audience list (conversations, users, channels, teams) per request. Default 10 000. */
   maxListedRecipients: number;
+  /**
+   * A tenant whose admin disabled the bot (403 BotDisabledByAdmin): its rows wait this long (from
+   * the pause, or from their notification's start when later) for a resume, then end `failed`
+   * with Teams' code (HERALD_TENANT_DISABLED_TIMEOUT), in ms. 0 = wait until resumed. Default 24 h.
+   */
+  tenantDisabledTimeoutMs: number;
 }
 
 export const defaultDeliveryConfig: Readonly<DeliveryConfig> = Object.freeze({
@@ -65,6 +71,7 @@ export const defaultDeliveryConfig: Readonly<DeliveryConfig> = Object.freeze({
   batchDelayMs: 0,
   batchMax: 500,
   maxListedRecipients: 10_000,
+  tenantDisabledTimeoutMs: 24 * 3_600_000,
 });
 
 /** Fill defaults and check values; throws RangeError (`HERALD_E_DELIVERY_CONFIG`) naming the bad field. */
@@ -88,6 +95,8 @@ export function resolveDeliveryConfig(partial: Partial<DeliveryConfig> = {}): Re
       throw new RangeError(`HERALD_E_DELIVERY_CONFIG: ${k} must be a number > 0 (got ${String(v)}).`);
   }
   if (!(c.tenantRps >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: tenantRps must be ≥ 0 (got ${c.tenantRps}).`);
+  if (!(c.tenantDisabledTimeoutMs >= 0))
+    throw new RangeError(`HERALD_E_DELIVERY_CONFIG: tenantDisabledTimeoutMs must be ≥ 0 (got ${c.tenantDisabledTimeoutMs}).`);
   if (!(c.batchDelayMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: batchDelayMs must be ≥ 0 (got ${c.batchDelayMs}).`);
   if (c.staleMs <= c.heartbeatMs)
     throw new RangeError(`HERALD_E_DELIVERY_CONFIG: staleMs (${c.staleMs}) must exceed heartbeatMs (${c.heartbeatMs}).`);

@@ -13,6 +13,7 @@ import type { Message } from "./message/schema.js";
 import type { BlockedEntry, Delivery, DeliveryStatus, Notification, NotificationStatus, Page } from "./model.js";
 import { policiesFor } from "./policies.js";
 import { type NotificationRequest, scheduleOf, toAudience } from "./request.js";
+import type { TenantState } from "./store/port.js";
 
 export interface DeliveryEngineDeps {
   /** The store (its `deliveries`, `recipients`, `conversations`). */
@@ -70,6 +71,14 @@ export interface DeliveryEngine {
   blockedReport(filter: { tenantId?: string | undefined }, page: PageRequest, caller?: Caller): Promise<Page<BlockedEntry>>;
   /** A user of this tenant interacted with the bot: lift a BotDisabledByAdmin pause. */
   onTenantInteraction(tenantId: string): void;
+  /** Tenants Herald knows and whether sending to them is paused (`GET /v1/tenants`); a tenant-scoped caller sees its tenants. */
+  tenants(filter: { state?: "active" | "disabled" | undefined }, caller?: Caller): Promise<TenantState[]>;
+  /**
+   * Lift a BotDisabledByAdmin pause (`POST /v1/tenants/{id}/resume`); resuming an active tenant
+   * changes nothing. Throws DeliveryError HERALD_E_FORBIDDEN (not the caller's tenant) or
+   * HERALD_E_NOT_FOUND (a tenant Herald does not know).
+   */
+  resumeTenant(tenantId: string, caller?: Caller): Promise<{ tenant: TenantState; resumed: boolean }>;
   /** What this process did, and holds now. */
   stats(): DispatchStats & { inFlight: number; buffered: number; lanes: number; expansions: number };
   readonly workerId: string;
@@ -255,6 +264,23 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         .resume(tenantId)
         .then(() => logger.info({ tenantId }, "a user of the tenant interacted: sending to it resumes"))
         .catch((e: unknown) => logger.warn({ tenantId, err: (e as Error).message }, "could not resume a tenant"));
+    },
+
+    async tenants(filter, caller) {
+      const all = await store.tenantStates({ tenantIds: caller?.tenants, disabledOnly: filter.state === "disabled" });
+      return filter.state === undefined ? all : all.filter((t) => t.state === filter.state);
+    },
+
+    async resumeTenant(tenantId, caller) {
+      if (caller?.tenants && !caller.tenants.includes(tenantId))
+        throw new DeliveryError("HERALD_E_FORBIDDEN", `This API key may not act on tenant ${tenantId}.`);
+      const resumed = await dispatcher.resume(tenantId);
+      const tenant = (await store.tenantStates({ tenantIds: [tenantId] }))[0];
+      if (!tenant)
+        throw new DeliveryError("HERALD_E_NOT_FOUND", `Herald knows no tenant ${tenantId}; GET /v1/tenants lists the tenants it knows.`);
+      if (resumed) logger.info({ tenantId, by: caller?.keyId }, "sending to the tenant resumed by an operator");
+      dispatcher.kick();
+      return { tenant, resumed };
     },
 
     stats() {

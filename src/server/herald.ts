@@ -7,6 +7,7 @@ import { notificationRoutes } from "../api/notifications.js";
 import { openApiDocument } from "../api/openapi.js";
 import { perKeyRateLimit } from "../api/rate-limit.js";
 import { reportRoutes } from "../api/reports.js";
+import { tenantRoutes } from "../api/tenants.js";
 import { type Clock, isoNow, systemClock } from "../clock.js";
 import { clouds } from "../config/clouds.js";
 import type { Config } from "../config/config.js";
@@ -100,6 +101,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     config: {
       tenantRps: config.tenantRps,
       inFlightPolicy: config.inFlightPolicy,
+      tenantDisabledTimeoutMs: config.tenantDisabledTimeoutMs,
       appId: config.appId,
       defaultServiceUrl: cloud.defaultServiceUrl,
       ...options.delivery,
@@ -155,6 +157,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.route("/", conversationRoutes(store, keys));
   app.route("/", notificationRoutes(engine, keys));
   app.route("/", reportRoutes(engine, keys));
+  app.route("/", tenantRoutes(engine, keys));
   app.route("/", keyRoutes(store.apiKeys, store.audit, keys, clock));
   app.route("/", auditRoutes(store.audit, keys));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));

@@ -7,7 +7,7 @@ import type { DeliveryConfig } from "../config.js";
 import type { RateLimiter } from "../limits/index.js";
 import { type DeliveryKey, deliveryKeyString, type JobResult } from "../model.js";
 import type { Policies } from "../policies.js";
-import type { DeliveryStore, RecipientDirectory } from "../store/port.js";
+import type { DeliveryStore, RecipientDirectory, TenantPause } from "../store/port.js";
 import { Batcher } from "./batcher.js";
 import { Executor } from "./executor.js";
 import { Lane } from "./lane.js";
@@ -333,9 +333,11 @@ export class Dispatcher {
     this.polling = (async () => {
       const { store, clock } = this.deps;
       try {
-        const paused = await store.pausedTenants();
-        for (const t of [...this.paused]) if (!paused.includes(t)) this.paused.delete(t);
+        const pauses = await store.tenantPauses();
+        const paused = new Set(pauses.map((p) => p.tenantId));
+        for (const t of [...this.paused]) if (!paused.has(t)) this.paused.delete(t);
         for (const t of paused) this.paused.add(t);
+        await this.expirePaused(pauses);
         const active = await store.activeWork(clock.now());
         for (const n of active) {
           if (!n.expansionDone && (n.expansionOwner === undefined || n.expansionOwner === this.deps.owner)) this.expand(n.id);
@@ -355,6 +357,33 @@ export class Dispatcher {
       }
     })();
     return this.polling;
+  }
+
+  /**
+   * Rows of a disabled tenant do not wait for ever: once the tenant has been paused for
+   * HERALD_TENANT_DISABLED_TIMEOUT, rows of notifications at least that old end `failed` with
+   * Teams' code, and the notifications they held back complete.
+   */
+  private async expirePaused(pauses: readonly TenantPause[]): Promise<void> {
+    const { store, clock, config, logger } = this.deps;
+    const timeout = config.tenantDisabledTimeoutMs;
+    if (timeout <= 0) return;
+    const now = clock.now();
+    const before = now - timeout;
+    for (const p of pauses) {
+      if (Date.parse(p.since) > before) continue;
+      const error = {
+        code: `403/${p.code}`,
+        message: `The tenant's admin disabled the bot (403 ${p.code}) and sending was not resumed within ${Math.round(timeout / 60_000)} min (HERALD_TENANT_DISABLED_TIMEOUT). After the admin allows the bot again: POST /v1/tenants/${p.tenantId}/resume, then POST /v1/notifications/{id}/retry.`,
+      };
+      const r = await store.expireTenantRows(p.tenantId, error, before, now);
+      if (r.failed > 0 || r.finished.length > 0)
+        logger.warn(
+          { tenantId: p.tenantId, code: p.code, since: p.since, failed: r.failed, finished: r.finished.length },
+          "the tenant stayed disabled past HERALD_TENANT_DISABLED_TIMEOUT: its waiting rows failed",
+        );
+      this.finished(r.finished);
+    }
   }
 
   private async recover(): Promise<void> {

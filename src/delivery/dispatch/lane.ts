@@ -124,6 +124,7 @@ export class Lane {
     const lowWater = Math.max(1, Math.floor(this.deps.claimBatch / 2));
     while (!signal.aborted) {
       if (this.deps.isPaused(this.tenantId)) {
+        this.releaseHeld();
         await this.sleep(this.deps.pollMs);
         continue;
       }
@@ -257,6 +258,25 @@ export class Lane {
       }
     }
     return undefined;
+  }
+
+  /**
+   * The tenant is paused: the jobs held here go back to the store, so their rows are not leased
+   * for as long as the pause lasts (and can end when it outlasts HERALD_TENANT_DISABLED_TIMEOUT).
+   * They are claimed again after a resume.
+   */
+  private releaseHeld(): void {
+    if (this.buffered === 0) return;
+    const held = [...this.parked.map((p) => p.job), ...[...this.queues.values()].flat()];
+    this.parked.length = 0;
+    this.queues.clear();
+    this.order = [];
+    this.turn = 0;
+    this.buffered = 0;
+    for (const job of held) {
+      this.lookAt.set(job.notificationId, 0);
+      this.deps.record({ notificationId: job.notificationId, seq: job.seq, kind: "release", ...carriedOf(job) });
+    }
   }
 
   private requeue(job: Job): void {

@@ -12,6 +12,7 @@ import type {
   NotificationStatus,
   Page,
   RecoveryResult,
+  RowError,
 } from "../model.js";
 
 /**
@@ -98,6 +99,20 @@ export interface DeliveryStore {
   /** Returns true when the tenant was paused. */
   resumeTenant(tenantId: string): Promise<boolean>;
   pausedTenants(): Promise<string[]>;
+  /** Every paused tenant with the code and time of its pause. */
+  tenantPauses(): Promise<TenantPause[]>;
+  /**
+   * Tenants Herald knows (from stored conversations, and paused ones), with their pause if any and
+   * the rows waiting for them; `disabledOnly` lists only paused tenants (no scan of conversations).
+   */
+  tenantStates(filter: { tenantIds?: readonly string[] | undefined; disabledOnly?: boolean | undefined }): Promise<TenantState[]>;
+  /**
+   * A paused tenant's rows that waited long enough end: rows of notifications started (or
+   * scheduled) at or before `before` that wait to be sent become `failed` with `error`, waiting
+   * edits and deletes fail too; counters move with them and the notifications this finishes are
+   * completed (and returned). Rows in flight or leased are left to their worker.
+   */
+  expireTenantRows(tenantId: string, error: RowError, before: number, now: number): Promise<{ failed: number; finished: string[] }>;
 
   /** Register or refresh a worker (process) as alive. */
   heartbeat(owner: string, now: number): Promise<void>;
@@ -113,6 +128,27 @@ export interface DeliveryStore {
 
   /** Conversations that blocked or uninstalled the bot, newest change first. */
   blockedReport(filter: { tenantIds?: readonly string[] | undefined }, page: PageRequest): Promise<Page<BlockedEntry>>;
+}
+
+/** A tenant whose admin disabled the bot. `since` is ISO 8601. */
+export interface TenantPause {
+  tenantId: string;
+  code: string;
+  since: string;
+}
+
+/** A tenant as `GET /v1/tenants` shows it. */
+export interface TenantState {
+  tenantId: string;
+  state: "active" | "disabled";
+  /** Teams' code of the pause (BotDisabledByAdmin). */
+  code?: string | undefined;
+  /** When sending to it paused (ISO 8601). */
+  since?: string | undefined;
+  /** Stored conversations in the tenant. */
+  conversations: number;
+  /** Rows waiting to be sent to it (counted for disabled tenants only). */
+  waiting?: number | undefined;
 }
 
 export interface PageRequest {
