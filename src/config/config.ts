@@ -41,6 +41,8 @@ export interface Config {
   inFlightPolicy: InFlightPolicy;
   /** How long rows of a tenant whose admin disabled the bot wait before they end `failed`, in ms; 0 = until resumed. */
   tenantDisabledTimeoutMs: number;
+  /** A conversation that blocked the bot is tried again by a later notification at most once per this interval, in ms; 0 = never. */
+  blockedRetryMs: number;
 }
 
 /** Every invalid setting at once (`problems`), each naming the setting, the value and what is accepted. */
@@ -215,6 +217,13 @@ export const settings: readonly Setting[] = [
     "HERALD_TENANT_DISABLED_TIMEOUT",
     "A tenant whose admin disabled the bot: its rows wait this long for a resume, then end `failed` (0 = wait until resumed).",
     "24h",
+    duration,
+  ),
+  setting(
+    "blockedRetryMs",
+    "HERALD_BLOCKED_RETRY_INTERVAL",
+    "A conversation that blocked the bot is tried again by a later notification at most once per this interval (0 = never).",
+    "7d",
     duration,
   ),
 ];

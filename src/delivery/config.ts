@@ -52,6 +52,12 @@ export interface DeliveryConfig {
    * with Teams' code (HERALD_TENANT_DISABLED_TIMEOUT), in ms. 0 = wait until resumed. Default 24 h.
    */
   tenantDisabledTimeoutMs: number;
+  /**
+   * A conversation that blocked the bot is tried again by a later notification at most once per
+   * this interval (HERALD_BLOCKED_RETRY_INTERVAL), in ms: Teams says nothing when a user unblocks.
+   * 0 = never try again. Default 7 days.
+   */
+  blockedRetryMs: number;
 }
 
 export const defaultDeliveryConfig: Readonly<DeliveryConfig> = Object.freeze({
@@ -72,6 +78,7 @@ export const defaultDeliveryConfig: Readonly<DeliveryConfig> = Object.freeze({
   batchMax: 500,
   maxListedRecipients: 10_000,
   tenantDisabledTimeoutMs: 24 * 3_600_000,
+  blockedRetryMs: 7 * 24 * 3_600_000,
 });
 
 /** Fill defaults and check values; throws RangeError (`HERALD_E_DELIVERY_CONFIG`) naming the bad field. */
@@ -97,6 +104,7 @@ export function resolveDeliveryConfig(partial: Partial<DeliveryConfig> = {}): Re
   if (!(c.tenantRps >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: tenantRps must be ≥ 0 (got ${c.tenantRps}).`);
   if (!(c.tenantDisabledTimeoutMs >= 0))
     throw new RangeError(`HERALD_E_DELIVERY_CONFIG: tenantDisabledTimeoutMs must be ≥ 0 (got ${c.tenantDisabledTimeoutMs}).`);
+  if (!(c.blockedRetryMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: blockedRetryMs must be ≥ 0 (got ${c.blockedRetryMs}).`);
   if (!(c.batchDelayMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: batchDelayMs must be ≥ 0 (got ${c.batchDelayMs}).`);
   if (c.staleMs <= c.heartbeatMs)
     throw new RangeError(`HERALD_E_DELIVERY_CONFIG: staleMs (${c.staleMs}) must exceed heartbeatMs (${c.heartbeatMs}).`);

@@ -154,7 +154,10 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         scheduledAt: scheduledAt ?? null,
         category: request.category ?? null,
       });
-      const resolution = await resolveAudience(audience, deps.store.recipients, request.category, config.defaultServiceUrl);
+      const resolution = await resolveAudience(audience, deps.store.recipients, request.category, config.defaultServiceUrl, {
+        intervalMs: config.blockedRetryMs,
+        now: clock.now(),
+      });
       if (caller.tenants) {
         if (resolution.tenants === undefined) {
           throw new DeliveryError(

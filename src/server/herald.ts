@@ -102,6 +102,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
       tenantRps: config.tenantRps,
       inFlightPolicy: config.inFlightPolicy,
       tenantDisabledTimeoutMs: config.tenantDisabledTimeoutMs,
+      blockedRetryMs: config.blockedRetryMs,
       appId: config.appId,
       defaultServiceUrl: cloud.defaultServiceUrl,
       ...options.delivery,

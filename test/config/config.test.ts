@@ -37,6 +37,8 @@ describe("loadConfig", () => {
     expect(loadConfig({ ...base, HERALD_TENANT_DISABLED_TIMEOUT: "90m" }).tenantDisabledTimeoutMs).toBe(5_400_000);
     expect(loadConfig({ ...base, HERALD_TENANT_DISABLED_TIMEOUT: "7d" }).tenantDisabledTimeoutMs).toBe(604_800_000);
     expect(loadConfig({ ...base, HERALD_TENANT_DISABLED_TIMEOUT: "0" }).tenantDisabledTimeoutMs).toBe(0);
+    expect(loadConfig(base).blockedRetryMs).toBe(604_800_000);
+    expect(loadConfig({ ...base, HERALD_BLOCKED_RETRY_INTERVAL: "36h" }).blockedRetryMs).toBe(129_600_000);
   });
 
   it("lets flags win over the environment", () => {

@@ -8,6 +8,7 @@ import type { RateLimiter } from "../limits/index.js";
 import type { NewDelivery, Notification } from "../model.js";
 import { conversationBucket, type Policies, tenantBucket } from "../policies.js";
 import type { DeliveryStore, RecipientDirectory, TeamHome } from "../store/port.js";
+import { type BlockedRetry, claimRetries, withRetry } from "./blocked-retry.js";
 import { conversationRow, failedTeamRow, memberRow } from "./rows.js";
 
 export interface ExpansionDeps {
@@ -63,7 +64,11 @@ async function expandAll(n: Notification, tenantId: string | undefined, start: n
     const page = await deps.directory.personalPage(tenantId, after, size);
     const done = page.items.length < size;
     after = page.last ?? after;
-    const rows = page.items.map((r) => conversationRow(r, n.category));
+    // Blocked chats are read too: those due for a retry are sent, the others skipped as before.
+    const claimed = await claimRetries(page.items, deps.directory, blockedRetry(deps));
+    const rows = page.items
+      .filter((r) => r.status !== "blocked" || claimed.has(r.conversationId))
+      .map((r) => conversationRow(withRetry(r, claimed) ?? r, n.category));
     if (!(await append(n, rows, { kind: "all", after }, done, deps)) || done) return;
   }
 }
@@ -92,9 +97,10 @@ async function expandMembers(
       const members = page.members.filter((m) => !m.id.startsWith("28:"));
       const ids = members.map((m) => m.id);
       const chats = await deps.directory.personalChats(ids, home.tenantId);
+      const claimed = await claimRetries(chats.values(), deps.directory, blockedRetry(deps));
       const missing = ids.filter((id) => !chats.has(id));
       const prefs = missing.length > 0 ? await deps.directory.preferences(home.tenantId, missing) : new Map();
-      const rows = members.map((m) => memberRow(m, home, chats.get(m.id), prefs.get(m.id), n.category));
+      const rows = members.map((m) => memberRow(m, home, withRetry(chats.get(m.id), claimed), prefs.get(m.id), n.category));
       const next: ExpansionCursor = page.continuationToken
         ? { kind: "members", team: i, token: page.continuationToken }
         : { kind: "members", team: i + 1 };
@@ -161,3 +167,5 @@ async function rosterPage(
     }
   }
 }
+
+const blockedRetry = (deps: ExpansionDeps): BlockedRetry => ({ intervalMs: deps.config.blockedRetryMs, now: deps.clock.now() });

@@ -34,6 +34,8 @@ export interface ExecutorDeps {
   track(p: Promise<unknown>): void;
 }
 
+const isoAt = (ms: number): string => new Date(ms).toISOString();
+
 /** What one step ended with: the job's result, the job again for its next step, or nothing (recalled meanwhile). */
 export type StepOutcome = { done: JobResult } | { next: Job } | { dropped: true };
 
@@ -92,6 +94,9 @@ export class Executor {
               this.address(activity, job.conversationId),
               signal,
             );
+            // A conversation that had blocked the bot took the message: the user unblocked it.
+            if (job.retryBlocked && job.conversationId)
+              this.setStatus(job.conversationId, "active", "HERALD_UNBLOCKED", isoAt(clock.now()));
             return { done: { ...key, kind: "sent", attempts, activityId: res.id, version: mv.version, ...carried } };
           }
           const res = await connector.createConversation(
@@ -245,7 +250,7 @@ export class Executor {
     return until > now ? until : undefined;
   }
 
-  private setStatus(id: string, status: "blocked" | "uninstalled", code: string, at: string): void {
+  private setStatus(id: string, status: "active" | "blocked" | "uninstalled", code: string, at: string): void {
     this.deps.track(
       this.deps.conversations
         .setStatus(id, status, code, at)

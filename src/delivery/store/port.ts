@@ -224,7 +224,7 @@ export interface RecipientDirectory {
   teams(teamIds: readonly string[]): Promise<Map<string, TeamHome>>;
   /** Where a channel lives, from a stored conversation of the channel or of its team; keyed by channel id. */
   channels(channelIds: readonly string[]): Promise<Map<string, TeamHome>>;
-  /** One page of active personal chats in insertion order (the `all` audience). */
+  /** One page of active (and blocked, to be tried again or skipped) personal chats in insertion order (the `all` audience). */
   personalPage(
     tenantId: string | undefined,
     after: number | undefined,
@@ -234,6 +234,12 @@ export interface RecipientDirectory {
   preferences(tenantId: string, userIds: readonly string[]): Promise<Map<string, { optedOut: boolean; categories: string[] }>>;
   /** Any serviceUrl known for the tenant (to create chats with users Herald has never talked to). */
   serviceUrlOf(tenantId: string): Promise<string | undefined>;
+  /**
+   * The blocked conversations among `ids` that blocked, and were last tried again, at or before
+   * `dueBefore` (ms): their retry time becomes `now` and they are returned. Atomic per
+   * conversation, so two expansions at once never both try the same one.
+   */
+  claimBlockedRetries(ids: readonly string[], dueBefore: number, now: number): Promise<Set<string>>;
 }
 
 /** A stored conversation as expansion sees it. */
@@ -252,6 +258,8 @@ export interface StoredRecipient {
   optedOutCategories: string[];
   /** Insertion order (the `all` cursor). */
   seq: number;
+  /** A blocked conversation to try again now (HERALD_BLOCKED_RETRY_INTERVAL): its row is sent, not written `blocked`. */
+  retryBlocked?: boolean | undefined;
 }
 
 export interface TeamHome {

@@ -3,6 +3,7 @@ import { m002Preferences } from "./002_preferences.js";
 import { m003Deliveries } from "./003_deliveries.js";
 import { m004Access } from "./004_access.js";
 import { m005ReadyIndex } from "./005_ready_index.js";
+import { m006BlockedRetry } from "./006_blocked_retry.js";
 import type { Migration } from "./migration.js";
 
 export type { Migration } from "./migration.js";
@@ -20,4 +21,11 @@ export type { Migration } from "./migration.js";
  * Migrations are TypeScript modules imported here (not files read at run time), so they ship in
  * `dist/` with the rest of the code. Never edit one that has shipped.
  */
-export const migrations: readonly Migration[] = [m001Conversations, m002Preferences, m003Deliveries, m004Access, m005ReadyIndex];
+export const migrations: readonly Migration[] = [
+  m001Conversations,
+  m002Preferences,
+  m003Deliveries,
+  m004Access,
+  m005ReadyIndex,
+  m006BlockedRetry,
+];
