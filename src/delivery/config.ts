@@ -1,3 +1,4 @@
+import { type CredentialBackoff, defaultCredentialBackoff } from "./dispatch/credentials.js";
 import type { InFlightPolicy } from "./model.js";
 import { defaultRetryPolicy, type RetryPolicy } from "./retry.js";
 
@@ -58,6 +59,8 @@ export interface DeliveryConfig {
    * 0 = never try again. Default 7 days.
    */
   blockedRetryMs: number;
+  /** Backoff of the pause when the bot's credentials fail (token endpoint, Connector 401). Default 1 s doubling to 5 min. */
+  credentialBackoff: CredentialBackoff;
 }
 
 export const defaultDeliveryConfig: Readonly<DeliveryConfig> = Object.freeze({
@@ -79,6 +82,7 @@ export const defaultDeliveryConfig: Readonly<DeliveryConfig> = Object.freeze({
   maxListedRecipients: 10_000,
   tenantDisabledTimeoutMs: 24 * 3_600_000,
   blockedRetryMs: 7 * 24 * 3_600_000,
+  credentialBackoff: defaultCredentialBackoff,
 });
 
 /** Fill defaults and check values; throws RangeError (`HERALD_E_DELIVERY_CONFIG`) naming the bad field. */

@@ -4,6 +4,7 @@ import { type Logger, silentLogger } from "../log.js";
 import type { Store } from "../store/ports.js";
 import { resolveAudience } from "./audience/resolve.js";
 import { type DeliveryConfig, resolveDeliveryConfig } from "./config.js";
+import type { CredentialState } from "./dispatch/credentials.js";
 import { Dispatcher, type DispatchStats } from "./dispatch/dispatcher.js";
 import { DeliveryError } from "./errors.js";
 import { notificationId, requestHash, workerId } from "./ids.js";
@@ -65,6 +66,11 @@ export interface DeliveryEngine {
   deliveries(id: string, filter: { status?: DeliveryStatus | undefined }, page: PageRequest, caller?: Caller): Promise<Page<Delivery>>;
   /** Update every sent copy in place (within the same limits); new sends use the new message. */
   edit(id: string, message: Message, caller?: Caller): Promise<Notification>;
+  /**
+   * Send again the recipients that ended `failed` (and `unknown` with `includeUnknown`: they may
+   * have received it). Throws DeliveryError HERALD_E_NOT_FOUND or HERALD_E_RECALLED.
+   */
+  retry(id: string, options: { includeUnknown: boolean }, caller?: Caller): Promise<{ notification: Notification; retried: number }>;
   /** Cancel what is not sent and delete every sent copy. Recalling twice is harmless. */
   recall(id: string, caller?: Caller): Promise<Notification>;
   /** Conversations that blocked or uninstalled the bot. */
@@ -79,6 +85,8 @@ export interface DeliveryEngine {
    * HERALD_E_NOT_FOUND (a tenant Herald does not know).
    */
   resumeTenant(tenantId: string, caller?: Caller): Promise<{ tenant: TenantState; resumed: boolean }>;
+  /** Whether sending is paused because the bot's credentials fail (`/readyz`, metrics). */
+  credentials(): CredentialState;
   /** What this process did, and holds now. */
   stats(): DispatchStats & { inFlight: number; buffered: number; lanes: number; expansions: number };
   readonly workerId: string;
@@ -240,6 +248,29 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       return outcome.notification;
     },
 
+    async retry(id, options, caller) {
+      await mustGet(id, caller);
+      const outcome = await store.requestRetry(id, options.includeUnknown ? ["failed", "unknown"] : ["failed"], clock.now());
+      if (!outcome.ok) {
+        if (outcome.reason === "canceled")
+          throw new DeliveryError(
+            "HERALD_E_RECALLED",
+            `Notification ${id} was recalled; its deliveries cannot be retried. Send a new notification.`,
+          );
+        throw new DeliveryError("HERALD_E_NOT_FOUND", `No notification ${id}.`);
+      }
+      if (outcome.retried > 0) {
+        dispatcher.messages.put(outcome.notification);
+        dispatcher.announce(id, outcome.tenants);
+        dispatcher.kick();
+      }
+      logger.info(
+        { notificationId: id, retried: outcome.retried, includeUnknown: options.includeUnknown, by: caller?.keyId },
+        "deliveries retried",
+      );
+      return { notification: outcome.notification, retried: outcome.retried };
+    },
+
     async recall(id, caller) {
       await mustGet(id, caller);
       const n = await store.requestRecall(id, clock.now());
@@ -284,6 +315,10 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       if (resumed) logger.info({ tenantId, by: caller?.keyId }, "sending to the tenant resumed by an operator");
       dispatcher.kick();
       return { tenant, resumed };
+    },
+
+    credentials() {
+      return dispatcher.credentialState();
     },
 
     stats() {

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { type ApiEnv, adminKeyVerifier, withAfterAuth } from "../api/auth.js";
 import { conversationRoutes } from "../api/conversations.js";
 import { auditRoutes, auditWrites, keyRoutes, storedKeyVerifier } from "../api/keys.js";
+import { retryRoutes } from "../api/notification-retry.js";
 import { notificationRoutes } from "../api/notifications.js";
 import { openApiDocument } from "../api/openapi.js";
 import { perKeyRateLimit } from "../api/rate-limit.js";
@@ -149,7 +150,10 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     // routePath is the route's pattern (`/v1/notifications/:id`), so labels stay bounded.
     metrics.apiRequests.inc({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) });
   });
-  app.route("/", healthRoutes(store));
+  app.route(
+    "/",
+    healthRoutes(store, () => engine.credentials()),
+  );
   app.use("/v1/*", auditWrites(store.audit, clock));
   const openapi = openApiDocument();
   app.get("/openapi.json", (c) => c.json(openapi));
@@ -157,6 +161,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.route("/", botEndpoint({ verifier, trusted, handler, logger, onActivity: (type, result) => metrics.inbound.inc({ type, result }) }));
   app.route("/", conversationRoutes(store, keys));
   app.route("/", notificationRoutes(engine, keys));
+  app.route("/", retryRoutes(engine, keys));
   app.route("/", reportRoutes(engine, keys));
   app.route("/", tenantRoutes(engine, keys));
   app.route("/", keyRoutes(store.apiKeys, store.audit, keys, clock));

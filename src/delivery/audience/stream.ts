@@ -2,6 +2,7 @@ import type { Clock } from "../../clock.js";
 import type { ConnectorClient, MembersPage } from "../../connector/client.js";
 import type { Logger } from "../../log.js";
 import type { DeliveryConfig } from "../config.js";
+import { type CredentialGate, isCredentialFailure } from "../dispatch/credentials.js";
 import { judge } from "../dispatch/outcome.js";
 import { rowCodes } from "../errors.js";
 import type { RateLimiter } from "../limits/index.js";
@@ -21,6 +22,8 @@ export interface ExpansionDeps {
   config: Readonly<DeliveryConfig>;
   logger: Logger;
   random: () => number;
+  /** Pauses roster reads while the bot's credentials fail, instead of failing the team. */
+  credentials?: CredentialGate | undefined;
   /** This process's worker id (the expansion's owner). */
   owner: string;
   /** Rows were added in these tenants: the lanes start sending them. */
@@ -148,6 +151,17 @@ async function rosterPage(
       return { page };
     } catch (e) {
       const now = clock.now();
+      // The bot's credentials fail: wait for them without using up an attempt (credentials.ts).
+      if (deps.credentials && isCredentialFailure(e)) {
+        deps.credentials.failed(e);
+        attempt--;
+        try {
+          await clock.sleep(Math.max(deps.credentials.waitMs(clock.now()), 50), deps.signal);
+        } catch {
+          return "aborted";
+        }
+        continue;
+      }
       const v = judge(e, { attempt, firstAttemptAt: first, now }, deps.random, deps.config.retry);
       if (v.kind === "aborted") return "aborted";
       if (v.kind === "failed" && continuation !== undefined && (e as { status?: number }).status === 400) {

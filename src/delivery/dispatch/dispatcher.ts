@@ -9,6 +9,7 @@ import { type DeliveryKey, deliveryKeyString, type JobResult } from "../model.js
 import type { Policies } from "../policies.js";
 import type { DeliveryStore, RecipientDirectory, TenantPause } from "../store/port.js";
 import { Batcher } from "./batcher.js";
+import { CredentialGate, type CredentialState } from "./credentials.js";
 import { Executor } from "./executor.js";
 import { Lane } from "./lane.js";
 import { MessageCache } from "./messages.js";
@@ -93,6 +94,7 @@ export class Dispatcher {
   private readonly writes: Batcher<Write, boolean>;
   private readonly abort = new AbortController();
   private readonly warmup = new Warmup();
+  private readonly credentials: CredentialGate;
   private timers: NodeJS.Timeout[] = [];
   private polling: Promise<void> | undefined;
   private pollAgain = false;
@@ -106,6 +108,7 @@ export class Dispatcher {
     // requests within 2 s cannot exceed them.
     const sendLimit = Math.min(...deps.policies.send.map((w) => w.limit));
     this.recent = new RecentRequests(2_000 / config.timeScale, sendLimit);
+    this.credentials = new CredentialGate(clock, deps.logger, config.credentialBackoff);
     this.executor = new Executor({
       connector: deps.connector,
       conversations: deps.conversations,
@@ -119,6 +122,7 @@ export class Dispatcher {
       random: deps.random,
       pauseTenant: (tenantId, code) => this.pause(tenantId, code),
       isPaused: (tenantId) => this.paused.has(tenantId),
+      credentials: this.credentials,
       track: (p) => this.track(p),
     });
     this.writes = new Batcher((items) => this.write(items), { max: config.batchMax, delayMs: config.batchDelayMs });
@@ -174,6 +178,7 @@ export class Dispatcher {
         config: this.deps.config,
         logger: this.deps.logger,
         random: this.deps.random,
+        credentials: this.credentials,
         owner,
         announce: (id, tenants) => this.announce(id, tenants),
         signal: this.abort.signal,
@@ -203,6 +208,11 @@ export class Dispatcher {
 
   isPaused(tenantId: string): boolean {
     return this.paused.has(tenantId);
+  }
+
+  /** Whether sending is paused because the bot's credentials fail (`/readyz`, metrics). */
+  credentialState(): CredentialState {
+    return this.credentials.state();
   }
 
   /** Look for work now (after an edit or a recall) instead of at the next poll. */
@@ -255,6 +265,7 @@ export class Dispatcher {
           }),
         record: (r) => this.record(r),
         isPaused: (t) => this.paused.has(t),
+        credentialWait: (now) => this.credentials.waitMs(now),
         warm: () => this.warmup.enter(),
         answered: () => this.warmup.open(),
         signal: this.abort.signal,

@@ -29,6 +29,8 @@ export interface LaneDeps {
   /** Queue a result for the batched write. */
   record(result: JobResult): void;
   isPaused(tenantId: string): boolean;
+  /** How long sending is paused for the bot's credentials, ms (0 = not paused; see credentials.ts). */
+  credentialWait(now: number): number;
   /** Resolves when requests may take slots (see Warmup). */
   warm(): Promise<void>;
   /** A request finished (answered or failed). */
@@ -132,6 +134,13 @@ export class Lane {
       const job = this.next(clock.now());
       if (!job) {
         await this.sleep(this.idleWait(clock.now()));
+        continue;
+      }
+      const held = this.deps.credentialWait(clock.now());
+      if (held > 0) {
+        // The credentials fail: nothing leaves until the pause ends (then one probe goes).
+        this.requeue(job);
+        await this.sleep(held);
         continue;
       }
       const step = stepOf(job);

@@ -89,6 +89,12 @@ export interface DeliveryStore {
 
   /** Edit: new message, version + 1, every sent copy queued for an update. Undefined when unknown or recalled. */
   requestEdit(id: string, message: unknown, now: number): Promise<EditOutcome>;
+  /**
+   * Send again the rows that ended `failed` (and `unknown` when listed), counters moved with them;
+   * a completed notification is `sending` again. Rows without a tenant (Herald could never send
+   * them) and failed team rows stay. Refused (`canceled`) for a recalled notification.
+   */
+  requestRetry(id: string, statuses: readonly ("failed" | "unknown")[], now: number): Promise<RetryOutcome>;
   /** Recall: cancel what is not sent, queue a delete of every sent copy, status `canceled`. */
   requestRecall(id: string, now: number): Promise<Notification | undefined>;
 
@@ -208,6 +214,10 @@ export interface ActiveNotification {
   /** Tenants it has rows in. */
   tenants: string[];
 }
+
+export type RetryOutcome =
+  | { ok: true; notification: Notification; retried: number; tenants: string[] }
+  | { ok: false; reason: "notFound" | "canceled" };
 
 export type EditOutcome = { ok: true; notification: Notification } | { ok: false; reason: "notFound" | "canceled" };
 

@@ -20,6 +20,7 @@ import type {
   NewNotification,
   NotificationFilter,
   PageRequest,
+  RetryOutcome,
   TenantPause,
   TenantState,
   WorkBatch,
@@ -29,6 +30,7 @@ import type { SqlBackend } from "./backend.js";
 import * as control from "./delivery-control.js";
 import * as create from "./delivery-create.js";
 import * as read from "./delivery-read.js";
+import * as retry from "./delivery-retry.js";
 import { type AllTables, withDeliveryTables } from "./delivery-schema.js";
 import * as tenants from "./delivery-tenants.js";
 import * as work from "./delivery-work.js";
@@ -107,6 +109,10 @@ export class KyselyDeliveryStore implements DeliveryStore {
 
   requestEdit(id: string, message: unknown, now: number): Promise<EditOutcome> {
     return control.requestEdit(this.db, this.backend.dialect, id, message, now);
+  }
+
+  requestRetry(id: string, statuses: readonly ("failed" | "unknown")[], now: number): Promise<RetryOutcome> {
+    return retry.requestRetry(this.db, this.backend.dialect, id, statuses, now);
   }
 
   requestRecall(id: string, now: number): Promise<Notification | undefined> {
