@@ -14,7 +14,7 @@ import type { Logger } from "../../log.js";
 /** What `/readyz` and the metrics show. Times are ISO 8601. */
 export interface CredentialState {
   ok: boolean;
-  /** Why sending is paused (the token endpoint's or the Connector's answer). */
+  /** Why sending is paused, in short (status and OAuth code; no URL, no server text: `/readyz` is unauthenticated). */
   reason?: string | undefined;
   /** Stable code: HERALD_E_TOKEN (token endpoint) or HERALD_E_CONNECTOR_401. */
   code?: string | undefined;
@@ -112,7 +112,7 @@ export class CredentialGate {
     this.since ??= now;
     const delay = credentialDelay(this.failures, e.retryAfterMs, this.policy);
     this.until = now + delay;
-    this.reason = e.message;
+    this.reason = summary(e);
     this.code = e.source === "token" ? e.heraldCode : "HERALD_E_CONNECTOR_401";
     const facts = { code: this.code, status: e.status, oauthError: e.code, failures: this.failures, retryInMs: delay, err: e.message };
     if (this.failures === 1)
@@ -131,4 +131,11 @@ export class CredentialGate {
       failures: this.failures,
     };
   }
+}
+
+/** What `/readyz` may say about a credential failure: the status and OAuth error, never the URL or the server's words (logs have those). */
+function summary(e: ConnectorError): string {
+  const who = e.source === "token" ? "The token endpoint" : "The Connector";
+  if (e.kind === "http") return `${who} answered ${[String(e.status), e.code].filter(Boolean).join(" ")}.`;
+  return `${who} could not be reached (${e.kind}).`;
 }
