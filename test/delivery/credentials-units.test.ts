@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConnectorError } from "../../src/connector/errors.js";
 import { CredentialGate, credentialDelay, defaultCredentialBackoff, isCredentialFailure } from "../../src/delivery/dispatch/credentials.js";
-import { silentLogger } from "../../src/log.js";
+import { createLogger, silentLogger } from "../../src/log.js";
 
 const tokenError = (status: number, retryAfterMs?: number) =>
   new ConnectorError({
@@ -56,5 +56,27 @@ describe("credential failures", () => {
     gate.succeeded();
     expect(gate.state()).toEqual({ ok: true, failures: 0 });
     expect(gate.enter(now)).toBe(true);
+  });
+
+  it("logs one line when sending pauses, one when the reason changes, one when it resumes: not one per row or probe", () => {
+    let now = 1_000_000;
+    const lines: { level: number; msg: string }[] = [];
+    const logger = createLogger("info", { write: (l: string) => lines.push(JSON.parse(l) as { level: number; msg: string }) });
+    const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, logger);
+    for (let i = 0; i < 5; i++) {
+      gate.failed(tokenError(401)); // the pause, then requests that were in flight
+    }
+    for (let probe = 0; probe < 4; probe++) {
+      now += 400_000;
+      expect(gate.enter(now)).toBe(true);
+      gate.failed(tokenError(probe < 2 ? 401 : 429));
+    }
+    gate.succeeded();
+    gate.succeeded();
+    expect(lines.map((l) => l.msg)).toEqual([
+      "the bot's credentials fail: sending is paused (rows wait, none fail) and retried with backoff",
+      "the bot's credentials still fail, for another reason: sending stays paused",
+      "the bot's credentials work again: sending resumes",
+    ]);
   });
 });

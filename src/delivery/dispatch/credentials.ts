@@ -102,7 +102,7 @@ export class CredentialGate {
     this.probeAt = undefined;
   }
 
-  /** A credential problem: pause (or pause longer). Logged when sending pauses, and at each failed probe. */
+  /** A credential problem: pause (or pause longer). Logged when sending pauses or the reason changes. */
   failed(e: ConnectorError): void {
     const now = this.clock.now();
     // Requests that were in flight when the pause began report the same failure: one step of backoff, not many.
@@ -112,12 +112,16 @@ export class CredentialGate {
     this.since ??= now;
     const delay = credentialDelay(this.failures, e.retryAfterMs, this.policy);
     this.until = now + delay;
-    this.reason = summary(e);
+    const reason = summary(e);
+    const changed = reason !== this.reason;
+    this.reason = reason;
     this.code = e.source === "token" ? e.heraldCode : "HERALD_E_CONNECTOR_401";
     const facts = { code: this.code, status: e.status, oauthError: e.code, failures: this.failures, retryInMs: delay, err: e.message };
+    // One line when sending pauses and when the reason changes; the probes in between at debug.
     if (this.failures === 1)
       this.logger.error(facts, "the bot's credentials fail: sending is paused (rows wait, none fail) and retried with backoff");
-    else this.logger.warn(facts, "the bot's credentials still fail: sending stays paused");
+    else if (changed) this.logger.warn(facts, "the bot's credentials still fail, for another reason: sending stays paused");
+    else this.logger.debug(facts, "the bot's credentials still fail: sending stays paused");
   }
 
   state(): CredentialState {
