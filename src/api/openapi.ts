@@ -8,6 +8,8 @@ import {
 } from "../delivery/request.js";
 import { conversationQuerySchema } from "./conversations.js";
 import { auditQuerySchema, createKeySchema } from "./keys.js";
+import { retryQuerySchema } from "./notification-retry.js";
+import { tenantsQuerySchema } from "./tenants.js";
 
 type Schema = Record<string, unknown>;
 
@@ -172,6 +174,13 @@ export function openApiDocument(serverUrl?: string): Schema {
           responses: { "200": { description: "A page, or CSV" }, ...errors(400, 401, 403, 404) },
         },
       },
+      "/v1/notifications/{id}/retry": {
+        post: {
+          summary: "Send again the recipients that ended failed (and unknown with include=unknown); the notification reopens",
+          parameters: [idParam, ...queryParameters(retryQuerySchema)],
+          responses: { "202": { description: "The notification, with `retried`" }, ...errors(400, 401, 403, 404, 409) },
+        },
+      },
       "/v1/conversations": {
         get: {
           summary: "Stored conversation references",
@@ -208,12 +217,28 @@ export function openApiDocument(serverUrl?: string): Schema {
           responses: { "200": { description: "A page" }, ...errors(400, 401, 403) },
         },
       },
+      "/v1/tenants": {
+        get: {
+          summary: "Tenants Herald knows: active, or disabled by their admin (403 BotDisabledByAdmin) since when, rows waiting (admin)",
+          parameters: queryParameters(tenantsQuerySchema),
+          responses: { "200": { description: "{items:[{tenantId,state,code,since,conversations,waiting}]}" }, ...errors(400, 401, 403) },
+        },
+      },
+      "/v1/tenants/{id}/resume": {
+        post: {
+          summary: "Resume sending to a tenant whose admin allowed the bot again (admin); harmless when it is active",
+          parameters: [idParam],
+          responses: { "200": { description: "The tenant, with `resumed`" }, ...errors(401, 403, 404) },
+        },
+      },
       "/healthz": { get: { summary: "The process is up", security: [], responses: { "200": { description: "ok" } } } },
       "/readyz": {
         get: {
           summary: "The store answers and migrations are applied",
+          description:
+            "200 while the store answers, with `degraded: true` and `delivery: {state, code, reason, since, retryAt}` while sending is paused because the bot's credentials fail (the API still accepts notifications); 503 when the store does not answer.",
           security: [],
-          responses: { "200": { description: "ready" }, "503": { description: "not ready" } },
+          responses: { "200": { description: "ready (maybe degraded)" }, "503": { description: "not ready" } },
         },
       },
       "/metrics": { get: { summary: "Prometheus metrics", security: [], responses: { "200": { description: "text/plain" } } } },

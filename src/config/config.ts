@@ -42,6 +42,10 @@ export interface Config {
   welcomeFile: string | undefined;
   /** What happens to a send that was in flight when the process died: report `unknown` or send again. */
   inFlightPolicy: InFlightPolicy;
+  /** How long rows of a tenant whose admin disabled the bot wait before they end `failed`, in ms; 0 = until resumed. */
+  tenantDisabledTimeoutMs: number;
+  /** A conversation that blocked the bot is tried again by a later notification at most once per this interval, in ms; 0 = never. */
+  blockedRetryMs: number;
 }
 
 /** Every invalid setting at once (`problems`), each naming the setting, the value and what is accepted. */
@@ -78,6 +82,13 @@ function oneOf<T extends string>(values: readonly T[]): Parse<T> {
     return found ? ok(found) : bad(`one of ${values.join(", ")}`);
   };
 }
+/** A duration: `0`, or a number with a unit (`500ms`, `30s`, `15m`, `24h`, `7d`), in milliseconds. */
+export const duration: Parse<number> = (raw) => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(raw);
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+  if (!m?.[1] || (m[2] === undefined && Number(m[1]) !== 0)) return bad("a duration such as 30s, 15m, 24h or 7d (0 = never)");
+  return ok(Math.round(Number(m[1]) * unit[(m[2] ?? "ms") as keyof typeof unit]));
+};
 const url: Parse<string | undefined> = (raw) => {
   if (raw.trim() === "") return ok(undefined);
   try {
@@ -219,6 +230,20 @@ export const settings: readonly Setting[] = [
     "A send that may have reached Teams unanswered (in flight when the process died, or timed out / reset after it was written): `unknown` (report it) or `resend`.",
     "unknown",
     oneOf(["unknown", "resend"] as const),
+  ),
+  setting(
+    "tenantDisabledTimeoutMs",
+    "HERALD_TENANT_DISABLED_TIMEOUT",
+    "A tenant whose admin disabled the bot: its rows wait this long for a resume, then end `failed` (0 = wait until resumed).",
+    "24h",
+    duration,
+  ),
+  setting(
+    "blockedRetryMs",
+    "HERALD_BLOCKED_RETRY_INTERVAL",
+    "A conversation that blocked the bot is tried again by a later notification at most once per this interval (0 = never).",
+    "7d",
+    duration,
   ),
 ];
 

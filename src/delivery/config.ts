@@ -1,3 +1,4 @@
+import { type CredentialBackoff, defaultCredentialBackoff } from "./dispatch/credentials.js";
 import type { InFlightPolicy } from "./model.js";
 import { defaultRetryPolicy, type RetryPolicy } from "./retry.js";
 
@@ -49,6 +50,20 @@ export interface DeliveryConfig {
   batchMax: number;
   /** Largest explicit audience list (conversations, users, channels, teams) per request. Default 10 000. */
   maxListedRecipients: number;
+  /**
+   * A tenant whose admin disabled the bot (403 BotDisabledByAdmin): its rows wait this long (from
+   * the pause, or from their notification's start when later) for a resume, then end `failed`
+   * with Teams' code (HERALD_TENANT_DISABLED_TIMEOUT), in ms. 0 = wait until resumed. Default 24 h.
+   */
+  tenantDisabledTimeoutMs: number;
+  /**
+   * A conversation that blocked the bot is tried again by a later notification at most once per
+   * this interval (HERALD_BLOCKED_RETRY_INTERVAL), in ms: Teams says nothing when a user unblocks.
+   * 0 = never try again. Default 7 days.
+   */
+  blockedRetryMs: number;
+  /** Backoff of the pause when the bot's credentials fail (token endpoint, Connector 401). Default 1 s doubling to 5 min. */
+  credentialBackoff: CredentialBackoff;
 }
 
 export const defaultDeliveryConfig: Readonly<DeliveryConfig> = Object.freeze({
@@ -68,6 +83,9 @@ export const defaultDeliveryConfig: Readonly<DeliveryConfig> = Object.freeze({
   batchDelayMs: 0,
   batchMax: 500,
   maxListedRecipients: 10_000,
+  tenantDisabledTimeoutMs: 24 * 3_600_000,
+  blockedRetryMs: 7 * 24 * 3_600_000,
+  credentialBackoff: defaultCredentialBackoff,
 });
 
 /** Fill defaults and check values; throws RangeError (`HERALD_E_DELIVERY_CONFIG`) naming the bad field. */
@@ -91,6 +109,9 @@ export function resolveDeliveryConfig(partial: Partial<DeliveryConfig> = {}): Re
       throw new RangeError(`HERALD_E_DELIVERY_CONFIG: ${k} must be a number > 0 (got ${String(v)}).`);
   }
   if (!(c.tenantRps >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: tenantRps must be ≥ 0 (got ${c.tenantRps}).`);
+  if (!(c.tenantDisabledTimeoutMs >= 0))
+    throw new RangeError(`HERALD_E_DELIVERY_CONFIG: tenantDisabledTimeoutMs must be ≥ 0 (got ${c.tenantDisabledTimeoutMs}).`);
+  if (!(c.blockedRetryMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: blockedRetryMs must be ≥ 0 (got ${c.blockedRetryMs}).`);
   if (!(c.batchDelayMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: batchDelayMs must be ≥ 0 (got ${c.batchDelayMs}).`);
   if (c.staleMs <= c.heartbeatMs)
     throw new RangeError(`HERALD_E_DELIVERY_CONFIG: staleMs (${c.staleMs}) must exceed heartbeatMs (${c.heartbeatMs}).`);

@@ -4,6 +4,7 @@ import { type Logger, silentLogger } from "../log.js";
 import type { Store } from "../store/ports.js";
 import { resolveAudience } from "./audience/resolve.js";
 import { type DeliveryConfig, resolveDeliveryConfig } from "./config.js";
+import type { CredentialState } from "./dispatch/credentials.js";
 import { Dispatcher, type DispatchStats } from "./dispatch/dispatcher.js";
 import { DeliveryError } from "./errors.js";
 import { notificationId, requestHash, workerId } from "./ids.js";
@@ -13,6 +14,7 @@ import type { Message } from "./message/schema.js";
 import type { BlockedEntry, Delivery, DeliveryStatus, Notification, NotificationStatus, Page } from "./model.js";
 import { policiesFor } from "./policies.js";
 import { type NotificationRequest, scheduleOf, toAudience } from "./request.js";
+import type { TenantState } from "./store/port.js";
 import { limiterOnBaseClock, StoreClock } from "./store-clock.js";
 
 export interface DeliveryEngineDeps {
@@ -65,12 +67,27 @@ export interface DeliveryEngine {
   deliveries(id: string, filter: { status?: DeliveryStatus | undefined }, page: PageRequest, caller?: Caller): Promise<Page<Delivery>>;
   /** Update every sent copy in place (within the same limits); new sends use the new message. */
   edit(id: string, message: Message, caller?: Caller): Promise<Notification>;
+  /**
+   * Send again the recipients that ended `failed` (and `unknown` with `includeUnknown`: they may
+   * have received it). Throws DeliveryError HERALD_E_NOT_FOUND or HERALD_E_RECALLED.
+   */
+  retry(id: string, options: { includeUnknown: boolean }, caller?: Caller): Promise<{ notification: Notification; retried: number }>;
   /** Cancel what is not sent and delete every sent copy. Recalling twice is harmless. */
   recall(id: string, caller?: Caller): Promise<Notification>;
   /** Conversations that blocked or uninstalled the bot. */
   blockedReport(filter: { tenantId?: string | undefined }, page: PageRequest, caller?: Caller): Promise<Page<BlockedEntry>>;
   /** A user of this tenant interacted with the bot: lift a BotDisabledByAdmin pause. */
   onTenantInteraction(tenantId: string): void;
+  /** Tenants Herald knows and whether sending to them is paused (`GET /v1/tenants`); a tenant-scoped caller sees its tenants. */
+  tenants(filter: { state?: "active" | "disabled" | undefined }, caller?: Caller): Promise<TenantState[]>;
+  /**
+   * Lift a BotDisabledByAdmin pause (`POST /v1/tenants/{id}/resume`); resuming an active tenant
+   * changes nothing. Throws DeliveryError HERALD_E_FORBIDDEN (not the caller's tenant) or
+   * HERALD_E_NOT_FOUND (a tenant Herald does not know).
+   */
+  resumeTenant(tenantId: string, caller?: Caller): Promise<{ tenant: TenantState; resumed: boolean }>;
+  /** Whether sending is paused because the bot's credentials fail (`/readyz`, metrics). */
+  credentials(): CredentialState;
   /** What this process did, and holds now. */
   stats(): DispatchStats & { inFlight: number; buffered: number; lanes: number; expansions: number };
   readonly workerId: string;
@@ -148,7 +165,10 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         scheduledAt: scheduledAt ?? null,
         category: request.category ?? null,
       });
-      const resolution = await resolveAudience(audience, deps.store.recipients, request.category, config.defaultServiceUrl);
+      const resolution = await resolveAudience(audience, deps.store.recipients, request.category, config.defaultServiceUrl, {
+        intervalMs: config.blockedRetryMs,
+        now: clock.now(),
+      });
       if (caller.tenants) {
         if (resolution.tenants === undefined) {
           throw new DeliveryError(
@@ -233,6 +253,30 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       return outcome.notification;
     },
 
+    async retry(id, options, caller) {
+      await mustGet(id, caller);
+      await clock.fresh();
+      const outcome = await store.requestRetry(id, options.includeUnknown ? ["failed", "unknown"] : ["failed"], clock.now());
+      if (!outcome.ok) {
+        if (outcome.reason === "canceled")
+          throw new DeliveryError(
+            "HERALD_E_RECALLED",
+            `Notification ${id} was recalled; its deliveries cannot be retried. Send a new notification.`,
+          );
+        throw new DeliveryError("HERALD_E_NOT_FOUND", `No notification ${id}.`);
+      }
+      if (outcome.retried > 0) {
+        dispatcher.messages.put(outcome.notification);
+        dispatcher.announce(id, outcome.tenants);
+        dispatcher.kick();
+      }
+      logger.info(
+        { notificationId: id, retried: outcome.retried, includeUnknown: options.includeUnknown, by: caller?.keyId },
+        "deliveries retried",
+      );
+      return { notification: outcome.notification, retried: outcome.retried };
+    },
+
     async recall(id, caller) {
       await mustGet(id, caller);
       await clock.fresh();
@@ -261,6 +305,27 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         .resume(tenantId)
         .then(() => logger.info({ tenantId }, "a user of the tenant interacted: sending to it resumes"))
         .catch((e: unknown) => logger.warn({ tenantId, err: (e as Error).message }, "could not resume a tenant"));
+    },
+
+    async tenants(filter, caller) {
+      const all = await store.tenantStates({ tenantIds: caller?.tenants, disabledOnly: filter.state === "disabled" });
+      return filter.state === undefined ? all : all.filter((t) => t.state === filter.state);
+    },
+
+    async resumeTenant(tenantId, caller) {
+      if (caller?.tenants && !caller.tenants.includes(tenantId))
+        throw new DeliveryError("HERALD_E_FORBIDDEN", `This API key may not act on tenant ${tenantId}.`);
+      const resumed = await dispatcher.resume(tenantId);
+      const tenant = (await store.tenantStates({ tenantIds: [tenantId] }))[0];
+      if (!tenant)
+        throw new DeliveryError("HERALD_E_NOT_FOUND", `Herald knows no tenant ${tenantId}; GET /v1/tenants lists the tenants it knows.`);
+      if (resumed) logger.info({ tenantId, by: caller?.keyId }, "sending to the tenant resumed by an operator");
+      dispatcher.kick();
+      return { tenant, resumed };
+    },
+
+    credentials() {
+      return dispatcher.credentialState();
     },
 
     stats() {

@@ -43,6 +43,8 @@ export const rowCodes = {
   optedOut: "HERALD_OPTED_OUT",
   /** The stored conversation is blocked: Teams was not called. */
   knownBlocked: "HERALD_KNOWN_BLOCKED",
+  /** The stored conversation is blocked, but long enough ago to try it again (HERALD_BLOCKED_RETRY_INTERVAL). */
+  blockedRetry: "HERALD_BLOCKED_RETRY",
   /** The stored conversation is uninstalled or deleted: Teams was not called. */
   knownGone: "HERALD_KNOWN_UNINSTALLED",
   /** No stored conversation has this id. */

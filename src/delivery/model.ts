@@ -122,6 +122,8 @@ export interface NewDelivery {
   status: DeliveryStatus;
   errorCode?: string | undefined;
   errorMessage?: string | undefined;
+  /** The row tries again a conversation that had blocked the bot (HERALD_BLOCKED_RETRY_INTERVAL). */
+  retryBlocked?: boolean | undefined;
 }
 
 /** What templating may bind about a recipient (`${name}`, `${givenName}`, ...). */
@@ -155,6 +157,8 @@ export interface Job extends DeliveryKey {
   attempts: number;
   firstAttemptAt?: number | undefined;
   activityId?: string | undefined;
+  /** Tries again a conversation that had blocked the bot: sent, the conversation is active again. */
+  retryBlocked?: boolean | undefined;
 }
 
 /** The error kept on a row: a stable code (`403/MessageWritesBlocked`, `network/timeout`, `HERALD_E_...`) and words. */

@@ -46,7 +46,11 @@ export interface RetryRow {
 export const retryTable: readonly RetryRow[] = Object.freeze([
   { status: "network", outcome: "retry", why: "no answer (timeout, connection reset or refused): transient" },
   { status: 400, outcome: "failed", why: "BadArgument / BadSyntax: the request is malformed, retrying sends the same" },
-  { status: 401, outcome: "failed", why: "BotNotRegistered or a bad token: check the bot's credentials" },
+  {
+    status: 401,
+    outcome: "failed",
+    why: "BotNotRegistered or a bad token: the bot's credentials. The delivery engine pauses all sending for it instead (dispatch/credentials.ts) and the row waits; this row applies where no such pause exists",
+  },
   { status: 403, code: "MessageWritesBlocked", outcome: "blocked", why: "the user blocked or uninstalled the bot (errorCode 209)" },
   { status: 403, code: "ConversationBlockedByUser", outcome: "blocked", why: "the user blocked the bot" },
   { status: 403, code: "BotDisabledByAdmin", outcome: "tenantDisabled", why: "the tenant admin disabled the bot" },

@@ -38,6 +38,16 @@ export function registerEngineMetrics(metrics: Metrics, engine: DeliveryEngine):
     () => [[{}, engine.stats().throttled]],
     "counter",
   );
+  metrics.gauge(
+    "herald_delivery_credentials_ok",
+    "1 while the bot's credentials work; 0 while sending is paused because the token endpoint or the Connector refuses them.",
+    () => [[{}, engine.credentials().ok ? 1 : 0]],
+  );
+  metrics.gauge(
+    "herald_delivery_credential_failures",
+    "Credential failures in a row (token endpoint or Connector 401) behind the current pause; 0 when sending.",
+    () => [[{}, engine.credentials().failures]],
+  );
   metrics.gauge("herald_delivery_in_flight", "Requests to Teams in flight now.", () => [[{}, engine.stats().inFlight]]);
   metrics.gauge("herald_delivery_buffered", "Claimed deliveries waiting for their rate-limit slot.", () => [[{}, engine.stats().buffered]]);
   metrics.gauge("herald_queue_depth", "Recipients still pending in notifications being sent.", async () => {

@@ -1,21 +1,45 @@
 import { Hono } from "hono";
+import type { CredentialState } from "../delivery/dispatch/credentials.js";
 import type { Store } from "../store/ports.js";
 
-/** `GET /healthz`: the process is up. `GET /readyz`: the store answers and migrations are applied. */
-export function healthRoutes(store: Store): Hono {
+/**
+ * `GET /healthz`: the process is up. `GET /readyz`: the store answers and migrations are applied
+ * (503 otherwise).
+ *
+ * When sending is paused because the bot's credentials fail (expired secret, throttled token
+ * endpoint, Connector 401), `/readyz` still answers 200 but says `degraded: true` with the reason:
+ * the API keeps accepting notifications (stored durably, sent once the credentials work) and
+ * answering reads, and every Herald process shares the same credentials, so a 503 would make the
+ * load balancer drop every instance at once and turn a sending problem into an API outage. Alert
+ * on `degraded` or on the metric `herald_delivery_credentials_ok`.
+ */
+export function healthRoutes(store: Store, credentials?: () => CredentialState): Hono {
   const app = new Hono();
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
     const ready = await store.ready().catch(() => false);
-    return ready
-      ? c.json({ status: "ready" })
-      : c.json(
-          {
-            status: "not ready",
-            error: { code: "HERALD_E_NOT_READY", message: "The store does not answer or migrations are not applied." },
-          },
-          503,
-        );
+    if (!ready)
+      return c.json(
+        {
+          status: "not ready",
+          error: { code: "HERALD_E_NOT_READY", message: "The store does not answer or migrations are not applied." },
+        },
+        503,
+      );
+    const cred = credentials?.();
+    if (!cred || cred.ok) return c.json({ status: "ready" });
+    return c.json({
+      status: "ready",
+      degraded: true,
+      delivery: {
+        state: "paused",
+        code: cred.code,
+        reason: `${cred.reason ?? "The bot's credentials fail"} Sending is paused (nothing fails; rows wait) and retried with backoff.`,
+        since: cred.since,
+        retryAt: cred.retryAt,
+        failures: cred.failures,
+      },
+    });
   });
   return app;
 }

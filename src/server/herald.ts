@@ -4,10 +4,12 @@ import { reportingAuditLog } from "../api/audit.js";
 import { type ApiEnv, adminKeyVerifier, withAfterAuth } from "../api/auth.js";
 import { conversationRoutes } from "../api/conversations.js";
 import { auditRoutes, auditWrites, keyRoutes, storedKeyVerifier } from "../api/keys.js";
+import { retryRoutes } from "../api/notification-retry.js";
 import { notificationRoutes } from "../api/notifications.js";
 import { openApiDocument } from "../api/openapi.js";
 import { perKeyRateLimit } from "../api/rate-limit.js";
 import { reportRoutes } from "../api/reports.js";
+import { tenantRoutes } from "../api/tenants.js";
 import { type Clock, isoNow, systemClock } from "../clock.js";
 import { clouds } from "../config/clouds.js";
 import type { Config } from "../config/config.js";
@@ -101,6 +103,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     config: {
       tenantRps: config.tenantRps,
       inFlightPolicy: config.inFlightPolicy,
+      tenantDisabledTimeoutMs: config.tenantDisabledTimeoutMs,
+      blockedRetryMs: config.blockedRetryMs,
       appId: config.appId,
       defaultServiceUrl: cloud.defaultServiceUrl,
       ...options.delivery,
@@ -147,7 +151,10 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     // routePath is the route's pattern (`/v1/notifications/:id`), so labels stay bounded.
     metrics.apiRequests.inc({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) });
   });
-  app.route("/", healthRoutes(store));
+  app.route(
+    "/",
+    healthRoutes(store, () => engine.credentials()),
+  );
   // Action labels are route patterns (`PATCH /v1/notifications/:id`) or key actions: bounded.
   const auditLog = reportingAuditLog(store.audit, logger, (action) => metrics.auditFailures.inc({ action }));
   app.use("/v1/*", auditWrites(auditLog, clock));
@@ -157,7 +164,9 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.route("/", botEndpoint({ verifier, trusted, handler, logger, onActivity: (type, result) => metrics.inbound.inc({ type, result }) }));
   app.route("/", conversationRoutes(store, keys));
   app.route("/", notificationRoutes(engine, keys));
+  app.route("/", retryRoutes(engine, keys));
   app.route("/", reportRoutes(engine, keys));
+  app.route("/", tenantRoutes(engine, keys));
   app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
   app.route("/", auditRoutes(store.audit, keys));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));

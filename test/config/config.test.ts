@@ -32,6 +32,15 @@ describe("loadConfig", () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it("reads durations with a unit (0 = never); HERALD_TENANT_DISABLED_TIMEOUT defaults to 24 h", () => {
+    expect(loadConfig(base).tenantDisabledTimeoutMs).toBe(86_400_000);
+    expect(loadConfig({ ...base, HERALD_TENANT_DISABLED_TIMEOUT: "90m" }).tenantDisabledTimeoutMs).toBe(5_400_000);
+    expect(loadConfig({ ...base, HERALD_TENANT_DISABLED_TIMEOUT: "7d" }).tenantDisabledTimeoutMs).toBe(604_800_000);
+    expect(loadConfig({ ...base, HERALD_TENANT_DISABLED_TIMEOUT: "0" }).tenantDisabledTimeoutMs).toBe(0);
+    expect(loadConfig(base).blockedRetryMs).toBe(604_800_000);
+    expect(loadConfig({ ...base, HERALD_BLOCKED_RETRY_INTERVAL: "36h" }).blockedRetryMs).toBe(129_600_000);
+  });
+
   it("lets flags win over the environment", () => {
     expect(loadConfig({ ...base, HERALD_PORT: "4000" }, { port: "5000" }).port).toBe(5000);
   });
@@ -53,6 +62,8 @@ describe("loadConfig", () => {
     ["HERALD_OPENID_METADATA_URL", "not a url", /HERALD_OPENID_METADATA_URL="not a url" is invalid/],
     ["HERALD_TRUSTED_HOSTS", "http://x.com", /HERALD_TRUSTED_HOSTS=.* host names without scheme/],
     ["HERALD_TRUSTED_HOSTS", "127.0.0.1,*.com", /HERALD_TRUSTED_HOSTS=.* a wildcard under a registrable domain/],
+    ["HERALD_TENANT_DISABLED_TIMEOUT", "24", /HERALD_TENANT_DISABLED_TIMEOUT="24" is invalid: expected a duration such as 30s/],
+    ["HERALD_TENANT_DISABLED_TIMEOUT", "-1h", /HERALD_TENANT_DISABLED_TIMEOUT="-1h" is invalid: expected a duration/],
   ])("refuses %s=%s naming the setting, value and what is accepted", (env, value, message) => {
     const p = problems({ ...base, [env]: value });
     expect(p).toHaveLength(1);

@@ -15,6 +15,9 @@ describe("openapi.json", () => {
       "/v1/notifications/{id}/deliveries",
       "/v1/conversations",
       "/v1/reports/blocked",
+      "/v1/notifications/{id}/retry",
+      "/v1/tenants",
+      "/v1/tenants/{id}/resume",
       "/healthz",
       "/metrics",
     ]) {

@@ -1,6 +1,7 @@
 import { rowCodes } from "../errors.js";
 import type { Audience, NewDelivery } from "../model.js";
 import type { RecipientDirectory, StoredRecipient } from "../store/port.js";
+import { type BlockedRetry, claimRetries, withRetry } from "./blocked-retry.js";
 import { channelRow, conversationRow, failedTeamRow, lookupForms, unknownConversationRow, userRow } from "./rows.js";
 
 /** What `POST /v1/notifications` learns before it answers. */
@@ -24,11 +25,13 @@ export async function resolveAudience(
   directory: RecipientDirectory,
   category: string | undefined,
   defaultServiceUrl: string,
+  retry?: BlockedRetry,
 ): Promise<Resolution> {
   if ("conversations" in audience) {
     const found = await directory.conversations(audience.conversations);
+    const claimed = await claimRetries(found.values(), directory, retry);
     const rows = audience.conversations.map((id) => {
-      const r = found.get(id);
+      const r = withRetry(found.get(id), claimed);
       return r ? conversationRow(r, category) : unknownConversationRow(id);
     });
     return { rows, streaming: false, tenants: tenantsOf(rows) };
@@ -43,12 +46,13 @@ export async function resolveAudience(
         .find((c) => c !== undefined);
       if (chat) chats.set(u, chat);
     }
+    const claimed = await claimRetries(chats.values(), directory, retry);
     const tenantId = audience.tenantId;
     const missing = audience.users.filter((u) => !chats.has(u));
     const prefs = tenantId !== undefined && missing.length > 0 ? await directory.preferences(tenantId, missing) : new Map();
     const serviceUrl =
       tenantId !== undefined && missing.length > 0 ? ((await directory.serviceUrlOf(tenantId)) ?? defaultServiceUrl) : undefined;
-    const rows = audience.users.map((id) => userRow(id, chats.get(id), tenantId, serviceUrl, prefs.get(id), category));
+    const rows = audience.users.map((id) => userRow(id, withRetry(chats.get(id), claimed), tenantId, serviceUrl, prefs.get(id), category));
     const tenants = tenantsOf(rows);
     if (tenantId !== undefined) tenants.add(tenantId);
     return { rows, streaming: false, tenants };

@@ -63,6 +63,15 @@ export function conversationRow(r: StoredRecipient, category: string | undefined
   };
   if (r.kind === "personal" && optedOut(r, category))
     return { ...row, status: "optedOut", errorCode: rowCodes.optedOut, errorMessage: "The user opted out of these notifications." };
+  if (r.status === "blocked" && r.retryBlocked) {
+    return {
+      ...row,
+      retryBlocked: true,
+      errorCode: rowCodes.blockedRetry,
+      errorMessage:
+        "The conversation had blocked the bot; it is tried again (HERALD_BLOCKED_RETRY_INTERVAL) as Teams does not say when a user unblocks.",
+    };
+  }
   if (r.status === "blocked") {
     return {
       ...row,

@@ -2,12 +2,14 @@ import type { Clock } from "../../clock.js";
 import type { ConnectorClient, MembersPage } from "../../connector/client.js";
 import type { Logger } from "../../log.js";
 import type { DeliveryConfig } from "../config.js";
+import { type CredentialGate, isCredentialFailure } from "../dispatch/credentials.js";
 import { judge } from "../dispatch/outcome.js";
 import { rowCodes } from "../errors.js";
 import type { RateLimiter } from "../limits/index.js";
 import type { NewDelivery, Notification } from "../model.js";
 import { conversationBucket, type Policies, tenantBucket } from "../policies.js";
 import type { DeliveryStore, RecipientDirectory, TeamHome } from "../store/port.js";
+import { type BlockedRetry, claimRetries, withRetry } from "./blocked-retry.js";
 import { conversationRow, failedTeamRow, memberRow } from "./rows.js";
 
 export interface ExpansionDeps {
@@ -20,6 +22,8 @@ export interface ExpansionDeps {
   config: Readonly<DeliveryConfig>;
   logger: Logger;
   random: () => number;
+  /** Pauses roster reads while the bot's credentials fail, instead of failing the team. */
+  credentials?: CredentialGate | undefined;
   /** This process's worker id (the expansion's owner). */
   owner: string;
   /** Rows were added in these tenants: the lanes start sending them. */
@@ -63,7 +67,11 @@ async function expandAll(n: Notification, tenantId: string | undefined, start: n
     const page = await deps.directory.personalPage(tenantId, after, size);
     const done = page.items.length < size;
     after = page.last ?? after;
-    const rows = page.items.map((r) => conversationRow(r, n.category));
+    // Blocked chats are read too: those due for a retry are sent, the others skipped as before.
+    const claimed = await claimRetries(page.items, deps.directory, blockedRetry(deps));
+    const rows = page.items
+      .filter((r) => r.status !== "blocked" || claimed.has(r.conversationId))
+      .map((r) => conversationRow(withRetry(r, claimed) ?? r, n.category));
     if (!(await append(n, rows, { kind: "all", after }, done, deps)) || done) return;
   }
 }
@@ -92,9 +100,10 @@ async function expandMembers(
       const members = page.members.filter((m) => !m.id.startsWith("28:"));
       const ids = members.map((m) => m.id);
       const chats = await deps.directory.personalChats(ids, home.tenantId);
+      const claimed = await claimRetries(chats.values(), deps.directory, blockedRetry(deps));
       const missing = ids.filter((id) => !chats.has(id));
       const prefs = missing.length > 0 ? await deps.directory.preferences(home.tenantId, missing) : new Map();
-      const rows = members.map((m) => memberRow(m, home, chats.get(m.id), prefs.get(m.id), n.category));
+      const rows = members.map((m) => memberRow(m, home, withRetry(chats.get(m.id), claimed), prefs.get(m.id), n.category));
       const next: ExpansionCursor = page.continuationToken
         ? { kind: "members", team: i, token: page.continuationToken }
         : { kind: "members", team: i + 1 };
@@ -142,6 +151,17 @@ async function rosterPage(
       return { page };
     } catch (e) {
       const now = clock.now();
+      // The bot's credentials fail: wait for them without using up an attempt (credentials.ts).
+      if (deps.credentials && isCredentialFailure(e)) {
+        deps.credentials.failed(e);
+        attempt--;
+        try {
+          await clock.sleep(Math.max(deps.credentials.waitMs(clock.now()), 50), deps.signal);
+        } catch {
+          return "aborted";
+        }
+        continue;
+      }
       const v = judge(e, { attempt, firstAttemptAt: first, now }, deps.random, deps.config.retry);
       if (v.kind === "aborted") return "aborted";
       if (v.kind === "failed" && continuation !== undefined && (e as { status?: number }).status === 400) {
@@ -161,3 +181,5 @@ async function rosterPage(
     }
   }
 }
+
+const blockedRetry = (deps: ExpansionDeps): BlockedRetry => ({ intervalMs: deps.config.blockedRetryMs, now: deps.clock.now() });

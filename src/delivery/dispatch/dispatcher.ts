@@ -7,8 +7,9 @@ import type { DeliveryConfig } from "../config.js";
 import type { RateLimiter } from "../limits/index.js";
 import { type DeliveryKey, deliveryKeyString, type JobResult } from "../model.js";
 import type { Policies } from "../policies.js";
-import type { DeliveryStore, RecipientDirectory } from "../store/port.js";
+import type { DeliveryStore, RecipientDirectory, TenantPause } from "../store/port.js";
 import { Batcher } from "./batcher.js";
+import { CredentialGate, type CredentialState } from "./credentials.js";
 import { Executor } from "./executor.js";
 import { Lane } from "./lane.js";
 import { MessageCache } from "./messages.js";
@@ -106,6 +107,7 @@ export class Dispatcher {
   private readonly writes: Batcher<Write, boolean>;
   private readonly abort = new AbortController();
   private readonly warmup = new Warmup();
+  private readonly credentials: CredentialGate;
   private timers: NodeJS.Timeout[] = [];
   private polling: Promise<void> | undefined;
   private pollAgain = false;
@@ -119,6 +121,7 @@ export class Dispatcher {
     // requests within 2 s cannot exceed them.
     const sendLimit = Math.min(...deps.policies.send.map((w) => w.limit));
     this.recent = new RecentRequests(2_000 / config.timeScale, sendLimit);
+    this.credentials = new CredentialGate(clock, deps.logger, config.credentialBackoff);
     this.executor = new Executor({
       connector: deps.connector,
       conversations: deps.conversations,
@@ -132,6 +135,7 @@ export class Dispatcher {
       random: deps.random,
       pauseTenant: (tenantId, code) => this.pause(tenantId, code),
       isPaused: (tenantId) => this.paused.has(tenantId),
+      credentials: this.credentials,
       track: (p) => this.track(p),
       claimChat: (key, chat) => deps.store.claimChat(deps.owner, key, chat, clock.now()),
     });
@@ -190,6 +194,7 @@ export class Dispatcher {
         config: this.deps.config,
         logger: this.deps.logger,
         random: this.deps.random,
+        credentials: this.credentials,
         owner,
         announce: (id, tenants) => this.announce(id, tenants),
         signal: this.abort.signal,
@@ -219,6 +224,11 @@ export class Dispatcher {
 
   isPaused(tenantId: string): boolean {
     return this.paused.has(tenantId);
+  }
+
+  /** Whether sending is paused because the bot's credentials fail (`/readyz`, metrics). */
+  credentialState(): CredentialState {
+    return this.credentials.state();
   }
 
   /** Look for work now (after an edit or a recall) instead of at the next poll. */
@@ -271,6 +281,7 @@ export class Dispatcher {
           }),
         record: (r) => this.record(r),
         isPaused: (t) => this.paused.has(t),
+        credentialWait: (now) => this.credentials.waitMs(now),
         warm: () => this.warmup.enter(),
         answered: () => this.warmup.open(),
         signal: this.abort.signal,
@@ -352,9 +363,11 @@ export class Dispatcher {
     this.polling = (async () => {
       const { store, clock } = this.deps;
       try {
-        const paused = await store.pausedTenants();
-        for (const t of [...this.paused]) if (!paused.includes(t)) this.paused.delete(t);
+        const pauses = await store.tenantPauses();
+        const paused = new Set(pauses.map((p) => p.tenantId));
+        for (const t of [...this.paused]) if (!paused.has(t)) this.paused.delete(t);
         for (const t of paused) this.paused.add(t);
+        await this.expirePaused(pauses);
         const active = await store.activeWork(clock.now());
         for (const n of active) {
           if (!n.expansionDone && (n.expansionOwner === undefined || n.expansionOwner === this.deps.owner)) this.expand(n.id);
@@ -374,6 +387,33 @@ export class Dispatcher {
       }
     })();
     return this.polling;
+  }
+
+  /**
+   * Rows of a disabled tenant do not wait for ever: once the tenant has been paused for
+   * HERALD_TENANT_DISABLED_TIMEOUT, rows of notifications at least that old end `failed` with
+   * Teams' code, and the notifications they held back complete.
+   */
+  private async expirePaused(pauses: readonly TenantPause[]): Promise<void> {
+    const { store, clock, config, logger } = this.deps;
+    const timeout = config.tenantDisabledTimeoutMs;
+    if (timeout <= 0) return;
+    const now = clock.now();
+    const before = now - timeout;
+    for (const p of pauses) {
+      if (Date.parse(p.since) > before) continue;
+      const error = {
+        code: `403/${p.code}`,
+        message: `The tenant's admin disabled the bot (403 ${p.code}) and sending was not resumed within ${Math.round(timeout / 60_000)} min (HERALD_TENANT_DISABLED_TIMEOUT). After the admin allows the bot again: POST /v1/tenants/${p.tenantId}/resume, then POST /v1/notifications/{id}/retry.`,
+      };
+      const r = await store.expireTenantRows(p.tenantId, error, before, now);
+      if (r.failed > 0 || r.finished.length > 0)
+        logger.warn(
+          { tenantId: p.tenantId, code: p.code, since: p.since, failed: r.failed, finished: r.finished.length },
+          "the tenant stayed disabled past HERALD_TENANT_DISABLED_TIMEOUT: its waiting rows failed",
+        );
+      this.finished(r.finished);
+    }
   }
 
   private async recover(): Promise<void> {

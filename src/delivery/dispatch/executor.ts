@@ -10,10 +10,11 @@ import type { MessageActivity } from "../message/activity.js";
 import { renderActivity } from "../message/render.js";
 import type { DeliveryKey, Job, JobResult } from "../model.js";
 import { type Policies, tenantBucket } from "../policies.js";
+import { type CredentialGate, isCredentialFailure } from "./credentials.js";
 import type { MessageCache, MessageVersion } from "./messages.js";
 import { carriedOf, duplicateResult, judge, resultOf } from "./outcome.js";
 import type { RecentRequests } from "./recent.js";
-import { type Step, stepBucket } from "./steps.js";
+import { deliversMessage, type Step, stepBucket } from "./steps.js";
 
 export interface ExecutorDeps {
   connector: ConnectorClient;
@@ -30,11 +31,15 @@ export interface ExecutorDeps {
   /** BotDisabledByAdmin: stop the tenant until a user of it interacts again. */
   pauseTenant(tenantId: string, code: string): void;
   isPaused(tenantId: string): boolean;
+  /** Token endpoint and Connector 401 failures pause all sending instead of failing rows. */
+  credentials: CredentialGate;
   /** Work started on the side (conversation status updates) that `stop` waits for. */
   track(p: Promise<unknown>): void;
   /** DeliveryStore.claimChat for this process: the seq of another row that already has the chat, if one does. */
   claimChat(key: DeliveryKey, chat: { conversationId: string; serviceUrl: string }): Promise<{ duplicateOf?: number }>;
 }
+
+const isoAt = (ms: number): string => new Date(ms).toISOString();
 
 /** What one step ended with: the job's result, the job again for its next step, or nothing (recalled meanwhile). */
 export type StepOutcome = { done: JobResult } | { next: Job } | { dropped: true };
@@ -53,12 +58,22 @@ export class Executor {
   constructor(private readonly deps: ExecutorDeps) {}
 
   async run(job: Job, step: Step, markInflight: () => Promise<boolean>, signal?: AbortSignal): Promise<StepOutcome> {
+    const out = await this.attempt(job, step, markInflight, signal);
+    // The request was answered without a credential problem: the credentials work (credentials.ts).
+    if ("next" in out || ("done" in out && ["sent", "edited", "deleted"].includes(out.done.kind))) this.deps.credentials.succeeded();
+    return out;
+  }
+
+  private async attempt(job: Job, step: Step, markInflight: () => Promise<boolean>, signal?: AbortSignal): Promise<StepOutcome> {
     const { clock, connector } = this.deps;
     const started = clock.now();
     const attempts = job.attempts + 1;
     const carried = carriedOf(job);
     const key = { notificationId: job.notificationId, seq: job.seq };
     const serviceUrl = job.serviceUrl ?? this.deps.config.defaultServiceUrl;
+    const gate = this.deps.credentials;
+    // Sending is paused for the credentials: the row goes back, due when the pause may end.
+    if (!deliversMessage(step) && !gate.enter(started)) return { done: { ...key, kind: "release", dueAt: gate.retryAt, ...carried } };
     try {
       switch (step) {
         case "create": {
@@ -90,6 +105,7 @@ export class Executor {
           const until = this.blockedUntil(job, step);
           if (until !== undefined || this.deps.isPaused(job.tenantId))
             return { done: { ...key, kind: "release", dueAt: until, ...carried } };
+          if (!gate.enter(clock.now())) return { done: { ...key, kind: "release", dueAt: gate.retryAt, ...carried } };
           if (step === "send") {
             const res = await connector.sendToConversation(
               serviceUrl,
@@ -97,6 +113,9 @@ export class Executor {
               this.address(activity, job.conversationId),
               signal,
             );
+            // A conversation that had blocked the bot took the message: the user unblocked it.
+            if (job.retryBlocked && job.conversationId)
+              this.setStatus(job.conversationId, "active", "HERALD_UNBLOCKED", isoAt(clock.now()));
             return { done: { ...key, kind: "sent", attempts, activityId: res.id, version: mv.version, ...carried } };
           }
           const res = await connector.createConversation(
@@ -133,6 +152,12 @@ export class Executor {
           return { done: { ...key, kind: "deleted", attempts } };
       }
     } catch (e) {
+      // Not a delivery outcome: no attempt used, the row waits for the credentials (credentials.ts).
+      if (isCredentialFailure(e)) {
+        gate.failed(e);
+        return { done: { ...key, kind: "release", dueAt: gate.retryAt, ...carried } };
+      }
+      if (e instanceof ConnectorError && e.kind === "http") gate.succeeded();
       const now = clock.now();
       const verdict = judge(
         e,
@@ -271,7 +296,7 @@ export class Executor {
     return until > now ? until : undefined;
   }
 
-  private setStatus(id: string, status: "blocked" | "uninstalled", code: string, at: string): void {
+  private setStatus(id: string, status: "active" | "blocked" | "uninstalled", code: string, at: string): void {
     this.deps.track(
       this.deps.conversations
         .setStatus(id, status, code, at)

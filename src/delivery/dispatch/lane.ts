@@ -29,6 +29,8 @@ export interface LaneDeps {
   /** Queue a result for the batched write. */
   record(result: JobResult): void;
   isPaused(tenantId: string): boolean;
+  /** How long sending is paused for the bot's credentials, ms (0 = not paused; see credentials.ts). */
+  credentialWait(now: number): number;
   /** Resolves when requests may take slots (see Warmup). */
   warm(): Promise<void>;
   /** A request finished (answered or failed). */
@@ -124,6 +126,7 @@ export class Lane {
     const lowWater = Math.max(1, Math.floor(this.deps.claimBatch / 2));
     while (!signal.aborted) {
       if (this.deps.isPaused(this.tenantId)) {
+        this.releaseHeld();
         await this.sleep(this.deps.pollMs);
         continue;
       }
@@ -131,6 +134,13 @@ export class Lane {
       const job = this.next(clock.now());
       if (!job) {
         await this.sleep(this.idleWait(clock.now()));
+        continue;
+      }
+      const held = this.deps.credentialWait(clock.now());
+      if (held > 0) {
+        // The credentials fail: nothing leaves until the pause ends (then one probe goes).
+        this.requeue(job);
+        await this.sleep(held);
         continue;
       }
       const step = stepOf(job);
@@ -257,6 +267,25 @@ export class Lane {
       }
     }
     return undefined;
+  }
+
+  /**
+   * The tenant is paused: the jobs held here go back to the store, so their rows are not leased
+   * for as long as the pause lasts (and can end when it outlasts HERALD_TENANT_DISABLED_TIMEOUT).
+   * They are claimed again after a resume.
+   */
+  private releaseHeld(): void {
+    if (this.buffered === 0) return;
+    const held = [...this.parked.map((p) => p.job), ...[...this.queues.values()].flat()];
+    this.parked.length = 0;
+    this.queues.clear();
+    this.order = [];
+    this.turn = 0;
+    this.buffered = 0;
+    for (const job of held) {
+      this.lookAt.set(job.notificationId, 0);
+      this.deps.record({ notificationId: job.notificationId, seq: job.seq, kind: "release", ...carriedOf(job) });
+    }
   }
 
   private requeue(job: Job): void {

@@ -12,6 +12,7 @@ import type {
   NotificationStatus,
   Page,
   RecoveryResult,
+  RowError,
 } from "../model.js";
 
 /**
@@ -107,6 +108,12 @@ export interface DeliveryStore {
 
   /** Edit: new message, version + 1, every sent copy queued for an update. Undefined when unknown or recalled. */
   requestEdit(id: string, message: unknown, now: number): Promise<EditOutcome>;
+  /**
+   * Send again the rows that ended `failed` (and `unknown` when listed), counters moved with them;
+   * a completed notification is `sending` again. Rows without a tenant (Herald could never send
+   * them) and failed team rows stay. Refused (`canceled`) for a recalled notification.
+   */
+  requestRetry(id: string, statuses: readonly ("failed" | "unknown")[], now: number): Promise<RetryOutcome>;
   /** Recall: cancel what is not sent, queue a delete of every sent copy, status `canceled`. */
   requestRecall(id: string, now: number): Promise<Notification | undefined>;
 
@@ -117,6 +124,20 @@ export interface DeliveryStore {
   /** Returns true when the tenant was paused. */
   resumeTenant(tenantId: string): Promise<boolean>;
   pausedTenants(): Promise<string[]>;
+  /** Every paused tenant with the code and time of its pause. */
+  tenantPauses(): Promise<TenantPause[]>;
+  /**
+   * Tenants Herald knows (from stored conversations, and paused ones), with their pause if any and
+   * the rows waiting for them; `disabledOnly` lists only paused tenants (no scan of conversations).
+   */
+  tenantStates(filter: { tenantIds?: readonly string[] | undefined; disabledOnly?: boolean | undefined }): Promise<TenantState[]>;
+  /**
+   * A paused tenant's rows that waited long enough end: rows of notifications started (or
+   * scheduled) at or before `before` that wait to be sent become `failed` with `error`, waiting
+   * edits and deletes fail too; counters move with them and the notifications this finishes are
+   * completed (and returned). Rows in flight or leased are left to their worker.
+   */
+  expireTenantRows(tenantId: string, error: RowError, before: number, now: number): Promise<{ failed: number; finished: string[] }>;
 
   /** Register or refresh a worker (process) as alive. */
   heartbeat(owner: string, now: number): Promise<void>;
@@ -132,6 +153,27 @@ export interface DeliveryStore {
 
   /** Conversations that blocked or uninstalled the bot, newest change first. */
   blockedReport(filter: { tenantIds?: readonly string[] | undefined }, page: PageRequest): Promise<Page<BlockedEntry>>;
+}
+
+/** A tenant whose admin disabled the bot. `since` is ISO 8601. */
+export interface TenantPause {
+  tenantId: string;
+  code: string;
+  since: string;
+}
+
+/** A tenant as `GET /v1/tenants` shows it. */
+export interface TenantState {
+  tenantId: string;
+  state: "active" | "disabled";
+  /** Teams' code of the pause (BotDisabledByAdmin). */
+  code?: string | undefined;
+  /** When sending to it paused (ISO 8601). */
+  since?: string | undefined;
+  /** Stored conversations in the tenant. */
+  conversations: number;
+  /** Rows waiting to be sent to it (counted for disabled tenants only). */
+  waiting?: number | undefined;
 }
 
 export interface PageRequest {
@@ -192,6 +234,10 @@ export interface ActiveNotification {
   tenants: string[];
 }
 
+export type RetryOutcome =
+  | { ok: true; notification: Notification; retried: number; tenants: string[] }
+  | { ok: false; reason: "notFound" | "canceled" };
+
 export type EditOutcome = { ok: true; notification: Notification } | { ok: false; reason: "notFound" | "canceled" };
 
 /**
@@ -207,7 +253,7 @@ export interface RecipientDirectory {
   teams(teamIds: readonly string[]): Promise<Map<string, TeamHome>>;
   /** Where a channel lives, from a stored conversation of the channel or of its team; keyed by channel id. */
   channels(channelIds: readonly string[]): Promise<Map<string, TeamHome>>;
-  /** One page of active personal chats in insertion order (the `all` audience). */
+  /** One page of active (and blocked, to be tried again or skipped) personal chats in insertion order (the `all` audience). */
   personalPage(
     tenantId: string | undefined,
     after: number | undefined,
@@ -217,6 +263,12 @@ export interface RecipientDirectory {
   preferences(tenantId: string, userIds: readonly string[]): Promise<Map<string, { optedOut: boolean; categories: string[] }>>;
   /** Any serviceUrl known for the tenant (to create chats with users Herald has never talked to). */
   serviceUrlOf(tenantId: string): Promise<string | undefined>;
+  /**
+   * The blocked conversations among `ids` that blocked, and were last tried again, at or before
+   * `dueBefore` (ms): their retry time becomes `now` and they are returned. Atomic per
+   * conversation, so two expansions at once never both try the same one.
+   */
+  claimBlockedRetries(ids: readonly string[], dueBefore: number, now: number): Promise<Set<string>>;
 }
 
 /** A stored conversation as expansion sees it. */
@@ -235,6 +287,8 @@ export interface StoredRecipient {
   optedOutCategories: string[];
   /** Insertion order (the `all` cursor). */
   seq: number;
+  /** A blocked conversation to try again now (HERALD_BLOCKED_RETRY_INTERVAL): its row is sent, not written `blocked`. */
+  retryBlocked?: boolean | undefined;
 }
 
 export interface TeamHome {

@@ -5,6 +5,7 @@ import { C } from "../store/counters.js";
 import { jwtBearerAssertionType } from "./client-assertion.js";
 import type { ClientProof } from "./connector-auth.js";
 import { connectorOpenIdDocuments, type EmulatorKeyPair, jwksPath, openIdMetadataPath } from "./keys.js";
+import { TokenFaults } from "./token-faults.js";
 
 /** Keys the emulator signs with: one for activities to the bot, one for Entra-style tokens. */
 export interface EmulatorKeys {
@@ -28,10 +29,14 @@ export function botOpenId(ctx: EmulatorContext, keys: EmulatorKeys) {
  * - `GET /v1/.well-known/openidconfiguration` and `/v1/.well-known/keys`: the Bot Framework
  *   documents that verify what the emulator sends the bot (HERALD_OPENID_METADATA_URL);
  * - `GET /{tenant}/v2.0/.well-known/openid-configuration`, `/{tenant}/discovery/v2.0/keys`:
- *   Entra-style documents for the access tokens.
+ *   Entra-style documents for the access tokens;
+ * - `/_emulator/token-faults`: make the token endpoint refuse (token-faults.ts).
  */
 export function registerAuth(router: Router, ctx: EmulatorContext, keys: EmulatorKeys): void {
+  const faults = new TokenFaults();
+  faults.register(router);
   router.add("POST", "/:tenant/oauth2/v2.0/token", async (call) => {
+    if (faults.answer(call)) return;
     const form = new URLSearchParams(call.body.toString("utf8"));
     let clientId = form.get("client_id") ?? undefined;
     let secret = form.get("client_secret") ?? undefined;

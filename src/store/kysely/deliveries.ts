@@ -11,6 +11,7 @@ import type {
   Notification,
   Page,
   RecoveryResult,
+  RowError,
 } from "../../delivery/model.js";
 import type {
   ActiveNotification,
@@ -19,6 +20,9 @@ import type {
   NewNotification,
   NotificationFilter,
   PageRequest,
+  RetryOutcome,
+  TenantPause,
+  TenantState,
   WorkBatch,
   WorkBatchResult,
 } from "../../delivery/store/port.js";
@@ -27,7 +31,9 @@ import { claimChat } from "./delivery-chat.js";
 import * as control from "./delivery-control.js";
 import * as create from "./delivery-create.js";
 import * as read from "./delivery-read.js";
+import * as retry from "./delivery-retry.js";
 import { type AllTables, withDeliveryTables } from "./delivery-schema.js";
+import * as tenants from "./delivery-tenants.js";
 import * as work from "./delivery-work.js";
 import { KyselyRecipientDirectory } from "./recipients.js";
 
@@ -125,6 +131,10 @@ export class KyselyDeliveryStore implements DeliveryStore {
     return control.requestEdit(this.db, this.backend.dialect, id, message, now);
   }
 
+  requestRetry(id: string, statuses: readonly ("failed" | "unknown")[], now: number): Promise<RetryOutcome> {
+    return retry.requestRetry(this.db, this.backend.dialect, id, statuses, now);
+  }
+
   requestRecall(id: string, now: number): Promise<Notification | undefined> {
     return control.requestRecall(this.db, this.backend.dialect, id, now);
   }
@@ -143,6 +153,18 @@ export class KyselyDeliveryStore implements DeliveryStore {
 
   pausedTenants(): Promise<string[]> {
     return control.pausedTenants(this.db);
+  }
+
+  tenantPauses(): Promise<TenantPause[]> {
+    return tenants.tenantPauses(this.db);
+  }
+
+  tenantStates(filter: { tenantIds?: readonly string[] | undefined; disabledOnly?: boolean | undefined }): Promise<TenantState[]> {
+    return tenants.tenantStates(this.db, filter);
+  }
+
+  expireTenantRows(tenantId: string, error: RowError, before: number, now: number): Promise<{ failed: number; finished: string[] }> {
+    return tenants.expireTenantRows(this.db, this.backend.dialect, tenantId, error, before, now);
   }
 
   heartbeat(owner: string, now: number): Promise<void> {

@@ -126,6 +126,7 @@ export function rowToJob(row: DeliveryRow): Job {
     attempts: Number(row.attempts),
     firstAttemptAt: row.first_attempt_at === null ? undefined : Number(row.first_attempt_at),
     activityId: opt(row.activity_id),
+    retryBlocked: Number(row.retry_blocked) === 1 ? true : undefined,
   });
 }
 
@@ -167,6 +168,7 @@ export function newDeliveryRow(
     last_error_message: d.errorMessage ?? null,
     sent_at: null,
     updated_at: iso(now),
+    retry_blocked: d.retryBlocked ? 1 : null,
   };
 }
 

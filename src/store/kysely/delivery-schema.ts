@@ -94,6 +94,8 @@ export interface DeliveriesTable {
   last_error_message: string | null;
   sent_at: string | null;
   updated_at: string;
+  /** 1: the row tries again a conversation that had blocked the bot (008_blocked_retry). */
+  retry_blocked: number | null;
 }
 
 export interface NotificationTenantsTable {

@@ -126,7 +126,7 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
   ): Promise<{ items: StoredRecipient[]; last?: number | undefined }> {
     const rows = await this.base()
       .where("c.kind", "=", "personal")
-      .where("c.status", "=", "active")
+      .where("c.status", "in", ["active", "blocked"])
       .$if(tenantId !== undefined, (q) => q.where("c.tenant_id", "=", tenantId ?? ""))
       .$if(after !== undefined, (q) => q.where("c.seq", ">", after ?? 0))
       .orderBy("c.seq")
@@ -147,6 +147,24 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
         .execute();
       for (const r of rows)
         out.set(r.user_id, { optedOut: Number(r.opted_out) === 1, categories: parseCategories(r.opted_out_categories) });
+    }
+    return out;
+  }
+
+  async claimBlockedRetries(ids: readonly string[], dueBefore: number, now: number): Promise<Set<string>> {
+    const due = new Date(dueBefore).toISOString();
+    const out = new Set<string>();
+    for (const part of chunk([...new Set(ids)], idsPerQuery)) {
+      const rows = await this.db
+        .updateTable("conversations")
+        .set({ blocked_retry_at: new Date(now).toISOString() })
+        .where("id", "in", part)
+        .where("status", "=", "blocked")
+        .where((eb) => eb.or([eb("status_changed_at", "is", null), eb("status_changed_at", "<=", due)]))
+        .where((eb) => eb.or([eb("blocked_retry_at", "is", null), eb("blocked_retry_at", "<=", due)]))
+        .returning("id")
+        .execute();
+      for (const r of rows) out.add(r.id);
     }
     return out;
   }

@@ -52,6 +52,8 @@ export interface ConversationsTable {
   status: string;
   status_code: string | null;
   status_changed_at: string | null;
+  /** When a blocked conversation was last tried again (008_blocked_retry). */
+  blocked_retry_at: string | null;
   archived: number;
   created_at: string;
   updated_at: string;

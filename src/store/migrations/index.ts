@@ -5,6 +5,7 @@ import { m004Access } from "./004_access.js";
 import { m005ReadyIndex } from "./005_ready_index.js";
 import { m006AuditTenants } from "./006_audit_tenants.js";
 import { m007UserChatIndex } from "./007_user_chat_index.js";
+import { m008BlockedRetry } from "./008_blocked_retry.js";
 import type { Migration } from "./migration.js";
 
 export type { Migration } from "./migration.js";
@@ -30,4 +31,5 @@ export const migrations: readonly Migration[] = [
   m005ReadyIndex,
   m006AuditTenants,
   m007UserChatIndex,
+  m008BlockedRetry,
 ];

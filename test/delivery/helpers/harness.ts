@@ -1,4 +1,4 @@
-import { systemClock } from "../../../src/clock.js";
+import { type Clock, systemClock } from "../../../src/clock.js";
 import type { ConnectorClient } from "../../../src/connector/client.js";
 import type { HttpConnectorClient } from "../../../src/connector/http-client.js";
 import { createConnectorClient } from "../../../src/connector/index.js";
@@ -47,6 +47,8 @@ export interface HarnessOptions {
   start?: boolean;
   /** Pool and timeout settings of the Connector client (e.g. a short headers timeout). */
   connectorHttp?: Partial<HttpOptions>;
+  /** The engine's clock (default the system clock). */
+  clock?: Clock;
 }
 
 /**
@@ -89,6 +91,7 @@ export async function startHarness(store: Store, options: HarnessOptions = {}): 
     store,
     connector: options.wrapConnector ? options.wrapConnector(connector) : connector,
     limiter,
+    clock: options.clock,
     logger: silentLogger,
     config: { ...testDeliveryConfig, appId: emulator.appId, ...options.config },
   });

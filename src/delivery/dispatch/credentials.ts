@@ -1,0 +1,145 @@
+import type { Clock } from "../../clock.js";
+import { ConnectorError } from "../../connector/errors.js";
+import type { Logger } from "../../log.js";
+
+/**
+ * An expired client secret, a throttled or unreachable token endpoint, a Connector that refuses
+ * Herald's token (401): none of these says anything about a recipient. Failing rows for them
+ * would fail every remaining recipient one by one, each send asking for a token again. Instead
+ * the engine pauses all sending (the credentials are shared) with exponential backoff; the
+ * request that hit the problem goes back to its row, no attempt used. When the pause ends, ONE
+ * request probes; its success resumes everything, its failure doubles the wait.
+ */
+
+/** What `/readyz` and the metrics show. Times are ISO 8601. */
+export interface CredentialState {
+  ok: boolean;
+  /** Why sending is paused, in short (status and OAuth code; no URL, no server text: `/readyz` is unauthenticated). */
+  reason?: string | undefined;
+  /** Stable code: HERALD_E_TOKEN (token endpoint) or HERALD_E_CONNECTOR_401. */
+  code?: string | undefined;
+  since?: string | undefined;
+  /** When the next probe may go. */
+  retryAt?: string | undefined;
+  /** Failures in a row. */
+  failures: number;
+}
+
+export interface CredentialBackoff {
+  /** First wait, ms. Default 1000. */
+  baseMs: number;
+  /** Longest wait, ms. Default 300 000 (5 min). */
+  capMs: number;
+  /** A probe that never reports back frees the way for another after this long, ms. Default 60 000. */
+  probeTimeoutMs: number;
+}
+
+export const defaultCredentialBackoff: CredentialBackoff = Object.freeze({ baseMs: 1_000, capMs: 300_000, probeTimeoutMs: 60_000 });
+
+/** True when `e` is a credential problem rather than a delivery outcome. */
+export function isCredentialFailure(e: unknown): e is ConnectorError {
+  if (!(e instanceof ConnectorError) || e.kind === "aborted" || e.kind === "untrusted") return false;
+  return e.source === "token" || (e.kind === "http" && e.status === 401);
+}
+
+/** The wait after `failures` failures in a row: base·2^(n−1), capped; never shorter than the endpoint's Retry-After. */
+export function credentialDelay(failures: number, retryAfterMs: number | undefined, policy: CredentialBackoff): number {
+  const exp = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(Math.max(0, failures - 1), 30));
+  return Math.max(exp, retryAfterMs ?? 0);
+}
+
+/** The engine-wide credential gate (one per process: one set of credentials). */
+export class CredentialGate {
+  private failures = 0;
+  private since: number | undefined;
+  private until = 0;
+  private reason: string | undefined;
+  private code: string | undefined;
+  private probeAt: number | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly policy: CredentialBackoff = defaultCredentialBackoff,
+  ) {}
+
+  /** How long a lane should wait before sending anything (0 = go now). */
+  waitMs(now: number): number {
+    if (this.failures === 0) return 0;
+    if (now < this.until) return this.until - now;
+    if (this.probeAt !== undefined && now - this.probeAt < this.policy.probeTimeoutMs) return Math.max(1, this.until - now, 50);
+    return 0;
+  }
+
+  /**
+   * May a request leave now? Always when the credentials are fine; while paused, only one probe
+   * once the wait has passed (the others go back to their rows, due when the pause may end).
+   */
+  enter(now: number): boolean {
+    if (this.failures === 0) return true;
+    if (this.waitMs(now) > 0) return false;
+    this.probeAt = now;
+    return true;
+  }
+
+  /** When a row turned away now should come due again. */
+  get retryAt(): number {
+    return Math.max(this.until, this.clock.now() + 50);
+  }
+
+  /** A request got an answer that was not a credential problem: the credentials work. */
+  succeeded(): void {
+    if (this.failures === 0) return;
+    this.logger.warn(
+      { failures: this.failures, pausedMs: this.since === undefined ? undefined : this.clock.now() - this.since },
+      "the bot's credentials work again: sending resumes",
+    );
+    this.failures = 0;
+    this.since = undefined;
+    this.until = 0;
+    this.reason = undefined;
+    this.code = undefined;
+    this.probeAt = undefined;
+  }
+
+  /** A credential problem: pause (or pause longer). Logged when sending pauses or the reason changes. */
+  failed(e: ConnectorError): void {
+    const now = this.clock.now();
+    // Requests that were in flight when the pause began report the same failure: one step of backoff, not many.
+    if (this.failures > 0 && this.probeAt === undefined && now < this.until) return;
+    this.failures++;
+    this.probeAt = undefined;
+    this.since ??= now;
+    const delay = credentialDelay(this.failures, e.retryAfterMs, this.policy);
+    this.until = now + delay;
+    const reason = summary(e);
+    const changed = reason !== this.reason;
+    this.reason = reason;
+    this.code = e.source === "token" ? e.heraldCode : "HERALD_E_CONNECTOR_401";
+    const facts = { code: this.code, status: e.status, oauthError: e.code, failures: this.failures, retryInMs: delay, err: e.message };
+    // One line when sending pauses and when the reason changes; the probes in between at debug.
+    if (this.failures === 1)
+      this.logger.error(facts, "the bot's credentials fail: sending is paused (rows wait, none fail) and retried with backoff");
+    else if (changed) this.logger.warn(facts, "the bot's credentials still fail, for another reason: sending stays paused");
+    else this.logger.debug(facts, "the bot's credentials still fail: sending stays paused");
+  }
+
+  state(): CredentialState {
+    if (this.failures === 0) return { ok: true, failures: 0 };
+    return {
+      ok: false,
+      reason: this.reason,
+      code: this.code,
+      since: this.since === undefined ? undefined : new Date(this.since).toISOString(),
+      retryAt: new Date(this.until).toISOString(),
+      failures: this.failures,
+    };
+  }
+}
+
+/** What `/readyz` may say about a credential failure: the status and OAuth error, never the URL or the server's words (logs have those). */
+function summary(e: ConnectorError): string {
+  const who = e.source === "token" ? "The token endpoint" : "The Connector";
+  if (e.kind === "http") return `${who} answered ${[String(e.status), e.code].filter(Boolean).join(" ")}.`;
+  return `${who} could not be reached (${e.kind}).`;
+}

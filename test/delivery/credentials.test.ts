@@ -1,0 +1,179 @@
+import { Hono } from "hono";
+import { afterEach, expect, it } from "vitest";
+import { type ApiEnv, adminKeyVerifier } from "../../src/api/auth.js";
+import { retryRoutes } from "../../src/api/notification-retry.js";
+import { notificationRoutes } from "../../src/api/notifications.js";
+import { Metrics } from "../../src/observability/metrics.js";
+import { registerEngineMetrics } from "../../src/server/engine-metrics.js";
+import { healthRoutes } from "../../src/server/health.js";
+import { forEachStore } from "../helpers/stores.js";
+import { addsUp, admin, finished, type Harness, request, startHarness } from "./helpers/harness.js";
+
+const adminKey = "credentials-test-admin-key-0123456789";
+
+/**
+ * The bot's credentials failing (an expired client secret, a throttled token endpoint) is not a
+ * delivery outcome: sending pauses with backoff, visible in /readyz and the metrics, no row
+ * fails, and everything goes out once the credentials work again. `POST .../retry` sends again
+ * the rows that did fail.
+ */
+forEachStore((stores) => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  const start = async () => {
+    h = await startHarness(await stores.open(), {
+      emulator: { org: { tenants: 1, users: 30 } },
+      // Fast backoff for the test: 100 ms doubling to 400 ms.
+      config: { credentialBackoff: { baseMs: 100, capMs: 400, probeTimeoutMs: 5_000 } },
+    });
+    await h.seedUsers(Array.from({ length: 30 }, (_, i) => i));
+    const app = new Hono<ApiEnv>();
+    app.route(
+      "/",
+      healthRoutes(h.store, () => h!.engine.credentials()),
+    );
+    app.route("/", notificationRoutes(h.engine, adminKeyVerifier(adminKey)));
+    app.route("/", retryRoutes(h.engine, adminKeyVerifier(adminKey)));
+    const metrics = new Metrics();
+    registerEngineMetrics(metrics, h.engine);
+    return { h, app, metrics };
+  };
+  const emulator = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(`${h!.emulator.url}/_emulator/${path}`, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+    return (await r.json()) as Record<string, unknown>;
+  };
+  const poll = async <T>(probe: () => T | Promise<T>, until: (v: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await probe();
+      if (until(v)) return v;
+      if (Date.now() > deadline) throw new Error(`${what}: last saw ${JSON.stringify(v)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const users = Array.from({ length: 20 }, (_, i) => i);
+
+  it("an expired client secret pauses sending (readyz degraded, metric 0, no row failed); fixed, everyone gets the message once", async () => {
+    const { h, app, metrics } = await start();
+    await emulator("PUT", "token-faults", { mode: "expiredSecret" });
+    const before = users.map((i) => h.received(i).received);
+    const { notification } = await h.engine.submit(
+      request({ conversations: users.map((i) => h.emulator.org.personalConversationId(i)) }),
+      admin,
+    );
+    // Paused, and probed again at least twice with backoff.
+    const state = await poll(
+      () => h.engine.credentials(),
+      (s) => !s.ok && s.failures >= 3,
+      "credentials paused after probes",
+    );
+    expect(state.code).toBe("HERALD_E_TOKEN");
+    expect(state.reason).toMatch(/401 invalid_client/);
+    const waiting = await h.engine.get(notification.id);
+    expect(waiting?.counts).toMatchObject({ pending: 20, failed: 0, sent: 0 });
+    // The token endpoint is asked once per probe, not once per recipient.
+    const refused = Number((await emulator("GET", "token-faults"))["refused"]);
+    expect(refused).toBeLessThanOrEqual(h.engine.credentials().failures + 2);
+    const ready = await app.request("/readyz");
+    expect(ready.status).toBe(200);
+    const body = (await ready.json()) as { status: string; degraded?: boolean; delivery?: { state: string; code: string; reason: string } };
+    expect(body).toMatchObject({ status: "ready", degraded: true, delivery: { state: "paused", code: "HERALD_E_TOKEN" } });
+    expect(body.delivery?.reason).toMatch(/invalid_client/);
+    expect(await metrics.render()).toMatch(/^herald_delivery_credentials_ok 0$/m);
+
+    await emulator("DELETE", "token-faults");
+    const done = await h.waitFor(notification.id, finished);
+    expect(done.counts).toMatchObject({ sent: 20, failed: 0, pending: 0 });
+    expect(addsUp(done)).toBe(true);
+    expect(users.map((i, k) => h.received(i).received - before[k]!)).toEqual(users.map(() => 1));
+    const rows = (await h.engine.deliveries(notification.id, {}, { limit: 100 })).items;
+    expect(rows.every((r) => r.attempts === 1)).toBe(true);
+    expect(h.engine.credentials().ok).toBe(true);
+    expect(await (await app.request("/readyz")).json()).toEqual({ status: "ready" });
+    expect(await metrics.render()).toMatch(/^herald_delivery_credentials_ok 1$/m);
+  });
+
+  it("a throttled token endpoint: its Retry-After is honoured, nothing fails, all delivered when it recovers", async () => {
+    const { h } = await start();
+    await emulator("PUT", "token-faults", { mode: "throttled", retryAfterSeconds: 1 });
+    const { notification } = await h.engine.submit(
+      request({ conversations: users.map((i) => h.emulator.org.personalConversationId(i)) }),
+      admin,
+    );
+    const state = await poll(
+      () => h.engine.credentials(),
+      (s) => !s.ok,
+      "credentials paused",
+    );
+    // The backoff here is at most 400 ms: a wait of ~1 s is the endpoint's Retry-After.
+    expect(Date.parse(state.retryAt!) - Date.parse(state.since!)).toBeGreaterThanOrEqual(950);
+    expect((await h.engine.get(notification.id))?.counts.failed).toBe(0);
+    await emulator("DELETE", "token-faults");
+    const done = await h.waitFor(notification.id, finished);
+    expect(done.counts).toMatchObject({ sent: 20, failed: 0 });
+  });
+
+  it("a Connector 401 (a token it refuses) is a credential problem too: sending pauses, no row fails", async () => {
+    const { h } = await start();
+    await emulator("PUT", "token-faults", { mode: "invalidToken" });
+    const { notification } = await h.engine.submit(
+      request({ conversations: users.slice(0, 5).map((i) => h.emulator.org.personalConversationId(i)) }),
+      admin,
+    );
+    const state = await poll(
+      () => h.engine.credentials(),
+      (s) => !s.ok && s.failures >= 2,
+      "credentials paused after a probe",
+    );
+    expect(state.code).toBe("HERALD_E_CONNECTOR_401");
+    expect((await h.engine.get(notification.id))?.counts).toMatchObject({ pending: 5, failed: 0 });
+    expect((h.stats()["unauthorized"] ?? 0) <= state.failures + 2).toBe(true);
+  });
+
+  it("POST /v1/notifications/{id}/retry sends the failed rows again; the notification completes again; idempotent; refused after a recall", async () => {
+    const { h, app } = await start();
+    const call = async (method: string, path: string) => {
+      const res = await app.request(path, { method, headers: { authorization: `Bearer ${adminKey}` } });
+      // biome-ignore lint/suspicious/noExplicitAny: test bodies are read loosely
+      return { status: res.status, json: (await res.json()) as any };
+    };
+    const conv = (i: number) => h.emulator.org.personalConversationId(i);
+    // 500 is not retried: every row fails at once.
+    await emulator("PUT", "faults", { status500: 1 });
+    const { notification } = await h.engine.submit(request({ conversations: [conv(0), conv(1), conv(2)] }), admin);
+    const failed = await h.waitFor(notification.id, finished);
+    expect(failed.counts).toMatchObject({ failed: 3, sent: 0 });
+    await emulator("DELETE", "faults");
+    const before = [0, 1, 2].map((i) => h.received(i).received);
+
+    expect((await call("POST", `/v1/notifications/${notification.id}/retry?include=everything`)).status).toBe(400);
+    const r = await call("POST", `/v1/notifications/${notification.id}/retry`);
+    expect(r.status).toBe(202);
+    expect(r.json).toMatchObject({ id: notification.id, status: "sending", retried: 3, counts: { pending: 3, failed: 0 } });
+    const done = await h.waitFor(notification.id, finished);
+    expect(done.status).toBe("completed");
+    expect(done.counts).toMatchObject({ sent: 3, failed: 0, pending: 0 });
+    expect(addsUp(done)).toBe(true);
+    expect([0, 1, 2].map((i, k) => h.received(i).received - before[k]!)).toEqual([1, 1, 1]);
+    // Nothing failed any more: a second retry changes nothing.
+    const again = await call("POST", `/v1/notifications/${notification.id}/retry?include=unknown`);
+    expect(again.status).toBe(202);
+    expect(again.json).toMatchObject({ status: "completed", retried: 0 });
+    expect([0, 1, 2].map((i, k) => h.received(i).received - before[k]!)).toEqual([1, 1, 1]);
+
+    expect((await call("POST", "/v1/notifications/n_unknown/retry")).status).toBe(404);
+    await call("DELETE", `/v1/notifications/${notification.id}`);
+    const refused = await call("POST", `/v1/notifications/${notification.id}/retry`);
+    expect(refused.status).toBe(409);
+    expect(refused.json.error.code).toBe("HERALD_E_RECALLED");
+  });
+});
