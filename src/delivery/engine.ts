@@ -25,6 +25,13 @@ export interface DeliveryEngineDeps {
   limiter: RateLimiter;
   /** Default: the system clock. */
   clock?: Clock | undefined;
+  /**
+   * Whose time the engine writes and compares in the store: `database` (default) moves `clock`
+   * onto PostgreSQL's clock (StoreClock), so processes on different machines agree; `clock` keeps
+   * `clock` as it is, for one-process simulations whose injected clock jumps hours or days ahead
+   * (on PostgreSQL, re-measuring the offset would pull such a clock back to the server's time).
+   */
+  storeTime?: "database" | "clock" | undefined;
   /** Default: silent. */
   logger?: Logger | undefined;
   /** See DeliveryConfig; unset fields take their defaults. */
@@ -103,7 +110,8 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
   const owner = deps.workerId ?? workerId();
   const store = deps.store.deliveries;
   // Every time the engine writes or compares is on the store's clock (PostgreSQL's, when processes share it).
-  const clock = new StoreClock(deps.clock ?? systemClock, () => store.databaseNow(), 2 * config.heartbeatMs);
+  const storeNow = deps.storeTime === "clock" ? async () => undefined : () => store.databaseNow();
+  const clock = new StoreClock(deps.clock ?? systemClock, storeNow, 2 * config.heartbeatMs);
   const dispatcher = new Dispatcher({
     owner,
     store,

@@ -92,6 +92,9 @@ export async function startHarness(store: Store, options: HarnessOptions = {}): 
     connector: options.wrapConnector ? options.wrapConnector(connector) : connector,
     limiter,
     clock: options.clock,
+    // A simulated clock that jumps days ahead is the store's time too (StoreClock on PostgreSQL
+    // would pull it back to the server's); test/delivery/clock-skew.test.ts covers the database clock.
+    storeTime: options.clock ? "clock" : undefined,
     logger: silentLogger,
     config: { ...testDeliveryConfig, appId: emulator.appId, ...options.config },
   });
