@@ -239,9 +239,9 @@ export class HttpConnectorClient implements ConnectorClient {
         timeoutPhase: facts.timeoutPhase,
         detail: facts.detail,
         // Not written: nothing reached Teams whatever the error says (a reset during the TLS
-        // handshake, the pool closing). Written: an abort not from the caller (the Agent
-        // closing) may have come after Teams got it; other kinds derive it (errors.ts).
-        mayHaveArrived: !written ? false : facts.kind === "aborted" ? true : undefined,
+        // handshake, the pool closing). Written: whatever the error (a reset, a timeout, even an
+        // ETIMEDOUT that networkFacts reads as a connect timeout), Teams may have acted on it.
+        mayHaveArrived: written,
         cause: error,
       });
     }

@@ -54,7 +54,19 @@ export function pacedReplies(deps: PacedRepliesDeps): BotReplies {
         await deps.connector.sendToConversation(serviceUrl, conversationId, activity, deps.signal);
         return;
       } catch (e) {
-        const verdict = judge(e, { attempt, firstAttemptAt, now: deps.clock.now() }, random, replyRetry);
+        // A welcome or a command's answer is never sent twice: one that may have reached Teams
+        // (reset or timed out after it was written) is not retried, whatever HERALD_IN_FLIGHT_POLICY says.
+        const verdict = judge(e, { attempt, firstAttemptAt, now: deps.clock.now() }, random, replyRetry, {
+          step: "send",
+          inFlightPolicy: "unknown",
+        });
+        if (verdict.kind === "unknown") {
+          deps.logger.warn(
+            { conversationId, tenantId, code: verdict.error.code },
+            "reply may have reached Teams without an answer: not sent again",
+          );
+          return;
+        }
         if (verdict.kind === "retry") {
           // A 429 does not say whose limit it was; a welcome is the only message of its conversation,
           // so it is the tenant's: hold both buckets for every sender until Retry-After.

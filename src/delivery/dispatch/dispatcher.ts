@@ -154,15 +154,27 @@ export class Dispatcher {
     this.timers.push(setInterval(() => void this.poll(), config.pollMs));
     this.timers.push(
       setInterval(() => {
+        // Recovery compares other processes' heartbeats with this clock: only right after the
+        // clock was measured again (a step of this machine's clock, NTP or a VM resume, would
+        // otherwise declare live workers dead), and not at all when it could not be measured.
         this.track(
           Promise.resolve(this.deps.syncClock?.())
-            .catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "reading the database's clock failed"))
-            .then(() => store.heartbeat(owner, clock.now()))
-            .catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "heartbeat failed")),
+            .then(
+              () => true,
+              (e: unknown) => {
+                this.deps.logger.warn({ err: (e as Error).message }, "reading the database's clock failed");
+                return false;
+              },
+            )
+            .then(async (synced) => {
+              await store
+                .heartbeat(owner, clock.now())
+                .catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "heartbeat failed"));
+              // Another process may have died; its work is taken over once it is stale.
+              if (synced && store.shared)
+                await this.recover().catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "recovery failed"));
+            }),
         );
-        // Another process may have died; its work is taken over once it is stale.
-        if (store.shared)
-          this.track(this.recover().catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "recovery failed")));
       }, config.heartbeatMs),
     );
     for (const t of this.timers) t.unref();

@@ -11,8 +11,9 @@ const userKind = sql.lit("user");
 /**
  * `DeliveryStore.claimChat`: in one transaction under the notification's lock, look for another
  * live row of the notification with the chat, first among rows whose chat was created at send
- * time (index `deliveries_user_chat`), then the row of the stored chat's user (by recipient key:
- * a user listed by Teams id whose stored chat lacks the Entra id). None: the row takes the chat.
+ * time (index `deliveries_user_chat`), then the row of the stored chat's user that holds the chat
+ * (by recipient key: a user listed by Teams id whose stored chat lacks the Entra id). None: the
+ * row takes the chat, so of two rows of one person the first to claim wins outright.
  */
 export async function claimChat(
   db: Kysely<AllTables>,
@@ -50,6 +51,10 @@ export async function claimChat(
         .select("seq")
         .where("notification_id", "=", key.notificationId)
         .where("recipient_key", "in", keys)
+        // Only a row that HOLDS the chat: a pending row of the same person that has not created
+        // its chat yet is not an owner (else the two rows can each find the other and both end
+        // canceled: the person gets nothing).
+        .where("conversation_id", "=", chat.conversationId)
         .where("seq", "<>", key.seq)
         .where("status", "<>", "canceled")
         .limit(1)
