@@ -3,6 +3,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { type Clock, isoNow } from "../clock.js";
 import { errorResponse, readJson } from "../http/errors.js";
+import type { Logger } from "../log.js";
 import type { ApiKeyRecord, ApiKeyStore, AuditLog } from "../store/ports.js";
 import { type ApiEnv, type ApiKeyVerifier, hashKey, type Principal, requireScope, type Scope } from "./auth.js";
 import { bodyError, queryError } from "./validation.js";
@@ -56,6 +57,57 @@ export function storedKeyVerifier(store: ApiKeyStore): ApiKeyVerifier {
 export function withinTenants(tenants: readonly string[] | undefined, of: readonly string[] | undefined): boolean {
   if (!tenants) return true;
   return of?.every((t) => tenants.includes(t)) ?? false;
+}
+
+/**
+ * Keys wider than the key that created them: Herald before issue 9 stored no tenant limit
+ * (`tenants: null`, every tenant) for a key created by a tenant-limited admin that omitted
+ * `tenants`. The ceiling follows `createdBy` up the chain (each key's tenants within its
+ * creator's ceiling; the bootstrap `env:` key and any unlimited key have none). A creator that is
+ * not stored (and not `env:`) cannot be judged and is left alone. Revoked keys are skipped.
+ */
+export function keysWiderThanCreator(keys: readonly ApiKeyRecord[]): { key: ApiKeyRecord; ceiling: readonly string[] }[] {
+  const byId = new Map(keys.map((k) => [k.id, k]));
+  const memo = new Map<string, readonly string[] | undefined | "unknown">();
+  /** The tenants a key may really act in: its own, within its creator's (undefined = every tenant). */
+  const ceilingOf = (id: string, seen: Set<string>): readonly string[] | undefined | "unknown" => {
+    if (id.startsWith("env:")) return undefined;
+    if (memo.has(id)) return memo.get(id);
+    const k = byId.get(id);
+    if (!k || seen.has(id)) return "unknown";
+    seen.add(id);
+    const above = ceilingOf(k.createdBy, seen);
+    const own = k.tenants;
+    const out = above === "unknown" ? own : above === undefined ? own : own === undefined ? above : own.filter((t) => above.includes(t));
+    memo.set(id, out);
+    return out;
+  };
+  const out: { key: ApiKeyRecord; ceiling: readonly string[] }[] = [];
+  for (const k of keys) {
+    if (k.revokedAt) continue;
+    const ceiling = ceilingOf(k.createdBy, new Set([k.id]));
+    if (ceiling === "unknown" || ceiling === undefined) continue;
+    if (!withinTenants(ceiling, k.tenants)) out.push({ key: k, ceiling });
+  }
+  return out;
+}
+
+/** At start-up: one warning per key wider than its creator (see keysWiderThanCreator); nothing is changed. */
+export async function warnKeysWiderThanCreator(store: ApiKeyStore, logger: Logger): Promise<number> {
+  let found: ReturnType<typeof keysWiderThanCreator>;
+  try {
+    found = keysWiderThanCreator(await store.list());
+  } catch (e) {
+    logger.warn({ err: { message: (e as Error).message } }, "could not check the API keys' tenant limits at start-up");
+    return 0;
+  }
+  for (const { key, ceiling } of found) {
+    logger.warn(
+      { keyId: key.id, name: key.name, tenants: key.tenants ?? null, createdBy: key.createdBy, creatorTenants: ceiling },
+      `API key ${key.id} ("${key.name}") reaches ${key.tenants ? `tenants ${key.tenants.join(", ")}` : "every tenant"} but was created by ${key.createdBy}, limited to ${ceiling.join(", ")} (an older Herald stored no limit when a tenant-limited admin omitted tenants). Herald leaves it as it is: revoke it (DELETE /v1/keys/${key.id}) and create a new key with tenants within ${ceiling.join(", ")}, or keep it if the wider reach is intended.`,
+    );
+  }
+  return found.length;
 }
 
 /**
