@@ -25,15 +25,19 @@ export const createKeySchema = z
   })
   .meta({ example: { name: "hr-system", scopes: ["send", "read"], tenants: ["72f988bf-86f1-41af-91ab-2d7cd011db47"] } });
 
-/** What the API shows of a key: never its secret or hash. */
-export function keyView(k: ApiKeyRecord) {
+/**
+ * What the API shows of a key: never its secret or hash. `showKeyId` says whether the reader may
+ * see another key's id (a tenant-limited reader sees only ids of keys it can list): `createdBy`
+ * is null otherwise.
+ */
+export function keyView(k: ApiKeyRecord, showKeyId: (id: string) => boolean = () => true) {
   return {
     id: k.id,
     name: k.name,
     scopes: k.scopes,
     tenants: k.tenants ?? null,
     createdAt: k.createdAt,
-    createdBy: k.createdBy,
+    createdBy: showKeyId(k.createdBy) ? k.createdBy : null,
     revokedAt: k.revokedAt ?? null,
   };
 }
@@ -57,6 +61,18 @@ export function storedKeyVerifier(store: ApiKeyStore): ApiKeyVerifier {
 export function withinTenants(tenants: readonly string[] | undefined, of: readonly string[] | undefined): boolean {
   if (!tenants) return true;
   return of?.every((t) => tenants.includes(t)) ?? false;
+}
+
+/**
+ * Which key ids a reader limited to `tenants` may see: its own and those of keys it can list
+ * (limited to its tenants). Not the bootstrap `env:` key or any wider key. Unlimited readers see all.
+ */
+export async function visibleKeyIds(store: ApiKeyStore, principal: Principal): Promise<(id: string) => boolean> {
+  if (!principal.tenants) return () => true;
+  const mine = principal.tenants;
+  const ids = new Set((await store.list()).filter((k) => withinTenants(mine, k.tenants)).map((k) => k.id));
+  ids.add(principal.keyId);
+  return (id) => ids.has(id);
 }
 
 /**
@@ -177,8 +193,10 @@ export function keyRoutes(store: ApiKeyStore, auditLog: AuditLog, keys: ApiKeyVe
   });
   // A limited key lists and revokes only keys limited to its tenants; others look absent (404, not 403).
   app.get("/v1/keys", async (c) => {
-    const mine = c.get("principal").tenants;
-    return c.json({ items: (await store.list()).filter((k) => withinTenants(mine, k.tenants)).map(keyView) });
+    const principal = c.get("principal");
+    const visible = await visibleKeyIds(store, principal);
+    const items = (await store.list()).filter((k) => withinTenants(principal.tenants, k.tenants)).map((k) => keyView(k, visible));
+    return c.json({ items });
   });
   app.delete("/v1/keys/:id", async (c) => {
     const id = c.req.param("id");
@@ -199,15 +217,18 @@ export const auditQuerySchema = z.strictObject({
 });
 
 /** `GET /v1/audit`: every write through the API, newest first (admin). */
-export function auditRoutes(auditLog: AuditLog, keys: ApiKeyVerifier): Hono<ApiEnv> {
+export function auditRoutes(auditLog: AuditLog, keys: ApiKeyVerifier, keyStore: ApiKeyStore): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.get("/v1/audit", requireScope(keys, "admin"), async (c) => {
     const q = auditQuerySchema.safeParse(c.req.query());
     if (!q.success) return queryError(c, q.error);
     // A tenant-limited key reads only entries whose tenants are all its own (see `audit`).
-    const tenants = c.get("principal").tenants;
-    const page = await auditLog.list({ cursor: q.data.cursor, limit: q.data.limit ?? 100, tenants });
-    return c.json({ items: page.items.map((e) => ({ ...e, tenants: e.tenants ?? null })), nextCursor: page.nextCursor ?? null });
+    const principal = c.get("principal");
+    const page = await auditLog.list({ cursor: q.data.cursor, limit: q.data.limit ?? 100, tenants: principal.tenants });
+    // The acting key's id only when the reader may see that key (a wider key's id stays hidden: null).
+    const visible = await visibleKeyIds(keyStore, principal);
+    const items = page.items.map((e) => ({ ...e, actor: visible(e.actor) ? e.actor : null, tenants: e.tenants ?? null }));
+    return c.json({ items, nextCursor: page.nextCursor ?? null });
   });
   return app;
 }

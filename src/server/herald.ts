@@ -169,7 +169,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.route("/", reportRoutes(engine, keys));
   app.route("/", tenantRoutes(engine, keys));
   app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
-  app.route("/", auditRoutes(store.audit, keys));
+  app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
   app.onError((err, c) => {
     logger.error({ err: { message: err.message, stack: err.stack }, path: c.req.path }, "request failed");

@@ -151,6 +151,20 @@ forEachStore((stores) => {
       for (const k of listed) expect(k["tenants"]).toEqual([A]);
     });
 
+    it("shows the creator of a key only when the reader can see that key (null for wider keys)", async () => {
+      const child = await call("POST", "/v1/keys", ids.secretA, { name: "child-of-a", scopes: ["read"] });
+      expect(child.body["createdBy"]).toBe(ids.keyA);
+      const listed = items((await call("GET", "/v1/keys", ids.secretA)).body);
+      // Created by the bootstrap key, which A may not see.
+      expect(listed.find((k) => k["id"] === ids.keyA)?.["createdBy"]).toBeNull();
+      expect(listed.find((k) => k["id"] === child.body["id"])?.["createdBy"]).toBe(ids.keyA);
+      const text = JSON.stringify(listed);
+      expect(text).not.toContain("env:HERALD_API_KEY");
+      // The unlimited reader sees every creator.
+      const all = items((await call("GET", "/v1/keys", ADMIN)).body);
+      expect(all.find((k) => k["id"] === ids.keyA)?.["createdBy"]).toBe("env:HERALD_API_KEY");
+    });
+
     it("cannot revoke a key of B or an unlimited key (404), and they keep working", async () => {
       for (const id of [ids.keyB, ids.keyAll]) {
         const r = await call("DELETE", `/v1/keys/${id}`, ids.secretA);
@@ -195,6 +209,11 @@ forEachStore((stores) => {
       expect(targets).toContain(ids.keyA);
       expect(seen.some((e) => e["target"] === ids.nA && String(e["action"]).startsWith("PATCH"))).toBe(true);
       expect(JSON.stringify(seen)).not.toContain(B);
+      // Who acted is shown only for keys A can see: the unlimited admin's entries have actor null.
+      expect(JSON.stringify(seen)).not.toContain("env:HERALD_API_KEY");
+      expect(seen.find((e) => e["target"] === ids.keyA)?.["actor"]).toBeNull();
+      expect(seen.some((e) => e["actor"] === ids.keyA)).toBe(true);
+      expect(everything.find((e) => e["target"] === ids.keyA)?.["actor"]).toBe("env:HERALD_API_KEY");
     });
   });
 
