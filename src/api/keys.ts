@@ -3,6 +3,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { type Clock, isoNow } from "../clock.js";
 import { errorResponse, readJson } from "../http/errors.js";
+import type { Logger } from "../log.js";
 import type { ApiKeyRecord, ApiKeyStore, AuditLog } from "../store/ports.js";
 import { type ApiEnv, type ApiKeyVerifier, hashKey, type Principal, requireScope, type Scope } from "./auth.js";
 import { bodyError, queryError } from "./validation.js";
@@ -24,15 +25,19 @@ export const createKeySchema = z
   })
   .meta({ example: { name: "hr-system", scopes: ["send", "read"], tenants: ["72f988bf-86f1-41af-91ab-2d7cd011db47"] } });
 
-/** What the API shows of a key: never its secret or hash. */
-export function keyView(k: ApiKeyRecord) {
+/**
+ * What the API shows of a key: never its secret or hash. `showKeyId` says whether the reader may
+ * see another key's id (a tenant-limited reader sees only ids of keys it can list): `createdBy`
+ * is null otherwise.
+ */
+export function keyView(k: ApiKeyRecord, showKeyId: (id: string) => boolean = () => true) {
   return {
     id: k.id,
     name: k.name,
     scopes: k.scopes,
     tenants: k.tenants ?? null,
     createdAt: k.createdAt,
-    createdBy: k.createdBy,
+    createdBy: showKeyId(k.createdBy) ? k.createdBy : null,
     revokedAt: k.revokedAt ?? null,
   };
 }
@@ -56,6 +61,69 @@ export function storedKeyVerifier(store: ApiKeyStore): ApiKeyVerifier {
 export function withinTenants(tenants: readonly string[] | undefined, of: readonly string[] | undefined): boolean {
   if (!tenants) return true;
   return of?.every((t) => tenants.includes(t)) ?? false;
+}
+
+/**
+ * Which key ids a reader limited to `tenants` may see: its own and those of keys it can list
+ * (limited to its tenants). Not the bootstrap `env:` key or any wider key. Unlimited readers see all.
+ */
+export async function visibleKeyIds(store: ApiKeyStore, principal: Principal): Promise<(id: string) => boolean> {
+  if (!principal.tenants) return () => true;
+  const mine = principal.tenants;
+  const ids = new Set((await store.list()).filter((k) => withinTenants(mine, k.tenants)).map((k) => k.id));
+  ids.add(principal.keyId);
+  return (id) => ids.has(id);
+}
+
+/**
+ * Keys wider than the key that created them: Herald before issue 9 stored no tenant limit
+ * (`tenants: null`, every tenant) for a key created by a tenant-limited admin that omitted
+ * `tenants`. The ceiling follows `createdBy` up the chain (each key's tenants within its
+ * creator's ceiling; the bootstrap `env:` key and any unlimited key have none). A creator that is
+ * not stored (and not `env:`) cannot be judged and is left alone. Revoked keys are skipped.
+ */
+export function keysWiderThanCreator(keys: readonly ApiKeyRecord[]): { key: ApiKeyRecord; ceiling: readonly string[] }[] {
+  const byId = new Map(keys.map((k) => [k.id, k]));
+  const memo = new Map<string, readonly string[] | undefined | "unknown">();
+  /** The tenants a key may really act in: its own, within its creator's (undefined = every tenant). */
+  const ceilingOf = (id: string, seen: Set<string>): readonly string[] | undefined | "unknown" => {
+    if (id.startsWith("env:")) return undefined;
+    if (memo.has(id)) return memo.get(id);
+    const k = byId.get(id);
+    if (!k || seen.has(id)) return "unknown";
+    seen.add(id);
+    const above = ceilingOf(k.createdBy, seen);
+    const own = k.tenants;
+    const out = above === "unknown" ? own : above === undefined ? own : own === undefined ? above : own.filter((t) => above.includes(t));
+    memo.set(id, out);
+    return out;
+  };
+  const out: { key: ApiKeyRecord; ceiling: readonly string[] }[] = [];
+  for (const k of keys) {
+    if (k.revokedAt) continue;
+    const ceiling = ceilingOf(k.createdBy, new Set([k.id]));
+    if (ceiling === "unknown" || ceiling === undefined) continue;
+    if (!withinTenants(ceiling, k.tenants)) out.push({ key: k, ceiling });
+  }
+  return out;
+}
+
+/** At start-up: one warning per key wider than its creator (see keysWiderThanCreator); nothing is changed. */
+export async function warnKeysWiderThanCreator(store: ApiKeyStore, logger: Logger): Promise<number> {
+  let found: ReturnType<typeof keysWiderThanCreator>;
+  try {
+    found = keysWiderThanCreator(await store.list());
+  } catch (e) {
+    logger.warn({ err: { message: (e as Error).message } }, "could not check the API keys' tenant limits at start-up");
+    return 0;
+  }
+  for (const { key, ceiling } of found) {
+    logger.warn(
+      { keyId: key.id, name: key.name, tenants: key.tenants ?? null, createdBy: key.createdBy, creatorTenants: ceiling },
+      `API key ${key.id} ("${key.name}") reaches ${key.tenants ? `tenants ${key.tenants.join(", ")}` : "every tenant"} but was created by ${key.createdBy}, limited to ${ceiling.join(", ")} (an older Herald stored no limit when a tenant-limited admin omitted tenants). Herald leaves it as it is: revoke it (DELETE /v1/keys/${key.id}) and create a new key with tenants within ${ceiling.join(", ")}, or keep it if the wider reach is intended.`,
+    );
+  }
+  return found.length;
 }
 
 /**
@@ -125,8 +193,10 @@ export function keyRoutes(store: ApiKeyStore, auditLog: AuditLog, keys: ApiKeyVe
   });
   // A limited key lists and revokes only keys limited to its tenants; others look absent (404, not 403).
   app.get("/v1/keys", async (c) => {
-    const mine = c.get("principal").tenants;
-    return c.json({ items: (await store.list()).filter((k) => withinTenants(mine, k.tenants)).map(keyView) });
+    const principal = c.get("principal");
+    const visible = await visibleKeyIds(store, principal);
+    const items = (await store.list()).filter((k) => withinTenants(principal.tenants, k.tenants)).map((k) => keyView(k, visible));
+    return c.json({ items });
   });
   app.delete("/v1/keys/:id", async (c) => {
     const id = c.req.param("id");
@@ -147,15 +217,18 @@ export const auditQuerySchema = z.strictObject({
 });
 
 /** `GET /v1/audit`: every write through the API, newest first (admin). */
-export function auditRoutes(auditLog: AuditLog, keys: ApiKeyVerifier): Hono<ApiEnv> {
+export function auditRoutes(auditLog: AuditLog, keys: ApiKeyVerifier, keyStore: ApiKeyStore): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.get("/v1/audit", requireScope(keys, "admin"), async (c) => {
     const q = auditQuerySchema.safeParse(c.req.query());
     if (!q.success) return queryError(c, q.error);
     // A tenant-limited key reads only entries whose tenants are all its own (see `audit`).
-    const tenants = c.get("principal").tenants;
-    const page = await auditLog.list({ cursor: q.data.cursor, limit: q.data.limit ?? 100, tenants });
-    return c.json({ items: page.items.map((e) => ({ ...e, tenants: e.tenants ?? null })), nextCursor: page.nextCursor ?? null });
+    const principal = c.get("principal");
+    const page = await auditLog.list({ cursor: q.data.cursor, limit: q.data.limit ?? 100, tenants: principal.tenants });
+    // The acting key's id only when the reader may see that key (a wider key's id stays hidden: null).
+    const visible = await visibleKeyIds(keyStore, principal);
+    const items = page.items.map((e) => ({ ...e, actor: visible(e.actor) ? e.actor : null, tenants: e.tenants ?? null }));
+    return c.json({ items, nextCursor: page.nextCursor ?? null });
   });
   return app;
 }

@@ -19,14 +19,34 @@ export interface AppCertificate {
   validTo: string;
 }
 
+/** PEM text where a path was expected: never to be echoed (it may hold a private key). */
+export function looksLikePem(value: string): boolean {
+  return value.includes("-----BEGIN");
+}
+
+/** How a setting's value may be shown in an error: never PEM content. */
+export function showSettingValue(value: string): string {
+  return looksLikePem(value) ? "(PEM content, not shown)" : JSON.stringify(value);
+}
+
+/** Smallest RSA key Herald accepts (what Entra ID requires of a certificate credential). */
+const minRsaBits = 2048;
+
 const blockPattern = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 
 /**
  * Reads and checks the PEM file. Throws an Error whose message says what is wrong and what to
  * do (the config loader prefixes the setting): unreadable file, no private key, an encrypted
- * key, a key that is not RSA, no certificate, or no certificate for this key.
+ * key, a key that is not RSA or shorter than 2048 bits, no certificate, no certificate for this
+ * key, or a certificate that is expired or not yet valid at `now` (Entra ID would refuse every
+ * token request; refusing at start-up says so at once instead of at the first send).
+ * PEM text given instead of a path is refused without being echoed.
  */
-export function readAppCertificate(path: string): AppCertificate {
+export function readAppCertificate(path: string, now: number = Date.now()): AppCertificate {
+  if (looksLikePem(path))
+    throw new Error(
+      "this looks like PEM content; give the path of a file (save the key and certificate to a file readable by Herald only, e.g. mode 600, and set the path)",
+    );
   let pem: string;
   try {
     pem = readFileSync(path, "utf8");
@@ -50,6 +70,11 @@ export function readAppCertificate(path: string): AppCertificate {
     throw new Error(
       `the private key is ${privateKey.asymmetricKeyType ?? "of an unknown type"}; Entra ID client assertions need an RSA key (2048 bits or more)`,
     );
+  const bits = privateKey.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < minRsaBits)
+    throw new Error(
+      `the RSA key has ${bits} bits; Entra ID needs ${minRsaBits} bits or more: make a new key and certificate (e.g. \`openssl req -x509 -newkey rsa:2048 ...\`) and upload it`,
+    );
   const certificates = blocks.filter((b) => b.label === "CERTIFICATE");
   if (certificates.length === 0)
     throw new Error("the file has no certificate (a -----BEGIN CERTIFICATE----- block); append the app's certificate to the key");
@@ -63,6 +88,16 @@ export function readAppCertificate(path: string): AppCertificate {
       throw new Error("a certificate block cannot be read; check the PEM file");
     }
     if (!cert.publicKey.export({ type: "spki", format: "der" }).equals(publicDer)) continue;
+    const validFrom = new Date(cert.validFrom);
+    const validTo = new Date(cert.validTo);
+    if (now > validTo.getTime())
+      throw new Error(
+        `the certificate expired on ${validTo.toISOString()}; make a new one, upload its public part to the app registration and point the setting at it`,
+      );
+    if (now < validFrom.getTime())
+      throw new Error(
+        `the certificate is valid only from ${validFrom.toISOString()}; check this machine's clock, or start Herald once it is valid`,
+      );
     return {
       privateKey,
       x5t: createHash("sha1").update(cert.raw).digest("base64url"),

@@ -1,4 +1,4 @@
-import { readAppCertificate } from "./certificate.js";
+import { readAppCertificate, showSettingValue } from "./certificate.js";
 import { type CloudName, cloudNames } from "./clouds.js";
 
 /** How the bot authenticates to Entra (HERALD_APP_TYPE). */
@@ -293,7 +293,7 @@ export function loadConfig(
     const parsed = s.parse(raw);
     if (parsed.ok) out[s.key] = parsed.value;
     else {
-      const shown = s.secret ? "(hidden)" : JSON.stringify(raw);
+      const shown = s.secret ? "(hidden)" : showSettingValue(raw);
       const source = fromFlag !== undefined ? s.flag : s.env;
       problems.push(`${source}=${shown} is invalid: expected ${parsed.expected}.`);
     }

@@ -1,6 +1,6 @@
 import type { Dispatcher } from "undici";
 import type { Clock } from "../clock.js";
-import { readAppCertificate } from "../config/certificate.js";
+import { readAppCertificate, showSettingValue } from "../config/certificate.js";
 import { clouds } from "../config/clouds.js";
 import { type Config, ConfigError } from "../config/config.js";
 import { type TrustedHosts, trustedHosts } from "../config/trusted-hosts.js";
@@ -70,7 +70,7 @@ export function createTokenProvider(config: TokenConfig, deps: TokenProviderDeps
     try {
       certificate = readAppCertificate(config.appCertificate);
     } catch (error) {
-      throw new ConfigError([`HERALD_APP_CERTIFICATE=${JSON.stringify(config.appCertificate)} is invalid: ${(error as Error).message}.`]);
+      throw new ConfigError([`HERALD_APP_CERTIFICATE=${showSettingValue(config.appCertificate)} is invalid: ${(error as Error).message}.`]);
     }
     endpoint = tokenEndpointFor({ cloud, appType: config.appType, appTenantId: config.appTenantId, tokenEndpoint: config.tokenEndpoint });
     source = clientAssertionSource(

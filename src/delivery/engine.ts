@@ -173,19 +173,31 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         scheduledAt: scheduledAt ?? null,
         category: request.category ?? null,
       });
-      const resolution = await resolveAudience(audience, deps.store.recipients, request.category, config.defaultServiceUrl, {
-        intervalMs: config.blockedRetryMs,
-        now: clock.now(),
-      });
       if (caller.tenants) {
-        if (resolution.tenants === undefined) {
+        // Checked before any lookup: only a tenant the caller named itself is ever refused by name.
+        const named = "tenantId" in audience ? audience.tenantId : undefined;
+        if (named !== undefined && !caller.tenants.includes(named)) {
+          throw new DeliveryError("HERALD_E_FORBIDDEN", `This API key may not send to tenant ${named}.`);
+        }
+        if (named === undefined && ("all" in audience || "users" in audience)) {
           throw new DeliveryError(
             "HERALD_E_TENANT_REQUIRED",
-            "This API key is limited to some tenants: name the tenant (audience.tenantId).",
+            `This API key is limited to some tenants: name the tenant of the ${"all" in audience ? "all" : "users"} audience (audience.tenantId).`,
           );
         }
-        const denied = [...resolution.tenants].filter((t) => !caller.tenants?.includes(t));
-        if (denied.length > 0) throw new DeliveryError("HERALD_E_FORBIDDEN", `This API key may not send to tenant ${denied[0]}.`);
+      }
+      const resolution = await resolveAudience(
+        audience,
+        deps.store.recipients,
+        request.category,
+        config.defaultServiceUrl,
+        { intervalMs: config.blockedRetryMs, now: clock.now() },
+        caller.tenants,
+      );
+      if (caller.tenants) {
+        // Defence in depth: with the lookups limited to the caller's tenants this cannot happen.
+        const denied = resolution.tenants === undefined ? ["(any)"] : [...resolution.tenants].filter((t) => !caller.tenants?.includes(t));
+        if (denied.length > 0) throw new DeliveryError("HERALD_E_FORBIDDEN", "This API key may not send to this audience.");
       }
       await clock.fresh();
       const now = clock.now();
@@ -204,6 +216,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
           createdAt: now,
           scheduledAt,
           expansionDone: !resolution.streaming,
+          expansionCursor: resolution.streaming ? resolution.cursor : undefined,
         },
         resolution.rows,
       );

@@ -14,7 +14,7 @@ export type InboundEvent =
   | { type: "teamRenamed"; name: string }
   | { type: "teamDeleted" | "teamRestored" | "teamArchived" | "teamUnarchived" }
   | { type: "message"; text: string }
-  | { type: "cardAction"; verb: string | undefined; data: unknown }
+  | { type: "cardAction"; verb: string | undefined; data: unknown; automatic: boolean }
   /** An Action.Submit of a card: a message with `value` and no text. */
   | { type: "cardSubmit"; data: unknown }
   | { type: "readReceipt"; lastReadMessageId: string | undefined }
@@ -37,8 +37,14 @@ export function interpret(activity: Activity): InboundEvent {
     }
     case "invoke":
       if (activity.name === "adaptiveCard/action") {
-        const v = (activity.value ?? {}) as { action?: { verb?: unknown; data?: unknown } };
-        return { type: "cardAction", verb: typeof v.action?.verb === "string" ? v.action.verb : undefined, data: v.action?.data };
+        const v = (activity.value ?? {}) as { action?: { verb?: unknown; data?: unknown }; trigger?: unknown };
+        return {
+          type: "cardAction",
+          verb: typeof v.action?.verb === "string" ? v.action.verb : undefined,
+          data: v.action?.data,
+          // "automatic": Teams refreshing a card with a `refresh` clause as a user views it; "manual": a button.
+          automatic: v.trigger === "automatic",
+        };
       }
       return { type: "ignored", reason: `invoke ${activity.name ?? "(no name)"}` };
     case "event":

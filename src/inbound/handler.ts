@@ -147,7 +147,7 @@ export class ActivityHandler {
         this.inBackground(log, () => this.answer(activity, event.text));
         return { event: event.type };
       case "cardAction":
-        return { event: event.type, body: await this.cardAction(activity, event.verb, event.data) };
+        return { event: event.type, body: await this.cardAction(activity, event.verb, event.data, event.automatic) };
       case "cardSubmit":
         // Reply where the user pressed the button (a channel thread is its own conversation id).
         this.inBackground(log, () =>
@@ -252,9 +252,12 @@ export class ActivityHandler {
     await this.deps.replies.send(activity.serviceUrl, activity.conversation.id, reply, tenantId);
   }
 
-  private async cardAction(activity: Activity, verb: string | undefined, data: unknown): Promise<unknown> {
+  private async cardAction(activity: Activity, verb: string | undefined, data: unknown, automatic: boolean): Promise<unknown> {
     const card = await this.deps.onCardAction?.(activity, verb, data);
     if (card) return { statusCode: 200, type: "application/vnd.microsoft.card.adaptive", value: card };
+    // An automatic refresh (a card's `refresh` clause, trigger "automatic") is no user action:
+    // nothing to tell anyone. An empty 200 leaves the card as it is.
+    if (automatic) return undefined;
     // Universal Actions: a 200 message response is shown to the user under the card. It says the
     // truth: nothing stores card responses until a card-action handler is configured.
     return { statusCode: 200, type: "application/vnd.microsoft.activity.message", value: responsesNotCollectedText };

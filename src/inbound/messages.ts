@@ -123,7 +123,6 @@ export function optedInMessage(botName: string): OutgoingMessage {
   return { text: `Done: you'll receive notifications from ${botName} again. Type **stop** at any time to opt out.` };
 }
 
-/** The answer to anything else: what was not understood (first 40 characters) and what works. */
 /**
  * What a user is told after pressing a card's button (Action.Execute or Action.Submit): Herald does
  * not store card responses yet, so it must never say "your response was recorded".
@@ -135,6 +134,7 @@ export function cardSubmitMessage(): OutgoingMessage {
   return { text: `${responsesNotCollectedText} Type **help** for what I can do.` };
 }
 
+/** The answer to anything else: what was not understood (first 40 characters) and what works. */
 export function unknownCommandMessage(botName: string, said: string): OutgoingMessage {
   const shown = said.length > 40 ? `${said.slice(0, 40)}…` : said;
   return {

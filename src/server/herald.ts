@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { reportingAuditLog } from "../api/audit.js";
 import { type ApiEnv, adminKeyVerifier, withAfterAuth } from "../api/auth.js";
 import { conversationRoutes } from "../api/conversations.js";
-import { auditRoutes, auditWrites, keyRoutes, storedKeyVerifier } from "../api/keys.js";
+import { auditRoutes, auditWrites, keyRoutes, storedKeyVerifier, warnKeysWiderThanCreator } from "../api/keys.js";
 import { retryRoutes } from "../api/notification-retry.js";
 import { notificationRoutes } from "../api/notifications.js";
 import { openApiDocument } from "../api/openapi.js";
@@ -143,6 +143,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     );
   }
 
+  await warnKeysWiderThanCreator(store.apiKeys, logger);
   const keys = withAfterAuth(adminKeyVerifier(config.apiKey, storedKeyVerifier(store.apiKeys)), perKeyRateLimit(clock));
   const app = new Hono<ApiEnv>();
   registerEngineMetrics(metrics, engine);
@@ -168,7 +169,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.route("/", reportRoutes(engine, keys));
   app.route("/", tenantRoutes(engine, keys));
   app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
-  app.route("/", auditRoutes(store.audit, keys));
+  app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
   app.onError((err, c) => {
     logger.error({ err: { message: err.message, stack: err.stack }, path: c.req.path }, "request failed");

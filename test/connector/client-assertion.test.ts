@@ -1,4 +1,4 @@
-import { createPrivateKey, randomUUID } from "node:crypto";
+import { createPrivateKey, randomUUID, X509Certificate } from "node:crypto";
 import { decodeJwt, decodeProtectedHeader, SignJWT } from "jose";
 import { Agent } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -50,11 +50,14 @@ function heraldTokens(certificate: TestCertificate) {
 }
 
 /** An assertion signed here with `key`, valid unless `change` makes it otherwise. */
-async function assertion(key: TestCertificate, change: { aud?: string; iss?: string; iat?: number; x5t?: string } = {}) {
+async function assertion(
+  key: TestCertificate,
+  change: { aud?: string; iss?: string; iat?: number; x5t?: string; header?: Record<string, string>; tokenUrl?: string } = {},
+) {
   const now = change.iat ?? Math.floor(Date.now() / 1000);
   return new SignJWT({})
-    .setProtectedHeader({ alg: "RS256", typ: "JWT", x5t: change.x5t ?? key.x5t })
-    .setAudience(change.aud ?? emu.tokenUrl)
+    .setProtectedHeader({ alg: "RS256", typ: "JWT", ...(change.header ?? { x5t: change.x5t ?? key.x5t }) })
+    .setAudience(change.aud ?? change.tokenUrl ?? emu.tokenUrl)
     .setIssuer(change.iss ?? APP_ID)
     .setSubject(APP_ID)
     .setJti(randomUUID())
@@ -64,7 +67,7 @@ async function assertion(key: TestCertificate, change: { aud?: string; iss?: str
     .sign(createPrivateKey(key.keyPem));
 }
 
-async function grant(clientAssertion: string) {
+async function grant(clientAssertion: string, tokenUrl = emu.tokenUrl) {
   const body = new URLSearchParams({
     grant_type: "client_credentials",
     client_id: APP_ID,
@@ -72,7 +75,7 @@ async function grant(clientAssertion: string) {
     client_assertion: clientAssertion,
     scope: SCOPE,
   }).toString();
-  return http("POST", emu.tokenUrl, body, { "content-type": "application/x-www-form-urlencoded" });
+  return http("POST", tokenUrl, body, { "content-type": "application/x-www-form-urlencoded" });
 }
 
 describe("certificate credentials against the emulator's token endpoint", () => {
@@ -128,6 +131,28 @@ describe("certificate credentials against the emulator's token endpoint", () => 
   it("accepts a well-formed assertion signed elsewhere (so the refusals below are each for their one fault)", async () => {
     const ok = await grant(await assertion(app));
     expect(ok.status).toBe(200);
+  });
+
+  it("finds the certificate by x5t#S256 alone, with a PS256 signature", async () => {
+    // The SHA-256 thumbprint as Node's X509Certificate prints it (hex), not the emulator's computation.
+    const s256 = Buffer.from(new X509Certificate(app.certPem).fingerprint256.replace(/:/g, ""), "hex").toString("base64url");
+    const ok = await grant(await assertion(app, { header: { alg: "PS256", "x5t#S256": s256 } }));
+    expect(ok.status, JSON.stringify(ok.json)).toBe(200);
+    // The same header naming a certificate that is not registered is refused: the lookup used the thumbprint.
+    const other = Buffer.from(new X509Certificate(unregistered.certPem).fingerprint256.replace(/:/g, ""), "hex").toString("base64url");
+    const refused = await grant(await assertion(app, { header: { alg: "PS256", "x5t#S256": other } }));
+    expect(refused.status).toBe(401);
+    expect(refused.json).toMatchObject({ error: "invalid_client", error_description: expect.stringMatching(/AADSTS700027/) });
+  });
+
+  it("registers every certificate of a chain file, so the app's own need not come first", async () => {
+    const chained = await start({ appId: APP_ID, appCertificates: [{ certificate: `${unregistered.certPem}\n${app.certPem}` }] });
+    try {
+      const ok = await grant(await assertion(app, { tokenUrl: chained.tokenUrl }), chained.tokenUrl);
+      expect(ok.status, JSON.stringify(ok.json)).toBe(200);
+    } finally {
+      await chained.close();
+    }
   });
 
   it("refuses a bad signature, a wrong audience, an expired assertion and a wrong issuer", async () => {

@@ -167,9 +167,18 @@ forEachStore((stores) => {
   });
 
   it("a tenant-scoped key sends and reads only its tenants", async () => {
+    // Another tenant's conversation answers like an unknown id: accepted, failed, never sent, the tenant never named.
+    const received = h.received(30).received;
     const other = await call("POST", "/v1/notifications", { audience: { conversations: [conv(30)] }, message: { text: "x" } }, scopedKey);
     expect(h.emulator.org.user(30).tenantId).toBe(tenant1);
-    expect(other.status).toBe(403);
+    expect(other.status).toBe(202);
+    expect(JSON.stringify(other.json)).not.toContain(tenant1);
+    const otherDone = await h.waitFor(other.json.id, finished);
+    expect(otherDone.counts).toMatchObject({ sent: 0, failed: 1 });
+    const otherRows = await call("GET", `/v1/notifications/${other.json.id}/deliveries`, undefined, scopedKey);
+    expect(otherRows.json.items[0].lastErrorCode).toBe("HERALD_E_UNKNOWN_CONVERSATION");
+    expect(JSON.stringify(otherRows.json)).not.toContain(tenant1);
+    expect(h.received(30).received).toBe(received);
     const all = await call("POST", "/v1/notifications", { audience: { all: true }, message: { text: "x" } }, scopedKey);
     expect(all.status).toBe(400);
     expect(all.json.error.code).toBe("HERALD_E_TENANT_REQUIRED");

@@ -124,6 +124,29 @@ forEachStore((stores) => {
     expect(h.stats()["reads"]! - reads).toBe(3);
   });
 
+  it("teams→members for a tenant-limited caller: another tenant's team is reported unknown and its roster never read", async () => {
+    const org = h.emulator.org;
+    const own = [...org.teams].filter((t) => t.tenantIndex === 0).sort((a, b) => a.memberCount - b.memberCount)[0]!;
+    const foreign = [...org.teams].filter((t) => t.tenantIndex !== 0).sort((a, b) => a.memberCount - b.memberCount)[0]!;
+    await h.seedTeam(own.index);
+    await h.seedTeam(foreign.index);
+    const tenantA = org.tenants[own.tenantIndex]!.id;
+    const reads = h.stats()["reads"]!;
+    // The foreign team first: an expansion that did not keep to the caller's tenants would read its roster.
+    const { notification } = await h.engine.submit(request({ teams: [foreign.id, own.id], deliverTo: "members" }), {
+      keyId: "key_limited_to_a",
+      tenants: [tenantA],
+    });
+    const done = await h.waitFor(notification.id, finished, 30_000);
+    expect(done.total).toBe(own.memberCount + 1);
+    const rows = (await h.engine.deliveries(notification.id, {}, { limit: 1000 })).items;
+    const failed = rows.filter((r) => r.kind === "team");
+    expect(failed.map((r) => [r.targetId, r.lastErrorCode, r.tenantId])).toEqual([[foreign.id, "HERALD_E_UNKNOWN_TEAM", ""]]);
+    expect(rows.filter((r) => r.kind !== "team").every((r) => r.tenantId === tenantA)).toBe(true);
+    const pages = Math.max(1, Math.ceil(own.memberCount / 50));
+    expect(h.stats()["reads"]! - reads).toBe(pages);
+  });
+
   it("all (one tenant): every active personal chat of the tenant, none of the other tenant's", async () => {
     const org = h.emulator.org;
     const tenant1 = org.tenants[1]!;

@@ -66,7 +66,8 @@ describe("interpret", () => {
       name: "adaptiveCard/action",
       value: { action: { verb: "vote", data: { choice: "a" } } },
     });
-    expect(interpret(invoke)).toEqual({ type: "cardAction", verb: "vote", data: { choice: "a" } });
+    expect(interpret(invoke)).toEqual({ type: "cardAction", verb: "vote", data: { choice: "a" }, automatic: false });
+    expect(interpret({ ...invoke, value: { ...(invoke.value as object), trigger: "automatic" } })).toMatchObject({ automatic: true });
     // Action.Submit arrives as a message whose `value` holds the inputs and whose text is empty.
     expect(interpret(parse({ ...personalMessage(alice, ""), value: { choice: "b" } }))).toEqual({
       type: "cardSubmit",

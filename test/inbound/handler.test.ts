@@ -247,6 +247,27 @@ forEachStore((stores) => {
     expect(replies.sent).toEqual([]);
   });
 
+  it("answers a card's automatic refresh with an empty 200 (the card stays as it is), never 'does not collect responses'", async () => {
+    const { run, replies } = setup();
+    const r = await run({
+      ...personalMessage(alice, ""),
+      type: "invoke",
+      name: "adaptiveCard/action",
+      value: { action: { type: "Action.Execute", verb: "refreshCard" }, trigger: "automatic" },
+    });
+    expect(r.event).toBe("cardAction");
+    expect(r.body).toBeUndefined();
+    expect(replies.sent).toEqual([]);
+    // A button press (trigger "manual") still gets the honest message.
+    const pressed = await run({
+      ...personalMessage(alice, ""),
+      type: "invoke",
+      name: "adaptiveCard/action",
+      value: { action: { type: "Action.Execute", verb: "ack" }, trigger: "manual" },
+    });
+    expect(JSON.stringify(pressed.body)).toContain("does not collect responses");
+  });
+
   it("answers a card submit (a message with values and no text) honestly, not as an unknown command", async () => {
     const { run, replies } = setup();
     const r = await run({ ...personalMessage(alice, ""), text: undefined, value: { choice: "yes" } });

@@ -18,6 +18,8 @@ forEachStore((stores) => {
   let real: Store;
   /** When true, every audit write throws, as a database refusing that insert would. */
   let failAudit = false;
+  /** When true, every audit write hangs for ever, as on a lock that is never released. */
+  let hangAudit = false;
   const logLines: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
@@ -25,6 +27,7 @@ forEachStore((stores) => {
     const audit: AuditLog = {
       record: async (entry) => {
         if (failAudit) throw Object.assign(new Error("audit_log: relation is locked"), { code: "55P03" });
+        if (hangAudit) return new Promise<void>(() => {});
         return real.audit.record(entry);
       },
       list: (page) => real.audit.list(page),
@@ -91,6 +94,26 @@ forEachStore((stores) => {
     const logged = logLines.find((l) => l["level"] === "error" && (l["audit"] as { target?: string } | undefined)?.target === id);
     expect(logged?.["msg"]).toMatch(/audit entry not written/);
   });
+
+  it("logs the failed audit write with the error's stack", () => {
+    const logged = logLines.find((l) => l["level"] === "error" && String(l["msg"]).startsWith("audit entry not written"));
+    expect((logged?.["err"] as { stack?: string } | undefined)?.stack).toMatch(/audit_log: relation is locked\n\s+at /);
+  });
+
+  it("answers 202 within the 2 s bound when the audit write never settles, logs and counts it", async () => {
+    hangAudit = true;
+    const started = Date.now();
+    const sent = await call("POST", "/v1/notifications", { audience: { conversations: ["a:one"] }, message: { text: "hang" } });
+    const took = Date.now() - started;
+    hangAudit = false;
+    expect(sent.status).toBe(202);
+    expect(took).toBeLessThan(5000);
+    const id = sent.body["id"] as string;
+    expect((await notifications()).some((n) => n.id === id)).toBe(true);
+    const logged = logLines.find((l) => l["level"] === "error" && (l["audit"] as { target?: string } | undefined)?.target === id);
+    expect(logged?.["msg"]).toMatch(/audit entry not written within 2000 ms/);
+    expect(failures().get({ action: "POST /v1/notifications" })).toBe(2);
+  }, 20_000);
 
   it("answers 202 for a committed edit and recall, and 201/204 for keys, when their audit writes fail", async () => {
     const sent = await call("POST", "/v1/notifications", { audience: { conversations: ["a:one"] }, message: { text: "v1" } });

@@ -118,18 +118,31 @@ forEachStore((stores) => {
       const [install, update] = personalInstall(user, { channelId, conversation, channelData: {} });
       expect(await post(at(user, install))).toBe(200);
       expect(await post(at(user, update))).toBe(200);
-      expect(await post(at(user, { ...personalMessage(user, "help"), channelId, conversation, channelData: {} }))).toBe(200);
+      // "stop" would write an opt-out if the message were used: the check below can see it.
+      expect(await post(at(user, { ...personalMessage(user, "stop"), channelId, conversation, channelData: {} }))).toBe(200);
       await herald.handler.drain();
       expect(await herald.store.conversations.get(conversation.id)).toBeUndefined();
       // The same channel WITH a tenant is still not Teams.
       const withTenant = personalInstall(user, { channelId, conversation: { id: `${channelId}-conv-2`, tenantId: "tenant-1" } })[0];
       expect(await post(at(user, withTenant))).toBe(200);
+      const tenantConversation = { id: `${channelId}-conv-2`, tenantId: "tenant-1" };
+      const stopWithTenant = {
+        ...personalMessage(user, "stop"),
+        channelId,
+        conversation: tenantConversation,
+        channelData: { tenant: { id: "tenant-1" } },
+      };
+      expect(await post(at(user, stopWithTenant))).toBe(200);
+      await herald.handler.drain();
       expect(await herald.store.conversations.get(`${channelId}-conv-2`)).toBeUndefined();
     }
     await herald.handler.drain();
     expect(await connectorRequests()).toBe(before);
     expect(ignored()).toBe(ignoredBefore + 4);
-    expect(await herald.store.preferences.get("", "29:webchat-user")).toBeUndefined();
+    for (const channelId of ["webchat", "directline"]) {
+      expect(await herald.store.preferences.get("", `29:${channelId}-user`)).toBeUndefined();
+      expect(await herald.store.preferences.get("tenant-1", `29:${channelId}-user`)).toBeUndefined();
+    }
   });
 
   it("ignores a Teams activity without a tenant id: nothing stored, nothing sent", async () => {
@@ -188,5 +201,54 @@ forEachStore((stores) => {
     expect((namedDone["counts"] as Json)["sent"]).toBe(0);
     // One send only: the broadcast to the Teams chat.
     expect((await connectorRequests()) - before).toBe(1);
+  });
+
+  it("never sends to a channel or team known only from Web Chat or tenant-less rows (stored by an older version)", async () => {
+    const now = new Date().toISOString();
+    for (const [id, channelId, tenantId, team] of [
+      ["19:webchat-channel@thread.tacv2", "webchat", "tenant-1", "19:webchat-team@thread.tacv2"],
+      ["19:no-tenant-channel@thread.tacv2", "msteams", "", "19:no-tenant-team@thread.tacv2"],
+    ] as const) {
+      await herald.store.conversations.upsert({
+        id,
+        kind: "channel",
+        tenantId,
+        serviceUrl: emulator.connectorUrl,
+        channelId,
+        bot: { id: `28:${APP_ID}` },
+        team: { id: team, name: team },
+        channel: { id, name: id },
+        at: now,
+        status: "active",
+      });
+    }
+    const before = await connectorRequests();
+    const teams = ["19:webchat-team@thread.tacv2", "19:no-tenant-team@thread.tacv2"];
+    for (const audience of [
+      { channels: ["19:webchat-channel@thread.tacv2", "19:no-tenant-channel@thread.tacv2"] },
+      { channels: teams },
+      { teams, deliverTo: "channel" },
+      { teams, deliverTo: "members" },
+    ]) {
+      const sent = await apiCall("POST", "/v1/notifications", { audience, message: { text: "to old rows" } });
+      expect(sent.status, JSON.stringify(audience)).toBe(202);
+      const id = sent.json["id"] as string;
+      const done = await eventually("the notification completed", async () => {
+        const n = await apiCall("GET", `/v1/notifications/${id}`);
+        return n.json["status"] === "completed" ? n.json : undefined;
+      });
+      expect(done["total"], JSON.stringify(audience)).toBe(2);
+      expect((done["counts"] as Json)["sent"], JSON.stringify(audience)).toBe(0);
+      const rows = (await apiCall("GET", `/v1/notifications/${id}/deliveries`)).json["items"] as Json[];
+      expect(
+        rows.map((r) => [r["status"], r["lastErrorCode"]]),
+        JSON.stringify(audience),
+      ).toEqual([
+        ["failed", "HERALD_E_UNKNOWN_TEAM"],
+        ["failed", "HERALD_E_UNKNOWN_TEAM"],
+      ]);
+    }
+    // Nothing reached the Connector: no message, no roster read.
+    expect(await connectorRequests()).toBe(before);
   });
 });

@@ -13,6 +13,14 @@ const ADMIN = "admin-key-for-tests-0123456789";
 const A = "tenant-a";
 const B = "tenant-b";
 
+const HIDDEN = {
+  chat: "a:hidden-chat",
+  user: "29:hidden-user",
+  aad: "0b0b0b0b-1111-4222-8333-444455556666",
+  team: "19:hidden-team@thread.tacv2",
+  channel: "19:hidden-channel@thread.tacv2",
+};
+
 type Body = Record<string, unknown>;
 type Item = Record<string, unknown>;
 
@@ -63,6 +71,30 @@ forEachStore((stores) => {
         status: "active",
       });
     }
+    // Ids of tenant B that do not spell B's id, so an answer can be searched for it.
+    await herald.store.conversations.upsert({
+      id: HIDDEN.chat,
+      kind: "personal",
+      tenantId: B,
+      serviceUrl: "http://127.0.0.1:9/teams/",
+      channelId: "msteams",
+      bot: { id: "28:bot" },
+      user: { id: HIDDEN.user, name: "Hidden", aadObjectId: HIDDEN.aad },
+      at,
+      status: "active",
+    });
+    await herald.store.conversations.upsert({
+      id: HIDDEN.channel,
+      kind: "channel",
+      tenantId: B,
+      serviceUrl: "http://127.0.0.1:9/teams/",
+      channelId: "msteams",
+      bot: { id: "28:bot" },
+      team: { id: HIDDEN.team, name: "Hidden team" },
+      channel: { id: HIDDEN.channel, name: "Hidden channel" },
+      at,
+      status: "active",
+    });
     await herald.store.conversations.setStatus(`a:${A}-2`, "blocked", "403/MessageWritesBlocked", at);
     await herald.store.conversations.setStatus(`a:${B}-2`, "blocked", "403/MessageWritesBlocked", at);
 
@@ -119,6 +151,20 @@ forEachStore((stores) => {
       for (const k of listed) expect(k["tenants"]).toEqual([A]);
     });
 
+    it("shows the creator of a key only when the reader can see that key (null for wider keys)", async () => {
+      const child = await call("POST", "/v1/keys", ids.secretA, { name: "child-of-a", scopes: ["read"] });
+      expect(child.body["createdBy"]).toBe(ids.keyA);
+      const listed = items((await call("GET", "/v1/keys", ids.secretA)).body);
+      // Created by the bootstrap key, which A may not see.
+      expect(listed.find((k) => k["id"] === ids.keyA)?.["createdBy"]).toBeNull();
+      expect(listed.find((k) => k["id"] === child.body["id"])?.["createdBy"]).toBe(ids.keyA);
+      const text = JSON.stringify(listed);
+      expect(text).not.toContain("env:HERALD_API_KEY");
+      // The unlimited reader sees every creator.
+      const all = items((await call("GET", "/v1/keys", ADMIN)).body);
+      expect(all.find((k) => k["id"] === ids.keyA)?.["createdBy"]).toBe("env:HERALD_API_KEY");
+    });
+
     it("cannot revoke a key of B or an unlimited key (404), and they keep working", async () => {
       for (const id of [ids.keyB, ids.keyAll]) {
         const r = await call("DELETE", `/v1/keys/${id}`, ids.secretA);
@@ -163,6 +209,11 @@ forEachStore((stores) => {
       expect(targets).toContain(ids.keyA);
       expect(seen.some((e) => e["target"] === ids.nA && String(e["action"]).startsWith("PATCH"))).toBe(true);
       expect(JSON.stringify(seen)).not.toContain(B);
+      // Who acted is shown only for keys A can see: the unlimited admin's entries have actor null.
+      expect(JSON.stringify(seen)).not.toContain("env:HERALD_API_KEY");
+      expect(seen.find((e) => e["target"] === ids.keyA)?.["actor"]).toBeNull();
+      expect(seen.some((e) => e["actor"] === ids.keyA)).toBe(true);
+      expect(everything.find((e) => e["target"] === ids.keyA)?.["actor"]).toBe("env:HERALD_API_KEY");
     });
   });
 
@@ -188,21 +239,69 @@ forEachStore((stores) => {
   });
 
   describe("notifications", () => {
-    it("cannot send to B, to everyone, or to a conversation of B", async () => {
+    it("cannot send to B by name or to everyone, and says why", async () => {
       const before = items((await call("GET", "/v1/notifications?limit=1000", ADMIN)).body).length;
-      for (const audience of [
-        { all: true, tenantId: B },
-        { all: true },
-        { conversations: [`a:${B}-1`] },
-        { users: [`29:${B}-1`], tenantId: B },
-      ]) {
+      for (const [audience, status, code] of [
+        [{ all: true, tenantId: B }, 403, "HERALD_E_FORBIDDEN"],
+        [{ users: [HIDDEN.user], tenantId: B }, 403, "HERALD_E_FORBIDDEN"],
+        [{ all: true }, 400, "HERALD_E_TENANT_REQUIRED"],
+        [{ users: [HIDDEN.user] }, 400, "HERALD_E_TENANT_REQUIRED"],
+        [{ users: ["29:nobody-at-all"] }, 400, "HERALD_E_TENANT_REQUIRED"],
+      ] as const) {
         const r = await call("POST", "/v1/notifications", ids.secretA, { audience, message: { text: "x" } });
-        expect([400, 403]).toContain(r.status);
+        expect(r.status, JSON.stringify(audience)).toBe(status);
+        expect(r.body["error"]).toMatchObject({ code, message: expect.stringContaining("tenant") });
       }
       expect(items((await call("GET", "/v1/notifications?limit=1000", ADMIN)).body).length).toBe(before);
       expect(
         (await call("POST", "/v1/notifications", ids.secretA, { audience: { all: true, tenantId: A }, message: { text: "x" } })).status,
       ).toBe(202);
+    });
+
+    it("answers an id of B exactly as an id Herald never saw, and never names B", async () => {
+      /** What a caller learns from sending: the answer and the rows, without the ids that differ by construction. */
+      const answer = async (audience: unknown, id: string) => {
+        const r = await call("POST", "/v1/notifications", ids.secretA, { audience, message: { text: "probe" } });
+        const texts = [r.text];
+        let rows: unknown[] = [];
+        if (r.status === 202) {
+          const d = await call("GET", `/v1/notifications/${r.body["id"] as string}/deliveries`, ids.secretA);
+          const n = await call("GET", `/v1/notifications/${r.body["id"] as string}`, ids.secretA);
+          texts.push(d.text, n.text);
+          rows = items(d.body)
+            .map((x) => JSON.parse(JSON.stringify(x).replaceAll(id, "ID")) as Item)
+            // Every field but the time of the row.
+            .map(({ updatedAt: _updatedAt, ...row }) => row);
+        }
+        for (const t of texts) expect(t, JSON.stringify(audience)).not.toContain(B);
+        const body = r.status === 202 ? { status: r.body["status"], total: r.body["total"], counts: r.body["counts"] } : r.body;
+        return { status: r.status, body, rows };
+      };
+      const unknown = {
+        chat: "a:never-seen-chat",
+        user: "29:never-seen-user",
+        aad: "0c0c0c0c-1111-4222-8333-444455556666",
+        team: "19:never-seen-team@thread.tacv2",
+        channel: "19:never-seen-channel@thread.tacv2",
+      };
+      const cases: [string, (ids: typeof HIDDEN) => [unknown, string]][] = [
+        ["conversation", (x) => [{ conversations: [x.chat] }, x.chat]],
+        ["user (29:)", (x) => [{ users: [x.user], tenantId: A }, x.user]],
+        ["user (Entra object id)", (x) => [{ users: [x.aad], tenantId: A }, x.aad]],
+        ["channel", (x) => [{ channels: [x.channel] }, x.channel]],
+        ["channel by its team's id", (x) => [{ channels: [x.team] }, x.team]],
+        ["team, to its General channel", (x) => [{ teams: [x.team], deliverTo: "channel" }, x.team]],
+        ["team, to its members", (x) => [{ teams: [x.team], deliverTo: "members" }, x.team]],
+      ];
+      for (const [name, make] of cases) {
+        const [hiddenAudience, hiddenId] = make(HIDDEN);
+        const [unknownAudience, unknownId] = make(unknown);
+        const hidden = await answer(hiddenAudience, hiddenId);
+        const never = await answer(unknownAudience, unknownId);
+        expect(hidden, name).toEqual(never);
+        expect(hidden.status, name).toBe(202);
+        expect(hidden.rows.length, name).toBe(1);
+      }
     });
 
     it("cannot read, list, edit or recall B's notification, which stays as it was", async () => {

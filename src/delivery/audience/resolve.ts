@@ -3,6 +3,7 @@ import type { Audience, NewDelivery } from "../model.js";
 import type { RecipientDirectory, StoredRecipient } from "../store/port.js";
 import { type BlockedRetry, claimRetries, withRetry } from "./blocked-retry.js";
 import { channelRow, conversationRow, failedTeamRow, lookupForms, unknownConversationRow, userRow } from "./rows.js";
+import type { ExpansionCursor } from "./stream.js";
 
 /** What `POST /v1/notifications` learns before it answers. */
 export interface Resolution {
@@ -12,6 +13,8 @@ export interface Resolution {
   streaming: boolean;
   /** Tenants the audience touches; undefined = any tenant (`all` without tenantId). */
   tenants: Set<string> | undefined;
+  /** Where a streaming expansion starts (team rosters of a tenant-limited caller carry its tenants). */
+  cursor?: ExpansionCursor | undefined;
 }
 
 /**
@@ -19,6 +22,11 @@ export interface Resolution {
  * channels, teams' General channels) become all their rows now, so they are durable before the
  * 202; `all` and team rosters stream in the background from a resumable cursor (stream.ts).
  * Lookups are batched (one query per 500 ids).
+ *
+ * `scope` is a tenant-limited caller's tenants: every lookup leaves out the other tenants, so an
+ * id of another tenant becomes the same failed "unknown" row as an id Herald never saw, and the
+ * answer tells nothing about the other tenant (issue 9). Callers check an explicit
+ * `audience.tenantId` against the scope before calling.
  */
 export async function resolveAudience(
   audience: Audience,
@@ -26,9 +34,10 @@ export async function resolveAudience(
   category: string | undefined,
   defaultServiceUrl: string,
   retry?: BlockedRetry,
+  scope?: readonly string[],
 ): Promise<Resolution> {
   if ("conversations" in audience) {
-    const found = await directory.conversations(audience.conversations);
+    const found = await directory.conversations(audience.conversations, scope);
     const claimed = await claimRetries(found.values(), directory, retry);
     const rows = audience.conversations.map((id) => {
       const r = withRetry(found.get(id), claimed);
@@ -58,12 +67,12 @@ export async function resolveAudience(
     return { rows, streaming: false, tenants };
   }
   if ("channels" in audience) {
-    const homes = await directory.channels(audience.channels);
+    const homes = await directory.channels(audience.channels, scope);
     const rows = audience.channels.map((id) => channelRow(id, homes.get(id)));
     return { rows, streaming: false, tenants: tenantsOf(rows) };
   }
   if ("teams" in audience) {
-    const homes = await directory.teams(audience.teams);
+    const homes = await directory.teams(audience.teams, scope);
     if (audience.deliverTo === "channel") {
       const rows = audience.teams.map((id) => channelRow(id, homes.get(id)));
       return { rows, streaming: false, tenants: tenantsOf(rows) };
@@ -75,7 +84,9 @@ export async function resolveAudience(
       );
     const tenants = tenantsOf(rows);
     for (const home of homes.values()) tenants.add(home.tenantId);
-    return { rows, streaming: homes.size > 0, tenants };
+    // The roster expansion looks the teams up again: it keeps to the same tenants.
+    const cursor: ExpansionCursor | undefined = scope ? { kind: "members", team: 0, tenants: [...scope] } : undefined;
+    return { rows, streaming: homes.size > 0, tenants, cursor };
   }
   return { rows: [], streaming: true, tenants: audience.tenantId === undefined ? undefined : new Set([audience.tenantId]) };
 }

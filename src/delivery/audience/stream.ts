@@ -32,7 +32,10 @@ export interface ExpansionDeps {
 }
 
 /** Where a streaming expansion resumes after a crash (stored with each page, in its transaction). */
-export type ExpansionCursor = { kind: "all"; after?: number | undefined } | { kind: "members"; team: number; token?: string | undefined };
+export type ExpansionCursor =
+  | { kind: "all"; after?: number | undefined }
+  /** `tenants`: the tenant-limited sender's tenants; a team outside them is not expanded. */
+  | { kind: "members"; team: number; token?: string | undefined; tenants?: string[] | undefined };
 
 /**
  * Streams an audience into delivery rows, page by page, each page written with the cursor that
@@ -84,7 +87,7 @@ async function expandMembers(
 ): Promise<void> {
   for (let i = start.team; i < teams.length; i++) {
     const teamId = teams[i]!;
-    const home = (await deps.directory.teams([teamId])).get(teamId);
+    const home = (await deps.directory.teams([teamId], start.tenants)).get(teamId);
     if (!home) continue; // written as a failed row when the notification was accepted
     let token = i === start.team ? start.token : undefined;
     for (;;) {
@@ -93,7 +96,7 @@ async function expandMembers(
       if (got === "aborted") return;
       if ("error" in got) {
         const row = failedTeamRow(teamId, home.tenantId, got.error.code, got.error.message);
-        if (!(await append(n, [row], { kind: "members", team: i + 1 }, false, deps))) return;
+        if (!(await append(n, [row], { kind: "members", team: i + 1, tenants: start.tenants }, false, deps))) return;
         break;
       }
       const page = got.page;
@@ -105,8 +108,8 @@ async function expandMembers(
       const prefs = missing.length > 0 ? await deps.directory.preferences(home.tenantId, missing) : new Map();
       const rows = members.map((m) => memberRow(m, home, withRetry(chats.get(m.id), claimed), prefs.get(m.id), n.category));
       const next: ExpansionCursor = page.continuationToken
-        ? { kind: "members", team: i, token: page.continuationToken }
-        : { kind: "members", team: i + 1 };
+        ? { kind: "members", team: i, token: page.continuationToken, tenants: start.tenants }
+        : { kind: "members", team: i + 1, tenants: start.tenants };
       if (!(await append(n, rows, next, false, deps))) return;
       if (!page.continuationToken) break;
       token = page.continuationToken;

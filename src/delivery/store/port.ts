@@ -203,6 +203,8 @@ export interface NewNotification {
   scheduledAt?: number | undefined;
   /** False for audiences streamed in the background (`all`, team rosters). */
   expansionDone: boolean;
+  /** Where the background expansion starts (stored as its first cursor); none = the beginning. */
+  expansionCursor?: unknown;
 }
 
 /** What the dispatcher writes at once (DeliveryStore.writeBatch). */
@@ -245,14 +247,17 @@ export type EditOutcome = { ok: true; notification: Notification } | { ok: false
  * lookups joined with preferences, so a page of a thousand costs one query, not a thousand).
  */
 export interface RecipientDirectory {
-  /** Stored conversations by id. */
-  conversations(ids: readonly string[]): Promise<Map<string, StoredRecipient>>;
+  /**
+   * Stored conversations by id. `tenants` (a tenant-limited caller's) leaves out every other
+   * tenant's conversation, as if Herald did not know it; the same in `teams` and `channels`.
+   */
+  conversations(ids: readonly string[], tenants?: readonly string[]): Promise<Map<string, StoredRecipient>>;
   /** Personal chats by user Teams id or Entra object id (in `tenantId` when given); keyed by the id asked for. */
   personalChats(userIds: readonly string[], tenantId: string | undefined): Promise<Map<string, StoredRecipient>>;
   /** Where a team lives (serviceUrl, tenant), from any stored conversation of it; keyed by team id. */
-  teams(teamIds: readonly string[]): Promise<Map<string, TeamHome>>;
+  teams(teamIds: readonly string[], tenants?: readonly string[]): Promise<Map<string, TeamHome>>;
   /** Where a channel lives, from a stored conversation of the channel or of its team; keyed by channel id. */
-  channels(channelIds: readonly string[]): Promise<Map<string, TeamHome>>;
+  channels(channelIds: readonly string[], tenants?: readonly string[]): Promise<Map<string, TeamHome>>;
   /** One page of active (and blocked, to be tried again or skipped) personal chats in insertion order (the `all` audience). */
   personalPage(
     tenantId: string | undefined,

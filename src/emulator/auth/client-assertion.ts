@@ -21,28 +21,35 @@ export interface RegisteredCertificate {
 }
 
 /**
- * Parses the certificates given in the emulator's options (`appCertificates`). Throws
- * HERALD_E_EMULATOR_OPTIONS for a PEM that holds no readable certificate.
+ * Parses the certificates given in the emulator's options (`appCertificates`). Every
+ * CERTIFICATE block of a PEM is registered (each by its thumbprints): the emulator holds no
+ * private key to tell the app's own certificate from the rest of a chain file, and a chain's
+ * other certificates are not the app's keys anyway (an assertion signed by the app's key names
+ * its own). Throws HERALD_E_EMULATOR_OPTIONS for a PEM that holds no readable certificate.
  */
 export function registerCertificates(list: readonly { appId: string; certificate: string }[]): RegisteredCertificate[] {
-  return list.map(({ appId, certificate }, i) => {
-    let cert: X509Certificate;
-    try {
-      // Only the first CERTIFICATE block: the PEM may be the app's own file, key included.
-      cert = new X509Certificate(certificate.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/)?.[0] ?? "");
-    } catch {
-      throw new Error(
-        `HERALD_E_EMULATOR_OPTIONS: appCertificates[${i}].certificate is not a PEM certificate (-----BEGIN CERTIFICATE-----).`,
-      );
-    }
-    return {
-      appId,
-      x5t: createHash("sha1").update(cert.raw).digest("base64url"),
-      x5tS256: createHash("sha256").update(cert.raw).digest("base64url"),
-      publicKey: cert.publicKey,
-    };
+  return list.flatMap(({ appId, certificate }, i) => {
+    const blocks = certificate.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    if (blocks.length === 0) throw notCertificate(i);
+    return blocks.map((block) => {
+      let cert: X509Certificate;
+      try {
+        cert = new X509Certificate(block);
+      } catch {
+        throw notCertificate(i);
+      }
+      return {
+        appId,
+        x5t: createHash("sha1").update(cert.raw).digest("base64url"),
+        x5tS256: createHash("sha256").update(cert.raw).digest("base64url"),
+        publicKey: cert.publicKey,
+      };
+    });
   });
 }
+
+const notCertificate = (i: number) =>
+  new Error(`HERALD_E_EMULATOR_OPTIONS: appCertificates[${i}].certificate is not a PEM certificate (-----BEGIN CERTIFICATE-----).`);
 
 /** An OAuth error as Entra answers it. */
 export type AssertionRefusal = { status: number; error: string; error_description: string };

@@ -53,7 +53,7 @@ export async function createNotification(
           canceled_at: null,
           updated_at: now,
           expansion_done: input.expansionDone ? 1 : 0,
-          expansion_cursor: null,
+          expansion_cursor: input.expansionCursor === undefined ? null : JSON.stringify(input.expansionCursor),
           expansion_owner: null,
           next_seq: unique.length,
           total: unique.length,

@@ -44,10 +44,15 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
       .where("c.tenant_id", "<>", "");
   }
 
-  async conversations(ids: readonly string[]): Promise<Map<string, StoredRecipient>> {
+  async conversations(ids: readonly string[], tenants?: readonly string[]): Promise<Map<string, StoredRecipient>> {
     const out = new Map<string, StoredRecipient>();
+    if (tenants?.length === 0) return out;
     for (const part of chunk([...new Set(ids)], idsPerQuery)) {
-      for (const row of await this.base().where("c.id", "in", part).execute()) out.set(row.id, toRecipient(row));
+      const rows = await this.base()
+        .where("c.id", "in", part)
+        .$if(tenants !== undefined, (q) => q.where("c.tenant_id", "in", tenants ?? []))
+        .execute();
+      for (const row of rows) out.set(row.id, toRecipient(row));
     }
     return out;
   }
@@ -77,8 +82,9 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
     return out;
   }
 
-  async teams(teamIds: readonly string[]): Promise<Map<string, TeamHome>> {
+  async teams(teamIds: readonly string[], tenants?: readonly string[]): Promise<Map<string, TeamHome>> {
     const out = new Map<string, TeamHome>();
+    if (tenants?.length === 0) return out;
     for (const part of chunk([...new Set(teamIds)], idsPerQuery)) {
       const rows = await this.db
         .selectFrom("conversations")
@@ -86,6 +92,7 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
         .where("team_id", "in", part)
         .where("channel_id", "=", teamsChannelId)
         .where("tenant_id", "<>", "")
+        .$if(tenants !== undefined, (q) => q.where("tenant_id", "in", tenants ?? []))
         .orderBy("last_activity_at", "desc")
         .execute();
       for (const r of rows) {
@@ -96,8 +103,9 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
     return out;
   }
 
-  async channels(channelIds: readonly string[]): Promise<Map<string, TeamHome>> {
+  async channels(channelIds: readonly string[], tenants?: readonly string[]): Promise<Map<string, TeamHome>> {
     const out = new Map<string, TeamHome>();
+    if (tenants?.length === 0) return out;
     for (const part of chunk([...new Set(channelIds)], idsPerQuery)) {
       const rows = await this.db
         .selectFrom("conversations")
@@ -107,6 +115,7 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
         .where("kind", "=", "channel")
         .where("channel_id", "=", teamsChannelId)
         .where("tenant_id", "<>", "")
+        .$if(tenants !== undefined, (q) => q.where("tenant_id", "in", tenants ?? []))
         .orderBy("last_activity_at", "desc")
         .execute();
       for (const r of rows) {
