@@ -186,6 +186,12 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
           );
         }
       }
+      // A repeated request is answered before the audience is resolved: resolving claims blocked
+      // conversations' retries (blocked-retry.ts), which a replay must not use up.
+      if (request.idempotencyKey !== undefined) {
+        const earlier = await store.findByIdempotencyKey(caller.keyId, request.idempotencyKey);
+        if (earlier) return sameRequest(earlier, hash);
+      }
       const resolution = await resolveAudience(
         audience,
         deps.store.recipients,

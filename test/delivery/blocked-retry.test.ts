@@ -70,6 +70,24 @@ forEachStore((stores) => {
     expect(h.received(10).received).toBe(before + 2);
   });
 
+  it("repeating a request (same idempotency key) after the interval does not use up the conversation's retry", async () => {
+    await setBlocked(14, true);
+    const key = "blocked-retry-replay";
+    const once = await h.engine.submit(request({ conversations: [conv(14)] }, undefined, { idempotencyKey: key }), admin);
+    expect((await h.waitFor(once.notification.id, finished)).counts.blocked).toBe(1);
+    await setBlocked(14, false);
+    offset += 8 * dayMs;
+    // The client retries its old request: the same notification comes back, nothing is claimed.
+    const replay = await h.engine.submit(request({ conversations: [conv(14)] }, undefined, { idempotencyKey: key }), admin);
+    expect(replay.created).toBe(false);
+    expect(replay.notification.id).toBe(once.notification.id);
+    // So the next new notification still tries the conversation again, and the user gets it.
+    const before = h.received(14).received;
+    const next = await send({ conversations: [conv(14)] });
+    expect(next.counts).toMatchObject({ sent: 1, blocked: 0 });
+    expect(h.received(14).received).toBe(before + 1);
+  });
+
   it("a user still blocking is tried at most once per interval, however many notifications and broadcasts target them", async () => {
     await setBlocked(12, true);
     expect((await send({ conversations: [conv(12)] })).counts.blocked).toBe(1);

@@ -41,6 +41,8 @@ export interface DeliveryStore {
    * nothing is written and the stored notification comes back with `created: false`.
    */
   createNotification(input: NewNotification, rows: readonly NewDelivery[]): Promise<{ notification: Notification; created: boolean }>;
+  /** The notification `createdBy` made with `idempotencyKey`, if any. */
+  findByIdempotencyKey(createdBy: string, idempotencyKey: string): Promise<Notification | undefined>;
   getNotification(id: string): Promise<Notification | undefined>;
   /** Newest first. */
   listNotifications(filter: NotificationFilter, page: PageRequest): Promise<Page<Notification>>;

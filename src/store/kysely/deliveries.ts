@@ -68,6 +68,10 @@ export class KyselyDeliveryStore implements DeliveryStore {
     return create.createNotification(this.db, input, rows);
   }
 
+  findByIdempotencyKey(createdBy: string, idempotencyKey: string): Promise<Notification | undefined> {
+    return create.findByKey(this.db, { createdBy, idempotencyKey });
+  }
+
   getNotification(id: string): Promise<Notification | undefined> {
     return read.getNotification(this.db, id);
   }

@@ -152,7 +152,11 @@ export async function appendDeliveries(
   });
 }
 
-async function findByKey(db: Kysely<AllTables>, input: NewNotification): Promise<Notification | undefined> {
+/** The notification of `(createdBy, idempotencyKey)`, if any. */
+export async function findByKey(
+  db: Kysely<AllTables>,
+  input: Pick<NewNotification, "createdBy" | "idempotencyKey">,
+): Promise<Notification | undefined> {
   if (input.idempotencyKey === undefined) return undefined;
   const row = await db
     .selectFrom("notifications")
