@@ -27,6 +27,7 @@ import { botEndpoint } from "../inbound/route.js";
 import type { Logger } from "../log.js";
 import { instrumentConnector } from "../observability/instrumented-connector.js";
 import { Metrics } from "../observability/metrics.js";
+import { StoreError } from "../store/errors.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/ports.js";
 import { registerEngineMetrics } from "./engine-metrics.js";
@@ -172,6 +173,11 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
   app.onError((err, c) => {
+    // A page cursor or limit the store refuses is the caller's mistake on every listing, whichever
+    // route forgot to translate it (GET /v1/audit did: a forged cursor answered 500).
+    if (err instanceof StoreError && err.code === "HERALD_E_STORE_CURSOR") return errorResponse(c, 400, "HERALD_E_BAD_CURSOR", err.message);
+    if (err instanceof StoreError && err.code === "HERALD_E_STORE_LIMIT")
+      return errorResponse(c, 400, "HERALD_E_INVALID_QUERY", err.message);
     logger.error({ err: { message: err.message, stack: err.stack }, path: c.req.path }, "request failed");
     return errorResponse(c, 500, "HERALD_E_INTERNAL", "Herald failed to handle this request; it has been logged. Try again.");
   });

@@ -83,6 +83,18 @@ forEachStore((stores) => {
     expect(badQuery.body["error"]).toMatchObject({ code: "HERALD_E_INVALID_QUERY", message: expect.stringMatching(/^limit: /) });
   });
 
+  it("answers a page cursor it never issued with 400 on every paged listing (found by the query fuzz: /v1/audit answered 500)", async () => {
+    for (const path of ["/v1/audit", "/v1/keys", "/v1/conversations", "/v1/notifications", "/v1/reports/blocked", "/v1/tenants"]) {
+      for (const cursor of ["E$?", "bm90LWEtY3Vyc29y"]) {
+        const res = await call("GET", `${path}?cursor=${encodeURIComponent(cursor)}`, ADMIN);
+        expect(res.status, `${path}?cursor=${cursor}: ${JSON.stringify(res.body)}`).toBeLessThan(500);
+      }
+    }
+    const audit = await call("GET", "/v1/audit?cursor=E%24%3F", ADMIN);
+    expect(audit.status).toBe(400);
+    expect(audit.body).toMatchObject({ error: { code: "HERALD_E_BAD_CURSOR" } });
+  });
+
   it("answers 429 with Retry-After when a key sends too many requests", async () => {
     const created = await call("POST", "/v1/keys", ADMIN, { name: "busy", scopes: ["read"] });
     const secret = created.body["key"] as string;
