@@ -3,11 +3,32 @@ import { afterEach, expect, it } from "vitest";
 import { type ApiEnv, adminKeyVerifier } from "../../src/api/auth.js";
 import { retryRoutes } from "../../src/api/notification-retry.js";
 import { notificationRoutes } from "../../src/api/notifications.js";
+import type { ConnectorClient } from "../../src/connector/client.js";
+import { ConnectorError } from "../../src/connector/errors.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import { registerEngineMetrics } from "../../src/server/engine-metrics.js";
 import { healthRoutes } from "../../src/server/health.js";
 import { forEachStore } from "../helpers/stores.js";
-import { addsUp, admin, finished, type Harness, request, startHarness } from "./helpers/harness.js";
+import { addsUp, admin, finished, type Harness, type HarnessOptions, request, startHarness } from "./helpers/harness.js";
+
+/** The Connector client, except that requests about `refused()` conversations get a 401 (a token the Connector refuses there). */
+const refusing =
+  (refused: () => ReadonlySet<string>) =>
+  (c: ConnectorClient): ConnectorClient =>
+    new Proxy(c, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          const [url, conversationId] = args as [string, string];
+          if (prop !== "getToken" && typeof conversationId === "string" && refused().has(conversationId))
+            return Promise.reject(
+              new ConnectorError({ kind: "http", source: "connector", operation: "sendToConversation", url, status: 401 }),
+            );
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
 
 const adminKey = "credentials-test-admin-key-0123456789";
 
@@ -24,8 +45,9 @@ forEachStore((stores) => {
     h = undefined;
   });
 
-  const start = async () => {
+  const start = async (options: Pick<HarnessOptions, "wrapConnector"> = {}) => {
     h = await startHarness(await stores.open(), {
+      ...options,
       emulator: { org: { tenants: 1, users: 30 } },
       // Fast backoff for the test: 100 ms doubling to 400 ms.
       config: { credentialBackoff: { baseMs: 100, capMs: 400, probeTimeoutMs: 5_000 } },
@@ -137,6 +159,32 @@ forEachStore((stores) => {
     expect(state.code).toBe("HERALD_E_CONNECTOR_401");
     expect((await h.engine.get(notification.id))?.counts).toMatchObject({ pending: 5, failed: 0 });
     expect((h.stats()["unauthorized"] ?? 0) <= state.failures + 2).toBe(true);
+  });
+
+  it("a Connector 401 for ONE conversation while the others are accepted: that row ends failed, the others are sent, sending does not stay paused", async () => {
+    const refused = new Set<string>();
+    const { h, app } = await start({ wrapConnector: refusing(() => refused) });
+    const conv = (i: number) => h.emulator.org.personalConversationId(i);
+    refused.add(conv(3));
+    const { notification } = await h.engine.submit(request({ conversations: [0, 1, 2, 3, 4, 5].map(conv) }), admin);
+    const done = await h.waitFor(notification.id, finished, 15_000);
+    expect(done.counts).toMatchObject({ sent: 5, failed: 1, pending: 0 });
+    expect(addsUp(done)).toBe(true);
+    const rows = (await h.engine.deliveries(notification.id, {}, { limit: 100 })).items;
+    const bad = rows.find((r) => r.conversationId === conv(3));
+    expect(bad).toMatchObject({ status: "failed", lastErrorCode: "401" });
+    expect(bad?.lastErrorMessage).toMatch(/refused the bot's token for this conversation/);
+    expect(bad?.attempts).toBeLessThanOrEqual(3);
+    // The pause ended with the others' answers and nothing holds it now.
+    await poll(
+      () => h.engine.credentials(),
+      (s) => s.ok,
+      "credentials ok again",
+    );
+    expect(await (await app.request("/readyz")).json()).toEqual({ status: "ready" });
+    // The next notification to the same people goes at once.
+    const second = await h.engine.submit(request({ conversations: [0, 1].map(conv) }), admin);
+    expect((await h.waitFor(second.notification.id, finished, 10_000)).counts).toMatchObject({ sent: 2 });
   });
 
   it("POST /v1/notifications/{id}/retry sends the failed rows again; the notification completes again; idempotent; refused after a recall", async () => {

@@ -294,6 +294,8 @@ export class Dispatcher {
         record: (r) => this.record(r),
         isPaused: (t) => this.paused.has(t),
         credentialWait: (now) => this.credentials.waitMs(now),
+        credentialEnter: (now) => this.credentials.enter(now),
+        credentialLost: (at) => this.credentials.lost(at),
         warm: () => this.warmup.enter(),
         answered: () => this.warmup.open(),
         signal: this.abort.signal,
