@@ -15,7 +15,7 @@ import { type CredentialGate, isCredentialFailure } from "./credentials.js";
 import type { MessageCache, MessageVersion } from "./messages.js";
 import { carriedOf, duplicateResult, judge, resultOf } from "./outcome.js";
 import type { RecentRequests } from "./recent.js";
-import { deliversMessage, type Step, stepBucket } from "./steps.js";
+import { type Step, stepBucket } from "./steps.js";
 
 export interface ExecutorDeps {
   connector: ConnectorClient;
