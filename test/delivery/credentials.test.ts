@@ -107,9 +107,23 @@ forEachStore((stores) => {
     expect(refused).toBeLessThanOrEqual(h.engine.credentials().failures + 2);
     const ready = await app.request("/readyz");
     expect(ready.status).toBe(200);
-    const body = (await ready.json()) as { status: string; degraded?: boolean; delivery?: { state: string; code: string; reason: string } };
-    expect(body).toMatchObject({ status: "ready", degraded: true, delivery: { state: "paused", code: "HERALD_E_TOKEN" } });
-    expect(body.delivery?.reason).toMatch(/invalid_client/);
+    const body = (await ready.json()) as { status: string; degraded?: boolean; delivery?: Record<string, unknown> };
+    // The whole body, key by key: /readyz is unauthenticated, so no URL, host or server text.
+    expect(body).toEqual({
+      status: "ready",
+      degraded: true,
+      delivery: {
+        state: "paused",
+        code: "HERALD_E_TOKEN",
+        reason: "The token endpoint answered 401 invalid_client. Sending is paused (nothing fails; rows wait) and retried with backoff.",
+        since: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/),
+        retryAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/),
+        failures: expect.any(Number),
+      },
+    });
+    const text = JSON.stringify(body);
+    expect(text).not.toMatch(/https?:|127\.0\.0\.1|localhost|description/i);
+    expect(text).not.toContain(new URL(h.emulator.tokenUrl).host);
     expect(await metrics.render()).toMatch(/^herald_delivery_credentials_ok 0$/m);
 
     await emulator("DELETE", "token-faults");
@@ -185,6 +199,35 @@ forEachStore((stores) => {
     // The next notification to the same people goes at once.
     const second = await h.engine.submit(request({ conversations: [0, 1].map(conv) }), admin);
     expect((await h.waitFor(second.notification.id, finished, 10_000)).counts).toMatchObject({ sent: 2 });
+  });
+
+  it("POST /v1/notifications/{id}/retry?include=unknown sends the unknown rows again (once each); without include it leaves them", async () => {
+    const { h, app } = await start();
+    const call = async (method: string, path: string) => {
+      const res = await app.request(path, { method, headers: { authorization: `Bearer ${adminKey}` } });
+      // biome-ignore lint/suspicious/noExplicitAny: test bodies are read loosely
+      return { status: res.status, json: (await res.json()) as any };
+    };
+    const conv = (i: number) => h.emulator.org.personalConversationId(i);
+    // Delivered, then the connection reset: the row ends `unknown` (HERALD_IN_FLIGHT_POLICY=unknown).
+    await emulator("PUT", "faults", { deliverReset: 1 });
+    const before = h.received(7).received;
+    const { notification } = await h.engine.submit(request({ conversations: [conv(7)] }), admin);
+    expect((await h.waitFor(notification.id, finished)).counts).toMatchObject({ unknown: 1, sent: 0 });
+    await emulator("DELETE", "faults");
+    expect(h.received(7).received).toBe(before + 1);
+
+    const plain = await call("POST", `/v1/notifications/${notification.id}/retry`);
+    expect(plain.json).toMatchObject({ retried: 0, counts: { unknown: 1, pending: 0 } });
+    const r = await call("POST", `/v1/notifications/${notification.id}/retry?include=unknown`);
+    expect(r.status).toBe(202);
+    expect(r.json).toMatchObject({ retried: 1, status: "sending", counts: { unknown: 0, pending: 1 } });
+    const done = await h.waitFor(notification.id, finished);
+    expect(done.counts).toMatchObject({ sent: 1, unknown: 0, pending: 0 });
+    expect(addsUp(done)).toBe(true);
+    // Sent again exactly once.
+    expect(h.received(7).received).toBe(before + 2);
+    expect((await h.engine.deliveries(notification.id, {}, { limit: 10 })).items[0]).toMatchObject({ status: "sent" });
   });
 
   it("POST /v1/notifications/{id}/retry sends the failed rows again; the notification completes again; idempotent; refused after a recall", async () => {
