@@ -45,12 +45,14 @@ forEachStore((stores) => {
     h = undefined;
   });
 
-  const start = async (options: Pick<HarnessOptions, "wrapConnector"> = {}) => {
+  const start = async (options: Pick<HarnessOptions, "wrapConnector"> & { teams?: number; backoffMs?: number } = {}) => {
     h = await startHarness(await stores.open(), {
-      ...options,
-      emulator: { org: { tenants: 1, users: 30 } },
+      wrapConnector: options.wrapConnector,
+      emulator: { org: { tenants: 1, users: 30, teams: options.teams ?? 0 } },
       // Fast backoff for the test: 100 ms doubling to 400 ms.
-      config: { credentialBackoff: { baseMs: 100, capMs: 400, probeTimeoutMs: 5_000 } },
+      config: {
+        credentialBackoff: { baseMs: options.backoffMs ?? 100, capMs: options.backoffMs ?? 400, probeTimeoutMs: 5_000 },
+      },
     });
     await h.seedUsers(Array.from({ length: 30 }, (_, i) => i));
     const app = new Hono<ApiEnv>();
@@ -199,6 +201,53 @@ forEachStore((stores) => {
     // The next notification to the same people goes at once.
     const second = await h.engine.submit(request({ conversations: [0, 1].map(conv) }), admin);
     expect((await h.waitFor(second.notification.id, finished, 10_000)).counts).toMatchObject({ sent: 2 });
+  });
+
+  it("roster reads wait while the credentials fail (none leaves before the pause's wait ends); all delivered once they work", async () => {
+    const early: string[] = [];
+    let reads = 0;
+    const { h } = await start({
+      teams: 1,
+      backoffMs: 1_500,
+      wrapConnector: (c) =>
+        new Proxy(c, {
+          get(target, prop) {
+            const value = Reflect.get(target, prop, target) as unknown;
+            if (typeof value !== "function") return value;
+            if (prop !== "getPagedMembers") return value.bind(target);
+            return (...args: unknown[]) => {
+              reads++;
+              const s = h.engine.credentials();
+              // A read while the gate says wait (5 ms of slack for the clock reads around it).
+              if (!s.ok && Date.now() < Date.parse(s.retryAt!) - 5) early.push(`${Date.now()} < ${s.retryAt}`);
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        }),
+    });
+    await h.seedTeam(0);
+    const team = h.emulator.org.teams[0]!;
+    await emulator("PUT", "token-faults", { mode: "expiredSecret" });
+    // A send pauses sending first; the roster read comes during the pause.
+    await h.engine.submit(request({ conversations: [h.emulator.org.personalConversationId(0)] }), admin);
+    await poll(
+      () => h.engine.credentials(),
+      (s) => !s.ok,
+      "credentials paused",
+    );
+    const { notification } = await h.engine.submit(request({ teams: [team.id], deliverTo: "members" }), admin);
+    // Two more probes, at least one of them possibly the roster read.
+    await poll(
+      () => h.engine.credentials(),
+      (s) => s.failures >= 3,
+      "probed twice more",
+    );
+    await emulator("DELETE", "token-faults");
+    const done = await h.waitFor(notification.id, finished, 15_000);
+    expect(done.counts.sent).toBe(team.memberCount);
+    expect(early).toEqual([]);
+    expect(reads).toBeGreaterThan(0);
+    expect(h.engine.credentials().ok).toBe(true);
   });
 
   it("POST /v1/notifications/{id}/retry?include=unknown sends the unknown rows again (once each); without include it leaves them", async () => {
