@@ -118,6 +118,17 @@ describe("credential failures: bounds and evidence", () => {
     expect(gate.state().ok).toBe(true);
     // Another row's first 401 after that answer is still the credentials' benefit of the doubt.
     expect(gate.judge401("n1/4")).toBe("credentials");
+    gate.failed(connectorError(401));
+    // An answer to a request that left BEFORE that 401 (in flight while the credentials were
+    // revoked) is no evidence: the row stays a credential problem.
+    now += 10;
+    gate.succeeded(now - 20);
+    expect(gate.judge401("n1/4")).toBe("credentials");
+    // ... until the row got its 401 at 3 probes in a row while those answers stand: then it is the row's.
+    expect(gate.judge401("n1/4")).toBe("credentials");
+    expect(gate.judge401("n1/4")).toBe("row");
+    // With no answer at all since its first 401 (revoked credentials), never.
+    for (let i = 0; i < 6; i++) expect(gate.judge401("n1/5")).toBe("credentials");
   });
 
   it("a probe that ends without an answer frees the way for another at once (not after probeTimeoutMs)", () => {

@@ -8,7 +8,7 @@ import { ConnectorError } from "../../src/connector/errors.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import { registerEngineMetrics } from "../../src/server/engine-metrics.js";
 import { healthRoutes } from "../../src/server/health.js";
-import { forEachStore } from "../helpers/stores.js";
+import { createStoreFactory, forEachStore, type StoreFactory } from "../helpers/stores.js";
 import { addsUp, admin, finished, type Harness, type HarnessOptions, request, startHarness } from "./helpers/harness.js";
 
 /** The Connector client, except that requests about `refused()` conversations get a 401 (a token the Connector refuses there). */
@@ -40,13 +40,19 @@ const adminKey = "credentials-test-admin-key-0123456789";
  */
 forEachStore((stores) => {
   let h: Harness | undefined;
+  // A database per test: rows a previous test left pending would be sent at start and fetch a token
+  // before the test sets its token faults.
+  let fresh: StoreFactory | undefined;
   afterEach(async () => {
     await h?.close();
     h = undefined;
+    await fresh?.cleanup();
+    fresh = undefined;
   });
 
   const start = async (options: Pick<HarnessOptions, "wrapConnector"> & { teams?: number; backoffMs?: number } = {}) => {
-    h = await startHarness(await stores.open(), {
+    fresh = createStoreFactory(stores.name);
+    h = await startHarness(await fresh.open(), {
       wrapConnector: options.wrapConnector,
       emulator: { org: { tenants: 1, users: 30, teams: options.teams ?? 0 } },
       // Fast backoff for the test: 100 ms doubling to 400 ms.

@@ -164,7 +164,7 @@ async function rosterPage(
         deps.signal,
       );
       // An answer: the credentials work (and a pause ends).
-      gate?.succeeded();
+      gate?.succeeded(entered);
       gate?.settled(rowKey);
       return { page };
     } catch (e) {
@@ -177,7 +177,7 @@ async function rosterPage(
         continue;
       }
       if (gate) {
-        if (e instanceof ConnectorError && e.kind === "http" && !isCredentialFailure(e)) gate.succeeded();
+        if (e instanceof ConnectorError && e.kind === "http" && !isCredentialFailure(e)) gate.succeeded(entered);
         else gate.lost(entered);
       }
       const v = judge(e, { attempt, firstAttemptAt: first, now }, deps.random, deps.config.retry);

@@ -11,10 +11,11 @@ import type { Logger } from "../../log.js";
  * request probes; its success resumes everything, its failure doubles the wait.
  *
  * A token-endpoint failure is always the credentials. A Connector 401 is the credentials only
- * until evidence says otherwise: when the Connector accepted the current credentials for another
- * request after it refused them for a row (`answered()` since that row's last 401), the 401 is about
- * that conversation, and the row follows the retry table's 401 rule (`failed`) instead of pausing
- * everything for ever (see `judge401`).
+ * until evidence says otherwise: when the Connector accepted the credentials for another request
+ * that left after it refused them for a row, or the row got a 401 at 3 probes in a row while
+ * requests in flight at its first 401 were accepted, the 401 is about that conversation, and the
+ * row follows the retry table's 401 rule (`failed`) instead of pausing everything for ever (see
+ * `judge401`).
  */
 
 /** What `/readyz` and the metrics show. Times are ISO 8601. */
@@ -62,6 +63,9 @@ export function credentialDelay(failures: number, retryAfterMs: number | undefin
   return Math.min(Math.max(exp, retryAfterMs ?? 0), retryAfterCeilingMs(policy));
 }
 
+/** Connector 401s of one row, each released as a credential problem, after which only answers to requests in flight at its first 401 suffice as evidence. */
+const suspectReleases = 3;
+
 /** Rows remembered with a Connector 401 at most (oldest forgotten first): memory stays bounded. */
 const suspectsMax = 10_000;
 
@@ -76,10 +80,12 @@ export class CredentialGate {
   private reason: string | undefined;
   private code: string | undefined;
   private probeAt: number | undefined;
-  /** Requests the Connector answered with the current credentials (any answer but a 401), ever. */
+  /** When the latest request that the Connector answered (any answer but a 401) had passed the gate. */
+  private acceptedEnteredAt = Number.NEGATIVE_INFINITY;
+  /** Requests the Connector answered (any answer but a 401), ever. */
   private answers = 0;
-  /** Rows whose last request got a Connector 401 → `answers` at that moment. */
-  private readonly suspects = new Map<string, number>();
+  /** Rows whose requests got a Connector 401: when the last one came, `answers` at the first, how many. */
+  private readonly suspects = new Map<string, { at: number; answers: number; releases: number }>();
 
   constructor(
     private readonly clock: Clock,
@@ -123,19 +129,23 @@ export class CredentialGate {
 
   /**
    * A Connector 401 for the row `rowKey` (a delivery row, a team roster): the credentials, or that
-   * conversation? "row" when the Connector answered another request with the current credentials
-   * since this row's previous 401 (the credentials work, this conversation refuses them); then the
-   * caller applies the retry table's 401 rule and the pause is not touched. Otherwise
+   * conversation? "row" when the Connector answered a request that passed the gate after this
+   * row's previous 401, or, after `suspectReleases` 401s of this row, any request since its first
+   * (the credentials work, this conversation refuses them); then the caller applies the retry table's 401 rule and the pause is not touched. Otherwise
    * "credentials": the caller reports `failed(e)` and releases the row (`retryAtFor401`).
    */
   judge401(rowKey: string): Verdict401 {
     const seen = this.suspects.get(rowKey);
-    if (seen !== undefined && this.answers > seen) {
-      this.suspects.delete(rowKey);
-      return "row";
-    }
     this.suspects.delete(rowKey);
-    this.suspects.set(rowKey, this.answers);
+    if (seen !== undefined) {
+      // A request that LEFT after this row's last 401 was accepted: the credentials work now.
+      if (this.acceptedEnteredAt > seen.at) return "row";
+      // Requests in flight when this row first got its 401 were accepted (they may have been
+      // answered just before a revocation, so alone they prove little), and the row kept getting
+      // 401s for suspectReleases probes in a row: the same conclusion, later.
+      if (seen.releases >= suspectReleases && this.answers > seen.answers) return "row";
+    }
+    this.suspects.set(rowKey, { at: this.clock.now(), answers: seen?.answers ?? this.answers, releases: (seen?.releases ?? 0) + 1 });
     if (this.suspects.size > suspectsMax) this.suspects.delete(this.suspects.keys().next().value as string);
     return "credentials";
   }
@@ -155,8 +165,12 @@ export class CredentialGate {
     return Math.max(this.until + Math.max(0, this.until - now), now + 50);
   }
 
-  /** A request got an answer that was not a credential problem: the credentials work. */
-  succeeded(): void {
+  /**
+   * A request got an answer that was not a credential problem: the credentials work. `enteredAt`:
+   * when that request passed the gate (evidence for `judge401`; default now).
+   */
+  succeeded(enteredAt: number = this.clock.now()): void {
+    this.acceptedEnteredAt = Math.max(this.acceptedEnteredAt, enteredAt);
     this.answers++;
     if (this.failures === 0) return;
     this.logger.warn(

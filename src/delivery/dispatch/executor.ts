@@ -77,7 +77,7 @@ export class Executor {
     const out = await this.attempt(job, step, markInflight, trace, signal);
     if (trace.answered) {
       // Teams answered without a credential problem: the credentials work (credentials.ts).
-      gate.succeeded();
+      gate.succeeded(trace.entered);
       gate.settled(deliveryKeyString(job));
     } else if (!trace.credential && trace.entered !== undefined) {
       // Passed the gate but ended without an answer (recalled, render failed, held back, network):
