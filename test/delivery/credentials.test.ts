@@ -5,9 +5,11 @@ import { retryRoutes } from "../../src/api/notification-retry.js";
 import { notificationRoutes } from "../../src/api/notifications.js";
 import type { ConnectorClient } from "../../src/connector/client.js";
 import { ConnectorError } from "../../src/connector/errors.js";
+import type { DeliveryStore } from "../../src/delivery/store/port.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import { registerEngineMetrics } from "../../src/server/engine-metrics.js";
 import { healthRoutes } from "../../src/server/health.js";
+import type { Store } from "../../src/store/ports.js";
 import { createStoreFactory, forEachStore, type StoreFactory } from "../helpers/stores.js";
 import { addsUp, admin, finished, type Harness, type HarnessOptions, request, startHarness } from "./helpers/harness.js";
 
@@ -50,11 +52,19 @@ forEachStore((stores) => {
     fresh = undefined;
   });
 
-  const start = async (options: Pick<HarnessOptions, "wrapConnector"> & { teams?: number; backoffMs?: number } = {}) => {
+  const start = async (
+    options: Pick<HarnessOptions, "wrapConnector"> & {
+      teams?: number;
+      tenants?: number;
+      backoffMs?: number;
+      wrapStore?: (s: Store) => Store;
+    } = {},
+  ) => {
     fresh = createStoreFactory(stores.name);
-    h = await startHarness(await fresh.open(), {
+    const store = await fresh.open();
+    h = await startHarness(options.wrapStore ? options.wrapStore(store) : store, {
       wrapConnector: options.wrapConnector,
-      emulator: { org: { tenants: 1, users: 30, teams: options.teams ?? 0 } },
+      emulator: { org: { tenants: options.tenants ?? 1, users: 30, teams: options.teams ?? 0 } },
       // Fast backoff for the test: 100 ms doubling to 400 ms.
       config: {
         credentialBackoff: { baseMs: options.backoffMs ?? 100, capMs: options.backoffMs ?? 400, probeTimeoutMs: 5_000 },
@@ -207,6 +217,57 @@ forEachStore((stores) => {
     // The next notification to the same people goes at once.
     const second = await h.engine.submit(request({ conversations: [0, 1].map(conv) }), admin);
     expect((await h.waitFor(second.notification.id, finished, 10_000)).counts).toMatchObject({ sent: 2 });
+  });
+
+  it("at the end of a pause only the probe's row is marked in flight: lanes of other tenants mark nothing they do not send", async () => {
+    let marks = 0;
+    let sends = 0;
+    const { h } = await start({
+      tenants: 4,
+      wrapStore: (store) => {
+        const deliveries = new Proxy(store.deliveries, {
+          get(target, prop) {
+            const value = Reflect.get(target, prop, target) as unknown;
+            if (typeof value !== "function") return value;
+            if (prop !== "writeBatch") return value.bind(target);
+            return (...args: Parameters<DeliveryStore["writeBatch"]>) => {
+              marks += args[1].marks.length;
+              return target.writeBatch(...args);
+            };
+          },
+        }) as DeliveryStore;
+        return new Proxy(store, { get: (t, p) => (p === "deliveries" ? deliveries : Reflect.get(t, p, t)) }) as Store;
+      },
+      wrapConnector: (c) =>
+        new Proxy(c, {
+          get(target, prop) {
+            const value = Reflect.get(target, prop, target) as unknown;
+            if (typeof value !== "function") return value;
+            if (prop !== "sendToConversation") return value.bind(target);
+            return (...args: unknown[]) => {
+              sends++;
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        }),
+    });
+    await emulator("PUT", "token-faults", { mode: "expiredSecret" });
+    // Users of every tenant: one lane each.
+    const { notification } = await h.engine.submit(
+      request({ conversations: users.map((i) => h.emulator.org.personalConversationId(i)) }),
+      admin,
+    );
+    await poll(
+      () => h.engine.credentials(),
+      (s) => s.failures >= 4,
+      "three probes after the pause",
+    );
+    await emulator("DELETE", "token-faults");
+    const done = await h.waitFor(notification.id, finished);
+    expect(done.counts).toMatchObject({ sent: 20, failed: 0, unknown: 0 });
+    expect(new Set(users.map((i) => h.emulator.org.user(i).tenantId)).size).toBeGreaterThan(1);
+    // Every mark belongs to a request that left (a probe or a send), none to a row turned away.
+    expect(marks).toBe(sends);
   });
 
   it("roster reads wait while the credentials fail (none leaves before the pause's wait ends); all delivered once they work", async () => {
