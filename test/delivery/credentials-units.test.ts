@@ -1,14 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { ConnectorClient } from "../../src/connector/client.js";
 import { ConnectorError } from "../../src/connector/errors.js";
+import { type ExpansionDeps, runExpansion } from "../../src/delivery/audience/stream.js";
 import { resolveDeliveryConfig } from "../../src/delivery/config.js";
 import { CredentialGate, credentialDelay, defaultCredentialBackoff, isCredentialFailure } from "../../src/delivery/dispatch/credentials.js";
 import { Executor, type ExecutorDeps } from "../../src/delivery/dispatch/executor.js";
 import { MessageCache } from "../../src/delivery/dispatch/messages.js";
 import { RecentRequests } from "../../src/delivery/dispatch/recent.js";
 import { InProcessRateLimiter } from "../../src/delivery/limits/memory.js";
-import type { Job, Notification } from "../../src/delivery/model.js";
+import type { Job, NewDelivery, Notification } from "../../src/delivery/model.js";
 import { policiesFor } from "../../src/delivery/policies.js";
+import type { DeliveryStore, RecipientDirectory } from "../../src/delivery/store/port.js";
 import { createLogger, silentLogger } from "../../src/log.js";
 import type { ConversationStore } from "../../src/store/ports.js";
 
@@ -216,5 +218,61 @@ describe("credential gate in the executor", () => {
     expect(send).toMatchObject({ done: { kind: "release" } });
     expect(marked).toBe(0);
     expect(calls).toEqual([]);
+  });
+});
+
+describe("credential gate in roster reads", () => {
+  it("a roster the Connector keeps refusing (401) while it accepts other requests ends as a failed team row, not an endless pause", async () => {
+    let now = 1_000_000;
+    let sleeps = 0;
+    const ac = new AbortController();
+    const clock = {
+      now: () => now,
+      sleep: async (ms: number) => {
+        now += Math.max(1, ms);
+        // Other lanes' requests are answered meanwhile (the credentials work).
+        gate.succeeded(now);
+        if (++sleeps > 50) ac.abort(); // the old loop never ends: stop it
+      },
+    };
+    const gate = new CredentialGate(clock, silentLogger, { baseMs: 100, capMs: 400, probeTimeoutMs: 60_000 });
+    let reads = 0;
+    const connector = new Proxy({} as ConnectorClient, {
+      get: (_t, prop) => async (url: string) => {
+        if (prop !== "getPagedMembers") throw new Error(`unexpected ${String(prop)}`);
+        reads++;
+        throw new ConnectorError({ kind: "http", source: "connector", operation: "getPagedMembers", url, status: 401 });
+      },
+    });
+    const appended: NewDelivery[] = [];
+    const deps: ExpansionDeps = {
+      store: {
+        appendDeliveries: async (_id: string, _owner: string, rows: NewDelivery[]) => {
+          appended.push(...rows);
+          return { inserted: rows.length, tenants: [], accepted: true };
+        },
+      } as unknown as DeliveryStore,
+      directory: {
+        teams: async (ids: readonly string[]) =>
+          new Map(ids.map((id) => [id, { teamId: id, tenantId: "t1", serviceUrl: "https://smba/" }])),
+      } as unknown as RecipientDirectory,
+      connector,
+      limiter: new InProcessRateLimiter(),
+      policies: policiesFor(0, 1),
+      clock,
+      config: resolveDeliveryConfig({}),
+      logger: silentLogger,
+      random: () => 0.5,
+      credentials: gate,
+      owner: "w",
+      announce: () => undefined,
+      signal: ac.signal,
+    };
+    const n = { id: "n1", audience: { teams: ["19:team"], deliverTo: "members" } } as Notification;
+    await runExpansion(n, undefined, deps);
+    expect(appended[0]).toMatchObject({ kind: "team", status: "failed", errorCode: "401" });
+    expect(appended[0]?.errorMessage).toMatch(/refused the bot's token for this team/);
+    expect(reads).toBeLessThanOrEqual(4);
+    expect(gate.state().ok).toBe(true);
   });
 });
