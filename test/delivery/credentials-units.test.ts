@@ -232,7 +232,9 @@ describe("credential gate in roster reads", () => {
         now += Math.max(1, ms);
         // Other lanes' requests are answered meanwhile (the credentials work).
         gate.succeeded(now);
-        if (++sleeps > 50) ac.abort(); // the old loop never ends: stop it
+        // A loop that never ends is stopped (as the engine's stop would).
+        if (++sleeps > 50) ac.abort();
+        if (ac.signal.aborted) throw new Error("aborted");
       },
     };
     const gate = new CredentialGate(clock, silentLogger, { baseMs: 100, capMs: 400, probeTimeoutMs: 60_000 });
