@@ -342,10 +342,13 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     async resumeTenant(tenantId, caller) {
       if (caller?.tenants && !caller.tenants.includes(tenantId))
         throw new DeliveryError("HERALD_E_FORBIDDEN", `This API key may not act on tenant ${tenantId}.`);
-      const resumed = await dispatcher.resume(tenantId);
-      const tenant = (await store.tenantStates({ tenantIds: [tenantId] }))[0];
-      if (!tenant)
+      // Known = stored conversations or a pause; read BEFORE resuming: a paused tenant without
+      // stored conversations (roster members, users by object id) is known only by its pause.
+      const known = (await store.tenantStates({ tenantIds: [tenantId] }))[0] !== undefined || dispatcher.isPaused(tenantId);
+      if (!known)
         throw new DeliveryError("HERALD_E_NOT_FOUND", `Herald knows no tenant ${tenantId}; GET /v1/tenants lists the tenants it knows.`);
+      const resumed = await dispatcher.resume(tenantId);
+      const tenant = (await store.tenantStates({ tenantIds: [tenantId] }))[0] ?? { tenantId, state: "active", conversations: 0 };
       if (resumed) logger.info({ tenantId, by: caller?.keyId }, "sending to the tenant resumed by an operator");
       dispatcher.kick();
       return { tenant, resumed };

@@ -49,7 +49,7 @@ export const retryTable: readonly RetryRow[] = Object.freeze([
   {
     status: 401,
     outcome: "failed",
-    why: "BotNotRegistered or a bad token: the bot's credentials. The delivery engine pauses all sending for it instead (dispatch/credentials.ts) and the row waits; this row applies where no such pause exists",
+    why: "BotNotRegistered or a bad token: the bot's credentials. The delivery engine pauses all sending for it instead (dispatch/credentials.ts) and the row waits; this row applies where no such pause exists, and to a row whose conversation keeps refusing a token the Connector accepts for others",
   },
   { status: 403, code: "MessageWritesBlocked", outcome: "blocked", why: "the user blocked or uninstalled the bot (errorCode 209)" },
   { status: 403, code: "ConversationBlockedByUser", outcome: "blocked", why: "the user blocked the bot" },

@@ -1,7 +1,18 @@
 import { describe, expect, it } from "vitest";
+import type { ConnectorClient } from "../../src/connector/client.js";
 import { ConnectorError } from "../../src/connector/errors.js";
+import { type ExpansionDeps, runExpansion } from "../../src/delivery/audience/stream.js";
+import { resolveDeliveryConfig } from "../../src/delivery/config.js";
 import { CredentialGate, credentialDelay, defaultCredentialBackoff, isCredentialFailure } from "../../src/delivery/dispatch/credentials.js";
+import { Executor, type ExecutorDeps } from "../../src/delivery/dispatch/executor.js";
+import { MessageCache } from "../../src/delivery/dispatch/messages.js";
+import { RecentRequests } from "../../src/delivery/dispatch/recent.js";
+import { InProcessRateLimiter } from "../../src/delivery/limits/memory.js";
+import type { Job, NewDelivery, Notification } from "../../src/delivery/model.js";
+import { policiesFor } from "../../src/delivery/policies.js";
+import type { DeliveryStore, RecipientDirectory } from "../../src/delivery/store/port.js";
 import { createLogger, silentLogger } from "../../src/log.js";
+import type { ConversationStore } from "../../src/store/ports.js";
 
 const tokenError = (status: number, retryAfterMs?: number) =>
   new ConnectorError({
@@ -78,5 +89,192 @@ describe("credential failures", () => {
       "the bot's credentials still fail, for another reason: sending stays paused",
       "the bot's credentials work again: sending resumes",
     ]);
+  });
+});
+
+describe("credential failures: bounds and evidence", () => {
+  it("a Retry-After longer than max(capMs, 1 h) is capped there: a broken answer cannot pause sending for good", () => {
+    const d = (ra: number, capMs = defaultCredentialBackoff.capMs) => credentialDelay(1, ra, { ...defaultCredentialBackoff, capMs });
+    expect(d(365 * 24 * 3_600_000)).toBe(3_600_000);
+    expect(d(2 * 3_600_000, 3 * 3_600_000)).toBe(2 * 3_600_000);
+    expect(d(10 * 3_600_000, 3 * 3_600_000)).toBe(3 * 3_600_000);
+    expect(d(Number.POSITIVE_INFINITY)).toBe(3_600_000);
+  });
+
+  it("a Connector 401 of a row is the credentials until the Connector answers another request after it; then it is the row's", () => {
+    let now = 1_000_000;
+    const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, silentLogger);
+    expect(gate.judge401("n1/3")).toBe("credentials");
+    gate.failed(connectorError(401));
+    now += 1_000;
+    // The same row probes again, nothing else answered: still the credentials (a revoked secret looks like this).
+    expect(gate.enter(now)).toBe(true);
+    expect(gate.judge401("n1/3")).toBe("credentials");
+    gate.failed(connectorError(401));
+    // A row released for a 401 comes due after the others, so another row probes first.
+    expect(gate.retryAtFor401).toBeGreaterThan(gate.retryAt);
+    now += 2_000;
+    expect(gate.enter(now)).toBe(true);
+    gate.succeeded(); // another row's probe was answered
+    expect(gate.judge401("n1/3")).toBe("row");
+    expect(gate.state().ok).toBe(true);
+    // Another row's first 401 after that answer is still the credentials' benefit of the doubt.
+    expect(gate.judge401("n1/4")).toBe("credentials");
+    gate.failed(connectorError(401));
+    // An answer to a request that left BEFORE that 401 (in flight while the credentials were
+    // revoked) is no evidence: the row stays a credential problem.
+    now += 10;
+    gate.succeeded(now - 20);
+    expect(gate.judge401("n1/4")).toBe("credentials");
+    // ... until the row got its 401 at 3 probes in a row while those answers stand: then it is the row's.
+    expect(gate.judge401("n1/4")).toBe("credentials");
+    expect(gate.judge401("n1/4")).toBe("row");
+    // With no answer at all since its first 401 (revoked credentials), never.
+    for (let i = 0; i < 6; i++) expect(gate.judge401("n1/5")).toBe("credentials");
+  });
+
+  it("a probe that ends without an answer frees the way for another at once (not after probeTimeoutMs)", () => {
+    let now = 1_000_000;
+    const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, silentLogger);
+    gate.failed(tokenError(401));
+    now += 1_000;
+    expect(gate.enter(now)).toBe(true);
+    const probe = now;
+    now += 10;
+    expect(gate.enter(now)).toBe(false);
+    gate.lost(probe - 5); // not the probe: changes nothing
+    expect(gate.enter(now)).toBe(false);
+    gate.lost(probe);
+    expect(gate.enter(now)).toBe(true);
+  });
+});
+
+describe("credential gate in the executor", () => {
+  let now = 1_000_000;
+  const setup = () => {
+    const clock = { now: () => now, sleep: async () => undefined };
+    const gate = new CredentialGate(clock, silentLogger, { baseMs: 1_000, capMs: 4_000, probeTimeoutMs: 60_000 });
+    const calls: string[] = [];
+    const connector = new Proxy({} as ConnectorClient, {
+      get: (_t, prop) => async () => {
+        calls.push(String(prop));
+        return { id: "a1" };
+      },
+    });
+    const deps: ExecutorDeps = {
+      connector,
+      conversations: {} as ConversationStore,
+      messages: new MessageCache(async () => undefined), // the notification is gone
+      limiter: new InProcessRateLimiter(),
+      policies: policiesFor(0, 1),
+      recent: new RecentRequests(1_000, 10),
+      clock,
+      config: resolveDeliveryConfig({}),
+      logger: silentLogger,
+      random: () => 0.5,
+      pauseTenant: () => undefined,
+      isPaused: () => false,
+      credentials: gate,
+      track: () => undefined,
+      claimChat: async () => ({}),
+    };
+    const job = (op: "edit" | "send", seq: number): Job => ({
+      notificationId: "n1",
+      seq,
+      op,
+      kind: "conversation",
+      tenantId: "t1",
+      conversationId: "a:1",
+      activityId: "x",
+      attempts: 0,
+    });
+    gate.failed(tokenError(401));
+    now += 1_000;
+    return { gate, deps, job, calls };
+  };
+
+  it("an edit or recall whose notification is gone, taken as the probe, does not hold every lane for probeTimeoutMs", async () => {
+    const { gate, deps, job } = setup();
+    const executor = new Executor(deps);
+    const edit = await executor.run(job("edit", 1), "edit", async () => true);
+    expect(edit).toMatchObject({ done: { kind: "release" } });
+    // The probe ended without an answer: the next request may probe now.
+    expect(gate.waitMs(now)).toBe(0);
+  });
+
+  it("at the end of a pause a send the gate turns away is not marked in flight first", async () => {
+    const { gate, deps, job, calls } = setup();
+    // At the end of a pause only the probe may go: a send turned away by the gate is not marked in
+    // flight first (a crash between the mark and the release would report it `unknown`).
+    expect(gate.enter(now)).toBe(true); // another request is the probe now
+    const messages = new MessageCache(async () => undefined);
+    messages.put({ id: "n1", messageVersion: 1, message: { text: "Hello" } } as Notification);
+    const sender = new Executor({ ...deps, messages });
+    let marked = 0;
+    const send = await sender.run(job("send", 2), "send", async () => {
+      marked++;
+      return true;
+    });
+    expect(send).toMatchObject({ done: { kind: "release" } });
+    expect(marked).toBe(0);
+    expect(calls).toEqual([]);
+  });
+});
+
+describe("credential gate in roster reads", () => {
+  it("a roster the Connector keeps refusing (401) while it accepts other requests ends as a failed team row, not an endless pause", async () => {
+    let now = 1_000_000;
+    let sleeps = 0;
+    const ac = new AbortController();
+    const clock = {
+      now: () => now,
+      sleep: async (ms: number) => {
+        now += Math.max(1, ms);
+        // Other lanes' requests are answered meanwhile (the credentials work).
+        gate.succeeded(now);
+        // A loop that never ends is stopped (as the engine's stop would).
+        if (++sleeps > 50) ac.abort();
+        if (ac.signal.aborted) throw new Error("aborted");
+      },
+    };
+    const gate = new CredentialGate(clock, silentLogger, { baseMs: 100, capMs: 400, probeTimeoutMs: 60_000 });
+    let reads = 0;
+    const connector = new Proxy({} as ConnectorClient, {
+      get: (_t, prop) => async (url: string) => {
+        if (prop !== "getPagedMembers") throw new Error(`unexpected ${String(prop)}`);
+        reads++;
+        throw new ConnectorError({ kind: "http", source: "connector", operation: "getPagedMembers", url, status: 401 });
+      },
+    });
+    const appended: NewDelivery[] = [];
+    const deps: ExpansionDeps = {
+      store: {
+        appendDeliveries: async (_id: string, _owner: string, rows: NewDelivery[]) => {
+          appended.push(...rows);
+          return { inserted: rows.length, tenants: [], accepted: true };
+        },
+      } as unknown as DeliveryStore,
+      directory: {
+        teams: async (ids: readonly string[]) =>
+          new Map(ids.map((id) => [id, { teamId: id, tenantId: "t1", serviceUrl: "https://smba/" }])),
+      } as unknown as RecipientDirectory,
+      connector,
+      limiter: new InProcessRateLimiter(),
+      policies: policiesFor(0, 1),
+      clock,
+      config: resolveDeliveryConfig({}),
+      logger: silentLogger,
+      random: () => 0.5,
+      credentials: gate,
+      owner: "w",
+      announce: () => undefined,
+      signal: ac.signal,
+    };
+    const n = { id: "n1", audience: { teams: ["19:team"], deliverTo: "members" } } as Notification;
+    await runExpansion(n, undefined, deps);
+    expect(appended[0]).toMatchObject({ kind: "team", status: "failed", errorCode: "401" });
+    expect(appended[0]?.errorMessage).toMatch(/refused the bot's token for this team/);
+    expect(reads).toBeLessThanOrEqual(4);
+    expect(gate.state().ok).toBe(true);
   });
 });

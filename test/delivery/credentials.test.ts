@@ -3,11 +3,34 @@ import { afterEach, expect, it } from "vitest";
 import { type ApiEnv, adminKeyVerifier } from "../../src/api/auth.js";
 import { retryRoutes } from "../../src/api/notification-retry.js";
 import { notificationRoutes } from "../../src/api/notifications.js";
+import type { ConnectorClient } from "../../src/connector/client.js";
+import { ConnectorError } from "../../src/connector/errors.js";
+import type { DeliveryStore } from "../../src/delivery/store/port.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import { registerEngineMetrics } from "../../src/server/engine-metrics.js";
 import { healthRoutes } from "../../src/server/health.js";
-import { forEachStore } from "../helpers/stores.js";
-import { addsUp, admin, finished, type Harness, request, startHarness } from "./helpers/harness.js";
+import type { Store } from "../../src/store/ports.js";
+import { createStoreFactory, forEachStore, type StoreFactory } from "../helpers/stores.js";
+import { addsUp, admin, finished, type Harness, type HarnessOptions, request, startHarness } from "./helpers/harness.js";
+
+/** The Connector client, except that requests about `refused()` conversations get a 401 (a token the Connector refuses there). */
+const refusing =
+  (refused: () => ReadonlySet<string>) =>
+  (c: ConnectorClient): ConnectorClient =>
+    new Proxy(c, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          const [url, conversationId] = args as [string, string];
+          if (prop !== "getToken" && typeof conversationId === "string" && refused().has(conversationId))
+            return Promise.reject(
+              new ConnectorError({ kind: "http", source: "connector", operation: "sendToConversation", url, status: 401 }),
+            );
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
 
 const adminKey = "credentials-test-admin-key-0123456789";
 
@@ -19,16 +42,33 @@ const adminKey = "credentials-test-admin-key-0123456789";
  */
 forEachStore((stores) => {
   let h: Harness | undefined;
+  // A database per test: rows a previous test left pending would be sent at start and fetch a token
+  // before the test sets its token faults.
+  let fresh: StoreFactory | undefined;
   afterEach(async () => {
     await h?.close();
     h = undefined;
+    await fresh?.cleanup();
+    fresh = undefined;
   });
 
-  const start = async () => {
-    h = await startHarness(await stores.open(), {
-      emulator: { org: { tenants: 1, users: 30 } },
+  const start = async (
+    options: Pick<HarnessOptions, "wrapConnector"> & {
+      teams?: number;
+      tenants?: number;
+      backoffMs?: number;
+      wrapStore?: (s: Store) => Store;
+    } = {},
+  ) => {
+    fresh = createStoreFactory(stores.name);
+    const store = await fresh.open();
+    h = await startHarness(options.wrapStore ? options.wrapStore(store) : store, {
+      wrapConnector: options.wrapConnector,
+      emulator: { org: { tenants: options.tenants ?? 1, users: 30, teams: options.teams ?? 0 } },
       // Fast backoff for the test: 100 ms doubling to 400 ms.
-      config: { credentialBackoff: { baseMs: 100, capMs: 400, probeTimeoutMs: 5_000 } },
+      config: {
+        credentialBackoff: { baseMs: options.backoffMs ?? 100, capMs: options.backoffMs ?? 400, probeTimeoutMs: 5_000 },
+      },
     });
     await h.seedUsers(Array.from({ length: 30 }, (_, i) => i));
     const app = new Hono<ApiEnv>();
@@ -85,9 +125,23 @@ forEachStore((stores) => {
     expect(refused).toBeLessThanOrEqual(h.engine.credentials().failures + 2);
     const ready = await app.request("/readyz");
     expect(ready.status).toBe(200);
-    const body = (await ready.json()) as { status: string; degraded?: boolean; delivery?: { state: string; code: string; reason: string } };
-    expect(body).toMatchObject({ status: "ready", degraded: true, delivery: { state: "paused", code: "HERALD_E_TOKEN" } });
-    expect(body.delivery?.reason).toMatch(/invalid_client/);
+    const body = (await ready.json()) as { status: string; degraded?: boolean; delivery?: Record<string, unknown> };
+    // The whole body, key by key: /readyz is unauthenticated, so no URL, host or server text.
+    expect(body).toEqual({
+      status: "ready",
+      degraded: true,
+      delivery: {
+        state: "paused",
+        code: "HERALD_E_TOKEN",
+        reason: "The token endpoint answered 401 invalid_client. Sending is paused (nothing fails; rows wait) and retried with backoff.",
+        since: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/),
+        retryAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/),
+        failures: expect.any(Number),
+      },
+    });
+    const text = JSON.stringify(body);
+    expect(text).not.toMatch(/https?:|127\.0\.0\.1|localhost|description/i);
+    expect(text).not.toContain(new URL(h.emulator.tokenUrl).host);
     expect(await metrics.render()).toMatch(/^herald_delivery_credentials_ok 0$/m);
 
     await emulator("DELETE", "token-faults");
@@ -137,6 +191,159 @@ forEachStore((stores) => {
     expect(state.code).toBe("HERALD_E_CONNECTOR_401");
     expect((await h.engine.get(notification.id))?.counts).toMatchObject({ pending: 5, failed: 0 });
     expect((h.stats()["unauthorized"] ?? 0) <= state.failures + 2).toBe(true);
+  });
+
+  it("a Connector 401 for ONE conversation while the others are accepted: that row ends failed, the others are sent, sending does not stay paused", async () => {
+    const refused = new Set<string>();
+    const { h, app } = await start({ wrapConnector: refusing(() => refused) });
+    const conv = (i: number) => h.emulator.org.personalConversationId(i);
+    refused.add(conv(3));
+    const { notification } = await h.engine.submit(request({ conversations: [0, 1, 2, 3, 4, 5].map(conv) }), admin);
+    const done = await h.waitFor(notification.id, finished, 15_000);
+    expect(done.counts).toMatchObject({ sent: 5, failed: 1, pending: 0 });
+    expect(addsUp(done)).toBe(true);
+    const rows = (await h.engine.deliveries(notification.id, {}, { limit: 100 })).items;
+    const bad = rows.find((r) => r.conversationId === conv(3));
+    expect(bad).toMatchObject({ status: "failed", lastErrorCode: "401" });
+    expect(bad?.lastErrorMessage).toMatch(/refused the bot's token for this conversation/);
+    expect(bad?.attempts).toBeLessThanOrEqual(3);
+    // The pause ended with the others' answers and nothing holds it now.
+    await poll(
+      () => h.engine.credentials(),
+      (s) => s.ok,
+      "credentials ok again",
+    );
+    expect(await (await app.request("/readyz")).json()).toEqual({ status: "ready" });
+    // The next notification to the same people goes at once.
+    const second = await h.engine.submit(request({ conversations: [0, 1].map(conv) }), admin);
+    expect((await h.waitFor(second.notification.id, finished, 10_000)).counts).toMatchObject({ sent: 2 });
+  });
+
+  it("at the end of a pause only the probe's row is marked in flight: lanes of other tenants mark nothing they do not send", async () => {
+    let marks = 0;
+    let sends = 0;
+    const { h } = await start({
+      tenants: 4,
+      wrapStore: (store) => {
+        const deliveries = new Proxy(store.deliveries, {
+          get(target, prop) {
+            const value = Reflect.get(target, prop, target) as unknown;
+            if (typeof value !== "function") return value;
+            if (prop !== "writeBatch") return value.bind(target);
+            return (...args: Parameters<DeliveryStore["writeBatch"]>) => {
+              marks += args[1].marks.length;
+              return target.writeBatch(...args);
+            };
+          },
+        }) as DeliveryStore;
+        return new Proxy(store, { get: (t, p) => (p === "deliveries" ? deliveries : Reflect.get(t, p, t)) }) as Store;
+      },
+      wrapConnector: (c) =>
+        new Proxy(c, {
+          get(target, prop) {
+            const value = Reflect.get(target, prop, target) as unknown;
+            if (typeof value !== "function") return value;
+            if (prop !== "sendToConversation") return value.bind(target);
+            return (...args: unknown[]) => {
+              sends++;
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        }),
+    });
+    await emulator("PUT", "token-faults", { mode: "expiredSecret" });
+    // Users of every tenant: one lane each.
+    const { notification } = await h.engine.submit(
+      request({ conversations: users.map((i) => h.emulator.org.personalConversationId(i)) }),
+      admin,
+    );
+    await poll(
+      () => h.engine.credentials(),
+      (s) => s.failures >= 4,
+      "three probes after the pause",
+    );
+    await emulator("DELETE", "token-faults");
+    const done = await h.waitFor(notification.id, finished);
+    expect(done.counts).toMatchObject({ sent: 20, failed: 0, unknown: 0 });
+    expect(new Set(users.map((i) => h.emulator.org.user(i).tenantId)).size).toBeGreaterThan(1);
+    // Every mark belongs to a request that left (a probe or a send), none to a row turned away.
+    expect(marks).toBe(sends);
+  });
+
+  it("roster reads wait while the credentials fail (none leaves before the pause's wait ends); all delivered once they work", async () => {
+    const early: string[] = [];
+    let reads = 0;
+    const { h } = await start({
+      teams: 1,
+      backoffMs: 1_500,
+      wrapConnector: (c) =>
+        new Proxy(c, {
+          get(target, prop) {
+            const value = Reflect.get(target, prop, target) as unknown;
+            if (typeof value !== "function") return value;
+            if (prop !== "getPagedMembers") return value.bind(target);
+            return (...args: unknown[]) => {
+              reads++;
+              const s = h.engine.credentials();
+              // A read while the gate says wait (5 ms of slack for the clock reads around it).
+              if (!s.ok && Date.now() < Date.parse(s.retryAt!) - 5) early.push(`${Date.now()} < ${s.retryAt}`);
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        }),
+    });
+    await h.seedTeam(0);
+    const team = h.emulator.org.teams[0]!;
+    await emulator("PUT", "token-faults", { mode: "expiredSecret" });
+    // A send pauses sending first; the roster read comes during the pause.
+    await h.engine.submit(request({ conversations: [h.emulator.org.personalConversationId(0)] }), admin);
+    await poll(
+      () => h.engine.credentials(),
+      (s) => !s.ok,
+      "credentials paused",
+    );
+    const { notification } = await h.engine.submit(request({ teams: [team.id], deliverTo: "members" }), admin);
+    // Two more probes, at least one of them possibly the roster read.
+    await poll(
+      () => h.engine.credentials(),
+      (s) => s.failures >= 3,
+      "probed twice more",
+    );
+    await emulator("DELETE", "token-faults");
+    const done = await h.waitFor(notification.id, finished, 15_000);
+    expect(done.counts.sent).toBe(team.memberCount);
+    expect(early).toEqual([]);
+    expect(reads).toBeGreaterThan(0);
+    expect(h.engine.credentials().ok).toBe(true);
+  });
+
+  it("POST /v1/notifications/{id}/retry?include=unknown sends the unknown rows again (once each); without include it leaves them", async () => {
+    const { h, app } = await start();
+    const call = async (method: string, path: string) => {
+      const res = await app.request(path, { method, headers: { authorization: `Bearer ${adminKey}` } });
+      // biome-ignore lint/suspicious/noExplicitAny: test bodies are read loosely
+      return { status: res.status, json: (await res.json()) as any };
+    };
+    const conv = (i: number) => h.emulator.org.personalConversationId(i);
+    // Delivered, then the connection reset: the row ends `unknown` (HERALD_IN_FLIGHT_POLICY=unknown).
+    await emulator("PUT", "faults", { deliverReset: 1 });
+    const before = h.received(7).received;
+    const { notification } = await h.engine.submit(request({ conversations: [conv(7)] }), admin);
+    expect((await h.waitFor(notification.id, finished)).counts).toMatchObject({ unknown: 1, sent: 0 });
+    await emulator("DELETE", "faults");
+    expect(h.received(7).received).toBe(before + 1);
+
+    const plain = await call("POST", `/v1/notifications/${notification.id}/retry`);
+    expect(plain.json).toMatchObject({ retried: 0, counts: { unknown: 1, pending: 0 } });
+    const r = await call("POST", `/v1/notifications/${notification.id}/retry?include=unknown`);
+    expect(r.status).toBe(202);
+    expect(r.json).toMatchObject({ retried: 1, status: "sending", counts: { unknown: 0, pending: 1 } });
+    const done = await h.waitFor(notification.id, finished);
+    expect(done.counts).toMatchObject({ sent: 1, unknown: 0, pending: 0 });
+    expect(addsUp(done)).toBe(true);
+    // Sent again exactly once.
+    expect(h.received(7).received).toBe(before + 2);
+    expect((await h.engine.deliveries(notification.id, {}, { limit: 10 })).items[0]).toMatchObject({ status: "sent" });
   });
 
   it("POST /v1/notifications/{id}/retry sends the failed rows again; the notification completes again; idempotent; refused after a recall", async () => {

@@ -1,8 +1,9 @@
+import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { JobResult, NewDelivery, Notification } from "../../src/delivery/model.js";
 import type { DeliveryStore } from "../../src/delivery/store/port.js";
 import type { Store } from "../../src/store/ports.js";
-import { forEachStore } from "../helpers/stores.js";
+import { forEachStore, testPostgresUrl } from "../helpers/stores.js";
 
 /** The delivery store's contract, on SQLite and PostgreSQL: claims, leases, counters, recovery. */
 forEachStore((stores) => {
@@ -253,5 +254,48 @@ forEachStore((stores) => {
     expect(await d.appendDeliveries(x.id, "w", rows(1), { cursor: null, done: true }, t0)).toMatchObject({ accepted: false });
     const work = await d.activeWork(t0);
     expect(work.find((w) => w.id === x.id)?.tenants.sort()).toEqual(["t1", "t2"]);
+  });
+  const dayMs = 24 * 3_600_000;
+  const disabled = { code: "403/BotDisabledByAdmin", message: "disabled" };
+
+  it("the tenant timeout sweep fails nothing of a tenant resumed (or paused again later) after the pauses were read", async () => {
+    const x = await create(rows(3, "t_resumed"));
+    await d.pauseTenant("t_resumed", "BotDisabledByAdmin", t0);
+    // The dispatcher read the pause (older than the timeout), then an operator resumed the tenant.
+    await d.resumeTenant("t_resumed");
+    expect(await d.expireTenantRows("t_resumed", disabled, t0 + dayMs, t0 + dayMs + 1)).toEqual({ failed: 0, finished: [] });
+    // Paused again since: younger than the cutoff, so not yet.
+    await d.pauseTenant("t_resumed", "BotDisabledByAdmin", t0 + 2 * dayMs);
+    expect(await d.expireTenantRows("t_resumed", disabled, t0 + dayMs, t0 + 3 * dayMs)).toEqual({ failed: 0, finished: [] });
+    expect((await d.getNotification(x.id))?.counts).toMatchObject({ pending: 3, failed: 0 });
+    // Still paused past the cutoff: the rows end.
+    expect(await d.expireTenantRows("t_resumed", disabled, t0 + 3 * dayMs, t0 + 3 * dayMs)).toMatchObject({ failed: 3, finished: [x.id] });
+    await d.resumeTenant("t_resumed");
+  });
+
+  it("the tenant timeout sweep does not lock a notification that has no row waiting in the tenant", async () => {
+    const x = await create(rows(2, "t_busy"));
+    expect(await d.claim("w1", x.id, "t_busy", t0 + 1, 10)).toHaveLength(2); // leased: nothing waits
+    await d.pauseTenant("t_busy", "BotDisabledByAdmin", t0);
+    if (stores.name === "postgres") {
+      // Another writer holds the notification's lock: a sweep that locks it would wait for it.
+      const client = new pg.Client({ connectionString: testPostgresUrl });
+      await client.connect();
+      try {
+        await client.query(`set search_path to "${(stores.options as { schema: string }).schema}"`);
+        await client.query("begin");
+        await client.query("select id from notifications where id = $1 for update", [x.id]);
+        const swept = d.expireTenantRows("t_busy", disabled, t0 + dayMs, t0 + dayMs);
+        const timedOut = new Promise<"blocked">((r) => setTimeout(() => r("blocked"), 3_000));
+        expect(await Promise.race([swept, timedOut])).toEqual({ failed: 0, finished: [] });
+        await client.query("rollback");
+        await swept;
+      } finally {
+        await client.end();
+      }
+    } else {
+      expect(await d.expireTenantRows("t_busy", disabled, t0 + dayMs, t0 + dayMs)).toEqual({ failed: 0, finished: [] });
+    }
+    await d.resumeTenant("t_busy");
   });
 });

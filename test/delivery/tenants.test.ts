@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type ApiEnv, type ApiKeyVerifier, adminKeyVerifier } from "../../src/api/auth.js";
+import { retryRoutes } from "../../src/api/notification-retry.js";
 import { notificationRoutes } from "../../src/api/notifications.js";
 import { tenantRoutes } from "../../src/api/tenants.js";
 import { systemClock } from "../../src/clock.js";
@@ -46,6 +47,7 @@ forEachStore((stores) => {
     app = new Hono<ApiEnv>();
     app.route("/", notificationRoutes(h.engine, keys));
     app.route("/", tenantRoutes(h.engine, keys));
+    app.route("/", retryRoutes(h.engine, keys));
   });
   afterAll(async () => {
     await h.close();
@@ -142,5 +144,44 @@ forEachStore((stores) => {
     expect(h.stats()["disabled"]).toBe(disabledAnswers);
     await control(`tenants/${tenant0}`, "PATCH", { botDisabled: false });
     h.engine.onTenantInteraction(tenant0);
+  });
+  it("POST resume of a paused tenant Herald has no stored conversation in answers 200 active (it did resume it)", async () => {
+    const lonely = "tenant-without-stored-chats";
+    await h.store.deliveries.pauseTenant(lonely, "BotDisabledByAdmin", clock.now());
+    const listed = await call("GET", "/v1/tenants?state=disabled");
+    expect(listed.json.items.find((t: { tenantId: string }) => t.tenantId === lonely)).toMatchObject({
+      state: "disabled",
+      conversations: 0,
+    });
+    const resumed = await call("POST", `/v1/tenants/${lonely}/resume`);
+    expect(resumed.status).toBe(200);
+    expect(resumed.json).toMatchObject({ tenantId: lonely, state: "active", conversations: 0, resumed: true });
+    expect((await h.store.deliveries.tenantPauses()).map((p) => p.tenantId)).not.toContain(lonely);
+    // Now it is unknown again.
+    expect((await call("POST", `/v1/tenants/${lonely}/resume`)).status).toBe(404);
+  });
+
+  it("a key limited to another tenant can neither retry a notification nor resume a tenant outside it; nothing changes", async () => {
+    await control("faults", "PUT", { status500: 1 });
+    const { notification } = await h.engine.submit(request({ conversations: users0.slice(6, 8).map(conv) }), admin);
+    const failed = await h.waitFor(notification.id, finished);
+    expect(failed.counts).toMatchObject({ failed: 2, sent: 0 });
+    await control("faults", "DELETE");
+    const before = users0.slice(6, 8).map((i) => h.received(i).received);
+    const retry = await call("POST", `/v1/notifications/${notification.id}/retry`, scopedKey);
+    expect(retry.status).toBe(404);
+    expect(retry.json.error.code).toBe("HERALD_E_NOT_FOUND");
+    const unknownToo = await call("POST", `/v1/notifications/${notification.id}/retry?include=unknown`, scopedKey);
+    expect(unknownToo.status).toBe(404);
+    await h.store.deliveries.pauseTenant(tenant0, "BotDisabledByAdmin", clock.now());
+    const resume = await call("POST", `/v1/tenants/${tenant0}/resume`, scopedKey);
+    expect(resume.status).toBe(403);
+    expect(resume.json.error.code).toBe("HERALD_E_FORBIDDEN");
+    // Nothing changed: still failed, nothing re-sent, the tenant still paused.
+    const after = await h.engine.get(notification.id);
+    expect(after).toMatchObject({ status: "completed", counts: { failed: 2, sent: 0, pending: 0 } });
+    expect(users0.slice(6, 8).map((i) => h.received(i).received)).toEqual(before);
+    expect((await h.store.deliveries.tenantPauses()).map((p) => p.tenantId)).toContain(tenant0);
+    expect((await call("POST", `/v1/tenants/${tenant0}/resume`)).json).toMatchObject({ state: "active", resumed: true });
   });
 });

@@ -1,5 +1,6 @@
 import type { Clock } from "../../clock.js";
 import type { ConnectorClient, MembersPage } from "../../connector/client.js";
+import { ConnectorError } from "../../connector/errors.js";
 import type { Logger } from "../../log.js";
 import type { DeliveryConfig } from "../config.js";
 import { type CredentialGate, isCredentialFailure } from "../dispatch/credentials.js";
@@ -133,7 +134,19 @@ async function rosterPage(
   let attempt = 0;
   const first = clock.now();
   let continuation = token;
+  const gate = deps.credentials;
+  const rowKey = `roster:${home.teamId}`;
   for (;;) {
+    // While the bot's credentials fail, roster reads wait like sends (one probe when the wait ends).
+    if (gate) {
+      for (let wait = gate.waitMs(clock.now()); wait > 0; wait = gate.waitMs(clock.now())) {
+        try {
+          await clock.sleep(wait, deps.signal);
+        } catch {
+          return "aborted";
+        }
+      }
+    }
     for (;;) {
       const wait = await limiter.tryAcquire(buckets, clock.now());
       if (wait === 0) break;
@@ -143,6 +156,8 @@ async function rosterPage(
         return "aborted";
       }
     }
+    const entered = clock.now();
+    if (gate && !gate.enter(entered)) continue; // another request is the probe: wait again
     attempt++;
     try {
       const page = await deps.connector.getPagedMembers(
@@ -151,19 +166,22 @@ async function rosterPage(
         { pageSize: deps.config.rosterPage, continuationToken: continuation },
         deps.signal,
       );
+      // An answer: the credentials work (and a pause ends).
+      gate?.succeeded(entered);
+      gate?.settled(rowKey);
       return { page };
     } catch (e) {
       const now = clock.now();
-      // The bot's credentials fail: wait for them without using up an attempt (credentials.ts).
-      if (deps.credentials && isCredentialFailure(e)) {
-        deps.credentials.failed(e);
+      // The bot's credentials fail: wait for them without using up an attempt (credentials.ts). A
+      // Connector 401 counts only until the Connector is seen accepting the credentials for others.
+      if (gate && isCredentialFailure(e) && (e.source === "token" || gate.judge401(rowKey) === "credentials")) {
+        gate.failed(e);
         attempt--;
-        try {
-          await clock.sleep(Math.max(deps.credentials.waitMs(clock.now()), 50), deps.signal);
-        } catch {
-          return "aborted";
-        }
         continue;
+      }
+      if (gate) {
+        if (e instanceof ConnectorError && e.kind === "http" && !isCredentialFailure(e)) gate.succeeded(entered);
+        else gate.lost(entered);
       }
       const v = judge(e, { attempt, firstAttemptAt: first, now }, deps.random, deps.config.retry);
       if (v.kind === "aborted") return "aborted";
@@ -171,8 +189,12 @@ async function rosterPage(
         continuation = undefined;
         continue;
       }
-      if (v.kind !== "retry")
-        return { error: { code: v.error.code || rowCodes.rosterFailed, message: `Reading the team's members failed: ${v.error.message}` } };
+      if (v.kind !== "retry") {
+        const why = isCredentialFailure(e)
+          ? `the Connector refused the bot's token for this team (401) although it accepted it for other requests: ${v.error.message}`
+          : v.error.message;
+        return { error: { code: v.error.code || rowCodes.rosterFailed, message: `Reading the team's members failed: ${why}` } };
+      }
       // Roster reads of a team go one at a time within its read limit, so a 429 is most likely the tenant's: wait out both.
       if (v.throttled) for (const b of buckets) await limiter.block(b.key, now + v.delayMs);
       deps.logger.warn({ teamId: home.teamId, attempt, delayMs: v.delayMs, error: v.error.code }, "reading a team roster failed; retrying");

@@ -9,6 +9,13 @@ import type { Logger } from "../../log.js";
  * the engine pauses all sending (the credentials are shared) with exponential backoff; the
  * request that hit the problem goes back to its row, no attempt used. When the pause ends, ONE
  * request probes; its success resumes everything, its failure doubles the wait.
+ *
+ * A token-endpoint failure is always the credentials. A Connector 401 is the credentials only
+ * until evidence says otherwise: when the Connector accepted the credentials for another request
+ * that left after it refused them for a row, or the row got a 401 at 3 probes in a row while
+ * requests in flight at its first 401 were accepted, the 401 is about that conversation, and the
+ * row follows the retry table's 401 rule (`failed`) instead of pausing everything for ever (see
+ * `judge401`).
  */
 
 /** What `/readyz` and the metrics show. Times are ISO 8601. */
@@ -42,11 +49,28 @@ export function isCredentialFailure(e: unknown): e is ConnectorError {
   return e.source === "token" || (e.kind === "http" && e.status === 401);
 }
 
-/** The wait after `failures` failures in a row: base·2^(n−1), capped; never shorter than the endpoint's Retry-After. */
+/** The longest wait a Retry-After may impose: max(capMs, 1 h). */
+export const retryAfterCeilingMs = (policy: CredentialBackoff): number => Math.max(policy.capMs, 3_600_000);
+
+/**
+ * The wait after `failures` failures in a row: base·2^(n−1), capped at capMs; never shorter than
+ * the endpoint's Retry-After, but a Retry-After is itself capped at max(capMs, 1 h) (a broken or
+ * hostile answer of "Retry-After: 1 year" must not stop sending for a year: after the cap one
+ * probe asks again, and a fresh Retry-After sets the next wait).
+ */
 export function credentialDelay(failures: number, retryAfterMs: number | undefined, policy: CredentialBackoff): number {
   const exp = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(Math.max(0, failures - 1), 30));
-  return Math.max(exp, retryAfterMs ?? 0);
+  return Math.min(Math.max(exp, retryAfterMs ?? 0), retryAfterCeilingMs(policy));
 }
+
+/** Connector 401s of one row, each released as a credential problem, after which only answers to requests in flight at its first 401 suffice as evidence. */
+const suspectReleases = 3;
+
+/** Rows remembered with a Connector 401 at most (oldest forgotten first): memory stays bounded. */
+const suspectsMax = 10_000;
+
+/** What a Connector 401 of one row means (see `CredentialGate.judge401`). */
+export type Verdict401 = "credentials" | "row";
 
 /** The engine-wide credential gate (one per process: one set of credentials). */
 export class CredentialGate {
@@ -56,6 +80,12 @@ export class CredentialGate {
   private reason: string | undefined;
   private code: string | undefined;
   private probeAt: number | undefined;
+  /** When the latest request that the Connector answered (any answer but a 401) had passed the gate. */
+  private acceptedEnteredAt = Number.NEGATIVE_INFINITY;
+  /** Requests the Connector answered (any answer but a 401), ever. */
+  private answers = 0;
+  /** Rows whose requests got a Connector 401: when the last one came, `answers` at the first, how many. */
+  private readonly suspects = new Map<string, { at: number; answers: number; releases: number }>();
 
   constructor(
     private readonly clock: Clock,
@@ -87,8 +117,61 @@ export class CredentialGate {
     return Math.max(this.until, this.clock.now() + 50);
   }
 
-  /** A request got an answer that was not a credential problem: the credentials work. */
-  succeeded(): void {
+  /**
+   * A request that passed `enter` at `enteredAt` ended without an answer from Teams (its message
+   * was recalled, rendering failed, the row could not be marked, a 429 or a tenant pause held it
+   * back, the network failed): if it was the probe, the way is free for another at once instead
+   * of after probeTimeoutMs.
+   */
+  lost(enteredAt: number): void {
+    if (this.probeAt !== undefined && this.probeAt === enteredAt) this.probeAt = undefined;
+  }
+
+  /**
+   * A Connector 401 for the row `rowKey` (a delivery row, a team roster): the credentials, or that
+   * conversation? "row" when the Connector answered a request that passed the gate after this
+   * row's previous 401, or, after `suspectReleases` 401s of this row, any request since its first
+   * (the credentials work, this conversation refuses them); then the caller applies the retry table's 401 rule and the pause is not touched. Otherwise
+   * "credentials": the caller reports `failed(e)` and releases the row (`retryAtFor401`).
+   */
+  judge401(rowKey: string): Verdict401 {
+    const seen = this.suspects.get(rowKey);
+    this.suspects.delete(rowKey);
+    if (seen !== undefined) {
+      // A request that LEFT after this row's last 401 was accepted: the credentials work now.
+      if (this.acceptedEnteredAt > seen.at) return "row";
+      // Requests in flight when this row first got its 401 were accepted (they may have been
+      // answered just before a revocation, so alone they prove little), and the row kept getting
+      // 401s for suspectReleases probes in a row: the same conclusion, later.
+      if (seen.releases >= suspectReleases && this.answers > seen.answers) return "row";
+    }
+    this.suspects.set(rowKey, { at: this.clock.now(), answers: seen?.answers ?? this.answers, releases: (seen?.releases ?? 0) + 1 });
+    if (this.suspects.size > suspectsMax) this.suspects.delete(this.suspects.keys().next().value as string);
+    return "credentials";
+  }
+
+  /** The row's request was answered (or the row ended): forget its 401. */
+  settled(rowKey: string): void {
+    this.suspects.delete(rowKey);
+  }
+
+  /**
+   * When a row released for a Connector 401 comes due: one wait after the other rows, so that the
+   * probe that ends the pause is, when there is one, another row (whose answer is the evidence
+   * `judge401` needs) rather than the same conversation again and again.
+   */
+  get retryAtFor401(): number {
+    const now = this.clock.now();
+    return Math.max(this.until + Math.max(0, this.until - now), now + 50);
+  }
+
+  /**
+   * A request got an answer that was not a credential problem: the credentials work. `enteredAt`:
+   * when that request passed the gate (evidence for `judge401`; default now).
+   */
+  succeeded(enteredAt: number = this.clock.now()): void {
+    this.acceptedEnteredAt = Math.max(this.acceptedEnteredAt, enteredAt);
+    this.answers++;
     if (this.failures === 0) return;
     this.logger.warn(
       { failures: this.failures, pausedMs: this.since === undefined ? undefined : this.clock.now() - this.since },

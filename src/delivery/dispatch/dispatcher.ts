@@ -98,6 +98,9 @@ export class Dispatcher {
   };
   private readonly lanes = new Map<string, Lane>();
   private readonly paused = new Set<string>();
+  /** Tenants resumed here → the value of `resumeCount` at that resume (read by poll, cleared after it). */
+  private readonly resumes = new Map<string, number>();
+  private resumeCount = 0;
   private readonly expansions = new Map<string, Promise<void>>();
   private readonly side = new Set<Promise<unknown>>();
   private readonly permits: Permits;
@@ -228,6 +231,8 @@ export class Dispatcher {
   }
 
   async resume(tenantId: string): Promise<boolean> {
+    // A poll that read the pauses before this resume must not add the tenant back (see poll).
+    this.resumes.set(tenantId, ++this.resumeCount);
     const was = await this.deps.store.resumeTenant(tenantId);
     const local = this.paused.delete(tenantId);
     this.lanes.get(tenantId)?.wake();
@@ -294,6 +299,8 @@ export class Dispatcher {
         record: (r) => this.record(r),
         isPaused: (t) => this.paused.has(t),
         credentialWait: (now) => this.credentials.waitMs(now),
+        credentialEnter: (now) => this.credentials.enter(now),
+        credentialLost: (at) => this.credentials.lost(at),
         warm: () => this.warmup.enter(),
         answered: () => this.warmup.open(),
         signal: this.abort.signal,
@@ -375,10 +382,14 @@ export class Dispatcher {
     this.polling = (async () => {
       const { store, clock } = this.deps;
       try {
-        const pauses = await store.tenantPauses();
+        const seen = this.resumeCount;
+        const read = await store.tenantPauses();
+        // A tenant resumed while the read ran may be in it: it stays resumed, and its rows are not expired.
+        const pauses = read.filter((p) => (this.resumes.get(p.tenantId) ?? 0) <= seen);
         const paused = new Set(pauses.map((p) => p.tenantId));
         for (const t of [...this.paused]) if (!paused.has(t)) this.paused.delete(t);
         for (const t of paused) this.paused.add(t);
+        for (const [t, at] of this.resumes) if (at <= seen) this.resumes.delete(t);
         await this.expirePaused(pauses);
         const active = await store.activeWork(clock.now());
         for (const n of active) {

@@ -8,13 +8,14 @@ import type { DeliveryConfig } from "../config.js";
 import type { RateLimiter } from "../limits/index.js";
 import type { MessageActivity } from "../message/activity.js";
 import { renderActivity } from "../message/render.js";
-import type { DeliveryKey, Job, JobResult } from "../model.js";
+import { type DeliveryKey, deliveryKeyString, type Job, type JobResult } from "../model.js";
 import { type Policies, tenantBucket } from "../policies.js";
+import { failureLabel } from "../retry.js";
 import { type CredentialGate, isCredentialFailure } from "./credentials.js";
 import type { MessageCache, MessageVersion } from "./messages.js";
 import { carriedOf, duplicateResult, judge, resultOf } from "./outcome.js";
 import type { RecentRequests } from "./recent.js";
-import { deliversMessage, type Step, stepBucket } from "./steps.js";
+import { type Step, stepBucket } from "./steps.js";
 
 export interface ExecutorDeps {
   connector: ConnectorClient;
@@ -41,6 +42,13 @@ export interface ExecutorDeps {
 
 const isoAt = (ms: number): string => new Date(ms).toISOString();
 
+/** What one attempt did with the credential gate: entered it (when), got an answer, hit a credential failure. */
+interface Trace {
+  entered: number | undefined;
+  answered: boolean;
+  credential: boolean;
+}
+
 /** What one step ended with: the job's result, the job again for its next step, or nothing (recalled meanwhile). */
 export type StepOutcome = { done: JobResult } | { next: Job } | { dropped: true };
 
@@ -57,14 +65,35 @@ export class Executor {
 
   constructor(private readonly deps: ExecutorDeps) {}
 
-  async run(job: Job, step: Step, markInflight: () => Promise<boolean>, signal?: AbortSignal): Promise<StepOutcome> {
-    const out = await this.attempt(job, step, markInflight, signal);
-    // The request was answered without a credential problem: the credentials work (credentials.ts).
-    if ("next" in out || ("done" in out && ["sent", "edited", "deleted"].includes(out.done.kind))) this.deps.credentials.succeeded();
+  /**
+   * `entered`: the lane already passed the credential gate for this job at that time (with a
+   * tenant limit it marks a send's row before the tenant's slot, and must not mark a row the gate
+   * would turn away: a crash between the mark and the release would report a never-sent row
+   * `unknown`).
+   */
+  async run(job: Job, step: Step, markInflight: () => Promise<boolean>, signal?: AbortSignal, entered?: number): Promise<StepOutcome> {
+    const gate = this.deps.credentials;
+    const trace: Trace = { entered, answered: false, credential: false };
+    const out = await this.attempt(job, step, markInflight, trace, signal);
+    if (trace.answered) {
+      // Teams answered without a credential problem: the credentials work (credentials.ts).
+      gate.succeeded(trace.entered);
+      gate.settled(deliveryKeyString(job));
+    } else if (!trace.credential && trace.entered !== undefined) {
+      // Passed the gate but ended without an answer (recalled, render failed, held back, network):
+      // if this was the probe, another may go now rather than after probeTimeoutMs.
+      gate.lost(trace.entered);
+    }
     return out;
   }
 
-  private async attempt(job: Job, step: Step, markInflight: () => Promise<boolean>, signal?: AbortSignal): Promise<StepOutcome> {
+  private async attempt(
+    job: Job,
+    step: Step,
+    markInflight: () => Promise<boolean>,
+    trace: Trace,
+    signal?: AbortSignal,
+  ): Promise<StepOutcome> {
     const { clock, connector } = this.deps;
     const started = clock.now();
     const attempts = job.attempts + 1;
@@ -72,8 +101,12 @@ export class Executor {
     const key = { notificationId: job.notificationId, seq: job.seq };
     const serviceUrl = job.serviceUrl ?? this.deps.config.defaultServiceUrl;
     const gate = this.deps.credentials;
-    // Sending is paused for the credentials: the row goes back, due when the pause may end.
-    if (!deliversMessage(step) && !gate.enter(started)) return { done: { ...key, kind: "release", dueAt: gate.retryAt, ...carried } };
+    // Sending is paused for the credentials: the row goes back, due when the pause may end. For a
+    // send this comes before the row is marked in flight (no mark + release pair at a pause's end).
+    if (trace.entered === undefined) {
+      if (!gate.enter(started)) return { done: { ...key, kind: "release", dueAt: gate.retryAt, ...carried } };
+      trace.entered = started;
+    }
     try {
       switch (step) {
         case "create": {
@@ -82,6 +115,7 @@ export class Executor {
             personalConversation({ tenantId: job.tenantId, user: job.targetId ?? "", bot: this.bot() }),
             signal,
           );
+          trace.answered = true;
           const next: Job = {
             ...job,
             conversationId: res.id,
@@ -105,7 +139,6 @@ export class Executor {
           const until = this.blockedUntil(job, step);
           if (until !== undefined || this.deps.isPaused(job.tenantId))
             return { done: { ...key, kind: "release", dueAt: until, ...carried } };
-          if (!gate.enter(clock.now())) return { done: { ...key, kind: "release", dueAt: gate.retryAt, ...carried } };
           if (step === "send") {
             const res = await connector.sendToConversation(
               serviceUrl,
@@ -113,6 +146,7 @@ export class Executor {
               this.address(activity, job.conversationId),
               signal,
             );
+            trace.answered = true;
             // A conversation that had blocked the bot took the message: the user unblocked it.
             if (job.retryBlocked && job.conversationId)
               this.setStatus(job.conversationId, "active", "HERALD_UNBLOCKED", isoAt(clock.now()));
@@ -128,6 +162,7 @@ export class Executor {
             }),
             signal,
           );
+          trace.answered = true;
           return {
             done: {
               ...key,
@@ -145,19 +180,45 @@ export class Executor {
           if (!mv) return { done: { ...key, kind: "release" } };
           const activity = { ...this.address(this.render(mv, job), job.conversationId), id: job.activityId };
           await connector.updateActivity(serviceUrl, job.conversationId ?? "", job.activityId ?? "", activity, signal);
+          trace.answered = true;
           return { done: { ...key, kind: "edited", version: mv.version, attempts } };
         }
         case "delete":
           await connector.deleteActivity(serviceUrl, job.conversationId ?? "", job.activityId ?? "", signal);
+          trace.answered = true;
           return { done: { ...key, kind: "deleted", attempts } };
       }
     } catch (e) {
       // Not a delivery outcome: no attempt used, the row waits for the credentials (credentials.ts).
+      // A Connector 401 only until the Connector is seen accepting the credentials for others (credentials.ts).
       if (isCredentialFailure(e)) {
-        gate.failed(e);
-        return { done: { ...key, kind: "release", dueAt: gate.retryAt, ...carried } };
+        if (e.source === "token" || gate.judge401(deliveryKeyString(key)) === "credentials") {
+          trace.credential = true;
+          gate.failed(e);
+          return { done: { ...key, kind: "release", dueAt: e.source === "token" ? gate.retryAt : gate.retryAtFor401, ...carried } };
+        }
+        // The credentials work for other requests, not for this conversation: the retry table's 401 rule.
+        const now = clock.now();
+        const error = {
+          code: failureLabel({ status: 401, code: e.code, subCode: e.subCode }),
+          message:
+            `The Connector refused the bot's token for this conversation (401) although it accepted it for other requests, so the bot's credentials are fine: the bot may not be allowed to reach this conversation (another cloud's or tenant's service URL, an app registration Teams does not accept there). ${e.message}`.slice(
+              0,
+              600,
+            ),
+        };
+        return {
+          done: resultOf(
+            { ...job, firstAttemptAt: job.firstAttemptAt ?? started },
+            job.op,
+            { kind: "failed", error },
+            attempts,
+            now,
+            carried,
+          ),
+        };
       }
-      if (e instanceof ConnectorError && e.kind === "http") gate.succeeded();
+      if (e instanceof ConnectorError && e.kind === "http") trace.answered = true;
       const now = clock.now();
       const verdict = judge(
         e,

@@ -31,6 +31,10 @@ export interface LaneDeps {
   isPaused(tenantId: string): boolean;
   /** How long sending is paused for the bot's credentials, ms (0 = not paused; see credentials.ts). */
   credentialWait(now: number): number;
+  /** Pass the credential gate (the probe when paused; see CredentialGate.enter). */
+  credentialEnter(now: number): boolean;
+  /** A job that passed the gate at `at` did not go (CredentialGate.lost). */
+  credentialLost(at: number): void;
   /** Resolves when requests may take slots (see Warmup). */
   warm(): Promise<void>;
   /** A request finished (answered or failed). */
@@ -151,10 +155,24 @@ export class Lane {
       // slot and the request it would hold back some requests the limiter had spaced and let
       // them leave together with later ones, bunched closer than Teams allows (measured: a few
       // 429s a minute at 3 × 50 rps). Before the slot, its time only delays the lane.
+      // The credential gate comes before the mark: at the end of a credential pause only the probe
+      // may go, and a row marked and then released would be reported `unknown` by a crash between.
       const premarked = deliversMessage(step) && policies.tenant.length > 0;
-      if (premarked && !(await this.deps.markInflight({ notificationId: job.notificationId, seq: job.seq }))) {
-        permits.release(); // recalled or taken over meanwhile: not to be sent
-        continue;
+      let entered: number | undefined;
+      if (premarked) {
+        const now = clock.now();
+        if (!this.deps.credentialEnter(now)) {
+          permits.release();
+          this.requeue(job);
+          await this.sleep(Math.max(1, this.deps.credentialWait(clock.now())));
+          continue;
+        }
+        entered = now;
+        if (!(await this.deps.markInflight({ notificationId: job.notificationId, seq: job.seq }))) {
+          this.deps.credentialLost(now);
+          permits.release(); // recalled or taken over meanwhile: not to be sent
+          continue;
+        }
       }
       let slot: Awaited<ReturnType<Lane["admit"]>>;
       try {
@@ -166,11 +184,12 @@ export class Lane {
       }
       if ("again" in slot) {
         permits.release();
+        if (entered !== undefined) this.deps.credentialLost(entered);
         this.giveBack(job, premarked, slot.again);
         continue;
       }
       this.deps.recent.record(slot.bucket.key, slot.now);
-      this.launch(job, step, premarked);
+      this.launch(job, step, premarked, entered);
     }
   }
 
@@ -212,12 +231,12 @@ export class Lane {
     }
   }
 
-  private launch(job: Job, step: Step, premarked: boolean): void {
+  private launch(job: Job, step: Step, premarked: boolean, entered: number | undefined): void {
     this.executing++;
     const key = { notificationId: job.notificationId, seq: job.seq };
     const mark = () => (deliversMessage(step) && !premarked ? this.deps.markInflight(key) : Promise.resolve(true));
     void this.deps.executor
-      .run(job, step, mark)
+      .run(job, step, mark, undefined, entered)
       .then(
         (outcome) => {
           if ("next" in outcome) this.requeue(outcome.next);

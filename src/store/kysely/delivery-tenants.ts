@@ -18,16 +18,42 @@ export async function tenantPauses(db: Kysely<AllTables>): Promise<TenantPause[]
   return rows.map((r) => ({ tenantId: r.tenant_id, code: r.code, since: r.paused_at }));
 }
 
-/** Active notifications with rows in `tenantId`, optionally only those created or scheduled at or before `beforeIso`. */
-async function activeNotificationsOf(db: Kysely<AllTables>, tenantId: string, beforeIso?: string): Promise<string[]> {
+/** Active notifications with rows in `tenantId`. */
+async function activeNotificationsOf(db: Kysely<AllTables>, tenantId: string): Promise<string[]> {
   const rows = await db
     .selectFrom("notification_tenants as nt")
     .innerJoin("notifications as n", "n.id", "nt.notification_id")
     .select("n.id")
     .where("nt.tenant_id", "=", tenantId)
     .where("n.active", "=", 1)
-    .$if(beforeIso !== undefined, (q) =>
-      q.where((eb) => eb(eb.fn.coalesce("n.scheduled_at", "n.created_at"), "<=", beforeIso ?? "")).where("n.status", "<>", "scheduled"),
+    .orderBy("n.id")
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Active notifications created (or scheduled) at or before `beforeIso` that have a row WAITING in
+ * `tenantId`: only these are worth a transaction and a lock (the sweep runs at every poll, and
+ * most polls find nothing).
+ */
+async function expirableNotificationsOf(db: Kysely<AllTables>, tenantId: string, beforeIso: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom("notification_tenants as nt")
+    .innerJoin("notifications as n", "n.id", "nt.notification_id")
+    .select("n.id")
+    .where("nt.tenant_id", "=", tenantId)
+    .where("n.active", "=", 1)
+    .where((eb) => eb(eb.fn.coalesce("n.scheduled_at", "n.created_at"), "<=", beforeIso))
+    .where("n.status", "<>", "scheduled")
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom("deliveries as d")
+          .select(sql.lit(1).as("one"))
+          .whereRef("d.notification_id", "=", "n.id")
+          .where("d.tenant_id", "=", tenantId)
+          .where("d.queue", "=", ready),
+      ),
     )
     .orderBy("n.id")
     .execute();
@@ -98,7 +124,10 @@ export async function tenantStates(
 /**
  * End the waiting rows of a paused tenant, one notification per transaction (notification locked
  * first, as every writer does): sends → `failed`, edits → edit failed, deletes → recall failed,
- * with their counters; then finish the notifications that have nothing left.
+ * with their counters; then finish the notifications that have nothing left. Each transaction
+ * first checks that the tenant is STILL paused since at or before `before` (read FOR SHARE on
+ * PostgreSQL, so a resume waits for it or it sees the resume): a tenant resumed, or paused again,
+ * after the caller read the pauses keeps its rows.
  */
 export async function expireTenantRows(
   db: Kysely<AllTables>,
@@ -111,9 +140,18 @@ export async function expireTenantRows(
   const nowIso = iso(now);
   let failed = 0;
   const finished: string[] = [];
-  for (const id of await activeNotificationsOf(db, tenantId, iso(before))) {
-    await db.transaction().execute(async (trx) => {
+  const beforeIso = iso(before);
+  for (const id of await expirableNotificationsOf(db, tenantId, beforeIso)) {
+    const stillPaused = await db.transaction().execute(async (trx) => {
       await lockNotifications(trx, dialect, [id]);
+      const pause = await trx
+        .selectFrom("paused_tenants")
+        .select("tenant_id")
+        .where("tenant_id", "=", tenantId)
+        .where("paused_at", "<=", beforeIso)
+        .$if(dialect === "postgres", (q) => q.forShare())
+        .executeTakeFirst();
+      if (!pause) return false;
       const end = { op: null, queue: null, due_at: null, lease_owner: null, updated_at: nowIso };
       const waiting = (op: string) =>
         trx
@@ -137,7 +175,9 @@ export async function expireTenantRows(
       failed += s;
       await addToCounters(trx, id, { pending: -s, failed: s, editPending: -e, editFailed: e, recallPending: -d, recallFailed: d }, nowIso);
       finished.push(...(await finishIfDone(trx, [id], now)));
+      return true;
     });
+    if (!stillPaused) break;
   }
   return { failed, finished };
 }
