@@ -3,7 +3,13 @@ import type { ConnectorClient } from "../../src/connector/client.js";
 import { ConnectorError } from "../../src/connector/errors.js";
 import { type ExpansionDeps, runExpansion } from "../../src/delivery/audience/stream.js";
 import { resolveDeliveryConfig } from "../../src/delivery/config.js";
-import { CredentialGate, credentialDelay, defaultCredentialBackoff, isCredentialFailure } from "../../src/delivery/dispatch/credentials.js";
+import {
+  authenticatedAnswer,
+  CredentialGate,
+  credentialDelay,
+  defaultCredentialBackoff,
+  isCredentialFailure,
+} from "../../src/delivery/dispatch/credentials.js";
 import { Executor, type ExecutorDeps } from "../../src/delivery/dispatch/executor.js";
 import { MessageCache } from "../../src/delivery/dispatch/messages.js";
 import { RecentRequests } from "../../src/delivery/dispatch/recent.js";
@@ -126,11 +132,37 @@ describe("credential failures: bounds and evidence", () => {
     now += 10;
     gate.succeeded(now - 20);
     expect(gate.judge401("n1/4")).toBe("credentials");
-    // ... until the row got its 401 at 3 probes in a row while those answers stand: then it is the row's.
-    expect(gate.judge401("n1/4")).toBe("credentials");
-    expect(gate.judge401("n1/4")).toBe("row");
+    // However many probes that row makes (a revocation in the middle of a broadcast: late answers
+    // keep arriving for requests sent before it; found by review: rows and whole rosters failed).
+    for (let i = 0; i < 6; i++) {
+      gate.succeeded(now - 20);
+      expect(gate.judge401("n1/4")).toBe("credentials");
+    }
     // With no answer at all since its first 401 (revoked credentials), never.
     for (let i = 0; i < 6; i++) expect(gate.judge401("n1/5")).toBe("credentials");
+  });
+
+  it("a 429 or 5xx is no evidence that the credentials work, and an answer to a request sent before a pause does not end it", () => {
+    let now = 1_000_000;
+    const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, silentLogger);
+    expect(authenticatedAnswer(connectorError(503))).toBe(false);
+    expect(authenticatedAnswer(connectorError(429))).toBe(false);
+    expect(authenticatedAnswer(connectorError(403))).toBe(true);
+    expect(authenticatedAnswer(connectorError(404))).toBe(true);
+    const sentBefore = now - 5;
+    expect(gate.judge401("n2/1")).toBe("credentials");
+    gate.failed(connectorError(401));
+    now += 10;
+    // A late answer to a request that left before the pause began.
+    gate.succeeded(sentBefore);
+    expect(gate.state().ok).toBe(false);
+    expect(gate.judge401("n2/1")).toBe("credentials");
+    // The probe, after the wait, is accepted: the pause ends, and the suspect row is the row's.
+    now += 2_000;
+    expect(gate.enter(now)).toBe(true);
+    gate.succeeded(now);
+    expect(gate.state().ok).toBe(true);
+    expect(gate.judge401("n2/1")).toBe("row");
   });
 
   it("a probe that ends without an answer frees the way for another at once (not after probeTimeoutMs)", () => {

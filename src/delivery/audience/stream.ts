@@ -1,9 +1,8 @@
 import type { Clock } from "../../clock.js";
 import type { ConnectorClient, MembersPage } from "../../connector/client.js";
-import { ConnectorError } from "../../connector/errors.js";
 import type { Logger } from "../../log.js";
 import type { DeliveryConfig } from "../config.js";
-import { type CredentialGate, isCredentialFailure } from "../dispatch/credentials.js";
+import { authenticatedAnswer, type CredentialGate, isCredentialFailure } from "../dispatch/credentials.js";
 import { judge } from "../dispatch/outcome.js";
 import { rowCodes } from "../errors.js";
 import type { RateLimiter } from "../limits/index.js";
@@ -180,7 +179,7 @@ async function rosterPage(
         continue;
       }
       if (gate) {
-        if (e instanceof ConnectorError && e.kind === "http" && !isCredentialFailure(e)) gate.succeeded(entered);
+        if (authenticatedAnswer(e)) gate.succeeded(entered);
         else gate.lost(entered);
       }
       const v = judge(e, { attempt, firstAttemptAt: first, now }, deps.random, deps.config.retry);

@@ -12,10 +12,14 @@ import type { Logger } from "../../log.js";
  *
  * A token-endpoint failure is always the credentials. A Connector 401 is the credentials only
  * until evidence says otherwise: when the Connector accepted the credentials for another request
- * that left after it refused them for a row, or the row got a 401 at 3 probes in a row while
- * requests in flight at its first 401 were accepted, the 401 is about that conversation, and the
- * row follows the retry table's 401 rule (`failed`) instead of pausing everything for ever (see
- * `judge401`).
+ * that LEFT after it refused them for a row, the 401 is about that conversation, and the row
+ * follows the retry table's 401 rule (`failed`) instead of pausing everything (see `judge401`).
+ * Evidence is an answer the Connector gives only after it checked the token (2xx, 400, 403, 404,
+ * 409, 412, 413), never a 429 or a 5xx (a gateway may answer those before any check), and never
+ * an answer to a request that left before: mid-broadcast, answers to requests sent before a
+ * revocation keep arriving after it and prove nothing. The price: a conversation that refuses the
+ * token while nothing else is being sent keeps sending paused (one probe per wait, at most 5 min
+ * apart) until another request is accepted, which then fails that row.
  */
 
 /** What `/readyz` and the metrics show. Times are ISO 8601. */
@@ -63,8 +67,13 @@ export function credentialDelay(failures: number, retryAfterMs: number | undefin
   return Math.min(Math.max(exp, retryAfterMs ?? 0), retryAfterCeilingMs(policy));
 }
 
-/** Connector 401s of one row, each released as a credential problem, after which only answers to requests in flight at its first 401 suffice as evidence. */
-const suspectReleases = 3;
+/** An answer the Connector gives only after it checked the bot's token: evidence the credentials work. */
+const authenticatedStatuses: ReadonlySet<number> = new Set([400, 403, 404, 409, 412, 413]);
+
+/** True when `e` is an answer of the Connector that it gives only after accepting the token (see above). */
+export function authenticatedAnswer(e: unknown): boolean {
+  return e instanceof ConnectorError && e.kind === "http" && e.status !== undefined && authenticatedStatuses.has(e.status);
+}
 
 /** Rows remembered with a Connector 401 at most (oldest forgotten first): memory stays bounded. */
 const suspectsMax = 10_000;
@@ -80,12 +89,10 @@ export class CredentialGate {
   private reason: string | undefined;
   private code: string | undefined;
   private probeAt: number | undefined;
-  /** When the latest request that the Connector answered (any answer but a 401) had passed the gate. */
+  /** When the latest request that the Connector accepted (see `authenticatedAnswer`) had passed the gate. */
   private acceptedEnteredAt = Number.NEGATIVE_INFINITY;
-  /** Requests the Connector answered (any answer but a 401), ever. */
-  private answers = 0;
-  /** Rows whose requests got a Connector 401: when the last one came, `answers` at the first, how many. */
-  private readonly suspects = new Map<string, { at: number; answers: number; releases: number }>();
+  /** Rows whose requests got a Connector 401: when the last one came. */
+  private readonly suspects = new Map<string, { at: number }>();
 
   constructor(
     private readonly clock: Clock,
@@ -129,23 +136,17 @@ export class CredentialGate {
 
   /**
    * A Connector 401 for the row `rowKey` (a delivery row, a team roster): the credentials, or that
-   * conversation? "row" when the Connector answered a request that passed the gate after this
-   * row's previous 401, or, after `suspectReleases` 401s of this row, any request since its first
-   * (the credentials work, this conversation refuses them); then the caller applies the retry table's 401 rule and the pause is not touched. Otherwise
+   * conversation? "row" when the Connector accepted a request that passed the gate after this
+   * row's previous 401 (the credentials work, this conversation refuses them); then the caller
+   * applies the retry table's 401 rule and the pause is not touched. Otherwise
    * "credentials": the caller reports `failed(e)` and releases the row (`retryAtFor401`).
    */
   judge401(rowKey: string): Verdict401 {
     const seen = this.suspects.get(rowKey);
     this.suspects.delete(rowKey);
-    if (seen !== undefined) {
-      // A request that LEFT after this row's last 401 was accepted: the credentials work now.
-      if (this.acceptedEnteredAt > seen.at) return "row";
-      // Requests in flight when this row first got its 401 were accepted (they may have been
-      // answered just before a revocation, so alone they prove little), and the row kept getting
-      // 401s for suspectReleases probes in a row: the same conclusion, later.
-      if (seen.releases >= suspectReleases && this.answers > seen.answers) return "row";
-    }
-    this.suspects.set(rowKey, { at: this.clock.now(), answers: seen?.answers ?? this.answers, releases: (seen?.releases ?? 0) + 1 });
+    // A request that LEFT after this row's last 401 was accepted: the credentials work now.
+    if (seen !== undefined && this.acceptedEnteredAt > seen.at) return "row";
+    this.suspects.set(rowKey, { at: this.clock.now() });
     if (this.suspects.size > suspectsMax) this.suspects.delete(this.suspects.keys().next().value as string);
     return "credentials";
   }
@@ -166,13 +167,15 @@ export class CredentialGate {
   }
 
   /**
-   * A request got an answer that was not a credential problem: the credentials work. `enteredAt`:
-   * when that request passed the gate (evidence for `judge401`; default now).
+   * The Connector accepted a request (2xx or `authenticatedAnswer`): the credentials work.
+   * `enteredAt`: when that request passed the gate (evidence for `judge401`; default now). It
+   * ends a pause only when it left after the pause began (the probe, or a later request): an
+   * answer to a request sent before a revocation says nothing about the credentials now.
    */
   succeeded(enteredAt: number = this.clock.now()): void {
     this.acceptedEnteredAt = Math.max(this.acceptedEnteredAt, enteredAt);
-    this.answers++;
     if (this.failures === 0) return;
+    if (this.since !== undefined && enteredAt < this.since) return;
     this.logger.warn(
       { failures: this.failures, pausedMs: this.since === undefined ? undefined : this.clock.now() - this.since },
       "the bot's credentials work again: sending resumes",

@@ -11,7 +11,7 @@ import { renderActivity } from "../message/render.js";
 import { type DeliveryKey, deliveryKeyString, type Job, type JobResult } from "../model.js";
 import { type Policies, tenantBucket } from "../policies.js";
 import { failureLabel } from "../retry.js";
-import { type CredentialGate, isCredentialFailure } from "./credentials.js";
+import { authenticatedAnswer, type CredentialGate, isCredentialFailure } from "./credentials.js";
 import type { MessageCache, MessageVersion } from "./messages.js";
 import { carriedOf, duplicateResult, judge, resultOf } from "./outcome.js";
 import type { RecentRequests } from "./recent.js";
@@ -218,7 +218,8 @@ export class Executor {
           ),
         };
       }
-      if (e instanceof ConnectorError && e.kind === "http") trace.answered = true;
+      // Evidence that the credentials work only from an answer given after the token was checked.
+      if (authenticatedAnswer(e)) trace.answered = true;
       const now = clock.now();
       const verdict = judge(
         e,
