@@ -32,6 +32,35 @@ const refusing =
       },
     });
 
+/**
+ * The Connector client with the bot's credentials revoked while `revoked()`: a request that starts
+ * then gets a 401; one that started before is answered, late (`lateMs`), as Teams answers requests
+ * it had accepted before a revocation.
+ */
+const revocable =
+  (revoked: () => boolean, lateMs: number, onCall: () => void) =>
+  (c: ConnectorClient): ConnectorClient =>
+    new Proxy(c, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== "function" || prop === "getToken") return value;
+        return async (...args: unknown[]) => {
+          onCall();
+          if (revoked())
+            throw new ConnectorError({
+              kind: "http",
+              source: "connector",
+              operation: "sendToConversation",
+              url: String(args[0]),
+              status: 401,
+            });
+          const answer = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          await new Promise((r) => setTimeout(r, lateMs));
+          return answer;
+        };
+      },
+    });
+
 const adminKey = "credentials-test-admin-key-0123456789";
 
 /**
@@ -191,6 +220,35 @@ forEachStore((stores) => {
     expect(state.code).toBe("HERALD_E_CONNECTOR_401");
     expect((await h.engine.get(notification.id))?.counts).toMatchObject({ pending: 5, failed: 0 });
     expect((h.stats()["unauthorized"] ?? 0) <= state.failures + 2).toBe(true);
+  });
+
+  it("credentials revoked in the middle of a broadcast, answers to earlier requests still arriving: no row fails, everyone gets it once after", async () => {
+    let revoked = false;
+    let calls = 0;
+    const { h } = await start({
+      wrapConnector: revocable(
+        () => revoked,
+        300,
+        () => {
+          calls++;
+          // Revoked once a few requests are on their way (their answers arrive after it).
+          if (calls === 3) revoked = true;
+        },
+      ),
+    });
+    const conv = (i: number) => h.emulator.org.personalConversationId(i);
+    const { notification } = await h.engine.submit(request({ conversations: users.slice(0, 6).map(conv) }), admin);
+    // Each of the rows not yet sent probes several times (backoff 100..400 ms) after the late answers came in.
+    await poll(
+      () => h.engine.credentials(),
+      (s) => !s.ok && s.failures >= 12,
+      "credentials paused through several probes",
+    );
+    expect((await h.engine.get(notification.id))?.counts.failed).toBe(0);
+    revoked = false;
+    const done = await h.waitFor(notification.id, finished, 15_000);
+    expect(done.counts).toMatchObject({ sent: 6, failed: 0 });
+    for (const i of users.slice(0, 6)) expect(h.received(i).received).toBe(1);
   });
 
   it("a Connector 401 for ONE conversation while the others are accepted: that row ends failed, the others are sent, sending does not stay paused", async () => {
