@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
 import type { Store } from "../../src/store/ports.js";
 import { forEachStore } from "../helpers/stores.js";
-import { addsUp, admin, finished, type Harness, request, startHarness } from "./helpers/harness.js";
+import { addsUp, admin, emulatorControl, finished, type Harness, request, startHarness } from "./helpers/harness.js";
 
 const dayMs = 24 * 3_600_000;
 
@@ -26,14 +26,7 @@ forEachStore((stores) => {
     await h.close();
   });
 
-  const control = (path: string, body: unknown) =>
-    fetch(`${h.emulator.url}/_emulator/${path}`, {
-      method: "PATCH",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    }).then(async (r) => {
-      if (!r.ok) throw new Error(`PATCH ${path}: ${r.status} ${await r.text()}`);
-    });
+  const control = (path: string, body: unknown) => emulatorControl(h, "PATCH", path, body);
   const setBlocked = (i: number, blocked: boolean) => control(`users/${encodeURIComponent(h.emulator.org.user(i).id)}`, { blocked });
   const conv = (i: number) => h.emulator.org.personalConversationId(i);
   const send = async (audience: Parameters<typeof request>[0]) => {

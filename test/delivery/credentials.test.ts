@@ -11,7 +11,7 @@ import { registerEngineMetrics } from "../../src/server/engine-metrics.js";
 import { healthRoutes } from "../../src/server/health.js";
 import type { Store } from "../../src/store/ports.js";
 import { createStoreFactory, forEachStore, type StoreFactory } from "../helpers/stores.js";
-import { addsUp, admin, finished, type Harness, type HarnessOptions, request, startHarness } from "./helpers/harness.js";
+import { addsUp, admin, emulatorControl, finished, type Harness, type HarnessOptions, request, startHarness } from "./helpers/harness.js";
 
 /** The Connector client, except that requests about `refused()` conversations get a 401 (a token the Connector refuses there). */
 const refusing =
@@ -111,15 +111,8 @@ forEachStore((stores) => {
     registerEngineMetrics(metrics, h.engine);
     return { h, app, metrics };
   };
-  const emulator = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${h!.emulator.url}/_emulator/${path}`, {
-      method,
-      headers: { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-    return (await r.json()) as Record<string, unknown>;
-  };
+  const emulator = async (method: string, path: string, body?: unknown) =>
+    (await emulatorControl(h!, method, path, body)) as Record<string, unknown>;
   const poll = async <T>(probe: () => T | Promise<T>, until: (v: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Delivery } from "../../src/delivery/model.js";
 import type { Store } from "../../src/store/ports.js";
 import { createStoreFactory, forEachStore, type StoreFactory } from "../helpers/stores.js";
-import { admin, finished, type Harness, request, startHarness } from "./helpers/harness.js";
+import { admin, emulatorControl, finished, type Harness, request, startHarness } from "./helpers/harness.js";
 
 /**
  * Exactly once means exactly once: a send whose request may have reached Teams (written, then the
@@ -14,15 +14,7 @@ import { admin, finished, type Harness, request, startHarness } from "./helpers/
  * request was written is retried and delivered once. Over real HTTP against the emulator.
  */
 
-const control = (h: Harness, path: string, method: string, body?: unknown) =>
-  fetch(`${h.emulator.url}/_emulator/${path}`, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  }).then(async (r) => {
-    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-    return r.json() as Promise<unknown>;
-  });
+const control = (h: Harness, path: string, method: string, body?: unknown) => emulatorControl(h, method, path, body);
 
 const rows = async (h: Harness, id: string): Promise<Delivery[]> => (await h.engine.deliveries(id, {}, { limit: 100 })).items;
 

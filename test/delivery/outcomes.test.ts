@@ -1,22 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Store } from "../../src/store/ports.js";
 import { createStoreFactory, forEachStore } from "../helpers/stores.js";
-import { addsUp, admin, finished, type Harness, request, startHarness } from "./helpers/harness.js";
+import { addsUp, admin, emulatorControl, finished, type Harness, request, startHarness } from "./helpers/harness.js";
 
 /** Each outcome class of the retry table, against the emulator's real answers. */
 forEachStore((stores) => {
   let store: Store;
   let h: Harness;
   const org = () => h.emulator.org;
-  const control = (path: string, method: string, body?: unknown) =>
-    fetch(`${h.emulator.url}/_emulator/${path}`, {
-      method,
-      headers: { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(async (r) => {
-      if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-      return r.json() as Promise<unknown>;
-    });
+  const control = (path: string, method: string, body?: unknown) => emulatorControl(h, method, path, body);
 
   beforeAll(async () => {
     store = await stores.open();

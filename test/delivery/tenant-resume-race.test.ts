@@ -3,7 +3,7 @@ import { systemClock } from "../../src/clock.js";
 import type { DeliveryStore } from "../../src/delivery/store/port.js";
 import type { Store } from "../../src/store/ports.js";
 import { forEachStore } from "../helpers/stores.js";
-import { admin, finished, type Harness, request, startHarness } from "./helpers/harness.js";
+import { admin, emulatorControl, finished, type Harness, request, startHarness } from "./helpers/harness.js";
 
 const dayMs = 24 * 3_600_000;
 
@@ -53,12 +53,7 @@ forEachStore((stores) => {
   });
 
   const control = async (path: string, method: string, body?: unknown) => {
-    const r = await fetch(`${h.emulator.url}/_emulator/${path}`, {
-      method,
-      headers: { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+    await emulatorControl(h, method, path, body);
   };
   const until = async (what: string, check: () => boolean | Promise<boolean>) => {
     const deadline = Date.now() + 15_000;

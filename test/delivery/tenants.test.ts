@@ -6,7 +6,7 @@ import { notificationRoutes } from "../../src/api/notifications.js";
 import { tenantRoutes } from "../../src/api/tenants.js";
 import { systemClock } from "../../src/clock.js";
 import { forEachStore } from "../helpers/stores.js";
-import { addsUp, admin, finished, type Harness, request, startHarness } from "./helpers/harness.js";
+import { addsUp, admin, emulatorControl, finished, type Harness, request, startHarness } from "./helpers/harness.js";
 
 const adminKey = "tenants-test-admin-key-0123456789";
 const scopedKey = "tenants-test-scoped-key-0123456789";
@@ -53,15 +53,7 @@ forEachStore((stores) => {
     await h.close();
   });
 
-  const control = (path: string, method: string, body?: unknown) =>
-    fetch(`${h.emulator.url}/_emulator/${path}`, {
-      method,
-      headers: { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(async (r) => {
-      if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-      return r.json() as Promise<unknown>;
-    });
+  const control = (path: string, method: string, body?: unknown) => emulatorControl(h, method, path, body);
   const call = async (method: string, path: string, key = adminKey) => {
     const res = await app.request(path, { method, headers: { authorization: `Bearer ${key}` } });
     // biome-ignore lint/suspicious/noExplicitAny: test bodies are read loosely

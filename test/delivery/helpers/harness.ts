@@ -171,6 +171,18 @@ export function addsUp(n: Notification): boolean {
 export const finished = (n: Notification): boolean => !n.active;
 
 /** A request with defaults. */
+/** A call to the emulator's control API (`/_emulator/<path>`): its JSON answer; throws with the answer when not 2xx. */
+export async function emulatorControl(h: Pick<Harness, "emulator">, method: string, path: string, body?: unknown): Promise<unknown> {
+  const r = await fetch(`${h.emulator.url}/_emulator/${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+  return text ? (JSON.parse(text) as unknown) : undefined;
+}
+
 export function request(
   audience: NotificationRequest["audience"],
   message: NotificationRequest["message"] = { text: "Hello ${givenName}" },
