@@ -6,6 +6,7 @@ import { systemClock } from "../../src/clock.js";
 import { readAppCertificate } from "../../src/config/certificate.js";
 import { ConfigError, loadConfig } from "../../src/config/config.js";
 import { CertificateFolder } from "../helpers/certificates.js";
+import { problems } from "./problems.js";
 
 const certs = new CertificateFolder();
 afterAll(() => certs.remove());
@@ -13,16 +14,6 @@ afterAll(() => certs.remove());
 const app = certs.make();
 const other = certs.make();
 const base = { HERALD_APP_ID: "app", HERALD_APP_TENANT_ID: "tenant" };
-
-function problems(env: Record<string, string>, flags = {}): string[] {
-  try {
-    loadConfig(env, flags);
-  } catch (e) {
-    if (e instanceof ConfigError) return [...e.problems];
-    throw e;
-  }
-  return [];
-}
 
 describe("HERALD_APP_CERTIFICATE", () => {
   it("takes a PEM file with the key and its certificate, in either order, and finds the certificate's thumbprints", () => {

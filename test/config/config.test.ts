@@ -1,19 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { clouds } from "../../src/config/clouds.js";
-import { ConfigError, loadConfig, settings } from "../../src/config/config.js";
+import { loadConfig, settings } from "../../src/config/config.js";
 import { trustedHosts } from "../../src/config/trusted-hosts.js";
+import { problems } from "./problems.js";
 
 const base = { HERALD_APP_ID: "app" };
-
-function problems(env: Record<string, string>, flags = {}): string[] {
-  try {
-    loadConfig(env, flags);
-  } catch (e) {
-    if (e instanceof ConfigError) return [...e.problems];
-    throw e;
-  }
-  return [];
-}
 
 describe("loadConfig", () => {
   it("applies product.md's defaults", () => {

@@ -11,7 +11,17 @@ import { registerEngineMetrics } from "../../src/server/engine-metrics.js";
 import { healthRoutes } from "../../src/server/health.js";
 import type { Store } from "../../src/store/ports.js";
 import { createStoreFactory, forEachStore, type StoreFactory } from "../helpers/stores.js";
-import { addsUp, admin, emulatorControl, finished, type Harness, type HarnessOptions, request, startHarness } from "./helpers/harness.js";
+import {
+  addsUp,
+  admin,
+  emulatorControl,
+  finished,
+  type Harness,
+  type HarnessOptions,
+  pollUntil,
+  request,
+  startHarness,
+} from "./helpers/harness.js";
 
 /** The Connector client, except that requests about `refused()` conversations get a 401 (a token the Connector refuses there). */
 const refusing =
@@ -113,15 +123,6 @@ forEachStore((stores) => {
   };
   const emulator = async (method: string, path: string, body?: unknown) =>
     (await emulatorControl(h!, method, path, body)) as Record<string, unknown>;
-  const poll = async <T>(probe: () => T | Promise<T>, until: (v: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await probe();
-      if (until(v)) return v;
-      if (Date.now() > deadline) throw new Error(`${what}: last saw ${JSON.stringify(v)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
   const users = Array.from({ length: 20 }, (_, i) => i);
 
   it("an expired client secret pauses sending (readyz degraded, metric 0, no row failed); fixed, everyone gets the message once", async () => {
@@ -133,7 +134,7 @@ forEachStore((stores) => {
       admin,
     );
     // Paused, and probed again at least twice with backoff.
-    const state = await poll(
+    const state = await pollUntil(
       () => h.engine.credentials(),
       (s) => !s.ok && s.failures >= 3,
       "credentials paused after probes",
@@ -185,7 +186,7 @@ forEachStore((stores) => {
       request({ conversations: users.map((i) => h.emulator.org.personalConversationId(i)) }),
       admin,
     );
-    const state = await poll(
+    const state = await pollUntil(
       () => h.engine.credentials(),
       (s) => !s.ok,
       "credentials paused",
@@ -205,7 +206,7 @@ forEachStore((stores) => {
       request({ conversations: users.slice(0, 5).map((i) => h.emulator.org.personalConversationId(i)) }),
       admin,
     );
-    const state = await poll(
+    const state = await pollUntil(
       () => h.engine.credentials(),
       (s) => !s.ok && s.failures >= 2,
       "credentials paused after a probe",
@@ -232,7 +233,7 @@ forEachStore((stores) => {
     const conv = (i: number) => h.emulator.org.personalConversationId(i);
     const { notification } = await h.engine.submit(request({ conversations: users.slice(0, 6).map(conv) }), admin);
     // Each of the rows not yet sent probes several times (backoff 100..400 ms) after the late answers came in.
-    await poll(
+    await pollUntil(
       () => h.engine.credentials(),
       (s) => !s.ok && s.failures >= 12,
       "credentials paused through several probes",
@@ -259,7 +260,7 @@ forEachStore((stores) => {
     expect(bad?.lastErrorMessage).toMatch(/refused the bot's token for this conversation/);
     expect(bad?.attempts).toBeLessThanOrEqual(3);
     // The pause ended with the others' answers and nothing holds it now.
-    await poll(
+    await pollUntil(
       () => h.engine.credentials(),
       (s) => s.ok,
       "credentials ok again",
@@ -308,7 +309,7 @@ forEachStore((stores) => {
       request({ conversations: users.map((i) => h.emulator.org.personalConversationId(i)) }),
       admin,
     );
-    await poll(
+    await pollUntil(
       () => h.engine.credentials(),
       (s) => s.failures >= 4,
       "three probes after the pause",
@@ -348,14 +349,14 @@ forEachStore((stores) => {
     await emulator("PUT", "token-faults", { mode: "expiredSecret" });
     // A send pauses sending first; the roster read comes during the pause.
     await h.engine.submit(request({ conversations: [h.emulator.org.personalConversationId(0)] }), admin);
-    await poll(
+    await pollUntil(
       () => h.engine.credentials(),
       (s) => !s.ok,
       "credentials paused",
     );
     const { notification } = await h.engine.submit(request({ teams: [team.id], deliverTo: "members" }), admin);
     // Two more probes, at least one of them possibly the roster read.
-    await poll(
+    await pollUntil(
       () => h.engine.credentials(),
       (s) => s.failures >= 3,
       "probed twice more",

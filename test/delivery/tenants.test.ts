@@ -6,7 +6,7 @@ import { notificationRoutes } from "../../src/api/notifications.js";
 import { tenantRoutes } from "../../src/api/tenants.js";
 import { systemClock } from "../../src/clock.js";
 import { forEachStore } from "../helpers/stores.js";
-import { addsUp, admin, emulatorControl, finished, type Harness, request, startHarness } from "./helpers/harness.js";
+import { addsUp, admin, emulatorControl, finished, type Harness, pollUntil, request, startHarness } from "./helpers/harness.js";
 
 const adminKey = "tenants-test-admin-key-0123456789";
 const scopedKey = "tenants-test-scoped-key-0123456789";
@@ -60,16 +60,6 @@ forEachStore((stores) => {
     return { status: res.status, json: (await res.json()) as any };
   };
   const conv = (i: number) => h.emulator.org.personalConversationId(i);
-  /** Poll `probe` until `until` holds, or fail naming what it last saw. */
-  const poll = async <T>(probe: () => Promise<T>, until: (v: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await probe();
-      if (until(v)) return v;
-      if (Date.now() > deadline) throw new Error(`${what}: last saw ${JSON.stringify(v)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
   /** Submit to these users of tenant 0 and wait until Teams said BotDisabledByAdmin and nothing is in flight. */
   const submitWhileDisabled = async (users: number[]) => {
     const disabledBefore = h.stats()["disabled"] ?? 0;
@@ -81,7 +71,7 @@ forEachStore((stores) => {
   it("GET /v1/tenants shows a disabled tenant with Teams' code, since when and its waiting rows; POST resume delivers them", async () => {
     await control(`tenants/${tenant0}`, "PATCH", { botDisabled: true });
     const id = await submitWhileDisabled(users0.slice(0, 3));
-    const listed = await poll(
+    const listed = await pollUntil(
       () => call("GET", "/v1/tenants"),
       (r) => r.json.items?.find((t: { tenantId: string }) => t.tenantId === tenant0)?.waiting === 3,
       "tenant 0 listed as disabled with 3 rows waiting",

@@ -18,19 +18,6 @@ export async function tenantPauses(db: Kysely<AllTables>): Promise<TenantPause[]
   return rows.map((r) => ({ tenantId: r.tenant_id, code: r.code, since: r.paused_at }));
 }
 
-/** Active notifications with rows in `tenantId`. */
-async function activeNotificationsOf(db: Kysely<AllTables>, tenantId: string): Promise<string[]> {
-  const rows = await db
-    .selectFrom("notification_tenants as nt")
-    .innerJoin("notifications as n", "n.id", "nt.notification_id")
-    .select("n.id")
-    .where("nt.tenant_id", "=", tenantId)
-    .where("n.active", "=", 1)
-    .orderBy("n.id")
-    .execute();
-  return rows.map((r) => r.id);
-}
-
 /**
  * Active notifications created (or scheduled) at or before `beforeIso` that have a row WAITING in
  * `tenantId`: only these are worth a transaction and a lock (the sweep runs at every poll, and
@@ -62,18 +49,15 @@ async function expirableNotificationsOf(db: Kysely<AllTables>, tenantId: string,
 
 /** Rows waiting to be sent (or edited, deleted) in a tenant, over its active notifications. */
 async function waitingRows(db: Kysely<AllTables>, tenantId: string): Promise<number> {
-  let n = 0;
-  for (const id of await activeNotificationsOf(db, tenantId)) {
-    const row = await db
-      .selectFrom("deliveries")
-      .select((eb) => eb.fn.countAll<number | string>().as("n"))
-      .where("notification_id", "=", id)
-      .where("tenant_id", "=", tenantId)
-      .where("queue", "=", ready)
-      .executeTakeFirstOrThrow();
-    n += Number(row.n);
-  }
-  return n;
+  const row = await db
+    .selectFrom("deliveries as d")
+    .innerJoin("notifications as n", "n.id", "d.notification_id")
+    .select((eb) => eb.fn.countAll<number | string>().as("n"))
+    .where("n.active", "=", 1)
+    .where("d.tenant_id", "=", tenantId)
+    .where("d.queue", "=", ready)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 export async function tenantStates(

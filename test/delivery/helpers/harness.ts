@@ -183,6 +183,17 @@ export async function emulatorControl(h: Pick<Harness, "emulator">, method: stri
   return text ? (JSON.parse(text) as unknown) : undefined;
 }
 
+/** Poll `probe` every 20 ms until `until` holds (its last value), or fail naming `what` and what it last saw. */
+export async function pollUntil<T>(probe: () => T | Promise<T>, until: (v: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (until(v)) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: last saw ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 export function request(
   audience: NotificationRequest["audience"],
   message: NotificationRequest["message"] = { text: "Hello ${givenName}" },
