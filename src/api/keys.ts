@@ -68,9 +68,14 @@ export function withinTenants(tenants: readonly string[] | undefined, of: readon
  * (limited to its tenants). Not the bootstrap `env:` key or any wider key. Unlimited readers see all.
  */
 export async function visibleKeyIds(store: ApiKeyStore, principal: Principal): Promise<(id: string) => boolean> {
-  if (!principal.tenants) return () => true;
+  return principal.tenants ? visibleAmong(await store.list(), principal) : () => true;
+}
+
+/** `visibleKeyIds` over keys already read. */
+function visibleAmong(keys: readonly ApiKeyRecord[], principal: Principal): (id: string) => boolean {
   const mine = principal.tenants;
-  const ids = new Set((await store.list()).filter((k) => withinTenants(mine, k.tenants)).map((k) => k.id));
+  if (!mine) return () => true;
+  const ids = new Set(keys.filter((k) => withinTenants(mine, k.tenants)).map((k) => k.id));
   ids.add(principal.keyId);
   return (id) => ids.has(id);
 }
@@ -194,8 +199,9 @@ export function keyRoutes(store: ApiKeyStore, auditLog: AuditLog, keys: ApiKeyVe
   // A limited key lists and revokes only keys limited to its tenants; others look absent (404, not 403).
   app.get("/v1/keys", async (c) => {
     const principal = c.get("principal");
-    const visible = await visibleKeyIds(store, principal);
-    const items = (await store.list()).filter((k) => withinTenants(principal.tenants, k.tenants)).map((k) => keyView(k, visible));
+    const keys = await store.list();
+    const visible = visibleAmong(keys, principal);
+    const items = keys.filter((k) => withinTenants(principal.tenants, k.tenants)).map((k) => keyView(k, visible));
     return c.json({ items });
   });
   app.delete("/v1/keys/:id", async (c) => {
