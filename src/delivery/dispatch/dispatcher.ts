@@ -155,32 +155,27 @@ export class Dispatcher {
     await this.recover();
     await this.poll();
     this.timers.push(setInterval(() => void this.poll(), config.pollMs));
-    this.timers.push(
-      setInterval(() => {
-        // Recovery compares other processes' heartbeats with this clock: only right after the
-        // clock was measured again (a step of this machine's clock, NTP or a VM resume, would
-        // otherwise declare live workers dead), and not at all when it could not be measured.
-        this.track(
-          Promise.resolve(this.deps.syncClock?.())
-            .then(
-              () => true,
-              (e: unknown) => {
-                this.deps.logger.warn({ err: (e as Error).message }, "reading the database's clock failed");
-                return false;
-              },
-            )
-            .then(async (synced) => {
-              await store
-                .heartbeat(owner, clock.now())
-                .catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "heartbeat failed"));
-              // Another process may have died; its work is taken over once it is stale.
-              if (synced && store.shared)
-                await this.recover().catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "recovery failed"));
-            }),
-        );
-      }, config.heartbeatMs),
-    );
+    this.timers.push(setInterval(() => this.track(this.beat()), config.heartbeatMs));
     for (const t of this.timers) t.unref();
+  }
+
+  /**
+   * One heartbeat: measure the clock against the store's again, write the heartbeat, then take
+   * over the work of processes that stopped beating. Recovery compares their heartbeats with this
+   * clock, so it runs only right after a successful measurement (a step of this machine's clock,
+   * NTP or a VM resume, would otherwise declare live workers dead).
+   */
+  private async beat(): Promise<void> {
+    const { store, clock, owner, logger } = this.deps;
+    const synced = await Promise.resolve(this.deps.syncClock?.()).then(
+      () => true,
+      (e: unknown) => {
+        logger.warn({ err: (e as Error).message }, "reading the database's clock failed");
+        return false;
+      },
+    );
+    await store.heartbeat(owner, clock.now()).catch((e: unknown) => logger.warn({ err: (e as Error).message }, "heartbeat failed"));
+    if (synced && store.shared) await this.recover().catch((e: unknown) => logger.warn({ err: (e as Error).message }, "recovery failed"));
   }
 
   /** New rows of a notification in these tenants (submitted here, or a page of an expansion). */
@@ -318,9 +313,9 @@ export class Dispatcher {
       this.stats.retried++;
       if (result.error.code.startsWith("429")) this.stats.throttled++;
     } else if (result.kind === "final" && result.status === "unknown") this.stats.unknown++;
-    else if (result.kind === "final" && result.status === "canceled") {
-      // A duplicate of another row (the same person): nothing failed.
-    } else if (result.kind === "final" || result.kind === "editFailed" || result.kind === "deleteFailed") this.stats.failed++;
+    // A row canceled as a duplicate of another (the same person) is no failure.
+    else if ((result.kind === "final" && result.status !== "canceled") || result.kind === "editFailed" || result.kind === "deleteFailed")
+      this.stats.failed++;
     this.persist(result, 1);
   }
 
