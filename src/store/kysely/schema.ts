@@ -16,6 +16,8 @@ export interface Database {
   conversations: ConversationsTable;
   preferences: PreferencesTable;
   herald_migrations: MigrationsTable;
+  responses: ResponsesTable;
+  response_voters: ResponseVotersTable;
 }
 
 export interface ConversationsTable {
@@ -72,4 +74,31 @@ export interface PreferencesTable {
 export interface MigrationsTable {
   name: string;
   applied_at: string;
+}
+
+/** Answers to notifications (migration 009): poll votes, acknowledgements, survey answers. */
+export interface ResponsesTable {
+  /** Insertion order, the key of a page's cursor (PostgreSQL returns it as a string). */
+  seq: Generated<number | string>;
+  notification_id: string;
+  delivery_id: string | null;
+  tenant_id: string;
+  /** Null for an anonymous poll. */
+  user_id: string | null;
+  user_name: string | null;
+  /** `poll`, `ack` or `survey`. */
+  kind: string;
+  /** A survey question's id; `''` for polls and acknowledgements. */
+  question_id: string;
+  /** JSON: poll = option indexes, ack = true, survey = `{text, choice?}`. */
+  value: string;
+  created_at: string;
+}
+
+/** Who answered which question (migration 009); kept apart from the answer for anonymous polls. */
+export interface ResponseVotersTable {
+  notification_id: string;
+  question_id: string;
+  user_id: string;
+  created_at: string;
 }

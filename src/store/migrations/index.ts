@@ -6,6 +6,7 @@ import { m005ReadyIndex } from "./005_ready_index.js";
 import { m006AuditTenants } from "./006_audit_tenants.js";
 import { m007UserChatIndex } from "./007_user_chat_index.js";
 import { m008BlockedRetry } from "./008_blocked_retry.js";
+import { m009Responses } from "./009_responses.js";
 import type { Migration } from "./migration.js";
 
 export type { Migration } from "./migration.js";
@@ -32,4 +33,5 @@ export const migrations: readonly Migration[] = [
   m006AuditTenants,
   m007UserChatIndex,
   m008BlockedRetry,
+  m009Responses,
 ];
