@@ -3,6 +3,8 @@ import { ConfigError, loadConfig } from "../config/config.js";
 import { createLogger } from "../log.js";
 import { keepHeapSmall } from "../server/heap.js";
 import { createHerald } from "../server/herald.js";
+import { type Listener, listen } from "../server/listen.js";
+import { opsRoutes } from "../server/ops.js";
 import { StoreError } from "../store/errors.js";
 import { ceilingCheck } from "./ceiling.js";
 import { addSettingFlags, exitCodes, settingFlags } from "./options.js";
@@ -60,13 +62,18 @@ export function registerServe(program: Command): void {
 }
 
 /**
- * `herald worker`: the delivery engine alone, no HTTP. Run any number next to `herald serve`
+ * `herald worker`: the delivery engine, plus `/healthz`, `/readyz` and `/metrics` on HERALD_HOST:HERALD_PORT
+ * (no API, no bot endpoint). Run any number next to `herald serve`
  * processes on the same PostgreSQL database (rows are claimed with FOR UPDATE SKIP LOCKED and
  * leases) and the same rate-limit buckets in Redis (HERALD_REDIS_URL, required: see ceiling.ts).
  */
 export function registerWorker(program: Command): void {
   addSettingFlags(
-    program.command("worker").description("Run only the delivery engine (for more sending processes on PostgreSQL + Redis)."),
+    program
+      .command("worker")
+      .description(
+        "Run only the delivery engine, with /healthz, /readyz and /metrics on HERALD_PORT (for more sending processes on PostgreSQL + Redis).",
+      ),
   ).action(async (opts: Record<string, unknown>) => {
     const config = configOrExit("worker", opts);
     if (config.databaseUrl.startsWith("sqlite:")) {
@@ -81,8 +88,23 @@ export function registerWorker(program: Command): void {
     keepHeapSmall();
     const logger = createLogger(config.logLevel);
     const herald = await startOrExit("worker", config, logger);
-    logger.info({ workerId: herald.engine.workerId }, "herald worker started");
-    process.stdout.write(`Herald worker ${herald.engine.workerId} sending\n`);
-    onShutdown(logger, () => herald.close());
+    const ops = opsRoutes(herald.store, herald.engine, herald.metrics);
+    let listener: Listener;
+    try {
+      listener = await listen((req) => ops.fetch(req), config.port, config.host);
+    } catch (e) {
+      await herald.close().catch(() => undefined);
+      process.stderr.write(
+        `herald worker: cannot listen on ${config.host}:${config.port} for /healthz, /readyz and /metrics (${e instanceof Error ? e.message : String(e)}). Give each process on one machine its own HERALD_PORT / --port (0 = any free port).\n`,
+      );
+      process.exit(exitCodes.usage);
+    }
+    logger.info({ workerId: herald.engine.workerId, url: listener.url }, "herald worker started");
+    process.stdout.write(`Herald worker ${herald.engine.workerId} sending (health and metrics on ${listener.url})\n`);
+    // The listener closes first: a load balancer or Prometheus sees the process go, then the engine drains.
+    onShutdown(logger, async () => {
+      await listener.close();
+      await herald.close();
+    });
   });
 }

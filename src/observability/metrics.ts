@@ -1,134 +1,165 @@
-// Prometheus metrics in the text exposition format (version 0.0.4), kept in process. Small on
-// purpose: counters and gauges with labels, and histograms with fixed buckets.
+import client from "prom-client";
+
+/**
+ * Herald's Prometheus metrics, on prom-client (the well-kept Node.js client): counters, gauges and
+ * histograms in a registry per Herald instance (a test or a library user may run several in one
+ * process), plus prom-client's default process metrics (CPU, memory, event-loop lag, GC, handles)
+ * in one registry per process, merged in at scrape time.
+ *
+ * The small classes below keep the interface the rest of Herald uses (`inc`, `get`, `observe`,
+ * `gauge(...)`, `render()`), so no caller depends on prom-client. Labels must come from bounded
+ * sets (route patterns, outcomes, operations), never from ids.
+ */
 type Labels = Readonly<Record<string, string>>;
 
-function labelKey(labels: Labels): string {
-  const keys = Object.keys(labels).sort();
-  return keys.map((k) => `${k}="${escapeLabel(labels[k] ?? "")}"`).join(",");
+/** Label names are sorted so a series prints the same whichever order the caller wrote them in. */
+function sorted(labels: Labels): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(labels).sort()) out[k] = labels[k] ?? "";
+  return out;
 }
 
-function escapeLabel(v: string): string {
-  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
-}
-
-interface Metric {
-  render(): string;
-}
-
-/** A monotonically increasing count per label set (labels must come from a bounded set). */
-export class Counter implements Metric {
-  private readonly values = new Map<string, number>();
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
+/** A monotonically increasing count per label set. */
+export class Counter {
+  private readonly inner: client.Counter<string>;
+  /** The same counts, readable synchronously (prom-client's `get()` is async): for tests and sums. */
+  private readonly counts = new Map<string, { labels: Labels; value: number }>();
+  constructor(name: string, help: string, labelNames: readonly string[], registry: client.Registry) {
+    this.inner = new client.Counter({ name, help, labelNames: [...labelNames].sort(), registers: [registry] });
+  }
   inc(labels: Labels = {}, by = 1): void {
-    const k = labelKey(labels);
-    this.values.set(k, (this.values.get(k) ?? 0) + by);
+    const key = sorted(labels);
+    this.inner.inc(key, by);
+    const k = JSON.stringify(key);
+    const entry = this.counts.get(k);
+    if (entry) entry.value += by;
+    else this.counts.set(k, { labels: key, value: by });
   }
+  /** The count of one label set. */
   get(labels: Labels = {}): number {
-    return this.values.get(labelKey(labels)) ?? 0;
+    return this.counts.get(JSON.stringify(sorted(labels)))?.value ?? 0;
   }
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    if (this.values.size === 0) lines.push(`${this.name} 0`);
-    for (const [k, v] of this.values) lines.push(`${this.name}${k ? `{${k}}` : ""} ${v}`);
-    return lines.join("\n");
-  }
-}
-
-/** A value read when metrics are scraped: a gauge (queue depth) or a counter kept elsewhere (engine totals). */
-export class Gauge implements Metric {
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly read: () => Promise<ReadonlyArray<[Labels, number]>> | ReadonlyArray<[Labels, number]>,
-    private readonly type: "gauge" | "counter" = "gauge",
-  ) {}
-  private last: ReadonlyArray<[Labels, number]> = [];
-  async collect(): Promise<void> {
-    this.last = await this.read();
-  }
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
-    for (const [labels, v] of this.last) {
-      const k = labelKey(labels);
-      lines.push(`${this.name}${k ? `{${k}}` : ""} ${v}`);
-    }
-    return lines.join("\n");
+  /** Every label set counted so far, with its count. */
+  values(): ReadonlyArray<{ labels: Labels; value: number }> {
+    return [...this.counts.values()];
   }
 }
 
 /** Observations (seconds) counted into fixed cumulative buckets per label set. */
-export class Histogram implements Metric {
-  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
+export class Histogram {
+  private readonly inner: client.Histogram<string>;
   /** @param buckets upper bounds in seconds, ascending */
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly buckets: readonly number[],
-  ) {}
-  observe(seconds: number, labels: Labels = {}): void {
-    const k = labelKey(labels);
-    let s = this.series.get(k);
-    if (!s) {
-      s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
-      this.series.set(k, s);
-    }
-    for (let i = 0; i < this.buckets.length; i++)
-      if (seconds <= (this.buckets[i] ?? Number.POSITIVE_INFINITY)) s.counts[i] = (s.counts[i] ?? 0) + 1;
-    s.sum += seconds;
-    s.count += 1;
+  constructor(name: string, help: string, labelNames: readonly string[], buckets: readonly number[], registry: client.Registry) {
+    this.inner = new client.Histogram({ name, help, labelNames: [...labelNames].sort(), buckets: [...buckets], registers: [registry] });
   }
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    for (const [k, s] of this.series) {
-      const sep = k ? `${k},` : "";
-      this.buckets.forEach((b, i) => {
-        lines.push(`${this.name}_bucket{${sep}le="${b}"} ${s.counts[i] ?? 0}`);
-      });
-      lines.push(`${this.name}_bucket{${sep}le="+Inf"} ${s.count}`);
-      lines.push(`${this.name}_sum${k ? `{${k}}` : ""} ${s.sum}`);
-      lines.push(`${this.name}_count${k ? `{${k}}` : ""} ${s.count}`);
-    }
-    return lines.join("\n");
+  observe(seconds: number, labels: Labels = {}): void {
+    this.inner.observe(sorted(labels), seconds);
   }
 }
 
-/** Herald's metrics, one registry per process. Names follow Prometheus conventions. */
+/** What a scrape-time gauge returns: one value per label set. */
+export type GaugeRead = () => Promise<ReadonlyArray<[Labels, number]>> | ReadonlyArray<[Labels, number]>;
+
+let processRegistry: client.Registry | undefined;
+
+/** prom-client's default metrics, collected once per process however many Herald instances run in it. */
+function defaultMetrics(): client.Registry {
+  if (!processRegistry) {
+    processRegistry = new client.Registry();
+    client.collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+/** Herald's metrics, one registry per instance. Names follow Prometheus conventions. */
 export class Metrics {
+  private readonly registry = new client.Registry();
   readonly sendLatency = new Histogram(
     "herald_send_duration_seconds",
     "Latency of Connector requests, by operation.",
+    ["operation", "outcome"],
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    this.registry,
   );
-  readonly throttled = new Counter("herald_connector_throttled_total", "429 answers received from the Connector.");
-  readonly tokenRefreshes = new Counter("herald_token_refreshes_total", "Outbound token fetches, by result.");
-  readonly inbound = new Counter("herald_inbound_activities_total", "Inbound activities, by type and auth result (ok, rejected, invalid).");
-  readonly apiRequests = new Counter("herald_api_requests_total", "API requests, by route and status.");
+  readonly throttled = new Counter(
+    "herald_connector_throttled_total",
+    "429 answers received from the Connector.",
+    ["operation"],
+    this.registry,
+  );
+  readonly tokenRefreshes = new Counter("herald_token_refreshes_total", "Outbound token fetches, by result.", ["result"], this.registry);
+  readonly inbound = new Counter(
+    "herald_inbound_activities_total",
+    "Inbound activities, by type and auth result (ok, rejected, invalid).",
+    ["type", "result"],
+    this.registry,
+  );
+  readonly apiRequests = new Counter(
+    "herald_api_requests_total",
+    "API requests, by route and status.",
+    ["method", "route", "status"],
+    this.registry,
+  );
   readonly auditFailures = new Counter(
     "herald_audit_write_failures_total",
     "Audit entries that could not be written after the write they describe committed (logged at error), by action.",
+    ["action"],
+    this.registry,
   );
-  private readonly gauges: Gauge[] = [];
 
-  /** Register a gauge read at scrape time (e.g. queue depth from the store). */
-  gauge(name: string, help: string, read: ConstructorParameters<typeof Gauge>[2], type: "gauge" | "counter" = "gauge"): void {
-    this.gauges.push(new Gauge(name, help, read, type));
+  /**
+   * Register a value read at scrape time: a gauge (queue depth), or a counter kept elsewhere (the
+   * engine's totals). `labelNames` lists every label `read` may return. A read that fails keeps
+   * the last values, so one slow store query does not blank the whole scrape.
+   */
+  gauge(name: string, help: string, read: GaugeRead, type: "gauge" | "counter" = "gauge", labelNames: readonly string[] = []): void {
+    let last: ReadonlyArray<[Labels, number]> = [];
+    const names = [...labelNames].sort();
+    const collect = async (set: (labels: Record<string, string>, value: number) => void, reset: () => void) => {
+      try {
+        last = await read();
+      } catch {
+        // keep `last`
+      }
+      reset();
+      for (const [labels, value] of last) set(sorted(labels), value);
+    };
+    if (type === "counter") {
+      new client.Counter({
+        name,
+        help,
+        labelNames: names,
+        registers: [this.registry],
+        async collect() {
+          await collect(
+            (labels, value) => this.inc(labels, value),
+            () => this.reset(),
+          );
+        },
+      });
+    } else {
+      new client.Gauge({
+        name,
+        help,
+        labelNames: names,
+        registers: [this.registry],
+        async collect() {
+          await collect(
+            (labels, value) => this.set(labels, value),
+            () => this.reset(),
+          );
+        },
+      });
+    }
   }
 
-  /** Read every gauge, then render all metrics as Prometheus text (a failing gauge keeps its last value). */
+  /** The content type of `render()`'s text. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Read every gauge, then render this instance's and the process's metrics as Prometheus text. */
   async render(): Promise<string> {
-    await Promise.all(this.gauges.map((g) => g.collect().catch(() => undefined)));
-    const all: Metric[] = [
-      this.sendLatency,
-      this.throttled,
-      this.tokenRefreshes,
-      this.inbound,
-      this.apiRequests,
-      this.auditFailures,
-      ...this.gauges,
-    ];
-    return `${all.map((m) => m.render()).join("\n")}\n`;
+    return client.Registry.merge([defaultMetrics(), this.registry]).metrics();
   }
 }

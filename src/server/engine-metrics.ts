@@ -19,6 +19,7 @@ export function registerEngineMetrics(metrics: Metrics, engine: DeliveryEngine):
       ];
     },
     "counter",
+    ["outcome"],
   );
   metrics.gauge(
     "herald_delivery_requests_total",

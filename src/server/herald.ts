@@ -31,8 +31,8 @@ import { StoreError } from "../store/errors.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/ports.js";
 import { registerEngineMetrics } from "./engine-metrics.js";
-import { healthRoutes } from "./health.js";
 import { type Listener, listen } from "./listen.js";
+import { opsRoutes } from "./ops.js";
 import { pacedReplies } from "./paced-replies.js";
 
 export interface HeraldOptions {
@@ -153,16 +153,12 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     // routePath is the route's pattern (`/v1/notifications/:id`), so labels stay bounded.
     metrics.apiRequests.inc({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) });
   });
-  app.route(
-    "/",
-    healthRoutes(store, () => engine.credentials()),
-  );
+  app.route("/", opsRoutes(store, engine, metrics));
   // Action labels are route patterns (`PATCH /v1/notifications/:id`) or key actions: bounded.
   const auditLog = reportingAuditLog(store.audit, logger, (action) => metrics.auditFailures.inc({ action }));
   app.use("/v1/*", auditWrites(auditLog, clock));
   const openapi = openApiDocument();
   app.get("/openapi.json", (c) => c.json(openapi));
-  app.get("/metrics", async (c) => c.text(await metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
   app.route("/", botEndpoint({ verifier, trusted, handler, logger, onActivity: (type, result) => metrics.inbound.inc({ type, result }) }));
   app.route("/", conversationRoutes(store, keys));
   app.route("/", notificationRoutes(engine, keys));
