@@ -21,6 +21,7 @@ import { InProcessRateLimiter, type RateLimiter, RedisRateLimiter } from "../del
 import { policiesFor } from "../delivery/policies.js";
 import { errorResponse } from "../http/errors.js";
 import { createInboundVerifier, inboundVerifierOptions } from "../inbound/auth/index.js";
+import { CardActions } from "../inbound/card-actions.js";
 import { ActivityHandler } from "../inbound/handler.js";
 import { loadWelcomeFile } from "../inbound/messages.js";
 import { botEndpoint } from "../inbound/route.js";
@@ -124,6 +125,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     clock,
     logger,
   });
+  // Each feature registers the card verbs it owns here (polls, acknowledgements, preferences).
+  const cardActions = new CardActions();
   const handler = new ActivityHandler({
     store,
     replies,
@@ -131,6 +134,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     now: () => isoNow(clock),
     welcome,
     onTenantInteraction: (tenantId) => engine.onTenantInteraction(tenantId),
+    onCardAction: cardActions.handle,
   });
   const verifier =
     config.inboundAuth === "jwt" ? createInboundVerifier({ ...inboundVerifierOptions(config, cloud), clock, logger }) : undefined;

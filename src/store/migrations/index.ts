@@ -7,6 +7,11 @@ import { m006AuditTenants } from "./006_audit_tenants.js";
 import { m007UserChatIndex } from "./007_user_chat_index.js";
 import { m008BlockedRetry } from "./008_blocked_retry.js";
 import { m009Responses } from "./009_responses.js";
+import { m010ReadsReactions } from "./010_reads_reactions.js";
+import { m011Surveys } from "./011_surveys.js";
+import { m012Schedules } from "./012_schedules.js";
+import { m013Preferences } from "./013_preferences.js";
+import { m014Installations } from "./014_installations.js";
 import type { Migration } from "./migration.js";
 
 export type { Migration } from "./migration.js";
@@ -34,4 +39,9 @@ export const migrations: readonly Migration[] = [
   m007UserChatIndex,
   m008BlockedRetry,
   m009Responses,
+  m010ReadsReactions,
+  m011Surveys,
+  m012Schedules,
+  m013Preferences,
+  m014Installations,
 ];
