@@ -14,6 +14,9 @@ import type { Message } from "./message/schema.js";
 import type { BlockedEntry, Delivery, DeliveryStatus, Notification, NotificationStatus, Page } from "./model.js";
 import { policiesFor } from "./policies.js";
 import { type NotificationRequest, scheduleOf, toAudience } from "./request.js";
+import type { LocalTimeSchedule } from "./schedule/local-time.js";
+import { earliest, placeRows, type TenantTimeZone } from "./schedule/place.js";
+import { cronOf, localTimeOf } from "./schedule/schema.js";
 import type { TenantState } from "./store/port.js";
 import { limiterOnBaseClock, StoreClock } from "./store-clock.js";
 
@@ -40,6 +43,15 @@ export interface DeliveryEngineDeps {
   random?: (() => number) | undefined;
   /** This process's worker id. Default: host-pid-random. */
   workerId?: string | undefined;
+  /** A tenant's default time zone (tenant settings), for local-time schedules of recipients whose own zone is unknown. Default: none. */
+  tenantTimeZone?: TenantTimeZone | undefined;
+}
+
+/** Where a notification comes from when a recurring series starts it (src/delivery/schedule/series.ts). */
+export interface SeriesOrigin {
+  seriesId: string;
+  /** The run's time, ms since the epoch. */
+  runAt: number;
 }
 
 /** Who calls: an API key and, when it is tenant-scoped, its tenants. */
@@ -66,7 +78,7 @@ export interface DeliveryEngine {
    * (bad message or template) or DeliveryError (idempotency conflict, tenant not allowed).
    * `created` is false when the idempotency key returned an existing notification.
    */
-  submit(request: NotificationRequest, caller: Caller): Promise<{ notification: Notification; created: boolean }>;
+  submit(request: NotificationRequest, caller: Caller, origin?: SeriesOrigin): Promise<{ notification: Notification; created: boolean }>;
   /** Undefined when unknown or not visible to `caller`. */
   get(id: string, caller?: Caller): Promise<Notification | undefined>;
   list(filter: { status?: NotificationStatus | undefined }, page: PageRequest, caller?: Caller): Promise<Page<Notification>>;
@@ -125,6 +137,10 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     config,
     logger: logger.child({ component: "delivery" }),
     random: deps.random ?? Math.random,
+    placeRows: (n, rows) => {
+      const local = localTimeOf(n.schedule as NotificationRequest["schedule"]);
+      return local ? placeRows(rows, local, Date.parse(n.createdAt), deps.tenantTimeZone) : Promise.resolve(rows);
+    },
   });
   let stopping = false;
 
@@ -160,8 +176,14 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       await dispatcher.stop();
     },
 
-    async submit(request, caller) {
+    async submit(request, caller, origin) {
       if (stopping) throw new DeliveryError("HERALD_E_ENGINE_STOPPED", "Herald is shutting down; send the request again in a moment.");
+      if (cronOf(request.schedule))
+        throw new DeliveryError(
+          "HERALD_E_SCHEDULE_IS_SERIES",
+          "A cron schedule makes a recurring series, not one notification: create it with POST /v1/series (or herald series).",
+        );
+      const local: LocalTimeSchedule | undefined = localTimeOf(request.schedule);
       // Throws MessageError naming the field (templates, size) before anything is stored.
       prepareMessage(request.message, { data: request.data });
       const audience = toAudience(request.audience);
@@ -172,6 +194,8 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         data: request.data ?? null,
         scheduledAt: scheduledAt ?? null,
         category: request.category ?? null,
+        // Only when present, so the hashes of requests without one stay what they were.
+        ...(local ? { schedule: local } : {}),
       });
       if (caller.tenants) {
         // Checked before any lookup: only a tenant the caller named itself is ever refused by name.
@@ -208,6 +232,10 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       await clock.fresh();
       const now = clock.now();
       const tenants = resolution.tenants ? [...resolution.tenants] : [];
+      // Local time: each row waits for its recipient's moment; the notification stays `scheduled`
+      // until the first of them (a streamed audience is placed page by page as it expands).
+      const rows = local ? await placeRows(resolution.rows, local, now, deps.tenantTimeZone) : resolution.rows;
+      const firstLocal = local && !resolution.streaming ? earliest(rows) : undefined;
       const { notification, created } = await store.createNotification(
         {
           id: notificationId(now),
@@ -220,11 +248,14 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
           data: request.data,
           category: request.category,
           createdAt: now,
-          scheduledAt,
+          scheduledAt: firstLocal !== undefined && firstLocal > now ? firstLocal : scheduledAt,
+          schedule: local,
+          seriesId: origin?.seriesId,
+          seriesRunAt: origin?.runAt,
           expansionDone: !resolution.streaming,
           expansionCursor: resolution.streaming ? resolution.cursor : undefined,
         },
-        resolution.rows,
+        rows,
       );
       if (!created) return sameRequest(notification, hash);
       logger.info(
@@ -234,7 +265,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       if (notification.status !== "scheduled") {
         dispatcher.messages.put(notification);
         if (resolution.streaming) dispatcher.expand(notification.id);
-        const sending = new Set(resolution.rows.filter((r) => r.status === "pending").map((r) => r.tenantId));
+        const sending = new Set(rows.filter((r) => r.status === "pending").map((r) => r.tenantId));
         dispatcher.announce(notification.id, [...sending]);
         if (!resolution.streaming && notification.counts.pending === 0) await store.finishIfDone([notification.id], clock.now());
       }

@@ -14,7 +14,11 @@ export type DeliveryErrorCode =
   /** A tenant-scoped API key must name the tenant. */
   | "HERALD_E_TENANT_REQUIRED"
   /** The engine is stopping or stopped. */
-  | "HERALD_E_ENGINE_STOPPED";
+  | "HERALD_E_ENGINE_STOPPED"
+  /** A cron schedule sent to `POST /v1/notifications`'s engine call: a series is created through the series service. */
+  | "HERALD_E_SCHEDULE_IS_SERIES"
+  /** A series cannot do that in its state (resume a canceled series, edit an ended one). */
+  | "HERALD_E_SERIES_STATE";
 
 const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
   HERALD_E_NOT_FOUND: 404,
@@ -23,6 +27,8 @@ const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
   HERALD_E_FORBIDDEN: 403,
   HERALD_E_TENANT_REQUIRED: 400,
   HERALD_E_ENGINE_STOPPED: 503,
+  HERALD_E_SCHEDULE_IS_SERIES: 400,
+  HERALD_E_SERIES_STATE: 409,
 };
 
 export class DeliveryError extends Error {

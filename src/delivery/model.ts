@@ -74,6 +74,11 @@ export interface Notification {
   category?: string | undefined;
   createdAt: string;
   scheduledAt?: string | undefined;
+  /** A local-time schedule as the request gave it (`{localTime, date?, timeZone?, ifPassed?}`). */
+  schedule?: unknown;
+  /** The recurring series this notification is a run of, and that run's time (ISO). */
+  seriesId?: string | undefined;
+  seriesRunAt?: string | undefined;
   startedAt?: string | undefined;
   completedAt?: string | undefined;
   canceledAt?: string | undefined;
@@ -106,6 +111,10 @@ export interface Delivery {
   appliedVersion?: number | undefined;
   recall?: RecallState | undefined;
   sentAt?: string | undefined;
+  /** The instant the row may first be sent (ISO; its recipient's local time for a local-time schedule). */
+  notBefore?: string | undefined;
+  /** The IANA time zone the row was placed in (the recipient's own when Teams reported one). */
+  timezone?: string | undefined;
   updatedAt: string;
 }
 
@@ -124,6 +133,10 @@ export interface NewDelivery {
   errorMessage?: string | undefined;
   /** The row tries again a conversation that had blocked the bot (HERALD_BLOCKED_RETRY_INTERVAL). */
   retryBlocked?: boolean | undefined;
+  /** Not sent before this instant (ms): a local-time schedule placed the row in its recipient's zone. */
+  notBefore?: number | undefined;
+  /** The IANA zone the row was placed in. */
+  timezone?: string | undefined;
 }
 
 /** What templating may bind about a recipient (`${name}`, `${givenName}`, ...). */
@@ -134,6 +147,8 @@ export interface RecipientUser {
   givenName?: string | undefined;
   surname?: string | undefined;
   locale?: string | undefined;
+  /** IANA time zone as Teams reported it (`${timezone}`). */
+  timezone?: string | undefined;
 }
 
 /** A delivery row identified. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { messageSchema } from "./message/schema.js";
 import { type Audience, deliveryStatuses } from "./model.js";
+import { type ScheduleInput, scheduleSchema } from "./schedule/schema.js";
 
 /**
  * The request shapes of `/v1/notifications` and `/v1/reports/blocked` (product.md, "HTTP API"),
@@ -69,8 +70,11 @@ export const notificationRequestSchema = z.strictObject({
   message: messageSchema,
   /** Values for `${...}` templating besides the recipient's fields. */
   data: z.record(z.string(), z.unknown(), { error: "must be a JSON object" }).optional(),
-  /** Send at this time instead of now: an ISO time, or `{at}`. */
-  schedule: z.union([when, z.strictObject({ at: when })]).optional(),
+  /**
+   * Send at this time instead of now: an ISO time or `{at}`; `{localTime, date?, timeZone?, ifPassed?}`
+   * (each recipient at that time in their own zone); `{cron, timeZone?, localTime?, until?}` (a series).
+   */
+  schedule: scheduleSchema.optional(),
   /** The same key (per API key) returns the same notification and never sends twice. */
   idempotencyKey: z.string().min(1).max(200).optional(),
   /** Users who opted out of this category are skipped as `optedOut`. */
@@ -113,8 +117,9 @@ export function toAudience(a: AudienceInput): Audience {
   return a.tenantId === undefined ? { all: true } : { all: true, tenantId: a.tenantId };
 }
 
-/** The schedule's time in ms, or undefined. */
-export function scheduleOf(s: NotificationRequest["schedule"]): number | undefined {
+/** The time in ms of an instant schedule (an ISO time or `{at}`), or undefined (none, local time, cron). */
+export function scheduleOf(s: ScheduleInput | undefined): number | undefined {
   if (s === undefined) return undefined;
-  return Date.parse(typeof s === "string" ? s : s.at);
+  if (typeof s === "string") return Date.parse(s);
+  return "at" in s ? Date.parse(s.at) : undefined;
 }

@@ -1,3 +1,4 @@
+import type { SeriesStore } from "../delivery/schedule/series.js";
 import type { DeliveryStore, RecipientDirectory } from "../delivery/store/port.js";
 import type {
   Account,
@@ -93,6 +94,8 @@ export interface Store {
   apiKeys: ApiKeyStore;
   /** Every write through the API. */
   audit: AuditLog;
+  /** Recurring series (schedules, src/delivery/schedule/series.ts); optional so wrappers of a store need not name it (no series API then). */
+  series?: SeriesStore | undefined;
   /** True when the database answers and migrations are applied. */
   ready(): Promise<boolean>;
   close(): Promise<void>;

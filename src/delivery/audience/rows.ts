@@ -47,7 +47,7 @@ export function optedOut(
 
 function userOf(r: StoredRecipient): RecipientUser | undefined {
   if (r.userId === undefined && r.userName === undefined) return undefined;
-  return { id: r.userId, name: r.userName, aadObjectId: r.userAadObjectId, locale: r.locale };
+  return { id: r.userId, name: r.userName, aadObjectId: r.userAadObjectId, locale: r.locale, timezone: r.timezone };
 }
 
 /** A row for a stored conversation (`conversations`, `all`, users and members with a chat). */
@@ -139,7 +139,7 @@ export function memberRow(
   const user: RecipientUser = { id: m.id, name: m.name, aadObjectId: m.aadObjectId, givenName: m.givenName, surname: m.surname };
   const key = `user:${tenantId}:${m.id}`;
   if (chat)
-    return { ...conversationRow({ ...chat, userName: chat.userName ?? m.name }, category, key), user: { ...user, locale: chat.locale } };
+    return { ...conversationRow({ ...chat, userName: chat.userName ?? m.name }, category, key), user: { ...user, locale: chat.locale, timezone: chat.timezone } };
   const row: NewDelivery = {
     recipientKey: key,
     kind: "user",

@@ -29,6 +29,8 @@ export interface ExpansionDeps {
   /** Rows were added in these tenants: the lanes start sending them. */
   announce(notificationId: string, tenants: readonly string[]): void;
   signal: AbortSignal;
+  /** Places a page's rows by the notification's local-time schedule before they are written. */
+  placeRows?: ((n: Notification, rows: NewDelivery[]) => Promise<NewDelivery[]>) | undefined;
 }
 
 /** Where a streaming expansion resumes after a crash (stored with each page, in its transaction). */
@@ -57,7 +59,8 @@ export async function runExpansion(n: Notification, stored: unknown, deps: Expan
 }
 
 async function append(n: Notification, rows: NewDelivery[], cursor: ExpansionCursor, done: boolean, deps: ExpansionDeps): Promise<boolean> {
-  const r = await deps.store.appendDeliveries(n.id, deps.owner, rows, { cursor, done }, deps.clock.now());
+  const placed = deps.placeRows && rows.length > 0 ? await deps.placeRows(n, rows) : rows;
+  const r = await deps.store.appendDeliveries(n.id, deps.owner, placed, { cursor, done }, deps.clock.now());
   if (r.tenants.length > 0) deps.announce(n.id, r.tenants);
   return r.accepted;
 }

@@ -5,7 +5,7 @@ import type { ConversationStore } from "../../store/ports.js";
 import { runExpansion } from "../audience/stream.js";
 import type { DeliveryConfig } from "../config.js";
 import type { RateLimiter } from "../limits/index.js";
-import { type DeliveryKey, deliveryKeyString, type JobResult } from "../model.js";
+import { type DeliveryKey, deliveryKeyString, type JobResult, type NewDelivery, type Notification } from "../model.js";
 import type { Policies } from "../policies.js";
 import type { DeliveryStore, RecipientDirectory, TenantPause } from "../store/port.js";
 import { Batcher } from "./batcher.js";
@@ -30,6 +30,8 @@ export interface DispatcherDeps {
   config: Readonly<DeliveryConfig>;
   logger: Logger;
   random: () => number;
+  /** Places a streamed page's rows by the notification's local-time schedule (src/delivery/schedule); default: as they are. */
+  placeRows?: ((n: Notification, rows: NewDelivery[]) => Promise<NewDelivery[]>) | undefined;
 }
 
 /**
@@ -208,6 +210,7 @@ export class Dispatcher {
         owner,
         announce: (id, tenants) => this.announce(id, tenants),
         signal: this.abort.signal,
+        placeRows: this.deps.placeRows,
       });
       await this.finish([notificationId]);
     })()

@@ -266,6 +266,7 @@ export class Executor {
       givenName: u?.givenName,
       surname: u?.surname,
       locale: u?.locale,
+      timezone: u?.timezone,
       tenantId: job.tenantId || undefined,
     });
   }

@@ -203,6 +203,12 @@ export interface NewNotification {
   /** ms since the epoch. */
   createdAt: number;
   scheduledAt?: number | undefined;
+  /** A local-time schedule (JSON-able), kept so a streaming expansion places its rows the same way. */
+  schedule?: unknown;
+  /** The series run this notification is (unique per series and run time). */
+  seriesId?: string | undefined;
+  /** ms since the epoch. */
+  seriesRunAt?: number | undefined;
   /** False for audiences streamed in the background (`all`, team rosters). */
   expansionDone: boolean;
   /** Where the background expansion starts (stored as its first cursor); none = the beginning. */
@@ -290,6 +296,8 @@ export interface StoredRecipient {
   userName?: string | undefined;
   userAadObjectId?: string | undefined;
   locale?: string | undefined;
+  /** IANA time zone Teams reported for the user. */
+  timezone?: string | undefined;
   optedOut: boolean;
   optedOutCategories: string[];
   /** Insertion order (the `all` cursor). */

@@ -70,6 +70,9 @@ export function rowToNotification(row: NotificationRow): Notification {
     category: opt(row.category),
     createdAt: row.created_at,
     scheduledAt: opt(row.scheduled_at),
+    schedule: row.schedule === null || row.schedule === undefined ? undefined : (JSON.parse(row.schedule) as unknown),
+    seriesId: opt(row.series_id ?? null),
+    seriesRunAt: opt(row.series_run_at ?? null),
     startedAt: opt(row.started_at),
     completedAt: opt(row.completed_at),
     canceledAt: opt(row.canceled_at),
@@ -100,6 +103,8 @@ export function rowToDelivery(row: DeliveryRow): Delivery {
     appliedVersion: row.applied_version === null ? undefined : Number(row.applied_version),
     recall: opt(row.recall_state) as RecallState | undefined,
     sentAt: opt(row.sent_at),
+    notBefore: opt(row.not_before ?? null),
+    timezone: opt(row.timezone ?? null),
     updatedAt: row.updated_at,
   });
 }
@@ -112,6 +117,7 @@ export function rowToJob(row: DeliveryRow): Job {
     givenName: opt(row.given_name),
     surname: opt(row.surname),
     locale: opt(row.locale),
+    timezone: opt(row.timezone ?? null),
   });
   return withoutUndefined<Job>({
     notificationId: row.notification_id,
@@ -139,6 +145,8 @@ export function newDeliveryRow(
   now: number,
 ): Insertable<DeliveriesTable> {
   const pending = d.status === "pending";
+  // A row placed by a local-time schedule waits for its own instant (never earlier than the notification's).
+  const due = d.notBefore !== undefined && d.notBefore > dueAt ? d.notBefore : dueAt;
   return {
     notification_id: notificationId,
     seq,
@@ -157,7 +165,7 @@ export function newDeliveryRow(
     status: d.status,
     op: pending ? "send" : null,
     queue: pending ? "ready" : null,
-    due_at: pending ? dueAt : null,
+    due_at: pending ? due : null,
     lease_owner: null,
     attempts: 0,
     first_attempt_at: null,
@@ -169,6 +177,8 @@ export function newDeliveryRow(
     sent_at: null,
     updated_at: iso(now),
     retry_blocked: d.retryBlocked ? 1 : null,
+    not_before: pending ? iso(due) : null,
+    timezone: d.timezone ?? d.user?.timezone ?? null,
   };
 }
 

@@ -63,6 +63,11 @@ export interface NotificationsTable {
   recall_pending: Int;
   recall_done: Int;
   recall_failed: Int;
+  // --- schedules (012_schedules) ---
+  /** JSON of the request's `schedule` (local-time schedules), or null. */
+  schedule: string | null;
+  series_id: string | null;
+  series_run_at: string | null;
 }
 
 export interface DeliveriesTable {
@@ -96,6 +101,11 @@ export interface DeliveriesTable {
   updated_at: string;
   /** 1: the row tries again a conversation that had blocked the bot (008_blocked_retry). */
   retry_blocked: number | null;
+  // --- schedules (012_schedules) ---
+  /** When the row may first be sent (ISO); its `due_at` starts there too. */
+  not_before: string | null;
+  /** The IANA zone of the recipient (or the schedule's fallback) the row was placed in. */
+  timezone: string | null;
 }
 
 export interface NotificationTenantsTable {

@@ -97,6 +97,8 @@ export async function claim(
           .where("tenant_id", "=", tenantId)
           .where("queue", "=", ready)
           .where("due_at", "<=", now)
+          // A scheduled row's due_at starts at its not_before, so this only re-checks the rows the index range gave.
+          .where((eb) => eb.or([eb("not_before", "is", null), eb("not_before", "<=", iso(now))]))
           .orderBy("due_at")
           .orderBy("seq")
           .limit(limit)

@@ -36,6 +36,7 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
         "c.user_name",
         "c.user_aad_object_id",
         "c.locale",
+        "c.timezone",
         "c.last_activity_at",
         "p.opted_out",
         "p.opted_out_categories",
@@ -203,6 +204,7 @@ interface JoinedRow {
   user_name: string | null;
   user_aad_object_id: string | null;
   locale: string | null;
+  timezone: string | null;
   opted_out: number | null;
   opted_out_categories: string | null;
 }
@@ -223,6 +225,7 @@ function toRecipient(r: JoinedRow): StoredRecipient {
   if (r.user_name !== null) out.userName = r.user_name;
   if (r.user_aad_object_id !== null) out.userAadObjectId = r.user_aad_object_id;
   if (r.locale !== null) out.locale = r.locale;
+  if (r.timezone !== null) out.timezone = r.timezone;
   return out;
 }
 

@@ -18,6 +18,8 @@ export interface Database {
   herald_migrations: MigrationsTable;
   responses: ResponsesTable;
   response_voters: ResponseVotersTable;
+  // --- schedules (012_schedules) ---
+  notification_series: NotificationSeriesTable;
 }
 
 export interface ConversationsTable {
@@ -101,4 +103,36 @@ export interface ResponseVotersTable {
   question_id: string;
   user_id: string;
   created_at: string;
+}
+
+// --- schedules (012_schedules) ---
+/** A recurring series (migration 012): each run becomes a notification with `series_id`. */
+export interface NotificationSeriesTable {
+  id: string;
+  created_by: string;
+  /** JSON array: the tenants of the tenant-scoped key that created it, or null (every tenant). */
+  caller_tenants: string | null;
+  tenant_id: string | null;
+  /** JSON, as the API accepted them. */
+  audience: string;
+  message: string;
+  data: string | null;
+  category: string | null;
+  cron: string;
+  time_zone: string;
+  /** 1: each run reaches every recipient at the cron's wall-clock time in their own zone. */
+  local_time: number;
+  until: string | null;
+  /** `active`, `paused`, `canceled`, `ended`. */
+  state: string;
+  next_run_at: string | null;
+  last_run_at: string | null;
+  last_notification_id: string | null;
+  runs: number | string;
+  /** A run claimed and not yet written as a notification (its claimer's id and when). */
+  pending_run_at: string | null;
+  pending_owner: string | null;
+  pending_since: string | null;
+  created_at: string;
+  updated_at: string;
 }

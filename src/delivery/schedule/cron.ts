@@ -1,0 +1,48 @@
+import { CronExpressionParser } from "cron-parser";
+import { DateTime } from "luxon";
+
+/**
+ * Cron arithmetic of recurring series, all of it cron-parser's (with its IANA zone support, so a
+ * `0 9 * * 1-5` in `Europe/Paris` stays at 09:00 Paris across daylight-saving changes).
+ */
+
+/** The zone in which a `localTime: true` series fires: the first zone on earth to reach a wall-clock time. */
+export const earliestZone = "Etc/GMT-14";
+
+/** Undefined when `expression` parses, else cron-parser's reason. */
+export function cronProblem(expression: string, zone: string): string | undefined {
+  try {
+    const e = CronExpressionParser.parse(expression, { tz: zone, currentDate: new Date(0) });
+    e.next();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** The first occurrence strictly after `after` (ms), or undefined when none comes before `until`. */
+export function nextRun(expression: string, zone: string, after: number, until?: number | undefined): number | undefined {
+  try {
+    const e = CronExpressionParser.parse(expression, { tz: zone, currentDate: new Date(after) });
+    const at = e.next().getTime();
+    return until !== undefined && at > until ? undefined : at;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The latest occurrence at or before `at` (ms), or undefined when none exists (cron-parser looks back a bounded while). */
+export function latestRun(expression: string, zone: string, at: number): number | undefined {
+  try {
+    const e = CronExpressionParser.parse(expression, { tz: zone, currentDate: new Date(at + 1) });
+    return e.prev().getTime();
+  } catch {
+    return undefined;
+  }
+}
+
+/** An occurrence's wall-clock date and time in `zone`: what a `localTime: true` run's child schedule says. */
+export function wallClock(at: number, zone: string): { date: string; localTime: string } {
+  const d = DateTime.fromMillis(at, { zone });
+  return { date: d.toFormat("yyyy-MM-dd"), localTime: d.toFormat("HH:mm") };
+}
