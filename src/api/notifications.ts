@@ -5,6 +5,8 @@ import { DeliveryError } from "../delivery/errors.js";
 import { MessageError } from "../delivery/message/errors.js";
 import type { Delivery, DeliveryStatus, Notification, NotificationStatus } from "../delivery/model.js";
 import { deliveriesQuerySchema, editRequestSchema, notificationRequestSchema, notificationsQuerySchema } from "../delivery/request.js";
+import { cronOf } from "../delivery/schedule/schema.js";
+import type { SeriesService } from "../delivery/schedule/series-service.js";
 import { errorResponse, readJson } from "../http/errors.js";
 import { StoreError } from "../store/errors.js";
 import { type ApiEnv, type ApiKeyVerifier, requireScope } from "./auth.js";
@@ -27,6 +29,11 @@ export interface NotificationView {
   scheduledAt?: string;
   canceledAt?: string;
   category?: string;
+  /** A local-time schedule as given (`{localTime, date?, timeZone?, ifPassed?}`). */
+  schedule?: unknown;
+  /** The recurring series this notification is a run of, and the run's time. */
+  seriesId?: string;
+  seriesRunAt?: string;
   /** 1, plus one per edit. */
   messageVersion: number;
   /** True while `all` or a team roster is still being expanded (`total` grows meanwhile). */
@@ -52,6 +59,9 @@ export function notificationView(n: Notification): NotificationView {
   if (n.scheduledAt) view.scheduledAt = n.scheduledAt;
   if (n.canceledAt) view.canceledAt = n.canceledAt;
   if (n.category) view.category = n.category;
+  if (n.schedule !== undefined) view.schedule = n.schedule;
+  if (n.seriesId) view.seriesId = n.seriesId;
+  if (n.seriesRunAt) view.seriesRunAt = n.seriesRunAt;
   if (n.messageVersion > 1) view.edit = n.edit;
   if (n.canceledAt) view.recall = n.recall;
   return view;
@@ -74,6 +84,8 @@ export function deliveryView(d: Delivery) {
     activityId: d.activityId ?? null,
     recall: d.recall ?? null,
     sentAt: d.sentAt ?? null,
+    notBefore: d.notBefore ?? null,
+    timezone: d.timezone ?? null,
     updatedAt: d.updatedAt,
   };
 }
@@ -93,6 +105,8 @@ const deliveryCsvHeader = [
   "activityId",
   "recall",
   "sentAt",
+  "notBefore",
+  "timezone",
   "updatedAt",
 ] as const;
 
@@ -120,7 +134,7 @@ export function engineError(c: Context, e: unknown): Response {
  * `GET /v1/notifications/{id}/deliveries?status=&cursor=&limit=&format=csv` (product.md).
  * Sending, editing and recalling need the `send` scope; reading needs `read`.
  */
-export function notificationRoutes(engine: DeliveryEngine, keys: ApiKeyVerifier): Hono<ApiEnv> {
+export function notificationRoutes(engine: DeliveryEngine, keys: ApiKeyVerifier, series?: SeriesService): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
   app.post("/v1/notifications", requireScope(keys, "send"), async (c) => {
@@ -129,6 +143,14 @@ export function notificationRoutes(engine: DeliveryEngine, keys: ApiKeyVerifier)
     const parsed = notificationRequestSchema.safeParse(body.value);
     if (!parsed.success) return bodyError(c, parsed.error);
     try {
+      const cron = cronOf(parsed.data.schedule);
+      if (cron && series) {
+        // A recurring schedule makes a series (product.md): each run is its own notification.
+        const s = await series.create({ ...parsed.data, schedule: cron }, callerOf(c));
+        c.header("Location", `/v1/series/${s.id}`);
+        c.set("auditTarget", { target: s.id, tenants: s.tenantId ? [s.tenantId] : undefined });
+        return c.json({ id: s.id, status: s.state, series: true, nextRunAt: s.nextRunAt ?? null }, 201);
+      }
       const { notification, created } = await engine.submit(parsed.data, callerOf(c));
       c.header("Location", `/v1/notifications/${notification.id}`);
       if (!created) c.header("Idempotent-Replayed", "true");

@@ -61,9 +61,6 @@ export const audienceSchema = z
 
 export type AudienceInput = z.infer<typeof audienceSchema>;
 
-/** An ISO 8601 time with a zone, e.g. `2025-06-01T09:00:00Z`. */
-const when = z.iso.datetime({ offset: true, error: "must be an ISO 8601 time with a zone, e.g. 2025-06-01T09:00:00Z" });
-
 /** `POST /v1/notifications`. */
 export const notificationRequestSchema = z.strictObject({
   audience: audienceSchema,

@@ -9,6 +9,7 @@ import { notificationRoutes } from "../api/notifications.js";
 import { openApiDocument } from "../api/openapi.js";
 import { perKeyRateLimit } from "../api/rate-limit.js";
 import { reportRoutes } from "../api/reports.js";
+import { seriesRoutes } from "../api/series.js";
 import { tenantRoutes } from "../api/tenants.js";
 import { type Clock, isoNow, systemClock } from "../clock.js";
 import { clouds } from "../config/clouds.js";
@@ -19,6 +20,7 @@ import { createConnectorClient } from "../connector/index.js";
 import { createDeliveryEngine, type DeliveryConfig, type DeliveryEngine } from "../delivery/index.js";
 import { InProcessRateLimiter, type RateLimiter, RedisRateLimiter } from "../delivery/limits/index.js";
 import { policiesFor } from "../delivery/policies.js";
+import { createSeriesService, type SeriesService } from "../delivery/schedule/series-service.js";
 import { errorResponse } from "../http/errors.js";
 import { createInboundVerifier, inboundVerifierOptions } from "../inbound/auth/index.js";
 import { CardActions } from "../inbound/card-actions.js";
@@ -52,6 +54,8 @@ export interface HeraldOptions {
   limiterMarginMs?: number;
   /** Run the delivery engine in this process (default true; `false` for an API-only process). */
   engine?: boolean;
+  /** How often this process looks for due series runs, in ms (default 1000; tests with a simulated clock go faster). */
+  seriesPollMs?: number;
 }
 
 /** One Herald process: bot endpoint, API and delivery engine over one store. */
@@ -61,6 +65,8 @@ export interface Herald {
   readonly connector: ConnectorClient;
   readonly handler: ActivityHandler;
   readonly engine: DeliveryEngine;
+  /** Recurring series (absent when the store has none). */
+  readonly series: SeriesService | undefined;
   readonly metrics: Metrics;
   /** The whole HTTP surface as a fetch handler (tests call it in process). */
   fetch(req: Request): Response | Promise<Response>;
@@ -112,6 +118,16 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
       ...options.delivery,
     },
   });
+  const series = store.series
+    ? createSeriesService({
+        store: store.series,
+        engine,
+        clock,
+        logger: logger.child({ component: "series" }),
+        owner: engine.workerId,
+        pollMs: options.seriesPollMs,
+      })
+    : undefined;
   const shutdown = new AbortController();
   // Every reply in flight listens on this signal; a tenant-wide install makes thousands at once,
   // so Node's default of 10 listeners would warn about a leak that is not one.
@@ -165,7 +181,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.get("/openapi.json", (c) => c.json(openapi));
   app.route("/", botEndpoint({ verifier, trusted, handler, logger, onActivity: (type, result) => metrics.inbound.inc({ type, result }) }));
   app.route("/", conversationRoutes(store, keys));
-  app.route("/", notificationRoutes(engine, keys));
+  app.route("/", notificationRoutes(engine, keys, series));
+  if (series) app.route("/", seriesRoutes(series, keys));
   app.route("/", retryRoutes(engine, keys));
   app.route("/", reportRoutes(engine, keys));
   app.route("/", tenantRoutes(engine, keys));
@@ -187,6 +204,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   const release = async (): Promise<void> => {
     const steps: (() => Promise<unknown> | unknown)[] = [
       () => listener?.close(),
+      () => series?.stop(),
       () => (options.engine !== false ? engine.stop() : undefined),
       () => shutdown.abort(new Error("Herald is shutting down")),
       () => handler.drain(),
@@ -204,6 +222,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   if (options.engine !== false) {
     try {
       await engine.start();
+      series?.start();
     } catch (e) {
       await release().catch(() => undefined);
       throw e;
@@ -215,6 +234,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     connector,
     handler,
     engine,
+    series,
     metrics,
     fetch: (req) => app.fetch(req),
     async listen() {

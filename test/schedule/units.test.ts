@@ -16,9 +16,12 @@ describe("local-time schedules (pure)", () => {
     expect(notBeforeOf({ localTime: "09:00" }, "Asia/Tokyo", requested)).toBe(requested);
     expect(isoOf(notBeforeOf({ localTime: "09:00", ifPassed: "nextDay" }, "Asia/Tokyo", requested))).toBe("2026-03-08T00:00:00.000Z");
     // the next day is 09:00 local even when that day has another offset
-    expect(localWallTime(notBeforeOf({ localTime: "09:00", ifPassed: "nextDay" }, "America/New_York", at("2026-03-07T15:00:00Z")), "America/New_York")).toBe(
-      "2026-03-08 09:00",
-    );
+    expect(
+      localWallTime(
+        notBeforeOf({ localTime: "09:00", ifPassed: "nextDay" }, "America/New_York", at("2026-03-07T15:00:00Z")),
+        "America/New_York",
+      ),
+    ).toBe("2026-03-08 09:00");
   });
   it("zone: recipient, else tenant, else request, else UTC; invalid names skipped", () => {
     expect(zoneFor("Asia/Tokyo", "Europe/Paris", "UTC")).toBe("Asia/Tokyo");

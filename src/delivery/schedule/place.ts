@@ -43,6 +43,7 @@ export async function placeRows(
 /** The earliest instant among placed pending rows (the notification's `scheduledAt`), or undefined. */
 export function earliest(rows: readonly NewDelivery[]): number | undefined {
   let min: number | undefined;
-  for (const r of rows) if (r.status === "pending" && r.notBefore !== undefined && (min === undefined || r.notBefore < min)) min = r.notBefore;
+  for (const r of rows)
+    if (r.status === "pending" && r.notBefore !== undefined && (min === undefined || r.notBefore < min)) min = r.notBefore;
   return min;
 }

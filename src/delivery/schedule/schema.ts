@@ -42,7 +42,8 @@ export const cronScheduleSchema = z
   })
   .superRefine((s, ctx) => {
     const problem = cronProblem(s.cron, s.timeZone ?? "UTC");
-    if (problem) ctx.addIssue({ code: "custom", path: ["cron"], message: `is not a valid cron expression (${problem}); e.g. "0 9 * * 1-5"` });
+    if (problem)
+      ctx.addIssue({ code: "custom", path: ["cron"], message: `is not a valid cron expression (${problem}); e.g. "0 9 * * 1-5"` });
   });
 
 export type LocalTimeScheduleInput = z.infer<typeof localTimeScheduleSchema>;

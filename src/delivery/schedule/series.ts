@@ -80,7 +80,9 @@ export interface SeriesFilter {
 
 /** Storage of series; one Kysely implementation for SQLite and PostgreSQL (src/store/kysely/series.ts). Times in are ms. */
 export interface SeriesStore {
-  create(series: Omit<Series, "runs" | "updatedAt" | "lastRunAt" | "lastNotificationId" | "pendingRunAt" | "pendingOwner" | "pendingSince">): Promise<Series>;
+  create(
+    series: Omit<Series, "runs" | "updatedAt" | "lastRunAt" | "lastNotificationId" | "pendingRunAt" | "pendingOwner" | "pendingSince">,
+  ): Promise<Series>;
   get(id: string): Promise<Series | undefined>;
   /** Newest first. */
   list(filter: SeriesFilter, page: PageRequest): Promise<Page<Series>>;
@@ -93,7 +95,14 @@ export interface SeriesStore {
    * pending: next run becomes `nextRunAt` (undefined: the series ends), the run is pending for
    * `owner`. True for exactly one of several processes trying the same claim.
    */
-  claimRun(id: string, expectedNextRunAt: string, runAt: number, nextRunAt: number | undefined, owner: string, now: number): Promise<boolean>;
+  claimRun(
+    id: string,
+    expectedNextRunAt: string,
+    runAt: number,
+    nextRunAt: number | undefined,
+    owner: string,
+    now: number,
+  ): Promise<boolean>;
   /** Take over a pending run whose claimer went quiet before `staleBefore`; true for one process. */
   retakeRun(id: string, pendingRunAt: string, staleBefore: number, owner: string, now: number): Promise<boolean>;
   /** The pending run at `runAt` was written (as `notificationId`, or given up with none): no longer pending. */

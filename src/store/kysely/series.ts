@@ -84,7 +84,10 @@ export class KyselySeriesStore implements SeriesStore {
       throw new StoreError("HERALD_E_STORE_LIMIT", `The page limit must be a whole number from 1 to 10000 (got ${page.limit}).`);
     const before = page.cursor === undefined ? undefined : decodeKey("s1", page.cursor);
     if (page.cursor !== undefined && before === undefined)
-      throw new StoreError("HERALD_E_STORE_CURSOR", "The page cursor is not one this server issued for this listing; start again without a cursor.");
+      throw new StoreError(
+        "HERALD_E_STORE_CURSOR",
+        "The page cursor is not one this server issued for this listing; start again without a cursor.",
+      );
     const visible = filter.visibleTo;
     const rows = await this.db
       .selectFrom("notification_series")
@@ -154,7 +157,14 @@ export class KyselySeriesStore implements SeriesStore {
     return [...ready, ...stale].map(toSeries);
   }
 
-  async claimRun(id: string, expectedNextRunAt: string, runAt: number, nextRunAt: number | undefined, owner: string, now: number): Promise<boolean> {
+  async claimRun(
+    id: string,
+    expectedNextRunAt: string,
+    runAt: number,
+    nextRunAt: number | undefined,
+    owner: string,
+    now: number,
+  ): Promise<boolean> {
     const r = await this.db
       .updateTable("notification_series")
       .set((eb) => ({
