@@ -139,7 +139,10 @@ export function memberRow(
   const user: RecipientUser = { id: m.id, name: m.name, aadObjectId: m.aadObjectId, givenName: m.givenName, surname: m.surname };
   const key = `user:${tenantId}:${m.id}`;
   if (chat)
-    return { ...conversationRow({ ...chat, userName: chat.userName ?? m.name }, category, key), user: { ...user, locale: chat.locale, timezone: chat.timezone } };
+    return {
+      ...conversationRow({ ...chat, userName: chat.userName ?? m.name }, category, key),
+      user: { ...user, locale: chat.locale, timezone: chat.timezone },
+    };
   const row: NewDelivery = {
     recipientKey: key,
     kind: "user",
