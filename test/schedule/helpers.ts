@@ -1,0 +1,61 @@
+import type { Clock } from "../../src/clock.js";
+import { createDeliveryEngine, type DeliveryEngine } from "../../src/delivery/engine.js";
+import { InProcessRateLimiter } from "../../src/delivery/limits/memory.js";
+import { createSeriesService, type SeriesService } from "../../src/delivery/schedule/series-service.js";
+import { silentLogger } from "../../src/log.js";
+import type { Store } from "../../src/store/ports.js";
+import { type Harness, testDeliveryConfig } from "../delivery/helpers/harness.js";
+
+/** A clock whose time the test sets; its sleeps are real but short (the engine polls; the time it reads is ours). */
+export class TestClock implements Clock {
+  constructor(public at: number) {}
+  now(): number {
+    return this.at;
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const t = setTimeout(resolve, Math.min(ms, 50));
+      signal?.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(t);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+    });
+  }
+}
+
+/** One Herald process as far as schedules go: a delivery engine and a series service over `store`, on `clock`. */
+export interface Process {
+  engine: DeliveryEngine;
+  series: SeriesService;
+  stop(): Promise<void>;
+}
+
+/** Start a process over the harness's emulator and `store` (a restart is a new process over the same store). */
+export async function startProcess(h: Harness, store: Store, clock: Clock, options: { loop?: boolean } = {}): Promise<Process> {
+  const engine = createDeliveryEngine({
+    store,
+    connector: h.connector,
+    limiter: new InProcessRateLimiter({ marginMs: 150 }),
+    clock,
+    storeTime: "clock",
+    logger: silentLogger,
+    config: { ...testDeliveryConfig, appId: h.emulator.appId },
+  });
+  await engine.start();
+  if (!store.series) throw new Error("the store has no series");
+  const series = createSeriesService({ store: store.series, engine, clock, owner: engine.workerId, pollMs: 20 });
+  if (options.loop) series.start();
+  return {
+    engine,
+    series,
+    async stop() {
+      await series.stop();
+      await engine.stop();
+    },
+  };
+}
