@@ -1,4 +1,5 @@
 import type { Clock } from "../../src/clock.js";
+import type { DeliveryConfig } from "../../src/delivery/config.js";
 import { createDeliveryEngine, type DeliveryEngine } from "../../src/delivery/engine.js";
 import { InProcessRateLimiter } from "../../src/delivery/limits/memory.js";
 import { createSeriesService, type SeriesService } from "../../src/delivery/schedule/series-service.js";
@@ -6,11 +7,25 @@ import { silentLogger } from "../../src/log.js";
 import type { Store } from "../../src/store/ports.js";
 import { type Harness, testDeliveryConfig } from "../delivery/helpers/harness.js";
 
-/** A clock whose time the test sets; its sleeps are real but short (the engine polls; the time it reads is ours). */
+/**
+ * A clock the test moves: `at = t` jumps to `t`, from where time runs on at the real pace (so the
+ * rate limiter's waits end, as they would). Sleeps are real but short: the engine polls.
+ */
 export class TestClock implements Clock {
-  constructor(public at: number) {}
+  private base: number;
+  private setAt = Date.now();
+  constructor(at: number) {
+    this.base = at;
+  }
+  get at(): number {
+    return this.now();
+  }
+  set at(t: number) {
+    this.base = t;
+    this.setAt = Date.now();
+  }
   now(): number {
-    return this.at;
+    return this.base + (Date.now() - this.setAt);
   }
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -36,7 +51,12 @@ export interface Process {
 }
 
 /** Start a process over the harness's emulator and `store` (a restart is a new process over the same store). */
-export async function startProcess(h: Harness, store: Store, clock: Clock, options: { loop?: boolean } = {}): Promise<Process> {
+export async function startProcess(
+  h: Harness,
+  store: Store,
+  clock: Clock,
+  options: { loop?: boolean; config?: Partial<DeliveryConfig> } = {},
+): Promise<Process> {
   const engine = createDeliveryEngine({
     store,
     connector: h.connector,
@@ -44,7 +64,7 @@ export async function startProcess(h: Harness, store: Store, clock: Clock, optio
     clock,
     storeTime: "clock",
     logger: silentLogger,
-    config: { ...testDeliveryConfig, appId: h.emulator.appId },
+    config: { ...testDeliveryConfig, appId: h.emulator.appId, ...options.config },
   });
   await engine.start();
   if (!store.series) throw new Error("the store has no series");

@@ -16,9 +16,13 @@ forEachStore((stores) => {
   let h: Harness;
   const clock = new TestClock(Date.parse("2026-03-23T00:00:00Z")); // Monday
   const wallParis = (iso: string) =>
-    new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Paris", weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(
-      new Date(iso),
-    );
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone: "Europe/Paris",
+      weekday: "short",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    }).format(new Date(iso));
 
   beforeAll(async () => {
     store = await stores.open();
