@@ -4,17 +4,20 @@ import { api, apiRaw, CliError, type ClientOptions } from "./http-client.js";
 import { exitCodes } from "./options.js";
 import { type NotificationView, progressLine } from "./progress.js";
 
-function clientOptions(cmd: Command): Command {
+/** The `--url` and `--api-key` options every client command takes. */
+export function clientOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option("--url <url>", "Herald's base URL").env("HERALD_URL").default("http://127.0.0.1:3978"))
     .addOption(new Option("--api-key <key>", "API key").env("HERALD_API_KEY"));
 }
 
-function client(opts: Record<string, unknown>): ClientOptions {
+/** The client options of a parsed command. */
+export function client(opts: Record<string, unknown>): ClientOptions {
   return { url: String(opts["url"]), apiKey: typeof opts["apiKey"] === "string" ? opts["apiKey"] : undefined };
 }
 
-const list = (v: string, prev: string[] = []) => [
+/** A comma-separated (and repeatable) option as a list. */
+export const list = (v: string, prev: string[] = []) => [
   ...prev,
   ...v
     .split(",")
@@ -23,7 +26,7 @@ const list = (v: string, prev: string[] = []) => [
 ];
 
 /** Run a client action; CliError → message on stderr and its exit code. */
-function run(action: (opts: Record<string, unknown>, ...args: string[]) => Promise<void>) {
+export function run(action: (opts: Record<string, unknown>, ...args: string[]) => Promise<void>) {
   return async (...args: unknown[]) => {
     const cmd = args.at(-1) as Command;
     const opts = cmd.opts();
@@ -40,7 +43,7 @@ function run(action: (opts: Record<string, unknown>, ...args: string[]) => Promi
 }
 
 /** Read a JSON file named by a flag; a missing or malformed file is a usage error naming the flag. */
-function readJsonFile(flag: string, path: string): unknown {
+export function readJsonFile(flag: string, path: string): unknown {
   try {
     return JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
@@ -75,7 +78,33 @@ export function sendBody(opts: Record<string, unknown>): Record<string, unknown>
   if (typeof opts["idempotencyKey"] === "string") body["idempotencyKey"] = opts["idempotencyKey"];
   if (typeof opts["category"] === "string") body["category"] = opts["category"];
   if (typeof opts["schedule"] === "string") body["schedule"] = opts["schedule"];
+  const schedule = scheduleFlags(opts);
+  if (schedule) {
+    if (body["schedule"] !== undefined) throw new CliError("Give --schedule <iso>, --local-time or --cron, not several.", exitCodes.usage);
+    body["schedule"] = schedule;
+  }
   return body;
+}
+
+/** The `schedule` that --local-time / --cron and their companions describe, or undefined. */
+export function scheduleFlags(opts: Record<string, unknown>): Record<string, unknown> | undefined {
+  const str = (k: string) => (typeof opts[k] === "string" ? (opts[k] as string) : undefined);
+  const local = str("localTime");
+  const cron = str("cron");
+  if (local !== undefined && cron !== undefined) throw new CliError("Give --local-time or --cron, not both.", exitCodes.usage);
+  if (local !== undefined) {
+    if (str("until") !== undefined || opts["inRecipientZone"])
+      throw new CliError("--until and --in-recipient-zone go with --cron.", exitCodes.usage);
+    return { localTime: local, date: str("date"), timeZone: str("timeZone"), ifPassed: str("ifPassed") };
+  }
+  if (cron !== undefined) {
+    if (str("date") !== undefined || str("ifPassed") !== undefined)
+      throw new CliError("--date and --if-passed go with --local-time.", exitCodes.usage);
+    return { cron, timeZone: str("timeZone"), until: str("until"), ...(opts["inRecipientZone"] ? { localTime: true } : {}) };
+  }
+  if (["date", "timeZone", "ifPassed", "until"].some((k) => str(k) !== undefined) || opts["inRecipientZone"])
+    throw new CliError("--date, --time-zone, --if-passed, --until and --in-recipient-zone need --local-time or --cron.", exitCodes.usage);
+  return undefined;
 }
 
 /** Poll a notification until it completes or is canceled, printing progress. */
@@ -117,14 +146,22 @@ export function registerClientCommands(program: Command): void {
       .option("--alert", "raise an activity-feed notification")
       .option("--category <name>", "category (users can opt out per category)")
       .option("--schedule <iso>", "send at this time (ISO 8601)")
+      .option("--local-time <HH:MM>", "send at this time in each recipient's own time zone")
+      .option("--date <YYYY-MM-DD>", "with --local-time: that day (default: each recipient's today)")
+      .option("--time-zone <zone>", "with --local-time: zone of recipients whose own is unknown; with --cron: the cron's zone")
+      .addOption(new Option("--if-passed <what>", "with --local-time: a recipient whose time has passed").choices(["sendNow", "nextDay"]))
+      .option("--cron <expression>", 'a recurring series (each run is its own notification), e.g. "0 9 * * 1-5"')
+      .option("--in-recipient-zone", "with --cron: each run reaches every recipient at the cron's time in their own zone")
+      .option("--until <iso>", "with --cron: no run after this time")
       .option("--idempotency-key <key>", "the same key never sends twice")
       .option("--file <body.json>", "the whole request body as JSON")
       .option("--watch", "follow progress until done"),
   ).action(
     run(async (opts) => {
       const c = client(opts);
-      const created = await api<{ id: string; status: string }>(c, "POST", "/v1/notifications", sendBody(opts));
-      if (!opts["watch"]) {
+      const created = await api<{ id: string; status: string; series?: boolean }>(c, "POST", "/v1/notifications", sendBody(opts));
+      // A --cron send made a series: its runs are notifications of their own (herald series show <id>).
+      if (!opts["watch"] || created.series) {
         process.stdout.write(`${JSON.stringify(created)}\n`);
         return;
       }
