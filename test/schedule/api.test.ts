@@ -1,0 +1,142 @@
+import { Hono } from "hono";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { type ApiEnv, adminKeyVerifier } from "../../src/api/auth.js";
+import { notificationRoutes } from "../../src/api/notifications.js";
+import { seriesRoutes } from "../../src/api/series.js";
+import type { Store } from "../../src/store/ports.js";
+import { emulatorControl, type Harness, pollUntil, startHarness } from "../delivery/helpers/harness.js";
+import { forEachStore } from "../helpers/stores.js";
+import { type Process, startProcess, TestClock } from "./helpers.js";
+
+const adminKey = "schedule-api-admin-key-0123456789";
+
+/** The series API (`/v1/series`) and the schedule fields of `/v1/notifications`, in process over the real engine and emulator. */
+forEachStore((stores) => {
+  let store: Store;
+  let h: Harness;
+  let p: Process;
+  let app: Hono<ApiEnv>;
+  const clock = new TestClock(Date.parse("2026-06-01T06:00:00Z")); // a Monday
+
+  beforeAll(async () => {
+    store = await stores.open();
+    h = await startHarness(store, { emulator: { org: { users: 3 } }, start: false });
+    await h.seedUsers([0, 1]);
+    p = await startProcess(h, store, clock);
+    const keys = adminKeyVerifier(adminKey);
+    app = new Hono<ApiEnv>();
+    app.route("/", notificationRoutes(p.engine, keys, p.series));
+    app.route("/", seriesRoutes(p.series, keys));
+  });
+  afterAll(async () => {
+    await p.stop();
+    await h.close();
+    await stores.cleanup();
+  });
+
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await app.request(path, {
+      method,
+      headers: { authorization: `Bearer ${adminKey}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    // biome-ignore lint/suspicious/noExplicitAny: test bodies are read loosely
+    let json: any;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, json, text };
+  };
+  const conv = (i: number) => h.emulator.org.personalConversationId(i);
+  const lastText = async (i: number) => {
+    const body = (await emulatorControl(h, "GET", `conversations/${encodeURIComponent(conv(i))}/messages`)) as {
+      messages: { activity: { text?: string } | null }[];
+    };
+    return body.messages.at(-1)?.activity?.text;
+  };
+
+  it("a cron schedule on POST /v1/notifications makes a series; pause, resume, edit and cancel it", async () => {
+    const made = await call("POST", "/v1/notifications", {
+      audience: { conversations: [conv(0)] },
+      message: { text: "stand-up ${givenName}" },
+      schedule: { cron: "0 9 * * 1-5", timeZone: "Europe/Berlin" },
+    });
+    expect(made.status).toBe(201);
+    expect(made.json).toMatchObject({ series: true, status: "active", nextRunAt: "2026-06-01T07:00:00.000Z" });
+    const id: string = made.json.id;
+    expect((await call("GET", "/v1/series")).json.items.map((s: { id: string }) => s.id)).toContain(id);
+
+    // Paused over Monday's run: nothing is started.
+    expect((await call("POST", `/v1/series/${id}/pause`)).json.state).toBe("paused");
+    clock.at = Date.parse("2026-06-01T07:00:05Z");
+    expect(await p.series.tick()).toBe(0);
+    // Resumed after it: the missed run is not sent; the next is Tuesday's.
+    const resumed = await call("POST", `/v1/series/${id}/resume`);
+    expect(resumed.json).toMatchObject({ state: "active", nextRunAt: "2026-06-02T07:00:00.000Z" });
+    expect(await p.series.tick()).toBe(0);
+
+    // Edited: new text and 08:30 Berlin; Tuesday's run uses both.
+    const edited = await call("PATCH", `/v1/series/${id}`, {
+      message: { text: "edited ${givenName}" },
+      schedule: { cron: "30 8 * * 1-5", timeZone: "Europe/Berlin" },
+    });
+    expect(edited.status).toBe(200);
+    expect(edited.json).toMatchObject({ nextRunAt: "2026-06-02T06:30:00.000Z", schedule: { cron: "30 8 * * 1-5" } });
+    clock.at = Date.parse("2026-06-02T06:30:05Z");
+    expect(await p.series.tick()).toBe(1);
+    await pollUntil(() => h.received(0).received, (n) => n === 1, "Tuesday's run delivered");
+    expect(await lastText(0)).toMatch(/^edited /);
+    const shown = await call("GET", `/v1/series/${id}`);
+    expect(shown.json.runs).toBe(1);
+    expect(shown.json.recentRuns[0]).toMatchObject({ runAt: "2026-06-02T06:30:00.000Z" });
+    const child = await call("GET", `/v1/notifications/${shown.json.recentRuns[0].notificationId}`);
+    expect(child.json).toMatchObject({ seriesId: id, seriesRunAt: "2026-06-02T06:30:00.000Z" });
+
+    // Canceled: no more runs, and it cannot be resumed.
+    expect((await call("DELETE", `/v1/series/${id}`)).json).toMatchObject({ state: "canceled", nextRunAt: null });
+    clock.at = Date.parse("2026-06-03T06:30:05Z");
+    expect(await p.series.tick()).toBe(0);
+    const again = await call("POST", `/v1/series/${id}/resume`);
+    expect(again.status).toBe(409);
+    expect(again.json.error.code).toBe("HERALD_E_SERIES_STATE");
+    expect((await call("GET", "/v1/series?state=canceled")).json.items.map((s: { id: string }) => s.id)).toContain(id);
+  });
+
+  it("answers field errors and unknown ids", async () => {
+    const bad = await call("POST", "/v1/series", { audience: { conversations: [conv(0)] }, message: { text: "x" }, schedule: { cron: "nope" } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toMatch(/^schedule\.cron: is not a valid cron expression/);
+    const noZone = await call("POST", "/v1/notifications", {
+      audience: { conversations: [conv(0)] },
+      message: { text: "x" },
+      schedule: { localTime: "25:00" },
+    });
+    expect(noZone.status).toBe(400);
+    expect(noZone.json.error.message).toMatch(/localTime:? must be a 24-hour local time/);
+    expect((await call("GET", "/v1/series/s_nope")).status).toBe(404);
+    expect((await call("PATCH", "/v1/series/s_nope", { message: { text: "y" } })).status).toBe(404);
+  });
+
+  it("deliveries show notBefore and timezone, in JSON and CSV", async () => {
+    const sent = await call("POST", "/v1/notifications", {
+      audience: { conversations: [conv(1)] },
+      message: { text: "later" },
+      schedule: { localTime: "23:59", timeZone: "Asia/Tokyo" },
+    });
+    expect(sent.status).toBe(202);
+    expect(sent.json.status).toBe("scheduled");
+    const rows = await call("GET", `/v1/notifications/${sent.json.id}/deliveries`);
+    expect(rows.json.items[0]).toMatchObject({ status: "pending" });
+    expect(typeof rows.json.items[0].notBefore).toBe("string");
+    expect(rows.json.items[0].timezone).toBe("Asia/Tokyo");
+    const csv = await call("GET", `/v1/notifications/${sent.json.id}/deliveries?format=csv`);
+    const [header, line] = csv.text.trim().split("\r\n");
+    const cols = header?.split(",") ?? [];
+    expect(cols).toContain("notBefore");
+    expect(line?.split(",")[cols.indexOf("timezone")]).toBe("Asia/Tokyo");
+    expect(line?.split(",")[cols.indexOf("notBefore")]).toBe(rows.json.items[0].notBefore);
+  });
+});
