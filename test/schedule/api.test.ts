@@ -87,7 +87,11 @@ forEachStore((stores) => {
     expect(edited.json).toMatchObject({ nextRunAt: "2026-06-02T06:30:00.000Z", schedule: { cron: "30 8 * * 1-5" } });
     clock.at = Date.parse("2026-06-02T06:30:05Z");
     expect(await p.series.tick()).toBe(1);
-    await pollUntil(() => h.received(0).received, (n) => n === 1, "Tuesday's run delivered");
+    await pollUntil(
+      () => h.received(0).received,
+      (n) => n === 1,
+      "Tuesday's run delivered",
+    );
     expect(await lastText(0)).toMatch(/^edited /);
     const shown = await call("GET", `/v1/series/${id}`);
     expect(shown.json.runs).toBe(1);
@@ -106,7 +110,11 @@ forEachStore((stores) => {
   });
 
   it("answers field errors and unknown ids", async () => {
-    const bad = await call("POST", "/v1/series", { audience: { conversations: [conv(0)] }, message: { text: "x" }, schedule: { cron: "nope" } });
+    const bad = await call("POST", "/v1/series", {
+      audience: { conversations: [conv(0)] },
+      message: { text: "x" },
+      schedule: { cron: "nope" },
+    });
     expect(bad.status).toBe(400);
     expect(bad.json.error.message).toMatch(/^schedule\.cron: is not a valid cron expression/);
     const noZone = await call("POST", "/v1/notifications", {
