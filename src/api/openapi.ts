@@ -9,6 +9,7 @@ import {
 import { conversationQuerySchema } from "./conversations.js";
 import { auditQuerySchema, createKeySchema } from "./keys.js";
 import { retryQuerySchema } from "./notification-retry.js";
+import { seriesEditSchema, seriesQuerySchema, seriesRequestSchema } from "./series.js";
 import { tenantsQuerySchema } from "./tenants.js";
 
 type Schema = Record<string, unknown>;
@@ -229,6 +230,52 @@ export function openApiDocument(serverUrl?: string): Schema {
           summary: "Resume sending to a tenant whose admin allowed the bot again (admin); harmless when it is active",
           parameters: [idParam],
           responses: { "200": { description: "The tenant, with `resumed`" }, ...errors(401, 403, 404) },
+        },
+      },
+      "/v1/series": {
+        post: {
+          summary: "Create a recurring series (`schedule: {cron, timeZone?, localTime?: true, until?}`); each run is its own notification",
+          description:
+            "A `POST /v1/notifications` whose schedule is a cron creates a series too (201 `{id, status, series: true, nextRunAt}`). After downtime only the latest missed run is sent, once; with several processes exactly one starts each run.",
+          requestBody: { required: true, content: { "application/json": { schema: json(seriesRequestSchema) } } },
+          responses: { "201": { description: "The series" }, ...errors(400, 401, 403, 413) },
+        },
+        get: {
+          summary: "List series, newest first",
+          parameters: queryParameters(seriesQuerySchema),
+          responses: { "200": { description: "A page" }, ...errors(400, 401, 403) },
+        },
+      },
+      "/v1/series/{id}": {
+        get: {
+          summary: "A series: state, schedule, next and last run, `recentRuns` (their notifications)",
+          parameters: [idParam],
+          responses: { "200": { description: "The series" }, ...errors(401, 403, 404) },
+        },
+        patch: {
+          summary: "Edit what the next runs send (audience, message, data, category) or when (schedule: restarts from now)",
+          parameters: [idParam],
+          requestBody: { required: true, content: { "application/json": { schema: json(seriesEditSchema) } } },
+          responses: { "200": { description: "The series" }, ...errors(400, 401, 403, 404, 409) },
+        },
+        delete: {
+          summary: "Cancel the series for good (runs already started stay)",
+          parameters: [idParam],
+          responses: { "200": { description: "The series, canceled" }, ...errors(401, 403, 404) },
+        },
+      },
+      "/v1/series/{id}/pause": {
+        post: {
+          summary: "Pause: no runs until resumed",
+          parameters: [idParam],
+          responses: { "200": { description: "The series" }, ...errors(401, 403, 404, 409) },
+        },
+      },
+      "/v1/series/{id}/resume": {
+        post: {
+          summary: "Resume from the next occurrence (runs missed while paused are not sent)",
+          parameters: [idParam],
+          responses: { "200": { description: "The series" }, ...errors(401, 403, 404, 409) },
         },
       },
       "/healthz": { get: { summary: "The process is up", security: [], responses: { "200": { description: "ok" } } } },
