@@ -27,7 +27,7 @@ forEachStore((stores) => {
   beforeAll(async () => {
     store = await stores.open();
     h = await startHarness(store, { emulator: { org: { users: 4 } }, start: false });
-    await h.seedUsers([0, 1]);
+    await h.seedUsers([0, 1, 2]);
   });
   afterAll(async () => {
     await h.close();
@@ -107,6 +107,40 @@ forEachStore((stores) => {
     const child = await p.engine.get(runs[0]?.notificationId ?? "");
     expect(child?.seriesId).toBe(s.id);
     expect(child?.seriesRunAt).toBe("2026-03-29T07:00:00.000Z");
+    expect((await p.series.cancel(s.id, admin)).state).toBe("canceled");
+    await p.stop();
+  });
+
+  it("a run claimed by a process that died before writing it is taken over once, after the lease", async () => {
+    const p = await startProcess(h, store, clock);
+    clock.at = Date.parse("2026-04-01T11:00:00Z");
+    const s = await p.series.create(
+      {
+        audience: { conversations: [h.emulator.org.personalConversationId(2)] },
+        message: { text: "noon" },
+        schedule: { cron: "0 12 * * *" },
+      },
+      admin,
+    );
+    expect(s.nextRunAt).toBe("2026-04-01T12:00:00.000Z");
+    clock.at = Date.parse("2026-04-01T12:00:05Z");
+    const runAt = Date.parse("2026-04-01T12:00:00Z");
+    // Another process claims the run and dies before writing its notification.
+    expect(
+      await store.series?.claimRun(s.id, s.nextRunAt ?? "", runAt, Date.parse("2026-04-02T12:00:00Z"), "dead-process", clock.now()),
+    ).toBe(true);
+    expect(await p.series.tick()).toBe(0); // its lease (60 s) still holds
+    clock.at = Date.parse("2026-04-01T12:01:10Z");
+    expect(await p.series.tick()).toBe(1);
+    expect(await p.series.tick()).toBe(0);
+    const runs = await p.series.runs(s.id);
+    expect(runs.map((r) => r.runAt)).toEqual(["2026-04-01T12:00:00.000Z"]);
+    expect((await p.series.get(s.id))?.pendingRunAt).toBeUndefined();
+    await pollUntil(
+      () => h.received(2).received,
+      (n) => n === 1,
+      "the taken-over run delivered",
+    );
     await p.stop();
   });
 });
