@@ -147,4 +147,26 @@ forEachStore((stores) => {
     expect(line?.split(",")[cols.indexOf("timezone")]).toBe("Asia/Tokyo");
     expect(line?.split(",")[cols.indexOf("notBefore")]).toBe(rows.json.items[0].notBefore);
   });
+
+  it("a localTime series: each run reaches every recipient at the cron's time in their own zone", async () => {
+    clock.at = Date.parse("2026-06-10T00:00:00Z");
+    // The users here have no zone of their own: the series' timeZone stands in for it.
+    const made = await call("POST", "/v1/series", {
+      audience: { conversations: [conv(1)] },
+      message: { text: "local ${timezone}" },
+      schedule: { cron: "0 9 * * *", timeZone: "America/Chicago", localTime: true },
+    });
+    expect(made.status).toBe(201);
+    // The run starts when 09:00 first comes anywhere (UTC+14), the day before in UTC.
+    expect(made.json).toMatchObject({ nextRunAt: "2026-06-10T19:00:00.000Z", schedule: { localTime: true } });
+    clock.at = Date.parse("2026-06-10T19:00:05Z");
+    expect(await p.series.tick()).toBe(1);
+    const shown = await call("GET", `/v1/series/${made.json.id}`);
+    const child = await call("GET", `/v1/notifications/${shown.json.recentRuns[0].notificationId}`);
+    expect(child.json).toMatchObject({ status: "scheduled", schedule: { localTime: "09:00", date: "2026-06-11" } });
+    const rows = await call("GET", `/v1/notifications/${child.json.id}/deliveries`);
+    // 09:00 in Chicago (CDT, UTC-5) on 11 June.
+    expect(rows.json.items[0]).toMatchObject({ timezone: "America/Chicago", notBefore: "2026-06-11T14:00:00.000Z" });
+    await call("DELETE", `/v1/series/${made.json.id}`);
+  });
 });
