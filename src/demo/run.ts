@@ -140,6 +140,7 @@ export async function runDemo(options: DemoOptions): Promise<{ close(): Promise<
         `${blocked.items.length} people had already blocked the bot (Teams answered 403 MessageWritesBlocked to their welcome), so the broadcast did not call Teams for them: see /v1/reports/blocked.`,
       );
     }
+    await showLocalTime(listener.url, apiKey, say);
   } catch (e) {
     await close();
     throw e;
@@ -196,6 +197,35 @@ async function countPersonal(store: Awaited<ReturnType<typeof createHerald>>["st
     cursor = page.nextCursor;
   } while (cursor);
   return n;
+}
+
+/**
+ * A local-time schedule: "09:00 tomorrow morning" for everyone, each in their own time zone (as
+ * Teams reported it at install). Prints when the first few zones get it; the sends wait.
+ */
+async function showLocalTime(base: string, key: string, say: (l: string) => void): Promise<void> {
+  const created = await api(base, key, "POST", "/v1/notifications", {
+    audience: { all: true },
+    message: { text: "Good morning ${givenName}: it is 09:00 where you are (${timezone})." },
+    schedule: { localTime: "09:00", ifPassed: "nextDay" },
+    idempotencyKey: "demo-good-morning",
+  });
+  const id = created["id"] as string;
+  const deadline = Date.now() + 10_000;
+  while ((await api(base, key, "GET", `/v1/notifications/${id}`))["expanding"] === true && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const page = await api(base, key, "GET", `/v1/notifications/${id}/deliveries?limit=1000`);
+  const zones = new Map<string, { at: string; people: number }>();
+  for (const d of (page["items"] ?? []) as { timezone?: string | null; notBefore?: string | null }[]) {
+    if (!d.timezone || !d.notBefore) continue;
+    const z = zones.get(d.timezone) ?? { at: d.notBefore, people: 0 };
+    z.people++;
+    zones.set(d.timezone, z);
+  }
+  const first = [...zones.entries()].sort((a, b) => a[1].at.localeCompare(b[1].at)).slice(0, 4);
+  say(`Scheduled ${id}: "Good morning" at 09:00 in each person's own time zone (schedule.localTime), e.g.`);
+  for (const [zone, z] of first) say(`  ${zone.padEnd(22)} ${z.at}  (${z.people} people)`);
 }
 
 async function api(base: string, key: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {

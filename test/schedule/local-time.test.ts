@@ -127,6 +127,23 @@ forEachStore((stores: StoreFactory) => {
     expect(done.counts.sent).toBe(3);
   });
 
+  it("a streamed audience (all of a tenant) is placed page by page the same way", async () => {
+    clock.at = Date.parse("2026-03-11T00:00:00Z");
+    const tenantId = h.emulator.org.user(picked[0]?.index ?? 0).tenantId;
+    const { notification } = await h.engine.submit(
+      request({ all: true, tenantId }, { text: "all ${timezone}" }, { schedule: { localTime: "09:00", date: "2026-03-12" } }),
+      admin,
+    );
+    const done = await h.waitFor(notification.id, (n) => n.expansionDone);
+    const placed = await rows(done.id);
+    expect(placed.length).toBeGreaterThan(0);
+    for (const d of placed) {
+      const zone = picked.find((p) => h.emulator.org.personalConversationId(p.index) === d.conversationId)?.zone;
+      expect(d.timezone).toBe(zone);
+      expect(wall(d.notBefore ?? "", zone ?? "")).toBe("2026-03-12 09:00");
+    }
+  });
+
   it("ifPassed: sendNow sends a recipient whose 09:00 has passed at once; nextDay waits for tomorrow's 09:00", async () => {
     clock.at = Date.parse("2026-03-10T12:00:00Z"); // 09:00 has passed in Europe and Asia, not in New York
     const sendNow = await h.engine.submit(

@@ -121,12 +121,14 @@ const deliveryColumns = [
   "sent_at",
   "updated_at",
   "retry_blocked",
+  "not_before",
+  "timezone",
 ] as const satisfies readonly (keyof DeliveriesTable)[];
 
 /**
- * Insert new delivery rows (at most 1,000: 29 values each stays under SQLite's 32,766 bound
+ * Insert new delivery rows (at most 1,000: 31 values each stays under SQLite's 32,766 bound
  * parameters), skipping recipients the notification already has; returns the status and tenant
- * of the rows inserted. Built as text like `updateRows`: an expansion page is 29,000 values, and
+ * of the rows inserted. Built as text like `updateRows`: an expansion page is 31,000 values, and
  * Kysely's per-value nodes cost more than the insert.
  */
 export async function insertDeliveries(
