@@ -225,7 +225,7 @@ async function showLocalTime(base: string, key: string, say: (l: string) => void
   }
   const first = [...zones.entries()].sort((a, b) => a[1].at.localeCompare(b[1].at)).slice(0, 4);
   say(`Scheduled ${id}: "Good morning" at 09:00 in each person's own time zone (schedule.localTime), e.g.`);
-  for (const [zone, z] of first) say(`  ${zone.padEnd(22)} ${z.at}  (${z.people} people)`);
+  for (const [zone, z] of first) say(`  ${zone.padEnd(22)} ${z.at}  (${z.people} ${z.people === 1 ? "person" : "people"})`);
 }
 
 async function api(base: string, key: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
