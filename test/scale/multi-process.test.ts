@@ -18,32 +18,33 @@ import {
 /**
  * Several Herald processes, proven: one `herald serve` and two `herald worker` (real processes,
  * bin/herald.js) on one PostgreSQL schema and one Redis, sending to `herald emulator` (its own
- * process, over HTTP) with Teams' limits on at their real windows: 50 requests per second
- * per tenant (Herald is given 45: see heraldRps). The emulator's seed is random, so its tenant
+ * process, over HTTP) with Teams' limits on at their real windows (the per-tenant ceiling: see
+ * teamsRps). The emulator's seed is random, so its tenant
  * ids, which key the rate-limit buckets in Redis, are this file's own.
  *
  * Each test broadcasts to its own slice of users (so a user's received count is that test's),
- * three tenants of 400-700 users: the shared one more than three lanes' claims (200 rows each),
- * so every process gets rows. Bounds: 10-16 s of sending per broadcast at the ceiling, plus the
- * lease time (30 s) once; each test at most 90 s.
+ * two tenants of 300-450 users: the shared one more than two lanes' claims (200 rows each), so
+ * every process gets rows. Bounds: 23-35 s of sending per broadcast at the ceiling, plus the lease
+ * time (30 s) once; each test at most 120 s.
  */
 const schema = `herald_scale_${randomBytes(5).toString("hex")}`;
 const databaseUrl = `${testPostgresUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 const apiKey = "scale-test-admin-key-0123456789abcdef";
-const tenants = 3;
+const tenants = 2;
 /** Users per tenant for each test, in this order. */
-const slices = { shared: 700, kill: 400, rolling: 600 } as const;
+const slices = { shared: 450, kill: 300, rolling: 350 } as const;
 const perTenant = slices.shared + slices.kill + slices.rolling;
 /**
- * Teams' per-tenant ceiling on the emulator, and the one Herald is given: 10 % below. Herald's
- * shared buckets space the moments requests take their slot (GCRA, 30 ms margin), but a request
- * reaches Teams later by its own process's event-loop and connection delays; on this 2-core
- * machine shared with other work (load average ~12) requests of different processes arrived up
- * to ~100 ms out of order, and at 50 against 50 each broadcast drew 1-6 × 429 (never a
- * violation). Without the shared buckets three processes would send up to 3 × 45 per second.
+ * Teams' per-tenant ceiling on the emulator (15/s, lower than Teams' 50 so that the processes
+ * could exceed it many times over even on this busy 2-core machine: three processes with their
+ * own buckets offer up to 3 × 13 per tenant), and the one Herald is given: 13. Herald's shared
+ * buckets space the moments requests take their slot (GCRA, 30 ms margin), but a request reaches
+ * Teams later by its own process's event-loop and connection delays; on this machine (load
+ * average ~12) requests of different processes arrived up to ~100 ms out of order, and with
+ * Herald's ceiling equal to Teams' a broadcast drew 1-6 × 429 (never a violation).
  */
-const teamsRps = 50;
-const heraldRps = 45;
+const teamsRps = 15;
+const heraldRps = 13;
 /** The engine's defaults (src/delivery/config.ts): a worker silent for staleMs is dead; others look every heartbeatMs. */
 const staleMs = 30_000;
 const heartbeatMs = 5_000;
@@ -213,12 +214,12 @@ describe("one herald serve and two herald worker on PostgreSQL and Redis, Teams'
     await withPostgres((c) => c.query(`drop schema if exists "${schema}" cascade`));
   });
 
-  it("a broadcast to three tenants is shared by the three processes, everyone gets it once, no 429 and no violation", async () => {
+  it("a broadcast to two tenants is shared by the three processes, everyone gets it once, no 429 and no violation", async () => {
     const users = usersOf(0, slices.shared);
     const running = [live.serve!, live.w1!, live.w2!];
     const before = await Promise.all(running.map((p) => p.sent()));
     const id = await broadcast(users);
-    const done = await completed(id, 60_000).catch((e: unknown) => {
+    const done = await completed(id, 80_000).catch((e: unknown) => {
       throw new Error(`${(e as Error).message}\n${errors()}`);
     });
     expect(done.total).toBe(users.length);
@@ -232,7 +233,7 @@ describe("one herald serve and two herald worker on PostgreSQL and Redis, Teams'
     for (const u of users) expect(got.get(u), `user ${u}`).toBe(1);
     const stats = await emulatorStats();
     expect(stats).toEqual({ throttled: 0, violations: 0, sends: users.length });
-  }, 90_000);
+  }, 120_000);
 
   it("SIGKILL of a worker mid-broadcast loses nothing: its in-flight sends end unknown, the others take over its rows within the lease time", async () => {
     const users = usersOf(slices.shared, slices.kill);
@@ -263,7 +264,7 @@ describe("one herald serve and two herald worker on PostgreSQL and Redis, Teams'
       staleMs + 2 * heartbeatMs + 10_000,
     );
     const takeover = Date.now() - killedAt;
-    const done = await completed(id, 30_000).catch((e: unknown) => {
+    const done = await completed(id, 45_000).catch((e: unknown) => {
       throw new Error(`${(e as Error).message}\n${errors()}`);
     });
     expect(held).toBeGreaterThan(0);
@@ -286,7 +287,7 @@ describe("one herald serve and two herald worker on PostgreSQL and Redis, Teams'
     }
     const stats = await emulatorStats();
     expect({ throttled: stats.throttled, violations: stats.violations }).toEqual({ throttled: 0, violations: 0 });
-  }, 90_000);
+  }, 120_000);
 
   it("rolling restart: serve, then each worker, stopped with SIGTERM and started again mid-broadcast; nothing lost, nothing sent twice", async () => {
     const users = usersOf(slices.shared + slices.kill, slices.rolling);
@@ -300,7 +301,7 @@ describe("one herald serve and two herald worker on PostgreSQL and Redis, Teams'
       restarts.push({ name: old.name, code: exit.code, sentBefore });
       live[key] = await start(old.kind, `${key}-restarted`);
     }
-    const done = await completed(id, 60_000).catch((e: unknown) => {
+    const done = await completed(id, 80_000).catch((e: unknown) => {
       throw new Error(`${(e as Error).message}\n${errors()}`);
     });
     // Every stop was clean and happened while there was still something to send.
@@ -313,5 +314,5 @@ describe("one herald serve and two herald worker on PostgreSQL and Redis, Teams'
     for (const u of users) expect(got.get(u), `user ${u}`).toBe(1);
     const stats = await emulatorStats();
     expect(stats).toEqual({ throttled: 0, violations: 0, sends: users.length });
-  }, 90_000);
+  }, 120_000);
 });
