@@ -1,4 +1,5 @@
 import type { DeliveryStore, RecipientDirectory } from "../delivery/store/port.js";
+import type { ResponseStore } from "./responses.js";
 import type {
   Account,
   ChannelInfo,
@@ -93,6 +94,8 @@ export interface Store {
   apiKeys: ApiKeyStore;
   /** Every write through the API. */
   audit: AuditLog;
+  /** Answers to notifications, reactions and read receipts (issue 10); absent in stores that keep none. */
+  responses?: ResponseStore;
   /** True when the database answers and migrations are applied. */
   ready(): Promise<boolean>;
   close(): Promise<void>;

@@ -21,3 +21,16 @@ export {
   type TextFormat,
   textFormats,
 } from "./schema.js";
+export {
+  ACK_VERB,
+  type AckSpec,
+  type Answerable,
+  answerableCard,
+  answerableOf,
+  CHOICE_INPUT_ID,
+  POLL_VERB,
+  type PollSpec,
+  pollBody,
+  RESPONSE_VERB,
+  VIEW_VERB,
+} from "./responses.js";
