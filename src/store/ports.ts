@@ -1,5 +1,4 @@
 import type { DeliveryStore, RecipientDirectory } from "../delivery/store/port.js";
-import type { ResponseStore } from "./responses.js";
 import type {
   Account,
   ChannelInfo,
@@ -9,6 +8,7 @@ import type {
   Preference,
   TeamInfo,
 } from "../domain/conversation.js";
+import type { ResponseStore } from "./responses.js";
 
 /**
  * What an inbound activity tells us about a conversation. `upsert` merges it into the stored

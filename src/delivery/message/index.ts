@@ -12,16 +12,6 @@ export { PreparedMessage, type PrepareOptions, prepareMessage } from "./prepare.
 export { type Recipient, recipientFields, sampleRecipient } from "./recipient.js";
 export { renderActivities, renderActivity } from "./render.js";
 export {
-  type AdaptiveCard,
-  adaptiveCardSchema,
-  type Message,
-  messageErrorFromZod,
-  messageSchema,
-  parseMessage,
-  type TextFormat,
-  textFormats,
-} from "./schema.js";
-export {
   ACK_VERB,
   type AckSpec,
   type Answerable,
@@ -34,3 +24,13 @@ export {
   RESPONSE_VERB,
   VIEW_VERB,
 } from "./responses.js";
+export {
+  type AdaptiveCard,
+  adaptiveCardSchema,
+  type Message,
+  messageErrorFromZod,
+  messageSchema,
+  parseMessage,
+  type TextFormat,
+  textFormats,
+} from "./schema.js";

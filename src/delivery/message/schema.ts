@@ -68,7 +68,11 @@ export const messageSchema = z
       ctx.addIssue({ code: "custom", path: ["ack"], message: "cannot be combined with a poll: send one or the other" });
     }
     if (m.poll !== undefined && m.card !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["card"], message: "cannot be combined with a poll (the poll is its own card); put the words in text" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["card"],
+        message: "cannot be combined with a poll (the poll is its own card); put the words in text",
+      });
     }
     if (m.textFormat === "xml" && (m.poll !== undefined || m.ack !== undefined)) {
       ctx.addIssue({

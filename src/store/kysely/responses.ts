@@ -1,14 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { Page } from "../ports.js";
-import type {
-  AnswerInput,
-  AnswerOutcome,
-  DeliveryRef,
-  ResponseRecord,
-  ResponseStore,
-  ResponseTotals,
-  StaleCard,
-} from "../responses.js";
+import type { AnswerInput, AnswerOutcome, DeliveryRef, ResponseRecord, ResponseStore, ResponseTotals, StaleCard } from "../responses.js";
 import { canonicalTime } from "../time.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import type { AllTables } from "./delivery-schema.js";
@@ -119,9 +111,7 @@ export class KyselyResponseStore implements ResponseStore {
       await trx
         .insertInto("response_counts")
         .values([RESPONDENTS, ...options].map((option) => ({ notification_id: input.notificationId, option, count: 1 })))
-        .onConflict((oc) =>
-          oc.columns(["notification_id", "option"]).doUpdateSet({ count: sql<number>`response_counts.count + 1` }),
-        )
+        .onConflict((oc) => oc.columns(["notification_id", "option"]).doUpdateSet({ count: sql<number>`response_counts.count + 1` }))
         .execute();
       return { stored: true, totals: await this.readTotals(trx, input.notificationId, input.optionCount) };
     });
@@ -199,7 +189,15 @@ export class KyselyResponseStore implements ResponseStore {
     if (added) {
       await this.db
         .insertInto("response_reactions")
-        .values(types.map((type) => ({ notification_id: ref.notificationId, seq: ref.seq, user_id: userId, type, created_at: canonicalTime(at) })))
+        .values(
+          types.map((type) => ({
+            notification_id: ref.notificationId,
+            seq: ref.seq,
+            user_id: userId,
+            type,
+            created_at: canonicalTime(at),
+          })),
+        )
         .onConflict((oc) => oc.doNothing())
         .execute();
       return;
@@ -234,7 +232,10 @@ export class KyselyResponseStore implements ResponseStore {
         .where((eb) =>
           last.sent_at === null
             ? eb.and([eb("notification_id", "=", last.notification_id), eb("seq", "=", last.seq)])
-            : eb.or([eb("sent_at", "<=", last.sent_at), eb.and([eb("notification_id", "=", last.notification_id), eb("seq", "=", last.seq)])]),
+            : eb.or([
+                eb("sent_at", "<=", last.sent_at),
+                eb.and([eb("notification_id", "=", last.notification_id), eb("seq", "=", last.seq)]),
+              ]),
         )
         .returning("notification_id")
         .execute();

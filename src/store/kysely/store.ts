@@ -6,8 +6,8 @@ import { type AccessTables, KyselyApiKeyStore, KyselyAuditLog } from "./access.j
 import type { SqlBackend } from "./backend.js";
 import { KyselyConversationStore } from "./conversations.js";
 import { KyselyDeliveryStore } from "./deliveries.js";
-import { appliedMigrations, migrate } from "./migrator.js";
 import { withDeliveryTables } from "./delivery-schema.js";
+import { appliedMigrations, migrate } from "./migrator.js";
 import { KyselyPreferenceStore } from "./preferences.js";
 import { KyselyResponseStore } from "./responses.js";
 
