@@ -9,6 +9,7 @@ import { notificationRoutes } from "../api/notifications.js";
 import { openApiDocument } from "../api/openapi.js";
 import { perKeyRateLimit } from "../api/rate-limit.js";
 import { reportRoutes } from "../api/reports.js";
+import { responseRoutes, responsesSummary } from "../api/responses.js";
 import { tenantRoutes } from "../api/tenants.js";
 import { type Clock, isoNow, systemClock } from "../clock.js";
 import { clouds } from "../config/clouds.js";
@@ -186,7 +187,19 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.get("/openapi.json", (c) => c.json(openapi));
   app.route("/", botEndpoint({ verifier, trusted, handler, logger, onActivity: (type, result) => metrics.inbound.inc({ type, result }) }));
   app.route("/", conversationRoutes(store, keys));
-  app.route("/", notificationRoutes(engine, keys));
+  const responseStore = store.responses;
+  app.route(
+    "/",
+    notificationRoutes(
+      engine,
+      keys,
+      responseStore && {
+        notification: async (n) => ({ read: await responseStore.readCount(n.id), responses: await responsesSummary(responseStore, n) }),
+        readTimes: (id, seqs) => responseStore.readTimes(id, seqs),
+      },
+    ),
+  );
+  if (responseStore) app.route("/", responseRoutes(engine, responseStore, keys));
   app.route("/", retryRoutes(engine, keys));
   app.route("/", reportRoutes(engine, keys));
   app.route("/", tenantRoutes(engine, keys));
