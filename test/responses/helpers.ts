@@ -1,4 +1,4 @@
-import { call, eventually, type Stack, STACK_API_KEY } from "../helpers/stack.js";
+import { call, eventually, STACK_API_KEY, type Stack } from "../helpers/stack.js";
 
 /** Shared steps of the responses tests: the emulator's control API and Herald's HTTP API. */
 
@@ -13,7 +13,8 @@ export async function control(stack: Stack, path: string, body: unknown): Promis
   return json;
 }
 
-export const api = (stack: Stack, method: string, path: string, body?: unknown) => call(method, `${stack.heraldUrl}${path}`, body, STACK_API_KEY);
+export const api = (stack: Stack, method: string, path: string, body?: unknown) =>
+  call(method, `${stack.heraldUrl}${path}`, body, STACK_API_KEY);
 
 /** Send a notification and wait until every delivery is done; returns its id and its deliveries. */
 export async function sendAndWait(
