@@ -23,7 +23,8 @@ export interface CrowdResult {
   count: number;
   /** How many answers had each HTTP status. */
   statuses: Record<string, number>;
-  results: { from: string; status: number; replyToId: string; body?: unknown }[];
+  /** Per user: the answer's status, and how long the bot took to answer (ms, from the post to the answer). */
+  results: { from: string; status: number; replyToId: string; latencyMs?: number; body?: unknown }[];
   ms: number;
 }
 
@@ -68,8 +69,10 @@ async function each(
   const results = await Promise.all(
     jobs.map(async (j) => {
       try {
+        const sent = performance.now();
         const answer = await deps.bot.send(j.activity);
-        return { from: j.user.id, status: answer.status, replyToId: j.replyToId, ...(withBody ? { body: answer.body } : {}) };
+        const latencyMs = Math.round((performance.now() - sent) * 10) / 10;
+        return { from: j.user.id, status: answer.status, replyToId: j.replyToId, latencyMs, ...(withBody ? { body: answer.body } : {}) };
       } catch (e) {
         return { from: j.user.id, status: 0, replyToId: j.replyToId, body: (e as Error).message };
       }
