@@ -9,6 +9,7 @@ import { notificationRoutes } from "../api/notifications.js";
 import { openApiDocument } from "../api/openapi.js";
 import { perKeyRateLimit } from "../api/rate-limit.js";
 import { reportRoutes } from "../api/reports.js";
+import { responseRoutes, responsesSummary } from "../api/responses.js";
 import { tenantRoutes } from "../api/tenants.js";
 import { type Clock, isoNow, systemClock } from "../clock.js";
 import { clouds } from "../config/clouds.js";
@@ -18,6 +19,7 @@ import type { ConnectorClient } from "../connector/client.js";
 import { createConnectorClient } from "../connector/index.js";
 import { createDeliveryEngine, type DeliveryConfig, type DeliveryEngine } from "../delivery/index.js";
 import { InProcessRateLimiter, type RateLimiter, RedisRateLimiter } from "../delivery/limits/index.js";
+import { RESPONSE_VERB } from "../delivery/message/responses.js";
 import { policiesFor } from "../delivery/policies.js";
 import { errorResponse } from "../http/errors.js";
 import { createInboundVerifier, inboundVerifierOptions } from "../inbound/auth/index.js";
@@ -28,6 +30,7 @@ import { botEndpoint } from "../inbound/route.js";
 import type { Logger } from "../log.js";
 import { instrumentConnector } from "../observability/instrumented-connector.js";
 import { Metrics } from "../observability/metrics.js";
+import { ResponseService } from "../responses/service.js";
 import { StoreError } from "../store/errors.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/ports.js";
@@ -52,6 +55,8 @@ export interface HeraldOptions {
   limiterMarginMs?: number;
   /** Run the delivery engine in this process (default true; `false` for an API-only process). */
   engine?: boolean;
+  /** At most one update of a channel poll's shared card per conversation per this many ms (default 2000). */
+  cardUpdateIntervalMs?: number;
 }
 
 /** One Herald process: bot endpoint, API and delivery engine over one store. */
@@ -62,6 +67,8 @@ export interface Herald {
   readonly handler: ActivityHandler;
   readonly engine: DeliveryEngine;
   readonly metrics: Metrics;
+  /** Poll and acknowledgement answers, reactions and read receipts (undefined when the store keeps none). */
+  readonly responses: ResponseService | undefined;
   /** The whole HTTP surface as a fetch handler (tests call it in process). */
   fetch(req: Request): Response | Promise<Response>;
   /** Listen on HERALD_HOST:HERALD_PORT. */
@@ -127,6 +134,19 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   });
   // Each feature registers the card verbs it owns here (polls, acknowledgements, preferences).
   const cardActions = new CardActions();
+  // Polls and acknowledgements (issue 10): answers, reactions and read receipts, when the store keeps them.
+  const responses = store.responses
+    ? new ResponseService({
+        responses: store.responses,
+        deliveries: store.deliveries,
+        connector,
+        clock,
+        logger,
+        appId: config.appId,
+        cardUpdateIntervalMs: options.cardUpdateIntervalMs,
+      })
+    : undefined;
+  if (responses) cardActions.on(RESPONSE_VERB, responses.cardAction);
   const handler = new ActivityHandler({
     store,
     replies,
@@ -135,6 +155,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     welcome,
     onTenantInteraction: (tenantId) => engine.onTenantInteraction(tenantId),
     onCardAction: cardActions.handle,
+    onReaction: responses && ((activity) => responses.reaction(activity)),
+    onReadReceipt: responses && ((activity, last) => responses.readReceipt(activity, last)),
   });
   const verifier =
     config.inboundAuth === "jwt" ? createInboundVerifier({ ...inboundVerifierOptions(config, cloud), clock, logger }) : undefined;
@@ -165,7 +187,19 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.get("/openapi.json", (c) => c.json(openapi));
   app.route("/", botEndpoint({ verifier, trusted, handler, logger, onActivity: (type, result) => metrics.inbound.inc({ type, result }) }));
   app.route("/", conversationRoutes(store, keys));
-  app.route("/", notificationRoutes(engine, keys));
+  const responseStore = store.responses;
+  app.route(
+    "/",
+    notificationRoutes(
+      engine,
+      keys,
+      responseStore && {
+        notification: async (n) => ({ read: await responseStore.readCount(n.id), responses: await responsesSummary(responseStore, n) }),
+        readTimes: (id, seqs) => responseStore.readTimes(id, seqs),
+      },
+    ),
+  );
+  if (responseStore) app.route("/", responseRoutes(engine, responseStore, keys));
   app.route("/", retryRoutes(engine, keys));
   app.route("/", reportRoutes(engine, keys));
   app.route("/", tenantRoutes(engine, keys));
@@ -188,6 +222,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     const steps: (() => Promise<unknown> | unknown)[] = [
       () => listener?.close(),
       () => (options.engine !== false ? engine.stop() : undefined),
+      () => responses?.stop(),
       () => shutdown.abort(new Error("Herald is shutting down")),
       () => handler.drain(),
       () => http.close(),
@@ -204,6 +239,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   if (options.engine !== false) {
     try {
       await engine.start();
+      await responses?.start();
     } catch (e) {
       await release().catch(() => undefined);
       throw e;
@@ -216,6 +252,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     handler,
     engine,
     metrics,
+    responses,
     fetch: (req) => app.fetch(req),
     async listen() {
       listener = await listen((req) => app.fetch(req), config.port, config.host);
