@@ -15,7 +15,7 @@ import { clouds } from "../config/clouds.js";
 import type { Config } from "../config/config.js";
 import { trustedHosts } from "../config/trusted-hosts.js";
 import type { ConnectorClient } from "../connector/client.js";
-import { createConnectorClient } from "../connector/index.js";
+import { createConnectorClient, type TokenProvider } from "../connector/index.js";
 import { createDeliveryEngine, type DeliveryConfig, type DeliveryEngine } from "../delivery/index.js";
 import { InProcessRateLimiter, type RateLimiter, RedisRateLimiter } from "../delivery/limits/index.js";
 import { policiesFor } from "../delivery/policies.js";
@@ -24,7 +24,7 @@ import { createInboundVerifier, inboundVerifierOptions } from "../inbound/auth/i
 import { CardActions } from "../inbound/card-actions.js";
 import { ActivityHandler } from "../inbound/handler.js";
 import { loadWelcomeFile } from "../inbound/messages.js";
-import { botEndpoint } from "../inbound/route.js";
+import { type ActivityOutcome, type BotEndpointDeps, botEndpoint, receiveActivity } from "../inbound/route.js";
 import type { Logger } from "../log.js";
 import { instrumentConnector } from "../observability/instrumented-connector.js";
 import { Metrics } from "../observability/metrics.js";
@@ -52,6 +52,12 @@ export interface HeraldOptions {
   limiterMarginMs?: number;
   /** Run the delivery engine in this process (default true; `false` for an API-only process). */
   engine?: boolean;
+  /** Library: Connector tokens from the host bot's own credentials instead of HERALD_APP_PASSWORD/CERTIFICATE. */
+  tokens?: TokenProvider;
+  /** Library: send none of Herald's own welcome and command replies (the host bot speaks). Default false. */
+  quiet?: boolean;
+  /** Library: card action verbs no Herald feature registered go here (CardActions' fallback). */
+  onCardAction?: ConstructorParameters<typeof CardActions>[0];
 }
 
 /** One Herald process: bot endpoint, API and delivery engine over one store. */
@@ -62,6 +68,8 @@ export interface Herald {
   readonly handler: ActivityHandler;
   readonly engine: DeliveryEngine;
   readonly metrics: Metrics;
+  /** The bot endpoint's logic without HTTP (library, adapters): `authenticated` = the host SDK verified the token. */
+  receive(activity: unknown, authorization: string | undefined, options?: { authenticated?: boolean }): Promise<ActivityOutcome>;
   /** The whole HTTP surface as a fetch handler (tests call it in process). */
   fetch(req: Request): Response | Promise<Response>;
   /** Listen on HERALD_HOST:HERALD_PORT. */
@@ -85,6 +93,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   const http = createConnectorClient(config, {
     clock,
     logger,
+    tokens: options.tokens,
     isTrusted: trusted,
     onTokenRefresh: (ok) => metrics.tokenRefreshes.inc({ result: ok ? "ok" : "failed" }),
   });
@@ -126,7 +135,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     logger,
   });
   // Each feature registers the card verbs it owns here (polls, acknowledgements, preferences).
-  const cardActions = new CardActions();
+  const cardActions = new CardActions(options.onCardAction);
   const handler = new ActivityHandler({
     store,
     replies,
@@ -135,6 +144,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     welcome,
     onTenantInteraction: (tenantId) => engine.onTenantInteraction(tenantId),
     onCardAction: cardActions.handle,
+    quiet: options.quiet,
   });
   const verifier =
     config.inboundAuth === "jwt" ? createInboundVerifier({ ...inboundVerifierOptions(config, cloud), clock, logger }) : undefined;
@@ -163,7 +173,14 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.use("/v1/*", auditWrites(auditLog, clock));
   const openapi = openApiDocument();
   app.get("/openapi.json", (c) => c.json(openapi));
-  app.route("/", botEndpoint({ verifier, trusted, handler, logger, onActivity: (type, result) => metrics.inbound.inc({ type, result }) }));
+  const inbound: BotEndpointDeps = {
+    verifier,
+    trusted,
+    handler,
+    logger,
+    onActivity: (type, result) => metrics.inbound.inc({ type, result }),
+  };
+  app.route("/", botEndpoint(inbound));
   app.route("/", conversationRoutes(store, keys));
   app.route("/", notificationRoutes(engine, keys));
   app.route("/", retryRoutes(engine, keys));
@@ -216,6 +233,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     handler,
     engine,
     metrics,
+    receive: (activity, authorization, opts) => receiveActivity(inbound, activity, authorization, opts),
     fetch: (req) => app.fetch(req),
     async listen() {
       listener = await listen((req) => app.fetch(req), config.port, config.host);
