@@ -152,7 +152,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     logger.warn(
       "HERALD_INBOUND_AUTH=off: inbound activities are NOT authenticated. Only for local emulators on loopback; never in production.",
     );
-  if (!config.appPassword && !config.appCertificate && config.appType !== "UserAssignedMSI") {
+  if (!options.tokens && !config.appPassword && !config.appCertificate && config.appType !== "UserAssignedMSI") {
     logger.info(
       "No HERALD_APP_PASSWORD or HERALD_APP_CERTIFICATE: Connector requests carry no token (what local emulators such as the M365 Agents Playground expect).",
     );
