@@ -11,28 +11,44 @@ import { forwardActivity, type HeraldForAdapters, invokeResponse, tokenProvider 
  * ```
  */
 
-/** The part of the Agents SDK's TurnContext the hook uses. */
+/** The part of the Agents SDK's TurnContext the middleware uses. */
 export interface AgentsTurnContext {
   readonly activity: object;
   sendActivity(activity: { type: string; value?: unknown }): Promise<unknown>;
 }
 
-/** The part of `AgentApplication` the hook uses. */
+/** The Agents SDK's `Middleware` (`adapter.use(...)`). */
+export interface AgentsMiddleware {
+  onTurn(context: AgentsTurnContext, next: () => Promise<void>): Promise<void>;
+}
+
+/** The part of `AgentApplication` the hook uses: its CloudAdapter. */
 export interface AgentApplicationLike {
-  onTurn(event: "beforeTurn", handler: (context: AgentsTurnContext, state: unknown) => Promise<boolean>): unknown;
+  readonly adapter: { use(middleware: AgentsMiddleware): unknown };
 }
 
 /**
- * Register Herald on an AgentApplication (a `beforeTurn` handler): every activity goes to Herald
- * first; a card action Herald owns is answered by Herald and the app's routes do not run.
+ * Middleware for the Agents SDK's CloudAdapter: every activity the adapter authenticated goes to
+ * Herald first; a card action Herald owns is answered by Herald and the agent's routes do not
+ * run; everything else continues. (Adapter middleware, not a `beforeTurn` handler: AgentApplication
+ * runs `beforeTurn` only when a route matched, and Herald must see installs no route handles.)
  */
+export function heraldMiddleware(herald: HeraldForAdapters): AgentsMiddleware {
+  return {
+    async onTurn(context, next) {
+      const forwarded = await forwardActivity(herald, context.activity);
+      if (forwarded.answered) {
+        await context.sendActivity(invokeResponse(forwarded.body));
+        return;
+      }
+      await next();
+    },
+  };
+}
+
+/** Register Herald on an AgentApplication (on its adapter, see heraldMiddleware); returns the app. */
 export function useHerald<A extends AgentApplicationLike>(app: A, herald: HeraldForAdapters): A {
-  app.onTurn("beforeTurn", async (context) => {
-    const forwarded = await forwardActivity(herald, context.activity);
-    if (!forwarded.answered) return true;
-    await context.sendActivity(invokeResponse(forwarded.body));
-    return false;
-  });
+  app.adapter.use(heraldMiddleware(herald));
   return app;
 }
 

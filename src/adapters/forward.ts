@@ -43,7 +43,9 @@ export type Forwarded = { answered: true; body: unknown } | { answered: false };
  * bot's turn alone; any other failure (the store is down) is thrown to the SDK's turn error handler.
  */
 export async function forwardActivity(herald: HeraldForAdapters, activity: unknown): Promise<Forwarded> {
-  const wire: unknown = JSON.parse(JSON.stringify(activity));
+  // The Agents SDK's Activity keeps `channelId` behind a getter and writes its wire form with toJsonString().
+  const json = activity as { toJsonString?: unknown };
+  const wire: unknown = JSON.parse(typeof json.toJsonString === "function" ? String(json.toJsonString()) : JSON.stringify(activity));
   try {
     const body = await herald.handleAuthenticatedActivity(wire);
     return heraldAnswers(herald, wire) ? { answered: true, body } : { answered: false };
