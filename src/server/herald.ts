@@ -16,7 +16,7 @@ import { clouds } from "../config/clouds.js";
 import type { Config } from "../config/config.js";
 import { trustedHosts } from "../config/trusted-hosts.js";
 import type { ConnectorClient } from "../connector/client.js";
-import { createConnectorClient } from "../connector/index.js";
+import { createConnectorClient, type TokenProvider } from "../connector/index.js";
 import { createDeliveryEngine, type DeliveryConfig, type DeliveryEngine } from "../delivery/index.js";
 import { InProcessRateLimiter, type RateLimiter, RedisRateLimiter } from "../delivery/limits/index.js";
 import { RESPONSE_VERB } from "../delivery/message/responses.js";
@@ -26,7 +26,7 @@ import { createInboundVerifier, inboundVerifierOptions } from "../inbound/auth/i
 import { CardActions } from "../inbound/card-actions.js";
 import { ActivityHandler } from "../inbound/handler.js";
 import { loadWelcomeFile } from "../inbound/messages.js";
-import { botEndpoint } from "../inbound/route.js";
+import { type ActivityOutcome, type BotEndpointDeps, botEndpoint, receiveActivity } from "../inbound/route.js";
 import type { Logger } from "../log.js";
 import { instrumentConnector } from "../observability/instrumented-connector.js";
 import { Metrics } from "../observability/metrics.js";
@@ -57,6 +57,12 @@ export interface HeraldOptions {
   engine?: boolean;
   /** At most one update of a channel poll's shared card per conversation per this many ms (default 2000). */
   cardUpdateIntervalMs?: number;
+  /** Library: Connector tokens from the host bot's own credentials instead of HERALD_APP_PASSWORD/CERTIFICATE. */
+  tokens?: TokenProvider;
+  /** Library: send none of Herald's own welcome and command replies (the host bot speaks). Default false. */
+  quiet?: boolean;
+  /** Library: card action verbs no Herald feature registered go here (CardActions' fallback). */
+  onCardAction?: ConstructorParameters<typeof CardActions>[0];
 }
 
 /** One Herald process: bot endpoint, API and delivery engine over one store. */
@@ -69,6 +75,8 @@ export interface Herald {
   readonly metrics: Metrics;
   /** Poll and acknowledgement answers, reactions and read receipts (undefined when the store keeps none). */
   readonly responses: ResponseService | undefined;
+  /** The bot endpoint's logic without HTTP (library, adapters): `authenticated` = the host SDK verified the token. */
+  receive(activity: unknown, authorization: string | undefined, options?: { authenticated?: boolean }): Promise<ActivityOutcome>;
   /** The whole HTTP surface as a fetch handler (tests call it in process). */
   fetch(req: Request): Response | Promise<Response>;
   /** Listen on HERALD_HOST:HERALD_PORT. */
@@ -92,6 +100,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   const http = createConnectorClient(config, {
     clock,
     logger,
+    tokens: options.tokens,
     isTrusted: trusted,
     onTokenRefresh: (ok) => metrics.tokenRefreshes.inc({ result: ok ? "ok" : "failed" }),
   });
@@ -133,7 +142,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     logger,
   });
   // Each feature registers the card verbs it owns here (polls, acknowledgements, preferences).
-  const cardActions = new CardActions();
+  const cardActions = new CardActions(options.onCardAction);
   // Polls and acknowledgements (issue 10): answers, reactions and read receipts, when the store keeps them.
   const responses = store.responses
     ? new ResponseService({
@@ -157,6 +166,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     onCardAction: cardActions.handle,
     onReaction: responses && ((activity) => responses.reaction(activity)),
     onReadReceipt: responses && ((activity, last) => responses.readReceipt(activity, last)),
+    quiet: options.quiet,
   });
   const verifier =
     config.inboundAuth === "jwt" ? createInboundVerifier({ ...inboundVerifierOptions(config, cloud), clock, logger }) : undefined;
@@ -164,7 +174,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     logger.warn(
       "HERALD_INBOUND_AUTH=off: inbound activities are NOT authenticated. Only for local emulators on loopback; never in production.",
     );
-  if (!config.appPassword && !config.appCertificate && config.appType !== "UserAssignedMSI") {
+  if (!options.tokens && !config.appPassword && !config.appCertificate && config.appType !== "UserAssignedMSI") {
     logger.info(
       "No HERALD_APP_PASSWORD or HERALD_APP_CERTIFICATE: Connector requests carry no token (what local emulators such as the M365 Agents Playground expect).",
     );
@@ -185,7 +195,14 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.use("/v1/*", auditWrites(auditLog, clock));
   const openapi = openApiDocument();
   app.get("/openapi.json", (c) => c.json(openapi));
-  app.route("/", botEndpoint({ verifier, trusted, handler, logger, onActivity: (type, result) => metrics.inbound.inc({ type, result }) }));
+  const inbound: BotEndpointDeps = {
+    verifier,
+    trusted,
+    handler,
+    logger,
+    onActivity: (type, result) => metrics.inbound.inc({ type, result }),
+  };
+  app.route("/", botEndpoint(inbound));
   app.route("/", conversationRoutes(store, keys));
   const responseStore = store.responses;
   app.route(
@@ -253,6 +270,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     engine,
     metrics,
     responses,
+    receive: (activity, authorization, opts) => receiveActivity(inbound, activity, authorization, opts),
     fetch: (req) => app.fetch(req),
     async listen() {
       listener = await listen((req) => app.fetch(req), config.port, config.host);
