@@ -4,14 +4,14 @@ import { api, apiRaw, CliError, type ClientOptions } from "./http-client.js";
 import { exitCodes } from "./options.js";
 import { type NotificationView, progressLine } from "./progress.js";
 
-/** The `--url` and `--api-key` options every client command takes. */
+/** The --url and --api-key flags every client command takes. */
 export function clientOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option("--url <url>", "Herald's base URL").env("HERALD_URL").default("http://127.0.0.1:3978"))
     .addOption(new Option("--api-key <key>", "API key").env("HERALD_API_KEY"));
 }
 
-/** The client options of a parsed command. */
+/** The client options from parsed flags. */
 export function client(opts: Record<string, unknown>): ClientOptions {
   return { url: String(opts["url"]), apiKey: typeof opts["apiKey"] === "string" ? opts["apiKey"] : undefined };
 }

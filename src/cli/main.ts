@@ -5,6 +5,7 @@ import { registerClientCommands } from "./client.js";
 import { registerDemo } from "./demo.js";
 import { registerEmulator } from "./emulator.js";
 import { registerSeriesCommands } from "./series.js";
+import { registerResponsesCommand } from "./responses.js";
 import { registerServe, registerWorker } from "./serve.js";
 
 const program = new Command()
@@ -19,6 +20,7 @@ registerEmulator(program);
 registerDemo(program);
 registerClientCommands(program);
 registerSeriesCommands(program);
+registerResponsesCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`herald: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -7,6 +7,7 @@ import { loadConfig } from "../config/config.js";
 import { type EmulatorHandle, startEmulator } from "../emulator/index.js";
 import { createLogger } from "../log.js";
 import { createHerald } from "../server/herald.js";
+import { demoPoll } from "./poll.js";
 
 export interface DemoOptions {
   /** Users in the sample organisation (all tenants together). */
@@ -141,6 +142,8 @@ export async function runDemo(options: DemoOptions): Promise<{ close(): Promise<
       );
     }
     await showLocalTime(listener.url, apiKey, say);
+    say("");
+    await demoPoll(emulator, (method, path, body) => api(listener.url, apiKey, method, path, body), say);
   } catch (e) {
     await close();
     throw e;

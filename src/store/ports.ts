@@ -9,6 +9,7 @@ import type {
   Preference,
   TeamInfo,
 } from "../domain/conversation.js";
+import type { ResponseStore } from "./responses.js";
 
 /**
  * What an inbound activity tells us about a conversation. `upsert` merges it into the stored
@@ -96,6 +97,8 @@ export interface Store {
   audit: AuditLog;
   /** Recurring series (schedules, src/delivery/schedule/series.ts); optional so wrappers of a store need not name it (no series API then). */
   series?: SeriesStore | undefined;
+  /** Answers to notifications, reactions and read receipts (issue 10); absent in stores that keep none. */
+  responses?: ResponseStore;
   /** True when the database answers and migrations are applied. */
   ready(): Promise<boolean>;
   close(): Promise<void>;

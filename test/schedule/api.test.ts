@@ -25,7 +25,7 @@ forEachStore((stores) => {
     p = await startProcess(h, store, clock);
     const keys = adminKeyVerifier(adminKey);
     app = new Hono<ApiEnv>();
-    app.route("/", notificationRoutes(p.engine, keys, p.series));
+    app.route("/", notificationRoutes(p.engine, keys, {}, p.series));
     app.route("/", seriesRoutes(p.series, keys));
   });
   afterAll(async () => {

@@ -68,6 +68,8 @@ export interface NotificationsTable {
   schedule: string | null;
   series_id: string | null;
   series_run_at: string | null;
+  /** Deliveries read (010_reads_reactions). */
+  read_count?: Int;
 }
 
 export interface DeliveriesTable {
@@ -106,6 +108,10 @@ export interface DeliveriesTable {
   not_before: string | null;
   /** The IANA zone of the recipient (or the schedule's fallback) the row was placed in. */
   timezone: string | null;
+  /** When the recipient read it (010_reads_reactions). */
+  read_at?: string | null;
+  /** Answers the shared channel card last showed (010_reads_reactions). */
+  card_total?: number | null;
 }
 
 export interface NotificationTenantsTable {

@@ -20,6 +20,9 @@ export interface Database {
   response_voters: ResponseVotersTable;
   // --- schedules (012_schedules) ---
   notification_series: NotificationSeriesTable;
+  // Read receipts, reactions and answer totals (migration 010_reads_reactions; issue 10).
+  response_reactions: ResponseReactionsTable;
+  response_counts: ResponseCountsTable;
 }
 
 export interface ConversationsTable {
@@ -135,4 +138,22 @@ export interface NotificationSeriesTable {
   pending_since: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** A reaction currently on one delivered message (migration 010). */
+export interface ResponseReactionsTable {
+  notification_id: string;
+  /** The delivery's seq. */
+  seq: number | string;
+  user_id: string;
+  /** Teams' reaction type: `like`, `heart`, `laugh`, ... */
+  type: string;
+  created_at: string;
+}
+
+/** Running totals of a notification's answers (migration 010): option -1 counts the people who answered. */
+export interface ResponseCountsTable {
+  notification_id: string;
+  option: number;
+  count: number | string;
 }

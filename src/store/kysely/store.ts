@@ -10,6 +10,7 @@ import { withDeliveryTables } from "./delivery-schema.js";
 import { appliedMigrations, migrate } from "./migrator.js";
 import { KyselyPreferenceStore } from "./preferences.js";
 import { KyselySeriesStore } from "./series.js";
+import { KyselyResponseStore } from "./responses.js";
 
 /** The `Store` over a connected back end: the same code for every SQL database. */
 export class KyselyStore implements Store {
@@ -20,6 +21,7 @@ export class KyselyStore implements Store {
   readonly apiKeys: KyselyApiKeyStore;
   readonly audit: KyselyAuditLog;
   readonly series: KyselySeriesStore;
+  readonly responses: KyselyResponseStore;
   private closed = false;
 
   constructor(private readonly backend: SqlBackend) {
@@ -30,6 +32,7 @@ export class KyselyStore implements Store {
     this.apiKeys = new KyselyApiKeyStore(backend.db.withTables<AccessTables>());
     this.audit = new KyselyAuditLog(backend.db.withTables<AccessTables>());
     this.series = new KyselySeriesStore(withDeliveryTables(backend.db));
+    this.responses = new KyselyResponseStore(withDeliveryTables(backend.db));
   }
 
   /** True when the database answers and every migration this code knows is applied; false once closed. */
