@@ -63,6 +63,10 @@ export interface NotificationsTable {
   recall_pending: Int;
   recall_done: Int;
   recall_failed: Int;
+  /** `urgent` passes quiet hours and the frequency cap; null = normal (013_preferences). */
+  priority?: string | null;
+  /** 1: the message ends with how to stop it (013_preferences). */
+  footer?: number | null;
 }
 
 export interface DeliveriesTable {
@@ -96,6 +100,10 @@ export interface DeliveriesTable {
   updated_at: string;
   /** 1: the row tries again a conversation that had blocked the bot (008_blocked_retry). */
   retry_blocked: number | null;
+  /** ISO time the row was last held until (quiet hours, working days, frequency cap; 013_preferences). */
+  held_until?: string | null;
+  /** `quietHours`, `workingDays` or `frequencyCap` (013_preferences). */
+  held_reason?: string | null;
 }
 
 export interface NotificationTenantsTable {
