@@ -27,6 +27,8 @@ export interface NotificationView {
   scheduledAt?: string;
   canceledAt?: string;
   category?: string;
+  /** `urgent` passes quiet hours and the frequency cap. */
+  priority?: "urgent" | "normal";
   /** 1, plus one per edit. */
   messageVersion: number;
   /** True while `all` or a team roster is still being expanded (`total` grows meanwhile). */
@@ -52,6 +54,7 @@ export function notificationView(n: Notification): NotificationView {
   if (n.scheduledAt) view.scheduledAt = n.scheduledAt;
   if (n.canceledAt) view.canceledAt = n.canceledAt;
   if (n.category) view.category = n.category;
+  if (n.priority) view.priority = n.priority;
   if (n.messageVersion > 1) view.edit = n.edit;
   if (n.canceledAt) view.recall = n.recall;
   return view;
@@ -75,6 +78,8 @@ export function deliveryView(d: Delivery) {
     recall: d.recall ?? null,
     sentAt: d.sentAt ?? null,
     updatedAt: d.updatedAt,
+    heldUntil: d.heldUntil ?? null,
+    heldReason: d.heldReason ?? null,
   };
 }
 
@@ -94,6 +99,8 @@ const deliveryCsvHeader = [
   "recall",
   "sentAt",
   "updatedAt",
+  "heldUntil",
+  "heldReason",
 ] as const;
 
 /** Name the notification a write touched, for the audit entry (its id and tenant). */

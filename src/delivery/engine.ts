@@ -13,6 +13,7 @@ import { prepareMessage } from "./message/prepare.js";
 import type { Message } from "./message/schema.js";
 import type { BlockedEntry, Delivery, DeliveryStatus, Notification, NotificationStatus, Page } from "./model.js";
 import { policiesFor } from "./policies.js";
+import { footerFor } from "../preferences/footer.js";
 import { type NotificationRequest, scheduleOf, toAudience } from "./request.js";
 import type { TenantState } from "./store/port.js";
 import { limiterOnBaseClock, StoreClock } from "./store-clock.js";
@@ -172,7 +173,15 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         data: request.data ?? null,
         scheduledAt: scheduledAt ?? null,
         category: request.category ?? null,
+        // Only when given, so requests without them hash as before (idempotent replays across an upgrade).
+        ...(request.priority === undefined ? {} : { priority: request.priority }),
+        ...(request.footer === undefined ? {} : { footer: request.footer }),
       });
+      if (config.categories && request.category !== undefined && !config.categories.includes(request.category))
+        throw new DeliveryError(
+          "HERALD_E_UNKNOWN_CATEGORY",
+          `category: "${request.category}" is not one of HERALD_CATEGORIES (${config.categories.join(", ")}); use one of them or add it to HERALD_CATEGORIES.`,
+        );
       if (caller.tenants) {
         // Checked before any lookup: only a tenant the caller named itself is ever refused by name.
         const named = "tenantId" in audience ? audience.tenantId : undefined;
@@ -219,6 +228,8 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
           message: request.message,
           data: request.data,
           category: request.category,
+          priority: request.priority === "urgent" ? "urgent" : undefined,
+          footer: footerFor(config.unsubscribeFooter, { audience, category: request.category, footer: request.footer }),
           createdAt: now,
           scheduledAt,
           expansionDone: !resolution.streaming,
