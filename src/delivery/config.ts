@@ -1,5 +1,5 @@
-import { type CredentialBackoff, defaultCredentialBackoff } from "./dispatch/credentials.js";
 import { defaultFooterPolicy, type FooterPolicy } from "../preferences/footer.js";
+import { type CredentialBackoff, defaultCredentialBackoff } from "./dispatch/credentials.js";
 import type { InFlightPolicy } from "./model.js";
 import { defaultRetryPolicy, type RetryPolicy } from "./retry.js";
 

@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from "../clock.js";
 import type { ConnectorClient } from "../connector/client.js";
 import { type Logger, silentLogger } from "../log.js";
+import { footerFor } from "../preferences/footer.js";
 import type { Store } from "../store/ports.js";
 import { resolveAudience } from "./audience/resolve.js";
 import { type DeliveryConfig, resolveDeliveryConfig } from "./config.js";
@@ -13,7 +14,6 @@ import { prepareMessage } from "./message/prepare.js";
 import type { Message } from "./message/schema.js";
 import type { BlockedEntry, Delivery, DeliveryStatus, Notification, NotificationStatus, Page } from "./model.js";
 import { policiesFor } from "./policies.js";
-import { footerFor } from "../preferences/footer.js";
 import { type NotificationRequest, scheduleOf, toAudience } from "./request.js";
 import type { TenantState } from "./store/port.js";
 import { limiterOnBaseClock, StoreClock } from "./store-clock.js";

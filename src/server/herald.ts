@@ -7,6 +7,7 @@ import { auditRoutes, auditWrites, keyRoutes, storedKeyVerifier, warnKeysWiderTh
 import { retryRoutes } from "../api/notification-retry.js";
 import { notificationRoutes } from "../api/notifications.js";
 import { openApiDocument } from "../api/openapi.js";
+import { preferenceRoutes } from "../api/preferences.js";
 import { perKeyRateLimit } from "../api/rate-limit.js";
 import { reportRoutes } from "../api/reports.js";
 import { tenantRoutes } from "../api/tenants.js";
@@ -28,6 +29,8 @@ import { botEndpoint } from "../inbound/route.js";
 import type { Logger } from "../log.js";
 import { instrumentConnector } from "../observability/instrumented-connector.js";
 import { Metrics } from "../observability/metrics.js";
+import { preferencesCardHandler, preferencesVerb } from "../preferences/card.js";
+import { PreferenceService } from "../preferences/service.js";
 import { StoreError } from "../store/errors.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/ports.js";
@@ -52,6 +55,11 @@ export interface HeraldOptions {
   limiterMarginMs?: number;
   /** Run the delivery engine in this process (default true; `false` for an API-only process). */
   engine?: boolean;
+  /**
+   * Whose time the engine writes in the store (DeliveryEngineDeps.storeTime): `clock` keeps an
+   * injected clock that jumps hours ahead (tests of quiet hours); default the database's.
+   */
+  storeTime?: "database" | "clock";
 }
 
 /** One Herald process: bot endpoint, API and delivery engine over one store. */
@@ -96,11 +104,14 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     : undefined;
   const margin = options.limiterMarginMs === undefined ? {} : { marginMs: options.limiterMarginMs };
   const limiter: RateLimiter = redis ? new RedisRateLimiter({ redis, clock, ...margin }) : new InProcessRateLimiter(margin);
+  // Claim-time holds (quiet hours are per tenant in the store; the frequency cap is the process's).
+  store.deliveries.configureHolds?.({ frequencyCap: config.frequencyCap });
   const engine = createDeliveryEngine({
     store,
     connector,
     limiter,
     clock,
+    storeTime: options.storeTime,
     logger,
     config: {
       tenantRps: config.tenantRps,
@@ -109,6 +120,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
       blockedRetryMs: config.blockedRetryMs,
       appId: config.appId,
       defaultServiceUrl: cloud.defaultServiceUrl,
+      unsubscribeFooter: config.unsubscribeFooter,
+      categories: config.categories,
       ...options.delivery,
     },
   });
@@ -127,6 +140,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   });
   // Each feature registers the card verbs it owns here (polls, acknowledgements, preferences).
   const cardActions = new CardActions();
+  const preferences = new PreferenceService(store.preferences, config.categories, () => isoNow(clock));
+  cardActions.on(preferencesVerb, preferencesCardHandler(preferences));
   const handler = new ActivityHandler({
     store,
     replies,
@@ -135,6 +150,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     welcome,
     onTenantInteraction: (tenantId) => engine.onTenantInteraction(tenantId),
     onCardAction: cardActions.handle,
+    preferences,
   });
   const verifier =
     config.inboundAuth === "jwt" ? createInboundVerifier({ ...inboundVerifierOptions(config, cloud), clock, logger }) : undefined;
@@ -169,6 +185,16 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.route("/", retryRoutes(engine, keys));
   app.route("/", reportRoutes(engine, keys));
   app.route("/", tenantRoutes(engine, keys));
+  app.route(
+    "/",
+    preferenceRoutes({
+      service: preferences,
+      store: store.preferences,
+      conversations: store.conversations,
+      keys,
+      now: () => isoNow(clock),
+    }),
+  );
   app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
   app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));

@@ -88,7 +88,10 @@ export interface PreferenceStore {
   /** People opted out, per tenant and category (`*` = everything); `tenantIds` limits the tenants. */
   optOutCounts(tenantIds?: readonly string[]): Promise<OptOutCount[]>;
   /** Preferences with any opt-out, by tenant then user, cursor-paged. */
-  listOptOuts(filter: { tenantIds?: readonly string[] | undefined }, page: { cursor?: string | undefined; limit: number }): Promise<Page<Preference>>;
+  listOptOuts(
+    filter: { tenantIds?: readonly string[] | undefined },
+    page: { cursor?: string | undefined; limit: number },
+  ): Promise<Page<Preference>>;
 }
 
 /** Everything Herald keeps; one implementation per database, chosen in the composition root. */

@@ -1,6 +1,6 @@
+import { withFooter } from "../../preferences/footer.js";
 import { type PreparedMessage, prepareMessage } from "../message/prepare.js";
 import type { Message } from "../message/schema.js";
-import { withFooter } from "../../preferences/footer.js";
 import type { Notification } from "../model.js";
 
 /** A notification's message, compiled once per version, ready to render for each recipient. */

@@ -28,9 +28,9 @@ import type {
 } from "../../delivery/store/port.js";
 import type { SqlBackend } from "./backend.js";
 import { claimChat } from "./delivery-chat.js";
-import type { HoldSettings } from "./delivery-holds.js";
 import * as control from "./delivery-control.js";
 import * as create from "./delivery-create.js";
+import type { HoldSettings } from "./delivery-holds.js";
 import * as read from "./delivery-read.js";
 import * as retry from "./delivery-retry.js";
 import { type AllTables, withDeliveryTables } from "./delivery-schema.js";

@@ -1,5 +1,12 @@
 import { type Kysely, sql } from "kysely";
-import { type FrequencyCap, frequencyRelease, type HoldReason, nextAllowed, type SendingWindow, type Weekday } from "../../preferences/hours.js";
+import {
+  type FrequencyCap,
+  frequencyRelease,
+  type HoldReason,
+  nextAllowed,
+  type SendingWindow,
+  type Weekday,
+} from "../../preferences/hours.js";
 import type { StoreDialect } from "./backend.js";
 import type { DeliveryRow } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";

@@ -58,7 +58,10 @@ export class KyselyPreferenceStore implements PreferenceStore {
     return tenants.optOutCounts(this.db, tenantIds);
   }
 
-  listOptOuts(filter: { tenantIds?: readonly string[] | undefined }, page: { cursor?: string | undefined; limit: number }): Promise<Page<Preference>> {
+  listOptOuts(
+    filter: { tenantIds?: readonly string[] | undefined },
+    page: { cursor?: string | undefined; limit: number },
+  ): Promise<Page<Preference>> {
     return tenants.listOptOuts(this.db, filter, page);
   }
 }
