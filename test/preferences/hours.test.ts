@@ -78,7 +78,7 @@ describe("footer and commands", () => {
       "Hi\n\n_To stop news notifications, type stop news (or settings for all choices)._",
     );
     const card = withFooter({ card: { type: "AdaptiveCard", version: "1.4", body: [{ type: "TextBlock", text: "x" }] } }, undefined)
-      .card as {
+      .card as unknown as {
       body: { text: string }[];
     };
     expect(card.body.at(-1)?.text).toContain("type stop");
