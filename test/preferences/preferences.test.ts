@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { tenantTimeZone } from "../../src/preferences/time-zone.js";
 import { call, STACK_API_KEY, type Stack } from "../helpers/stack.js";
 import { forEachStore } from "../helpers/stores.js";
 import { people, startClockedStack, TestClock } from "./helpers.js";
@@ -202,6 +203,7 @@ forEachStore((stores) => {
     const put = await api("PUT", `/v1/tenants/${tenantId}`, settings);
     expect(put.status).toBe(200);
     expect((await api("GET", `/v1/tenants/${tenantId}`)).json).toMatchObject({ tenantId, ...settings });
+    expect(await tenantTimeZone(stack.herald.store)(tenantId)).toBe("UTC");
 
     const id = await send({ audience: toUsers(ada, bob, chie), message: { text: "Quarterly results" } });
     const held = await rowsWhen(
@@ -233,6 +235,25 @@ forEachStore((stores) => {
     expect(rowOf(wait, chie)).toMatchObject({ status: "pending", heldUntil: "2027-03-07T23:00:00.000Z", heldReason: "workingDays" });
     clock.jump("2027-03-07T23:00:01Z"); // Monday 08:00:01 in Tokyo
     await rowsWhen("sent on Monday", weekend, (r) => r[0]?.status === "sent");
+  });
+
+  it("a held message to a person who opts out meanwhile ends optedOut, not sent", async () => {
+    clock.jump("2027-03-08T21:00:00Z"); // Monday 21:00 in London: quiet hours (set by the test above)
+    const ada = user("Ada London");
+    const id = await send({ audience: toUsers(ada), message: { text: "Evening digest" } });
+    const held = await rowsWhen("held", id, (r) => r[0]?.heldReason === "quietHours");
+    expect(held[0]?.heldUntil).toBe("2027-03-09T08:00:00.000Z");
+    await control("POST", "/messages", { from: ada.id, text: "stop" });
+    await eventually("Ada out", async () => ((await prefs(ada)).optedOut === true ? true : undefined));
+    clock.jump("2027-03-09T08:00:01Z");
+    const ended = await rowsWhen("row final", id, (r) => r[0]?.status !== "pending");
+    expect(ended[0]?.status).toBe("optedOut");
+    await eventually("notification completed", async () =>
+      (await api("GET", `/v1/notifications/${id}`)).json["status"] === "completed" ? true : undefined,
+    );
+    expect((await botTexts(ada)).some((t) => t.includes("Evening digest"))).toBe(false);
+    await control("POST", "/messages", { from: ada.id, text: "start" });
+    await eventually("Ada back", async () => ((await prefs(ada)).optedOut === false ? true : undefined));
   });
 
   it("holds a person's messages over HERALD_FREQUENCY_CAP until the window allows one more; urgent passes", async () => {

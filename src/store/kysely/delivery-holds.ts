@@ -1,4 +1,6 @@
 import { type Kysely, sql } from "kysely";
+import { optedOut } from "../../delivery/audience/rows.js";
+import { rowCodes } from "../../delivery/errors.js";
 import {
   type FrequencyCap,
   frequencyRelease,
@@ -10,6 +12,8 @@ import {
 import type { StoreDialect } from "./backend.js";
 import type { DeliveryRow } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
+import { addToCounters, lockNotifications } from "./delivery-sql.js";
+import { rowToPreference } from "./rows.js";
 
 /**
  * Claim-time holds (issue 11): a non-urgent send just claimed goes back to the pool, due at the
@@ -17,6 +21,10 @@ import type { AllTables } from "./delivery-schema.js";
  * days (in the recipient's own time zone, else the tenant's, else UTC), or when the person already
  * got HERALD_FREQUENCY_CAP messages in the window. The row keeps why (`held_until`,
  * `held_reason`); nothing is dropped. Edits and deletes of sent copies are never held.
+ *
+ * Before that, a send to a person who opted out (of everything or of the notification's category)
+ * after the row was written (a scheduled or held message) ends `optedOut`, urgent or not: the
+ * choice is the person's, made in their chat or through the API.
  */
 
 /** The process's hold settings (the composition root fills them from the configuration). */
@@ -31,7 +39,8 @@ const personOf = (r: DeliveryRow): string | undefined => r.user_id ?? (r.kind ==
 
 /**
  * Hold what must wait among `rows` (claimed by `owner` for one notification and one tenant);
- * returns the rows to send now.
+ * returns the rows to send now, and how many ended `optedOut` (the caller may have to finish the
+ * notification).
  */
 export async function applyHolds(
   db: Kysely<AllTables>,
@@ -42,22 +51,29 @@ export async function applyHolds(
   tenantId: string,
   now: number,
   settings: HoldSettings,
-): Promise<DeliveryRow[]> {
-  const sends = rows.filter((r) => (r.op ?? "send") === "send");
-  if (sends.length === 0) return rows;
+): Promise<{ kept: DeliveryRow[]; optedOut: number }> {
+  let sends = rows.filter((r) => (r.op ?? "send") === "send");
+  if (sends.length === 0) return { kept: rows, optedOut: 0 };
   const info = await db
     .selectFrom("notifications as n")
     .leftJoin("tenant_settings as t", (j) => j.on("t.tenant_id", "=", tenantId))
-    .select(["n.priority", "t.time_zone", "t.quiet_start", "t.quiet_end", "t.working_days"])
+    .select(["n.priority", "n.category", "t.time_zone", "t.quiet_start", "t.quiet_end", "t.working_days"])
     .where("n.id", "=", notificationId)
     .executeTakeFirst();
-  if (!info || info.priority === "urgent") return rows;
+  if (!info) return { kept: rows, optedOut: 0 };
+  const out = await endOptedOut(db, dialect, owner, sends, notificationId, tenantId, info.category, now);
+  if (out.size > 0) {
+    rows = rows.filter((r) => !out.has(Number(r.seq)));
+    sends = sends.filter((r) => !out.has(Number(r.seq)));
+  }
+  const result = (kept: DeliveryRow[]) => ({ kept, optedOut: out.size });
+  if (info.priority === "urgent") return result(rows);
   const window: SendingWindow = {
     quietHours: info.quiet_start && info.quiet_end ? { start: info.quiet_start, end: info.quiet_end } : undefined,
     workingDays: info.working_days ? (JSON.parse(info.working_days) as Weekday[]) : undefined,
   };
   const cap = settings.frequencyCap;
-  if (!window.quietHours && !window.workingDays && !cap) return rows;
+  if (!window.quietHours && !window.workingDays && !cap) return result(rows);
 
   const held = new Map<number, { until: number; reason: HoldReason }>();
   if (window.quietHours || window.workingDays) {
@@ -74,7 +90,7 @@ export async function applyHolds(
     }
   }
   if (cap) await capFrequency(db, dialect, sends, held, notificationId, tenantId, now, cap);
-  if (held.size === 0) return rows;
+  if (held.size === 0) return result(rows);
 
   // One statement per (time, reason): rows of one claim mostly share both.
   const groups = new Map<string, number[]>();
@@ -99,7 +115,66 @@ export async function applyHolds(
       .where("lease_owner", "=", owner)
       .execute();
   }
-  return rows.filter((r) => !held.has(Number(r.seq)));
+  return result(rows.filter((r) => !held.has(Number(r.seq))));
+}
+
+/**
+ * Rows to people who opted out since the row was written end `optedOut` (counters moved with
+ * them, under the notification's lock as every writer of its counters); returns their seqs.
+ */
+async function endOptedOut(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  owner: string,
+  sends: readonly DeliveryRow[],
+  notificationId: string,
+  tenantId: string,
+  category: string | null,
+  now: number,
+): Promise<Set<number>> {
+  const users = [...new Set(sends.map((r) => r.user_id).filter((u): u is string => u !== null))];
+  const ended = new Set<number>();
+  if (users.length === 0) return ended;
+  const prefs = await db
+    .selectFrom("preferences")
+    .selectAll()
+    .where("tenant_id", "=", tenantId)
+    .where("user_id", "in", users)
+    .where((eb) => eb.or([eb("opted_out", "=", 1), eb("opted_out_categories", "<>", "[]")]))
+    .execute();
+  const out = new Set(
+    prefs
+      .map(rowToPreference)
+      .filter((p) => optedOut(p, category ?? undefined))
+      .map((p) => p.userId),
+  );
+  const seqs = sends.filter((r) => r.user_id !== null && out.has(r.user_id)).map((r) => Number(r.seq));
+  if (seqs.length === 0) return ended;
+  const nowIso = iso(now);
+  await db.transaction().execute(async (trx) => {
+    await lockNotifications(trx, dialect, [notificationId]);
+    const changed = await trx
+      .updateTable("deliveries")
+      .set({
+        status: "optedOut",
+        op: null,
+        queue: null,
+        due_at: null,
+        lease_owner: null,
+        last_error_code: rowCodes.optedOut,
+        last_error_message: "The user opted out of these notifications before it was sent.",
+        updated_at: nowIso,
+      })
+      .where("notification_id", "=", notificationId)
+      .where("seq", "in", seqs)
+      .where("lease_owner", "=", owner)
+      .where("status", "=", "pending")
+      .returning("seq")
+      .execute();
+    for (const c of changed) ended.add(Number(c.seq));
+    if (ended.size > 0) await addToCounters(trx, notificationId, { pending: -ended.size, optedOut: ended.size }, nowIso);
+  });
+  return ended;
 }
 
 /**

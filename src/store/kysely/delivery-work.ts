@@ -119,7 +119,9 @@ export async function claim(
       .execute();
   }
   // Quiet hours, working days, frequency cap (delivery-holds.ts): held rows go back to the pool.
-  const kept = await applyHolds(db, dialect, owner, rows, notificationId, tenantId, now, holds);
+  const { kept, optedOut } = await applyHolds(db, dialect, owner, rows, notificationId, tenantId, now, holds);
+  // Every row left may have ended optedOut: nobody else would finish the notification.
+  if (optedOut > 0 && kept.length === 0) await finishIfDone(db, [notificationId], now);
   const jobs = kept.map(rowToJob);
   const due = new Map(rows.map((r) => [Number(r.seq), Number(r.due_at)]));
   return jobs.sort((a, b) => (due.get(a.seq) ?? 0) - (due.get(b.seq) ?? 0) || a.seq - b.seq);
