@@ -63,6 +63,8 @@ export interface NotificationsTable {
   recall_pending: Int;
   recall_done: Int;
   recall_failed: Int;
+  /** Deliveries read (010_reads_reactions). */
+  read_count?: Int;
   /** `urgent` passes quiet hours and the frequency cap; null = normal (013_preferences). */
   priority?: string | null;
   /** 1: the message ends with how to stop it (013_preferences). */
@@ -100,6 +102,10 @@ export interface DeliveriesTable {
   updated_at: string;
   /** 1: the row tries again a conversation that had blocked the bot (008_blocked_retry). */
   retry_blocked: number | null;
+  /** When the recipient read it (010_reads_reactions). */
+  read_at?: string | null;
+  /** Answers the shared channel card last showed (010_reads_reactions). */
+  card_total?: number | null;
   /** ISO time the row was last held until (quiet hours, working days, frequency cap; 013_preferences). */
   held_until?: string | null;
   /** `quietHours`, `workingDays` or `frequencyCap` (013_preferences). */
