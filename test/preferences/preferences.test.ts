@@ -111,6 +111,15 @@ forEachStore((stores) => {
       expect(r.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(400);
       expect(String((r.json["error"] as Json)["message"])).toContain(field);
     }
+    // A key limited to another tenant may neither read nor change this tenant's preferences or settings.
+    const other = await api("POST", "/v1/keys", { name: "other tenant", scopes: ["admin"], tenants: ["another-tenant"] });
+    expect(other.status).toBe(201);
+    const asOther = (method: string, path: string, body?: unknown) =>
+      call(method, `${stack.heraldUrl}${path}`, body, other.json["key"] as string);
+    expect((await asOther("GET", `/v1/users/${ada.id}/preferences?tenantId=${tenantId}`)).status).toBe(403);
+    expect((await asOther("PUT", `/v1/users/${ada.id}/preferences`, { tenantId, optedOut: true })).status).toBe(403);
+    expect((await asOther("PUT", `/v1/tenants/${tenantId}`, { timeZone: "UTC" })).status).toBe(403);
+    expect((await asOther("GET", `/v1/reports/opt-outs?tenantId=${tenantId}`)).status).toBe(403);
     // Nothing was stored by the refused requests.
     expect((await api("GET", `/v1/tenants/${tenantId}`)).json).toMatchObject({ quietHours: null, workingDays: null, timeZone: null });
     expect((await prefs(ada)).categories).toEqual({ news: true, alerts: true });
