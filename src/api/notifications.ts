@@ -45,6 +45,8 @@ export interface NotificationView {
   /** The recurring series this notification is a run of, and the run's time. */
   seriesId?: string;
   seriesRunAt?: string;
+  /** `urgent` passes quiet hours and the frequency cap. */
+  priority?: "urgent" | "normal";
   /** 1, plus one per edit. */
   messageVersion: number;
   /** True while `all` or a team roster is still being expanded (`total` grows meanwhile). */
@@ -75,6 +77,7 @@ export function notificationView(n: Notification): NotificationView {
   if (n.schedule !== undefined) view.schedule = n.schedule;
   if (n.seriesId) view.seriesId = n.seriesId;
   if (n.seriesRunAt) view.seriesRunAt = n.seriesRunAt;
+  if (n.priority) view.priority = n.priority;
   if (n.messageVersion > 1) view.edit = n.edit;
   if (n.canceledAt) view.recall = n.recall;
   return view;
@@ -101,6 +104,8 @@ export function deliveryView(d: Delivery) {
     timezone: d.timezone ?? null,
     updatedAt: d.updatedAt,
     readAt: null as string | null,
+    heldUntil: d.heldUntil ?? null,
+    heldReason: d.heldReason ?? null,
   };
 }
 
@@ -123,6 +128,8 @@ const deliveryCsvHeader = [
   "timezone",
   "updatedAt",
   "readAt",
+  "heldUntil",
+  "heldReason",
 ] as const;
 
 /** Name the notification a write touched, for the audit entry (its id and tenant). */

@@ -9,8 +9,9 @@ import {
 import { conversationQuerySchema } from "./conversations.js";
 import { auditQuerySchema, createKeySchema } from "./keys.js";
 import { retryQuerySchema } from "./notification-retry.js";
-import { seriesEditSchema, seriesQuerySchema, seriesRequestSchema } from "./series.js";
+import { optOutsQuerySchema, tenantSettingsBodySchema, userPreferencesBodySchema, userPreferencesQuerySchema } from "./preferences.js";
 import { responsesQuerySchema } from "./responses.js";
+import { seriesEditSchema, seriesQuerySchema, seriesRequestSchema } from "./series.js";
 import { tenantsQuerySchema } from "./tenants.js";
 
 type Schema = Record<string, unknown>;
@@ -108,6 +109,13 @@ const bearer = [{ apiKey: [] }];
  */
 export function openApiDocument(serverUrl?: string): Schema {
   const idParam = { name: "id", in: "path", required: true, schema: { type: "string" } };
+  const userIdParam = {
+    name: "userId",
+    in: "path",
+    required: true,
+    schema: { type: "string" },
+    description: "Teams user id (29:...) or Entra object id",
+  };
   return {
     openapi: "3.1.0",
     info: {
@@ -304,6 +312,44 @@ export function openApiDocument(serverUrl?: string): Schema {
           summary: "Resume from the next occurrence (runs missed while paused are not sent)",
           parameters: [idParam],
           responses: { "200": { description: "The series" }, ...errors(401, 403, 404, 409) },
+        },
+      },
+      // Preferences (issue 11).
+      "/v1/users/{userId}/preferences": {
+        get: {
+          summary: "A person's preferences: optedOut (everything) and categories {name: true = receiving, false = opted out} (read)",
+          parameters: [userIdParam, ...queryParameters(userPreferencesQuerySchema)],
+          responses: { "200": { description: "{tenantId,userId,optedOut,categories,updatedAt}" }, ...errors(400, 401, 403) },
+        },
+        put: {
+          summary: "Change a person's preferences (send); categories not named keep their value; tenantId in the body or the query",
+          parameters: [userIdParam],
+          requestBody: { required: true, content: { "application/json": { schema: json(userPreferencesBodySchema) } } },
+          responses: { "200": { description: "The preferences as stored" }, ...errors(400, 401, 403) },
+        },
+      },
+      "/v1/reports/opt-outs": {
+        get: {
+          summary: "Opt-outs: counts per tenant and category (`*` = everything) and a page of people, or CSV (read)",
+          parameters: queryParameters(optOutsQuerySchema),
+          responses: {
+            "200": { description: "{counts:[{tenantId,category,count}], items, nextCursor}, or CSV" },
+            ...errors(400, 401, 403),
+          },
+        },
+      },
+      "/v1/tenants/{id}": {
+        get: {
+          summary: "A tenant's default time zone, quiet hours and working days (admin)",
+          parameters: [idParam],
+          responses: { "200": { description: "{tenantId,timeZone,quietHours,workingDays,updatedAt}" }, ...errors(401, 403) },
+        },
+        put: {
+          summary:
+            "Set a tenant's time zone, quiet hours {start,end} (HH:MM local) and working days (admin); non-urgent messages wait for each recipient's next allowed moment in their own zone; null clears a field",
+          parameters: [idParam],
+          requestBody: { required: true, content: { "application/json": { schema: json(tenantSettingsBodySchema) } } },
+          responses: { "200": { description: "The settings as stored" }, ...errors(400, 401, 403) },
         },
       },
       "/healthz": { get: { summary: "The process is up", security: [], responses: { "200": { description: "ok" } } } },

@@ -4,8 +4,8 @@ import { version } from "../index.js";
 import { registerClientCommands } from "./client.js";
 import { registerDemo } from "./demo.js";
 import { registerEmulator } from "./emulator.js";
-import { registerSeriesCommands } from "./series.js";
 import { registerResponsesCommand } from "./responses.js";
+import { registerSeriesCommands } from "./series.js";
 import { registerServe, registerWorker } from "./serve.js";
 
 const program = new Command()

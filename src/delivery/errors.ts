@@ -18,7 +18,9 @@ export type DeliveryErrorCode =
   /** A cron schedule sent to `POST /v1/notifications`'s engine call: a series is created through the series service. */
   | "HERALD_E_SCHEDULE_IS_SERIES"
   /** A series cannot do that in its state (resume a canceled series, edit an ended one). */
-  | "HERALD_E_SERIES_STATE";
+  | "HERALD_E_SERIES_STATE"
+  /** A category not in HERALD_CATEGORIES (issue 11). */
+  | "HERALD_E_UNKNOWN_CATEGORY";
 
 const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
   HERALD_E_NOT_FOUND: 404,
@@ -29,6 +31,7 @@ const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
   HERALD_E_ENGINE_STOPPED: 503,
   HERALD_E_SCHEDULE_IS_SERIES: 400,
   HERALD_E_SERIES_STATE: 409,
+  HERALD_E_UNKNOWN_CATEGORY: 400,
 };
 
 export class DeliveryError extends Error {

@@ -7,10 +7,11 @@ import { auditRoutes, auditWrites, keyRoutes, storedKeyVerifier, warnKeysWiderTh
 import { retryRoutes } from "../api/notification-retry.js";
 import { notificationRoutes } from "../api/notifications.js";
 import { openApiDocument } from "../api/openapi.js";
+import { preferenceRoutes } from "../api/preferences.js";
 import { perKeyRateLimit } from "../api/rate-limit.js";
 import { reportRoutes } from "../api/reports.js";
-import { seriesRoutes } from "../api/series.js";
 import { responseRoutes, responsesSummary } from "../api/responses.js";
+import { seriesRoutes } from "../api/series.js";
 import { tenantRoutes } from "../api/tenants.js";
 import { type Clock, isoNow, systemClock } from "../clock.js";
 import { clouds } from "../config/clouds.js";
@@ -32,6 +33,8 @@ import { type ActivityOutcome, type BotEndpointDeps, botEndpoint, receiveActivit
 import type { Logger } from "../log.js";
 import { instrumentConnector } from "../observability/instrumented-connector.js";
 import { Metrics } from "../observability/metrics.js";
+import { preferencesCardHandler, preferencesVerb } from "../preferences/card.js";
+import { PreferenceService } from "../preferences/service.js";
 import { ResponseService } from "../responses/service.js";
 import { StoreError } from "../store/errors.js";
 import { openStore } from "../store/open.js";
@@ -67,6 +70,11 @@ export interface HeraldOptions {
   quiet?: boolean;
   /** Library: card action verbs no Herald feature registered go here (CardActions' fallback). */
   onCardAction?: ConstructorParameters<typeof CardActions>[0];
+  /**
+   * Whose time the engine writes in the store (DeliveryEngineDeps.storeTime): `clock` keeps an
+   * injected clock that jumps hours ahead (tests of quiet hours); default the database's.
+   */
+  storeTime?: "database" | "clock";
 }
 
 /** One Herald process: bot endpoint, API and delivery engine over one store. */
@@ -118,12 +126,17 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     : undefined;
   const margin = options.limiterMarginMs === undefined ? {} : { marginMs: options.limiterMarginMs };
   const limiter: RateLimiter = redis ? new RedisRateLimiter({ redis, clock, ...margin }) : new InProcessRateLimiter(margin);
+  // Claim-time holds (quiet hours are per tenant in the store; the frequency cap is the process's).
+  store.deliveries.configureHolds?.({ frequencyCap: config.frequencyCap });
   const engine = createDeliveryEngine({
     store,
     connector,
     limiter,
     clock,
+    storeTime: options.storeTime,
     logger,
+    // Local-time schedules: a recipient whose zone Teams did not report takes the tenant's default (PUT /v1/tenants/{id}).
+    tenantTimeZone: async (tenantId) => (await store.preferences.tenantSettings(tenantId))?.timeZone,
     config: {
       tenantRps: config.tenantRps,
       inFlightPolicy: config.inFlightPolicy,
@@ -131,6 +144,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
       blockedRetryMs: config.blockedRetryMs,
       appId: config.appId,
       defaultServiceUrl: cloud.defaultServiceUrl,
+      unsubscribeFooter: config.unsubscribeFooter,
+      categories: config.categories,
       ...options.delivery,
     },
   });
@@ -172,6 +187,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
       })
     : undefined;
   if (responses) cardActions.on(RESPONSE_VERB, responses.cardAction);
+  const preferences = new PreferenceService(store.preferences, config.categories, () => isoNow(clock));
+  cardActions.on(preferencesVerb, preferencesCardHandler(preferences));
   const handler = new ActivityHandler({
     store,
     replies,
@@ -183,6 +200,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     onReaction: responses && ((activity) => responses.reaction(activity)),
     onReadReceipt: responses && ((activity, last) => responses.readReceipt(activity, last)),
     quiet: options.quiet,
+    preferences,
   });
   const verifier =
     config.inboundAuth === "jwt" ? createInboundVerifier({ ...inboundVerifierOptions(config, cloud), clock, logger }) : undefined;
@@ -238,6 +256,16 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.route("/", retryRoutes(engine, keys));
   app.route("/", reportRoutes(engine, keys));
   app.route("/", tenantRoutes(engine, keys));
+  app.route(
+    "/",
+    preferenceRoutes({
+      service: preferences,
+      store: store.preferences,
+      conversations: store.conversations,
+      keys,
+      now: () => isoNow(clock),
+    }),
+  );
   app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
   app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));

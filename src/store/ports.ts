@@ -9,6 +9,7 @@ import type {
   Preference,
   TeamInfo,
 } from "../domain/conversation.js";
+import type { OptOutCount, TenantSettings } from "../preferences/model.js";
 import type { ResponseStore } from "./responses.js";
 
 /**
@@ -81,6 +82,18 @@ export interface PreferenceStore {
   setOptedOut(tenantId: string, userId: string, optedOut: boolean, at: string): Promise<Preference>;
   /** Replace the categories the user opted out of (duplicates dropped); `optedOut` is kept. Returns the stored preference. */
   setOptedOutCategories(tenantId: string, userId: string, categories: readonly string[], at: string): Promise<Preference>;
+  // Preferences (issue 11): tenant settings and the opt-out report.
+  /** A tenant's quiet hours, working days and default time zone; undefined when never set. */
+  tenantSettings(tenantId: string): Promise<TenantSettings | undefined>;
+  /** Store a tenant's settings whole (fields left undefined are cleared). */
+  putTenantSettings(settings: TenantSettings): Promise<TenantSettings>;
+  /** People opted out, per tenant and category (`*` = everything); `tenantIds` limits the tenants. */
+  optOutCounts(tenantIds?: readonly string[]): Promise<OptOutCount[]>;
+  /** Preferences with any opt-out, by tenant then user, cursor-paged. */
+  listOptOuts(
+    filter: { tenantIds?: readonly string[] | undefined },
+    page: { cursor?: string | undefined; limit: number },
+  ): Promise<Page<Preference>>;
 }
 
 /** Everything Herald keeps; one implementation per database, chosen in the composition root. */

@@ -68,6 +68,8 @@ export function rowToNotification(row: NotificationRow): Notification {
     messageVersion: Number(row.message_version),
     data: row.data === null ? undefined : (JSON.parse(row.data) as Record<string, unknown>),
     category: opt(row.category),
+    priority: (row.priority ?? undefined) as Notification["priority"],
+    footer: Number(row.footer) === 1 ? true : undefined,
     createdAt: row.created_at,
     scheduledAt: opt(row.scheduled_at),
     schedule: row.schedule === null || row.schedule === undefined ? undefined : (JSON.parse(row.schedule) as unknown),
@@ -106,6 +108,8 @@ export function rowToDelivery(row: DeliveryRow): Delivery {
     notBefore: opt(row.not_before ?? null),
     timezone: opt(row.timezone ?? null),
     updatedAt: row.updated_at,
+    heldUntil: row.held_until ?? undefined,
+    heldReason: row.held_reason ?? undefined,
   });
 }
 

@@ -9,8 +9,8 @@ import { KyselyDeliveryStore } from "./deliveries.js";
 import { withDeliveryTables } from "./delivery-schema.js";
 import { appliedMigrations, migrate } from "./migrator.js";
 import { KyselyPreferenceStore } from "./preferences.js";
-import { KyselySeriesStore } from "./series.js";
 import { KyselyResponseStore } from "./responses.js";
+import { KyselySeriesStore } from "./series.js";
 
 /** The `Store` over a connected back end: the same code for every SQL database. */
 export class KyselyStore implements Store {
