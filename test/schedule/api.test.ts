@@ -169,4 +169,18 @@ forEachStore((stores) => {
     expect(rows.json.items[0]).toMatchObject({ timezone: "America/Chicago", notBefore: "2026-06-11T14:00:00.000Z" });
     await call("DELETE", `/v1/series/${made.json.id}`);
   });
+
+  it("a recipient without a zone of their own takes the tenant's default before the request's", async () => {
+    clock.at = Date.parse("2026-06-20T00:00:00Z");
+    const tenantId = h.emulator.org.user(1).tenantId;
+    await store.preferences.putTenantSettings({ tenantId, timeZone: "Australia/Sydney", updatedAt: new Date(clock.now()).toISOString() });
+    const sent = await call("POST", "/v1/notifications", {
+      audience: { conversations: [conv(1)] },
+      message: { text: "tenant zone" },
+      schedule: { localTime: "09:00", date: "2026-06-22", timeZone: "Asia/Tokyo" },
+    });
+    const rows = await call("GET", `/v1/notifications/${sent.json.id}/deliveries`);
+    // 09:00 in Sydney (AEST, UTC+10) on 22 June; not Tokyo's.
+    expect(rows.json.items[0]).toMatchObject({ timezone: "Australia/Sydney", notBefore: "2026-06-21T23:00:00.000Z" });
+  });
 });

@@ -63,6 +63,8 @@ export async function startProcess(
     limiter: new InProcessRateLimiter({ marginMs: 150 }),
     clock,
     storeTime: "clock",
+    // As herald.ts wires it: the tenant's default zone (PUT /v1/tenants/{id}) for recipients without their own.
+    tenantTimeZone: async (tenantId) => (await store.preferences.tenantSettings(tenantId))?.timeZone,
     logger: silentLogger,
     config: { ...testDeliveryConfig, appId: h.emulator.appId, ...options.config },
   });
