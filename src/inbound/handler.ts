@@ -42,6 +42,10 @@ export interface ActivityHandlerDeps {
   onTenantInteraction?: (tenantId: string) => void;
   /** A user answered a card (Action.Execute); returns the card to show instead, if any. */
   onCardAction?: (activity: Activity, verb: string | undefined, data: unknown) => Promise<Record<string, unknown> | undefined>;
+  /** A `messageReaction` activity (reactions added to or removed from a bot message; issue 10). */
+  onReaction?: (activity: Activity) => Promise<void>;
+  /** The 1:1 read-receipt event: the user read the bot's messages up to `lastReadMessageId` (issue 10). */
+  onReadReceipt?: (activity: Activity, lastReadMessageId: string | undefined) => Promise<void>;
   /**
    * Send none of Herald's own words (welcome, answers to commands and card submits): the library
    * inside a bot that speaks for itself. Commands still change the user's opt-out. Default false.
@@ -161,7 +165,10 @@ export class ActivityHandler {
         );
         return { event: event.type };
       case "readReceipt":
+        await this.deps.onReadReceipt?.(activity, event.lastReadMessageId);
+        return { event: event.type };
       case "ignored":
+        if (activity.type === "messageReaction") await this.deps.onReaction?.(activity);
         return { event: event.type };
     }
   }

@@ -9,6 +9,7 @@ import { notificationRoutes } from "../api/notifications.js";
 import { openApiDocument } from "../api/openapi.js";
 import { perKeyRateLimit } from "../api/rate-limit.js";
 import { reportRoutes } from "../api/reports.js";
+import { responseRoutes, responsesSummary } from "../api/responses.js";
 import { tenantRoutes } from "../api/tenants.js";
 import { type Clock, isoNow, systemClock } from "../clock.js";
 import { clouds } from "../config/clouds.js";
@@ -18,6 +19,7 @@ import type { ConnectorClient } from "../connector/client.js";
 import { createConnectorClient, type TokenProvider } from "../connector/index.js";
 import { createDeliveryEngine, type DeliveryConfig, type DeliveryEngine } from "../delivery/index.js";
 import { InProcessRateLimiter, type RateLimiter, RedisRateLimiter } from "../delivery/limits/index.js";
+import { RESPONSE_VERB } from "../delivery/message/responses.js";
 import { policiesFor } from "../delivery/policies.js";
 import { errorResponse } from "../http/errors.js";
 import { createInboundVerifier, inboundVerifierOptions } from "../inbound/auth/index.js";
@@ -28,6 +30,7 @@ import { type ActivityOutcome, type BotEndpointDeps, botEndpoint, receiveActivit
 import type { Logger } from "../log.js";
 import { instrumentConnector } from "../observability/instrumented-connector.js";
 import { Metrics } from "../observability/metrics.js";
+import { ResponseService } from "../responses/service.js";
 import { StoreError } from "../store/errors.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/ports.js";
@@ -52,6 +55,8 @@ export interface HeraldOptions {
   limiterMarginMs?: number;
   /** Run the delivery engine in this process (default true; `false` for an API-only process). */
   engine?: boolean;
+  /** At most one update of a channel poll's shared card per conversation per this many ms (default 2000). */
+  cardUpdateIntervalMs?: number;
   /** Library: Connector tokens from the host bot's own credentials instead of HERALD_APP_PASSWORD/CERTIFICATE. */
   tokens?: TokenProvider;
   /** Library: send none of Herald's own welcome and command replies (the host bot speaks). Default false. */
@@ -68,6 +73,8 @@ export interface Herald {
   readonly handler: ActivityHandler;
   readonly engine: DeliveryEngine;
   readonly metrics: Metrics;
+  /** Poll and acknowledgement answers, reactions and read receipts (undefined when the store keeps none). */
+  readonly responses: ResponseService | undefined;
   /** The bot endpoint's logic without HTTP (library, adapters): `authenticated` = the host SDK verified the token. */
   receive(activity: unknown, authorization: string | undefined, options?: { authenticated?: boolean }): Promise<ActivityOutcome>;
   /** The whole HTTP surface as a fetch handler (tests call it in process). */
@@ -136,6 +143,19 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   });
   // Each feature registers the card verbs it owns here (polls, acknowledgements, preferences).
   const cardActions = new CardActions(options.onCardAction);
+  // Polls and acknowledgements (issue 10): answers, reactions and read receipts, when the store keeps them.
+  const responses = store.responses
+    ? new ResponseService({
+        responses: store.responses,
+        deliveries: store.deliveries,
+        connector,
+        clock,
+        logger,
+        appId: config.appId,
+        cardUpdateIntervalMs: options.cardUpdateIntervalMs,
+      })
+    : undefined;
+  if (responses) cardActions.on(RESPONSE_VERB, responses.cardAction);
   const handler = new ActivityHandler({
     store,
     replies,
@@ -144,6 +164,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     welcome,
     onTenantInteraction: (tenantId) => engine.onTenantInteraction(tenantId),
     onCardAction: cardActions.handle,
+    onReaction: responses && ((activity) => responses.reaction(activity)),
+    onReadReceipt: responses && ((activity, last) => responses.readReceipt(activity, last)),
     quiet: options.quiet,
   });
   const verifier =
@@ -182,7 +204,19 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   };
   app.route("/", botEndpoint(inbound));
   app.route("/", conversationRoutes(store, keys));
-  app.route("/", notificationRoutes(engine, keys));
+  const responseStore = store.responses;
+  app.route(
+    "/",
+    notificationRoutes(
+      engine,
+      keys,
+      responseStore && {
+        notification: async (n) => ({ read: await responseStore.readCount(n.id), responses: await responsesSummary(responseStore, n) }),
+        readTimes: (id, seqs) => responseStore.readTimes(id, seqs),
+      },
+    ),
+  );
+  if (responseStore) app.route("/", responseRoutes(engine, responseStore, keys));
   app.route("/", retryRoutes(engine, keys));
   app.route("/", reportRoutes(engine, keys));
   app.route("/", tenantRoutes(engine, keys));
@@ -205,6 +239,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     const steps: (() => Promise<unknown> | unknown)[] = [
       () => listener?.close(),
       () => (options.engine !== false ? engine.stop() : undefined),
+      () => responses?.stop(),
       () => shutdown.abort(new Error("Herald is shutting down")),
       () => handler.drain(),
       () => http.close(),
@@ -221,6 +256,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   if (options.engine !== false) {
     try {
       await engine.start();
+      await responses?.start();
     } catch (e) {
       await release().catch(() => undefined);
       throw e;
@@ -233,6 +269,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     handler,
     engine,
     metrics,
+    responses,
     receive: (activity, authorization, opts) => receiveActivity(inbound, activity, authorization, opts),
     fetch: (req) => app.fetch(req),
     async listen() {

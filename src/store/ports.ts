@@ -8,6 +8,7 @@ import type {
   Preference,
   TeamInfo,
 } from "../domain/conversation.js";
+import type { ResponseStore } from "./responses.js";
 
 /**
  * What an inbound activity tells us about a conversation. `upsert` merges it into the stored
@@ -93,6 +94,8 @@ export interface Store {
   apiKeys: ApiKeyStore;
   /** Every write through the API. */
   audit: AuditLog;
+  /** Answers to notifications, reactions and read receipts (issue 10); absent in stores that keep none. */
+  responses?: ResponseStore;
   /** True when the database answers and migrations are applied. */
   ready(): Promise<boolean>;
   close(): Promise<void>;

@@ -6,8 +6,10 @@ import { type AccessTables, KyselyApiKeyStore, KyselyAuditLog } from "./access.j
 import type { SqlBackend } from "./backend.js";
 import { KyselyConversationStore } from "./conversations.js";
 import { KyselyDeliveryStore } from "./deliveries.js";
+import { withDeliveryTables } from "./delivery-schema.js";
 import { appliedMigrations, migrate } from "./migrator.js";
 import { KyselyPreferenceStore } from "./preferences.js";
+import { KyselyResponseStore } from "./responses.js";
 
 /** The `Store` over a connected back end: the same code for every SQL database. */
 export class KyselyStore implements Store {
@@ -17,6 +19,7 @@ export class KyselyStore implements Store {
   readonly recipients: KyselyDeliveryStore["recipients"];
   readonly apiKeys: KyselyApiKeyStore;
   readonly audit: KyselyAuditLog;
+  readonly responses: KyselyResponseStore;
   private closed = false;
 
   constructor(private readonly backend: SqlBackend) {
@@ -26,6 +29,7 @@ export class KyselyStore implements Store {
     this.recipients = this.deliveries.recipients;
     this.apiKeys = new KyselyApiKeyStore(backend.db.withTables<AccessTables>());
     this.audit = new KyselyAuditLog(backend.db.withTables<AccessTables>());
+    this.responses = new KyselyResponseStore(withDeliveryTables(backend.db));
   }
 
   /** True when the database answers and every migration this code knows is applied; false once closed. */
