@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { reportingAuditLog } from "../api/audit.js";
 import { type ApiEnv, adminKeyVerifier, withAfterAuth } from "../api/auth.js";
 import { conversationRoutes } from "../api/conversations.js";
+import { estimateRoutes } from "../api/estimate.js";
 import { auditRoutes, auditWrites, keyRoutes, storedKeyVerifier, warnKeysWiderThanCreator } from "../api/keys.js";
 import { retryRoutes } from "../api/notification-retry.js";
 import { notificationRoutes } from "../api/notifications.js";
@@ -31,6 +32,8 @@ import { Metrics } from "../observability/metrics.js";
 import { StoreError } from "../store/errors.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/ports.js";
+import { dashboardRoutes, withSessionAuth } from "./dashboard.js";
+import { DashboardSessions } from "./dashboard-sessions.js";
 import { registerEngineMetrics } from "./engine-metrics.js";
 import { type Listener, listen } from "./listen.js";
 import { opsRoutes } from "./ops.js";
@@ -62,6 +65,8 @@ export interface Herald {
   readonly handler: ActivityHandler;
   readonly engine: DeliveryEngine;
   readonly metrics: Metrics;
+  /** Dashboard sessions and one-time sign-in links (`herald demo` prints one). */
+  readonly dashboard: DashboardSessions;
   /** The whole HTTP surface as a fetch handler (tests call it in process). */
   fetch(req: Request): Response | Promise<Response>;
   /** Listen on HERALD_HOST:HERALD_PORT. */
@@ -171,6 +176,9 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.route("/", tenantRoutes(engine, keys));
   app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
   app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
+  app.route("/", estimateRoutes(store.recipients, cloud.defaultServiceUrl, keys));
+  const dashboard = new DashboardSessions(clock);
+  app.route("/", dashboardRoutes({ sessions: dashboard, keys }));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
   app.onError((err, c) => {
     // A page cursor or limit the store refuses is the caller's mistake on every listing, whichever
@@ -182,6 +190,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     return errorResponse(c, 500, "HERALD_E_INTERNAL", "Herald failed to handle this request; it has been logged. Try again.");
   });
 
+  // The dashboard calls the API with its session cookie: turned into the session key's bearer token here.
+  const handle = withSessionAuth(dashboard, (req) => app.fetch(req));
   let listener: Listener | undefined;
   /** Every step runs even when an earlier one fails, so no socket, connection or file stays open. */
   const release = async (): Promise<void> => {
@@ -216,9 +226,10 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     handler,
     engine,
     metrics,
-    fetch: (req) => app.fetch(req),
+    dashboard,
+    fetch: handle,
     async listen() {
-      listener = await listen((req) => app.fetch(req), config.port, config.host);
+      listener = await listen(handle, config.port, config.host);
       return listener;
     },
     close: release,
