@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { reportingAuditLog } from "../api/audit.js";
 import { type ApiEnv, adminKeyVerifier, withAfterAuth } from "../api/auth.js";
 import { conversationRoutes } from "../api/conversations.js";
+import { draftRoutes } from "../api/drafts.js";
 import { estimateRoutes } from "../api/estimate.js";
 import { auditRoutes, auditWrites, keyRoutes, storedKeyVerifier, warnKeysWiderThanCreator } from "../api/keys.js";
 import { retryRoutes } from "../api/notification-retry.js";
@@ -177,6 +178,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
   app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
   app.route("/", estimateRoutes(store.recipients, cloud.defaultServiceUrl, keys));
+  if (store.drafts) app.route("/", draftRoutes(store.drafts, engine, keys, clock));
   const dashboard = new DashboardSessions(clock);
   app.route("/", dashboardRoutes({ sessions: dashboard, keys }));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));

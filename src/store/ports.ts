@@ -8,6 +8,7 @@ import type {
   Preference,
   TeamInfo,
 } from "../domain/conversation.js";
+import type { DraftStore } from "../drafts/port.js";
 
 /**
  * What an inbound activity tells us about a conversation. `upsert` merges it into the stored
@@ -93,6 +94,8 @@ export interface Store {
   apiKeys: ApiKeyStore;
   /** Every write through the API. */
   audit: AuditLog;
+  /** Drafts awaiting approval (015, the dashboard's approval flow); absent in test doubles that predate it. */
+  drafts?: DraftStore;
   /** True when the database answers and migrations are applied. */
   ready(): Promise<boolean>;
   close(): Promise<void>;
@@ -104,7 +107,7 @@ export interface ApiKeyRecord {
   name: string;
   /** Hex SHA-256 of the secret. */
   hash: string;
-  scopes: ("send" | "read" | "admin")[];
+  scopes: ("send" | "read" | "admin" | "draft" | "approve")[];
   /** undefined = every tenant. */
   tenants?: string[] | undefined;
   createdAt: string;
