@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, errorText, type Me, useSession } from "./api.js";
 import { Compose } from "./compose.js";
+import { DraftsPage } from "./drafts.js";
 import { NotificationList } from "./notifications.js";
 import { AuditPage, BlockedPage, KeysPage } from "./reports.js";
 import { SignIn } from "./signin.js";
@@ -10,19 +11,20 @@ import { Watch } from "./watch.js";
 interface Section {
   path: string;
   label: string;
-  /** The scope a key needs to see the page (admin sees everything). */
-  scope: "send" | "read" | "admin";
+  /** The scopes that show the page (any one; admin sees everything). */
+  scopes: string[];
 }
 
 const sections: Section[] = [
-  { path: "compose", label: "Compose", scope: "send" },
-  { path: "notifications", label: "Notifications", scope: "read" },
-  { path: "blocked", label: "Blocked", scope: "read" },
-  { path: "keys", label: "API keys", scope: "admin" },
-  { path: "audit", label: "Audit log", scope: "admin" },
+  { path: "compose", label: "Compose", scopes: ["send", "draft"] },
+  { path: "drafts", label: "Drafts", scopes: ["draft", "approve"] },
+  { path: "notifications", label: "Notifications", scopes: ["read"] },
+  { path: "blocked", label: "Blocked", scopes: ["read"] },
+  { path: "keys", label: "API keys", scopes: ["admin"] },
+  { path: "audit", label: "Audit log", scopes: ["admin"] },
 ];
 
-const may = (me: Me, scope: string) => me.scopes.includes(scope) || me.scopes.includes("admin");
+const may = (me: Me, scopes: string[]) => scopes.some((s) => me.scopes.includes(s)) || me.scopes.includes("admin");
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash.slice(2));
@@ -66,7 +68,7 @@ export function App() {
     useSession(undefined);
     setMe(null);
   };
-  const visible = sections.filter((s) => may(me, s.scope));
+  const visible = sections.filter((s) => may(me, s.scopes));
   const [page, id] = hash.split("/");
   const current = page || visible[0]?.path || "notifications";
   return (
@@ -99,6 +101,7 @@ export function App() {
 function pageFor(page: string, id: string | undefined, me: Me) {
   if (page === "compose") return <Compose me={me} />;
   if (page === "n" && id) return <Watch id={decodeURIComponent(id)} me={me} />;
+  if (page === "drafts") return <DraftsPage me={me} />;
   if (page === "blocked") return <BlockedPage />;
   if (page === "keys") return <KeysPage />;
   if (page === "audit") return <AuditPage />;

@@ -22,7 +22,12 @@ function audienceOf(kind: Kind, tenantId: string, picked: string[], deliverTo: s
 }
 
 /** Who gets the message: everyone (of a tenant), teams, channels or people (search, or a CSV), with an estimate. */
-export function AudiencePicker(props: { onChange: (a: Audience | undefined) => void; onPreviewAs: (c: Conversation | undefined) => void }) {
+export function AudiencePicker(props: {
+  /** The signed-in key's tenants (null = every tenant): a limited key lists each of its tenants. */
+  tenants: string[] | null;
+  onChange: (a: Audience | undefined) => void;
+  onPreviewAs: (c: Conversation | undefined) => void;
+}) {
   const [kind, setKind] = useState<Kind>("users");
   const [tenantId, setTenantId] = useState("");
   const [deliverTo, setDeliverTo] = useState("channel");
@@ -34,8 +39,10 @@ export function AudiencePicker(props: { onChange: (a: Audience | undefined) => v
   const [error, setError] = useState("");
 
   useEffect(() => {
-    loadConversations("personal").then(setPeople, (e) => setError(errorText(e)));
-    loadConversations("channel").then(setChannels, () => undefined);
+    const each = (kind: "personal" | "channel") =>
+      Promise.all((props.tenants ?? [undefined]).map((t) => loadConversations(kind, t))).then((lists) => lists.flat());
+    each("personal").then(setPeople, (e) => setError(errorText(e)));
+    each("channel").then(setChannels, () => undefined);
   }, []);
   const audience = useMemo(() => audienceOf(kind, tenantId.trim(), picked, deliverTo), [kind, tenantId, picked, deliverTo]);
   useEffect(() => {
@@ -43,7 +50,13 @@ export function AudiencePicker(props: { onChange: (a: Audience | undefined) => v
     setEstimate(undefined);
     if (!audience) return;
     const t = setTimeout(() => {
-      api<Estimate>("POST", "/v1/audiences/estimate", { audience }).then(setEstimate, (e) => setError(errorText(e)));
+      api<Estimate>("POST", "/v1/audiences/estimate", { audience }).then(
+        (r) => {
+          setEstimate(r);
+          setError("");
+        },
+        (e) => setError(errorText(e)),
+      );
     }, 250);
     return () => clearTimeout(t);
   }, [audience]);

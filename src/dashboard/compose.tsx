@@ -35,6 +35,7 @@ export function Compose(props: { me: Me }) {
   const [kind, setKind] = useState<Kind>("card");
   const [body, setBody] = useState(sampleCard);
   const [summary, setSummary] = useState("");
+  const [title, setTitle] = useState("");
   const [category, setCategory] = useState("");
   const [alertOn, setAlertOn] = useState(false);
   const [when, setWhen] = useState<"now" | "at">("now");
@@ -45,8 +46,11 @@ export function Compose(props: { me: Me }) {
   const [busy, setBusy] = useState(false);
   const fields = useMemo(() => fieldsOf(previewAs), [previewAs]);
 
+  const maySend = props.me.scopes.includes("send") || props.me.scopes.includes("admin");
+  const mayDraft = props.me.scopes.includes("draft") || props.me.scopes.includes("admin");
   const send = async (e: Event) => {
     e.preventDefault();
+    const asDraft = (e as SubmitEvent).submitter?.getAttribute("value") === "draft" || !maySend;
     setStatus("");
     if (!audience) return setStatus("Choose an audience first.");
     let request: Record<string, unknown>;
@@ -62,6 +66,11 @@ export function Compose(props: { me: Me }) {
     }
     setBusy(true);
     try {
+      if (asDraft) {
+        await api("POST", "/v1/drafts", { title: title.trim() || summary.trim() || "Untitled", request });
+        location.hash = "#/drafts";
+        return;
+      }
       const created = await api<{ id: string }>("POST", "/v1/notifications", request);
       location.hash = `#/n/${encodeURIComponent(created.id)}`;
     } catch (err) {
@@ -111,6 +120,12 @@ export function Compose(props: { me: Me }) {
               value={body}
               onInput={(e) => setBody(e.currentTarget.value)}
             />
+            {mayDraft && (
+              <>
+                <label for="title">Title (for the approvers' list)</label>
+                <input id="title" value={title} onInput={(e) => setTitle(e.currentTarget.value)} />
+              </>
+            )}
             <label for="summary">Summary (the notification's preview line in Teams' activity feed)</label>
             <input id="summary" value={summary} onInput={(e) => setSummary(e.currentTarget.value)} />
             <label for="category">Category (people who opted out of it are skipped)</label>
@@ -120,7 +135,7 @@ export function Compose(props: { me: Me }) {
               feed)
             </label>
           </fieldset>
-          <AudiencePicker onChange={setAudience} onPreviewAs={(c) => c && setPreviewAs(c)} />
+          <AudiencePicker tenants={props.me.tenants} onChange={setAudience} onPreviewAs={(c) => c && setPreviewAs(c)} />
           <fieldset>
             <legend>When</legend>
             <div class="radios" role="radiogroup" aria-label="When">
@@ -139,9 +154,16 @@ export function Compose(props: { me: Me }) {
             )}
           </fieldset>
           <div class="buttons">
-            <button type="submit" disabled={busy}>
-              {when === "at" ? "Schedule" : "Send"}
-            </button>
+            {maySend && (
+              <button type="submit" value="send" disabled={busy}>
+                {when === "at" ? "Schedule" : "Send"}
+              </button>
+            )}
+            {mayDraft && (
+              <button type="submit" value="draft" class={maySend ? "secondary" : ""} disabled={busy}>
+                Save as draft for approval
+              </button>
+            )}
             <button
               type="button"
               class="secondary"
