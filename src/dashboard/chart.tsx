@@ -46,3 +46,52 @@ export function OutcomeChart(props: { counts: Record<string, number>; title: str
     </svg>
   );
 }
+
+/**
+ * Deliveries over time: messages sent per time bucket (12 buckets from the first to the last
+ * send), as inline SVG columns, from the deliveries' `sentAt`.
+ */
+export function TimelineChart(props: { sentAt: readonly string[]; title: string }) {
+  const times = props.sentAt.map((s) => Date.parse(s)).filter((t) => Number.isFinite(t));
+  if (times.length === 0) return null;
+  const first = Math.min(...times);
+  const last = Math.max(...times);
+  const buckets = 12;
+  const span = Math.max(1, last - first);
+  const counts = new Array<number>(buckets).fill(0);
+  for (const t of times) {
+    const i = Math.min(buckets - 1, Math.floor(((t - first) / span) * buckets));
+    counts[i] = (counts[i] ?? 0) + 1;
+  }
+  const max = Math.max(1, ...counts);
+  const width = 480;
+  const height = 140;
+  const colW = width / buckets;
+  const seconds = (span / 1000).toFixed(1);
+  return (
+    <svg
+      class="chart"
+      viewBox={`0 0 ${width} ${height + 24}`}
+      role="img"
+      aria-label={`${props.title}: ${times.length} sent over ${seconds} s, per bucket ${counts.join(", ")}`}
+    >
+      <title>{props.title}</title>
+      {counts.map((n, i) => (
+        <rect
+          key={i}
+          x={i * colW + 2}
+          y={height - (n / max) * height}
+          width={colW - 4}
+          height={(n / max) * height}
+          fill="#4F52B2"
+        />
+      ))}
+      <text x={0} y={height + 18} class="chart-label">
+        {new Date(first).toLocaleTimeString()}
+      </text>
+      <text x={width} y={height + 18} text-anchor="end" class="chart-label">
+        {new Date(last).toLocaleTimeString()} ({seconds} s)
+      </text>
+    </svg>
+  );
+}

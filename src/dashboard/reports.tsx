@@ -104,7 +104,7 @@ export function KeysPage() {
         <input id="keyname" required value={name} onInput={(e) => setName(e.currentTarget.value)} />
         <fieldset>
           <legend>Scopes</legend>
-          {["send", "read", "admin"].map((s) => (
+          {["send", "read", "admin", "draft", "approve"].map((s) => (
             <label key={s} class="inline">
               <input
                 type="checkbox"

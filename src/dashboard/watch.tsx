@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText, type Me, type NotificationView, type Page } from "./api.js";
-import { OutcomeChart } from "./chart.js";
+import { OutcomeChart, TimelineChart } from "./chart.js";
 
 interface DeliveryRow {
   seq: number;
@@ -44,7 +44,7 @@ export function Watch(props: { id: string; me: Me }) {
         if (stop) return;
         setN(view);
         if (finished(view)) {
-          const page = await api<Page<DeliveryRow>>("GET", `${path}/deliveries?limit=100`);
+          const page = await api<Page<DeliveryRow>>("GET", `${path}/deliveries?limit=1000`);
           if (!stop) setRows(page.items);
           return;
         }
@@ -117,6 +117,12 @@ export function Watch(props: { id: string; me: Me }) {
       <section aria-labelledby="outcomes">
         <h2 id="outcomes">Outcomes</h2>
         <OutcomeChart counts={n.counts} title="Recipients by outcome" />
+        {rows.length > 0 && (
+          <>
+            <h3>Sent over time{rows.length < n.total ? ` (first ${rows.length})` : ""}</h3>
+            <TimelineChart sentAt={rows.flatMap((r) => (r.sentAt ? [r.sentAt] : []))} title="Messages sent over time" />
+          </>
+        )}
         <p>
           <a href={`${path}/deliveries?format=csv`} download={`${n.id}-deliveries.csv`}>
             Download deliveries (CSV)
@@ -163,7 +169,7 @@ export function Watch(props: { id: string; me: Me }) {
       )}
       {rows.length > 0 && (
         <section aria-labelledby="deliveries">
-          <h2 id="deliveries">Deliveries (first {rows.length})</h2>
+          <h2 id="deliveries">Deliveries (first {Math.min(rows.length, 100)})</h2>
           <div class="table-wrap">
             <table>
               <thead>
@@ -176,7 +182,7 @@ export function Watch(props: { id: string; me: Me }) {
                 </tr>
               </thead>
               <tbody>
-                {rows.map((r) => (
+                {rows.slice(0, 100).map((r) => (
                   <tr key={r.seq}>
                     <td>{r.seq}</td>
                     <td>{r.userName ?? r.recipient}</td>

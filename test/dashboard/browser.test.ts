@@ -116,6 +116,7 @@ describe("the dashboard in a browser", () => {
     await page.getByTestId("status").getByText("completed").waitFor();
     await page.getByRole("img", { name: new RegExp(`sent ${USERS}`) }).waitFor();
     await page.getByRole("heading", { name: /Deliveries/ }).waitFor();
+    await page.getByRole("img", { name: new RegExp(`Messages sent over time: ${USERS} sent`) }).waitFor();
     expect(await axe(page)).toEqual([]);
     await page.screenshot({ path: resolve(images, "dashboard-report.png") });
     const csvHref = await page.getByRole("link", { name: /Download deliveries/ }).getAttribute("href");
