@@ -153,6 +153,23 @@ describe("the dashboard in a browser", () => {
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
   });
 
+  it("creates an API key on the keys page; the audit log and the blocked report have their pages", async () => {
+    await page.getByRole("link", { name: "API keys" }).click();
+    await page.getByLabel("New key's name").fill("reporting");
+    await page.getByRole("checkbox", { name: "read" }).check();
+    await page.getByRole("button", { name: "Create key" }).click();
+    await page.getByRole("status").getByText("shown once").waitFor();
+    await page.getByRole("cell", { name: "reporting" }).waitFor();
+    expect(await axe(page)).toEqual([]);
+    await page.getByRole("link", { name: "Audit log" }).click();
+    await page.getByRole("cell", { name: "key.create" }).waitFor();
+    await page.getByRole("cell", { name: "DELETE /v1/notifications/:id" }).first().waitFor();
+    expect(await axe(page)).toEqual([]);
+    await page.getByRole("link", { name: "Blocked" }).click();
+    await page.getByText("Nobody has blocked or uninstalled the bot.").waitFor();
+    expect(await axe(page)).toEqual([]);
+  });
+
   it("works on a phone's screen, and the browser reported no CSP refusal or script error", async () => {
     const phoneContext = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     await phoneContext.addCookies(await context.cookies());
