@@ -27,6 +27,8 @@ export function AudiencePicker(props: {
   tenants: string[] | null;
   onChange: (a: Audience | undefined) => void;
   onPreviewAs: (c: Conversation | undefined) => void;
+  /** The people found (for the preview's "as" choice). */
+  onPeople?: (people: Conversation[]) => void;
 }) {
   const [kind, setKind] = useState<Kind>("users");
   const [tenantId, setTenantId] = useState("");
@@ -41,7 +43,13 @@ export function AudiencePicker(props: {
   useEffect(() => {
     const each = (kind: "personal" | "channel") =>
       Promise.all((props.tenants ?? [undefined]).map((t) => loadConversations(kind, t))).then((lists) => lists.flat());
-    each("personal").then(setPeople, (e) => setError(errorText(e)));
+    each("personal").then(
+      (found) => {
+        setPeople(found);
+        props.onPeople?.(found);
+      },
+      (e) => setError(errorText(e)),
+    );
     each("channel").then(setChannels, () => undefined);
   }, []);
   const audience = useMemo(() => audienceOf(kind, tenantId.trim(), picked, deliverTo), [kind, tenantId, picked, deliverTo]);

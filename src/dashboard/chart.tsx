@@ -77,14 +77,7 @@ export function TimelineChart(props: { sentAt: readonly string[]; title: string 
     >
       <title>{props.title}</title>
       {counts.map((n, i) => (
-        <rect
-          key={i}
-          x={i * colW + 2}
-          y={height - (n / max) * height}
-          width={colW - 4}
-          height={(n / max) * height}
-          fill="#4F52B2"
-        />
+        <rect key={i} x={i * colW + 2} y={height - (n / max) * height} width={colW - 4} height={(n / max) * height} fill="#4F52B2" />
       ))}
       <text x={0} y={height + 18} class="chart-label">
         {new Date(first).toLocaleTimeString()}

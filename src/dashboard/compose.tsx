@@ -42,6 +42,7 @@ export function Compose(props: { me: Me }) {
   const [at, setAt] = useState("");
   const [audience, setAudience] = useState<Audience | undefined>();
   const [previewAs, setPreviewAs] = useState<Conversation>(sampleRecipient);
+  const [people, setPeople] = useState<Conversation[]>([]);
   const [status, setStatus] = useState("");
   const [busy, setBusy] = useState(false);
   const fields = useMemo(() => fieldsOf(previewAs), [previewAs]);
@@ -135,7 +136,12 @@ export function Compose(props: { me: Me }) {
               feed)
             </label>
           </fieldset>
-          <AudiencePicker tenants={props.me.tenants} onChange={setAudience} onPreviewAs={(c) => c && setPreviewAs(c)} />
+          <AudiencePicker
+            tenants={props.me.tenants}
+            onChange={setAudience}
+            onPreviewAs={(c) => c && setPreviewAs(c)}
+            onPeople={setPeople}
+          />
           <fieldset>
             <legend>When</legend>
             <div class="radios" role="radiogroup" aria-label="When">
@@ -183,9 +189,19 @@ export function Compose(props: { me: Me }) {
           )}
         </div>
         <div class="side">
-          <p class="preview-as">
-            Previewed as <strong>{previewAs.user?.name ?? previewAs.id}</strong>
-          </p>
+          <label for="preview-as">Preview as</label>
+          <select
+            id="preview-as"
+            value={previewAs.id}
+            onChange={(e) => setPreviewAs(people.find((p) => p.id === e.currentTarget.value) ?? sampleRecipient)}
+          >
+            <option value="">{sampleRecipient.user?.name} (a sample person)</option>
+            {people.slice(0, 200).map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.user?.name ?? p.id}
+              </option>
+            ))}
+          </select>
           <Preview kind={kind} body={body} fields={fields} />
         </div>
       </div>

@@ -96,6 +96,14 @@ describe("the dashboard in a browser", () => {
     const given = first.split(/\s+/)[0]!;
     await page.getByTestId("preview").getByText(`Hello ${given}`).waitFor();
     await page.getByTestId("estimate").getByText("About 1 recipient.").waitFor();
+    // Any person can be chosen to preview as.
+    const second = people[1]!.user.name;
+    await page.getByLabel("Preview as").selectOption({ label: second });
+    await page
+      .getByTestId("preview")
+      .getByText(`Hello ${second.split(/\s+/)[0]}`)
+      .waitFor();
+    await page.getByLabel("Preview as").selectOption({ label: first });
     // Everyone instead: the estimate counts every stored personal chat.
     await page.getByRole("radio", { name: "Everyone" }).check();
     await page.getByTestId("estimate").getByText(`About ${USERS} recipients.`).waitFor();
