@@ -32,6 +32,12 @@ beforeAll(async () => {
     const r = await call("GET", `${stack.heraldUrl}/v1/conversations?kind=personal&limit=1000`, undefined, STACK_API_KEY);
     return (r.json["items"] as unknown[]).length === USERS ? true : undefined;
   });
+  for (const team of stack.emulator.org.teams)
+    await call("POST", `${stack.emulator.url}/_emulator/install`, { teamId: team.id, wait: true });
+  await eventually("the teams' channels stored", async () => {
+    const r = await call("GET", `${stack.heraldUrl}/v1/conversations?kind=channel`, undefined, STACK_API_KEY);
+    return (r.json["items"] as unknown[]).length >= stack.emulator.org.teams.length ? true : undefined;
+  });
   browser = await launchTestBrowser();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
@@ -104,6 +110,17 @@ describe("the dashboard in a browser", () => {
       .getByText(`Hello ${second.split(/\s+/)[0]}`)
       .waitFor();
     await page.getByLabel("Preview as").selectOption({ label: first });
+    // A team: one post in its General channel, or a 1:1 chat to each member (counted while sending).
+    const team = stack.emulator.org.teams[0]!;
+    await page.getByRole("radio", { name: "Teams" }).check();
+    await page.getByLabel("Search teams").fill(team.name.slice(0, 4));
+    await page.getByRole("button", { name: team.name }).first().click();
+    await page.getByTestId("estimate").getByText("About 1 recipient.").waitFor();
+    await page.getByRole("radio", { name: /1:1 chat to every member/ }).check();
+    await page
+      .getByTestId("estimate")
+      .getByText(/roster while sending/)
+      .waitFor();
     // Everyone instead: the estimate counts every stored personal chat.
     await page.getByRole("radio", { name: "Everyone" }).check();
     await page.getByTestId("estimate").getByText(`About ${USERS} recipients.`).waitFor();
