@@ -92,7 +92,7 @@ describe("the dashboard in a browser", () => {
     await page.getByLabel("Summary").fill("Lisbon office closed Friday");
     const people = (await call("GET", `${stack.heraldUrl}/v1/conversations?kind=personal&limit=1000`, undefined, STACK_API_KEY)).json[
       "items"
-    ] as { user: { name: string } }[];
+    ] as { user: { id: string; name: string } }[];
     const first = people[0]!.user.name;
     await page.getByLabel("Search people").fill(first.slice(0, 6));
     await page
@@ -110,6 +110,14 @@ describe("the dashboard in a browser", () => {
       .getByText(`Hello ${second.split(/\s+/)[0]}`)
       .waitFor();
     await page.getByLabel("Preview as").selectOption({ label: first });
+    // A CSV of people adds to the chosen ones (the header names the column).
+    const ids = people.slice(2, 4).map((p) => p.user.id);
+    await page.getByLabel(/upload a CSV/).setInputFiles({
+      name: "people.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from(`name,id\nsomeone,${ids[0]}\nsomeone else,${ids[1]}\n`),
+    });
+    await page.getByTestId("estimate").getByText("About 3 recipients.").waitFor();
     // A team: one post in its General channel, or a 1:1 chat to each member (counted while sending).
     const team = stack.emulator.org.teams[0]!;
     await page.getByRole("radio", { name: "Teams" }).check();
