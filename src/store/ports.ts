@@ -9,6 +9,7 @@ import type {
   TeamInfo,
 } from "../domain/conversation.js";
 import type { DraftStore } from "../drafts/port.js";
+import type { ResponseStore } from "./responses.js";
 
 /**
  * What an inbound activity tells us about a conversation. `upsert` merges it into the stored
@@ -94,6 +95,8 @@ export interface Store {
   apiKeys: ApiKeyStore;
   /** Every write through the API. */
   audit: AuditLog;
+  /** Answers to notifications, reactions and read receipts (issue 10); absent in stores that keep none. */
+  responses?: ResponseStore;
   /** Drafts awaiting approval (015, the dashboard's approval flow); absent in test doubles that predate it. */
   drafts?: DraftStore;
   /** True when the database answers and migrations are applied. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MessageError } from "./errors.js";
+import { ackSchema, pollSchema } from "./responses.js";
 
 /** Teams text formats (protocol reference, section 1). Default `markdown`. */
 export const textFormats = ["markdown", "plain", "xml"] as const;
@@ -45,6 +46,8 @@ const nonBlank = (what: string) =>
  *   TextBlock (one activity, so it can be edited and recalled); `xml` text cannot be combined.
  * - `summary`: what the activity feed and notifications show instead of "sent a card".
  * - `alert`: raise an activity-feed notification (`channelData.notification.alert`).
+ * - `ack`: an acknowledgement button; `poll`: a question with options (./responses.ts). Either
+ *   renders as an Adaptive Card with Action.Execute; `ack` may join a card, `poll` builds its own.
  * Strings of text, summary and card may use `${...}` templating (see prepareMessage).
  */
 export const messageSchema = z
@@ -54,10 +57,29 @@ export const messageSchema = z
     card: adaptiveCardSchema.optional(),
     summary: nonBlank("the feed preview").optional(),
     alert: z.boolean({ error: "must be true or false" }).optional(),
+    ack: ackSchema.optional(),
+    poll: pollSchema.optional(),
   })
   .superRefine((m, ctx) => {
-    if (m.text === undefined && m.card === undefined) {
-      ctx.addIssue({ code: "custom", path: [], message: "give text, a card, or both" });
+    if (m.text === undefined && m.card === undefined && m.poll === undefined && m.ack === undefined) {
+      ctx.addIssue({ code: "custom", path: [], message: "give text, a card, a poll or an ack" });
+    }
+    if (m.poll !== undefined && m.ack !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["ack"], message: "cannot be combined with a poll: send one or the other" });
+    }
+    if (m.poll !== undefined && m.card !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["card"],
+        message: "cannot be combined with a poll (the poll is its own card); put the words in text",
+      });
+    }
+    if (m.textFormat === "xml" && (m.poll !== undefined || m.ack !== undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["textFormat"],
+        message: 'cannot be "xml" with a poll or ack: the text goes into the card as a TextBlock; use markdown or plain',
+      });
     }
     if (m.textFormat !== undefined && m.text === undefined) {
       ctx.addIssue({ code: "custom", path: ["textFormat"], message: "is given without text; remove it or add text" });
@@ -91,7 +113,7 @@ export function messageErrorFromZod(error: z.ZodError, field = "message"): Messa
     const path = [field, ...issue.path.map(String)].join(".");
     if (issue.code === "unrecognized_keys") {
       const keys = issue.keys;
-      return `${path}: unknown field${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}; remove ${keys.length > 1 ? "them" : "it"} (accepted: text, textFormat, card, summary, alert)`;
+      return `${path}: unknown field${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}; remove ${keys.length > 1 ? "them" : "it"} (accepted: text, textFormat, card, summary, alert, ack, poll)`;
     }
     return `${path}: ${issue.message}`;
   });

@@ -18,6 +18,9 @@ export interface Database {
   herald_migrations: MigrationsTable;
   responses: ResponsesTable;
   response_voters: ResponseVotersTable;
+  // Read receipts, reactions and answer totals (migration 010_reads_reactions; issue 10).
+  response_reactions: ResponseReactionsTable;
+  response_counts: ResponseCountsTable;
   drafts: DraftsTable;
   approvals: ApprovalsTable;
 }
@@ -132,4 +135,22 @@ export interface ResponseVotersTable {
   question_id: string;
   user_id: string;
   created_at: string;
+}
+
+/** A reaction currently on one delivered message (migration 010). */
+export interface ResponseReactionsTable {
+  notification_id: string;
+  /** The delivery's seq. */
+  seq: number | string;
+  user_id: string;
+  /** Teams' reaction type: `like`, `heart`, `laugh`, ... */
+  type: string;
+  created_at: string;
+}
+
+/** Running totals of a notification's answers (migration 010): option -1 counts the people who answered. */
+export interface ResponseCountsTable {
+  notification_id: string;
+  option: number;
+  count: number | string;
 }

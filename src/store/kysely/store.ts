@@ -6,9 +6,11 @@ import { type AccessTables, KyselyApiKeyStore, KyselyAuditLog } from "./access.j
 import type { SqlBackend } from "./backend.js";
 import { KyselyConversationStore } from "./conversations.js";
 import { KyselyDeliveryStore } from "./deliveries.js";
+import { withDeliveryTables } from "./delivery-schema.js";
 import { KyselyDraftStore } from "./drafts.js";
 import { appliedMigrations, migrate } from "./migrator.js";
 import { KyselyPreferenceStore } from "./preferences.js";
+import { KyselyResponseStore } from "./responses.js";
 
 /** The `Store` over a connected back end: the same code for every SQL database. */
 export class KyselyStore implements Store {
@@ -18,6 +20,7 @@ export class KyselyStore implements Store {
   readonly recipients: KyselyDeliveryStore["recipients"];
   readonly apiKeys: KyselyApiKeyStore;
   readonly audit: KyselyAuditLog;
+  readonly responses: KyselyResponseStore;
   readonly drafts: KyselyDraftStore;
   private closed = false;
 
@@ -28,6 +31,7 @@ export class KyselyStore implements Store {
     this.recipients = this.deliveries.recipients;
     this.apiKeys = new KyselyApiKeyStore(backend.db.withTables<AccessTables>());
     this.audit = new KyselyAuditLog(backend.db.withTables<AccessTables>());
+    this.responses = new KyselyResponseStore(withDeliveryTables(backend.db));
     this.drafts = new KyselyDraftStore(backend.db);
   }
 
