@@ -7,6 +7,8 @@ import {
   notificationsQuerySchema,
 } from "../delivery/request.js";
 import { conversationQuerySchema } from "./conversations.js";
+import { draftBodySchema, returnBodySchema } from "./drafts.js";
+import { estimateRequestSchema } from "./estimate.js";
 import { auditQuerySchema, createKeySchema } from "./keys.js";
 import { retryQuerySchema } from "./notification-retry.js";
 import { optOutsQuerySchema, tenantSettingsBodySchema, userPreferencesBodySchema, userPreferencesQuerySchema } from "./preferences.js";
@@ -245,6 +247,59 @@ export function openApiDocument(serverUrl?: string): Schema {
           summary: "Revoke an API key (admin)",
           parameters: [idParam],
           responses: { "204": { description: "Revoked" }, ...errors(401, 403, 404) },
+        },
+      },
+      "/v1/audiences/estimate": {
+        post: {
+          summary: "How many recipients an audience would reach now (read); writes nothing",
+          requestBody: { required: true, content: { "application/json": { schema: json(estimateRequestSchema) } } },
+          responses: { "200": { description: "{recipients (null for team rosters), skipped, exact, note?}" }, ...errors(400, 401, 403) },
+        },
+      },
+      "/v1/drafts": {
+        post: {
+          summary: "Draft a notification for approval (draft scope); refused outside the key's tenants",
+          requestBody: { required: true, content: { "application/json": { schema: json(draftBodySchema) } } },
+          responses: { "201": { description: "The draft" }, ...errors(400, 401, 403) },
+        },
+        get: {
+          summary: "Drafts, newest first (draft, approve or read scope)",
+          responses: { "200": { description: "{items}" }, ...errors(400, 401, 403) },
+        },
+      },
+      "/v1/drafts/{id}": {
+        get: {
+          summary: "A draft and its decisions",
+          parameters: [idParam],
+          responses: { "200": { description: "The draft with `history`" }, ...errors(401, 403, 404) },
+        },
+        put: {
+          summary: "Change a draft not yet submitted, or sent back (its author)",
+          parameters: [idParam],
+          requestBody: { required: true, content: { "application/json": { schema: json(draftBodySchema) } } },
+          responses: { "200": { description: "The draft" }, ...errors(400, 401, 403, 404, 409) },
+        },
+      },
+      "/v1/drafts/{id}/submit": {
+        post: {
+          summary: "Submit a draft for approval (its author)",
+          parameters: [idParam],
+          responses: { "200": { description: "The draft" }, ...errors(401, 403, 404, 409) },
+        },
+      },
+      "/v1/drafts/{id}/approve": {
+        post: {
+          summary: "Approve a submitted draft (approve scope, not its author): it is sent as its author",
+          parameters: [idParam],
+          responses: { "202": { description: "The draft with `notificationId`" }, ...errors(400, 401, 403, 404, 409) },
+        },
+      },
+      "/v1/drafts/{id}/return": {
+        post: {
+          summary: "Send a submitted draft back to its author with a comment (approve scope)",
+          parameters: [idParam],
+          requestBody: { required: true, content: { "application/json": { schema: json(returnBodySchema) } } },
+          responses: { "200": { description: "The draft" }, ...errors(400, 401, 403, 404, 409) },
         },
       },
       "/v1/audit": {

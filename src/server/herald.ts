@@ -3,6 +3,8 @@ import { Hono } from "hono";
 import { reportingAuditLog } from "../api/audit.js";
 import { type ApiEnv, adminKeyVerifier, withAfterAuth } from "../api/auth.js";
 import { conversationRoutes } from "../api/conversations.js";
+import { draftRoutes } from "../api/drafts.js";
+import { estimateRoutes } from "../api/estimate.js";
 import { auditRoutes, auditWrites, keyRoutes, storedKeyVerifier, warnKeysWiderThanCreator } from "../api/keys.js";
 import { retryRoutes } from "../api/notification-retry.js";
 import { notificationRoutes } from "../api/notifications.js";
@@ -39,6 +41,8 @@ import { ResponseService } from "../responses/service.js";
 import { StoreError } from "../store/errors.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/ports.js";
+import { dashboardRoutes, withSessionAuth } from "./dashboard.js";
+import { DashboardSessions } from "./dashboard-sessions.js";
 import { registerEngineMetrics } from "./engine-metrics.js";
 import { type Listener, listen } from "./listen.js";
 import { opsRoutes } from "./ops.js";
@@ -91,6 +95,8 @@ export interface Herald {
   readonly responses: ResponseService | undefined;
   /** The bot endpoint's logic without HTTP (library, adapters): `authenticated` = the host SDK verified the token. */
   receive(activity: unknown, authorization: string | undefined, options?: { authenticated?: boolean }): Promise<ActivityOutcome>;
+  /** Dashboard sessions and one-time sign-in links (`herald demo` prints one). */
+  readonly dashboard: DashboardSessions;
   /** The whole HTTP surface as a fetch handler (tests call it in process). */
   fetch(req: Request): Response | Promise<Response>;
   /** Listen on HERALD_HOST:HERALD_PORT. */
@@ -268,6 +274,10 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   );
   app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
   app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
+  app.route("/", estimateRoutes(store.recipients, cloud.defaultServiceUrl, keys));
+  if (store.drafts) app.route("/", draftRoutes(store.drafts, engine, keys, clock));
+  const dashboard = new DashboardSessions(clock);
+  app.route("/", dashboardRoutes({ sessions: dashboard, keys }));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
   app.onError((err, c) => {
     // A page cursor or limit the store refuses is the caller's mistake on every listing, whichever
@@ -279,6 +289,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     return errorResponse(c, 500, "HERALD_E_INTERNAL", "Herald failed to handle this request; it has been logged. Try again.");
   });
 
+  // The dashboard calls the API with its session cookie: turned into the session key's bearer token here.
+  const handle = withSessionAuth(dashboard, (req) => app.fetch(req));
   let listener: Listener | undefined;
   /** Every step runs even when an earlier one fails, so no socket, connection or file stays open. */
   const release = async (): Promise<void> => {
@@ -320,9 +332,10 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     metrics,
     responses,
     receive: (activity, authorization, opts) => receiveActivity(inbound, activity, authorization, opts),
-    fetch: (req) => app.fetch(req),
+    dashboard,
+    fetch: handle,
     async listen() {
-      listener = await listen((req) => app.fetch(req), config.port, config.host);
+      listener = await listen(handle, config.port, config.host);
       return listener;
     },
     close: release,

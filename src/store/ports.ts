@@ -9,6 +9,7 @@ import type {
   Preference,
   TeamInfo,
 } from "../domain/conversation.js";
+import type { DraftStore } from "../drafts/port.js";
 import type { OptOutCount, TenantSettings } from "../preferences/model.js";
 import type { ResponseStore } from "./responses.js";
 
@@ -112,6 +113,8 @@ export interface Store {
   series?: SeriesStore | undefined;
   /** Answers to notifications, reactions and read receipts (issue 10); absent in stores that keep none. */
   responses?: ResponseStore;
+  /** Drafts awaiting approval (015, the dashboard's approval flow); absent in test doubles that predate it. */
+  drafts?: DraftStore;
   /** True when the database answers and migrations are applied. */
   ready(): Promise<boolean>;
   close(): Promise<void>;
@@ -123,7 +126,7 @@ export interface ApiKeyRecord {
   name: string;
   /** Hex SHA-256 of the secret. */
   hash: string;
-  scopes: ("send" | "read" | "admin")[];
+  scopes: ("send" | "read" | "admin" | "draft" | "approve")[];
   /** undefined = every tenant. */
   tenants?: string[] | undefined;
   createdAt: string;

@@ -26,6 +26,37 @@ export interface Database {
   // Preferences (migration 013_preferences).
   tenant_settings: TenantSettingsTable;
   frequency_sends: FrequencySendsTable;
+  drafts: DraftsTable;
+  approvals: ApprovalsTable;
+}
+
+// ---- drafts and approvals (015, issue 12) -------------------------------------------------
+
+export interface DraftsTable {
+  id: string;
+  title: string;
+  /** The `POST /v1/notifications` body, JSON. */
+  request: string;
+  /** `draft|submitted|returned|approved`. */
+  status: string;
+  created_by: string;
+  /** JSON array: the author key's tenant limit; null = every tenant. */
+  tenants: string | null;
+  /** The approver's comment when sent back. */
+  comment: string | null;
+  notification_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApprovalsTable {
+  seq: Generated<number | string>;
+  draft_id: string;
+  /** `approved|returned`. */
+  decision: string;
+  decided_by: string;
+  comment: string | null;
+  decided_at: string;
 }
 
 export interface ConversationsTable {
