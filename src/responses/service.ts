@@ -10,6 +10,7 @@ import type { DeliveryStore } from "../delivery/store/port.js";
 import type { Activity } from "../inbound/activity.js";
 import type { Logger } from "../log.js";
 import type { DeliveryRef, ResponseStore } from "../store/responses.js";
+import { AnswerBatcher } from "./answer-batch.js";
 import { noticeCard, personalView, sharedView, type ViewState } from "./cards.js";
 import { ChannelCards } from "./channel-cards.js";
 import { chosenOptions, isClosed, type Refusal, refusalText } from "./decide.js";
@@ -52,8 +53,12 @@ export class ResponseService {
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<Entry | undefined>>();
   private readonly refs = new Map<string, DeliveryRef>();
+  private readonly batcher: AnswerBatcher;
+  /** The card as first sent to a channel or group chat (the same for everyone there), per notification version. */
+  private readonly sharedOriginals = new Map<string, Card>();
 
   constructor(private readonly deps: ResponseServiceDeps) {
+    this.batcher = new AnswerBatcher(deps.responses);
     this.channelCards = new ChannelCards({
       clock: deps.clock,
       logger: deps.logger,
@@ -80,7 +85,7 @@ export class ResponseService {
     const a = entry?.answerable;
     if (!ref || !entry || !a) return this.refuse("HERALD_E_RESPONSE_UNKNOWN");
     if (!isRecipient(ref, activity)) return this.refuse("HERALD_E_RESPONSE_NOT_RECIPIENT");
-    const original = this.originalCard(entry, a, recipientOf(activity, ref));
+    const original = ref.personal ? this.originalCard(entry, a, recipientOf(activity, ref)) : this.sharedOriginal(ref, entry, a);
     const userId = activity.from.id;
     const closed = isClosed(a, this.deps.clock.now());
     const optionCount = a.kind === "poll" ? a.poll.options.length : 0;
@@ -106,7 +111,7 @@ export class ResponseService {
       options = chosen.options;
     }
     const anonymous = a.kind === "poll" && a.poll.anonymous === true;
-    const outcome = await this.deps.responses.answer({
+    const outcome = await this.batcher.answer({
       notificationId: ref.notificationId,
       deliverySeq: ref.seq,
       tenantId: ref.tenantId,
@@ -208,12 +213,25 @@ export class ResponseService {
     if (entry.prepared) {
       try {
         const content = renderActivity(entry.prepared, recipient).attachments?.[0]?.content;
-        if (content) return structuredClone(content);
+        // Never changed: the views build new objects around it.
+        if (content) return content;
       } catch {
         // A template that fails for this recipient: fall back to the poll itself.
       }
     }
     return answerableCard(a, undefined);
+  }
+
+  /** The card of a channel post or group chat as first sent: rendered once per notification version. */
+  private sharedOriginal(ref: DeliveryRef, entry: Entry, a: Answerable): Card {
+    const key = `${ref.notificationId}\n${entry.version}\n${ref.conversationId}`;
+    let card = this.sharedOriginals.get(key);
+    if (!card) {
+      card = this.originalCard(entry, a, { id: ref.conversationId, tenantId: ref.tenantId });
+      if (this.sharedOriginals.size >= 1_000) this.sharedOriginals.clear();
+      this.sharedOriginals.set(key, card);
+    }
+    return card;
   }
 
   /** PUT the channel post's card with the totals as stored now; remember what it showed. */
@@ -223,7 +241,7 @@ export class ResponseService {
     if (!entry || !a) return 0;
     const optionCount = a.kind === "poll" ? a.poll.options.length : 0;
     const totals = await this.deps.responses.totals(ref.notificationId, optionCount);
-    const original = this.originalCard(entry, a, { id: ref.conversationId, tenantId: ref.tenantId });
+    const original = this.sharedOriginal(ref, entry, a);
     const card = sharedView(original, a, totals, isClosed(a, this.deps.clock.now()));
     const activity = {
       type: "message",

@@ -74,6 +74,11 @@ export interface ResponseStore {
    * running totals. A second answer by the same person stores nothing (`duplicate`).
    */
   answer(input: AnswerInput): Promise<AnswerOutcome>;
+  /**
+   * `answer` for many answers in ONE transaction (a handful of statements whatever their number):
+   * the outcomes in the same order. The same person twice in the list: the first counts.
+   */
+  answerMany(inputs: readonly AnswerInput[]): Promise<AnswerOutcome[]>;
   /** The running totals (an index read of at most 21 rows). */
   totals(notificationId: string, optionCount: number): Promise<ResponseTotals>;
   /** What `userId` answered: option indexes, `true` for an ack, `"anonymous"` when answered anonymously; undefined when not. */
