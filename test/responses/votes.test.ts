@@ -48,7 +48,10 @@ forEachStore((stores) => {
       ),
     );
     for (const a of answers)
-      expect(Object.keys(a["statuses"] as object), JSON.stringify((a["results"] as { status: number }[]).filter((r) => r.status !== 200).slice(0, 3))).toEqual(["200"]);
+      expect(
+        Object.keys(a["statuses"] as object),
+        JSON.stringify((a["results"] as { status: number }[]).filter((r) => r.status !== 200).slice(0, 3)),
+      ).toEqual(["200"]);
 
     const view = await api(stack, "GET", `/v1/notifications/${id}`);
     expect(view.json["responses"]).toMatchObject({
