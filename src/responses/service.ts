@@ -240,9 +240,12 @@ export class ResponseService {
     const a = entry?.answerable;
     if (!entry || !a) return 0;
     const optionCount = a.kind === "poll" ? a.poll.options.length : 0;
-    const totals = await this.deps.responses.totals(ref.notificationId, optionCount);
+    const [totals, voters] = await Promise.all([
+      this.deps.responses.totals(ref.notificationId, optionCount),
+      a.kind === "poll" && a.poll.anonymous === true ? [] : this.deps.responses.voters(ref.notificationId, 60),
+    ]);
     const original = this.sharedOriginal(ref, entry, a);
-    const card = sharedView(original, a, totals, isClosed(a, this.deps.clock.now()));
+    const card = sharedView(original, a, totals, isClosed(a, this.deps.clock.now()), voters);
     const activity = {
       type: "message",
       id: ref.activityId,

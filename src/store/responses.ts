@@ -83,6 +83,8 @@ export interface ResponseStore {
   totals(notificationId: string, optionCount: number): Promise<ResponseTotals>;
   /** What `userId` answered: option indexes, `true` for an ack, `"anonymous"` when answered anonymously; undefined when not. */
   answerOf(notificationId: string, userId: string): Promise<number[] | true | "anonymous" | undefined>;
+  /** Up to `limit` people who answered (Teams ids, earliest first): a channel card's `refresh.userIds`. */
+  voters(notificationId: string, limit: number): Promise<string[]>;
   /** Answers in the order they came, keyset-paged. */
   list(notificationId: string, page: { cursor?: string | undefined; limit: number }): Promise<Page<ResponseRecord>>;
   /** Reactions currently on the notification's messages, per type. */

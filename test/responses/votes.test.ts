@@ -89,6 +89,9 @@ forEachStore((stores) => {
       20_000,
     );
     expect(final.text).toMatch(/Pizza[\s\S]*500 \(50%\)[\s\S]*Sushi[\s\S]*300 \(30%\)[\s\S]*Tacos[\s\S]*200 \(20%\)/);
+    // The first 60 voters get their own view back automatically (refresh.userIds).
+    const content = (final.m?.activity as { attachments?: { content?: { refresh?: { userIds?: string[] } } }[] }).attachments?.[0]?.content;
+    expect(content?.refresh?.userIds).toHaveLength(60);
     // Coalesced: far fewer PUTs than votes.
     const updates = (final.m?.history ?? []).filter((h) => h.kind === "update").length;
     expect(updates).toBeGreaterThanOrEqual(1);

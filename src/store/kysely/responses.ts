@@ -199,6 +199,19 @@ export class KyselyResponseStore implements ResponseStore {
     return Array.isArray(value) ? value.map(Number) : true;
   }
 
+  async voters(notificationId: string, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom("response_voters")
+      .select("user_id")
+      .where("notification_id", "=", notificationId)
+      .where("question_id", "=", "")
+      .orderBy("created_at")
+      .orderBy("user_id")
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.user_id);
+  }
+
   async list(notificationId: string, page: { cursor?: string | undefined; limit: number }): Promise<Page<ResponseRecord>> {
     const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
     const rows = await this.db
