@@ -132,6 +132,15 @@ export class ResponseService {
 
   /** A `messageReaction` activity: reactions added to or removed from one of Herald's messages. */
   async reaction(activity: Activity): Promise<void> {
+    try {
+      await this.recordReaction(activity);
+    } catch (e) {
+      // A reaction not recorded is no reason to fail Teams' request (it would retry it).
+      this.deps.logger.warn({ err: (e as Error).message, conversationId: activity.conversation.id }, "reaction not recorded");
+    }
+  }
+
+  private async recordReaction(activity: Activity): Promise<void> {
     const ref = await this.locate(activity);
     if (!ref) return;
     const raw = activity as Activity & { reactionsAdded?: unknown; reactionsRemoved?: unknown };
@@ -145,7 +154,11 @@ export class ResponseService {
   /** The read-receipt event of a 1:1 chat: the user read the bot's messages up to `lastReadMessageId`. */
   async readReceipt(activity: Activity, lastReadMessageId: string | undefined): Promise<void> {
     if (!lastReadMessageId) return;
-    await this.deps.responses.markRead(activity.conversation.id, lastReadMessageId, new Date(this.deps.clock.now()).toISOString());
+    try {
+      await this.deps.responses.markRead(activity.conversation.id, lastReadMessageId, new Date(this.deps.clock.now()).toISOString());
+    } catch (e) {
+      this.deps.logger.warn({ err: (e as Error).message, conversationId: activity.conversation.id }, "read receipt not recorded");
+    }
   }
 
   private refuse(code: Refusal): Card {
