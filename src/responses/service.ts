@@ -278,7 +278,9 @@ function isRecipient(ref: DeliveryRef, activity: Activity): boolean {
   if (ref.tenantId && tenant && tenant !== ref.tenantId) return false;
   if (!ref.personal) return true;
   if (ref.userId === undefined && ref.userAadObjectId === undefined) return true;
-  return ref.userId === activity.from.id || (ref.userAadObjectId !== undefined && ref.userAadObjectId === activity.from.aadObjectId);
+  // A row may name its person by Teams id or by Entra object id: either of the clicker's ids may match either.
+  const known = new Set([ref.userId, ref.userAadObjectId].filter((x): x is string => x !== undefined && x !== ""));
+  return known.has(activity.from.id) || (typeof activity.from.aadObjectId === "string" && known.has(activity.from.aadObjectId));
 }
 
 function recipientOf(activity: Activity, ref: DeliveryRef): Recipient {
