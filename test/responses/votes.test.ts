@@ -90,7 +90,8 @@ forEachStore((stores) => {
     );
     expect(final.text).toMatch(/Pizza[\s\S]*500 \(50%\)[\s\S]*Sushi[\s\S]*300 \(30%\)[\s\S]*Tacos[\s\S]*200 \(20%\)/);
     // The first 60 voters get their own view back automatically (refresh.userIds).
-    const content = (final.m?.activity as { attachments?: { content?: { refresh?: { userIds?: string[] } } }[] }).attachments?.[0]?.content;
+    const activity = final.m?.activity as { attachments?: { content?: { refresh?: { userIds?: string[] } } }[] } | undefined;
+    const content = activity?.attachments?.[0]?.content;
     expect(content?.refresh?.userIds).toHaveLength(60);
     // Coalesced: far fewer PUTs than votes.
     const updates = (final.m?.history ?? []).filter((h) => h.kind === "update").length;
