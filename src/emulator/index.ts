@@ -97,7 +97,11 @@ async function loadOrg(o: ReturnType<typeof resolveOptions>): Promise<Org> {
  *   202 job (or 200 finished job with wait); `GET /_emulator/jobs[/{id}]`, `DELETE /_emulator/jobs/{id}`.
  * - `POST /_emulator/messages` `{from, text, conversationId?|teamId?|channelId?|chatId?, replyToId?}`;
  *   `POST /_emulator/invoke` `{from, replyToId, verb?, data?, actionId?, conversationId?}`;
- *   `POST /_emulator/read` `{from, lastReadMessageId?}`.
+ *   `POST /_emulator/read` `{from, lastReadMessageId?}`;
+ *   many users at once, answered with counts per status and each answer's latency:
+ *   `POST /_emulator/invokes` `{users, verb, data?, conversationId?, replyToId?, withBody?}`,
+ *   `POST /_emulator/reactions` `{users, types?, action?: "add"|"remove", conversationId?, replyToId?}`,
+ *   `POST /_emulator/reads` `{users, lastReadMessageId?}` (default: each user's latest bot message).
  *
  * Registered by default (see graph/ and web/): the Microsoft Graph subset under `/v1.0` and
  * `/beta` (app catalog, installs for users, teams and chats, the chat of an installation,

@@ -105,8 +105,20 @@ function summaryLine(state: ViewState, verb: string): Card {
  * The card everyone in a channel sees: the question and its buttons (until it closes) with the
  * running totals under them.
  */
-export function sharedView(original: Card, a: Answerable, totals: ResponseTotals, closed: boolean): Card {
+export function sharedView(
+  original: Card,
+  a: Answerable,
+  totals: ResponseTotals,
+  closed: boolean,
+  refreshUserIds: readonly string[] = [],
+): Card {
   const state: ViewState = { totals, closed };
+  // Teams refreshes the card automatically for the listed people (at most 60): the first who
+  // answered see their own choice again after each update instead of the shared totals only.
+  const refresh = original["refresh"];
+  if (typeof refresh === "object" && refresh !== null && refreshUserIds.length > 0) {
+    original = { ...original, refresh: { ...(refresh as Card), userIds: refreshUserIds.slice(0, 60) } };
+  }
   const results: Card[] = a.kind === "poll" ? resultLines(a.poll, totals) : [];
   results.push(summaryLine(state, a.kind === "poll" ? "answered" : "acknowledged"));
   if (!closed) {

@@ -92,7 +92,15 @@ export class ChannelCards {
     } finally {
       slot.running = false;
     }
-    if (slot.pending.size === 0) this.slots.delete(conversationId);
-    else this.arm(conversationId, slot);
+    if (slot.pending.size > 0) {
+      this.arm(conversationId, slot);
+      return;
+    }
+    // Kept for one interval more: it remembers when the last update left, so a vote right after it
+    // waits for the interval instead of updating at once.
+    const forget = setTimeout(() => {
+      if (slot.pending.size === 0 && !slot.running && !slot.timer) this.slots.delete(conversationId);
+    }, this.deps.intervalMs);
+    forget.unref?.();
   }
 }

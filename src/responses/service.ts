@@ -10,6 +10,7 @@ import type { DeliveryStore } from "../delivery/store/port.js";
 import type { Activity } from "../inbound/activity.js";
 import type { Logger } from "../log.js";
 import type { DeliveryRef, ResponseStore } from "../store/responses.js";
+import { AnswerBatcher } from "./answer-batch.js";
 import { noticeCard, personalView, sharedView, type ViewState } from "./cards.js";
 import { ChannelCards } from "./channel-cards.js";
 import { chosenOptions, isClosed, type Refusal, refusalText } from "./decide.js";
@@ -52,8 +53,12 @@ export class ResponseService {
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<Entry | undefined>>();
   private readonly refs = new Map<string, DeliveryRef>();
+  private readonly batcher: AnswerBatcher;
+  /** The card as first sent to a channel or group chat (the same for everyone there), per notification version. */
+  private readonly sharedOriginals = new Map<string, Card>();
 
   constructor(private readonly deps: ResponseServiceDeps) {
+    this.batcher = new AnswerBatcher(deps.responses);
     this.channelCards = new ChannelCards({
       clock: deps.clock,
       logger: deps.logger,
@@ -80,7 +85,7 @@ export class ResponseService {
     const a = entry?.answerable;
     if (!ref || !entry || !a) return this.refuse("HERALD_E_RESPONSE_UNKNOWN");
     if (!isRecipient(ref, activity)) return this.refuse("HERALD_E_RESPONSE_NOT_RECIPIENT");
-    const original = this.originalCard(entry, a, recipientOf(activity, ref));
+    const original = ref.personal ? this.originalCard(entry, a, recipientOf(activity, ref)) : this.sharedOriginal(ref, entry, a);
     const userId = activity.from.id;
     const closed = isClosed(a, this.deps.clock.now());
     const optionCount = a.kind === "poll" ? a.poll.options.length : 0;
@@ -106,7 +111,7 @@ export class ResponseService {
       options = chosen.options;
     }
     const anonymous = a.kind === "poll" && a.poll.anonymous === true;
-    const outcome = await this.deps.responses.answer({
+    const outcome = await this.batcher.answer({
       notificationId: ref.notificationId,
       deliverySeq: ref.seq,
       tenantId: ref.tenantId,
@@ -127,6 +132,15 @@ export class ResponseService {
 
   /** A `messageReaction` activity: reactions added to or removed from one of Herald's messages. */
   async reaction(activity: Activity): Promise<void> {
+    try {
+      await this.recordReaction(activity);
+    } catch (e) {
+      // A reaction not recorded is no reason to fail Teams' request (it would retry it).
+      this.deps.logger.warn({ err: (e as Error).message, conversationId: activity.conversation.id }, "reaction not recorded");
+    }
+  }
+
+  private async recordReaction(activity: Activity): Promise<void> {
     const ref = await this.locate(activity);
     if (!ref) return;
     const raw = activity as Activity & { reactionsAdded?: unknown; reactionsRemoved?: unknown };
@@ -140,7 +154,11 @@ export class ResponseService {
   /** The read-receipt event of a 1:1 chat: the user read the bot's messages up to `lastReadMessageId`. */
   async readReceipt(activity: Activity, lastReadMessageId: string | undefined): Promise<void> {
     if (!lastReadMessageId) return;
-    await this.deps.responses.markRead(activity.conversation.id, lastReadMessageId, new Date(this.deps.clock.now()).toISOString());
+    try {
+      await this.deps.responses.markRead(activity.conversation.id, lastReadMessageId, new Date(this.deps.clock.now()).toISOString());
+    } catch (e) {
+      this.deps.logger.warn({ err: (e as Error).message, conversationId: activity.conversation.id }, "read receipt not recorded");
+    }
   }
 
   private refuse(code: Refusal): Card {
@@ -208,12 +226,25 @@ export class ResponseService {
     if (entry.prepared) {
       try {
         const content = renderActivity(entry.prepared, recipient).attachments?.[0]?.content;
-        if (content) return structuredClone(content);
+        // Never changed: the views build new objects around it.
+        if (content) return content;
       } catch {
         // A template that fails for this recipient: fall back to the poll itself.
       }
     }
     return answerableCard(a, undefined);
+  }
+
+  /** The card of a channel post or group chat as first sent: rendered once per notification version. */
+  private sharedOriginal(ref: DeliveryRef, entry: Entry, a: Answerable): Card {
+    const key = `${ref.notificationId}\n${entry.version}\n${ref.conversationId}`;
+    let card = this.sharedOriginals.get(key);
+    if (!card) {
+      card = this.originalCard(entry, a, { id: ref.conversationId, tenantId: ref.tenantId });
+      if (this.sharedOriginals.size >= 1_000) this.sharedOriginals.clear();
+      this.sharedOriginals.set(key, card);
+    }
+    return card;
   }
 
   /** PUT the channel post's card with the totals as stored now; remember what it showed. */
@@ -222,9 +253,12 @@ export class ResponseService {
     const a = entry?.answerable;
     if (!entry || !a) return 0;
     const optionCount = a.kind === "poll" ? a.poll.options.length : 0;
-    const totals = await this.deps.responses.totals(ref.notificationId, optionCount);
-    const original = this.originalCard(entry, a, { id: ref.conversationId, tenantId: ref.tenantId });
-    const card = sharedView(original, a, totals, isClosed(a, this.deps.clock.now()));
+    const [totals, voters] = await Promise.all([
+      this.deps.responses.totals(ref.notificationId, optionCount),
+      a.kind === "poll" && a.poll.anonymous === true ? [] : this.deps.responses.voters(ref.notificationId, 60),
+    ]);
+    const original = this.sharedOriginal(ref, entry, a);
+    const card = sharedView(original, a, totals, isClosed(a, this.deps.clock.now()), voters);
     const activity = {
       type: "message",
       id: ref.activityId,
@@ -244,7 +278,9 @@ function isRecipient(ref: DeliveryRef, activity: Activity): boolean {
   if (ref.tenantId && tenant && tenant !== ref.tenantId) return false;
   if (!ref.personal) return true;
   if (ref.userId === undefined && ref.userAadObjectId === undefined) return true;
-  return ref.userId === activity.from.id || (ref.userAadObjectId !== undefined && ref.userAadObjectId === activity.from.aadObjectId);
+  // A row may name its person by Teams id or by Entra object id: either of the clicker's ids may match either.
+  const known = new Set([ref.userId, ref.userAadObjectId].filter((x): x is string => x !== undefined && x !== ""));
+  return known.has(activity.from.id) || (typeof activity.from.aadObjectId === "string" && known.has(activity.from.aadObjectId));
 }
 
 function recipientOf(activity: Activity, ref: DeliveryRef): Recipient {

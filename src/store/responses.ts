@@ -74,10 +74,17 @@ export interface ResponseStore {
    * running totals. A second answer by the same person stores nothing (`duplicate`).
    */
   answer(input: AnswerInput): Promise<AnswerOutcome>;
+  /**
+   * `answer` for many answers in ONE transaction (a handful of statements whatever their number):
+   * the outcomes in the same order. The same person twice in the list: the first counts.
+   */
+  answerMany(inputs: readonly AnswerInput[]): Promise<AnswerOutcome[]>;
   /** The running totals (an index read of at most 21 rows). */
   totals(notificationId: string, optionCount: number): Promise<ResponseTotals>;
   /** What `userId` answered: option indexes, `true` for an ack, `"anonymous"` when answered anonymously; undefined when not. */
   answerOf(notificationId: string, userId: string): Promise<number[] | true | "anonymous" | undefined>;
+  /** Up to `limit` people who answered (Teams ids, earliest first): a channel card's `refresh.userIds`. */
+  voters(notificationId: string, limit: number): Promise<string[]>;
   /** Answers in the order they came, keyset-paged. */
   list(notificationId: string, page: { cursor?: string | undefined; limit: number }): Promise<Page<ResponseRecord>>;
   /** Reactions currently on the notification's messages, per type. */

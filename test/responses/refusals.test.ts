@@ -1,7 +1,10 @@
+import { execFile } from "node:child_process";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Activity } from "../../src/inbound/activity.js";
 import type { Store } from "../../src/store/ports.js";
-import { eventually, type Stack, startStack } from "../helpers/stack.js";
+import { eventually, STACK_API_KEY, type Stack, startStack } from "../helpers/stack.js";
 import { forEachStore } from "../helpers/stores.js";
 import { answeredCard, api, cardText, control, sendAndWait } from "./helpers.js";
 
@@ -178,4 +181,29 @@ forEachStore((stores) => {
     ).text();
     expect(csv.split("\r\n")[0]).toContain("readAt");
   });
+
+  it("herald responses ID prints the totals and one JSON line per answer; --csv the CSV", async () => {
+    const { id } = await poll();
+    await vote([0, 1, 2], { heraldChoice: "1" });
+    const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+    const cli = (args: string[]) =>
+      new Promise<{ stdout: string; stderr: string }>((done, fail) =>
+        execFile(
+          process.execPath,
+          ["--import", join(root, "test/delivery/helpers/ts-register.mjs"), join(root, "src/cli/main.ts"), ...args],
+          { env: { ...process.env, HERALD_URL: stack.heraldUrl, HERALD_API_KEY: STACK_API_KEY }, timeout: 60_000 },
+          (error, stdout, stderr) => (error ? fail(new Error(`${error.message}\n${stderr}`)) : done({ stdout, stderr })),
+        ),
+      );
+    const out = await cli(["responses", id]);
+    const lines = out.stdout.trim().split("\n");
+    expect(lines[0]).toBe("poll: 3 answers");
+    expect(lines[1]).toMatch(/^\s+Coffee\s+0\s+0%/);
+    expect(lines[2]).toMatch(/^\s+Tea\s+3\s+100%/);
+    const answers = lines.slice(3).map((l) => JSON.parse(l) as { answer: string });
+    expect(answers.map((a) => a.answer)).toEqual(["Tea", "Tea", "Tea"]);
+    const csv = await cli(["responses", id, "--csv"]);
+    expect(csv.stdout.split("\r\n")[0]).toBe("seq,kind,userId,userName,options,answer,createdAt");
+    expect(csv.stdout.trim().split("\r\n")).toHaveLength(4);
+  }, 90_000);
 });

@@ -82,38 +82,90 @@ export class KyselyResponseStore implements ResponseStore {
   }
 
   async answer(input: AnswerInput): Promise<AnswerOutcome> {
-    const at = canonicalTime(input.at);
+    const [outcome] = await this.answerMany([input]);
+    if (!outcome) throw new Error("answerMany returned no outcome");
+    return outcome;
+  }
+
+  async answerMany(inputs: readonly AnswerInput[]): Promise<AnswerOutcome[]> {
+    if (inputs.length === 0) return [];
+    // The first answer of each (notification, person) in the list may count; later ones are duplicates.
+    const key = (i: AnswerInput) => `${i.notificationId}\n${i.userId}`;
+    const firsts = new Map<string, number>();
+    inputs.forEach((input, index) => {
+      if (!firsts.has(key(input))) firsts.set(key(input), index);
+    });
+    const candidates = [...firsts.values()].map((index) => inputs[index]!);
     return this.db.transaction().execute(async (trx) => {
+      // Claimed in one statement; RETURNING names the rows inserted (a conflict returns nothing).
       const claimed = await trx
         .insertInto("response_voters")
-        .values({ notification_id: input.notificationId, question_id: "", user_id: input.userId, created_at: at })
+        .values(
+          candidates.map((input) => ({
+            notification_id: input.notificationId,
+            question_id: "",
+            user_id: input.userId,
+            created_at: canonicalTime(input.at),
+          })),
+        )
         .onConflict((oc) => oc.doNothing())
-        .executeTakeFirst();
-      if (Number(claimed.numInsertedOrUpdatedRows ?? 0) === 0) {
-        return { stored: false, reason: "duplicate", totals: await this.readTotals(trx, input.notificationId, input.optionCount) };
+        .returning(["notification_id", "user_id"])
+        .execute();
+      const won = new Set(claimed.map((r) => `${r.notification_id}\n${r.user_id}`));
+      const stored = candidates.filter((input) => won.has(key(input)));
+      const chosen = (input: AnswerInput) => (input.kind === "poll" ? [...new Set(input.options)].sort((a, b) => a - b) : []);
+      if (stored.length > 0) {
+        await trx
+          .insertInto("responses")
+          .values(
+            stored.map((input) => ({
+              notification_id: input.notificationId,
+              delivery_id: String(input.deliverySeq),
+              tenant_id: input.tenantId,
+              user_id: input.anonymous ? null : input.userId,
+              user_name: input.anonymous ? null : (input.userName ?? null),
+              kind: input.kind,
+              question_id: "",
+              value: JSON.stringify(input.kind === "poll" ? chosen(input) : true),
+              created_at: canonicalTime(input.at),
+            })),
+          )
+          .execute();
+        const increments = new Map<string, { notification_id: string; option: number; count: number }>();
+        for (const input of stored) {
+          for (const option of [RESPONDENTS, ...chosen(input)]) {
+            const k = `${input.notificationId}\n${option}`;
+            const row = increments.get(k) ?? { notification_id: input.notificationId, option, count: 0 };
+            row.count++;
+            increments.set(k, row);
+          }
+        }
+        // Rows in (notification, option) order: concurrent transactions lock the shared rows in the same order (no deadlock).
+        const rows = [...increments.values()].sort((a, b) =>
+          a.notification_id === b.notification_id ? a.option - b.option : a.notification_id < b.notification_id ? -1 : 1,
+        );
+        await trx
+          .insertInto("response_counts")
+          .values(rows)
+          .onConflict((oc) =>
+            oc.columns(["notification_id", "option"]).doUpdateSet({ count: sql<number>`response_counts.count + excluded.count` }),
+          )
+          .execute();
       }
-      const options = input.kind === "poll" ? [...new Set(input.options)].sort((a, b) => a - b) : [];
-      await trx
-        .insertInto("responses")
-        .values({
-          notification_id: input.notificationId,
-          delivery_id: String(input.deliverySeq),
-          tenant_id: input.tenantId,
-          user_id: input.anonymous ? null : input.userId,
-          user_name: input.anonymous ? null : (input.userName ?? null),
-          kind: input.kind,
-          question_id: "",
-          value: JSON.stringify(input.kind === "poll" ? options : true),
-          created_at: at,
-        })
+      const ids = [...new Set(inputs.map((i) => i.notificationId))];
+      const countRows = await trx
+        .selectFrom("response_counts")
+        .select(["notification_id", "option", "count"])
+        .where("notification_id", "in", ids)
         .execute();
-      // Rows in ascending option order: concurrent votes lock the shared rows in the same order (no deadlock).
-      await trx
-        .insertInto("response_counts")
-        .values([RESPONDENTS, ...options].map((option) => ({ notification_id: input.notificationId, option, count: 1 })))
-        .onConflict((oc) => oc.columns(["notification_id", "option"]).doUpdateSet({ count: sql<number>`response_counts.count + 1` }))
-        .execute();
-      return { stored: true, totals: await this.readTotals(trx, input.notificationId, input.optionCount) };
+      return inputs.map((input, index): AnswerOutcome => {
+        const totals = totalsOf(
+          countRows.filter((r) => r.notification_id === input.notificationId),
+          input.optionCount,
+        );
+        const counted = firsts.get(key(input)) === index && won.has(key(input));
+        return counted ? { stored: true, totals } : { stored: false, reason: "duplicate", totals };
+      });
     });
   }
 
@@ -145,6 +197,19 @@ export class KyselyResponseStore implements ResponseStore {
     if (!row) return "anonymous";
     const value: unknown = JSON.parse(row.value);
     return Array.isArray(value) ? value.map(Number) : true;
+  }
+
+  async voters(notificationId: string, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom("response_voters")
+      .select("user_id")
+      .where("notification_id", "=", notificationId)
+      .where("question_id", "=", "")
+      .orderBy("created_at")
+      .orderBy("user_id")
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.user_id);
   }
 
   async list(notificationId: string, page: { cursor?: string | undefined; limit: number }): Promise<Page<ResponseRecord>> {
