@@ -46,6 +46,12 @@ export interface Config {
   tenantDisabledTimeoutMs: number;
   /** A conversation that blocked the bot is tried again by a later notification at most once per this interval, in ms; 0 = never. */
   blockedRetryMs: number;
+  /** Microsoft Graph's base URL (without `/v1.0`); unset = the cloud's Graph host. Emulators set it. */
+  graphUrl: string | undefined;
+  /** The app's id in the tenant's app catalog; unset = looked up by externalId = HERALD_APP_ID. */
+  teamsAppId: string | undefined;
+  /** Install the app through Graph for recipients Herald has no chat with; unset = on when Herald has credentials. */
+  autoInstall: "on" | "off" | undefined;
 }
 
 /** Every invalid setting at once (`problems`), each naming the setting, the value and what is accepted. */
@@ -245,7 +251,58 @@ export const settings: readonly Setting[] = [
     "7d",
     duration,
   ),
+  setting(
+    "graphUrl",
+    "HERALD_GRAPH_URL",
+    "Microsoft Graph's base URL (the emulator's address for local runs); default: the cloud's Graph (https://graph.microsoft.com for public).",
+    undefined,
+    url,
+  ),
+  setting(
+    "teamsAppId",
+    "HERALD_TEAMS_APP_ID",
+    "The app's id in the tenant's Teams app catalog; unset = looked up by externalId = HERALD_APP_ID.",
+    undefined,
+    optionalText,
+  ),
+  setting(
+    "autoInstall",
+    "HERALD_AUTO_INSTALL",
+    "`on`: install the app through Graph for recipients Herald has no chat with, then message them; `off`: they end notFound. Default: on when Herald has credentials.",
+    undefined,
+    (raw) => (raw.trim() === "" ? ok(undefined) : oneOf(["on", "off"] as const)(raw)),
+  ),
 ];
+
+/** Whether Herald holds credentials to ask for tokens (password, certificate or managed identity). */
+export function hasCredentials(config: Pick<Config, "appPassword" | "appCertificate" | "appType">): boolean {
+  return Boolean(config.appPassword || config.appCertificate || config.appType === "UserAssignedMSI");
+}
+
+/** HERALD_AUTO_INSTALL resolved: explicit `on`/`off`, else on exactly when Herald has credentials. */
+export function autoInstallEnabled(config: Pick<Config, "autoInstall" | "appPassword" | "appCertificate" | "appType">): boolean {
+  return config.autoInstall === undefined ? hasCredentials(config) : config.autoInstall === "on";
+}
+
+/** HERALD_GRAPH_URL against HERALD_TRUSTED_HOSTS: plain http only for an operator-listed host (an emulator). */
+function graphUrlProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.graphUrl) {
+    const u = new URL(config.graphUrl);
+    const host = u.hostname.toLowerCase().replace(/^\[|\]$/g, "");
+    if (u.protocol === "http:" && !config.trustedHosts.includes(host))
+      problems.push(
+        `HERALD_GRAPH_URL=${config.graphUrl} uses plain http on a host not in HERALD_TRUSTED_HOSTS: tokens would leave unprotected. Use https, or add ${host} to HERALD_TRUSTED_HOSTS (local emulators only).`,
+      );
+    if (/\/(v1\.0|beta)\/?$/.test(u.pathname))
+      problems.push(`HERALD_GRAPH_URL=${config.graphUrl} ends with a version: give the base URL (Herald appends /v1.0).`);
+  }
+  if (config.autoInstall === "on" && !hasCredentials(config))
+    problems.push(
+      "HERALD_AUTO_INSTALL=on needs credentials for Graph tokens (HERALD_APP_PASSWORD, HERALD_APP_CERTIFICATE or HERALD_APP_TYPE=UserAssignedMSI); set one or use HERALD_AUTO_INSTALL=off.",
+    );
+  return problems;
+}
 
 function isLoopback(host: string): boolean {
   return host === "127.0.0.1" || host === "::1" || host === "localhost" || /^127\./.test(host);
@@ -319,6 +376,7 @@ export function loadConfig(
       problems.push("HERALD_APP_PASSWORD is set but HERALD_APP_ID is not: both are needed to get Connector tokens.");
     }
     problems.push(...certificateProblems(config));
+    problems.push(...graphUrlProblems(config));
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

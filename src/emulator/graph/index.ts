@@ -7,6 +7,7 @@ import { registerDirectory } from "./directory.js";
 import { type GraphEnv, registerInstalls } from "./installs.js";
 import type { GraphApp } from "./resources.js";
 import { type GraphCounters, newGraphCounters } from "./respond.js";
+import { InstallRefusals, registerRefusals } from "./refusals.js";
 import { InstallThrottle } from "./throttle.js";
 
 export type { GraphApp } from "./resources.js";
@@ -62,12 +63,15 @@ export function graphRoutes(options: GraphOptions = {}): RouteModule {
     const rate = options.installRate ?? 30;
     if (!(Number.isFinite(rate) && rate >= 0))
       throw new Error(`HERALD_E_EMULATOR_OPTIONS: graph installRate must be a number >= 0 (got ${rate})`);
-    const env: GraphEnv = { ctx, app, counters: newGraphCounters(), throttle: new InstallThrottle(ctx.org.tenants.length, rate) };
+    const env: GraphEnv = { ctx, app, counters: newGraphCounters(), throttle: new InstallThrottle(ctx.org.tenants.length, rate),
+      refusals: new InstallRefusals(),
+    };
     states.set(ctx, { app, counters: env.counters });
     for (const version of ["v1.0", "beta"]) {
       registerInstalls(router, env, version);
       registerDirectory(router, env, version);
     }
+    registerRefusals(router, ctx, env.refusals);
     router.add("GET", "/_emulator/graph", (call) =>
       sendJson(call.res, 200, {
         app,
