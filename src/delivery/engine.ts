@@ -8,6 +8,7 @@ import type { CredentialState } from "./dispatch/credentials.js";
 import { Dispatcher, type DispatchStats } from "./dispatch/dispatcher.js";
 import { DeliveryError } from "./errors.js";
 import { notificationId, requestHash, workerId } from "./ids.js";
+import type { Installer } from "./install/installer.js";
 import type { RateLimiter } from "./limits/index.js";
 import { prepareMessage } from "./message/prepare.js";
 import type { Message } from "./message/schema.js";
@@ -40,6 +41,8 @@ export interface DeliveryEngineDeps {
   random?: (() => number) | undefined;
   /** This process's worker id. Default: host-pid-random. */
   workerId?: string | undefined;
+  /** Proactive installation through Graph for users Herald has no chat with (HERALD_AUTO_INSTALL). */
+  installer?: Installer | undefined;
 }
 
 /** Who calls: an API key and, when it is tenant-scoped, its tenants. */
@@ -125,6 +128,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     config,
     logger: logger.child({ component: "delivery" }),
     random: deps.random ?? Math.random,
+    installer: deps.installer,
   });
   let stopping = false;
 

@@ -95,7 +95,12 @@ export class GraphClient {
   }
 
   /** One request (path relative to `/v1.0`, or an absolute URL such as a next link). */
-  async request(tenantId: string, method: Dispatcher.HttpMethod, pathOrUrl: string, options: GraphRequestOptions = {}): Promise<GraphAnswer> {
+  async request(
+    tenantId: string,
+    method: Dispatcher.HttpMethod,
+    pathOrUrl: string,
+    options: GraphRequestOptions = {},
+  ): Promise<GraphAnswer> {
     const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : this.url(pathOrUrl);
     const operation = `${method} ${new URL(url).pathname.replace(/^\/v1\.0/, "")}`;
     if (!this.host.trusts(url))
@@ -130,7 +135,10 @@ export class GraphClient {
       if (!error.throttled) throw error;
       const until = this.deps.clock.now() + (error.retryAfterMs ?? 0);
       this.block(tenantId, until);
-      this.deps.logger?.warn({ tenantId, operation, status: answer.status, waitMs: error.retryAfterMs }, "Graph throttled; waiting its Retry-After");
+      this.deps.logger?.warn(
+        { tenantId, operation, status: answer.status, waitMs: error.retryAfterMs },
+        "Graph throttled; waiting its Retry-After",
+      );
       if (attempt >= retries) throw error;
     }
   }

@@ -12,13 +12,16 @@ import { reportRoutes } from "../api/reports.js";
 import { tenantRoutes } from "../api/tenants.js";
 import { type Clock, isoNow, systemClock } from "../clock.js";
 import { clouds } from "../config/clouds.js";
-import type { Config } from "../config/config.js";
+import { autoInstallEnabled, type Config, hasCredentials } from "../config/config.js";
 import { trustedHosts } from "../config/trusted-hosts.js";
 import type { ConnectorClient } from "../connector/client.js";
-import { createConnectorClient } from "../connector/index.js";
+import { createConnectorClient, createHttpAgent } from "../connector/index.js";
 import { createDeliveryEngine, type DeliveryConfig, type DeliveryEngine } from "../delivery/index.js";
+import { Installer } from "../delivery/install/installer.js";
+import { WelcomeTracker } from "../delivery/install/welcomes.js";
 import { InProcessRateLimiter, type RateLimiter, RedisRateLimiter } from "../delivery/limits/index.js";
 import { policiesFor } from "../delivery/policies.js";
+import { createGraph, type HeraldGraph } from "../graph/index.js";
 import { errorResponse } from "../http/errors.js";
 import { createInboundVerifier, inboundVerifierOptions } from "../inbound/auth/index.js";
 import { CardActions } from "../inbound/card-actions.js";
@@ -50,6 +53,10 @@ export interface HeraldOptions {
    * GcraOptions.marginMs). Tests on a loaded 2-core machine against a time-scaled emulator raise it.
    */
   limiterMarginMs?: number;
+  /** App installs per second per tenant through Graph (default 30, Graph's documented pace). */
+  installRps?: number;
+  /** How long an install waits for the welcome before the message goes anyway, in ms (default 10 000). */
+  welcomeWaitMs?: number;
   /** Run the delivery engine in this process (default true; `false` for an API-only process). */
   engine?: boolean;
 }
@@ -62,6 +69,10 @@ export interface Herald {
   readonly handler: ActivityHandler;
   readonly engine: DeliveryEngine;
   readonly metrics: Metrics;
+  /** Microsoft Graph (tokens from the bot's credentials); undefined without credentials and HERALD_GRAPH_URL. */
+  readonly graph: HeraldGraph | undefined;
+  /** The install step of the engine (HERALD_AUTO_INSTALL); undefined when off. */
+  readonly installer: Installer | undefined;
   /** The whole HTTP surface as a fetch handler (tests call it in process). */
   fetch(req: Request): Response | Promise<Response>;
   /** Listen on HERALD_HOST:HERALD_PORT. */
@@ -96,7 +107,26 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     : undefined;
   const margin = options.limiterMarginMs === undefined ? {} : { marginMs: options.limiterMarginMs };
   const limiter: RateLimiter = redis ? new RedisRateLimiter({ redis, clock, ...margin }) : new InProcessRateLimiter(margin);
+  // Graph: with credentials (or an emulator's HERALD_GRAPH_URL); its own pool, closed with the rest.
+  const graphAgent = hasCredentials(config) || config.graphUrl ? createHttpAgent() : undefined;
+  const graph = graphAgent ? createGraph(config, { dispatcher: graphAgent, clock, logger }) : undefined;
+  const welcomes = new WelcomeTracker(clock);
+  const installer =
+    graph && autoInstallEnabled(config)
+      ? new Installer({
+          apps: graph.apps,
+          conversations: store.conversations,
+          limiter,
+          clock,
+          logger,
+          welcomes,
+          timeScale: options.delivery?.timeScale ?? 1,
+          installRps: options.installRps,
+          welcomeWaitMs: options.welcomeWaitMs,
+        })
+      : undefined;
   const engine = createDeliveryEngine({
+    installer,
     store,
     connector,
     limiter,
@@ -129,7 +159,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   const cardActions = new CardActions();
   const handler = new ActivityHandler({
     store,
-    replies,
+    // Replies are watched so a proactive install sends its message after the welcome (install/welcomes.ts).
+    replies: welcomes.wrap(replies),
     logger,
     now: () => isoNow(clock),
     welcome,
@@ -191,6 +222,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
       () => shutdown.abort(new Error("Herald is shutting down")),
       () => handler.drain(),
       () => http.close(),
+      () => graphAgent?.close(),
       () => redis?.disconnect(),
       () => (options.store ? undefined : store.close()),
     ];
@@ -216,6 +248,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     handler,
     engine,
     metrics,
+    graph,
+    installer,
     fetch: (req) => app.fetch(req),
     async listen() {
       listener = await listen((req) => app.fetch(req), config.port, config.host);

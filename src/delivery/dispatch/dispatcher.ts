@@ -4,6 +4,7 @@ import type { Logger } from "../../log.js";
 import type { ConversationStore } from "../../store/ports.js";
 import { runExpansion } from "../audience/stream.js";
 import type { DeliveryConfig } from "../config.js";
+import type { Installer } from "../install/installer.js";
 import type { RateLimiter } from "../limits/index.js";
 import { type DeliveryKey, deliveryKeyString, type JobResult } from "../model.js";
 import type { Policies } from "../policies.js";
@@ -30,6 +31,8 @@ export interface DispatcherDeps {
   config: Readonly<DeliveryConfig>;
   logger: Logger;
   random: () => number;
+  /** Proactive installation before a user's chat is created (src/delivery/install). */
+  installer?: Installer | undefined;
 }
 
 /**
@@ -141,6 +144,7 @@ export class Dispatcher {
       credentials: this.credentials,
       track: (p) => this.track(p),
       claimChat: (key, chat) => deps.store.claimChat(deps.owner, key, chat, clock.now()),
+      installer: deps.installer,
     });
     this.writes = new Batcher((items) => this.write(items), { max: config.batchMax, delayMs: config.batchDelayMs });
   }

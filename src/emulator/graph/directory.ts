@@ -1,7 +1,7 @@
 import type { Router } from "../http/router.js";
 import type { OrgTeam } from "../org/model.js";
-import type { GraphEnv } from "./installs.js";
 import { graphUserIndex } from "./ids.js";
+import type { GraphEnv } from "./installs.js";
 import { userOwner } from "./installs.js";
 import { applySelect, matchFilter, parseExpand, parseFilter, parseSelect, parseTop } from "./odata.js";
 import { appDefinitionJson, appFields, graphUserJson, teamsAppJson } from "./resources.js";
@@ -58,7 +58,8 @@ export function registerDirectory(router: Router, env: GraphEnv, version: string
       const q = new URLSearchParams(call.query);
       const filter = parseFilter(q.get("$filter"));
       if ("error" in filter) throw new GraphError(400, "BadRequest", filter.error);
-      const match = matchFilter(filter.clauses, appFields(app, "")) && !(caller.tenant >= 0 && env.refusals.notInCatalog.has(caller.tenant));
+      const match =
+        matchFilter(filter.clauses, appFields(app, "")) && !(caller.tenant >= 0 && env.refusals.notInCatalog.has(caller.tenant));
       if (match === undefined) throw new GraphError(400, "BadRequest", `Could not find a property named in $filter ${q.get("$filter")}.`);
       sendGraph(call, 200, {
         "@odata.context": `${ctx.urls.base}/${version}/$metadata#appCatalogs/teamsApps`,
@@ -100,7 +101,8 @@ export function registerDirectory(router: Router, env: GraphEnv, version: string
           if (c.path !== "mail" && c.path !== "userprincipalname" && c.path !== "id")
             throw new GraphError(400, "BadRequest", `This Graph subset filters users by mail, userPrincipalName or id (got ${c.path}).`);
           const index = graphUserIndex(ctx.org, c.value);
-          if (index >= 0 && ctx.org.tenantOfUser(index) === tenant.index) value.push(applySelect(graphUserJson(ctx.org.user(index), false), select));
+          if (index >= 0 && ctx.org.tenantOfUser(index) === tenant.index)
+            value.push(applySelect(graphUserJson(ctx.org.user(index), false), select));
         }
         return sendGraph(call, 200, { "@odata.context": `${ctx.urls.base}/${version}/$metadata#users`, value: value.slice(0, 1) });
       }

@@ -4,9 +4,9 @@ import type { Call, Router } from "../http/router.js";
 import { type OrgChat, type OrgTeam, type OrgUser, UserFlag } from "../org/model.js";
 import { catalogIdFromBind, decodeInstallationId, graphUserIndex, installationId } from "./ids.js";
 import { matchFilter, parseExpand, parseFilter } from "./odata.js";
+import type { InstallRefusals } from "./refusals.js";
 import { appDefinitionJson, appFields, type GraphApp, teamsAppJson } from "./resources.js";
 import { type GraphCaller, type GraphCounters, GraphError, graphHandler, sameTenant, sendGraph } from "./respond.js";
-import type { InstallRefusals } from "./refusals.js";
 import type { InstallThrottle } from "./throttle.js";
 
 /** Who an app is installed for: a user (personal scope), a team, or a group chat. */
