@@ -2,6 +2,7 @@ import { type Clock, systemClock } from "../clock.js";
 import type { ConnectorClient } from "../connector/client.js";
 import { type Logger, silentLogger } from "../log.js";
 import type { Store } from "../store/ports.js";
+import type { DirectoryGraph } from "./audience/directory-graph.js";
 import { resolveAudience } from "./audience/resolve.js";
 import { type DeliveryConfig, resolveDeliveryConfig } from "./config.js";
 import type { CredentialState } from "./dispatch/credentials.js";
@@ -43,6 +44,8 @@ export interface DeliveryEngineDeps {
   workerId?: string | undefined;
   /** Proactive installation through Graph for users Herald has no chat with (HERALD_AUTO_INSTALL). */
   installer?: Installer | undefined;
+  /** Microsoft Graph for UPN/email users, group audiences and `includeUninstalled`. */
+  graph?: DirectoryGraph | undefined;
 }
 
 /** Who calls: an API key and, when it is tenant-scoped, its tenants. */
@@ -129,6 +132,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     logger: logger.child({ component: "delivery" }),
     random: deps.random ?? Math.random,
     installer: deps.installer,
+    graph: deps.graph,
   });
   let stopping = false;
 
@@ -203,6 +207,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         config.defaultServiceUrl,
         { intervalMs: config.blockedRetryMs, now: clock.now() },
         caller.tenants,
+        deps.graph,
       );
       if (caller.tenants) {
         // Defence in depth: with the lookups limited to the caller's tenants this cannot happen.

@@ -35,8 +35,13 @@ export class TeamsAppGraph {
 
   constructor(
     readonly graph: GraphClient,
-    private readonly app: { appId: string | undefined; teamsAppId: string | undefined },
+    private readonly app: { appId: string | undefined; teamsAppId: string | undefined; pageSize?: number | undefined },
   ) {}
+
+  /** `$top` of user listings: Graph's largest (999) unless set (tests use small pages). */
+  private get top(): number {
+    return this.app.pageSize ?? 999;
+  }
 
   /** The app's catalog id in `tenantId`, or undefined when the catalog has no app with the bot's id. */
   catalogId(tenantId: string, signal?: AbortSignal): Promise<string | undefined> {
@@ -111,15 +116,36 @@ export class TeamsAppGraph {
     return value[0] ? userOf(value[0]) : undefined;
   }
 
+  /** One page of a collection: its users and the `@odata.nextLink` to resume from (absent on the last). */
+  async userPage(tenantId: string, pathOrNext: string, signal?: AbortSignal): Promise<{ users: GraphUser[]; next?: string | undefined }> {
+    const page = await this.graph.get(tenantId, pathOrNext, signal);
+    const value = Array.isArray(page["value"]) ? (page["value"] as unknown[]) : [];
+    const users = value
+      .filter((v): v is Record<string, unknown> => typeof v === "object" && v !== null)
+      .map(userOf)
+      .filter((u) => u !== undefined);
+    const link = page["@odata.nextLink"];
+    return { users, next: typeof link === "string" && link !== "" ? link : undefined };
+  }
+
+  /** The first page's path of a group's transitive members that are users. */
+  groupMembersPath(groupId: string): string {
+    return `/groups/${seg(groupId)}/transitiveMembers/microsoft.graph.user?$select=${USER_SELECT}&$top=${this.top}`;
+  }
+
+  /** The first page's path of the tenant's directory. */
+  usersPath(): string {
+    return `/users?$select=${USER_SELECT}&$top=${this.top}`;
+  }
+
   /** A group's transitive members that are users, page by page (`@odata.nextLink`). */
   async *groupMembers(tenantId: string, groupId: string, signal?: AbortSignal): AsyncGenerator<GraphUser[]> {
-    const path = `/groups/${seg(groupId)}/transitiveMembers/microsoft.graph.user?$select=${USER_SELECT}&$top=999`;
+    const path = this.groupMembersPath(groupId);
     for await (const page of this.graph.pages(tenantId, path, signal)) yield page.map(userOf).filter((u) => u !== undefined);
   }
 
   /** Every user of the tenant's directory, page by page. */
   async *allUsers(tenantId: string, signal?: AbortSignal): AsyncGenerator<GraphUser[]> {
-    for await (const page of this.graph.pages(tenantId, `/users?$select=${USER_SELECT}&$top=999`, signal))
-      yield page.map(userOf).filter((u) => u !== undefined);
+    for await (const page of this.graph.pages(tenantId, this.usersPath(), signal)) yield page.map(userOf).filter((u) => u !== undefined);
   }
 }

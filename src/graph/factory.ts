@@ -13,6 +13,8 @@ export interface GraphDeps {
   logger?: Logger | undefined;
   managedIdentityEndpoint?: string | undefined;
   onThrottle?: ((tenantId: string, untilMs: number) => void) | undefined;
+  /** `$top` of user listings (default 999, Graph's largest). */
+  pageSize?: number | undefined;
 }
 
 /** The Graph side of a Herald process. */
@@ -35,5 +37,5 @@ export function createGraph(
     logger: deps.logger,
     onThrottle: deps.onThrottle,
   });
-  return { client, apps: new TeamsAppGraph(client, { appId: config.appId, teamsAppId: config.teamsAppId }) };
+  return { client, apps: new TeamsAppGraph(client, { appId: config.appId, teamsAppId: config.teamsAppId, pageSize: deps.pageSize }) };
 }

@@ -55,6 +55,8 @@ export interface HeraldOptions {
   limiterMarginMs?: number;
   /** App installs per second per tenant through Graph (default 30, Graph's documented pace). */
   installRps?: number;
+  /** `$top` of Graph user listings (default 999; tests use small pages). */
+  graphPageSize?: number;
   /** How long an install waits for the welcome before the message goes anyway, in ms (default 10 000). */
   welcomeWaitMs?: number;
   /** Run the delivery engine in this process (default true; `false` for an API-only process). */
@@ -109,7 +111,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   const limiter: RateLimiter = redis ? new RedisRateLimiter({ redis, clock, ...margin }) : new InProcessRateLimiter(margin);
   // Graph: with credentials (or an emulator's HERALD_GRAPH_URL); its own pool, closed with the rest.
   const graphAgent = hasCredentials(config) || config.graphUrl ? createHttpAgent() : undefined;
-  const graph = graphAgent ? createGraph(config, { dispatcher: graphAgent, clock, logger }) : undefined;
+  const graph = graphAgent ? createGraph(config, { dispatcher: graphAgent, clock, logger, pageSize: options.graphPageSize }) : undefined;
   const welcomes = new WelcomeTracker(clock);
   const installer =
     graph && autoInstallEnabled(config)
@@ -127,6 +129,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
       : undefined;
   const engine = createDeliveryEngine({
     installer,
+    graph: graph?.apps,
     store,
     connector,
     limiter,

@@ -2,6 +2,7 @@ import type { Clock } from "../../clock.js";
 import type { ConnectorClient } from "../../connector/client.js";
 import type { Logger } from "../../log.js";
 import type { ConversationStore } from "../../store/ports.js";
+import type { DirectoryGraph } from "../audience/directory-graph.js";
 import { runExpansion } from "../audience/stream.js";
 import type { DeliveryConfig } from "../config.js";
 import type { Installer } from "../install/installer.js";
@@ -33,6 +34,8 @@ export interface DispatcherDeps {
   random: () => number;
   /** Proactive installation before a user's chat is created (src/delivery/install). */
   installer?: Installer | undefined;
+  /** Microsoft Graph for group audiences and `includeUninstalled`. */
+  graph?: DirectoryGraph | undefined;
 }
 
 /**
@@ -202,6 +205,7 @@ export class Dispatcher {
         store,
         directory: this.deps.directory,
         connector: this.deps.connector,
+        graph: this.deps.graph,
         limiter: this.deps.limiter,
         policies: this.deps.policies,
         clock,
