@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { version } from "../index.js";
+import { registerAppPackage } from "./app-package.js";
 import { registerClientCommands } from "./client.js";
 import { registerDemo } from "./demo.js";
 import { registerEmulator } from "./emulator.js";
@@ -17,6 +18,7 @@ registerWorker(program);
 registerEmulator(program);
 registerDemo(program);
 registerClientCommands(program);
+registerAppPackage(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`herald: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -55,6 +55,8 @@ export interface HeraldOptions {
   limiterMarginMs?: number;
   /** App installs per second per tenant through Graph (default 30, Graph's documented pace). */
   installRps?: number;
+  /** Install requests of one tenant on the wire at once (default 4; see InstallerDeps). */
+  installConcurrency?: number;
   /** `$top` of Graph user listings (default 999; tests use small pages). */
   graphPageSize?: number;
   /** How long an install waits for the welcome before the message goes anyway, in ms (default 10 000). */
@@ -124,6 +126,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
           welcomes,
           timeScale: options.delivery?.timeScale ?? 1,
           installRps: options.installRps,
+          installConcurrency: options.installConcurrency,
           welcomeWaitMs: options.welcomeWaitMs,
         })
       : undefined;

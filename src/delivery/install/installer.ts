@@ -34,6 +34,12 @@ export interface InstallerDeps {
   timeScale?: number | undefined;
   /** How long to wait for the welcome an install triggers before sending anyway, in ms. Default 10 000. */
   welcomeWaitMs?: number | undefined;
+  /**
+   * Install requests of one tenant on the wire at once. Default 4. Every one already sent when
+   * Graph answers 429 arrives inside the Retry-After: 1 makes that impossible, at the cost of
+   * one round trip per install.
+   */
+  installConcurrency?: number | undefined;
   /** Wait inline for the tenant's install budget up to this long; longer waits go back to the pool. Default 2 000. */
   inlineWaitMs?: number | undefined;
 }
@@ -65,6 +71,8 @@ export class Installer {
   private readonly bucketPolicy;
   /** Per tenant, the chain of jobs waiting for an install slot (first come, first served). */
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Per tenant, install requests on the wire and the jobs waiting to send theirs. */
+  private readonly wire = new Map<string, { busy: number; waiting: (() => void)[] }>();
 
   constructor(private readonly deps: InstallerDeps) {
     this.bucketPolicy = scalePolicy(tenantPolicy(deps.installRps ?? 30), deps.timeScale ?? 1);
@@ -97,10 +105,19 @@ export class Installer {
         };
       const graphThrottle = apps.graph.throttledUntil(tenantId);
       if (graphThrottle > clock.now()) return { kind: "wait", until: graphThrottle };
-      const slot = await this.slot(tenantId, signal);
-      if (slot !== 0) return { kind: "wait", until: slot };
+      await this.enterWire(tenantId);
+      let answer: Awaited<ReturnType<typeof apps.installForUser>>;
       const started = clock.now();
-      const answer = await apps.installForUser(tenantId, graphId, catalogId, signal);
+      try {
+        const slot = await this.slot(tenantId, signal);
+        if (slot !== 0) return { kind: "wait", until: slot };
+        // Graph may have throttled the tenant while this job waited: no request before its Retry-After.
+        const throttledNow = apps.graph.throttledUntil(tenantId);
+        if (throttledNow > clock.now()) return { kind: "wait", until: throttledNow };
+        answer = await apps.installForUser(tenantId, graphId, catalogId, signal);
+      } finally {
+        this.leaveWire(tenantId);
+      }
       const chat = await apps.personalChatId(tenantId, graphId, catalogId, signal);
       if (!chat)
         return {
@@ -133,6 +150,29 @@ export class Installer {
       if (signal?.aborted) return { kind: "wait", until: clock.now() };
       return { kind: "retry", delayMs: 2_000, error: v.error };
     }
+  }
+
+  private async enterWire(tenantId: string): Promise<void> {
+    const limit = Math.max(1, this.deps.installConcurrency ?? 4);
+    let w = this.wire.get(tenantId);
+    if (!w) {
+      w = { busy: 0, waiting: [] };
+      this.wire.set(tenantId, w);
+    }
+    if (w.busy < limit) {
+      w.busy++;
+      return;
+    }
+    const entry = w;
+    await new Promise<void>((resolve) => entry.waiting.push(resolve));
+  }
+
+  private leaveWire(tenantId: string): void {
+    const w = this.wire.get(tenantId);
+    if (!w) return;
+    const next = w.waiting.shift();
+    if (next) next(); // the slot passes on: busy stays the same
+    else if (--w.busy === 0) this.wire.delete(tenantId);
   }
 
   /**
