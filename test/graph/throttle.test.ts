@@ -16,11 +16,9 @@ forEachStore((stores) => {
       emulator: {
         org: { tenants: 1, users: 12, teams: 1, blockedShare: 0, uninstalledShare: 1 },
         routes: [graphRoutes({ installRate: 3 })],
-        // Installs already on the wire when a 429 comes back are not early retries (Herald keeps
-        // several in flight at its budget's pace); what must never happen is a request sent after
-        // Herald read the Retry-After and before it elapsed.
-        violationGraceMs: 250,
       },
+      // One install on the wire at a time: any request inside a Retry-After is then Herald's fault.
+      herald: { installConcurrency: 1 },
     });
   });
   afterAll(() => stack?.close());
