@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { call, type Stack } from "../helpers/stack.js";
+import { call, STACK_API_KEY, type Stack } from "../helpers/stack.js";
 import { forEachStore } from "../helpers/stores.js";
 import { graphCounters, type Json, messagesOf, notifyAndWait, startGraphStack } from "./stack.js";
 
@@ -97,5 +97,24 @@ forEachStore((stores) => {
         "message",
       ]);
     }
+  });
+
+  it("{all, tenantId, includeUninstalled}: stored chats plus the directory's users who never installed, each once", async () => {
+    const before = await graphCounters(stack);
+    const known = (await call("GET", `${stack.heraldUrl}/v1/conversations?kind=personal&limit=100`, undefined, STACK_API_KEY)).json[
+      "items"
+    ] as Json[];
+    const { view } = await notifyAndWait(
+      stack,
+      { audience: { all: true, tenantId: tenantId(), includeUninstalled: true }, message: { text: "Everyone" } },
+      40_000,
+    );
+    expect(view["total"]).toBe(40);
+    expect(view["counts"]).toMatchObject({ sent: 40 });
+    // Users 1 (409 earlier: no stored chat) and 2..9 had no chat Herald knew: the directory brought them in.
+    expect(known.length).toBeLessThan(40);
+    expect((await graphCounters(stack))["installs"]! - before["installs"]!).toBeGreaterThan(0);
+    for (const i of [2, 5, 39])
+      expect((await messagesOf(stack, org().personalConversationId(i))).filter((m) => text(m).includes("Everyone"))).toHaveLength(1);
   });
 });
