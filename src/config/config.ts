@@ -279,9 +279,21 @@ export function hasCredentials(config: Pick<Config, "appPassword" | "appCertific
   return Boolean(config.appPassword || config.appCertificate || config.appType === "UserAssignedMSI");
 }
 
-/** HERALD_AUTO_INSTALL resolved: explicit `on`/`off`, else on exactly when Herald has credentials. */
-export function autoInstallEnabled(config: Pick<Config, "autoInstall" | "appPassword" | "appCertificate" | "appType">): boolean {
-  return config.autoInstall === undefined ? hasCredentials(config) : config.autoInstall === "on";
+/**
+ * Whether Herald talks to Microsoft Graph: it has credentials, and the Graph it would call fits
+ * its token endpoint. With HERALD_TOKEN_ENDPOINT (an emulator's) and no HERALD_GRAPH_URL the
+ * tokens could never be valid for the cloud's real Graph, so Herald does not call it (and no
+ * token from an emulator ever leaves for graph.microsoft.com).
+ */
+export function graphEnabled(config: Pick<Config, "appPassword" | "appCertificate" | "appType" | "graphUrl" | "tokenEndpoint">): boolean {
+  return hasCredentials(config) && (config.graphUrl !== undefined || config.tokenEndpoint === undefined);
+}
+
+/** HERALD_AUTO_INSTALL resolved: explicit `on`/`off`, else on exactly when Herald can use Graph (`graphEnabled`). */
+export function autoInstallEnabled(
+  config: Pick<Config, "autoInstall" | "appPassword" | "appCertificate" | "appType" | "graphUrl" | "tokenEndpoint">,
+): boolean {
+  return config.autoInstall === undefined ? graphEnabled(config) : config.autoInstall === "on" && graphEnabled(config);
 }
 
 /** HERALD_GRAPH_URL against HERALD_TRUSTED_HOSTS: plain http only for an operator-listed host (an emulator). */
@@ -300,6 +312,10 @@ function graphUrlProblems(config: Config): string[] {
   if (config.autoInstall === "on" && !hasCredentials(config))
     problems.push(
       "HERALD_AUTO_INSTALL=on needs credentials for Graph tokens (HERALD_APP_PASSWORD, HERALD_APP_CERTIFICATE or HERALD_APP_TYPE=UserAssignedMSI); set one or use HERALD_AUTO_INSTALL=off.",
+    );
+  else if (config.autoInstall === "on" && !graphEnabled(config))
+    problems.push(
+      "HERALD_AUTO_INSTALL=on with HERALD_TOKEN_ENDPOINT needs HERALD_GRAPH_URL: tokens from that endpoint are not valid for the cloud's Graph. Set HERALD_GRAPH_URL (e.g. the emulator's URL) or unset HERALD_TOKEN_ENDPOINT.",
     );
   return problems;
 }

@@ -12,7 +12,7 @@ import { reportRoutes } from "../api/reports.js";
 import { tenantRoutes } from "../api/tenants.js";
 import { type Clock, isoNow, systemClock } from "../clock.js";
 import { clouds } from "../config/clouds.js";
-import { autoInstallEnabled, type Config, hasCredentials } from "../config/config.js";
+import { autoInstallEnabled, type Config, graphEnabled } from "../config/config.js";
 import { trustedHosts } from "../config/trusted-hosts.js";
 import type { ConnectorClient } from "../connector/client.js";
 import { createConnectorClient, createHttpAgent } from "../connector/index.js";
@@ -73,7 +73,7 @@ export interface Herald {
   readonly handler: ActivityHandler;
   readonly engine: DeliveryEngine;
   readonly metrics: Metrics;
-  /** Microsoft Graph (tokens from the bot's credentials); undefined without credentials and HERALD_GRAPH_URL. */
+  /** Microsoft Graph (tokens from the bot's credentials); undefined when `graphEnabled(config)` is false. */
   readonly graph: HeraldGraph | undefined;
   /** The install step of the engine (HERALD_AUTO_INSTALL); undefined when off. */
   readonly installer: Installer | undefined;
@@ -111,8 +111,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     : undefined;
   const margin = options.limiterMarginMs === undefined ? {} : { marginMs: options.limiterMarginMs };
   const limiter: RateLimiter = redis ? new RedisRateLimiter({ redis, clock, ...margin }) : new InProcessRateLimiter(margin);
-  // Graph: with credentials (or an emulator's HERALD_GRAPH_URL); its own pool, closed with the rest.
-  const graphAgent = hasCredentials(config) || config.graphUrl ? createHttpAgent() : undefined;
+  // Graph: with credentials and a Graph that fits the token endpoint (graphEnabled); its own pool, closed with the rest.
+  const graphAgent = graphEnabled(config) ? createHttpAgent() : undefined;
   const graph = graphAgent ? createGraph(config, { dispatcher: graphAgent, clock, logger, pageSize: options.graphPageSize }) : undefined;
   const welcomes = new WelcomeTracker(clock);
   const installer =
