@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { reportingAuditLog } from "../api/audit.js";
 import { type ApiEnv, adminKeyVerifier, withAfterAuth } from "../api/auth.js";
 import { conversationRoutes } from "../api/conversations.js";
+import { installationRoutes } from "../api/installations.js";
 import { auditRoutes, auditWrites, keyRoutes, storedKeyVerifier, warnKeysWiderThanCreator } from "../api/keys.js";
 import { retryRoutes } from "../api/notification-retry.js";
 import { notificationRoutes } from "../api/notifications.js";
@@ -18,6 +19,7 @@ import type { ConnectorClient } from "../connector/client.js";
 import { createConnectorClient, createHttpAgent } from "../connector/index.js";
 import { createDeliveryEngine, type DeliveryConfig, type DeliveryEngine } from "../delivery/index.js";
 import { Installer } from "../delivery/install/installer.js";
+import { InstallationJobs } from "../delivery/install/jobs.js";
 import { WelcomeTracker } from "../delivery/install/welcomes.js";
 import { InProcessRateLimiter, type RateLimiter, RedisRateLimiter } from "../delivery/limits/index.js";
 import { policiesFor } from "../delivery/policies.js";
@@ -130,6 +132,10 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
           welcomeWaitMs: options.welcomeWaitMs,
         })
       : undefined;
+  const installations =
+    installer && graph && store.installations
+      ? new InstallationJobs({ store: store.installations, installer, graph: graph.apps, clock, logger })
+      : undefined;
   const engine = createDeliveryEngine({
     installer,
     graph: graph?.apps,
@@ -206,6 +212,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.route("/", retryRoutes(engine, keys));
   app.route("/", reportRoutes(engine, keys));
   app.route("/", tenantRoutes(engine, keys));
+  app.route("/", installationRoutes(installations, keys));
   app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
   app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
@@ -225,6 +232,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     const steps: (() => Promise<unknown> | unknown)[] = [
       () => listener?.close(),
       () => (options.engine !== false ? engine.stop() : undefined),
+      () => installations?.stop(),
       () => shutdown.abort(new Error("Herald is shutting down")),
       () => handler.drain(),
       () => http.close(),

@@ -152,6 +152,58 @@ export class Installer {
     }
   }
 
+  /**
+   * Install the app for one user (an installation job): waits out the tenant's budget and any
+   * Retry-After itself, tries transient failures up to 5 times, and reports the outcome.
+   */
+  async installOne(
+    tenantId: string,
+    userId: string,
+    signal?: AbortSignal,
+  ): Promise<{ status: "installed" | "alreadyInstalled" | "refused" | "failed"; code?: string; message?: string }> {
+    const { apps, clock } = this.deps;
+    let catalogId: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        catalogId ??= await apps.catalogId(tenantId, signal);
+        if (!catalogId)
+          return {
+            status: "refused",
+            code: installCodes.notInCatalog,
+            message:
+              "The tenant's app catalog has no app with the bot's id: upload the package from `herald app-package`, or set HERALD_TEAMS_APP_ID.",
+          };
+        const wait = apps.graph.throttledUntil(tenantId) - clock.now();
+        if (wait > 0) await clock.sleep(wait, signal);
+        await this.enterWire(tenantId);
+        let answer: Awaited<ReturnType<typeof apps.installForUser>> | undefined;
+        try {
+          const slot = await this.slot(tenantId, signal);
+          if (slot === 0 && apps.graph.throttledUntil(tenantId) <= clock.now())
+            answer = await apps.installForUser(tenantId, userId, catalogId, signal);
+        } finally {
+          this.leaveWire(tenantId);
+        }
+        if (answer) return { status: answer };
+        if (signal?.aborted) return { status: "failed", code: installCodes.unavailable, message: "Stopped before the install." };
+        attempt--; // no slot yet: not an attempt
+        await clock.sleep(Math.max(1, Math.min(1_000, apps.graph.throttledUntil(tenantId) - clock.now())), signal).catch(() => undefined);
+      } catch (e) {
+        const v = judgeInstall(e, userId);
+        if (v.kind === "refused") return { status: "refused", code: v.error.code, message: v.error.message };
+        if (signal?.aborted) return { status: "failed", code: installCodes.unavailable, message: "Stopped before the install." };
+        if (v.kind === "throttled") {
+          attempt--;
+          const until = clock.now() + v.retryAfterMs;
+          await this.deps.limiter.block(this.bucket(tenantId).key, until).catch(() => undefined);
+          continue;
+        }
+        if (attempt >= 5) return { status: "failed", code: v.error.code, message: v.error.message };
+        await clock.sleep(1_000 * 2 ** (attempt - 1), signal).catch(() => undefined);
+      }
+    }
+  }
+
   private async enterWire(tenantId: string): Promise<void> {
     const limit = Math.max(1, this.deps.installConcurrency ?? 4);
     let w = this.wire.get(tenantId);
@@ -171,7 +223,8 @@ export class Installer {
     const w = this.wire.get(tenantId);
     if (!w) return;
     const next = w.waiting.shift();
-    if (next) next(); // the slot passes on: busy stays the same
+    if (next)
+      next(); // the slot passes on: busy stays the same
     else if (--w.busy === 0) this.wire.delete(tenantId);
   }
 

@@ -6,6 +6,7 @@ import { type AccessTables, KyselyApiKeyStore, KyselyAuditLog } from "./access.j
 import type { SqlBackend } from "./backend.js";
 import { KyselyConversationStore } from "./conversations.js";
 import { KyselyDeliveryStore } from "./deliveries.js";
+import { KyselyInstallationStore } from "./installations.js";
 import { appliedMigrations, migrate } from "./migrator.js";
 import { KyselyPreferenceStore } from "./preferences.js";
 
@@ -17,6 +18,7 @@ export class KyselyStore implements Store {
   readonly recipients: KyselyDeliveryStore["recipients"];
   readonly apiKeys: KyselyApiKeyStore;
   readonly audit: KyselyAuditLog;
+  readonly installations: KyselyInstallationStore;
   private closed = false;
 
   constructor(private readonly backend: SqlBackend) {
@@ -26,6 +28,7 @@ export class KyselyStore implements Store {
     this.recipients = this.deliveries.recipients;
     this.apiKeys = new KyselyApiKeyStore(backend.db.withTables<AccessTables>());
     this.audit = new KyselyAuditLog(backend.db.withTables<AccessTables>());
+    this.installations = new KyselyInstallationStore(backend.db);
   }
 
   /** True when the database answers and every migration this code knows is applied; false once closed. */
