@@ -5,6 +5,7 @@ import { registerAppPackage } from "./app-package.js";
 import { registerClientCommands } from "./client.js";
 import { registerDemo } from "./demo.js";
 import { registerEmulator } from "./emulator.js";
+import { registerInstall } from "./install.js";
 import { registerServe, registerWorker } from "./serve.js";
 
 const program = new Command()
@@ -19,6 +20,7 @@ registerEmulator(program);
 registerDemo(program);
 registerClientCommands(program);
 registerAppPackage(program);
+registerInstall(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`herald: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -1,4 +1,6 @@
+import { Command } from "commander";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { registerInstall } from "../../src/cli/install.js";
 import { call, STACK_API_KEY, type Stack } from "../helpers/stack.js";
 import { forEachStore } from "../helpers/stores.js";
 import { graphCounters, type Json, startGraphStack } from "./stack.js";
@@ -64,5 +66,25 @@ forEachStore((stores) => {
   it("the request is validated", async () => {
     const r = await api("POST", "/v1/installations", { users: ["x"], groups: ["y"], tenantId: tenantId() });
     expect(r.status).toBe(400);
+  });
+
+  it("herald install follows the job to its end and prints the counts", async () => {
+    const write = process.stdout.write;
+    let said = "";
+    process.stdout.write = ((chunk: string) => {
+      said += chunk;
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      const program = new Command().exitOverride();
+      registerInstall(program);
+      await program.parseAsync(
+        ["install", "--users", org().user(2).aadObjectId, "--tenant", tenantId(), "--url", stack.heraldUrl, "--api-key", STACK_API_KEY],
+        { from: "user" },
+      );
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(said.trim().split("\n").at(-1)).toMatch(/ completed total=1 installed=0 alreadyInstalled=1 refused=0 failed=0/);
   });
 });
