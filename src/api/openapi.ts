@@ -9,6 +9,7 @@ import {
 import { conversationQuerySchema } from "./conversations.js";
 import { draftBodySchema, returnBodySchema } from "./drafts.js";
 import { estimateRequestSchema } from "./estimate.js";
+import { installationItemsQuerySchema, installationRequestSchema } from "./installations.js";
 import { auditQuerySchema, createKeySchema } from "./keys.js";
 import { retryQuerySchema } from "./notification-retry.js";
 import { optOutsQuerySchema, tenantSettingsBodySchema, userPreferencesBodySchema, userPreferencesQuerySchema } from "./preferences.js";
@@ -405,6 +406,35 @@ export function openApiDocument(serverUrl?: string): Schema {
           parameters: [idParam],
           requestBody: { required: true, content: { "application/json": { schema: json(tenantSettingsBodySchema) } } },
           responses: { "200": { description: "The settings as stored" }, ...errors(400, 401, 403) },
+        },
+      },
+      "/v1/installations": {
+        post: {
+          summary:
+            "Install the app through Microsoft Graph for users, groups' members or the whole directory of a tenant, ahead of a broadcast (admin)",
+          requestBody: { required: true, content: { "application/json": { schema: json(installationRequestSchema) } } },
+          responses: {
+            "202": { description: "{id, status, tenantId, total, counts:{installed, alreadyInstalled, refused, failed}}" },
+            ...errors(400, 401, 403),
+            "503": { description: "No Graph (no credentials, or HERALD_AUTO_INSTALL=off)" },
+          },
+        },
+      },
+      "/v1/installations/{id}": {
+        get: {
+          summary: "An installation job and its live counts (admin)",
+          parameters: [idParam],
+          responses: {
+            "200": { description: "{id, status, tenantId, total, counts, error, createdAt, completedAt}" },
+            ...errors(401, 403, 404),
+          },
+        },
+      },
+      "/v1/installations/{id}/items": {
+        get: {
+          summary: "Outcome per user of an installation job, with Herald's code for refusals (`format=csv` for a download) (admin)",
+          parameters: [idParam, ...queryParameters(installationItemsQuerySchema)],
+          responses: { "200": { description: "{items:[{seq,userId,status,code,message,at}], next}" }, ...errors(400, 401, 403, 404) },
         },
       },
       "/healthz": { get: { summary: "The process is up", security: [], responses: { "200": { description: "ok" } } } },

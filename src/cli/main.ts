@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { version } from "../index.js";
+import { registerAppPackage } from "./app-package.js";
 import { registerClientCommands } from "./client.js";
 import { registerDemo } from "./demo.js";
 import { registerEmulator } from "./emulator.js";
+import { registerInstall } from "./install.js";
 import { registerResponsesCommand } from "./responses.js";
 import { registerSeriesCommands } from "./series.js";
 import { registerServe, registerWorker } from "./serve.js";
@@ -21,6 +23,8 @@ registerDemo(program);
 registerClientCommands(program);
 registerSeriesCommands(program);
 registerResponsesCommand(program);
+registerAppPackage(program);
+registerInstall(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`herald: ${e instanceof Error ? e.message : String(e)}\n`);

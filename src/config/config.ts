@@ -54,6 +54,12 @@ export interface Config {
   unsubscribeFooter: FooterPolicy;
   /** At most this many non-urgent messages per person per window (HERALD_FREQUENCY_CAP); undefined = no cap. */
   frequencyCap: FrequencyCap | undefined;
+  /** Microsoft Graph's base URL (without `/v1.0`); unset = the cloud's Graph host. Emulators set it. */
+  graphUrl: string | undefined;
+  /** The app's id in the tenant's app catalog; unset = looked up by externalId = HERALD_APP_ID. */
+  teamsAppId: string | undefined;
+  /** Install the app through Graph for recipients Herald has no chat with; unset = on when Herald has credentials. */
+  autoInstall: "on" | "off" | undefined;
 }
 
 /** Every invalid setting at once (`problems`), each naming the setting, the value and what is accepted. */
@@ -290,7 +296,74 @@ export const settings: readonly Setting[] = [
       return cap ? ok(cap) : bad("N/day, N/hour, N/week or N/<hours>h with N ≥ 1 (e.g. 3/day)");
     },
   ),
+  setting(
+    "graphUrl",
+    "HERALD_GRAPH_URL",
+    "Microsoft Graph's base URL (the emulator's address for local runs); default: the cloud's Graph (https://graph.microsoft.com for public).",
+    undefined,
+    url,
+  ),
+  setting(
+    "teamsAppId",
+    "HERALD_TEAMS_APP_ID",
+    "The app's id in the tenant's Teams app catalog; unset = looked up by externalId = HERALD_APP_ID.",
+    undefined,
+    optionalText,
+  ),
+  setting(
+    "autoInstall",
+    "HERALD_AUTO_INSTALL",
+    "`on`: install the app through Graph for recipients Herald has no chat with, then message them; `off`: they end notFound. Default: on when Herald has credentials.",
+    undefined,
+    (raw) => (raw.trim() === "" ? ok(undefined) : oneOf(["on", "off"] as const)(raw)),
+  ),
 ];
+
+/** Whether Herald holds credentials to ask for tokens (password, certificate or managed identity). */
+export function hasCredentials(config: Pick<Config, "appPassword" | "appCertificate" | "appType">): boolean {
+  return Boolean(config.appPassword || config.appCertificate || config.appType === "UserAssignedMSI");
+}
+
+/**
+ * Whether Herald talks to Microsoft Graph: it has credentials, and the Graph it would call fits
+ * its token endpoint. With HERALD_TOKEN_ENDPOINT (an emulator's) and no HERALD_GRAPH_URL the
+ * tokens could never be valid for the cloud's real Graph, so Herald does not call it (and no
+ * token from an emulator ever leaves for graph.microsoft.com).
+ */
+export function graphEnabled(config: Pick<Config, "appPassword" | "appCertificate" | "appType" | "graphUrl" | "tokenEndpoint">): boolean {
+  return hasCredentials(config) && (config.graphUrl !== undefined || config.tokenEndpoint === undefined);
+}
+
+/** HERALD_AUTO_INSTALL resolved: explicit `on`/`off`, else on exactly when Herald can use Graph (`graphEnabled`). */
+export function autoInstallEnabled(
+  config: Pick<Config, "autoInstall" | "appPassword" | "appCertificate" | "appType" | "graphUrl" | "tokenEndpoint">,
+): boolean {
+  return config.autoInstall === undefined ? graphEnabled(config) : config.autoInstall === "on" && graphEnabled(config);
+}
+
+/** HERALD_GRAPH_URL against HERALD_TRUSTED_HOSTS: plain http only for an operator-listed host (an emulator). */
+function graphUrlProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.graphUrl) {
+    const u = new URL(config.graphUrl);
+    const host = u.hostname.toLowerCase().replace(/^\[|\]$/g, "");
+    if (u.protocol === "http:" && !config.trustedHosts.includes(host))
+      problems.push(
+        `HERALD_GRAPH_URL=${config.graphUrl} uses plain http on a host not in HERALD_TRUSTED_HOSTS: tokens would leave unprotected. Use https, or add ${host} to HERALD_TRUSTED_HOSTS (local emulators only).`,
+      );
+    if (/\/(v1\.0|beta)\/?$/.test(u.pathname))
+      problems.push(`HERALD_GRAPH_URL=${config.graphUrl} ends with a version: give the base URL (Herald appends /v1.0).`);
+  }
+  if (config.autoInstall === "on" && !hasCredentials(config))
+    problems.push(
+      "HERALD_AUTO_INSTALL=on needs credentials for Graph tokens (HERALD_APP_PASSWORD, HERALD_APP_CERTIFICATE or HERALD_APP_TYPE=UserAssignedMSI); set one or use HERALD_AUTO_INSTALL=off.",
+    );
+  else if (config.autoInstall === "on" && !graphEnabled(config))
+    problems.push(
+      "HERALD_AUTO_INSTALL=on with HERALD_TOKEN_ENDPOINT needs HERALD_GRAPH_URL: tokens from that endpoint are not valid for the cloud's Graph. Set HERALD_GRAPH_URL (e.g. the emulator's URL) or unset HERALD_TOKEN_ENDPOINT.",
+    );
+  return problems;
+}
 
 function isLoopback(host: string): boolean {
   return host === "127.0.0.1" || host === "::1" || host === "localhost" || /^127\./.test(host);
@@ -364,6 +437,7 @@ export function loadConfig(
       problems.push("HERALD_APP_PASSWORD is set but HERALD_APP_ID is not: both are needed to get Connector tokens.");
     }
     problems.push(...certificateProblems(config));
+    problems.push(...graphUrlProblems(config));
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

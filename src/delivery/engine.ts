@@ -3,12 +3,14 @@ import type { ConnectorClient } from "../connector/client.js";
 import { type Logger, silentLogger } from "../log.js";
 import { footerFor } from "../preferences/footer.js";
 import type { Store } from "../store/ports.js";
+import type { DirectoryGraph } from "./audience/directory-graph.js";
 import { resolveAudience } from "./audience/resolve.js";
 import { type DeliveryConfig, resolveDeliveryConfig } from "./config.js";
 import type { CredentialState } from "./dispatch/credentials.js";
 import { Dispatcher, type DispatchStats } from "./dispatch/dispatcher.js";
 import { DeliveryError } from "./errors.js";
 import { notificationId, requestHash, workerId } from "./ids.js";
+import type { Installer } from "./install/installer.js";
 import type { RateLimiter } from "./limits/index.js";
 import { prepareMessage } from "./message/prepare.js";
 import type { Message } from "./message/schema.js";
@@ -46,6 +48,10 @@ export interface DeliveryEngineDeps {
   workerId?: string | undefined;
   /** A tenant's default time zone (tenant settings), for local-time schedules of recipients whose own zone is unknown. Default: none. */
   tenantTimeZone?: TenantTimeZone | undefined;
+  /** Proactive installation through Graph for users Herald has no chat with (HERALD_AUTO_INSTALL). */
+  installer?: Installer | undefined;
+  /** Microsoft Graph for UPN/email users, group audiences and `includeUninstalled`. */
+  graph?: DirectoryGraph | undefined;
 }
 
 /** Where a notification comes from when a recurring series starts it (src/delivery/schedule/series.ts). */
@@ -142,6 +148,8 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       const local = localTimeOf(n.schedule as NotificationRequest["schedule"]);
       return local ? placeRows(rows, local, Date.parse(n.createdAt), deps.tenantTimeZone) : Promise.resolve(rows);
     },
+    installer: deps.installer,
+    graph: deps.graph,
   });
   let stopping = false;
 
@@ -232,6 +240,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         config.defaultServiceUrl,
         { intervalMs: config.blockedRetryMs, now: clock.now() },
         caller.tenants,
+        deps.graph,
       );
       if (caller.tenants) {
         // Defence in depth: with the lookups limited to the caller's tenants this cannot happen.

@@ -34,7 +34,10 @@ export type Audience =
   | { users: string[]; tenantId?: string | undefined }
   | { channels: string[] }
   | { teams: string[]; deliverTo: "channel" | "members" }
-  | { all: true; tenantId?: string | undefined };
+  /** Entra groups' transitive members (through Graph), streamed page by page. */
+  | { groups: string[]; tenantId: string }
+  /** `includeUninstalled`: also the tenant's directory users who never installed the app (through Graph; needs tenantId). */
+  | { all: true; tenantId?: string | undefined; includeUninstalled?: true | undefined };
 
 /** What a delivery row targets until its conversation is known. */
 export type RecipientKind = "conversation" | "user" | "channel" | "team";

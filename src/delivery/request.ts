@@ -34,6 +34,8 @@ export const audienceSchema = z
     users: ids("user id", maxAudienceIds).optional(),
     channels: ids("channel id", maxAudienceIds).optional(),
     teams: ids("team id", 1_000).optional(),
+    groups: ids("Entra group id", 100).optional(),
+    includeUninstalled: z.literal(true, { error: "must be true" }).optional(),
     deliverTo: z
       .enum(["channel", "members"], { error: 'must be "channel" (a post in General) or "members" (a 1:1 chat to every member)' })
       .optional(),
@@ -41,18 +43,26 @@ export const audienceSchema = z
     tenantId: tenantId.optional(),
   })
   .superRefine((a, ctx) => {
-    const kinds = (["conversations", "users", "channels", "teams", "all"] as const).filter((k) => a[k] !== undefined);
+    const kinds = (["conversations", "users", "channels", "teams", "groups", "all"] as const).filter((k) => a[k] !== undefined);
     if (kinds.length !== 1) {
       ctx.addIssue({
         code: "custom",
         path: [],
-        message: `must name exactly one of conversations, users, channels, teams or all (got ${kinds.length === 0 ? "none" : kinds.join(", ")})`,
+        message: `must name exactly one of conversations, users, channels, teams, groups or all (got ${kinds.length === 0 ? "none" : kinds.join(", ")})`,
       });
       return;
     }
-    if (a.tenantId !== undefined && a.users === undefined && a.all === undefined) {
-      ctx.addIssue({ code: "custom", path: ["tenantId"], message: "applies only to users and all; remove it" });
+    if (a.tenantId !== undefined && a.users === undefined && a.all === undefined && a.groups === undefined) {
+      ctx.addIssue({ code: "custom", path: ["tenantId"], message: "applies only to users, groups and all; remove it" });
     }
+    if (a.groups !== undefined && a.tenantId === undefined)
+      ctx.addIssue({ code: "custom", path: ["tenantId"], message: "is required with groups: Entra groups belong to a tenant" });
+    if (a.includeUninstalled !== undefined && (a.all === undefined || a.tenantId === undefined))
+      ctx.addIssue({
+        code: "custom",
+        path: ["includeUninstalled"],
+        message: "applies only to {all: true, tenantId}: the tenant's directory is read through Graph",
+      });
     if (a.teams !== undefined && a.deliverTo === undefined)
       ctx.addIssue({ code: "custom", path: ["deliverTo"], message: 'is required with teams: "channel" or "members"' });
     if (a.deliverTo !== undefined && a.teams === undefined)
@@ -115,7 +125,9 @@ export function toAudience(a: AudienceInput): Audience {
   if (a.users) return a.tenantId === undefined ? { users: a.users } : { users: a.users, tenantId: a.tenantId };
   if (a.channels) return { channels: a.channels };
   if (a.teams) return { teams: a.teams, deliverTo: a.deliverTo ?? "channel" };
-  return a.tenantId === undefined ? { all: true } : { all: true, tenantId: a.tenantId };
+  if (a.groups) return { groups: a.groups, tenantId: a.tenantId ?? "" };
+  if (a.tenantId === undefined) return { all: true };
+  return a.includeUninstalled ? { all: true, tenantId: a.tenantId, includeUninstalled: true } : { all: true, tenantId: a.tenantId };
 }
 
 /** The time in ms of an instant schedule (an ISO time or `{at}`), or undefined (none, local time, cron). */

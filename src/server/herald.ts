@@ -5,6 +5,7 @@ import { type ApiEnv, adminKeyVerifier, withAfterAuth } from "../api/auth.js";
 import { conversationRoutes } from "../api/conversations.js";
 import { draftRoutes } from "../api/drafts.js";
 import { estimateRoutes } from "../api/estimate.js";
+import { installationRoutes } from "../api/installations.js";
 import { auditRoutes, auditWrites, keyRoutes, storedKeyVerifier, warnKeysWiderThanCreator } from "../api/keys.js";
 import { retryRoutes } from "../api/notification-retry.js";
 import { notificationRoutes } from "../api/notifications.js";
@@ -17,15 +18,19 @@ import { seriesRoutes } from "../api/series.js";
 import { tenantRoutes } from "../api/tenants.js";
 import { type Clock, isoNow, systemClock } from "../clock.js";
 import { clouds } from "../config/clouds.js";
-import type { Config } from "../config/config.js";
+import { autoInstallEnabled, type Config, graphEnabled } from "../config/config.js";
 import { trustedHosts } from "../config/trusted-hosts.js";
 import type { ConnectorClient } from "../connector/client.js";
-import { createConnectorClient, type TokenProvider } from "../connector/index.js";
+import { createConnectorClient, createHttpAgent, type TokenProvider } from "../connector/index.js";
 import { createDeliveryEngine, type DeliveryConfig, type DeliveryEngine } from "../delivery/index.js";
+import { Installer } from "../delivery/install/installer.js";
+import { InstallationJobs } from "../delivery/install/jobs.js";
+import { WelcomeTracker } from "../delivery/install/welcomes.js";
 import { InProcessRateLimiter, type RateLimiter, RedisRateLimiter } from "../delivery/limits/index.js";
 import { RESPONSE_VERB } from "../delivery/message/responses.js";
 import { policiesFor } from "../delivery/policies.js";
 import { createSeriesService, type SeriesService } from "../delivery/schedule/series-service.js";
+import { createGraph, type HeraldGraph } from "../graph/index.js";
 import { errorResponse } from "../http/errors.js";
 import { createInboundVerifier, inboundVerifierOptions } from "../inbound/auth/index.js";
 import { CardActions } from "../inbound/card-actions.js";
@@ -62,6 +67,14 @@ export interface HeraldOptions {
    * GcraOptions.marginMs). Tests on a loaded 2-core machine against a time-scaled emulator raise it.
    */
   limiterMarginMs?: number;
+  /** App installs per second per tenant through Graph (default 30, Graph's documented pace). */
+  installRps?: number;
+  /** Install requests of one tenant on the wire at once (default 4; see InstallerDeps). */
+  installConcurrency?: number;
+  /** `$top` of Graph user listings (default 999; tests use small pages). */
+  graphPageSize?: number;
+  /** How long an install waits for the welcome before the message goes anyway, in ms (default 10 000). */
+  welcomeWaitMs?: number;
   /** Run the delivery engine in this process (default true; `false` for an API-only process). */
   engine?: boolean;
   /** How often this process looks for due series runs, in ms (default 1000; tests with a simulated clock go faster). */
@@ -97,6 +110,10 @@ export interface Herald {
   receive(activity: unknown, authorization: string | undefined, options?: { authenticated?: boolean }): Promise<ActivityOutcome>;
   /** Dashboard sessions and one-time sign-in links (`herald demo` prints one). */
   readonly dashboard: DashboardSessions;
+  /** Microsoft Graph (tokens from the bot's credentials); undefined when `graphEnabled(config)` is false. */
+  readonly graph: HeraldGraph | undefined;
+  /** The install step of the engine (HERALD_AUTO_INSTALL); undefined when off. */
+  readonly installer: Installer | undefined;
   /** The whole HTTP surface as a fetch handler (tests call it in process). */
   fetch(req: Request): Response | Promise<Response>;
   /** Listen on HERALD_HOST:HERALD_PORT. */
@@ -134,7 +151,32 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   const limiter: RateLimiter = redis ? new RedisRateLimiter({ redis, clock, ...margin }) : new InProcessRateLimiter(margin);
   // Claim-time holds (quiet hours are per tenant in the store; the frequency cap is the process's).
   store.deliveries.configureHolds?.({ frequencyCap: config.frequencyCap });
+  // Graph: with credentials and a Graph that fits the token endpoint (graphEnabled); its own pool, closed with the rest.
+  const graphAgent = graphEnabled(config) ? createHttpAgent() : undefined;
+  const graph = graphAgent ? createGraph(config, { dispatcher: graphAgent, clock, logger, pageSize: options.graphPageSize }) : undefined;
+  const welcomes = new WelcomeTracker(clock);
+  const installer =
+    graph && autoInstallEnabled(config)
+      ? new Installer({
+          apps: graph.apps,
+          conversations: store.conversations,
+          limiter,
+          clock,
+          logger,
+          welcomes,
+          timeScale: options.delivery?.timeScale ?? 1,
+          installRps: options.installRps,
+          installConcurrency: options.installConcurrency,
+          welcomeWaitMs: options.welcomeWaitMs,
+        })
+      : undefined;
+  const installations =
+    installer && graph && store.installations
+      ? new InstallationJobs({ store: store.installations, installer, graph: graph.apps, clock, logger })
+      : undefined;
   const engine = createDeliveryEngine({
+    installer,
+    graph: graph?.apps,
     store,
     connector,
     limiter,
@@ -197,7 +239,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   cardActions.on(preferencesVerb, preferencesCardHandler(preferences));
   const handler = new ActivityHandler({
     store,
-    replies,
+    // Replies are watched so a proactive install sends its message after the welcome (install/welcomes.ts).
+    replies: welcomes.wrap(replies),
     logger,
     now: () => isoNow(clock),
     welcome,
@@ -272,6 +315,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
       now: () => isoNow(clock),
     }),
   );
+  app.route("/", installationRoutes(installations, keys));
   app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
   app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
   app.route("/", estimateRoutes(store.recipients, cloud.defaultServiceUrl, keys));
@@ -299,9 +343,11 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
       () => series?.stop(),
       () => (options.engine !== false ? engine.stop() : undefined),
       () => responses?.stop(),
+      () => installations?.stop(),
       () => shutdown.abort(new Error("Herald is shutting down")),
       () => handler.drain(),
       () => http.close(),
+      () => graphAgent?.close(),
       () => redis?.disconnect(),
       () => (options.store ? undefined : store.close()),
     ];
@@ -334,6 +380,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     receive: (activity, authorization, opts) => receiveActivity(inbound, activity, authorization, opts),
     dashboard,
     fetch: handle,
+    graph,
+    installer,
     async listen() {
       listener = await listen(handle, config.port, config.host);
       return listener;

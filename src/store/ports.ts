@@ -115,6 +115,8 @@ export interface Store {
   responses?: ResponseStore;
   /** Drafts awaiting approval (015, the dashboard's approval flow); absent in test doubles that predate it. */
   drafts?: DraftStore;
+  /** `POST /v1/installations` jobs (proactive installation through Graph); absent in stores without them. */
+  installations?: InstallationStore;
   /** True when the database answers and migrations are applied. */
   ready(): Promise<boolean>;
   close(): Promise<void>;
@@ -170,4 +172,42 @@ export interface AuditLog {
     limit: number;
     tenants?: readonly string[] | undefined;
   }): Promise<Page<AuditEntry & { id: number }>>;
+}
+
+/** What installing the app for one user ended with. */
+export type InstallationOutcome = "installed" | "alreadyInstalled" | "refused" | "failed";
+
+/** One user of an installation job. */
+export interface InstallationItem {
+  seq: number;
+  userId: string;
+  status: InstallationOutcome;
+  /** Herald's code (`HERALD_E_INSTALL_APP_POLICY`, ...) for refused and failed. */
+  code?: string | undefined;
+  message?: string | undefined;
+  at: string;
+}
+
+/** An installation job and its live counts. */
+export interface InstallationJob {
+  id: string;
+  createdBy: string;
+  tenantId: string;
+  audience: unknown;
+  status: "running" | "completed" | "failed";
+  total: number;
+  counts: Record<InstallationOutcome, number>;
+  error?: string | undefined;
+  createdAt: string;
+  completedAt?: string | undefined;
+}
+
+/** Installation jobs: outcomes are recorded page by page with the counts in the same transaction. */
+export interface InstallationStore {
+  create(job: { id: string; createdBy: string; tenantId: string; audience: unknown; createdAt: string }): Promise<InstallationJob>;
+  record(jobId: string, items: readonly Omit<InstallationItem, "seq">[]): Promise<void>;
+  finish(jobId: string, at: string, error?: string): Promise<void>;
+  get(jobId: string): Promise<InstallationJob | undefined>;
+  /** Items after `seq` `after` (-1 for the first page), in order. */
+  items(jobId: string, after: number, limit: number): Promise<InstallationItem[]>;
 }

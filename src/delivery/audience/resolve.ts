@@ -2,8 +2,10 @@ import { rowCodes } from "../errors.js";
 import type { Audience, NewDelivery } from "../model.js";
 import type { RecipientDirectory, StoredRecipient } from "../store/port.js";
 import { type BlockedRetry, claimRetries, withRetry } from "./blocked-retry.js";
+import type { DirectoryGraph } from "./directory-graph.js";
 import { channelRow, conversationRow, failedTeamRow, lookupForms, unknownConversationRow, userRow } from "./rows.js";
 import type { ExpansionCursor } from "./stream.js";
+import { resolveNames } from "./upn.js";
 
 /** What `POST /v1/notifications` learns before it answers. */
 export interface Resolution {
@@ -35,6 +37,7 @@ export async function resolveAudience(
   defaultServiceUrl: string,
   retry?: BlockedRetry,
   scope?: readonly string[],
+  graph?: DirectoryGraph,
 ): Promise<Resolution> {
   if ("conversations" in audience) {
     const found = await directory.conversations(audience.conversations, scope);
@@ -46,10 +49,13 @@ export async function resolveAudience(
     return { rows, streaming: false, tenants: tenantsOf(rows) };
   }
   if ("users" in audience) {
+    // UPNs and emails become Entra object ids through Graph; unknown ones end notFound, named.
+    const names = await resolveNames(audience.users, audience.tenantId, graph);
+    const users = names.ids;
     // An Entra object id may be given in any letter case: look it up in each (lookupForms).
-    const found = await directory.personalChats(audience.users.flatMap(lookupForms), audience.tenantId);
+    const found = await directory.personalChats(users.flatMap(lookupForms), audience.tenantId);
     const chats = new Map<string, StoredRecipient>();
-    for (const u of audience.users) {
+    for (const u of users) {
       const chat = lookupForms(u)
         .map((f) => found.get(f))
         .find((c) => c !== undefined);
@@ -57,11 +63,12 @@ export async function resolveAudience(
     }
     const claimed = await claimRetries(chats.values(), directory, retry);
     const tenantId = audience.tenantId;
-    const missing = audience.users.filter((u) => !chats.has(u));
+    const missing = users.filter((u) => !chats.has(u));
     const prefs = tenantId !== undefined && missing.length > 0 ? await directory.preferences(tenantId, missing) : new Map();
     const serviceUrl =
       tenantId !== undefined && missing.length > 0 ? ((await directory.serviceUrlOf(tenantId)) ?? defaultServiceUrl) : undefined;
-    const rows = audience.users.map((id) => userRow(id, withRetry(chats.get(id), claimed), tenantId, serviceUrl, prefs.get(id), category));
+    const rows = users.map((id) => userRow(id, withRetry(chats.get(id), claimed), tenantId, serviceUrl, prefs.get(id), category));
+    rows.push(...names.unknown);
     const tenants = tenantsOf(rows);
     if (tenantId !== undefined) tenants.add(tenantId);
     return { rows, streaming: false, tenants };
@@ -88,6 +95,8 @@ export async function resolveAudience(
     const cursor: ExpansionCursor | undefined = scope ? { kind: "members", team: 0, tenants: [...scope] } : undefined;
     return { rows, streaming: homes.size > 0, tenants, cursor };
   }
+  if ("groups" in audience)
+    return { rows: [], streaming: true, tenants: new Set([audience.tenantId]), cursor: { kind: "groups", group: 0 } };
   return { rows: [], streaming: true, tenants: audience.tenantId === undefined ? undefined : new Set([audience.tenantId]) };
 }
 

@@ -10,6 +10,8 @@ import type { NewDelivery, Notification } from "../model.js";
 import { conversationBucket, type Policies, tenantBucket } from "../policies.js";
 import type { DeliveryStore, RecipientDirectory, TeamHome } from "../store/port.js";
 import { type BlockedRetry, claimRetries, withRetry } from "./blocked-retry.js";
+import type { DirectoryGraph } from "./directory-graph.js";
+import { expandDirectory, expandGroups } from "./graph-stream.js";
 import { conversationRow, failedTeamRow, memberRow } from "./rows.js";
 
 export interface ExpansionDeps {
@@ -24,6 +26,8 @@ export interface ExpansionDeps {
   random: () => number;
   /** Pauses roster reads while the bot's credentials fail, instead of failing the team. */
   credentials?: CredentialGate | undefined;
+  /** Microsoft Graph for groups and `includeUninstalled` (absent: those audiences fail per group / skip the directory). */
+  graph?: DirectoryGraph | undefined;
   /** This process's worker id (the expansion's owner). */
   owner: string;
   /** Rows were added in these tenants: the lanes start sending them. */
@@ -35,7 +39,10 @@ export interface ExpansionDeps {
 
 /** Where a streaming expansion resumes after a crash (stored with each page, in its transaction). */
 export type ExpansionCursor =
-  | { kind: "all"; after?: number | undefined }
+  /** `directory`: the stored chats are done; the tenant's directory (includeUninstalled) resumes at `next`. */
+  | { kind: "all"; after?: number | undefined; directory?: boolean | undefined; next?: string | undefined }
+  /** Entra groups through Graph: group index and the `@odata.nextLink` to resume at. */
+  | { kind: "groups"; group: number; next?: string | undefined }
   /** `tenants`: the tenant-limited sender's tenants; a team outside them is not expanded. */
   | { kind: "members"; team: number; token?: string | undefined; tenants?: string[] | undefined };
 
@@ -51,25 +58,47 @@ export type ExpansionCursor =
  */
 export async function runExpansion(n: Notification, stored: unknown, deps: ExpansionDeps): Promise<void> {
   const cursor = stored as ExpansionCursor | undefined;
-  if ("all" in n.audience) return expandAll(n, n.audience.tenantId, cursor?.kind === "all" ? cursor.after : undefined, deps);
+  if ("all" in n.audience) {
+    const c = cursor?.kind === "all" ? cursor : undefined;
+    const tenantId = n.audience.tenantId;
+    if (!c?.directory && !(await expandAll(n, tenantId, c?.after, deps, n.audience.includeUninstalled === true))) return;
+    if (n.audience.includeUninstalled && tenantId !== undefined)
+      await expandDirectory(n, tenantId, c?.directory ? c.next : undefined, deps);
+    return;
+  }
+  if ("groups" in n.audience) return expandGroups(n, n.audience, cursor?.kind === "groups" ? cursor : { kind: "groups", group: 0 }, deps);
   if ("teams" in n.audience && n.audience.deliverTo === "members") {
     return expandMembers(n, n.audience.teams, cursor?.kind === "members" ? cursor : { kind: "members", team: 0 }, deps);
   }
   await append(n, [], { kind: "all" }, true, deps);
 }
 
-async function append(n: Notification, rows: NewDelivery[], cursor: ExpansionCursor, done: boolean, deps: ExpansionDeps): Promise<boolean> {
+/** Write a page of rows with the cursor that follows it (one transaction); false when the expansion lost its claim. */
+export async function append(
+  n: Notification,
+  rows: NewDelivery[],
+  cursor: ExpansionCursor,
+  done: boolean,
+  deps: ExpansionDeps,
+): Promise<boolean> {
   const placed = deps.placeRows && rows.length > 0 ? await deps.placeRows(n, rows) : rows;
   const r = await deps.store.appendDeliveries(n.id, deps.owner, placed, { cursor, done }, deps.clock.now());
   if (r.tenants.length > 0) deps.announce(n.id, r.tenants);
   return r.accepted;
 }
 
-async function expandAll(n: Notification, tenantId: string | undefined, start: number | undefined, deps: ExpansionDeps): Promise<void> {
+/** The stored chats; with `more` (the directory follows) the last page does not end the expansion. Returns whether it finished. */
+async function expandAll(
+  n: Notification,
+  tenantId: string | undefined,
+  start: number | undefined,
+  deps: ExpansionDeps,
+  more = false,
+): Promise<boolean> {
   let after = start;
   const size = deps.config.expansionPage;
   for (;;) {
-    if (deps.signal.aborted) return;
+    if (deps.signal.aborted) return false;
     const page = await deps.directory.personalPage(tenantId, after, size);
     const done = page.items.length < size;
     after = page.last ?? after;
@@ -78,7 +107,9 @@ async function expandAll(n: Notification, tenantId: string | undefined, start: n
     const rows = page.items
       .filter((r) => r.status !== "blocked" || claimed.has(r.conversationId))
       .map((r) => conversationRow(withRetry(r, claimed) ?? r, n.category));
-    if (!(await append(n, rows, { kind: "all", after }, done, deps)) || done) return;
+    const cursor: ExpansionCursor = done && more ? { kind: "all", after, directory: true } : { kind: "all", after };
+    if (!(await append(n, rows, cursor, done && !more, deps))) return false;
+    if (done) return true;
   }
 }
 

@@ -2,8 +2,10 @@ import type { Clock } from "../../clock.js";
 import type { ConnectorClient } from "../../connector/client.js";
 import type { Logger } from "../../log.js";
 import type { ConversationStore } from "../../store/ports.js";
+import type { DirectoryGraph } from "../audience/directory-graph.js";
 import { runExpansion } from "../audience/stream.js";
 import type { DeliveryConfig } from "../config.js";
+import type { Installer } from "../install/installer.js";
 import type { RateLimiter } from "../limits/index.js";
 import { type DeliveryKey, deliveryKeyString, type JobResult, type NewDelivery, type Notification } from "../model.js";
 import type { Policies } from "../policies.js";
@@ -32,6 +34,10 @@ export interface DispatcherDeps {
   random: () => number;
   /** Places a streamed page's rows by the notification's local-time schedule (src/delivery/schedule); default: as they are. */
   placeRows?: ((n: Notification, rows: NewDelivery[]) => Promise<NewDelivery[]>) | undefined;
+  /** Proactive installation before a user's chat is created (src/delivery/install). */
+  installer?: Installer | undefined;
+  /** Microsoft Graph for group audiences and `includeUninstalled`. */
+  graph?: DirectoryGraph | undefined;
 }
 
 /**
@@ -143,6 +149,7 @@ export class Dispatcher {
       credentials: this.credentials,
       track: (p) => this.track(p),
       claimChat: (key, chat) => deps.store.claimChat(deps.owner, key, chat, clock.now()),
+      installer: deps.installer,
     });
     this.writes = new Batcher((items) => this.write(items), { max: config.batchMax, delayMs: config.batchDelayMs });
   }
@@ -200,6 +207,7 @@ export class Dispatcher {
         store,
         directory: this.deps.directory,
         connector: this.deps.connector,
+        graph: this.deps.graph,
         limiter: this.deps.limiter,
         policies: this.deps.policies,
         clock,

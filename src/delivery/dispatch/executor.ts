@@ -5,6 +5,7 @@ import { ConnectorError } from "../../connector/errors.js";
 import type { Logger } from "../../log.js";
 import type { ConversationStore } from "../../store/ports.js";
 import type { DeliveryConfig } from "../config.js";
+import type { Installer } from "../install/installer.js";
 import type { RateLimiter } from "../limits/index.js";
 import type { MessageActivity } from "../message/activity.js";
 import { renderActivity } from "../message/render.js";
@@ -38,7 +39,12 @@ export interface ExecutorDeps {
   track(p: Promise<unknown>): void;
   /** DeliveryStore.claimChat for this process: the seq of another row that already has the chat, if one does. */
   claimChat(key: DeliveryKey, chat: { conversationId: string; serviceUrl: string }): Promise<{ duplicateOf?: number }>;
+  /** Proactive installation through Graph before a user's chat is created (HERALD_AUTO_INSTALL). */
+  installer?: Installer | undefined;
 }
+
+/** Graph failures that may pass (5xx, network) are tried this many times before the row fails. */
+const MAX_INSTALL_ATTEMPTS = 5;
 
 const isoAt = (ms: number): string => new Date(ms).toISOString();
 
@@ -110,6 +116,8 @@ export class Executor {
     try {
       switch (step) {
         case "create": {
+          const installed = await this.install(job, attempts, started, signal);
+          if (installed) return installed;
           const res = await connector.createConversation(
             serviceUrl,
             personalConversation({ tenantId: job.tenantId, user: job.targetId ?? "", bot: this.bot() }),
@@ -234,6 +242,51 @@ export class Executor {
       // attempts (the time bound still applies), so a busy tenant cannot make deliveries fail.
       const counted = verdict.kind === "retry" && verdict.throttled ? job.attempts : attempts;
       return { done: resultOf({ ...job, firstAttemptAt: job.firstAttemptAt ?? started }, job.op, verdict, counted, now, carried) };
+    }
+  }
+
+  /**
+   * The install step (install/installer.ts) for a user Herald has no chat with: the chat it
+   * found or made, a wait, or the refusal as the row's outcome. Undefined: not a Graph recipient.
+   */
+  private async install(job: Job, attempts: number, started: number, signal?: AbortSignal): Promise<StepOutcome | undefined> {
+    if (!this.deps.installer) return undefined;
+    const key = { notificationId: job.notificationId, seq: job.seq };
+    const step = await this.deps.installer.prepare(job, signal);
+    const first = { ...job, firstAttemptAt: job.firstAttemptAt ?? started };
+    switch (step.kind) {
+      case "skip":
+        return undefined;
+      case "wait": {
+        // Graph's 429 is kept on the row while it waits (no attempt used); the tenant's own budget is not news.
+        if (!step.error) return { done: { ...key, kind: "release", dueAt: step.until } };
+        const now = this.deps.clock.now();
+        const verdict = { kind: "retry" as const, delayMs: Math.max(0, step.until - now), error: step.error, throttled: true };
+        return { done: resultOf(first, job.op, verdict, job.attempts, now, carriedOf(job)) };
+      }
+      case "retry": {
+        const now = this.deps.clock.now();
+        const verdict =
+          attempts >= MAX_INSTALL_ATTEMPTS
+            ? { kind: "failed" as const, error: step.error }
+            : { kind: "retry" as const, delayMs: step.delayMs * 2 ** (attempts - 1), error: step.error, throttled: false };
+        return { done: resultOf(first, job.op, verdict, attempts, now, carriedOf(job)) };
+      }
+      case "refused":
+        return { done: resultOf(first, job.op, { kind: step.status, error: step.error }, attempts, this.deps.clock.now(), carriedOf(job)) };
+      case "chat": {
+        const next: Job = {
+          ...first,
+          conversationId: step.conversationId,
+          serviceUrl: step.serviceUrl ?? job.serviceUrl,
+          user: { ...job.user, aadObjectId: job.user?.aadObjectId ?? step.aadObjectId },
+          attempts,
+        };
+        const duplicate = await this.duplicateOf(next);
+        if (duplicate === "retry") return { done: { ...key, kind: "release", dueAt: this.deps.clock.now() + this.deps.config.pollMs } };
+        if (duplicate !== undefined) return { done: duplicateResult(next, duplicate, attempts) };
+        return { next };
+      }
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Router } from "../http/router.js";
 import type { OrgTeam } from "../org/model.js";
+import { graphUserIndex } from "./ids.js";
 import type { GraphEnv } from "./installs.js";
 import { userOwner } from "./installs.js";
 import { applySelect, matchFilter, parseExpand, parseFilter, parseSelect, parseTop } from "./odata.js";
@@ -9,6 +10,8 @@ import { type GraphCaller, GraphError, graphHandler, sameTenant, sendGraph } fro
 /** Graph's page size of member listings when `$top` is absent, and its largest `$top`. */
 export const MEMBERS_PAGE = 100;
 export const MEMBERS_TOP_MAX = 999;
+/** `$skiptoken` list ids of `GET /users` (one per tenant), apart from group indexes. */
+const USERS_LIST = 1_000_000;
 
 /** An opaque `$skiptoken` bound to a group: `<group index>.<offset>` in base64url. */
 export function skipToken(group: number, offset: number): string {
@@ -51,11 +54,12 @@ export function registerDirectory(router: Router, env: GraphEnv, version: string
   router.add(
     "GET",
     `/${version}/appCatalogs/teamsApps`,
-    graphHandler(ctx, counters, (call) => {
+    graphHandler(ctx, counters, (call, caller) => {
       const q = new URLSearchParams(call.query);
       const filter = parseFilter(q.get("$filter"));
       if ("error" in filter) throw new GraphError(400, "BadRequest", filter.error);
-      const match = matchFilter(filter.clauses, appFields(app, ""));
+      const match =
+        matchFilter(filter.clauses, appFields(app, "")) && !(caller.tenant >= 0 && env.refusals.notInCatalog.has(caller.tenant));
       if (match === undefined) throw new GraphError(400, "BadRequest", `Could not find a property named in $filter ${q.get("$filter")}.`);
       sendGraph(call, 200, {
         "@odata.context": `${ctx.urls.base}/${version}/$metadata#appCatalogs/teamsApps`,
@@ -74,6 +78,49 @@ export function registerDirectory(router: Router, env: GraphEnv, version: string
         "@odata.context": `${ctx.urls.base}/${version}/$metadata#appCatalogs/teamsApps/$entity`,
         ...catalogEntry(expand),
       });
+    }),
+  );
+
+  router.add(
+    "GET",
+    `/${version}/users`,
+    graphHandler(ctx, counters, (call, caller) => {
+      const tenant = ctx.org.tenants[Math.max(0, caller.tenant)]!;
+      const q = new URLSearchParams(call.query);
+      const top = parseTop(q.get("$top"), MEMBERS_PAGE, MEMBERS_TOP_MAX);
+      if (top === undefined)
+        throw new GraphError(400, "Request_BadRequest", `Invalid $top: it must be a whole number within 1..${MEMBERS_TOP_MAX}.`);
+      const filter = parseFilter(q.get("$filter"));
+      if ("error" in filter) throw new GraphError(400, "BadRequest", filter.error);
+      const select = parseSelect(q.get("$select"));
+      const value: Record<string, unknown>[] = [];
+      const listId = USERS_LIST + tenant.index;
+      if (filter.clauses.length > 0) {
+        // Only `mail eq` / `userPrincipalName eq` / `id eq`: answered by decoding, never by a scan.
+        for (const c of filter.clauses) {
+          if (c.path !== "mail" && c.path !== "userprincipalname" && c.path !== "id")
+            throw new GraphError(400, "BadRequest", `This Graph subset filters users by mail, userPrincipalName or id (got ${c.path}).`);
+          const index = graphUserIndex(ctx.org, c.value);
+          if (index >= 0 && ctx.org.tenantOfUser(index) === tenant.index)
+            value.push(applySelect(graphUserJson(ctx.org.user(index), false), select));
+        }
+        return sendGraph(call, 200, { "@odata.context": `${ctx.urls.base}/${version}/$metadata#users`, value: value.slice(0, 1) });
+      }
+      const token = q.get("$skiptoken");
+      const offset = token ? readSkipToken(token, listId, tenant.userCount) : 0;
+      if (offset === undefined)
+        throw new GraphError(400, "Request_BadRequest", "The $skiptoken is not valid for this listing; follow @odata.nextLink as given.");
+      const end = Math.min(tenant.userCount, offset + top);
+      for (let k = offset; k < end; k++) value.push(applySelect(graphUserJson(ctx.org.user(tenant.userStart + k), false), select));
+      const page: Record<string, unknown> = { "@odata.context": `${ctx.urls.base}/${version}/$metadata#users`, value };
+      if (end < tenant.userCount) {
+        const next: string[] = [];
+        if (q.has("$top")) next.push(`$top=${top}`);
+        if (select) next.push(`$select=${encodeURIComponent(select.join(","))}`);
+        next.push(`$skiptoken=${skipToken(listId, end)}`);
+        page["@odata.nextLink"] = `${ctx.urls.base}/${version}/users?${next.join("&")}`;
+      }
+      sendGraph(call, 200, page);
     }),
   );
 

@@ -5,6 +5,7 @@ import type { Router } from "../http/router.js";
 import { IdCodec, Kind } from "../org/ids.js";
 import { registerDirectory } from "./directory.js";
 import { type GraphEnv, registerInstalls } from "./installs.js";
+import { InstallRefusals, registerRefusals } from "./refusals.js";
 import type { GraphApp } from "./resources.js";
 import { type GraphCounters, newGraphCounters } from "./respond.js";
 import { InstallThrottle } from "./throttle.js";
@@ -62,12 +63,19 @@ export function graphRoutes(options: GraphOptions = {}): RouteModule {
     const rate = options.installRate ?? 30;
     if (!(Number.isFinite(rate) && rate >= 0))
       throw new Error(`HERALD_E_EMULATOR_OPTIONS: graph installRate must be a number >= 0 (got ${rate})`);
-    const env: GraphEnv = { ctx, app, counters: newGraphCounters(), throttle: new InstallThrottle(ctx.org.tenants.length, rate) };
+    const env: GraphEnv = {
+      ctx,
+      app,
+      counters: newGraphCounters(),
+      throttle: new InstallThrottle(ctx.org.tenants.length, rate),
+      refusals: new InstallRefusals(),
+    };
     states.set(ctx, { app, counters: env.counters });
     for (const version of ["v1.0", "beta"]) {
       registerInstalls(router, env, version);
       registerDirectory(router, env, version);
     }
+    registerRefusals(router, ctx, env.refusals);
     router.add("GET", "/_emulator/graph", (call) =>
       sendJson(call.res, 200, {
         app,

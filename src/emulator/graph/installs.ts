@@ -4,6 +4,7 @@ import type { Call, Router } from "../http/router.js";
 import { type OrgChat, type OrgTeam, type OrgUser, UserFlag } from "../org/model.js";
 import { catalogIdFromBind, decodeInstallationId, graphUserIndex, installationId } from "./ids.js";
 import { matchFilter, parseExpand, parseFilter } from "./odata.js";
+import type { InstallRefusals } from "./refusals.js";
 import { appDefinitionJson, appFields, type GraphApp, teamsAppJson } from "./resources.js";
 import { type GraphCaller, type GraphCounters, GraphError, graphHandler, sameTenant, sendGraph } from "./respond.js";
 import type { InstallThrottle } from "./throttle.js";
@@ -20,6 +21,8 @@ export interface GraphEnv {
   app: GraphApp;
   counters: GraphCounters;
   throttle: InstallThrottle;
+  /** Refusals set through `PUT /_emulator/graph/refusals` (app policy, not in catalog, no licence). */
+  refusals: InstallRefusals;
 }
 
 /** The user a Graph path names (Entra object id or UPN), as the caller's tenant sees it. */
@@ -143,13 +146,14 @@ function install(env: GraphEnv, call: Call, owner: Owner): void {
       'The body must name the app: {"teamsApp@odata.bind": "https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{catalogId}"}.',
     );
   const catalogId = catalogIdFromBind(bind);
-  if (!catalogId || catalogId.toLowerCase() !== env.app.catalogId.toLowerCase())
+  if (!catalogId || catalogId.toLowerCase() !== env.app.catalogId.toLowerCase() || env.refusals.notInCatalog.has(owner.tenant))
     throw new GraphError(
       404,
       "NotFound",
       `App ${catalogId ?? bind} is not in the app catalog; find the catalog id with GET /v1.0/appCatalogs/teamsApps?$filter=externalId eq '{manifestId}'.`,
     );
   throttle(env, owner.tenant);
+  env.refusals.check(owner.tenant, owner.kind === "user" ? owner.user.index : -1);
   if (env.ctx.state.tenantDisabled[owner.tenant])
     throw new GraphError(403, "Forbidden", "The tenant admin blocked this app; it cannot be installed.");
   if (isInstalled(env.ctx, owner)) throw new GraphError(409, "Conflict", "App is already installed.");

@@ -26,6 +26,9 @@ export interface Database {
   // Preferences (migration 013_preferences).
   tenant_settings: TenantSettingsTable;
   frequency_sends: FrequencySendsTable;
+  // Proactive installation jobs (issue 15, migration 014).
+  installation_jobs: InstallationJobsTable;
+  installation_items: InstallationItemsTable;
   drafts: DraftsTable;
   approvals: ApprovalsTable;
 }
@@ -57,6 +60,35 @@ export interface ApprovalsTable {
   decided_by: string;
   comment: string | null;
   decided_at: string;
+}
+
+/** `POST /v1/installations` jobs with their live counts (migration 014). */
+export interface InstallationJobsTable {
+  id: string;
+  created_by: string;
+  tenant_id: string;
+  /** JSON of the request's audience. */
+  audience: string;
+  status: string;
+  total: number;
+  installed: number;
+  already_installed: number;
+  refused: number;
+  failed: number;
+  error: string | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
+/** One user of an installation job and Graph's answer (migration 014). */
+export interface InstallationItemsTable {
+  job_id: string;
+  seq: number;
+  user_id: string;
+  status: string;
+  code: string | null;
+  message: string | null;
+  at: string;
 }
 
 export interface ConversationsTable {

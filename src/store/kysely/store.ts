@@ -8,6 +8,7 @@ import { KyselyConversationStore } from "./conversations.js";
 import { KyselyDeliveryStore } from "./deliveries.js";
 import { withDeliveryTables } from "./delivery-schema.js";
 import { KyselyDraftStore } from "./drafts.js";
+import { KyselyInstallationStore } from "./installations.js";
 import { appliedMigrations, migrate } from "./migrator.js";
 import { KyselyPreferenceStore } from "./preferences.js";
 import { KyselyResponseStore } from "./responses.js";
@@ -24,6 +25,7 @@ export class KyselyStore implements Store {
   readonly series: KyselySeriesStore;
   readonly responses: KyselyResponseStore;
   readonly drafts: KyselyDraftStore;
+  readonly installations: KyselyInstallationStore;
   private closed = false;
 
   constructor(private readonly backend: SqlBackend) {
@@ -36,6 +38,7 @@ export class KyselyStore implements Store {
     this.series = new KyselySeriesStore(withDeliveryTables(backend.db));
     this.responses = new KyselyResponseStore(withDeliveryTables(backend.db));
     this.drafts = new KyselyDraftStore(backend.db);
+    this.installations = new KyselyInstallationStore(backend.db);
   }
 
   /** True when the database answers and every migration this code knows is applied; false once closed. */

@@ -1,0 +1,137 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { InstallationJobs, InstallationRequest } from "../delivery/install/jobs.js";
+import { errorResponse } from "../http/errors.js";
+import type { InstallationItem, InstallationJob } from "../store/ports.js";
+import { type ApiEnv, type ApiKeyVerifier, mayUseTenant, requireScope } from "./auth.js";
+import { bodyError, queryError } from "./validation.js";
+
+const ids = (what: string, max: number) =>
+  z
+    .array(z.string().min(1).max(400))
+    .min(1, { error: `must name at least one ${what}` })
+    .max(max);
+
+/** `POST /v1/installations`: exactly one of `users` (Entra object ids, UPNs or emails), `groups`, `all: true`; and `tenantId`. */
+export const installationRequestSchema = z
+  .strictObject({
+    users: ids("user", 10_000).optional(),
+    groups: ids("group", 100).optional(),
+    all: z.literal(true).optional(),
+    tenantId: z.string().min(1).max(200),
+  })
+  .superRefine((a, ctx) => {
+    const kinds = (["users", "groups", "all"] as const).filter((k) => a[k] !== undefined);
+    if (kinds.length !== 1)
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: `must name exactly one of users, groups or all (got ${kinds.length === 0 ? "none" : kinds.join(", ")})`,
+      });
+  });
+
+export const installationItemsQuerySchema = z.strictObject({
+  after: z.coerce.number().int().min(-1).optional(),
+  limit: z.coerce.number().int().min(1).max(1_000).optional(),
+  format: z.enum(["json", "csv"]).optional(),
+});
+
+/** A job as the API shows it. */
+export function installationView(j: InstallationJob) {
+  return {
+    id: j.id,
+    status: j.status,
+    tenantId: j.tenantId,
+    total: j.total,
+    counts: j.counts,
+    error: j.error ?? null,
+    createdAt: j.createdAt,
+    completedAt: j.completedAt ?? null,
+  };
+}
+
+const csvCell = (v: unknown): string => {
+  const s = v === undefined || v === null ? "" : String(v);
+  return /[",\r\n]/.test(s) || /^[=+\-@]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+function toCsv(items: readonly InstallationItem[]): string {
+  const head = "seq,userId,status,code,message,at";
+  return `${[head, ...items.map((i) => [i.seq, i.userId, i.status, i.code, i.message, i.at].map(csvCell).join(","))].join("\r\n")}\r\n`;
+}
+
+/**
+ * `POST /v1/installations` (admin): install the app for many users ahead of a broadcast →
+ * 202 `{id, status, counts}`; `GET /v1/installations/{id}` its live counts (installed,
+ * alreadyInstalled, refused, failed); `GET /v1/installations/{id}/items?after=&limit=&format=csv`
+ * the outcome per user. 503 when Herald has no Graph (no credentials) or auto-install is off.
+ */
+export function installationRoutes(jobs: InstallationJobs | undefined, keys: ApiKeyVerifier): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  const unavailable = (c: Parameters<typeof errorResponse>[0]) =>
+    errorResponse(
+      c,
+      503,
+      "HERALD_E_GRAPH_UNAVAILABLE",
+      "Installing needs Microsoft Graph: give Herald credentials (and HERALD_GRAPH_URL for an emulator) and leave HERALD_AUTO_INSTALL on.",
+    );
+  const visible = async (principal: Parameters<typeof mayUseTenant>[0], id: string) => {
+    const job = await jobs?.get(id);
+    return job && mayUseTenant(principal, job.tenantId) ? job : undefined;
+  };
+
+  app.post("/v1/installations", requireScope(keys, "admin"), async (c) => {
+    if (!jobs) return unavailable(c);
+    let raw: unknown;
+    try {
+      raw = await c.req.json();
+    } catch {
+      return errorResponse(c, 400, "HERALD_E_INVALID_BODY", "The body must be JSON.");
+    }
+    const parsed = installationRequestSchema.safeParse(raw);
+    if (!parsed.success) return bodyError(c, parsed.error);
+    const principal = c.get("principal");
+    if (!mayUseTenant(principal, parsed.data.tenantId))
+      return errorResponse(c, 403, "HERALD_E_FORBIDDEN", `This API key may not install in tenant ${parsed.data.tenantId}.`);
+    const { tenantId } = parsed.data;
+    const request: InstallationRequest = parsed.data.users
+      ? { users: parsed.data.users, tenantId }
+      : parsed.data.groups
+        ? { groups: parsed.data.groups, tenantId }
+        : { all: true, tenantId };
+    const job = await jobs.start(request, principal.keyId);
+    return c.json(installationView(job), 202);
+  });
+
+  app.get("/v1/installations/:id", requireScope(keys, "admin"), async (c) => {
+    if (!jobs) return unavailable(c);
+    const job = await visible(c.get("principal"), c.req.param("id"));
+    if (!job) return errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No installation job ${c.req.param("id")}.`);
+    return c.json(installationView(job));
+  });
+
+  app.get("/v1/installations/:id/items", requireScope(keys, "admin"), async (c) => {
+    if (!jobs) return unavailable(c);
+    const q = installationItemsQuerySchema.safeParse(c.req.query());
+    if (!q.success) return queryError(c, q.error);
+    const job = await visible(c.get("principal"), c.req.param("id"));
+    if (!job) return errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No installation job ${c.req.param("id")}.`);
+    if (q.data.format === "csv") {
+      const all: InstallationItem[] = [];
+      for (let after = -1; ; ) {
+        const page = await jobs.items(job.id, after, 1_000);
+        all.push(...page);
+        if (page.length < 1_000) break;
+        after = page[page.length - 1]!.seq;
+      }
+      return c.body(toCsv(all), 200, {
+        "content-type": "text/csv; charset=utf-8",
+        "content-disposition": `attachment; filename="installation-${job.id}.csv"`,
+      });
+    }
+    const items = await jobs.items(job.id, q.data.after ?? -1, q.data.limit ?? 100);
+    return c.json({ items, next: items.length > 0 ? items[items.length - 1]!.seq : null });
+  });
+
+  return app;
+}

@@ -1,0 +1,257 @@
+import type { Clock } from "../../clock.js";
+import type { TeamsAppGraph } from "../../graph/apps.js";
+import type { Logger } from "../../log.js";
+import type { ConversationStore } from "../../store/ports.js";
+import { type BucketKey, type RateLimiter, tenantPolicy } from "../limits/index.js";
+import type { Job, RowError } from "../model.js";
+import { scalePolicy } from "../policies.js";
+import { installCodes, judgeInstall } from "./refusal.js";
+import type { WelcomeTracker } from "./welcomes.js";
+
+/** What the install step decided for a job that has no conversation yet. */
+export type InstallStep =
+  /** Not a Graph recipient (a Teams `29:` id): create the chat through the Connector as before. */
+  | { kind: "skip" }
+  /** The app is installed (now or before): send to this 1:1 chat. */
+  | { kind: "chat"; conversationId: string; installed: boolean; aadObjectId: string; serviceUrl?: string | undefined }
+  /** Not now (the tenant's install budget, Graph's Retry-After): back to the pool until `until`, no attempt used. */
+  | { kind: "wait"; until: number; error?: RowError | undefined }
+  /** Graph failed in a way that may pass (5xx, network): counts as an attempt. */
+  | { kind: "retry"; delayMs: number; error: RowError }
+  /** Graph refused for good: the row ends with this status and code. */
+  | { kind: "refused"; status: "failed" | "notFound"; error: RowError };
+
+export interface InstallerDeps {
+  apps: TeamsAppGraph;
+  conversations: Pick<ConversationStore, "findPersonal" | "get">;
+  limiter: RateLimiter;
+  clock: Clock;
+  logger: Logger;
+  welcomes?: WelcomeTracker | undefined;
+  /** App installs per second per tenant (Graph: about 30 per app per tenant). Default 30. */
+  installRps?: number | undefined;
+  /** Emulator time scale (divides the install window). Default 1. */
+  timeScale?: number | undefined;
+  /** How long to wait for the welcome an install triggers before sending anyway, in ms. Default 10 000. */
+  welcomeWaitMs?: number | undefined;
+  /**
+   * Install requests of one tenant on the wire at once. Default 4. Every one already sent when
+   * Graph answers 429 arrives inside the Retry-After: 1 makes that impossible, at the cost of
+   * one round trip per install.
+   */
+  installConcurrency?: number | undefined;
+  /** Wait inline for the tenant's install budget up to this long; longer waits go back to the pool. Default 2 000. */
+  inlineWaitMs?: number | undefined;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The Graph id of a recipient: an Entra object id, or a UPN/email; undefined for Teams ids. */
+export function graphIdOf(job: Pick<Job, "targetId" | "user">): string | undefined {
+  const aad = job.user?.aadObjectId;
+  if (aad && (GUID.test(aad) || aad.includes("@"))) return aad;
+  const t = job.targetId;
+  if (t && !t.startsWith("29:") && !t.startsWith("8:") && (GUID.test(t) || t.includes("@"))) return t;
+  return undefined;
+}
+
+/**
+ * Proactive installation (protocol reference, section 7), the step before a send to a user
+ * Herald has no chat with:
+ * 1. a chat Herald learnt meanwhile (the install events of an earlier attempt) is used as it is;
+ * 2. the app is installed for the user through Graph, within the tenant's own install budget
+ *    (`install:<tenant>`, apart from the message buckets, so installs never slow sends), 409
+ *    meaning already installed;
+ * 3. the user's chat with the bot comes from the installation (`.../installedApps/{id}/chat`);
+ * 4. after a new install Teams sends the bot its install events and the bot endpoint sends the
+ *    welcome: the step waits for that welcome (WelcomeTracker), so the person sees the welcome
+ *    and then the message, one of each. A 409 triggers no events and no welcome.
+ */
+export class Installer {
+  private readonly bucketPolicy;
+  /** Per tenant, the chain of jobs waiting for an install slot (first come, first served). */
+  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Per tenant, install requests on the wire and the jobs waiting to send theirs. */
+  private readonly wire = new Map<string, { busy: number; waiting: (() => void)[] }>();
+
+  constructor(private readonly deps: InstallerDeps) {
+    this.bucketPolicy = scalePolicy(tenantPolicy(deps.installRps ?? 30), deps.timeScale ?? 1);
+  }
+
+  /** The tenant's install bucket: its own, never a message bucket. */
+  bucket(tenantId: string): BucketKey {
+    return { key: `install:${tenantId}`, policy: this.bucketPolicy };
+  }
+
+  async prepare(job: Job, signal?: AbortSignal): Promise<InstallStep> {
+    const graphId = graphIdOf(job);
+    if (!graphId || !job.tenantId) return { kind: "skip" };
+    const { apps, clock } = this.deps;
+    const tenantId = job.tenantId;
+    try {
+      const known = GUID.test(graphId) ? await this.deps.conversations.findPersonal(tenantId, graphId) : undefined;
+      if (known && known.status === "active")
+        return { kind: "chat", conversationId: known.id, installed: false, aadObjectId: graphId, serviceUrl: known.serviceUrl };
+      const catalogId = await apps.catalogId(tenantId, signal);
+      if (!catalogId)
+        return {
+          kind: "refused",
+          status: "failed",
+          error: {
+            code: installCodes.notInCatalog,
+            message:
+              "The tenant's app catalog has no app with the bot's id (externalId = HERALD_APP_ID): upload the package from `herald app-package`, or set HERALD_TEAMS_APP_ID.",
+          },
+        };
+      const graphThrottle = apps.graph.throttledUntil(tenantId);
+      if (graphThrottle > clock.now()) return { kind: "wait", until: graphThrottle };
+      await this.enterWire(tenantId);
+      let answer: Awaited<ReturnType<typeof apps.installForUser>>;
+      const started = clock.now();
+      try {
+        const slot = await this.slot(tenantId, signal);
+        if (slot !== 0) return { kind: "wait", until: slot };
+        // Graph may have throttled the tenant while this job waited: no request before its Retry-After.
+        const throttledNow = apps.graph.throttledUntil(tenantId);
+        if (throttledNow > clock.now()) return { kind: "wait", until: throttledNow };
+        answer = await apps.installForUser(tenantId, graphId, catalogId, signal);
+      } finally {
+        this.leaveWire(tenantId);
+      }
+      const chat = await apps.personalChatId(tenantId, graphId, catalogId, signal);
+      if (!chat)
+        return {
+          kind: "retry",
+          delayMs: 1_000,
+          error: { code: installCodes.unavailable, message: "Graph installed the app but listed no installation with a chat yet." },
+        };
+      if (answer === "installed" && this.deps.welcomes) {
+        const welcomed = await this.deps.welcomes.wait(chat, started, this.deps.welcomeWaitMs ?? 10_000, signal);
+        if (!welcomed)
+          this.deps.logger.info({ tenantId, conversationId: chat }, "no welcome seen after the install; sending the message anyway");
+      }
+      // The install events (when they came) carry the chat's serviceUrl: better than the tenant's guess.
+      const recorded = await this.deps.conversations.get(chat);
+      return {
+        kind: "chat",
+        conversationId: chat,
+        installed: answer === "installed",
+        aadObjectId: graphId,
+        serviceUrl: recorded?.serviceUrl,
+      };
+    } catch (e) {
+      const v = judgeInstall(e, graphId);
+      if (v.kind === "refused") return v;
+      if (v.kind === "throttled") {
+        const until = clock.now() + v.retryAfterMs;
+        await this.deps.limiter.block(this.bucket(tenantId).key, until).catch(() => undefined);
+        return { kind: "wait", until, error: v.error };
+      }
+      if (signal?.aborted) return { kind: "wait", until: clock.now() };
+      return { kind: "retry", delayMs: 2_000, error: v.error };
+    }
+  }
+
+  /**
+   * Install the app for one user (an installation job): waits out the tenant's budget and any
+   * Retry-After itself, tries transient failures up to 5 times, and reports the outcome.
+   */
+  async installOne(
+    tenantId: string,
+    userId: string,
+    signal?: AbortSignal,
+  ): Promise<{ status: "installed" | "alreadyInstalled" | "refused" | "failed"; code?: string; message?: string }> {
+    const { apps, clock } = this.deps;
+    let catalogId: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        catalogId ??= await apps.catalogId(tenantId, signal);
+        if (!catalogId)
+          return {
+            status: "refused",
+            code: installCodes.notInCatalog,
+            message:
+              "The tenant's app catalog has no app with the bot's id: upload the package from `herald app-package`, or set HERALD_TEAMS_APP_ID.",
+          };
+        const wait = apps.graph.throttledUntil(tenantId) - clock.now();
+        if (wait > 0) await clock.sleep(wait, signal);
+        await this.enterWire(tenantId);
+        let answer: Awaited<ReturnType<typeof apps.installForUser>> | undefined;
+        try {
+          const slot = await this.slot(tenantId, signal);
+          if (slot === 0 && apps.graph.throttledUntil(tenantId) <= clock.now())
+            answer = await apps.installForUser(tenantId, userId, catalogId, signal);
+        } finally {
+          this.leaveWire(tenantId);
+        }
+        if (answer) return { status: answer };
+        if (signal?.aborted) return { status: "failed", code: installCodes.unavailable, message: "Stopped before the install." };
+        attempt--; // no slot yet: not an attempt
+        await clock.sleep(Math.max(1, Math.min(1_000, apps.graph.throttledUntil(tenantId) - clock.now())), signal).catch(() => undefined);
+      } catch (e) {
+        const v = judgeInstall(e, userId);
+        if (v.kind === "refused") return { status: "refused", code: v.error.code, message: v.error.message };
+        if (signal?.aborted) return { status: "failed", code: installCodes.unavailable, message: "Stopped before the install." };
+        if (v.kind === "throttled") {
+          attempt--;
+          const until = clock.now() + v.retryAfterMs;
+          await this.deps.limiter.block(this.bucket(tenantId).key, until).catch(() => undefined);
+          continue;
+        }
+        if (attempt >= 5) return { status: "failed", code: v.error.code, message: v.error.message };
+        await clock.sleep(1_000 * 2 ** (attempt - 1), signal).catch(() => undefined);
+      }
+    }
+  }
+
+  private async enterWire(tenantId: string): Promise<void> {
+    const limit = Math.max(1, this.deps.installConcurrency ?? 4);
+    let w = this.wire.get(tenantId);
+    if (!w) {
+      w = { busy: 0, waiting: [] };
+      this.wire.set(tenantId, w);
+    }
+    if (w.busy < limit) {
+      w.busy++;
+      return;
+    }
+    const entry = w;
+    await new Promise<void>((resolve) => entry.waiting.push(resolve));
+  }
+
+  private leaveWire(tenantId: string): void {
+    const w = this.wire.get(tenantId);
+    if (!w) return;
+    const next = w.waiting.shift();
+    if (next)
+      next(); // the slot passes on: busy stays the same
+    else if (--w.busy === 0) this.wire.delete(tenantId);
+  }
+
+  /**
+   * An install slot of the tenant: 0 when taken, else when to try again. Jobs of one tenant
+   * queue for it in order, waiting inline up to `inlineWaitMs`.
+   */
+  private slot(tenantId: string, signal: AbortSignal | undefined): Promise<number> {
+    const previous = this.queues.get(tenantId) ?? Promise.resolve();
+    const mine = previous.then(() => this.take(tenantId, signal));
+    const tail = mine.catch(() => undefined);
+    this.queues.set(tenantId, tail);
+    void tail.then(() => {
+      if (this.queues.get(tenantId) === tail) this.queues.delete(tenantId);
+    });
+    return mine;
+  }
+
+  private async take(tenantId: string, signal: AbortSignal | undefined): Promise<number> {
+    const { limiter, clock } = this.deps;
+    const limit = clock.now() + (this.deps.inlineWaitMs ?? 2_000);
+    for (;;) {
+      const now = clock.now();
+      const wait = await limiter.tryAcquire([this.bucket(tenantId)], now);
+      if (wait === 0) return 0;
+      if (now + wait > limit || signal?.aborted) return now + wait;
+      await clock.sleep(wait, signal).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import { GraphError } from "../../graph/errors.js";
+import type { RowError } from "../model.js";
+
+/**
+ * Outcome codes of proactive installation, kept on delivery rows (and installation jobs):
+ * each says what Graph refused and what an admin does about it.
+ */
+export const installCodes = {
+  /** The tenant's app permission policy does not allow the app for this user. */
+  appPolicy: "HERALD_E_INSTALL_APP_POLICY",
+  /** The app is not in the tenant's catalog (upload the package from `herald app-package`). */
+  notInCatalog: "HERALD_E_INSTALL_NOT_IN_CATALOG",
+  /** The user has no Teams licence. */
+  noLicense: "HERALD_E_INSTALL_NO_LICENSE",
+  /** Graph throttled installs for this tenant (429/503): tried again after Retry-After. */
+  throttled: "HERALD_E_INSTALL_THROTTLED",
+  /** The directory has no such user (id, UPN or email). */
+  userNotFound: "HERALD_E_INSTALL_USER_NOT_FOUND",
+  /** Graph refused for another reason (its code is in the message). */
+  refused: "HERALD_E_INSTALL_REFUSED",
+  /** Graph could not be reached or failed (5xx, network): tried again, then failed. */
+  unavailable: "HERALD_E_INSTALL_UNAVAILABLE",
+} as const;
+
+/** What a failed install means for the recipient. */
+export type InstallVerdict =
+  | { kind: "refused"; status: "failed" | "notFound"; error: RowError }
+  | { kind: "throttled"; retryAfterMs: number; error: RowError }
+  | { kind: "transient"; error: RowError };
+
+const LICENSE = /licen[cs]e/i;
+const POLICY = /polic(y|ies)|blocked|not allowed|permission/i;
+
+/** Pure: a Graph install failure as a verdict with its outcome code. */
+export function judgeInstall(e: unknown, user: string): InstallVerdict {
+  if (!(e instanceof GraphError) || e.status === undefined) {
+    const msg = e instanceof Error ? e.message : String(e);
+    return { kind: "transient", error: { code: installCodes.unavailable, message: msg.slice(0, 500) } };
+  }
+  const said = `Graph answered ${e.status}${e.graphCode ? ` ${e.graphCode}` : ""}${e.serverMessage ? `: ${e.serverMessage}` : ""}`.slice(
+    0,
+    400,
+  );
+  if (e.throttled)
+    return {
+      kind: "throttled",
+      retryAfterMs: e.retryAfterMs ?? 1_000,
+      error: {
+        code: installCodes.throttled,
+        message: `Graph throttled app installs for this tenant; trying again after Retry-After. ${said}`,
+      },
+    };
+  if (e.status >= 500) return { kind: "transient", error: { code: installCodes.unavailable, message: said } };
+  const text = `${e.graphCode ?? ""} ${e.serverMessage ?? ""}`;
+  if (e.status === 403 && LICENSE.test(text))
+    return {
+      kind: "refused",
+      status: "failed",
+      error: {
+        code: installCodes.noLicense,
+        message: `${user} has no Microsoft Teams licence: the app cannot be installed for them. ${said}`,
+      },
+    };
+  if (e.status === 403 && POLICY.test(text))
+    return {
+      kind: "refused",
+      status: "failed",
+      error: {
+        code: installCodes.appPolicy,
+        message: `The tenant's app permission policy does not allow the app for ${user}; an admin can allow it in the Teams admin center. ${said}`,
+      },
+    };
+  if (e.status === 404 && /user|Request_ResourceNotFound/i.test(text))
+    return {
+      kind: "refused",
+      status: "notFound",
+      error: { code: installCodes.userNotFound, message: `No user ${user} in the directory. ${said}` },
+    };
+  if (e.status === 404)
+    return {
+      kind: "refused",
+      status: "failed",
+      error: {
+        code: installCodes.notInCatalog,
+        message: `The app is not in the tenant's app catalog; upload the package from \`herald app-package\`. ${said}`,
+      },
+    };
+  return {
+    kind: "refused",
+    status: "failed",
+    error: { code: installCodes.refused, message: `Graph refused to install the app for ${user}. ${said}` },
+  };
+}

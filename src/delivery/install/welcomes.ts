@@ -1,0 +1,70 @@
+import type { Clock } from "../../clock.js";
+
+/**
+ * Which conversations just had a reply sent by the bot endpoint (the welcome an install
+ * triggers is the first), so the install step can send the notification only after the
+ * welcome: the person sees the welcome, then the message. In-process only: a Herald whose bot
+ * endpoint runs in another process waits `timeoutMs` instead (see Installer).
+ */
+export class WelcomeTracker {
+  /** conversation id → when its last reply settled (sent or failed), bounded. */
+  private readonly settled = new Map<string, number>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly cap = 10_000,
+  ) {}
+
+  /** A reply to `conversationId` settled now. */
+  settle(conversationId: string): void {
+    this.settled.delete(conversationId);
+    this.settled.set(conversationId, this.clock.now());
+    if (this.settled.size > this.cap) {
+      const oldest = this.settled.keys().next().value;
+      if (oldest !== undefined) this.settled.delete(oldest);
+    }
+    const ws = this.waiters.get(conversationId);
+    if (ws) {
+      this.waiters.delete(conversationId);
+      for (const w of ws) w();
+    }
+  }
+
+  /**
+   * Resolves true once a reply to `conversationId` settled at or after `since`, false after
+   * `timeoutMs` (or when `signal` aborts).
+   */
+  wait(conversationId: string, since: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const at = this.settled.get(conversationId);
+    if (at !== undefined && at >= since) return Promise.resolve(true);
+    if (timeoutMs <= 0 || signal?.aborted) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      let ws = this.waiters.get(conversationId);
+      if (!ws) {
+        ws = new Set();
+        this.waiters.set(conversationId, ws);
+      }
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        this.waiters.get(conversationId)?.delete(wake);
+        resolve(ok);
+      };
+      const wake = () => done(true);
+      const onAbort = () => done(false);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      timer.unref?.();
+      ws.add(wake);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Wrap the bot endpoint's reply sender: every settled `send` is recorded. */
+  wrap<R extends { send(serviceUrl: string, conversationId: string, ...rest: never[]): Promise<void> }>(replies: R): R {
+    const send = replies.send.bind(replies) as (...args: unknown[]) => Promise<void>;
+    return Object.assign(Object.create(replies) as R, {
+      send: (...args: unknown[]) => send(...args).finally(() => this.settle(String(args[1]))),
+    });
+  }
+}

@@ -1,0 +1,115 @@
+import type { Kysely } from "kysely";
+import { sql } from "kysely";
+import type { InstallationItem, InstallationJob, InstallationOutcome, InstallationStore } from "../ports.js";
+import type { Database } from "./schema.js";
+
+function jobOf(r: Database["installation_jobs"]): InstallationJob {
+  return {
+    id: r.id,
+    createdBy: r.created_by,
+    tenantId: r.tenant_id,
+    audience: JSON.parse(r.audience) as unknown,
+    status: r.status as InstallationJob["status"],
+    total: Number(r.total),
+    counts: {
+      installed: Number(r.installed),
+      alreadyInstalled: Number(r.already_installed),
+      refused: Number(r.refused),
+      failed: Number(r.failed),
+    },
+    error: r.error ?? undefined,
+    createdAt: r.created_at,
+    completedAt: r.completed_at ?? undefined,
+  };
+}
+
+/** Installation jobs over Kysely: every page of outcomes and its counts in one transaction. */
+export class KyselyInstallationStore implements InstallationStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(job: { id: string; createdBy: string; tenantId: string; audience: unknown; createdAt: string }): Promise<InstallationJob> {
+    const row = {
+      id: job.id,
+      created_by: job.createdBy,
+      tenant_id: job.tenantId,
+      audience: JSON.stringify(job.audience),
+      status: "running",
+      total: 0,
+      installed: 0,
+      already_installed: 0,
+      refused: 0,
+      failed: 0,
+      error: null,
+      created_at: job.createdAt,
+      completed_at: null,
+    };
+    await this.db.insertInto("installation_jobs").values(row).execute();
+    return jobOf(row);
+  }
+
+  async record(jobId: string, items: readonly Omit<InstallationItem, "seq">[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.db.transaction().execute(async (tx) => {
+      const job = await tx.selectFrom("installation_jobs").select("total").where("id", "=", jobId).executeTakeFirstOrThrow();
+      const first = Number(job.total);
+      await tx
+        .insertInto("installation_items")
+        .values(
+          items.map((it, k) => ({
+            job_id: jobId,
+            seq: first + k,
+            user_id: it.userId,
+            status: it.status,
+            code: it.code ?? null,
+            message: it.message ?? null,
+            at: it.at,
+          })),
+        )
+        .execute();
+      const add = (o: InstallationOutcome) => items.filter((it) => it.status === o).length;
+      await tx
+        .updateTable("installation_jobs")
+        .set({
+          total: sql`total + ${items.length}`,
+          installed: sql`installed + ${add("installed")}`,
+          already_installed: sql`already_installed + ${add("alreadyInstalled")}`,
+          refused: sql`refused + ${add("refused")}`,
+          failed: sql`failed + ${add("failed")}`,
+        })
+        .where("id", "=", jobId)
+        .execute();
+    });
+  }
+
+  async finish(jobId: string, at: string, error?: string): Promise<void> {
+    await this.db
+      .updateTable("installation_jobs")
+      .set({ status: error ? "failed" : "completed", completed_at: at, error: error ?? null })
+      .where("id", "=", jobId)
+      .execute();
+  }
+
+  async get(jobId: string): Promise<InstallationJob | undefined> {
+    const row = await this.db.selectFrom("installation_jobs").selectAll().where("id", "=", jobId).executeTakeFirst();
+    return row && jobOf(row);
+  }
+
+  async items(jobId: string, after: number, limit: number): Promise<InstallationItem[]> {
+    const rows = await this.db
+      .selectFrom("installation_items")
+      .selectAll()
+      .where("job_id", "=", jobId)
+      .where("seq", ">", after)
+      .orderBy("seq")
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      userId: r.user_id,
+      status: r.status as InstallationOutcome,
+      code: r.code ?? undefined,
+      message: r.message ?? undefined,
+      at: r.at,
+    }));
+  }
+}

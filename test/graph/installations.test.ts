@@ -1,0 +1,90 @@
+import { Command } from "commander";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { registerInstall } from "../../src/cli/install.js";
+import { call, STACK_API_KEY, type Stack } from "../helpers/stack.js";
+import { forEachStore } from "../helpers/stores.js";
+import { graphCounters, type Json, startGraphStack } from "./stack.js";
+
+/** `POST /v1/installations`: install ahead of a broadcast, as a job with live counts and a CSV. */
+forEachStore((stores) => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startGraphStack(await stores.open(), {
+      emulator: { org: { tenants: 1, users: 30, teams: 1, blockedShare: 0, uninstalledShare: 1 } },
+      herald: { graphPageSize: 10 },
+    });
+  });
+  afterAll(() => stack?.close());
+
+  const org = () => stack.emulator.org;
+  const tenantId = () => org().tenants[0]!.id;
+  const api = (method: string, path: string, body?: unknown) => call(method, `${stack.heraldUrl}${path}`, body, STACK_API_KEY);
+  const finished = async (id: string): Promise<Json> => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const r = await api("GET", `/v1/installations/${id}`);
+      if (r.json["status"] !== "running") return r.json;
+      if (Date.now() > deadline) throw new Error(`job ${id} still running: ${JSON.stringify(r.json)}`);
+      await new Promise((res) => setTimeout(res, 150));
+    }
+  };
+
+  it("a group's members (several pages) are installed; counts add up; a second run finds them installed", async () => {
+    const group = org().teams[0]!.aadGroupId;
+    const started = await api("POST", "/v1/installations", { groups: [group], tenantId: tenantId() });
+    expect(started.status).toBe(202);
+    const done = await finished(started.json["id"] as string);
+    expect(done).toMatchObject({ status: "completed", total: 30, counts: { installed: 30, alreadyInstalled: 0, refused: 0, failed: 0 } });
+    expect((await graphCounters(stack))["installs"]).toBe(30);
+    const again = await finished((await api("POST", "/v1/installations", { all: true, tenantId: tenantId() })).json["id"] as string);
+    expect(again).toMatchObject({ status: "completed", total: 30, counts: { installed: 0, alreadyInstalled: 30 } });
+  });
+
+  it("refusals are counted with their codes; the CSV lists each user", async () => {
+    for (const i of [0, 1])
+      await call("PATCH", `${stack.emulator.url}/_emulator/users/${encodeURIComponent(org().user(i).id)}`, { uninstalled: true });
+    await call("PUT", `${stack.emulator.url}/_emulator/graph/refusals`, { tenantId: tenantId(), noLicense: [org().user(1).aadObjectId] });
+    const unknown = `nobody@${org().user(0).userPrincipalName.split("@")[1]}`;
+    const id = (
+      await api("POST", "/v1/installations", {
+        users: [org().user(0).userPrincipalName, org().user(1).aadObjectId, unknown],
+        tenantId: tenantId(),
+      })
+    ).json["id"] as string;
+    const done = await finished(id);
+    expect(done["counts"]).toEqual({ installed: 1, alreadyInstalled: 0, refused: 2, failed: 0 });
+    const res = await fetch(`${stack.heraldUrl}/v1/installations/${id}/items?format=csv`, {
+      headers: { authorization: `Bearer ${STACK_API_KEY}` },
+    });
+    const csv = await res.text();
+    expect(csv.split("\r\n")[0]).toBe("seq,userId,status,code,message,at");
+    expect(csv).toContain("HERALD_E_INSTALL_NO_LICENSE");
+    expect(csv).toContain(`${unknown},refused,HERALD_E_INSTALL_USER_NOT_FOUND`);
+    await call("DELETE", `${stack.emulator.url}/_emulator/graph/refusals`);
+  });
+
+  it("the request is validated", async () => {
+    const r = await api("POST", "/v1/installations", { users: ["x"], groups: ["y"], tenantId: tenantId() });
+    expect(r.status).toBe(400);
+  });
+
+  it("herald install follows the job to its end and prints the counts", async () => {
+    const write = process.stdout.write;
+    let said = "";
+    process.stdout.write = ((chunk: string) => {
+      said += chunk;
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      const program = new Command().exitOverride();
+      registerInstall(program);
+      await program.parseAsync(
+        ["install", "--users", org().user(2).aadObjectId, "--tenant", tenantId(), "--url", stack.heraldUrl, "--api-key", STACK_API_KEY],
+        { from: "user" },
+      );
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(said.trim().split("\n").at(-1)).toMatch(/ completed total=1 installed=0 alreadyInstalled=1 refused=0 failed=0/);
+  });
+});
