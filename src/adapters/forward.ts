@@ -33,6 +33,20 @@ export function heraldAnswers(herald: HeraldForAdapters, activity: unknown): boo
   return herald.answersAllCardActions || verb.startsWith(heraldVerbPrefix);
 }
 
+/**
+ * Events an SDK makes up for the bot's own proactive turns (botbuilder's and the Agents SDK's
+ * `continueConversation` / `createConversation` run the middleware too). No channel sent them
+ * and no token vouched for them: they are not inbound activities and never reach Herald.
+ */
+const proactiveEventNames = new Set(["ContinueConversation", "CreateConversation"]);
+
+/** True for a turn the SDK made up for a proactive send (see proactiveEventNames). */
+export function isProactiveTurn(activity: unknown): boolean {
+  if (!activity || typeof activity !== "object") return false;
+  const a = activity as { type?: unknown; name?: unknown };
+  return a.type === "event" && typeof a.name === "string" && proactiveEventNames.has(a.name);
+}
+
 /** What the adapter does after Herald saw the turn. */
 export type Forwarded = { answered: true; body: unknown } | { answered: false };
 
@@ -46,6 +60,7 @@ export async function forwardActivity(herald: HeraldForAdapters, activity: unkno
   // The Agents SDK's Activity keeps `channelId` behind a getter and writes its wire form with toJsonString().
   const json = activity as { toJsonString?: unknown };
   const wire: unknown = JSON.parse(typeof json.toJsonString === "function" ? String(json.toJsonString()) : JSON.stringify(activity));
+  if (isProactiveTurn(wire)) return { answered: false };
   try {
     const body = await herald.handleAuthenticatedActivity(wire);
     return heraldAnswers(herald, wire) ? { answered: true, body } : { answered: false };
