@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { type NotificationView, notificationView } from "../api/notifications.js";
+import { engineErrorAnswer, type NotificationView, notificationView } from "../api/notifications.js";
 import { validationMessage } from "../api/validation.js";
 import type { Config } from "../config/config.js";
 import type { Caller, DeliveryEngine } from "../delivery/index.js";
@@ -68,6 +68,17 @@ function namesRemoteServiceUrl(activity: unknown): boolean {
   return !(host === "localhost" || host === "[::1]" || /^127\./.test(host));
 }
 
+/** An engine error as HeraldError with the code, message and status `POST /v1/notifications` answers. */
+async function asApi<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    const answer = engineErrorAnswer(e);
+    if (answer) throw new HeraldError(answer.code, answer.message, answer.status);
+    throw e;
+  }
+}
+
 /** Notifications sent through the library are one caller: its idempotency keys are its own. */
 const libraryCaller: Caller = { keyId: "library" };
 
@@ -103,11 +114,11 @@ export async function createHerald(options: HeraldLibraryOptions = {}): Promise<
     async notify(request) {
       const parsed = notificationRequestSchema.safeParse(request);
       if (!parsed.success) throw new HeraldError("HERALD_E_INVALID_BODY", validationMessage(parsed.error, "body"), 400);
-      const { notification } = await server.engine.submit(parsed.data, libraryCaller);
+      const { notification } = await asApi(() => server.engine.submit(parsed.data, libraryCaller));
       return notificationView(notification);
     },
     async notification(id) {
-      const n = await server.engine.get(id, libraryCaller);
+      const n = await asApi(() => server.engine.get(id, libraryCaller));
       return n ? notificationView(n) : undefined;
     },
     async handleActivity(activity, authorization) {
