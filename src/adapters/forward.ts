@@ -1,3 +1,4 @@
+import { ConnectorError } from "../connector/errors.js";
 import type { TokenProvider } from "../connector/tokens.js";
 import { HeraldError } from "../library/errors.js";
 
@@ -77,12 +78,28 @@ export function invokeResponse(body: unknown): { type: "invokeResponse"; value: 
 
 /**
  * Connector tokens from a function the bot's SDK already has (its credentials cache them).
- * An empty token means "no credentials" (local emulators), as Herald's own provider does.
+ * An empty token means "no credentials" (local emulators), as Herald's own provider does. The
+ * SDK fails with its own errors (MSAL, network); they become the token failure Herald's own
+ * provider throws (ConnectorError, source "token"), so a delivery waits for the credentials and
+ * is tried again instead of ending `failed` as if the recipient were at fault.
  */
 export function tokenProvider(getToken: () => Promise<string | null | undefined>): TokenProvider {
   return {
     async getToken() {
-      const token = await getToken();
+      let token: string | null | undefined;
+      try {
+        token = await getToken();
+      } catch (e) {
+        if (e instanceof ConnectorError) throw e;
+        throw new ConnectorError({
+          kind: "network",
+          source: "token",
+          operation: "getToken",
+          url: "(the bot SDK's credentials)",
+          detail: e instanceof Error ? e.message.slice(0, 300) : String(e).slice(0, 300),
+          cause: e,
+        });
+      }
       return token ? token : undefined;
     },
   };
