@@ -1,3 +1,4 @@
+import { ConnectorError } from "../connector/errors.js";
 import type { TokenProvider } from "../connector/tokens.js";
 import { HeraldError } from "../library/errors.js";
 
@@ -33,6 +34,20 @@ export function heraldAnswers(herald: HeraldForAdapters, activity: unknown): boo
   return herald.answersAllCardActions || verb.startsWith(heraldVerbPrefix);
 }
 
+/**
+ * Events an SDK makes up for the bot's own proactive turns (botbuilder's and the Agents SDK's
+ * `continueConversation` / `createConversation` run the middleware too). No channel sent them
+ * and no token vouched for them: they are not inbound activities and never reach Herald.
+ */
+const proactiveEventNames = new Set(["ContinueConversation", "CreateConversation"]);
+
+/** True for a turn the SDK made up for a proactive send (see proactiveEventNames). */
+export function isProactiveTurn(activity: unknown): boolean {
+  if (!activity || typeof activity !== "object") return false;
+  const a = activity as { type?: unknown; name?: unknown };
+  return a.type === "event" && typeof a.name === "string" && proactiveEventNames.has(a.name);
+}
+
 /** What the adapter does after Herald saw the turn. */
 export type Forwarded = { answered: true; body: unknown } | { answered: false };
 
@@ -46,6 +61,7 @@ export async function forwardActivity(herald: HeraldForAdapters, activity: unkno
   // The Agents SDK's Activity keeps `channelId` behind a getter and writes its wire form with toJsonString().
   const json = activity as { toJsonString?: unknown };
   const wire: unknown = JSON.parse(typeof json.toJsonString === "function" ? String(json.toJsonString()) : JSON.stringify(activity));
+  if (isProactiveTurn(wire)) return { answered: false };
   try {
     const body = await herald.handleAuthenticatedActivity(wire);
     return heraldAnswers(herald, wire) ? { answered: true, body } : { answered: false };
@@ -62,12 +78,28 @@ export function invokeResponse(body: unknown): { type: "invokeResponse"; value: 
 
 /**
  * Connector tokens from a function the bot's SDK already has (its credentials cache them).
- * An empty token means "no credentials" (local emulators), as Herald's own provider does.
+ * An empty token means "no credentials" (local emulators), as Herald's own provider does. The
+ * SDK fails with its own errors (MSAL, network); they become the token failure Herald's own
+ * provider throws (ConnectorError, source "token"), so a delivery waits for the credentials and
+ * is tried again instead of ending `failed` as if the recipient were at fault.
  */
 export function tokenProvider(getToken: () => Promise<string | null | undefined>): TokenProvider {
   return {
     async getToken() {
-      const token = await getToken();
+      let token: string | null | undefined;
+      try {
+        token = await getToken();
+      } catch (e) {
+        if (e instanceof ConnectorError) throw e;
+        throw new ConnectorError({
+          kind: "network",
+          source: "token",
+          operation: "getToken",
+          url: "(the bot SDK's credentials)",
+          detail: e instanceof Error ? e.message.slice(0, 300) : String(e).slice(0, 300),
+          cause: e,
+        });
+      }
       return token ? token : undefined;
     },
   };

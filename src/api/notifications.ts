@@ -143,12 +143,19 @@ const callerOf = (c: Context<ApiEnv>): Caller => {
 
 /** The answer for the errors the engine and the store throw at a caller. */
 export function engineError(c: Context, e: unknown): Response {
-  if (e instanceof DeliveryError) return errorResponse(c, e.status, e.code, e.message);
-  if (e instanceof MessageError) return errorResponse(c, e.code === "HERALD_E_MESSAGE_TOO_LARGE" ? 413 : 400, e.code, e.message);
-  if (e instanceof StoreError && (e.code === "HERALD_E_STORE_CURSOR" || e.code === "HERALD_E_STORE_LIMIT")) {
-    return errorResponse(c, 400, e.code === "HERALD_E_STORE_CURSOR" ? "HERALD_E_BAD_CURSOR" : "HERALD_E_INVALID_QUERY", e.message);
-  }
+  const answer = engineErrorAnswer(e);
+  if (answer) return errorResponse(c, answer.status, answer.code, answer.message);
   throw e;
+}
+
+/** The error answer the API gives for an engine error (the library throws the same); undefined = a 500. */
+export function engineErrorAnswer(e: unknown): { status: 400 | 403 | 404 | 409 | 413 | 503; code: string; message: string } | undefined {
+  if (e instanceof DeliveryError) return { status: e.status, code: e.code, message: e.message };
+  if (e instanceof MessageError) return { status: e.code === "HERALD_E_MESSAGE_TOO_LARGE" ? 413 : 400, code: e.code, message: e.message };
+  if (e instanceof StoreError && (e.code === "HERALD_E_STORE_CURSOR" || e.code === "HERALD_E_STORE_LIMIT")) {
+    return { status: 400, code: e.code === "HERALD_E_STORE_CURSOR" ? "HERALD_E_BAD_CURSOR" : "HERALD_E_INVALID_QUERY", message: e.message };
+  }
+  return undefined;
 }
 
 /**

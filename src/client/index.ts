@@ -99,7 +99,19 @@ export function createClient(options: HeraldClientOptions): HeraldClient {
     if (body !== undefined) headers["content-type"] = "application/json";
     const res = await doFetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await res.text();
-    const json: unknown = text ? JSON.parse(text) : undefined;
+    // A proxy or load balancer in front of Herald answers errors of its own (HTML, plain text).
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      if (res.ok)
+        throw new HeraldApiError(
+          res.status,
+          "HERALD_E_HTTP",
+          `${method} ${path} answered ${res.status} with a body that is not JSON: is baseUrl a Herald server?`,
+        );
+      json = undefined;
+    }
     if (!res.ok) {
       const error = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
       throw new HeraldApiError(res.status, error?.code ?? "HERALD_E_HTTP", error?.message ?? `${method} ${path} answered ${res.status}.`);

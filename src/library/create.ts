@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { type NotificationView, notificationView } from "../api/notifications.js";
+import { engineErrorAnswer, type NotificationView, notificationView } from "../api/notifications.js";
 import { validationMessage } from "../api/validation.js";
 import type { Config } from "../config/config.js";
 import type { Caller, DeliveryEngine } from "../delivery/index.js";
@@ -35,7 +35,8 @@ export interface HeraldLibrary {
    * token verification when `inboundAuth` is `jwt` (pass the request's Authorization header),
    * trusted serviceUrl, then references, installs, commands and card actions. Resolves with the
    * invoke response body (undefined = empty 200); throws HeraldError with the status the endpoint
-   * would answer (400 invalid, 401/403 token, 403 untrusted serviceUrl).
+   * would answer (400 invalid, 401/403 token, 403 untrusted serviceUrl). With `inboundAuth: "off"`
+   * only a loopback serviceUrl (a local emulator) is taken: 401 HERALD_E_INBOUND_AUTH_OFF otherwise.
    */
   handleActivity(activity: unknown, authorization?: string): Promise<unknown>;
   /**
@@ -47,6 +48,35 @@ export interface HeraldLibrary {
   listen(port?: number): Promise<Listener>;
   /** Stop the engine, finish replies in flight, stop listening, close the store Herald opened. */
   close(): Promise<void>;
+}
+
+/**
+ * `inboundAuth: "off"` is for a local emulator. The server allows it only while listening on
+ * loopback; the library's `handleActivity` is called from the host bot's own (often public)
+ * endpoint, where that check says nothing. So without a token the library takes only activities
+ * whose serviceUrl is on loopback (the emulator's), never one naming a real Connector host.
+ */
+function namesRemoteServiceUrl(activity: unknown): boolean {
+  const serviceUrl = activity && typeof activity === "object" ? (activity as { serviceUrl?: unknown }).serviceUrl : undefined;
+  if (typeof serviceUrl !== "string") return false; // the shape check answers 400
+  let host: string;
+  try {
+    host = new URL(serviceUrl).hostname;
+  } catch {
+    return false;
+  }
+  return !(host === "localhost" || host === "[::1]" || /^127\./.test(host));
+}
+
+/** An engine error as HeraldError with the code, message and status `POST /v1/notifications` answers. */
+async function asApi<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    const answer = engineErrorAnswer(e);
+    if (answer) throw new HeraldError(answer.code, answer.message, answer.status);
+    throw e;
+  }
 }
 
 /** Notifications sent through the library are one caller: its idempotency keys are its own. */
@@ -84,14 +114,22 @@ export async function createHerald(options: HeraldLibraryOptions = {}): Promise<
     async notify(request) {
       const parsed = notificationRequestSchema.safeParse(request);
       if (!parsed.success) throw new HeraldError("HERALD_E_INVALID_BODY", validationMessage(parsed.error, "body"), 400);
-      const { notification } = await server.engine.submit(parsed.data, libraryCaller);
+      const { notification } = await asApi(() => server.engine.submit(parsed.data, libraryCaller));
       return notificationView(notification);
     },
     async notification(id) {
-      const n = await server.engine.get(id, libraryCaller);
+      const n = await asApi(() => server.engine.get(id, libraryCaller));
       return n ? notificationView(n) : undefined;
     },
-    handleActivity: (activity, authorization) => outcome(activity, authorization, false),
+    async handleActivity(activity, authorization) {
+      if (config.inboundAuth === "off" && namesRemoteServiceUrl(activity))
+        throw new HeraldError(
+          "HERALD_E_INBOUND_AUTH_OFF",
+          "inboundAuth is off, so only a local emulator's activities (serviceUrl on loopback) are taken without a token. Set inboundAuth to jwt (and appId), or use handleAuthenticatedActivity for activities your bot's SDK has verified.",
+          401,
+        );
+      return outcome(activity, authorization, false);
+    },
     handleAuthenticatedActivity: (activity) => outcome(activity, undefined, true),
     async listen(port) {
       if (listener) return listener;
