@@ -14,7 +14,9 @@ export type DeliveryErrorCode =
   /** A tenant-scoped API key must name the tenant. */
   | "HERALD_E_TENANT_REQUIRED"
   /** The engine is stopping or stopped. */
-  | "HERALD_E_ENGINE_STOPPED";
+  | "HERALD_E_ENGINE_STOPPED"
+  /** A survey cannot be edited (it is asked one question at a time in each chat). */
+  | "HERALD_E_SURVEY_NOT_EDITABLE";
 
 const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
   HERALD_E_NOT_FOUND: 404,
@@ -23,6 +25,7 @@ const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
   HERALD_E_FORBIDDEN: 403,
   HERALD_E_TENANT_REQUIRED: 400,
   HERALD_E_ENGINE_STOPPED: 503,
+  HERALD_E_SURVEY_NOT_EDITABLE: 409,
 };
 
 export class DeliveryError extends Error {

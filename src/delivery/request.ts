@@ -64,18 +64,29 @@ export type AudienceInput = z.infer<typeof audienceSchema>;
 const when = z.iso.datetime({ offset: true, error: "must be an ISO 8601 time with a zone, e.g. 2025-06-01T09:00:00Z" });
 
 /** `POST /v1/notifications`. */
-export const notificationRequestSchema = z.strictObject({
-  audience: audienceSchema,
-  message: messageSchema,
-  /** Values for `${...}` templating besides the recipient's fields. */
-  data: z.record(z.string(), z.unknown(), { error: "must be a JSON object" }).optional(),
-  /** Send at this time instead of now: an ISO time, or `{at}`. */
-  schedule: z.union([when, z.strictObject({ at: when })]).optional(),
-  /** The same key (per API key) returns the same notification and never sends twice. */
-  idempotencyKey: z.string().min(1).max(200).optional(),
-  /** Users who opted out of this category are skipped as `optedOut`. */
-  category: z.string().min(1).max(100).optional(),
-});
+export const notificationRequestSchema = z
+  .strictObject({
+    audience: audienceSchema,
+    message: messageSchema,
+    /** Values for `${...}` templating besides the recipient's fields. */
+    data: z.record(z.string(), z.unknown(), { error: "must be a JSON object" }).optional(),
+    /** Send at this time instead of now: an ISO time, or `{at}`. */
+    schedule: z.union([when, z.strictObject({ at: when })]).optional(),
+    /** The same key (per API key) returns the same notification and never sends twice. */
+    idempotencyKey: z.string().min(1).max(200).optional(),
+    /** Users who opted out of this category are skipped as `optedOut`. */
+    category: z.string().min(1).max(100).optional(),
+  })
+  .superRefine((r, ctx) => {
+    // A survey is a dialog in a person's 1:1 chat: a channel post has nobody to answer it.
+    const a = r.audience;
+    if (r.message.survey !== undefined && (a.channels !== undefined || (a.teams !== undefined && a.deliverTo === "channel")))
+      ctx.addIssue({
+        code: "custom",
+        path: ["message", "survey"],
+        message: 'is asked in 1:1 chats: send it to users, conversations, teams with deliverTo "members", or all (not to channels)',
+      });
+  });
 
 export type NotificationRequest = z.infer<typeof notificationRequestSchema>;
 

@@ -21,8 +21,12 @@ import { type OutOfScope, outOfScope, teamsChannelId } from "./scope.js";
 
 /** How the bot answers in a conversation; the composition root adapts the Connector client. */
 export interface BotReplies {
-  /** Send in the conversation; `tenantId` picks the rate-limit budget. */
-  send(serviceUrl: string, conversationId: string, message: OutgoingMessage, tenantId: string): Promise<void>;
+  /**
+   * Send in the conversation; `tenantId` picks the rate-limit budget. `key` (`welcome:<activity id>`,
+   * `answer:<activity id>`) makes a durable implementation send once per key, so a redelivered
+   * activity does not reply twice.
+   */
+  send(serviceUrl: string, conversationId: string, message: OutgoingMessage, tenantId: string, key?: string): Promise<void>;
   /**
    * The user of a conversation as Teams knows them (install events carry no name): id, name,
    * Entra object id. Undefined when Teams does not answer.
@@ -105,7 +109,8 @@ export class ActivityHandler {
     switch (event.type) {
       case "installed":
         if (record.team) await this.deps.store.conversations.setTeamStatus(record.team.id, "active", event.source, at);
-        if (activated) this.inBackground(log, () => this.welcome(activity, record));
+        // Awaited: the welcome is stored (durable replies) before Teams gets its 200.
+        if (activated) await this.settled(log, this.welcome(activity, record));
         else log.debug("repeated install: no welcome");
         return { event: event.type };
       case "uninstalled":
@@ -144,14 +149,21 @@ export class ActivityHandler {
         if (record.team) await this.deps.store.conversations.setTeamArchived(record.team.id, event.type === "teamArchived", at);
         return { event: event.type };
       case "message":
-        this.inBackground(log, () => this.answer(activity, event.text));
+        await this.settled(log, this.answer(activity, event.text));
         return { event: event.type };
       case "cardAction":
         return { event: event.type, body: await this.cardAction(activity, event.verb, event.data, event.automatic) };
       case "cardSubmit":
         // Reply where the user pressed the button (a channel thread is its own conversation id).
-        this.inBackground(log, () =>
-          this.deps.replies.send(activity.serviceUrl, activity.conversation.id, cardSubmitMessage(), tenantOf(activity)),
+        await this.settled(
+          log,
+          this.deps.replies.send(
+            activity.serviceUrl,
+            activity.conversation.id,
+            cardSubmitMessage(),
+            tenantOf(activity),
+            keyOf("submit", activity),
+          ),
         );
         return { event: event.type };
       case "readReceipt":
@@ -165,13 +177,11 @@ export class ActivityHandler {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
   }
 
-  private inBackground(log: Logger, work: () => Promise<void>): void {
-    const p = work()
-      .catch((e: unknown) =>
-        log.warn({ err: e instanceof Error ? { message: e.message, code: (e as { code?: unknown }).code } : e }, "reply failed"),
-      )
-      .finally(() => this.background.delete(p));
-    this.background.add(p);
+  /** A reply that fails is logged, not thrown: the activity itself was handled. */
+  private async settled(log: Logger, work: Promise<void>): Promise<void> {
+    await work.catch((e: unknown) =>
+      log.warn({ err: e instanceof Error ? { message: e.message, code: (e as { code?: unknown }).code } : e }, "reply failed"),
+    );
   }
 
   /** Ask Teams for the user's name (needed for the welcome and for `${name}` templating) and keep it. */
@@ -205,19 +215,19 @@ export class ActivityHandler {
         { botName, userName: record.user?.name, installerName: installer.name, selfInstalled: installer.id === record.user?.id },
         this.deps.welcome,
       );
-      await this.deps.replies.send(record.serviceUrl, record.id, message, record.tenantId);
+      await this.deps.replies.send(record.serviceUrl, record.id, message, record.tenantId, keyOf("welcome", activity));
       return;
     }
     if (record.kind === "groupChat") {
       const message = groupChatWelcome({ botName, installerName: installer.name }, this.deps.welcome);
-      await this.deps.replies.send(record.serviceUrl, record.id, message, record.tenantId);
+      await this.deps.replies.send(record.serviceUrl, record.id, message, record.tenantId, keyOf("welcome", activity));
       return;
     }
     const team = record.team;
     const selected = activity.channelData?.settings?.selectedChannel?.id ?? record.id;
     const channelName = team ? await this.channelName(activity, team.id, selected) : undefined;
     const message = teamWelcome({ botName, installerName: installer.name, teamName: team?.name, channelName }, this.deps.welcome);
-    await this.deps.replies.send(record.serviceUrl, selected, message, record.tenantId);
+    await this.deps.replies.send(record.serviceUrl, selected, message, record.tenantId, keyOf("welcome", activity));
   }
 
   private async channelName(activity: Activity, teamId: string, channelId: string): Promise<string | undefined> {
@@ -249,7 +259,7 @@ export class ActivityHandler {
       reply = unknownCommandMessage(botName, text || "(nothing)");
     }
     // Reply where the user wrote: in a channel that is the thread (`...;messageid=N`).
-    await this.deps.replies.send(activity.serviceUrl, activity.conversation.id, reply, tenantId);
+    await this.deps.replies.send(activity.serviceUrl, activity.conversation.id, reply, tenantId, keyOf("answer", activity));
   }
 
   private async cardAction(activity: Activity, verb: string | undefined, data: unknown, automatic: boolean): Promise<unknown> {
@@ -262,6 +272,11 @@ export class ActivityHandler {
     // truth: nothing stores card responses until a card-action handler is configured.
     return { statusCode: 200, type: "application/vnd.microsoft.activity.message", value: responsesNotCollectedText };
   }
+}
+
+/** Idempotency key of the reply to an activity: the same activity delivered again gets the same key. */
+function keyOf(kind: string, activity: Activity): string | undefined {
+  return activity.id ? `${kind}:${activity.conversation.id}:${activity.id}` : undefined;
 }
 
 /**

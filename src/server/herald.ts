@@ -31,6 +31,7 @@ import { Metrics } from "../observability/metrics.js";
 import { StoreError } from "../store/errors.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/ports.js";
+import { durableReplies } from "./durable-replies.js";
 import { registerEngineMetrics } from "./engine-metrics.js";
 import { type Listener, listen } from "./listen.js";
 import { opsRoutes } from "./ops.js";
@@ -116,7 +117,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   // Every reply in flight listens on this signal; a tenant-wide install makes thousands at once,
   // so Node's default of 10 listeners would warn about a leak that is not one.
   setMaxListeners(0, shutdown.signal);
-  const replies = pacedReplies({
+  const reads = pacedReplies({
     signal: shutdown.signal,
     connector,
     limiter,
@@ -125,6 +126,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     clock,
     logger,
   });
+  // Everything the bot says goes through the durable engine (welcomes, answers); reads stay paced.
+  const replies = durableReplies({ engine, reads, replies: metrics.replies, logger });
   // Each feature registers the card verbs it owns here (polls, acknowledgements, preferences).
   const cardActions = new CardActions();
   const handler = new ActivityHandler({

@@ -15,6 +15,7 @@ import { Lane } from "./lane.js";
 import { MessageCache } from "./messages.js";
 import { Permits } from "./permits.js";
 import { RecentRequests } from "./recent.js";
+import type { SurveyHook } from "./survey-hook.js";
 
 export interface DispatcherDeps {
   owner: string;
@@ -30,6 +31,8 @@ export interface DispatcherDeps {
   config: Readonly<DeliveryConfig>;
   logger: Logger;
   random: () => number;
+  /** Starts or queues surveys (src/surveys); without it survey rows fail. */
+  surveys?: SurveyHook | undefined;
 }
 
 /**
@@ -141,6 +144,7 @@ export class Dispatcher {
       credentials: this.credentials,
       track: (p) => this.track(p),
       claimChat: (key, chat) => deps.store.claimChat(deps.owner, key, chat, clock.now()),
+      surveys: deps.surveys,
     });
     this.writes = new Batcher((items) => this.write(items), { max: config.batchMax, delayMs: config.batchDelayMs });
   }

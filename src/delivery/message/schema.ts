@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MessageError } from "./errors.js";
+import { surveySchema } from "./survey.js";
 
 /** Teams text formats (protocol reference, section 1). Default `markdown`. */
 export const textFormats = ["markdown", "plain", "xml"] as const;
@@ -54,10 +55,16 @@ export const messageSchema = z
     card: adaptiveCardSchema.optional(),
     summary: nonBlank("the feed preview").optional(),
     alert: z.boolean({ error: "must be true or false" }).optional(),
+    /** A survey asked one question at a time in each recipient's 1:1 chat (survey.ts). */
+    survey: surveySchema.optional(),
   })
   .superRefine((m, ctx) => {
-    if (m.text === undefined && m.card === undefined) {
-      ctx.addIssue({ code: "custom", path: [], message: "give text, a card, or both" });
+    if (m.survey !== undefined) {
+      for (const f of ["text", "card", "textFormat"] as const)
+        if (m[f] !== undefined)
+          ctx.addIssue({ code: "custom", path: [f], message: "cannot be combined with a survey; say it in survey.intro" });
+    } else if (m.text === undefined && m.card === undefined) {
+      ctx.addIssue({ code: "custom", path: [], message: "give text, a card, or both (or a survey)" });
     }
     if (m.textFormat !== undefined && m.text === undefined) {
       ctx.addIssue({ code: "custom", path: ["textFormat"], message: "is given without text; remove it or add text" });
@@ -91,7 +98,7 @@ export function messageErrorFromZod(error: z.ZodError, field = "message"): Messa
     const path = [field, ...issue.path.map(String)].join(".");
     if (issue.code === "unrecognized_keys") {
       const keys = issue.keys;
-      return `${path}: unknown field${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}; remove ${keys.length > 1 ? "them" : "it"} (accepted: text, textFormat, card, summary, alert)`;
+      return `${path}: unknown field${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}; remove ${keys.length > 1 ? "them" : "it"} (accepted: text, textFormat, card, summary, alert, survey)`;
     }
     return `${path}: ${issue.message}`;
   });

@@ -1,0 +1,49 @@
+import { randomUUID } from "node:crypto";
+import type { DeliveryEngine } from "../delivery/engine.js";
+import type { Message } from "../delivery/message/schema.js";
+import type { BotReplies } from "../inbound/handler.js";
+import type { OutgoingMessage } from "../inbound/messages.js";
+import type { Logger } from "../log.js";
+import type { Counter } from "../observability/metrics.js";
+
+/** The kinds of the bot's own messages, as the `kind` label of herald_replies_total (a bounded set). */
+const replyKinds = new Set(["welcome", "answer", "submit", "survey"]);
+
+/** A reply's kind from its idempotency key (`welcome:<activity id>` → `welcome`). */
+export function replyKind(key: string): string {
+  const kind = key.slice(0, key.indexOf(":"));
+  return replyKinds.has(kind) ? kind : "other";
+}
+
+/** The bot's OutgoingMessage as a notification message: text and card become one card, as a notification's would. */
+export function toMessage(message: OutgoingMessage): Message {
+  const out: Message = {};
+  if (message.text) out.text = message.text;
+  if (message.card) out.card = message.card as Message["card"];
+  return out;
+}
+
+/**
+ * BotReplies whose `send` goes through the durable delivery engine (engine.reply): each welcome
+ * or answer is a stored row before the activity that caused it is answered, so a crash loses
+ * none, and a redelivered activity (same id, same key) replies once. The reads (member, channel
+ * name) are not messages: they stay with `reads` (pacedReplies), paced on the same buckets.
+ */
+export function durableReplies(deps: { engine: DeliveryEngine; reads: BotReplies; replies: Counter; logger: Logger }): BotReplies {
+  return {
+    async send(serviceUrl, conversationId, message, tenantId, key) {
+      // No key (an activity without an id): a fresh one, sent once.
+      const k = key ?? `other:${randomUUID()}`;
+      const kind = replyKind(k);
+      try {
+        const { created } = await deps.engine.reply({ key: k, tenantId, conversationId, serviceUrl, message: toMessage(message) });
+        deps.replies.inc({ kind, result: created ? "stored" : "duplicate" });
+      } catch (e) {
+        deps.replies.inc({ kind, result: "failed" });
+        throw e;
+      }
+    },
+    member: (...args) => deps.reads.member(...args),
+    channelName: (...args) => deps.reads.channelName(...args),
+  };
+}
