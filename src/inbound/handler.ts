@@ -44,6 +44,20 @@ export interface ActivityHandlerDeps {
   welcome?: WelcomeTemplates | undefined;
   /** A user of this tenant interacted with the bot (lifts a BotDisabledByAdmin pause). */
   onTenantInteraction?: (tenantId: string) => void;
+  /**
+   * Text typed in a 1:1 chat, before the commands: true when a running survey took it
+   * (src/surveys SurveyService.onText). Awaited before Teams gets its 200.
+   */
+  onPersonalText?: (input: {
+    tenantId: string;
+    userId: string;
+    aadObjectId?: string | undefined;
+    userName?: string | undefined;
+    conversationId: string;
+    serviceUrl: string;
+    activityId?: string | undefined;
+    text: string;
+  }) => Promise<boolean>;
   /** A user answered a card (Action.Execute); returns the card to show instead, if any. */
   onCardAction?: (activity: Activity, verb: string | undefined, data: unknown) => Promise<Record<string, unknown> | undefined>;
 }
@@ -149,6 +163,8 @@ export class ActivityHandler {
         if (record.team) await this.deps.store.conversations.setTeamArchived(record.team.id, event.type === "teamArchived", at);
         return { event: event.type };
       case "message":
+        // A running survey takes the person's text first (its answer); the commands get the rest.
+        if (record.kind === "personal" && (await this.surveyText(activity))) return { event: event.type };
         await this.settled(log, this.answer(activity, event.text));
         return { event: event.type };
       case "cardAction":
@@ -175,6 +191,20 @@ export class ActivityHandler {
   /** Wait for welcome messages and answers still being sent (shutdown, tests). */
   async drain(): Promise<void> {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  private async surveyText(activity: Activity): Promise<boolean> {
+    if (!this.deps.onPersonalText) return false;
+    return this.deps.onPersonalText({
+      tenantId: tenantOf(activity),
+      userId: activity.from.id,
+      aadObjectId: activity.from.aadObjectId ?? undefined,
+      userName: activity.from.name ?? undefined,
+      conversationId: activity.conversation.id,
+      serviceUrl: activity.serviceUrl,
+      activityId: activity.id ?? undefined,
+      text: activity.text ?? "",
+    });
   }
 
   /** A reply that fails is logged, not thrown: the activity itself was handled. */

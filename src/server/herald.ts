@@ -31,6 +31,7 @@ import { Metrics } from "../observability/metrics.js";
 import { StoreError } from "../store/errors.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/ports.js";
+import { SurveyService } from "../surveys/service.js";
 import { durableReplies } from "./durable-replies.js";
 import { registerEngineMetrics } from "./engine-metrics.js";
 import { type Listener, listen } from "./listen.js";
@@ -63,6 +64,8 @@ export interface Herald {
   readonly handler: ActivityHandler;
   readonly engine: DeliveryEngine;
   readonly metrics: Metrics;
+  /** Running surveys: `sweep()` ends the expired ones (also run on a timer). */
+  readonly surveys: SurveyService;
   /** The whole HTTP surface as a fetch handler (tests call it in process). */
   fetch(req: Request): Response | Promise<Response>;
   /** Listen on HERALD_HOST:HERALD_PORT. */
@@ -97,7 +100,16 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     : undefined;
   const margin = options.limiterMarginMs === undefined ? {} : { marginMs: options.limiterMarginMs };
   const limiter: RateLimiter = redis ? new RedisRateLimiter({ redis, clock, ...margin }) : new InProcessRateLimiter(margin);
+  // Surveys reply through the engine, and the engine offers survey rows to them.
+  const surveys = new SurveyService({
+    store,
+    reply: (r) => engine.reply(r),
+    clock,
+    timeoutMs: config.surveyTimeoutMs,
+    logger: logger.child({ component: "surveys" }),
+  });
   const engine = createDeliveryEngine({
+    surveys,
     store,
     connector,
     limiter,
@@ -138,6 +150,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     welcome,
     onTenantInteraction: (tenantId) => engine.onTenantInteraction(tenantId),
     onCardAction: cardActions.handle,
+    onPersonalText: (input) => surveys.onText(input),
   });
   const verifier =
     config.inboundAuth === "jwt" ? createInboundVerifier({ ...inboundVerifierOptions(config, cloud), clock, logger }) : undefined;
@@ -189,6 +202,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   /** Every step runs even when an earlier one fails, so no socket, connection or file stays open. */
   const release = async (): Promise<void> => {
     const steps: (() => Promise<unknown> | unknown)[] = [
+      () => clearInterval(sweeper),
       () => listener?.close(),
       () => (options.engine !== false ? engine.stop() : undefined),
       () => shutdown.abort(new Error("Herald is shutting down")),
@@ -204,6 +218,12 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
         .catch((e: unknown) => failures.push(e));
     if (failures.length > 0) throw failures[0];
   };
+  // Expired surveys end within a quarter of HERALD_SURVEY_TIMEOUT (at most a minute late).
+  const sweeper = setInterval(
+    () => void surveys.sweep().catch((e: unknown) => logger.warn({ err: (e as Error).message }, "survey expiry sweep failed")),
+    Math.min(60_000, Math.max(1_000, config.surveyTimeoutMs / 4)),
+  );
+  sweeper.unref();
   if (options.engine !== false) {
     try {
       await engine.start();
@@ -219,6 +239,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     handler,
     engine,
     metrics,
+    surveys,
     fetch: (req) => app.fetch(req),
     async listen() {
       listener = await listen((req) => app.fetch(req), config.port, config.host);

@@ -8,6 +8,7 @@ import type {
   Preference,
   TeamInfo,
 } from "../domain/conversation.js";
+import type { SurveyStore } from "../surveys/port.js";
 
 /**
  * What an inbound activity tells us about a conversation. `upsert` merges it into the stored
@@ -93,6 +94,8 @@ export interface Store {
   apiKeys: ApiKeyStore;
   /** Every write through the API. */
   audit: AuditLog;
+  /** Running surveys and their answers (src/surveys). */
+  surveys: SurveyStore;
   /** True when the database answers and migrations are applied. */
   ready(): Promise<boolean>;
   close(): Promise<void>;

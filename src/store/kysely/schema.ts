@@ -18,6 +18,7 @@ export interface Database {
   herald_migrations: MigrationsTable;
   responses: ResponsesTable;
   response_voters: ResponseVotersTable;
+  survey_sessions: SurveySessionsTable;
 }
 
 export interface ConversationsTable {
@@ -101,4 +102,23 @@ export interface ResponseVotersTable {
   question_id: string;
   user_id: string;
   created_at: string;
+}
+
+/** Running surveys, one row per person (migration 011); see src/surveys. */
+export interface SurveySessionsTable {
+  tenant_id: string;
+  user_id: string;
+  conversation_id: string;
+  service_url: string;
+  user_name: string | null;
+  /** JSON SessionState (src/surveys/machine.ts). */
+  state: string;
+  /** The active survey and question, as columns for operators' queries. */
+  current_notification_id: string | null;
+  current_question: number | null;
+  /** When the active question expires (ISO); null when no survey is active. */
+  expires_at: string | null;
+  /** Optimistic concurrency: every write checks and bumps it. */
+  version: number;
+  updated_at: string;
 }

@@ -8,6 +8,7 @@ import { KyselyConversationStore } from "./conversations.js";
 import { KyselyDeliveryStore } from "./deliveries.js";
 import { appliedMigrations, migrate } from "./migrator.js";
 import { KyselyPreferenceStore } from "./preferences.js";
+import { KyselySurveyStore } from "./surveys.js";
 
 /** The `Store` over a connected back end: the same code for every SQL database. */
 export class KyselyStore implements Store {
@@ -17,6 +18,7 @@ export class KyselyStore implements Store {
   readonly recipients: KyselyDeliveryStore["recipients"];
   readonly apiKeys: KyselyApiKeyStore;
   readonly audit: KyselyAuditLog;
+  readonly surveys: KyselySurveyStore;
   private closed = false;
 
   constructor(private readonly backend: SqlBackend) {
@@ -26,6 +28,7 @@ export class KyselyStore implements Store {
     this.recipients = this.deliveries.recipients;
     this.apiKeys = new KyselyApiKeyStore(backend.db.withTables<AccessTables>());
     this.audit = new KyselyAuditLog(backend.db.withTables<AccessTables>());
+    this.surveys = new KyselySurveyStore(backend.db);
   }
 
   /** True when the database answers and every migration this code knows is applied; false once closed. */
