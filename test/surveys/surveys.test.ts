@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type Stack, startStack } from "../helpers/stack.js";
+import { eventually, type Stack, startStack } from "../helpers/stack.js";
 import { forEachStore } from "../helpers/stores.js";
 import { SurveyDriver, serviceAt } from "./helpers.js";
 
@@ -126,5 +126,37 @@ forEachStore((stores) => {
     expect(await serviceAt(stack, driver.store, Date.now() + 25 * hour, 24 * hour).sweep()).toBe(1);
     await driver.said(dan.chat, /has expired.*Survey W begins.*W question one\?/);
     expect(await driver.answers(s)).toEqual([]);
+  });
+
+  it("an answer Teams delivers twice (same activity id) is stored once and moves the survey on once", async () => {
+    const [, , , , eve] = people;
+    if (!eve) throw new Error("no user");
+    const id = await driver.survey([eve.id], three("S"));
+    const count = await driver.said(eve.chat, /S question one\?/);
+    const chat = await driver.store.conversations.get(eve.chat);
+    if (!chat) throw new Error("no chat");
+    const activity = {
+      type: "message",
+      id: "answer-twice",
+      serviceUrl: chat.serviceUrl,
+      channelId: "msteams",
+      from: { id: eve.id },
+      recipient: { id: chat.bot.id },
+      conversation: { id: chat.id, conversationType: "personal", tenantId: chat.tenantId },
+      channelData: { tenant: { id: chat.tenantId } },
+      text: "Yes",
+    };
+    await Promise.all([stack.herald.handler.handle(activity), stack.herald.handler.handle(activity)]);
+    await stack.herald.handler.handle(activity);
+    expect(await driver.said(eve.chat, /S question two\?/)).toBe(count + 1);
+    expect(await driver.answers(id)).toEqual([{ question: "S1", text: "Yes" }]);
+    const tenantId = chat.tenantId;
+    expect((await driver.store.surveys.get(tenantId, eve.id))?.state.active).toEqual({ notificationId: id, index: 1 });
+    // Nothing else was said (every reply row is final).
+    await eventually("no reply left to send", async () => {
+      const list = await driver.store.deliveries.listNotifications({ includeSystem: true }, { limit: 200 });
+      return list.items.every((n) => n.counts.pending === 0) ? true : undefined;
+    });
+    expect((await driver.botSaid(eve.chat)).length).toBe(count + 1);
   });
 });
