@@ -34,6 +34,8 @@ export interface BotReplies {
   member(serviceUrl: string, conversationId: string, userId: string, tenantId: string): Promise<Account | undefined>;
   /** Name of a team channel, when it can be found (the General channel has no name in Teams). */
   channelName(serviceUrl: string, teamId: string, channelId: string): Promise<string | undefined>;
+  /** Resolve once the messages `send` accepted so far are sent or final (durable replies; tests, demo). */
+  settle?(): Promise<void>;
 }
 
 export interface ActivityHandlerDeps {
@@ -191,6 +193,7 @@ export class ActivityHandler {
   /** Wait for welcome messages and answers still being sent (shutdown, tests). */
   async drain(): Promise<void> {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
+    await this.deps.replies.settle?.();
   }
 
   private async surveyText(activity: Activity): Promise<boolean> {

@@ -29,14 +29,40 @@ export function toMessage(message: OutgoingMessage): Message {
  * none, and a redelivered activity (same id, same key) replies once. The reads (member, channel
  * name) are not messages: they stay with `reads` (pacedReplies), paced on the same buckets.
  */
-export function durableReplies(deps: { engine: DeliveryEngine; reads: BotReplies; replies: Counter; logger: Logger }): BotReplies {
+export function durableReplies(deps: {
+  engine: DeliveryEngine;
+  reads: BotReplies;
+  replies: Counter;
+  logger: Logger;
+  /** Aborted at shutdown: `settle` stops waiting. */
+  signal?: AbortSignal;
+}): BotReplies {
+  /** Replies this process stored that may not be final yet (for `settle`). */
+  const unsettled = new Set<string>();
   return {
+    async settle() {
+      const deadline = Date.now() + 60_000;
+      while (unsettled.size > 0 && !deps.signal?.aborted && Date.now() < deadline) {
+        for (const id of [...unsettled]) {
+          const n = await deps.engine.get(id);
+          if (!n || !n.active) unsettled.delete(id);
+        }
+        if (unsettled.size > 0) await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     async send(serviceUrl, conversationId, message, tenantId, key) {
       // No key (an activity without an id): a fresh one, sent once.
       const k = key ?? `other:${randomUUID()}`;
       const kind = replyKind(k);
       try {
-        const { created } = await deps.engine.reply({ key: k, tenantId, conversationId, serviceUrl, message: toMessage(message) });
+        const { notification, created } = await deps.engine.reply({
+          key: k,
+          tenantId,
+          conversationId,
+          serviceUrl,
+          message: toMessage(message),
+        });
+        if (created) unsettled.add(notification.id);
         deps.replies.inc({ kind, result: created ? "stored" : "duplicate" });
       } catch (e) {
         deps.replies.inc({ kind, result: "failed" });

@@ -139,7 +139,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     logger,
   });
   // Everything the bot says goes through the durable engine (welcomes, answers); reads stay paced.
-  const replies = durableReplies({ engine, reads, replies: metrics.replies, logger });
+  const replies = durableReplies({ engine, reads, replies: metrics.replies, logger, signal: shutdown.signal });
   // Each feature registers the card verbs it owns here (polls, acknowledgements, preferences).
   const cardActions = new CardActions();
   const handler = new ActivityHandler({
