@@ -36,11 +36,14 @@ export function durableReplies(deps: {
   logger: Logger;
   /** Aborted at shutdown: `settle` stops waiting. */
   signal?: AbortSignal;
+  /** False in a process without the engine (the workers send): `settle` does not wait. */
+  sending?: boolean;
 }): BotReplies {
   /** Replies this process stored that may not be final yet (for `settle`). */
   const unsettled = new Set<string>();
   return {
     async settle() {
+      if (deps.sending === false) return;
       const deadline = Date.now() + 60_000;
       while (unsettled.size > 0 && !deps.signal?.aborted && Date.now() < deadline) {
         for (const id of [...unsettled]) {

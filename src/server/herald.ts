@@ -139,7 +139,14 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     logger,
   });
   // Everything the bot says goes through the durable engine (welcomes, answers); reads stay paced.
-  const replies = durableReplies({ engine, reads, replies: metrics.replies, logger, signal: shutdown.signal });
+  const replies = durableReplies({
+    engine,
+    reads,
+    replies: metrics.replies,
+    logger,
+    signal: shutdown.signal,
+    sending: options.engine !== false,
+  });
   // Each feature registers the card verbs it owns here (polls, acknowledgements, preferences).
   const cardActions = new CardActions();
   const handler = new ActivityHandler({
