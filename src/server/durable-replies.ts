@@ -48,7 +48,7 @@ export function durableReplies(deps: {
       while (unsettled.size > 0 && !deps.signal?.aborted && Date.now() < deadline) {
         for (const id of [...unsettled]) {
           const n = await deps.engine.get(id);
-          if (!n || !n.active) unsettled.delete(id);
+          if (!n?.active) unsettled.delete(id);
         }
         if (unsettled.size > 0) await new Promise((r) => setTimeout(r, 20));
       }
