@@ -76,7 +76,9 @@ export class SurveyService implements SurveyHook {
           message: `A survey is asked in 1:1 chats; ${start.conversationId} is a ${conv.kind} conversation.`,
         },
       };
-    const userId = conv?.user?.id ?? start.user?.id;
+    // Keyed by the Teams id when Herald knows it; a chat just created for an Entra object id is
+    // not stored yet, so the person is keyed by that id (onText looks both up).
+    const userId = conv?.user?.id ?? start.user?.id ?? start.user?.aadObjectId?.toLowerCase();
     if (!userId)
       return { refused: { code: "HERALD_E_SURVEY_NO_USER", message: "The person of this chat is unknown; the survey cannot be kept." } };
     const whenBusy = start.survey.whenBusy ?? "wait";
