@@ -243,7 +243,7 @@ export class ActivityHandler {
     const botName = activity.recipient.name || "Herald";
     const installer = account(activity.from);
     if (record.kind === "personal") {
-      if (record.user && !record.user.name) record = await this.learnName(record, record.user);
+      if (record.user && !record.user.name) record = await within(lookupBoundMs, this.learnName(record, record.user), record);
       const message = personalWelcome(
         { botName, userName: record.user?.name, installerName: installer.name, selfInstalled: installer.id === record.user?.id },
         this.deps.welcome,
@@ -258,7 +258,7 @@ export class ActivityHandler {
     }
     const team = record.team;
     const selected = activity.channelData?.settings?.selectedChannel?.id ?? record.id;
-    const channelName = team ? await this.channelName(activity, team.id, selected) : undefined;
+    const channelName = team ? await within(lookupBoundMs, this.channelName(activity, team.id, selected), undefined) : undefined;
     const message = teamWelcome({ botName, installerName: installer.name, teamName: team?.name, channelName }, this.deps.welcome);
     await this.deps.replies.send(record.serviceUrl, selected, message, record.tenantId, keyOf("welcome", activity));
   }
@@ -304,6 +304,28 @@ export class ActivityHandler {
     // Universal Actions: a 200 message response is shown to the user under the card. It says the
     // truth: nothing stores card responses until a card-action handler is configured.
     return { statusCode: 200, type: "application/vnd.microsoft.activity.message", value: responsesNotCollectedText };
+  }
+}
+
+/**
+ * How long a welcome waits for Teams to tell the user's or channel's name. The welcome is stored
+ * before the install is answered, and Teams gives up on an answer after 15 s (then sends the
+ * install again, which welcomes nobody): a tenant-wide install queues thousands of lookups on the
+ * tenant's budget, so past this bound the welcome goes without the name.
+ */
+const lookupBoundMs = 3_000;
+
+/** `work`'s value, or `fallback` when it takes longer than `ms` (the work goes on; its result is dropped). */
+async function within<T>(ms: number, work: Promise<T>, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
