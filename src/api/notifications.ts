@@ -15,6 +15,17 @@ export { deliveriesQuerySchema, editRequestSchema, notificationRequestSchema, no
 /** Largest request body: 10,000 ids and a 28 KB card fit with room to spare. */
 export const maxNotificationBodyBytes = 2 * 1024 * 1024;
 
+/**
+ * Additions to the notification and delivery views from features with their own store (issue 10:
+ * answers, reactions, read receipts). Each is optional; without it the views are as before.
+ */
+export interface NotificationViewExtras {
+  /** `counts.read` and `responses` of one notification. */
+  notification?(n: Notification): Promise<{ read?: number; responses?: unknown }>;
+  /** `readAt` of the deliveries listed (by seq). */
+  readTimes?(notificationId: string, seqs: readonly number[]): Promise<Map<number, string>>;
+}
+
 /** `GET /v1/notifications/{id}` (product.md): counts add up to `total`, read from counters kept with the rows. */
 export interface NotificationView {
   id: string;
@@ -35,6 +46,8 @@ export interface NotificationView {
   edit?: { pending: number; done: number; failed: number };
   /** Progress of the recall (present after DELETE). */
   recall?: { pending: number; done: number; failed: number };
+  /** Answers (polls, acknowledgements) and reactions, when a NotificationViewExtras adds them. */
+  responses?: unknown;
 }
 
 export function notificationView(n: Notification): NotificationView {
@@ -75,6 +88,7 @@ export function deliveryView(d: Delivery) {
     recall: d.recall ?? null,
     sentAt: d.sentAt ?? null,
     updatedAt: d.updatedAt,
+    readAt: null as string | null,
   };
 }
 
@@ -94,6 +108,7 @@ const deliveryCsvHeader = [
   "recall",
   "sentAt",
   "updatedAt",
+  "readAt",
 ] as const;
 
 /** Name the notification a write touched, for the audit entry (its id and tenant). */
@@ -120,8 +135,26 @@ export function engineError(c: Context, e: unknown): Response {
  * `GET /v1/notifications/{id}/deliveries?status=&cursor=&limit=&format=csv` (product.md).
  * Sending, editing and recalling need the `send` scope; reading needs `read`.
  */
-export function notificationRoutes(engine: DeliveryEngine, keys: ApiKeyVerifier): Hono<ApiEnv> {
+export function notificationRoutes(engine: DeliveryEngine, keys: ApiKeyVerifier, extras: NotificationViewExtras = {}): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
+  const fullView = async (n: Notification): Promise<NotificationView> => {
+    const view = notificationView(n);
+    if (!extras.notification) return view;
+    const more = await extras.notification(n);
+    if (more.read !== undefined) view.counts = { ...view.counts, read: more.read } as NotificationView["counts"];
+    if (more.responses !== undefined) view.responses = more.responses;
+    return view;
+  };
+  const withReadAt = async (id: string, items: Delivery[]) => {
+    const views = items.map(deliveryView);
+    if (!extras.readTimes || items.length === 0) return views;
+    const read = await extras.readTimes(
+      id,
+      items.map((d) => d.seq),
+    );
+    for (const v of views) v.readAt = read.get(v.seq) ?? null;
+    return views;
+  };
 
   app.post("/v1/notifications", requireScope(keys, "send"), async (c) => {
     const body = await readJson(c.req.raw, maxNotificationBodyBytes);
@@ -153,7 +186,7 @@ export function notificationRoutes(engine: DeliveryEngine, keys: ApiKeyVerifier)
   app.get("/v1/notifications/:id", requireScope(keys, "read"), async (c) => {
     const n = await engine.get(c.req.param("id"), callerOf(c));
     if (!n) return errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No notification ${c.req.param("id")}.`);
-    return c.json(notificationView(n));
+    return c.json(await fullView(n));
   });
 
   app.get("/v1/notifications/:id/deliveries", requireScope(keys, "read"), async (c) => {
@@ -168,11 +201,11 @@ export function notificationRoutes(engine: DeliveryEngine, keys: ApiKeyVerifier)
         await engine.deliveries(id, { status }, { limit: 1 }, caller);
         const stream = csvStream(
           deliveryCsvHeader,
-          (d: Delivery) => {
-            const v = deliveryView(d);
-            return deliveryCsvHeader.map((k) => v[k]);
+          (v: ReturnType<typeof deliveryView>) => deliveryCsvHeader.map((k) => v[k]),
+          async (cursor) => {
+            const page = await engine.deliveries(id, { status }, { cursor, limit: 1_000 }, caller);
+            return { items: await withReadAt(id, page.items), nextCursor: page.nextCursor };
           },
-          (cursor) => engine.deliveries(id, { status }, { cursor, limit: 1_000 }, caller),
           q.data.cursor,
         );
         return new Response(stream, {
@@ -181,7 +214,7 @@ export function notificationRoutes(engine: DeliveryEngine, keys: ApiKeyVerifier)
         });
       }
       const page = await engine.deliveries(id, { status }, { cursor: q.data.cursor, limit: q.data.limit ?? 100 }, caller);
-      return c.json({ items: page.items.map(deliveryView), nextCursor: page.nextCursor ?? null });
+      return c.json({ items: await withReadAt(id, page.items), nextCursor: page.nextCursor ?? null });
     } catch (e) {
       return engineError(c, e);
     }

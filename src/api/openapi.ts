@@ -9,6 +9,7 @@ import {
 import { conversationQuerySchema } from "./conversations.js";
 import { auditQuerySchema, createKeySchema } from "./keys.js";
 import { retryQuerySchema } from "./notification-retry.js";
+import { responsesQuerySchema } from "./responses.js";
 import { tenantsQuerySchema } from "./tenants.js";
 
 type Schema = Record<string, unknown>;
@@ -63,12 +64,30 @@ const notificationView: Schema = {
     counts: {
       type: "object",
       properties: Object.fromEntries(
-        ["pending", "sent", "failed", "blocked", "notFound", "optedOut", "canceled", "unknown"].map((k) => [k, { type: "integer" }]),
+        ["pending", "sent", "failed", "blocked", "notFound", "optedOut", "canceled", "unknown", "read"].map((k) => [
+          k,
+          { type: "integer" },
+        ]),
       ),
     },
     createdAt: { type: "string", format: "date-time" },
     startedAt: { type: ["string", "null"], format: "date-time" },
     completedAt: { type: ["string", "null"], format: "date-time" },
+    responses: {
+      description: "Answers to a poll or acknowledgement (total, per option) and reactions per type; absent when there are none to give.",
+      type: "object",
+      properties: {
+        kind: { enum: ["poll", "ack"] },
+        total: { type: "integer" },
+        options: {
+          type: "array",
+          items: { type: "object", properties: { index: { type: "integer" }, text: { type: "string" }, count: { type: "integer" } } },
+        },
+        closesAt: { type: "string", format: "date-time" },
+        anonymous: { type: "boolean" },
+        reactions: { type: "object", additionalProperties: { type: "integer" } },
+      },
+    },
   },
   example: {
     id: "ntf_01jd…",
@@ -171,6 +190,15 @@ export function openApiDocument(serverUrl?: string): Schema {
         get: {
           summary: "Per-recipient outcomes (paged; format=csv for a download)",
           parameters: [idParam, ...queryParameters(deliveriesQuerySchema)],
+          responses: { "200": { description: "A page, or CSV" }, ...errors(400, 401, 403, 404) },
+        },
+      },
+      "/v1/notifications/{id}/responses": {
+        get: {
+          summary: "Answers to a poll or acknowledgement, in the order they came (paged; format=csv for a download)",
+          description:
+            "Each answer: who (null for anonymous polls), the chosen option indexes and texts, when. The JSON page also carries `summary`: the running totals per option and the reactions per type.",
+          parameters: [idParam, ...queryParameters(responsesQuerySchema)],
           responses: { "200": { description: "A page, or CSV" }, ...errors(400, 401, 403, 404) },
         },
       },

@@ -4,13 +4,15 @@ import { api, apiRaw, CliError, type ClientOptions } from "./http-client.js";
 import { exitCodes } from "./options.js";
 import { type NotificationView, progressLine } from "./progress.js";
 
-function clientOptions(cmd: Command): Command {
+/** The --url and --api-key flags every client command takes. */
+export function clientOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option("--url <url>", "Herald's base URL").env("HERALD_URL").default("http://127.0.0.1:3978"))
     .addOption(new Option("--api-key <key>", "API key").env("HERALD_API_KEY"));
 }
 
-function client(opts: Record<string, unknown>): ClientOptions {
+/** The client options from parsed flags. */
+export function client(opts: Record<string, unknown>): ClientOptions {
   return { url: String(opts["url"]), apiKey: typeof opts["apiKey"] === "string" ? opts["apiKey"] : undefined };
 }
 
@@ -23,7 +25,7 @@ const list = (v: string, prev: string[] = []) => [
 ];
 
 /** Run a client action; CliError → message on stderr and its exit code. */
-function run(action: (opts: Record<string, unknown>, ...args: string[]) => Promise<void>) {
+export function run(action: (opts: Record<string, unknown>, ...args: string[]) => Promise<void>) {
   return async (...args: unknown[]) => {
     const cmd = args.at(-1) as Command;
     const opts = cmd.opts();

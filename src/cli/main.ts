@@ -4,6 +4,7 @@ import { version } from "../index.js";
 import { registerClientCommands } from "./client.js";
 import { registerDemo } from "./demo.js";
 import { registerEmulator } from "./emulator.js";
+import { registerResponsesCommand } from "./responses.js";
 import { registerServe, registerWorker } from "./serve.js";
 
 const program = new Command()
@@ -17,6 +18,7 @@ registerWorker(program);
 registerEmulator(program);
 registerDemo(program);
 registerClientCommands(program);
+registerResponsesCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`herald: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -7,6 +7,7 @@ import { loadConfig } from "../config/config.js";
 import { type EmulatorHandle, startEmulator } from "../emulator/index.js";
 import { createLogger } from "../log.js";
 import { createHerald } from "../server/herald.js";
+import { demoPoll } from "./poll.js";
 
 export interface DemoOptions {
   /** Users in the sample organisation (all tenants together). */
@@ -140,6 +141,8 @@ export async function runDemo(options: DemoOptions): Promise<{ close(): Promise<
         `${blocked.items.length} people had already blocked the bot (Teams answered 403 MessageWritesBlocked to their welcome), so the broadcast did not call Teams for them: see /v1/reports/blocked.`,
       );
     }
+    say("");
+    await demoPoll(emulator, (method, path, body) => api(listener.url, apiKey, method, path, body), say);
   } catch (e) {
     await close();
     throw e;

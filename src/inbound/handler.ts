@@ -62,6 +62,15 @@ export interface ActivityHandlerDeps {
   }) => Promise<boolean>;
   /** A user answered a card (Action.Execute); returns the card to show instead, if any. */
   onCardAction?: (activity: Activity, verb: string | undefined, data: unknown) => Promise<Record<string, unknown> | undefined>;
+  /** A `messageReaction` activity (reactions added to or removed from a bot message; issue 10). */
+  onReaction?: (activity: Activity) => Promise<void>;
+  /** The 1:1 read-receipt event: the user read the bot's messages up to `lastReadMessageId` (issue 10). */
+  onReadReceipt?: (activity: Activity, lastReadMessageId: string | undefined) => Promise<void>;
+  /**
+   * Send none of Herald's own words (welcome, answers to commands and card submits): the library
+   * inside a bot that speaks for itself. Commands still change the user's opt-out. Default false.
+   */
+  quiet?: boolean | undefined;
 }
 
 export interface HandlerResult {
@@ -126,7 +135,7 @@ export class ActivityHandler {
       case "installed":
         if (record.team) await this.deps.store.conversations.setTeamStatus(record.team.id, "active", event.source, at);
         // Awaited: the welcome is stored (durable replies) before Teams gets its 200.
-        if (activated) await this.settled(log, this.welcome(activity, record));
+        if (activated && !this.deps.quiet) await this.settled(log, this.welcome(activity, record));
         else log.debug("repeated install: no welcome");
         return { event: event.type };
       case "uninstalled":
@@ -172,6 +181,7 @@ export class ActivityHandler {
       case "cardAction":
         return { event: event.type, body: await this.cardAction(activity, event.verb, event.data, event.automatic) };
       case "cardSubmit":
+        if (this.deps.quiet) return { event: event.type };
         // Reply where the user pressed the button (a channel thread is its own conversation id).
         await this.settled(
           log,
@@ -185,7 +195,10 @@ export class ActivityHandler {
         );
         return { event: event.type };
       case "readReceipt":
+        await this.deps.onReadReceipt?.(activity, event.lastReadMessageId);
+        return { event: event.type };
       case "ignored":
+        if (activity.type === "messageReaction") await this.deps.onReaction?.(activity);
         return { event: event.type };
     }
   }
@@ -291,6 +304,7 @@ export class ActivityHandler {
     } else {
       reply = unknownCommandMessage(botName, text || "(nothing)");
     }
+    if (this.deps.quiet) return;
     // Reply where the user wrote: in a channel that is the thread (`...;messageid=N`).
     await this.deps.replies.send(activity.serviceUrl, activity.conversation.id, reply, tenantId, keyOf("answer", activity));
   }

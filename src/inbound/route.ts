@@ -39,10 +39,61 @@ const knownTypes = new Set([
 ]);
 const typeLabel = (type: string) => (knownTypes.has(type) ? type : "other");
 
+/** What the bot endpoint answers for one activity: the status and the body (invoke response or error). */
+export type ActivityOutcome =
+  | { ok: true; status: 200; body: unknown }
+  | { ok: false; status: 400 | 401 | 403; code: string; message: string };
+
+/**
+ * The bot endpoint's logic for one parsed JSON body, without HTTP: check the shape, verify the
+ * token (all six checks) unless the caller says the host bot's SDK already did
+ * (`authenticated`), refuse an untrusted serviceUrl, then hand the activity to the handler.
+ * Nothing is stored from a rejected activity. Shared by `POST /api/messages` and the library.
+ */
+export async function receiveActivity(
+  deps: BotEndpointDeps,
+  value: unknown,
+  authorization: string | undefined,
+  options: { authenticated?: boolean } = {},
+): Promise<ActivityOutcome> {
+  const parsed = parseActivity(value);
+  if (!parsed.ok) {
+    deps.onActivity?.("unknown", "invalid");
+    return { ok: false, status: 400, code: "HERALD_E_INVALID_ACTIVITY", message: `The activity is invalid: ${parsed.reason}.` };
+  }
+  const activity = parsed.activity;
+  if (deps.verifier && !options.authenticated) {
+    const result = await deps.verifier.verify(authorization, activity);
+    if (!result.ok) {
+      deps.onActivity?.(typeLabel(activity.type), "rejected");
+      deps.logger.warn(
+        { code: result.code, reason: sanitize(result.reason), serviceUrl: sanitize(activity.serviceUrl) },
+        "inbound activity rejected",
+      );
+      return { ok: false, status: result.status, code: result.code, message: result.reason };
+    }
+  }
+  if (!deps.trusted(activity.serviceUrl)) {
+    deps.onActivity?.(typeLabel(activity.type), "rejected");
+    deps.logger.warn({ serviceUrl: sanitize(activity.serviceUrl), type: sanitize(activity.type) }, "untrusted serviceUrl refused");
+    return {
+      ok: false,
+      status: 403,
+      code: "HERALD_E_UNTRUSTED_SERVICE_URL",
+      message:
+        "The activity's serviceUrl is not a trusted Connector host for the configured cloud. Add it to HERALD_TRUSTED_HOSTS if it is yours (e.g. a local emulator).",
+    };
+  }
+  // Another channel than Teams, or no tenant: answered 200 so the sender does not retry, nothing kept.
+  const result = await deps.handler.handle(activity);
+  deps.onActivity?.(typeLabel(activity.type), result.outOfScope ? "ignored" : "ok");
+  return { ok: true, status: 200, body: result.body };
+}
+
 /**
  * `POST /api/messages`: check size and shape, verify the token (all six checks), refuse an
- * untrusted serviceUrl, then hand the activity to the handler. Nothing is stored from a
- * rejected request.
+ * untrusted serviceUrl, then hand the activity to the handler (receiveActivity). Nothing is
+ * stored from a rejected request.
  */
 export function botEndpoint(deps: BotEndpointDeps): Hono {
   const app = new Hono();
@@ -53,37 +104,9 @@ export function botEndpoint(deps: BotEndpointDeps): Hono {
       deps.onActivity?.("unknown", "invalid");
       return errorResponse(c, body.status, body.code, body.message);
     }
-    const parsed = parseActivity(body.value);
-    if (!parsed.ok) {
-      deps.onActivity?.("unknown", "invalid");
-      return errorResponse(c, 400, "HERALD_E_INVALID_ACTIVITY", `The activity is invalid: ${parsed.reason}.`);
-    }
-    const activity = parsed.activity;
-    if (deps.verifier) {
-      const result = await deps.verifier.verify(c.req.header("authorization"), activity);
-      if (!result.ok) {
-        deps.onActivity?.(typeLabel(activity.type), "rejected");
-        deps.logger.warn(
-          { code: result.code, reason: sanitize(result.reason), serviceUrl: sanitize(activity.serviceUrl) },
-          "inbound activity rejected",
-        );
-        return errorResponse(c, result.status, result.code, result.reason);
-      }
-    }
-    if (!deps.trusted(activity.serviceUrl)) {
-      deps.onActivity?.(typeLabel(activity.type), "rejected");
-      deps.logger.warn({ serviceUrl: sanitize(activity.serviceUrl), type: sanitize(activity.type) }, "untrusted serviceUrl refused");
-      return errorResponse(
-        c,
-        403,
-        "HERALD_E_UNTRUSTED_SERVICE_URL",
-        "The activity's serviceUrl is not a trusted Connector host for the configured cloud. Add it to HERALD_TRUSTED_HOSTS if it is yours (e.g. a local emulator).",
-      );
-    }
-    // Another channel than Teams, or no tenant: answered 200 so the sender does not retry, nothing kept.
-    const result = await deps.handler.handle(activity);
-    deps.onActivity?.(typeLabel(activity.type), result.outOfScope ? "ignored" : "ok");
-    return result.body === undefined ? c.body(null, 200) : c.json(result.body as object, 200);
+    const outcome = await receiveActivity(deps, body.value, c.req.header("authorization"));
+    if (!outcome.ok) return errorResponse(c, outcome.status, outcome.code, outcome.message);
+    return outcome.body === undefined ? c.body(null, 200) : c.json(outcome.body as object, 200);
   });
   return app;
 }

@@ -9,25 +9,28 @@ import { notificationRoutes } from "../api/notifications.js";
 import { openApiDocument } from "../api/openapi.js";
 import { perKeyRateLimit } from "../api/rate-limit.js";
 import { reportRoutes } from "../api/reports.js";
+import { responseRoutes, responsesSummary } from "../api/responses.js";
 import { tenantRoutes } from "../api/tenants.js";
 import { type Clock, isoNow, systemClock } from "../clock.js";
 import { clouds } from "../config/clouds.js";
 import type { Config } from "../config/config.js";
 import { trustedHosts } from "../config/trusted-hosts.js";
 import type { ConnectorClient } from "../connector/client.js";
-import { createConnectorClient } from "../connector/index.js";
+import { createConnectorClient, type TokenProvider } from "../connector/index.js";
 import { createDeliveryEngine, type DeliveryConfig, type DeliveryEngine } from "../delivery/index.js";
 import { InProcessRateLimiter, type RateLimiter, RedisRateLimiter } from "../delivery/limits/index.js";
+import { RESPONSE_VERB } from "../delivery/message/responses.js";
 import { policiesFor } from "../delivery/policies.js";
 import { errorResponse } from "../http/errors.js";
 import { createInboundVerifier, inboundVerifierOptions } from "../inbound/auth/index.js";
 import { CardActions } from "../inbound/card-actions.js";
 import { ActivityHandler } from "../inbound/handler.js";
 import { loadWelcomeFile } from "../inbound/messages.js";
-import { botEndpoint } from "../inbound/route.js";
+import { type ActivityOutcome, type BotEndpointDeps, botEndpoint, receiveActivity } from "../inbound/route.js";
 import type { Logger } from "../log.js";
 import { instrumentConnector } from "../observability/instrumented-connector.js";
 import { Metrics } from "../observability/metrics.js";
+import { ResponseService } from "../responses/service.js";
 import { StoreError } from "../store/errors.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/ports.js";
@@ -54,6 +57,14 @@ export interface HeraldOptions {
   limiterMarginMs?: number;
   /** Run the delivery engine in this process (default true; `false` for an API-only process). */
   engine?: boolean;
+  /** At most one update of a channel poll's shared card per conversation per this many ms (default 2000). */
+  cardUpdateIntervalMs?: number;
+  /** Library: Connector tokens from the host bot's own credentials instead of HERALD_APP_PASSWORD/CERTIFICATE. */
+  tokens?: TokenProvider;
+  /** Library: send none of Herald's own welcome and command replies (the host bot speaks). Default false. */
+  quiet?: boolean;
+  /** Library: card action verbs no Herald feature registered go here (CardActions' fallback). */
+  onCardAction?: ConstructorParameters<typeof CardActions>[0];
 }
 
 /** One Herald process: bot endpoint, API and delivery engine over one store. */
@@ -66,6 +77,10 @@ export interface Herald {
   readonly metrics: Metrics;
   /** Running surveys: `sweep()` ends the expired ones (also run on a timer). */
   readonly surveys: SurveyService;
+  /** Poll and acknowledgement answers, reactions and read receipts (undefined when the store keeps none). */
+  readonly responses: ResponseService | undefined;
+  /** The bot endpoint's logic without HTTP (library, adapters): `authenticated` = the host SDK verified the token. */
+  receive(activity: unknown, authorization: string | undefined, options?: { authenticated?: boolean }): Promise<ActivityOutcome>;
   /** The whole HTTP surface as a fetch handler (tests call it in process). */
   fetch(req: Request): Response | Promise<Response>;
   /** Listen on HERALD_HOST:HERALD_PORT. */
@@ -89,6 +104,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   const http = createConnectorClient(config, {
     clock,
     logger,
+    tokens: options.tokens,
     isTrusted: trusted,
     onTokenRefresh: (ok) => metrics.tokenRefreshes.inc({ result: ok ? "ok" : "failed" }),
   });
@@ -148,7 +164,20 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     sending: options.engine !== false,
   });
   // Each feature registers the card verbs it owns here (polls, acknowledgements, preferences).
-  const cardActions = new CardActions();
+  const cardActions = new CardActions(options.onCardAction);
+  // Polls and acknowledgements (issue 10): answers, reactions and read receipts, when the store keeps them.
+  const responses = store.responses
+    ? new ResponseService({
+        responses: store.responses,
+        deliveries: store.deliveries,
+        connector,
+        clock,
+        logger,
+        appId: config.appId,
+        cardUpdateIntervalMs: options.cardUpdateIntervalMs,
+      })
+    : undefined;
+  if (responses) cardActions.on(RESPONSE_VERB, responses.cardAction);
   const handler = new ActivityHandler({
     store,
     replies,
@@ -158,6 +187,9 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     onTenantInteraction: (tenantId) => engine.onTenantInteraction(tenantId),
     onCardAction: cardActions.handle,
     onPersonalText: (input) => surveys.onText(input),
+    onReaction: responses && ((activity) => responses.reaction(activity)),
+    onReadReceipt: responses && ((activity, last) => responses.readReceipt(activity, last)),
+    quiet: options.quiet,
   });
   const verifier =
     config.inboundAuth === "jwt" ? createInboundVerifier({ ...inboundVerifierOptions(config, cloud), clock, logger }) : undefined;
@@ -165,7 +197,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     logger.warn(
       "HERALD_INBOUND_AUTH=off: inbound activities are NOT authenticated. Only for local emulators on loopback; never in production.",
     );
-  if (!config.appPassword && !config.appCertificate && config.appType !== "UserAssignedMSI") {
+  if (!options.tokens && !config.appPassword && !config.appCertificate && config.appType !== "UserAssignedMSI") {
     logger.info(
       "No HERALD_APP_PASSWORD or HERALD_APP_CERTIFICATE: Connector requests carry no token (what local emulators such as the M365 Agents Playground expect).",
     );
@@ -186,9 +218,28 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.use("/v1/*", auditWrites(auditLog, clock));
   const openapi = openApiDocument();
   app.get("/openapi.json", (c) => c.json(openapi));
-  app.route("/", botEndpoint({ verifier, trusted, handler, logger, onActivity: (type, result) => metrics.inbound.inc({ type, result }) }));
+  const inbound: BotEndpointDeps = {
+    verifier,
+    trusted,
+    handler,
+    logger,
+    onActivity: (type, result) => metrics.inbound.inc({ type, result }),
+  };
+  app.route("/", botEndpoint(inbound));
   app.route("/", conversationRoutes(store, keys));
-  app.route("/", notificationRoutes(engine, keys));
+  const responseStore = store.responses;
+  app.route(
+    "/",
+    notificationRoutes(
+      engine,
+      keys,
+      responseStore && {
+        notification: async (n) => ({ read: await responseStore.readCount(n.id), responses: await responsesSummary(responseStore, n) }),
+        readTimes: (id, seqs) => responseStore.readTimes(id, seqs),
+      },
+    ),
+  );
+  if (responseStore) app.route("/", responseRoutes(engine, responseStore, keys));
   app.route("/", retryRoutes(engine, keys));
   app.route("/", reportRoutes(engine, keys));
   app.route("/", tenantRoutes(engine, keys));
@@ -212,6 +263,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
       () => clearInterval(sweeper),
       () => listener?.close(),
       () => (options.engine !== false ? engine.stop() : undefined),
+      () => responses?.stop(),
       () => shutdown.abort(new Error("Herald is shutting down")),
       () => handler.drain(),
       () => http.close(),
@@ -234,6 +286,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   if (options.engine !== false) {
     try {
       await engine.start();
+      await responses?.start();
     } catch (e) {
       await release().catch(() => undefined);
       throw e;
@@ -247,6 +300,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     engine,
     metrics,
     surveys,
+    responses,
+    receive: (activity, authorization, opts) => receiveActivity(inbound, activity, authorization, opts),
     fetch: (req) => app.fetch(req),
     async listen() {
       listener = await listen((req) => app.fetch(req), config.port, config.host);

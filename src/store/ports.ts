@@ -9,6 +9,7 @@ import type {
   TeamInfo,
 } from "../domain/conversation.js";
 import type { SurveyStore } from "../surveys/port.js";
+import type { ResponseStore } from "./responses.js";
 
 /**
  * What an inbound activity tells us about a conversation. `upsert` merges it into the stored
@@ -96,6 +97,8 @@ export interface Store {
   audit: AuditLog;
   /** Running surveys and their answers (src/surveys). */
   surveys: SurveyStore;
+  /** Answers to notifications, reactions and read receipts (issue 10); absent in stores that keep none. */
+  responses?: ResponseStore;
   /** True when the database answers and migrations are applied. */
   ready(): Promise<boolean>;
   close(): Promise<void>;

@@ -12,6 +12,19 @@ export { PreparedMessage, type PrepareOptions, prepareMessage } from "./prepare.
 export { type Recipient, recipientFields, sampleRecipient } from "./recipient.js";
 export { renderActivities, renderActivity } from "./render.js";
 export {
+  ACK_VERB,
+  type AckSpec,
+  type Answerable,
+  answerableCard,
+  answerableOf,
+  CHOICE_INPUT_ID,
+  POLL_VERB,
+  type PollSpec,
+  pollBody,
+  RESPONSE_VERB,
+  VIEW_VERB,
+} from "./responses.js";
+export {
   type AdaptiveCard,
   adaptiveCardSchema,
   type Message,

@@ -2,6 +2,7 @@ import { GlobalSettings, Template } from "adaptivecards-templating";
 import { ADAPTIVE_CARD_CONTENT_TYPE, DEFAULT_MAX_CONTENT_BYTES, jsonBytes, type MessageActivity } from "./activity.js";
 import { kb, MessageError, RenderError } from "./errors.js";
 import { type Recipient, recipientFields, recipientValues, sampleRecipient } from "./recipient.js";
+import { answerableCard, answerableOf } from "./responses.js";
 import type { Message, TextFormat } from "./schema.js";
 import { type CompiledText, cardString, compileText, escapeXml, firstLine, isTemplated, renderText, TextScope } from "./template.js";
 
@@ -63,7 +64,8 @@ export class PreparedMessage {
  * - HERALD_E_INVALID_MESSAGE when `data` reuses a recipient field name.
  * Nulls in `data` render as "" (the card library fails on a null inside a string otherwise).
  */
-export function prepareMessage(message: Message, options: PrepareOptions = {}): PreparedMessage {
+export function prepareMessage(given: Message, options: PrepareOptions = {}): PreparedMessage {
+  const message = withAnswerCard(given);
   const field = options.field ?? "message";
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_CONTENT_BYTES;
   const data = sanitizeData(options.data ?? {}, options.dataField ?? "data");
@@ -121,6 +123,14 @@ export function buildActivity(
   if (summary !== undefined) activity.summary = summary;
   if (p.alert) activity.channelData = { notification: { alert: true } };
   return activity;
+}
+
+/** A poll or ack becomes the message's card (responses.ts); other messages are returned as they are. */
+function withAnswerCard(message: Message): Message {
+  const answerable = answerableOf(message);
+  if (!answerable) return message;
+  const { poll: _poll, ack: _ack, card, ...rest } = message;
+  return { ...rest, card: answerableCard(answerable, card) as Message["card"] };
 }
 
 /** `{...data, ...recipient fields}`: what `${...}` sees as `$root`. */

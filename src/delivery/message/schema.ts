@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MessageError } from "./errors.js";
+import { ackSchema, pollSchema } from "./responses.js";
 import { surveySchema } from "./survey.js";
 
 /** Teams text formats (protocol reference, section 1). Default `markdown`. */
@@ -46,6 +47,8 @@ const nonBlank = (what: string) =>
  *   TextBlock (one activity, so it can be edited and recalled); `xml` text cannot be combined.
  * - `summary`: what the activity feed and notifications show instead of "sent a card".
  * - `alert`: raise an activity-feed notification (`channelData.notification.alert`).
+ * - `ack`: an acknowledgement button; `poll`: a question with options (./responses.ts). Either
+ *   renders as an Adaptive Card with Action.Execute; `ack` may join a card, `poll` builds its own.
  * Strings of text, summary and card may use `${...}` templating (see prepareMessage).
  */
 export const messageSchema = z
@@ -55,16 +58,35 @@ export const messageSchema = z
     card: adaptiveCardSchema.optional(),
     summary: nonBlank("the feed preview").optional(),
     alert: z.boolean({ error: "must be true or false" }).optional(),
+    ack: ackSchema.optional(),
+    poll: pollSchema.optional(),
     /** A survey asked one question at a time in each recipient's 1:1 chat (survey.ts). */
     survey: surveySchema.optional(),
   })
   .superRefine((m, ctx) => {
     if (m.survey !== undefined) {
-      for (const f of ["text", "card", "textFormat"] as const)
+      for (const f of ["text", "card", "textFormat", "poll", "ack"] as const)
         if (m[f] !== undefined)
           ctx.addIssue({ code: "custom", path: [f], message: "cannot be combined with a survey; say it in survey.intro" });
-    } else if (m.text === undefined && m.card === undefined) {
-      ctx.addIssue({ code: "custom", path: [], message: "give text, a card, or both (or a survey)" });
+    } else if (m.text === undefined && m.card === undefined && m.poll === undefined && m.ack === undefined) {
+      ctx.addIssue({ code: "custom", path: [], message: "give text, a card, or both (or a poll, an ack or a survey)" });
+    }
+    if (m.poll !== undefined && m.ack !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["ack"], message: "cannot be combined with a poll: send one or the other" });
+    }
+    if (m.poll !== undefined && m.card !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["card"],
+        message: "cannot be combined with a poll (the poll is its own card); put the words in text",
+      });
+    }
+    if (m.textFormat === "xml" && (m.poll !== undefined || m.ack !== undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["textFormat"],
+        message: 'cannot be "xml" with a poll or ack: the text goes into the card as a TextBlock; use markdown or plain',
+      });
     }
     if (m.textFormat !== undefined && m.text === undefined) {
       ctx.addIssue({ code: "custom", path: ["textFormat"], message: "is given without text; remove it or add text" });
@@ -98,7 +120,7 @@ export function messageErrorFromZod(error: z.ZodError, field = "message"): Messa
     const path = [field, ...issue.path.map(String)].join(".");
     if (issue.code === "unrecognized_keys") {
       const keys = issue.keys;
-      return `${path}: unknown field${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}; remove ${keys.length > 1 ? "them" : "it"} (accepted: text, textFormat, card, summary, alert, survey)`;
+      return `${path}: unknown field${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}; remove ${keys.length > 1 ? "them" : "it"} (accepted: text, textFormat, card, summary, alert, ack, poll, survey)`;
     }
     return `${path}: ${issue.message}`;
   });

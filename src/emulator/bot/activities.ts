@@ -229,3 +229,19 @@ export function readReceipt(env: ActivityEnv, id: string, user: OrgUser, convers
   activity["value"] = { lastReadMessageId };
   return activity;
 }
+
+/** Reactions added to (or removed from) a message of the bot: Teams' `messageReaction` activity. */
+export function messageReaction(
+  env: ActivityEnv,
+  id: string,
+  user: OrgUser,
+  place: Place,
+  replyToId: string,
+  types: readonly string[],
+  action: "add" | "remove",
+): Json {
+  const activity = common(env, "messageReaction", id, user, placeConversation(place, user), placeData(place, user), true);
+  activity["replyToId"] = replyToId;
+  activity[action === "add" ? "reactionsAdded" : "reactionsRemoved"] = types.map((type) => ({ type }));
+  return activity;
+}

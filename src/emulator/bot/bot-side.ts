@@ -19,6 +19,7 @@ import {
   userMessage,
 } from "./activities.js";
 import { type BotAnswer, BotClient } from "./client.js";
+import { type CrowdDeps, type CrowdResult, type CrowdTarget, invokeMany, reactMany } from "./crowd.js";
 import { type Job, Jobs } from "./jobs.js";
 
 /** Whom an install or uninstall is for. */
@@ -286,6 +287,47 @@ export class BotSide {
       refreshed = true;
     }
     return { status: answer.status, body: answer.body, refreshed };
+  }
+
+  private crowd(): CrowdDeps {
+    if (!this.client) noBot();
+    return {
+      ctx: this.ctx,
+      bot: this,
+      env: () => this.env(),
+      nextId: () => this.nextId(),
+      place: (user, conversationId, replyToId) => this.place(user, { conversationId }, replyToId),
+    };
+  }
+
+  /** Many users press the same Action.Execute at once (see crowd.ts). */
+  invokes(target: CrowdTarget & { verb: string; data?: unknown; withBody?: boolean }): Promise<CrowdResult> {
+    return invokeMany(this.crowd(), target);
+  }
+
+  /** Many users add or remove reactions at once (see crowd.ts). */
+  reactions(target: CrowdTarget & { types: string[]; action: "add" | "remove" }): Promise<CrowdResult> {
+    return reactMany(this.crowd(), target);
+  }
+
+  /** Many users read their 1:1 chats at once (each up to the bot's latest message, or `lastReadMessageId`). */
+  async readMany(users: (string | number)[], lastReadMessageId?: string): Promise<CrowdResult> {
+    const started = Date.now();
+    const results = await Promise.all(
+      users.map(async (who) => {
+        const user = this.user(who);
+        try {
+          const r = await this.read(who, lastReadMessageId);
+          return { from: user.id, status: r.status, replyToId: r.lastReadMessageId };
+        } catch (e) {
+          if (e instanceof EmulatorError) throw e;
+          return { from: user.id, status: 0, replyToId: lastReadMessageId ?? "" };
+        }
+      }),
+    );
+    const statuses: Record<string, number> = {};
+    for (const r of results) statuses[String(r.status)] = (statuses[String(r.status)] ?? 0) + 1;
+    return { count: results.length, statuses, results, ms: Date.now() - started };
   }
 
   /** A user reads their 1:1 chat up to a message (default: the bot's latest kept message). */

@@ -77,6 +77,23 @@ const invokeSchema = z
   })
   .strict();
 
+const crowdTarget = {
+  users: z.array(who).min(1).max(100_000),
+  conversationId: z.string().min(1).optional(),
+  replyToId: z.string().min(1).optional(),
+};
+const invokesSchema = z
+  .object({ ...crowdTarget, verb: z.string().min(1), data: z.unknown().optional(), withBody: z.boolean().optional() })
+  .strict();
+const reactionsSchema = z
+  .object({
+    ...crowdTarget,
+    types: z.array(z.string().min(1).max(100)).min(1).default(["like"]),
+    action: z.enum(["add", "remove"]).default("add"),
+  })
+  .strict();
+const readsSchema = z.object({ users: z.array(who).min(1).max(100_000), lastReadMessageId: z.string().min(1).optional() }).strict();
+
 /**
  * Control API (JSON under `/_emulator`): faults, limits, tenants' admin switch, users'
  * blocked/uninstalled state, the bot endpoint, installs/uninstalls as jobs, and user actions
@@ -228,6 +245,25 @@ export function registerControl(router: Router, ctx: EmulatorContext): void {
     "POST",
     "/_emulator/invoke",
     control((call) => ctx.bot.invoke(readBody(call, invokeSchema))),
+  );
+  // Many users at once (issue 10): card presses, reactions, read receipts; answers counted by status.
+  router.add(
+    "POST",
+    "/_emulator/invokes",
+    control((call) => ctx.bot.invokes(readBody(call, invokesSchema))),
+  );
+  router.add(
+    "POST",
+    "/_emulator/reactions",
+    control((call) => ctx.bot.reactions(readBody(call, reactionsSchema))),
+  );
+  router.add(
+    "POST",
+    "/_emulator/reads",
+    control((call) => {
+      const body = readBody(call, readsSchema);
+      return ctx.bot.readMany(body.users, body.lastReadMessageId);
+    }),
   );
   router.add(
     "POST",

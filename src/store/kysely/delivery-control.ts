@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { type Expression, type ExpressionBuilder, type Kysely, sql } from "kysely";
 import type { InFlightPolicy, RecoveryResult } from "../../delivery/model.js";
 import type { EditOutcome } from "../../delivery/store/port.js";
 import type { StoreDialect } from "./backend.js";
@@ -149,6 +149,12 @@ export async function heartbeat(db: Kysely<AllTables>, owner: string, now: numbe
  * Give back the work of dead workers, one notification per transaction (notification locked
  * first, as every writer does): claimed rows → ready; in-flight sends → `unknown` (or ready with
  * `resend`); their expansions → free to take. Then forget the dead workers.
+ *
+ * Whether an owner is dead is decided inside each UPDATE/DELETE statement (no heartbeat at or
+ * after `staleBefore` in `delivery_workers`), never from a list read earlier: a worker that
+ * registers and claims rows while a recovery runs would not be on such a list, and its live rows
+ * would be taken (test/scale/recovery-race.test.ts). Several processes may recover at once: the
+ * notification's row lock orders them, and the second finds nothing left to move.
  */
 export async function recover(
   db: Kysely<AllTables>,
@@ -160,14 +166,11 @@ export async function recover(
   othersAreDead: boolean,
 ): Promise<RecoveryResult> {
   const nowIso = iso(now);
-  const alive = othersAreDead
-    ? [self]
-    : [self, ...(await db.selectFrom("delivery_workers").select("id").where("heartbeat_at", ">=", staleBefore).execute()).map((r) => r.id)];
+  const dead = deadOwner(self, staleBefore, othersAreDead);
   const leased = await db
     .selectFrom("deliveries")
     .select(["notification_id"])
-    .where("lease_owner", "is not", null)
-    .where("lease_owner", "not in", alive)
+    .where((eb) => dead(eb, eb.ref("deliveries.lease_owner")))
     .groupBy("notification_id")
     .execute();
   const result: RecoveryResult = { released: 0, unknown: 0, requeued: 0 };
@@ -192,15 +195,15 @@ export async function recover(
               },
         )
         .where("notification_id", "=", id)
-        .where("lease_owner", "not in", alive)
         .where("queue", "=", "inflight")
+        .where((eb) => dead(eb, eb.ref("deliveries.lease_owner")))
         .executeTakeFirst();
       const claimed = await trx
         .updateTable("deliveries")
         .set({ queue: "ready", lease_owner: null, updated_at: nowIso })
         .where("notification_id", "=", id)
-        .where("lease_owner", "not in", alive)
         .where("queue", "=", "claimed")
+        .where((eb) => dead(eb, eb.ref("deliveries.lease_owner")))
         .executeTakeFirst();
       const n = Number(inflight.numUpdatedRows);
       if (policy === "resend") result.requeued += n;
@@ -214,11 +217,39 @@ export async function recover(
   await db
     .updateTable("notifications")
     .set({ expansion_owner: null, updated_at: nowIso })
-    .where("expansion_owner", "is not", null)
-    .where("expansion_owner", "not in", alive)
+    .where((eb) => dead(eb, eb.ref("notifications.expansion_owner")))
     .execute();
-  await db.deleteFrom("delivery_workers").where("id", "not in", alive).execute();
+  // Only workers whose own row is stale: a worker that beat after this recovery began stays.
+  await db
+    .deleteFrom("delivery_workers")
+    .where("id", "<>", self)
+    .$if(!othersAreDead, (q) => q.where("heartbeat_at", "<", staleBefore))
+    .execute();
   return result;
+}
+
+/**
+ * The condition "`owner` names a dead worker", for a WHERE clause: set, not `self`, and (unless
+ * every other worker is dead by definition, a store one process owns) without a heartbeat at or
+ * after `staleBefore`, read by the same statement that moves the rows.
+ */
+function deadOwner(self: string, staleBefore: number, othersAreDead: boolean) {
+  return (eb: ExpressionBuilder<AllTables, "deliveries" | "notifications">, owner: Expression<string | null>) => {
+    const conditions = [eb(owner, "is not", null), eb(owner, "<>", self)];
+    if (!othersAreDead)
+      conditions.push(
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom("delivery_workers as w")
+              .select(sql.lit(1).as("one"))
+              .where("w.id", "=", owner)
+              .where("w.heartbeat_at", ">=", staleBefore),
+          ),
+        ),
+      );
+    return eb.and(conditions);
+  };
 }
 
 /** Graceful stop: claimed rows back to ready, expansions released, the worker forgotten. */

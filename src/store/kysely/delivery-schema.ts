@@ -63,6 +63,8 @@ export interface NotificationsTable {
   recall_pending: Int;
   recall_done: Int;
   recall_failed: Int;
+  /** Deliveries read (010_reads_reactions). */
+  read_count?: Int;
 }
 
 export interface DeliveriesTable {
@@ -96,6 +98,10 @@ export interface DeliveriesTable {
   updated_at: string;
   /** 1: the row tries again a conversation that had blocked the bot (008_blocked_retry). */
   retry_blocked: number | null;
+  /** When the recipient read it (010_reads_reactions). */
+  read_at?: string | null;
+  /** Answers the shared channel card last showed (010_reads_reactions). */
+  card_total?: number | null;
 }
 
 export interface NotificationTenantsTable {

@@ -19,6 +19,9 @@ export interface Database {
   responses: ResponsesTable;
   response_voters: ResponseVotersTable;
   survey_sessions: SurveySessionsTable;
+  // Read receipts, reactions and answer totals (migration 010_reads_reactions; issue 10).
+  response_reactions: ResponseReactionsTable;
+  response_counts: ResponseCountsTable;
 }
 
 export interface ConversationsTable {
@@ -121,4 +124,22 @@ export interface SurveySessionsTable {
   /** Optimistic concurrency: every write checks and bumps it. */
   version: number;
   updated_at: string;
+}
+
+/** A reaction currently on one delivered message (migration 010). */
+export interface ResponseReactionsTable {
+  notification_id: string;
+  /** The delivery's seq. */
+  seq: number | string;
+  user_id: string;
+  /** Teams' reaction type: `like`, `heart`, `laugh`, ... */
+  type: string;
+  created_at: string;
+}
+
+/** Running totals of a notification's answers (migration 010): option -1 counts the people who answered. */
+export interface ResponseCountsTable {
+  notification_id: string;
+  option: number;
+  count: number | string;
 }

@@ -6,8 +6,10 @@ import { type AccessTables, KyselyApiKeyStore, KyselyAuditLog } from "./access.j
 import type { SqlBackend } from "./backend.js";
 import { KyselyConversationStore } from "./conversations.js";
 import { KyselyDeliveryStore } from "./deliveries.js";
+import { withDeliveryTables } from "./delivery-schema.js";
 import { appliedMigrations, migrate } from "./migrator.js";
 import { KyselyPreferenceStore } from "./preferences.js";
+import { KyselyResponseStore } from "./responses.js";
 import { KyselySurveyStore } from "./surveys.js";
 
 /** The `Store` over a connected back end: the same code for every SQL database. */
@@ -19,6 +21,7 @@ export class KyselyStore implements Store {
   readonly apiKeys: KyselyApiKeyStore;
   readonly audit: KyselyAuditLog;
   readonly surveys: KyselySurveyStore;
+  readonly responses: KyselyResponseStore;
   private closed = false;
 
   constructor(private readonly backend: SqlBackend) {
@@ -29,6 +32,7 @@ export class KyselyStore implements Store {
     this.apiKeys = new KyselyApiKeyStore(backend.db.withTables<AccessTables>());
     this.audit = new KyselyAuditLog(backend.db.withTables<AccessTables>());
     this.surveys = new KyselySurveyStore(backend.db);
+    this.responses = new KyselyResponseStore(withDeliveryTables(backend.db));
   }
 
   /** True when the database answers and every migration this code knows is applied; false once closed. */

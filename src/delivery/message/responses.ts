@@ -1,0 +1,121 @@
+import { z } from "zod";
+
+/**
+ * The answerable parts of a message (issue 10): `ack` (an acknowledgement button) and `poll`
+ * (a question with options). Both render as an Adaptive Card whose Action.Execute verbs start
+ * with `herald.response` (src/responses/ answers them).
+ */
+
+/** Verb prefix of every Action.Execute Herald puts on an answerable card. */
+export const RESPONSE_VERB = "herald.response";
+export const POLL_VERB = `${RESPONSE_VERB}.poll`;
+export const ACK_VERB = `${RESPONSE_VERB}.ack`;
+/** The card's `refresh` action: a user's own view (their answer and the live totals). */
+export const VIEW_VERB = `${RESPONSE_VERB}.view`;
+/** Id of the poll's Input.ChoiceSet: its value arrives in the action's data under this key. */
+export const CHOICE_INPUT_ID = "heraldChoice";
+
+export const maxPollOptions = 20;
+
+const label = (what: string, max: number) =>
+  z
+    .string({ error: `must be a string (${what})` })
+    .refine((s) => s.trim() !== "", { error: `must not be empty (${what})` })
+    .refine((s) => s.length <= max, { error: `is longer than ${max} characters (${what})` });
+
+/** `message.ack`: a button the recipient presses to acknowledge; `label` defaults to "Acknowledge". */
+export const ackSchema = z.strictObject({ label: label("the button's text", 100).optional() }, { error: "must be an object such as {}" });
+
+/**
+ * `message.poll`: `question`, 2 to 20 `options`; `multiple` lets a person pick several options in
+ * their one answer; `anonymous` stores no identity with the answer; after `closesAt` no answer is taken.
+ */
+export const pollSchema = z
+  .strictObject(
+    {
+      question: label("the poll's question", 500),
+      options: z
+        .array(label("an option", 200), { error: "must be an array of option texts" })
+        .min(2, { error: "needs at least 2 options" })
+        .max(maxPollOptions, { error: `has more than ${maxPollOptions} options` }),
+      multiple: z.boolean({ error: "must be true or false" }).optional(),
+      anonymous: z.boolean({ error: "must be true or false" }).optional(),
+      closesAt: z.iso.datetime({ offset: true, error: "must be an ISO 8601 time with a zone, e.g. 2025-06-01T09:00:00Z" }).optional(),
+    },
+    { error: 'must be an object: {"question": "...", "options": ["...", "..."]}' },
+  )
+  .superRefine((p, ctx) => {
+    const seen = new Set<string>();
+    p.options.forEach((o, i) => {
+      const key = o.trim().toLowerCase();
+      if (seen.has(key)) ctx.addIssue({ code: "custom", path: ["options", i], message: `repeats the option "${o}"; options must differ` });
+      seen.add(key);
+    });
+  });
+
+export type AckSpec = z.infer<typeof ackSchema>;
+export type PollSpec = z.infer<typeof pollSchema>;
+
+/** What kind of answer a message asks for, if any. */
+export type Answerable = { kind: "poll"; poll: PollSpec } | { kind: "ack"; ack: AckSpec };
+
+/** The answerable part of a stored message (as the API accepted it), or undefined. */
+export function answerableOf(message: unknown): Answerable | undefined {
+  if (typeof message !== "object" || message === null) return undefined;
+  const m = message as { poll?: unknown; ack?: unknown };
+  if (m.poll !== undefined) {
+    const r = pollSchema.safeParse(m.poll);
+    return r.success ? { kind: "poll", poll: r.data } : undefined;
+  }
+  if (m.ack !== undefined) {
+    const r = ackSchema.safeParse(m.ack);
+    return r.success ? { kind: "ack", ack: r.data } : undefined;
+  }
+  return undefined;
+}
+
+type Card = Record<string, unknown>;
+
+/** The "Vote" / "Acknowledge" action of the card as first sent. */
+export function answerActions(a: Answerable): Card[] {
+  if (a.kind === "ack") return [{ type: "Action.Execute", title: a.ack.label ?? "Acknowledge", verb: ACK_VERB, data: { herald: "ack" } }];
+  return [{ type: "Action.Execute", title: "Vote", verb: POLL_VERB, data: { herald: "poll" } }];
+}
+
+/** The poll's question and its options as an Input.ChoiceSet (expanded; multi-select for `multiple`). */
+export function pollBody(poll: PollSpec): Card[] {
+  const body: Card[] = [
+    { type: "TextBlock", text: poll.question, wrap: true, weight: "Bolder", size: "Medium" },
+    {
+      type: "Input.ChoiceSet",
+      id: CHOICE_INPUT_ID,
+      style: "expanded",
+      isMultiSelect: poll.multiple === true,
+      choices: poll.options.map((title, i) => ({ title, value: String(i) })),
+    },
+  ];
+  const notes: string[] = [];
+  if (poll.multiple) notes.push("Pick one or more.");
+  if (poll.anonymous) notes.push("Anonymous: your name is not stored with your answer.");
+  if (poll.closesAt) notes.push(`Closes ${poll.closesAt}.`);
+  if (notes.length > 0) body.push({ type: "TextBlock", text: notes.join(" "), wrap: true, isSubtle: true, size: "Small" });
+  return body;
+}
+
+/**
+ * The card an answerable message is sent as: a poll's question and options, or the ack button
+ * added to the message's own card (or to an empty one). `refresh` lets Teams show each viewer their
+ * own view (their answer, live totals) by invoking VIEW_VERB; userIds stays empty (people refresh by hand).
+ */
+export function answerableCard(a: Answerable, card: Card | undefined): Card {
+  const base: Card = card ? { ...card } : { type: "AdaptiveCard", version: "1.5", body: [] };
+  const body = Array.isArray(base["body"]) ? [...(base["body"] as Card[])] : [];
+  const actions = Array.isArray(base["actions"]) ? [...(base["actions"] as Card[])] : [];
+  if (a.kind === "poll") body.push(...pollBody(a.poll));
+  return {
+    ...base,
+    body,
+    actions: [...actions, ...answerActions(a)],
+    refresh: { action: { type: "Action.Execute", verb: VIEW_VERB, data: { herald: "view" } }, userIds: [] },
+  };
+}
