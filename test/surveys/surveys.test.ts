@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { eventually, type Stack, startStack } from "../helpers/stack.js";
+import { call, eventually, STACK_API_KEY, type Stack, startStack } from "../helpers/stack.js";
 import { forEachStore } from "../helpers/stores.js";
 import { SurveyDriver, serviceAt } from "./helpers.js";
 
@@ -53,6 +53,17 @@ forEachStore((stores) => {
       { question: "colour", text: "2", choice: "Blue" },
       { question: "why", text: "It is calm" },
     ]);
+    // In the responses API and its CSV, like poll answers.
+    const listed = await call("GET", `${stack.heraldUrl}/v1/notifications/${id}/responses`, undefined, STACK_API_KEY);
+    expect(listed.status).toBe(200);
+    expect((listed.json["items"] as Record<string, unknown>[]).map((r) => [r["kind"], r["questionId"], r["answer"], r["userId"]])).toEqual([
+      ["survey", "colour", "Blue", ann.id],
+      ["survey", "why", "It is calm", ann.id],
+    ]);
+    const csv = await fetch(`${stack.heraldUrl}/v1/notifications/${id}/responses?format=csv`, {
+      headers: { authorization: `Bearer ${STACK_API_KEY}` },
+    }).then((r) => r.text());
+    expect(csv).toMatch(/survey,.*,Blue,.*,colour/);
     // No survey running: the text goes to the commands again.
     await driver.type(ann.id, "help");
     await driver.said(ann.chat, /stop/i);
