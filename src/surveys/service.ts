@@ -82,7 +82,7 @@ export class SurveyService implements SurveyHook {
     if (!userId)
       return { refused: { code: "HERALD_E_SURVEY_NO_USER", message: "The person of this chat is unknown; the survey cannot be kept." } };
     const whenBusy = start.survey.whenBusy ?? "wait";
-    this.surveys.set(start.notificationId, start.survey);
+    this.remember(start.notificationId, start.survey);
     for (let i = 0; i < maxConflicts; i++) {
       const session = (await this.deps.store.surveys.get(start.tenantId, userId)) ?? {
         tenantId: start.tenantId,
@@ -237,8 +237,17 @@ export class SurveyService implements SurveyHook {
     if (this.surveys.has(notificationId)) return this.surveys.get(notificationId);
     const n = await this.deps.store.deliveries.getNotification(notificationId);
     const survey = n && n.status !== "canceled" ? (n.message as Message).survey : undefined;
-    this.surveys.set(notificationId, survey);
+    this.remember(notificationId, survey);
     return survey;
+  }
+
+  /** Keep a survey's questions; the oldest is forgotten past 1,000 (read again from the store when needed). */
+  private remember(notificationId: string, survey: Survey | undefined): void {
+    this.surveys.set(notificationId, survey);
+    if (this.surveys.size > 1_000) {
+      const oldest = this.surveys.keys().next().value;
+      if (oldest !== undefined) this.surveys.delete(oldest);
+    }
   }
 
   private async say(session: SurveySession, key: string, message: Message): Promise<void> {
