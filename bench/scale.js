@@ -188,7 +188,10 @@ async function row(n, emu, org) {
     const cpu0 = procs.map((p) => cpuSecondsOf(p.pid));
     const sent0 = await Promise.all(procs.map((p) => sentBy(p.url)));
     const t0 = performance.now();
-    const { id } = await api(procs[0].url, "POST", "/v1/notifications", { audience: { all: true }, message: { text: "Scale ${givenName}" } });
+    const { id } = await api(procs[0].url, "POST", "/v1/notifications", {
+      audience: { all: true },
+      message: { text: "Scale ${givenName}" },
+    });
     let view;
     let lastSample = 0;
     for (;;) {
@@ -236,7 +239,9 @@ try {
   for (const n of counts) {
     const r = await row(n, emu, org);
     rows.push(r);
-    log(`[${n}] ${fmt(r.sent)} sent in ${fmt(r.seconds, 1)} s = ${fmt(r.rate)} msg/s${r.completed ? "" : " (NOT completed within the bound)"}`);
+    log(
+      `[${n}] ${fmt(r.sent)} sent in ${fmt(r.seconds, 1)} s = ${fmt(r.rate)} msg/s${r.completed ? "" : " (NOT completed within the bound)"}`,
+    );
   }
 } finally {
   await emu.stop();
@@ -249,7 +254,9 @@ out.push(
   `Herald on 1-${Math.max(...counts)} processes, ${fmt(messages)} messages over ${tenants} tenants per row; emulator answers after ${answerMs} ms, limits off; PostgreSQL + Redis; ${cpuModel}, Node ${process.version}`,
 );
 out.push("");
-out.push("| processes | sent | seconds | msg/s | × 1 process | Herald CPU µs/msg | PostgreSQL CPU µs/msg | rows written/msg | sent by each process | 429s | load (1 min) |");
+out.push(
+  "| processes | sent | seconds | msg/s | × 1 process | Herald CPU µs/msg | PostgreSQL CPU µs/msg | rows written/msg | sent by each process | 429s | load (1 min) |",
+);
 out.push("|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|");
 for (const r of rows)
   out.push(

@@ -2,7 +2,11 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import { errorResponse } from "../http/errors.js";
 
-export type Scope = "send" | "read" | "admin";
+/**
+ * What a key may do: `send` notifications, `read` everything it may reach, `admin` (keys, audit,
+ * and every other scope), `draft` notifications for approval, `approve` (or send back) drafts.
+ */
+export type Scope = "send" | "read" | "admin" | "draft" | "approve";
 
 /** Who is calling the API: a key id, what it may do, and (optionally) the only tenants it may touch. */
 export interface Principal {
@@ -51,11 +55,12 @@ export type ApiEnv = { Variables: { principal: Principal; auditTarget: AuditTarg
 export type AfterAuth = (c: Context<ApiEnv>) => Response | undefined;
 
 /**
- * Require `Authorization: Bearer <key>` with `scope` (admin implies every scope), then run
+ * Require `Authorization: Bearer <key>` with `scope` (or one of several; admin implies every scope), then run
  * `after` (the per-key request limit). Pass an ApiKeyVerifier that has `after` attached with
  * `withAfterAuth` to limit every route at once.
  */
-export function requireScope(verifier: ApiKeyVerifier & { after?: AfterAuth }, scope: Scope): MiddlewareHandler<ApiEnv> {
+export function requireScope(verifier: ApiKeyVerifier & { after?: AfterAuth }, scope: Scope | readonly Scope[]): MiddlewareHandler<ApiEnv> {
+  const wanted: readonly Scope[] = typeof scope === "string" ? [scope] : scope;
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -79,8 +84,9 @@ export function requireScope(verifier: ApiKeyVerifier & { after?: AfterAuth }, s
     // The per-key limit counts every authenticated request, refused ones included.
     const refused = verifier.after?.(c);
     if (refused) return refused;
-    if (!principal.scopes.includes(scope) && !principal.scopes.includes("admin")) {
-      return errorResponse(c, 403, "HERALD_E_FORBIDDEN", `This API key lacks the "${scope}" scope needed here.`);
+    if (!wanted.some((s) => principal.scopes.includes(s)) && !principal.scopes.includes("admin")) {
+      const named = wanted.map((s) => `"${s}"`).join(" or ");
+      return errorResponse(c, 403, "HERALD_E_FORBIDDEN", `This API key lacks the ${named} scope needed here.`);
     }
     await next();
   };

@@ -8,12 +8,16 @@ import type { ApiKeyRecord, ApiKeyStore, AuditLog } from "../store/ports.js";
 import { type ApiEnv, type ApiKeyVerifier, hashKey, type Principal, requireScope, type Scope } from "./auth.js";
 import { bodyError, queryError } from "./validation.js";
 
-export const scopes = ["send", "read", "admin"] as const satisfies readonly Scope[];
+export const scopes = ["send", "read", "admin", "draft", "approve"] as const satisfies readonly Scope[];
 
 export const createKeySchema = z
   .strictObject({
     name: z.string().trim().min(1).max(100).describe("What the key is for (shown in lists and the audit log)."),
-    scopes: z.array(z.enum(scopes)).min(1).max(3).describe("What the key may do: send notifications, read, or administer (keys, audit)."),
+    scopes: z
+      .array(z.enum(scopes))
+      .min(1)
+      .max(5)
+      .describe("What the key may do: send notifications, read, administer (keys, audit), draft for approval, approve drafts."),
     tenants: z
       .array(z.string().min(1).max(200))
       .min(1)
@@ -247,6 +251,8 @@ export function auditWrites(auditLog: AuditLog, clock: Clock): MiddlewareHandler
   return async (c, next) => {
     await next();
     if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.path.startsWith("/v1/keys")) return;
+    // A POST that only reads (its audience is too big for a query string).
+    if (c.req.path === "/v1/audiences/estimate") return;
     if (!c.req.path.startsWith("/v1/") || c.res.status >= 300) return;
     const principal = c.get("principal");
     if (!principal) return;

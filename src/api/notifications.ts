@@ -38,6 +38,8 @@ export interface NotificationView {
   scheduledAt?: string;
   canceledAt?: string;
   category?: string;
+  /** `urgent` passes quiet hours and the frequency cap. */
+  priority?: "urgent" | "normal";
   /** 1, plus one per edit. */
   messageVersion: number;
   /** True while `all` or a team roster is still being expanded (`total` grows meanwhile). */
@@ -65,6 +67,7 @@ export function notificationView(n: Notification): NotificationView {
   if (n.scheduledAt) view.scheduledAt = n.scheduledAt;
   if (n.canceledAt) view.canceledAt = n.canceledAt;
   if (n.category) view.category = n.category;
+  if (n.priority) view.priority = n.priority;
   if (n.messageVersion > 1) view.edit = n.edit;
   if (n.canceledAt) view.recall = n.recall;
   return view;
@@ -89,6 +92,8 @@ export function deliveryView(d: Delivery) {
     sentAt: d.sentAt ?? null,
     updatedAt: d.updatedAt,
     readAt: null as string | null,
+    heldUntil: d.heldUntil ?? null,
+    heldReason: d.heldReason ?? null,
   };
 }
 
@@ -109,6 +114,8 @@ const deliveryCsvHeader = [
   "sentAt",
   "updatedAt",
   "readAt",
+  "heldUntil",
+  "heldReason",
 ] as const;
 
 /** Name the notification a write touched, for the audit entry (its id and tenant). */

@@ -7,8 +7,11 @@ import {
   notificationsQuerySchema,
 } from "../delivery/request.js";
 import { conversationQuerySchema } from "./conversations.js";
+import { draftBodySchema, returnBodySchema } from "./drafts.js";
+import { estimateRequestSchema } from "./estimate.js";
 import { auditQuerySchema, createKeySchema } from "./keys.js";
 import { retryQuerySchema } from "./notification-retry.js";
+import { optOutsQuerySchema, tenantSettingsBodySchema, userPreferencesBodySchema, userPreferencesQuerySchema } from "./preferences.js";
 import { responsesQuerySchema } from "./responses.js";
 import { tenantsQuerySchema } from "./tenants.js";
 
@@ -107,6 +110,13 @@ const bearer = [{ apiKey: [] }];
  */
 export function openApiDocument(serverUrl?: string): Schema {
   const idParam = { name: "id", in: "path", required: true, schema: { type: "string" } };
+  const userIdParam = {
+    name: "userId",
+    in: "path",
+    required: true,
+    schema: { type: "string" },
+    description: "Teams user id (29:...) or Entra object id",
+  };
   return {
     openapi: "3.1.0",
     info: {
@@ -238,6 +248,59 @@ export function openApiDocument(serverUrl?: string): Schema {
           responses: { "204": { description: "Revoked" }, ...errors(401, 403, 404) },
         },
       },
+      "/v1/audiences/estimate": {
+        post: {
+          summary: "How many recipients an audience would reach now (read); writes nothing",
+          requestBody: { required: true, content: { "application/json": { schema: json(estimateRequestSchema) } } },
+          responses: { "200": { description: "{recipients (null for team rosters), skipped, exact, note?}" }, ...errors(400, 401, 403) },
+        },
+      },
+      "/v1/drafts": {
+        post: {
+          summary: "Draft a notification for approval (draft scope); refused outside the key's tenants",
+          requestBody: { required: true, content: { "application/json": { schema: json(draftBodySchema) } } },
+          responses: { "201": { description: "The draft" }, ...errors(400, 401, 403) },
+        },
+        get: {
+          summary: "Drafts, newest first (draft, approve or read scope)",
+          responses: { "200": { description: "{items}" }, ...errors(400, 401, 403) },
+        },
+      },
+      "/v1/drafts/{id}": {
+        get: {
+          summary: "A draft and its decisions",
+          parameters: [idParam],
+          responses: { "200": { description: "The draft with `history`" }, ...errors(401, 403, 404) },
+        },
+        put: {
+          summary: "Change a draft not yet submitted, or sent back (its author)",
+          parameters: [idParam],
+          requestBody: { required: true, content: { "application/json": { schema: json(draftBodySchema) } } },
+          responses: { "200": { description: "The draft" }, ...errors(400, 401, 403, 404, 409) },
+        },
+      },
+      "/v1/drafts/{id}/submit": {
+        post: {
+          summary: "Submit a draft for approval (its author)",
+          parameters: [idParam],
+          responses: { "200": { description: "The draft" }, ...errors(401, 403, 404, 409) },
+        },
+      },
+      "/v1/drafts/{id}/approve": {
+        post: {
+          summary: "Approve a submitted draft (approve scope, not its author): it is sent as its author",
+          parameters: [idParam],
+          responses: { "202": { description: "The draft with `notificationId`" }, ...errors(400, 401, 403, 404, 409) },
+        },
+      },
+      "/v1/drafts/{id}/return": {
+        post: {
+          summary: "Send a submitted draft back to its author with a comment (approve scope)",
+          parameters: [idParam],
+          requestBody: { required: true, content: { "application/json": { schema: json(returnBodySchema) } } },
+          responses: { "200": { description: "The draft" }, ...errors(400, 401, 403, 404, 409) },
+        },
+      },
       "/v1/audit": {
         get: {
           summary: "Audit log of writes (admin)",
@@ -257,6 +320,44 @@ export function openApiDocument(serverUrl?: string): Schema {
           summary: "Resume sending to a tenant whose admin allowed the bot again (admin); harmless when it is active",
           parameters: [idParam],
           responses: { "200": { description: "The tenant, with `resumed`" }, ...errors(401, 403, 404) },
+        },
+      },
+      // Preferences (issue 11).
+      "/v1/users/{userId}/preferences": {
+        get: {
+          summary: "A person's preferences: optedOut (everything) and categories {name: true = receiving, false = opted out} (read)",
+          parameters: [userIdParam, ...queryParameters(userPreferencesQuerySchema)],
+          responses: { "200": { description: "{tenantId,userId,optedOut,categories,updatedAt}" }, ...errors(400, 401, 403) },
+        },
+        put: {
+          summary: "Change a person's preferences (send); categories not named keep their value; tenantId in the body or the query",
+          parameters: [userIdParam],
+          requestBody: { required: true, content: { "application/json": { schema: json(userPreferencesBodySchema) } } },
+          responses: { "200": { description: "The preferences as stored" }, ...errors(400, 401, 403) },
+        },
+      },
+      "/v1/reports/opt-outs": {
+        get: {
+          summary: "Opt-outs: counts per tenant and category (`*` = everything) and a page of people, or CSV (read)",
+          parameters: queryParameters(optOutsQuerySchema),
+          responses: {
+            "200": { description: "{counts:[{tenantId,category,count}], items, nextCursor}, or CSV" },
+            ...errors(400, 401, 403),
+          },
+        },
+      },
+      "/v1/tenants/{id}": {
+        get: {
+          summary: "A tenant's default time zone, quiet hours and working days (admin)",
+          parameters: [idParam],
+          responses: { "200": { description: "{tenantId,timeZone,quietHours,workingDays,updatedAt}" }, ...errors(401, 403) },
+        },
+        put: {
+          summary:
+            "Set a tenant's time zone, quiet hours {start,end} (HH:MM local) and working days (admin); non-urgent messages wait for each recipient's next allowed moment in their own zone; null clears a field",
+          parameters: [idParam],
+          requestBody: { required: true, content: { "application/json": { schema: json(tenantSettingsBodySchema) } } },
+          responses: { "200": { description: "The settings as stored" }, ...errors(400, 401, 403) },
         },
       },
       "/healthz": { get: { summary: "The process is up", security: [], responses: { "200": { description: "ok" } } } },

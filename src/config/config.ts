@@ -1,3 +1,5 @@
+import { type FooterPolicy, parseFooterPolicy } from "../preferences/footer.js";
+import { type FrequencyCap, parseFrequencyCap } from "../preferences/hours.js";
 import { readAppCertificate, showSettingValue } from "./certificate.js";
 import { type CloudName, cloudNames } from "./clouds.js";
 
@@ -48,6 +50,12 @@ export interface Config {
   blockedRetryMs: number;
   /** A survey nobody answers ends (`expired`) this long after its last question was asked, in ms. */
   surveyTimeoutMs: number;
+  /** Known notification categories (HERALD_CATEGORIES); undefined = any category is accepted. */
+  categories: readonly string[] | undefined;
+  /** Which notifications end with how to stop them (HERALD_UNSUBSCRIBE_FOOTER). */
+  unsubscribeFooter: FooterPolicy;
+  /** At most this many non-urgent messages per person per window (HERALD_FREQUENCY_CAP); undefined = no cap. */
+  frequencyCap: FrequencyCap | undefined;
 }
 
 /** Every invalid setting at once (`problems`), each naming the setting, the value and what is accepted. */
@@ -256,6 +264,43 @@ export const settings: readonly Setting[] = [
       const r = duration(raw);
       if (r.ok && r.value < 60_000) return { ok: false, expected: "a duration of at least 1m, such as 30m, 24h or 7d" };
       return r;
+    },
+  ),
+  setting(
+    "categories",
+    "HERALD_CATEGORIES",
+    "Known notification categories, comma separated (e.g. `alerts,news`); a request or a person naming another is refused. Unset = any.",
+    undefined,
+    (raw) => {
+      const names = raw
+        .split(",")
+        .map((c) => c.trim())
+        .filter((c) => c !== "");
+      if (names.length === 0) return ok(undefined);
+      const wrong = names.find((c) => !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(c) || c.toLowerCase() === "all");
+      if (wrong) return bad(`category names of letters, digits, _ . - (at most 100, not "all"); got "${wrong}"`);
+      return ok(Object.freeze([...new Set(names)]));
+    },
+  ),
+  setting(
+    "unsubscribeFooter",
+    "HERALD_UNSUBSCRIBE_FOOTER",
+    "Which notifications end with how to stop them: `broadcasts` (everyone, team members), `on`, `off`; then `,<category>=on|off` overrides.",
+    "broadcasts",
+    (raw) => {
+      const policy = parseFooterPolicy(raw);
+      return policy ? ok(policy) : bad("on, off or broadcasts, optionally followed by ,<category>=on|off (e.g. broadcasts,alerts=off)");
+    },
+  ),
+  setting(
+    "frequencyCap",
+    "HERALD_FREQUENCY_CAP",
+    "At most N non-urgent messages per person per period (`3/day`, `10/week`, `2/hour`, `5/12h`); later ones wait. Unset = no cap.",
+    undefined,
+    (raw) => {
+      if (raw.trim() === "") return ok(undefined);
+      const cap = parseFrequencyCap(raw);
+      return cap ? ok(cap) : bad("N/day, N/hour, N/week or N/<hours>h with N ≥ 1 (e.g. 3/day)");
     },
   ),
 ];

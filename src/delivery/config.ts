@@ -1,3 +1,4 @@
+import { defaultFooterPolicy, type FooterPolicy } from "../preferences/footer.js";
 import { type CredentialBackoff, defaultCredentialBackoff } from "./dispatch/credentials.js";
 import type { InFlightPolicy } from "./model.js";
 import { defaultRetryPolicy, type RetryPolicy } from "./retry.js";
@@ -64,6 +65,10 @@ export interface DeliveryConfig {
   blockedRetryMs: number;
   /** Backoff of the pause when the bot's credentials fail (token endpoint, Connector 401). Default 1 s doubling to 5 min. */
   credentialBackoff: CredentialBackoff;
+  /** Which notifications end with how to stop them (HERALD_UNSUBSCRIBE_FOOTER). Default: broadcasts. */
+  unsubscribeFooter: FooterPolicy;
+  /** Known categories (HERALD_CATEGORIES): a request naming another is refused. Default: any. */
+  categories: readonly string[] | undefined;
 }
 
 export const defaultDeliveryConfig: Readonly<DeliveryConfig> = Object.freeze({
@@ -86,6 +91,8 @@ export const defaultDeliveryConfig: Readonly<DeliveryConfig> = Object.freeze({
   tenantDisabledTimeoutMs: 24 * 3_600_000,
   blockedRetryMs: 7 * 24 * 3_600_000,
   credentialBackoff: defaultCredentialBackoff,
+  unsubscribeFooter: defaultFooterPolicy,
+  categories: undefined,
 });
 
 /** Fill defaults and check values; throws RangeError (`HERALD_E_DELIVERY_CONFIG`) naming the bad field. */

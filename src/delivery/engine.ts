@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from "../clock.js";
 import type { ConnectorClient } from "../connector/client.js";
 import { type Logger, silentLogger } from "../log.js";
+import { footerFor } from "../preferences/footer.js";
 import type { Store } from "../store/ports.js";
 import { resolveAudience } from "./audience/resolve.js";
 import { type DeliveryConfig, resolveDeliveryConfig } from "./config.js";
@@ -207,7 +208,15 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         data: request.data ?? null,
         scheduledAt: scheduledAt ?? null,
         category: request.category ?? null,
+        // Only when given, so requests without them hash as before (idempotent replays across an upgrade).
+        ...(request.priority === undefined ? {} : { priority: request.priority }),
+        ...(request.footer === undefined ? {} : { footer: request.footer }),
       });
+      if (config.categories && request.category !== undefined && !config.categories.includes(request.category))
+        throw new DeliveryError(
+          "HERALD_E_UNKNOWN_CATEGORY",
+          `category: "${request.category}" is not one of HERALD_CATEGORIES (${config.categories.join(", ")}); use one of them or add it to HERALD_CATEGORIES.`,
+        );
       if (caller.tenants) {
         // Checked before any lookup: only a tenant the caller named itself is ever refused by name.
         const named = "tenantId" in audience ? audience.tenantId : undefined;
@@ -254,6 +263,8 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
           message: request.message,
           data: request.data,
           category: request.category,
+          priority: request.priority === "urgent" ? "urgent" : undefined,
+          footer: footerFor(config.unsubscribeFooter, { audience, category: request.category, footer: request.footer }),
           createdAt: now,
           scheduledAt,
           expansionDone: !resolution.streaming,
@@ -302,6 +313,8 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         tenantId: r.tenantId || undefined,
         audience,
         message,
+        // An answer to what the person just did: never held by quiet hours or the frequency cap.
+        priority: "urgent" as const,
         createdAt: now,
         expansionDone: true,
       };

@@ -16,7 +16,9 @@ export type DeliveryErrorCode =
   /** The engine is stopping or stopped. */
   | "HERALD_E_ENGINE_STOPPED"
   /** A survey cannot be edited (it is asked one question at a time in each chat). */
-  | "HERALD_E_SURVEY_NOT_EDITABLE";
+  | "HERALD_E_SURVEY_NOT_EDITABLE"
+  /** A category not in HERALD_CATEGORIES (issue 11). */
+  | "HERALD_E_UNKNOWN_CATEGORY";
 
 const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
   HERALD_E_NOT_FOUND: 404,
@@ -26,6 +28,7 @@ const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
   HERALD_E_TENANT_REQUIRED: 400,
   HERALD_E_ENGINE_STOPPED: 503,
   HERALD_E_SURVEY_NOT_EDITABLE: 409,
+  HERALD_E_UNKNOWN_CATEGORY: 400,
 };
 
 export class DeliveryError extends Error {

@@ -72,6 +72,10 @@ export interface Notification {
   /** Extra values for `${...}` templating, bound as `data` (and at the root when not shadowed). */
   data?: Record<string, unknown> | undefined;
   category?: string | undefined;
+  /** `urgent` passes quiet hours and the frequency cap (issue 11); undefined = normal. */
+  priority?: "urgent" | "normal" | undefined;
+  /** The message ends with how to stop it (HERALD_UNSUBSCRIBE_FOOTER, or the request's `footer`). */
+  footer?: boolean | undefined;
   createdAt: string;
   scheduledAt?: string | undefined;
   startedAt?: string | undefined;
@@ -107,6 +111,10 @@ export interface Delivery {
   recall?: RecallState | undefined;
   sentAt?: string | undefined;
   updatedAt: string;
+  /** The row was held (quiet hours, working days, frequency cap) until this time (ISO 8601). */
+  heldUntil?: string | undefined;
+  /** `quietHours`, `workingDays` or `frequencyCap`. */
+  heldReason?: string | undefined;
 }
 
 /** A recipient the expansion found, before it has a row. */

@@ -76,6 +76,10 @@ export const notificationRequestSchema = z
     idempotencyKey: z.string().min(1).max(200).optional(),
     /** Users who opted out of this category are skipped as `optedOut`. */
     category: z.string().min(1).max(100).optional(),
+    /** `urgent` passes the tenant's quiet hours and working days and the frequency cap; default `normal`. */
+    priority: z.enum(["normal", "urgent"], { error: 'must be "normal" or "urgent"' }).optional(),
+    /** End the message with how to stop it (true) or not (false); default HERALD_UNSUBSCRIBE_FOOTER. */
+    footer: z.boolean({ error: "must be true or false" }).optional(),
   })
   .superRefine((r, ctx) => {
     // A survey is a dialog in a person's 1:1 chat: a channel post has nobody to answer it.

@@ -151,6 +151,9 @@ export async function runDemo(options: DemoOptions): Promise<{ close(): Promise<
   const someone = (await herald.store.conversations.list({ kind: "personal", status: "active" }, { limit: 1 })).items[0];
   const deepLink = someone ? `?conversation=${encodeURIComponent(someone.id)}` : "";
   say("");
+  // One-time link: the key never appears in the browser's history, and the link works once (10 minutes).
+  const signIn = herald.dashboard.oneTimeToken(apiKey);
+  say(`  Dashboard (one-time sign-in link): ${listener.url}/dashboard/sign-in?token=${signIn}`);
   say(`  Chat view (what each user sees):  ${emulator.url}/_emulator/chat${deepLink}`);
   say(`  Herald API:                       ${listener.url}/v1   (API key: ${apiKey})`);
   say(`  OpenAPI:                          ${listener.url}/openapi.json`);

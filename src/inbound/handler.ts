@@ -1,5 +1,7 @@
 import type { Account, ConversationRecord } from "../domain/conversation.js";
 import { type Logger, sanitize } from "../log.js";
+import { parsePreferenceCommand, runPreferenceCommand } from "../preferences/commands.js";
+import { PreferenceService } from "../preferences/service.js";
 import type { ConversationObservation, Store } from "../store/ports.js";
 import type { Activity } from "./activity.js";
 import { type InboundEvent, interpret } from "./events.js";
@@ -71,6 +73,8 @@ export interface ActivityHandlerDeps {
    * inside a bot that speaks for itself. Commands still change the user's opt-out. Default false.
    */
   quiet?: boolean | undefined;
+  /** Categories and the choices behind `stop <category>`, `start <category>`, `settings`; default: over `store.preferences`, any category. */
+  preferences?: PreferenceService | undefined;
 }
 
 export interface HandlerResult {
@@ -86,9 +90,11 @@ const commands: ReadonlyMap<string, "stop" | "start" | "help"> = new Map([
   ["stop", "stop"],
   ["unsubscribe", "stop"],
   ["opt out", "stop"],
+  ["stop all", "stop"],
   ["start", "start"],
   ["subscribe", "start"],
   ["opt in", "start"],
+  ["start all", "start"],
   ["help", "help"],
   ["?", "help"],
 ]);
@@ -100,8 +106,11 @@ const commands: ReadonlyMap<string, "stop" | "start" | "help"> = new Map([
  */
 export class ActivityHandler {
   private readonly background = new Set<Promise<void>>();
+  private readonly preferences: PreferenceService;
 
-  constructor(private readonly deps: ActivityHandlerDeps) {}
+  constructor(private readonly deps: ActivityHandlerDeps) {
+    this.preferences = deps.preferences ?? new PreferenceService(deps.store.preferences, undefined, deps.now);
+  }
 
   async handle(activity: Activity): Promise<HandlerResult> {
     const refused = outOfScope(activity);
@@ -291,8 +300,11 @@ export class ActivityHandler {
     const tenantId = tenantOf(activity);
     const userId = activity.from.id;
     const command = commands.get(text);
+    const preferenceCommand = command ? undefined : parsePreferenceCommand(text);
     let reply: OutgoingMessage;
-    if (command === "stop") {
+    if (preferenceCommand) {
+      reply = await runPreferenceCommand(this.preferences, preferenceCommand, tenantId, userId, botName);
+    } else if (command === "stop") {
       await this.deps.store.preferences.setOptedOut(tenantId, userId, true, this.deps.now());
       reply = optedOutMessage(botName);
     } else if (command === "start") {

@@ -106,6 +106,8 @@ export function helpMessage(botName: string, optedOut: boolean): OutgoingMessage
       "",
       "- **stop** (or unsubscribe): stop receiving notifications",
       "- **start** (or subscribe): receive notifications again",
+      "- **stop <category>** / **start <category>**: stop or resume one kind of notification",
+      "- **settings**: your notification settings, as a card with a switch for each kind",
       "- **help**: this message",
     ].join("\n"),
   };

@@ -3,10 +3,13 @@ import { Hono } from "hono";
 import { reportingAuditLog } from "../api/audit.js";
 import { type ApiEnv, adminKeyVerifier, withAfterAuth } from "../api/auth.js";
 import { conversationRoutes } from "../api/conversations.js";
+import { draftRoutes } from "../api/drafts.js";
+import { estimateRoutes } from "../api/estimate.js";
 import { auditRoutes, auditWrites, keyRoutes, storedKeyVerifier, warnKeysWiderThanCreator } from "../api/keys.js";
 import { retryRoutes } from "../api/notification-retry.js";
 import { notificationRoutes } from "../api/notifications.js";
 import { openApiDocument } from "../api/openapi.js";
+import { preferenceRoutes } from "../api/preferences.js";
 import { perKeyRateLimit } from "../api/rate-limit.js";
 import { reportRoutes } from "../api/reports.js";
 import { responseRoutes, responsesSummary } from "../api/responses.js";
@@ -30,11 +33,15 @@ import { type ActivityOutcome, type BotEndpointDeps, botEndpoint, receiveActivit
 import type { Logger } from "../log.js";
 import { instrumentConnector } from "../observability/instrumented-connector.js";
 import { Metrics } from "../observability/metrics.js";
+import { preferencesCardHandler, preferencesVerb } from "../preferences/card.js";
+import { PreferenceService } from "../preferences/service.js";
 import { ResponseService } from "../responses/service.js";
 import { StoreError } from "../store/errors.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/ports.js";
 import { SurveyService } from "../surveys/service.js";
+import { dashboardRoutes, withSessionAuth } from "./dashboard.js";
+import { DashboardSessions } from "./dashboard-sessions.js";
 import { durableReplies } from "./durable-replies.js";
 import { registerEngineMetrics } from "./engine-metrics.js";
 import { type Listener, listen } from "./listen.js";
@@ -65,6 +72,11 @@ export interface HeraldOptions {
   quiet?: boolean;
   /** Library: card action verbs no Herald feature registered go here (CardActions' fallback). */
   onCardAction?: ConstructorParameters<typeof CardActions>[0];
+  /**
+   * Whose time the engine writes in the store (DeliveryEngineDeps.storeTime): `clock` keeps an
+   * injected clock that jumps hours ahead (tests of quiet hours); default the database's.
+   */
+  storeTime?: "database" | "clock";
 }
 
 /** One Herald process: bot endpoint, API and delivery engine over one store. */
@@ -81,6 +93,8 @@ export interface Herald {
   readonly responses: ResponseService | undefined;
   /** The bot endpoint's logic without HTTP (library, adapters): `authenticated` = the host SDK verified the token. */
   receive(activity: unknown, authorization: string | undefined, options?: { authenticated?: boolean }): Promise<ActivityOutcome>;
+  /** Dashboard sessions and one-time sign-in links (`herald demo` prints one). */
+  readonly dashboard: DashboardSessions;
   /** The whole HTTP surface as a fetch handler (tests call it in process). */
   fetch(req: Request): Response | Promise<Response>;
   /** Listen on HERALD_HOST:HERALD_PORT. */
@@ -124,12 +138,15 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     timeoutMs: config.surveyTimeoutMs,
     logger: logger.child({ component: "surveys" }),
   });
+  // Claim-time holds (quiet hours are per tenant in the store; the frequency cap is the process's).
+  store.deliveries.configureHolds?.({ frequencyCap: config.frequencyCap });
   const engine = createDeliveryEngine({
     surveys,
     store,
     connector,
     limiter,
     clock,
+    storeTime: options.storeTime,
     logger,
     config: {
       tenantRps: config.tenantRps,
@@ -138,6 +155,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
       blockedRetryMs: config.blockedRetryMs,
       appId: config.appId,
       defaultServiceUrl: cloud.defaultServiceUrl,
+      unsubscribeFooter: config.unsubscribeFooter,
+      categories: config.categories,
       ...options.delivery,
     },
   });
@@ -178,6 +197,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
       })
     : undefined;
   if (responses) cardActions.on(RESPONSE_VERB, responses.cardAction);
+  const preferences = new PreferenceService(store.preferences, config.categories, () => isoNow(clock));
+  cardActions.on(preferencesVerb, preferencesCardHandler(preferences));
   const handler = new ActivityHandler({
     store,
     replies,
@@ -190,6 +211,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     onReaction: responses && ((activity) => responses.reaction(activity)),
     onReadReceipt: responses && ((activity, last) => responses.readReceipt(activity, last)),
     quiet: options.quiet,
+    preferences,
   });
   const verifier =
     config.inboundAuth === "jwt" ? createInboundVerifier({ ...inboundVerifierOptions(config, cloud), clock, logger }) : undefined;
@@ -243,8 +265,22 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.route("/", retryRoutes(engine, keys));
   app.route("/", reportRoutes(engine, keys));
   app.route("/", tenantRoutes(engine, keys));
+  app.route(
+    "/",
+    preferenceRoutes({
+      service: preferences,
+      store: store.preferences,
+      conversations: store.conversations,
+      keys,
+      now: () => isoNow(clock),
+    }),
+  );
   app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
   app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
+  app.route("/", estimateRoutes(store.recipients, cloud.defaultServiceUrl, keys));
+  if (store.drafts) app.route("/", draftRoutes(store.drafts, engine, keys, clock));
+  const dashboard = new DashboardSessions(clock);
+  app.route("/", dashboardRoutes({ sessions: dashboard, keys }));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
   app.onError((err, c) => {
     // A page cursor or limit the store refuses is the caller's mistake on every listing, whichever
@@ -256,6 +292,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     return errorResponse(c, 500, "HERALD_E_INTERNAL", "Herald failed to handle this request; it has been logged. Try again.");
   });
 
+  // The dashboard calls the API with its session cookie: turned into the session key's bearer token here.
+  const handle = withSessionAuth(dashboard, (req) => app.fetch(req));
   let listener: Listener | undefined;
   /** Every step runs even when an earlier one fails, so no socket, connection or file stays open. */
   const release = async (): Promise<void> => {
@@ -302,9 +340,10 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     surveys,
     responses,
     receive: (activity, authorization, opts) => receiveActivity(inbound, activity, authorization, opts),
-    fetch: (req) => app.fetch(req),
+    dashboard,
+    fetch: handle,
     async listen() {
-      listener = await listen((req) => app.fetch(req), config.port, config.host);
+      listener = await listen(handle, config.port, config.host);
       return listener;
     },
     close: release,

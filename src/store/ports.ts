@@ -8,6 +8,8 @@ import type {
   Preference,
   TeamInfo,
 } from "../domain/conversation.js";
+import type { DraftStore } from "../drafts/port.js";
+import type { OptOutCount, TenantSettings } from "../preferences/model.js";
 import type { SurveyStore } from "../surveys/port.js";
 import type { ResponseStore } from "./responses.js";
 
@@ -81,6 +83,18 @@ export interface PreferenceStore {
   setOptedOut(tenantId: string, userId: string, optedOut: boolean, at: string): Promise<Preference>;
   /** Replace the categories the user opted out of (duplicates dropped); `optedOut` is kept. Returns the stored preference. */
   setOptedOutCategories(tenantId: string, userId: string, categories: readonly string[], at: string): Promise<Preference>;
+  // Preferences (issue 11): tenant settings and the opt-out report.
+  /** A tenant's quiet hours, working days and default time zone; undefined when never set. */
+  tenantSettings(tenantId: string): Promise<TenantSettings | undefined>;
+  /** Store a tenant's settings whole (fields left undefined are cleared). */
+  putTenantSettings(settings: TenantSettings): Promise<TenantSettings>;
+  /** People opted out, per tenant and category (`*` = everything); `tenantIds` limits the tenants. */
+  optOutCounts(tenantIds?: readonly string[]): Promise<OptOutCount[]>;
+  /** Preferences with any opt-out, by tenant then user, cursor-paged. */
+  listOptOuts(
+    filter: { tenantIds?: readonly string[] | undefined },
+    page: { cursor?: string | undefined; limit: number },
+  ): Promise<Page<Preference>>;
 }
 
 /** Everything Herald keeps; one implementation per database, chosen in the composition root. */
@@ -99,6 +113,8 @@ export interface Store {
   surveys: SurveyStore;
   /** Answers to notifications, reactions and read receipts (issue 10); absent in stores that keep none. */
   responses?: ResponseStore;
+  /** Drafts awaiting approval (015, the dashboard's approval flow); absent in test doubles that predate it. */
+  drafts?: DraftStore;
   /** True when the database answers and migrations are applied. */
   ready(): Promise<boolean>;
   close(): Promise<void>;
@@ -110,7 +126,7 @@ export interface ApiKeyRecord {
   name: string;
   /** Hex SHA-256 of the secret. */
   hash: string;
-  scopes: ("send" | "read" | "admin")[];
+  scopes: ("send" | "read" | "admin" | "draft" | "approve")[];
   /** undefined = every tenant. */
   tenants?: string[] | undefined;
   createdAt: string;

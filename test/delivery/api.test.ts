@@ -99,7 +99,7 @@ forEachStore((stores) => {
     expect(csv.headers.get("content-type")).toMatch(/^text\/csv/);
     const lines = csv.text.trim().split("\r\n");
     expect(lines[0]).toBe(
-      "seq,recipient,kind,tenantId,conversationId,targetId,userName,status,attempts,lastErrorCode,lastErrorMessage,activityId,recall,sentAt,updatedAt",
+      "seq,recipient,kind,tenantId,conversationId,targetId,userName,status,attempts,lastErrorCode,lastErrorMessage,activityId,recall,sentAt,updatedAt,readAt,heldUntil,heldReason",
     );
     expect(lines).toHaveLength(5);
     const bad = await call("GET", `/v1/notifications/${r.json.id}/deliveries?cursor=nonsense`);

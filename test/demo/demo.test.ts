@@ -65,6 +65,17 @@ it("npx herald demo: installs, broadcasts, shows the broadcast in the chat page,
     await card.first().waitFor({ timeout: 15_000 });
     expect(await page.locator(".msg", { hasText: "Welcome" }).count()).toBe(1);
     await page.screenshot({ path: join(root, "docs/images/demo-chat.png") });
+
+    // The dashboard's one-time sign-in link: signs in once, then is spent.
+    const signIn = out.match(/Dashboard \(one-time sign-in link\):\s+(\S+)/)?.[1];
+    expect(signIn).toMatch(/\/dashboard\/sign-in\?token=/);
+    const dash = await (await browser.newContext()).newPage();
+    await dash.goto(signIn ?? "");
+    await dash.getByRole("button", { name: "Sign out" }).waitFor({ timeout: 15_000 });
+    const again = await (await browser.newContext()).newPage();
+    const res = await again.goto(signIn ?? "");
+    expect(res?.status()).toBe(401);
+    expect(await again.textContent("body")).toContain("already used or has expired");
   } finally {
     await browser.close();
   }

@@ -71,6 +71,7 @@ describe.each(sdks)("examples/%s", (sdk) => {
 
   const messagesOf = async (conversationId: string) =>
     ((await call("GET", `${emu.url}/_emulator/conversations/${encodeURIComponent(conversationId)}/messages`)).json["messages"] ?? []) as {
+      id: string;
       from?: string;
       activity?: { text?: string };
     }[];
@@ -103,6 +104,24 @@ describe.each(sdks)("examples/%s", (sdk) => {
       return t.includes('You said "ping"') ? t : undefined;
     });
     expect(texts.filter((t) => t !== undefined && t !== "ping")).toEqual([`Hello from ${sdk}`, 'You said "ping"']);
+  });
+
+  it("answers a card action with one of Herald's verbs (herald.*) through the SDK's invoke response", async () => {
+    const user = emu.org.user(emu.org.tenants[0]!.userStart + 2);
+    const conversationId = emu.org.personalConversationId(user.index);
+    const [notification] = await messagesOf(conversationId);
+    const answer = await call("POST", `${emu.url}/_emulator/invoke`, {
+      from: user.id,
+      replyToId: notification!.id,
+      verb: "herald.example",
+    });
+    expect(answer.json["status"]).toBe(200);
+    // No Herald feature owns herald.example here, so Herald says truthfully that nothing was recorded.
+    expect(answer.json["body"]).toEqual({
+      statusCode: 200,
+      type: "application/vnd.microsoft.activity.message",
+      value: "This card does not collect responses yet, so nothing was recorded.",
+    });
   });
 
   it("runs with one command against `herald emulator` (RUN_ONCE=1) and reports the delivery", async () => {

@@ -33,13 +33,17 @@ function sources(dir: string): string[] {
   });
 }
 
-/** Every file the package must hold: compiled code and declarations for each source file. */
+/**
+ * Every file the package must hold: compiled code and declarations for each source file, except
+ * the dashboard's browser sources (src/dashboard), which ship as one bundle and its style sheet.
+ */
 function expectedFiles(): string[] {
   const compiled = sources(join(root, "src")).flatMap((file) => {
     const base = relative(join(root, "src"), file).split("\\").join("/").replace(/\.ts$/, "");
-    return [`dist/${base}.js`, `dist/${base}.d.ts`];
+    return base.startsWith("dashboard/") ? [] : [`dist/${base}.js`, `dist/${base}.d.ts`];
   });
-  return ["LICENSE", "README.md", "bin/herald.js", "package.json", ...compiled].sort();
+  const dashboard = ["dist/dashboard/app.js", "dist/dashboard/app.css", "dist/dashboard/app.js.LEGAL.txt"];
+  return ["LICENSE", "README.md", "bin/herald.js", "package.json", ...compiled, ...dashboard].sort();
 }
 
 describe("npm pack", () => {

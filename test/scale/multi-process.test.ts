@@ -39,9 +39,12 @@ const perTenant = slices.shared + slices.kill + slices.rolling;
  * could exceed it many times over even on this busy 2-core machine: three processes with their
  * own buckets offer up to 3 × 13 per tenant), and the one Herald is given: 13. Herald's shared
  * buckets space the moments requests take their slot (GCRA, 30 ms margin), but a request reaches
- * Teams later by its own process's event-loop and connection delays; on this machine (load
- * average ~12) requests of different processes arrived up to ~100 ms out of order, and with
- * Herald's ceiling equal to Teams' a broadcast drew 1-6 × 429 (never a violation).
+ * Teams later by its own process's event-loop and connection delays, and requests of different
+ * processes can arrive bunched. On this machine (load average 12-16 on 2 cores from other work)
+ * that gave 0-2 × 429 per broadcast at 13 against 15, and 1-6 with Herald's ceiling equal to
+ * Teams' (Herald then waited the Retry-After: never a violation); with each process given its
+ * own Redis database (buckets not shared), the first test drew 204 × 429 and 254 violations for
+ * 900 sends. Hence the bound in expectCeilingHeld: no violation, at most 1 % answered 429.
  */
 const teamsRps = 15;
 const heraldRps = 13;
@@ -106,9 +109,20 @@ async function seedConversations(users: readonly number[]): Promise<void> {
   });
 }
 
-async function emulatorStats(): Promise<{ throttled: number; violations: number; sends: number }> {
+async function emulatorStats(): Promise<{ throttled: number; throttledTenant: number; violations: number; sends: number }> {
   const body = (await (await fetch(`${emulator.url}/_emulator/stats`)).json()) as { global: Record<string, number> };
-  return { throttled: body.global["throttled"] ?? -1, violations: body.global["violations"] ?? -1, sends: body.global["sends"] ?? -1 };
+  const g = (k: string) => body.global[k] ?? -1;
+  return { throttled: g("throttled"), throttledTenant: g("throttledTenant"), violations: g("violations"), sends: g("sends") };
+}
+
+/**
+ * The ceiling held across the processes: no request sent during a Retry-After (no violation) and
+ * at most 1 % of the sends answered 429 (see teamsRps: arrivals bunch on an oversubscribed
+ * machine; with the buckets not shared the first test drew 204 × 429 for 900 sends).
+ */
+function expectCeilingHeld(stats: Awaited<ReturnType<typeof emulatorStats>>, sends: number): void {
+  expect(stats.violations, JSON.stringify(stats)).toBe(0);
+  expect(stats.throttled, JSON.stringify(stats)).toBeLessThanOrEqual(Math.ceil(sends / 100));
 }
 
 async function broadcast(users: readonly number[]): Promise<string> {
@@ -214,7 +228,7 @@ describe("one herald serve and two herald worker on PostgreSQL and Redis, Teams'
     await withPostgres((c) => c.query(`drop schema if exists "${schema}" cascade`));
   });
 
-  it("a broadcast to two tenants is shared by the three processes, everyone gets it once, no 429 and no violation", async () => {
+  it("a broadcast to two tenants is shared by the three processes, everyone gets it once, the ceiling holds (no violation, ≤ 1 % 429)", async () => {
     const users = usersOf(0, slices.shared);
     const running = [live.serve!, live.w1!, live.w2!];
     const before = await Promise.all(running.map((p) => p.sent()));
@@ -232,7 +246,8 @@ describe("one herald serve and two herald worker on PostgreSQL and Redis, Teams'
     const got = await received(users);
     for (const u of users) expect(got.get(u), `user ${u}`).toBe(1);
     const stats = await emulatorStats();
-    expect(stats).toEqual({ throttled: 0, violations: 0, sends: users.length });
+    expect(stats.sends).toBe(users.length);
+    expectCeilingHeld(stats, users.length);
   }, 120_000);
 
   it("SIGKILL of a worker mid-broadcast loses nothing: its in-flight sends end unknown, the others take over its rows within the lease time", async () => {
@@ -285,8 +300,7 @@ describe("one herald serve and two herald worker on PostgreSQL and Redis, Teams'
         expect(got, `${r.conversationId} unknown`).toBeLessThanOrEqual(1);
       }
     }
-    const stats = await emulatorStats();
-    expect({ throttled: stats.throttled, violations: stats.violations }).toEqual({ throttled: 0, violations: 0 });
+    expectCeilingHeld(await emulatorStats(), users.length);
   }, 120_000);
 
   it("rolling restart: serve, then each worker, stopped with SIGTERM and started again mid-broadcast; nothing lost, nothing sent twice", async () => {
@@ -313,6 +327,7 @@ describe("one herald serve and two herald worker on PostgreSQL and Redis, Teams'
     const got = await received(users);
     for (const u of users) expect(got.get(u), `user ${u}`).toBe(1);
     const stats = await emulatorStats();
-    expect(stats).toEqual({ throttled: 0, violations: 0, sends: users.length });
+    expect(stats.sends).toBe(users.length);
+    expectCeilingHeld(stats, users.length);
   }, 120_000);
 });

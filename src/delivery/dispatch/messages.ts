@@ -1,3 +1,4 @@
+import { withFooter } from "../../preferences/footer.js";
 import { type PreparedMessage, prepareMessage } from "../message/prepare.js";
 import type { Message } from "../message/schema.js";
 import type { Survey } from "../message/survey.js";
@@ -47,7 +48,7 @@ export class MessageCache {
 
   /** Compile and remember a message (the engine just stored this version). */
   put(n: Notification): MessageVersion {
-    const message = n.message as Message;
+    const message = n.footer ? withFooter(n.message as Message, n.category) : (n.message as Message);
     const entry = { version: n.messageVersion, prepared: prepareMessage(message, { data: n.data }), survey: message.survey };
     this.entries.set(n.id, entry);
     return entry;

@@ -75,6 +75,12 @@ export interface DeliveryStore {
    * notification to `sending`.
    */
   claim(owner: string, notificationId: string, tenantId: string, now: number, limit: number): Promise<Job[]>;
+  /**
+   * Settings of the holds applied at claim time (issue 11): a non-urgent send in its tenant's quiet
+   * hours, off its working days, or over HERALD_FREQUENCY_CAP goes back to the pool due when it
+   * may go, with `heldUntil`/`heldReason` on its row, instead of being returned.
+   */
+  configureHolds?(settings: { frequencyCap?: { count: number; windowMs: number } | undefined }): void;
   /** When the next ready row of that notification and tenant comes due (ms), or undefined when none waits. */
   nextDue(notificationId: string, tenantId: string): Promise<number | undefined>;
   /**
@@ -202,6 +208,10 @@ export interface NewNotification {
   message: unknown;
   data?: Record<string, unknown> | undefined;
   category?: string | undefined;
+  /** `urgent` passes quiet hours and the frequency cap; undefined = normal. */
+  priority?: "urgent" | "normal" | undefined;
+  /** The message ends with how to stop it. */
+  footer?: boolean | undefined;
   /** ms since the epoch. */
   createdAt: number;
   scheduledAt?: number | undefined;

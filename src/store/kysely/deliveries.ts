@@ -30,6 +30,7 @@ import type { SqlBackend } from "./backend.js";
 import { claimChat } from "./delivery-chat.js";
 import * as control from "./delivery-control.js";
 import * as create from "./delivery-create.js";
+import type { HoldSettings } from "./delivery-holds.js";
 import * as read from "./delivery-read.js";
 import * as retry from "./delivery-retry.js";
 import { type AllTables, withDeliveryTables } from "./delivery-schema.js";
@@ -47,6 +48,7 @@ export class KyselyDeliveryStore implements DeliveryStore {
   readonly shared: boolean;
   readonly recipients: KyselyRecipientDirectory;
   private readonly db: Kysely<AllTables>;
+  private holds: HoldSettings = {};
 
   constructor(private readonly backend: SqlBackend) {
     this.db = withDeliveryTables(backend.db);
@@ -99,7 +101,12 @@ export class KyselyDeliveryStore implements DeliveryStore {
   }
 
   claim(owner: string, notificationId: string, tenantId: string, now: number, limit: number): Promise<Job[]> {
-    return work.claim(this.db, this.backend.dialect, owner, notificationId, tenantId, now, limit);
+    return work.claim(this.db, this.backend.dialect, owner, notificationId, tenantId, now, limit, this.holds);
+  }
+
+  /** Settings of the claim-time holds (HERALD_FREQUENCY_CAP); quiet hours are per tenant, in the store. */
+  configureHolds(settings: HoldSettings): void {
+    this.holds = { ...settings };
   }
 
   nextDue(notificationId: string, tenantId: string): Promise<number | undefined> {

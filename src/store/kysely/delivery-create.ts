@@ -46,6 +46,8 @@ export async function createNotification(
           message_version: 1,
           data: input.data === undefined ? null : JSON.stringify(input.data),
           category: input.category ?? null,
+          priority: input.priority ?? null,
+          footer: input.footer ? 1 : null,
           created_at: now,
           scheduled_at: input.scheduledAt === undefined ? null : iso(input.scheduledAt),
           started_at: null,

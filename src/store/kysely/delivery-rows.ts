@@ -68,6 +68,8 @@ export function rowToNotification(row: NotificationRow): Notification {
     messageVersion: Number(row.message_version),
     data: row.data === null ? undefined : (JSON.parse(row.data) as Record<string, unknown>),
     category: opt(row.category),
+    priority: (row.priority ?? undefined) as Notification["priority"],
+    footer: Number(row.footer) === 1 ? true : undefined,
     createdAt: row.created_at,
     scheduledAt: opt(row.scheduled_at),
     startedAt: opt(row.started_at),
@@ -101,6 +103,8 @@ export function rowToDelivery(row: DeliveryRow): Delivery {
     recall: opt(row.recall_state) as RecallState | undefined,
     sentAt: opt(row.sent_at),
     updatedAt: row.updated_at,
+    heldUntil: row.held_until ?? undefined,
+    heldReason: row.held_reason ?? undefined,
   });
 }
 

@@ -65,6 +65,10 @@ export interface NotificationsTable {
   recall_failed: Int;
   /** Deliveries read (010_reads_reactions). */
   read_count?: Int;
+  /** `urgent` passes quiet hours and the frequency cap; null = normal (013_preferences). */
+  priority?: string | null;
+  /** 1: the message ends with how to stop it (013_preferences). */
+  footer?: number | null;
 }
 
 export interface DeliveriesTable {
@@ -102,6 +106,10 @@ export interface DeliveriesTable {
   read_at?: string | null;
   /** Answers the shared channel card last showed (010_reads_reactions). */
   card_total?: number | null;
+  /** ISO time the row was last held until (quiet hours, working days, frequency cap; 013_preferences). */
+  held_until?: string | null;
+  /** `quietHours`, `workingDays` or `frequencyCap` (013_preferences). */
+  held_reason?: string | null;
 }
 
 export interface NotificationTenantsTable {

@@ -3,6 +3,7 @@ import { type DeliveryKey, deliveryKeyString, type Job, type JobResult } from ".
 import { type NotificationState, type OutcomeResult, planResults, sumDeltas } from "../../delivery/store/plan.js";
 import type { ActiveNotification, WorkBatch, WorkBatchResult } from "../../delivery/store/port.js";
 import type { StoreDialect } from "./backend.js";
+import { applyHolds, type HoldSettings } from "./delivery-holds.js";
 import { rowToJob } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
 import { addToCounters, chunk, type LockedNotifications, lockNotifications, rowsPerStatement, updateRows } from "./delivery-sql.js";
@@ -82,6 +83,7 @@ export async function claim(
   tenantId: string,
   now: number,
   limit: number,
+  holds: HoldSettings = {},
 ): Promise<Job[]> {
   // The rows are picked in a MATERIALIZED CTE, evaluated once. As a plain `IN (subquery)`,
   // PostgreSQL may re-run the locking subquery while updating and, re-checking rows this very
@@ -116,7 +118,11 @@ export async function claim(
       .where("status", "=", "queued")
       .execute();
   }
-  const jobs = rows.map(rowToJob);
+  // Quiet hours, working days, frequency cap (delivery-holds.ts): held rows go back to the pool.
+  const { kept, optedOut } = await applyHolds(db, dialect, owner, rows, notificationId, tenantId, now, holds);
+  // Every row left may have ended optedOut: nobody else would finish the notification.
+  if (optedOut > 0 && kept.length === 0) await finishIfDone(db, [notificationId], now);
+  const jobs = kept.map(rowToJob);
   const due = new Map(rows.map((r) => [Number(r.seq), Number(r.due_at)]));
   return jobs.sort((a, b) => (due.get(a.seq) ?? 0) - (due.get(b.seq) ?? 0) || a.seq - b.seq);
 }

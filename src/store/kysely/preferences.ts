@@ -1,9 +1,11 @@
 import type { Kysely } from "kysely";
 import type { Preference } from "../../domain/conversation.js";
-import type { PreferenceStore } from "../ports.js";
+import type { OptOutCount, TenantSettings } from "../../preferences/model.js";
+import type { Page, PreferenceStore } from "../ports.js";
 import { canonicalTime } from "../time.js";
 import { categoriesToText, rowToPreference } from "./rows.js";
 import type { Database } from "./schema.js";
+import * as tenants from "./tenant-settings.js";
 
 /** Users' notification preferences over Kysely; every write is one `INSERT ... ON CONFLICT DO UPDATE`. */
 export class KyselyPreferenceStore implements PreferenceStore {
@@ -42,5 +44,24 @@ export class KyselyPreferenceStore implements PreferenceStore {
       .returningAll()
       .executeTakeFirstOrThrow();
     return rowToPreference(row);
+  }
+
+  tenantSettings(tenantId: string): Promise<TenantSettings | undefined> {
+    return tenants.getTenantSettings(this.db, tenantId);
+  }
+
+  putTenantSettings(settings: TenantSettings): Promise<TenantSettings> {
+    return tenants.putTenantSettings(this.db, settings);
+  }
+
+  optOutCounts(tenantIds?: readonly string[]): Promise<OptOutCount[]> {
+    return tenants.optOutCounts(this.db, tenantIds);
+  }
+
+  listOptOuts(
+    filter: { tenantIds?: readonly string[] | undefined },
+    page: { cursor?: string | undefined; limit: number },
+  ): Promise<Page<Preference>> {
+    return tenants.listOptOuts(this.db, filter, page);
   }
 }

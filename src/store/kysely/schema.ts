@@ -22,6 +22,40 @@ export interface Database {
   // Read receipts, reactions and answer totals (migration 010_reads_reactions; issue 10).
   response_reactions: ResponseReactionsTable;
   response_counts: ResponseCountsTable;
+  // Preferences (migration 013_preferences).
+  tenant_settings: TenantSettingsTable;
+  frequency_sends: FrequencySendsTable;
+  drafts: DraftsTable;
+  approvals: ApprovalsTable;
+}
+
+// ---- drafts and approvals (015, issue 12) -------------------------------------------------
+
+export interface DraftsTable {
+  id: string;
+  title: string;
+  /** The `POST /v1/notifications` body, JSON. */
+  request: string;
+  /** `draft|submitted|returned|approved`. */
+  status: string;
+  created_by: string;
+  /** JSON array: the author key's tenant limit; null = every tenant. */
+  tenants: string | null;
+  /** The approver's comment when sent back. */
+  comment: string | null;
+  notification_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApprovalsTable {
+  seq: Generated<number | string>;
+  draft_id: string;
+  /** `approved|returned`. */
+  decision: string;
+  decided_by: string;
+  comment: string | null;
+  decided_at: string;
 }
 
 export interface ConversationsTable {
@@ -142,4 +176,30 @@ export interface ResponseCountsTable {
   notification_id: string;
   option: number;
   count: number | string;
+}
+
+// --- Preferences (migration 013_preferences): tenant quiet hours and the frequency cap's sends. ---
+
+/** A tenant's delivery settings; null = not set. */
+export interface TenantSettingsTable {
+  tenant_id: string;
+  /** IANA time zone, the tenant's default (recipients whose own zone Teams did not report). */
+  time_zone: string | null;
+  /** `HH:MM` local, start of quiet hours (inclusive). */
+  quiet_start: string | null;
+  /** `HH:MM` local, end of quiet hours (exclusive; before `quiet_start` = the next day). */
+  quiet_end: string | null;
+  /** JSON array of `mon`..`sun`; null = every day. */
+  working_days: string | null;
+  updated_at: string;
+}
+
+/** One non-urgent send let through to a person (HERALD_FREQUENCY_CAP counts these). */
+export interface FrequencySendsTable {
+  notification_id: string;
+  seq: number | string;
+  tenant_id: string;
+  user_id: string;
+  /** ms since the epoch (PostgreSQL returns its bigint as a string). */
+  at: number | string;
 }

@@ -7,6 +7,7 @@ import type { SqlBackend } from "./backend.js";
 import { KyselyConversationStore } from "./conversations.js";
 import { KyselyDeliveryStore } from "./deliveries.js";
 import { withDeliveryTables } from "./delivery-schema.js";
+import { KyselyDraftStore } from "./drafts.js";
 import { appliedMigrations, migrate } from "./migrator.js";
 import { KyselyPreferenceStore } from "./preferences.js";
 import { KyselyResponseStore } from "./responses.js";
@@ -22,6 +23,7 @@ export class KyselyStore implements Store {
   readonly audit: KyselyAuditLog;
   readonly surveys: KyselySurveyStore;
   readonly responses: KyselyResponseStore;
+  readonly drafts: KyselyDraftStore;
   private closed = false;
 
   constructor(private readonly backend: SqlBackend) {
@@ -33,6 +35,7 @@ export class KyselyStore implements Store {
     this.audit = new KyselyAuditLog(backend.db.withTables<AccessTables>());
     this.surveys = new KyselySurveyStore(backend.db);
     this.responses = new KyselyResponseStore(withDeliveryTables(backend.db));
+    this.drafts = new KyselyDraftStore(backend.db);
   }
 
   /** True when the database answers and every migration this code knows is applied; false once closed. */

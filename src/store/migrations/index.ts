@@ -12,6 +12,7 @@ import { m011Surveys } from "./011_surveys.js";
 import { m012Schedules } from "./012_schedules.js";
 import { m013Preferences } from "./013_preferences.js";
 import { m014Installations } from "./014_installations.js";
+import { m015Drafts } from "./015_drafts.js";
 import type { Migration } from "./migration.js";
 
 export type { Migration } from "./migration.js";
@@ -44,4 +45,5 @@ export const migrations: readonly Migration[] = [
   m012Schedules,
   m013Preferences,
   m014Installations,
+  m015Drafts,
 ];

@@ -1,0 +1,224 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { type Context, Hono } from "hono";
+import type { ApiKeyVerifier } from "../api/auth.js";
+import { errorResponse, readJson } from "../http/errors.js";
+import { type DashboardSession, type DashboardSessions, sameToken } from "./dashboard-sessions.js";
+
+/** The session cookie's name. */
+export const sessionCookie = "herald_session";
+/** The header a cookie-authenticated state-changing request carries its CSRF token in. */
+export const csrfHeader = "x-csrf-token";
+
+/**
+ * No inline script, no inline style sheet, nothing from another origin, no framing. The
+ * Adaptive Cards renderer and Preact set styles through the CSSOM (`element.style`), which
+ * style-src does not govern, so no 'unsafe-inline' is needed.
+ */
+export const dashboardCsp =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const securityHeaders: Record<string, string> = {
+  "content-security-policy": dashboardCsp,
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  // The one-time sign-in link carries its token in the URL: never send it on as a Referer.
+  "referrer-policy": "no-referrer",
+};
+
+interface Asset {
+  body: Buffer;
+  type: string;
+  version: string;
+}
+
+/**
+ * The bundled UI (scripts/build-dashboard.mjs writes dist/dashboard/app.js and app.css):
+ * beside this file once built (dist/server → dist/dashboard), or the package's dist when run
+ * from the sources (tests).
+ */
+function findAssets(): Map<string, Asset> {
+  const candidates = [new URL("../dashboard/", import.meta.url), new URL("../../dist/dashboard/", import.meta.url)];
+  const dir = candidates.find((u) => existsSync(fileURLToPath(new URL("app.js", u))));
+  const assets = new Map<string, Asset>();
+  if (!dir) return assets;
+  for (const [name, type] of [
+    ["app.js", "text/javascript; charset=utf-8"],
+    ["app.css", "text/css; charset=utf-8"],
+  ] as const) {
+    const path = fileURLToPath(new URL(name, dir));
+    if (!existsSync(path)) continue;
+    const body = readFileSync(path);
+    assets.set(name, { body, type, version: createHash("sha256").update(body).digest("hex").slice(0, 16) });
+  }
+  return assets;
+}
+
+function shell(assets: Map<string, Asset>): string {
+  const v = (name: string) => assets.get(name)?.version ?? "0";
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Herald</title><link rel="stylesheet" href="/dashboard/assets/app.css?v=${v("app.css")}"></head>
+<body><div id="app"><noscript>The Herald dashboard needs JavaScript.</noscript></div>
+<script type="module" src="/dashboard/assets/app.js?v=${v("app.js")}"></script></body></html>`;
+}
+
+const cookieOf = (req: Request, name: string): string | undefined => {
+  for (const part of (req.headers.get("cookie") ?? "").split(";")) {
+    const [k, ...rest] = part.trim().split("=");
+    if (k === name) return rest.join("=");
+  }
+  return undefined;
+};
+
+/** Behind https (directly, or a proxy that says so): the cookie gets `Secure`. */
+const isHttps = (req: Request): boolean =>
+  new URL(req.url).protocol === "https:" || (req.headers.get("x-forwarded-proto") ?? "").split(",")[0]?.trim() === "https";
+
+function setCookie(c: Context, req: Request, value: string, maxAgeS: number): void {
+  const secure = isHttps(req) ? "; Secure" : "";
+  c.header("set-cookie", `${sessionCookie}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${secure}`);
+}
+
+/** A request from a page of another origin (browsers send Origin on every cross-origin request). */
+const foreignOrigin = (req: Request): boolean => {
+  const origin = req.headers.get("origin");
+  return origin !== null && origin !== new URL(req.url).origin;
+};
+
+const unsafe = (method: string): boolean => !["GET", "HEAD", "OPTIONS"].includes(method);
+
+export interface DashboardDeps {
+  sessions: DashboardSessions;
+  /** The API's own key verifier: a session has what its key has, checked on every request. */
+  keys: ApiKeyVerifier;
+}
+
+/**
+ * `GET /` (the page), `GET /dashboard/assets/*`, and the session endpoints:
+ * `POST /dashboard/session {apiKey}` signs in, `GET /dashboard/session` says who is signed in
+ * (and gives the CSRF token), `DELETE /dashboard/session` signs out,
+ * `GET /dashboard/sign-in?token=` redeems a one-time link from `herald demo`.
+ */
+export function dashboardRoutes(deps: DashboardDeps): Hono {
+  const app = new Hono();
+  const assets = findAssets();
+  const html = shell(assets);
+  app.use("/dashboard/*", async (c, next) => {
+    await next();
+    for (const [k, v] of Object.entries(securityHeaders)) c.res.headers.set(k, v);
+  });
+
+  app.get("/", (c) => {
+    if (!assets.has("app.js"))
+      return errorResponse(
+        c,
+        503,
+        "HERALD_E_DASHBOARD_NOT_BUILT",
+        "The dashboard is not built: run `npm run build` (it bundles dist/dashboard).",
+      );
+    return c.html(html, 200, { ...securityHeaders, "cache-control": "no-store" });
+  });
+
+  app.get("/dashboard/assets/:name", (c) => {
+    const asset = assets.get(c.req.param("name"));
+    if (!asset) return errorResponse(c, 404, "HERALD_E_NOT_FOUND", "No such dashboard file.");
+    // The page names each file with its content hash, so a named version never changes.
+    const cache = c.req.query("v") === asset.version ? "public, max-age=31536000, immutable" : "no-cache";
+    return c.body(new Uint8Array(asset.body), 200, { "content-type": asset.type, "cache-control": cache, etag: `"${asset.version}"` });
+  });
+
+  const describe = async (c: Context, s: DashboardSession) => {
+    const principal = await deps.keys.verify(s.apiKey);
+    if (!principal) {
+      deps.sessions.destroy(s.id);
+      return errorResponse(c, 401, "HERALD_E_UNAUTHENTICATED", "The API key of this session was revoked; sign in again.");
+    }
+    const expiresAt = new Date(s.createdAt + deps.sessions.times.absoluteMs).toISOString();
+    c.header("cache-control", "no-store");
+    return c.json({ keyId: principal.keyId, scopes: principal.scopes, tenants: principal.tenants ?? null, csrf: s.csrf, expiresAt });
+  };
+
+  app.post("/dashboard/session", async (c) => {
+    if (foreignOrigin(c.req.raw)) return errorResponse(c, 403, "HERALD_E_CSRF", "Sign-in from another site is refused.");
+    // JSON only: a cross-site form cannot send application/json without a CORS preflight.
+    if (!/^application\/json\b/i.test(c.req.header("content-type") ?? ""))
+      return errorResponse(c, 415, "HERALD_E_CONTENT_TYPE", "Send {apiKey} as application/json.");
+    const body = await readJson(c.req.raw, 4096);
+    if (!body.ok) return errorResponse(c, body.status, body.code, body.message);
+    const key = (body.value as { apiKey?: unknown } | null)?.apiKey;
+    if (typeof key !== "string" || key.length === 0 || key.length > 500)
+      return errorResponse(c, 400, "HERALD_E_INVALID_REQUEST", "apiKey: give the API key as a string.");
+    if (!(await deps.keys.verify(key)))
+      return errorResponse(c, 401, "HERALD_E_UNAUTHENTICATED", "That API key is not valid (unknown or revoked).");
+    const s = deps.sessions.create(key);
+    setCookie(c, c.req.raw, s.id, Math.floor(deps.sessions.times.absoluteMs / 1000));
+    return describe(c, s);
+  });
+
+  app.get("/dashboard/session", async (c) => {
+    const s = deps.sessions.get(cookieOf(c.req.raw, sessionCookie));
+    if (!s) return errorResponse(c, 401, "HERALD_E_UNAUTHENTICATED", "Not signed in.");
+    return describe(c, s);
+  });
+
+  app.delete("/dashboard/session", (c) => {
+    const s = deps.sessions.get(cookieOf(c.req.raw, sessionCookie));
+    if (s && !sameToken(c.req.header(csrfHeader) ?? "", s.csrf))
+      return errorResponse(c, 403, "HERALD_E_CSRF", `Send the session's CSRF token in ${csrfHeader}.`);
+    if (s) deps.sessions.destroy(s.id);
+    setCookie(c, c.req.raw, "", 0);
+    return c.body(null, 204);
+  });
+
+  app.get("/dashboard/sign-in", async (c) => {
+    const key = deps.sessions.redeem(c.req.query("token") ?? "");
+    if (!key || !(await deps.keys.verify(key)))
+      return c.html(
+        '<!doctype html><title>Herald</title><p>This sign-in link was already used or has expired. <a href="/">Sign in with an API key</a>.</p>',
+        401,
+        { ...securityHeaders, "cache-control": "no-store" },
+      );
+    const s = deps.sessions.create(key);
+    setCookie(c, c.req.raw, s.id, Math.floor(deps.sessions.times.absoluteMs / 1000));
+    return c.redirect("/", 303);
+  });
+
+  return app;
+}
+
+/**
+ * Lets the dashboard call the API with its cookie: a `/v1/` request with no Authorization
+ * header and a live session cookie is sent on with the session's key as its bearer token (so
+ * the API's own scope and tenant checks decide), after a CSRF check on every state-changing
+ * method (the `x-csrf-token` header must equal the session's token, and a foreign Origin is
+ * refused). Anything else passes through unchanged.
+ */
+export function withSessionAuth(
+  sessions: DashboardSessions,
+  next: (req: Request) => Response | Promise<Response>,
+): (req: Request) => Response | Promise<Response> {
+  const refuse = (status: number, code: string, message: string) =>
+    Response.json({ error: { code, message } }, { status, headers: { "cache-control": "no-store" } });
+  return (req) => {
+    if (req.headers.has("authorization") || !new URL(req.url).pathname.startsWith("/v1/")) return next(req);
+    const session = sessions.get(cookieOf(req, sessionCookie));
+    if (!session) return next(req);
+    if (unsafe(req.method)) {
+      if (foreignOrigin(req)) return refuse(403, "HERALD_E_CSRF", "A request from another site is refused.");
+      if (!sameToken(req.headers.get(csrfHeader) ?? "", session.csrf))
+        return refuse(403, "HERALD_E_CSRF", `Send the session's CSRF token (GET /dashboard/session) in ${csrfHeader}.`);
+    }
+    const headers = new Headers(req.headers);
+    headers.set("authorization", `Bearer ${session.apiKey}`);
+    headers.delete("cookie");
+    const init: RequestInit & { duplex?: "half" } = { method: req.method, headers, signal: req.signal };
+    if (req.body) {
+      init.body = req.body;
+      init.duplex = "half";
+    }
+    return next(new Request(req.url, init));
+  };
+}

@@ -1,0 +1,248 @@
+import { type Kysely, sql } from "kysely";
+import { optedOut } from "../../delivery/audience/rows.js";
+import { rowCodes } from "../../delivery/errors.js";
+import {
+  type FrequencyCap,
+  frequencyRelease,
+  type HoldReason,
+  nextAllowed,
+  type SendingWindow,
+  type Weekday,
+} from "../../preferences/hours.js";
+import type { StoreDialect } from "./backend.js";
+import type { DeliveryRow } from "./delivery-rows.js";
+import type { AllTables } from "./delivery-schema.js";
+import { addToCounters, lockNotifications } from "./delivery-sql.js";
+import { rowToPreference } from "./rows.js";
+
+/**
+ * Claim-time holds (issue 11): a non-urgent send just claimed goes back to the pool, due at the
+ * recipient's next allowed moment, when it falls in the tenant's quiet hours or off its working
+ * days (in the recipient's own time zone, else the tenant's, else UTC), or when the person already
+ * got HERALD_FREQUENCY_CAP messages in the window. The row keeps why (`held_until`,
+ * `held_reason`); nothing is dropped. Edits and deletes of sent copies are never held.
+ *
+ * Before that, a send to a person who opted out (of everything or of the notification's category)
+ * after the row was written (a scheduled or held message) ends `optedOut`, urgent or not: the
+ * choice is the person's, made in their chat or through the API.
+ */
+
+/** The process's hold settings (the composition root fills them from the configuration). */
+export interface HoldSettings {
+  frequencyCap?: FrequencyCap | undefined;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** The person a row reaches, for the frequency cap: its user's Teams id, else the user id it was created for. */
+const personOf = (r: DeliveryRow): string | undefined => r.user_id ?? (r.kind === "user" ? (r.target_id ?? undefined) : undefined);
+
+/**
+ * Hold what must wait among `rows` (claimed by `owner` for one notification and one tenant);
+ * returns the rows to send now, and how many ended `optedOut` (the caller may have to finish the
+ * notification).
+ */
+export async function applyHolds(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  owner: string,
+  rows: DeliveryRow[],
+  notificationId: string,
+  tenantId: string,
+  now: number,
+  settings: HoldSettings,
+): Promise<{ kept: DeliveryRow[]; optedOut: number }> {
+  let sends = rows.filter((r) => (r.op ?? "send") === "send");
+  if (sends.length === 0) return { kept: rows, optedOut: 0 };
+  const info = await db
+    .selectFrom("notifications as n")
+    .leftJoin("tenant_settings as t", (j) => j.on("t.tenant_id", "=", tenantId))
+    .select(["n.priority", "n.category", "t.time_zone", "t.quiet_start", "t.quiet_end", "t.working_days"])
+    .where("n.id", "=", notificationId)
+    .executeTakeFirst();
+  if (!info) return { kept: rows, optedOut: 0 };
+  const out = await endOptedOut(db, dialect, owner, sends, notificationId, tenantId, info.category, now);
+  if (out.size > 0) {
+    rows = rows.filter((r) => !out.has(Number(r.seq)));
+    sends = sends.filter((r) => !out.has(Number(r.seq)));
+  }
+  const result = (kept: DeliveryRow[]) => ({ kept, optedOut: out.size });
+  if (info.priority === "urgent") return result(rows);
+  const window: SendingWindow = {
+    quietHours: info.quiet_start && info.quiet_end ? { start: info.quiet_start, end: info.quiet_end } : undefined,
+    workingDays: info.working_days ? (JSON.parse(info.working_days) as Weekday[]) : undefined,
+  };
+  const cap = settings.frequencyCap;
+  if (!window.quietHours && !window.workingDays && !cap) return result(rows);
+
+  const held = new Map<number, { until: number; reason: HoldReason }>();
+  if (window.quietHours || window.workingDays) {
+    const ids = [...new Set(sends.map((r) => r.conversation_id).filter((c): c is string => c !== null))];
+    const zones = new Map<string, string>();
+    if (ids.length > 0) {
+      const found = await db.selectFrom("conversations").select(["id", "timezone"]).where("id", "in", ids).execute();
+      for (const f of found) if (f.timezone) zones.set(f.id, f.timezone);
+    }
+    for (const r of sends) {
+      const zone = (r.conversation_id ? zones.get(r.conversation_id) : undefined) ?? info.time_zone ?? "UTC";
+      const next = nextAllowed(now, zone, window);
+      if (next.reason) held.set(Number(r.seq), { until: next.at, reason: next.reason });
+    }
+  }
+  if (cap) await capFrequency(db, dialect, sends, held, notificationId, tenantId, now, cap);
+  if (held.size === 0) return result(rows);
+
+  // One statement per (time, reason): rows of one claim mostly share both.
+  const groups = new Map<string, number[]>();
+  for (const [seq, h] of held) {
+    const key = `${h.until}\u0000${h.reason}`;
+    groups.set(key, [...(groups.get(key) ?? []), seq]);
+  }
+  for (const [key, seqs] of groups) {
+    const [until, reason] = key.split("\u0000") as [string, HoldReason];
+    await db
+      .updateTable("deliveries")
+      .set({
+        queue: "ready",
+        due_at: Number(until),
+        lease_owner: null,
+        held_until: iso(Number(until)),
+        held_reason: reason,
+        updated_at: iso(now),
+      })
+      .where("notification_id", "=", notificationId)
+      .where("seq", "in", seqs)
+      .where("lease_owner", "=", owner)
+      .execute();
+  }
+  return result(rows.filter((r) => !held.has(Number(r.seq))));
+}
+
+/**
+ * Rows to people who opted out since the row was written end `optedOut` (counters moved with
+ * them, under the notification's lock as every writer of its counters); returns their seqs.
+ */
+async function endOptedOut(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  owner: string,
+  sends: readonly DeliveryRow[],
+  notificationId: string,
+  tenantId: string,
+  category: string | null,
+  now: number,
+): Promise<Set<number>> {
+  const users = [...new Set(sends.map((r) => r.user_id).filter((u): u is string => u !== null))];
+  const ended = new Set<number>();
+  if (users.length === 0) return ended;
+  const prefs = await db
+    .selectFrom("preferences")
+    .selectAll()
+    .where("tenant_id", "=", tenantId)
+    .where("user_id", "in", users)
+    .where((eb) => eb.or([eb("opted_out", "=", 1), eb("opted_out_categories", "<>", "[]")]))
+    .execute();
+  const out = new Set(
+    prefs
+      .map(rowToPreference)
+      .filter((p) => optedOut(p, category ?? undefined))
+      .map((p) => p.userId),
+  );
+  const seqs = sends.filter((r) => r.user_id !== null && out.has(r.user_id)).map((r) => Number(r.seq));
+  if (seqs.length === 0) return ended;
+  const nowIso = iso(now);
+  await db.transaction().execute(async (trx) => {
+    await lockNotifications(trx, dialect, [notificationId]);
+    const changed = await trx
+      .updateTable("deliveries")
+      .set({
+        status: "optedOut",
+        op: null,
+        queue: null,
+        due_at: null,
+        lease_owner: null,
+        last_error_code: rowCodes.optedOut,
+        last_error_message: "The user opted out of these notifications before it was sent.",
+        updated_at: nowIso,
+      })
+      .where("notification_id", "=", notificationId)
+      .where("seq", "in", seqs)
+      .where("lease_owner", "=", owner)
+      .where("status", "=", "pending")
+      .returning("seq")
+      .execute();
+    for (const c of changed) ended.add(Number(c.seq));
+    if (ended.size > 0) await addToCounters(trx, notificationId, { pending: -ended.size, optedOut: ended.size }, nowIso);
+  });
+  return ended;
+}
+
+/**
+ * The frequency cap, in one transaction: each person's sends in the window are read (PostgreSQL:
+ * under an advisory lock per person, so two processes cannot both let the last allowed message
+ * through), rows over the cap are held until the oldest counted send leaves the window, and the
+ * rows let through are counted. A row counted before (claimed again after a retry) passes.
+ */
+async function capFrequency(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  sends: readonly DeliveryRow[],
+  held: Map<number, { until: number; reason: HoldReason }>,
+  notificationId: string,
+  tenantId: string,
+  now: number,
+  cap: FrequencyCap,
+): Promise<void> {
+  const byPerson = new Map<string, DeliveryRow[]>();
+  for (const r of sends) {
+    const person = personOf(r);
+    if (person === undefined || held.has(Number(r.seq))) continue;
+    byPerson.set(person, [...(byPerson.get(person) ?? []), r]);
+  }
+  if (byPerson.size === 0) return;
+  const people = [...byPerson.keys()].sort();
+  await db.transaction().execute(async (trx) => {
+    if (dialect === "postgres")
+      for (const p of people) await sql`select pg_advisory_xact_lock(hashtext(${`herald-freq:${tenantId}:${p}`}))`.execute(trx);
+    // Sends that left the window count no more: forget them (keeps the table the size of one window).
+    await trx
+      .deleteFrom("frequency_sends")
+      .where("tenant_id", "=", tenantId)
+      .where("user_id", "in", people)
+      .where("at", "<=", now - cap.windowMs)
+      .execute();
+    const counted = await trx
+      .selectFrom("frequency_sends")
+      .select(["user_id", "at", "notification_id", "seq"])
+      .where("tenant_id", "=", tenantId)
+      .where("user_id", "in", people)
+      .where("at", ">", now - cap.windowMs)
+      .execute();
+    const times = new Map<string, number[]>();
+    const already = new Set<string>();
+    for (const c of counted) {
+      times.set(c.user_id, [...(times.get(c.user_id) ?? []), Number(c.at)]);
+      if (c.notification_id === notificationId) already.add(`${c.user_id}\u0000${Number(c.seq)}`);
+    }
+    const pass: { notification_id: string; seq: number; tenant_id: string; user_id: string; at: number }[] = [];
+    for (const [person, rows] of byPerson) {
+      const sent = times.get(person) ?? [];
+      for (const r of [...rows].sort((a, b) => Number(a.seq) - Number(b.seq))) {
+        if (already.has(`${person}\u0000${Number(r.seq)}`)) continue;
+        const release = frequencyRelease(sent, cap, now);
+        if (release > now) {
+          held.set(Number(r.seq), { until: release, reason: "frequencyCap" });
+          continue;
+        }
+        sent.push(now);
+        pass.push({ notification_id: notificationId, seq: Number(r.seq), tenant_id: tenantId, user_id: person, at: now });
+      }
+    }
+    if (pass.length > 0)
+      await trx
+        .insertInto("frequency_sends")
+        .values(pass)
+        .onConflict((oc) => oc.columns(["notification_id", "seq"]).doNothing())
+        .execute();
+  });
+}
