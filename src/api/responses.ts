@@ -48,18 +48,22 @@ export async function responsesSummary(store: ResponseStore, n: Notification): P
 /** One answer as listed: who (absent for anonymous polls), what (option indexes and their texts), when. */
 export function responseView(r: ResponseRecord, options: readonly string[] | undefined) {
   const chosen = Array.isArray(r.value) ? (r.value as number[]) : undefined;
+  // A survey answer (src/surveys): `{text, choice?}` per question; the answer shown is the choice or the typed text.
+  const survey = r.kind === "survey" ? (r.value as { text?: unknown; choice?: unknown } | null) : undefined;
+  const surveyAnswer = survey ? String(survey.choice ?? survey.text ?? "") : undefined;
   return {
     seq: r.seq,
     kind: r.kind,
     userId: r.userId ?? null,
     userName: r.userName ?? null,
     options: chosen ?? null,
-    answer: chosen ? chosen.map((i) => options?.[i] ?? String(i)).join("; ") : "acknowledged",
+    answer: surveyAnswer ?? (chosen ? chosen.map((i) => options?.[i] ?? String(i)).join("; ") : "acknowledged"),
     createdAt: r.createdAt,
+    questionId: r.questionId ?? null,
   };
 }
 
-const csvHeader = ["seq", "kind", "userId", "userName", "options", "answer", "createdAt"] as const;
+const csvHeader = ["seq", "kind", "userId", "userName", "options", "answer", "createdAt", "questionId"] as const;
 
 const callerOf = (c: Context<ApiEnv>): Caller => {
   const p = c.get("principal");

@@ -48,6 +48,8 @@ export interface Config {
   tenantDisabledTimeoutMs: number;
   /** A conversation that blocked the bot is tried again by a later notification at most once per this interval, in ms; 0 = never. */
   blockedRetryMs: number;
+  /** A survey nobody answers ends (`expired`) this long after its last question was asked, in ms. */
+  surveyTimeoutMs: number;
   /** Known notification categories (HERALD_CATEGORIES); undefined = any category is accepted. */
   categories: readonly string[] | undefined;
   /** Which notifications end with how to stop them (HERALD_UNSUBSCRIBE_FOOTER). */
@@ -258,6 +260,17 @@ export const settings: readonly Setting[] = [
     "A conversation that blocked the bot is tried again by a later notification at most once per this interval (0 = never).",
     "7d",
     duration,
+  ),
+  setting(
+    "surveyTimeoutMs",
+    "HERALD_SURVEY_TIMEOUT",
+    "A survey question left unanswered this long ends the survey as `expired` (the next waiting or interrupted survey goes on); at least 1m.",
+    "24h",
+    (raw) => {
+      const r = duration(raw);
+      if (r.ok && r.value < 60_000) return { ok: false, expected: "a duration of at least 1m, such as 30m, 24h or 7d" };
+      return r;
+    },
   ),
   setting(
     "categories",

@@ -8,13 +8,24 @@ import { resolveAudience } from "./audience/resolve.js";
 import { type DeliveryConfig, resolveDeliveryConfig } from "./config.js";
 import type { CredentialState } from "./dispatch/credentials.js";
 import { Dispatcher, type DispatchStats } from "./dispatch/dispatcher.js";
+import type { SurveyHook } from "./dispatch/survey-hook.js";
 import { DeliveryError } from "./errors.js";
 import { notificationId, requestHash, workerId } from "./ids.js";
 import type { Installer } from "./install/installer.js";
 import type { RateLimiter } from "./limits/index.js";
+import { literal } from "./message/literal.js";
 import { prepareMessage } from "./message/prepare.js";
 import type { Message } from "./message/schema.js";
-import type { BlockedEntry, Delivery, DeliveryStatus, Notification, NotificationStatus, Page } from "./model.js";
+import {
+  type BlockedEntry,
+  type Delivery,
+  type DeliveryStatus,
+  type NewDelivery,
+  type Notification,
+  type NotificationStatus,
+  type Page,
+  SYSTEM_CREATOR,
+} from "./model.js";
 import { policiesFor } from "./policies.js";
 import { type NotificationRequest, scheduleOf, toAudience } from "./request.js";
 import type { LocalTimeSchedule } from "./schedule/local-time.js";
@@ -52,6 +63,8 @@ export interface DeliveryEngineDeps {
   installer?: Installer | undefined;
   /** Microsoft Graph for UPN/email users, group audiences and `includeUninstalled`. */
   graph?: DirectoryGraph | undefined;
+  /** Starts or queues a survey when a `message.survey` row is sent (src/surveys); without it such rows fail. */
+  surveys?: SurveyHook | undefined;
 }
 
 /** Where a notification comes from when a recurring series starts it (src/delivery/schedule/series.ts). */
@@ -59,6 +72,19 @@ export interface SeriesOrigin {
   seriesId: string;
   /** The run's time, ms since the epoch. */
   runAt: number;
+}
+
+export { SYSTEM_CREATOR };
+
+/** One message of the bot's own in one conversation (DeliveryEngine.reply). */
+export interface ReplyRequest {
+  /** Idempotency key: the same key never makes a second message (e.g. `answer:<inbound activity id>`). */
+  key: string;
+  tenantId: string;
+  conversationId: string;
+  serviceUrl: string;
+  /** Sent as written: `${...}` in it is not templated (a reply may quote what the user typed). */
+  message: Message;
 }
 
 /** Who calls: an API key and, when it is tenant-scoped, its tenants. */
@@ -86,6 +112,14 @@ export interface DeliveryEngine {
    * `created` is false when the idempotency key returned an existing notification.
    */
   submit(request: NotificationRequest, caller: Caller, origin?: SeriesOrigin): Promise<{ notification: Notification; created: boolean }>;
+  /**
+   * The bot's own message to one conversation (a welcome, an answer to a command, a survey's next
+   * question), stored as a notification of SYSTEM_CREATOR with one row before this returns, then
+   * sent like any delivery: same limits, retries, crash recovery and metrics. Idempotent on `key`
+   * (`created` false: that key was already used, nothing new is sent). Throws MessageError when
+   * the message cannot be sent (too large) and DeliveryError HERALD_E_ENGINE_STOPPED at shutdown.
+   */
+  reply(request: ReplyRequest): Promise<{ notification: Notification; created: boolean }>;
   /** Undefined when unknown or not visible to `caller`. */
   get(id: string, caller?: Caller): Promise<Notification | undefined>;
   list(filter: { status?: NotificationStatus | undefined }, page: PageRequest, caller?: Caller): Promise<Page<Notification>>;
@@ -150,6 +184,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     },
     installer: deps.installer,
     graph: deps.graph,
+    surveys: deps.surveys,
   });
   let stopping = false;
 
@@ -292,6 +327,53 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       return { notification: (await store.getNotification(notification.id)) ?? notification, created: true };
     },
 
+    async reply(r) {
+      if (stopping) throw new DeliveryError("HERALD_E_ENGINE_STOPPED", "Herald is shutting down; the reply is not stored.");
+      const message = literal(r.message);
+      prepareMessage(message);
+      const earlier = await store.findByIdempotencyKey(SYSTEM_CREATOR, r.key);
+      if (earlier) return { notification: earlier, created: false };
+      const audience = { conversations: [r.conversationId] };
+      const hash = requestHash({ audience, message, data: null, scheduledAt: null, category: null });
+      const row: NewDelivery = {
+        recipientKey: `conv:${r.conversationId}`,
+        kind: "conversation",
+        tenantId: r.tenantId,
+        conversationId: r.conversationId,
+        serviceUrl: r.serviceUrl,
+        status: "pending",
+      };
+      await clock.fresh();
+      const now = clock.now();
+      const input = {
+        id: notificationId(now),
+        createdBy: SYSTEM_CREATOR,
+        idempotencyKey: r.key,
+        requestHash: hash,
+        tenantId: r.tenantId || undefined,
+        audience,
+        message,
+        // An answer to what the person just did: never held by quiet hours or the frequency cap.
+        priority: "urgent" as const,
+        createdAt: now,
+        expansionDone: true,
+      };
+      let result: { notification: Notification; created: boolean };
+      try {
+        result = await store.createNotification(input, [row]);
+      } catch (e) {
+        // Two processes given the same redelivered activity: the unique key let one in.
+        const winner = await store.findByIdempotencyKey(SYSTEM_CREATOR, r.key);
+        if (!winner) throw e;
+        return { notification: winner, created: false };
+      }
+      if (result.created) {
+        dispatcher.messages.put(result.notification);
+        dispatcher.announce(result.notification.id, [r.tenantId]);
+      }
+      return result;
+    },
+
     async get(id, caller) {
       const n = await store.getNotification(id);
       return n && visible(n, caller) ? n : undefined;
@@ -311,6 +393,11 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
 
     async edit(id, message, caller) {
       const before = await mustGet(id, caller);
+      if (message.survey !== undefined || (before.message as Message | undefined)?.survey !== undefined)
+        throw new DeliveryError(
+          "HERALD_E_SURVEY_NOT_EDITABLE",
+          `Notification ${id} is or would become a survey; a survey cannot be edited. Recall it and send a new one.`,
+        );
       prepareMessage(message, { data: before.data });
       await clock.fresh();
       const outcome = await store.requestEdit(id, message, clock.now());

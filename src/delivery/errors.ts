@@ -19,6 +19,8 @@ export type DeliveryErrorCode =
   | "HERALD_E_SCHEDULE_IS_SERIES"
   /** A series cannot do that in its state (resume a canceled series, edit an ended one). */
   | "HERALD_E_SERIES_STATE"
+  /** A survey cannot be edited (it is asked one question at a time in each chat). */
+  | "HERALD_E_SURVEY_NOT_EDITABLE"
   /** A category not in HERALD_CATEGORIES (issue 11). */
   | "HERALD_E_UNKNOWN_CATEGORY";
 
@@ -31,6 +33,7 @@ const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
   HERALD_E_ENGINE_STOPPED: 503,
   HERALD_E_SCHEDULE_IS_SERIES: 400,
   HERALD_E_SERIES_STATE: 409,
+  HERALD_E_SURVEY_NOT_EDITABLE: 409,
   HERALD_E_UNKNOWN_CATEGORY: 400,
 };
 

@@ -276,3 +276,6 @@ export const emptyCounts = (): DeliveryCounts => ({
   canceled: 0,
   unknown: 0,
 });
+
+/** `createdBy` of the bot's own messages (welcomes, answers, survey questions): left out of `GET /v1/notifications`. */
+export const SYSTEM_CREATOR = "herald:system";

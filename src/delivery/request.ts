@@ -72,25 +72,36 @@ export const audienceSchema = z
 export type AudienceInput = z.infer<typeof audienceSchema>;
 
 /** `POST /v1/notifications`. */
-export const notificationRequestSchema = z.strictObject({
-  audience: audienceSchema,
-  message: messageSchema,
-  /** Values for `${...}` templating besides the recipient's fields. */
-  data: z.record(z.string(), z.unknown(), { error: "must be a JSON object" }).optional(),
-  /**
-   * Send at this time instead of now: an ISO time or `{at}`; `{localTime, date?, timeZone?, ifPassed?}`
-   * (each recipient at that time in their own zone); `{cron, timeZone?, localTime?, until?}` (a series).
-   */
-  schedule: scheduleSchema.optional(),
-  /** The same key (per API key) returns the same notification and never sends twice. */
-  idempotencyKey: z.string().min(1).max(200).optional(),
-  /** Users who opted out of this category are skipped as `optedOut`. */
-  category: z.string().min(1).max(100).optional(),
-  /** `urgent` passes the tenant's quiet hours and working days and the frequency cap; default `normal`. */
-  priority: z.enum(["normal", "urgent"], { error: 'must be "normal" or "urgent"' }).optional(),
-  /** End the message with how to stop it (true) or not (false); default HERALD_UNSUBSCRIBE_FOOTER. */
-  footer: z.boolean({ error: "must be true or false" }).optional(),
-});
+export const notificationRequestSchema = z
+  .strictObject({
+    audience: audienceSchema,
+    message: messageSchema,
+    /** Values for `${...}` templating besides the recipient's fields. */
+    data: z.record(z.string(), z.unknown(), { error: "must be a JSON object" }).optional(),
+    /**
+     * Send at this time instead of now: an ISO time or `{at}`; `{localTime, date?, timeZone?, ifPassed?}`
+     * (each recipient at that time in their own zone); `{cron, timeZone?, localTime?, until?}` (a series).
+     */
+    schedule: scheduleSchema.optional(),
+    /** The same key (per API key) returns the same notification and never sends twice. */
+    idempotencyKey: z.string().min(1).max(200).optional(),
+    /** Users who opted out of this category are skipped as `optedOut`. */
+    category: z.string().min(1).max(100).optional(),
+    /** `urgent` passes the tenant's quiet hours and working days and the frequency cap; default `normal`. */
+    priority: z.enum(["normal", "urgent"], { error: 'must be "normal" or "urgent"' }).optional(),
+    /** End the message with how to stop it (true) or not (false); default HERALD_UNSUBSCRIBE_FOOTER. */
+    footer: z.boolean({ error: "must be true or false" }).optional(),
+  })
+  .superRefine((r, ctx) => {
+    // A survey is a dialog in a person's 1:1 chat: a channel post has nobody to answer it.
+    const a = r.audience;
+    if (r.message.survey !== undefined && (a.channels !== undefined || (a.teams !== undefined && a.deliverTo === "channel")))
+      ctx.addIssue({
+        code: "custom",
+        path: ["message", "survey"],
+        message: 'is asked in 1:1 chats: send it to users, conversations, teams with deliverTo "members", or all (not to channels)',
+      });
+  });
 
 export type NotificationRequest = z.infer<typeof notificationRequestSchema>;
 

@@ -23,8 +23,12 @@ import { type OutOfScope, outOfScope, teamsChannelId } from "./scope.js";
 
 /** How the bot answers in a conversation; the composition root adapts the Connector client. */
 export interface BotReplies {
-  /** Send in the conversation; `tenantId` picks the rate-limit budget. */
-  send(serviceUrl: string, conversationId: string, message: OutgoingMessage, tenantId: string): Promise<void>;
+  /**
+   * Send in the conversation; `tenantId` picks the rate-limit budget. `key` (`welcome:<activity id>`,
+   * `answer:<activity id>`) makes a durable implementation send once per key, so a redelivered
+   * activity does not reply twice.
+   */
+  send(serviceUrl: string, conversationId: string, message: OutgoingMessage, tenantId: string, key?: string): Promise<void>;
   /**
    * The user of a conversation as Teams knows them (install events carry no name): id, name,
    * Entra object id. Undefined when Teams does not answer.
@@ -32,6 +36,8 @@ export interface BotReplies {
   member(serviceUrl: string, conversationId: string, userId: string, tenantId: string): Promise<Account | undefined>;
   /** Name of a team channel, when it can be found (the General channel has no name in Teams). */
   channelName(serviceUrl: string, teamId: string, channelId: string): Promise<string | undefined>;
+  /** Resolve once the messages `send` accepted so far are sent or final (durable replies; tests, demo). */
+  settle?(): Promise<void>;
 }
 
 export interface ActivityHandlerDeps {
@@ -42,6 +48,20 @@ export interface ActivityHandlerDeps {
   welcome?: WelcomeTemplates | undefined;
   /** A user of this tenant interacted with the bot (lifts a BotDisabledByAdmin pause). */
   onTenantInteraction?: (tenantId: string) => void;
+  /**
+   * Text typed in a 1:1 chat, before the commands: true when a running survey took it
+   * (src/surveys SurveyService.onText). Awaited before Teams gets its 200.
+   */
+  onPersonalText?: (input: {
+    tenantId: string;
+    userId: string;
+    aadObjectId?: string | undefined;
+    userName?: string | undefined;
+    conversationId: string;
+    serviceUrl: string;
+    activityId?: string | undefined;
+    text: string;
+  }) => Promise<boolean>;
   /** A user answered a card (Action.Execute); returns the card to show instead, if any. */
   onCardAction?: (activity: Activity, verb: string | undefined, data: unknown) => Promise<Record<string, unknown> | undefined>;
   /** A `messageReaction` activity (reactions added to or removed from a bot message; issue 10). */
@@ -123,7 +143,8 @@ export class ActivityHandler {
     switch (event.type) {
       case "installed":
         if (record.team) await this.deps.store.conversations.setTeamStatus(record.team.id, "active", event.source, at);
-        if (activated && !this.deps.quiet) this.inBackground(log, () => this.welcome(activity, record));
+        // Awaited: the welcome is stored (durable replies) before Teams gets its 200.
+        if (activated && !this.deps.quiet) await this.settled(log, this.welcome(activity, record));
         else log.debug("repeated install: no welcome");
         return { event: event.type };
       case "uninstalled":
@@ -162,15 +183,24 @@ export class ActivityHandler {
         if (record.team) await this.deps.store.conversations.setTeamArchived(record.team.id, event.type === "teamArchived", at);
         return { event: event.type };
       case "message":
-        this.inBackground(log, () => this.answer(activity, event.text));
+        // A running survey takes the person's text first (its answer); the commands get the rest.
+        if (record.kind === "personal" && (await this.surveyText(activity))) return { event: event.type };
+        await this.settled(log, this.answer(activity, event.text));
         return { event: event.type };
       case "cardAction":
         return { event: event.type, body: await this.cardAction(activity, event.verb, event.data, event.automatic) };
       case "cardSubmit":
         if (this.deps.quiet) return { event: event.type };
         // Reply where the user pressed the button (a channel thread is its own conversation id).
-        this.inBackground(log, () =>
-          this.deps.replies.send(activity.serviceUrl, activity.conversation.id, cardSubmitMessage(), tenantOf(activity)),
+        await this.settled(
+          log,
+          this.deps.replies.send(
+            activity.serviceUrl,
+            activity.conversation.id,
+            cardSubmitMessage(),
+            tenantOf(activity),
+            keyOf("submit", activity),
+          ),
         );
         return { event: event.type };
       case "readReceipt":
@@ -185,15 +215,28 @@ export class ActivityHandler {
   /** Wait for welcome messages and answers still being sent (shutdown, tests). */
   async drain(): Promise<void> {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
+    await this.deps.replies.settle?.();
   }
 
-  private inBackground(log: Logger, work: () => Promise<void>): void {
-    const p = work()
-      .catch((e: unknown) =>
-        log.warn({ err: e instanceof Error ? { message: e.message, code: (e as { code?: unknown }).code } : e }, "reply failed"),
-      )
-      .finally(() => this.background.delete(p));
-    this.background.add(p);
+  private async surveyText(activity: Activity): Promise<boolean> {
+    if (!this.deps.onPersonalText) return false;
+    return this.deps.onPersonalText({
+      tenantId: tenantOf(activity),
+      userId: activity.from.id,
+      aadObjectId: activity.from.aadObjectId ?? undefined,
+      userName: activity.from.name ?? undefined,
+      conversationId: activity.conversation.id,
+      serviceUrl: activity.serviceUrl,
+      activityId: activity.id ?? undefined,
+      text: activity.text ?? "",
+    });
+  }
+
+  /** A reply that fails is logged, not thrown: the activity itself was handled. */
+  private async settled(log: Logger, work: Promise<void>): Promise<void> {
+    await work.catch((e: unknown) =>
+      log.warn({ err: e instanceof Error ? { message: e.message, code: (e as { code?: unknown }).code } : e }, "reply failed"),
+    );
   }
 
   /** Ask Teams for the user's name (needed for the welcome and for `${name}` templating) and keep it. */
@@ -222,24 +265,24 @@ export class ActivityHandler {
     const botName = activity.recipient.name || "Herald";
     const installer = account(activity.from);
     if (record.kind === "personal") {
-      if (record.user && !record.user.name) record = await this.learnName(record, record.user);
+      if (record.user && !record.user.name) record = await within(lookupBoundMs, this.learnName(record, record.user), record);
       const message = personalWelcome(
         { botName, userName: record.user?.name, installerName: installer.name, selfInstalled: installer.id === record.user?.id },
         this.deps.welcome,
       );
-      await this.deps.replies.send(record.serviceUrl, record.id, message, record.tenantId);
+      await this.deps.replies.send(record.serviceUrl, record.id, message, record.tenantId, keyOf("welcome", activity));
       return;
     }
     if (record.kind === "groupChat") {
       const message = groupChatWelcome({ botName, installerName: installer.name }, this.deps.welcome);
-      await this.deps.replies.send(record.serviceUrl, record.id, message, record.tenantId);
+      await this.deps.replies.send(record.serviceUrl, record.id, message, record.tenantId, keyOf("welcome", activity));
       return;
     }
     const team = record.team;
     const selected = activity.channelData?.settings?.selectedChannel?.id ?? record.id;
-    const channelName = team ? await this.channelName(activity, team.id, selected) : undefined;
+    const channelName = team ? await within(lookupBoundMs, this.channelName(activity, team.id, selected), undefined) : undefined;
     const message = teamWelcome({ botName, installerName: installer.name, teamName: team?.name, channelName }, this.deps.welcome);
-    await this.deps.replies.send(record.serviceUrl, selected, message, record.tenantId);
+    await this.deps.replies.send(record.serviceUrl, selected, message, record.tenantId, keyOf("welcome", activity));
   }
 
   private async channelName(activity: Activity, teamId: string, channelId: string): Promise<string | undefined> {
@@ -275,7 +318,7 @@ export class ActivityHandler {
     }
     if (this.deps.quiet) return;
     // Reply where the user wrote: in a channel that is the thread (`...;messageid=N`).
-    await this.deps.replies.send(activity.serviceUrl, activity.conversation.id, reply, tenantId);
+    await this.deps.replies.send(activity.serviceUrl, activity.conversation.id, reply, tenantId, keyOf("answer", activity));
   }
 
   private async cardAction(activity: Activity, verb: string | undefined, data: unknown, automatic: boolean): Promise<unknown> {
@@ -288,6 +331,33 @@ export class ActivityHandler {
     // truth: nothing stores card responses until a card-action handler is configured.
     return { statusCode: 200, type: "application/vnd.microsoft.activity.message", value: responsesNotCollectedText };
   }
+}
+
+/**
+ * How long a welcome waits for Teams to tell the user's or channel's name. The welcome is stored
+ * before the install is answered, and Teams gives up on an answer after 15 s (then sends the
+ * install again, which welcomes nobody): a tenant-wide install queues thousands of lookups on the
+ * tenant's budget, so past this bound the welcome goes without the name.
+ */
+const lookupBoundMs = 3_000;
+
+/** `work`'s value, or `fallback` when it takes longer than `ms` (the work goes on; its result is dropped). */
+async function within<T>(ms: number, work: Promise<T>, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Idempotency key of the reply to an activity: the same activity delivered again gets the same key. */
+function keyOf(kind: string, activity: Activity): string | undefined {
+  return activity.id ? `${kind}:${activity.conversation.id}:${activity.id}` : undefined;
 }
 
 /**

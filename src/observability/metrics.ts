@@ -100,6 +100,12 @@ export class Metrics {
     ["method", "route", "status"],
     this.registry,
   );
+  readonly replies = new Counter(
+    "herald_replies_total",
+    "The bot's own messages (welcome, answer, submit, survey) stored for the delivery engine, by result (stored, duplicate = a redelivered activity, failed).",
+    ["kind", "result"],
+    this.registry,
+  );
   readonly auditFailures = new Counter(
     "herald_audit_write_failures_total",
     "Audit entries that could not be written after the write they describe committed (logged at error), by action.",

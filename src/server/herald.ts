@@ -46,8 +46,10 @@ import { ResponseService } from "../responses/service.js";
 import { StoreError } from "../store/errors.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/ports.js";
+import { SurveyService } from "../surveys/service.js";
 import { dashboardRoutes, withSessionAuth } from "./dashboard.js";
 import { DashboardSessions } from "./dashboard-sessions.js";
+import { durableReplies } from "./durable-replies.js";
 import { registerEngineMetrics } from "./engine-metrics.js";
 import { type Listener, listen } from "./listen.js";
 import { opsRoutes } from "./ops.js";
@@ -104,6 +106,8 @@ export interface Herald {
   /** Recurring series (absent when the store has none). */
   readonly series: SeriesService | undefined;
   readonly metrics: Metrics;
+  /** Running surveys: `sweep()` ends the expired ones (also run on a timer). */
+  readonly surveys: SurveyService;
   /** Poll and acknowledgement answers, reactions and read receipts (undefined when the store keeps none). */
   readonly responses: ResponseService | undefined;
   /** The bot endpoint's logic without HTTP (library, adapters): `authenticated` = the host SDK verified the token. */
@@ -149,6 +153,14 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     : undefined;
   const margin = options.limiterMarginMs === undefined ? {} : { marginMs: options.limiterMarginMs };
   const limiter: RateLimiter = redis ? new RedisRateLimiter({ redis, clock, ...margin }) : new InProcessRateLimiter(margin);
+  // Surveys reply through the engine, and the engine offers survey rows to them.
+  const surveys = new SurveyService({
+    store,
+    reply: (r) => engine.reply(r),
+    clock,
+    timeoutMs: config.surveyTimeoutMs,
+    logger: logger.child({ component: "surveys" }),
+  });
   // Claim-time holds (quiet hours are per tenant in the store; the frequency cap is the process's).
   store.deliveries.configureHolds?.({ frequencyCap: config.frequencyCap });
   // Graph: with credentials and a Graph that fits the token endpoint (graphEnabled); its own pool, closed with the rest.
@@ -177,6 +189,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   const engine = createDeliveryEngine({
     installer,
     graph: graph?.apps,
+    surveys,
     store,
     connector,
     limiter,
@@ -211,7 +224,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   // Every reply in flight listens on this signal; a tenant-wide install makes thousands at once,
   // so Node's default of 10 listeners would warn about a leak that is not one.
   setMaxListeners(0, shutdown.signal);
-  const replies = pacedReplies({
+  const reads = pacedReplies({
     signal: shutdown.signal,
     connector,
     limiter,
@@ -220,6 +233,18 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     clock,
     logger,
   });
+  // Everything the bot says goes through the durable engine (welcomes, answers); reads stay paced.
+  const replies = durableReplies({
+    engine,
+    reads,
+    replies: metrics.replies,
+    logger,
+    signal: shutdown.signal,
+    sending: options.engine !== false,
+    onStored: (conversationId, id) => welcomes.stored(conversationId, id),
+  });
+  // An install's message waits until the welcome's row was really sent (or failed), not just stored.
+  welcomes.isFinal = async (id) => !(await engine.get(id))?.active;
   // Each feature registers the card verbs it owns here (polls, acknowledgements, preferences).
   const cardActions = new CardActions(options.onCardAction);
   // Polls and acknowledgements (issue 10): answers, reactions and read receipts, when the store keeps them.
@@ -246,6 +271,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     welcome,
     onTenantInteraction: (tenantId) => engine.onTenantInteraction(tenantId),
     onCardAction: cardActions.handle,
+    onPersonalText: (input) => surveys.onText(input),
     onReaction: responses && ((activity) => responses.reaction(activity)),
     onReadReceipt: responses && ((activity, last) => responses.readReceipt(activity, last)),
     quiet: options.quiet,
@@ -339,6 +365,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   /** Every step runs even when an earlier one fails, so no socket, connection or file stays open. */
   const release = async (): Promise<void> => {
     const steps: (() => Promise<unknown> | unknown)[] = [
+      () => clearInterval(sweeper),
       () => listener?.close(),
       () => series?.stop(),
       () => (options.engine !== false ? engine.stop() : undefined),
@@ -358,6 +385,12 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
         .catch((e: unknown) => failures.push(e));
     if (failures.length > 0) throw failures[0];
   };
+  // Expired surveys end within a quarter of HERALD_SURVEY_TIMEOUT (at most a minute late).
+  const sweeper = setInterval(
+    () => void surveys.sweep().catch((e: unknown) => logger.warn({ err: (e as Error).message }, "survey expiry sweep failed")),
+    Math.min(60_000, Math.max(1_000, config.surveyTimeoutMs / 4)),
+  );
+  sweeper.unref();
   if (options.engine !== false) {
     try {
       await engine.start();
@@ -376,6 +409,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     engine,
     series,
     metrics,
+    surveys,
     responses,
     receive: (activity, authorization, opts) => receiveActivity(inbound, activity, authorization, opts),
     dashboard,

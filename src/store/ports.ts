@@ -11,6 +11,7 @@ import type {
 } from "../domain/conversation.js";
 import type { DraftStore } from "../drafts/port.js";
 import type { OptOutCount, TenantSettings } from "../preferences/model.js";
+import type { SurveyStore } from "../surveys/port.js";
 import type { ResponseStore } from "./responses.js";
 
 /**
@@ -111,6 +112,8 @@ export interface Store {
   audit: AuditLog;
   /** Recurring series (schedules, src/delivery/schedule/series.ts); optional so wrappers of a store need not name it (no series API then). */
   series?: SeriesStore | undefined;
+  /** Running surveys and their answers (src/surveys). */
+  surveys: SurveyStore;
   /** Answers to notifications, reactions and read receipts (issue 10); absent in stores that keep none. */
   responses?: ResponseStore;
   /** Drafts awaiting approval (015, the dashboard's approval flow); absent in test doubles that predate it. */

@@ -54,7 +54,9 @@ export interface ResponseRecord {
   deliverySeq?: number | undefined;
   userId?: string | undefined;
   userName?: string | undefined;
-  /** Poll: the chosen option indexes; ack: true. */
+  /** A survey answer's question id (absent for polls and acknowledgements). */
+  questionId?: string | undefined;
+  /** Poll: the chosen option indexes; ack: true; survey: `{text, choice?}`. */
   value: unknown;
   createdAt: string;
 }

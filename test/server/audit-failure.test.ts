@@ -39,6 +39,7 @@ forEachStore((stores) => {
       recipients: real.recipients,
       apiKeys: real.apiKeys,
       audit,
+      surveys: real.surveys,
       ready: () => real.ready(),
       close: () => real.close(),
     };

@@ -17,6 +17,7 @@ import { Lane } from "./lane.js";
 import { MessageCache } from "./messages.js";
 import { Permits } from "./permits.js";
 import { RecentRequests } from "./recent.js";
+import type { SurveyHook } from "./survey-hook.js";
 
 export interface DispatcherDeps {
   owner: string;
@@ -38,6 +39,8 @@ export interface DispatcherDeps {
   installer?: Installer | undefined;
   /** Microsoft Graph for group audiences and `includeUninstalled`. */
   graph?: DirectoryGraph | undefined;
+  /** Starts or queues surveys (src/surveys); without it survey rows fail. */
+  surveys?: SurveyHook | undefined;
 }
 
 /**
@@ -150,6 +153,7 @@ export class Dispatcher {
       track: (p) => this.track(p),
       claimChat: (key, chat) => deps.store.claimChat(deps.owner, key, chat, clock.now()),
       installer: deps.installer,
+      surveys: deps.surveys,
     });
     this.writes = new Batcher((items) => this.write(items), { max: config.batchMax, delayMs: config.batchDelayMs });
   }

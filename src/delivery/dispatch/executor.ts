@@ -17,6 +17,7 @@ import type { MessageCache, MessageVersion } from "./messages.js";
 import { carriedOf, duplicateResult, judge, resultOf } from "./outcome.js";
 import type { RecentRequests } from "./recent.js";
 import { type Step, stepBucket } from "./steps.js";
+import type { SurveyHook } from "./survey-hook.js";
 
 export interface ExecutorDeps {
   connector: ConnectorClient;
@@ -41,6 +42,8 @@ export interface ExecutorDeps {
   claimChat(key: DeliveryKey, chat: { conversationId: string; serviceUrl: string }): Promise<{ duplicateOf?: number }>;
   /** Proactive installation through Graph before a user's chat is created (HERALD_AUTO_INSTALL). */
   installer?: Installer | undefined;
+  /** Starts or queues surveys (src/surveys); without it survey rows fail. */
+  surveys?: SurveyHook | undefined;
 }
 
 /** Graph failures that may pass (5xx, network) are tried this many times before the row fails. */
@@ -141,7 +144,17 @@ export class Executor {
         case "createThread": {
           const mv = await this.deps.messages.get(job.notificationId);
           if (!mv) return { done: { ...key, kind: "release" } };
-          const activity = this.render(mv, job);
+          let activity: MessageActivity;
+          if (mv.survey) {
+            // A survey's first question, or nothing now when the person is answering another survey.
+            const offered = await this.offerSurvey(mv, job, serviceUrl);
+            if ("done" in offered) return offered;
+            if ("queued" in offered) {
+              if (!(await markInflight())) return { dropped: true };
+              return { done: { ...key, kind: "sent", attempts, activityId: undefined, version: mv.version, ...carried } };
+            }
+            activity = offered.ask;
+          } else activity = this.render(mv, job);
           if (!(await markInflight())) return { dropped: true };
           // A 429 or a pause may have arrived while the row was being marked: the request must not leave now.
           const until = this.blockedUntil(job, step);
@@ -307,6 +320,38 @@ export class Executor {
         "could not record a created chat; trying later",
       );
       return "retry";
+    }
+  }
+
+  /** SurveyHook.offer for a survey row; a store failure puts the row back for a later attempt. */
+  private async offerSurvey(
+    mv: MessageVersion,
+    job: Job,
+    serviceUrl: string,
+  ): Promise<{ ask: MessageActivity } | { queued: true } | { done: JobResult }> {
+    const key = { notificationId: job.notificationId, seq: job.seq };
+    const hook = this.deps.surveys;
+    const refuse = (code: string, message: string): { done: JobResult } => ({
+      done: { ...key, kind: "final", status: "failed", attempts: job.attempts + 1, error: { code, message } },
+    });
+    if (!hook || !mv.survey) return refuse("HERALD_E_SURVEY_UNAVAILABLE", "This Herald process cannot run surveys.");
+    if (job.kind === "channel" || !job.conversationId)
+      return refuse("HERALD_E_SURVEY_NOT_PERSONAL", "A survey is asked in 1:1 chats; this recipient is a channel.");
+    try {
+      const offered = await hook.offer({
+        notificationId: job.notificationId,
+        seq: job.seq,
+        tenantId: job.tenantId,
+        conversationId: job.conversationId,
+        serviceUrl,
+        user: job.user,
+        survey: mv.survey,
+      });
+      if ("refused" in offered) return refuse(offered.refused.code, offered.refused.message);
+      return offered;
+    } catch (e) {
+      this.deps.logger.warn({ err: (e as Error).message, notificationId: job.notificationId }, "could not start a survey; trying later");
+      return { done: { ...key, kind: "release", dueAt: this.deps.clock.now() + this.deps.config.pollMs } };
     }
   }
 

@@ -1,12 +1,15 @@
 import { withFooter } from "../../preferences/footer.js";
 import { type PreparedMessage, prepareMessage } from "../message/prepare.js";
 import type { Message } from "../message/schema.js";
+import type { Survey } from "../message/survey.js";
 import type { Notification } from "../model.js";
 
 /** A notification's message, compiled once per version, ready to render for each recipient. */
 export interface MessageVersion {
   version: number;
   prepared: PreparedMessage;
+  /** `message.survey`, when the notification is a survey (asked through SurveyHook, not rendered). */
+  survey?: Survey | undefined;
 }
 
 /**
@@ -46,7 +49,7 @@ export class MessageCache {
   /** Compile and remember a message (the engine just stored this version). */
   put(n: Notification): MessageVersion {
     const message = n.footer ? withFooter(n.message as Message, n.category) : (n.message as Message);
-    const entry = { version: n.messageVersion, prepared: prepareMessage(message, { data: n.data }) };
+    const entry = { version: n.messageVersion, prepared: prepareMessage(message, { data: n.data }), survey: message.survey };
     this.entries.set(n.id, entry);
     return entry;
   }

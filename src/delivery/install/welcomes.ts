@@ -1,20 +1,37 @@
 import type { Clock } from "../../clock.js";
 
 /**
- * Which conversations just had a reply sent by the bot endpoint (the welcome an install
- * triggers is the first), so the install step can send the notification only after the
- * welcome: the person sees the welcome, then the message. In-process only: a Herald whose bot
+ * Which conversations just had a reply from the bot endpoint (the welcome an install triggers is
+ * the first), so the install step can send the notification only after the welcome: the person
+ * sees the welcome, then the message. Replies are durable (a stored row the engine sends later,
+ * server/durable-replies.ts): a reply counts once its row is final (`isFinal`), not when it was
+ * stored, or the message could overtake the welcome. In-process only: a Herald whose bot
  * endpoint runs in another process waits `timeoutMs` instead (see Installer).
  */
 export class WelcomeTracker {
-  /** conversation id → when its last reply settled (sent or failed), bounded. */
+  /** conversation id → when its last reply settled (stored, or sent/failed without a row), bounded. */
   private readonly settled = new Map<string, number>();
+  /** conversation id → the notification of its last stored reply, bounded. */
+  private readonly replies = new Map<string, string>();
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Whether a stored reply's notification is final (sent or failed); unset = stored counts as settled. */
+  isFinal: ((notificationId: string) => Promise<boolean>) | undefined;
 
   constructor(
     private readonly clock: Clock,
     private readonly cap = 10_000,
+    private readonly pollMs = 50,
   ) {}
+
+  /** A reply to `conversationId` was stored as notification `notificationId` (durable replies). */
+  stored(conversationId: string, notificationId: string): void {
+    this.replies.delete(conversationId);
+    this.replies.set(conversationId, notificationId);
+    if (this.replies.size > this.cap) {
+      const oldest = this.replies.keys().next().value;
+      if (oldest !== undefined) this.replies.delete(oldest);
+    }
+  }
 
   /** A reply to `conversationId` settled now. */
   settle(conversationId: string): void {
@@ -35,7 +52,22 @@ export class WelcomeTracker {
    * Resolves true once a reply to `conversationId` settled at or after `since`, false after
    * `timeoutMs` (or when `signal` aborts).
    */
-  wait(conversationId: string, since: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  async wait(conversationId: string, since: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    if (!(await this.waitSettled(conversationId, since, timeoutMs, signal))) return false;
+    const id = this.replies.get(conversationId);
+    const isFinal = this.isFinal;
+    if (id === undefined || isFinal === undefined) return true;
+    // Polled only by an install step waiting for this one conversation, never per reply.
+    while (!signal?.aborted) {
+      if (await isFinal(id).catch(() => false)) return true;
+      if (Date.now() >= end) return false;
+      await new Promise((r) => setTimeout(r, this.pollMs));
+    }
+    return false;
+  }
+
+  private waitSettled(conversationId: string, since: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     const at = this.settled.get(conversationId);
     if (at !== undefined && at >= since) return Promise.resolve(true);
     if (timeoutMs <= 0 || signal?.aborted) return Promise.resolve(false);

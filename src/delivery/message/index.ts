@@ -34,3 +34,4 @@ export {
   type TextFormat,
   textFormats,
 } from "./schema.js";
+export { maxSurveyChoices, maxSurveyQuestions, type Survey, type SurveyQuestion, surveySchema } from "./survey.js";

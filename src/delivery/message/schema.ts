@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { MessageError } from "./errors.js";
 import { ackSchema, pollSchema } from "./responses.js";
+import { surveySchema } from "./survey.js";
 
 /** Teams text formats (protocol reference, section 1). Default `markdown`. */
 export const textFormats = ["markdown", "plain", "xml"] as const;
@@ -59,10 +60,16 @@ export const messageSchema = z
     alert: z.boolean({ error: "must be true or false" }).optional(),
     ack: ackSchema.optional(),
     poll: pollSchema.optional(),
+    /** A survey asked one question at a time in each recipient's 1:1 chat (survey.ts). */
+    survey: surveySchema.optional(),
   })
   .superRefine((m, ctx) => {
-    if (m.text === undefined && m.card === undefined && m.poll === undefined && m.ack === undefined) {
-      ctx.addIssue({ code: "custom", path: [], message: "give text, a card, a poll or an ack" });
+    if (m.survey !== undefined) {
+      for (const f of ["text", "card", "textFormat", "poll", "ack"] as const)
+        if (m[f] !== undefined)
+          ctx.addIssue({ code: "custom", path: [f], message: "cannot be combined with a survey; say it in survey.intro" });
+    } else if (m.text === undefined && m.card === undefined && m.poll === undefined && m.ack === undefined) {
+      ctx.addIssue({ code: "custom", path: [], message: "give text, a card, or both (or a poll, an ack or a survey)" });
     }
     if (m.poll !== undefined && m.ack !== undefined) {
       ctx.addIssue({ code: "custom", path: ["ack"], message: "cannot be combined with a poll: send one or the other" });
@@ -113,7 +120,7 @@ export function messageErrorFromZod(error: z.ZodError, field = "message"): Messa
     const path = [field, ...issue.path.map(String)].join(".");
     if (issue.code === "unrecognized_keys") {
       const keys = issue.keys;
-      return `${path}: unknown field${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}; remove ${keys.length > 1 ? "them" : "it"} (accepted: text, textFormat, card, summary, alert, ack, poll)`;
+      return `${path}: unknown field${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}; remove ${keys.length > 1 ? "them" : "it"} (accepted: text, textFormat, card, summary, alert, ack, poll, survey)`;
     }
     return `${path}: ${issue.message}`;
   });

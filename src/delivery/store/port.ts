@@ -193,6 +193,8 @@ export interface NotificationFilter {
   status?: NotificationStatus | undefined;
   /** Only notifications created by this key or lying in these tenants (tenant-scoped API keys). */
   visibleTo?: { keyId: string; tenants: readonly string[] } | undefined;
+  /** Include the bot's own messages (SYSTEM_CREATOR); left out by default. */
+  includeSystem?: boolean | undefined;
 }
 
 /** A notification to insert. */

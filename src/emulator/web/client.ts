@@ -180,6 +180,17 @@ export function chatClient(md: (text: string) => string): void {
       toast("Buttons can be pressed in 1:1 chats (the page presses them as that user).", true);
       return;
     }
+    // Teams posts an Action.Submit whose data is `{msteams: {type: "imBack", value}}` into the chat
+    // as a message the user typed (survey choices use it).
+    const ms = (action.data as { msteams?: { type?: unknown; value?: unknown } } | undefined)?.msteams;
+    if (type === "Action.Submit" && ms?.type === "imBack" && typeof ms.value === "string") {
+      const text = ms.value;
+      post("/_emulator/messages", { from: current.userId, text }).then(
+        () => toast(`Sent "${text}" as ${current?.userId ?? "the user"}.`),
+        (e: Error) => toast(e.message, true),
+      );
+      return;
+    }
     const body: Record<string, unknown> = { from: current.userId, replyToId: messageId, conversationId: current.id };
     if (action.verb) body["verb"] = action.verb;
     if (action.data !== undefined) body["data"] = action.data;

@@ -1,5 +1,12 @@
 import type { Kysely } from "kysely";
-import type { BlockedEntry, Delivery, DeliveryStatus, Notification, Page } from "../../delivery/model.js";
+import {
+  type BlockedEntry,
+  type Delivery,
+  type DeliveryStatus,
+  type Notification,
+  type Page,
+  SYSTEM_CREATOR,
+} from "../../delivery/model.js";
 import type { NotificationFilter, PageRequest } from "../../delivery/store/port.js";
 import { StoreError } from "../errors.js";
 import { withoutUndefined } from "../merge.js";
@@ -32,6 +39,7 @@ export async function listNotifications(db: Kysely<AllTables>, filter: Notificat
     .selectFrom("notifications")
     .selectAll()
     .$if(filter.status !== undefined, (q) => q.where("status", "=", filter.status ?? ""))
+    .$if(filter.includeSystem !== true, (q) => q.where("created_by", "<>", SYSTEM_CREATOR))
     .$if(visible !== undefined, (q) =>
       q.where((eb) =>
         eb.or([

@@ -218,7 +218,7 @@ export class KyselyResponseStore implements ResponseStore {
       .selectFrom("responses")
       .selectAll()
       .where("notification_id", "=", notificationId)
-      .where("kind", "in", ["poll", "ack"])
+      .where("kind", "in", ["poll", "ack", "survey"])
       .$if(after !== undefined, (q) => q.where("seq", ">", after ?? 0))
       .orderBy("seq")
       .limit(page.limit + 1)
@@ -230,6 +230,7 @@ export class KyselyResponseStore implements ResponseStore {
         deliverySeq: r.delivery_id === null ? undefined : Number(r.delivery_id),
         userId: r.user_id ?? undefined,
         userName: r.user_name ?? undefined,
+        questionId: r.question_id || undefined,
         value: JSON.parse(r.value) as unknown,
         createdAt: r.created_at,
       }),

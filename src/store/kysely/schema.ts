@@ -20,6 +20,7 @@ export interface Database {
   response_voters: ResponseVotersTable;
   // --- schedules (012_schedules) ---
   notification_series: NotificationSeriesTable;
+  survey_sessions: SurveySessionsTable;
   // Read receipts, reactions and answer totals (migration 010_reads_reactions; issue 10).
   response_reactions: ResponseReactionsTable;
   response_counts: ResponseCountsTable;
@@ -203,6 +204,25 @@ export interface NotificationSeriesTable {
   pending_owner: string | null;
   pending_since: string | null;
   created_at: string;
+  updated_at: string;
+}
+
+/** Running surveys, one row per person (migration 011); see src/surveys. */
+export interface SurveySessionsTable {
+  tenant_id: string;
+  user_id: string;
+  conversation_id: string;
+  service_url: string;
+  user_name: string | null;
+  /** JSON SessionState (src/surveys/machine.ts). */
+  state: string;
+  /** The active survey and question, as columns for operators' queries. */
+  current_notification_id: string | null;
+  current_question: number | null;
+  /** When the active question expires (ISO); null when no survey is active. */
+  expires_at: string | null;
+  /** Optimistic concurrency: every write checks and bumps it. */
+  version: number;
   updated_at: string;
 }
 

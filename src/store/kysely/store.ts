@@ -13,6 +13,7 @@ import { appliedMigrations, migrate } from "./migrator.js";
 import { KyselyPreferenceStore } from "./preferences.js";
 import { KyselyResponseStore } from "./responses.js";
 import { KyselySeriesStore } from "./series.js";
+import { KyselySurveyStore } from "./surveys.js";
 
 /** The `Store` over a connected back end: the same code for every SQL database. */
 export class KyselyStore implements Store {
@@ -23,6 +24,7 @@ export class KyselyStore implements Store {
   readonly apiKeys: KyselyApiKeyStore;
   readonly audit: KyselyAuditLog;
   readonly series: KyselySeriesStore;
+  readonly surveys: KyselySurveyStore;
   readonly responses: KyselyResponseStore;
   readonly drafts: KyselyDraftStore;
   readonly installations: KyselyInstallationStore;
@@ -36,6 +38,7 @@ export class KyselyStore implements Store {
     this.apiKeys = new KyselyApiKeyStore(backend.db.withTables<AccessTables>());
     this.audit = new KyselyAuditLog(backend.db.withTables<AccessTables>());
     this.series = new KyselySeriesStore(withDeliveryTables(backend.db));
+    this.surveys = new KyselySurveyStore(backend.db);
     this.responses = new KyselyResponseStore(withDeliveryTables(backend.db));
     this.drafts = new KyselyDraftStore(backend.db);
     this.installations = new KyselyInstallationStore(backend.db);
