@@ -150,6 +150,13 @@ export function draftRoutes(drafts: DraftStore, engine: DeliveryEngine, keys: Ap
     // Claimed first (compare-and-set): two approvers at once never both send it.
     if (!(await drafts.update(d.id, ["submitted"], { status: "approved", updatedAt: now })))
       return errorResponse(c, 409, "HERALD_E_DRAFT_STATE", `The draft is ${d.status}; only a submitted draft can be approved.`);
+    // Between the read above and the claim it may have been sent back, rewritten and submitted
+    // again: send only what was read (and reviewed), never a text the claim did not see.
+    const claimed = await drafts.get(d.id);
+    if (!claimed || claimed.title !== d.title || JSON.stringify(claimed.request) !== JSON.stringify(d.request)) {
+      await drafts.update(d.id, ["approved"], { status: "submitted", updatedAt: isoNow(clock) });
+      return errorResponse(c, 409, "HERALD_E_DRAFT_CHANGED", "The draft changed while you approved it; review it again, then approve.");
+    }
     const request = notificationRequestSchema.parse({ ...d.request, idempotencyKey: `draft:${d.id}` });
     try {
       const { notification } = await engine.submit(request, { keyId: d.createdBy, tenants: approvalTenants(d.tenants, p.tenants) });

@@ -1,0 +1,86 @@
+import { beforeAll, expect, it } from "vitest";
+import type { Principal } from "../../src/api/auth.js";
+import { draftRoutes } from "../../src/api/drafts.js";
+import { systemClock } from "../../src/clock.js";
+import type { DeliveryEngine } from "../../src/delivery/engine.js";
+import type { DraftStore } from "../../src/drafts/port.js";
+import type { Store } from "../../src/store/ports.js";
+import { forEachStore } from "../helpers/stores.js";
+
+type Json = Record<string, unknown>;
+
+/**
+ * Adversarial: what an approval sends must be what was submitted when it was claimed. Between
+ * the approver's read of a submitted draft and the claim, another approver sends it back, its
+ * author rewrites it and submits it again; the first approval must not send the old text while
+ * the stored draft (now marked approved) holds the new one.
+ */
+forEachStore((stores) => {
+  let store: Store;
+  const principals: Record<string, Principal> = {
+    author: { keyId: "k_author", scopes: ["draft"] },
+    approverA: { keyId: "k_a", scopes: ["approve"] },
+    approverB: { keyId: "k_b", scopes: ["approve"] },
+  };
+  const keys = { verify: async (k: string) => principals[k] };
+  beforeAll(async () => {
+    store = await stores.open();
+  });
+
+  it("an approval racing a send-back, edit and resubmit sends neither the stale text nor an unreviewed one", async () => {
+    const drafts = store.drafts as DraftStore;
+    const sent: Json[] = [];
+    const engine = {
+      submit: async (request: Json) => {
+        sent.push(request);
+        return { notification: { id: `n_${sent.length}` }, created: true };
+      },
+    } as unknown as DeliveryEngine;
+    // The interleaving: when approver A claims the draft, B's send-back, the author's edit and resubmit run first.
+    let interleave: (() => Promise<void>) | undefined;
+    const racing: DraftStore = {
+      get: (id) => drafts.get(id),
+      list: (f) => drafts.list(f),
+      create: (d) => drafts.create(d),
+      decide: (a) => drafts.decide(a),
+      history: (id) => drafts.history(id),
+      update: async (id, from, change) => {
+        if (change.status === "approved" && interleave) {
+          const run = interleave;
+          interleave = undefined;
+          await run();
+        }
+        return drafts.update(id, from, change);
+      },
+    };
+    const app = draftRoutes(racing, engine, keys, systemClock);
+    const call = async (method: string, path: string, key: string, body?: unknown) => {
+      const res = await app.request(path, {
+        method,
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, json: (await res.json()) as Json };
+    };
+    const body = (text: string) => ({ title: "Notice", request: { audience: { users: ["u1"], tenantId: "t1" }, message: { text } } });
+
+    const created = await call("POST", "/v1/drafts", "author", body("Reviewed text"));
+    expect(created.status).toBe(201);
+    const id = String(created.json["id"]);
+    expect((await call("POST", `/v1/drafts/${id}/submit`, "author")).status).toBe(200);
+
+    interleave = async () => {
+      expect((await call("POST", `/v1/drafts/${id}/return`, "approverB", { comment: "no" })).status).toBe(200);
+      expect((await call("PUT", `/v1/drafts/${id}`, "author", body("Unreviewed text"))).status).toBe(200);
+      expect((await call("POST", `/v1/drafts/${id}/submit`, "author")).status).toBe(200);
+    };
+    const approved = await call("POST", `/v1/drafts/${id}/approve`, "approverA");
+    const stored = await drafts.get(id);
+    // Whatever happened, the stored draft and what was sent must agree.
+    for (const r of sent) expect((r["message"] as Json)["text"]).toBe(((stored?.request["message"] as Json) ?? {})["text"]);
+    // And a draft changed under the approver is not approved unseen: it waits for a fresh review.
+    expect(approved.status).toBe(409);
+    expect(sent).toHaveLength(0);
+    expect(stored?.status).toBe("submitted");
+  });
+});
