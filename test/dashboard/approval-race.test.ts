@@ -77,7 +77,7 @@ forEachStore((stores) => {
     const approved = await call("POST", `/v1/drafts/${id}/approve`, "approverA");
     const stored = await drafts.get(id);
     // Whatever happened, the stored draft and what was sent must agree.
-    for (const r of sent) expect((r["message"] as Json)["text"]).toBe(((stored?.request["message"] as Json) ?? {})["text"]);
+    for (const r of sent) expect((r["message"] as Json)["text"]).toBe((stored?.request["message"] as Json)?.["text"]);
     // And a draft changed under the approver is not approved unseen: it waits for a fresh review.
     expect(approved.status).toBe(409);
     expect(sent).toHaveLength(0);
