@@ -18,6 +18,11 @@ export const draftBodySchema = z.strictObject({
 });
 /** `POST /v1/drafts/{id}/return`. */
 export const returnBodySchema = z.strictObject({ comment: z.string().trim().min(1).max(2000) });
+/**
+ * `POST /v1/drafts/{id}/approve` (optional body): `updatedAt` is the version the approver
+ * reviewed; a draft changed since (sent back, rewritten, resubmitted) is refused, not sent unseen.
+ */
+export const approveBodySchema = z.strictObject({ updatedAt: z.string().min(1).max(64).optional() });
 const listQuerySchema = z.strictObject({ status: z.enum(draftStatuses).optional() });
 
 const draftId = () => `d_${randomBytes(12).toString("base64url")}`;
@@ -145,6 +150,15 @@ export function draftRoutes(drafts: DraftStore, engine: DeliveryEngine, keys: Ap
     if (d instanceof Response) return d;
     const refused = decider(c, d);
     if (refused) return refused;
+    // The body is optional (an empty one is no precondition).
+    const raw = await readJson(c.req.raw, 4096);
+    if (!raw.ok && raw.code !== "HERALD_E_BODY_MISSING") return errorResponse(c, raw.status, raw.code, raw.message);
+    if (raw.ok) {
+      const parsed = approveBodySchema.safeParse(raw.value);
+      if (!parsed.success) return bodyError(c, parsed.error);
+      if (parsed.data.updatedAt !== undefined && parsed.data.updatedAt !== d.updatedAt)
+        return errorResponse(c, 409, "HERALD_E_DRAFT_CHANGED", "The draft changed since you reviewed it; review it again, then approve.");
+    }
     const p = c.get("principal");
     const now = isoNow(clock);
     // Claimed first (compare-and-set): two approvers at once never both send it.

@@ -68,7 +68,7 @@ export function DraftsPage(props: { me: Me }) {
                 )}
                 {!mine && has(props.me, "approve") && d.status === "submitted" && (
                   <>
-                    <button type="button" onClick={() => act(`${path}/approve`)}>
+                    <button type="button" onClick={() => act(`${path}/approve`, { updatedAt: d.updatedAt })}>
                       Approve and send
                     </button>
                     <label for={`comment-${d.id}`}>Comment for the author</label>

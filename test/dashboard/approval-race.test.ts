@@ -84,3 +84,65 @@ forEachStore((stores) => {
     expect(stored?.status).toBe("submitted");
   });
 });
+
+/**
+ * Adversarial: an approver approves what their page showed. The page read the draft (its
+ * `updatedAt`); meanwhile it was sent back, rewritten and resubmitted. Approving with the
+ * `updatedAt` the page saw must be refused, not send a text the approver never saw.
+ */
+forEachStore((stores) => {
+  let store: Store;
+  const principals: Record<string, Principal> = {
+    author: { keyId: "k_author", scopes: ["draft"] },
+    approverA: { keyId: "k_a", scopes: ["approve"] },
+    approverB: { keyId: "k_b", scopes: ["approve"] },
+  };
+  const keys = { verify: async (k: string) => principals[k] };
+  // Each reading of the clock is a second later, so every change has its own updatedAt.
+  let t = Date.parse("2026-01-01T00:00:00Z");
+  const clock = { ...systemClock, now: () => (t += 1000) };
+  beforeAll(async () => {
+    store = await stores.open();
+  });
+
+  it("approving with the updatedAt the approver saw is refused once the draft changed since, and nothing is sent", async () => {
+    const sent: Json[] = [];
+    const engine = {
+      submit: async (request: Json) => {
+        sent.push(request);
+        return { notification: { id: `n_${sent.length}` }, created: true };
+      },
+    } as unknown as DeliveryEngine;
+    const app = draftRoutes(store.drafts as DraftStore, engine, keys, clock);
+    const call = async (method: string, path: string, key: string, body?: unknown) => {
+      const res = await app.request(path, {
+        method,
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, json: (await res.json()) as Json };
+    };
+    const body = (text: string) => ({ title: "Notice", request: { audience: { users: ["u1"], tenantId: "t1" }, message: { text } } });
+
+    const id = String((await call("POST", "/v1/drafts", "author", body("Reviewed text"))).json["id"]);
+    expect((await call("POST", `/v1/drafts/${id}/submit`, "author")).status).toBe(200);
+    const seen = await call("GET", `/v1/drafts/${id}`, "approverA");
+    expect(seen.status).toBe(200);
+    expect((await call("POST", `/v1/drafts/${id}/return`, "approverB", { comment: "no" })).status).toBe(200);
+    expect((await call("PUT", `/v1/drafts/${id}`, "author", body("Unreviewed text"))).status).toBe(200);
+    expect((await call("POST", `/v1/drafts/${id}/submit`, "author")).status).toBe(200);
+
+    const stale = await call("POST", `/v1/drafts/${id}/approve`, "approverA", { updatedAt: seen.json["updatedAt"] });
+    expect(stale.status).toBe(409);
+    expect((stale.json["error"] as Json)["code"]).toBe("HERALD_E_DRAFT_CHANGED");
+    expect(sent).toHaveLength(0);
+
+    const fresh = await call("GET", `/v1/drafts/${id}`, "approverA");
+    const ok = await call("POST", `/v1/drafts/${id}/approve`, "approverA", { updatedAt: fresh.json["updatedAt"] });
+    expect(ok.status).toBe(202);
+    expect(sent.map((r) => (r["message"] as Json)["text"])).toEqual(["Unreviewed text"]);
+    // A wrong type names the field.
+    const bad = await call("POST", `/v1/drafts/${id}/approve`, "approverA", { updatedAt: 5 });
+    expect(bad.status).toBe(400);
+  });
+});
