@@ -7,6 +7,7 @@ import { notificationRequestSchema } from "../delivery/request.js";
 import { approvalTenants, guardrailRefusal, mayReadDraft } from "../drafts/policy.js";
 import { type Draft, type DraftStore, draftStatuses } from "../drafts/port.js";
 import { errorResponse, readJson } from "../http/errors.js";
+import type { ApiKeyStore } from "../store/ports.js";
 import { type ApiEnv, type ApiKeyVerifier, requireScope } from "./auth.js";
 import { engineError, maxNotificationBodyBytes } from "./notifications.js";
 import { bodyError, queryError } from "./validation.js";
@@ -36,7 +37,14 @@ const view = (d: Draft) => ({ ...d, tenants: d.tenants ?? null, comment: d.comme
  * `POST /v1/drafts/{id}/return {comment}` (`approve` scope, never the author). Approving sends
  * the request as the author, within the tenants both author and approver may reach.
  */
-export function draftRoutes(drafts: DraftStore, engine: DeliveryEngine, keys: ApiKeyVerifier, clock: Clock): Hono<ApiEnv> {
+export function draftRoutes(
+  drafts: DraftStore,
+  engine: DeliveryEngine,
+  keys: ApiKeyVerifier,
+  clock: Clock,
+  /** The stored keys: an approval sends as its author only while the author's key is live. */
+  apiKeys?: ApiKeyStore,
+): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const readers = requireScope(keys, ["draft", "approve", "read"]);
 
@@ -158,6 +166,17 @@ export function draftRoutes(drafts: DraftStore, engine: DeliveryEngine, keys: Ap
       if (!parsed.success) return bodyError(c, parsed.error);
       if (parsed.data.updatedAt !== undefined && parsed.data.updatedAt !== d.updatedAt)
         return errorResponse(c, 409, "HERALD_E_DRAFT_CHANGED", "The draft changed since you reviewed it; review it again, then approve.");
+    }
+    // Sent as its author: not once the author's key is revoked (or gone), whoever approves.
+    if (apiKeys && !d.createdBy.startsWith("env:")) {
+      const author = (await apiKeys.list()).find((k) => k.id === d.createdBy);
+      if (!author || author.revokedAt)
+        return errorResponse(
+          c,
+          409,
+          "HERALD_E_DRAFT_AUTHOR_REVOKED",
+          "The key that wrote this draft was revoked; send it back, or have a live key draft it again.",
+        );
     }
     const p = c.get("principal");
     const now = isoNow(clock);

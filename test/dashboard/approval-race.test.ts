@@ -146,3 +146,57 @@ forEachStore((stores) => {
     expect(bad.status).toBe(400);
   });
 });
+
+/**
+ * Adversarial: an author's key revoked (leaked, or its owner gone) while its draft waits. An
+ * approval must not send it as that key: it is refused and stays in the queue.
+ */
+forEachStore((stores) => {
+  let store: Store;
+  const principals: Record<string, Principal> = {
+    author: { keyId: "k_author_rev", scopes: ["draft"], tenants: ["t1"] },
+    approverA: { keyId: "k_a", scopes: ["approve"] },
+  };
+  const keys = { verify: async (k: string) => principals[k] };
+  beforeAll(async () => {
+    store = await stores.open();
+    await store.apiKeys.create({
+      id: "k_author_rev",
+      name: "author",
+      hash: "00".repeat(32),
+      scopes: ["draft"],
+      tenants: ["t1"],
+      createdAt: "2026-01-01T00:00:00.000Z",
+      createdBy: "env:HERALD_API_KEY",
+    });
+  });
+
+  it("a submitted draft whose author's key was revoked is not sent as that key", async () => {
+    const sent: Json[] = [];
+    const engine = {
+      submit: async (request: Json) => {
+        sent.push(request);
+        return { notification: { id: `n_${sent.length}` }, created: true };
+      },
+    } as unknown as DeliveryEngine;
+    const app = draftRoutes(store.drafts as DraftStore, engine, keys, systemClock, store.apiKeys);
+    const call = async (method: string, path: string, key: string) => {
+      const res = await app.request(path, { method, headers: { authorization: `Bearer ${key}` } });
+      return { status: res.status, json: (await res.json()) as Json };
+    };
+    const res = await app.request("/v1/drafts", {
+      method: "POST",
+      headers: { authorization: "Bearer author", "content-type": "application/json" },
+      body: JSON.stringify({ title: "Notice", request: { audience: { users: ["u1"], tenantId: "t1" }, message: { text: "hi" } } }),
+    });
+    const id = String(((await res.json()) as Json)["id"]);
+    expect((await call("POST", `/v1/drafts/${id}/submit`, "author")).status).toBe(200);
+    expect(await store.apiKeys.revoke("k_author_rev", "2026-01-02T00:00:00.000Z")).toBe(true);
+
+    const approved = await call("POST", `/v1/drafts/${id}/approve`, "approverA");
+    expect(approved.status).toBe(409);
+    expect((approved.json["error"] as Json)["code"]).toBe("HERALD_E_DRAFT_AUTHOR_REVOKED");
+    expect(sent).toHaveLength(0);
+    expect((await store.drafts?.get(id))?.status).toBe("submitted");
+  });
+});
