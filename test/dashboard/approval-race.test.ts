@@ -200,3 +200,46 @@ forEachStore((stores) => {
     expect((await store.drafts?.get(id))?.status).toBe("submitted");
   });
 });
+
+/** Exactly once: many approvals of one draft at the same moment (two approver keys) send it once. */
+forEachStore((stores) => {
+  let store: Store;
+  const principals: Record<string, Principal> = {
+    author: { keyId: "k_author", scopes: ["draft"] },
+    approverA: { keyId: "k_a", scopes: ["approve"] },
+    approverB: { keyId: "k_b", scopes: ["approve"] },
+  };
+  const keys = { verify: async (k: string) => principals[k] };
+  beforeAll(async () => {
+    store = await stores.open();
+  });
+
+  it("concurrent approvals: one 202, the rest 409, one send", async () => {
+    const sent: Json[] = [];
+    const engine = {
+      submit: async (request: Json) => {
+        sent.push(request);
+        return { notification: { id: `n_${sent.length}` }, created: true };
+      },
+    } as unknown as DeliveryEngine;
+    const app = draftRoutes(store.drafts as DraftStore, engine, keys, systemClock);
+    const post = (path: string, key: string, body?: unknown) =>
+      app.request(path, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const created = await post("/v1/drafts", "author", {
+      title: "Notice",
+      request: { audience: { users: ["u1"], tenantId: "t1" }, message: { text: "once" } },
+    });
+    const id = String(((await created.json()) as Json)["id"]);
+    expect((await post(`/v1/drafts/${id}/submit`, "author")).status).toBe(200);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => post(`/v1/drafts/${id}/approve`, i % 2 ? "approverA" : "approverB").then((r) => r.status)),
+    );
+    expect(results.filter((s) => s === 202)).toHaveLength(1);
+    expect(results.filter((s) => s === 409)).toHaveLength(7);
+    expect(sent).toHaveLength(1);
+  });
+});
