@@ -236,7 +236,9 @@ forEachStore((stores) => {
     const id = String(((await created.json()) as Json)["id"]);
     expect((await post(`/v1/drafts/${id}/submit`, "author")).status).toBe(200);
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => post(`/v1/drafts/${id}/approve`, i % 2 ? "approverA" : "approverB").then((r) => r.status)),
+      Array.from({ length: 8 }, (_, i) =>
+        Promise.resolve(post(`/v1/drafts/${id}/approve`, i % 2 ? "approverA" : "approverB")).then((r) => r.status),
+      ),
     );
     expect(results.filter((s) => s === 202)).toHaveLength(1);
     expect(results.filter((s) => s === 409)).toHaveLength(7);
