@@ -7,6 +7,7 @@ import { notificationRequestSchema } from "../delivery/request.js";
 import { approvalTenants, guardrailRefusal, mayReadDraft } from "../drafts/policy.js";
 import { type Draft, type DraftStore, draftStatuses } from "../drafts/port.js";
 import { errorResponse, readJson } from "../http/errors.js";
+import type { ApiKeyStore } from "../store/ports.js";
 import { type ApiEnv, type ApiKeyVerifier, requireScope } from "./auth.js";
 import { engineError, maxNotificationBodyBytes } from "./notifications.js";
 import { bodyError, queryError } from "./validation.js";
@@ -18,6 +19,11 @@ export const draftBodySchema = z.strictObject({
 });
 /** `POST /v1/drafts/{id}/return`. */
 export const returnBodySchema = z.strictObject({ comment: z.string().trim().min(1).max(2000) });
+/**
+ * `POST /v1/drafts/{id}/approve` (optional body): `updatedAt` is the version the approver
+ * reviewed; a draft changed since (sent back, rewritten, resubmitted) is refused, not sent unseen.
+ */
+export const approveBodySchema = z.strictObject({ updatedAt: z.string().min(1).max(64).optional() });
 const listQuerySchema = z.strictObject({ status: z.enum(draftStatuses).optional() });
 
 const draftId = () => `d_${randomBytes(12).toString("base64url")}`;
@@ -31,7 +37,14 @@ const view = (d: Draft) => ({ ...d, tenants: d.tenants ?? null, comment: d.comme
  * `POST /v1/drafts/{id}/return {comment}` (`approve` scope, never the author). Approving sends
  * the request as the author, within the tenants both author and approver may reach.
  */
-export function draftRoutes(drafts: DraftStore, engine: DeliveryEngine, keys: ApiKeyVerifier, clock: Clock): Hono<ApiEnv> {
+export function draftRoutes(
+  drafts: DraftStore,
+  engine: DeliveryEngine,
+  keys: ApiKeyVerifier,
+  clock: Clock,
+  /** The stored keys: an approval sends as its author only while the author's key is live. */
+  apiKeys?: ApiKeyStore,
+): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const readers = requireScope(keys, ["draft", "approve", "read"]);
 
@@ -145,11 +158,38 @@ export function draftRoutes(drafts: DraftStore, engine: DeliveryEngine, keys: Ap
     if (d instanceof Response) return d;
     const refused = decider(c, d);
     if (refused) return refused;
+    // The body is optional (an empty one is no precondition).
+    const raw = await readJson(c.req.raw, 4096);
+    if (!raw.ok && raw.code !== "HERALD_E_BODY_MISSING") return errorResponse(c, raw.status, raw.code, raw.message);
+    if (raw.ok) {
+      const parsed = approveBodySchema.safeParse(raw.value);
+      if (!parsed.success) return bodyError(c, parsed.error);
+      if (parsed.data.updatedAt !== undefined && parsed.data.updatedAt !== d.updatedAt)
+        return errorResponse(c, 409, "HERALD_E_DRAFT_CHANGED", "The draft changed since you reviewed it; review it again, then approve.");
+    }
+    // Sent as its author: not once the author's key is revoked (or gone), whoever approves.
+    if (apiKeys && !d.createdBy.startsWith("env:")) {
+      const author = (await apiKeys.list()).find((k) => k.id === d.createdBy);
+      if (!author || author.revokedAt)
+        return errorResponse(
+          c,
+          409,
+          "HERALD_E_DRAFT_AUTHOR_REVOKED",
+          "The key that wrote this draft was revoked; send it back, or have a live key draft it again.",
+        );
+    }
     const p = c.get("principal");
     const now = isoNow(clock);
     // Claimed first (compare-and-set): two approvers at once never both send it.
     if (!(await drafts.update(d.id, ["submitted"], { status: "approved", updatedAt: now })))
       return errorResponse(c, 409, "HERALD_E_DRAFT_STATE", `The draft is ${d.status}; only a submitted draft can be approved.`);
+    // Between the read above and the claim it may have been sent back, rewritten and submitted
+    // again: send only what was read (and reviewed), never a text the claim did not see.
+    const claimed = await drafts.get(d.id);
+    if (!claimed || claimed.title !== d.title || JSON.stringify(claimed.request) !== JSON.stringify(d.request)) {
+      await drafts.update(d.id, ["approved"], { status: "submitted", updatedAt: isoNow(clock) });
+      return errorResponse(c, 409, "HERALD_E_DRAFT_CHANGED", "The draft changed while you approved it; review it again, then approve.");
+    }
     const request = notificationRequestSchema.parse({ ...d.request, idempotencyKey: `draft:${d.id}` });
     try {
       const { notification } = await engine.submit(request, { keyId: d.createdBy, tenants: approvalTenants(d.tenants, p.tenants) });

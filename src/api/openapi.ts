@@ -7,7 +7,7 @@ import {
   notificationsQuerySchema,
 } from "../delivery/request.js";
 import { conversationQuerySchema } from "./conversations.js";
-import { draftBodySchema, returnBodySchema } from "./drafts.js";
+import { approveBodySchema, draftBodySchema, returnBodySchema } from "./drafts.js";
 import { estimateRequestSchema } from "./estimate.js";
 import { installationItemsQuerySchema, installationRequestSchema } from "./installations.js";
 import { auditQuerySchema, createKeySchema } from "./keys.js";
@@ -292,6 +292,7 @@ export function openApiDocument(serverUrl?: string): Schema {
         post: {
           summary: "Approve a submitted draft (approve scope, not its author): it is sent as its author",
           parameters: [idParam],
+          requestBody: { required: false, content: { "application/json": { schema: json(approveBodySchema) } } },
           responses: { "202": { description: "The draft with `notificationId`" }, ...errors(400, 401, 403, 404, 409) },
         },
       },

@@ -10,6 +10,8 @@ interface Draft {
   comment: string | null;
   notificationId: string | null;
   updatedAt: string;
+  /** The notification request approving sends: shown whole, as text, so an approver sees what they approve. */
+  request: Record<string, unknown>;
 }
 
 const has = (me: Me, scope: string) => me.scopes.includes(scope) || me.scopes.includes("admin");
@@ -55,6 +57,12 @@ export function DraftsPage(props: { me: Me }) {
                 <strong data-testid="draft-status">{d.status}</strong> · by {d.createdBy} · {when(d.updatedAt)}
               </p>
               {d.comment && d.status === "returned" && <p class="comment">Sent back: {d.comment}</p>}
+              <details open={d.status === "submitted"}>
+                <summary>What approving sends (message, audience, schedule)</summary>
+                <pre class="request" data-testid="draft-request">
+                  {JSON.stringify(d.request, null, 2)}
+                </pre>
+              </details>
               {d.notificationId && (
                 <p>
                   Sent as <a href={`#/n/${encodeURIComponent(d.notificationId)}`}>{d.notificationId}</a>
@@ -68,7 +76,7 @@ export function DraftsPage(props: { me: Me }) {
                 )}
                 {!mine && has(props.me, "approve") && d.status === "submitted" && (
                   <>
-                    <button type="button" onClick={() => act(`${path}/approve`)}>
+                    <button type="button" onClick={() => act(`${path}/approve`, { updatedAt: d.updatedAt })}>
                       Approve and send
                     </button>
                     <label for={`comment-${d.id}`}>Comment for the author</label>

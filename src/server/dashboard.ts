@@ -82,10 +82,16 @@ function setCookie(c: Context, req: Request, value: string, maxAgeS: number): vo
   c.header("set-cookie", `${sessionCookie}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${secure}`);
 }
 
-/** A request from a page of another origin (browsers send Origin on every cross-origin request). */
+/**
+ * A request from a page of another origin (browsers send Origin on every cross-origin request).
+ * Behind a TLS-terminating proxy the request reaches Herald as http while the page's origin is
+ * https: the origin compared is the one the browser sees (a forged x-forwarded-proto only
+ * changes the scheme Herald expects, and a cross-site page cannot set it without a preflight).
+ */
 const foreignOrigin = (req: Request): boolean => {
   const origin = req.headers.get("origin");
-  return origin !== null && origin !== new URL(req.url).origin;
+  const url = new URL(req.url);
+  return origin !== null && origin !== `${isHttps(req) ? "https:" : url.protocol}//${url.host}`;
 };
 
 const unsafe = (method: string): boolean => !["GET", "HEAD", "OPTIONS"].includes(method);

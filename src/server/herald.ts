@@ -345,7 +345,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
   app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
   app.route("/", estimateRoutes(store.recipients, cloud.defaultServiceUrl, keys));
-  if (store.drafts) app.route("/", draftRoutes(store.drafts, engine, keys, clock));
+  if (store.drafts) app.route("/", draftRoutes(store.drafts, engine, keys, clock, store.apiKeys));
   const dashboard = new DashboardSessions(clock);
   app.route("/", dashboardRoutes({ sessions: dashboard, keys }));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));

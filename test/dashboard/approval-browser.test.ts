@@ -82,6 +82,11 @@ it("an author is refused an audience outside their tenants; their draft, approve
   const approver = await signedIn(approverKey);
   await approver.getByRole("link", { name: "Drafts" }).click();
   await approver.getByRole("heading", { name: "Lisbon closure" }).waitFor();
+  // The approver approves what they can see: the message and its audience are on the page.
+  const shown = approver.getByTestId("draft-request");
+  await shown.waitFor({ timeout: 5_000 });
+  expect(await shown.textContent()).toContain("The **Lisbon office** is closed on Friday.");
+  expect(await shown.textContent()).toContain(tenant);
   await approver.getByRole("button", { name: "Approve and send" }).click();
   await approver.getByRole("link", { name: /^n_/ }).click();
   await approver.getByTestId("percent").getByText("100%").waitFor({ timeout: 20_000 });

@@ -95,6 +95,23 @@ describe("sign-in with an API key", () => {
     expect(sent.status).toBe(202);
   });
 
+  it("behind an https proxy, the browser's own https Origin signs in and writes; another origin is still refused", async () => {
+    const host = new URL(url).host;
+    const proxy = { "x-forwarded-proto": "https", origin: `https://${host}` };
+    const { res, cookie, body } = await signIn(STACK_API_KEY, proxy);
+    expect(res.status).toBe(200);
+    const request = { audience: { users: [await someone()] }, message: { text: "behind a proxy" } };
+    const sent = await withCookie(cookie, "POST", "/v1/notifications", request, { ...proxy, "x-csrf-token": String(body["csrf"]) });
+    expect(sent.status).toBe(202);
+    const foreign = await withCookie(cookie, "POST", "/v1/notifications", request, {
+      "x-forwarded-proto": "https",
+      origin: "https://evil.example",
+      "x-csrf-token": String(body["csrf"]),
+    });
+    expect(foreign.status).toBe(403);
+    expect((await signIn(STACK_API_KEY, { "x-forwarded-proto": "https", origin: "https://evil.example" })).res.status).toBe(403);
+  });
+
   it("carries exactly the key's scopes, and ends when the key is revoked", async () => {
     const created = await call("POST", `${url}/v1/keys`, { name: "reader", scopes: ["read"] }, STACK_API_KEY);
     const { cookie, body } = await signIn(String(created.json["key"]));
