@@ -1,4 +1,4 @@
-import { type Kysely, sql } from "kysely";
+import { type Kysely, type RawBuilder, sql } from "kysely";
 import { optedOut } from "../../delivery/audience/rows.js";
 import { rowCodes } from "../../delivery/errors.js";
 import {
@@ -12,7 +12,7 @@ import {
 import type { StoreDialect } from "./backend.js";
 import type { DeliveryRow } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
-import { addToCounters, lockNotifications } from "./delivery-sql.js";
+import { addToCounters, chunk, lockNotifications, rowsPerStatement } from "./delivery-sql.js";
 import { rowToPreference } from "./rows.js";
 
 /**
@@ -92,26 +92,30 @@ export async function applyHolds(
   if (cap) await capFrequency(db, dialect, sends, held, notificationId, tenantId, now, cap);
   if (held.size === 0) return result(rows);
 
-  // One statement per (time, reason): rows of one claim mostly share both.
-  const groups = new Map<string, number[]>();
-  for (const [seq, h] of held) {
-    const key = `${h.until}\u0000${h.reason}`;
-    groups.set(key, [...(groups.get(key) ?? []), seq]);
-  }
-  for (const [key, seqs] of groups) {
-    const [until, reason] = key.split("\u0000") as [string, HoldReason];
+  // One statement per chunk of held rows (each its own time and reason: a CASE on seq), not one
+  // per person: with the frequency cap every person is released at their own moment.
+  for (const part of chunk([...held], rowsPerStatement)) {
+    const pick = (value: (h: { until: number; reason: HoldReason }) => RawBuilder<unknown>) =>
+      sql`case seq ${sql.join(
+        part.map(([seq, h]) => sql`when ${seq} then ${value(h)}`),
+        sql` `,
+      )} end`;
     await db
       .updateTable("deliveries")
       .set({
         queue: "ready",
-        due_at: Number(until),
+        due_at: pick((h) => sql`cast(${h.until} as bigint)`) as RawBuilder<number>,
         lease_owner: null,
-        held_until: iso(Number(until)),
-        held_reason: reason,
+        held_until: pick((h) => sql`${iso(h.until)}`) as RawBuilder<string>,
+        held_reason: pick((h) => sql`${h.reason}`) as RawBuilder<string>,
         updated_at: iso(now),
       })
       .where("notification_id", "=", notificationId)
-      .where("seq", "in", seqs)
+      .where(
+        "seq",
+        "in",
+        part.map(([seq]) => seq),
+      )
       .where("lease_owner", "=", owner)
       .execute();
   }
@@ -202,8 +206,12 @@ async function capFrequency(
   if (byPerson.size === 0) return;
   const people = [...byPerson.keys()].sort();
   await db.transaction().execute(async (trx) => {
+    // One statement for every person's lock, taken in sorted order (PostgreSQL evaluates a volatile
+    // function of the select list after the ORDER BY), so two claims cannot deadlock.
     if (dialect === "postgres")
-      for (const p of people) await sql`select pg_advisory_xact_lock(hashtext(${`herald-freq:${tenantId}:${p}`}))`.execute(trx);
+      await sql`select pg_advisory_xact_lock(hashtext(k)) from unnest(${people.map((p) => `herald-freq:${tenantId}:${p}`)}::text[]) as k order by k`.execute(
+        trx,
+      );
     // Sends that left the window count no more: forget them (keeps the table the size of one window).
     await trx
       .deleteFrom("frequency_sends")
