@@ -96,4 +96,61 @@ forEachStore((stores) => {
     const again = await d.claim("w1", second.id, "t1", t0 + day, size);
     expect(again.map((j) => j.seq)).toEqual([0]);
   });
+
+  it("a person's zone Teams reported that no IANA zone names falls back to the tenant's zone, not UTC", async () => {
+    // Tokyo tenant, quiet 20:00-08:00. 2027-03-11T12:00Z is 21:00 in Tokyo (quiet), 12:00 UTC (not).
+    await store.preferences.putTenantSettings({
+      tenantId: "t2",
+      timeZone: "Asia/Tokyo",
+      quietHours: { start: "20:00", end: "08:00" },
+      updatedAt: new Date(t0).toISOString(),
+    });
+    const at = new Date(t0).toISOString();
+    const chat = async (i: number, timezone: string) =>
+      store.conversations.upsert({
+        id: `a:zone${i}`,
+        kind: "personal",
+        tenantId: "t2",
+        serviceUrl: "https://smba.example/",
+        channelId: "msteams",
+        bot: { id: "28:bot" },
+        user: { id: `29:z${i}` },
+        timezone,
+        at,
+      });
+    await chat(0, "Asia/Tokyo");
+    await chat(1, "Not/AZone");
+    const rows: NewDelivery[] = [0, 1].map((i) => ({
+      recipientKey: `conv:a:zone${i}`,
+      kind: "conversation",
+      tenantId: "t2",
+      conversationId: `a:zone${i}`,
+      serviceUrl: "https://smba.example/",
+      user: { id: `29:z${i}` },
+      status: "pending",
+    }));
+    n++;
+    const { notification } = await d.createNotification(
+      {
+        id: `n_holds${String(n).padStart(4, "0")}`,
+        createdBy: "k",
+        requestHash: "h",
+        audience: { conversations: ["a:zone0", "a:zone1"] },
+        message: { text: "x" },
+        createdAt: t0,
+        expansionDone: true,
+      },
+      rows,
+    );
+    // Only quiet hours are under test: no frequency cap for this claim.
+    d.configureHolds?.({});
+    const jobs = await d.claim("w1", notification.id, "t2", Date.parse("2027-03-11T12:00:00.000Z"), 10);
+    d.configureHolds?.({ frequencyCap: { count: 1, windowMs: day } });
+    expect(jobs).toEqual([]);
+    const held = await d.listDeliveries(notification.id, {}, { limit: 10 });
+    expect(held.items.map((r) => [r.heldReason, r.heldUntil])).toEqual([
+      ["quietHours", "2027-03-11T23:00:00.000Z"],
+      ["quietHours", "2027-03-11T23:00:00.000Z"],
+    ]);
+  });
 });

@@ -5,6 +5,7 @@ import {
   type FrequencyCap,
   frequencyRelease,
   type HoldReason,
+  isTimeZone,
   nextAllowed,
   type SendingWindow,
   type Weekday,
@@ -81,7 +82,8 @@ export async function applyHolds(
     const zones = new Map<string, string>();
     if (ids.length > 0) {
       const found = await db.selectFrom("conversations").select(["id", "timezone"]).where("id", "in", ids).execute();
-      for (const f of found) if (f.timezone) zones.set(f.id, f.timezone);
+      // A zone no IANA name matches (the client reports it unchecked) falls back to the tenant's, not UTC.
+      for (const f of found) if (f.timezone && isTimeZone(f.timezone)) zones.set(f.id, f.timezone);
     }
     for (const r of sends) {
       const zone = (r.conversation_id ? zones.get(r.conversation_id) : undefined) ?? info.time_zone ?? "UTC";
