@@ -153,4 +153,37 @@ forEachStore((stores) => {
       ["quietHours", "2027-03-11T23:00:00.000Z"],
     ]);
   });
+
+  it("a scheduled send to a person known only by Entra id who opted out since ends optedOut at claim", async () => {
+    const aad = "8c5f2b1e-1d2c-4a5b-9e8f-0a1b2c3d4e5f";
+    const row: NewDelivery = {
+      recipientKey: `user:t3:${aad}`,
+      kind: "user",
+      tenantId: "t3",
+      targetId: aad,
+      serviceUrl: "https://smba.example/",
+      user: { aadObjectId: aad },
+      status: "pending",
+    };
+    n++;
+    const { notification } = await d.createNotification(
+      {
+        id: `n_holds${String(n).padStart(4, "0")}`,
+        createdBy: "k",
+        requestHash: "h",
+        audience: { users: [aad], tenantId: "t3" },
+        message: { text: "x" },
+        createdAt: t0,
+        expansionDone: true,
+      },
+      [row],
+    );
+    // PUT /v1/users/{entra id}/preferences keeps the choice under the Entra id while no chat exists.
+    await store.preferences.setOptedOut("t3", aad, true, new Date(t0).toISOString());
+    const jobs = await d.claim("w1", notification.id, "t3", t0 + 1_000, 10);
+    expect(jobs).toEqual([]);
+    const after = await d.listDeliveries(notification.id, {}, { limit: 10 });
+    expect(after.items.map((r) => r.status)).toEqual(["optedOut"]);
+    expect((await d.getNotification(notification.id))?.status).toBe("completed");
+  });
 });

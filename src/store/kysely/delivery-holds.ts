@@ -1,5 +1,5 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
-import { optedOut } from "../../delivery/audience/rows.js";
+import { lookupForms, optedOut } from "../../delivery/audience/rows.js";
 import { rowCodes } from "../../delivery/errors.js";
 import {
   type FrequencyCap,
@@ -138,23 +138,27 @@ async function endOptedOut(
   category: string | null,
   now: number,
 ): Promise<Set<number>> {
-  const users = [...new Set(sends.map((r) => r.user_id).filter((u): u is string => u !== null))];
+  // A choice may be kept under the Teams id or, made through the API before any chat, under the
+  // Entra object id (in the letter case it was given): a row is looked up by every id it carries.
+  const idsOf = (r: DeliveryRow): string[] =>
+    [r.user_id, r.kind === "user" ? r.target_id : null, r.user_aad_object_id]
+      .filter((u): u is string => u !== null && u !== undefined && u !== "")
+      .flatMap(lookupForms);
+  const users = [...new Set(sends.flatMap(idsOf))];
   const ended = new Set<number>();
   if (users.length === 0) return ended;
-  const prefs = await db
-    .selectFrom("preferences")
-    .selectAll()
-    .where("tenant_id", "=", tenantId)
-    .where("user_id", "in", users)
-    .where((eb) => eb.or([eb("opted_out", "=", 1), eb("opted_out_categories", "<>", "[]")]))
-    .execute();
-  const out = new Set(
-    prefs
-      .map(rowToPreference)
-      .filter((p) => optedOut(p, category ?? undefined))
-      .map((p) => p.userId),
-  );
-  const seqs = sends.filter((r) => r.user_id !== null && out.has(r.user_id)).map((r) => Number(r.seq));
+  const prefs = await db.selectFrom("preferences").selectAll().where("tenant_id", "=", tenantId).where("user_id", "in", users).execute();
+  const byId = new Map(prefs.map((row) => [row.user_id, rowToPreference(row)]));
+  // The choice under the row's Teams id decides when there is one (the person's latest, from their
+  // chat); else one kept under the Entra id.
+  const seqs = sends
+    .filter((r) => {
+      const pref = idsOf(r)
+        .map((u) => byId.get(u))
+        .find((p) => p !== undefined);
+      return optedOut(pref, category ?? undefined);
+    })
+    .map((r) => Number(r.seq));
   if (seqs.length === 0) return ended;
   const nowIso = iso(now);
   await db.transaction().execute(async (trx) => {
