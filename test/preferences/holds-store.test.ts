@@ -186,4 +186,44 @@ forEachStore((stores) => {
     expect(after.items.map((r) => r.status)).toEqual(["optedOut"]);
     expect((await d.getNotification(notification.id))?.status).toBe("completed");
   });
+
+  it("a counted send recalled before it went out no longer counts against the frequency cap", async () => {
+    const person: NewDelivery = {
+      recipientKey: "user:t4:29:r0",
+      kind: "user",
+      tenantId: "t4",
+      targetId: "29:r0",
+      serviceUrl: "https://smba.example/",
+      user: { id: "29:r0" },
+      status: "pending",
+    };
+    const make = async () => {
+      n++;
+      return (
+        await d.createNotification(
+          {
+            id: `n_holds${String(n).padStart(4, "0")}`,
+            createdBy: "k",
+            requestHash: "h",
+            audience: { users: ["29:r0"], tenantId: "t4" },
+            message: { text: "x" },
+            createdAt: t0,
+            expansionDone: true,
+          },
+          [person],
+        )
+      ).notification;
+    };
+    const recalled = await make();
+    expect(await d.claim("w1", recalled.id, "t4", t0 + 1_000, 10)).toHaveLength(1); // counted (cap 1/day)
+    await d.requestRecall(recalled.id, t0 + 2_000); // canceled before it was sent
+    expect((await d.listDeliveries(recalled.id, {}, { limit: 10 })).items[0]?.status).toBe("canceled");
+    const next = await make();
+    const jobs = await d.claim("w1", next.id, "t4", t0 + 3_000, 10);
+    expect(jobs.map((j) => j.seq)).toEqual([0]);
+    // And that one counts: a third is held.
+    const third = await make();
+    expect(await d.claim("w1", third.id, "t4", t0 + 4_000, 10)).toEqual([]);
+    expect((await d.listDeliveries(third.id, {}, { limit: 10 })).items[0]?.heldReason).toBe("frequencyCap");
+  });
 });

@@ -225,12 +225,16 @@ async function capFrequency(
       .where("user_id", "in", people)
       .where("at", "<=", now - cap.windowMs)
       .execute();
+    // A counted row that ended without reaching the person (recalled before it went out, failed,
+    // blocked, not found) counts no more; `unknown` may have arrived and still counts.
     const counted = await trx
-      .selectFrom("frequency_sends")
-      .select(["user_id", "at", "notification_id", "seq"])
-      .where("tenant_id", "=", tenantId)
-      .where("user_id", "in", people)
-      .where("at", ">", now - cap.windowMs)
+      .selectFrom("frequency_sends as f")
+      .innerJoin("deliveries as d", (j) => j.onRef("d.notification_id", "=", "f.notification_id").onRef("d.seq", "=", "f.seq"))
+      .select(["f.user_id", "f.at", "f.notification_id", "f.seq"])
+      .where("f.tenant_id", "=", tenantId)
+      .where("f.user_id", "in", people)
+      .where("f.at", ">", now - cap.windowMs)
+      .where("d.status", "not in", ["canceled", "failed", "blocked", "notFound", "optedOut"])
       .execute();
     const times = new Map<string, number[]>();
     const already = new Set<string>();
