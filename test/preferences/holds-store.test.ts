@@ -226,4 +226,42 @@ forEachStore((stores) => {
     expect(await d.claim("w1", third.id, "t4", t0 + 4_000, 10)).toEqual([]);
     expect((await d.listDeliveries(third.id, {}, { limit: 10 })).items[0]?.heldReason).toBe("frequencyCap");
   });
+
+  it("two processes claiming different notifications to one person at once let exactly the cap through", async () => {
+    // Two handles on one database: on PostgreSQL two pools (two processes); SQLite is one process's store.
+    const other = stores.name === "postgres" ? await stores.open() : store;
+    other.deliveries.configureHolds?.({ frequencyCap: { count: 3, windowMs: day } });
+    d.configureHolds?.({ frequencyCap: { count: 3, windowMs: day } });
+    const person: NewDelivery = {
+      recipientKey: "user:t5:29:c0",
+      kind: "user",
+      tenantId: "t5",
+      targetId: "29:c0",
+      serviceUrl: "https://smba.example/",
+      user: { id: "29:c0" },
+      status: "pending",
+    };
+    const ids: string[] = [];
+    for (let i = 0; i < 16; i++) {
+      n++;
+      const { notification } = await d.createNotification(
+        {
+          id: `n_holds${String(n).padStart(4, "0")}`,
+          createdBy: "k",
+          requestHash: "h",
+          audience: { users: ["29:c0"], tenantId: "t5" },
+          message: { text: "x" },
+          createdAt: t0,
+          expansionDone: true,
+        },
+        [person],
+      );
+      ids.push(notification.id);
+    }
+    const claims = await Promise.all(
+      ids.map((id, i) => (i % 2 === 0 ? d : other.deliveries).claim(`w${i % 2}`, id, "t5", t0 + 10_000, 10)),
+    );
+    expect(claims.flat()).toHaveLength(3);
+    d.configureHolds?.({ frequencyCap: { count: 1, windowMs: day } });
+  });
 });
