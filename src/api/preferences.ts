@@ -6,7 +6,7 @@ import { errorResponse, readJson } from "../http/errors.js";
 import { hhmm, isTimeZone, weekdays } from "../preferences/hours.js";
 import type { TenantSettings } from "../preferences/model.js";
 import { type PreferenceService, UnknownCategoryError } from "../preferences/service.js";
-import type { ConversationStore, PreferenceStore } from "../store/ports.js";
+import type { ConversationStore, Page, PreferenceStore } from "../store/ports.js";
 import { type ApiEnv, type ApiKeyVerifier, mayUseTenant, requireScope } from "./auth.js";
 import { bodyError, queryError } from "./validation.js";
 
@@ -139,13 +139,20 @@ export function preferenceRoutes(deps: PreferenceRouteDeps): Hono<ApiEnv> {
     if (q.data.tenantId !== undefined && !mayUseTenant(p, q.data.tenantId)) return forbidden(c, q.data.tenantId);
     const tenantIds = q.data.tenantId !== undefined ? [q.data.tenantId] : p.tenants;
     if (q.data.format === "csv") {
+      // The first page is read before the 200 goes out: a cursor this server did not issue answers
+      // 400 (onError), not a download cut off after its header.
+      let first: Page<Preference> | undefined = await store.listOptOuts({ tenantIds }, { cursor: q.data.cursor, limit: 1_000 });
       const stream = csvStream(
         optOutHeader,
         (pref: Preference) => {
           const v = optOutView(pref);
           return [v.tenantId, v.userId, v.optedOut, v.categories.join(";"), v.updatedAt];
         },
-        (cursor) => store.listOptOuts({ tenantIds }, { cursor, limit: 1_000 }),
+        (cursor) => {
+          const page = first;
+          first = undefined;
+          return page ? Promise.resolve(page) : store.listOptOuts({ tenantIds }, { cursor, limit: 1_000 });
+        },
         q.data.cursor,
       );
       return new Response(stream, {

@@ -64,8 +64,9 @@ export class PreferenceService {
     if (named.length > 0) {
       const out = new Set(pref?.optedOutCategories ?? []);
       for (const [c, receiving] of named) {
-        if (receiving) out.delete(c);
-        else out.add(c);
+        // One entry per name whatever its case (`stop news`, then `start News`).
+        for (const x of out) if (x.toLowerCase() === c.toLowerCase()) out.delete(x);
+        if (!receiving) out.add(c);
       }
       pref = await this.store.setOptedOutCategories(tenantId, userId, [...out], this.now());
     }

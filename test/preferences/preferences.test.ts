@@ -105,6 +105,15 @@ forEachStore((stores) => {
       ["POST", "/v1/notifications", { audience: toUsers(ada), message, priority: "high" }, "priority"],
       ["POST", "/v1/notifications", { audience: toUsers(ada), message, footer: "no" }, "footer"],
       ["POST", "/v1/notifications", { audience: toUsers(ada), message, category: "sports" }, "category"],
+      // Review fuzz: wrong shapes anywhere in the bodies answer 400 too, never 500.
+      ["PUT", `/v1/users/${ada.id}/preferences`, { tenantId, categories: [] }, "categories"],
+      ["PUT", `/v1/users/${ada.id}/preferences`, { tenantId, categories: { ["x".repeat(101)]: false } }, "categories"],
+      ["PUT", `/v1/users/${ada.id}/preferences`, { tenantId: 5, optedOut: true }, "tenantId"],
+      ["PUT", `/v1/users/${ada.id}/preferences`, { tenantId, optedOut: true, extra: 1 }, "extra"],
+      ["PUT", `/v1/tenants/${tenantId}`, { quietHours: { start: "07:00" } }, "quietHours.end"],
+      ["PUT", `/v1/tenants/${tenantId}`, { timeZone: 5 }, "timeZone"],
+      ["GET", "/v1/reports/opt-outs?cursor=bogus", undefined, "cursor"],
+      ["GET", "/v1/reports/opt-outs?format=csv&cursor=bogus", undefined, "cursor"],
     ];
     for (const [method, path, body, field] of cases) {
       const r = await api(method, path, body);

@@ -42,7 +42,10 @@ export function optedOut(
   if (!pref) return false;
   if (pref.optedOut) return true;
   const cats = pref.categories ?? pref.optedOutCategories ?? [];
-  return category !== undefined && cats.includes(category);
+  // Without regard to case: without HERALD_CATEGORIES any name is accepted, and a `stop News`
+  // typed in the chat arrives lower-cased.
+  const wanted = category?.toLowerCase();
+  return wanted !== undefined && cats.some((c) => c.toLowerCase() === wanted);
 }
 
 function userOf(r: StoredRecipient): RecipientUser | undefined {

@@ -1,10 +1,11 @@
-import { type Kysely, sql } from "kysely";
-import { optedOut } from "../../delivery/audience/rows.js";
+import { type Kysely, type RawBuilder, sql } from "kysely";
+import { lookupForms, optedOut } from "../../delivery/audience/rows.js";
 import { rowCodes } from "../../delivery/errors.js";
 import {
   type FrequencyCap,
   frequencyRelease,
   type HoldReason,
+  isTimeZone,
   nextAllowed,
   type SendingWindow,
   type Weekday,
@@ -12,7 +13,7 @@ import {
 import type { StoreDialect } from "./backend.js";
 import type { DeliveryRow } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
-import { addToCounters, lockNotifications } from "./delivery-sql.js";
+import { addToCounters, chunk, lockNotifications, rowsPerStatement } from "./delivery-sql.js";
 import { rowToPreference } from "./rows.js";
 
 /**
@@ -81,7 +82,8 @@ export async function applyHolds(
     const zones = new Map<string, string>();
     if (ids.length > 0) {
       const found = await db.selectFrom("conversations").select(["id", "timezone"]).where("id", "in", ids).execute();
-      for (const f of found) if (f.timezone) zones.set(f.id, f.timezone);
+      // A zone no IANA name matches (the client reports it unchecked) falls back to the tenant's, not UTC.
+      for (const f of found) if (f.timezone && isTimeZone(f.timezone)) zones.set(f.id, f.timezone);
     }
     for (const r of sends) {
       const zone = (r.conversation_id ? zones.get(r.conversation_id) : undefined) ?? info.time_zone ?? "UTC";
@@ -92,26 +94,30 @@ export async function applyHolds(
   if (cap) await capFrequency(db, dialect, sends, held, notificationId, tenantId, now, cap);
   if (held.size === 0) return result(rows);
 
-  // One statement per (time, reason): rows of one claim mostly share both.
-  const groups = new Map<string, number[]>();
-  for (const [seq, h] of held) {
-    const key = `${h.until}\u0000${h.reason}`;
-    groups.set(key, [...(groups.get(key) ?? []), seq]);
-  }
-  for (const [key, seqs] of groups) {
-    const [until, reason] = key.split("\u0000") as [string, HoldReason];
+  // One statement per chunk of held rows (each its own time and reason: a CASE on seq), not one
+  // per person: with the frequency cap every person is released at their own moment.
+  for (const part of chunk([...held], rowsPerStatement)) {
+    const pick = (value: (h: { until: number; reason: HoldReason }) => RawBuilder<unknown>) =>
+      sql`case seq ${sql.join(
+        part.map(([seq, h]) => sql`when ${seq} then ${value(h)}`),
+        sql` `,
+      )} end`;
     await db
       .updateTable("deliveries")
       .set({
         queue: "ready",
-        due_at: Number(until),
+        due_at: pick((h) => sql`cast(${h.until} as bigint)`) as RawBuilder<number>,
         lease_owner: null,
-        held_until: iso(Number(until)),
-        held_reason: reason,
+        held_until: pick((h) => sql`${iso(h.until)}`) as RawBuilder<string>,
+        held_reason: pick((h) => sql`${h.reason}`) as RawBuilder<string>,
         updated_at: iso(now),
       })
       .where("notification_id", "=", notificationId)
-      .where("seq", "in", seqs)
+      .where(
+        "seq",
+        "in",
+        part.map(([seq]) => seq),
+      )
       .where("lease_owner", "=", owner)
       .execute();
   }
@@ -132,23 +138,27 @@ async function endOptedOut(
   category: string | null,
   now: number,
 ): Promise<Set<number>> {
-  const users = [...new Set(sends.map((r) => r.user_id).filter((u): u is string => u !== null))];
+  // A choice may be kept under the Teams id or, made through the API before any chat, under the
+  // Entra object id (in the letter case it was given): a row is looked up by every id it carries.
+  const idsOf = (r: DeliveryRow): string[] =>
+    [r.user_id, r.kind === "user" ? r.target_id : null, r.user_aad_object_id]
+      .filter((u): u is string => u !== null && u !== undefined && u !== "")
+      .flatMap(lookupForms);
+  const users = [...new Set(sends.flatMap(idsOf))];
   const ended = new Set<number>();
   if (users.length === 0) return ended;
-  const prefs = await db
-    .selectFrom("preferences")
-    .selectAll()
-    .where("tenant_id", "=", tenantId)
-    .where("user_id", "in", users)
-    .where((eb) => eb.or([eb("opted_out", "=", 1), eb("opted_out_categories", "<>", "[]")]))
-    .execute();
-  const out = new Set(
-    prefs
-      .map(rowToPreference)
-      .filter((p) => optedOut(p, category ?? undefined))
-      .map((p) => p.userId),
-  );
-  const seqs = sends.filter((r) => r.user_id !== null && out.has(r.user_id)).map((r) => Number(r.seq));
+  const prefs = await db.selectFrom("preferences").selectAll().where("tenant_id", "=", tenantId).where("user_id", "in", users).execute();
+  const byId = new Map(prefs.map((row) => [row.user_id, rowToPreference(row)]));
+  // The choice under the row's Teams id decides when there is one (the person's latest, from their
+  // chat); else one kept under the Entra id.
+  const seqs = sends
+    .filter((r) => {
+      const pref = idsOf(r)
+        .map((u) => byId.get(u))
+        .find((p) => p !== undefined);
+      return optedOut(pref, category ?? undefined);
+    })
+    .map((r) => Number(r.seq));
   if (seqs.length === 0) return ended;
   const nowIso = iso(now);
   await db.transaction().execute(async (trx) => {
@@ -202,8 +212,12 @@ async function capFrequency(
   if (byPerson.size === 0) return;
   const people = [...byPerson.keys()].sort();
   await db.transaction().execute(async (trx) => {
+    // One statement for every person's lock, taken in sorted order (PostgreSQL evaluates a volatile
+    // function of the select list after the ORDER BY), so two claims cannot deadlock.
     if (dialect === "postgres")
-      for (const p of people) await sql`select pg_advisory_xact_lock(hashtext(${`herald-freq:${tenantId}:${p}`}))`.execute(trx);
+      await sql`select pg_advisory_xact_lock(hashtext(k)) from unnest(${people.map((p) => `herald-freq:${tenantId}:${p}`)}::text[]) as k order by k`.execute(
+        trx,
+      );
     // Sends that left the window count no more: forget them (keeps the table the size of one window).
     await trx
       .deleteFrom("frequency_sends")
@@ -211,12 +225,16 @@ async function capFrequency(
       .where("user_id", "in", people)
       .where("at", "<=", now - cap.windowMs)
       .execute();
+    // A counted row that ended without reaching the person (recalled before it went out, failed,
+    // blocked, not found) counts no more; `unknown` may have arrived and still counts.
     const counted = await trx
-      .selectFrom("frequency_sends")
-      .select(["user_id", "at", "notification_id", "seq"])
-      .where("tenant_id", "=", tenantId)
-      .where("user_id", "in", people)
-      .where("at", ">", now - cap.windowMs)
+      .selectFrom("frequency_sends as f")
+      .innerJoin("deliveries as d", (j) => j.onRef("d.notification_id", "=", "f.notification_id").onRef("d.seq", "=", "f.seq"))
+      .select(["f.user_id", "f.at", "f.notification_id", "f.seq"])
+      .where("f.tenant_id", "=", tenantId)
+      .where("f.user_id", "in", people)
+      .where("f.at", ">", now - cap.windowMs)
+      .where("d.status", "not in", ["canceled", "failed", "blocked", "notFound", "optedOut"])
       .execute();
     const times = new Map<string, number[]>();
     const already = new Set<string>();
