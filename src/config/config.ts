@@ -1,7 +1,7 @@
 import { type FooterPolicy, parseFooterPolicy } from "../preferences/footer.js";
 import { type FrequencyCap, parseFrequencyCap } from "../preferences/hours.js";
 import { readAppCertificate, showSettingValue } from "./certificate.js";
-import { type CloudName, cloudNames } from "./clouds.js";
+import { type CloudName, cloudNames, clouds } from "./clouds.js";
 
 /** How the bot authenticates to Entra (HERALD_APP_TYPE). */
 export type AppType = "SingleTenant" | "MultiTenant" | "UserAssignedMSI";
@@ -363,6 +363,11 @@ function graphUrlProblems(config: Config): string[] {
     if (u.protocol === "http:" && !config.trustedHosts.includes(host))
       problems.push(
         `HERALD_GRAPH_URL=${config.graphUrl} uses plain http on a host not in HERALD_TRUSTED_HOSTS: tokens would leave unprotected. Use https, or add ${host} to HERALD_TRUSTED_HOSTS (local emulators only).`,
+      );
+    // Graph tokens go to this host: only the configured cloud's Graph, or a host the operator listed.
+    else if (host !== new URL(clouds[config.cloud].graphUrl).hostname && !config.trustedHosts.includes(host))
+      problems.push(
+        `HERALD_GRAPH_URL=${config.graphUrl}: ${host} is not the cloud's Graph host (${clouds[config.cloud].graphUrl}); Graph tokens would go to it. Fix the URL, or add ${host} to HERALD_TRUSTED_HOSTS if it is yours (an emulator or a proxy).`,
       );
     if (/\/(v1\.0|beta)\/?$/.test(u.pathname))
       problems.push(`HERALD_GRAPH_URL=${config.graphUrl} ends with a version: give the base URL (Herald appends /v1.0).`);

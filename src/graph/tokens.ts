@@ -84,10 +84,30 @@ export function createGraphTokens(config: GraphTokenConfig, deps: GraphTokenDeps
   };
   return {
     async getToken(tenantId, signal) {
-      return providerFor(tenantId)?.getToken(signal);
+      const token = await providerFor(tenantId)?.getToken(signal);
+      const tid = token === undefined ? undefined : tenantOfToken(token);
+      // A managed identity only has its home tenant's token: used for another tenant it would read
+      // and install in the home tenant while Herald reports it as the other tenant's.
+      if (tid !== undefined && tid.toLowerCase() !== tenantId.toLowerCase())
+        throw new Error(
+          `the Graph token is for tenant ${tid}, not ${tenantId}: these credentials reach only their own tenant (a managed identity has no token for other tenants).`,
+        );
+      return token;
     },
     invalidate(tenantId, token) {
       providerFor(tenantId)?.invalidate?.(token);
     },
   };
+}
+
+/** The `tid` claim of a JWT access token (not verified: Herald's own token), or undefined. */
+export function tenantOfToken(token: string): string | undefined {
+  const payload = token.split(".")[1];
+  if (!payload) return undefined;
+  try {
+    const tid: unknown = (JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { tid?: unknown }).tid;
+    return typeof tid === "string" && tid !== "" ? tid : undefined;
+  } catch {
+    return undefined;
+  }
 }

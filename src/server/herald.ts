@@ -175,7 +175,9 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
           limiter,
           clock,
           logger,
-          welcomes,
+          // Quiet (the library's default): the host bot welcomes in its own code, unseen here, so
+          // there is no welcome to wait for; waiting would hold a delivery permit on every install.
+          welcomes: options.quiet ? undefined : welcomes,
           timeScale: options.delivery?.timeScale ?? 1,
           installRps: options.installRps,
           installConcurrency: options.installConcurrency,

@@ -89,6 +89,14 @@ it("HERALD_GRAPH_URL, HERALD_AUTO_INSTALL and HERALD_TEAMS_APP_ID are validated;
   };
   expect(problems({ HERALD_GRAPH_URL: "http://graph.example.com" }).join()).toMatch(/plain http on a host not in HERALD_TRUSTED_HOSTS/);
   expect(problems({ HERALD_GRAPH_URL: "https://graph.microsoft.com/v1.0" }).join()).toMatch(/ends with a version/);
+  // A Graph token for the real cloud must not go to any https host someone typed (a look-alike, a proxy):
+  // only the configured cloud's Graph host, or a host the operator listed in HERALD_TRUSTED_HOSTS.
+  expect(problems({ HERALD_GRAPH_URL: "https://graph.microsoft.com.evil.example" }).join()).toMatch(
+    /not the cloud's Graph host.*HERALD_TRUSTED_HOSTS/,
+  );
+  expect(problems({ HERALD_CLOUD: "gcch", HERALD_GRAPH_URL: "https://graph.microsoft.com" }).join()).toMatch(/not the cloud's Graph host/);
+  expect(problems({ HERALD_GRAPH_URL: "https://graph.microsoft.com/" })).toEqual([]);
+  expect(problems({ HERALD_GRAPH_URL: "https://graph.proxy.example", HERALD_TRUSTED_HOSTS: "graph.proxy.example" })).toEqual([]);
   expect(problems({ HERALD_AUTO_INSTALL: "on" }).join()).toMatch(/needs credentials/);
   expect(problems({ HERALD_AUTO_INSTALL: "maybe" }).join()).toMatch(/HERALD_AUTO_INSTALL="maybe" is invalid: expected one of on, off/);
   expect(

@@ -63,6 +63,22 @@ forEachStore((stores) => {
     await call("DELETE", `${stack.emulator.url}/_emulator/graph/refusals`);
   });
 
+  it("one person named by UPN and by object id (in any letter case) is installed once and counted once", async () => {
+    const user = org().user(2);
+    await call("PATCH", `${stack.emulator.url}/_emulator/users/${encodeURIComponent(user.id)}`, { uninstalled: true });
+    const before = await graphCounters(stack);
+    const id = (
+      await api("POST", "/v1/installations", {
+        users: [user.userPrincipalName, user.aadObjectId, user.aadObjectId.toUpperCase(), user.userPrincipalName],
+        tenantId: tenantId(),
+      })
+    ).json["id"] as string;
+    const done = await finished(id);
+    expect(done).toMatchObject({ status: "completed", total: 1, counts: { installed: 1, alreadyInstalled: 0, refused: 0, failed: 0 } });
+    const after = await graphCounters(stack);
+    expect(after["installs"]! - before["installs"]! + (after["conflicts"]! - before["conflicts"]!)).toBe(1);
+  });
+
   it("the request is validated", async () => {
     const r = await api("POST", "/v1/installations", { users: ["x"], groups: ["y"], tenantId: tenantId() });
     expect(r.status).toBe(400);

@@ -131,7 +131,11 @@ export class Installer {
           this.deps.logger.info({ tenantId, conversationId: chat }, "no welcome seen after the install; sending the message anyway");
       }
       // The install events (when they came) carry the chat's serviceUrl: better than the tenant's guess.
-      const recorded = await this.deps.conversations.get(chat);
+      // Without a welcome to watch (quiet: the host bot welcomes), wait for those events instead.
+      const recorded =
+        answer === "installed" && !this.deps.welcomes
+          ? await this.recorded(chat, this.deps.welcomeWaitMs ?? 10_000, signal)
+          : await this.deps.conversations.get(chat);
       return {
         kind: "chat",
         conversationId: chat,
@@ -201,6 +205,17 @@ export class Installer {
         if (attempt >= 5) return { status: "failed", code: v.error.code, message: v.error.message };
         await clock.sleep(1_000 * 2 ** (attempt - 1), signal).catch(() => undefined);
       }
+    }
+  }
+
+  /** The chat's record once the install events stored it (polled), or undefined after `timeoutMs`. */
+  private async recorded(chat: string, timeoutMs: number, signal: AbortSignal | undefined) {
+    const { clock, conversations } = this.deps;
+    const deadline = clock.now() + timeoutMs;
+    for (;;) {
+      const r = await conversations.get(chat);
+      if (r || clock.now() >= deadline || signal?.aborted) return r;
+      await clock.sleep(Math.min(100, deadline - clock.now()), signal).catch(() => undefined);
     }
   }
 

@@ -3,6 +3,7 @@ import type { Clock } from "../../clock.js";
 import type { Logger } from "../../log.js";
 import type { InstallationItem, InstallationJob, InstallationStore } from "../../store/ports.js";
 import type { DirectoryGraph } from "../audience/directory-graph.js";
+import { canonicalUserId } from "../audience/rows.js";
 import type { Installer } from "./installer.js";
 import { installCodes } from "./refusal.js";
 
@@ -99,15 +100,31 @@ export class InstallationJobs {
     const { graph } = this.deps;
     const tenantId = request.tenantId;
     if ("users" in request) {
+      // One person named twice (a UPN and their object id, or one id in two letter cases) is
+      // installed and counted once. Both sets are bounded by the request (at most 10,000 entries).
+      const names = new Set<string>();
+      const ids = new Set<string>();
       for (let i = 0; i < request.users.length; i += PAGE) {
-        const page = request.users.slice(i, i + PAGE);
-        yield await Promise.all(
+        const page = request.users.slice(i, i + PAGE).filter((u) => {
+          const key = u.includes("@") ? u.toLowerCase() : canonicalUserId(u);
+          if (names.has(key)) return false;
+          names.add(key);
+          return true;
+        });
+        const resolved = await Promise.all(
           page.map(async (u) => {
             if (!u.includes("@")) return { id: u };
             const found = await graph.findUser(tenantId, u, signal);
             return found ? { id: found.id } : { unknown: u };
           }),
         );
+        yield resolved.filter((r) => {
+          if ("unknown" in r) return true;
+          const key = canonicalUserId(r.id);
+          if (ids.has(key)) return false;
+          ids.add(key);
+          return true;
+        });
       }
       return;
     }

@@ -16,6 +16,8 @@ export const installCodes = {
   throttled: "HERALD_E_INSTALL_THROTTLED",
   /** The directory has no such user (id, UPN or email). */
   userNotFound: "HERALD_E_INSTALL_USER_NOT_FOUND",
+  /** Herald's app registration lacks the Graph permission (TeamsAppInstallation.ReadWriteSelfForUser.All) or its admin consent. */
+  graphPermission: "HERALD_E_INSTALL_GRAPH_PERMISSION",
   /** Graph refused for another reason (its code is in the message). */
   refused: "HERALD_E_INSTALL_REFUSED",
   /** Graph could not be reached or failed (5xx, network): tried again, then failed. */
@@ -29,7 +31,9 @@ export type InstallVerdict =
   | { kind: "transient"; error: RowError };
 
 const LICENSE = /licen[cs]e/i;
-const POLICY = /polic(y|ies)|blocked|not allowed|permission/i;
+const POLICY = /polic(y|ies)|blocked|not allowed/i;
+/** Graph's words when the calling app itself lacks a permission (not the tenant's Teams app policy). */
+const GRAPH_PERMISSION = /missing (role|scope) permissions|Authorization_RequestDenied|insufficient privileges/i;
 
 /** Pure: a Graph install failure as a verdict with its outcome code. */
 export function judgeInstall(e: unknown, user: string): InstallVerdict {
@@ -59,6 +63,15 @@ export function judgeInstall(e: unknown, user: string): InstallVerdict {
       error: {
         code: installCodes.noLicense,
         message: `${user} has no Microsoft Teams licence: the app cannot be installed for them. ${said}`,
+      },
+    };
+  if (e.status === 403 && GRAPH_PERMISSION.test(text))
+    return {
+      kind: "refused",
+      status: "failed",
+      error: {
+        code: installCodes.graphPermission,
+        message: `Herald's app registration may not install apps through Graph: grant it the application permission TeamsAppInstallation.ReadWriteSelfForUser.All with admin consent in this tenant. ${said}`,
       },
     };
   if (e.status === 403 && POLICY.test(text))
