@@ -203,7 +203,7 @@ forEachStore((stores) => {
     const answers = lines.slice(3).map((l) => JSON.parse(l) as { answer: string });
     expect(answers.map((a) => a.answer)).toEqual(["Tea", "Tea", "Tea"]);
     const csv = await cli(["responses", id, "--csv"]);
-    expect(csv.stdout.split("\r\n")[0]).toBe("seq,kind,userId,userName,options,answer,createdAt");
+    expect(csv.stdout.split("\r\n")[0]).toBe("seq,kind,userId,userName,options,answer,createdAt,questionId");
     expect(csv.stdout.trim().split("\r\n")).toHaveLength(4);
   }, 90_000);
 });
