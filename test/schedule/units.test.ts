@@ -48,3 +48,15 @@ describe("cron (pure)", () => {
     expect(wallClock(first ?? 0, earliestZone)).toEqual({ date: "2026-03-08", localTime: "09:00" });
   });
 });
+
+describe("local-time schedules: a date long past with ifPassed nextDay", () => {
+  it("answers the recipient's next 09:00 at once, not by stepping through every day since", () => {
+    const requested = at("2026-03-10T12:00:00Z");
+    const started = performance.now();
+    const r = notBeforeOf({ localTime: "09:00", date: "1000-01-01", ifPassed: "nextDay" }, "Europe/Paris", requested);
+    const took = performance.now() - started;
+    expect(localWallTime(r, "Europe/Paris")).toBe("2026-03-11 09:00");
+    // Before the fix: ~375,000 luxon steps, about 24 s on this machine (so a request could stall the server).
+    expect(took).toBeLessThan(1_000);
+  });
+});
