@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { NewDelivery } from "../../src/delivery/model.js";
 import { cronProblem, earliestZone, latestRun, nextRun, wallClock } from "../../src/delivery/schedule/cron.js";
 import { localWallTime, notBeforeOf, zoneFor } from "../../src/delivery/schedule/local-time.js";
+import { placeRows } from "../../src/delivery/schedule/place.js";
 
 const at = (iso: string) => Date.parse(iso);
 const isoOf = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -58,5 +60,27 @@ describe("local-time schedules: a date long past with ifPassed nextDay", () => {
     expect(localWallTime(r, "Europe/Paris")).toBe("2026-03-11 09:00");
     // Before the fix: ~375,000 luxon steps, about 24 s on this machine (so a request could stall the server).
     expect(took).toBeLessThan(1_000);
+  });
+});
+
+describe("placing rows", () => {
+  it("places 20,000 recipients in four zones quickly, each at 09:00 in its own zone", async () => {
+    const zones = ["Europe/Paris", "America/New_York", "Asia/Tokyo", "Australia/Sydney"];
+    const rows = Array.from({ length: 20_000 }, (_, i) => ({
+      status: "pending" as const,
+      tenantId: "t1",
+      conversationId: `c${i}`,
+      timezone: zones[i % zones.length],
+    })) as unknown as NewDelivery[];
+    const started = performance.now();
+    const placed = await placeRows(rows, { localTime: "09:00", date: "2026-03-11" }, at("2026-03-10T12:00:00Z"));
+    const took = performance.now() - started;
+    for (const [i, r] of placed.entries()) {
+      const zone = zones[i % zones.length] ?? "";
+      expect(r.timezone).toBe(zone);
+      expect(localWallTime(r.notBefore ?? 0, zone)).toBe("2026-03-11 09:00");
+    }
+    // Before: a zone check (a new Intl formatter) and a luxon computation per row, ~9 s for these rows here.
+    expect(took).toBeLessThan(1_500);
   });
 });
