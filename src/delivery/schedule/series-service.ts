@@ -266,10 +266,18 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
       const now = clock.now();
       // A new timing starts from now: the next run is the new cron's next occurrence.
       const next = timing ? nextOf(timing, now) : undefined;
+      // Runs are sent with the creator's limits: a tenant-scoped editor's edit must not borrow wider
+      // ones (an unrestricted key's series re-aimed by a tenant key at a chat of another tenant).
+      const callerTenants = caller?.tenants
+        ? before.callerTenants
+          ? before.callerTenants.filter((t) => caller.tenants?.includes(t))
+          : [...caller.tenants]
+        : undefined;
       const patch = {
         template,
         timing,
         tenantId,
+        callerTenants,
         nextRunAt: timing && before.state === "active" ? (next ?? null) : undefined,
         state: timing && before.state === "active" && next === undefined ? ("ended" as const) : undefined,
       };

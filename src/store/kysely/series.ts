@@ -127,6 +127,7 @@ export class KyselySeriesStore implements SeriesStore {
     if (patch.state !== undefined) set.state = patch.state;
     if (patch.nextRunAt !== undefined) set.next_run_at = patch.nextRunAt === null ? null : iso(patch.nextRunAt);
     if (patch.tenantId !== undefined) set.tenant_id = patch.tenantId;
+    if (patch.callerTenants !== undefined) set.caller_tenants = JSON.stringify(patch.callerTenants);
     const r = await this.db
       .updateTable("notification_series")
       .set(set)
