@@ -153,6 +153,9 @@ export class KyselySeriesStore implements SeriesStore {
       .selectAll()
       .where("pending_run_at", "is not", null)
       .where("pending_since", "<", iso(staleBefore))
+      // A canceled series' orphaned run is never taken over: left in, a page of them would hide live ones for good.
+      .where("state", "!=", "canceled")
+      .orderBy("pending_since")
       .limit(limit)
       .execute();
     return [...ready, ...stale].map(toSeries);
