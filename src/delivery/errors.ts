@@ -20,7 +20,9 @@ export type DeliveryErrorCode =
   /** A series cannot do that in its state (resume a canceled series, edit an ended one). */
   | "HERALD_E_SERIES_STATE"
   /** A category not in HERALD_CATEGORIES (issue 11). */
-  | "HERALD_E_UNKNOWN_CATEGORY";
+  | "HERALD_E_UNKNOWN_CATEGORY"
+  /** A series' `until` leaves it no run (already past, or before the cron's next occurrence). */
+  | "HERALD_E_SCHEDULE_NO_RUN";
 
 const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
   HERALD_E_NOT_FOUND: 404,
@@ -32,6 +34,7 @@ const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
   HERALD_E_SCHEDULE_IS_SERIES: 400,
   HERALD_E_SERIES_STATE: 409,
   HERALD_E_UNKNOWN_CATEGORY: 400,
+  HERALD_E_SCHEDULE_NO_RUN: 400,
 };
 
 export class DeliveryError extends Error {

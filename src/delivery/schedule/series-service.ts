@@ -79,6 +79,17 @@ function nextOf(t: SeriesTiming, after: number): number | undefined {
   return nextRun(t.cron, cronZone(t), after, t.until === undefined ? undefined : Date.parse(t.until));
 }
 
+/** The first run of a new or edited timing; a timing whose `until` leaves no run is a mistake in the request. */
+function firstOf(t: SeriesTiming, now: number): number {
+  const first = nextOf(t, now);
+  if (first === undefined)
+    throw new DeliveryError(
+      "HERALD_E_SCHEDULE_NO_RUN",
+      `schedule.until: ${t.until ?? "(none)"} leaves the series no run (it is past, or before the cron's next occurrence); set a later until or leave it out.`,
+    );
+  return first;
+}
+
 /**
  * The run to start at `now` for a series whose next run `due` has come: the LATEST occurrence at
  * or before now (within `until`). After downtime several runs may have been missed: only the
@@ -216,10 +227,10 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
       const tenantId = tenantOf(request.audience, caller);
       const timing = timingOf(request.schedule);
       const now = clock.now();
-      const first = nextOf(timing, now);
+      const first = firstOf(timing, now);
       const s = await deps.store.create({
         id: seriesId(now),
-        state: first === undefined ? "ended" : "active",
+        state: "active",
         createdBy: caller.keyId,
         callerTenants: caller.tenants ? [...caller.tenants] : undefined,
         tenantId,
@@ -228,7 +239,7 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
         data: request.data,
         category: request.category,
         ...timing,
-        nextRunAt: first === undefined ? undefined : iso(first),
+        nextRunAt: iso(first),
         createdAt: iso(now),
       });
       logger.info({ seriesId: s.id, cron: s.cron, timeZone: s.timeZone, nextRunAt: s.nextRunAt, by: caller.keyId }, "series created");
@@ -265,7 +276,7 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
       const timing = edit.schedule ? timingOf(edit.schedule) : undefined;
       const now = clock.now();
       // A new timing starts from now: the next run is the new cron's next occurrence.
-      const next = timing ? nextOf(timing, now) : undefined;
+      const next = timing ? firstOf(timing, now) : undefined;
       // Runs are sent with the creator's limits: a tenant-scoped editor's edit must not borrow wider
       // ones (an unrestricted key's series re-aimed by a tenant key at a chat of another tenant).
       const callerTenants = caller?.tenants
@@ -278,8 +289,7 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
         timing,
         tenantId,
         callerTenants,
-        nextRunAt: timing && before.state === "active" ? (next ?? null) : undefined,
-        state: timing && before.state === "active" && next === undefined ? ("ended" as const) : undefined,
+        nextRunAt: timing && before.state === "active" ? next : undefined,
       };
       const after = await deps.store.update(id, patch, ["active", "paused"], now);
       if (!after)
