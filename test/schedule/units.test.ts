@@ -84,3 +84,15 @@ describe("placing rows", () => {
     expect(took).toBeLessThan(1_500);
   });
 });
+
+describe("cron: hashed fields (H)", () => {
+  it("an H field means the same minute every time it is read, so a day's run is not started twice", () => {
+    const from = at("2026-03-08T00:00:00Z");
+    const nexts = new Set(Array.from({ length: 20 }, () => nextRun("H 9 * * *", "UTC", from)));
+    expect(nexts.size).toBe(1);
+    const first = [...nexts][0] ?? 0;
+    // The run at `first` is the latest at that moment, and the next after it is tomorrow's (not later today).
+    expect(latestRun("H 9 * * *", "UTC", first + 5_000)).toBe(first);
+    expect(nextRun("H 9 * * *", "UTC", first + 5_000)).toBe(first + 86_400_000);
+  });
+});
