@@ -187,13 +187,19 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
     }
   };
 
+  /**
+   * The series as it is once its run is claimed: the due list was read before, and an edit accepted
+   * in between (the loop starts up to a page of runs one after another) must shape the run.
+   */
+  const current = async (s: Series): Promise<Series> => (await deps.store.get(s.id)) ?? s;
+
   const tick = async (): Promise<number> => {
     const now = clock.now();
     let started = 0;
     for (const s of await deps.store.due(now, now - leaseMs, 100)) {
       if (s.pendingRunAt !== undefined) {
         if (s.state !== "canceled" && (await deps.store.retakeRun(s.id, s.pendingRunAt, now - leaseMs, deps.owner, now))) {
-          await startRun(s, Date.parse(s.pendingRunAt));
+          await startRun(await current(s), Date.parse(s.pendingRunAt));
           started++;
         }
         continue;
@@ -202,7 +208,7 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
       const run = runToStart(s, Date.parse(s.nextRunAt), now);
       const next = nextOf(s, Math.max(run, now));
       if (!(await deps.store.claimRun(s.id, s.nextRunAt, run, next, deps.owner, now))) continue;
-      await startRun(s, run);
+      await startRun(await current(s), run);
       started++;
     }
     return started;
