@@ -7,6 +7,7 @@ import { prepareMessage } from "../message/prepare.js";
 import type { Message } from "../message/schema.js";
 import type { Page } from "../model.js";
 import { type AudienceInput, type NotificationRequest, toAudience } from "../request.js";
+import { StoreClock } from "../store-clock.js";
 import { earliestZone, latestRun, nextRun, wallClock } from "./cron.js";
 import type { CronScheduleInput } from "./schema.js";
 import type { Series, SeriesRun, SeriesState, SeriesStore, SeriesTemplate, SeriesTiming } from "./series.js";
@@ -41,6 +42,11 @@ export interface SeriesServiceDeps {
   pollMs?: number | undefined;
   /** A claimed run not written after this long (its claimer died) is taken over (default 60 s). */
   runLeaseMs?: number | undefined;
+  /**
+   * The store's clock (DeliveryStore.databaseNow): when given, "due" and the lease are judged on
+   * it, as the engine's StoreClock does, so processes whose clocks disagree agree on them.
+   */
+  storeNow?: (() => Promise<number | undefined>) | undefined;
 }
 
 /** Recurring series: the API's operations, and the loop that starts due runs. */
@@ -108,7 +114,7 @@ export function runToStart(t: SeriesTiming, due: number, now: number): number {
  * series_run_at)`, so a run taken over from a dead claimer is never written twice.
  */
 export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
-  const clock = deps.clock ?? systemClock;
+  const clock = new StoreClock(deps.clock ?? systemClock, deps.storeNow ?? (async () => undefined), 30_000);
   const logger = deps.logger ?? silentLogger;
   const pollMs = deps.pollMs ?? 1_000;
   const leaseMs = deps.runLeaseMs ?? 60_000;
@@ -194,6 +200,7 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
   const current = async (s: Series): Promise<Series> => (await deps.store.get(s.id)) ?? s;
 
   const tick = async (): Promise<number> => {
+    await clock.fresh();
     const now = clock.now();
     let started = 0;
     for (const s of await deps.store.due(now, now - leaseMs, 100)) {
