@@ -197,6 +197,15 @@ export function notificationRoutes(
     try {
       const cron = cronOf(parsed.data.schedule);
       if (cron && series) {
+        // A series has no idempotency of its own: accepting the key would let a retry make a second
+        // series (every run sent twice) while the key promises "never sends twice".
+        if (parsed.data.idempotencyKey !== undefined)
+          return errorResponse(
+            c,
+            400,
+            "HERALD_E_INVALID_BODY",
+            "idempotencyKey: not accepted with a cron schedule (a retry would make a second series); leave it out, and on a timeout check GET /v1/series before creating the series again.",
+          );
         // A recurring schedule makes a series (product.md): each run is its own notification.
         const s = await series.create({ ...parsed.data, schedule: cron }, callerOf(c));
         c.header("Location", `/v1/series/${s.id}`);

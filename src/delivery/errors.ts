@@ -22,7 +22,9 @@ export type DeliveryErrorCode =
   /** A survey cannot be edited (it is asked one question at a time in each chat). */
   | "HERALD_E_SURVEY_NOT_EDITABLE"
   /** A category not in HERALD_CATEGORIES (issue 11). */
-  | "HERALD_E_UNKNOWN_CATEGORY";
+  | "HERALD_E_UNKNOWN_CATEGORY"
+  /** A series' `until` leaves it no run (already past, or before the cron's next occurrence). */
+  | "HERALD_E_SCHEDULE_NO_RUN";
 
 const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
   HERALD_E_NOT_FOUND: 404,
@@ -35,6 +37,7 @@ const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
   HERALD_E_SERIES_STATE: 409,
   HERALD_E_SURVEY_NOT_EDITABLE: 409,
   HERALD_E_UNKNOWN_CATEGORY: 400,
+  HERALD_E_SCHEDULE_NO_RUN: 400,
 };
 
 export class DeliveryError extends Error {

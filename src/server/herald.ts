@@ -220,6 +220,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
         logger: logger.child({ component: "series" }),
         owner: engine.workerId,
         pollMs: options.seriesPollMs,
+        // On the database's clock, as the engine is (unless told to keep the injected one).
+        storeNow: options.storeTime === "clock" ? undefined : () => store.deliveries.databaseNow(),
       })
     : undefined;
   const shutdown = new AbortController();

@@ -9,10 +9,18 @@ import { DateTime } from "luxon";
 /** The zone in which a `localTime: true` series fires: the first zone on earth to reach a wall-clock time. */
 export const earliestZone = "Etc/GMT-14";
 
+/**
+ * cron-parser options for `expression`. A hashed field (`H 9 * * *`: "some minute of 09") is
+ * otherwise drawn at random on every parse, so the next and latest runs would disagree from one
+ * look to the next (a second run later the same hour) and between processes: seeded by the
+ * expression, it is the same minute everywhere, every time.
+ */
+const optionsFor = (expression: string, zone: string, at: number) => ({ tz: zone, currentDate: new Date(at), hashSeed: expression });
+
 /** Undefined when `expression` parses, else cron-parser's reason. */
 export function cronProblem(expression: string, zone: string): string | undefined {
   try {
-    const e = CronExpressionParser.parse(expression, { tz: zone, currentDate: new Date(0) });
+    const e = CronExpressionParser.parse(expression, optionsFor(expression, zone, 0));
     e.next();
     return undefined;
   } catch (err) {
@@ -23,7 +31,7 @@ export function cronProblem(expression: string, zone: string): string | undefine
 /** The first occurrence strictly after `after` (ms), or undefined when none comes before `until`. */
 export function nextRun(expression: string, zone: string, after: number, until?: number | undefined): number | undefined {
   try {
-    const e = CronExpressionParser.parse(expression, { tz: zone, currentDate: new Date(after) });
+    const e = CronExpressionParser.parse(expression, optionsFor(expression, zone, after));
     const at = e.next().getTime();
     return until !== undefined && at > until ? undefined : at;
   } catch {
@@ -34,7 +42,7 @@ export function nextRun(expression: string, zone: string, after: number, until?:
 /** The latest occurrence at or before `at` (ms), or undefined when none exists (cron-parser looks back a bounded while). */
 export function latestRun(expression: string, zone: string, at: number): number | undefined {
   try {
-    const e = CronExpressionParser.parse(expression, { tz: zone, currentDate: new Date(at + 1) });
+    const e = CronExpressionParser.parse(expression, optionsFor(expression, zone, at + 1));
     return e.prev().getTime();
   } catch {
     return undefined;

@@ -46,6 +46,9 @@ export function notBeforeOf(schedule: LocalTimeSchedule, zone: string, requested
   let at = day.set({ hour, minute, second: 0, millisecond: 0 });
   if (at.toMillis() >= requestedAt) return at.toMillis();
   if (schedule.ifPassed === "nextDay") {
+    // A date long past starts from the recipient's today, so the loop below runs at most twice
+    // (a date in year 1000 would otherwise step through every day since: seconds per recipient).
+    if (at < today.startOf("day")) at = today.startOf("day").set({ hour, minute, second: 0, millisecond: 0 });
     // The same wall-clock time on the following days (plus({days}) keeps local time across DST).
     while (at.toMillis() < requestedAt) at = at.plus({ days: 1 }).set({ hour, minute });
     return at.toMillis();

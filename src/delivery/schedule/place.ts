@@ -27,6 +27,27 @@ export async function placeRows(
     }
     return z;
   };
+  // The instant depends only on the zone (schedule and request time are the same for every row),
+  // and checking a zone name builds an Intl formatter: both are worked out once per distinct zone.
+  const valid = new Map<string, boolean>();
+  const isValid = (z: string | undefined): z is string => {
+    if (z === undefined) return false;
+    let v = valid.get(z);
+    if (v === undefined) {
+      v = isValidZone(z);
+      valid.set(z, v);
+    }
+    return v;
+  };
+  const instants = new Map<string, number>();
+  const instantIn = (zone: string): number => {
+    let at = instants.get(zone);
+    if (at === undefined) {
+      at = notBeforeOf(schedule, zone, requestedAt);
+      instants.set(zone, at);
+    }
+    return at;
+  };
   const out: NewDelivery[] = [];
   for (const r of rows) {
     if (r.status !== "pending") {
@@ -34,8 +55,8 @@ export async function placeRows(
       continue;
     }
     const own = r.user?.timezone ?? r.timezone;
-    const zone = isValidZone(own) ? own : zoneFor(undefined, await tenantZone(r.tenantId), schedule.timeZone);
-    out.push({ ...r, notBefore: notBeforeOf(schedule, zone, requestedAt), timezone: zone });
+    const zone = isValid(own) ? own : zoneFor(undefined, await tenantZone(r.tenantId), schedule.timeZone);
+    out.push({ ...r, notBefore: instantIn(zone), timezone: zone });
   }
   return out;
 }

@@ -7,6 +7,7 @@ import { prepareMessage } from "../message/prepare.js";
 import type { Message } from "../message/schema.js";
 import type { Page } from "../model.js";
 import { type AudienceInput, type NotificationRequest, toAudience } from "../request.js";
+import { StoreClock } from "../store-clock.js";
 import { earliestZone, latestRun, nextRun, wallClock } from "./cron.js";
 import type { CronScheduleInput } from "./schema.js";
 import type { Series, SeriesRun, SeriesState, SeriesStore, SeriesTemplate, SeriesTiming } from "./series.js";
@@ -41,6 +42,11 @@ export interface SeriesServiceDeps {
   pollMs?: number | undefined;
   /** A claimed run not written after this long (its claimer died) is taken over (default 60 s). */
   runLeaseMs?: number | undefined;
+  /**
+   * The store's clock (DeliveryStore.databaseNow): when given, "due" and the lease are judged on
+   * it, as the engine's StoreClock does, so processes whose clocks disagree agree on them.
+   */
+  storeNow?: (() => Promise<number | undefined>) | undefined;
 }
 
 /** Recurring series: the API's operations, and the loop that starts due runs. */
@@ -79,6 +85,17 @@ function nextOf(t: SeriesTiming, after: number): number | undefined {
   return nextRun(t.cron, cronZone(t), after, t.until === undefined ? undefined : Date.parse(t.until));
 }
 
+/** The first run of a new or edited timing; a timing whose `until` leaves no run is a mistake in the request. */
+function firstOf(t: SeriesTiming, now: number): number {
+  const first = nextOf(t, now);
+  if (first === undefined)
+    throw new DeliveryError(
+      "HERALD_E_SCHEDULE_NO_RUN",
+      `schedule.until: ${t.until ?? "(none)"} leaves the series no run (it is past, or before the cron's next occurrence); set a later until or leave it out.`,
+    );
+  return first;
+}
+
 /**
  * The run to start at `now` for a series whose next run `due` has come: the LATEST occurrence at
  * or before now (within `until`). After downtime several runs may have been missed: only the
@@ -97,7 +114,7 @@ export function runToStart(t: SeriesTiming, due: number, now: number): number {
  * series_run_at)`, so a run taken over from a dead claimer is never written twice.
  */
 export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
-  const clock = deps.clock ?? systemClock;
+  const clock = new StoreClock(deps.clock ?? systemClock, deps.storeNow ?? (async () => undefined), 30_000);
   const logger = deps.logger ?? silentLogger;
   const pollMs = deps.pollMs ?? 1_000;
   const leaseMs = deps.runLeaseMs ?? 60_000;
@@ -176,13 +193,20 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
     }
   };
 
+  /**
+   * The series as it is once its run is claimed: the due list was read before, and an edit accepted
+   * in between (the loop starts up to a page of runs one after another) must shape the run.
+   */
+  const current = async (s: Series): Promise<Series> => (await deps.store.get(s.id)) ?? s;
+
   const tick = async (): Promise<number> => {
+    await clock.fresh();
     const now = clock.now();
     let started = 0;
     for (const s of await deps.store.due(now, now - leaseMs, 100)) {
       if (s.pendingRunAt !== undefined) {
         if (s.state !== "canceled" && (await deps.store.retakeRun(s.id, s.pendingRunAt, now - leaseMs, deps.owner, now))) {
-          await startRun(s, Date.parse(s.pendingRunAt));
+          await startRun(await current(s), Date.parse(s.pendingRunAt));
           started++;
         }
         continue;
@@ -191,7 +215,7 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
       const run = runToStart(s, Date.parse(s.nextRunAt), now);
       const next = nextOf(s, Math.max(run, now));
       if (!(await deps.store.claimRun(s.id, s.nextRunAt, run, next, deps.owner, now))) continue;
-      await startRun(s, run);
+      await startRun(await current(s), run);
       started++;
     }
     return started;
@@ -216,10 +240,10 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
       const tenantId = tenantOf(request.audience, caller);
       const timing = timingOf(request.schedule);
       const now = clock.now();
-      const first = nextOf(timing, now);
+      const first = firstOf(timing, now);
       const s = await deps.store.create({
         id: seriesId(now),
-        state: first === undefined ? "ended" : "active",
+        state: "active",
         createdBy: caller.keyId,
         callerTenants: caller.tenants ? [...caller.tenants] : undefined,
         tenantId,
@@ -228,7 +252,7 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
         data: request.data,
         category: request.category,
         ...timing,
-        nextRunAt: first === undefined ? undefined : iso(first),
+        nextRunAt: iso(first),
         createdAt: iso(now),
       });
       logger.info({ seriesId: s.id, cron: s.cron, timeZone: s.timeZone, nextRunAt: s.nextRunAt, by: caller.keyId }, "series created");
@@ -265,13 +289,20 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
       const timing = edit.schedule ? timingOf(edit.schedule) : undefined;
       const now = clock.now();
       // A new timing starts from now: the next run is the new cron's next occurrence.
-      const next = timing ? nextOf(timing, now) : undefined;
+      const next = timing ? firstOf(timing, now) : undefined;
+      // Runs are sent with the creator's limits: a tenant-scoped editor's edit must not borrow wider
+      // ones (an unrestricted key's series re-aimed by a tenant key at a chat of another tenant).
+      const callerTenants = caller?.tenants
+        ? before.callerTenants
+          ? before.callerTenants.filter((t) => caller.tenants?.includes(t))
+          : [...caller.tenants]
+        : undefined;
       const patch = {
         template,
         timing,
         tenantId,
-        nextRunAt: timing && before.state === "active" ? (next ?? null) : undefined,
-        state: timing && before.state === "active" && next === undefined ? ("ended" as const) : undefined,
+        callerTenants,
+        nextRunAt: timing && before.state === "active" ? next : undefined,
       };
       const after = await deps.store.update(id, patch, ["active", "paused"], now);
       if (!after)

@@ -71,6 +71,8 @@ export interface SeriesPatch {
   /** ms, or null to clear. */
   nextRunAt?: number | null | undefined;
   tenantId?: string | null | undefined;
+  /** The tenants the runs are limited to (narrowed when a tenant-scoped key edits the series). */
+  callerTenants?: string[] | undefined;
 }
 
 export interface SeriesFilter {

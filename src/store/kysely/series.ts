@@ -127,6 +127,7 @@ export class KyselySeriesStore implements SeriesStore {
     if (patch.state !== undefined) set.state = patch.state;
     if (patch.nextRunAt !== undefined) set.next_run_at = patch.nextRunAt === null ? null : iso(patch.nextRunAt);
     if (patch.tenantId !== undefined) set.tenant_id = patch.tenantId;
+    if (patch.callerTenants !== undefined) set.caller_tenants = JSON.stringify(patch.callerTenants);
     const r = await this.db
       .updateTable("notification_series")
       .set(set)
@@ -152,6 +153,9 @@ export class KyselySeriesStore implements SeriesStore {
       .selectAll()
       .where("pending_run_at", "is not", null)
       .where("pending_since", "<", iso(staleBefore))
+      // A canceled series' orphaned run is never taken over: left in, a page of them would hide live ones for good.
+      .where("state", "!=", "canceled")
+      .orderBy("pending_since")
       .limit(limit)
       .execute();
     return [...ready, ...stale].map(toSeries);

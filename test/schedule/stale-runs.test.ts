@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { Store } from "../../src/store/ports.js";
+import { admin, type Harness, startHarness } from "../delivery/helpers/harness.js";
+import { forEachStore } from "../helpers/stores.js";
+import { type Process, startProcess, TestClock } from "./helpers.js";
+
+/**
+ * Runs claimed by a process that died are taken over after the lease, except a canceled series'
+ * (canceled is for good). Those are never taken over, so they must not stay in the look for due
+ * runs: with a page (100) of them, a live series' orphaned run would never be taken over.
+ */
+forEachStore((stores) => {
+  let store: Store;
+  let h: Harness;
+  let p: Process;
+  const clock = new TestClock(Date.parse("2026-08-03T11:00:00Z"));
+
+  beforeAll(async () => {
+    store = await stores.open();
+    h = await startHarness(store, { emulator: { org: { users: 2 } }, start: false });
+    await h.seedUsers([0]);
+    p = await startProcess(h, store, clock);
+  });
+  afterAll(async () => {
+    await p.stop();
+    await h.close();
+    await stores.cleanup();
+  });
+
+  it("a live series' orphaned run is taken over even behind a page of canceled series' orphaned runs", async () => {
+    const series = store.series;
+    if (!series) throw new Error("the store has no series");
+    const make = () =>
+      p.series.create(
+        {
+          audience: { conversations: [h.emulator.org.personalConversationId(0)] },
+          message: { text: "noon" },
+          schedule: { cron: "0 12 * * *" },
+        },
+        admin,
+      );
+    clock.at = Date.parse("2026-08-03T11:00:00Z");
+    const dead = await Promise.all(Array.from({ length: 100 }, make));
+    const live = await make();
+    clock.at = Date.parse("2026-08-03T12:00:05Z");
+    const runAt = Date.parse("2026-08-03T12:00:00Z");
+    const next = Date.parse("2026-08-04T12:00:00Z");
+    // A process claims every run and dies; the 100 are then canceled, the live one is not.
+    for (const s of dead) {
+      expect(await series.claimRun(s.id, s.nextRunAt ?? "", runAt, next, "dead-process", clock.now())).toBe(true);
+      await p.series.cancel(s.id, admin);
+    }
+    expect(await series.claimRun(live.id, live.nextRunAt ?? "", runAt, next, "dead-process", clock.now())).toBe(true);
+    clock.at = Date.parse("2026-08-03T12:01:10Z"); // past the 60 s lease
+    expect(await p.series.tick()).toBe(1);
+    expect((await p.series.get(live.id))?.pendingRunAt).toBeUndefined();
+    expect((await p.series.runs(live.id)).map((r) => r.runAt)).toEqual(["2026-08-03T12:00:00.000Z"]);
+  });
+});
