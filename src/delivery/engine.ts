@@ -13,6 +13,7 @@ import { notificationId, requestHash, workerId } from "./ids.js";
 import type { Installer } from "./install/installer.js";
 import type { RateLimiter } from "./limits/index.js";
 import { prepareMessage } from "./message/prepare.js";
+import { answerableEditError } from "./message/responses.js";
 import type { Message } from "./message/schema.js";
 import type { BlockedEntry, Delivery, DeliveryStatus, Notification, NotificationStatus, Page } from "./model.js";
 import { policiesFor } from "./policies.js";
@@ -312,6 +313,8 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     async edit(id, message, caller) {
       const before = await mustGet(id, caller);
       prepareMessage(message, { data: before.data });
+      const answerable = answerableEditError(before.message, message);
+      if (answerable) throw answerable;
       await clock.fresh();
       const outcome = await store.requestEdit(id, message, clock.now());
       if (!outcome.ok) {

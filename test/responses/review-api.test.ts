@@ -50,3 +50,33 @@ it("fuzzed queries answer 400 naming the parameter, never 500", async () => {
     expect(r.text, q).toContain(field);
   }
 });
+
+it("an edit may not change a poll's options, multiple or anonymous (stored counts are by option index), nor drop it", async () => {
+  const { id: pollId } = await sendAndWait(stack, {
+    audience: { conversations: [stack.emulator.org.personalConversationId(0)] },
+    message: { poll: { question: "Lunch?", options: ["Pizza", "Sushi", "Tacos"] } },
+  });
+  const patch = async (message: unknown) => {
+    const res = await fetch(`${stack.heraldUrl}/v1/notifications/${pollId}`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${STACK_API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ message }),
+    });
+    return { status: res.status, text: await res.text() };
+  };
+  for (const [message, field] of [
+    [{ poll: { question: "Lunch?", options: ["Tacos", "Pizza", "Sushi"] } }, "message.poll.options"],
+    [{ poll: { question: "Lunch?", options: ["Pizza", "Sushi"] } }, "message.poll.options"],
+    [{ poll: { question: "Lunch?", options: ["Pizza", "Sushi", "Tacos"], anonymous: true } }, "message.poll.anonymous"],
+    [{ poll: { question: "Lunch?", options: ["Pizza", "Sushi", "Tacos"], multiple: true } }, "message.poll.multiple"],
+    [{ text: "no poll any more" }, "message.poll"],
+    [{ ack: {} }, "message.poll"],
+  ] as const) {
+    const r = await patch(message);
+    expect(r.status, JSON.stringify(message)).toBe(400);
+    expect(r.text, JSON.stringify(message)).toContain(field);
+  }
+  // The question and closesAt may change (fix a typo, close early or later).
+  const ok = await patch({ poll: { question: "Lunch today?", options: ["Pizza", "Sushi", "Tacos"], closesAt: "2031-01-01T00:00:00Z" } });
+  expect(ok.status, ok.text).toBe(202);
+});
