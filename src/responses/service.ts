@@ -279,6 +279,10 @@ export class ResponseService {
       );
     }
     await this.deps.responses.cardShown(ref.notificationId, ref.seq, totals.respondents);
+    // A vote stored meanwhile by another process may have had its PUT land before this one, which
+    // then overwrote newer totals (and card_total is already past them): one more update.
+    const after = await this.deps.responses.totals(ref.notificationId, optionCount);
+    if (after.respondents !== totals.respondents) this.channelCards.touch(ref);
     return totals.respondents;
   }
 }

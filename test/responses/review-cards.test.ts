@@ -69,12 +69,12 @@ function service(notificationId: string, status: number) {
   return { svc, ref, calls: () => calls };
 }
 
-const vote = (notificationId: string) =>
+const vote = (notificationId: string, userId = "29:u1") =>
   responses.answer({
     notificationId,
     deliverySeq: 1,
     tenantId: "t1",
-    userId: "29:u1",
+    userId,
     kind: "poll",
     options: [0],
     anonymous: false,
@@ -98,5 +98,42 @@ it("a PUT that answers 429 is still tried again", async () => {
   svc.channelCards.touch(ref);
   await until("a second PUT", () => calls() >= 2);
   expect(svc.channelCards.pendingCount).toBeGreaterThan(0);
+  await svc.stop();
+});
+
+it("a vote stored while the PUT is on its way (by another Herald process) gets one more PUT: the last totals land", async () => {
+  const shown: unknown[] = [];
+  let puts = 0;
+  const svc = new ResponseService({
+    responses,
+    deliveries: {
+      getNotification: async (id: string) =>
+        ({ id, message: { poll: { question: "Q?", options: ["A", "B"] } }, messageVersion: 1 }) as unknown as Notification,
+    },
+    connector: {
+      updateActivity: async (_s, _c, _a, activity) => {
+        puts++;
+        // Another process takes a vote now; its own PUT (showing 2) lands before this one (showing 1).
+        if (puts === 1) await vote("race", "29:u2");
+        shown.push(JSON.stringify(activity));
+        return {};
+      },
+    },
+    clock: systemClock,
+    logger: silentLogger,
+    cardUpdateIntervalMs: 5,
+  });
+  await vote("race", "29:u1");
+  svc.channelCards.touch({
+    notificationId: "race",
+    seq: 1,
+    kind: "channel",
+    tenantId: "t1",
+    conversationId: "19:c-race@thread.tacv2;messageid=1",
+    serviceUrl: "http://127.0.0.1:9",
+    activityId: "1",
+    personal: false,
+  });
+  await until("a PUT showing both answers", () => String(shown.at(-1) ?? "").includes("2 people answered"), 2_000);
   await svc.stop();
 });
