@@ -104,7 +104,8 @@ export class KyselyResponseStore implements ResponseStore {
     inputs.forEach((input, index) => {
       if (!firsts.has(key(input))) firsts.set(key(input), index);
     });
-    const candidates = [...firsts.values()].map((index) => inputs[index]!);
+    // In (notification, user) order: two processes claiming the same people lock them in the same order (no deadlock).
+    const candidates = [...firsts.values()].map((index) => inputs[index]!).sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
     return this.db.transaction().execute(async (trx) => {
       // Claimed in one statement; RETURNING names the rows inserted (a conflict returns nothing).
       const claimed = await trx
