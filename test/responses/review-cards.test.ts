@@ -116,7 +116,7 @@ it("a vote stored while the PUT is on its way (by another Herald process) gets o
         // Another process takes a vote now; its own PUT (showing 2) lands before this one (showing 1).
         if (puts === 1) await vote("race", "29:u2");
         shown.push(JSON.stringify(activity));
-        return {};
+        return { id: "1" };
       },
     },
     clock: systemClock,
