@@ -86,6 +86,8 @@ export function responseRoutes(engine: DeliveryEngine, store: ResponseStore, key
       const a = answerableOf(n.message);
       const options = a?.kind === "poll" ? a.poll.options : undefined;
       if (q.data.format === "csv") {
+        // A bad cursor is a 400 before the download starts, not a 200 whose body breaks.
+        await store.list(id, { cursor: q.data.cursor, limit: 1 });
         const stream = csvStream(
           csvHeader,
           (r: ResponseRecord) => {

@@ -15,6 +15,7 @@ import type { Installer } from "./install/installer.js";
 import type { RateLimiter } from "./limits/index.js";
 import { literal } from "./message/literal.js";
 import { prepareMessage } from "./message/prepare.js";
+import { answerableEditError } from "./message/responses.js";
 import type { Message } from "./message/schema.js";
 import {
   type BlockedEntry,
@@ -399,6 +400,8 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
           `Notification ${id} is or would become a survey; a survey cannot be edited. Recall it and send a new one.`,
         );
       prepareMessage(message, { data: before.data });
+      const answerable = answerableEditError(before.message, message);
+      if (answerable) throw answerable;
       await clock.fresh();
       const outcome = await store.requestEdit(id, message, clock.now());
       if (!outcome.ok) {

@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.js";
 import type { ConnectorClient } from "../connector/client.js";
+import { ConnectorError } from "../connector/errors.js";
 import { ADAPTIVE_CARD_CONTENT_TYPE } from "../delivery/message/activity.js";
 import { type PreparedMessage, prepareMessage } from "../delivery/message/prepare.js";
 import type { Recipient } from "../delivery/message/recipient.js";
@@ -266,8 +267,22 @@ export class ResponseService {
       ...(this.deps.appId ? { from: { id: `28:${this.deps.appId}` } } : {}),
       attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: card }],
     };
-    await this.deps.connector.updateActivity(ref.serviceUrl ?? "", ref.conversationId, ref.activityId, activity);
+    try {
+      await this.deps.connector.updateActivity(ref.serviceUrl ?? "", ref.conversationId, ref.activityId, activity);
+    } catch (e) {
+      // The message is gone (deleted in Teams, its channel removed): no later PUT can land. Marked
+      // as shown so neither the retry nor a restart (staleCards) tries it again; other errors retry.
+      if (!(e instanceof ConnectorError && (e.status === 404 || e.status === 410))) throw e;
+      this.deps.logger.info(
+        { notificationId: ref.notificationId, conversationId: ref.conversationId, status: e.status },
+        "channel poll card no longer exists: its totals are not updated any more",
+      );
+    }
     await this.deps.responses.cardShown(ref.notificationId, ref.seq, totals.respondents);
+    // A vote stored meanwhile by another process may have had its PUT land before this one, which
+    // then overwrote newer totals (and card_total is already past them): one more update.
+    const after = await this.deps.responses.totals(ref.notificationId, optionCount);
+    if (after.respondents !== totals.respondents) this.channelCards.touch(ref);
     return totals.respondents;
   }
 }

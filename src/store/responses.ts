@@ -29,7 +29,7 @@ export interface ResponseTotals {
   options: number[];
 }
 
-/** One answer to record. `userId` is kept out of `responses` when `anonymous`. */
+/** One answer to record. When `anonymous`, `responses` keeps no `userId`, no delivery, and only the hour (so does `response_voters`). */
 export interface AnswerInput {
   notificationId: string;
   deliverySeq: number;

@@ -13,8 +13,22 @@ export async function control(stack: Stack, path: string, body: unknown): Promis
   return json;
 }
 
-export const api = (stack: Stack, method: string, path: string, body?: unknown) =>
-  call(method, `${stack.heraldUrl}${path}`, body, STACK_API_KEY);
+/**
+ * Herald's HTTP API with the stack's key. The key is limited to 20 requests/s and the polls of
+ * `eventually` can pass that on a busy machine: a 429 is waited out (its 1 s) and asked again.
+ */
+export async function api(
+  stack: Stack,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await call(method, `${stack.heraldUrl}${path}`, body, STACK_API_KEY);
+    if (res.status !== 429 || attempt >= 10) return res;
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
 
 /** Send a notification and wait until every delivery is done; returns its id and its deliveries. */
 export async function sendAndWait(

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MessageError } from "./errors.js";
 
 /**
  * The answerable parts of a message (issue 10): `ack` (an acknowledgement button) and `poll`
@@ -71,6 +72,28 @@ export function answerableOf(message: unknown): Answerable | undefined {
     const r = ackSchema.safeParse(m.ack);
     return r.success ? { kind: "ack", ack: r.data } : undefined;
   }
+  return undefined;
+}
+
+/**
+ * Why an edit may not replace `before` by `after` (undefined: it may). Stored answers are kept by
+ * option index under the poll's identity rules, so once sent a poll keeps its options (texts and
+ * order), `multiple` and `anonymous`, and an answerable message stays one of the same kind; the
+ * question, the ack's label and `closesAt` may change.
+ */
+export function answerableEditError(before: unknown, after: unknown): MessageError | undefined {
+  const was = answerableOf(before);
+  if (!was) return undefined;
+  const now = answerableOf(after);
+  const refuse = (field: string, why: string) =>
+    new MessageError("HERALD_E_INVALID_MESSAGE", field, `${field}: ${why}; recall the notification and send a new one instead.`);
+  if (!now || now.kind !== was.kind) return refuse(`message.${was.kind}`, `the message was sent with a ${was.kind}; an edit must keep it`);
+  if (was.kind !== "poll" || now.kind !== "poll") return undefined;
+  const sameOptions = was.poll.options.length === now.poll.options.length && was.poll.options.every((o, i) => o === now.poll.options[i]);
+  if (!sameOptions) return refuse("message.poll.options", "answers are stored by option, so an edit must keep the options and their order");
+  if ((was.poll.multiple === true) !== (now.poll.multiple === true)) return refuse("message.poll.multiple", "cannot change once sent");
+  if ((was.poll.anonymous === true) !== (now.poll.anonymous === true))
+    return refuse("message.poll.anonymous", "cannot change once sent (people answered under the first rule)");
   return undefined;
 }
 

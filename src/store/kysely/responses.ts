@@ -8,6 +8,15 @@ import type { AllTables } from "./delivery-schema.js";
 /** Option -1 of `response_counts`: the number of people who answered. */
 const RESPONDENTS = -1;
 
+/**
+ * The time kept for an anonymous answer, in `responses` and in `response_voters` alike: the hour
+ * only. An exact time in both tables would join a person to their choice.
+ */
+function storedTime(input: AnswerInput): string {
+  const at = canonicalTime(input.at);
+  return input.anonymous ? `${at.slice(0, 13)}:00:00.000Z` : at;
+}
+
 interface RefRow {
   notification_id: string;
   seq: number | string;
@@ -95,7 +104,8 @@ export class KyselyResponseStore implements ResponseStore {
     inputs.forEach((input, index) => {
       if (!firsts.has(key(input))) firsts.set(key(input), index);
     });
-    const candidates = [...firsts.values()].map((index) => inputs[index]!);
+    // In (notification, user) order: two processes claiming the same people lock them in the same order (no deadlock).
+    const candidates = [...firsts.values()].map((index) => inputs[index]!).sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
     return this.db.transaction().execute(async (trx) => {
       // Claimed in one statement; RETURNING names the rows inserted (a conflict returns nothing).
       const claimed = await trx
@@ -105,7 +115,7 @@ export class KyselyResponseStore implements ResponseStore {
             notification_id: input.notificationId,
             question_id: "",
             user_id: input.userId,
-            created_at: canonicalTime(input.at),
+            created_at: storedTime(input),
           })),
         )
         .onConflict((oc) => oc.doNothing())
@@ -120,14 +130,15 @@ export class KyselyResponseStore implements ResponseStore {
           .values(
             stored.map((input) => ({
               notification_id: input.notificationId,
-              delivery_id: String(input.deliverySeq),
+              // A 1:1 delivery names its recipient: not kept for an anonymous answer.
+              delivery_id: input.anonymous ? null : String(input.deliverySeq),
               tenant_id: input.tenantId,
               user_id: input.anonymous ? null : input.userId,
               user_name: input.anonymous ? null : (input.userName ?? null),
               kind: input.kind,
               question_id: "",
               value: JSON.stringify(input.kind === "poll" ? chosen(input) : true),
-              created_at: canonicalTime(input.at),
+              created_at: storedTime(input),
             })),
           )
           .execute();
