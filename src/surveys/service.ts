@@ -123,15 +123,18 @@ export class SurveyService implements SurveyHook {
   async onText(input: SurveyText): Promise<boolean> {
     for (let i = 0; i < maxConflicts; i++) {
       const session = await this.sessionOf(input);
-      const active = session?.state.active;
-      if (!session || !active) return false;
+      if (!session) return false;
+      const active = session.state.active;
       const key = `survey:${input.conversationId}:${input.activityId ?? randomUUID()}`;
       if (input.activityId && session.state.seen.includes(input.activityId)) {
-        // Applied before (a redelivery): make sure its reply exists; the same key sends nothing twice.
-        const survey = await this.surveyOf(active.notificationId);
-        if (survey) await this.say(session, key, questionMessage(survey, active.index, []));
+        // Applied before (a redelivery), also when it ended the person's last survey (then it is
+        // no command): make sure its reply exists; the same key sends nothing twice.
+        const survey = active && (await this.surveyOf(active.notificationId));
+        if (active && survey) await this.say(session, key, questionMessage(survey, active.index, []));
+        else if (!active) await this.say(session, key, wordsMessage(["Your answer is recorded."]));
         return true;
       }
+      if (!active) return false;
       const now = this.deps.clock.now();
       if (session.expiresAt !== undefined && Date.parse(session.expiresAt) <= now) {
         if (await this.finish(session, "expired", key, input.activityId)) return true;
