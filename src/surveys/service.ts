@@ -61,9 +61,6 @@ const maxConflicts = 20;
  * repeats anything.
  */
 export class SurveyService implements SurveyHook {
-  /** Surveys by notification id: a survey cannot be edited, so its questions never change. */
-  private readonly surveys = new Map<string, Survey | undefined>();
-
   constructor(private readonly deps: SurveyServiceDeps) {}
 
   /** SurveyHook: a survey row is being sent to one person. */
@@ -82,7 +79,6 @@ export class SurveyService implements SurveyHook {
     if (!userId)
       return { refused: { code: "HERALD_E_SURVEY_NO_USER", message: "The person of this chat is unknown; the survey cannot be kept." } };
     const whenBusy = start.survey.whenBusy ?? "wait";
-    this.remember(start.notificationId, start.survey);
     for (let i = 0; i < maxConflicts; i++) {
       const session = (await this.deps.store.surveys.get(start.tenantId, userId)) ?? {
         tenantId: start.tenantId,
@@ -156,7 +152,7 @@ export class SurveyService implements SurveyHook {
         await this.say(session, key, questionMessage(survey, active.index, pickWords()));
         return true;
       }
-      const moved = advance(see(session.state, input.activityId), survey.questions.length);
+      const moved = await this.skipGone(advance(see(session.state, input.activityId), survey.questions.length));
       const answer: SurveyAnswer = {
         notificationId: active.notificationId,
         questionId: question.id,
@@ -205,7 +201,7 @@ export class SurveyService implements SurveyHook {
   /** End the active survey for `reason`, save, and say so with what comes next. False on a write conflict. */
   private async finish(session: SurveySession, reason: EndReason, key: string, activityId: string | undefined): Promise<boolean> {
     const active = session.state.active;
-    const moved = end(see(session.state, activityId));
+    const moved = await this.skipGone(end(see(session.state, activityId)));
     if ((await this.deps.store.surveys.save(this.next(session, moved.state))) === "conflict") return false;
     this.deps.logger.info({ notificationId: active?.notificationId, tenantId: session.tenantId, reason }, "survey ended");
     const survey = active ? await this.surveyOf(active.notificationId) : undefined;
@@ -236,21 +232,27 @@ export class SurveyService implements SurveyHook {
     return this.deps.store.surveys.get(input.tenantId, input.aadObjectId.toLowerCase());
   }
 
+  /**
+   * The survey of a notification, read from the store every time (not remembered): a survey
+   * cannot be edited, but it can be recalled (status canceled) by any process, and a recalled
+   * survey asks nothing more and stores no answer.
+   */
   private async surveyOf(notificationId: string): Promise<Survey | undefined> {
-    if (this.surveys.has(notificationId)) return this.surveys.get(notificationId);
     const n = await this.deps.store.deliveries.getNotification(notificationId);
-    const survey = n && n.status !== "canceled" ? (n.message as Message).survey : undefined;
-    this.remember(notificationId, survey);
-    return survey;
+    return n && n.status !== "canceled" ? (n.message as Message).survey : undefined;
   }
 
-  /** Keep a survey's questions; the oldest is forgotten past 1,000 (read again from the store when needed). */
-  private remember(notificationId: string, survey: Survey | undefined): void {
-    this.surveys.set(notificationId, survey);
-    if (this.surveys.size > 1_000) {
-      const oldest = this.surveys.keys().next().value;
-      if (oldest !== undefined) this.surveys.delete(oldest);
+  /** A transition's outcome without the surveys recalled meanwhile: each one that would start or resume ends unasked. */
+  private async skipGone<N extends Next | { kind: "ask"; run: SurveyRun }>(moved: {
+    state: SessionState;
+    next: N;
+  }): Promise<{ state: SessionState; next: N | Next }> {
+    let r: { state: SessionState; next: N | Next } = moved;
+    while ((r.next.kind === "start" || r.next.kind === "resume") && !(await this.surveyOf(r.next.run.notificationId))) {
+      const e = end(r.state);
+      r = { state: e.state, next: e.next };
     }
+    return r;
   }
 
   private async say(session: SurveySession, key: string, message: Message): Promise<void> {
