@@ -125,8 +125,10 @@ export class SurveyService implements SurveyHook {
       if (input.activityId && session.state.seen.includes(input.activityId)) {
         // Applied before (a redelivery), also when it ended the person's last survey (then it is
         // no command): make sure its reply exists; the same key sends nothing twice.
+        const said = session.state.said;
         const survey = active && (await this.surveyOf(active.notificationId));
-        if (active && survey) await this.say(session, key, questionMessage(survey, active.index, []));
+        if (said?.key === key) await this.say(session, key, said.message as Message);
+        else if (active && survey) await this.say(session, key, questionMessage(survey, active.index, []));
         else if (!active) await this.say(session, key, wordsMessage(["Your answer is recorded."]));
         return true;
       }
@@ -162,14 +164,11 @@ export class SurveyService implements SurveyHook {
         value,
         at: new Date(now).toISOString(),
       };
-      const saved = await this.deps.store.surveys.save(this.next(session, moved.state), answer);
-      if (saved === "conflict") continue;
       const message =
         moved.next.kind === "ask"
           ? questionMessage(survey, moved.next.run.index, [])
           : await this.afterEnd(survey, "completed", moved.next);
-      await this.say(session, key, message);
-      return true;
+      if (await this.commit(session, moved.state, key, message, answer)) return true;
     }
     throw new Error("the survey session kept changing under this answer; Teams will deliver it again");
   }
@@ -177,6 +176,7 @@ export class SurveyService implements SurveyHook {
   /** End every survey whose question waited longer than HERALD_SURVEY_TIMEOUT; returns how many ended. */
   async sweep(limit = 500): Promise<number> {
     const now = this.deps.clock.now();
+    await this.resay(now, limit);
     const due = await this.deps.store.surveys.expired(new Date(now).toISOString(), limit);
     let ended = 0;
     for (const { tenantId, userId } of due) {
@@ -202,11 +202,57 @@ export class SurveyService implements SurveyHook {
   private async finish(session: SurveySession, reason: EndReason, key: string, activityId: string | undefined): Promise<boolean> {
     const active = session.state.active;
     const moved = await this.skipGone(end(see(session.state, activityId)));
-    if ((await this.deps.store.surveys.save(this.next(session, moved.state))) === "conflict") return false;
-    this.deps.logger.info({ notificationId: active?.notificationId, tenantId: session.tenantId, reason }, "survey ended");
     const survey = active ? await this.surveyOf(active.notificationId) : undefined;
-    await this.say(session, key, await this.afterEnd(survey, reason, moved.next));
+    if (!(await this.commit(session, moved.state, key, await this.afterEnd(survey, reason, moved.next)))) return false;
+    this.deps.logger.info({ notificationId: active?.notificationId, tenantId: session.tenantId, reason }, "survey ended");
     return true;
+  }
+
+  /**
+   * Save `state` with the reply it decided (`said`, and `answer` in the same transaction), store
+   * the reply, then forget it. A process that dies between the save and the reply leaves `said`
+   * in the store for the sweep (`resay`). False on a write conflict (nothing was saved).
+   */
+  private async commit(
+    session: SurveySession,
+    state: SessionState,
+    key: string,
+    message: Message,
+    answer?: SurveyAnswer,
+  ): Promise<boolean> {
+    const stored = this.next(session, { ...state, said: { key, message } });
+    if ((await this.deps.store.surveys.save(stored, answer)) === "conflict") return false;
+    await this.say(session, key, message);
+    await this.forget({ ...stored, version: stored.version + 1 });
+    return true;
+  }
+
+  /**
+   * Remove `said` from a session as stored now (`current.version` is the stored version). Best
+   * effort: a conflict leaves it for the sweep, whose re-say is idempotent.
+   */
+  private async forget(current: SurveySession): Promise<void> {
+    await this.deps.store.surveys.save({ ...current, state: { ...current.state, said: undefined } }).catch(() => "conflict");
+  }
+
+  /** Store the replies that processes which died after saving a session did not store; returns how many sessions. */
+  private async resay(now: number, limit: number): Promise<number> {
+    // Older than a few seconds: a reply still on its way in a live process is left to it.
+    const due = await this.deps.store.surveys.unsaid(new Date(now - 5_000).toISOString(), limit);
+    let n = 0;
+    for (const { tenantId, userId } of due) {
+      try {
+        const session = await this.deps.store.surveys.get(tenantId, userId);
+        const said = session?.state.said;
+        if (!session || !said) continue;
+        await this.say(session, said.key, said.message as Message);
+        await this.forget(session);
+        n++;
+      } catch (e) {
+        this.deps.logger.warn({ tenantId, err: (e as Error).message }, "could not store a survey reply; the next sweep tries again");
+      }
+    }
+    return n;
   }
 
   /** The session with `state`, its expiry restarted when a survey is active. */
