@@ -50,4 +50,42 @@ forEachStore((stores) => {
     expect(said.some((m) => m.includes("understand"))).toBe(false);
     expect(said).toHaveLength(count + 1);
   });
+  it("two different answers typed at the same moment answer two questions, each once (a write conflict is applied again)", async () => {
+    const [ann] = people;
+    if (!ann) throw new Error("no user");
+    const id = await driver.survey([ann.id], {
+      questions: [
+        { id: "c1", text: "Race one?" },
+        { id: "c2", text: "Race two?" },
+        { id: "c3", text: "Race three?" },
+      ],
+    });
+    const count = await driver.said(ann.chat, /Race one\?/);
+    const chat = await driver.store.conversations.get(ann.chat);
+    if (!chat) throw new Error("no chat");
+    const activity = (id: string, text: string) => ({
+      type: "message",
+      id,
+      serviceUrl: chat.serviceUrl,
+      channelId: "msteams",
+      from: { id: ann.id },
+      recipient: { id: chat.bot.id },
+      conversation: { id: chat.id, conversationType: "personal", tenantId: chat.tenantId },
+      channelData: { tenant: { id: chat.tenantId } },
+      text,
+    });
+    await Promise.all([stack.herald.handler.handle(activity("race-a", "alpha")), stack.herald.handler.handle(activity("race-b", "beta"))]);
+    const answers = await driver.answers(id);
+    expect(answers.map((a) => a.question)).toEqual(["c1", "c2"]);
+    expect(new Set(answers.map((a) => a.text))).toEqual(new Set(["alpha", "beta"]));
+    expect((await driver.store.surveys.get(chat.tenantId, ann.id))?.state.active).toEqual({ notificationId: id, index: 2 });
+    await driver.said(ann.chat, /Race three\?/);
+    await eventually("no reply left to send", async () => {
+      const list = await driver.store.deliveries.listNotifications({ includeSystem: true }, { limit: 200 });
+      return list.items.every((n) => n.counts.pending === 0) ? true : undefined;
+    });
+    const said = await driver.botSaid(ann.chat);
+    expect(said).toHaveLength(count + 2);
+    expect(said.filter((m) => m.includes("Race three?"))).toHaveLength(1);
+  });
 });
