@@ -27,7 +27,7 @@ import { endWords, pickWords, questionMessage, resumeWords, startWords, wordsMes
 import type { SurveyAnswer, SurveySession } from "./port.js";
 
 export interface SurveyServiceDeps {
-  store: Pick<Store, "surveys" | "conversations" | "deliveries">;
+  store: Pick<Store, "surveys" | "conversations" | "deliveries" | "preferences">;
   /** The delivery engine's reply (DeliveryEngine.reply): every question after the first is a durable reply. */
   reply(request: ReplyRequest): Promise<unknown>;
   clock: Clock;
@@ -154,7 +154,7 @@ export class SurveyService implements SurveyHook {
         await this.say(session, key, questionMessage(survey, active.index, pickWords()));
         return true;
       }
-      const moved = await this.skipGone(advance(see(session.state, input.activityId), survey.questions.length));
+      const moved = await this.skipGone(session, advance(see(session.state, input.activityId), survey.questions.length));
       const answer: SurveyAnswer = {
         notificationId: active.notificationId,
         questionId: question.id,
@@ -201,7 +201,7 @@ export class SurveyService implements SurveyHook {
   /** End the active survey for `reason`, save, and say so with what comes next. False on a write conflict. */
   private async finish(session: SurveySession, reason: EndReason, key: string, activityId: string | undefined): Promise<boolean> {
     const active = session.state.active;
-    const moved = await this.skipGone(end(see(session.state, activityId)));
+    const moved = await this.skipGone(session, end(see(session.state, activityId)));
     const survey = active ? await this.surveyOf(active.notificationId) : undefined;
     if (!(await this.commit(session, moved.state, key, await this.afterEnd(survey, reason, moved.next)))) return false;
     this.deps.logger.info({ notificationId: active?.notificationId, tenantId: session.tenantId, reason }, "survey ended");
@@ -288,13 +288,19 @@ export class SurveyService implements SurveyHook {
     return n && n.status !== "canceled" ? (n.message as Message).survey : undefined;
   }
 
-  /** A transition's outcome without the surveys recalled meanwhile: each one that would start or resume ends unasked. */
-  private async skipGone<N extends Next | { kind: "ask"; run: SurveyRun }>(moved: {
-    state: SessionState;
-    next: N;
-  }): Promise<{ state: SessionState; next: N | Next }> {
+  /**
+   * A transition's outcome without the surveys recalled meanwhile, and without any survey when the
+   * person opted out meanwhile (the bot's replies pass opt-out; a survey must not): each one that
+   * would start or resume ends unasked.
+   */
+  private async skipGone<N extends Next | { kind: "ask"; run: SurveyRun }>(
+    session: SurveySession,
+    moved: { state: SessionState; next: N },
+  ): Promise<{ state: SessionState; next: N | Next }> {
     let r: { state: SessionState; next: N | Next } = moved;
-    while ((r.next.kind === "start" || r.next.kind === "resume") && !(await this.surveyOf(r.next.run.notificationId))) {
+    if (r.next.kind !== "start" && r.next.kind !== "resume") return r;
+    const optedOut = (await this.deps.store.preferences.get(session.tenantId, session.userId))?.optedOut === true;
+    while ((r.next.kind === "start" || r.next.kind === "resume") && (optedOut || !(await this.surveyOf(r.next.run.notificationId)))) {
       const e = end(r.state);
       r = { state: e.state, next: e.next };
     }

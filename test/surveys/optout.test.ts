@@ -13,9 +13,9 @@ forEachStore((stores) => {
   let people: { id: string; chat: string }[];
   beforeAll(async () => {
     const store = await stores.open();
-    stack = await startStack(store, { emulator: { org: { tenants: 1, users: 1, teams: 0, blockedShare: 0, uninstalledShare: 0 } } });
+    stack = await startStack(store, { emulator: { org: { tenants: 1, users: 2, teams: 0, blockedShare: 0, uninstalledShare: 0 } } });
     driver = new SurveyDriver(() => stack, store);
-    people = await driver.people(1);
+    people = await driver.people(2);
   });
   afterAll(() => stack?.close());
 
@@ -28,5 +28,21 @@ forEachStore((stores) => {
     const chat = await driver.store.conversations.get(ann.chat);
     expect((await driver.store.preferences.get(chat?.tenantId ?? "", ann.id))?.optedOut).toBe(true);
     expect(await driver.answers(id)).toEqual([]);
+  });
+  it("a survey waiting for a person who opted out meanwhile does not start when the running one ends", async () => {
+    const [, bob] = people;
+    if (!bob) throw new Error("no user");
+    const s = await driver.survey([bob.id], { outro: "S is done.", questions: [{ id: "s1", text: "S only question?" }] });
+    await driver.said(bob.chat, /S only question\?/);
+    const w = await driver.survey([bob.id], { questions: [{ id: "w1", text: "W only question?" }] });
+    await driver.delivered(w);
+    await driver.type(bob.id, "stop");
+    await driver.said(bob.chat, /won't receive notifications/);
+    await driver.type(bob.id, "my answer");
+    await driver.said(bob.chat, /S is done\./);
+    expect(await driver.answers(s)).toHaveLength(1);
+    const chat = await driver.store.conversations.get(bob.chat);
+    expect((await driver.store.surveys.get(chat?.tenantId ?? "", bob.id))?.state.active).toBeUndefined();
+    expect((await driver.botSaid(bob.chat)).some((m) => m.includes("W only question?"))).toBe(false);
   });
 });
