@@ -184,7 +184,9 @@ export class ActivityHandler {
         return { event: event.type };
       case "message":
         // A running survey takes the person's text first (its answer); the commands get the rest.
-        if (record.kind === "personal" && (await this.surveyText(activity))) return { event: event.type };
+        // Opting out (`stop`) always works: it is never taken as an answer.
+        if (record.kind === "personal" && commands.get(event.text) !== "stop" && (await this.surveyText(activity)))
+          return { event: event.type };
         await this.settled(log, this.answer(activity, event.text));
         return { event: event.type };
       case "cardAction":

@@ -26,6 +26,12 @@ export interface SessionState {
   ended: string[];
   /** Ids of the last inbound activities applied (bounded): a redelivered activity is not applied twice. */
   seen: string[];
+  /**
+   * The reply decided with this state (its idempotency key and message), written with it and
+   * removed once the reply row is stored: a process that dies in between leaves it here, and the
+   * next sweep stores it (the same key sends nothing twice).
+   */
+  said?: { key: string; message: unknown } | undefined;
 }
 
 export const emptyState = (): SessionState => ({ stack: [], queue: [], ended: [], seen: [] });

@@ -40,6 +40,8 @@ export interface SurveyStore {
   save(session: SurveySession, answer?: SurveyAnswer): Promise<SaveResult>;
   /** The survey answers stored for a notification, in the order they were given. */
   answers(notificationId: string): Promise<SurveyAnswer[]>;
+  /** Sessions last written at `before` (ISO) or earlier that still hold a reply not known to be stored (`state.said`). */
+  unsaid(before: string, limit: number): Promise<{ tenantId: string; userId: string }[]>;
   /** Sessions whose active question expired at `now` (ISO) or before, oldest first. */
   expired(now: string, limit: number): Promise<{ tenantId: string; userId: string }[]>;
 }

@@ -27,7 +27,7 @@ import { endWords, pickWords, questionMessage, resumeWords, startWords, wordsMes
 import type { SurveyAnswer, SurveySession } from "./port.js";
 
 export interface SurveyServiceDeps {
-  store: Pick<Store, "surveys" | "conversations" | "deliveries">;
+  store: Pick<Store, "surveys" | "conversations" | "deliveries" | "preferences">;
   /** The delivery engine's reply (DeliveryEngine.reply): every question after the first is a durable reply. */
   reply(request: ReplyRequest): Promise<unknown>;
   clock: Clock;
@@ -61,9 +61,6 @@ const maxConflicts = 20;
  * repeats anything.
  */
 export class SurveyService implements SurveyHook {
-  /** Surveys by notification id: a survey cannot be edited, so its questions never change. */
-  private readonly surveys = new Map<string, Survey | undefined>();
-
   constructor(private readonly deps: SurveyServiceDeps) {}
 
   /** SurveyHook: a survey row is being sent to one person. */
@@ -82,7 +79,6 @@ export class SurveyService implements SurveyHook {
     if (!userId)
       return { refused: { code: "HERALD_E_SURVEY_NO_USER", message: "The person of this chat is unknown; the survey cannot be kept." } };
     const whenBusy = start.survey.whenBusy ?? "wait";
-    this.remember(start.notificationId, start.survey);
     for (let i = 0; i < maxConflicts; i++) {
       const session = (await this.deps.store.surveys.get(start.tenantId, userId)) ?? {
         tenantId: start.tenantId,
@@ -123,15 +119,20 @@ export class SurveyService implements SurveyHook {
   async onText(input: SurveyText): Promise<boolean> {
     for (let i = 0; i < maxConflicts; i++) {
       const session = await this.sessionOf(input);
-      const active = session?.state.active;
-      if (!session || !active) return false;
+      if (!session) return false;
+      const active = session.state.active;
       const key = `survey:${input.conversationId}:${input.activityId ?? randomUUID()}`;
       if (input.activityId && session.state.seen.includes(input.activityId)) {
-        // Applied before (a redelivery): make sure its reply exists; the same key sends nothing twice.
-        const survey = await this.surveyOf(active.notificationId);
-        if (survey) await this.say(session, key, questionMessage(survey, active.index, []));
+        // Applied before (a redelivery), also when it ended the person's last survey (then it is
+        // no command): make sure its reply exists; the same key sends nothing twice.
+        const said = session.state.said;
+        const survey = active && (await this.surveyOf(active.notificationId));
+        if (said?.key === key) await this.say(session, key, said.message as Message);
+        else if (active && survey) await this.say(session, key, questionMessage(survey, active.index, []));
+        else if (!active) await this.say(session, key, wordsMessage(["Your answer is recorded."]));
         return true;
       }
+      if (!active) return false;
       const now = this.deps.clock.now();
       if (session.expiresAt !== undefined && Date.parse(session.expiresAt) <= now) {
         if (await this.finish(session, "expired", key, input.activityId)) return true;
@@ -153,7 +154,7 @@ export class SurveyService implements SurveyHook {
         await this.say(session, key, questionMessage(survey, active.index, pickWords()));
         return true;
       }
-      const moved = advance(see(session.state, input.activityId), survey.questions.length);
+      const moved = await this.skipGone(session, advance(see(session.state, input.activityId), survey.questions.length));
       const answer: SurveyAnswer = {
         notificationId: active.notificationId,
         questionId: question.id,
@@ -163,14 +164,11 @@ export class SurveyService implements SurveyHook {
         value,
         at: new Date(now).toISOString(),
       };
-      const saved = await this.deps.store.surveys.save(this.next(session, moved.state), answer);
-      if (saved === "conflict") continue;
       const message =
         moved.next.kind === "ask"
           ? questionMessage(survey, moved.next.run.index, [])
           : await this.afterEnd(survey, "completed", moved.next);
-      await this.say(session, key, message);
-      return true;
+      if (await this.commit(session, moved.state, key, message, answer)) return true;
     }
     throw new Error("the survey session kept changing under this answer; Teams will deliver it again");
   }
@@ -178,6 +176,7 @@ export class SurveyService implements SurveyHook {
   /** End every survey whose question waited longer than HERALD_SURVEY_TIMEOUT; returns how many ended. */
   async sweep(limit = 500): Promise<number> {
     const now = this.deps.clock.now();
+    await this.resay(now, limit);
     const due = await this.deps.store.surveys.expired(new Date(now).toISOString(), limit);
     let ended = 0;
     for (const { tenantId, userId } of due) {
@@ -202,12 +201,58 @@ export class SurveyService implements SurveyHook {
   /** End the active survey for `reason`, save, and say so with what comes next. False on a write conflict. */
   private async finish(session: SurveySession, reason: EndReason, key: string, activityId: string | undefined): Promise<boolean> {
     const active = session.state.active;
-    const moved = end(see(session.state, activityId));
-    if ((await this.deps.store.surveys.save(this.next(session, moved.state))) === "conflict") return false;
-    this.deps.logger.info({ notificationId: active?.notificationId, tenantId: session.tenantId, reason }, "survey ended");
+    const moved = await this.skipGone(session, end(see(session.state, activityId)));
     const survey = active ? await this.surveyOf(active.notificationId) : undefined;
-    await this.say(session, key, await this.afterEnd(survey, reason, moved.next));
+    if (!(await this.commit(session, moved.state, key, await this.afterEnd(survey, reason, moved.next)))) return false;
+    this.deps.logger.info({ notificationId: active?.notificationId, tenantId: session.tenantId, reason }, "survey ended");
     return true;
+  }
+
+  /**
+   * Save `state` with the reply it decided (`said`, and `answer` in the same transaction), store
+   * the reply, then forget it. A process that dies between the save and the reply leaves `said`
+   * in the store for the sweep (`resay`). False on a write conflict (nothing was saved).
+   */
+  private async commit(
+    session: SurveySession,
+    state: SessionState,
+    key: string,
+    message: Message,
+    answer?: SurveyAnswer,
+  ): Promise<boolean> {
+    const stored = this.next(session, { ...state, said: { key, message } });
+    if ((await this.deps.store.surveys.save(stored, answer)) === "conflict") return false;
+    await this.say(session, key, message);
+    await this.forget({ ...stored, version: stored.version + 1 });
+    return true;
+  }
+
+  /**
+   * Remove `said` from a session as stored now (`current.version` is the stored version). Best
+   * effort: a conflict leaves it for the sweep, whose re-say is idempotent.
+   */
+  private async forget(current: SurveySession): Promise<void> {
+    await this.deps.store.surveys.save({ ...current, state: { ...current.state, said: undefined } }).catch(() => "conflict");
+  }
+
+  /** Store the replies that processes which died after saving a session did not store; returns how many sessions. */
+  private async resay(now: number, limit: number): Promise<number> {
+    // Older than a few seconds: a reply still on its way in a live process is left to it.
+    const due = await this.deps.store.surveys.unsaid(new Date(now - 5_000).toISOString(), limit);
+    let n = 0;
+    for (const { tenantId, userId } of due) {
+      try {
+        const session = await this.deps.store.surveys.get(tenantId, userId);
+        const said = session?.state.said;
+        if (!session || !said) continue;
+        await this.say(session, said.key, said.message as Message);
+        await this.forget(session);
+        n++;
+      } catch (e) {
+        this.deps.logger.warn({ tenantId, err: (e as Error).message }, "could not store a survey reply; the next sweep tries again");
+      }
+    }
+    return n;
   }
 
   /** The session with `state`, its expiry restarted when a survey is active. */
@@ -233,21 +278,33 @@ export class SurveyService implements SurveyHook {
     return this.deps.store.surveys.get(input.tenantId, input.aadObjectId.toLowerCase());
   }
 
+  /**
+   * The survey of a notification, read from the store every time (not remembered): a survey
+   * cannot be edited, but it can be recalled (status canceled) by any process, and a recalled
+   * survey asks nothing more and stores no answer.
+   */
   private async surveyOf(notificationId: string): Promise<Survey | undefined> {
-    if (this.surveys.has(notificationId)) return this.surveys.get(notificationId);
     const n = await this.deps.store.deliveries.getNotification(notificationId);
-    const survey = n && n.status !== "canceled" ? (n.message as Message).survey : undefined;
-    this.remember(notificationId, survey);
-    return survey;
+    return n && n.status !== "canceled" ? (n.message as Message).survey : undefined;
   }
 
-  /** Keep a survey's questions; the oldest is forgotten past 1,000 (read again from the store when needed). */
-  private remember(notificationId: string, survey: Survey | undefined): void {
-    this.surveys.set(notificationId, survey);
-    if (this.surveys.size > 1_000) {
-      const oldest = this.surveys.keys().next().value;
-      if (oldest !== undefined) this.surveys.delete(oldest);
+  /**
+   * A transition's outcome without the surveys recalled meanwhile, and without any survey when the
+   * person opted out meanwhile (the bot's replies pass opt-out; a survey must not): each one that
+   * would start or resume ends unasked.
+   */
+  private async skipGone<N extends Next | { kind: "ask"; run: SurveyRun }>(
+    session: SurveySession,
+    moved: { state: SessionState; next: N },
+  ): Promise<{ state: SessionState; next: N | Next }> {
+    let r: { state: SessionState; next: N | Next } = moved;
+    if (r.next.kind !== "start" && r.next.kind !== "resume") return r;
+    const optedOut = (await this.deps.store.preferences.get(session.tenantId, session.userId))?.optedOut === true;
+    while ((r.next.kind === "start" || r.next.kind === "resume") && (optedOut || !(await this.surveyOf(r.next.run.notificationId)))) {
+      const e = end(r.state);
+      r = { state: e.state, next: e.next };
     }
+    return r;
   }
 
   private async say(session: SurveySession, key: string, message: Message): Promise<void> {

@@ -112,6 +112,18 @@ export class KyselySurveyStore implements SurveyStore {
     }));
   }
 
+  async unsaid(before: string, limit: number): Promise<{ tenantId: string; userId: string }[]> {
+    // `"said":` occurs in the JSON only as the key (inside the message every quote is escaped).
+    const rows = await this.db
+      .selectFrom("survey_sessions")
+      .select(["tenant_id", "user_id"])
+      .where("state", "like", '%"said":%')
+      .where("updated_at", "<=", before)
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ tenantId: r.tenant_id, userId: r.user_id }));
+  }
+
   async expired(now: string, limit: number): Promise<{ tenantId: string; userId: string }[]> {
     const rows = await this.db
       .selectFrom("survey_sessions")
