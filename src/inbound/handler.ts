@@ -18,6 +18,7 @@ import {
   unknownCommandMessage,
   type WelcomeTemplates,
 } from "./messages.js";
+import { RecentObservations } from "./recent-observations.js";
 import { account, observe, tenantOf } from "./reference.js";
 import { type OutOfScope, outOfScope, teamsChannelId } from "./scope.js";
 
@@ -107,9 +108,12 @@ const commands: ReadonlyMap<string, "stop" | "start" | "help"> = new Map([
 export class ActivityHandler {
   private readonly background = new Set<Promise<void>>();
   private readonly preferences: PreferenceService;
+  /** The conversation upsert of repeated observations (a vote flood in one channel), made cheap. */
+  private readonly recent: RecentObservations;
 
   constructor(private readonly deps: ActivityHandlerDeps) {
     this.preferences = deps.preferences ?? new PreferenceService(deps.store.preferences, undefined, deps.now);
+    this.recent = new RecentObservations(deps.store.conversations);
   }
 
   async handle(activity: Activity): Promise<HandlerResult> {
@@ -133,7 +137,18 @@ export class ActivityHandler {
     const observation = observe(activity, at);
     const log = this.deps.logger.child({ conversationId: observation.id, tenantId: observation.tenantId, activityType: activity.type });
     applyStatus(observation, event);
-    const { record, activated } = await this.deps.store.conversations.upsert(observation);
+    // Users acting (votes, messages, reactions, read receipts) may take the cheap path; lifecycle
+    // events always run the full upsert, and may change rows beyond this one, so the cache is dropped.
+    const everyday =
+      event.type === "message" ||
+      event.type === "cardAction" ||
+      event.type === "cardSubmit" ||
+      event.type === "readReceipt" ||
+      event.type === "ignored";
+    if (!everyday) this.recent.forgetAll();
+    const { record, activated } = everyday
+      ? await this.recent.record(observation)
+      : await this.deps.store.conversations.upsert(observation);
     log.debug({ event: event.type, created: activated }, "activity recorded");
 
     const interactive =
