@@ -18,10 +18,14 @@ import { laterOf } from "../store/time.js";
  *   write, nothing is written at all: `lastActivityAt` may lag by up to that long. Personal chats
  *   (one person, whose status matters for delivery) always take at least the guarded UPDATE.
  * Anything else (a first sight, a change, an install or uninstall, a store without `touch`) runs the
- * full `upsert`. Team and channel lifecycle events call `forgetAll`.
+ * full `upsert`. Team and channel lifecycle events call `forgetAll`. In a shared conversation, an
+ * observation equal to one whose write is still in flight waits for that write and writes nothing
+ * (a failed write makes it write its own).
  */
 export class RecentObservations {
   private readonly entries = new Map<string, { fingerprint: string; record: ConversationRecord; writtenAt: number }>();
+  /** Writes in flight per conversation and fingerprint (shared conversations only); a failed one yields undefined. */
+  private readonly inflight = new Map<string, Promise<ConversationRecord | undefined>>();
 
   constructor(
     private readonly store: Pick<ConversationStore, "upsert" | "touch">,
@@ -33,6 +37,32 @@ export class RecentObservations {
   async record(observation: ConversationObservation): Promise<Omit<UpsertResult, "created">> {
     const fingerprint = fingerprintOf(observation);
     const atMs = Date.parse(observation.at);
+    // In a shared conversation, the same observation arriving while its write is in flight (a vote
+    // flood) rides on that write rather than queueing its own: the row will say what this one would.
+    const key = `${observation.id}\n${fingerprint}`;
+    const pending = observation.kind !== "personal" && observation.installedBy === undefined ? this.inflight.get(key) : undefined;
+    if (pending) {
+      const written = await pending;
+      if (written !== undefined) {
+        const record = { ...written, lastActivityAt: laterOf(written.lastActivityAt, observation.at) };
+        return { record, activated: false };
+      }
+    }
+    if (observation.kind === "personal" || observation.installedBy !== undefined) return this.write(observation, fingerprint, atMs);
+    const work = this.write(observation, fingerprint, atMs);
+    const shared = work.then(
+      (r) => r.record,
+      () => undefined,
+    );
+    this.inflight.set(key, shared);
+    try {
+      return await work;
+    } finally {
+      if (this.inflight.get(key) === shared) this.inflight.delete(key);
+    }
+  }
+
+  private async write(observation: ConversationObservation, fingerprint: string, atMs: number): Promise<Omit<UpsertResult, "created">> {
     const last = this.entries.get(observation.id);
     const repeat =
       last !== undefined &&

@@ -106,6 +106,15 @@ forEachStore((stores) => {
       expect((await store.conversations.get("19:flood@thread.tacv2"))?.lastActivityAt).toBe(iso(t0 + 1_000));
     });
 
+    it("in a channel, a burst of the same observation arriving at once is one write", async () => {
+      const { calls, wrapped } = counted(store.conversations);
+      const recent = new RecentObservations(wrapped);
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => recent.record(channel("19:burst@thread.tacv2", t0 + i))));
+      expect(calls).toEqual({ upsert: 1, touch: 0 });
+      expect(results.filter((r) => r.activated)).toHaveLength(1);
+      expect((await store.conversations.get("19:burst@thread.tacv2"))?.status).toBe("active");
+    });
+
     it("is bounded: past maxEntries the oldest conversation is forgotten (full upsert again)", async () => {
       const { calls, wrapped } = counted(store.conversations);
       const recent = new RecentObservations(wrapped, 2);
