@@ -18,6 +18,7 @@ import {
   unknownCommandMessage,
   type WelcomeTemplates,
 } from "./messages.js";
+import { RecentObservations } from "./recent-observations.js";
 import { account, observe, tenantOf } from "./reference.js";
 import { type OutOfScope, outOfScope, teamsChannelId } from "./scope.js";
 
@@ -107,9 +108,12 @@ const commands: ReadonlyMap<string, "stop" | "start" | "help"> = new Map([
 export class ActivityHandler {
   private readonly background = new Set<Promise<void>>();
   private readonly preferences: PreferenceService;
+  /** The conversation upsert of repeated observations (a vote flood in one channel), made cheap. */
+  private readonly recent: RecentObservations;
 
   constructor(private readonly deps: ActivityHandlerDeps) {
     this.preferences = deps.preferences ?? new PreferenceService(deps.store.preferences, undefined, deps.now);
+    this.recent = new RecentObservations(deps.store.conversations);
   }
 
   async handle(activity: Activity): Promise<HandlerResult> {
@@ -131,10 +135,28 @@ export class ActivityHandler {
     const event = interpret(activity);
     const at = this.deps.now();
     const observation = observe(activity, at);
-    const log = this.deps.logger.child({ conversationId: observation.id, tenantId: observation.tenantId, activityType: activity.type });
+    // The child logger is made on first use: building its bindings (redaction included) for every
+    // vote of a flood, to log nothing at the usual level, was measurable (bench/invokes.js).
+    let child: Logger | undefined;
+    const fields = { conversationId: observation.id, tenantId: observation.tenantId, activityType: activity.type };
+    const logger = (): Logger => {
+      child ??= this.deps.logger.child(fields);
+      return child;
+    };
     applyStatus(observation, event);
-    const { record, activated } = await this.deps.store.conversations.upsert(observation);
-    log.debug({ event: event.type, created: activated }, "activity recorded");
+    // Users acting (votes, messages, reactions, read receipts) may take the cheap path; lifecycle
+    // events always run the full upsert, and may change rows beyond this one, so the cache is dropped.
+    const everyday =
+      event.type === "message" ||
+      event.type === "cardAction" ||
+      event.type === "cardSubmit" ||
+      event.type === "readReceipt" ||
+      event.type === "ignored";
+    if (!everyday) this.recent.forgetAll();
+    const { record, activated } = everyday
+      ? await this.recent.record(observation)
+      : await this.deps.store.conversations.upsert(observation);
+    if (this.deps.logger.isLevelEnabled("debug")) logger().debug({ event: event.type, created: activated }, "activity recorded");
 
     const interactive =
       event.type === "message" || event.type === "cardAction" || event.type === "cardSubmit" || event.type === "readReceipt";
@@ -144,12 +166,12 @@ export class ActivityHandler {
       case "installed":
         if (record.team) await this.deps.store.conversations.setTeamStatus(record.team.id, "active", event.source, at);
         // Awaited: the welcome is stored (durable replies) before Teams gets its 200.
-        if (activated && !this.deps.quiet) await this.settled(log, this.welcome(activity, record));
-        else log.debug("repeated install: no welcome");
+        if (activated && !this.deps.quiet) await this.settled(logger(), this.welcome(activity, record));
+        else logger().debug("repeated install: no welcome");
         return { event: event.type };
       case "uninstalled":
         if (record.team) await this.deps.store.conversations.setTeamStatus(record.team.id, "uninstalled", event.source, at);
-        log.info({ source: event.source }, "bot uninstalled");
+        logger().info({ source: event.source }, "bot uninstalled");
         return { event: event.type };
       case "channelCreated":
       case "channelRenamed":
@@ -187,7 +209,7 @@ export class ActivityHandler {
         // Opting out (`stop`) always works: it is never taken as an answer.
         if (record.kind === "personal" && commands.get(event.text) !== "stop" && (await this.surveyText(activity)))
           return { event: event.type };
-        await this.settled(log, this.answer(activity, event.text));
+        await this.settled(logger(), this.answer(activity, event.text));
         return { event: event.type };
       case "cardAction":
         return { event: event.type, body: await this.cardAction(activity, event.verb, event.data, event.automatic) };
@@ -195,7 +217,7 @@ export class ActivityHandler {
         if (this.deps.quiet) return { event: event.type };
         // Reply where the user pressed the button (a channel thread is its own conversation id).
         await this.settled(
-          log,
+          logger(),
           this.deps.replies.send(
             activity.serviceUrl,
             activity.conversation.id,

@@ -65,6 +65,12 @@ export interface Page<T> {
 export interface ConversationStore {
   upsert(observation: ConversationObservation): Promise<UpsertResult>;
   get(id: string): Promise<ConversationRecord | undefined>;
+  /**
+   * Optional cheap form of `upsert` for an observation equal to the last one but for its time:
+   * `lastActivityAt` becomes the later of the two and `updatedAt` is `at`, only while the stored
+   * status is `status`. False when no such row (then `upsert`). Stores without it get `upsert`.
+   */
+  touch?(id: string, at: string, status: ConversationStatus): Promise<boolean>;
   /** The personal chat of a user, by Teams id (`29:...`) or Entra object id. */
   findPersonal(tenantId: string | undefined, userIdOrAadObjectId: string): Promise<ConversationRecord | undefined>;
   list(filter: ConversationFilter, page: { cursor?: string | undefined; limit: number }): Promise<Page<ConversationRecord>>;

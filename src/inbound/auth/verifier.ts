@@ -7,6 +7,7 @@ import { defaultKeyCachePolicy, type KeyCachePolicy } from "./cache-policy.js";
 import { checkClaims, checkEndorsement } from "./claims.js";
 import { createKeyCache, type FetchFn } from "./key-cache.js";
 import { unauthorized, type VerifyFailure, type VerifyResult } from "./result.js";
+import { defaultTokenCacheSize, VerifiedTokenCache } from "./token-cache.js";
 
 export interface InboundVerifierOptions {
   /** The bot's Microsoft App ID: the only accepted `aud`. */
@@ -23,6 +24,12 @@ export interface InboundVerifierOptions {
   logger?: Logger;
   /** Overrides of the key cache timings (see KeyCachePolicy for each default). */
   cache?: Partial<KeyCachePolicy>;
+  /**
+   * How many verified tokens to remember (exact token string → signature verified with which key),
+   * so the signature is checked once per token rather than once per activity. 0 turns it off.
+   * Default 4,096. Claims and lifetime are checked on every activity either way.
+   */
+  verifiedTokens?: number;
 }
 
 /** The activity fields the token must vouch for. */
@@ -59,6 +66,7 @@ export function createInboundVerifier(options: InboundVerifierOptions): InboundV
     logger,
     policy: { ...defaultKeyCachePolicy, ...options.cache },
   });
+  const verified = new VerifiedTokenCache(options.verifiedTokens ?? defaultTokenCacheSize);
 
   async function verify(authorizationHeader: string | undefined, activity: VerifiedActivityFields): Promise<VerifyResult> {
     const parsed = parseBearer(authorizationHeader);
@@ -83,19 +91,29 @@ export function createInboundVerifier(options: InboundVerifierOptions): InboundV
       return unauthorized("HERALD_E_AUTH_ALGORITHM", `The token is signed with ${alg} but its key is published for ${key.alg}.`);
     }
 
-    const signed = await verifySignature(token, key.key, alg);
-    if (!signed.ok) return signed;
+    // A token seen before with this very key object skips only the RSA check; the checks below run every time.
+    const now = clock.now();
+    const cached = verified.get(token, now);
+    let payload: Readonly<Record<string, unknown>>;
+    if (cached !== undefined && cached.key === key.key) {
+      payload = cached.payload;
+    } else {
+      const signed = await verifySignature(token, key.key, alg);
+      if (!signed.ok) return signed;
+      payload = signed.payload;
+    }
 
-    const claims = checkClaims(signed.payload, {
+    const claims = checkClaims(payload, {
       issuer: options.issuer,
       appId: options.appId,
       serviceUrl: activity.serviceUrl,
-      now: clock.now(),
+      now,
       keyId: kid,
     });
     if (!claims.ok) return claims;
     const endorsement = checkEndorsement(key.endorsements, activity.channelId);
     if (endorsement) return endorsement;
+    if (cached === undefined || cached.key !== key.key) verified.set(token, { key: key.key, payload: Object.freeze(payload) }, now);
     return { ok: true, claims: Object.freeze(claims.claims) };
   }
 

@@ -54,6 +54,26 @@ export class KyselyConversationStore implements ConversationStore {
     });
   }
 
+  /**
+   * The cheap form of `upsert` for an observation equal to the previous one but for its time
+   * (src/inbound/recent-observations.ts): one statement that moves `lastActivityAt` (the later of
+   * the two, as `upsert` does) and `updatedAt`, only while the row's status is still `status`.
+   * False when no row has that id and status: the caller then runs the full `upsert`.
+   */
+  async touch(id: string, at: string, status: ConversationStatus): Promise<boolean> {
+    const t = canonicalTime(at);
+    const result = await this.db
+      .updateTable("conversations")
+      .set((eb) => ({
+        last_activity_at: eb.case().when("last_activity_at", "<", t).then(t).else(eb.ref("last_activity_at")).end(),
+        updated_at: t,
+      }))
+      .where("id", "=", id)
+      .where("status", "=", status)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   async get(id: string): Promise<ConversationRecord | undefined> {
     const row = await this.db.selectFrom("conversations").selectAll().where("id", "=", id).executeTakeFirst();
     return row && rowToConversation(row);
