@@ -8,6 +8,9 @@ import { scalePolicy } from "../policies.js";
 import { installCodes, judgeInstall } from "./refusal.js";
 import type { WelcomeTracker } from "./welcomes.js";
 
+/** How soon a row released for a welcome still on its way is claimed again, in ms. */
+const WELCOME_RECHECK_MS = 200;
+
 /** What the install step decided for a job that has no conversation yet. */
 export type InstallStep =
   /** Not a Graph recipient (a Teams `29:` id): create the chat through the Connector as before. */
@@ -78,6 +81,10 @@ export class Installer {
     this.bucketPolicy = scalePolicy(tenantPolicy(deps.installRps ?? 30), deps.timeScale ?? 1);
   }
 
+  private welcomePending(conversationId: string): Promise<boolean> {
+    return this.deps.welcomes?.pendingReply(conversationId, this.deps.welcomeWaitMs ?? 10_000) ?? Promise.resolve(false);
+  }
+
   /** The tenant's install bucket: its own, never a message bucket. */
   bucket(tenantId: string): BucketKey {
     return { key: `install:${tenantId}`, policy: this.bucketPolicy };
@@ -90,8 +97,11 @@ export class Installer {
     const tenantId = job.tenantId;
     try {
       const known = GUID.test(graphId) ? await this.deps.conversations.findPersonal(tenantId, graphId) : undefined;
-      if (known && known.status === "active")
+      if (known && known.status === "active") {
+        // The welcome of an install this step made is stored and not sent yet: let it go first.
+        if (await this.welcomePending(known.id)) return { kind: "wait", until: clock.now() + WELCOME_RECHECK_MS };
         return { kind: "chat", conversationId: known.id, installed: false, aadObjectId: graphId, serviceUrl: known.serviceUrl };
+      }
       const catalogId = await apps.catalogId(tenantId, signal);
       if (!catalogId)
         return {
@@ -129,6 +139,9 @@ export class Installer {
         const welcomed = await this.deps.welcomes.wait(chat, started, this.deps.welcomeWaitMs ?? 10_000, signal);
         if (!welcomed)
           this.deps.logger.info({ tenantId, conversationId: chat }, "no welcome seen after the install; sending the message anyway");
+        // The welcome is a stored row the engine sends: release this row (no attempt used, no
+        // send slot held) until it is sent, so the person sees the welcome, then the message.
+        else if (await this.welcomePending(chat)) return { kind: "wait", until: clock.now() + WELCOME_RECHECK_MS };
       }
       // The install events (when they came) carry the chat's serviceUrl: better than the tenant's guess.
       // Without a welcome to watch (quiet: the host bot welcomes), wait for those events instead.

@@ -11,8 +11,8 @@ import type { Clock } from "../../clock.js";
 export class WelcomeTracker {
   /** conversation id → when its last reply settled (stored, or sent/failed without a row), bounded. */
   private readonly settled = new Map<string, number>();
-  /** conversation id → the notification of its last stored reply, bounded. */
-  private readonly replies = new Map<string, string>();
+  /** conversation id → the notification of its last stored reply and when it was stored, bounded. */
+  private readonly replies = new Map<string, { id: string; at: number }>();
   private readonly waiters = new Map<string, Set<() => void>>();
   /** Whether a stored reply's notification is final (sent or failed); unset = stored counts as settled. */
   isFinal: ((notificationId: string) => Promise<boolean>) | undefined;
@@ -20,13 +20,12 @@ export class WelcomeTracker {
   constructor(
     private readonly clock: Clock,
     private readonly cap = 10_000,
-    private readonly pollMs = 50,
   ) {}
 
   /** A reply to `conversationId` was stored as notification `notificationId` (durable replies). */
   stored(conversationId: string, notificationId: string): void {
     this.replies.delete(conversationId);
-    this.replies.set(conversationId, notificationId);
+    this.replies.set(conversationId, { id: notificationId, at: this.clock.now() });
     if (this.replies.size > this.cap) {
       const oldest = this.replies.keys().next().value;
       if (oldest !== undefined) this.replies.delete(oldest);
@@ -52,19 +51,26 @@ export class WelcomeTracker {
    * Resolves true once a reply to `conversationId` settled at or after `since`, false after
    * `timeoutMs` (or when `signal` aborts).
    */
-  async wait(conversationId: string, since: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    const end = Date.now() + timeoutMs;
-    if (!(await this.waitSettled(conversationId, since, timeoutMs, signal))) return false;
-    const id = this.replies.get(conversationId);
+  /**
+   * Whether the last reply stored for `conversationId` (a welcome) is still waiting to be sent:
+   * the install step then releases its row for a moment instead of holding a send slot, so the
+   * welcome goes first. Forgotten once final, or after `maxAgeMs` (a reply that never leaves must
+   * not hold the message back for ever).
+   */
+  async pendingReply(conversationId: string, maxAgeMs: number): Promise<boolean> {
+    const reply = this.replies.get(conversationId);
     const isFinal = this.isFinal;
-    if (id === undefined || isFinal === undefined) return true;
-    // Polled only by an install step waiting for this one conversation, never per reply.
-    while (!signal?.aborted) {
-      if (await isFinal(id).catch(() => false)) return true;
-      if (Date.now() >= end) return false;
-      await new Promise((r) => setTimeout(r, this.pollMs));
+    if (reply === undefined || isFinal === undefined) return false;
+    if (this.clock.now() - reply.at >= maxAgeMs || (await isFinal(reply.id).catch(() => false))) {
+      if (this.replies.get(conversationId) === reply) this.replies.delete(conversationId);
+      return false;
     }
-    return false;
+    return true;
+  }
+
+  /** Resolves true once a reply to `conversationId` was stored or settled at or after `since`, false after `timeoutMs`. */
+  wait(conversationId: string, since: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    return this.waitSettled(conversationId, since, timeoutMs, signal);
   }
 
   private waitSettled(conversationId: string, since: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
