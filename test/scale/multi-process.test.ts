@@ -4,6 +4,7 @@ import type { Delivery } from "../../src/delivery/model.js";
 import { GeneratedOrg } from "../../src/emulator/index.js";
 import { openStore } from "../../src/store/open.js";
 import type { Store } from "../../src/store/ports.js";
+import { emulatorEnv } from "../helpers/stack.js";
 import { testPostgresUrl, withPostgres } from "../helpers/stores.js";
 import {
   assertBuilt,
@@ -60,20 +61,13 @@ const procs: HeraldProcess[] = [];
 const live: { serve?: HeraldProcess; w1?: HeraldProcess; w2?: HeraldProcess } = {};
 
 function env(): Record<string, string> {
-  return {
+  return emulatorEnv(emulator, {
     HERALD_DATABASE_URL: databaseUrl,
     HERALD_REDIS_URL: "redis://127.0.0.1:6379",
-    HERALD_APP_ID: emulator.appId,
-    HERALD_APP_PASSWORD: "emulator-secret",
-    HERALD_APP_TYPE: "MultiTenant",
-    HERALD_TOKEN_ENDPOINT: emulator.tokenUrl,
-    HERALD_OPENID_METADATA_URL: emulator.openIdMetadataUrl,
-    HERALD_TOKEN_ISSUER: emulator.tokenIssuer,
-    HERALD_TRUSTED_HOSTS: "127.0.0.1",
     HERALD_API_KEY: apiKey,
     HERALD_TENANT_RPS: String(heraldRps),
     HERALD_LOG_LEVEL: "warn",
-  };
+  });
 }
 
 async function start(kind: HeraldKind, name: string): Promise<HeraldProcess> {
