@@ -12,6 +12,7 @@ import { StoreError } from "../errors.js";
 import { withoutUndefined } from "../merge.js";
 import { decodeKey, encodeKey, rowToDelivery, rowToNotification } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
+import { visibleTo } from "./visibility.js";
 
 /** Reads of the delivery store: one notification (its counters, no row counting), and keyset-paged listings. */
 
@@ -40,14 +41,7 @@ export async function listNotifications(db: Kysely<AllTables>, filter: Notificat
     .selectAll()
     .$if(filter.status !== undefined, (q) => q.where("status", "=", filter.status ?? ""))
     .$if(filter.includeSystem !== true, (q) => q.where("created_by", "<>", SYSTEM_CREATOR))
-    .$if(visible !== undefined, (q) =>
-      q.where((eb) =>
-        eb.or([
-          eb("created_by", "=", visible?.keyId ?? ""),
-          ...(visible && visible.tenants.length > 0 ? [eb("tenant_id", "in", visible.tenants)] : []),
-        ]),
-      ),
-    )
+    .$if(visible !== undefined, (q) => q.where(visibleTo(visible)))
     .$if(before !== undefined, (q) => q.where("id", "<", before ?? ""))
     .orderBy("id", "desc")
     .limit(page.limit + 1)

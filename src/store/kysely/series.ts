@@ -7,6 +7,7 @@ import { withoutUndefined } from "../merge.js";
 import { decodeKey, encodeKey } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
 import type { NotificationSeriesTable } from "./schema.js";
+import { visibleTo } from "./visibility.js";
 
 /**
  * Series over SQL (SQLite and PostgreSQL alike). Every state change is one conditional UPDATE, so
@@ -93,14 +94,7 @@ export class KyselySeriesStore implements SeriesStore {
       .selectFrom("notification_series")
       .selectAll()
       .$if(filter.state !== undefined, (q) => q.where("state", "=", filter.state ?? ""))
-      .$if(visible !== undefined, (q) =>
-        q.where((eb) =>
-          eb.or([
-            eb("created_by", "=", visible?.keyId ?? ""),
-            ...(visible && visible.tenants.length > 0 ? [eb("tenant_id", "in", visible.tenants)] : []),
-          ]),
-        ),
-      )
+      .$if(visible !== undefined, (q) => q.where(visibleTo(visible)))
       .$if(before !== undefined, (q) => q.where("id", "<", before ?? ""))
       .orderBy("id", "desc")
       .limit(page.limit + 1)
