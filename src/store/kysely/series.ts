@@ -4,7 +4,7 @@ import type { Series, SeriesFilter, SeriesPatch, SeriesRun, SeriesState, SeriesS
 import type { PageRequest } from "../../delivery/store/port.js";
 import { StoreError } from "../errors.js";
 import { withoutUndefined } from "../merge.js";
-import { decodeKey, encodeKey } from "./delivery-rows.js";
+import { decodeKey, keysetPage } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
 import type { NotificationSeriesTable } from "./schema.js";
 import { visibleTo } from "./visibility.js";
@@ -99,9 +99,7 @@ export class KyselySeriesStore implements SeriesStore {
       .orderBy("id", "desc")
       .limit(page.limit + 1)
       .execute();
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return { items: items.map(toSeries), nextCursor: rows.length > page.limit && last ? encodeKey("s1", last.id) : undefined };
+    return keysetPage(rows, page.limit, toSeries, "s1", (r) => r.id);
   }
 
   async update(id: string, patch: SeriesPatch, inStates: readonly SeriesState[], now: number): Promise<Series | undefined> {
