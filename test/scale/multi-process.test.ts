@@ -1,11 +1,10 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Delivery } from "../../src/delivery/model.js";
 import { GeneratedOrg } from "../../src/emulator/index.js";
 import { openStore } from "../../src/store/open.js";
 import type { Store } from "../../src/store/ports.js";
 import { emulatorEnv } from "../helpers/stack.js";
-import { testPostgresUrl, withPostgres } from "../helpers/stores.js";
+import { allDeliveries, testPostgresUrl, withPostgres } from "../helpers/stores.js";
 import {
   assertBuilt,
   type EmulatorProcess,
@@ -149,16 +148,7 @@ async function leasedBy(owner: string): Promise<number> {
   });
 }
 
-async function allRows(id: string): Promise<Delivery[]> {
-  const out: Delivery[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.deliveries.listDeliveries(id, {}, { cursor, limit: 1000 });
-    out.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
-}
+const allRows = (id: string) => allDeliveries(store, id);
 
 const completed = (id: string, ms: number) =>
   until(
