@@ -3,7 +3,7 @@
 // system that sends the notification, then leaves the bot running until Ctrl-C.
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** The app id the examples and the emulator agree on (any GUID; the emulator accepts any secret). */
 export const exampleAppId = "00000000-0000-4000-8000-0000000e1a01";
@@ -73,6 +73,27 @@ export async function listenForActivities(port, handle) {
       server.closeAllConnections();
     });
   return { url, close };
+}
+
+/**
+ * What an example's startBot resolves with: the URL of its `POST /api/messages`, Herald, the
+ * SDK's own objects (`sdk`, e.g. `{ app }`), and close() (stop taking activities, then Herald).
+ */
+export function botHandle(endpoint, herald, sdk) {
+  return {
+    url: endpoint.url,
+    herald,
+    ...sdk,
+    async close() {
+      await endpoint.close();
+      await herald.close();
+    },
+  };
+}
+
+/** runExample when `moduleUrl` is the file node was started with (`node examples/<sdk>/bot.mjs`), not when a test imports it. */
+export async function runIfMain(moduleUrl, name, startBot) {
+  if (process.argv[1] && moduleUrl === pathToFileURL(process.argv[1]).href) await runExample(name, startBot);
 }
 
 async function control(emulatorUrl, method, path, body) {

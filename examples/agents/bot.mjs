@@ -1,12 +1,11 @@
 // A Microsoft 365 Agents SDK bot (AgentApplication) with Herald inside: the agent answers its
 // users itself; Herald keeps every conversation reference and sends notifications with the
 // agent's own connection. Run: node examples/agents/bot.mjs   (see examples/README.md)
-import { pathToFileURL } from "node:url";
 import { AgentApplication, CloudAdapter, MemoryStorage } from "@microsoft/agents-hosting";
 import { createHerald } from "herald";
 import { agentsTokens, useHerald } from "herald/agents";
 import { createRemoteJWKSet, jwtVerify } from "jose";
-import { emulatorToken, emulatorUrls, listenForActivities, runExample } from "../emulator.mjs";
+import { botHandle, emulatorToken, emulatorUrls, listenForActivities, runIfMain } from "../emulator.mjs";
 
 /**
  * In production the adapter's own MsalTokenProvider gets the tokens. MSAL refuses the
@@ -81,15 +80,7 @@ export async function startBot({ emulatorUrl, appId, secret, port = 3978, databa
     if (!req.user) return res.status(401).send({ error: "unauthorized" });
     return adapter.process(req, res, (context) => app.run(context));
   });
-  return {
-    url: endpoint.url,
-    herald,
-    app,
-    async close() {
-      await endpoint.close();
-      await herald.close();
-    },
-  };
+  return botHandle(endpoint, herald, { app });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await runExample("agents", startBot);
+await runIfMain(import.meta.url, "agents", startBot);

@@ -1,12 +1,11 @@
 // A Bot Framework SDK v4 (botbuilder) bot with Herald inside: the bot answers its users itself;
 // Herald keeps every conversation reference and sends notifications with the bot's credentials.
 // Run: node examples/botbuilder/bot.mjs   (see examples/README.md)
-import { pathToFileURL } from "node:url";
 import { ActivityHandler, CloudAdapter, ConfigurationBotFrameworkAuthentication } from "botbuilder";
 import { AppCredentials, ServiceClientCredentialsFactory } from "botframework-connector";
 import { createHerald } from "herald";
 import { botbuilderTokens, heraldMiddleware } from "herald/botbuilder";
-import { emulatorToken, emulatorUrls, listenForActivities, runExample } from "../emulator.mjs";
+import { botHandle, emulatorToken, emulatorUrls, listenForActivities, runIfMain } from "../emulator.mjs";
 
 /**
  * In production use botbuilder's own credentials (MicrosoftAppCredentials through
@@ -86,15 +85,7 @@ export async function startBot({ emulatorUrl, appId, secret, port = 3978, databa
   adapter.use(heraldMiddleware(herald));
   const bot = new EchoBot();
   const endpoint = await listenForActivities(port, (req, res) => adapter.process(req, res, (context) => bot.run(context)));
-  return {
-    url: endpoint.url,
-    herald,
-    adapter,
-    async close() {
-      await endpoint.close();
-      await herald.close();
-    },
-  };
+  return botHandle(endpoint, herald, { adapter });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await runExample("botbuilder", startBot);
+await runIfMain(import.meta.url, "botbuilder", startBot);

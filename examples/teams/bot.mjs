@@ -1,12 +1,11 @@
 // A Teams SDK (v2, @microsoft/teams.apps) bot with Herald inside: the app answers its users
 // itself; Herald keeps every conversation reference and sends notifications with the app's own
 // credentials. Run: node examples/teams/bot.mjs   (see examples/README.md)
-import { pathToFileURL } from "node:url";
 import { PUBLIC, withOverrides } from "@microsoft/teams.api";
 import { App } from "@microsoft/teams.apps";
 import { createHerald } from "herald";
 import { teamsTokens, useHerald } from "herald/teams";
-import { emulatorToken, emulatorUrls, listenForActivities, runExample } from "../emulator.mjs";
+import { botHandle, emulatorToken, emulatorUrls, listenForActivities, runIfMain } from "../emulator.mjs";
 
 /**
  * The App's HTTP server is pluggable (`httpServerAdapter`); this one hands `POST /api/messages`
@@ -54,15 +53,7 @@ export async function startBot({ emulatorUrl, appId, secret, port = 3978, databa
     const answer = await server.handler({ body: req.body, headers: req.headers });
     res.status(answer.status).send(answer.body);
   });
-  return {
-    url: endpoint.url,
-    herald,
-    app,
-    async close() {
-      await endpoint.close();
-      await herald.close();
-    },
-  };
+  return botHandle(endpoint, herald, { app });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await runExample("teams", startBot);
+await runIfMain(import.meta.url, "teams", startBot);

@@ -1,5 +1,5 @@
 import type { TokenProvider } from "../connector/tokens.js";
-import { forwardActivity, type HeraldForAdapters, invokeResponse, tokenProvider } from "./forward.js";
+import { type HeraldForAdapters, type TurnContextLike, type TurnMiddleware, tokenProvider, turnMiddleware } from "./forward.js";
 
 /**
  * `herald/agents`: Herald in a Microsoft 365 Agents SDK bot (`AgentApplication`). Structural
@@ -12,15 +12,10 @@ import { forwardActivity, type HeraldForAdapters, invokeResponse, tokenProvider 
  */
 
 /** The part of the Agents SDK's TurnContext the middleware uses. */
-export interface AgentsTurnContext {
-  readonly activity: object;
-  sendActivity(activity: { type: string; value?: unknown }): Promise<unknown>;
-}
+export type AgentsTurnContext = TurnContextLike;
 
 /** The Agents SDK's `Middleware` (`adapter.use(...)`). */
-export interface AgentsMiddleware {
-  onTurn(context: AgentsTurnContext, next: () => Promise<void>): Promise<void>;
-}
+export type AgentsMiddleware = TurnMiddleware;
 
 /** The part of `AgentApplication` the hook uses: its CloudAdapter. */
 export interface AgentApplicationLike {
@@ -34,16 +29,7 @@ export interface AgentApplicationLike {
  * runs `beforeTurn` only when a route matched, and Herald must see installs no route handles.)
  */
 export function heraldMiddleware(herald: HeraldForAdapters): AgentsMiddleware {
-  return {
-    async onTurn(context, next) {
-      const forwarded = await forwardActivity(herald, context.activity);
-      if (forwarded.answered) {
-        await context.sendActivity(invokeResponse(forwarded.body));
-        return;
-      }
-      await next();
-    },
-  };
+  return turnMiddleware(herald);
 }
 
 /** Register Herald on an AgentApplication (on its adapter, see heraldMiddleware); returns the app. */

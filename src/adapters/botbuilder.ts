@@ -1,5 +1,5 @@
 import type { TokenProvider } from "../connector/tokens.js";
-import { forwardActivity, type HeraldForAdapters, invokeResponse, tokenProvider } from "./forward.js";
+import { type HeraldForAdapters, type TurnContextLike, type TurnMiddleware, tokenProvider, turnMiddleware } from "./forward.js";
 
 /**
  * `herald/botbuilder`: Herald in a Bot Framework SDK v4 bot (CloudAdapter). Structural types
@@ -12,15 +12,10 @@ import { forwardActivity, type HeraldForAdapters, invokeResponse, tokenProvider 
  */
 
 /** The part of botbuilder's TurnContext the middleware uses. */
-export interface BotbuilderTurnContext {
-  readonly activity: object;
-  sendActivity(activity: { type: string; value?: unknown }): Promise<unknown>;
-}
+export type BotbuilderTurnContext = TurnContextLike;
 
 /** botbuilder's `Middleware` (`adapter.use(...)`). */
-export interface BotbuilderMiddleware {
-  onTurn(context: BotbuilderTurnContext, next: () => Promise<void>): Promise<void>;
-}
+export type BotbuilderMiddleware = TurnMiddleware;
 
 /**
  * Middleware for `CloudAdapter.use`: every activity the adapter authenticated goes to Herald
@@ -29,16 +24,7 @@ export interface BotbuilderMiddleware {
  * the bot's handlers do not run; everything else continues to the bot.
  */
 export function heraldMiddleware(herald: HeraldForAdapters): BotbuilderMiddleware {
-  return {
-    async onTurn(context, next) {
-      const forwarded = await forwardActivity(herald, context.activity);
-      if (forwarded.answered) {
-        await context.sendActivity(invokeResponse(forwarded.body));
-        return;
-      }
-      await next();
-    },
-  };
+  return turnMiddleware(herald);
 }
 
 /** botbuilder's AppCredentials (MicrosoftAppCredentials, CertificateAppCredentials, ...): what it has to give tokens. */

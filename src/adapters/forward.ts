@@ -71,6 +71,35 @@ export async function forwardActivity(herald: HeraldForAdapters, activity: unkno
   }
 }
 
+/** The part of a TurnContext the middleware uses (botbuilder's and the Agents SDK's alike). */
+export interface TurnContextLike {
+  readonly activity: object;
+  sendActivity(activity: { type: string; value?: unknown }): Promise<unknown>;
+}
+
+/** A `Middleware` as botbuilder and the Agents SDK take it (`adapter.use(...)`). */
+export interface TurnMiddleware {
+  onTurn(context: TurnContextLike, next: () => Promise<void>): Promise<void>;
+}
+
+/**
+ * Adapter middleware shared by botbuilder and the Agents SDK: the authenticated activity goes to
+ * Herald first (forwardActivity); a card action Herald answers ends the turn with Herald's
+ * invoke response, anything else continues to the bot.
+ */
+export function turnMiddleware(herald: HeraldForAdapters): TurnMiddleware {
+  return {
+    async onTurn(context, next) {
+      const forwarded = await forwardActivity(herald, context.activity);
+      if (forwarded.answered) {
+        await context.sendActivity(invokeResponse(forwarded.body));
+        return;
+      }
+      await next();
+    },
+  };
+}
+
 /** The invoke response activity every SDK understands (`context.sendActivity` stores it as the turn's answer). */
 export function invokeResponse(body: unknown): { type: "invokeResponse"; value: { status: number; body: unknown } } {
   return { type: "invokeResponse", value: { status: 200, body } };

@@ -9,6 +9,45 @@ import { forEachStore } from "../helpers/stores.js";
 
 type Json = Record<string, unknown>;
 
+/** Key verification that knows only `principals` (the bearer token is the principal's name). */
+function keysOf(principals: Record<string, Principal>) {
+  return { verify: async (k: string) => principals[k] };
+}
+
+/** An author and two approvers. */
+const keys = keysOf({
+  author: { keyId: "k_author", scopes: ["draft"] },
+  approverA: { keyId: "k_a", scopes: ["approve"] },
+  approverB: { keyId: "k_b", scopes: ["approve"] },
+});
+
+/** An engine that records what it was asked to send. */
+function recordingEngine(): { sent: Json[]; engine: DeliveryEngine } {
+  const sent: Json[] = [];
+  const engine = {
+    submit: async (request: Json) => {
+      sent.push(request);
+      return { notification: { id: `n_${sent.length}` }, created: true };
+    },
+  } as unknown as DeliveryEngine;
+  return { sent, engine };
+}
+
+/** JSON requests to the draft routes in process, as the principal named `key`. */
+function caller(app: ReturnType<typeof draftRoutes>) {
+  return async (method: string, path: string, key: string, body?: unknown) => {
+    const res = await app.request(path, {
+      method,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, json: (await res.json()) as Json };
+  };
+}
+
+/** A draft body to one user with `text`. */
+const draft = (text: string) => ({ title: "Notice", request: { audience: { users: ["u1"], tenantId: "t1" }, message: { text } } });
+
 /**
  * Adversarial: what an approval sends must be what was submitted when it was claimed. Between
  * the approver's read of a submitted draft and the claim, another approver sends it back, its
@@ -17,25 +56,13 @@ type Json = Record<string, unknown>;
  */
 forEachStore((stores) => {
   let store: Store;
-  const principals: Record<string, Principal> = {
-    author: { keyId: "k_author", scopes: ["draft"] },
-    approverA: { keyId: "k_a", scopes: ["approve"] },
-    approverB: { keyId: "k_b", scopes: ["approve"] },
-  };
-  const keys = { verify: async (k: string) => principals[k] };
   beforeAll(async () => {
     store = await stores.open();
   });
 
   it("an approval racing a send-back, edit and resubmit sends neither the stale text nor an unreviewed one", async () => {
     const drafts = store.drafts as DraftStore;
-    const sent: Json[] = [];
-    const engine = {
-      submit: async (request: Json) => {
-        sent.push(request);
-        return { notification: { id: `n_${sent.length}` }, created: true };
-      },
-    } as unknown as DeliveryEngine;
+    const { sent, engine } = recordingEngine();
     // The interleaving: when approver A claims the draft, B's send-back, the author's edit and resubmit run first.
     let interleave: (() => Promise<void>) | undefined;
     const racing: DraftStore = {
@@ -54,24 +81,16 @@ forEachStore((stores) => {
       },
     };
     const app = draftRoutes(racing, engine, keys, systemClock);
-    const call = async (method: string, path: string, key: string, body?: unknown) => {
-      const res = await app.request(path, {
-        method,
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return { status: res.status, json: (await res.json()) as Json };
-    };
-    const body = (text: string) => ({ title: "Notice", request: { audience: { users: ["u1"], tenantId: "t1" }, message: { text } } });
+    const call = caller(app);
 
-    const created = await call("POST", "/v1/drafts", "author", body("Reviewed text"));
+    const created = await call("POST", "/v1/drafts", "author", draft("Reviewed text"));
     expect(created.status).toBe(201);
     const id = String(created.json["id"]);
     expect((await call("POST", `/v1/drafts/${id}/submit`, "author")).status).toBe(200);
 
     interleave = async () => {
       expect((await call("POST", `/v1/drafts/${id}/return`, "approverB", { comment: "no" })).status).toBe(200);
-      expect((await call("PUT", `/v1/drafts/${id}`, "author", body("Unreviewed text"))).status).toBe(200);
+      expect((await call("PUT", `/v1/drafts/${id}`, "author", draft("Unreviewed text"))).status).toBe(200);
       expect((await call("POST", `/v1/drafts/${id}/submit`, "author")).status).toBe(200);
     };
     const approved = await call("POST", `/v1/drafts/${id}/approve`, "approverA");
@@ -92,12 +111,6 @@ forEachStore((stores) => {
  */
 forEachStore((stores) => {
   let store: Store;
-  const principals: Record<string, Principal> = {
-    author: { keyId: "k_author", scopes: ["draft"] },
-    approverA: { keyId: "k_a", scopes: ["approve"] },
-    approverB: { keyId: "k_b", scopes: ["approve"] },
-  };
-  const keys = { verify: async (k: string) => principals[k] };
   // Each reading of the clock is a second later, so every change has its own updatedAt.
   let t = Date.parse("2026-01-01T00:00:00Z");
   const clock = { ...systemClock, now: () => (t += 1000) };
@@ -106,30 +119,16 @@ forEachStore((stores) => {
   });
 
   it("approving with the updatedAt the approver saw is refused once the draft changed since, and nothing is sent", async () => {
-    const sent: Json[] = [];
-    const engine = {
-      submit: async (request: Json) => {
-        sent.push(request);
-        return { notification: { id: `n_${sent.length}` }, created: true };
-      },
-    } as unknown as DeliveryEngine;
+    const { sent, engine } = recordingEngine();
     const app = draftRoutes(store.drafts as DraftStore, engine, keys, clock);
-    const call = async (method: string, path: string, key: string, body?: unknown) => {
-      const res = await app.request(path, {
-        method,
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return { status: res.status, json: (await res.json()) as Json };
-    };
-    const body = (text: string) => ({ title: "Notice", request: { audience: { users: ["u1"], tenantId: "t1" }, message: { text } } });
+    const call = caller(app);
 
-    const id = String((await call("POST", "/v1/drafts", "author", body("Reviewed text"))).json["id"]);
+    const id = String((await call("POST", "/v1/drafts", "author", draft("Reviewed text"))).json["id"]);
     expect((await call("POST", `/v1/drafts/${id}/submit`, "author")).status).toBe(200);
     const seen = await call("GET", `/v1/drafts/${id}`, "approverA");
     expect(seen.status).toBe(200);
     expect((await call("POST", `/v1/drafts/${id}/return`, "approverB", { comment: "no" })).status).toBe(200);
-    expect((await call("PUT", `/v1/drafts/${id}`, "author", body("Unreviewed text"))).status).toBe(200);
+    expect((await call("PUT", `/v1/drafts/${id}`, "author", draft("Unreviewed text"))).status).toBe(200);
     expect((await call("POST", `/v1/drafts/${id}/submit`, "author")).status).toBe(200);
 
     const stale = await call("POST", `/v1/drafts/${id}/approve`, "approverA", { updatedAt: seen.json["updatedAt"] });
@@ -153,11 +152,10 @@ forEachStore((stores) => {
  */
 forEachStore((stores) => {
   let store: Store;
-  const principals: Record<string, Principal> = {
+  const keys = keysOf({
     author: { keyId: "k_author_rev", scopes: ["draft"], tenants: ["t1"] },
     approverA: { keyId: "k_a", scopes: ["approve"] },
-  };
-  const keys = { verify: async (k: string) => principals[k] };
+  });
   beforeAll(async () => {
     store = await stores.open();
     await store.apiKeys.create({
@@ -172,24 +170,10 @@ forEachStore((stores) => {
   });
 
   it("a submitted draft whose author's key was revoked is not sent as that key", async () => {
-    const sent: Json[] = [];
-    const engine = {
-      submit: async (request: Json) => {
-        sent.push(request);
-        return { notification: { id: `n_${sent.length}` }, created: true };
-      },
-    } as unknown as DeliveryEngine;
+    const { sent, engine } = recordingEngine();
     const app = draftRoutes(store.drafts as DraftStore, engine, keys, systemClock, store.apiKeys);
-    const call = async (method: string, path: string, key: string) => {
-      const res = await app.request(path, { method, headers: { authorization: `Bearer ${key}` } });
-      return { status: res.status, json: (await res.json()) as Json };
-    };
-    const res = await app.request("/v1/drafts", {
-      method: "POST",
-      headers: { authorization: "Bearer author", "content-type": "application/json" },
-      body: JSON.stringify({ title: "Notice", request: { audience: { users: ["u1"], tenantId: "t1" }, message: { text: "hi" } } }),
-    });
-    const id = String(((await res.json()) as Json)["id"]);
+    const call = caller(app);
+    const id = String((await call("POST", "/v1/drafts", "author", draft("hi"))).json["id"]);
     expect((await call("POST", `/v1/drafts/${id}/submit`, "author")).status).toBe(200);
     expect(await store.apiKeys.revoke("k_author_rev", "2026-01-02T00:00:00.000Z")).toBe(true);
 
@@ -204,40 +188,19 @@ forEachStore((stores) => {
 /** Exactly once: many approvals of one draft at the same moment (two approver keys) send it once. */
 forEachStore((stores) => {
   let store: Store;
-  const principals: Record<string, Principal> = {
-    author: { keyId: "k_author", scopes: ["draft"] },
-    approverA: { keyId: "k_a", scopes: ["approve"] },
-    approverB: { keyId: "k_b", scopes: ["approve"] },
-  };
-  const keys = { verify: async (k: string) => principals[k] };
   beforeAll(async () => {
     store = await stores.open();
   });
 
   it("concurrent approvals: one 202, the rest 409, one send", async () => {
-    const sent: Json[] = [];
-    const engine = {
-      submit: async (request: Json) => {
-        sent.push(request);
-        return { notification: { id: `n_${sent.length}` }, created: true };
-      },
-    } as unknown as DeliveryEngine;
+    const { sent, engine } = recordingEngine();
     const app = draftRoutes(store.drafts as DraftStore, engine, keys, systemClock);
-    const post = (path: string, key: string, body?: unknown) =>
-      app.request(path, {
-        method: "POST",
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    const created = await post("/v1/drafts", "author", {
-      title: "Notice",
-      request: { audience: { users: ["u1"], tenantId: "t1" }, message: { text: "once" } },
-    });
-    const id = String(((await created.json()) as Json)["id"]);
-    expect((await post(`/v1/drafts/${id}/submit`, "author")).status).toBe(200);
+    const call = caller(app);
+    const id = String((await call("POST", "/v1/drafts", "author", draft("once"))).json["id"]);
+    expect((await call("POST", `/v1/drafts/${id}/submit`, "author")).status).toBe(200);
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        Promise.resolve(post(`/v1/drafts/${id}/approve`, i % 2 ? "approverA" : "approverB")).then((r) => r.status),
+        call("POST", `/v1/drafts/${id}/approve`, i % 2 ? "approverA" : "approverB").then((r) => r.status),
       ),
     );
     expect(results.filter((s) => s === 202)).toHaveLength(1);

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import type { Delivery, InFlightPolicy } from "../../src/delivery/model.js";
+import type { InFlightPolicy } from "../../src/delivery/model.js";
 import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
 import type { Store } from "../../src/store/ports.js";
-import { forEachStore } from "../helpers/stores.js";
+import { allDeliveries, forEachStore } from "../helpers/stores.js";
 import { type ServerProcess, startServer } from "./helpers/child.js";
 
 interface View {
@@ -82,16 +82,7 @@ forEachStore((stores) => {
       });
     }
   };
-  const allRows = async (id: string): Promise<Delivery[]> => {
-    const out: Delivery[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await store.deliveries.listDeliveries(id, {}, { cursor, limit: 1000 });
-      out.push(...page.items);
-      cursor = page.nextCursor;
-    } while (cursor);
-    return out;
-  };
+  const allRows = (id: string) => allDeliveries(store, id);
 
   const crashTwice = async (policy: InFlightPolicy, first: number) => {
     await seed(first);

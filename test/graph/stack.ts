@@ -1,49 +1,14 @@
-import { loadConfig } from "../../src/config/config.js";
-import { type EmulatorOptions, startEmulator } from "../../src/emulator/index.js";
-import { silentLogger } from "../../src/log.js";
-import { createHerald, type HeraldOptions } from "../../src/server/herald.js";
 import type { Store } from "../../src/store/ports.js";
-import { call, STACK_API_KEY, type Stack } from "../helpers/stack.js";
+import { call, STACK_API_KEY, type Stack, type StackOptions, startStack } from "../helpers/stack.js";
 
 export type Json = Record<string, unknown>;
 
 /**
- * The stack of test/helpers/stack.ts with Graph: Herald reaches the emulator's Graph subset
- * (HERALD_GRAPH_URL, auth on: Graph tokens per tenant from the emulator's token endpoint) and
- * installs the app for users it has no chat with (HERALD_AUTO_INSTALL=on).
+ * The stack of test/helpers/stack.ts with Graph on (StackOptions.graph) and a tenant ceiling of
+ * 50 requests/s (HERALD_TENANT_RPS, which `env` may override).
  */
-export async function startGraphStack(
-  store: Store,
-  options: { emulator?: EmulatorOptions; env?: Record<string, string>; herald?: Partial<HeraldOptions> } = {},
-): Promise<Stack> {
-  const emulator = await startEmulator({ ...options.emulator });
-  const config = loadConfig({
-    HERALD_PORT: "0",
-    HERALD_APP_ID: emulator.appId,
-    HERALD_APP_PASSWORD: "emulator-secret",
-    HERALD_APP_TYPE: "MultiTenant",
-    HERALD_TOKEN_ENDPOINT: emulator.tokenUrl,
-    HERALD_OPENID_METADATA_URL: emulator.openIdMetadataUrl,
-    HERALD_TOKEN_ISSUER: emulator.tokenIssuer,
-    HERALD_TRUSTED_HOSTS: "127.0.0.1",
-    HERALD_API_KEY: STACK_API_KEY,
-    HERALD_TENANT_RPS: "50",
-    HERALD_GRAPH_URL: emulator.url,
-    HERALD_AUTO_INSTALL: "on",
-    ...options.env,
-  });
-  const herald = await createHerald(config, { logger: silentLogger, store, ...options.herald });
-  const listener = await herald.listen();
-  await call("PUT", `${emulator.url}/_emulator/bot`, { endpoint: `${listener.url}/api/messages` });
-  return {
-    emulator,
-    herald,
-    heraldUrl: listener.url,
-    async close() {
-      await herald.close();
-      await emulator.close();
-    },
-  };
+export async function startGraphStack(store: Store, options: Omit<StackOptions, "graph"> = {}): Promise<Stack> {
+  return startStack(store, { ...options, graph: true, env: { HERALD_TENANT_RPS: "50", ...options.env } });
 }
 
 /** Messages a conversation holds in the emulator, oldest first. */

@@ -2,7 +2,7 @@ import { loadConfig } from "../../src/config/config.js";
 import type { DeliveryConfig } from "../../src/delivery/index.js";
 import { type EmulatorHandle, type EmulatorOptions, startEmulator } from "../../src/emulator/index.js";
 import { silentLogger } from "../../src/log.js";
-import { createHerald, type Herald } from "../../src/server/herald.js";
+import { createHerald, type Herald, type HeraldOptions } from "../../src/server/herald.js";
 import type { Store } from "../../src/store/ports.js";
 
 export const STACK_API_KEY = "stack-admin-key-0123456789abcdef";
@@ -15,18 +15,17 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+/** What Herald needs to know of an emulator to take it for Teams (in process or its own process). */
+export type EmulatorEndpoints = Pick<EmulatorHandle, "appId" | "tokenUrl" | "openIdMetadataUrl" | "tokenIssuer">;
+
 /**
- * The emulator as Teams, Herald as the bot, wired exactly as a deployment would be: Herald
- * verifies the emulator's signed activities (HERALD_OPENID_METADATA_URL), gets Connector tokens
- * from its token endpoint, and trusts only loopback as serviceUrl.
+ * Herald's environment for a bot of `emulator`: it verifies the emulator's signed activities
+ * (HERALD_OPENID_METADATA_URL), gets Connector tokens from its token endpoint, and trusts only
+ * loopback as serviceUrl. HERALD_TENANT_RPS is "0" (no ceiling of Herald's own); `env` adds or
+ * overrides variables.
  */
-export async function startStack(
-  store: Store,
-  options: { emulator?: EmulatorOptions; env?: Record<string, string>; delivery?: Partial<DeliveryConfig>; limiterMarginMs?: number } = {},
-): Promise<Stack> {
-  const emulator = await startEmulator({ ...options.emulator });
-  const config = loadConfig({
-    HERALD_PORT: "0",
+export function emulatorEnv(emulator: EmulatorEndpoints, env: Record<string, string> = {}): Record<string, string> {
+  return {
     HERALD_APP_ID: emulator.appId,
     HERALD_APP_PASSWORD: "emulator-secret",
     HERALD_APP_TYPE: "MultiTenant",
@@ -36,13 +35,44 @@ export async function startStack(
     HERALD_TRUSTED_HOSTS: "127.0.0.1",
     HERALD_API_KEY: STACK_API_KEY,
     HERALD_TENANT_RPS: "0",
-    ...options.env,
-  });
+    ...env,
+  };
+}
+
+/** Options of startStack; every one is optional. */
+export interface StackOptions {
+  /** The emulator's options (clock, limits, seed, organisation). */
+  emulator?: EmulatorOptions;
+  /**
+   * Herald reaches the emulator's Graph subset (HERALD_GRAPH_URL = the emulator's URL; Graph
+   * tokens per tenant from its token endpoint) and installs the app for users it has no chat
+   * with (HERALD_AUTO_INSTALL=on). Default false.
+   */
+  graph?: boolean;
+  /** Environment variables added to or overriding emulatorEnv's (and graph's). */
+  env?: Record<string, string>;
+  /** Delivery engine settings (HeraldOptions.delivery). */
+  delivery?: Partial<DeliveryConfig>;
+  /** Rate limiter margin in ms (HeraldOptions.limiterMarginMs; default 30). */
+  limiterMarginMs?: number;
+  /** Any other createHerald options (clock, storeTime, Graph page size...); they win over the two above. */
+  herald?: Partial<Omit<HeraldOptions, "logger" | "store">>;
+}
+
+/**
+ * The emulator as Teams, Herald as the bot, wired exactly as a deployment would be (see
+ * emulatorEnv), Herald listening on a free loopback port and registered as the emulator's bot.
+ */
+export async function startStack(store: Store, options: StackOptions = {}): Promise<Stack> {
+  const emulator = await startEmulator({ ...options.emulator });
+  const graph: Record<string, string> = options.graph ? { HERALD_GRAPH_URL: emulator.url, HERALD_AUTO_INSTALL: "on" } : {};
+  const config = loadConfig({ HERALD_PORT: "0", ...emulatorEnv(emulator, { ...graph, ...options.env }) });
   const herald = await createHerald(config, {
     logger: silentLogger,
     store,
     delivery: options.delivery,
     limiterMarginMs: options.limiterMarginMs,
+    ...options.herald,
   });
   const listener = await herald.listen();
   await fetch(`${emulator.url}/_emulator/bot`, {

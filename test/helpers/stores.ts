@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, describe } from "vitest";
+import type { Delivery } from "../../src/delivery/model.js";
 import { type OpenStoreOptions, openStore } from "../../src/store/open.js";
 import type { Store } from "../../src/store/ports.js";
 
@@ -93,4 +94,16 @@ export async function withPostgres<T>(fn: (client: pg.Client) => Promise<T>): Pr
   } finally {
     await client.end();
   }
+}
+
+/** Every delivery row of notification `id`, in recipient order, read through the store's pages of 1000. */
+export async function allDeliveries(store: Store, id: string): Promise<Delivery[]> {
+  const out: Delivery[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.deliveries.listDeliveries(id, {}, { cursor, limit: 1000 });
+    out.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return out;
 }

@@ -38,24 +38,29 @@ forEachStore((stores) => {
     await stores.cleanup();
   });
 
-  const people = (count: number): NewDelivery[] =>
+  /** `count` people of `tenantId`, user ids 29:<prefix>0, 29:<prefix>1... */
+  const people = (count: number, tenantId = "t1", prefix = "p"): NewDelivery[] =>
     Array.from({ length: count }, (_, i) => ({
-      recipientKey: `user:t1:29:p${i}`,
+      recipientKey: `user:${tenantId}:29:${prefix}${i}`,
       kind: "user",
-      tenantId: "t1",
-      targetId: `29:p${i}`,
+      tenantId,
+      targetId: `29:${prefix}${i}`,
       serviceUrl: "https://smba.example/",
-      user: { id: `29:p${i}` },
+      user: { id: `29:${prefix}${i}` },
       status: "pending",
     }));
-  const create = async (rows: NewDelivery[]): Promise<Notification> => {
+  /** A notification (its own id) with `rows`, its audience by default the rows' users in the first row's tenant. */
+  const create = async (
+    rows: NewDelivery[],
+    audience: Notification["audience"] = { users: rows.map((r) => r.targetId ?? ""), tenantId: rows[0]?.tenantId ?? "" },
+  ): Promise<Notification> => {
     n++;
     const { notification } = await d.createNotification(
       {
         id: `n_holds${String(n).padStart(4, "0")}`,
         createdBy: "k",
         requestHash: "h",
-        audience: { users: rows.map((r) => r.targetId ?? ""), tenantId: "t1" },
+        audience,
         message: { text: "x" },
         createdAt: t0,
         expansionDone: true,
@@ -129,19 +134,7 @@ forEachStore((stores) => {
       user: { id: `29:z${i}` },
       status: "pending",
     }));
-    n++;
-    const { notification } = await d.createNotification(
-      {
-        id: `n_holds${String(n).padStart(4, "0")}`,
-        createdBy: "k",
-        requestHash: "h",
-        audience: { conversations: ["a:zone0", "a:zone1"] },
-        message: { text: "x" },
-        createdAt: t0,
-        expansionDone: true,
-      },
-      rows,
-    );
+    const notification = await create(rows, { conversations: ["a:zone0", "a:zone1"] });
     // Only quiet hours are under test: no frequency cap for this claim.
     d.configureHolds?.({});
     const jobs = await d.claim("w1", notification.id, "t2", Date.parse("2027-03-11T12:00:00.000Z"), 10);
@@ -165,19 +158,7 @@ forEachStore((stores) => {
       user: { aadObjectId: aad },
       status: "pending",
     };
-    n++;
-    const { notification } = await d.createNotification(
-      {
-        id: `n_holds${String(n).padStart(4, "0")}`,
-        createdBy: "k",
-        requestHash: "h",
-        audience: { users: [aad], tenantId: "t3" },
-        message: { text: "x" },
-        createdAt: t0,
-        expansionDone: true,
-      },
-      [row],
-    );
+    const notification = await create([row]);
     // PUT /v1/users/{entra id}/preferences keeps the choice under the Entra id while no chat exists.
     await store.preferences.setOptedOut("t3", aad, true, new Date(t0).toISOString());
     const jobs = await d.claim("w1", notification.id, "t3", t0 + 1_000, 10);
@@ -188,32 +169,7 @@ forEachStore((stores) => {
   });
 
   it("a counted send recalled before it went out no longer counts against the frequency cap", async () => {
-    const person: NewDelivery = {
-      recipientKey: "user:t4:29:r0",
-      kind: "user",
-      tenantId: "t4",
-      targetId: "29:r0",
-      serviceUrl: "https://smba.example/",
-      user: { id: "29:r0" },
-      status: "pending",
-    };
-    const make = async () => {
-      n++;
-      return (
-        await d.createNotification(
-          {
-            id: `n_holds${String(n).padStart(4, "0")}`,
-            createdBy: "k",
-            requestHash: "h",
-            audience: { users: ["29:r0"], tenantId: "t4" },
-            message: { text: "x" },
-            createdAt: t0,
-            expansionDone: true,
-          },
-          [person],
-        )
-      ).notification;
-    };
+    const make = () => create(people(1, "t4", "r"));
     const recalled = await make();
     expect(await d.claim("w1", recalled.id, "t4", t0 + 1_000, 10)).toHaveLength(1); // counted (cap 1/day)
     await d.requestRecall(recalled.id, t0 + 2_000); // canceled before it was sent
@@ -232,32 +188,8 @@ forEachStore((stores) => {
     const other = stores.name === "postgres" ? await stores.open() : store;
     other.deliveries.configureHolds?.({ frequencyCap: { count: 3, windowMs: day } });
     d.configureHolds?.({ frequencyCap: { count: 3, windowMs: day } });
-    const person: NewDelivery = {
-      recipientKey: "user:t5:29:c0",
-      kind: "user",
-      tenantId: "t5",
-      targetId: "29:c0",
-      serviceUrl: "https://smba.example/",
-      user: { id: "29:c0" },
-      status: "pending",
-    };
     const ids: string[] = [];
-    for (let i = 0; i < 16; i++) {
-      n++;
-      const { notification } = await d.createNotification(
-        {
-          id: `n_holds${String(n).padStart(4, "0")}`,
-          createdBy: "k",
-          requestHash: "h",
-          audience: { users: ["29:c0"], tenantId: "t5" },
-          message: { text: "x" },
-          createdAt: t0,
-          expansionDone: true,
-        },
-        [person],
-      );
-      ids.push(notification.id);
-    }
+    for (let i = 0; i < 16; i++) ids.push((await create(people(1, "t5", "c"))).id);
     const claims = await Promise.all(
       ids.map((id, i) => (i % 2 === 0 ? d : other.deliveries).claim(`w${i % 2}`, id, "t5", t0 + 10_000, 10)),
     );

@@ -1,10 +1,10 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Delivery } from "../../src/delivery/model.js";
 import { GeneratedOrg } from "../../src/emulator/index.js";
 import { openStore } from "../../src/store/open.js";
 import type { Store } from "../../src/store/ports.js";
-import { testPostgresUrl, withPostgres } from "../helpers/stores.js";
+import { emulatorEnv } from "../helpers/stack.js";
+import { allDeliveries, testPostgresUrl, withPostgres } from "../helpers/stores.js";
 import {
   assertBuilt,
   type EmulatorProcess,
@@ -60,20 +60,13 @@ const procs: HeraldProcess[] = [];
 const live: { serve?: HeraldProcess; w1?: HeraldProcess; w2?: HeraldProcess } = {};
 
 function env(): Record<string, string> {
-  return {
+  return emulatorEnv(emulator, {
     HERALD_DATABASE_URL: databaseUrl,
     HERALD_REDIS_URL: "redis://127.0.0.1:6379",
-    HERALD_APP_ID: emulator.appId,
-    HERALD_APP_PASSWORD: "emulator-secret",
-    HERALD_APP_TYPE: "MultiTenant",
-    HERALD_TOKEN_ENDPOINT: emulator.tokenUrl,
-    HERALD_OPENID_METADATA_URL: emulator.openIdMetadataUrl,
-    HERALD_TOKEN_ISSUER: emulator.tokenIssuer,
-    HERALD_TRUSTED_HOSTS: "127.0.0.1",
     HERALD_API_KEY: apiKey,
     HERALD_TENANT_RPS: String(heraldRps),
     HERALD_LOG_LEVEL: "warn",
-  };
+  });
 }
 
 async function start(kind: HeraldKind, name: string): Promise<HeraldProcess> {
@@ -155,16 +148,7 @@ async function leasedBy(owner: string): Promise<number> {
   });
 }
 
-async function allRows(id: string): Promise<Delivery[]> {
-  const out: Delivery[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.deliveries.listDeliveries(id, {}, { cursor, limit: 1000 });
-    out.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
-}
+const allRows = (id: string) => allDeliveries(store, id);
 
 const completed = (id: string, ms: number) =>
   until(

@@ -1,37 +1,19 @@
-import { Hono } from "hono";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { type ApiEnv, adminKeyVerifier } from "../../src/api/auth.js";
-import { notificationRoutes } from "../../src/api/notifications.js";
-import { seriesRoutes } from "../../src/api/series.js";
-import type { Store } from "../../src/store/ports.js";
-import { emulatorControl, type Harness, pollUntil, startHarness } from "../delivery/helpers/harness.js";
+import type { Hono } from "hono";
+import { beforeAll, expect, it } from "vitest";
+import type { ApiEnv } from "../../src/api/auth.js";
+import { emulatorControl, pollUntil } from "../delivery/helpers/harness.js";
 import { forEachStore } from "../helpers/stores.js";
-import { type Process, startProcess, TestClock } from "./helpers.js";
+import { scheduleApi, TestClock, useProcess } from "./helpers.js";
 
 const adminKey = "schedule-api-admin-key-0123456789";
 
 /** The series API (`/v1/series`) and the schedule fields of `/v1/notifications`, in process over the real engine and emulator. */
 forEachStore((stores) => {
-  let store: Store;
-  let h: Harness;
-  let p: Process;
   let app: Hono<ApiEnv>;
   const clock = new TestClock(Date.parse("2026-06-01T06:00:00Z")); // a Monday
-
-  beforeAll(async () => {
-    store = await stores.open();
-    h = await startHarness(store, { emulator: { org: { users: 3 } }, start: false });
-    await h.seedUsers([0, 1]);
-    p = await startProcess(h, store, clock);
-    const keys = adminKeyVerifier(adminKey);
-    app = new Hono<ApiEnv>();
-    app.route("/", notificationRoutes(p.engine, keys, {}, p.series));
-    app.route("/", seriesRoutes(p.series, keys));
-  });
-  afterAll(async () => {
-    await p.stop();
-    await h.close();
-    await stores.cleanup();
+  const bed = useProcess(stores, clock, { users: 3, seeded: [0, 1] });
+  beforeAll(() => {
+    app = scheduleApi(bed.p, adminKey);
   });
 
   const call = async (method: string, path: string, body?: unknown) => {
@@ -50,9 +32,9 @@ forEachStore((stores) => {
     }
     return { status: res.status, json, text };
   };
-  const conv = (i: number) => h.emulator.org.personalConversationId(i);
+  const conv = (i: number) => bed.h.emulator.org.personalConversationId(i);
   const lastText = async (i: number) => {
-    const body = (await emulatorControl(h, "GET", `conversations/${encodeURIComponent(conv(i))}/messages`)) as {
+    const body = (await emulatorControl(bed.h, "GET", `conversations/${encodeURIComponent(conv(i))}/messages`)) as {
       messages: { activity: { text?: string } | null }[];
     };
     return body.messages.at(-1)?.activity?.text;
@@ -72,11 +54,11 @@ forEachStore((stores) => {
     // Paused over Monday's run: nothing is started.
     expect((await call("POST", `/v1/series/${id}/pause`)).json.state).toBe("paused");
     clock.at = Date.parse("2026-06-01T07:00:05Z");
-    expect(await p.series.tick()).toBe(0);
+    expect(await bed.p.series.tick()).toBe(0);
     // Resumed after it: the missed run is not sent; the next is Tuesday's.
     const resumed = await call("POST", `/v1/series/${id}/resume`);
     expect(resumed.json).toMatchObject({ state: "active", nextRunAt: "2026-06-02T07:00:00.000Z" });
-    expect(await p.series.tick()).toBe(0);
+    expect(await bed.p.series.tick()).toBe(0);
 
     // Edited: new text and 08:30 Berlin; Tuesday's run uses both.
     const edited = await call("PATCH", `/v1/series/${id}`, {
@@ -86,9 +68,9 @@ forEachStore((stores) => {
     expect(edited.status).toBe(200);
     expect(edited.json).toMatchObject({ nextRunAt: "2026-06-02T06:30:00.000Z", schedule: { cron: "30 8 * * 1-5" } });
     clock.at = Date.parse("2026-06-02T06:30:05Z");
-    expect(await p.series.tick()).toBe(1);
+    expect(await bed.p.series.tick()).toBe(1);
     await pollUntil(
-      () => h.received(0).received,
+      () => bed.h.received(0).received,
       (n) => n === 1,
       "Tuesday's run delivered",
     );
@@ -102,7 +84,7 @@ forEachStore((stores) => {
     // Canceled: no more runs, and it cannot be resumed.
     expect((await call("DELETE", `/v1/series/${id}`)).json).toMatchObject({ state: "canceled", nextRunAt: null });
     clock.at = Date.parse("2026-06-03T06:30:05Z");
-    expect(await p.series.tick()).toBe(0);
+    expect(await bed.p.series.tick()).toBe(0);
     const again = await call("POST", `/v1/series/${id}/resume`);
     expect(again.status).toBe(409);
     expect(again.json.error.code).toBe("HERALD_E_SERIES_STATE");
@@ -160,7 +142,7 @@ forEachStore((stores) => {
     // The run starts when 09:00 first comes anywhere (UTC+14), the day before in UTC.
     expect(made.json).toMatchObject({ nextRunAt: "2026-06-10T19:00:00.000Z", schedule: { localTime: true } });
     clock.at = Date.parse("2026-06-10T19:00:05Z");
-    expect(await p.series.tick()).toBe(1);
+    expect(await bed.p.series.tick()).toBe(1);
     const shown = await call("GET", `/v1/series/${made.json.id}`);
     const child = await call("GET", `/v1/notifications/${shown.json.recentRuns[0].notificationId}`);
     expect(child.json).toMatchObject({ status: "scheduled", schedule: { localTime: "09:00", date: "2026-06-11" } });
@@ -172,8 +154,12 @@ forEachStore((stores) => {
 
   it("a recipient without a zone of their own takes the tenant's default before the request's", async () => {
     clock.at = Date.parse("2026-06-20T00:00:00Z");
-    const tenantId = h.emulator.org.user(1).tenantId;
-    await store.preferences.putTenantSettings({ tenantId, timeZone: "Australia/Sydney", updatedAt: new Date(clock.now()).toISOString() });
+    const tenantId = bed.h.emulator.org.user(1).tenantId;
+    await bed.store.preferences.putTenantSettings({
+      tenantId,
+      timeZone: "Australia/Sydney",
+      updatedAt: new Date(clock.now()).toISOString(),
+    });
     const sent = await call("POST", "/v1/notifications", {
       audience: { conversations: [conv(1)] },
       message: { text: "tenant zone" },

@@ -39,24 +39,19 @@ async function herald(...args: string[]): Promise<string> {
   return out;
 }
 
+/** `herald send` of `text` to the emulator's user `index` (its id and tenant), with `flags`. */
+function sendTo(index: number, text: string, ...flags: string[]): Promise<string> {
+  const user = stack.emulator.org.user(index);
+  return herald("send", "--users", user.id, "--tenant", user.tenantId, "--text", text, ...flags);
+}
+
 describe("herald series", () => {
   it("send --cron makes a series; list, show, pause, resume, edit and cancel it", async () => {
-    const user = stack.emulator.org.user(0);
-    const made = JSON.parse(
-      await herald(
-        "send",
-        "--users",
-        user.id,
-        "--tenant",
-        user.tenantId,
-        "--text",
-        "weekly",
-        "--cron",
-        "0 9 * * 1",
-        "--time-zone",
-        "Europe/Paris",
-      ),
-    ) as { id: string; series: boolean; status: string };
+    const made = JSON.parse(await sendTo(0, "weekly", "--cron", "0 9 * * 1", "--time-zone", "Europe/Paris")) as {
+      id: string;
+      series: boolean;
+      status: string;
+    };
     expect(made).toMatchObject({ series: true, status: "active" });
     const listed = (await herald("series", "list"))
       .trim()
@@ -84,24 +79,10 @@ describe("herald series", () => {
   });
 
   it("send --local-time schedules each recipient in their own zone", async () => {
-    const user = stack.emulator.org.user(1);
-    const made = JSON.parse(
-      await herald(
-        "send",
-        "--users",
-        user.id,
-        "--tenant",
-        user.tenantId,
-        "--text",
-        "hi",
-        "--local-time",
-        "09:00",
-        "--date",
-        "2099-01-05",
-        "--time-zone",
-        "Asia/Tokyo",
-      ),
-    ) as { id: string; status: string };
+    const made = JSON.parse(await sendTo(1, "hi", "--local-time", "09:00", "--date", "2099-01-05", "--time-zone", "Asia/Tokyo")) as {
+      id: string;
+      status: string;
+    };
     expect(made.status).toBe("scheduled");
     const row = JSON.parse((await herald("deliveries", made.id)).trim()) as { notBefore: string; timezone: string };
     // No conversation is stored for the user: the request's zone applies.

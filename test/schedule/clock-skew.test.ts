@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type Clock, systemClock } from "../../src/clock.js";
 import { createSeriesService } from "../../src/delivery/schedule/series-service.js";
-import type { Store } from "../../src/store/ports.js";
-import { admin, type Harness, startHarness } from "../delivery/helpers/harness.js";
+import { admin } from "../delivery/helpers/harness.js";
 import { createStoreFactory } from "../helpers/stores.js";
-import { type Process, startProcess } from "./helpers.js";
+import { useProcess } from "./helpers.js";
 
 /**
  * Processes on several machines share PostgreSQL; one machine's clock runs ahead. The series loop
@@ -14,23 +13,11 @@ import { type Process, startProcess } from "./helpers.js";
  */
 describe("postgres: a process whose clock runs ahead", () => {
   const stores = createStoreFactory("postgres");
-  let store: Store;
-  let h: Harness;
-  let p: Process;
 
-  beforeAll(async () => {
-    store = await stores.open();
-    h = await startHarness(store, { emulator: { org: { users: 1 } }, start: false });
-    await h.seedUsers([0]);
-    p = await startProcess(h, store, systemClock);
-  });
-  afterAll(async () => {
-    await p.stop();
-    await h.close();
-    await stores.cleanup();
-  });
+  const bed = useProcess(stores, systemClock, { users: 1, seeded: [0] });
 
   it("does not start a run before the database's clock reaches it", async () => {
+    const { store, h, p } = bed;
     // A run a minute or two from now (real time), whatever the second.
     const minute = (new Date().getUTCMinutes() + 2) % 60;
     const s = await p.series.create(

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import type { SeriesStore } from "../../src/delivery/schedule/series.js";
 import { createSeriesService } from "../../src/delivery/schedule/series-service.js";
-import type { Store } from "../../src/store/ports.js";
-import { admin, emulatorControl, type Harness, pollUntil, startHarness } from "../delivery/helpers/harness.js";
+import { admin, emulatorControl, pollUntil } from "../delivery/helpers/harness.js";
 import { forEachStore } from "../helpers/stores.js";
-import { type Process, startProcess, TestClock } from "./helpers.js";
+import { TestClock, useProcess } from "./helpers.js";
 
 /**
  * An edit that lands after the loop has read the due series but before it claims the run (the
@@ -13,24 +12,12 @@ import { type Process, startProcess, TestClock } from "./helpers.js";
  * message, not the one read before it.
  */
 forEachStore((stores) => {
-  let store: Store;
-  let h: Harness;
-  let p: Process;
   const clock = new TestClock(Date.parse("2026-10-05T08:00:00Z"));
 
-  beforeAll(async () => {
-    store = await stores.open();
-    h = await startHarness(store, { emulator: { org: { users: 1 } }, start: false });
-    await h.seedUsers([0]);
-    p = await startProcess(h, store, clock);
-  });
-  afterAll(async () => {
-    await p.stop();
-    await h.close();
-    await stores.cleanup();
-  });
+  const bed = useProcess(stores, clock, { users: 1, seeded: [0] });
 
   it("a run claimed after an accepted edit sends the edited message", async () => {
+    const { store, h, p } = bed;
     const real = store.series as SeriesStore;
     let editFirst: (() => Promise<unknown>) | undefined;
     // The store as the loop sees it: the edit is accepted just before the claim.

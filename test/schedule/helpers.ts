@@ -1,3 +1,8 @@
+import { Hono } from "hono";
+import { afterAll, beforeAll } from "vitest";
+import { type ApiEnv, adminKeyVerifier } from "../../src/api/auth.js";
+import { notificationRoutes } from "../../src/api/notifications.js";
+import { seriesRoutes } from "../../src/api/series.js";
 import type { Clock } from "../../src/clock.js";
 import type { DeliveryConfig } from "../../src/delivery/config.js";
 import { createDeliveryEngine, type DeliveryEngine } from "../../src/delivery/engine.js";
@@ -5,7 +10,8 @@ import { InProcessRateLimiter } from "../../src/delivery/limits/memory.js";
 import { createSeriesService, type SeriesService } from "../../src/delivery/schedule/series-service.js";
 import { silentLogger } from "../../src/log.js";
 import type { Store } from "../../src/store/ports.js";
-import { type Harness, testDeliveryConfig } from "../delivery/helpers/harness.js";
+import { type Harness, startHarness, testDeliveryConfig } from "../delivery/helpers/harness.js";
+import type { StoreFactory } from "../helpers/stores.js";
 
 /**
  * A clock the test moves: `at = t` jumps to `t`, from where time runs on at the real pace (so the
@@ -80,4 +86,42 @@ export async function startProcess(
       await engine.stop();
     },
   };
+}
+
+/** What useProcess sets up; its fields are there once the file's (or suite's) beforeAll ran. */
+export interface ProcessBed {
+  store: Store;
+  h: Harness;
+  p: Process;
+}
+
+/**
+ * Register beforeAll/afterAll that open a store from `stores`, start a harness whose emulator's
+ * organisation has `users` users (its own engine not started), store the 1:1 chats of the users
+ * `seeded` (default none) and start one Process on `clock`; after the tests, stop them and clean
+ * the store up.
+ */
+export function useProcess(stores: StoreFactory, clock: Clock, options: { users: number; seeded?: number[] }): ProcessBed {
+  const bed = {} as ProcessBed;
+  beforeAll(async () => {
+    bed.store = await stores.open();
+    bed.h = await startHarness(bed.store, { emulator: { org: { users: options.users } }, start: false });
+    if (options.seeded) await bed.h.seedUsers(options.seeded);
+    bed.p = await startProcess(bed.h, bed.store, clock);
+  });
+  afterAll(async () => {
+    await bed.p.stop();
+    await bed.h.close();
+    await stores.cleanup();
+  });
+  return bed;
+}
+
+/** The notification and series routes over `p`, in process, for the admin key `adminKey`. */
+export function scheduleApi(p: Process, adminKey: string): Hono<ApiEnv> {
+  const keys = adminKeyVerifier(adminKey);
+  const app = new Hono<ApiEnv>();
+  app.route("/", notificationRoutes(p.engine, keys, {}, p.series));
+  app.route("/", seriesRoutes(p.series, keys));
+  return app;
 }

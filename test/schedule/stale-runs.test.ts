@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
-import type { Store } from "../../src/store/ports.js";
-import { admin, type Harness, startHarness } from "../delivery/helpers/harness.js";
+import { expect, it } from "vitest";
+import { admin } from "../delivery/helpers/harness.js";
 import { forEachStore } from "../helpers/stores.js";
-import { type Process, startProcess, TestClock } from "./helpers.js";
+import { TestClock, useProcess } from "./helpers.js";
 
 /**
  * Runs claimed by a process that died are taken over after the lease, except a canceled series'
@@ -10,24 +9,12 @@ import { type Process, startProcess, TestClock } from "./helpers.js";
  * runs: with a page (100) of them, a live series' orphaned run would never be taken over.
  */
 forEachStore((stores) => {
-  let store: Store;
-  let h: Harness;
-  let p: Process;
   const clock = new TestClock(Date.parse("2026-08-03T11:00:00Z"));
 
-  beforeAll(async () => {
-    store = await stores.open();
-    h = await startHarness(store, { emulator: { org: { users: 2 } }, start: false });
-    await h.seedUsers([0]);
-    p = await startProcess(h, store, clock);
-  });
-  afterAll(async () => {
-    await p.stop();
-    await h.close();
-    await stores.cleanup();
-  });
+  const bed = useProcess(stores, clock, { users: 2, seeded: [0] });
 
   it("a live series' orphaned run is taken over even behind a page of canceled series' orphaned runs", async () => {
+    const { store, h, p } = bed;
     const series = store.series;
     if (!series) throw new Error("the store has no series");
     const make = () =>

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
-import type { Store } from "../../src/store/ports.js";
-import { admin, type Harness, startHarness } from "../delivery/helpers/harness.js";
+import { expect, it } from "vitest";
+import { admin } from "../delivery/helpers/harness.js";
 import { createStoreFactory } from "../helpers/stores.js";
-import { type Process, startProcess, TestClock } from "./helpers.js";
+import { TestClock, useProcess } from "./helpers.js";
 
 /**
  * A series whose `until` leaves it no run (already past, or before the cron's next occurrence) is
@@ -10,24 +9,12 @@ import { type Process, startProcess, TestClock } from "./helpers.js";
  * that never sends anything.
  */
 const stores = createStoreFactory("sqlite");
-let store: Store;
-let h: Harness;
-let p: Process;
 const clock = new TestClock(Date.parse("2026-09-01T10:00:00Z"));
 
-beforeAll(async () => {
-  store = await stores.open();
-  h = await startHarness(store, { emulator: { org: { users: 1 } }, start: false });
-  p = await startProcess(h, store, clock);
-});
-afterAll(async () => {
-  await p.stop();
-  await h.close();
-  await stores.cleanup();
-});
+const bed = useProcess(stores, clock, { users: 1 });
 
 const request = (schedule: { cron: string; until?: string }) => ({
-  audience: { conversations: [h.emulator.org.personalConversationId(0)] },
+  audience: { conversations: [bed.h.emulator.org.personalConversationId(0)] },
   message: { text: "x" },
   schedule,
 });
@@ -37,6 +24,7 @@ const refusal = (e: unknown) => {
 };
 
 it("refuses an until already past, or before the next run, naming schedule.until", async () => {
+  const { p } = bed;
   for (const until of ["2020-01-01T00:00:00Z", "2026-09-01T23:00:00Z"]) {
     const r = await p.series.create(request({ cron: "0 9 * * *", until }), admin).then(() => "accepted", refusal);
     expect(r).toMatchObject({ status: 400, message: expect.stringMatching(/^schedule\.until: /) });

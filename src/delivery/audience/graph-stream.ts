@@ -37,12 +37,10 @@ export async function expandGroups(
     }
     let path = (i === start.group ? start.next : undefined) ?? graph.groupMembersPath(groupId);
     for (;;) {
-      if (deps.signal.aborted) return;
-      let page: Awaited<ReturnType<typeof graph.userPage>>;
-      try {
-        page = await graph.userPage(tenantId, path, deps.signal);
-      } catch (e) {
-        if (deps.signal.aborted) return;
+      const page = await readUserPage(graph, tenantId, path, n, deps, false);
+      if (!page) return;
+      if ("error" in page) {
+        const e = page.error;
         const code = e instanceof GraphError ? `graph/${e.status ?? "network"}${e.graphCode ? `/${e.graphCode}` : ""}` : "HERALD_E_GRAPH";
         const row = failedGroupRow(
           groupId,
@@ -53,15 +51,8 @@ export async function expandGroups(
         if (!(await append(n, [row], { kind: "groups", group: i + 1 }, false, deps))) return;
         break;
       }
-      const rows = await userRows(
-        page.users.map((u) => u.id),
-        tenantId,
-        n,
-        deps,
-        false,
-      );
       const next: ExpansionCursor = page.next ? { kind: "groups", group: i, next: page.next } : { kind: "groups", group: i + 1 };
-      if (!(await append(n, rows, next, false, deps))) return;
+      if (!(await append(n, page.rows, next, false, deps))) return;
       if (!page.next) break;
       path = page.next;
     }
@@ -77,31 +68,51 @@ export async function expandDirectory(n: Notification, tenantId: string, start: 
   const graph = deps.graph;
   let path = start ?? graph?.usersPath();
   while (graph && path !== undefined) {
-    if (deps.signal.aborted) return;
-    let page: Awaited<ReturnType<typeof graph.userPage>>;
-    try {
-      page = await graph.userPage(tenantId, path, deps.signal);
-    } catch (e) {
-      if (deps.signal.aborted) return;
+    const page = await readUserPage(graph, tenantId, path, n, deps, true);
+    if (!page) return;
+    if ("error" in page) {
       deps.logger.warn(
-        { tenantId, err: (e as Error).message },
+        { tenantId, err: (page.error as Error).message },
         "reading the tenant's directory through Graph failed; its users without a chat are left out",
       );
       break;
     }
-    const rows = await userRows(
-      page.users.map((u) => u.id),
-      tenantId,
-      n,
-      deps,
-      true,
-    );
     const cursor: ExpansionCursor = { kind: "all", directory: true, next: page.next };
-    if (!(await append(n, rows, cursor, page.next === undefined, deps))) return;
+    if (!(await append(n, page.rows, cursor, page.next === undefined, deps))) return;
     if (page.next === undefined) return;
     path = page.next;
   }
   await append(n, [], { kind: "all", directory: true }, true, deps);
+}
+
+/**
+ * One page of users from Graph at `path`, as rows (userRows with `skipReachable`) and the path of
+ * the next page; `{ error }` when Graph failed (the caller decides what that means), undefined
+ * when the expansion was stopped (before the request, or while it failed).
+ */
+async function readUserPage(
+  graph: NonNullable<ExpansionDeps["graph"]>,
+  tenantId: string,
+  path: string,
+  n: Notification,
+  deps: ExpansionDeps,
+  skipReachable: boolean,
+): Promise<{ rows: NewDelivery[]; next: string | undefined } | { error: unknown } | undefined> {
+  if (deps.signal.aborted) return undefined;
+  let page: Awaited<ReturnType<typeof graph.userPage>>;
+  try {
+    page = await graph.userPage(tenantId, path, deps.signal);
+  } catch (e) {
+    return deps.signal.aborted ? undefined : { error: e };
+  }
+  const rows = await userRows(
+    page.users.map((u) => u.id),
+    tenantId,
+    n,
+    deps,
+    skipReachable,
+  );
+  return { rows, next: page.next };
 }
 
 /** Rows for a page of Entra object ids; `skipReachable` leaves out users whose stored chat the `all` pass already took. */

@@ -10,8 +10,9 @@ import {
 import type { NotificationFilter, PageRequest } from "../../delivery/store/port.js";
 import { StoreError } from "../errors.js";
 import { withoutUndefined } from "../merge.js";
-import { decodeKey, encodeKey, rowToDelivery, rowToNotification } from "./delivery-rows.js";
+import { decodeKey, encodeKey, keysetPage, rowToDelivery, rowToNotification } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
+import { visibleTo } from "./visibility.js";
 
 /** Reads of the delivery store: one notification (its counters, no row counting), and keyset-paged listings. */
 
@@ -40,21 +41,12 @@ export async function listNotifications(db: Kysely<AllTables>, filter: Notificat
     .selectAll()
     .$if(filter.status !== undefined, (q) => q.where("status", "=", filter.status ?? ""))
     .$if(filter.includeSystem !== true, (q) => q.where("created_by", "<>", SYSTEM_CREATOR))
-    .$if(visible !== undefined, (q) =>
-      q.where((eb) =>
-        eb.or([
-          eb("created_by", "=", visible?.keyId ?? ""),
-          ...(visible && visible.tenants.length > 0 ? [eb("tenant_id", "in", visible.tenants)] : []),
-        ]),
-      ),
-    )
+    .$if(visible !== undefined, (q) => q.where(visibleTo(visible)))
     .$if(before !== undefined, (q) => q.where("id", "<", before ?? ""))
     .orderBy("id", "desc")
     .limit(page.limit + 1)
     .execute();
-  const items = rows.slice(0, page.limit);
-  const last = items.at(-1);
-  return { items: items.map(rowToNotification), nextCursor: rows.length > page.limit && last ? encodeKey("n1", last.id) : undefined };
+  return keysetPage(rows, page.limit, rowToNotification, "n1", (r) => r.id);
 }
 
 /** In recipient order (seq), optionally one status, keyset on seq (index `deliveries_status` or the primary key). */
@@ -77,9 +69,7 @@ export async function listDeliveries(
     .orderBy("seq")
     .limit(page.limit + 1)
     .execute();
-  const items = rows.slice(0, page.limit);
-  const last = items.at(-1);
-  return { items: items.map(rowToDelivery), nextCursor: rows.length > page.limit && last ? encodeKey("d1", Number(last.seq)) : undefined };
+  return keysetPage(rows, page.limit, rowToDelivery, "d1", (r) => Number(r.seq));
 }
 
 /**

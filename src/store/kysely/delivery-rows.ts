@@ -9,6 +9,7 @@ import type {
   NewDelivery,
   Notification,
   NotificationStatus,
+  Page,
   RecallState,
   RecipientKind,
 } from "../../delivery/model.js";
@@ -204,4 +205,20 @@ export function encodeKey(prefix: string, value: string | number): string {
 export function decodeKey(prefix: string, cursor: string): string | undefined {
   const text = Buffer.from(cursor, "base64url").toString("utf8");
   return text.startsWith(`${prefix}:`) ? text.slice(prefix.length + 1) : undefined;
+}
+
+/**
+ * A keyset page from `rows` read with `limit + 1` (the extra row only says a next page exists):
+ * the first `limit` rows as items, and a cursor (`prefix`) at the last item's key when there is more.
+ */
+export function keysetPage<R, T>(
+  rows: readonly R[],
+  limit: number,
+  toItem: (row: R) => T,
+  prefix: string,
+  keyOf: (row: R) => string | number,
+): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items: items.map(toItem), nextCursor: rows.length > limit && last ? encodeKey(prefix, keyOf(last)) : undefined };
 }

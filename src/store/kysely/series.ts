@@ -4,9 +4,10 @@ import type { Series, SeriesFilter, SeriesPatch, SeriesRun, SeriesState, SeriesS
 import type { PageRequest } from "../../delivery/store/port.js";
 import { StoreError } from "../errors.js";
 import { withoutUndefined } from "../merge.js";
-import { decodeKey, encodeKey } from "./delivery-rows.js";
+import { decodeKey, keysetPage } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
 import type { NotificationSeriesTable } from "./schema.js";
+import { visibleTo } from "./visibility.js";
 
 /**
  * Series over SQL (SQLite and PostgreSQL alike). Every state change is one conditional UPDATE, so
@@ -93,21 +94,12 @@ export class KyselySeriesStore implements SeriesStore {
       .selectFrom("notification_series")
       .selectAll()
       .$if(filter.state !== undefined, (q) => q.where("state", "=", filter.state ?? ""))
-      .$if(visible !== undefined, (q) =>
-        q.where((eb) =>
-          eb.or([
-            eb("created_by", "=", visible?.keyId ?? ""),
-            ...(visible && visible.tenants.length > 0 ? [eb("tenant_id", "in", visible.tenants)] : []),
-          ]),
-        ),
-      )
+      .$if(visible !== undefined, (q) => q.where(visibleTo(visible)))
       .$if(before !== undefined, (q) => q.where("id", "<", before ?? ""))
       .orderBy("id", "desc")
       .limit(page.limit + 1)
       .execute();
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return { items: items.map(toSeries), nextCursor: rows.length > page.limit && last ? encodeKey("s1", last.id) : undefined };
+    return keysetPage(rows, page.limit, toSeries, "s1", (r) => r.id);
   }
 
   async update(id: string, patch: SeriesPatch, inStates: readonly SeriesState[], now: number): Promise<Series | undefined> {

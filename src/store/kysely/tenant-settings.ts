@@ -51,6 +51,28 @@ const anyOptOut = (db: Kysely<Database>, tenantIds: readonly string[] | undefine
     .where((eb) => eb.or([eb("opted_out", "=", 1), eb("opted_out_categories", "<>", "[]")]))
     .$if(tenantIds !== undefined, (q) => q.where("tenant_id", "in", tenantIds && tenantIds.length > 0 ? [...tenantIds] : [""]));
 
+/** Up to `limit` opted-out rows in (tenant, user) order, after the key `after` (keyset paging). */
+function optOutsAfter(
+  db: Kysely<Database>,
+  tenantIds: readonly string[] | undefined,
+  after: { tenant: string; user: string } | undefined,
+  limit: number,
+) {
+  return anyOptOut(db, tenantIds)
+    .$if(after !== undefined, (q) =>
+      q.where((eb) =>
+        eb.or([
+          eb("tenant_id", ">", after?.tenant ?? ""),
+          eb.and([eb("tenant_id", "=", after?.tenant ?? ""), eb("user_id", ">", after?.user ?? "")]),
+        ]),
+      ),
+    )
+    .orderBy("tenant_id")
+    .orderBy("user_id")
+    .limit(limit)
+    .execute();
+}
+
 /** Counted in pages (the categories are JSON text, read the same way on both databases). */
 export async function optOutCounts(db: Kysely<Database>, tenantIds?: readonly string[]): Promise<OptOutCount[]> {
   const counts = new Map<string, OptOutCount>();
@@ -62,19 +84,7 @@ export async function optOutCounts(db: Kysely<Database>, tenantIds?: readonly st
   };
   let after: { tenant: string; user: string } | undefined;
   for (;;) {
-    const rows = await anyOptOut(db, tenantIds)
-      .$if(after !== undefined, (q) =>
-        q.where((eb) =>
-          eb.or([
-            eb("tenant_id", ">", after?.tenant ?? ""),
-            eb.and([eb("tenant_id", "=", after?.tenant ?? ""), eb("user_id", ">", after?.user ?? "")]),
-          ]),
-        ),
-      )
-      .orderBy("tenant_id")
-      .orderBy("user_id")
-      .limit(1_000)
-      .execute();
+    const rows = await optOutsAfter(db, tenantIds, after, 1_000);
     for (const row of rows) {
       const p = rowToPreference(row);
       if (p.optedOut) add(p.tenantId, allCategories);
@@ -107,19 +117,7 @@ export async function listOptOuts(
   page: { cursor?: string | undefined; limit: number },
 ): Promise<Page<Preference>> {
   const after = page.cursor === undefined ? undefined : decode(page.cursor);
-  const rows = await anyOptOut(db, filter.tenantIds)
-    .$if(after !== undefined, (q) =>
-      q.where((eb) =>
-        eb.or([
-          eb("tenant_id", ">", after?.tenant ?? ""),
-          eb.and([eb("tenant_id", "=", after?.tenant ?? ""), eb("user_id", ">", after?.user ?? "")]),
-        ]),
-      ),
-    )
-    .orderBy("tenant_id")
-    .orderBy("user_id")
-    .limit(page.limit + 1)
-    .execute();
+  const rows = await optOutsAfter(db, filter.tenantIds, after, page.limit + 1);
   const items = rows.slice(0, page.limit).map(rowToPreference);
   const last = items[items.length - 1];
   return { items, nextCursor: rows.length > page.limit && last ? encode(last.tenantId, last.userId) : undefined };
