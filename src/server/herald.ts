@@ -1,21 +1,7 @@
 import { setMaxListeners } from "node:events";
-import { Hono } from "hono";
-import { reportingAuditLog } from "../api/audit.js";
-import { type ApiEnv, adminKeyVerifier, withAfterAuth } from "../api/auth.js";
-import { conversationRoutes } from "../api/conversations.js";
-import { draftRoutes } from "../api/drafts.js";
-import { estimateRoutes } from "../api/estimate.js";
-import { installationRoutes } from "../api/installations.js";
-import { auditRoutes, auditWrites, keyRoutes, storedKeyVerifier, warnKeysWiderThanCreator } from "../api/keys.js";
-import { retryRoutes } from "../api/notification-retry.js";
-import { notificationRoutes } from "../api/notifications.js";
-import { openApiDocument } from "../api/openapi.js";
-import { preferenceRoutes } from "../api/preferences.js";
+import { adminKeyVerifier, withAfterAuth } from "../api/auth.js";
+import { storedKeyVerifier, warnKeysWiderThanCreator } from "../api/keys.js";
 import { perKeyRateLimit } from "../api/rate-limit.js";
-import { reportRoutes } from "../api/reports.js";
-import { responseRoutes, responsesSummary } from "../api/responses.js";
-import { seriesRoutes } from "../api/series.js";
-import { tenantRoutes } from "../api/tenants.js";
 import { type Clock, isoNow, systemClock } from "../clock.js";
 import { clouds } from "../config/clouds.js";
 import { autoInstallEnabled, type Config, graphEnabled } from "../config/config.js";
@@ -31,28 +17,26 @@ import { RESPONSE_VERB } from "../delivery/message/responses.js";
 import { policiesFor } from "../delivery/policies.js";
 import { createSeriesService, type SeriesService } from "../delivery/schedule/series-service.js";
 import { createGraph, type HeraldGraph } from "../graph/index.js";
-import { errorResponse } from "../http/errors.js";
 import { createInboundVerifier, inboundVerifierOptions } from "../inbound/auth/index.js";
 import { CardActions } from "../inbound/card-actions.js";
 import { ActivityHandler } from "../inbound/handler.js";
 import { loadWelcomeFile } from "../inbound/messages.js";
-import { type ActivityOutcome, type BotEndpointDeps, botEndpoint, receiveActivity } from "../inbound/route.js";
+import { type ActivityOutcome, type BotEndpointDeps, receiveActivity } from "../inbound/route.js";
 import type { Logger } from "../log.js";
 import { instrumentConnector } from "../observability/instrumented-connector.js";
 import { Metrics } from "../observability/metrics.js";
 import { preferencesCardHandler, preferencesVerb } from "../preferences/card.js";
 import { PreferenceService } from "../preferences/service.js";
 import { ResponseService } from "../responses/service.js";
-import { StoreError } from "../store/errors.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/ports.js";
 import { SurveyService } from "../surveys/service.js";
-import { dashboardRoutes, withSessionAuth } from "./dashboard.js";
+import { withSessionAuth } from "./dashboard.js";
 import { DashboardSessions } from "./dashboard-sessions.js";
 import { durableReplies } from "./durable-replies.js";
 import { registerEngineMetrics } from "./engine-metrics.js";
+import { httpSurface } from "./http-surface.js";
 import { type Listener, listen } from "./listen.js";
-import { opsRoutes } from "./ops.js";
 import { pacedReplies } from "./paced-replies.js";
 
 export interface HeraldOptions {
@@ -295,19 +279,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
 
   await warnKeysWiderThanCreator(store.apiKeys, logger);
   const keys = withAfterAuth(adminKeyVerifier(config.apiKey, storedKeyVerifier(store.apiKeys)), perKeyRateLimit(clock));
-  const app = new Hono<ApiEnv>();
   registerEngineMetrics(metrics, engine);
-  app.use("*", async (c, next) => {
-    await next();
-    // routePath is the route's pattern (`/v1/notifications/:id`), so labels stay bounded.
-    metrics.apiRequests.inc({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) });
-  });
-  app.route("/", opsRoutes(store, engine, metrics));
-  // Action labels are route patterns (`PATCH /v1/notifications/:id`) or key actions: bounded.
-  const auditLog = reportingAuditLog(store.audit, logger, (action) => metrics.auditFailures.inc({ action }));
-  app.use("/v1/*", auditWrites(auditLog, clock));
-  const openapi = openApiDocument();
-  app.get("/openapi.json", (c) => c.json(openapi));
   const inbound: BotEndpointDeps = {
     verifier,
     trusted,
@@ -315,52 +287,20 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     logger,
     onActivity: (type, result) => metrics.inbound.inc({ type, result }),
   };
-  app.route("/", botEndpoint(inbound));
-  app.route("/", conversationRoutes(store, keys));
-  const responseStore = store.responses;
-  app.route(
-    "/",
-    notificationRoutes(
-      engine,
-      keys,
-      responseStore && {
-        notification: async (n) => ({ read: await responseStore.readCount(n.id), responses: await responsesSummary(responseStore, n) }),
-        readTimes: (id, seqs) => responseStore.readTimes(id, seqs),
-      },
-      series,
-    ),
-  );
-  if (series) app.route("/", seriesRoutes(series, keys));
-  if (responseStore) app.route("/", responseRoutes(engine, responseStore, keys));
-  app.route("/", retryRoutes(engine, keys));
-  app.route("/", reportRoutes(engine, keys));
-  app.route("/", tenantRoutes(engine, keys));
-  app.route(
-    "/",
-    preferenceRoutes({
-      service: preferences,
-      store: store.preferences,
-      conversations: store.conversations,
-      keys,
-      now: () => isoNow(clock),
-    }),
-  );
-  app.route("/", installationRoutes(installations, keys));
-  app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
-  app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
-  app.route("/", estimateRoutes(store.recipients, cloud.defaultServiceUrl, keys));
-  if (store.drafts) app.route("/", draftRoutes(store.drafts, engine, keys, clock, store.apiKeys));
   const dashboard = new DashboardSessions(clock);
-  app.route("/", dashboardRoutes({ sessions: dashboard, keys }));
-  app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
-  app.onError((err, c) => {
-    // A page cursor or limit the store refuses is the caller's mistake on every listing, whichever
-    // route forgot to translate it (GET /v1/audit did: a forged cursor answered 500).
-    if (err instanceof StoreError && err.code === "HERALD_E_STORE_CURSOR") return errorResponse(c, 400, "HERALD_E_BAD_CURSOR", err.message);
-    if (err instanceof StoreError && err.code === "HERALD_E_STORE_LIMIT")
-      return errorResponse(c, 400, "HERALD_E_INVALID_QUERY", err.message);
-    logger.error({ err: { message: err.message, stack: err.stack }, path: c.req.path }, "request failed");
-    return errorResponse(c, 500, "HERALD_E_INTERNAL", "Herald failed to handle this request; it has been logged. Try again.");
+  const app = httpSurface({
+    store,
+    engine,
+    metrics,
+    keys,
+    inbound,
+    series,
+    preferences,
+    installations,
+    dashboard,
+    clock,
+    logger,
+    defaultServiceUrl: cloud.defaultServiceUrl,
   });
 
   // The dashboard calls the API with its session cookie: turned into the session key's bearer token here.

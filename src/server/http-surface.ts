@@ -1,0 +1,115 @@
+import { Hono } from "hono";
+import { reportingAuditLog } from "../api/audit.js";
+import type { AfterAuth, ApiEnv, ApiKeyVerifier } from "../api/auth.js";
+import { conversationRoutes } from "../api/conversations.js";
+import { draftRoutes } from "../api/drafts.js";
+import { estimateRoutes } from "../api/estimate.js";
+import { installationRoutes } from "../api/installations.js";
+import { auditRoutes, auditWrites, keyRoutes } from "../api/keys.js";
+import { retryRoutes } from "../api/notification-retry.js";
+import { notificationRoutes } from "../api/notifications.js";
+import { openApiDocument } from "../api/openapi.js";
+import { preferenceRoutes } from "../api/preferences.js";
+import { reportRoutes } from "../api/reports.js";
+import { responseRoutes, responsesSummary } from "../api/responses.js";
+import { seriesRoutes } from "../api/series.js";
+import { tenantRoutes } from "../api/tenants.js";
+import { type Clock, isoNow } from "../clock.js";
+import type { DeliveryEngine } from "../delivery/index.js";
+import type { InstallationJobs } from "../delivery/install/jobs.js";
+import type { SeriesService } from "../delivery/schedule/series-service.js";
+import { errorResponse } from "../http/errors.js";
+import { type BotEndpointDeps, botEndpoint } from "../inbound/route.js";
+import type { Logger } from "../log.js";
+import type { Metrics } from "../observability/metrics.js";
+import type { PreferenceService } from "../preferences/service.js";
+import { StoreError } from "../store/errors.js";
+import type { Store } from "../store/ports.js";
+import { dashboardRoutes } from "./dashboard.js";
+import type { DashboardSessions } from "./dashboard-sessions.js";
+import { opsRoutes } from "./ops.js";
+
+/** What the HTTP surface is made of: the parts createHerald built. */
+export interface HttpSurfaceDeps {
+  store: Store;
+  engine: DeliveryEngine;
+  metrics: Metrics;
+  keys: ApiKeyVerifier & { after: AfterAuth };
+  inbound: BotEndpointDeps;
+  series: SeriesService | undefined;
+  preferences: PreferenceService;
+  installations: InstallationJobs | undefined;
+  dashboard: DashboardSessions;
+  clock: Clock;
+  logger: Logger;
+  /** The cloud's Connector URL, for audience estimates of conversations Herald never saw. */
+  defaultServiceUrl: string;
+}
+
+/**
+ * Herald's whole HTTP surface as one Hono app: ops routes, the bot endpoint, the API with its audit
+ * and metrics middleware, the dashboard, and the error answers every route shares.
+ */
+export function httpSurface(deps: HttpSurfaceDeps): Hono<ApiEnv> {
+  const { store, engine, metrics, keys, inbound, series, preferences, installations, dashboard, clock, logger, defaultServiceUrl } = deps;
+  const app = new Hono<ApiEnv>();
+  app.use("*", async (c, next) => {
+    await next();
+    // routePath is the route's pattern (`/v1/notifications/:id`), so labels stay bounded.
+    metrics.apiRequests.inc({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) });
+  });
+  app.route("/", opsRoutes(store, engine, metrics));
+  // Action labels are route patterns (`PATCH /v1/notifications/:id`) or key actions: bounded.
+  const auditLog = reportingAuditLog(store.audit, logger, (action) => metrics.auditFailures.inc({ action }));
+  app.use("/v1/*", auditWrites(auditLog, clock));
+  const openapi = openApiDocument();
+  app.get("/openapi.json", (c) => c.json(openapi));
+  app.route("/", botEndpoint(inbound));
+  app.route("/", conversationRoutes(store, keys));
+  const responseStore = store.responses;
+  app.route(
+    "/",
+    notificationRoutes(
+      engine,
+      keys,
+      responseStore && {
+        notification: async (n) => ({ read: await responseStore.readCount(n.id), responses: await responsesSummary(responseStore, n) }),
+        readTimes: (id, seqs) => responseStore.readTimes(id, seqs),
+      },
+      series,
+    ),
+  );
+  if (series) app.route("/", seriesRoutes(series, keys));
+  if (responseStore) app.route("/", responseRoutes(engine, responseStore, keys));
+  app.route("/", retryRoutes(engine, keys));
+  app.route("/", reportRoutes(engine, keys));
+  app.route("/", tenantRoutes(engine, keys));
+  app.route(
+    "/",
+    preferenceRoutes({
+      service: preferences,
+      store: store.preferences,
+      conversations: store.conversations,
+      keys,
+      now: () => isoNow(clock),
+    }),
+  );
+  app.route("/", installationRoutes(installations, keys));
+  app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
+  app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
+  app.route("/", estimateRoutes(store.recipients, defaultServiceUrl, keys));
+  if (store.drafts) app.route("/", draftRoutes(store.drafts, engine, keys, clock, store.apiKeys));
+  app.route("/", dashboardRoutes({ sessions: dashboard, keys }));
+  app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
+  app.onError((err, c) => {
+    // A page cursor or limit the store refuses is the caller's mistake on every listing, whichever
+    // route forgot to translate it (GET /v1/audit did: a forged cursor answered 500).
+    if (err instanceof StoreError && err.code === "HERALD_E_STORE_CURSOR") return errorResponse(c, 400, "HERALD_E_BAD_CURSOR", err.message);
+    if (err instanceof StoreError && err.code === "HERALD_E_STORE_LIMIT")
+      return errorResponse(c, 400, "HERALD_E_INVALID_QUERY", err.message);
+    logger.error({ err: { message: err.message, stack: err.stack }, path: c.req.path }, "request failed");
+    return errorResponse(c, 500, "HERALD_E_INTERNAL", "Herald failed to handle this request; it has been logged. Try again.");
+  });
+
+  return app;
+}
