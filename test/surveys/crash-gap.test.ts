@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { silentLogger } from "../../src/log.js";
 import { SurveyService } from "../../src/surveys/service.js";
-import { type Stack, startStack } from "../helpers/stack.js";
+import type { Stack } from "../helpers/stack.js";
 import { forEachStore } from "../helpers/stores.js";
-import { SurveyDriver, serviceAt } from "./helpers.js";
+import { type SurveyDriver, serviceAt, startSurveyStack } from "./helpers.js";
 
 /**
  * Review of issue 10: a process that dies after it stored an answer (and moved the survey on) but
@@ -15,10 +15,7 @@ forEachStore((stores) => {
   let driver: SurveyDriver;
   let people: { id: string; chat: string }[];
   beforeAll(async () => {
-    const store = await stores.open();
-    stack = await startStack(store, { emulator: { org: { tenants: 1, users: 1, teams: 0, blockedShare: 0, uninstalledShare: 0 } } });
-    driver = new SurveyDriver(() => stack, store);
-    people = await driver.people(1);
+    ({ stack, driver, people } = await startSurveyStack(await stores.open(), 1));
   });
   afterAll(() => stack?.close());
 

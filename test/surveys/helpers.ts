@@ -3,7 +3,7 @@ import type { Clock } from "../../src/clock.js";
 import { silentLogger } from "../../src/log.js";
 import type { Store } from "../../src/store/ports.js";
 import { SurveyService } from "../../src/surveys/service.js";
-import { call, eventually, STACK_API_KEY, type Stack } from "../helpers/stack.js";
+import { call, eventually, STACK_API_KEY, type Stack, startStack } from "../helpers/stack.js";
 
 type Json = Record<string, unknown>;
 
@@ -71,6 +71,14 @@ export class SurveyDriver {
     });
   }
 
+  /** Wait until no notification (replies included) has a row left to send. */
+  async idle(): Promise<void> {
+    await eventually("no reply left to send", async () => {
+      const list = await this.store.deliveries.listNotifications({ includeSystem: true }, { limit: 200 });
+      return list.items.every((n) => n.counts.pending === 0) ? true : undefined;
+    });
+  }
+
   async answers(notificationId: string) {
     return (await this.store.surveys.answers(notificationId)).map((a) => ({ question: a.questionId, ...a.value }));
   }
@@ -80,4 +88,18 @@ export class SurveyDriver {
 export function serviceAt(stack: Stack, store: Store, now: number, timeoutMs: number): SurveyService {
   const clock: Clock = { now: () => now, sleep: () => Promise.resolve() };
   return new SurveyService({ store, reply: (r) => stack.herald.engine.reply(r), clock, timeoutMs, logger: silentLogger });
+}
+
+/**
+ * Herald and the emulator over `store` with one tenant of `users` people and no teams; the first
+ * `install` of them installed and welcomed (all by default, none with 0).
+ */
+export async function startSurveyStack(
+  store: Store,
+  users: number,
+  install = users,
+): Promise<{ stack: Stack; driver: SurveyDriver; people: { id: string; chat: string }[] }> {
+  const stack = await startStack(store, { emulator: { org: { tenants: 1, users, teams: 0, blockedShare: 0, uninstalledShare: 0 } } });
+  const driver = new SurveyDriver(() => stack, store);
+  return { stack, driver, people: install > 0 ? await driver.people(install) : [] };
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type Stack, startStack } from "../helpers/stack.js";
+import type { Stack } from "../helpers/stack.js";
 import { forEachStore } from "../helpers/stores.js";
-import { SurveyDriver } from "./helpers.js";
+import { type SurveyDriver, startSurveyStack } from "./helpers.js";
 
 const PEOPLE = 40;
 
@@ -10,9 +10,7 @@ forEachStore((stores) => {
   let stack: Stack;
   let driver: SurveyDriver;
   beforeAll(async () => {
-    const store = await stores.open();
-    stack = await startStack(store, { emulator: { org: { tenants: 1, users: PEOPLE, teams: 0, blockedShare: 0, uninstalledShare: 0 } } });
-    driver = new SurveyDriver(() => stack, store);
+    ({ stack, driver } = await startSurveyStack(await stores.open(), PEOPLE, 0));
   }, 60_000);
   afterAll(() => stack?.close());
 

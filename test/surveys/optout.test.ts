@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type Stack, startStack } from "../helpers/stack.js";
+import type { Stack } from "../helpers/stack.js";
 import { forEachStore } from "../helpers/stores.js";
-import { SurveyDriver } from "./helpers.js";
+import { type SurveyDriver, startSurveyStack } from "./helpers.js";
 
 /**
  * Review of issue 10: `stop` (opt out) works while a survey runs: it is the command, not the
@@ -12,10 +12,7 @@ forEachStore((stores) => {
   let driver: SurveyDriver;
   let people: { id: string; chat: string }[];
   beforeAll(async () => {
-    const store = await stores.open();
-    stack = await startStack(store, { emulator: { org: { tenants: 1, users: 2, teams: 0, blockedShare: 0, uninstalledShare: 0 } } });
-    driver = new SurveyDriver(() => stack, store);
-    people = await driver.people(2);
+    ({ stack, driver, people } = await startSurveyStack(await stores.open(), 2));
   });
   afterAll(() => stack?.close());
 

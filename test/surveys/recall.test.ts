@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { call, eventually, STACK_API_KEY, type Stack, startStack } from "../helpers/stack.js";
+import { call, eventually, STACK_API_KEY, type Stack } from "../helpers/stack.js";
 import { forEachStore } from "../helpers/stores.js";
-import { SurveyDriver } from "./helpers.js";
+import { type SurveyDriver, startSurveyStack } from "./helpers.js";
 
 const survey = (name: string) => ({
   intro: `Survey ${name} begins.`,
@@ -22,10 +22,7 @@ forEachStore((stores) => {
   let driver: SurveyDriver;
   let people: { id: string; chat: string }[];
   beforeAll(async () => {
-    const store = await stores.open();
-    stack = await startStack(store, { emulator: { org: { tenants: 1, users: 2, teams: 0, blockedShare: 0, uninstalledShare: 0 } } });
-    driver = new SurveyDriver(() => stack, store);
-    people = await driver.people(2);
+    ({ stack, driver, people } = await startSurveyStack(await stores.open(), 2));
   });
   afterAll(() => stack?.close());
 
@@ -43,10 +40,7 @@ forEachStore((stores) => {
     await recall(r);
     await driver.type(ann.id, "an answer to a recalled survey");
     expect(await driver.answers(r)).toEqual([]);
-    await eventually("no reply left to send", async () => {
-      const list = await driver.store.deliveries.listNotifications({ includeSystem: true }, { limit: 200 });
-      return list.items.every((n) => n.counts.pending === 0) ? true : undefined;
-    });
+    await driver.idle();
     expect((await driver.botSaid(ann.chat)).some((m) => m.includes("R question two?"))).toBe(false);
   });
 

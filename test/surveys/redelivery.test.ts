@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { eventually, type Stack, startStack } from "../helpers/stack.js";
+import type { Stack } from "../helpers/stack.js";
 import { forEachStore } from "../helpers/stores.js";
-import { SurveyDriver } from "./helpers.js";
+import { type SurveyDriver, startSurveyStack } from "./helpers.js";
 
 /**
  * Review of issue 10: the answer that ends a survey, delivered again by Teams (same activity id),
@@ -13,10 +13,7 @@ forEachStore((stores) => {
   let driver: SurveyDriver;
   let people: { id: string; chat: string }[];
   beforeAll(async () => {
-    const store = await stores.open();
-    stack = await startStack(store, { emulator: { org: { tenants: 1, users: 1, teams: 0, blockedShare: 0, uninstalledShare: 0 } } });
-    driver = new SurveyDriver(() => stack, store);
-    people = await driver.people(1);
+    ({ stack, driver, people } = await startSurveyStack(await stores.open(), 1));
   });
   afterAll(() => stack?.close());
 
@@ -42,10 +39,7 @@ forEachStore((stores) => {
     await stack.herald.handler.handle(activity);
     expect(await driver.said(ann.chat, /All done, thanks\./)).toBe(count + 1);
     expect(await driver.answers(id)).toEqual([{ question: "q", text: "Fine" }]);
-    await eventually("no reply left to send", async () => {
-      const list = await driver.store.deliveries.listNotifications({ includeSystem: true }, { limit: 200 });
-      return list.items.every((n) => n.counts.pending === 0) ? true : undefined;
-    });
+    await driver.idle();
     const said = await driver.botSaid(ann.chat);
     expect(said.some((m) => m.includes("understand"))).toBe(false);
     expect(said).toHaveLength(count + 1);
@@ -80,10 +74,7 @@ forEachStore((stores) => {
     expect(new Set(answers.map((a) => a.text))).toEqual(new Set(["alpha", "beta"]));
     expect((await driver.store.surveys.get(chat.tenantId, ann.id))?.state.active).toEqual({ notificationId: id, index: 2 });
     await driver.said(ann.chat, /Race three\?/);
-    await eventually("no reply left to send", async () => {
-      const list = await driver.store.deliveries.listNotifications({ includeSystem: true }, { limit: 200 });
-      return list.items.every((n) => n.counts.pending === 0) ? true : undefined;
-    });
+    await driver.idle();
     const said = await driver.botSaid(ann.chat);
     expect(said).toHaveLength(count + 2);
     expect(said.filter((m) => m.includes("Race three?"))).toHaveLength(1);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { call, eventually, STACK_API_KEY, type Stack, startStack } from "../helpers/stack.js";
+import { call, STACK_API_KEY, type Stack } from "../helpers/stack.js";
 import { forEachStore } from "../helpers/stores.js";
-import { SurveyDriver, serviceAt } from "./helpers.js";
+import { type SurveyDriver, serviceAt, startSurveyStack } from "./helpers.js";
 
 const colour = {
   intro: "Two quick questions about the office.",
@@ -31,10 +31,7 @@ forEachStore((stores) => {
   let driver: SurveyDriver;
   let people: { id: string; chat: string }[];
   beforeAll(async () => {
-    const store = await stores.open();
-    stack = await startStack(store, { emulator: { org: { tenants: 1, users: 5, teams: 0, blockedShare: 0, uninstalledShare: 0 } } });
-    driver = new SurveyDriver(() => stack, store);
-    people = await driver.people(5);
+    ({ stack, driver, people } = await startSurveyStack(await stores.open(), 5));
   });
   afterAll(() => stack?.close());
 
@@ -164,10 +161,7 @@ forEachStore((stores) => {
     const tenantId = chat.tenantId;
     expect((await driver.store.surveys.get(tenantId, eve.id))?.state.active).toEqual({ notificationId: id, index: 1 });
     // Nothing else was said (every reply row is final).
-    await eventually("no reply left to send", async () => {
-      const list = await driver.store.deliveries.listNotifications({ includeSystem: true }, { limit: 200 });
-      return list.items.every((n) => n.counts.pending === 0) ? true : undefined;
-    });
+    await driver.idle();
     expect((await driver.botSaid(eve.chat)).length).toBe(count + 1);
   });
 });
