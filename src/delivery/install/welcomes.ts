@@ -4,9 +4,10 @@ import type { Clock } from "../../clock.js";
  * Which conversations just had a reply from the bot endpoint (the welcome an install triggers is
  * the first), so the install step can send the notification only after the welcome: the person
  * sees the welcome, then the message. Replies are durable (a stored row the engine sends later,
- * server/durable-replies.ts): a reply counts once its row is final (`isFinal`), not when it was
- * stored, or the message could overtake the welcome. In-process only: a Herald whose bot
- * endpoint runs in another process waits `timeoutMs` instead (see Installer).
+ * server/durable-replies.ts): the install step waits for the welcome to be stored (`wait`), then
+ * releases its row while that welcome is still unsent (`pendingReply`), or the message could
+ * overtake the welcome. In-process only: a Herald whose bot endpoint runs in another process
+ * waits `timeoutMs` instead (see Installer).
  */
 export class WelcomeTracker {
   /** conversation id → when its last reply settled (stored, or sent/failed without a row), bounded. */
@@ -24,22 +25,12 @@ export class WelcomeTracker {
 
   /** A reply to `conversationId` was stored as notification `notificationId` (durable replies). */
   stored(conversationId: string, notificationId: string): void {
-    this.replies.delete(conversationId);
-    this.replies.set(conversationId, { id: notificationId, at: this.clock.now() });
-    if (this.replies.size > this.cap) {
-      const oldest = this.replies.keys().next().value;
-      if (oldest !== undefined) this.replies.delete(oldest);
-    }
+    remember(this.replies, conversationId, { id: notificationId, at: this.clock.now() }, this.cap);
   }
 
   /** A reply to `conversationId` settled now. */
   settle(conversationId: string): void {
-    this.settled.delete(conversationId);
-    this.settled.set(conversationId, this.clock.now());
-    if (this.settled.size > this.cap) {
-      const oldest = this.settled.keys().next().value;
-      if (oldest !== undefined) this.settled.delete(oldest);
-    }
+    remember(this.settled, conversationId, this.clock.now(), this.cap);
     const ws = this.waiters.get(conversationId);
     if (ws) {
       this.waiters.delete(conversationId);
@@ -47,10 +38,6 @@ export class WelcomeTracker {
     }
   }
 
-  /**
-   * Resolves true once a reply to `conversationId` settled at or after `since`, false after
-   * `timeoutMs` (or when `signal` aborts).
-   */
   /**
    * Whether the last reply stored for `conversationId` (a welcome) is still waiting to be sent:
    * the install step then releases its row for a moment instead of holding a send slot, so the
@@ -68,12 +55,11 @@ export class WelcomeTracker {
     return true;
   }
 
-  /** Resolves true once a reply to `conversationId` was stored or settled at or after `since`, false after `timeoutMs`. */
+  /**
+   * Resolves true once a reply to `conversationId` was stored (or settled) at or after `since`,
+   * false after `timeoutMs` (or when `signal` aborts).
+   */
   wait(conversationId: string, since: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    return this.waitSettled(conversationId, since, timeoutMs, signal);
-  }
-
-  private waitSettled(conversationId: string, since: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     const at = this.settled.get(conversationId);
     if (at !== undefined && at >= since) return Promise.resolve(true);
     if (timeoutMs <= 0 || signal?.aborted) return Promise.resolve(false);
@@ -104,5 +90,15 @@ export class WelcomeTracker {
     return Object.assign(Object.create(replies) as R, {
       send: (...args: unknown[]) => send(...args).finally(() => this.settle(String(args[1]))),
     });
+  }
+}
+
+/** Set `key` as the newest entry of `map`, dropping the oldest beyond `cap`. */
+function remember<V>(map: Map<string, V>, key: string, value: V, cap: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > cap) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
   }
 }
