@@ -1,16 +1,10 @@
 import type { Command } from "commander";
+import type { ResponsesSummary } from "../api/responses.js";
 import { client, clientOptions, run } from "./client.js";
 import { api, apiRaw, type ClientOptions } from "./http-client.js";
 
-/** The `summary` of GET /v1/notifications/{id}/responses. */
-export interface ResponsesSummaryView {
-  kind: "poll" | "ack";
-  total: number;
-  options?: { index: number; text: string; count: number }[];
-  closesAt?: string;
-  anonymous?: boolean;
-  reactions: Record<string, number>;
-}
+/** The `summary` of GET /v1/notifications/{id}/responses, as the API writes it. */
+export type ResponsesSummaryView = ResponsesSummary;
 
 /** The totals as lines a person reads: one per option with its count, share and a bar. */
 export function summaryLines(s: ResponsesSummaryView | null): string[] {

@@ -41,6 +41,19 @@ export interface BotReplies {
   settle?(): Promise<void>;
 }
 
+/** Text a person typed in their 1:1 chat, as the handler passes it on (to a running survey). */
+export interface PersonalText {
+  tenantId: string;
+  userId: string;
+  aadObjectId?: string | undefined;
+  userName?: string | undefined;
+  conversationId: string;
+  serviceUrl: string;
+  /** The inbound activity's id: applied once, replied to once. */
+  activityId?: string | undefined;
+  text: string;
+}
+
 export interface ActivityHandlerDeps {
   store: Store;
   replies: BotReplies;
@@ -53,16 +66,7 @@ export interface ActivityHandlerDeps {
    * Text typed in a 1:1 chat, before the commands: true when a running survey took it
    * (src/surveys SurveyService.onText). Awaited before Teams gets its 200.
    */
-  onPersonalText?: (input: {
-    tenantId: string;
-    userId: string;
-    aadObjectId?: string | undefined;
-    userName?: string | undefined;
-    conversationId: string;
-    serviceUrl: string;
-    activityId?: string | undefined;
-    text: string;
-  }) => Promise<boolean>;
+  onPersonalText?: (input: PersonalText) => Promise<boolean>;
   /** A user answered a card (Action.Execute); returns the card to show instead, if any. */
   onCardAction?: (activity: Activity, verb: string | undefined, data: unknown) => Promise<Record<string, unknown> | undefined>;
   /** A `messageReaction` activity (reactions added to or removed from a bot message; issue 10). */

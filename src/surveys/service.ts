@@ -8,6 +8,7 @@ import { prepareMessage } from "../delivery/message/prepare.js";
 import { renderActivity } from "../delivery/message/render.js";
 import type { Message } from "../delivery/message/schema.js";
 import type { Survey } from "../delivery/message/survey.js";
+import type { PersonalText } from "../inbound/handler.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/ports.js";
 import {
@@ -37,17 +38,7 @@ export interface SurveyServiceDeps {
 }
 
 /** A typed text in a person's 1:1 chat, as the inbound handler passes it. */
-export interface SurveyText {
-  tenantId: string;
-  userId: string;
-  aadObjectId?: string | undefined;
-  userName?: string | undefined;
-  conversationId: string;
-  serviceUrl: string;
-  /** The inbound activity's id: applied once, replied to once. */
-  activityId?: string | undefined;
-  text: string;
-}
+export type SurveyText = PersonalText;
 
 /** Bounded retries of an optimistic write; each conflict means another writer made progress. */
 const maxConflicts = 20;
