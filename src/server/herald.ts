@@ -252,8 +252,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   cardActions.on(preferencesVerb, preferencesCardHandler(preferences));
   const handler = new ActivityHandler({
     store,
-    // Replies are watched so a proactive install sends its message after the welcome (install/welcomes.ts).
-    replies: welcomes.wrap(replies),
+    replies,
     logger,
     now: () => isoNow(clock),
     welcome,

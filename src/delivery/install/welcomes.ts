@@ -10,12 +10,12 @@ import type { Clock } from "../../clock.js";
  * waits `timeoutMs` instead (see Installer).
  */
 export class WelcomeTracker {
-  /** conversation id → when its last reply settled (stored, or sent/failed without a row), bounded. */
-  private readonly settled = new Map<string, number>();
+  /** conversation id → when its last reply was stored, bounded. */
+  private readonly storedAt = new Map<string, number>();
   /** conversation id → the notification of its last stored reply and when it was stored, bounded. */
   private readonly replies = new Map<string, { id: string; at: number }>();
   private readonly waiters = new Map<string, Set<() => void>>();
-  /** Whether a stored reply's notification is final (sent or failed); unset = stored counts as settled. */
+  /** Whether a stored reply's notification is final (sent or failed); unset: no reply is ever pending. */
   isFinal: ((notificationId: string) => Promise<boolean>) | undefined;
 
   constructor(
@@ -23,14 +23,13 @@ export class WelcomeTracker {
     private readonly cap = 10_000,
   ) {}
 
-  /** A reply to `conversationId` was stored as notification `notificationId` (durable replies). */
+  /**
+   * A reply to `conversationId` was stored as notification `notificationId` (durable replies,
+   * before the inbound activity is answered): wakes the install step waiting for it.
+   */
   stored(conversationId: string, notificationId: string): void {
     remember(this.replies, conversationId, { id: notificationId, at: this.clock.now() }, this.cap);
-  }
-
-  /** A reply to `conversationId` settled now. */
-  settle(conversationId: string): void {
-    remember(this.settled, conversationId, this.clock.now(), this.cap);
+    remember(this.storedAt, conversationId, this.clock.now(), this.cap);
     const ws = this.waiters.get(conversationId);
     if (ws) {
       this.waiters.delete(conversationId);
@@ -56,11 +55,11 @@ export class WelcomeTracker {
   }
 
   /**
-   * Resolves true once a reply to `conversationId` was stored (or settled) at or after `since`,
+   * Resolves true once a reply to `conversationId` was stored at or after `since`,
    * false after `timeoutMs` (or when `signal` aborts).
    */
   wait(conversationId: string, since: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    const at = this.settled.get(conversationId);
+    const at = this.storedAt.get(conversationId);
     if (at !== undefined && at >= since) return Promise.resolve(true);
     if (timeoutMs <= 0 || signal?.aborted) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
@@ -81,14 +80,6 @@ export class WelcomeTracker {
       timer.unref?.();
       ws.add(wake);
       signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-
-  /** Wrap the bot endpoint's reply sender: every settled `send` is recorded. */
-  wrap<R extends { send(serviceUrl: string, conversationId: string, ...rest: never[]): Promise<void> }>(replies: R): R {
-    const send = replies.send.bind(replies) as (...args: unknown[]) => Promise<void>;
-    return Object.assign(Object.create(replies) as R, {
-      send: (...args: unknown[]) => send(...args).finally(() => this.settle(String(args[1]))),
     });
   }
 }
