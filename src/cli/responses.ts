@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { ResponsesSummary } from "../api/responses.js";
 import { client, clientOptions, run } from "./client.js";
-import { api, apiRaw, type ClientOptions } from "./http-client.js";
+import { api, apiRaw } from "./http-client.js";
 
 /** The `summary` of GET /v1/notifications/{id}/responses, as the API writes it. */
 export type ResponsesSummaryView = ResponsesSummary;
@@ -22,16 +22,6 @@ export function summaryLines(s: ResponsesSummaryView | null): string[] {
   const reactions = Object.entries(s.reactions);
   if (reactions.length > 0) lines.push(`reactions: ${reactions.map(([t, n]) => `${t} ${n}`).join(", ")}`);
   return lines;
-}
-
-/** Fetch the summary of a notification's answers. */
-export async function fetchSummary(c: ClientOptions, id: string): Promise<ResponsesSummaryView | null> {
-  const page = await api<{ summary: ResponsesSummaryView | null }>(
-    c,
-    "GET",
-    `/v1/notifications/${encodeURIComponent(id)}/responses?limit=1`,
-  );
-  return page.summary;
 }
 
 /** `herald responses ID [--csv] [--summary]`: a poll's or acknowledgement's answers. */

@@ -32,10 +32,3 @@ export function markdownToHtml(text: string): string {
   flush();
   return out.join("");
 }
-
-/** The same text with every character escaped (plain text). */
-export const plainToHtml = (text: string): string =>
-  text
-    .split("\n")
-    .map((l) => l.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"))
-    .join("<br>");
