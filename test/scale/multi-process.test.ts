@@ -303,7 +303,7 @@ describe("one herald serve and two herald worker on PostgreSQL and Redis, Teams'
       throw new Error(`${(e as Error).message}\n${errors()}`);
     });
     // Every stop was clean and happened while there was still something to send.
-    for (const r of restarts) expect(r.code, `${r.name} exit code`).toBe(0);
+    for (const r of restarts) expect(r.code, `${r.name} exit code\n${errors()}`).toBe(0);
     expect(restarts.at(-1)!.sentBefore).toBeLessThan(users.length);
     expect(done.total).toBe(users.length);
     expect(done.counts["sent"]).toBe(users.length);
