@@ -8,6 +8,7 @@ import { autoInstallEnabled, type Config, graphEnabled } from "../config/config.
 import { trustedHosts } from "../config/trusted-hosts.js";
 import type { ConnectorClient } from "../connector/client.js";
 import { createConnectorClient, createHttpAgent, type TokenProvider } from "../connector/index.js";
+import { watched } from "../delivery/dispatch/watched.js";
 import { createDeliveryEngine, type DeliveryConfig, type DeliveryEngine } from "../delivery/index.js";
 import { Installer } from "../delivery/install/installer.js";
 import { InstallationJobs } from "../delivery/install/jobs.js";
@@ -307,25 +308,23 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   let listener: Listener | undefined;
   /** Every step runs even when an earlier one fails, so no socket, connection or file stays open. */
   const release = async (): Promise<void> => {
-    const steps: (() => Promise<unknown> | unknown)[] = [
-      () => clearInterval(sweeper),
-      () => listener?.close(),
-      () => series?.stop(),
-      () => (options.engine !== false ? engine.stop() : undefined),
-      () => responses?.stop(),
-      () => installations?.stop(),
-      () => shutdown.abort(new Error("Herald is shutting down")),
-      () => handler.drain(),
-      () => http.close(),
-      () => graphAgent?.close(),
-      () => redis?.disconnect(),
-      () => (options.store ? undefined : store.close()),
+    const steps: [string, () => Promise<unknown> | unknown][] = [
+      ["survey sweeper", () => clearInterval(sweeper)],
+      ["listener", () => listener?.close()],
+      ["recurring series", () => series?.stop()],
+      ["engine", () => (options.engine !== false ? engine.stop() : undefined)],
+      ["responses", () => responses?.stop()],
+      ["installations", () => installations?.stop()],
+      ["abort", () => shutdown.abort(new Error("Herald is shutting down"))],
+      ["inbound handler", () => handler.drain()],
+      ["connector client", () => http.close()],
+      ["graph client", () => graphAgent?.close()],
+      ["redis", () => redis?.disconnect()],
+      ["store", () => (options.store ? undefined : store.close())],
     ];
     const failures: unknown[] = [];
-    for (const step of steps)
-      await Promise.resolve()
-        .then(step)
-        .catch((e: unknown) => failures.push(e));
+    for (const [name, step] of steps)
+      await watched(logger, name, () => Promise.resolve().then(step)).catch((e: unknown) => failures.push(e));
     if (failures.length > 0) throw failures[0];
   };
   // Expired surveys end within a quarter of HERALD_SURVEY_TIMEOUT (at most a minute late).

@@ -18,6 +18,8 @@ import { MessageCache } from "./messages.js";
 import { Permits } from "./permits.js";
 import { RecentRequests } from "./recent.js";
 import type { SurveyHook } from "./survey-hook.js";
+import { Warmup } from "./warmup.js";
+import { watched } from "./watched.js";
 
 export interface DispatcherDeps {
   owner: string;
@@ -41,36 +43,6 @@ export interface DispatcherDeps {
   graph?: DirectoryGraph | undefined;
   /** Starts or queues surveys (src/surveys); without it survey rows fail. */
   surveys?: SurveyHook | undefined;
-}
-
-/**
- * The first request of a process goes alone: it waits for the Connector token and opens the
- * first connection (a few hundred ms). Requests admitted by the rate limiter meanwhile would all
- * leave together when the token comes and arrive at Teams bunched, above the rate the limiter
- * meant; so no other request takes a slot until the first one has been answered.
- */
-class Warmup {
-  private first = true;
-  private done = false;
-  private release!: () => void;
-  private readonly opened = new Promise<void>((r) => {
-    this.release = r;
-  });
-
-  enter(): Promise<void> {
-    if (this.done) return Promise.resolve();
-    if (this.first) {
-      this.first = false;
-      return Promise.resolve();
-    }
-    return this.opened;
-  }
-
-  open(): void {
-    if (this.done) return;
-    this.done = true;
-    this.release();
-  }
 }
 
 /** An item of the batched write: a row about to be sent, or a request's outcome. */
@@ -267,14 +239,18 @@ export class Dispatcher {
   async stop(): Promise<void> {
     if (this.abort.signal.aborted) return;
     this.abort.abort();
+    this.warmup.open(); // lanes waiting to warm up see the abort and end
     for (const t of this.timers) clearInterval(t);
-    await Promise.allSettled([...this.lanes.values()].map((l) => l.stopped()));
-    while (this.permits.inUse > 0) await new Promise((r) => setTimeout(r, 5));
-    await Promise.allSettled([...this.expansions.values()]);
-    await this.polling;
-    await this.writes.drain();
-    await Promise.allSettled([...this.side]);
-    if (this.started) await this.deps.store.retire(this.deps.owner, this.deps.clock.now());
+    const phase = (name: string, wait: () => Promise<unknown>) => watched(this.deps.logger, `engine: ${name}`, wait);
+    await phase("lanes", () => Promise.allSettled([...this.lanes.values()].map((l) => l.stopped())));
+    await phase("requests in flight", async () => {
+      while (this.permits.inUse > 0) await new Promise((r) => setTimeout(r, 5));
+    });
+    await phase("audience expansions", () => Promise.allSettled([...this.expansions.values()]));
+    await phase("polling", () => Promise.resolve(this.polling));
+    await phase("result writes", () => this.writes.drain());
+    await phase("side tasks", () => Promise.allSettled([...this.side]));
+    if (this.started) await phase("retire", () => this.deps.store.retire(this.deps.owner, this.deps.clock.now()));
   }
 
   /** Requests in flight and jobs held, for tests and metrics. */
@@ -313,6 +289,7 @@ export class Dispatcher {
         credentialLost: (at) => this.credentials.lost(at),
         warm: () => this.warmup.enter(),
         answered: () => this.warmup.open(),
+        skipped: () => this.warmup.skipped(),
         signal: this.abort.signal,
       });
       this.lanes.set(tenantId, lane);

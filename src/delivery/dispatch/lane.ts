@@ -39,6 +39,8 @@ export interface LaneDeps {
   warm(): Promise<void>;
   /** A request finished (answered or failed). */
   answered(): void;
+  /** A job that passed `warm()` did not send (see Warmup.skipped). */
+  skipped(): void;
   /** Aborted when the engine stops. */
   signal: AbortSignal;
 }
@@ -163,6 +165,7 @@ export class Lane {
         const now = clock.now();
         if (!this.deps.credentialEnter(now)) {
           permits.release();
+          this.deps.skipped();
           this.requeue(job);
           await this.sleep(Math.max(1, this.deps.credentialWait(clock.now())));
           continue;
@@ -171,6 +174,7 @@ export class Lane {
         if (!(await this.deps.markInflight({ notificationId: job.notificationId, seq: job.seq }))) {
           this.deps.credentialLost(now);
           permits.release(); // recalled or taken over meanwhile: not to be sent
+          this.deps.skipped();
           continue;
         }
       }
@@ -184,6 +188,7 @@ export class Lane {
       }
       if ("again" in slot) {
         permits.release();
+        this.deps.skipped();
         if (entered !== undefined) this.deps.credentialLost(entered);
         this.giveBack(job, premarked, slot.again);
         continue;
