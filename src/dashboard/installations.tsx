@@ -139,7 +139,7 @@ export function InstallationsPage() {
       {loaded && jobs.length === 0 ? (
         <p>No installation jobs yet.</p>
       ) : (
-        <div class="table-wrap">
+        <div class="table-wrap" role="region" aria-label="Installation jobs" tabIndex={0}>
           <table>
             <caption class="help">Jobs, newest first{running ? " (updating while one runs)" : ""}</caption>
             <thead>

@@ -107,7 +107,7 @@ export function SeriesPage(props: { me: Me }) {
       {loaded && items.length === 0 ? (
         <p>No recurring series. Schedule one with a cron when composing.</p>
       ) : (
-        <div class="table-wrap">
+        <div class="table-wrap" role="region" aria-label="Recurring series" tabIndex={0}>
           <table>
             <thead>
               <tr>

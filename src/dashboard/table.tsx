@@ -40,7 +40,7 @@ export function PagedTable<T>(props: {
       {rows.length === 0 && !error ? (
         <p>{props.empty}</p>
       ) : (
-        <div class="table-wrap">
+        <div class="table-wrap" role="region" aria-label={props.title} tabIndex={0}>
           <table>
             <thead>
               <tr>

@@ -177,7 +177,7 @@ export function Watch(props: { id: string; me: Me }) {
       {rows.length > 0 && (
         <section aria-labelledby="deliveries">
           <h2 id="deliveries">Deliveries (first {Math.min(rows.length, 100)})</h2>
-          <div class="table-wrap">
+          <div class="table-wrap" role="region" aria-labelledby="deliveries" tabIndex={0}>
             <table>
               <thead>
                 <tr>
