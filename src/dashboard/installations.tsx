@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText, type Page } from "./api.js";
-import { when } from "./table.js";
+import { TableWrap, when } from "./table.js";
 
 /** `GET /v1/installations/{id}` (src/api/installations.ts installationView). */
 export interface InstallationJob {
@@ -139,7 +139,7 @@ export function InstallationsPage() {
       {loaded && jobs.length === 0 ? (
         <p>No installation jobs yet.</p>
       ) : (
-        <div class="table-wrap" role="region" aria-label="Installation jobs" tabIndex={0}>
+        <TableWrap label="Installation jobs">
           <table>
             <caption class="help">Jobs, newest first{running ? " (updating while one runs)" : ""}</caption>
             <thead>
@@ -178,7 +178,7 @@ export function InstallationsPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
       {next && (
         <button type="button" class="secondary" onClick={more}>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText, type Me, type Page } from "./api.js";
-import { when } from "./table.js";
+import { TableWrap, when } from "./table.js";
 
 /** A recurring series as `GET /v1/series` shows it (src/api/series.ts seriesView). */
 export interface SeriesView {
@@ -107,7 +107,7 @@ export function SeriesPage(props: { me: Me }) {
       {loaded && items.length === 0 ? (
         <p>No recurring series. Schedule one with a cron when composing.</p>
       ) : (
-        <div class="table-wrap" role="region" aria-label="Recurring series" tabIndex={0}>
+        <TableWrap label="Recurring series">
           <table>
             <thead>
               <tr>
@@ -184,7 +184,7 @@ export function SeriesPage(props: { me: Me }) {
               })}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
       {next && (
         <button type="button" class="secondary" onClick={more}>

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, errorText, type Me, type NotificationView, type Page } from "./api.js";
 import { OutcomeChart, TimelineChart } from "./chart.js";
 import { ResponsesReport } from "./responses-report.js";
+import { TableWrap } from "./table.js";
 
 interface DeliveryRow {
   seq: number;
@@ -177,7 +178,7 @@ export function Watch(props: { id: string; me: Me }) {
       {rows.length > 0 && (
         <section aria-labelledby="deliveries">
           <h2 id="deliveries">Deliveries (first {Math.min(rows.length, 100)})</h2>
-          <div class="table-wrap" role="region" aria-labelledby="deliveries" tabIndex={0}>
+          <TableWrap label="Deliveries">
             <table>
               <thead>
                 <tr>
@@ -202,7 +203,7 @@ export function Watch(props: { id: string; me: Me }) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         </section>
       )}
     </article>

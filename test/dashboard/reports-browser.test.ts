@@ -221,7 +221,7 @@ describe("the dashboard's reports in a browser", () => {
       if (ready) await phone.getByRole("img", { name: ready }).waitFor(quick);
       const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       const wide = await phone.evaluate(() =>
-        [...document.querySelectorAll("body *")]
+        Array.from(document.querySelectorAll("body *"))
           .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
           .slice(0, 5)
           .map((e) => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`),
