@@ -180,7 +180,7 @@ describe("the dashboard's reports in a browser", () => {
     await page.getByRole("alert").getByText("Name at least one group").waitFor();
   });
 
-  it("the series page pauses and resumes a recurring series, and the API's state follows", async () => {
+  it("the series page pauses and resumes a recurring series (the API's state follows); a run links to its report", async () => {
     const created = await api("POST", "/v1/series", {
       audience: { conversations: [people[0]!.chat] },
       message: { text: "Weekly reminder: timesheets" },
@@ -203,6 +203,26 @@ describe("the dashboard's reports in a browser", () => {
     expect(await state()).toBe("active");
     await row.getByRole("button", { name: `Runs of ${id}` }).click();
     await page.getByText("No runs yet.").waitFor();
+    // A run: the series made due a second ago (its cron is weekly), started by Herald's series loop.
+    await store.series!.update(id, { nextRunAt: Date.now() - 1_000 }, ["active"], Date.now());
+    const run = await eventually(
+      "the series ran",
+      async () => {
+        const s = (await api("GET", `/v1/series/${id}`)).json;
+        const runs = (s["recentRuns"] ?? []) as { notificationId: string }[];
+        return runs[0]?.notificationId;
+      },
+      20_000,
+    );
+    await page.reload();
+    await row.getByRole("button", { name: `Runs of ${id}` }).click();
+    // Each run links to its notification's report (from the runs list; the row also links the last run's).
+    await row.getByRole("link", { name: "last run's report" }).waitFor();
+    await page
+      .getByRole("listitem")
+      .locator(`a[href="#/n/${encodeURIComponent(run)}"]`)
+      .click();
+    await page.getByRole("heading", { name: `Notification ${run}` }).waitFor(quick);
   });
 
   it("every new page fits a 390 px wide phone (no horizontal overflow) and passes axe; no script error", async () => {
