@@ -38,6 +38,7 @@ export function InstallationsPage() {
   const [ids, setIds] = useState("");
   const [reload, setReload] = useState(0);
   const running = jobs.some((j) => j.status === "running");
+  const [installed, setInstalled] = useState<{ recipients: number | null; skipped: number } | undefined>();
 
   useEffect(() => {
     api<{ items: { tenantId: string }[] }>("GET", "/v1/tenants").then(
@@ -66,6 +67,24 @@ export function InstallationsPage() {
     const t = setTimeout(() => setReload((r) => r + 1), 1000);
     return () => clearTimeout(t);
   }, [running, jobs]);
+
+  // The tenant's installs as Herald knows them: its stored 1:1 chats (`all` of the tenant, estimated
+  // as a send would count them), asked again when a job ends.
+  const ended = jobs.filter((j) => j.status !== "running").length;
+  useEffect(() => {
+    if (tenantId === "") return setInstalled(undefined);
+    let stop = false;
+    const t = setTimeout(() => {
+      api<{ recipients: number | null; skipped: number }>("POST", "/v1/audiences/estimate", { audience: { all: true, tenantId } }).then(
+        (e) => !stop && setInstalled(e),
+        () => !stop && setInstalled(undefined),
+      );
+    }, 300);
+    return () => {
+      stop = true;
+      clearTimeout(t);
+    };
+  }, [tenantId, ended]);
 
   const more = async () => {
     if (!next) return;
@@ -107,6 +126,12 @@ export function InstallationsPage() {
             <option key={t} value={t} />
           ))}
         </datalist>
+        {installed && installed.recipients !== null && (
+          <p class="help" data-testid="installed-now" aria-live="polite">
+            Herald has a chat with {installed.recipients.toLocaleString()} {installed.recipients === 1 ? "person" : "people"} in this tenant
+            {installed.skipped > 0 ? ` (and ${installed.skipped.toLocaleString()} who uninstalled or blocked the bot)` : ""}.
+          </p>
+        )}
         <fieldset class="radios">
           <legend>Install for</legend>
           {(

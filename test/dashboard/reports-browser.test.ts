@@ -172,6 +172,15 @@ describe("the dashboard's reports in a browser", () => {
     const listed = await api("GET", "/v1/installations");
     const job = (listed.json["items"] as { id: string; counts: unknown }[])[0]!;
     expect(job.counts).toEqual({ installed: 2, alreadyInstalled: USERS - 2, refused: 0, failed: 0 });
+    // The tenant's installs as Herald knows them (its stored 1:1 chats), as the estimate API counts them.
+    const chats = await eventually("the two new chats stored", async () => {
+      const e = await api("POST", "/v1/audiences/estimate", { audience: { all: true, tenantId: tenantId() } });
+      return (e.json["recipients"] as number) >= 12 ? (e.json["recipients"] as number) : undefined;
+    });
+    // (Installs reach Herald just after the job ends; the page asks when it opens and when a job ends.)
+    await page.reload();
+    await page.getByLabel("Tenant id").fill(tenantId());
+    await page.getByTestId("installed-now").getByText(`Herald has a chat with ${chats} people in this tenant`).waitFor(quick);
     expect(await axe(page)).toEqual([]);
     await page.screenshot({ path: resolve(images, "dashboard-installations.png") });
     // A bad request is refused by the API and shown: a group job without a group.
