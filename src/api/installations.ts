@@ -36,6 +36,13 @@ export const installationItemsQuerySchema = z.strictObject({
   format: z.enum(["json", "csv"]).optional(),
 });
 
+/** `GET /v1/installations`: newest first; a tenant-limited key sees its tenants' jobs. */
+export const installationListQuerySchema = z.strictObject({
+  tenantId: z.string().min(1).max(200).optional(),
+  cursor: z.string().min(1).max(2_000).optional(),
+  limit: z.coerce.number().int().min(1).max(1_000).optional(),
+});
+
 /** A job as the API shows it. */
 export function installationView(j: InstallationJob) {
   return {
@@ -62,7 +69,7 @@ function toCsv(items: readonly InstallationItem[]): string {
 
 /**
  * `POST /v1/installations` (admin): install the app for many users ahead of a broadcast →
- * 202 `{id, status, counts}`; `GET /v1/installations/{id}` its live counts (installed,
+ * 202 `{id, status, counts}`; `GET /v1/installations?tenantId=&cursor=&limit=` the jobs, newest first; `GET /v1/installations/{id}` its live counts (installed,
  * alreadyInstalled, refused, failed); `GET /v1/installations/{id}/items?after=&limit=&format=csv`
  * the outcome per user. 503 when Herald has no Graph (no credentials) or auto-install is off.
  */
@@ -101,6 +108,18 @@ export function installationRoutes(jobs: InstallationJobs | undefined, keys: Api
         : { all: true, tenantId };
     const job = await jobs.start(request, principal.keyId);
     return c.json(installationView(job), 202);
+  });
+
+  app.get("/v1/installations", requireScope(keys, "admin"), async (c) => {
+    if (!jobs) return unavailable(c);
+    const q = installationListQuerySchema.safeParse(c.req.query());
+    if (!q.success) return queryError(c, q.error);
+    const principal = c.get("principal");
+    if (q.data.tenantId !== undefined && !mayUseTenant(principal, q.data.tenantId))
+      return errorResponse(c, 403, "HERALD_E_FORBIDDEN", `This API key may not read tenant ${q.data.tenantId}'s installations.`);
+    const tenants = q.data.tenantId !== undefined ? [q.data.tenantId] : (principal.tenants ?? undefined);
+    const page = await jobs.list({ tenants }, { cursor: q.data.cursor, limit: q.data.limit ?? 50 });
+    return c.json({ items: page.items.map(installationView), nextCursor: page.nextCursor ?? null });
   });
 
   app.get("/v1/installations/:id", requireScope(keys, "admin"), async (c) => {

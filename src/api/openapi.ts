@@ -9,7 +9,7 @@ import {
 import { conversationQuerySchema } from "./conversations.js";
 import { approveBodySchema, draftBodySchema, returnBodySchema } from "./drafts.js";
 import { estimateRequestSchema } from "./estimate.js";
-import { installationItemsQuerySchema, installationRequestSchema } from "./installations.js";
+import { installationItemsQuerySchema, installationListQuerySchema, installationRequestSchema } from "./installations.js";
 import { auditQuerySchema, createKeySchema } from "./keys.js";
 import { retryQuerySchema } from "./notification-retry.js";
 import { optOutsQuerySchema, tenantSettingsBodySchema, userPreferencesBodySchema, userPreferencesQuerySchema } from "./preferences.js";
@@ -410,6 +410,15 @@ export function openApiDocument(serverUrl?: string): Schema {
         },
       },
       "/v1/installations": {
+        get: {
+          summary: "Installation jobs, newest first, with their counts (admin; a tenant-limited key sees its tenants')",
+          parameters: queryParameters(installationListQuerySchema),
+          responses: {
+            "200": { description: "{items:[{id, status, tenantId, total, counts, error, createdAt, completedAt}], nextCursor}" },
+            ...errors(400, 401, 403),
+            "503": { description: "No Graph (no credentials, or HERALD_AUTO_INSTALL=off)" },
+          },
+        },
         post: {
           summary:
             "Install the app through Microsoft Graph for users, groups' members or the whole directory of a tenant, ahead of a broadcast (admin)",

@@ -2,8 +2,11 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, errorText, type Me, useSession } from "./api.js";
 import { Compose } from "./compose.js";
 import { DraftsPage } from "./drafts.js";
+import { InstallationsPage } from "./installations.js";
 import { NotificationList } from "./notifications.js";
+import { OptOutsPage } from "./optouts.js";
 import { AuditPage, BlockedPage, KeysPage } from "./reports.js";
+import { SeriesPage } from "./series.js";
 import { SignIn } from "./signin.js";
 import { Watch } from "./watch.js";
 
@@ -19,7 +22,10 @@ const sections: Section[] = [
   { path: "compose", label: "Compose", scopes: ["send", "draft"] },
   { path: "drafts", label: "Drafts", scopes: ["draft", "approve"] },
   { path: "notifications", label: "Notifications", scopes: ["read"] },
+  { path: "series", label: "Series", scopes: ["read"] },
   { path: "blocked", label: "Blocked", scopes: ["read"] },
+  { path: "opt-outs", label: "Opt-outs", scopes: ["read"] },
+  { path: "installations", label: "Installations", scopes: ["admin"] },
   { path: "keys", label: "API keys", scopes: ["admin"] },
   { path: "audit", label: "Audit log", scopes: ["admin"] },
 ];
@@ -103,6 +109,9 @@ function pageFor(page: string, id: string | undefined, me: Me) {
   if (page === "n" && id) return <Watch id={decodeURIComponent(id)} me={me} />;
   if (page === "drafts") return <DraftsPage me={me} />;
   if (page === "blocked") return <BlockedPage />;
+  if (page === "series") return <SeriesPage me={me} />;
+  if (page === "opt-outs") return <OptOutsPage />;
+  if (page === "installations") return <InstallationsPage />;
   if (page === "keys") return <KeysPage />;
   if (page === "audit") return <AuditPage />;
   return <NotificationList />;

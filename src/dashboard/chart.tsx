@@ -88,3 +88,78 @@ export function TimelineChart(props: { sentAt: readonly string[]; title: string 
     </svg>
   );
 }
+
+/** One bar of a {@link BarChart}. */
+export interface Bar {
+  label: string;
+  value: number;
+  colour?: string;
+}
+
+/**
+ * Labelled horizontal bars (poll options, survey answers, reactions) as inline SVG, with the
+ * same numbers in a table under "Show as a table" for screen readers and copying. The SVG's
+ * `aria-label` names every bar and its count; `total` adds each bar's share to the labels.
+ */
+export function BarChart(props: { bars: readonly Bar[]; title: string; total?: number; testId?: string }) {
+  const max = Math.max(1, ...props.bars.map((b) => b.value));
+  const row = 28;
+  const width = 480;
+  const labelW = 150;
+  const barW = width - labelW - 90;
+  const share = (n: number) => (props.total && props.total > 0 ? ` (${Math.round((n / props.total) * 100)}%)` : "");
+  const short = (s: string) => (s.length > 22 ? `${s.slice(0, 21)}…` : s);
+  return (
+    <figure class="bar-chart" data-testid={props.testId}>
+      <svg
+        class="chart"
+        viewBox={`0 0 ${width} ${Math.max(1, props.bars.length) * row + 8}`}
+        role="img"
+        aria-label={`${props.title}: ${props.bars.map((b) => `${b.label} ${b.value}${share(b.value)}`).join(", ")}`}
+      >
+        <title>{props.title}</title>
+        {props.bars.map((b, i) => (
+          <g key={`${i}-${b.label}`} transform={`translate(0 ${i * row + 4})`}>
+            <text x={labelW - 8} y={row / 2 + 4} text-anchor="end" class="chart-label">
+              {short(b.label)}
+            </text>
+            <rect
+              x={labelW}
+              y={4}
+              height={row - 10}
+              width={Math.max(b.value > 0 ? 2 : 0, (b.value / max) * barW)}
+              fill={b.colour ?? "#4F52B2"}
+            />
+            <text x={labelW + (b.value / max) * barW + 6} y={row / 2 + 4} class="chart-value">
+              {b.value}
+              {share(b.value)}
+            </text>
+          </g>
+        ))}
+      </svg>
+      <details>
+        <summary>Show as a table</summary>
+        <table>
+          <caption>{props.title}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Answer</th>
+              <th scope="col">Count</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.bars.map((b, i) => (
+              <tr key={`${i}-${b.label}`}>
+                <th scope="row">{b.label}</th>
+                <td>
+                  {b.value}
+                  {share(b.value)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </details>
+    </figure>
+  );
+}

@@ -1,6 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText, type Me, type NotificationView, type Page } from "./api.js";
 import { OutcomeChart, TimelineChart } from "./chart.js";
+import { ResponsesReport } from "./responses-report.js";
+import { TableWrap } from "./table.js";
 
 interface DeliveryRow {
   seq: number;
@@ -9,6 +11,7 @@ interface DeliveryRow {
   status: string;
   lastErrorCode: string | null;
   sentAt: string | null;
+  readAt?: string | null;
 }
 
 const finished = (n: NotificationView) =>
@@ -16,6 +19,10 @@ const finished = (n: NotificationView) =>
   !n.expanding &&
   !(n.edit && n.edit.pending > 0) &&
   !(n.recall && n.recall.pending > 0);
+
+/** The outcome counts (they add up to the total): `read` is counted among `sent`, so it is shown with the answers. */
+export const outcomes = (counts: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(counts).filter(([k]) => k !== "read"));
 
 /** Messages a second since sending started (what the progress bar's rate shows). */
 export function rateOf(n: NotificationView, now: number): number {
@@ -116,7 +123,7 @@ export function Watch(props: { id: string; me: Me }) {
       )}
       <section aria-labelledby="outcomes">
         <h2 id="outcomes">Outcomes</h2>
-        <OutcomeChart counts={n.counts} title="Recipients by outcome" />
+        <OutcomeChart counts={outcomes(n.counts)} title="Recipients by outcome" />
         {rows.length > 0 && (
           <>
             <h3>Sent over time{rows.length < n.total ? ` (first ${rows.length})` : ""}</h3>
@@ -129,6 +136,7 @@ export function Watch(props: { id: string; me: Me }) {
           </a>
         </p>
       </section>
+      {finished(n) && <ResponsesReport n={n} reload={tick} onRefresh={() => setTick(tick + 1)} />}
       {maySend && (
         <section aria-labelledby="actions" class="actions">
           <h2 id="actions">Edit or recall</h2>
@@ -170,7 +178,7 @@ export function Watch(props: { id: string; me: Me }) {
       {rows.length > 0 && (
         <section aria-labelledby="deliveries">
           <h2 id="deliveries">Deliveries (first {Math.min(rows.length, 100)})</h2>
-          <div class="table-wrap">
+          <TableWrap label="Deliveries">
             <table>
               <thead>
                 <tr>
@@ -179,6 +187,7 @@ export function Watch(props: { id: string; me: Me }) {
                   <th scope="col">Status</th>
                   <th scope="col">Code</th>
                   <th scope="col">Sent</th>
+                  <th scope="col">Read</th>
                 </tr>
               </thead>
               <tbody>
@@ -189,11 +198,12 @@ export function Watch(props: { id: string; me: Me }) {
                     <td>{r.status}</td>
                     <td>{r.lastErrorCode ?? ""}</td>
                     <td>{r.sentAt ? new Date(r.sentAt).toLocaleTimeString() : ""}</td>
+                    <td>{r.readAt ? new Date(r.readAt).toLocaleTimeString() : ""}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         </section>
       )}
     </article>

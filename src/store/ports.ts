@@ -219,4 +219,12 @@ export interface InstallationStore {
   get(jobId: string): Promise<InstallationJob | undefined>;
   /** Items after `seq` `after` (-1 for the first page), in order. */
   items(jobId: string, after: number, limit: number): Promise<InstallationItem[]>;
+  /**
+   * Jobs newest first, of the tenants named (undefined: every tenant); `cursor` is the
+   * `nextCursor` of the page before (opaque; one this store did not issue throws `HERALD_E_STORE_CURSOR`).
+   */
+  list(
+    filter: { tenants?: readonly string[] | undefined },
+    page: { cursor?: string | undefined; limit: number },
+  ): Promise<Page<InstallationJob>>;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../../clock.js";
 import type { Logger } from "../../log.js";
-import type { InstallationItem, InstallationJob, InstallationStore } from "../../store/ports.js";
+import type { InstallationItem, InstallationJob, InstallationStore, Page } from "../../store/ports.js";
 import type { DirectoryGraph } from "../audience/directory-graph.js";
 import { canonicalUserId } from "../audience/rows.js";
 import type { Installer } from "./installer.js";
@@ -57,6 +57,14 @@ export class InstallationJobs {
 
   items(id: string, after: number, limit: number): Promise<InstallationItem[]> {
     return this.deps.store.items(id, after, limit);
+  }
+
+  /** Jobs newest first (the tenants named, or all). */
+  list(
+    filter: { tenants?: readonly string[] | undefined },
+    page: { cursor?: string | undefined; limit: number },
+  ): Promise<Page<InstallationJob>> {
+    return this.deps.store.list(filter, page);
   }
 
   /** Stop the running jobs and wait for them. */

@@ -1,7 +1,17 @@
 import type { Kysely } from "kysely";
 import { sql } from "kysely";
-import type { InstallationItem, InstallationJob, InstallationOutcome, InstallationStore } from "../ports.js";
+import { StoreError } from "../errors.js";
+import type { InstallationItem, InstallationJob, InstallationOutcome, InstallationStore, Page } from "../ports.js";
 import type { Database } from "./schema.js";
+
+/** A job list's cursor: the last job's `(created_at, id)`, versioned and base64url-encoded (opaque to callers). */
+const encodeJobCursor = (createdAt: string, id: string): string => Buffer.from(`j1:${createdAt}|${id}`, "utf8").toString("base64url");
+
+function decodeJobCursor(cursor: string): { createdAt: string; id: string } {
+  const match = /^j1:([^|]{1,40})\|(.{1,200})$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  if (!match) throw new StoreError("HERALD_E_STORE_CURSOR", "The page cursor is not one this server issued; start again without a cursor.");
+  return { createdAt: match[1]!, id: match[2]! };
+}
 
 function jobOf(r: Database["installation_jobs"]): InstallationJob {
   return {
@@ -111,5 +121,28 @@ export class KyselyInstallationStore implements InstallationStore {
       message: r.message ?? undefined,
       at: r.at,
     }));
+  }
+
+  async list(
+    filter: { tenants?: readonly string[] | undefined },
+    page: { cursor?: string | undefined; limit: number },
+  ): Promise<Page<InstallationJob>> {
+    if (filter.tenants && filter.tenants.length === 0) return { items: [] };
+    let q = this.db.selectFrom("installation_jobs").selectAll();
+    if (filter.tenants) q = q.where("tenant_id", "in", [...filter.tenants]);
+    if (page.cursor) {
+      const after = decodeJobCursor(page.cursor);
+      q = q.where((eb) =>
+        eb.or([eb("created_at", "<", after.createdAt), eb.and([eb("created_at", "=", after.createdAt), eb("id", "<", after.id)])]),
+      );
+    }
+    const rows = await q
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(page.limit + 1)
+      .execute();
+    const items = rows.slice(0, page.limit).map(jobOf);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > page.limit && last ? encodeJobCursor(last.createdAt, last.id) : undefined };
   }
 }
