@@ -78,7 +78,8 @@ export function TestToMyself(props: {
               .filter((p) => p.user?.id)
               .slice(0, 2000)
               .map((p) => (
-                <option key={p.id} value={p.user?.id}>
+                // selected on the option too: the list arrives after the remembered choice.
+                <option key={p.id} value={p.user?.id} selected={p.user?.id === myself?.userId}>
                   {p.user?.name ?? p.user?.id}
                 </option>
               ))}

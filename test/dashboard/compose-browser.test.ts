@@ -257,7 +257,7 @@ describe("Compose in a browser", () => {
     expect(items[0]).toMatchObject({ total: 1, priority: "urgent" });
     // The choice of "me" is remembered in this browser.
     await freshCompose();
-    expect(await page.getByLabel("You in Teams (remembered in this browser)").inputValue()).toBe(me.id);
+    await expect.poll(() => page.getByLabel("You in Teams (remembered in this browser)").inputValue(), { timeout: 5_000 }).toBe(me.id);
     expect((await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze()).violations.map((v) => v.id)).toEqual([]);
   });
 });
