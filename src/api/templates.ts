@@ -6,6 +6,7 @@ import { MessageError } from "../delivery/message/errors.js";
 import { prepareMessage } from "../delivery/message/prepare.js";
 import { messageSchema } from "../delivery/message/schema.js";
 import { errorResponse, readJson } from "../http/errors.js";
+import { mayReadTemplate } from "../templates/policy.js";
 import type { Template, TemplateStore } from "../templates/port.js";
 import { type ApiEnv, type ApiKeyVerifier, requireScope } from "./auth.js";
 import { maxNotificationBodyBytes } from "./notifications.js";
@@ -45,12 +46,13 @@ export const templateView = (t: Template) => ({
   ...t,
   description: t.description ?? null,
   category: t.category ?? null,
+  tenants: t.tenants ?? null,
 });
 
 /**
  * Saved templates: `GET /v1/templates` and `GET /v1/templates/{id}` (send, draft or read scope),
  * `POST /v1/templates` (send or draft), `PUT` and `DELETE /v1/templates/{id}` (their creator, or an
- * admin). A template's message is checked as a notification's would be (schema, then `${...}`
+ * admin). A key limited to some tenants sees only the templates saved within them. A template's message is checked as a notification's would be (schema, then `${...}`
  * expressions with its `options.data`), so what is saved can be sent.
  */
 export function templateRoutes(templates: TemplateStore, keys: ApiKeyVerifier, clock: Clock): Hono<ApiEnv> {
@@ -73,8 +75,9 @@ export function templateRoutes(templates: TemplateStore, keys: ApiKeyVerifier, c
   };
   const load = async (c: Context<ApiEnv>): Promise<Template | Response> => {
     const t = await templates.get(c.req.param("id") ?? "");
-    if (!t) return errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No template ${c.req.param("id")}; list them with GET /v1/templates.`);
-    c.set("auditTarget", { target: t.id });
+    if (!t || !mayReadTemplate(t, c.get("principal").tenants))
+      return errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No template ${c.req.param("id")}; list them with GET /v1/templates.`);
+    c.set("auditTarget", { target: t.id, tenants: t.tenants });
     return t;
   };
   const ownerOnly = (c: Context<ApiEnv>, t: Template) => {
@@ -88,7 +91,11 @@ export function templateRoutes(templates: TemplateStore, keys: ApiKeyVerifier, c
     );
   };
 
-  app.get("/v1/templates", readers, async (c) => c.json({ items: (await templates.list()).map(templateView), nextCursor: null }));
+  app.get("/v1/templates", readers, async (c) => {
+    const tenants = c.get("principal").tenants;
+    const items = (await templates.list()).filter((t) => mayReadTemplate(t, tenants));
+    return c.json({ items: items.map(templateView), nextCursor: null });
+  });
 
   app.get("/v1/templates/:id", readers, async (c) => {
     const t = await load(c);
@@ -98,7 +105,7 @@ export function templateRoutes(templates: TemplateStore, keys: ApiKeyVerifier, c
   app.post("/v1/templates", writers, async (c) => {
     const b = await body(c);
     if (b instanceof Response) return b;
-    const keyId = c.get("principal").keyId;
+    const { keyId, tenants } = c.get("principal");
     const now = isoNow(clock);
     const t: Template = {
       id: templateId(),
@@ -108,12 +115,13 @@ export function templateRoutes(templates: TemplateStore, keys: ApiKeyVerifier, c
       category: b.category,
       options: b.options ?? {},
       createdBy: keyId,
+      tenants: tenants ? [...tenants] : undefined,
       updatedBy: keyId,
       createdAt: now,
       updatedAt: now,
     };
     await templates.create(t);
-    c.set("auditTarget", { target: t.id });
+    c.set("auditTarget", { target: t.id, tenants: t.tenants });
     c.header("Location", `/v1/templates/${t.id}`);
     return c.json(templateView(t), 201);
   });

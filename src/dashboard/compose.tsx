@@ -116,6 +116,9 @@ export function Compose(props: { me: Me }) {
     if (!message.message) return setStatus(message.error ?? "The message is not complete.");
     const when = scheduleOf(schedule);
     if (when.error) return setStatus(when.error);
+    // An approval sends one notification; a series is made by POST /v1/notifications only.
+    if (asDraft && schedule.when === "recurring")
+      return setStatus("A recurring series cannot go through approval: choose another time, or ask someone who may send to create it.");
     const { data, ...rest } = options();
     const request: Record<string, unknown> = { audience, message: message.message, ...rest };
     if (data !== undefined) request["data"] = data;

@@ -24,6 +24,11 @@ export interface Template {
   options: TemplateOptions;
   /** The creator's key id. */
   createdBy: string;
+  /**
+   * The creator key's tenant limit when it was saved; undefined = every tenant. A key limited to
+   * some tenants sees only templates whose every tenant is its own (templatePolicy.ts).
+   */
+  tenants?: string[] | undefined;
   /** The key id of the last change. */
   updatedBy: string;
   createdAt: string;

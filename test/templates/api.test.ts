@@ -21,8 +21,8 @@ forEachStore((stores) => {
   let other: string;
   let tenant: string;
   let people: { id: string; conversationId: string }[];
-  const key = async (name: string, scopes: string[]) => {
-    const r = await call("POST", `${url}/v1/keys`, { name, scopes }, STACK_API_KEY);
+  const key = async (name: string, scopes: string[], tenants?: string[]) => {
+    const r = await call("POST", `${url}/v1/keys`, { name, scopes, ...(tenants ? { tenants } : {}) }, STACK_API_KEY);
     expect(r.status).toBe(201);
     return { key: String(r.json["key"]), id: String(r.json["id"]) };
   };
@@ -113,6 +113,21 @@ forEachStore((stores) => {
       expect((await call("DELETE", `${url}/v1/templates/${id}`, undefined, STACK_API_KEY)).status).toBe(204);
       expect((await call("GET", `${url}/v1/templates/${id}`, undefined, reader)).status).toBe(404);
       expect((await call("PUT", `${url}/v1/templates/${id}`, changed, author)).status).toBe(404);
+    });
+
+    it("shows a tenant-limited key only the templates saved within its tenants", async () => {
+      const limited = (await key("limited author", ["draft"], [tenant])).key;
+      const everyTenant = await call("POST", `${url}/v1/templates`, { ...closure, name: "Org-wide" }, author);
+      const own = await call("POST", `${url}/v1/templates`, { ...closure, name: "Ours" }, limited);
+      expect(own.status).toBe(201);
+      expect(own.json["tenants"]).toEqual([tenant]);
+      expect(everyTenant.json["tenants"]).toBeNull();
+      const seen = (await call("GET", `${url}/v1/templates`, undefined, limited)).json["items"] as Json[];
+      expect(seen.map((t) => t["name"])).toEqual(["Ours"]);
+      expect((await call("GET", `${url}/v1/templates/${everyTenant.json["id"]}`, undefined, limited)).status).toBe(404);
+      expect((await call("DELETE", `${url}/v1/templates/${everyTenant.json["id"]}`, undefined, limited)).status).toBe(404);
+      const all = (await call("GET", `${url}/v1/templates`, undefined, reader)).json["items"] as Json[];
+      expect(all.map((t) => t["name"])).toEqual(["Org-wide", "Ours"]);
     });
 
     it("is in the OpenAPI document", async () => {

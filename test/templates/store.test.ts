@@ -31,6 +31,7 @@ forEachStore((stores) => {
         message: { card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "Closed" }] }, poll: undefined },
         category: "facilities",
         options: { priority: "urgent", footer: false, data: { city: "Lisbon", n: 3 } },
+        tenants: ["t1", "t2"],
       });
       await templates.create(full);
       expect(await templates.get("t_full")).toEqual(JSON.parse(JSON.stringify(full)));
@@ -39,6 +40,7 @@ forEachStore((stores) => {
       expect(bare).toEqual(template("t_bare", "Bare"));
       expect(bare?.description).toBeUndefined();
       expect(bare?.category).toBeUndefined();
+      expect(bare?.tenants).toBeUndefined();
       expect(await templates.get("t_missing")).toBeUndefined();
     });
 
@@ -62,7 +64,8 @@ forEachStore((stores) => {
       };
       expect(await templates.update("t_full", change)).toBe(true);
       const t = await templates.get("t_full");
-      expect(t).toMatchObject({ ...change, createdBy: "k_a", createdAt: "2026-12-01T09:00:00.000Z" });
+      // Who made it, when, and within which tenants never change.
+      expect(t).toMatchObject({ ...change, createdBy: "k_a", createdAt: "2026-12-01T09:00:00.000Z", tenants: ["t1", "t2"] });
       expect(t?.description).toBeUndefined();
       expect(t?.category).toBeUndefined();
       expect(await templates.update("t_missing", change)).toBe(false);

@@ -286,6 +286,8 @@ export interface TemplatesTable {
   /** JSON `{priority?, footer?, data?}`. */
   options: string;
   created_by: string;
+  /** JSON array: the creator key's tenant limit; null = every tenant. */
+  tenants: string | null;
   updated_by: string;
   created_at: string;
   updated_at: string;

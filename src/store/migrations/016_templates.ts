@@ -5,7 +5,9 @@ import type { Migration } from "./migration.js";
  *
  * - `templates`: one row per template. `message` is the `message` of `POST /v1/notifications` as
  *   JSON; `options` the request's other send options (`priority`, `footer`, `data`) as JSON;
- *   `name_key` the lower-cased name, so listings sort alike on both databases.
+ *   `name_key` the lower-cased name, so listings sort alike on both databases; `tenants` the
+ *   creator key's tenant limit as a JSON array (null = every tenant), so a tenant-limited key
+ *   never reads another tenant's template.
  */
 export const m016Templates: Migration = {
   name: "016_templates",
@@ -20,6 +22,7 @@ export const m016Templates: Migration = {
       .addColumn("category", "text")
       .addColumn("options", "text", (c) => c.notNull())
       .addColumn("created_by", "text", (c) => c.notNull())
+      .addColumn("tenants", "text")
       .addColumn("updated_by", "text", (c) => c.notNull())
       .addColumn("created_at", "text", (c) => c.notNull())
       .addColumn("updated_at", "text", (c) => c.notNull())
