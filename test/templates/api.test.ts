@@ -130,6 +130,40 @@ forEachStore((stores) => {
       expect(all.map((t) => t["name"])).toEqual(["Org-wide", "Ours"]);
     });
 
+    it("answers malformed bodies with a 4xx naming the problem, never a 500", async () => {
+      const raw = async (method: string, path: string, body: string) => {
+        const res = await fetch(`${url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${author}`, "content-type": "application/json" },
+          body,
+        });
+        return { status: res.status, json: (await res.json()) as { error?: { code: string; message: string } } };
+      };
+      const own = String((await call("POST", `${url}/v1/templates`, { ...closure, name: "Mine" }, author)).json["id"]);
+      for (const body of [
+        "",
+        "{",
+        "null",
+        "[]",
+        '"text"',
+        "42",
+        JSON.stringify({ name: {}, message: [] }),
+        JSON.stringify({ ...closure, options: [] }),
+        JSON.stringify({ ...closure, message: { survey: { questions: [] } } }),
+      ])
+        for (const [method, path] of [
+          ["POST", "/v1/templates"],
+          ["PUT", `/v1/templates/${own}`],
+          ["POST", "/v1/notifications/test"],
+        ] as const) {
+          const r = await raw(method, path, body);
+          expect(r.status, `${method} ${path} ${body}`).toBeGreaterThanOrEqual(400);
+          expect(r.status, `${method} ${path} ${body}`).toBeLessThan(500);
+          expect(r.json.error?.message, `${method} ${path} ${body}`).toBeTruthy();
+        }
+      expect((await call("DELETE", `${url}/v1/templates/${own}`, undefined, author)).status).toBe(204);
+    });
+
     it("is in the OpenAPI document", async () => {
       const doc = (await call("GET", `${url}/openapi.json`)).json as { paths: Record<string, Json> };
       expect(Object.keys(doc.paths["/v1/templates"] ?? {}).sort()).toEqual(["get", "post"]);
