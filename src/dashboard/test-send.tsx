@@ -67,7 +67,7 @@ export function TestToMyself(props: {
     }
   };
   return (
-    <fieldset>
+    <fieldset style={{ marginTop: "1rem" }}>
       <legend>Test</legend>
       {!sessionUser && (
         <>

@@ -1,3 +1,6 @@
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { AxeBuilder } from "@axe-core/playwright";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +19,8 @@ interface Person {
 
 /** Compose's templates, polls, schedules and test sends, in a real Chromium against Herald and the emulator. */
 const stores = createStoreFactory("sqlite");
+/** The README's screenshot of a poll in Compose is taken here. */
+const images = resolve(dirname(fileURLToPath(import.meta.url)), "../../docs/images");
 let stack: Stack;
 let browser: Browser;
 let page: Page;
@@ -24,6 +29,7 @@ const problems: string[] = [];
 
 beforeAll(async () => {
   ensureDashboardBuilt();
+  mkdirSync(images, { recursive: true });
   stack = await startStack(await stores.open(), {
     emulator: { org: { tenants: 1, users: 4, teams: 1, blockedShare: 0, uninstalledShare: 0 } },
   });
@@ -154,6 +160,7 @@ describe("Compose in a browser", () => {
     await preview.getByText("Where shall we eat?").waitFor();
     const to = people[1]!;
     await pickPerson(to);
+    await page.screenshot({ path: resolve(images, "dashboard-compose-poll.png"), fullPage: true });
     const sent = await requestOf("POST", "/v1/notifications", () => page.getByRole("button", { name: "Send", exact: true }).click());
     expect(sent["message"]).toEqual({
       text: "Lunch on Friday, ${givenName}?",
