@@ -15,7 +15,9 @@ import { retryQuerySchema } from "./notification-retry.js";
 import { optOutsQuerySchema, tenantSettingsBodySchema, userPreferencesBodySchema, userPreferencesQuerySchema } from "./preferences.js";
 import { responsesQuerySchema } from "./responses.js";
 import { seriesEditSchema, seriesQuerySchema, seriesRequestSchema } from "./series.js";
+import { templateBodySchema } from "./templates.js";
 import { tenantsQuerySchema } from "./tenants.js";
+import { testSendBodySchema } from "./test-send.js";
 
 type Schema = Record<string, unknown>;
 
@@ -302,6 +304,43 @@ export function openApiDocument(serverUrl?: string): Schema {
           parameters: [idParam],
           requestBody: { required: true, content: { "application/json": { schema: json(returnBodySchema) } } },
           responses: { "200": { description: "The draft" }, ...errors(400, 401, 403, 404, 409) },
+        },
+      },
+      "/v1/templates": {
+        post: {
+          summary: "Save a template: name, message (text, markdown, card, poll, ack or survey), category, options (send or draft scope)",
+          requestBody: { required: true, content: { "application/json": { schema: json(templateBodySchema) } } },
+          responses: { "201": { description: "The template" }, ...errors(400, 401, 403, 413) },
+        },
+        get: {
+          summary: "Saved templates by name (send, draft or read scope)",
+          responses: { "200": { description: "{items}" }, ...errors(401, 403) },
+        },
+      },
+      "/v1/templates/{id}": {
+        get: {
+          summary: "A saved template",
+          parameters: [idParam],
+          responses: { "200": { description: "The template" }, ...errors(401, 403, 404) },
+        },
+        put: {
+          summary: "Replace a template (its creator, or an admin)",
+          parameters: [idParam],
+          requestBody: { required: true, content: { "application/json": { schema: json(templateBodySchema) } } },
+          responses: { "200": { description: "The template" }, ...errors(400, 401, 403, 404, 413) },
+        },
+        delete: {
+          summary: "Delete a template (its creator, or an admin)",
+          parameters: [idParam],
+          responses: { "204": { description: "Deleted" }, ...errors(401, 403, 404) },
+        },
+      },
+      "/v1/notifications/test": {
+        post: {
+          summary:
+            "Send a message now to one person only (a test to oneself; send or draft scope): a notification of its own, urgent, no category",
+          requestBody: { required: true, content: { "application/json": { schema: json(testSendBodySchema) } } },
+          responses: { "202": { description: "{id, status, test: true}" }, ...errors(400, 401, 403, 413) },
         },
       },
       "/v1/audit": {

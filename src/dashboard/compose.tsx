@@ -2,7 +2,12 @@ import { useMemo, useState } from "preact/hooks";
 import { api, errorText, type Me } from "./api.js";
 import { type Audience, AudiencePicker } from "./audience.js";
 import { type Conversation, fieldsOf } from "./directory.js";
+import { previewOf } from "./message-card.js";
 import { Preview } from "./preview.js";
+import { type AskForm, askFormOf, askMessage, emptyAsk, ResponsesEditor } from "./responses-editor.js";
+import { defaultSchedule, type ScheduleForm, SchedulePicker, scheduleOf } from "./schedule-picker.js";
+import { type SavedTemplate, TemplateBar, type TemplateContent } from "./templates.js";
+import { TestToMyself } from "./test-send.js";
 
 type Kind = "text" | "markdown" | "card";
 
@@ -21,10 +26,16 @@ const sampleCard = JSON.stringify(
 
 const sampleRecipient: Conversation = { id: "", kind: "personal", tenantId: "", status: "active", user: { id: "", name: "Ada Lovelace" } };
 
-/** The `message` of `POST /v1/notifications` from the form. */
-export function messageOf(kind: Kind, body: string, summary: string, alert: boolean): Record<string, unknown> {
-  const m: Record<string, unknown> =
-    kind === "card" ? { card: JSON.parse(body) } : { text: body, textFormat: kind === "text" ? "plain" : "markdown" };
+/** The `message` of `POST /v1/notifications` from the form (throws when the card is not JSON). */
+export function messageOf(kind: Kind, body: string, summary: string, alert: boolean, ask: AskForm = emptyAsk): Record<string, unknown> {
+  const m: Record<string, unknown> = {};
+  if (ask.kind !== "survey") {
+    // A poll or an acknowledgement may stand alone: blank text is left out, not sent empty.
+    if (kind === "card") m["card"] = JSON.parse(body);
+    else if (body.trim() !== "" || ask.kind === "none")
+      Object.assign(m, { text: body, textFormat: kind === "text" ? "plain" : "markdown" });
+  }
+  Object.assign(m, askMessage(ask));
   if (summary.trim()) m["summary"] = summary.trim();
   if (alert) m["alert"] = true;
   return m;
@@ -38,8 +49,11 @@ export function Compose(props: { me: Me }) {
   const [title, setTitle] = useState("");
   const [category, setCategory] = useState("");
   const [alertOn, setAlertOn] = useState(false);
-  const [when, setWhen] = useState<"now" | "at">("now");
-  const [at, setAt] = useState("");
+  const [urgent, setUrgent] = useState(false);
+  /** A template's `footer` and `data`, carried into what is sent. */
+  const [carried, setCarried] = useState<Pick<SavedTemplate["options"], "footer" | "data">>({});
+  const [ask, setAsk] = useState<AskForm>(emptyAsk);
+  const [schedule, setSchedule] = useState<ScheduleForm>(defaultSchedule);
   const [audience, setAudience] = useState<Audience | undefined>();
   const [previewAs, setPreviewAs] = useState<Conversation>(sampleRecipient);
   const [people, setPeople] = useState<Conversation[]>([]);
@@ -49,22 +63,67 @@ export function Compose(props: { me: Me }) {
 
   const maySend = props.me.scopes.includes("send") || props.me.scopes.includes("admin");
   const mayDraft = props.me.scopes.includes("draft") || props.me.scopes.includes("admin");
+
+  const message = useMemo((): { message?: Record<string, unknown>; error?: string } => {
+    try {
+      return { message: messageOf(kind, body, summary, alertOn, ask) };
+    } catch (err) {
+      return { error: `The card is not valid JSON: ${(err as Error).message}` };
+    }
+  }, [kind, body, summary, alertOn, ask]);
+  const shown = useMemo(() => (message.message ? previewOf(message.message) : { kind: "card" as const, body }), [message, body]);
+  // The API refuses it too (message.card: cannot be combined with a poll); said here before sending.
+  const pollWithCard = ask.kind === "poll" && kind === "card";
+
+  const options = () => {
+    const o: Record<string, unknown> = {};
+    if (urgent) o["priority"] = "urgent";
+    if (carried.footer !== undefined) o["footer"] = carried.footer;
+    if (carried.data !== undefined) o["data"] = carried.data;
+    return o;
+  };
+  const current = (): TemplateContent | { error: string } => {
+    if (!message.message) return { error: message.error ?? "The message is not complete." };
+    return { message: message.message, options: options(), ...(category.trim() ? { category: category.trim() } : {}) };
+  };
+  const useTemplate = (t: SavedTemplate) => {
+    const m = t.message;
+    const card = m["card"] as Record<string, unknown> | undefined;
+    const text = typeof m["text"] === "string" ? (m["text"] as string) : "";
+    if (card) {
+      const cardBody = Array.isArray(card["body"]) ? (card["body"] as unknown[]) : [];
+      setKind("card");
+      setBody(JSON.stringify(text ? { ...card, body: [{ type: "TextBlock", text, wrap: true }, ...cardBody] } : card, null, 2));
+    } else {
+      setKind(m["textFormat"] === "plain" ? "text" : "markdown");
+      setBody(text);
+    }
+    setSummary(typeof m["summary"] === "string" ? (m["summary"] as string) : "");
+    setAlertOn(m["alert"] === true);
+    setAsk(askFormOf(m));
+    setCategory(t.category ?? "");
+    setUrgent(t.options.priority === "urgent");
+    setCarried({ footer: t.options.footer, data: t.options.data });
+    if (!title.trim()) setTitle(t.name);
+    setStatus("");
+  };
+
   const send = async (e: Event) => {
     e.preventDefault();
     const asDraft = (e as SubmitEvent).submitter?.getAttribute("value") === "draft" || !maySend;
     setStatus("");
     if (!audience) return setStatus("Choose an audience first.");
-    let request: Record<string, unknown>;
-    try {
-      request = { audience, message: messageOf(kind, body, summary, alertOn) };
-    } catch (err) {
-      return setStatus(`The card is not valid JSON: ${(err as Error).message}`);
-    }
+    if (!message.message) return setStatus(message.error ?? "The message is not complete.");
+    const when = scheduleOf(schedule);
+    if (when.error) return setStatus(when.error);
+    // An approval sends one notification; a series is made by POST /v1/notifications only.
+    if (asDraft && schedule.when === "recurring")
+      return setStatus("A recurring series cannot go through approval: choose another time, or ask someone who may send to create it.");
+    const { data, ...rest } = options();
+    const request: Record<string, unknown> = { audience, message: message.message, ...rest };
+    if (data !== undefined) request["data"] = data;
     if (category.trim()) request["category"] = category.trim();
-    if (when === "at") {
-      if (!at) return setStatus("Choose the time to send at.");
-      request["schedule"] = { at: new Date(at).toISOString() };
-    }
+    if (when.schedule) request["schedule"] = when.schedule;
     setBusy(true);
     try {
       if (asDraft) {
@@ -72,7 +131,11 @@ export function Compose(props: { me: Me }) {
         location.hash = "#/drafts";
         return;
       }
-      const created = await api<{ id: string }>("POST", "/v1/notifications", request);
+      const created = await api<{ id: string; series?: boolean; nextRunAt?: string | null }>("POST", "/v1/notifications", request);
+      if (created.series) {
+        setStatus(`Created the recurring series ${created.id}${created.nextRunAt ? `; the first run is at ${created.nextRunAt}` : ""}.`);
+        return;
+      }
       location.hash = `#/n/${encodeURIComponent(created.id)}`;
     } catch (err) {
       setStatus(errorText(err));
@@ -81,11 +144,13 @@ export function Compose(props: { me: Me }) {
     }
   };
 
+  const sendLabel = { now: "Send", at: "Schedule", local: "Schedule", recurring: "Create the series" }[schedule.when];
   return (
     <form class="compose" onSubmit={send}>
       <h1>Compose</h1>
       <div class="columns">
         <div class="editor">
+          <TemplateBar current={current} onUse={useTemplate} mayWrite={maySend || mayDraft} />
           <fieldset>
             <legend>Message</legend>
             <div class="radios" role="radiogroup" aria-label="Format">
@@ -135,34 +200,28 @@ export function Compose(props: { me: Me }) {
               <input type="checkbox" checked={alertOn} onChange={(e) => setAlertOn(e.currentTarget.checked)} /> Alert (show in the activity
               feed)
             </label>
+            <label class="inline">
+              <input type="checkbox" checked={urgent} onChange={(e) => setUrgent(e.currentTarget.checked)} /> Urgent (passes quiet hours and
+              the frequency cap)
+            </label>
           </fieldset>
+          <ResponsesEditor value={ask} onChange={setAsk} />
+          {pollWithCard && (
+            <p role="alert" class="error">
+              A poll is its own card: write the message as Plain text or Markdown.
+            </p>
+          )}
           <AudiencePicker
             tenants={props.me.tenants}
             onChange={setAudience}
             onPreviewAs={(c) => c && setPreviewAs(c)}
             onPeople={setPeople}
           />
-          <fieldset>
-            <legend>When</legend>
-            <div class="radios" role="radiogroup" aria-label="When">
-              <label>
-                <input type="radio" name="when" checked={when === "now"} onChange={() => setWhen("now")} /> Now
-              </label>
-              <label>
-                <input type="radio" name="when" checked={when === "at"} onChange={() => setWhen("at")} /> At a time
-              </label>
-            </div>
-            {when === "at" && (
-              <>
-                <label for="at">Send at (your local time)</label>
-                <input id="at" type="datetime-local" value={at} onInput={(e) => setAt(e.currentTarget.value)} />
-              </>
-            )}
-          </fieldset>
+          <SchedulePicker value={schedule} onChange={setSchedule} />
           <div class="buttons">
             {maySend && (
               <button type="submit" value="send" disabled={busy}>
-                {when === "at" ? "Schedule" : "Send"}
+                {sendLabel}
               </button>
             )}
             {mayDraft && (
@@ -170,22 +229,22 @@ export function Compose(props: { me: Me }) {
                 Save as draft for approval
               </button>
             )}
-            <button
-              type="button"
-              class="secondary"
-              onClick={() =>
-                setStatus(
-                  `The API key ${props.me.keyId} is not linked to a Teams user, so Herald cannot send a test to you: pick yourself under People and send.`,
-                )
-              }
-            >
-              Send a test to myself
-            </button>
           </div>
           {status && (
             <p role="alert" class="error">
               {status}
             </p>
+          )}
+          {(maySend || mayDraft) && (
+            <TestToMyself
+              me={props.me}
+              people={people}
+              message={() => message}
+              extras={() => {
+                const { data, footer } = options() as { data?: Record<string, unknown>; footer?: boolean };
+                return { ...(data ? { data } : {}), ...(footer !== undefined ? { footer } : {}) };
+              }}
+            />
           )}
         </div>
         <div class="side">
@@ -202,7 +261,13 @@ export function Compose(props: { me: Me }) {
               </option>
             ))}
           </select>
-          <Preview kind={kind} body={body} fields={fields} />
+          {shown.kind === "error" ? (
+            <p role="alert" class="error">
+              {shown.error}
+            </p>
+          ) : (
+            <Preview kind={shown.kind} body={shown.body} fields={fields} />
+          )}
         </div>
       </div>
     </form>

@@ -13,7 +13,9 @@ import { preferenceRoutes } from "../api/preferences.js";
 import { reportRoutes } from "../api/reports.js";
 import { responseRoutes, responsesSummary } from "../api/responses.js";
 import { seriesRoutes } from "../api/series.js";
+import { templateRoutes } from "../api/templates.js";
 import { tenantRoutes } from "../api/tenants.js";
+import { testSendRoutes } from "../api/test-send.js";
 import { type Clock, isoNow } from "../clock.js";
 import type { DeliveryEngine } from "../delivery/index.js";
 import type { InstallationJobs } from "../delivery/install/jobs.js";
@@ -99,6 +101,8 @@ export function httpSurface(deps: HttpSurfaceDeps): Hono<ApiEnv> {
   app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
   app.route("/", estimateRoutes(store.recipients, defaultServiceUrl, keys));
   if (store.drafts) app.route("/", draftRoutes(store.drafts, engine, keys, clock, store.apiKeys));
+  if (store.templates) app.route("/", templateRoutes(store.templates, keys, clock));
+  app.route("/", testSendRoutes(engine, keys));
   app.route("/", dashboardRoutes({ sessions: dashboard, keys }));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
   app.onError((err, c) => {

@@ -12,6 +12,7 @@ import type {
 import type { DraftStore } from "../drafts/port.js";
 import type { OptOutCount, TenantSettings } from "../preferences/model.js";
 import type { SurveyStore } from "../surveys/port.js";
+import type { TemplateStore } from "../templates/port.js";
 import type { ResponseStore } from "./responses.js";
 
 /**
@@ -126,6 +127,8 @@ export interface Store {
   drafts?: DraftStore;
   /** `POST /v1/installations` jobs (proactive installation through Graph); absent in stores without them. */
   installations?: InstallationStore;
+  /** Saved templates (016, the dashboard's Compose); absent in test doubles that predate them. */
+  templates?: TemplateStore;
   /** True when the database answers and migrations are applied. */
   ready(): Promise<boolean>;
   close(): Promise<void>;

@@ -32,6 +32,8 @@ export interface Database {
   installation_items: InstallationItemsTable;
   drafts: DraftsTable;
   approvals: ApprovalsTable;
+  // Saved templates (016, issue 12).
+  templates: TemplatesTable;
 }
 
 // ---- drafts and approvals (015, issue 12) -------------------------------------------------
@@ -268,4 +270,25 @@ export interface FrequencySendsTable {
   user_id: string;
   /** ms since the epoch (PostgreSQL returns its bigint as a string). */
   at: number | string;
+}
+
+// ---- saved templates (016, issue 12) -------------------------------------------------------
+
+export interface TemplatesTable {
+  id: string;
+  name: string;
+  /** The name lower-cased: the listing's order. */
+  name_key: string;
+  description: string | null;
+  /** The `message` of `POST /v1/notifications`, JSON. */
+  message: string;
+  category: string | null;
+  /** JSON `{priority?, footer?, data?}`. */
+  options: string;
+  created_by: string;
+  /** JSON array: the creator key's tenant limit; null = every tenant. */
+  tenants: string | null;
+  updated_by: string;
+  created_at: string;
+  updated_at: string;
 }

@@ -14,6 +14,7 @@ import { KyselyPreferenceStore } from "./preferences.js";
 import { KyselyResponseStore } from "./responses.js";
 import { KyselySeriesStore } from "./series.js";
 import { KyselySurveyStore } from "./surveys.js";
+import { KyselyTemplateStore } from "./templates.js";
 
 /** The `Store` over a connected back end: the same code for every SQL database. */
 export class KyselyStore implements Store {
@@ -28,6 +29,7 @@ export class KyselyStore implements Store {
   readonly responses: KyselyResponseStore;
   readonly drafts: KyselyDraftStore;
   readonly installations: KyselyInstallationStore;
+  readonly templates: KyselyTemplateStore;
   private closed = false;
 
   constructor(private readonly backend: SqlBackend) {
@@ -42,6 +44,7 @@ export class KyselyStore implements Store {
     this.responses = new KyselyResponseStore(withDeliveryTables(backend.db));
     this.drafts = new KyselyDraftStore(backend.db);
     this.installations = new KyselyInstallationStore(backend.db);
+    this.templates = new KyselyTemplateStore(backend.db);
   }
 
   /** True when the database answers and every migration this code knows is applied; false once closed. */

@@ -1,0 +1,101 @@
+import { useState } from "preact/hooks";
+import { api, errorText, type Me } from "./api.js";
+import type { Conversation } from "./directory.js";
+
+/** Who "myself" is in Teams: a person of the directory. */
+interface Myself {
+  userId: string;
+  tenantId: string;
+  name: string;
+}
+
+const storageKey = (keyId: string) => `herald.myself.${keyId}`;
+
+function remembered(keyId: string): Myself | undefined {
+  try {
+    const v = JSON.parse(localStorage.getItem(storageKey(keyId)) ?? "null") as Myself | null;
+    return v && typeof v.userId === "string" ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * "Send a test to myself": the composed message, now, to the signed-in person only
+ * (`POST /v1/notifications/test`: one person, a notification of its own, never the broadcast).
+ * An API-key session names no person, so the author says once who they are in Teams (a person
+ * of the directory), remembered in this browser for this key; a session that carries a Teams or
+ * Entra user id (`me.userId`, e.g. after an organisation sign-in) uses that instead.
+ */
+export function TestToMyself(props: {
+  me: Me;
+  people: Conversation[];
+  message: () => { message?: Record<string, unknown>; error?: string };
+  extras: () => Record<string, unknown>;
+}) {
+  const sessionUser = (props.me as Me & { userId?: string }).userId;
+  const [myself, setMyself] = useState<Myself | undefined>(() =>
+    sessionUser ? { userId: sessionUser, tenantId: "", name: "you" } : remembered(props.me.keyId),
+  );
+  const [note, setNote] = useState<{ text: string; id?: string; error: boolean } | undefined>();
+  const [busy, setBusy] = useState(false);
+  const choose = (userId: string) => {
+    const c = props.people.find((p) => p.user?.id === userId);
+    const next = c?.user ? { userId: c.user.id, tenantId: c.tenantId, name: c.user.name ?? c.user.id } : undefined;
+    setMyself(next);
+    if (next) localStorage.setItem(storageKey(props.me.keyId), JSON.stringify(next));
+    else localStorage.removeItem(storageKey(props.me.keyId));
+  };
+  const send = async () => {
+    if (!myself) return setNote({ text: "Choose who you are in Teams first.", error: true });
+    const m = props.message();
+    if (!m.message) return setNote({ text: m.error ?? "The message is not complete.", error: true });
+    setBusy(true);
+    try {
+      const body = {
+        userId: myself.userId,
+        ...(myself.tenantId ? { tenantId: myself.tenantId } : {}),
+        message: m.message,
+        ...props.extras(),
+      };
+      const r = await api<{ id: string }>("POST", "/v1/notifications/test", body);
+      setNote({ text: `Test sent to ${myself.name} only (notification ${r.id}).`, id: r.id, error: false });
+    } catch (e) {
+      setNote({ text: errorText(e), error: true });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <fieldset style={{ marginTop: "1rem" }}>
+      <legend>Test</legend>
+      {!sessionUser && (
+        <>
+          <label for="myself">You in Teams (remembered in this browser)</label>
+          <select id="myself" value={myself?.userId ?? ""} onChange={(e) => choose(e.currentTarget.value)}>
+            <option value="">Choose yourself…</option>
+            {props.people
+              .filter((p) => p.user?.id)
+              .slice(0, 2000)
+              .map((p) => (
+                // selected on the option too: the list arrives after the remembered choice.
+                <option key={p.id} value={p.user?.id} selected={p.user?.id === myself?.userId}>
+                  {p.user?.name ?? p.user?.id}
+                </option>
+              ))}
+          </select>
+        </>
+      )}
+      <div class="buttons">
+        <button type="button" class="secondary" onClick={() => send()} disabled={busy}>
+          Send a test to myself
+        </button>
+      </div>
+      {note && (
+        <p role={note.error ? "alert" : "status"} class={note.error ? "error" : undefined}>
+          {note.text} {note.id && <a href={`#/n/${encodeURIComponent(note.id)}`}>Watch it</a>}
+        </p>
+      )}
+    </fieldset>
+  );
+}
