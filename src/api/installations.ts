@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { csvCell } from "../delivery/csv.js";
 import type { InstallationJobs, InstallationRequest } from "../delivery/install/jobs.js";
 import { errorResponse } from "../http/errors.js";
 import type { InstallationItem, InstallationJob } from "../store/ports.js";
@@ -56,11 +57,6 @@ export function installationView(j: InstallationJob) {
     completedAt: j.completedAt ?? null,
   };
 }
-
-const csvCell = (v: unknown): string => {
-  const s = v === undefined || v === null ? "" : String(v);
-  return /[",\r\n]/.test(s) || /^[=+\-@]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
 
 function toCsv(items: readonly InstallationItem[]): string {
   const head = "seq,userId,status,code,message,at";
