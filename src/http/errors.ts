@@ -57,9 +57,40 @@ export async function readJson(
   }
   const text = Buffer.concat(chunks).toString("utf8");
   if (text.trim() === "") return { ok: false, status: 400, code: "HERALD_E_BODY_MISSING", message: "A JSON body is required." };
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) };
+    value = JSON.parse(text);
   } catch (e) {
     return { ok: false, status: 400, code: "HERALD_E_MALFORMED_JSON", message: `The body is not valid JSON: ${(e as Error).message}` };
   }
+  // JSON can carry a NUL only escaped; PostgreSQL cannot store one in text (SQLSTATE 22021, a 500 before).
+  const nul = /\\u0000/i.test(text) ? nulPath(value, "body") : undefined;
+  if (nul !== undefined)
+    return {
+      ok: false,
+      status: 400,
+      code: "HERALD_E_INVALID_BODY",
+      message: `${nul}: contains a NUL character (\\u0000), which Herald cannot store; remove it.`,
+    };
+  return { ok: true, value };
+}
+
+/** The path of the first string (or key) holding a NUL character, e.g. `body.audience.users[2]`; undefined when none. */
+function nulPath(value: unknown, path: string): string | undefined {
+  if (typeof value === "string") return value.includes("\0") ? path : undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulPath(value[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      if (k.includes("\0")) return `${path} (a field name)`;
+      const found = nulPath(v, `${path}.${k}`);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
 }

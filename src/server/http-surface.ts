@@ -111,7 +111,12 @@ export function httpSurface(deps: HttpSurfaceDeps): Hono<ApiEnv> {
     if (err instanceof StoreError && err.code === "HERALD_E_STORE_CURSOR") return errorResponse(c, 400, "HERALD_E_BAD_CURSOR", err.message);
     // PostgreSQL refuses a NUL byte in text ("invalid byte sequence", SQLSTATE 22021): the caller's input, on every route.
     if ((err as { code?: unknown }).code === "22021")
-      return errorResponse(c, 400, "HERALD_E_INVALID_QUERY", "A value contains a NUL byte (\\u0000); remove it and try again.");
+      return errorResponse(
+        c,
+        400,
+        "HERALD_E_INVALID_INPUT",
+        "A value in the path or query contains a NUL character (\\u0000), which Herald cannot store; remove it.",
+      );
     if (err instanceof StoreError && err.code === "HERALD_E_STORE_LIMIT")
       return errorResponse(c, 400, "HERALD_E_INVALID_QUERY", err.message);
     logger.error({ err: { message: err.message, stack: err.stack }, path: c.req.path }, "request failed");

@@ -56,10 +56,14 @@ interface Trace {
   entered: number | undefined;
   answered: boolean;
   credential: boolean;
+  /** A Connector request left (whatever came back): what the lane's warm-up waits for. */
+  requested: boolean;
 }
 
 /** What one step ended with: the job's result, the job again for its next step, or nothing (recalled meanwhile). */
 export type StepOutcome = { done: JobResult } | { next: Job } | { dropped: true };
+/** A step's outcome, and whether a Connector request left for it (see Warmup). */
+export type RunOutcome = StepOutcome & { requested: boolean };
 
 /**
  * Performs one step of a job against Teams and turns what happened into the job's result:
@@ -80,9 +84,9 @@ export class Executor {
    * would turn away: a crash between the mark and the release would report a never-sent row
    * `unknown`).
    */
-  async run(job: Job, step: Step, markInflight: () => Promise<boolean>, signal?: AbortSignal, entered?: number): Promise<StepOutcome> {
+  async run(job: Job, step: Step, markInflight: () => Promise<boolean>, signal?: AbortSignal, entered?: number): Promise<RunOutcome> {
     const gate = this.deps.credentials;
-    const trace: Trace = { entered, answered: false, credential: false };
+    const trace: Trace = { entered, answered: false, credential: false, requested: false };
     const out = await this.attempt(job, step, markInflight, trace, signal);
     if (trace.answered) {
       // Teams answered without a credential problem: the credentials work (credentials.ts).
@@ -93,7 +97,7 @@ export class Executor {
       // if this was the probe, another may go now rather than after probeTimeoutMs.
       gate.lost(trace.entered);
     }
-    return out;
+    return { ...out, requested: trace.requested };
   }
 
   private async attempt(
@@ -121,6 +125,7 @@ export class Executor {
         case "create": {
           const installed = await this.install(job, attempts, started, signal);
           if (installed) return installed;
+          trace.requested = true;
           const res = await connector.createConversation(
             serviceUrl,
             personalConversation({ tenantId: job.tenantId, user: job.targetId ?? "", bot: this.bot() }),
@@ -161,6 +166,7 @@ export class Executor {
           if (until !== undefined || this.deps.isPaused(job.tenantId))
             return { done: { ...key, kind: "release", dueAt: until, ...carried } };
           if (step === "send") {
+            trace.requested = true;
             const res = await connector.sendToConversation(
               serviceUrl,
               job.conversationId ?? "",
@@ -173,6 +179,7 @@ export class Executor {
               this.setStatus(job.conversationId, "active", "HERALD_UNBLOCKED", isoAt(clock.now()));
             return { done: { ...key, kind: "sent", attempts, activityId: res.id, version: mv.version, ...carried } };
           }
+          trace.requested = true;
           const res = await connector.createConversation(
             serviceUrl,
             channelThread({
@@ -200,11 +207,13 @@ export class Executor {
           const mv = await this.deps.messages.get(job.notificationId);
           if (!mv) return { done: { ...key, kind: "release" } };
           const activity = { ...this.address(this.render(mv, job), job.conversationId), id: job.activityId };
+          trace.requested = true;
           await connector.updateActivity(serviceUrl, job.conversationId ?? "", job.activityId ?? "", activity, signal);
           trace.answered = true;
           return { done: { ...key, kind: "edited", version: mv.version, attempts } };
         }
         case "delete":
+          trace.requested = true;
           await connector.deleteActivity(serviceUrl, job.conversationId ?? "", job.activityId ?? "", signal);
           trace.answered = true;
           return { done: { ...key, kind: "deleted", attempts } };

@@ -240,10 +240,12 @@ export class Lane {
     this.executing++;
     const key = { notificationId: job.notificationId, seq: job.seq };
     const mark = () => (deliversMessage(step) && !premarked ? this.deps.markInflight(key) : Promise.resolve(true));
+    let requested = false;
     void this.deps.executor
       .run(job, step, mark, undefined, entered)
       .then(
         (outcome) => {
+          requested = outcome.requested;
           if ("next" in outcome) this.requeue(outcome.next);
           else if ("done" in outcome) this.settle(outcome.done);
         },
@@ -258,7 +260,10 @@ export class Lane {
       .finally(() => {
         this.executing--;
         this.deps.permits.release();
-        this.deps.answered();
+        // Only a request that left warms the pool (token fetched, connection open); a step that
+        // ended without one (recalled, queued survey, install, held back) hands the probe on.
+        if (requested) this.deps.answered();
+        else this.deps.skipped();
       });
   }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startGraphStack } from "../graph/stack.js";
 import { call, STACK_API_KEY, type Stack } from "../helpers/stack.js";
 import { createStoreFactory } from "../helpers/stores.js";
+import { startGraphStack } from "./stack.js";
 
 /** Review: the installation CSV (linked from the new Installations page) must defuse formulas like the other CSVs. */
 const stores = createStoreFactory("sqlite");

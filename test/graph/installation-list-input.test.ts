@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startGraphStack } from "../graph/stack.js";
 import { call, STACK_API_KEY, type Stack } from "../helpers/stack.js";
 import { forEachStore } from "../helpers/stores.js";
+import { startGraphStack } from "./stack.js";
 
 /** Review: GET /v1/installations must answer 4xx, never 500, to any query. */
 forEachStore((stores) => {
