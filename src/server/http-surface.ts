@@ -79,7 +79,7 @@ export function httpSurface(deps: HttpSurfaceDeps): Hono<ApiEnv> {
       series,
     ),
   );
-  if (series) app.route("/", seriesRoutes(series, keys));
+  if (series) app.route("/", seriesRoutes(series, keys, store.recipients));
   if (responseStore) app.route("/", responseRoutes(engine, responseStore, keys));
   app.route("/", retryRoutes(engine, keys));
   app.route("/", reportRoutes(engine, keys));
@@ -98,7 +98,7 @@ export function httpSurface(deps: HttpSurfaceDeps): Hono<ApiEnv> {
   app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
   app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
   app.route("/", estimateRoutes(store.recipients, defaultServiceUrl, keys));
-  if (store.drafts) app.route("/", draftRoutes(store.drafts, engine, keys, clock, store.apiKeys));
+  if (store.drafts) app.route("/", draftRoutes(store.drafts, engine, keys, clock, store.apiKeys, store.recipients));
   app.route("/", dashboardRoutes({ sessions: dashboard, keys }));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
   app.onError((err, c) => {
