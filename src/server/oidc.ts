@@ -30,6 +30,24 @@ export function oidcSettings(config: Config): OidcSettings | undefined {
   };
 }
 
+/**
+ * What openid-client said, with its causes: its top message is generic ("invalid response
+ * encountered"); the cause names the check (the state, a claim such as nonce, exp or aud, the signature).
+ */
+function refusalText(e: unknown): string {
+  const parts: string[] = [];
+  let at: unknown = e;
+  for (let depth = 0; at instanceof Error && depth < 4; depth++) {
+    const claim = (at as { claim?: unknown }).claim;
+    const description = (at as { error_description?: unknown }).error_description;
+    parts.push(
+      `${at.message}${typeof claim === "string" ? ` (claim "${claim}")` : ""}${typeof description === "string" ? ` (${description})` : ""}`,
+    );
+    at = at.cause;
+  }
+  return [...new Set(parts)].join(": ");
+}
+
 /** A refused sign-in: what the person is told. */
 export class SignInRefused extends Error {
   constructor(
@@ -131,10 +149,9 @@ export class OidcSignIn {
       );
       claims = tokens.claims() as Record<string, unknown> | undefined;
     } catch (e) {
-      const message = (e as Error).message;
-      const description = (e as { error_description?: unknown }).error_description;
+      const message = refusalText(e);
       this.logger.warn({ err: { message, code: (e as { code?: unknown }).code } }, "OpenID Connect sign-in refused");
-      throw new SignInRefused(401, `${message}${typeof description === "string" ? ` (${description})` : ""}`);
+      throw new SignInRefused(401, `The organisation's answer was refused: ${message}. Start again; if it repeats, tell an administrator.`);
     }
     if (!claims) throw new SignInRefused(401, "The issuer answered without an ID token.");
     const grant = grantFor(claims, this.settings.roles);

@@ -108,6 +108,10 @@ it("an author signed in with the organisation drafts but cannot approve; an appr
   expect(await author.getByRole("button", { name: "Approve and send" }).count()).toBe(0);
   const refused = await fromPage(author, "POST", `/v1/drafts/${String(draft.json["id"])}/approve`);
   expect(refused.status).toBe(403);
+  // Refused for lacking the scope (an author with it would meet the self-approval check instead).
+  expect((refused.json["error"] as { code: string; message: string }).code).toBe("HERALD_E_FORBIDDEN");
+  expect((refused.json["error"] as { code: string; message: string }).message).toContain('"approve"');
+  expect(await author.locator(".who .scopes").textContent()).toBe("(draft, read)");
 
   const approver = await signInAs("Ana Approver");
   await approver.getByRole("link", { name: "Drafts" }).click();
@@ -127,17 +131,19 @@ it("an author signed in with the organisation drafts but cannot approve; an appr
   expect((await fromPage(approver, "GET", "/v1/drafts")).status).toBe(401);
 }, 60_000);
 
-for (const [fault, named] of [
-  ["badState", "a tampered state"],
-  ["badNonce", "a wrong nonce"],
-  ["expired", "an expired ID token"],
-  ["forged", "an ID token signed with a key not in the issuer's JWKS"],
-  ["wrongAudience", "an ID token for another client"],
+// Each refusal names its check, so a sign-in broken for another reason does not pass for this one.
+for (const [fault, named, reason] of [
+  ["badState", "a tampered state", /"state"/],
+  ["badNonce", "a wrong nonce", /"nonce"/],
+  ["expired", "an expired ID token", /"exp"/],
+  ["forged", "an ID token signed with a key not in the issuer's JWKS", /signature verification failed/],
+  ["wrongAudience", "an ID token for another client", /"aud"/],
 ] as const) {
   it(`${named} is refused and no session is made`, async () => {
     expect((await call("PUT", `${stack.emulator.url}/_emulator/oidc/fault`, { fault })).status).toBe(204);
     const page = await signInAs("Ana Approver");
     await page.getByRole("heading", { name: "Sign-in with your organisation failed" }).waitFor();
+    expect(await page.getByRole("alert").textContent()).toMatch(reason);
     expect(await sessionStatus(page)).toBe(401);
     await page.context().close();
   });
