@@ -26,10 +26,8 @@ const grantSchema = z.strictObject({
   teams: ids(1000).optional(),
   groups: ids(1000).optional(),
 });
-const mapSchema = z.record(
-  z.string().regex(/^(roles|groups):.+$/, { error: 'each key is "roles:<app role value>" or "groups:<group object id>"' }),
-  grantSchema,
-);
+const keyPattern = /^(roles|groups):.+$/;
+const mapSchema = z.record(z.string().regex(keyPattern), grantSchema);
 
 /** One grant of HERALD_OIDC_ROLES. */
 export type OidcGrant = z.infer<typeof grantSchema>;
@@ -52,6 +50,9 @@ export function parseOidcRoles(raw: string): { ok: true; value: OidcRoleMap | un
   } catch (e) {
     return { ok: false, expected: `JSON or YAML (${(e as Error).message.split("\n")[0]})` };
   }
+  const wrongKey = value !== null && typeof value === "object" ? Object.keys(value).find((k) => !keyPattern.test(k)) : undefined;
+  if (wrongKey !== undefined)
+    return { ok: false, expected: `keys "roles:<app role value>" or "groups:<group object id>"; got "${wrongKey.slice(0, 100)}"` };
   const parsed = mapSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
