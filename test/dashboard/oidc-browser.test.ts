@@ -15,14 +15,17 @@ import { ensureDashboardBuilt } from "./build.js";
 const stores = createStoreFactory("sqlite");
 const CLIENT_ID = "herald-dashboard-client";
 const CLIENT_SECRET = "oidc-client-secret-for-tests";
+const TEAM_LIMITED = "19:team-the-sender-may-reach@thread.tacv2";
 const ROLES = JSON.stringify({
   "roles:Herald.Approver": { scopes: ["approve", "read"] },
   "roles:Herald.Author": { scopes: ["draft", "read"] },
+  "groups:sender-group-id": { scopes: ["send", "read"], teams: [TEAM_LIMITED] },
 });
 const people = [
   { sub: "sub-ana", name: "Ana Approver", username: "ana@contoso.test", roles: ["Herald.Approver"] },
   { sub: "sub-ari", name: "Ari Author", username: "ari@contoso.test", roles: ["Herald.Author", "Unrelated.Role"] },
   { sub: "sub-nora", name: "Nora Nobody", username: "nora@contoso.test", roles: ["Unrelated.Role"] },
+  { sub: "sub-tess", name: "Tess Sender", username: "tess@contoso.test", groups: ["sender-group-id"] },
 ];
 
 let stack: Stack;
@@ -148,6 +151,28 @@ for (const [fault, named, reason] of [
     await page.context().close();
   });
 }
+
+it("a person whose group maps to a team limit is refused a tenant-wide broadcast and another team, from their session", async () => {
+  const page = await signInAs("Tess Sender");
+  await page.getByRole("button", { name: "Sign out" }).waitFor();
+  const all = await fromPage(page, "POST", "/v1/notifications", { audience: { all: true }, message: { text: "Everyone" } });
+  expect(all.status).toBe(403);
+  expect((all.json["error"] as { message: string }).message).toContain("audience.all");
+  const other = await fromPage(page, "POST", "/v1/notifications", {
+    audience: { teams: ["19:another-team@thread.tacv2"], deliverTo: "channel" },
+    message: { text: "Another team" },
+  });
+  expect(other.status).toBe(403);
+  expect((other.json["error"] as { message: string }).message).toContain('team "19:another-team@thread.tacv2"');
+  const estimate = await fromPage(page, "POST", "/v1/audiences/estimate", { audience: { conversations: [conversation] } });
+  expect(estimate.status).toBe(403);
+  // Within the limit the same session is let through (a team Herald does not know yet: one failed row, not a refusal).
+  const own = await fromPage(page, "POST", "/v1/notifications", {
+    audience: { teams: [TEAM_LIMITED], deliverTo: "channel" },
+    message: { text: "Team" },
+  });
+  expect(own.status).toBe(202);
+});
 
 it("a person whose roles map to nothing in HERALD_OIDC_ROLES is refused", async () => {
   const page = await signInAs("Nora Nobody");
