@@ -14,6 +14,12 @@ export interface Principal {
   scopes: readonly Scope[];
   /** undefined = every tenant. */
   tenants?: readonly string[] | undefined;
+  /** Teams it may reach (issue 12); with `groups`, undefined = no team/group limit (delivery/audience/reach.ts). */
+  teams?: readonly string[] | undefined;
+  /** Entra groups it may reach. */
+  groups?: readonly string[] | undefined;
+  /** A person signed in through OpenID Connect (keyId is then `oidc:<issuer subject>`); undefined for API keys. */
+  person?: { name?: string | undefined; username?: string | undefined } | undefined;
 }
 
 /** Finds the principal of a presented API key; undefined = not a valid key. */

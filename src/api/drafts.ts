@@ -2,8 +2,10 @@ import { randomBytes } from "node:crypto";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { type Clock, isoNow } from "../clock.js";
+import { type AudienceLimit, audienceOutsideLimit, intersectLimits } from "../delivery/audience/reach.js";
 import type { DeliveryEngine } from "../delivery/engine.js";
-import { notificationRequestSchema } from "../delivery/request.js";
+import { notificationRequestSchema, toAudience } from "../delivery/request.js";
+import type { RecipientDirectory } from "../delivery/store/port.js";
 import { approvalTenants, guardrailRefusal, mayReadDraft } from "../drafts/policy.js";
 import { type Draft, type DraftStore, draftStatuses } from "../drafts/port.js";
 import { errorResponse, readJson } from "../http/errors.js";
@@ -44,6 +46,8 @@ export function draftRoutes(
   clock: Clock,
   /** The stored keys: an approval sends as its author only while the author's key is live. */
   apiKeys?: ApiKeyStore,
+  /** Stored conversations, to place channels in their teams for team guardrails (reach.ts). */
+  directory?: Pick<RecipientDirectory, "channels">,
 ): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const readers = requireScope(keys, ["draft", "approve", "read"]);
@@ -59,8 +63,14 @@ export function draftRoutes(
     if (!raw.ok) return errorResponse(c, raw.status, raw.code, raw.message);
     const parsed = draftBodySchema.safeParse(raw.value);
     if (!parsed.success) return bodyError(c, parsed.error);
-    const refusal = guardrailRefusal(parsed.data.request.audience, c.get("principal").tenants);
+    const p = c.get("principal");
+    const refusal = guardrailRefusal(parsed.data.request.audience, p.tenants);
     if (refusal) return errorResponse(c, refusal.status, refusal.code, refusal.message);
+    // Team and group guardrails, checked when saved: refused now, not first at approval.
+    if (directory) {
+      const outside = await audienceOutsideLimit(toAudience(parsed.data.request.audience), p, directory, p.tenants);
+      if (outside !== undefined) return errorResponse(c, 403, "HERALD_E_FORBIDDEN", outside);
+    }
     return parsed.data;
   };
 
@@ -167,9 +177,12 @@ export function draftRoutes(
       if (parsed.data.updatedAt !== undefined && parsed.data.updatedAt !== d.updatedAt)
         return errorResponse(c, 409, "HERALD_E_DRAFT_CHANGED", "The draft changed since you reviewed it; review it again, then approve.");
     }
-    // Sent as its author: not once the author's key is revoked (or gone), whoever approves.
-    if (apiKeys && !d.createdBy.startsWith("env:")) {
+    // Sent as its author: not once the author's key is revoked (or gone), whoever approves. A
+    // person signed in with OpenID Connect (`oidc:`) has no key: their draft was checked when saved.
+    let authorLimit: AudienceLimit = {};
+    if (apiKeys && !d.createdBy.startsWith("env:") && !d.createdBy.startsWith("oidc:")) {
       const author = (await apiKeys.list()).find((k) => k.id === d.createdBy);
+      if (author) authorLimit = { teams: author.teams, groups: author.groups };
       if (!author || author.revokedAt)
         return errorResponse(
           c,
@@ -192,7 +205,12 @@ export function draftRoutes(
     }
     const request = notificationRequestSchema.parse({ ...d.request, idempotencyKey: `draft:${d.id}` });
     try {
-      const { notification } = await engine.submit(request, { keyId: d.createdBy, tenants: approvalTenants(d.tenants, p.tenants) });
+      const { notification } = await engine.submit(request, {
+        keyId: d.createdBy,
+        tenants: approvalTenants(d.tenants, p.tenants),
+        // Within the author's team/group limit and the approver's: approval widens neither.
+        ...intersectLimits(authorLimit, p),
+      });
       await drafts.update(d.id, ["approved"], { notificationId: notification.id, updatedAt: isoNow(clock) });
       await drafts.decide({ draftId: d.id, decision: "approved", decidedBy: p.keyId, decidedAt: now });
       return c.json(view((await drafts.get(d.id)) ?? d), 202);

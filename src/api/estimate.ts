@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { audienceOutsideLimit } from "../delivery/audience/reach.js";
 import { resolveAudience } from "../delivery/audience/resolve.js";
 import { audienceSchema, toAudience } from "../delivery/request.js";
 import type { RecipientDirectory } from "../delivery/store/port.js";
@@ -44,6 +45,8 @@ export function estimateRoutes(directory: RecipientDirectory, defaultServiceUrl:
       return errorResponse(c, 403, "HERALD_E_FORBIDDEN", `This API key may not reach tenant ${named}.`);
     if (principal.tenants && named === undefined && ("all" in audience || "users" in audience))
       return errorResponse(c, 400, "HERALD_E_TENANT_REQUIRED", "This API key is limited to some tenants: name the audience's tenantId.");
+    const outside = await audienceOutsideLimit(audience, principal, directory, principal.tenants);
+    if (outside !== undefined) return errorResponse(c, 403, "HERALD_E_FORBIDDEN", outside);
     if ("all" in audience) {
       let n = 0;
       let skipped = 0;

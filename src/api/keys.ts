@@ -26,6 +26,18 @@ export const createKeySchema = z
       .describe(
         "Limit the key to these tenants; omitted = the creator's tenants (every tenant when the creating key has no tenant limit). A tenant-limited key may only name its own tenants.",
       ),
+    teams: z
+      .array(z.string().min(1).max(300))
+      .max(1000)
+      .optional()
+      .describe(
+        "Limit the audiences the key may reach to these teams (Teams team ids), their channels and their members; with `groups` omitted too = the creator's team/group limit (none when it has none). `all` and `users` audiences are then refused.",
+      ),
+    groups: z
+      .array(z.string().min(1).max(200))
+      .max(1000)
+      .optional()
+      .describe("Limit the audiences the key may reach to these Entra groups (object ids); see `teams`."),
   })
   .meta({ example: { name: "hr-system", scopes: ["send", "read"], tenants: ["72f988bf-86f1-41af-91ab-2d7cd011db47"] } });
 
@@ -40,6 +52,8 @@ export function keyView(k: ApiKeyRecord, showKeyId: (id: string) => boolean = ()
     name: k.name,
     scopes: k.scopes,
     tenants: k.tenants ?? null,
+    teams: k.teams ?? null,
+    groups: k.groups ?? null,
     createdAt: k.createdAt,
     createdBy: showKeyId(k.createdBy) ? k.createdBy : null,
     revokedAt: k.revokedAt ?? null,
@@ -52,7 +66,7 @@ export function storedKeyVerifier(store: ApiKeyStore): ApiKeyVerifier {
     async verify(presented) {
       const record = await store.findByHash(hashKey(presented).toString("hex"));
       if (!record || record.revokedAt) return undefined;
-      return { keyId: record.id, scopes: record.scopes, tenants: record.tenants };
+      return { keyId: record.id, scopes: record.scopes, tenants: record.tenants, teams: record.teams, groups: record.groups };
     },
   };
 }
@@ -65,6 +79,32 @@ export function storedKeyVerifier(store: ApiKeyStore): ApiKeyVerifier {
 export function withinTenants(tenants: readonly string[] | undefined, of: readonly string[] | undefined): boolean {
   if (!tenants) return true;
   return of?.every((t) => tenants.includes(t)) ?? false;
+}
+
+/**
+ * The team/group limit of a new key: what was asked, within the creator's own (a key never
+ * reaches further than its creator); nothing asked = the creator's. A string = the refusal.
+ */
+export function keyReach(
+  creator: Pick<Principal, "teams" | "groups">,
+  teams: readonly string[] | undefined,
+  groups: readonly string[] | undefined,
+): { teams?: string[]; groups?: string[] } | string {
+  const limited = creator.teams !== undefined || creator.groups !== undefined;
+  if (teams === undefined && groups === undefined)
+    return limited
+      ? { ...(creator.teams ? { teams: [...creator.teams] } : {}), ...(creator.groups ? { groups: [...creator.groups] } : {}) }
+      : {};
+  if (limited) {
+    const team = (teams ?? []).find((t) => !creator.teams?.includes(t));
+    if (team !== undefined)
+      return `teams: this API key may not grant team "${team.slice(0, 80)}", outside its own teams; name only its teams, or omit teams and groups to inherit them.`;
+    const group = (groups ?? []).find((g) => !creator.groups?.includes(g));
+    if (group !== undefined)
+      return `groups: this API key may not grant group "${group.slice(0, 80)}", outside its own groups; name only its groups, or omit teams and groups to inherit them.`;
+  }
+  // Naming one list limits the key: the other, omitted, reaches nothing (reach.ts).
+  return { ...(teams ? { teams: [...new Set(teams)] } : {}), ...(groups ? { groups: [...new Set(groups)] } : {}) };
 }
 
 /**
@@ -177,6 +217,8 @@ export function keyRoutes(store: ApiKeyStore, auditLog: AuditLog, keys: ApiKeyVe
           .join(", ")}; name only tenants of this key, or omit tenants to inherit them.`,
       );
     }
+    const reach = keyReach(principal, parsed.data.teams, parsed.data.groups);
+    if (typeof reach === "string") return errorResponse(c, 403, "HERALD_E_FORBIDDEN", reach);
     const secret = `hk_${randomBytes(24).toString("base64url")}`;
     const record: ApiKeyRecord = {
       id: `key_${randomUUID().replace(/-/g, "").slice(0, 16)}`,
@@ -184,6 +226,7 @@ export function keyRoutes(store: ApiKeyStore, auditLog: AuditLog, keys: ApiKeyVe
       hash: hashKey(secret).toString("hex"),
       scopes: [...new Set(parsed.data.scopes)],
       tenants,
+      ...reach,
       createdAt: isoNow(clock),
       createdBy: principal.keyId,
       revokedAt: undefined,
@@ -195,7 +238,13 @@ export function keyRoutes(store: ApiKeyStore, auditLog: AuditLog, keys: ApiKeyVe
       principal,
       "key.create",
       record.id,
-      { name: record.name, scopes: record.scopes, tenants: record.tenants ?? null },
+      {
+        name: record.name,
+        scopes: record.scopes,
+        tenants: record.tenants ?? null,
+        teams: record.teams ?? null,
+        groups: record.groups ?? null,
+      },
       record.tenants,
     );
     return c.json({ ...keyView(record), key: secret }, 201);

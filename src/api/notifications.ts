@@ -138,7 +138,7 @@ const auditTarget = (c: Context<ApiEnv>, n: Notification): void =>
 
 const callerOf = (c: Context<ApiEnv>): Caller => {
   const p = c.get("principal");
-  return { keyId: p.keyId, tenants: p.tenants };
+  return { keyId: p.keyId, tenants: p.tenants, teams: p.teams, groups: p.groups };
 };
 
 /** The answer for the errors the engine and the store throw at a caller. */
@@ -206,6 +206,8 @@ export function notificationRoutes(
             "HERALD_E_INVALID_BODY",
             "idempotencyKey: not accepted with a cron schedule (a retry would make a second series); leave it out, and on a timeout check GET /v1/series before creating the series again.",
           );
+        const outside = await engine.audienceOutside(parsed.data.audience, callerOf(c));
+        if (outside !== undefined) return errorResponse(c, 403, "HERALD_E_FORBIDDEN", outside);
         // A recurring schedule makes a series (product.md): each run is its own notification.
         const s = await series.create({ ...parsed.data, schedule: cron }, callerOf(c));
         c.header("Location", `/v1/series/${s.id}`);

@@ -1,12 +1,14 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
+import { audienceOutsideLimit } from "../delivery/audience/reach.js";
 import type { Caller } from "../delivery/engine.js";
 import { messageSchema } from "../delivery/message/schema.js";
-import { audienceSchema } from "../delivery/request.js";
+import { type AudienceInput, audienceSchema, toAudience } from "../delivery/request.js";
 import { cronScheduleSchema } from "../delivery/schedule/schema.js";
 import type { Series, SeriesRun } from "../delivery/schedule/series.js";
 import { seriesStates } from "../delivery/schedule/series.js";
 import type { SeriesService } from "../delivery/schedule/series-service.js";
+import type { RecipientDirectory } from "../delivery/store/port.js";
 import { errorResponse, readJson } from "../http/errors.js";
 import { type ApiEnv, type ApiKeyVerifier, requireScope } from "./auth.js";
 import { engineError, maxNotificationBodyBytes } from "./notifications.js";
@@ -65,7 +67,7 @@ export function seriesView(s: Series, runs?: SeriesRun[]) {
 
 const callerOf = (c: Context<ApiEnv>): Caller => {
   const p = c.get("principal");
-  return { keyId: p.keyId, tenants: p.tenants };
+  return { keyId: p.keyId, tenants: p.tenants, teams: p.teams, groups: p.groups };
 };
 
 const auditTarget = (c: Context<ApiEnv>, s: Series): void =>
@@ -75,14 +77,28 @@ const auditTarget = (c: Context<ApiEnv>, s: Series): void =>
  * `POST/GET /v1/series`, `GET/PATCH/DELETE /v1/series/{id}`, `POST /v1/series/{id}/pause|resume`.
  * Writing needs the `send` scope, reading `read`; a tenant-scoped key sees its own and its tenants' series.
  */
-export function seriesRoutes(series: SeriesService, keys: ApiKeyVerifier): Hono<ApiEnv> {
+export function seriesRoutes(
+  series: SeriesService,
+  keys: ApiKeyVerifier,
+  /** Stored conversations, to place channels in their teams for team guardrails (reach.ts). */
+  directory?: Pick<RecipientDirectory, "channels">,
+): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
+  /** Team and group guardrails, checked when the audience is set: each run keeps that audience. */
+  const outside = async (c: Context<ApiEnv>, audience: AudienceInput | undefined): Promise<Response | undefined> => {
+    if (!directory || audience === undefined) return undefined;
+    const p = c.get("principal");
+    const why = await audienceOutsideLimit(toAudience(audience), p, directory, p.tenants);
+    return why === undefined ? undefined : errorResponse(c, 403, "HERALD_E_FORBIDDEN", why);
+  };
 
   app.post("/v1/series", requireScope(keys, "send"), async (c) => {
     const body = await readJson(c.req.raw, maxNotificationBodyBytes);
     if (!body.ok) return errorResponse(c, body.status, body.code, body.message);
     const parsed = seriesRequestSchema.safeParse(body.value);
     if (!parsed.success) return bodyError(c, parsed.error);
+    const refused = await outside(c, parsed.data.audience);
+    if (refused) return refused;
     try {
       const s = await series.create(parsed.data, callerOf(c));
       c.header("Location", `/v1/series/${s.id}`);
@@ -124,6 +140,8 @@ export function seriesRoutes(series: SeriesService, keys: ApiKeyVerifier): Hono<
     if (!body.ok) return errorResponse(c, body.status, body.code, body.message);
     const parsed = seriesEditSchema.safeParse(body.value);
     if (!parsed.success) return bodyError(c, parsed.error);
+    const refused = await outside(c, parsed.data.audience);
+    if (refused) return refused;
     try {
       const s = await series.edit(c.req.param("id"), parsed.data, callerOf(c));
       auditTarget(c, s);

@@ -244,13 +244,17 @@ export function registerClientCommands(program: Command): void {
       .description("Create an API key; the secret is printed once.")
       .requiredOption("--name <name>", "what the key is for")
       .option("--scopes <scopes>", "send, read, admin (comma separated)", list)
-      .option("--tenants <ids>", "limit the key to these tenants", list),
+      .option("--tenants <ids>", "limit the key to these tenants", list)
+      .option("--teams <ids>", "limit the audiences it reaches to these teams (Teams team ids)", list)
+      .option("--groups <ids>", "limit the audiences it reaches to these Entra groups (object ids)", list),
   ).action(
     run(async (opts) => {
       const body = {
         name: opts["name"],
         scopes: opts["scopes"] ?? ["send", "read"],
         ...(opts["tenants"] ? { tenants: opts["tenants"] } : {}),
+        ...(opts["teams"] ? { teams: opts["teams"] } : {}),
+        ...(opts["groups"] ? { groups: opts["groups"] } : {}),
       };
       process.stdout.write(`${JSON.stringify(await api(client(opts), "POST", "/v1/keys", body), null, 2)}\n`);
     }),

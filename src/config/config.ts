@@ -2,6 +2,7 @@ import { type FooterPolicy, parseFooterPolicy } from "../preferences/footer.js";
 import { type FrequencyCap, parseFrequencyCap } from "../preferences/hours.js";
 import { readAppCertificate, showSettingValue } from "./certificate.js";
 import { type CloudName, cloudNames, clouds } from "./clouds.js";
+import { type OidcRoleMap, parseOidcRoles } from "./oidc-roles.js";
 
 /** How the bot authenticates to Entra (HERALD_APP_TYPE). */
 export type AppType = "SingleTenant" | "MultiTenant" | "UserAssignedMSI";
@@ -62,6 +63,16 @@ export interface Config {
   teamsAppId: string | undefined;
   /** Install the app through Graph for recipients Herald has no chat with; unset = on when Herald has credentials. */
   autoInstall: "on" | "off" | undefined;
+  /** The OpenID Connect issuer people sign in to the dashboard with (Entra ID: `https://login.microsoftonline.com/<tenant>/v2.0`); unset = no OIDC sign-in. */
+  oidcIssuer: string | undefined;
+  /** The dashboard's client (application) id at the issuer. */
+  oidcClientId: string | undefined;
+  /** Its client secret. */
+  oidcClientSecret: string | undefined;
+  /** Where the issuer sends people back; unset = `<the dashboard's origin>/dashboard/oidc/callback`. */
+  oidcRedirectUrl: string | undefined;
+  /** Which ID-token `roles`/`groups` values give which Herald scopes and guardrails (HERALD_OIDC_ROLES). */
+  oidcRoles: OidcRoleMap | undefined;
 }
 
 /** Every invalid setting at once (`problems`), each naming the setting, the value and what is accepted. */
@@ -330,6 +341,42 @@ export const settings: readonly Setting[] = [
     undefined,
     (raw) => (raw.trim() === "" ? ok(undefined) : oneOf(["on", "off"] as const)(raw)),
   ),
+  setting(
+    "oidcIssuer",
+    "HERALD_OIDC_ISSUER",
+    'OpenID Connect issuer for the dashboard\'s "Sign in with your organisation" (Entra ID: https://login.microsoftonline.com/<tenant-id>/v2.0). Unset = API-key sign-in only.',
+    undefined,
+    url,
+  ),
+  setting(
+    "oidcClientId",
+    "HERALD_OIDC_CLIENT_ID",
+    "The dashboard's client (application) id at HERALD_OIDC_ISSUER.",
+    undefined,
+    optionalText,
+  ),
+  setting(
+    "oidcClientSecret",
+    "HERALD_OIDC_CLIENT_SECRET",
+    "The client secret of HERALD_OIDC_CLIENT_ID (sent only to the issuer's token endpoint).",
+    undefined,
+    optionalText,
+    true,
+  ),
+  setting(
+    "oidcRedirectUrl",
+    "HERALD_OIDC_REDIRECT_URL",
+    "The redirect URI registered for the client; unset = <the dashboard's origin>/dashboard/oidc/callback.",
+    undefined,
+    url,
+  ),
+  setting(
+    "oidcRoles",
+    "HERALD_OIDC_ROLES",
+    'Which ID-token app roles and groups give which scopes and guardrails: JSON or YAML mapping "roles:<value>" or "groups:<object id>" to {scopes, tenants?, teams?, groups?}, or file:<path> of one. A person gets the grants of every entry they match; none = refused.',
+    undefined,
+    parseOidcRoles,
+  ),
 ];
 
 /** Whether Herald holds credentials to ask for tokens (password, certificate or managed identity). */
@@ -380,6 +427,35 @@ function graphUrlProblems(config: Config): string[] {
     problems.push(
       "HERALD_AUTO_INSTALL=on with HERALD_TOKEN_ENDPOINT needs HERALD_GRAPH_URL: tokens from that endpoint are not valid for the cloud's Graph. Set HERALD_GRAPH_URL (e.g. the emulator's URL) or unset HERALD_TOKEN_ENDPOINT.",
     );
+  return problems;
+}
+
+/** The OIDC settings go together, and the issuer is https unless it is loopback or a trusted host (an emulator). */
+function oidcProblems(config: Config): string[] {
+  const set = [config.oidcIssuer, config.oidcClientId, config.oidcClientSecret, config.oidcRoles, config.oidcRedirectUrl];
+  if (set.every((v) => v === undefined)) return [];
+  const missing = (
+    [
+      ["HERALD_OIDC_ISSUER", config.oidcIssuer],
+      ["HERALD_OIDC_CLIENT_ID", config.oidcClientId],
+      ["HERALD_OIDC_CLIENT_SECRET", config.oidcClientSecret],
+      ["HERALD_OIDC_ROLES", config.oidcRoles],
+    ] as const
+  )
+    .filter(([, v]) => v === undefined)
+    .map(([name]) => name);
+  const problems: string[] = [];
+  if (missing.length > 0)
+    problems.push(
+      `OpenID Connect sign-in needs HERALD_OIDC_ISSUER, HERALD_OIDC_CLIENT_ID, HERALD_OIDC_CLIENT_SECRET and HERALD_OIDC_ROLES together: ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not set. Set ${missing.length === 1 ? "it" : "them"}, or unset the others to sign in with API keys only.`,
+    );
+  if (config.oidcIssuer) {
+    const host = new URL(config.oidcIssuer).hostname.toLowerCase().replace(/^\[|\]$/g, "");
+    if (new URL(config.oidcIssuer).protocol === "http:" && !isLoopback(host) && !config.trustedHosts.includes(host))
+      problems.push(
+        `HERALD_OIDC_ISSUER=${config.oidcIssuer} uses plain http on a host that is not loopback nor in HERALD_TRUSTED_HOSTS: the client secret and ID tokens would travel unprotected. Use https.`,
+      );
+  }
   return problems;
 }
 
@@ -456,6 +532,7 @@ export function loadConfig(
     }
     problems.push(...certificateProblems(config));
     problems.push(...graphUrlProblems(config));
+    problems.push(...oidcProblems(config));
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -9,6 +9,11 @@ export interface Me {
   keyId: string;
   scopes: string[];
   tenants: string[] | null;
+  /** Teams and Entra groups it may reach (null = no such limit). */
+  teams?: string[] | null;
+  groups?: string[] | null;
+  /** A person signed in with the organisation's OpenID Connect provider (null for an API key). */
+  person?: { name?: string; username?: string } | null;
   csrf: string;
   expiresAt: string;
 }

@@ -93,7 +93,7 @@ export function App() {
           </ul>
         </nav>
         <span class="who">
-          {me.keyId} <span class="scopes">({me.scopes.join(", ")})</span>
+          {me.person?.name ?? me.keyId} <span class="scopes">({me.scopes.join(", ")})</span>
         </span>
         <button type="button" class="secondary" onClick={() => signOut().catch((e) => alert(errorText(e)))}>
           Sign out

@@ -4,6 +4,7 @@ import { type Logger, silentLogger } from "../log.js";
 import { footerFor } from "../preferences/footer.js";
 import type { Store } from "../store/ports.js";
 import type { DirectoryGraph } from "./audience/directory-graph.js";
+import { audienceOutsideLimit } from "./audience/reach.js";
 import { resolveAudience } from "./audience/resolve.js";
 import { type DeliveryConfig, resolveDeliveryConfig } from "./config.js";
 import type { CredentialState } from "./dispatch/credentials.js";
@@ -93,6 +94,10 @@ export interface Caller {
   keyId: string;
   /** undefined = every tenant. */
   tenants?: readonly string[] | undefined;
+  /** Teams it may reach (issue 12, audience/reach.ts); undefined with `groups` undefined = no such limit. */
+  teams?: readonly string[] | undefined;
+  /** Entra groups it may reach. */
+  groups?: readonly string[] | undefined;
 }
 
 export interface PageRequest {
@@ -113,6 +118,12 @@ export interface DeliveryEngine {
    * `created` is false when the idempotency key returned an existing notification.
    */
   submit(request: NotificationRequest, caller: Caller, origin?: SeriesOrigin): Promise<{ notification: Notification; created: boolean }>;
+  /**
+   * Why `audience` reaches outside the caller's team/group guardrails (a message naming the
+   * entry), or undefined; `submit` refuses the same. For paths that store an audience for later
+   * (a recurring series).
+   */
+  audienceOutside(audience: NotificationRequest["audience"], caller: Caller): Promise<string | undefined>;
   /**
    * The bot's own message to one conversation (a welcome, an answer to a command, a survey's next
    * question), stored as a notification of SYSTEM_CREATOR with one row before this returns, then
@@ -221,6 +232,10 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       await dispatcher.stop();
     },
 
+    audienceOutside(audience, caller) {
+      return audienceOutsideLimit(toAudience(audience), caller, deps.store.recipients, caller.tenants);
+    },
+
     async submit(request, caller, origin) {
       if (stopping) throw new DeliveryError("HERALD_E_ENGINE_STOPPED", "Herald is shutting down; send the request again in a moment.");
       if (cronOf(request.schedule))
@@ -263,6 +278,9 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
           );
         }
       }
+      // Team and group guardrails: refused naming the first audience entry outside them.
+      const outside = await audienceOutsideLimit(audience, caller, deps.store.recipients, caller.tenants);
+      if (outside !== undefined) throw new DeliveryError("HERALD_E_FORBIDDEN", outside);
       // A repeated request is answered before the audience is resolved: resolving claims blocked
       // conversations' retries (blocked-retry.ts), which a replay must not use up.
       if (request.idempotencyKey !== undefined) {

@@ -5,6 +5,7 @@ import { type Context, Hono } from "hono";
 import type { ApiKeyVerifier } from "../api/auth.js";
 import { errorResponse, readJson } from "../http/errors.js";
 import { type DashboardSession, type DashboardSessions, sameToken } from "./dashboard-sessions.js";
+import { type OidcSignIn, SignInRefused } from "./oidc.js";
 
 /** The session cookie's name. */
 export const sessionCookie = "herald_session";
@@ -100,13 +101,26 @@ export interface DashboardDeps {
   sessions: DashboardSessions;
   /** The API's own key verifier: a session has what its key has, checked on every request. */
   keys: ApiKeyVerifier;
+  /** Sign-in with the organisation's OpenID Connect provider; undefined = API keys only. */
+  oidc?: OidcSignIn | undefined;
 }
+
+/** The pending OpenID Connect sign-in's cookie (its state, nonce and PKCE verifier stay on the server). */
+export const oidcCookie = "herald_oidc";
+
+const escapeHtml = (s: string): string =>
+  s.replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch] ?? ch);
+
+/** The origin the browser sees (https behind a TLS-terminating proxy that says so). */
+const originOf = (req: Request): string => `${isHttps(req) ? "https:" : new URL(req.url).protocol}//${new URL(req.url).host}`;
 
 /**
  * `GET /` (the page), `GET /dashboard/assets/*`, and the session endpoints:
  * `POST /dashboard/session {apiKey}` signs in, `GET /dashboard/session` says who is signed in
  * (and gives the CSRF token), `DELETE /dashboard/session` signs out,
- * `GET /dashboard/sign-in?token=` redeems a one-time link from `herald demo`.
+ * `GET /dashboard/sign-in?token=` redeems a one-time link from `herald demo`;
+ * `GET /dashboard/sign-in-options` says whether OpenID Connect sign-in is on, and
+ * `GET /dashboard/oidc/start` → the issuer → `GET /dashboard/oidc/callback` signs a person in.
  */
 export function dashboardRoutes(deps: DashboardDeps): Hono {
   const app = new Hono();
@@ -144,8 +158,66 @@ export function dashboardRoutes(deps: DashboardDeps): Hono {
     }
     const expiresAt = new Date(s.createdAt + deps.sessions.times.absoluteMs).toISOString();
     c.header("cache-control", "no-store");
-    return c.json({ keyId: principal.keyId, scopes: principal.scopes, tenants: principal.tenants ?? null, csrf: s.csrf, expiresAt });
+    return c.json({
+      keyId: principal.keyId,
+      scopes: principal.scopes,
+      tenants: principal.tenants ?? null,
+      teams: principal.teams ?? null,
+      groups: principal.groups ?? null,
+      person: principal.person ?? null,
+      csrf: s.csrf,
+      expiresAt,
+    });
   };
+
+  // Which sign-ins the page offers (no session needed).
+  app.get("/dashboard/sign-in-options", (c) => c.json({ oidc: deps.oidc !== undefined }, 200, { "cache-control": "no-store" }));
+
+  const oidcPage = (c: Context, status: 400 | 401 | 403 | 502, message: string) => {
+    c.header("set-cookie", `${oidcCookie}=; Path=/dashboard/oidc; HttpOnly; SameSite=Lax; Max-Age=0`, { append: true });
+    return c.html(
+      `<!doctype html><html lang="en"><title>Herald</title><main><h1>Sign-in with your organisation failed</h1><p role="alert">${escapeHtml(message)}</p><p><a href="/">Back to sign-in</a></p></main></html>`,
+      status,
+      { ...securityHeaders, "cache-control": "no-store" },
+    );
+  };
+
+  app.get("/dashboard/oidc/start", async (c) => {
+    const oidc = deps.oidc;
+    if (!oidc) return errorResponse(c, 404, "HERALD_E_OIDC_OFF", "Sign-in with the organisation is not configured (HERALD_OIDC_ISSUER).");
+    try {
+      const { url, login } = await oidc.begin(originOf(c.req.raw));
+      const id = deps.sessions.startLogin(login);
+      const secure = isHttps(c.req.raw) ? "; Secure" : "";
+      // Lax, not Strict: the issuer sends the browser back with a cross-site top-level GET.
+      c.header("set-cookie", `${oidcCookie}=${id}; Path=/dashboard/oidc; HttpOnly; SameSite=Lax; Max-Age=600${secure}`);
+      c.header("cache-control", "no-store");
+      return c.redirect(url, 302);
+    } catch (e) {
+      if (e instanceof SignInRefused) return oidcPage(c, e.status, e.message);
+      throw e;
+    }
+  });
+
+  app.get("/dashboard/oidc/callback", async (c) => {
+    const oidc = deps.oidc;
+    if (!oidc) return errorResponse(c, 404, "HERALD_E_OIDC_OFF", "Sign-in with the organisation is not configured (HERALD_OIDC_ISSUER).");
+    const login = deps.sessions.takeLogin(cookieOf(c.req.raw, oidcCookie));
+    if (!login) return oidcPage(c, 400, "This sign-in was not started in this browser, was already used, or has expired. Start again.");
+    const query = new URL(c.req.url).searchParams;
+    const error = query.get("error");
+    if (error) return oidcPage(c, 401, `The organisation's sign-in answered ${error}: ${query.get("error_description") ?? ""}`);
+    try {
+      const person = await oidc.finish(query, login);
+      const s = deps.sessions.createForPerson(person);
+      setCookie(c, c.req.raw, s.id, Math.floor(deps.sessions.times.absoluteMs / 1000));
+      c.header("set-cookie", `${oidcCookie}=; Path=/dashboard/oidc; HttpOnly; SameSite=Lax; Max-Age=0`, { append: true });
+      return c.redirect("/", 303);
+    } catch (e) {
+      if (e instanceof SignInRefused) return oidcPage(c, e.status, e.message);
+      throw e;
+    }
+  });
 
   app.post("/dashboard/session", async (c) => {
     if (foreignOrigin(c.req.raw)) return errorResponse(c, 403, "HERALD_E_CSRF", "Sign-in from another site is refused.");

@@ -33,11 +33,12 @@ import { openStore } from "../store/open.js";
 import type { Store } from "../store/ports.js";
 import { SurveyService } from "../surveys/service.js";
 import { withSessionAuth } from "./dashboard.js";
-import { DashboardSessions } from "./dashboard-sessions.js";
+import { DashboardSessions, personVerifier } from "./dashboard-sessions.js";
 import { durableReplies } from "./durable-replies.js";
 import { registerEngineMetrics } from "./engine-metrics.js";
 import { httpSurface } from "./http-surface.js";
 import { type Listener, listen } from "./listen.js";
+import { OidcSignIn, oidcSettings } from "./oidc.js";
 import { pacedReplies } from "./paced-replies.js";
 
 export interface HeraldOptions {
@@ -278,7 +279,14 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   }
 
   await warnKeysWiderThanCreator(store.apiKeys, logger);
-  const keys = withAfterAuth(adminKeyVerifier(config.apiKey, storedKeyVerifier(store.apiKeys)), perKeyRateLimit(clock));
+  const dashboard = new DashboardSessions(clock);
+  // People signed in through OpenID Connect are verified like keys (their session's bearer token).
+  const keys = withAfterAuth(
+    personVerifier(dashboard, adminKeyVerifier(config.apiKey, storedKeyVerifier(store.apiKeys))),
+    perKeyRateLimit(clock),
+  );
+  const oidcConfig = oidcSettings(config);
+  const oidc = oidcConfig && new OidcSignIn(oidcConfig, clock, logger);
   registerEngineMetrics(metrics, engine);
   const inbound: BotEndpointDeps = {
     verifier,
@@ -287,7 +295,6 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     logger,
     onActivity: (type, result) => metrics.inbound.inc({ type, result }),
   };
-  const dashboard = new DashboardSessions(clock);
   const app = httpSurface({
     store,
     engine,
@@ -298,6 +305,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     preferences,
     installations,
     dashboard,
+    oidc,
     clock,
     logger,
     defaultServiceUrl: cloud.defaultServiceUrl,

@@ -29,6 +29,7 @@ import { StoreError } from "../store/errors.js";
 import type { Store } from "../store/ports.js";
 import { dashboardRoutes } from "./dashboard.js";
 import type { DashboardSessions } from "./dashboard-sessions.js";
+import type { OidcSignIn } from "./oidc.js";
 import { opsRoutes } from "./ops.js";
 
 /** What the HTTP surface is made of: the parts createHerald built. */
@@ -42,6 +43,8 @@ export interface HttpSurfaceDeps {
   preferences: PreferenceService;
   installations: InstallationJobs | undefined;
   dashboard: DashboardSessions;
+  /** Sign-in with the organisation's OpenID Connect provider; undefined = off. */
+  oidc?: OidcSignIn | undefined;
   clock: Clock;
   logger: Logger;
   /** The cloud's Connector URL, for audience estimates of conversations Herald never saw. */
@@ -81,7 +84,7 @@ export function httpSurface(deps: HttpSurfaceDeps): Hono<ApiEnv> {
       series,
     ),
   );
-  if (series) app.route("/", seriesRoutes(series, keys));
+  if (series) app.route("/", seriesRoutes(series, keys, store.recipients));
   if (responseStore) app.route("/", responseRoutes(engine, responseStore, keys));
   app.route("/", retryRoutes(engine, keys));
   app.route("/", reportRoutes(engine, keys));
@@ -100,10 +103,10 @@ export function httpSurface(deps: HttpSurfaceDeps): Hono<ApiEnv> {
   app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
   app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
   app.route("/", estimateRoutes(store.recipients, defaultServiceUrl, keys));
-  if (store.drafts) app.route("/", draftRoutes(store.drafts, engine, keys, clock, store.apiKeys));
+  if (store.drafts) app.route("/", draftRoutes(store.drafts, engine, keys, clock, store.apiKeys, store.recipients));
   if (store.templates) app.route("/", templateRoutes(store.templates, keys, clock));
   app.route("/", testSendRoutes(engine, keys));
-  app.route("/", dashboardRoutes({ sessions: dashboard, keys }));
+  app.route("/", dashboardRoutes({ sessions: dashboard, keys, oidc: deps.oidc }));
   app.notFound((c) => errorResponse(c, 404, "HERALD_E_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
   app.onError((err, c) => {
     // A page cursor or limit the store refuses is the caller's mistake on every listing, whichever

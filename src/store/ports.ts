@@ -143,6 +143,10 @@ export interface ApiKeyRecord {
   scopes: ("send" | "read" | "admin" | "draft" | "approve")[];
   /** undefined = every tenant. */
   tenants?: string[] | undefined;
+  /** Teams the key may reach (issue 12); with `groups`, undefined = no team/group limit. */
+  teams?: string[] | undefined;
+  /** Entra groups the key may reach. */
+  groups?: string[] | undefined;
   createdAt: string;
   /** Key id of the creator. */
   createdBy: string;

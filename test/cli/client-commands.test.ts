@@ -73,6 +73,15 @@ describe("herald client commands", () => {
     expect(after.stderr).toMatch(/401/);
   });
 
+  it("keys create --teams --groups limits the audiences a key reaches", async () => {
+    const created = JSON.parse(
+      (await herald(["keys", "create", "--name", "team-only", "--scopes", "send", "--teams", "19:t1@thread.tacv2", "--groups", "g1,g2"]))
+        .stdout,
+    ) as { teams: string[]; groups: string[] };
+    expect(created.teams).toEqual(["19:t1@thread.tacv2"]);
+    expect(created.groups).toEqual(["g1", "g2"]);
+  });
+
   it("exit codes scripts can rely on: 2 for bad usage, 3 when the server is unreachable", async () => {
     const usage = await herald(["send", "--text", "no audience"]);
     expect(usage.code).toBe(2);

@@ -49,8 +49,8 @@ export interface StackOptions {
    * with (HERALD_AUTO_INSTALL=on). Default false.
    */
   graph?: boolean;
-  /** Environment variables added to or overriding emulatorEnv's (and graph's). */
-  env?: Record<string, string>;
+  /** Environment variables added to or overriding emulatorEnv's (and graph's); a function gets the running emulator (its URL, its organisation). */
+  env?: Record<string, string> | ((emulator: EmulatorHandle) => Record<string, string>);
   /** Delivery engine settings (HeraldOptions.delivery). */
   delivery?: Partial<DeliveryConfig>;
   /** Rate limiter margin in ms (HeraldOptions.limiterMarginMs; default 30). */
@@ -66,7 +66,8 @@ export interface StackOptions {
 export async function startStack(store: Store, options: StackOptions = {}): Promise<Stack> {
   const emulator = await startEmulator({ ...options.emulator });
   const graph: Record<string, string> = options.graph ? { HERALD_GRAPH_URL: emulator.url, HERALD_AUTO_INSTALL: "on" } : {};
-  const config = loadConfig({ HERALD_PORT: "0", ...emulatorEnv(emulator, { ...graph, ...options.env }) });
+  const env = typeof options.env === "function" ? options.env(emulator) : options.env;
+  const config = loadConfig({ HERALD_PORT: "0", ...emulatorEnv(emulator, { ...graph, ...env }) });
   const herald = await createHerald(config, {
     logger: silentLogger,
     store,

@@ -26,7 +26,12 @@ describe("a NUL character in the input, on PostgreSQL", () => {
       ["POST", "/v1/notifications/test", { userId: "29:a\u0000", message: { text: "hi" } }, "body.userId"],
       ["POST", "/v1/templates", { name: "x", message: { text: "hi" }, category: "c\u0000" }, "body.category"],
       ["POST", "/v1/templates", { name: "x", message: { text: "h\u0000i" } }, "body.message.text"],
-      ["POST", "/v1/notifications", { audience: { users: ["29:a"] }, message: { text: "hi" }, data: { "k\u0000": 1 } }, "body.data (a field name)"],
+      [
+        "POST",
+        "/v1/notifications",
+        { audience: { users: ["29:a"] }, message: { text: "hi" }, data: { "k\u0000": 1 } },
+        "body.data (a field name)",
+      ],
     ];
     for (const [method, path, body, field] of rows) {
       const r = await call(method, `${stack.heraldUrl}${path}`, body, STACK_API_KEY);

@@ -5,6 +5,7 @@ import { C } from "../store/counters.js";
 import { jwtBearerAssertionType } from "./client-assertion.js";
 import type { ClientProof } from "./connector-auth.js";
 import { connectorOpenIdDocuments, type EmulatorKeyPair, jwksPath, openIdMetadataPath } from "./keys.js";
+import { EmulatorOidc, isCodeGrant } from "./oidc.js";
 import { TokenFaults } from "./token-faults.js";
 
 /** Keys the emulator signs with: one for activities to the bot, one for Entra-style tokens. */
@@ -30,11 +31,15 @@ export function botOpenId(ctx: EmulatorContext, keys: EmulatorKeys) {
  *   documents that verify what the emulator sends the bot (HERALD_OPENID_METADATA_URL);
  * - `GET /{tenant}/v2.0/.well-known/openid-configuration`, `/{tenant}/discovery/v2.0/keys`:
  *   Entra-style documents for the access tokens;
- * - `/_emulator/token-faults`: make the token endpoint refuse (token-faults.ts).
+ * - `/_emulator/token-faults`: make the token endpoint refuse (token-faults.ts);
+ * - `GET /{tenant}/oauth2/v2.0/authorize`, the token endpoint's `authorization_code` grant and
+ *   `/_emulator/oidc`: people signing in with OpenID Connect (oidc.ts).
  */
 export function registerAuth(router: Router, ctx: EmulatorContext, keys: EmulatorKeys): void {
   const faults = new TokenFaults();
   faults.register(router);
+  const oidc = new EmulatorOidc(ctx, keys.aad);
+  oidc.register(router);
   router.add("POST", "/:tenant/oauth2/v2.0/token", async (call) => {
     if (faults.answer(call)) return;
     const form = new URLSearchParams(call.body.toString("utf8"));
@@ -46,6 +51,8 @@ export function registerAuth(router: Router, ctx: EmulatorContext, keys: Emulato
       clientId ??= id;
       secret ??= rest.join(":");
     }
+    // People signing in (oidc.ts): the authorization-code grant with PKCE.
+    if (isCodeGrant(form)) return oidc.token(call, form, clientId, secret);
     if (form.get("grant_type") !== "client_credentials") {
       sendJson(call.res, 400, {
         error: "unsupported_grant_type",
@@ -97,7 +104,12 @@ export function registerAuth(router: Router, ctx: EmulatorContext, keys: Emulato
       jwks_uri: `${ctx.urls.base}/${tenant}/discovery/v2.0/keys`,
       id_token_signing_alg_values_supported: ["RS256"],
       token_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic", "private_key_jwt"],
-      grant_types_supported: ["client_credentials"],
+      grant_types_supported: ["client_credentials", "authorization_code"],
+      response_types_supported: ["code"],
+      code_challenge_methods_supported: ["S256"],
+      scopes_supported: ["openid", "profile", "email"],
+      subject_types_supported: ["pairwise"],
+      claims_supported: ["sub", "oid", "tid", "name", "preferred_username", "email", "nonce", "roles", "groups"],
     });
   });
   // MSAL's instance discovery, so MSAL-based clients accept the emulator as an authority.

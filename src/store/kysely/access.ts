@@ -12,6 +12,10 @@ export type AccessTables = {
     scopes: string;
     /** JSON array or null (every tenant). */
     tenants: string | null;
+    /** JSON array or null: the teams the key may reach (016; null with group_limit null = no limit). */
+    team_limit: string | null;
+    /** JSON array or null: the Entra groups the key may reach (016). */
+    group_limit: string | null;
     created_at: string;
     created_by: string;
     revoked_at: string | null;
@@ -43,6 +47,8 @@ function toRecord(row: AccessTables["api_keys"]): ApiKeyRecord {
     hash: row.hash,
     scopes: JSON.parse(row.scopes) as ApiKeyRecord["scopes"],
     tenants: row.tenants ? (JSON.parse(row.tenants) as string[]) : undefined,
+    teams: row.team_limit ? (JSON.parse(row.team_limit) as string[]) : undefined,
+    groups: row.group_limit ? (JSON.parse(row.group_limit) as string[]) : undefined,
     createdAt: row.created_at,
     createdBy: row.created_by,
     revokedAt: row.revoked_at ?? undefined,
@@ -61,6 +67,8 @@ export class KyselyApiKeyStore implements ApiKeyStore {
         hash: k.hash,
         scopes: JSON.stringify(k.scopes),
         tenants: k.tenants ? JSON.stringify(k.tenants) : null,
+        team_limit: k.teams ? JSON.stringify(k.teams) : null,
+        group_limit: k.groups ? JSON.stringify(k.groups) : null,
         created_at: k.createdAt,
         created_by: k.createdBy,
         revoked_at: k.revokedAt ?? null,

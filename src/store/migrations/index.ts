@@ -14,6 +14,7 @@ import { m013Preferences } from "./013_preferences.js";
 import { m014Installations } from "./014_installations.js";
 import { m015Drafts } from "./015_drafts.js";
 import { m016Templates } from "./016_templates.js";
+import { m017KeyAudiences } from "./017_key_audiences.js";
 import type { Migration } from "./migration.js";
 
 export type { Migration } from "./migration.js";
@@ -48,4 +49,5 @@ export const migrations: readonly Migration[] = [
   m014Installations,
   m015Drafts,
   m016Templates,
+  m017KeyAudiences,
 ];

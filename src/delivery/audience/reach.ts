@@ -1,0 +1,89 @@
+import type { Audience } from "../model.js";
+import type { RecipientDirectory } from "../store/port.js";
+
+/**
+ * Which teams and Entra groups a key (or a signed-in person) may reach, on top of its tenants
+ * (issue 12). Both undefined = no such limit. When either is set the caller is "audience
+ * limited": it reaches only the teams in `teams` (their channels and their members) and the
+ * groups in `groups`; a team and an Entra group are separate lists because Teams names a team by
+ * its thread id (`19:…@thread.tacv2`) while Entra names a group by its object id.
+ */
+export interface AudienceLimit {
+  teams?: readonly string[] | undefined;
+  groups?: readonly string[] | undefined;
+}
+
+/** True when `limit` restricts audiences to some teams or groups. */
+export const isAudienceLimited = (limit: AudienceLimit): boolean => limit.teams !== undefined || limit.groups !== undefined;
+
+const short = (id: string): string => (id.length > 80 ? `${id.slice(0, 80)}…` : id);
+
+/** "teams A, B and groups C", what the caller may reach, for messages. */
+export function describeLimit(limit: AudienceLimit): string {
+  const parts: string[] = [];
+  if (limit.teams) parts.push(limit.teams.length ? `teams ${limit.teams.map(short).join(", ")}` : "no team");
+  if (limit.groups) parts.push(limit.groups.length ? `groups ${limit.groups.map(short).join(", ")}` : "no group");
+  return parts.join(" and ");
+}
+
+/**
+ * Why an audience reaches outside a team/group limit (a message naming the first entry
+ * outside it), or undefined when it stays within. Decisions:
+ * - `all` (with or without tenantId) reaches every person of a tenant: always outside.
+ * - `users`: a list of people is not provably inside any team or group (membership would need a
+ *   Graph lookup per person, and changes), so it is outside: send to the team's members or the group.
+ * - `teams`: each team id must be in `teams`.
+ * - `channels`: each channel's team (from the stored conversations) must be in `teams`; an unknown
+ *   channel cannot be placed, so it is outside.
+ * - `conversations`: each must be a stored channel conversation of a team in `teams` (personal and
+ *   group chats belong to no team: outside).
+ * - `groups`: each group id must be in `groups`.
+ * `tenants` narrows the lookups to the caller's tenants (an id of another tenant looks unknown).
+ */
+export async function audienceOutsideLimit(
+  audience: Audience,
+  limit: AudienceLimit,
+  directory: Pick<RecipientDirectory, "channels">,
+  tenants?: readonly string[],
+): Promise<string | undefined> {
+  if (!isAudienceLimited(limit)) return undefined;
+  const reach = describeLimit(limit);
+  const teams = limit.teams ?? [];
+  if ("all" in audience)
+    return `audience.all: this caller may reach only ${reach}, not every person of a tenant; choose teams or groups within that limit.`;
+  if ("users" in audience)
+    return `audience.users: this caller may reach only ${reach}; a list of people can reach outside them, so send to a team's members (teams + deliverTo "members") or a group instead.`;
+  if ("teams" in audience) {
+    const out = audience.teams.find((t) => !teams.includes(t));
+    return out === undefined ? undefined : `audience.teams: team "${short(out)}" is outside what this caller may reach (${reach}).`;
+  }
+  if ("groups" in audience) {
+    const groups = limit.groups ?? [];
+    const out = audience.groups.find((g) => !groups.includes(g));
+    return out === undefined ? undefined : `audience.groups: group "${short(out)}" is outside what this caller may reach (${reach}).`;
+  }
+  const field = "channels" in audience ? "channels" : "conversations";
+  const ids = "channels" in audience ? audience.channels : audience.conversations;
+  if (teams.length === 0) return `audience.${field}: this caller may reach only ${reach}, and no team's ${field}.`;
+  const homes = await directory.channels(ids, tenants);
+  for (const id of ids) {
+    const home = homes.get(id);
+    if (!home)
+      return `audience.${field}: "${short(id)}" is not a known channel of a team this caller may reach (${reach}); name channels of those teams only.`;
+    if (!teams.includes(home.teamId))
+      return `audience.${field}: "${short(id)}" belongs to team "${short(home.teamId)}", outside what this caller may reach (${reach}).`;
+  }
+  return undefined;
+}
+
+/**
+ * The limit both of two callers keep to (an approval: the author's and the approver's). A team
+ * is reachable only if both may reach it; a side with no team/group limit imposes none.
+ */
+export function intersectLimits(a: AudienceLimit, b: AudienceLimit): AudienceLimit {
+  if (!isAudienceLimited(a)) return { teams: b.teams, groups: b.groups };
+  if (!isAudienceLimited(b)) return { teams: a.teams, groups: a.groups };
+  const both = (x: readonly string[] | undefined, y: readonly string[] | undefined): string[] =>
+    (x ?? []).filter((v) => (y ?? []).includes(v));
+  return { teams: both(a.teams, b.teams), groups: both(a.groups, b.groups) };
+}
