@@ -93,7 +93,7 @@ async function seed(schema, org, emu) {
       await c.query(
         `insert into "${schema}".conversations (id, kind, tenant_id, service_url, channel_id, bot_id, user_id, user_name, user_aad_object_id,
            last_activity_at, status, archived, created_at, updated_at)
-         select c.id, 'personal', c.tenant_id, $6, 'msteams', $7, c.user_id, c.user_name, c.aad, $8, 'active', 0, $8, $8
+         select c.id, 'personal', c.tenant_id, $6, 'msteams', $7, c.user_id, c.user_name, c.aad, $8::timestamptz, 'active', false, $8::timestamptz, $8::timestamptz
          from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as c(id, tenant_id, user_id, user_name, aad)`,
         [...cols, emu.connectorUrl, `28:${emu.appId}`, now],
       );

@@ -12,6 +12,11 @@ import type { RateLimiter } from "./limits/rate-limiter.js";
  * times when the last measure is older than `maxAgeMs`. On SQLite (one process on one machine)
  * the store has no clock of its own: the offset is 0 and the injected Clock is the time, so tests
  * that move a simulated clock keep working.
+ *
+ * Leases no longer depend on this measure: on PostgreSQL the store writes heartbeats with the
+ * database's `now()` and judges staleness against it (src/store/kysely/delivery-control.ts), so
+ * a clock that steps between two measures cannot make a live worker look dead. The other times
+ * (due times, Retry-After, schedules) still come from here.
  */
 export class StoreClock implements Clock {
   private offset = 0;

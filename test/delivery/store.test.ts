@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { JobResult, NewDelivery, Notification } from "../../src/delivery/model.js";
 import type { DeliveryStore } from "../../src/delivery/store/port.js";
 import type { Store } from "../../src/store/ports.js";
-import { forEachStore, testPostgresUrl } from "../helpers/stores.js";
+import { ageHeartbeat, forEachStore, testPostgresUrl } from "../helpers/stores.js";
 
 /** The delivery store's contract, on SQLite and PostgreSQL: claims, leases, counters, recovery. */
 forEachStore((stores) => {
@@ -147,6 +147,7 @@ forEachStore((stores) => {
     // Workers of the other tests stay alive: only "dead" is.
     for (const w of ["w", "w1", "w2", "w3", "p0", "p1", "p2", "p3", "p4", "p5"]) await d.heartbeat(w, t0 + 60_000);
     await d.heartbeat("dead", t0);
+    await ageHeartbeat(stores, "dead", 3_600_000);
     await d.heartbeat("alive", t0 + 60_000);
     const jobs = await d.claim("dead", x.id, "t1", t0 + 1, 6);
     await d.markInflight("dead", jobs.slice(0, 2), t0 + 2);
@@ -161,6 +162,7 @@ forEachStore((stores) => {
 
     const y = await create(rows(3));
     await d.heartbeat("dead2", t0);
+    await ageHeartbeat(stores, "dead2", 3_600_000);
     const jy = await d.claim("dead2", y.id, "t1", t0 + 1, 3);
     await d.markInflight("dead2", jy, t0 + 2);
     expect(await d.recover("alive", t0 + 30_000, "resend", t0 + 60_000, false)).toEqual({ released: 0, unknown: 0, requeued: 3 });

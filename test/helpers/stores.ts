@@ -96,6 +96,22 @@ export async function withPostgres<T>(fn: (client: pg.Client) => Promise<T>): Pr
   }
 }
 
+/**
+ * Make `worker`'s last heartbeat `ms` older on the store's clock. PostgreSQL writes and judges
+ * heartbeats with its own `now()` (whatever time the process passes), so a test that wants a
+ * dead worker moves its heartbeat back in the database; on SQLite the times the test passed to
+ * `heartbeat` are the heartbeats, and this does nothing.
+ */
+export async function ageHeartbeat(stores: StoreFactory, worker: string, ms: number): Promise<void> {
+  if (stores.name !== "postgres") return;
+  await withPostgres((c) =>
+    c.query(
+      `update "${stores.options.schema}".delivery_workers set heartbeat_at = heartbeat_at - $2 * interval '1 millisecond' where id = $1`,
+      [worker, ms],
+    ),
+  );
+}
+
 /** Every delivery row of notification `id`, in recipient order, read through the store's pages of 1000. */
 export async function allDeliveries(store: Store, id: string): Promise<Delivery[]> {
   const out: Delivery[] = [];

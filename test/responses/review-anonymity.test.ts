@@ -19,7 +19,13 @@ async function rows(stores: StoreFactory, table: string, notificationId: string)
     }
   }
   const schema = (stores.options as { schema: string }).schema;
-  return withPostgres(async (c) => (await c.query(`select * from "${schema}".${table} where notification_id = $1`, [notificationId])).rows);
+  const found = await withPostgres(
+    async (c) => (await c.query(`select * from "${schema}".${table} where notification_id = $1`, [notificationId])).rows,
+  );
+  // PostgreSQL keeps times as timestamptz (pg reads a Date): compare them as the store's ISO text.
+  return found.map((r: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v])),
+  );
 }
 
 forEachStore((stores) => {

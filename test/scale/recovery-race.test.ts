@@ -84,6 +84,10 @@ it("a worker that registers and claims rows while a recovery runs keeps its rows
   await create(m, 0, now - 1_000, false);
   // "dead" stopped beating long ago, holding 4 rows of n (2 of them in flight).
   await d.heartbeat("dead", now - 10 * staleMs);
+  // PostgreSQL judges heartbeats on its own clock: "dead" beat 10 stale times ago there.
+  await withPostgres((c) =>
+    c.query(`update "${schema}".delivery_workers set heartbeat_at = now() - interval '300 seconds' where id = 'dead'`),
+  );
   const deadJobs = await d.claim("dead", n, tenant, now, 4);
   expect(deadJobs).toHaveLength(4);
   await d.markInflight("dead", deadJobs.slice(0, 2), now);

@@ -147,13 +147,17 @@ export interface DeliveryStore {
    */
   expireTenantRows(tenantId: string, error: RowError, before: number, now: number): Promise<{ failed: number; finished: string[] }>;
 
-  /** Register or refresh a worker (process) as alive. */
+  /**
+   * Register or refresh a worker (process) as alive. A shared store (PostgreSQL) records its own
+   * clock's time (`now()`), not `now`: leases are judged on the one clock every process shares.
+   */
   heartbeat(owner: string, now: number): Promise<void>;
   /**
    * Give back the work of dead workers: their claimed rows become ready, their in-flight sends
    * `unknown` (or ready with `resend`), their edits and deletes ready. A worker is dead when its
    * heartbeat is older than `staleBefore`, or, with `othersAreDead` (a store one process owns),
-   * whenever it is not `self`.
+   * whenever it is not `self`. A shared store judges this on its own clock: dead = no heartbeat
+   * within the last `now - staleBefore` ms of the database's `now()`.
    */
   recover(self: string, staleBefore: number, policy: InFlightPolicy, now: number, othersAreDead: boolean): Promise<RecoveryResult>;
   /** Graceful stop: return `owner`'s claimed rows to the pool and forget the worker. */

@@ -179,7 +179,7 @@ export class KyselyDeliveryStore implements DeliveryStore {
   }
 
   heartbeat(owner: string, now: number): Promise<void> {
-    return control.heartbeat(this.db, owner, now);
+    return control.heartbeat(this.db, this.backend.dialect, owner, now);
   }
 
   recover(self: string, staleBefore: number, policy: InFlightPolicy, now: number, othersAreDead: boolean): Promise<RecoveryResult> {

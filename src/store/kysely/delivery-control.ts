@@ -137,12 +137,30 @@ export async function pausedTenants(db: Kysely<AllTables>): Promise<string[]> {
   return (await db.selectFrom("paused_tenants").select("tenant_id").execute()).map((r) => r.tenant_id);
 }
 
-export async function heartbeat(db: Kysely<AllTables>, owner: string, now: number): Promise<void> {
+/**
+ * Register or renew `owner`'s heartbeat. On PostgreSQL (shared by several processes) the time
+ * written is the database's `now()`, whatever `now` the process passes: leases are judged on the
+ * one clock every process shares (see `liveSince`). SQLite (one process) writes `now`.
+ */
+export async function heartbeat(db: Kysely<AllTables>, dialect: StoreDialect, owner: string, now: number): Promise<void> {
+  const at = dialect === "postgres" ? sql<number>`now()` : now;
   await db
     .insertInto("delivery_workers")
-    .values({ id: owner, started_at: iso(now), heartbeat_at: now })
-    .onConflict((oc) => oc.column("id").doUpdateSet({ heartbeat_at: now }))
+    .values({ id: owner, started_at: dialect === "postgres" ? sql<string>`now()` : iso(now), heartbeat_at: at })
+    .onConflict((oc) => oc.column("id").doUpdateSet({ heartbeat_at: at }))
     .execute();
+}
+
+/**
+ * The oldest heartbeat of a live worker, for a WHERE clause: `staleBefore` on SQLite; on
+ * PostgreSQL the database's `now()` minus the stale time (`now - staleBefore`), so a process
+ * whose clock is ahead or behind (or stepped since it last measured the database's) judges
+ * leases exactly as every other process does.
+ */
+function liveSince(dialect: StoreDialect, staleBefore: number, now: number) {
+  return dialect === "postgres"
+    ? sql<number>`now() - cast(${Math.max(0, now - staleBefore)} as double precision) * interval '1 millisecond'`
+    : staleBefore;
 }
 
 /**
@@ -166,7 +184,8 @@ export async function recover(
   othersAreDead: boolean,
 ): Promise<RecoveryResult> {
   const nowIso = iso(now);
-  const dead = deadOwner(self, staleBefore, othersAreDead);
+  const live = liveSince(dialect, staleBefore, now);
+  const dead = deadOwner(self, live, othersAreDead);
   const leased = await db
     .selectFrom("deliveries")
     .select(["notification_id"])
@@ -223,7 +242,7 @@ export async function recover(
   await db
     .deleteFrom("delivery_workers")
     .where("id", "<>", self)
-    .$if(!othersAreDead, (q) => q.where("heartbeat_at", "<", staleBefore))
+    .$if(!othersAreDead, (q) => q.where("heartbeat_at", "<", live))
     .execute();
   return result;
 }
@@ -231,9 +250,9 @@ export async function recover(
 /**
  * The condition "`owner` names a dead worker", for a WHERE clause: set, not `self`, and (unless
  * every other worker is dead by definition, a store one process owns) without a heartbeat at or
- * after `staleBefore`, read by the same statement that moves the rows.
+ * after `live` (`liveSince`), read by the same statement that moves the rows.
  */
-function deadOwner(self: string, staleBefore: number, othersAreDead: boolean) {
+function deadOwner(self: string, live: ReturnType<typeof liveSince>, othersAreDead: boolean) {
   return (eb: ExpressionBuilder<AllTables, "deliveries" | "notifications">, owner: Expression<string | null>) => {
     const conditions = [eb(owner, "is not", null), eb(owner, "<>", self)];
     if (!othersAreDead)
@@ -244,7 +263,7 @@ function deadOwner(self: string, staleBefore: number, othersAreDead: boolean) {
               .selectFrom("delivery_workers as w")
               .select(sql.lit(1).as("one"))
               .where("w.id", "=", owner)
-              .where("w.heartbeat_at", ">=", staleBefore),
+              .where("w.heartbeat_at", ">=", live),
           ),
         ),
       );

@@ -108,7 +108,10 @@ export async function applyHolds(
         queue: "ready",
         due_at: pick((h) => sql`cast(${h.until} as bigint)`) as RawBuilder<number>,
         lease_owner: null,
-        held_until: pick((h) => sql`${iso(h.until)}`) as RawBuilder<string>,
+        // PostgreSQL types a CASE of untyped parameters as text: say timestamptz (018_postgres_types).
+        held_until: pick((h) =>
+          dialect === "postgres" ? sql`cast(${iso(h.until)} as timestamptz)` : sql`${iso(h.until)}`,
+        ) as RawBuilder<string>,
         held_reason: pick((h) => sql`${h.reason}`) as RawBuilder<string>,
         updated_at: iso(now),
       })

@@ -4,8 +4,9 @@ import type { Database } from "./schema.js";
 /**
  * The delivery engine's tables (migration 003_deliveries) as Kysely sees them. Conventions of
  * ./schema.ts apply (ISO text times, 0/1 booleans, nullable = optional), with one exception on
- * the hot path: `due_at`, `first_attempt_at` and `heartbeat_at` are integer milliseconds since
- * the epoch, because the dispatcher compares and adds to them on every claim and retry.
+ * the hot path: `due_at` and `first_attempt_at` are integer milliseconds since the epoch,
+ * because the dispatcher compares and adds to them on every claim and retry (`heartbeat_at` too
+ * on SQLite; on PostgreSQL it is a `timestamptz` written with `now()`, see delivery-control.ts).
  * PostgreSQL returns its bigints as strings: read every integer through `Number()`.
  */
 export interface DeliveryTables {
@@ -130,6 +131,7 @@ export interface NotificationTenantsTable {
 export interface DeliveryWorkersTable {
   id: string;
   started_at: string;
+  /** SQLite: ms since the epoch; PostgreSQL: `timestamptz` (read as ISO text), the database's `now()`. */
   heartbeat_at: Int;
 }
 

@@ -37,7 +37,7 @@ const changeColumns: readonly (readonly [string, string, (c: RowChange) => unkno
   ["recall_state", "text", (c) => c.recallState ?? null],
   ["err_code", "text", (c) => c.errorCode ?? null],
   ["err_msg", "text", (c) => c.errorMessage ?? null],
-  ["sent_at", "text", (c) => c.sentAt ?? null],
+  ["sent_at", "timestamptz", (c) => c.sentAt ?? null],
 ];
 
 const updateFromValues = `
@@ -83,7 +83,7 @@ export async function updateRows(
     const tuples = part.map((c) => `(${changeColumns.map(([, type, get]) => bind(get(c), type)).join(", ")})`);
     const head = `with v(${changeColumns.map(([name]) => name).join(", ")}) as (values ${tuples.join(", ")})`;
     // Placeholders are numbered in order of appearance, so `now` and `owner` are bound last.
-    const text = updateFromValues.replace("%now", bind(nowIso, "text")).replace("%owner", bind(owner, "text"));
+    const text = updateFromValues.replace("%now", bind(nowIso, "timestamptz")).replace("%owner", bind(owner, "text"));
     const result = await db.executeQuery<{ notification_id: string; seq: number | string }>(CompiledQuery.raw(head + text, params));
     for (const r of result.rows) hit.push({ notificationId: r.notification_id, seq: Number(r.seq) });
   }

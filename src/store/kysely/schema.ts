@@ -4,10 +4,16 @@ import type { Generated } from "kysely";
  * The tables as the shared Kysely implementation sees them, after every migration in
  * `../migrations/index.ts`. A migration that adds or changes a table updates this file too.
  *
- * Conventions (both databases):
+ * Conventions (both databases, as the code sees the values):
  * - times are ISO 8601 text in UTC with milliseconds (`2025-01-31T09:00:00.000Z`), so text order is
  *   time order and values round-trip exactly;
  * - booleans are integers 0/1 (better-sqlite3 cannot bind booleans);
+ * - JSON documents are their text (the code stringifies and parses them).
+ * On PostgreSQL the columns have PostgreSQL's own types (`timestamptz`, `boolean`, `jsonb`;
+ * migration 018_postgres_types) and the pool reads them back in the forms above
+ * (../postgres/types.ts); values are written as they are on SQLite, PostgreSQL casting the
+ * untyped parameters to the column's type. Raw SQL must not compare a flag with `0`/`1` literals
+ * or treat a JSON column as text without a cast.
  * - an optional field of the domain is a nullable column; `null` reads back as an absent field;
  * - nested accounts are flattened into `<prefix>_id`, `<prefix>_name`, ... so a team rename or a
  *   user lookup is a plain column update or index lookup, with no JSON functions per dialect.

@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { SessionState } from "../../surveys/machine.js";
 import type { SaveResult, SurveyAnswer, SurveySession, SurveyStore } from "../../surveys/port.js";
 import type { Database, SurveySessionsTable } from "./schema.js";
@@ -114,10 +114,11 @@ export class KyselySurveyStore implements SurveyStore {
 
   async unsaid(before: string, limit: number): Promise<{ tenantId: string; userId: string }[]> {
     // `"said":` occurs in the JSON only as the key (inside the message every quote is escaped).
+    // PostgreSQL keeps `state` as jsonb: LIKE reads its text (`{"said": ...}`, the key still followed by `:`).
     const rows = await this.db
       .selectFrom("survey_sessions")
       .select(["tenant_id", "user_id"])
-      .where("state", "like", '%"said":%')
+      .where(sql<string>`cast(state as text)`, "like", '%"said":%')
       .where("updated_at", "<=", before)
       .limit(limit)
       .execute();

@@ -15,6 +15,7 @@ import { m014Installations } from "./014_installations.js";
 import { m015Drafts } from "./015_drafts.js";
 import { m016Templates } from "./016_templates.js";
 import { m017KeyAudiences } from "./017_key_audiences.js";
+import { m018PostgresTypes } from "./018_postgres_types.js";
 import type { Migration } from "./migration.js";
 
 export type { Migration } from "./migration.js";
@@ -50,4 +51,5 @@ export const migrations: readonly Migration[] = [
   m015Drafts,
   m016Templates,
   m017KeyAudiences,
+  m018PostgresTypes,
 ];

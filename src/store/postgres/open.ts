@@ -4,6 +4,7 @@ import { StoreError } from "../errors.js";
 import type { SqlBackend } from "../kysely/backend.js";
 import type { Database } from "../kysely/schema.js";
 import { type KyselyStore, openKyselyStore } from "../kysely/store.js";
+import { postgresTypeParsers } from "./types.js";
 
 /** Connections in the pool; the delivery engine's batched writes need few. */
 export const postgresPoolSize = 10;
@@ -39,6 +40,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     connectionString: url,
     max: postgresPoolSize,
     connectionTimeoutMillis: postgresConnectTimeoutMs,
+    // timestamptz, boolean and jsonb read back as the shared store code expects them (./types.ts).
+    types: postgresTypeParsers,
     ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
   });
   // An idle connection that breaks (server restart) is dropped from the pool; the next query opens
