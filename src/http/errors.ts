@@ -63,32 +63,37 @@ export async function readJson(
   } catch (e) {
     return { ok: false, status: 400, code: "HERALD_E_MALFORMED_JSON", message: `The body is not valid JSON: ${(e as Error).message}` };
   }
-  // JSON can carry a NUL only escaped; PostgreSQL cannot store one in text (SQLSTATE 22021, a 500 before).
-  const nul = /\\u0000/i.test(text) ? nulPath(value, "body") : undefined;
-  if (nul !== undefined)
+  // JSON can carry a NUL or a lone UTF-16 surrogate only escaped; PostgreSQL stores neither in
+  // text or jsonb (SQLSTATE 22021 / 22P05: a 500 before). Refused here, naming the field.
+  const bad = /\\u(0000|d[89a-f])/i.test(text) ? unstorablePath(value, "body") : undefined;
+  if (bad !== undefined)
     return {
       ok: false,
       status: 400,
       code: "HERALD_E_INVALID_BODY",
-      message: `${nul}: contains a NUL character (\\u0000), which Herald cannot store; remove it.`,
+      message: `${bad}: contains a NUL character (\\u0000) or half of a surrogate pair, which Herald cannot store; remove it.`,
     };
   return { ok: true, value };
 }
 
-/** The path of the first string (or key) holding a NUL character, e.g. `body.audience.users[2]`; undefined when none. */
-function nulPath(value: unknown, path: string): string | undefined {
-  if (typeof value === "string") return value.includes("\0") ? path : undefined;
+/** A lone half of a UTF-16 surrogate pair (what String.prototype.isWellFormed looks for; ES2024). */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const storable = (s: string): boolean => !s.includes("\0") && !loneSurrogate.test(s);
+
+/** The path of the first string (or key) Herald cannot store, e.g. `body.audience.users[2]`; undefined when none. */
+function unstorablePath(value: unknown, path: string): string | undefined {
+  if (typeof value === "string") return storable(value) ? undefined : path;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = nulPath(value[i], `${path}[${i}]`);
+      const found = unstorablePath(value[i], `${path}[${i}]`);
       if (found !== undefined) return found;
     }
     return undefined;
   }
   if (value !== null && typeof value === "object") {
     for (const [k, v] of Object.entries(value)) {
-      if (k.includes("\0")) return `${path} (a field name)`;
-      const found = nulPath(v, `${path}.${k}`);
+      if (!storable(k)) return `${path} (a field name)`;
+      const found = unstorablePath(v, `${path}.${k}`);
       if (found !== undefined) return found;
     }
   }

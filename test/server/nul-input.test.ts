@@ -56,3 +56,23 @@ describe("a NUL character in the input, on PostgreSQL", () => {
     }
   });
 });
+
+describe("half of a surrogate pair in a body, on PostgreSQL", () => {
+  it("is refused naming the field (jsonb cannot store it); a whole pair (an emoji) is fine", async () => {
+    const lone = await fetch(`${stack.heraldUrl}/v1/notifications`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${STACK_API_KEY}`, "content-type": "application/json" },
+      body: '{"audience":{"users":["29:a"]},"message":{"text":"hi \\ud83d"}}',
+    });
+    const body = (await lone.json()) as { error?: { code?: string; message?: string } };
+    expect(lone.status, JSON.stringify(body)).toBe(400);
+    expect(body.error?.message).toContain("body.message.text: contains");
+    const pair = await call(
+      "POST",
+      `${stack.heraldUrl}/v1/templates`,
+      { name: "ok \ud83d\ude00", message: { text: "hi \ud83d\ude00" } },
+      STACK_API_KEY,
+    );
+    expect(pair.status, JSON.stringify(pair.json)).toBe(201);
+  });
+});
