@@ -13,6 +13,7 @@ import { m012Schedules } from "./012_schedules.js";
 import { m013Preferences } from "./013_preferences.js";
 import { m014Installations } from "./014_installations.js";
 import { m015Drafts } from "./015_drafts.js";
+import { m016InstallationLeases } from "./016_installation_leases.js";
 import type { Migration } from "./migration.js";
 
 export type { Migration } from "./migration.js";
@@ -46,4 +47,5 @@ export const migrations: readonly Migration[] = [
   m013Preferences,
   m014Installations,
   m015Drafts,
+  m016InstallationLeases,
 ];
