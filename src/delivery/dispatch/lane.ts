@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Clock } from "../../clock.js";
 import type { Logger } from "../../log.js";
 import type { BucketKey, RateLimiter } from "../limits/index.js";
@@ -78,6 +79,8 @@ export class Lane {
   /** Install steps running (they hold no permit: bounded here instead). */
   private installing = 0;
   private readonly installs = new Set<Promise<void>>();
+  /** The install steps' signal: one listener on the engine's, many (one per step in flight) here. */
+  private installSignal: AbortSignal | undefined;
   private wakeUp: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
 
@@ -248,12 +251,24 @@ export class Lane {
     }
   }
 
+  private installAbort(): AbortSignal {
+    if (!this.installSignal) {
+      const c = new AbortController();
+      setMaxListeners(MAX_INSTALLS * 4, c.signal);
+      const parent = this.deps.signal;
+      if (parent.aborted) c.abort(parent.reason);
+      else parent.addEventListener("abort", () => c.abort(parent.reason), { once: true });
+      this.installSignal = c.signal;
+    }
+    return this.installSignal;
+  }
+
   /** The install step of a `create` (Executor.runInstall); its chat comes back as a `send`. */
   private launchInstall(job: Job): void {
     this.installing++;
     const key = { notificationId: job.notificationId, seq: job.seq };
     const p: Promise<void> = this.deps.executor
-      .runInstall(job, this.deps.signal)
+      .runInstall(job, this.installAbort())
       .then(
         (outcome) => {
           if ("next" in outcome) {
