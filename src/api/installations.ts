@@ -13,21 +13,26 @@ const ids = (what: string, max: number) =>
     .min(1, { error: `must name at least one ${what}` })
     .max(max);
 
-/** `POST /v1/installations`: exactly one of `users` (Entra object ids, UPNs or emails), `groups`, `all: true`; and `tenantId`. */
+/**
+ * `POST /v1/installations`: exactly one of `users` (Entra object ids, UPNs or emails), `groups`,
+ * `teams` (Entra group ids of teams), `chats` (group chat ids), `all: true`; and `tenantId`.
+ */
 export const installationRequestSchema = z
   .strictObject({
     users: ids("user", 10_000).optional(),
     groups: ids("group", 100).optional(),
+    teams: ids("team", 1_000).optional(),
+    chats: ids("chat", 1_000).optional(),
     all: z.literal(true).optional(),
     tenantId: z.string().min(1).max(200),
   })
   .superRefine((a, ctx) => {
-    const kinds = (["users", "groups", "all"] as const).filter((k) => a[k] !== undefined);
+    const kinds = (["users", "groups", "teams", "chats", "all"] as const).filter((k) => a[k] !== undefined);
     if (kinds.length !== 1)
       ctx.addIssue({
         code: "custom",
         path: [],
-        message: `must name exactly one of users, groups or all (got ${kinds.length === 0 ? "none" : kinds.join(", ")})`,
+        message: `must name exactly one of users, groups, teams, chats or all (got ${kinds.length === 0 ? "none" : kinds.join(", ")})`,
       });
   });
 
@@ -67,7 +72,7 @@ function toCsv(items: readonly InstallationItem[]): string {
  * `POST /v1/installations` (admin): install the app for many users ahead of a broadcast →
  * 202 `{id, status, counts}`; `GET /v1/installations?tenantId=&cursor=&limit=` the jobs, newest first; `GET /v1/installations/{id}` its live counts (installed,
  * alreadyInstalled, refused, failed); `GET /v1/installations/{id}/items?after=&limit=&format=csv`
- * the outcome per user. 503 when Herald has no Graph (no credentials) or auto-install is off.
+ * the outcome per target (`userId`: the user, or the team's group id or the chat's id). 503 when Herald has no Graph (no credentials) or auto-install is off.
  */
 export function installationRoutes(jobs: InstallationJobs | undefined, keys: ApiKeyVerifier): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
@@ -97,11 +102,16 @@ export function installationRoutes(jobs: InstallationJobs | undefined, keys: Api
     if (!mayUseTenant(principal, parsed.data.tenantId))
       return errorResponse(c, 403, "HERALD_E_FORBIDDEN", `This API key may not install in tenant ${parsed.data.tenantId}.`);
     const { tenantId } = parsed.data;
-    const request: InstallationRequest = parsed.data.users
-      ? { users: parsed.data.users, tenantId }
-      : parsed.data.groups
-        ? { groups: parsed.data.groups, tenantId }
-        : { all: true, tenantId };
+    const d = parsed.data;
+    const request: InstallationRequest = d.users
+      ? { users: d.users, tenantId }
+      : d.groups
+        ? { groups: d.groups, tenantId }
+        : d.teams
+          ? { teams: d.teams, tenantId }
+          : d.chats
+            ? { chats: d.chats, tenantId }
+            : { all: true, tenantId };
     const job = await jobs.start(request, principal.keyId);
     return c.json(installationView(job), 202);
   });

@@ -460,7 +460,7 @@ export function openApiDocument(serverUrl?: string): Schema {
         },
         post: {
           summary:
-            "Install the app through Microsoft Graph for users, groups' members or the whole directory of a tenant, ahead of a broadcast (admin)",
+            "Install the app through Microsoft Graph for users, groups' members, teams, group chats or the whole directory of a tenant, ahead of a broadcast (admin)",
           requestBody: { required: true, content: { "application/json": { schema: json(installationRequestSchema) } } },
           responses: {
             "202": { description: "{id, status, tenantId, total, counts:{installed, alreadyInstalled, refused, failed}}" },

@@ -5,7 +5,9 @@ import { wholeNumber } from "./options.js";
 export function registerDemo(program: Command): void {
   program
     .command("demo")
-    .description("Start a local Teams emulator and Herald, install the bot for everyone and send a first broadcast.")
+    .description(
+      "Start a local Teams emulator and Herald, install the bot for most people and send a first broadcast that reaches the rest through proactive install.",
+    )
     .option("--users <n>", "users in the sample organisation", wholeNumber("users"), 3000)
     .option("--port <n>", "Herald's port (0 = any free port)", wholeNumber("port"), 3978)
     .option("--emulator-port <n>", "the emulator's port (0 = any free port)", wholeNumber("emulator-port"), 3999)

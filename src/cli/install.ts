@@ -38,9 +38,11 @@ export function installBody(opts: Record<string, unknown>): Record<string, unkno
   const kinds = [
     opts["users"] ? { users: opts["users"] } : undefined,
     opts["groups"] ? { groups: opts["groups"] } : undefined,
+    opts["teams"] ? { teams: opts["teams"] } : undefined,
+    opts["chats"] ? { chats: opts["chats"] } : undefined,
     opts["all"] ? { all: true } : undefined,
   ].filter((k) => k !== undefined);
-  if (kinds.length !== 1) throw new CliError("Give exactly one of --users, --groups or --all.", exitCodes.usage);
+  if (kinds.length !== 1) throw new CliError("Give exactly one of --users, --groups, --teams, --chats or --all.", exitCodes.usage);
   return { ...kinds[0], tenantId };
 }
 
@@ -55,6 +57,8 @@ export function registerInstall(program: Command): void {
     .description("Install the app through Graph for users, groups or a whole tenant (POST /v1/installations), with progress.")
     .option("--users <ids>", "Entra object ids, UPNs or emails, comma separated", list)
     .option("--groups <ids>", "Entra group ids (their transitive members), comma separated", list)
+    .option("--teams <ids>", "teams, by their Entra group ids, comma separated (the app is installed in each team)", list)
+    .option("--chats <ids>", "group chat ids (19:...@thread.v2), comma separated", list)
     .option("--all", "every user of the tenant's directory")
     .option("--tenant <id>", "the tenant (required)")
     .option("--no-watch", "print the job and return at once")

@@ -48,8 +48,10 @@ const demoCard = {
 /**
  * `herald demo`: a local Teams (the emulator, with Teams' real rate limits and some users who
  * blocked the bot) and Herald on a fresh SQLite file verifying the emulator's signed tokens.
- * Installs the app for everyone (welcome messages flow), sends a first broadcast with a progress
- * bar, prints the summary and the URLs, then runs until Ctrl-C.
+ * Installs the app for most people (welcome messages flow); some never installed it. The first
+ * broadcast (every tenant's directory, `includeUninstalled`) reaches them too: Herald installs the
+ * app for them through the emulator's Graph on the way. Prints the summary (with how many were
+ * installed on the way) and the URLs, then runs until Ctrl-C.
  */
 export async function runDemo(options: DemoOptions): Promise<{ close(): Promise<void> }> {
   const out = options.out ?? process.stdout;
@@ -70,7 +72,8 @@ export async function runDemo(options: DemoOptions): Promise<{ close(): Promise<
     startEmulator({
       port,
       seed: 2026,
-      org: { tenants, users: options.users, teams: 6, channelsPerTeam: 3, blockedShare: 0.03, uninstalledShare: 0 },
+      // ~8% never installed the app: the first broadcast reaches them through Graph (proactive install).
+      org: { tenants, users: options.users, teams: 6, channelsPerTeam: 3, blockedShare: 0.03, uninstalledShare: 0.08 },
       limits: true,
       tenantRps: 50,
     }),
@@ -90,6 +93,9 @@ export async function runDemo(options: DemoOptions): Promise<{ close(): Promise<
     HERALD_TRUSTED_HOSTS: "127.0.0.1",
     HERALD_API_KEY: apiKey,
     HERALD_LOG_LEVEL: "warn",
+    // The emulator's Graph subset: people who never installed the app get it on the way.
+    HERALD_GRAPH_URL: emulator.url,
+    HERALD_AUTO_INSTALL: "on",
   });
   let herald: Awaited<ReturnType<typeof createHerald>>;
   try {
@@ -122,18 +128,26 @@ export async function runDemo(options: DemoOptions): Promise<{ close(): Promise<
       `Herald now knows ${personal.toLocaleString("en")} personal chats and ${emulator.org.teams.length} teams; welcome messages went out within Teams' limits.`,
     );
 
-    const created = await api(listener.url, apiKey, "POST", "/v1/notifications", {
-      audience: { all: true },
-      message: { card: demoCard, summary: "Herald's first broadcast", alert: true },
-      idempotencyKey: "demo-first-broadcast",
-    });
-    const id = created["id"] as string;
-    say(`Broadcast ${id} accepted; sending at up to 50 messages/s per tenant (Teams' limit), ${tenants} tenants in parallel:`);
-    const view = await watch(listener.url, apiKey, id, tty, out);
+    const installsBefore = await graphInstalls(emulator.url);
+    // One broadcast per tenant: `includeUninstalled` reads each tenant's directory through Graph.
+    const ids: string[] = [];
+    for (const t of emulator.org.tenants) {
+      const created = await api(listener.url, apiKey, "POST", "/v1/notifications", {
+        audience: { all: true, tenantId: t.id, includeUninstalled: true },
+        message: { card: demoCard, summary: "Herald's first broadcast", alert: true },
+        idempotencyKey: `demo-first-broadcast-${t.id}`,
+      });
+      ids.push(created["id"] as string);
+    }
+    say(
+      `Broadcast accepted (${ids.length} tenants, everyone in each directory, installed or not); sending at up to 50 messages/s per tenant (Teams' limit), tenants in parallel:`,
+    );
+    const view = await watch(listener.url, apiKey, ids, tty, out);
     const c = view.counts;
+    const installedOnTheWay = (await graphInstalls(emulator.url)) - installsBefore;
     say("");
     say(
-      `Done: ${c["sent"] ?? 0} sent, ${c["blocked"] ?? 0} blocked the bot, ${c["notFound"] ?? 0} not found (uninstalled), ${c["failed"] ?? 0} failed, ${c["optedOut"] ?? 0} opted out.`,
+      `Done: ${c["sent"] ?? 0} sent, ${c["blocked"] ?? 0} blocked the bot, ${c["notFound"] ?? 0} not found (uninstalled), ${c["failed"] ?? 0} failed, ${c["optedOut"] ?? 0} opted out; ${installedOnTheWay} installed on the way (proactive install through Graph: welcome, then the broadcast).`,
     );
     const blocked = await herald.store.conversations.list({ kind: "personal", status: "blocked" }, { limit: 10_000 });
     if (blocked.items.length > 0) {
@@ -175,9 +189,20 @@ async function startOnPort(port: number, start: (port: number) => Promise<Emulat
   }
 }
 
+/** Apps the emulator's Graph installed so far (its counters). */
+async function graphInstalls(emulatorUrl: string): Promise<number> {
+  const res = await fetch(`${emulatorUrl}/_emulator/graph`);
+  const json = (await res.json()) as { counters?: Record<string, number> };
+  return json.counters?.["installs"] ?? 0;
+}
+
 async function install(emulator: EmulatorHandle, say: (l: string) => void, tty: boolean, out: NodeJS.WriteStream): Promise<void> {
-  const job = emulator.context.bot.install({ all: true }, "add", 0);
-  const label = "Installing the app for everyone";
+  // Everyone but the people who never installed the app (the broadcast installs it for them).
+  const state = emulator.context.state;
+  const users = Array.from({ length: emulator.org.userCount }, (_, i) => i).filter((i) => !state.isUninstalled(i));
+  const never = emulator.org.userCount - users.length;
+  const job = emulator.context.bot.install({ users }, "add", 0);
+  const label = "Installing the app for the people who opened it";
   const timer = setInterval(() => {
     const line = `${label}: ${job.done}/${job.total}`;
     if (tty) out.write(`\r${line}\u001b[K`);
@@ -190,7 +215,7 @@ async function install(emulator: EmulatorHandle, say: (l: string) => void, tty: 
   if (tty) out.write("\r\u001b[K");
   for (const team of emulator.org.teams) await emulator.context.bot.install({ teamId: team.id }, "add", 0).finished;
   say(
-    `${label}: ${job.ok} users and ${emulator.org.teams.length} teams installed${job.failed ? ` (${job.failed} failed: ${job.errors[0]?.error})` : ""}.`,
+    `${label}: ${job.ok} users and ${emulator.org.teams.length} teams installed${job.failed ? ` (${job.failed} failed: ${job.errors[0]?.error})` : ""}; ${never} never installed it.`,
   );
 }
 
@@ -245,11 +270,30 @@ async function api(base: string, key: string, method: string, path: string, body
   return json;
 }
 
-async function watch(base: string, key: string, id: string, tty: boolean, out: NodeJS.WriteStream): Promise<NotificationView> {
+/** The notifications' views as one: totals and counts added up, completed when all are. */
+function combined(views: NotificationView[]): NotificationView {
+  const first = views[0]!;
+  const counts: Record<string, number> = {};
+  for (const v of views) for (const [k, n] of Object.entries(v.counts)) counts[k] = (counts[k] ?? 0) + (n ?? 0);
+  const finished = views.every((v) => v.status === "completed" || v.status === "canceled");
+  return {
+    ...first,
+    id: views.length > 1 ? `${views.length} broadcasts` : first.id,
+    total: views.reduce((a, v) => a + v.total, 0),
+    counts,
+    status: finished ? "completed" : views.find((v) => v.status !== "completed" && v.status !== "canceled")!.status,
+  };
+}
+
+async function watch(base: string, key: string, ids: string[], tty: boolean, out: NodeJS.WriteStream): Promise<NotificationView> {
   let last: { at: number; done: number } | undefined;
   let lastPrinted = 0;
   for (;;) {
-    const view = (await api(base, key, "GET", `/v1/notifications/${encodeURIComponent(id)}`)) as unknown as NotificationView;
+    const view = combined(
+      await Promise.all(
+        ids.map(async (id) => (await api(base, key, "GET", `/v1/notifications/${encodeURIComponent(id)}`)) as unknown as NotificationView),
+      ),
+    );
     const done = view.total - (view.counts["pending"] ?? 0);
     const now = Date.now();
     const rate = last && now > last.at ? ((done - last.done) * 1000) / (now - last.at) : undefined;

@@ -79,6 +79,21 @@ export class TeamsAppGraph {
   }
 
   /**
+   * `POST /teams/{groupId}/installedApps` or `POST /chats/{chatId}/installedApps`: 201 installed,
+   * 409 already installed; else GraphError. Teams then sends the bot the team's (or chat's)
+   * conversationUpdate, which stores its conversation.
+   */
+  async installIn(tenantId: string, scope: "team" | "chat", id: string, catalogId: string, signal?: AbortSignal): Promise<InstallAnswer> {
+    const { status } = await this.graph.request(tenantId, "POST", `/${scope === "team" ? "teams" : "chats"}/${seg(id)}/installedApps`, {
+      body: { "teamsApp@odata.bind": this.graph.url(`/appCatalogs/teamsApps/${seg(catalogId)}`) },
+      accept: [409],
+      throttleRetries: 0,
+      signal,
+    });
+    return status === 409 ? "alreadyInstalled" : "installed";
+  }
+
+  /**
    * The 1:1 chat between the user and the bot (`a:...`, the Connector's conversation id): the
    * user's installation of the app, then its `/chat`. Undefined when the app is not installed.
    */

@@ -39,6 +39,8 @@ export interface BotReplies {
   channelName(serviceUrl: string, teamId: string, channelId: string): Promise<string | undefined>;
   /** Resolve once the messages `send` accepted so far are sent or final (durable replies; tests, demo). */
   settle?(): Promise<void>;
+  /** The team's channels (`GET /v3/teams/{id}/conversations`), when Teams answers. */
+  teamChannels?(serviceUrl: string, teamId: string): Promise<{ id: string; name?: string | undefined }[]>;
 }
 
 /** Text a person typed in their 1:1 chat, as the handler passes it on (to a running survey). */
@@ -168,7 +170,11 @@ export class ActivityHandler {
 
     switch (event.type) {
       case "installed":
-        if (record.team) await this.deps.store.conversations.setTeamStatus(record.team.id, "active", event.source, at);
+        if (record.team) {
+          await this.deps.store.conversations.setTeamStatus(record.team.id, "active", event.source, at);
+          // Every channel of the team becomes an audience, also those nobody wrote in yet (issue 15).
+          if (activated) this.track(this.recordChannels(observation, record.team.id, logger));
+        }
         // Awaited: the welcome is stored (durable replies) before Teams gets its 200.
         if (activated && !this.deps.quiet) await this.settled(logger(), this.welcome(activity, record));
         else logger().debug("repeated install: no welcome");
@@ -238,6 +244,30 @@ export class ActivityHandler {
         if (activity.type === "messageReaction") await this.deps.onReaction?.(activity);
         return { event: event.type };
     }
+  }
+
+  /**
+   * The team's channels as Teams lists them, each stored with the team's reference (its
+   * serviceUrl, tenant, team): a channel can then be named by id in an audience before anyone
+   * wrote in it. Channels already known keep their status.
+   */
+  private async recordChannels(observation: ConversationObservation, teamId: string, logger: () => Logger): Promise<void> {
+    const list = this.deps.replies.teamChannels;
+    if (!list) return;
+    try {
+      const channels = await list.call(this.deps.replies, observation.serviceUrl, teamId);
+      for (const c of channels) {
+        if (c.id === observation.id) continue;
+        await this.deps.store.conversations.upsert({ ...observation, id: c.id, channel: { id: c.id, name: c.name } });
+      }
+    } catch (e) {
+      logger().warn({ err: (e as Error).message, teamId }, "could not list the team's channels; they are learnt as they are used");
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    this.background.add(work);
+    void work.finally(() => this.background.delete(work));
   }
 
   /** Wait for welcome messages and answers still being sent (shutdown, tests). */

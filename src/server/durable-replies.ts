@@ -77,5 +77,6 @@ export function durableReplies(deps: {
     },
     member: (...args) => deps.reads.member(...args),
     channelName: (...args) => deps.reads.channelName(...args),
+    teamChannels: async (serviceUrl, teamId) => (await deps.reads.teamChannels?.(serviceUrl, teamId)) ?? [],
   };
 }

@@ -346,6 +346,12 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
       await engine.start();
       series?.start();
       await responses?.start();
+      // Installation jobs a stopped process left running continue here (without reinstalling).
+      await installations
+        ?.resume()
+        .catch((e: unknown) =>
+          logger.warn({ err: (e as Error).message }, "could not look for installation jobs to resume; trying again shortly"),
+        );
     } catch (e) {
       await release().catch(() => undefined);
       throw e;

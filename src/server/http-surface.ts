@@ -112,13 +112,16 @@ export function httpSurface(deps: HttpSurfaceDeps): Hono<ApiEnv> {
     // A page cursor or limit the store refuses is the caller's mistake on every listing, whichever
     // route forgot to translate it (GET /v1/audit did: a forged cursor answered 500).
     if (err instanceof StoreError && err.code === "HERALD_E_STORE_CURSOR") return errorResponse(c, 400, "HERALD_E_BAD_CURSOR", err.message);
-    // PostgreSQL refuses a NUL byte in text ("invalid byte sequence", SQLSTATE 22021): the caller's input, on every route.
-    if ((err as { code?: unknown }).code === "22021")
+    // PostgreSQL's "data exception" class (SQLSTATE 22xxx: a NUL byte in text, a time that is not
+    // a time, a number out of range) comes from a value the caller sent that no route's own check
+    // caught (a path id, a forged cursor's time): the caller's mistake, on every route, never a 500.
+    const sqlState = (err as { code?: unknown }).code;
+    if (typeof sqlState === "string" && /^22[0-9A-Z]{3}$/.test(sqlState))
       return errorResponse(
         c,
         400,
         "HERALD_E_INVALID_INPUT",
-        "A value in the path or query contains a NUL character (\\u0000), which Herald cannot store; remove it.",
+        `A value in the path or query is not one Herald can use (${err.message.slice(0, 120)}); check the ids and cursors you sent.`,
       );
     if (err instanceof StoreError && err.code === "HERALD_E_STORE_LIMIT")
       return errorResponse(c, 400, "HERALD_E_INVALID_QUERY", err.message);

@@ -108,6 +108,10 @@ export function pacedReplies(deps: PacedRepliesDeps): BotReplies {
       const m = await deps.connector.getMember(serviceUrl, conversationId, userId, deps.signal);
       return { id: m.id, name: m.name ?? undefined, aadObjectId: m.aadObjectId ?? undefined };
     },
+    async teamChannels(serviceUrl, teamId) {
+      await acquire([conversationBucket(deps.policies, "read", teamId)]);
+      return deps.connector.getTeamChannels(serviceUrl, teamId, deps.signal);
+    },
     async channelName(serviceUrl, teamId, channelId) {
       await acquire([conversationBucket(deps.policies, "read", teamId)]);
       const channels = await deps.connector.getTeamChannels(serviceUrl, teamId, deps.signal);

@@ -220,7 +220,26 @@ export interface InstallationJob {
 
 /** Installation jobs: outcomes are recorded page by page with the counts in the same transaction. */
 export interface InstallationStore {
-  create(job: { id: string; createdBy: string; tenantId: string; audience: unknown; createdAt: string }): Promise<InstallationJob>;
+  /** `lease`: the creating process runs the job (see `claim`). */
+  create(job: {
+    id: string;
+    createdBy: string;
+    tenantId: string;
+    audience: unknown;
+    createdAt: string;
+    lease?: { owner: string; until: string } | undefined;
+  }): Promise<InstallationJob>;
+  /**
+   * Take up to `limit` running jobs whose lease ended (their process stopped) or that have none,
+   * for `owner` until `until`: each is taken by one process only.
+   */
+  claim(owner: string, now: string, until: string, limit: number): Promise<InstallationJob[]>;
+  /** Extend the leases `owner` holds on running jobs to `until`. */
+  renew(owner: string, until: string): Promise<void>;
+  /** Give up `owner`'s lease on a job (stopping): the next process takes it at once. */
+  release(jobId: string, owner: string): Promise<void>;
+  /** The targets (`userId` of every item) the job has an outcome for. */
+  targetsDone(jobId: string): Promise<string[]>;
   record(jobId: string, items: readonly Omit<InstallationItem, "seq">[]): Promise<void>;
   finish(jobId: string, at: string, error?: string): Promise<void>;
   get(jobId: string): Promise<InstallationJob | undefined>;

@@ -53,6 +53,10 @@ it("npx herald demo: installs, broadcasts, shows the broadcast in the chat page,
   expect(done, out).not.toBeNull();
   expect(Number(done?.[1])).toBeGreaterThan(250);
   expect(Number(done?.[4])).toBe(0);
+  // Some people never installed the app: the broadcast installed it for them through Graph (issue 15).
+  const onTheWay = out.match(/; (\d+) installed on the way/);
+  expect(onTheWay, out).not.toBeNull();
+  expect(Number(onTheWay?.[1])).toBeGreaterThan(0);
   const chatUrl = out.match(/Chat view \(what each user sees\):\s+(\S+)/)?.[1];
   expect(chatUrl).toMatch(/\/_emulator\/chat\?conversation=/);
 

@@ -5,7 +5,7 @@ import { ConnectorError } from "../../connector/errors.js";
 import type { Logger } from "../../log.js";
 import type { ConversationStore } from "../../store/ports.js";
 import type { DeliveryConfig } from "../config.js";
-import type { Installer } from "../install/installer.js";
+import { graphIdOf, type Installer } from "../install/installer.js";
 import type { RateLimiter } from "../limits/index.js";
 import type { MessageActivity } from "../message/activity.js";
 import { renderActivity } from "../message/render.js";
@@ -264,6 +264,27 @@ export class Executor {
       // attempts (the time bound still applies), so a busy tenant cannot make deliveries fail.
       const counted = verdict.kind === "retry" && verdict.throttled ? job.attempts : attempts;
       return { done: resultOf({ ...job, firstAttemptAt: job.firstAttemptAt ?? started }, job.op, verdict, counted, now, carried) };
+    }
+  }
+
+  /**
+   * Whether the job's next step is a proactive install through Graph (a `create` for a Graph
+   * recipient with auto-install on). The lane runs that step apart (`runInstall`): it takes the
+   * tenant's install budget only, never a message slot of the tenant (issue 15).
+   */
+  wantsInstall(job: Job): boolean {
+    return this.deps.installer !== undefined && !!job.tenantId && graphIdOf(job) !== undefined;
+  }
+
+  /** The install step alone (see `wantsInstall`): the job with its chat, a wait, or its outcome. */
+  async runInstall(job: Job, signal?: AbortSignal): Promise<StepOutcome> {
+    const key = { notificationId: job.notificationId, seq: job.seq };
+    try {
+      const out = await this.install(job, job.attempts + 1, this.deps.clock.now(), signal);
+      return out ?? { done: { ...key, kind: "release", ...carriedOf(job) } };
+    } catch (e) {
+      this.deps.logger.warn({ err: (e as Error).message, notificationId: job.notificationId }, "the install step failed; trying later");
+      return { done: { ...key, kind: "release", dueAt: this.deps.clock.now() + this.deps.config.pollMs, ...carriedOf(job) } };
     }
   }
 

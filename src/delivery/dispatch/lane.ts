@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Clock } from "../../clock.js";
 import type { Logger } from "../../log.js";
 import type { BucketKey, RateLimiter } from "../limits/index.js";
@@ -45,6 +46,11 @@ export interface LaneDeps {
   signal: AbortSignal;
 }
 
+/** Install steps a lane runs at once (each waits in the installer's per-tenant queue). */
+const MAX_INSTALLS = 256;
+/** How soon a job held back by MAX_INSTALLS is looked at again, in ms. */
+const INSTALL_RECHECK_MS = 50;
+
 /** A job waiting for its conversation's bucket. */
 type Parked = { job: Job; notBefore: number };
 
@@ -72,6 +78,11 @@ export class Lane {
   private readonly fresh = new Set<string>();
   private buffered = 0;
   private executing = 0;
+  /** Install steps running (they hold no permit: bounded here instead). */
+  private installing = 0;
+  private readonly installs = new Set<Promise<void>>();
+  /** The install steps' signal: one listener on the engine's, many (one per step in flight) here. */
+  private installSignal: AbortSignal | undefined;
   private wakeUp: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
 
@@ -120,6 +131,8 @@ export class Lane {
   async stopped(): Promise<void> {
     this.wake();
     await this.loopDone;
+    // Install steps hold no permit: wait for them here, so their results are written before the engine stops.
+    await Promise.allSettled([...this.installs]);
   }
 
   /** Jobs held (claimed, waiting) and being executed. */
@@ -150,6 +163,13 @@ export class Lane {
         continue;
       }
       const step = stepOf(job);
+      // A proactive install goes to Graph, within the tenant's install budget only: it takes no
+      // permit, no tenant message slot and no conversation slot, so installs never slow sends.
+      if (step === "create" && this.deps.executor.wantsInstall(job)) {
+        if (this.installing >= MAX_INSTALLS) this.park(job, clock.now() + INSTALL_RECHECK_MS);
+        else this.launchInstall(job);
+        continue;
+      }
       await this.deps.warm();
       await permits.acquire();
       // With a tenant limit, a send's row is marked in flight BEFORE the tenant's slot is taken.
@@ -234,6 +254,40 @@ export class Lane {
         return false;
       }
     }
+  }
+
+  private installAbort(): AbortSignal {
+    if (!this.installSignal) {
+      const c = new AbortController();
+      setMaxListeners(MAX_INSTALLS * 4, c.signal);
+      const parent = this.deps.signal;
+      if (parent.aborted) c.abort(parent.reason);
+      else parent.addEventListener("abort", () => c.abort(parent.reason), { once: true });
+      this.installSignal = c.signal;
+    }
+    return this.installSignal;
+  }
+
+  /** The install step of a `create` (Executor.runInstall); its chat comes back as a `send`. */
+  private launchInstall(job: Job): void {
+    this.installing++;
+    const key = { notificationId: job.notificationId, seq: job.seq };
+    const p: Promise<void> = this.deps.executor
+      .runInstall(job, this.installAbort())
+      .then(
+        (outcome) => {
+          if ("next" in outcome) {
+            this.requeue(outcome.next);
+            this.wake();
+          } else if ("done" in outcome) this.settle(outcome.done);
+        },
+        () => this.settle({ ...key, kind: "release" }),
+      )
+      .finally(() => {
+        this.installing--;
+        this.installs.delete(p);
+      });
+    this.installs.add(p);
   }
 
   private launch(job: Job, step: Step, premarked: boolean, entered: number | undefined): void {

@@ -1,5 +1,6 @@
 import type { Clock } from "../../clock.js";
 import type { TeamsAppGraph } from "../../graph/apps.js";
+import { GraphError } from "../../graph/errors.js";
 import type { Logger } from "../../log.js";
 import type { ConversationStore } from "../../store/ports.js";
 import { type BucketKey, type RateLimiter, tenantPolicy } from "../limits/index.js";
@@ -46,6 +47,9 @@ export interface InstallerDeps {
   /** Wait inline for the tenant's install budget up to this long; longer waits go back to the pool. Default 2 000. */
   inlineWaitMs?: number | undefined;
 }
+
+/** Where an installation job installs the app: for a user, in a team, in a group chat. */
+export type InstallScope = "user" | "team" | "chat";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -177,6 +181,7 @@ export class Installer {
     tenantId: string,
     userId: string,
     signal?: AbortSignal,
+    scope: InstallScope = "user",
   ): Promise<{ status: "installed" | "alreadyInstalled" | "refused" | "failed"; code?: string; message?: string }> {
     const { apps, clock } = this.deps;
     let catalogId: string | undefined;
@@ -197,7 +202,10 @@ export class Installer {
         try {
           const slot = await this.slot(tenantId, signal);
           if (slot === 0 && apps.graph.throttledUntil(tenantId) <= clock.now())
-            answer = await apps.installForUser(tenantId, userId, catalogId, signal);
+            answer =
+              scope === "user"
+                ? await apps.installForUser(tenantId, userId, catalogId, signal)
+                : await apps.installIn(tenantId, scope, userId, catalogId, signal);
         } finally {
           this.leaveWire(tenantId);
         }
@@ -206,6 +214,16 @@ export class Installer {
         attempt--; // no slot yet: not an attempt
         await clock.sleep(Math.max(1, Math.min(1_000, apps.graph.throttledUntil(tenantId) - clock.now())), signal).catch(() => undefined);
       } catch (e) {
+        if (scope !== "user" && e instanceof GraphError && e.status === 404)
+          return {
+            status: "refused",
+            code: installCodes.targetNotFound,
+            message:
+              `Graph knows no ${scope === "team" ? "team" : "group chat"} ${userId} in this tenant${scope === "team" ? " (name a team by its Entra group id)" : ""}. ${e.message}`.slice(
+                0,
+                600,
+              ),
+          };
         const v = judgeInstall(e, userId);
         if (v.kind === "refused") return { status: "refused", code: v.error.code, message: v.error.message };
         if (signal?.aborted) return { status: "failed", code: installCodes.unavailable, message: "Stopped before the install." };

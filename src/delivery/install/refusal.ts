@@ -18,6 +18,8 @@ export const installCodes = {
   userNotFound: "HERALD_E_INSTALL_USER_NOT_FOUND",
   /** Herald's app registration lacks the Graph permission (TeamsAppInstallation.ReadWriteSelfForUser.All) or its admin consent. */
   graphPermission: "HERALD_E_INSTALL_GRAPH_PERMISSION",
+  /** No such team (named by its Entra group id) or group chat for Graph in this tenant. */
+  targetNotFound: "HERALD_E_INSTALL_TARGET_NOT_FOUND",
   /** Graph refused for another reason (its code is in the message). */
   refused: "HERALD_E_INSTALL_REFUSED",
   /** Graph could not be reached or failed (5xx, network): tried again, then failed. */

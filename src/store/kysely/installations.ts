@@ -37,8 +37,17 @@ function jobOf(r: Database["installation_jobs"]): InstallationJob {
 export class KyselyInstallationStore implements InstallationStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(job: { id: string; createdBy: string; tenantId: string; audience: unknown; createdAt: string }): Promise<InstallationJob> {
+  async create(job: {
+    id: string;
+    createdBy: string;
+    tenantId: string;
+    audience: unknown;
+    createdAt: string;
+    lease?: { owner: string; until: string } | undefined;
+  }): Promise<InstallationJob> {
     const row = {
+      lease_owner: job.lease?.owner ?? null,
+      lease_until: job.lease?.until ?? null,
       id: job.id,
       created_by: job.createdBy,
       tenant_id: job.tenantId,
@@ -91,10 +100,59 @@ export class KyselyInstallationStore implements InstallationStore {
     });
   }
 
+  async claim(owner: string, now: string, until: string, limit: number): Promise<InstallationJob[]> {
+    const stale = await this.db
+      .selectFrom("installation_jobs")
+      .select("id")
+      .where("status", "=", "running")
+      .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
+      .orderBy("created_at")
+      .limit(limit)
+      .execute();
+    const out: InstallationJob[] = [];
+    for (const { id } of stale) {
+      // Conditional: of two processes looking at once, one takes the job.
+      const r = await this.db
+        .updateTable("installation_jobs")
+        .set({ lease_owner: owner, lease_until: until })
+        .where("id", "=", id)
+        .where("status", "=", "running")
+        .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) continue;
+      const job = await this.get(id);
+      if (job) out.push(job);
+    }
+    return out;
+  }
+
+  async renew(owner: string, until: string): Promise<void> {
+    await this.db
+      .updateTable("installation_jobs")
+      .set({ lease_until: until })
+      .where("lease_owner", "=", owner)
+      .where("status", "=", "running")
+      .execute();
+  }
+
+  async release(jobId: string, owner: string): Promise<void> {
+    await this.db
+      .updateTable("installation_jobs")
+      .set({ lease_owner: null, lease_until: null })
+      .where("id", "=", jobId)
+      .where("lease_owner", "=", owner)
+      .execute();
+  }
+
+  async targetsDone(jobId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom("installation_items").select("user_id").where("job_id", "=", jobId).execute();
+    return rows.map((r) => r.user_id);
+  }
+
   async finish(jobId: string, at: string, error?: string): Promise<void> {
     await this.db
       .updateTable("installation_jobs")
-      .set({ status: error ? "failed" : "completed", completed_at: at, error: error ?? null })
+      .set({ status: error ? "failed" : "completed", completed_at: at, error: error ?? null, lease_owner: null, lease_until: null })
       .where("id", "=", jobId)
       .execute();
   }

@@ -87,6 +87,10 @@ export interface InstallationJobsTable {
   error: string | null;
   created_at: string;
   completed_at: string | null;
+  /** The process running the job (migration 016, to be 019); null when none does. */
+  lease_owner: string | null;
+  /** When that lease ends unless renewed (ISO 8601); null when none. */
+  lease_until: string | null;
 }
 
 /** One user of an installation job and Graph's answer (migration 014). */

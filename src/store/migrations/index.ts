@@ -16,6 +16,7 @@ import { m015Drafts } from "./015_drafts.js";
 import { m016Templates } from "./016_templates.js";
 import { m017KeyAudiences } from "./017_key_audiences.js";
 import { m018PostgresTypes } from "./018_postgres_types.js";
+import { m019InstallationLeases } from "./019_installation_leases.js";
 import type { Migration } from "./migration.js";
 
 export type { Migration } from "./migration.js";
@@ -52,4 +53,5 @@ export const migrations: readonly Migration[] = [
   m016Templates,
   m017KeyAudiences,
   m018PostgresTypes,
+  m019InstallationLeases,
 ];
