@@ -224,6 +224,7 @@ forEachStore((stores) => {
         ["cursor=", "cursor"],
         ["cursor=not-ours", "cursor"],
         [`cursor=${Buffer.from("tp1:[1]").toString("base64url")}`, "cursor"],
+        [`cursor=${Buffer.from('tp1:["a\\u0000","t_1"]').toString("base64url")}`, "cursor"],
         ["colour=red", "colour"],
       ]) {
         const r = await call("GET", `${url}/v1/templates?${query}`, undefined, reader);
