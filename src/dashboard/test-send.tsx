@@ -77,8 +77,8 @@ export function TestToMyself(props: {
       unanswered.current = undefined;
       setNote({ text: `Test sent to ${myself.name} only (notification ${r.id}).`, id: r.id, error: false });
     } catch (e) {
-      // An answer from the API (refused, invalid) settles this test; a network error may not have.
-      if (e instanceof ApiError) unanswered.current = undefined;
+      // A refusal (4xx) settles this test; after a network error or a 5xx it may have been sent.
+      if (e instanceof ApiError && e.status < 500) unanswered.current = undefined;
       setNote({ text: errorText(e), error: true });
     } finally {
       sending.current = false;
