@@ -15,7 +15,7 @@ import { retryQuerySchema } from "./notification-retry.js";
 import { optOutsQuerySchema, tenantSettingsBodySchema, userPreferencesBodySchema, userPreferencesQuerySchema } from "./preferences.js";
 import { responsesQuerySchema } from "./responses.js";
 import { seriesEditSchema, seriesQuerySchema, seriesRequestSchema } from "./series.js";
-import { templateBodySchema } from "./templates.js";
+import { templateBodySchema, templateListQuerySchema } from "./templates.js";
 import { tenantsQuerySchema } from "./tenants.js";
 import { testSendBodySchema } from "./test-send.js";
 
@@ -313,8 +313,10 @@ export function openApiDocument(serverUrl?: string): Schema {
           responses: { "201": { description: "The template" }, ...errors(400, 401, 403, 413) },
         },
         get: {
-          summary: "Saved templates by name (send, draft or read scope)",
-          responses: { "200": { description: "{items}" }, ...errors(401, 403) },
+          summary:
+            "Saved templates by name, then id (send, draft or read scope), a page at a time: follow nextCursor while it is not null (a page may hold fewer than limit)",
+          parameters: queryParameters(templateListQuerySchema),
+          responses: { "200": { description: "{items, nextCursor}" }, ...errors(400, 401, 403) },
         },
       },
       "/v1/templates/{id}": {
@@ -338,9 +340,9 @@ export function openApiDocument(serverUrl?: string): Schema {
       "/v1/notifications/test": {
         post: {
           summary:
-            "Send a message now to one person only (a test to oneself; send or draft scope): a notification of its own, urgent, no category",
+            "Send a message now to one person only (a test to oneself; send scope): a notification of its own, urgent, no category; idempotencyKey as for POST /v1/notifications",
           requestBody: { required: true, content: { "application/json": { schema: json(testSendBodySchema) } } },
-          responses: { "202": { description: "{id, status, test: true}" }, ...errors(400, 401, 403, 413) },
+          responses: { "202": { description: "{id, status, test: true}" }, ...errors(400, 401, 403, 409, 413) },
         },
       },
       "/v1/audit": {

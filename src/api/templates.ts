@@ -6,11 +6,12 @@ import { MessageError } from "../delivery/message/errors.js";
 import { prepareMessage } from "../delivery/message/prepare.js";
 import { messageSchema } from "../delivery/message/schema.js";
 import { errorResponse, readJson } from "../http/errors.js";
+import { decodeTemplateCursor, templateCursor } from "../templates/cursor.js";
 import { mayReadTemplate } from "../templates/policy.js";
 import type { Template, TemplateStore } from "../templates/port.js";
 import { type ApiEnv, type ApiKeyVerifier, requireScope } from "./auth.js";
 import { maxNotificationBodyBytes } from "./notifications.js";
-import { bodyError } from "./validation.js";
+import { bodyError, queryError } from "./validation.js";
 
 const text = (what: string, max: number) =>
   z
@@ -38,6 +39,30 @@ export const templateBodySchema = z.strictObject({
   category: text("the notification's category", 100).optional(),
   options: templateOptionsSchema.optional(),
 });
+
+/** `GET /v1/templates?cursor=&limit=`. */
+export const templateListQuerySchema = z.strictObject({
+  cursor: z
+    .string({ error: "must be the nextCursor of the page before" })
+    .min(1, { error: "must not be empty: leave it out for the first page" })
+    .max(4_000, { error: "is not a cursor this server issued; start again without a cursor" })
+    .optional()
+    .describe("The nextCursor of the page before; leave it out for the first page."),
+  limit: z.coerce
+    .number({ error: "must be a whole number from 1 to 500" })
+    .int({ error: "must be a whole number from 1 to 500" })
+    .min(1, { error: "must be a whole number from 1 to 500" })
+    .max(500, { error: "must be a whole number from 1 to 500" })
+    .optional()
+    .describe("Templates per page, 1 to 500 (default 100)."),
+});
+
+/**
+ * At most this many stored templates are read for one page: a key limited to some tenants may
+ * see few of many, and one request must not read the whole table. A page can then hold fewer than
+ * `limit` templates (even none) and still have a `nextCursor`: keep going while there is one.
+ */
+const maxScannedPerPage = 5_000;
 
 const templateId = () => `t_${randomBytes(12).toString("base64url")}`;
 
@@ -92,9 +117,44 @@ export function templateRoutes(templates: TemplateStore, keys: ApiKeyVerifier, c
   };
 
   app.get("/v1/templates", readers, async (c) => {
+    const q = templateListQuerySchema.safeParse(c.req.query());
+    if (!q.success) return queryError(c, q.error);
+    if (q.data.cursor !== undefined && !decodeTemplateCursor(q.data.cursor))
+      return errorResponse(
+        c,
+        400,
+        "HERALD_E_BAD_CURSOR",
+        "cursor: is not one this server issued for GET /v1/templates; pass a nextCursor it answered, or start again without a cursor.",
+      );
+    const limit = q.data.limit ?? 100;
     const tenants = c.get("principal").tenants;
-    const items = (await templates.list()).filter((t) => mayReadTemplate(t, tenants));
-    return c.json({ items: items.map(templateView), nextCursor: null });
+    // The store pages over every template; the key sees those within its tenants, so read store
+    // pages until this page is full or none are left (or enough were read for one request).
+    const items: Template[] = [];
+    let after = q.data.cursor;
+    let scanned = 0;
+    let more = true;
+    while (items.length < limit && more && scanned < maxScannedPerPage) {
+      const page = await templates.list({ after, limit: Math.min(500, Math.max(limit, 100)) });
+      scanned += page.items.length;
+      for (const t of page.items) {
+        if (!mayReadTemplate(t, tenants)) {
+          after = templateCursor(t);
+          continue;
+        }
+        if (items.length === limit) break;
+        items.push(t);
+        after = templateCursor(t);
+      }
+      more = page.nextCursor !== undefined;
+      if (items.length === limit) {
+        // Full: more are left when this store page had more after the last one shown, or the store has more.
+        const last = page.items.at(-1);
+        if (last && templateCursor(last) !== after) more = true;
+        break;
+      }
+    }
+    return c.json({ items: items.map(templateView), nextCursor: more ? (after ?? null) : null });
   });
 
   app.get("/v1/templates/:id", readers, async (c) => {

@@ -26,13 +26,28 @@ const sampleCard = JSON.stringify(
 
 const sampleRecipient: Conversation = { id: "", kind: "personal", tenantId: "", status: "active", user: { id: "", name: "Ada Lovelace" } };
 
+/** The text a template sends beside its card, kept as it is (with its own format). */
+export interface CardText {
+  text: string;
+  textFormat?: string | undefined;
+}
+
 /** The `message` of `POST /v1/notifications` from the form (throws when the card is not JSON). */
-export function messageOf(kind: Kind, body: string, summary: string, alert: boolean, ask: AskForm = emptyAsk): Record<string, unknown> {
+export function messageOf(
+  kind: Kind,
+  body: string,
+  summary: string,
+  alert: boolean,
+  ask: AskForm = emptyAsk,
+  cardText?: CardText,
+): Record<string, unknown> {
   const m: Record<string, unknown> = {};
   if (ask.kind !== "survey") {
     // A poll or an acknowledgement may stand alone: blank text is left out, not sent empty.
-    if (kind === "card") m["card"] = JSON.parse(body);
-    else if (body.trim() !== "" || ask.kind === "none")
+    if (kind === "card") {
+      if (cardText) Object.assign(m, { text: cardText.text }, cardText.textFormat ? { textFormat: cardText.textFormat } : {});
+      m["card"] = JSON.parse(body);
+    } else if (body.trim() !== "" || ask.kind === "none")
       Object.assign(m, { text: body, textFormat: kind === "text" ? "plain" : "markdown" });
   }
   Object.assign(m, askMessage(ask));
@@ -53,6 +68,8 @@ export function Compose(props: { me: Me }) {
   /** A template's `footer` and `data`, carried into what is sent. */
   const [carried, setCarried] = useState<Pick<SavedTemplate["options"], "footer" | "data">>({});
   const [ask, setAsk] = useState<AskForm>(emptyAsk);
+  /** A template's text beside its card (sent with the card, never merged into it). */
+  const [cardText, setCardText] = useState<CardText | undefined>();
   const [schedule, setSchedule] = useState<ScheduleForm>(defaultSchedule);
   const [audience, setAudience] = useState<Audience | undefined>();
   const [previewAs, setPreviewAs] = useState<Conversation>(sampleRecipient);
@@ -66,11 +83,11 @@ export function Compose(props: { me: Me }) {
 
   const message = useMemo((): { message?: Record<string, unknown>; error?: string } => {
     try {
-      return { message: messageOf(kind, body, summary, alertOn, ask) };
+      return { message: messageOf(kind, body, summary, alertOn, ask, cardText) };
     } catch (err) {
       return { error: `The card is not valid JSON: ${(err as Error).message}` };
     }
-  }, [kind, body, summary, alertOn, ask]);
+  }, [kind, body, summary, alertOn, ask, cardText]);
   const shown = useMemo(() => (message.message ? previewOf(message.message) : { kind: "card" as const, body }), [message, body]);
   // The API refuses it too (message.card: cannot be combined with a poll); said here before sending.
   const pollWithCard = ask.kind === "poll" && kind === "card";
@@ -91,12 +108,14 @@ export function Compose(props: { me: Me }) {
     const card = m["card"] as Record<string, unknown> | undefined;
     const text = typeof m["text"] === "string" ? (m["text"] as string) : "";
     if (card) {
-      const cardBody = Array.isArray(card["body"]) ? (card["body"] as unknown[]) : [];
+      // Text beside a card stays beside it, in its own format (plain stays plain).
       setKind("card");
-      setBody(JSON.stringify(text ? { ...card, body: [{ type: "TextBlock", text, wrap: true }, ...cardBody] } : card, null, 2));
+      setBody(JSON.stringify(card, null, 2));
+      setCardText(text ? { text, textFormat: typeof m["textFormat"] === "string" ? (m["textFormat"] as string) : undefined } : undefined);
     } else {
       setKind(m["textFormat"] === "plain" ? "text" : "markdown");
       setBody(text);
+      setCardText(undefined);
     }
     setSummary(typeof m["summary"] === "string" ? (m["summary"] as string) : "");
     setAlertOn(m["alert"] === true);
@@ -186,6 +205,14 @@ export function Compose(props: { me: Me }) {
               value={body}
               onInput={(e) => setBody(e.currentTarget.value)}
             />
+            {kind === "card" && cardText && (
+              <p class="note" data-testid="card-text">
+                Sent with the card, as the template has it ({cardText.textFormat ?? "markdown"} text): “{cardText.text}”{" "}
+                <button type="button" class="secondary" onClick={() => setCardText(undefined)}>
+                  Leave this text out
+                </button>
+              </p>
+            )}
             {mayDraft && (
               <>
                 <label for="title">Title (for the approvers' list)</label>
@@ -235,7 +262,13 @@ export function Compose(props: { me: Me }) {
               {status}
             </p>
           )}
-          {(maySend || mayDraft) && (
+          {!maySend && mayDraft && (
+            <p class="note">
+              A test to yourself is a real message sent without approval, so it needs the "send" scope: check the message in the preview, or
+              ask an admin for "send".
+            </p>
+          )}
+          {maySend && (
             <TestToMyself
               me={props.me}
               people={people}

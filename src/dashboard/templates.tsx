@@ -12,6 +12,25 @@ export interface SavedTemplate {
   createdBy: string;
 }
 
+/** At most this many pages of 500 are loaded into the picker (100 000 templates). */
+const maxPages = 200;
+
+/** Every template the signed-in key may read: `GET /v1/templates` page after page. */
+export async function allTemplates(): Promise<SavedTemplate[]> {
+  const out: SavedTemplate[] = [];
+  let cursor: string | null = null;
+  for (let n = 0; n < maxPages; n++) {
+    const page: Page<SavedTemplate> = await api<Page<SavedTemplate>>(
+      "GET",
+      `/v1/templates?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+    );
+    out.push(...page.items);
+    cursor = page.nextCursor;
+    if (!cursor) break;
+  }
+  return out;
+}
+
 /** What "Save as template" stores: the body of `POST /v1/templates` without its name. */
 export type TemplateContent = Pick<SavedTemplate, "message" | "options"> & { category?: string };
 
@@ -31,8 +50,8 @@ export function TemplateBar(props: {
   const [name, setName] = useState("");
   const [note, setNote] = useState<{ text: string; error: boolean } | undefined>();
   const load = () =>
-    api<Page<SavedTemplate>>("GET", "/v1/templates").then(
-      (p) => setList(p.items),
+    allTemplates().then(
+      (items) => setList(items),
       (e) => setNote({ text: errorText(e), error: true }),
     );
   useEffect(() => {

@@ -38,11 +38,22 @@ export interface Template {
 /** What a change may set. */
 export type TemplateChange = Pick<Template, "name" | "description" | "message" | "category" | "options" | "updatedBy" | "updatedAt">;
 
+/** One page of templates. */
+export interface TemplatePage {
+  items: Template[];
+  /** Opaque (templateCursor of the last item); pass it as `after` for the next page. Absent on the last page. */
+  nextCursor?: string | undefined;
+}
+
 export interface TemplateStore {
   create(t: Template): Promise<void>;
   get(id: string): Promise<Template | undefined>;
-  /** By name (case-insensitive), then id; at most 500. */
-  list(): Promise<Template[]>;
+  /**
+   * By name (lower case, compared byte by byte, the same on every database), then id; `limit`
+   * (1..1000) templates after the cursor `after`. Throws StoreError `HERALD_E_STORE_CURSOR` for a
+   * cursor it did not make.
+   */
+  list(page: { after?: string | undefined; limit: number }): Promise<TemplatePage>;
   /** Replace the changeable fields; false when there is no such template. */
   update(id: string, change: TemplateChange): Promise<boolean>;
   /** false when there is no such template. */

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { AxeBuilder } from "@axe-core/playwright";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Store } from "../../src/store/ports.js";
 import { launchTestBrowser } from "../helpers/browser.js";
 import { call, eventually, STACK_API_KEY, type Stack, startStack } from "../helpers/stack.js";
 import { createStoreFactory } from "../helpers/stores.js";
@@ -266,5 +267,88 @@ describe("Compose in a browser", () => {
     await freshCompose();
     await expect.poll(() => page.getByLabel("You in Teams (remembered in this browser)").inputValue(), { timeout: 5_000 }).toBe(me.id);
     expect((await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze()).violations.map((v) => v.id)).toEqual([]);
+  });
+
+  it("lists every template in the picker, past the first page of 500", async () => {
+    const store: Store = await stores.open();
+    const at = "2026-12-01T09:00:00.000Z";
+    for (let i = 0; i < 510; i++)
+      await store.templates?.create({
+        id: `t_many${i}`,
+        name: i === 509 ? "Zz the last template" : `Many ${String(i).padStart(3, "0")}`,
+        message: { text: "Hi" },
+        options: {},
+        createdBy: "k_bulk",
+        updatedBy: "k_bulk",
+        createdAt: at,
+        updatedAt: at,
+      });
+    await freshCompose();
+    await page.getByLabel("Start from a template").selectOption({ label: "Zz the last template" });
+    await page.getByRole("button", { name: "Use template" }).click();
+    await page.getByRole("status").filter({ hasText: 'Started from the template "Zz the last template"' }).waitFor();
+    for (let i = 0; i < 510; i++) await store.templates?.delete(`t_many${i}`);
+  });
+
+  it("Use template keeps text beside a card as the template has it (plain stays plain)", async () => {
+    const message = {
+      text: "Plain *not bold* words",
+      textFormat: "plain",
+      card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "The card", wrap: true }] },
+    };
+    const saved = await call("POST", `${stack.heraldUrl}/v1/templates`, { name: "Card with plain text", message }, STACK_API_KEY);
+    expect(saved.status).toBe(201);
+    await freshCompose();
+    await page.getByLabel("Start from a template").selectOption({ label: "Card with plain text" });
+    await page.getByRole("button", { name: "Use template" }).click();
+    expect(JSON.parse(await page.getByLabel(/Card JSON/).inputValue())).toEqual(message.card);
+    await page.getByTestId("card-text").getByText("Plain *not bold* words").waitFor();
+    await pickPerson(people[0]!);
+    const sent = await requestOf("POST", "/v1/notifications", () => page.getByRole("button", { name: "Send", exact: true }).click());
+    expect(sent["message"]).toEqual(message);
+    await page.getByTestId("status").getByText("completed").waitFor({ timeout: 15_000 });
+  });
+
+  it("a double click on the test button sends one test, with an idempotencyKey", async () => {
+    await freshCompose();
+    const me = people[3]!;
+    await page.getByRole("radio", { name: "Markdown" }).check();
+    await page.getByLabel(/^Text/).fill("Double click test ${givenName}");
+    await page.getByLabel("You in Teams (remembered in this browser)").selectOption({ label: me.name });
+    const posted: Json[] = [];
+    const seen = (r: import("playwright-core").Request) => {
+      if (r.method() === "POST" && new URL(r.url()).pathname === "/v1/notifications/test") posted.push(r.postDataJSON() as Json);
+    };
+    page.on("request", seen);
+    // Two clicks before the page can render the button disabled.
+    await page.getByRole("button", { name: "Send a test to myself" }).evaluate((b: HTMLButtonElement) => {
+      b.click();
+      b.click();
+    });
+    await page
+      .getByRole("status")
+      .filter({ hasText: `Test sent to ${me.name} only` })
+      .waitFor();
+    page.off("request", seen);
+    expect(posted).toHaveLength(1);
+    expect(posted[0]?.["idempotencyKey"]).toMatch(/^test-[0-9a-f]{32}$/);
+    await eventually("the test in my chat", async () => ((await chat(me.conversationId)).includes("Double click test") ? true : undefined));
+    expect((await chat(me.conversationId)).split("Double click test").length - 1).toBe(1);
+  });
+
+  it("a draft-only session has no test button: it says a test needs the send scope", async () => {
+    const created = await call("POST", `${stack.heraldUrl}/v1/keys`, { name: "draft only", scopes: ["draft"] }, STACK_API_KEY);
+    expect(created.status).toBe(201);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const drafter = await context.newPage();
+    drafter.setDefaultTimeout(8_000);
+    await drafter.goto(stack.heraldUrl);
+    await drafter.getByLabel("API key").fill(String(created.json["key"]));
+    await drafter.getByRole("button", { name: "Sign in" }).click();
+    await drafter.getByRole("heading", { name: "Compose" }).waitFor();
+    await drafter.getByRole("button", { name: "Save as draft for approval" }).waitFor();
+    await drafter.getByText(/A test to yourself .* needs the "send" scope/).waitFor();
+    expect(await drafter.getByRole("button", { name: "Send a test to myself" }).count()).toBe(0);
+    await context.close();
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Store } from "../../src/store/ports.js";
 import { call, eventually, STACK_API_KEY, type Stack, startStack } from "../helpers/stack.js";
 import { forEachStore } from "../helpers/stores.js";
 
@@ -164,9 +165,82 @@ forEachStore((stores) => {
       expect((await call("DELETE", `${url}/v1/templates/${own}`, undefined, author)).status).toBe(204);
     });
 
+    it("pages the list: a limited key finds its own templates after more than 500 org-wide ones", async () => {
+      // Straight into the store: 520 org-wide templates, two of a limited key's among them.
+      const store: Store = await stores.open();
+      const at = "2026-12-01T09:00:00.000Z";
+      const row = (id: string, name: string, tenants?: string[]) => ({
+        id,
+        name,
+        message: { text: "Hi" },
+        options: {},
+        createdBy: "k_bulk",
+        updatedBy: "k_bulk",
+        createdAt: at,
+        updatedAt: at,
+        tenants,
+      });
+      for (let i = 0; i < 520; i++) await store.templates?.create(row(`t_bulk${i}`, `Bulk ${String(i).padStart(3, "0")}`));
+      await store.templates?.create(row("t_mine1", "Bulk 100 mine", [tenant]));
+      await store.templates?.create(row("t_mine2", "Bulk 510 mine", [tenant]));
+      const limited = (await key("limited reader", ["read"], [tenant])).key;
+      const pages = async (k: string, limit: number) => {
+        const names: string[] = [];
+        const sizes: number[] = [];
+        let cursor: string | undefined;
+        for (let n = 0; n < 100; n++) {
+          const r = await call(
+            "GET",
+            `${url}/v1/templates?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+            undefined,
+            k,
+          );
+          expect(r.status).toBe(200);
+          const items = r.json["items"] as Json[];
+          names.push(...items.map((t) => String(t["name"])));
+          sizes.push(items.length);
+          if (r.json["nextCursor"] === null) return { names, sizes };
+          cursor = String(r.json["nextCursor"]);
+        }
+        throw new Error("more than 100 pages");
+      };
+      const mine = await pages(limited, 1);
+      expect(mine.names.filter((n) => n.startsWith("Bulk"))).toEqual(["Bulk 100 mine", "Bulk 510 mine"]);
+      expect(mine.names).toContain("Ours");
+      // The first page holds all (by default 100 a page).
+      const first = await call("GET", `${url}/v1/templates`, undefined, limited);
+      expect((first.json["items"] as Json[]).map((t) => t["name"])).toEqual(["Bulk 100 mine", "Bulk 510 mine", "Ours"]);
+      expect(first.json["nextCursor"]).toBeNull();
+      const everything = await pages(reader, 200);
+      expect(everything.names.filter((n) => n.startsWith("Bulk"))).toHaveLength(522);
+      expect(new Set(everything.names).size).toBe(everything.names.length);
+      expect(everything.sizes.slice(0, 2)).toEqual([200, 200]);
+      expect(everything.names.indexOf("Bulk 100 mine")).toBe(everything.names.indexOf("Bulk 100") + 1);
+      // Bad parameters name themselves.
+      for (const [query, name] of [
+        ["limit=0", "limit"],
+        ["limit=501", "limit"],
+        ["limit=ten", "limit"],
+        ["cursor=", "cursor"],
+        ["cursor=not-ours", "cursor"],
+        [`cursor=${Buffer.from("tp1:[1]").toString("base64url")}`, "cursor"],
+        [`cursor=${Buffer.from('tp1:["a\\u0000","t_1"]').toString("base64url")}`, "cursor"],
+        ["colour=red", "colour"],
+      ]) {
+        const r = await call("GET", `${url}/v1/templates?${query}`, undefined, reader);
+        expect(r.status, query).toBe(400);
+        expect(String((r.json["error"] as Json)["message"]), query).toContain(name);
+      }
+      for (let i = 0; i < 520; i++) await store.templates?.delete(`t_bulk${i}`);
+      await store.templates?.delete("t_mine1");
+      await store.templates?.delete("t_mine2");
+    }, 60_000);
+
     it("is in the OpenAPI document", async () => {
       const doc = (await call("GET", `${url}/openapi.json`)).json as { paths: Record<string, Json> };
       expect(Object.keys(doc.paths["/v1/templates"] ?? {}).sort()).toEqual(["get", "post"]);
+      const list = doc.paths["/v1/templates"]?.["get"] as { parameters?: { name: string }[] };
+      expect(list.parameters?.map((p) => p.name).sort()).toEqual(["cursor", "limit"]);
       expect(Object.keys(doc.paths["/v1/templates/{id}"] ?? {}).sort()).toEqual(["delete", "get", "put"]);
       expect(doc.paths["/v1/notifications/test"]).toBeDefined();
     });
@@ -179,7 +253,7 @@ forEachStore((stores) => {
         "POST",
         `${url}/v1/notifications/test`,
         { userId: me.id, tenantId: tenant, message: { text: "Test for ${givenName}" } },
-        author,
+        other,
       );
       expect(r.status).toBe(202);
       expect(r.json["test"]).toBe(true);
@@ -202,7 +276,7 @@ forEachStore((stores) => {
         { userId: me.id, message: { text: "x" }, schedule: { at: "2030-01-01T00:00:00Z" } },
         { userId: me.id },
       ]) {
-        const bad = await call("POST", `${url}/v1/notifications/test`, body, author);
+        const bad = await call("POST", `${url}/v1/notifications/test`, body, other);
         expect(bad.status, JSON.stringify(body)).toBe(400);
       }
       expect((await call("POST", `${url}/v1/notifications/test`, { userId: me.id, message: { text: "x" } }, reader)).status).toBe(403);

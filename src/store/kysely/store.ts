@@ -44,7 +44,7 @@ export class KyselyStore implements Store {
     this.responses = new KyselyResponseStore(withDeliveryTables(backend.db));
     this.drafts = new KyselyDraftStore(backend.db);
     this.installations = new KyselyInstallationStore(backend.db);
-    this.templates = new KyselyTemplateStore(backend.db);
+    this.templates = new KyselyTemplateStore(backend.db, backend.dialect);
   }
 
   /** True when the database answers and every migration this code knows is applied; false once closed. */

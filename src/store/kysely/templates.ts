@@ -1,5 +1,8 @@
-import type { Kysely } from "kysely";
-import type { Template, TemplateChange, TemplateOptions, TemplateStore } from "../../templates/port.js";
+import { type Kysely, sql } from "kysely";
+import { decodeTemplateCursor, templateCursor, templateNameKey } from "../../templates/cursor.js";
+import type { Template, TemplateChange, TemplateOptions, TemplatePage, TemplateStore } from "../../templates/port.js";
+import { StoreError } from "../errors.js";
+import type { StoreDialect } from "./backend.js";
 import type { Database, TemplatesTable } from "./schema.js";
 
 function toTemplate(r: TemplatesTable): Template {
@@ -20,7 +23,18 @@ function toTemplate(r: TemplatesTable): Template {
 
 /** Saved templates over Kysely (SQLite and PostgreSQL alike). */
 export class KyselyTemplateStore implements TemplateStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: StoreDialect,
+  ) {}
+
+  /**
+   * A column compared byte by byte: SQLite's default (BINARY) already is; PostgreSQL's follows the
+   * database's collation (e.g. en_US ignores punctuation), so the order would differ by database.
+   */
+  private bytes(column: "name_key" | "id") {
+    return this.dialect === "postgres" ? sql<string>`${sql.ref(column)} collate "C"` : sql<string>`${sql.ref(column)}`;
+  }
 
   async create(t: Template): Promise<void> {
     await this.db
@@ -28,7 +42,7 @@ export class KyselyTemplateStore implements TemplateStore {
       .values({
         id: t.id,
         name: t.name,
-        name_key: t.name.toLowerCase(),
+        name_key: templateNameKey(t.name),
         description: t.description ?? null,
         message: JSON.stringify(t.message),
         category: t.category ?? null,
@@ -47,9 +61,30 @@ export class KyselyTemplateStore implements TemplateStore {
     return row && toTemplate(row);
   }
 
-  async list(): Promise<Template[]> {
-    const rows = await this.db.selectFrom("templates").selectAll().orderBy("name_key").orderBy("id").limit(500).execute();
-    return rows.map(toTemplate);
+  async list(page: { after?: string | undefined; limit: number }): Promise<TemplatePage> {
+    if (!Number.isInteger(page.limit) || page.limit < 1 || page.limit > 1_000)
+      throw new StoreError("HERALD_E_STORE_LIMIT", `A page holds 1 to 1000 templates (asked for ${page.limit}).`);
+    const after = page.after === undefined ? undefined : decodeTemplateCursor(page.after);
+    if (page.after !== undefined && !after)
+      throw new StoreError(
+        "HERALD_E_STORE_CURSOR",
+        "The page cursor is not one this server issued for templates; start again without a cursor.",
+      );
+    const nameKey = this.bytes("name_key");
+    const id = this.bytes("id");
+    const rows = await this.db
+      .selectFrom("templates")
+      .selectAll()
+      .$if(after !== undefined, (q) =>
+        q.where(sql<boolean>`(${nameKey} > ${after?.nameKey} or (${nameKey} = ${after?.nameKey} and ${id} > ${after?.id}))`),
+      )
+      .orderBy(nameKey)
+      .orderBy(id)
+      .limit(page.limit + 1)
+      .execute();
+    const items = rows.slice(0, page.limit).map(toTemplate);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > page.limit && last ? templateCursor(last) : undefined };
   }
 
   async update(id: string, change: TemplateChange): Promise<boolean> {
@@ -57,7 +92,7 @@ export class KyselyTemplateStore implements TemplateStore {
       .updateTable("templates")
       .set({
         name: change.name,
-        name_key: change.name.toLowerCase(),
+        name_key: templateNameKey(change.name),
         description: change.description ?? null,
         message: JSON.stringify(change.message),
         category: change.category ?? null,
