@@ -63,6 +63,15 @@ export function draftRoutes(
     if (!raw.ok) return errorResponse(c, raw.status, raw.code, raw.message);
     const parsed = draftBodySchema.safeParse(raw.value);
     if (!parsed.success) return bodyError(c, parsed.error);
+    // An approval sends one notification; a recurring series is created with POST /v1/series.
+    const schedule = parsed.data.request.schedule;
+    if (typeof schedule === "object" && schedule !== null && "cron" in schedule)
+      return errorResponse(
+        c,
+        400,
+        "HERALD_E_INVALID_BODY",
+        "request.schedule.cron: a draft is approved into one notification and cannot be a recurring series; remove the cron (schedule it at a time or at local time), or create the series with POST /v1/series.",
+      );
     const p = c.get("principal");
     const refusal = guardrailRefusal(parsed.data.request.audience, p.tenants);
     if (refusal) return errorResponse(c, refusal.status, refusal.code, refusal.message);

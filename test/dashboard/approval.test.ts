@@ -86,6 +86,15 @@ forEachStore((stores) => {
     expect(history.map((h) => h["decision"])).toEqual(["returned", "approved"]);
   });
 
+  it("a draft cannot be a recurring series (an approval sends one notification): 400 naming schedule.cron, nothing stored", async () => {
+    const before = await call("GET", `${url}/v1/drafts`, undefined, author);
+    const body = { ...draftBody("Every Monday"), request: { ...draftBody("Every Monday").request, schedule: { cron: "0 9 * * 1" } } };
+    const r = await call("POST", `${url}/v1/drafts`, body, author);
+    expect(r.status, JSON.stringify(r.json)).toBe(400);
+    expect((r.json["error"] as Json)["message"]).toContain("request.schedule.cron");
+    expect((await call("GET", `${url}/v1/drafts`, undefined, author)).json).toEqual(before.json);
+  });
+
   it("a key with both roles may not approve its own draft", async () => {
     const both = await key("both", ["draft", "approve"]);
     const d = await call("POST", `${url}/v1/drafts`, draftBody("mine"), both);
