@@ -42,14 +42,23 @@ interface Key {
   name: string;
   scopes: string[];
   tenants: string[] | null;
+  teams?: string[] | null;
+  groups?: string[] | null;
   createdAt: string;
   revokedAt: string | null;
 }
+
+/** A comma- or space-separated list as typed; undefined when empty (no limit). */
+const listOf = (text: string): string[] | undefined => {
+  const items = text.split(/[\s,]+/).filter((x) => x !== "");
+  return items.length > 0 ? items : undefined;
+};
 
 /** API keys (`/v1/keys`): create one (its secret is shown once), revoke one. */
 export function KeysPage() {
   const [name, setName] = useState("");
   const [scopes, setScopes] = useState<string[]>(["read"]);
+  const [limits, setLimits] = useState({ tenants: "", teams: "", groups: "" });
   const [secret, setSecret] = useState("");
   const [error, setError] = useState("");
   const [reload, setReload] = useState(0);
@@ -57,7 +66,9 @@ export function KeysPage() {
     e.preventDefault();
     setError("");
     try {
-      const k = await api<{ key: string }>("POST", "/v1/keys", { name, scopes });
+      // Guardrails: what the key may reach (left empty: no limit of that kind; see POST /v1/keys).
+      const reach = { tenants: listOf(limits.tenants), teams: listOf(limits.teams), groups: listOf(limits.groups) };
+      const k = await api<{ key: string }>("POST", "/v1/keys", { name, scopes, ...JSON.parse(JSON.stringify(reach)) });
       setSecret(k.key);
       setReload(reload + 1);
     } catch (err) {
@@ -85,6 +96,7 @@ export function KeysPage() {
         { label: "Id", cell: (k) => k.id },
         { label: "Scopes", cell: (k) => k.scopes.join(", ") },
         { label: "Tenants", cell: (k) => k.tenants?.join(", ") ?? "all" },
+        { label: "Teams and groups", cell: (k) => [...(k.teams ?? []), ...(k.groups ?? [])].join(", ") || "any" },
         { label: "Created", cell: (k) => when(k.createdAt) },
         {
           label: "Revoked",
@@ -112,6 +124,25 @@ export function KeysPage() {
                 onChange={(e) => setScopes(e.currentTarget.checked ? [...scopes, s] : scopes.filter((x) => x !== s))}
               />{" "}
               {s}
+            </label>
+          ))}
+        </fieldset>
+        <fieldset>
+          <legend>May reach (empty: no limit)</legend>
+          {(
+            [
+              ["tenants", "Tenant ids"],
+              ["teams", "Team ids"],
+              ["groups", "Entra group ids"],
+            ] as const
+          ).map(([field, label]) => (
+            <label key={field} class="inline">
+              {label}{" "}
+              <input
+                value={limits[field]}
+                placeholder="comma separated"
+                onInput={(e) => setLimits({ ...limits, [field]: e.currentTarget.value })}
+              />
             </label>
           ))}
         </fieldset>
