@@ -1,3 +1,4 @@
+import type { BatchStore } from "../delivery/batch/port.js";
 import type { SeriesStore } from "../delivery/schedule/series.js";
 import type { DeliveryStore, RecipientDirectory } from "../delivery/store/port.js";
 import type {
@@ -126,6 +127,8 @@ export interface Store {
   drafts?: DraftStore;
   /** `POST /v1/installations` jobs (proactive installation through Graph); absent in stores without them. */
   installations?: InstallationStore;
+  /** Rows sent through Teams' batch API (src/delivery/batch); absent in stores without it. */
+  batches?: BatchStore;
   /** True when the database answers and migrations are applied. */
   ready(): Promise<boolean>;
   close(): Promise<void>;

@@ -4,6 +4,7 @@ import { migrations } from "../migrations/index.js";
 import type { Store } from "../ports.js";
 import { type AccessTables, KyselyApiKeyStore, KyselyAuditLog } from "./access.js";
 import type { SqlBackend } from "./backend.js";
+import { KyselyBatchStore } from "./batch.js";
 import { KyselyConversationStore } from "./conversations.js";
 import { KyselyDeliveryStore } from "./deliveries.js";
 import { withDeliveryTables } from "./delivery-schema.js";
@@ -28,6 +29,7 @@ export class KyselyStore implements Store {
   readonly responses: KyselyResponseStore;
   readonly drafts: KyselyDraftStore;
   readonly installations: KyselyInstallationStore;
+  readonly batches: KyselyBatchStore;
   private closed = false;
 
   constructor(private readonly backend: SqlBackend) {
@@ -42,6 +44,7 @@ export class KyselyStore implements Store {
     this.responses = new KyselyResponseStore(withDeliveryTables(backend.db));
     this.drafts = new KyselyDraftStore(backend.db);
     this.installations = new KyselyInstallationStore(backend.db);
+    this.batches = new KyselyBatchStore(withDeliveryTables(backend.db), backend.dialect);
   }
 
   /** True when the database answers and every migration this code knows is applied; false once closed. */
