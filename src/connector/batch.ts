@@ -42,7 +42,12 @@ export interface BatchConnector {
   /** Start an operation; answers its id. */
   startBatch(serviceUrl: string, kind: BatchKind, request: BatchRequest, signal?: AbortSignal): Promise<string>;
   getBatchState(serviceUrl: string, operationId: string, signal?: AbortSignal): Promise<BatchState>;
-  getBatchFailedEntries(serviceUrl: string, operationId: string, continuationToken?: string, signal?: AbortSignal): Promise<FailedEntriesPage>;
+  getBatchFailedEntries(
+    serviceUrl: string,
+    operationId: string,
+    continuationToken?: string,
+    signal?: AbortSignal,
+  ): Promise<FailedEntriesPage>;
   cancelBatch(serviceUrl: string, operationId: string, signal?: AbortSignal): Promise<void>;
 }
 

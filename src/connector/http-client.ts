@@ -2,18 +2,6 @@ import type { Dispatcher } from "undici";
 import type { Clock } from "../clock.js";
 import type { TrustedHosts } from "../config/trusted-hosts.js";
 import { type Logger, sanitize } from "../log.js";
-import type {
-  ActivityResource,
-  ConnectorClient,
-  ConversationParameters,
-  ConversationResource,
-  MembersPage,
-  MembersPageRequest,
-  OutgoingActivity,
-  TeamChannel,
-  TeamDetails,
-  TeamsChannelAccount,
-} from "./client.js";
 import {
   type BatchConnector,
   type BatchKind,
@@ -27,6 +15,18 @@ import {
   readFailedEntries,
   readOperationId,
 } from "./batch.js";
+import type {
+  ActivityResource,
+  ConnectorClient,
+  ConversationParameters,
+  ConversationResource,
+  MembersPage,
+  MembersPageRequest,
+  OutgoingActivity,
+  TeamChannel,
+  TeamDetails,
+  TeamsChannelAccount,
+} from "./client.js";
 import { parseErrorBody } from "./error-body.js";
 import { ConnectorError, type ConnectorOperation } from "./errors.js";
 import { networkFacts } from "./network-error.js";
@@ -202,7 +202,16 @@ export class HttpConnectorClient implements ConnectorClient, BatchConnector {
 
   /** `POST /v3/batch/conversation/{users|channels}` (batch.ts). */
   startBatch(serviceUrl: string, kind: BatchKind, request: BatchRequest, signal?: AbortSignal): Promise<string> {
-    return this.call("startBatch", serviceUrl, "POST", batchStartPath(kind), request, signal, readOperationId, "the body has no operation id");
+    return this.call(
+      "startBatch",
+      serviceUrl,
+      "POST",
+      batchStartPath(kind),
+      request,
+      signal,
+      readOperationId,
+      "the body has no operation id",
+    );
   }
 
   /** `GET /v3/batch/conversation/{operationId}`. */
@@ -221,7 +230,12 @@ export class HttpConnectorClient implements ConnectorClient, BatchConnector {
   }
 
   /** `GET /v3/batch/conversation/failedentries/{operationId}?continuationToken=`. */
-  getBatchFailedEntries(serviceUrl: string, operationId: string, continuationToken?: string, signal?: AbortSignal): Promise<FailedEntriesPage> {
+  getBatchFailedEntries(
+    serviceUrl: string,
+    operationId: string,
+    continuationToken?: string,
+    signal?: AbortSignal,
+  ): Promise<FailedEntriesPage> {
     return this.call(
       "getBatchFailedEntries",
       serviceUrl,

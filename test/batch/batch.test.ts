@@ -59,7 +59,10 @@ forEachStore((stores) => {
       expect(r.lastErrorMessage).toMatch(/no activity id/);
     }
     // Edit and recall need activity ids: refused, saying why.
-    await expect(engine.edit(notification.id, { text: "v2" })).rejects.toMatchObject({ code: "HERALD_E_BATCH_NO_ACTIVITY_IDS", status: 409 });
+    await expect(engine.edit(notification.id, { text: "v2" })).rejects.toMatchObject({
+      code: "HERALD_E_BATCH_NO_ACTIVITY_IDS",
+      status: 409,
+    });
     await expect(engine.recall(notification.id)).rejects.toMatchObject({ code: "HERALD_E_BATCH_NO_ACTIVITY_IDS", status: 409 });
   });
 
@@ -71,7 +74,12 @@ forEachStore((stores) => {
     expect(gone.length).toBeGreaterThan(0);
     const { notification } = await engine.submit(batchOf(users, "with failures"), admin);
     const done = await h.waitFor(engine, notification.id, finished);
-    expect(done.counts).toMatchObject({ sent: users.length - blocked.length - gone.length, blocked: blocked.length, notFound: gone.length, pending: 0 });
+    expect(done.counts).toMatchObject({
+      sent: users.length - blocked.length - gone.length,
+      blocked: blocked.length,
+      notFound: gone.length,
+      pending: 0,
+    });
     const rows = new Map((await h.rows(engine, notification.id)).map((r) => [r.conversationId, r]));
     const row = (i: number) => rows.get(h.emulator.org.personalConversationId(i));
     for (const i of blocked) expect(row(i)).toMatchObject({ status: "blocked", lastErrorCode: "403/MessageWritesBlocked" });

@@ -83,7 +83,9 @@ export async function startBatchHarness(store: Store, emulatorOptions: EmulatorO
         last = await engine.get(id);
         if (last && until(last)) return last;
         if (Date.now() > deadline)
-          throw new Error(`notification ${id} not there in ${timeoutMs} ms; last: ${JSON.stringify(last && { status: last.status, counts: last.counts })}`);
+          throw new Error(
+            `notification ${id} not there in ${timeoutMs} ms; last: ${JSON.stringify(last && { status: last.status, counts: last.counts })}`,
+          );
         await new Promise((r) => setTimeout(r, 25));
       }
     },

@@ -28,7 +28,16 @@ export interface BatchBlocker {
 
 /** The parts of a request the decision reads (the parsed `POST /v1/notifications` body). */
 export interface BatchRequestView {
-  audience: { users?: unknown[]; conversations?: unknown[]; channels?: unknown[]; teams?: unknown[]; deliverTo?: string; groups?: unknown[]; all?: true; includeUninstalled?: true };
+  audience: {
+    users?: unknown[];
+    conversations?: unknown[];
+    channels?: unknown[];
+    teams?: unknown[];
+    deliverTo?: string;
+    groups?: unknown[];
+    all?: true;
+    includeUninstalled?: true;
+  };
   message: { text?: string; summary?: string; card?: unknown; poll?: unknown; ack?: unknown; survey?: unknown };
   data?: unknown;
   schedule?: unknown;
@@ -51,7 +60,10 @@ export function batchBlockers(r: BatchRequestView): BatchBlocker[] {
   if (m.card !== undefined && templated(m.card)) out.push({ path: ["message", "card"], why: personal });
   for (const f of ["poll", "ack", "survey"] as const)
     if (m[f] !== undefined)
-      out.push({ path: ["message", f], why: "needs each recipient's activity id to record answers and update the card; a batch returns none" });
+      out.push({
+        path: ["message", f],
+        why: "needs each recipient's activity id to record answers and update the card; a batch returns none",
+      });
   const s = r.schedule;
   if (typeof s === "object" && s !== null && "localTime" in s)
     out.push({ path: ["schedule", "localTime"], why: "sends at each recipient's own local time; a batch sends to everyone at once" });

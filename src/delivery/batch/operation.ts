@@ -1,7 +1,7 @@
+import type { Clock } from "../../clock.js";
 import type { BatchConnector, BatchKind, BatchState } from "../../connector/batch.js";
 import type { OutgoingActivity } from "../../connector/client.js";
 import { ConnectorError } from "../../connector/errors.js";
-import type { Clock } from "../../clock.js";
 import type { RateLimiter } from "../limits/index.js";
 import type { Policies } from "../policies.js";
 import { tenantBucket } from "../policies.js";
@@ -34,7 +34,13 @@ export const batchStats = { submits: 0, polls: 0, failedPages: 0, throttled: 0, 
 export type SubmitResult =
   | { kind: "started"; operationId: string }
   /** Certainly not acted on by Teams, and not worth repeating as is (400, 403, 413, 500...). */
-  | { kind: "refused"; status: number | undefined; code: string; message: string; outcome: "failed" | "blocked" | "notFound" | "tenantDisabled" }
+  | {
+      kind: "refused";
+      status: number | undefined;
+      code: string;
+      message: string;
+      outcome: "failed" | "blocked" | "notFound" | "tenantDisabled";
+    }
   /** The request may have reached Teams without an answer: whether an operation started is unknown. */
   | { kind: "inDoubt"; message: string };
 
@@ -73,7 +79,12 @@ export async function submit(
     await slot(d, tenantId);
     try {
       batchStats.submits++;
-      const operationId = await d.connector.startBatch(serviceUrl, kind, { activity, tenantId, members: members.map((id) => ({ id })) }, d.signal);
+      const operationId = await d.connector.startBatch(
+        serviceUrl,
+        kind,
+        { activity, tenantId, members: members.map((id) => ({ id })) },
+        d.signal,
+      );
       return { kind: "started", operationId };
     } catch (e) {
       if (!(e instanceof ConnectorError) || e.kind === "aborted") throw e;
@@ -136,7 +147,12 @@ export async function pollUntilDone(
 }
 
 /** Every failed entry of a finished operation, page by page. */
-export async function failedEntries(d: OperationDeps, serviceUrl: string, tenantId: string, operationId: string): Promise<{ id: string; error: string }[]> {
+export async function failedEntries(
+  d: OperationDeps,
+  serviceUrl: string,
+  tenantId: string,
+  operationId: string,
+): Promise<{ id: string; error: string }[]> {
   const all: { id: string; error: string }[] = [];
   let token: string | undefined;
   let failures = 0;

@@ -37,7 +37,10 @@ export function groupRows(rows: readonly BatchRow[], fallback: (tenantId: string
     const serviceUrl = row.serviceUrl ?? fallback(row.tenantId);
     const key = `${row.tenantId}\u0000${serviceUrl}\u0000${m.kind}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { tenantId: row.tenantId, serviceUrl, kind: m.kind, members: new Map(), duplicates: [] }));
+    if (!g) {
+      g = { tenantId: row.tenantId, serviceUrl, kind: m.kind, members: new Map(), duplicates: [] };
+      groups.set(key, g);
+    }
     if (g.members.has(m.id)) g.duplicates.push(row.seq);
     else g.members.set(m.id, row.seq);
   }

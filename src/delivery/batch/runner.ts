@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
+import type { Clock } from "../../clock.js";
 import type { BatchConnector } from "../../connector/batch.js";
 import type { OutgoingActivity } from "../../connector/client.js";
-import type { Clock } from "../../clock.js";
 import type { Logger } from "../../log.js";
 import type { RateLimiter } from "../limits/index.js";
 import type { InFlightPolicy } from "../model.js";
 import type { Policies } from "../policies.js";
 import type { DeliveryStore } from "../store/port.js";
-import { type OperationDeps, failedEntries, pollUntilDone, submit } from "./operation.js";
-import { failedEntryOutcome, groupRows, isRunningState, memberOf, type BatchGroup, sentOutcome, unfinishedOutcome } from "./outcomes.js";
+import { failedEntries, type OperationDeps, pollUntilDone, submit } from "./operation.js";
+import { type BatchGroup, failedEntryOutcome, groupRows, isRunningState, memberOf, sentOutcome, unfinishedOutcome } from "./outcomes.js";
 import type { BatchOutcome, BatchStore, RunningOperation } from "./port.js";
 
 /** Settings of the batch path (DeliveryConfig.batch). */
@@ -118,7 +118,8 @@ export class BatchRunner {
     if (!this.marked.has(notificationId) || this.loops.has(notificationId) || this.abort.signal.aborted) return;
     const loop = this.run(notificationId)
       .catch((e: unknown) => {
-        if (!this.abort.signal.aborted) this.deps.logger.error({ notificationId, err: (e as Error).message }, "batch path failed; retrying");
+        if (!this.abort.signal.aborted)
+          this.deps.logger.error({ notificationId, err: (e as Error).message }, "batch path failed; retrying");
       })
       .finally(() => {
         this.loops.delete(notificationId);
@@ -166,7 +167,11 @@ export class BatchRunner {
   private async group(id: string, submitId: string, g: BatchGroup, activity: OutgoingActivity): Promise<void> {
     const { store, clock } = this.deps;
     if (g.duplicates.length > 0) {
-      const dup: BatchOutcome = { status: "canceled", code: "HERALD_E_DUPLICATE", message: "Another row of this notification names the same recipient." };
+      const dup: BatchOutcome = {
+        status: "canceled",
+        code: "HERALD_E_DUPLICATE",
+        message: "Another row of this notification names the same recipient.",
+      };
       await store.settle(id, { submitId, seqs: g.duplicates }, new Map(), dup, clock.now());
     }
     const seqs = [...g.members.values()];
@@ -196,17 +201,27 @@ export class BatchRunner {
       if (m) members.set(m.id, row.seq);
     }
     const serviceUrl = op.serviceUrl ?? this.deps.serviceUrlOf(op.tenantId);
-    this.deps.logger.info({ notificationId: op.notificationId, operationId: op.operationId }, "polling a batch operation again after a restart");
+    this.deps.logger.info(
+      { notificationId: op.notificationId, operationId: op.operationId },
+      "polling a batch operation again after a restart",
+    );
     const p = this.follow(op.notificationId, op.operationId, op.tenantId, serviceUrl, members)
       .catch((e: unknown) => {
-        if (!this.abort.signal.aborted) this.deps.logger.error({ operationId: op.operationId, err: (e as Error).message }, "batch poll failed");
+        if (!this.abort.signal.aborted)
+          this.deps.logger.error({ operationId: op.operationId, err: (e as Error).message }, "batch poll failed");
       })
       .finally(() => this.follows.delete(p));
     this.follows.add(p);
   }
 
   /** Poll to the end, then write every row's outcome. */
-  private async follow(id: string, operationId: string, tenantId: string, serviceUrl: string, members: ReadonlyMap<string, number>): Promise<void> {
+  private async follow(
+    id: string,
+    operationId: string,
+    tenantId: string,
+    serviceUrl: string,
+    members: ReadonlyMap<string, number>,
+  ): Promise<void> {
     const { store, clock } = this.deps;
     const state = await pollUntilDone(this.op, serviceUrl, tenantId, operationId, isRunningState);
     const outcomes = new Map<number, BatchOutcome>();

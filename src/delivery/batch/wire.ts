@@ -1,6 +1,6 @@
+import type { Clock } from "../../clock.js";
 import type { BatchConnector } from "../../connector/batch.js";
 import type { OutgoingActivity } from "../../connector/client.js";
-import type { Clock } from "../../clock.js";
 import type { Logger } from "../../log.js";
 import type { DeliveryConfig } from "../config.js";
 import { DeliveryError } from "../errors.js";

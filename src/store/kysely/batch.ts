@@ -147,7 +147,10 @@ export class KyselyBatchStore implements BatchStore {
         const o = outcomes.get(Number(seq)) ?? rest;
         const k = `${o.status}\u0000${o.code}\u0000${o.message}`;
         let g = groups.get(k);
-        if (!g) groups.set(k, (g = { outcome: o, seqs: [] }));
+        if (!g) {
+          g = { outcome: o, seqs: [] };
+          groups.set(k, g);
+        }
         g.seqs.push(Number(seq));
       }
       const delta: CounterDelta = { pending: -waiting.length };
