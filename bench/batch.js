@@ -14,8 +14,7 @@
 // Connector and 429s (emulator counters), and the ratio of wall time to the individual row of the
 // same size. The organisation has Teams-like shares of users who blocked (2%) or uninstalled (1%)
 // the bot: both paths must report them per recipient.
-import { mkdtempSync, rmSync } from "node:fs";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -124,7 +123,9 @@ try {
       log(`[${fmt(n)} ${mode}] seeding and sending`);
       const r = await row(n, mode);
       rows.push(r);
-      log(`[${fmt(n)} ${mode}] ${fmt(r.counts.sent)} sent in ${fmt(r.seconds, 1)} s, ${fmt(r.requests)} requests, ${fmt(r.throttled)} 429s`);
+      log(
+        `[${fmt(n)} ${mode}] ${fmt(r.counts.sent)} sent in ${fmt(r.seconds, 1)} s, ${fmt(r.requests)} requests, ${fmt(r.throttled)} 429s`,
+      );
     }
 } finally {
   await emu.stop();

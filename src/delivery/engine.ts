@@ -190,6 +190,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       return fixed && { ...fixed, ...(config.appId ? { from: { id: `28:${config.appId}` } } : {}) };
     },
     kickDispatcher: () => dispatcher.kick(),
+    conversations: deps.store.conversations,
   });
   const dispatcher = new Dispatcher({
     owner,

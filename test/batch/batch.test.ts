@@ -84,6 +84,9 @@ forEachStore((stores) => {
     const row = (i: number) => rows.get(h.emulator.org.personalConversationId(i));
     for (const i of blocked) expect(row(i)).toMatchObject({ status: "blocked", lastErrorCode: "403/MessageWritesBlocked" });
     for (const i of gone) expect(row(i)?.status).toBe("notFound");
+    // As after a single send's 403: the stored conversations say so, and later notifications skip them.
+    for (const i of blocked) expect((await store.conversations.get(h.emulator.org.personalConversationId(i)))?.status).toBe("blocked");
+    for (const i of gone) expect((await store.conversations.get(h.emulator.org.personalConversationId(i)))?.status).toBe("uninstalled");
     for (const i of users.filter((k) => flags(k) === 0)) {
       expect(row(i)?.status).toBe("sent");
       expect(h.emulator.context.counts.get(i).received).toBe(1);

@@ -26,6 +26,8 @@ export interface BatchGroup {
   members: Map<string, number>;
   /** Rows naming a member another row of this batch already names. */
   duplicates: number[];
+  /** Row seq → its stored conversation, when it has one (to mark it blocked or uninstalled). */
+  conversations: Map<number, string>;
 }
 
 /** Group rows by tenant, serviceUrl (the row's, else `fallback(tenant)`) and endpoint. */
@@ -38,11 +40,12 @@ export function groupRows(rows: readonly BatchRow[], fallback: (tenantId: string
     const key = `${row.tenantId}\u0000${serviceUrl}\u0000${m.kind}`;
     let g = groups.get(key);
     if (!g) {
-      g = { tenantId: row.tenantId, serviceUrl, kind: m.kind, members: new Map(), duplicates: [] };
+      g = { tenantId: row.tenantId, serviceUrl, kind: m.kind, members: new Map(), duplicates: [], conversations: new Map() };
       groups.set(key, g);
     }
     if (g.members.has(m.id)) g.duplicates.push(row.seq);
     else g.members.set(m.id, row.seq);
+    if (row.conversationId !== undefined) g.conversations.set(row.seq, row.conversationId);
   }
   return [...groups.values()];
 }

@@ -41,6 +41,8 @@ export interface BatchRunnerDeps {
   activityOf: (notificationId: string) => Promise<OutgoingActivity | undefined>;
   /** The notification leaves the batch path: the dispatcher sends what is left one by one. */
   handBack: (notificationId: string) => void;
+  /** Mark a stored conversation blocked or uninstalled, as a single send's 403/404 would (best effort). */
+  setConversationStatus?: ((id: string, status: "blocked" | "uninstalled", code: string, at: string) => Promise<unknown>) | undefined;
 }
 
 const inFlight = (): BatchOutcome => ({
@@ -179,7 +181,7 @@ export class BatchRunner {
     if (r.kind === "started") {
       await store.started(id, submitId, seqs, r.operationId, clock.now());
       this.deps.logger.info({ notificationId: id, operationId: r.operationId, recipients: seqs.length }, "batch operation started");
-      await this.follow(id, r.operationId, g.tenantId, g.serviceUrl, g.members);
+      await this.follow(id, r.operationId, g.tenantId, g.serviceUrl, g.members, g.conversations);
       return;
     }
     if (r.kind === "inDoubt" && this.deps.inFlightPolicy === "resend") {
@@ -196,16 +198,18 @@ export class BatchRunner {
 
   private resume(op: RunningOperation): void {
     const members = new Map<string, number>();
+    const conversations = new Map<number, string>();
     for (const row of op.rows) {
       const m = memberOf(row);
       if (m) members.set(m.id, row.seq);
+      if (row.conversationId !== undefined) conversations.set(row.seq, row.conversationId);
     }
     const serviceUrl = op.serviceUrl ?? this.deps.serviceUrlOf(op.tenantId);
     this.deps.logger.info(
       { notificationId: op.notificationId, operationId: op.operationId },
       "polling a batch operation again after a restart",
     );
-    const p = this.follow(op.notificationId, op.operationId, op.tenantId, serviceUrl, members)
+    const p = this.follow(op.notificationId, op.operationId, op.tenantId, serviceUrl, members, conversations)
       .catch((e: unknown) => {
         if (!this.abort.signal.aborted)
           this.deps.logger.error({ operationId: op.operationId, err: (e as Error).message }, "batch poll failed");
@@ -221,6 +225,7 @@ export class BatchRunner {
     tenantId: string,
     serviceUrl: string,
     members: ReadonlyMap<string, number>,
+    conversations: ReadonlyMap<number, string>,
   ): Promise<void> {
     const { store, clock } = this.deps;
     const state = await pollUntilDone(this.op, serviceUrl, tenantId, operationId, isRunningState);
@@ -236,8 +241,21 @@ export class BatchRunner {
         }
       rest = state.state.toLowerCase() === "completed" ? sentOutcome(operationId) : unfinishedOutcome(operationId, state.state);
     }
+    // Later notifications skip these conversations (and the blocked report lists them), as after a single
+    // send's 403. Before the rows: once a row shows its outcome, its conversation says so too.
+    const set = this.deps.setConversationStatus;
+    if (set) {
+      const at = new Date(clock.now()).toISOString();
+      for (const [seq, o] of outcomes) {
+        const conversationId = conversations.get(seq);
+        if (!conversationId || (o.status !== "blocked" && o.status !== "notFound")) continue;
+        await set(conversationId, o.status === "blocked" ? "blocked" : "uninstalled", o.code, at).catch((e: unknown) =>
+          this.deps.logger.warn({ conversationId, err: (e as Error).message }, "could not record a conversation's status"),
+        );
+      }
+    }
     const moved = await store.settle(id, { operationId }, outcomes, rest, clock.now());
-    await this.deps.deliveries.finishIfDone([id], clock.now());
     this.deps.logger.info({ notificationId: id, operationId, rows: moved, failed: outcomes.size }, "batch operation settled");
+    await this.deps.deliveries.finishIfDone([id], clock.now());
   }
 }

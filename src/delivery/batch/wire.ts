@@ -29,6 +29,8 @@ export interface BatchPathDeps {
   activityOf: (notificationId: string) => Promise<OutgoingActivity | undefined>;
   /** Kick the dispatcher (rows the batch path left are then sent one by one). */
   kickDispatcher: () => void;
+  /** Stored conversations (blocked and uninstalled ones are marked after an operation). */
+  conversations?: { setStatus(id: string, status: "blocked" | "uninstalled", code: string, at: string): Promise<unknown> } | undefined;
 }
 
 /** The batch path as the engine uses it (src/delivery/engine.ts): a few calls at fixed points. */
@@ -67,6 +69,7 @@ export function createBatchPath(d: BatchPathDeps): BatchPath {
           serviceUrlOf: () => d.config.defaultServiceUrl,
           activityOf: d.activityOf,
           handBack: () => d.kickDispatcher(),
+          setConversationStatus: d.conversations?.setStatus.bind(d.conversations),
         })
       : undefined;
   const checked = new Set<string>();
