@@ -66,6 +66,30 @@ forEachStore((stores) => {
     await expect(engine.recall(notification.id)).rejects.toMatchObject({ code: "HERALD_E_BATCH_NO_ACTIVITY_IDS", status: 409 });
   });
 
+  it("rows a batch cannot name (a channel conversation) go one by one after the batch, with an activity id", async () => {
+    await h.seedTeam(0);
+    const team = h.emulator.org.teams[0]!;
+    const users = Array.from({ length: 20 }, (_, i) => 260 + i).filter((i) => flags(i) === 0);
+    const ops = h.counter("batchOperations");
+    const before = h.emulator.context.counts.get(team.id).received;
+    const { notification } = await engine.submit(
+      {
+        audience: { conversations: [...users.map((i) => h.emulator.org.personalConversationId(i)), team.id] },
+        message: { text: "mixed" },
+        delivery: { mode: "batch" },
+      },
+      admin,
+    );
+    const done = await h.waitFor(engine, notification.id, finished);
+    expect(done.counts.sent).toBe(users.length + 1);
+    expect(h.counter("batchOperations") - ops).toBe(1);
+    expect(h.emulator.context.counts.get(team.id).received - before).toBe(1);
+    const rows = await h.rows(engine, notification.id);
+    const channel = rows.find((r) => r.conversationId === team.id);
+    expect(channel?.activityId).toBeDefined();
+    expect(rows.filter((r) => r.lastErrorCode === "batch/sent")).toHaveLength(users.length);
+  });
+
   it("failed entries land on their own rows: blocked users end blocked, uninstalled ones notFound, the rest sent", async () => {
     const users = Array.from({ length: 300 }, (_, i) => 300 + i);
     const blocked = users.filter((i) => flags(i) & UserFlag.blocked);

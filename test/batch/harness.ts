@@ -20,6 +20,8 @@ export interface BatchHarness {
   /** Start an engine on the store (the HTTP Connector client doubles as the batch client). */
   engine(options?: { config?: Partial<DeliveryConfig>; batch?: Partial<BatchSettings> }): Promise<DeliveryEngine>;
   seedUsers(indexes: Iterable<number>): Promise<void>;
+  /** Store the General channel conversation of a team (emulator team index). */
+  seedTeam(index: number): Promise<void>;
   waitFor(engine: DeliveryEngine, id: string, until: (n: Notification) => boolean, timeoutMs?: number): Promise<Notification>;
   rows(engine: DeliveryEngine, id: string): Promise<Delivery[]>;
   counter(name: CounterName): number;
@@ -75,6 +77,21 @@ export async function startBatchHarness(store: Store, emulatorOptions: EmulatorO
           status: "active",
         });
       }
+    },
+    async seedTeam(index) {
+      const t = org.teams[index]!;
+      await store.conversations.upsert({
+        id: t.id,
+        kind: "channel",
+        tenantId: org.tenants[t.tenantIndex]!.id,
+        serviceUrl: emulator.connectorUrl,
+        channelId: "msteams",
+        bot: { id: `28:${emulator.appId}` },
+        team: { id: t.id, name: t.name, aadGroupId: t.aadGroupId },
+        channel: { id: t.id, name: "General" },
+        at: new Date().toISOString(),
+        status: "active",
+      });
     },
     async waitFor(engine, id, until, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
