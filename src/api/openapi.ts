@@ -189,15 +189,16 @@ export function openApiDocument(serverUrl?: string): Schema {
           },
         },
         patch: {
-          summary: "Edit the message everywhere it was sent",
+          summary: "Edit the message everywhere it was sent (409 HERALD_E_BATCH_NO_ACTIVITY_IDS when it was sent with delivery.mode batch)",
           parameters: [idParam],
           requestBody: { required: true, content: { "application/json": { schema: json(editRequestSchema) } } },
           responses: { "202": { description: "Edit under way" }, ...errors(400, 401, 403, 404, 409) },
         },
         delete: {
-          summary: "Cancel what is pending and recall (delete) what was sent",
+          summary:
+            "Cancel what is pending and recall (delete) what was sent (409 HERALD_E_BATCH_NO_ACTIVITY_IDS when it was sent with delivery.mode batch)",
           parameters: [idParam],
-          responses: { "202": { description: "Recall under way" }, ...errors(401, 403, 404) },
+          responses: { "202": { description: "Recall under way" }, ...errors(401, 403, 404, 409) },
         },
       },
       "/v1/notifications/{id}/deliveries": {

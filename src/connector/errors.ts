@@ -40,6 +40,10 @@ export type ConnectorOperation =
   | "getMember"
   | "getTeamDetails"
   | "getTeamChannels"
+  | "startBatch"
+  | "getBatchState"
+  | "getBatchFailedEntries"
+  | "cancelBatch"
   | "getToken";
 
 /** Stable codes for logs and reports; one per kind of failure (tokens share one). */

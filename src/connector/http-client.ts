@@ -2,6 +2,19 @@ import type { Dispatcher } from "undici";
 import type { Clock } from "../clock.js";
 import type { TrustedHosts } from "../config/trusted-hosts.js";
 import { type Logger, sanitize } from "../log.js";
+import {
+  type BatchConnector,
+  type BatchKind,
+  type BatchRequest,
+  type BatchState,
+  batchFailedPath,
+  batchOperationPath,
+  batchStartPath,
+  type FailedEntriesPage,
+  readBatchState,
+  readFailedEntries,
+  readOperationId,
+} from "./batch.js";
 import type {
   ActivityResource,
   ConnectorClient,
@@ -68,7 +81,7 @@ const readDeleted: Read<true> = () => true;
  * against the trusted hosts (cached per serviceUrl) before asking for a token, joins the API path
  * to the serviceUrl's own path, and reads the answer in full so the connection returns to the pool.
  */
-export class HttpConnectorClient implements ConnectorClient {
+export class HttpConnectorClient implements ConnectorClient, BatchConnector {
   private readonly bases = new Map<string, ServiceBase | null>();
   private readonly userAgent: string;
   private lastToken: string | undefined;
@@ -185,6 +198,59 @@ export class HttpConnectorClient implements ConnectorClient {
       readTeamChannels,
       "the body is not {conversations: [...]}",
     );
+  }
+
+  /** `POST /v3/batch/conversation/{users|channels}` (batch.ts). */
+  startBatch(serviceUrl: string, kind: BatchKind, request: BatchRequest, signal?: AbortSignal): Promise<string> {
+    return this.call(
+      "startBatch",
+      serviceUrl,
+      "POST",
+      batchStartPath(kind),
+      request,
+      signal,
+      readOperationId,
+      "the body has no operation id",
+    );
+  }
+
+  /** `GET /v3/batch/conversation/{operationId}`. */
+  getBatchState(serviceUrl: string, operationId: string, signal?: AbortSignal): Promise<BatchState> {
+    const now = this.deps.clock.now();
+    return this.call(
+      "getBatchState",
+      serviceUrl,
+      "GET",
+      batchOperationPath(operationId),
+      undefined,
+      signal,
+      (json) => readBatchState(json, now),
+      "the body has no state",
+    );
+  }
+
+  /** `GET /v3/batch/conversation/failedentries/{operationId}?continuationToken=`. */
+  getBatchFailedEntries(
+    serviceUrl: string,
+    operationId: string,
+    continuationToken?: string,
+    signal?: AbortSignal,
+  ): Promise<FailedEntriesPage> {
+    return this.call(
+      "getBatchFailedEntries",
+      serviceUrl,
+      "GET",
+      batchFailedPath(operationId, continuationToken),
+      undefined,
+      signal,
+      readFailedEntries,
+      "the body is not {failedEntryResponses: [...]}",
+    );
+  }
+
+  /** `DELETE /v3/batch/conversation/{operationId}`. */
+  async cancelBatch(serviceUrl: string, operationId: string, signal?: AbortSignal): Promise<void> {
+    await this.call("cancelBatch", serviceUrl, "DELETE", batchOperationPath(operationId), undefined, signal, readDeleted, "");
   }
 
   /** Close the pooled connections (when the factory created the Agent). */

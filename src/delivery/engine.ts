@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from "../clock.js";
+import type { BatchConnector } from "../connector/batch.js";
 import type { ConnectorClient } from "../connector/client.js";
 import { type Logger, silentLogger } from "../log.js";
 import { footerFor } from "../preferences/footer.js";
@@ -6,6 +7,8 @@ import type { Store } from "../store/ports.js";
 import type { DirectoryGraph } from "./audience/directory-graph.js";
 import { audienceOutsideLimit } from "./audience/reach.js";
 import { resolveAudience } from "./audience/resolve.js";
+import type { BatchSettings } from "./batch/runner.js";
+import { createBatchPath } from "./batch/wire.js";
 import { type DeliveryConfig, resolveDeliveryConfig } from "./config.js";
 import type { CredentialState } from "./dispatch/credentials.js";
 import { Dispatcher, type DispatchStats } from "./dispatch/dispatcher.js";
@@ -38,7 +41,7 @@ import { limiterOnBaseClock, StoreClock } from "./store-clock.js";
 
 export interface DeliveryEngineDeps {
   /** The store (its `deliveries`, `recipients`, `conversations`). */
-  store: Pick<Store, "deliveries" | "recipients" | "conversations">;
+  store: Pick<Store, "deliveries" | "recipients" | "conversations"> & Partial<Pick<Store, "batches">>;
   connector: ConnectorClient;
   /** In-process or Redis buckets (src/delivery/limits). */
   limiter: RateLimiter;
@@ -67,6 +70,10 @@ export interface DeliveryEngineDeps {
   graph?: DirectoryGraph | undefined;
   /** Starts or queues a survey when a `message.survey` row is sent (src/surveys); without it such rows fail. */
   surveys?: SurveyHook | undefined;
+  /** Teams' batch API (the HTTP Connector client); without it `delivery.mode: "batch"` is refused. */
+  batch?: BatchConnector | undefined;
+  /** Batch sizes and polling (src/delivery/batch/runner.ts). */
+  batchSettings?: Partial<BatchSettings> | undefined;
 }
 
 /** Where a notification comes from when a recurring series starts it (src/delivery/schedule/series.ts). */
@@ -177,14 +184,33 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
   // Every time the engine writes or compares is on the store's clock (PostgreSQL's, when processes share it).
   const storeNow = deps.storeTime === "clock" ? async () => undefined : () => store.databaseNow();
   const clock = new StoreClock(deps.clock ?? systemClock, storeNow, 2 * config.heartbeatMs);
+  const limiter = limiterOnBaseClock(deps.limiter, clock);
+  const policies = policiesFor(config.tenantRps, config.timeScale);
+  const batch = createBatchPath({
+    store: deps.store.batches,
+    connector: deps.batch,
+    deliveries: store,
+    limiter,
+    policies,
+    clock,
+    logger,
+    config,
+    settings: deps.batchSettings,
+    activityOf: async (id) => {
+      const fixed = (await dispatcher.messages.get(id))?.prepared.fixed;
+      return fixed && { ...fixed, ...(config.appId ? { from: { id: `28:${config.appId}` } } : {}) };
+    },
+    kickDispatcher: () => dispatcher.kick(),
+    conversations: deps.store.conversations,
+  });
   const dispatcher = new Dispatcher({
     owner,
-    store,
+    store: batch.dispatchStore,
     directory: deps.store.recipients,
     conversations: deps.store.conversations,
     connector: deps.connector,
-    limiter: limiterOnBaseClock(deps.limiter, clock),
-    policies: policiesFor(config.tenantRps, config.timeScale),
+    limiter,
+    policies,
     clock,
     syncClock: () => clock.sync(),
     config,
@@ -224,11 +250,14 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     workerId: owner,
 
     async start() {
+      // Before the dispatcher: batch notifications must be known before it claims anything.
+      await batch.start((await store.activeWork(clock.now())).map((n) => n.id));
       await dispatcher.start();
     },
 
     async stop() {
       stopping = true;
+      await batch.stop();
       await dispatcher.stop();
     },
 
@@ -259,7 +288,9 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         // Only when given, so requests without them hash as before (idempotent replays across an upgrade).
         ...(request.priority === undefined ? {} : { priority: request.priority }),
         ...(request.footer === undefined ? {} : { footer: request.footer }),
+        ...(request.delivery === undefined ? {} : { delivery: request.delivery }),
       });
+      const path = batch.pathFor(request);
       if (config.categories && request.category !== undefined && !config.categories.includes(request.category))
         throw new DeliveryError(
           "HERALD_E_UNKNOWN_CATEGORY",
@@ -308,9 +339,12 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       // until the first of them (a streamed audience is placed page by page as it expands).
       const rows = local ? await placeRows(resolution.rows, local, now, deps.tenantTimeZone) : resolution.rows;
       const firstLocal = local && !resolution.streaming ? earliest(rows) : undefined;
+      const id = notificationId(now);
+      // Marked before its rows exist, so the dispatcher never claims one of them.
+      if (path === "batch") batch.mark(id);
       const { notification, created } = await store.createNotification(
         {
-          id: notificationId(now),
+          id,
           createdBy: caller.keyId,
           idempotencyKey: request.idempotencyKey,
           requestHash: hash,
@@ -331,9 +365,12 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         },
         rows,
       );
-      if (!created) return sameRequest(notification, hash);
+      if (!created) {
+        batch.unmark(id);
+        return sameRequest(notification, hash);
+      }
       logger.info(
-        { notificationId: notification.id, total: notification.total, streaming: resolution.streaming, createdBy: caller.keyId },
+        { notificationId: notification.id, total: notification.total, streaming: resolution.streaming, createdBy: caller.keyId, path },
         "notification accepted",
       );
       if (notification.status !== "scheduled") {
@@ -341,6 +378,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         if (resolution.streaming) dispatcher.expand(notification.id);
         const sending = new Set(rows.filter((r) => r.status === "pending").map((r) => r.tenantId));
         dispatcher.announce(notification.id, [...sending]);
+        if (path === "batch") batch.kick(notification.id);
         if (!resolution.streaming && notification.counts.pending === 0) await store.finishIfDone([notification.id], clock.now());
       }
       return { notification: (await store.getNotification(notification.id)) ?? notification, created: true };
@@ -412,6 +450,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
 
     async edit(id, message, caller) {
       const before = await mustGet(id, caller);
+      await batch.refuseEditOrRecall(id, "edited");
       if (message.survey !== undefined || (before.message as Message | undefined)?.survey !== undefined)
         throw new DeliveryError(
           "HERALD_E_SURVEY_NOT_EDITABLE",
@@ -465,6 +504,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
 
     async recall(id, caller) {
       await mustGet(id, caller);
+      await batch.refuseEditOrRecall(id, "recalled");
       await clock.fresh();
       const n = await store.requestRecall(id, clock.now());
       if (!n) throw new DeliveryError("HERALD_E_NOT_FOUND", `No notification ${id}.`);

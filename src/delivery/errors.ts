@@ -24,7 +24,11 @@ export type DeliveryErrorCode =
   /** A category not in HERALD_CATEGORIES (issue 11). */
   | "HERALD_E_UNKNOWN_CATEGORY"
   /** A series' `until` leaves it no run (already past, or before the cron's next occurrence). */
-  | "HERALD_E_SCHEDULE_NO_RUN";
+  | "HERALD_E_SCHEDULE_NO_RUN"
+  /** Edit or recall of a notification sent through Teams' batch API (no activity ids). */
+  | "HERALD_E_BATCH_NO_ACTIVITY_IDS"
+  /** `delivery.mode: "batch"` asked of a Herald whose Connector client or store has no batch support. */
+  | "HERALD_E_BATCH_UNAVAILABLE";
 
 const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
   HERALD_E_NOT_FOUND: 404,
@@ -38,6 +42,8 @@ const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
   HERALD_E_SURVEY_NOT_EDITABLE: 409,
   HERALD_E_UNKNOWN_CATEGORY: 400,
   HERALD_E_SCHEDULE_NO_RUN: 400,
+  HERALD_E_BATCH_NO_ACTIVITY_IDS: 409,
+  HERALD_E_BATCH_UNAVAILABLE: 400,
 };
 
 export class DeliveryError extends Error {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { batchBlockers, deliveryModes } from "./batch/decide.js";
 import { messageSchema } from "./message/schema.js";
 import { type Audience, deliveryStatuses } from "./model.js";
 import { type ScheduleInput, scheduleSchema } from "./schedule/schema.js";
@@ -71,6 +72,22 @@ export const audienceSchema = z
 
 export type AudienceInput = z.infer<typeof audienceSchema>;
 
+/**
+ * `delivery`: `{mode}`. `individual` (the default): one send per recipient, each with its activity id
+ * (edit and recall work). `batch`: Teams' batch API, one request per 1,000 recipients; Teams returns
+ * no activity ids, so the notification can never be edited or recalled, and per-recipient content
+ * (`${...}`), polls, acks, surveys, local-time schedules, groups and includeUninstalled are refused.
+ * `auto`: batch when the request allows it and names at least 100 recipients (or all, or team members).
+ */
+export const deliverySchema = z
+  .strictObject({
+    mode: z.enum(deliveryModes as unknown as ["auto", "batch", "individual"], { error: 'must be "auto", "batch" or "individual"' }),
+  })
+  .meta({
+    description:
+      'How the message goes to Teams. "individual" (default): one send per recipient, with activity ids, so it can be edited and recalled. "batch": Teams\' bulk API (POST /v3/batch/conversation/users|channels), far fewer requests; Teams returns no activity ids, so a batch notification can NOT be edited (PATCH) or recalled (DELETE), and personalisation (${...}), poll, ack, survey, localTime schedules, groups and includeUninstalled are refused with 400. "auto": batch when the request allows it and has at least 100 recipients (or all / team members), else individual.',
+  });
+
 /** `POST /v1/notifications`. */
 export const notificationRequestSchema = z
   .strictObject({
@@ -91,6 +108,8 @@ export const notificationRequestSchema = z
     priority: z.enum(["normal", "urgent"], { error: 'must be "normal" or "urgent"' }).optional(),
     /** End the message with how to stop it (true) or not (false); default HERALD_UNSUBSCRIBE_FOOTER. */
     footer: z.boolean({ error: "must be true or false" }).optional(),
+    /** How the message goes to Teams: one send per recipient (default), Teams' batch API, or chosen by size. */
+    delivery: deliverySchema.optional(),
   })
   .superRefine((r, ctx) => {
     // A survey is a dialog in a person's 1:1 chat: a channel post has nobody to answer it.
@@ -101,6 +120,13 @@ export const notificationRequestSchema = z
         path: ["message", "survey"],
         message: 'is asked in 1:1 chats: send it to users, conversations, teams with deliverTo "members", or all (not to channels)',
       });
+    if (r.delivery?.mode === "batch")
+      for (const b of batchBlockers(r))
+        ctx.addIssue({
+          code: "custom",
+          path: b.path,
+          message: `${b.why}: it cannot go with delivery.mode "batch" (Teams' batch API returns no activity ids and sends one activity to all); use delivery.mode "individual" or "auto"`,
+        });
   });
 
 export type NotificationRequest = z.infer<typeof notificationRequestSchema>;

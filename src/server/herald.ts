@@ -8,6 +8,7 @@ import { autoInstallEnabled, type Config, graphEnabled } from "../config/config.
 import { trustedHosts } from "../config/trusted-hosts.js";
 import type { ConnectorClient } from "../connector/client.js";
 import { createConnectorClient, createHttpAgent, type TokenProvider } from "../connector/index.js";
+import type { BatchSettings } from "../delivery/batch/runner.js";
 import { watched } from "../delivery/dispatch/watched.js";
 import { createDeliveryEngine, type DeliveryConfig, type DeliveryEngine } from "../delivery/index.js";
 import { Installer } from "../delivery/install/installer.js";
@@ -50,6 +51,8 @@ export interface HeraldOptions {
   schema?: string;
   /** Delivery engine settings beyond the configuration (time scale for emulators, batch sizes). */
   delivery?: Partial<DeliveryConfig>;
+  /** Batch path sizes and polling (src/delivery/batch/runner.ts `BatchSettings`). */
+  batch?: Partial<BatchSettings>;
   /**
    * Safety margin of the rate limiter against network jitter, in ms (default 30: see
    * GcraOptions.marginMs). Tests on a loaded 2-core machine against a time-scaled emulator raise it.
@@ -180,6 +183,9 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     surveys,
     store,
     connector,
+    // The batch calls go through the HTTP client itself (same token, same trusted-host check).
+    batch: http,
+    batchSettings: options.batch,
     limiter,
     clock,
     storeTime: options.storeTime,

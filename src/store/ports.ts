@@ -1,3 +1,4 @@
+import type { BatchStore } from "../delivery/batch/port.js";
 import type { SeriesStore } from "../delivery/schedule/series.js";
 import type { DeliveryStore, RecipientDirectory } from "../delivery/store/port.js";
 import type {
@@ -129,6 +130,8 @@ export interface Store {
   installations?: InstallationStore;
   /** Saved templates (016, the dashboard's Compose); absent in test doubles that predate them. */
   templates?: TemplateStore;
+  /** Rows sent through Teams' batch API (src/delivery/batch); absent in stores without it. */
+  batches?: BatchStore;
   /** True when the database answers and migrations are applied. */
   ready(): Promise<boolean>;
   close(): Promise<void>;

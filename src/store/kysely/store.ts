@@ -4,6 +4,7 @@ import { migrations } from "../migrations/index.js";
 import type { Store } from "../ports.js";
 import { type AccessTables, KyselyApiKeyStore, KyselyAuditLog } from "./access.js";
 import type { SqlBackend } from "./backend.js";
+import { KyselyBatchStore } from "./batch.js";
 import { KyselyConversationStore } from "./conversations.js";
 import { KyselyDeliveryStore } from "./deliveries.js";
 import { withDeliveryTables } from "./delivery-schema.js";
@@ -30,6 +31,7 @@ export class KyselyStore implements Store {
   readonly drafts: KyselyDraftStore;
   readonly installations: KyselyInstallationStore;
   readonly templates: KyselyTemplateStore;
+  readonly batches: KyselyBatchStore;
   private closed = false;
 
   constructor(private readonly backend: SqlBackend) {
@@ -45,6 +47,7 @@ export class KyselyStore implements Store {
     this.drafts = new KyselyDraftStore(backend.db);
     this.installations = new KyselyInstallationStore(backend.db);
     this.templates = new KyselyTemplateStore(backend.db, backend.dialect);
+    this.batches = new KyselyBatchStore(withDeliveryTables(backend.db), backend.dialect);
   }
 
   /** True when the database answers and every migration this code knows is applied; false once closed. */

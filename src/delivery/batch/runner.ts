@@ -1,0 +1,261 @@
+import { randomUUID } from "node:crypto";
+import type { Clock } from "../../clock.js";
+import type { BatchConnector } from "../../connector/batch.js";
+import type { OutgoingActivity } from "../../connector/client.js";
+import type { Logger } from "../../log.js";
+import type { RateLimiter } from "../limits/index.js";
+import type { InFlightPolicy } from "../model.js";
+import type { Policies } from "../policies.js";
+import type { DeliveryStore } from "../store/port.js";
+import { failedEntries, type OperationDeps, pollUntilDone, submit } from "./operation.js";
+import { type BatchGroup, failedEntryOutcome, groupRows, isRunningState, memberOf, sentOutcome, unfinishedOutcome } from "./outcomes.js";
+import type { BatchOutcome, BatchStore, RunningOperation } from "./port.js";
+
+/** Settings of the batch path (DeliveryConfig.batch). */
+export interface BatchSettings {
+  /** Recipients per batch request. Default 1000. */
+  size: number;
+  /** Operations of one notification running at once. Default 4 (each polls, and polls count against the tenant's ceiling). */
+  maxOperations: number;
+  /** Longest wait between two polls of an operation, in ms; the first waits a quarter of it, then doubles. Default 2000. */
+  pollMs: number;
+}
+
+export const defaultBatchSettings: Readonly<BatchSettings> = Object.freeze({ size: 1_000, maxOperations: 4, pollMs: 2_000 });
+
+export interface BatchRunnerDeps {
+  store: BatchStore;
+  deliveries: Pick<DeliveryStore, "getNotification" | "finishIfDone" | "shared">;
+  connector: BatchConnector;
+  limiter: RateLimiter;
+  policies: Policies;
+  clock: Clock;
+  logger: Logger;
+  settings: BatchSettings;
+  inFlightPolicy: InFlightPolicy;
+  /** A `submitting` row older than this (ms) in a shared store belongs to a dead process. */
+  staleMs: number;
+  /** Where to send for a tenant when a row names no serviceUrl. */
+  serviceUrlOf: (tenantId: string) => string;
+  /** The one activity every recipient gets; undefined when the message is personalised (then the rows go one by one). */
+  activityOf: (notificationId: string) => Promise<OutgoingActivity | undefined>;
+  /** The notification leaves the batch path: the dispatcher sends what is left one by one. */
+  handBack: (notificationId: string) => void;
+  /** Mark a stored conversation blocked or uninstalled, as a single send's 403/404 would (best effort). */
+  setConversationStatus?: ((id: string, status: "blocked" | "uninstalled", code: string, at: string) => Promise<unknown>) | undefined;
+}
+
+const inFlight = (): BatchOutcome => ({
+  status: "unknown",
+  code: "HERALD_E_IN_FLIGHT",
+  message: "The process submitting this batch stopped before Teams answered; Teams may or may not have started it.",
+});
+
+/**
+ * The batch path of the delivery engine: takes a batch notification's ready rows in chunks,
+ * submits each chunk as one Teams batch operation, polls it to its end and writes every row's
+ * outcome. The operation id is on the rows before anything else happens after Teams' 201, so a
+ * restart polls it again (`start`) instead of sending twice. Rows a batch cannot name (group
+ * chats, chats to create for Entra ids) and personalised messages go back to the dispatcher.
+ */
+export class BatchRunner {
+  private readonly marked = new Set<string>();
+  private readonly loops = new Map<string, Promise<void>>();
+  private readonly follows = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private readonly op: OperationDeps;
+
+  constructor(private readonly deps: BatchRunnerDeps) {
+    this.op = {
+      connector: deps.connector,
+      limiter: deps.limiter,
+      policies: deps.policies,
+      clock: deps.clock,
+      pollMs: deps.settings.pollMs,
+      backoffMs: 500,
+      maxTransient: 8,
+      signal: this.abort.signal,
+    };
+  }
+
+  /** Whether the notification is on the batch path here (the dispatcher leaves its rows alone). */
+  isBatch(notificationId: string): boolean {
+    return this.marked.has(notificationId);
+  }
+
+  /** Put a notification on the batch path (before its rows exist, so the dispatcher never claims them). */
+  mark(notificationId: string): void {
+    this.marked.add(notificationId);
+  }
+
+  /** Forget a mark (the notification was not created after all). */
+  unmark(notificationId: string): void {
+    this.marked.delete(notificationId);
+  }
+
+  /**
+   * After a restart, before the dispatcher starts: submits left without an answer follow
+   * HERALD_IN_FLIGHT_POLICY, operations with an id are polled again, and notifications among
+   * `active` that went through the batch path stay on it.
+   */
+  async start(active: readonly string[]): Promise<void> {
+    const { store, clock, deliveries } = this.deps;
+    const now = clock.now();
+    for (const s of await store.submitting()) {
+      if (deliveries.shared && s.updatedAt > now - this.deps.staleMs) continue;
+      if (this.deps.inFlightPolicy === "resend") await store.release(s.notificationId, s.submitId, undefined, now, now);
+      else await store.settle(s.notificationId, { submitId: s.submitId }, new Map(), inFlight(), now);
+      await deliveries.finishIfDone([s.notificationId], now);
+    }
+    for (const id of await store.batchNotifications(active)) this.mark(id);
+    for (const op of await store.running()) {
+      this.mark(op.notificationId);
+      this.resume(op);
+    }
+    for (const id of this.marked) this.kick(id);
+  }
+
+  /** Send what is ready of a batch notification (no-op when already working on it). */
+  kick(notificationId: string): void {
+    if (!this.marked.has(notificationId) || this.loops.has(notificationId) || this.abort.signal.aborted) return;
+    const loop = this.run(notificationId)
+      .catch((e: unknown) => {
+        if (!this.abort.signal.aborted)
+          this.deps.logger.error({ notificationId, err: (e as Error).message }, "batch path failed; retrying");
+      })
+      .finally(() => {
+        this.loops.delete(notificationId);
+      });
+    this.loops.set(notificationId, loop);
+  }
+
+  /** Stop: nothing new is submitted, polls end; operations stay on their rows for the next start. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await Promise.allSettled([...this.loops.values(), ...this.follows]);
+  }
+
+  private async run(id: string): Promise<void> {
+    const { store, clock, settings, deliveries } = this.deps;
+    const running = new Set<Promise<void>>();
+    for (;;) {
+      if (this.abort.signal.aborted) return;
+      while (running.size >= settings.maxOperations) await Promise.race(running);
+      const activity = await this.deps.activityOf(id);
+      if (!activity) return this.leave(id, running);
+      const submitId = randomUUID();
+      const rows = await store.take(id, submitId, settings.size, clock.now());
+      if (rows.length === 0) {
+        const n = await deliveries.getNotification(id);
+        if (!n || n.status === "canceled" || n.expansionDone) return this.leave(id, running);
+        await clock.sleep(settings.pollMs / 4, this.abort.signal); // the expansion is still writing rows
+        continue;
+      }
+      for (const g of groupRows(rows, this.deps.serviceUrlOf)) {
+        const p = this.group(id, submitId, g, activity).finally(() => running.delete(p));
+        running.add(p);
+      }
+    }
+  }
+
+  /** Wait for the notification's operations, then hand what is left to the dispatcher. */
+  private async leave(id: string, running: Set<Promise<void>>): Promise<void> {
+    await Promise.allSettled(running);
+    if (this.abort.signal.aborted) return;
+    this.marked.delete(id);
+    this.deps.handBack(id);
+  }
+
+  private async group(id: string, submitId: string, g: BatchGroup, activity: OutgoingActivity): Promise<void> {
+    const { store, clock } = this.deps;
+    if (g.duplicates.length > 0) {
+      const dup: BatchOutcome = {
+        status: "canceled",
+        code: "HERALD_E_DUPLICATE",
+        message: "Another row of this notification names the same recipient.",
+      };
+      await store.settle(id, { submitId, seqs: g.duplicates }, new Map(), dup, clock.now());
+    }
+    const seqs = [...g.members.values()];
+    const r = await submit(this.op, g.serviceUrl, g.kind, g.tenantId, activity, [...g.members.keys()]);
+    if (r.kind === "started") {
+      await store.started(id, submitId, seqs, r.operationId, clock.now());
+      this.deps.logger.info({ notificationId: id, operationId: r.operationId, recipients: seqs.length }, "batch operation started");
+      await this.follow(id, r.operationId, g.tenantId, g.serviceUrl, g.members, g.conversations);
+      return;
+    }
+    if (r.kind === "inDoubt" && this.deps.inFlightPolicy === "resend") {
+      await store.release(id, submitId, seqs, clock.now(), clock.now());
+      return;
+    }
+    const outcome: BatchOutcome =
+      r.kind === "inDoubt"
+        ? { ...inFlight(), message: `Teams did not answer the batch submit (${r.message}); it may or may not have started it.` }
+        : { status: r.outcome === "tenantDisabled" ? "failed" : r.outcome, code: r.code, message: r.message };
+    await store.settle(id, { submitId, seqs }, new Map(), outcome, clock.now());
+    await this.deps.deliveries.finishIfDone([id], clock.now());
+  }
+
+  private resume(op: RunningOperation): void {
+    const members = new Map<string, number>();
+    const conversations = new Map<number, string>();
+    for (const row of op.rows) {
+      const m = memberOf(row);
+      if (m) members.set(m.id, row.seq);
+      if (row.conversationId !== undefined) conversations.set(row.seq, row.conversationId);
+    }
+    const serviceUrl = op.serviceUrl ?? this.deps.serviceUrlOf(op.tenantId);
+    this.deps.logger.info(
+      { notificationId: op.notificationId, operationId: op.operationId },
+      "polling a batch operation again after a restart",
+    );
+    const p = this.follow(op.notificationId, op.operationId, op.tenantId, serviceUrl, members, conversations)
+      .catch((e: unknown) => {
+        if (!this.abort.signal.aborted)
+          this.deps.logger.error({ operationId: op.operationId, err: (e as Error).message }, "batch poll failed");
+      })
+      .finally(() => this.follows.delete(p));
+    this.follows.add(p);
+  }
+
+  /** Poll to the end, then write every row's outcome. */
+  private async follow(
+    id: string,
+    operationId: string,
+    tenantId: string,
+    serviceUrl: string,
+    members: ReadonlyMap<string, number>,
+    conversations: ReadonlyMap<number, string>,
+  ): Promise<void> {
+    const { store, clock } = this.deps;
+    const state = await pollUntilDone(this.op, serviceUrl, tenantId, operationId, isRunningState);
+    const outcomes = new Map<number, BatchOutcome>();
+    let rest: BatchOutcome;
+    if (!state) rest = unfinishedOutcome(operationId, "Forgotten");
+    else {
+      const failed = Object.entries(state.statusMap).some(([status, n]) => n > 0 && !status.startsWith("2"));
+      if (failed)
+        for (const e of await failedEntries(this.op, serviceUrl, tenantId, operationId)) {
+          const seq = members.get(e.id);
+          if (seq !== undefined) outcomes.set(seq, failedEntryOutcome(e.error));
+        }
+      rest = state.state.toLowerCase() === "completed" ? sentOutcome(operationId) : unfinishedOutcome(operationId, state.state);
+    }
+    // Later notifications skip these conversations (and the blocked report lists them), as after a single
+    // send's 403. Before the rows: once a row shows its outcome, its conversation says so too.
+    const set = this.deps.setConversationStatus;
+    if (set) {
+      const at = new Date(clock.now()).toISOString();
+      for (const [seq, o] of outcomes) {
+        const conversationId = conversations.get(seq);
+        if (!conversationId || (o.status !== "blocked" && o.status !== "notFound")) continue;
+        await set(conversationId, o.status === "blocked" ? "blocked" : "uninstalled", o.code, at).catch((e: unknown) =>
+          this.deps.logger.warn({ conversationId, err: (e as Error).message }, "could not record a conversation's status"),
+        );
+      }
+    }
+    const moved = await store.settle(id, { operationId }, outcomes, rest, clock.now());
+    this.deps.logger.info({ notificationId: id, operationId, rows: moved, failed: outcomes.size }, "batch operation settled");
+    await this.deps.deliveries.finishIfDone([id], clock.now());
+  }
+}

@@ -1,0 +1,243 @@
+import { type ExpressionBuilder, type Kysely, sql } from "kysely";
+import { type BatchOutcome, type BatchRow, type BatchStore, batchCodes, type RunningOperation } from "../../delivery/batch/port.js";
+import type { CounterDelta } from "../../delivery/store/plan.js";
+import type { StoreDialect } from "./backend.js";
+import type { AllTables } from "./delivery-schema.js";
+import { addToCounters, chunk, lockNotifications, rowsPerStatement } from "./delivery-sql.js";
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** A row a batch can name: a channel, or a `29:` user id (a stored 1:1 chat's user, or the id the audience gave). */
+const batchable = (eb: ExpressionBuilder<AllTables, "deliveries">) =>
+  eb.or([eb("kind", "=", "channel"), eb("user_id", "like", "29:%"), eb("target_id", "like", "29:%")]);
+
+type Row = {
+  seq: number | string;
+  tenant_id: string;
+  kind: string;
+  service_url: string | null;
+  conversation_id: string | null;
+  target_id: string | null;
+  user_id: string | null;
+};
+
+const toBatchRow = (r: Row): BatchRow => ({
+  seq: Number(r.seq),
+  tenantId: r.tenant_id,
+  kind: r.kind,
+  serviceUrl: r.service_url ?? undefined,
+  conversationId: r.conversation_id ?? undefined,
+  targetId: r.target_id ?? undefined,
+  userId: r.user_id ?? undefined,
+});
+
+const columns = ["seq", "tenant_id", "kind", "service_url", "conversation_id", "target_id", "user_id"] as const;
+
+/** The batch path's rows (delivery/batch/port.ts) in the deliveries table: no table of its own. */
+export class KyselyBatchStore implements BatchStore {
+  constructor(
+    private readonly db: Kysely<AllTables>,
+    private readonly dialect: StoreDialect,
+  ) {}
+
+  take(notificationId: string, submitId: string, limit: number, now: number): Promise<BatchRow[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const locked = await lockNotifications(trx, this.dialect, [notificationId]);
+      const n = locked.get(notificationId);
+      if (!n || n.canceled) return [];
+      const picked = await trx
+        .selectFrom("deliveries")
+        .select(columns)
+        .where("notification_id", "=", notificationId)
+        .where("queue", "=", "ready")
+        .where("status", "=", "pending")
+        .where("due_at", "<=", now)
+        .where((eb) => eb.or([eb("not_before", "is", null), eb("not_before", "<=", iso(now))]))
+        .where((eb) => eb.or([eb("retry_blocked", "is", null), eb("retry_blocked", "=", 0)]))
+        .where(batchable)
+        .orderBy("seq")
+        .limit(limit)
+        .execute();
+      if (picked.length === 0) return [];
+      const rows = picked.map(toBatchRow);
+      for (const part of chunk(
+        rows.map((r) => r.seq),
+        rowsPerStatement,
+      )) {
+        await trx
+          .updateTable("deliveries")
+          .set({
+            queue: "batch",
+            op: "send",
+            due_at: null,
+            lease_owner: null,
+            last_error_code: batchCodes.submitting,
+            last_error_message: submitId,
+            updated_at: iso(now),
+          })
+          .where("notification_id", "=", notificationId)
+          .where("seq", "in", part)
+          .execute();
+      }
+      await trx
+        .updateTable("notifications")
+        .set({ status: "sending", started_at: iso(now), updated_at: iso(now) })
+        .where("id", "=", notificationId)
+        .where("status", "=", "queued")
+        .execute();
+      return rows;
+    });
+  }
+
+  async started(notificationId: string, submitId: string, seqs: readonly number[], operationId: string, now: number): Promise<void> {
+    for (const part of chunk(seqs, rowsPerStatement)) {
+      await this.db
+        .updateTable("deliveries")
+        .set({ last_error_code: batchCodes.running, last_error_message: operationId, updated_at: iso(now) })
+        .where("notification_id", "=", notificationId)
+        .where("seq", "in", part)
+        .where("queue", "=", "batch")
+        .where("last_error_code", "=", batchCodes.submitting)
+        .where("last_error_message", "=", submitId)
+        .execute();
+    }
+  }
+
+  async release(notificationId: string, submitId: string, seqs: readonly number[] | undefined, dueAt: number, now: number): Promise<void> {
+    for (const part of seqs ? chunk(seqs, rowsPerStatement) : [undefined]) {
+      await this.db
+        .updateTable("deliveries")
+        .set({ queue: "ready", due_at: dueAt, last_error_code: null, last_error_message: null, updated_at: iso(now) })
+        .where("notification_id", "=", notificationId)
+        .$if(part !== undefined, (q) => q.where("seq", "in", part ?? []))
+        .where("queue", "=", "batch")
+        .where("status", "=", "pending")
+        .where("last_error_code", "=", batchCodes.submitting)
+        .where("last_error_message", "=", submitId)
+        .execute();
+    }
+  }
+
+  settle(
+    notificationId: string,
+    key: { operationId: string } | { submitId: string; seqs?: readonly number[] | undefined },
+    outcomes: ReadonlyMap<number, BatchOutcome>,
+    rest: BatchOutcome,
+    now: number,
+  ): Promise<number> {
+    const code = "operationId" in key ? batchCodes.running : batchCodes.submitting;
+    const id = "operationId" in key ? key.operationId : key.submitId;
+    return this.db.transaction().execute(async (trx) => {
+      await lockNotifications(trx, this.dialect, [notificationId]);
+      let waiting = await trx
+        .selectFrom("deliveries")
+        .select(["seq"])
+        .where("notification_id", "=", notificationId)
+        .where("queue", "=", "batch")
+        .where("status", "=", "pending")
+        .where("last_error_code", "=", code)
+        .where("last_error_message", "=", id)
+        .execute();
+      const only = "seqs" in key && key.seqs ? new Set(key.seqs) : undefined;
+      if (only) waiting = waiting.filter((r) => only.has(Number(r.seq)));
+      if (waiting.length === 0) return 0;
+      // Rows grouped by outcome: one UPDATE per outcome and chunk, not one per row.
+      const groups = new Map<string, { outcome: BatchOutcome; seqs: number[] }>();
+      for (const { seq } of waiting) {
+        const o = outcomes.get(Number(seq)) ?? rest;
+        const k = `${o.status}\u0000${o.code}\u0000${o.message}`;
+        let g = groups.get(k);
+        if (!g) {
+          g = { outcome: o, seqs: [] };
+          groups.set(k, g);
+        }
+        g.seqs.push(Number(seq));
+      }
+      const delta: CounterDelta = { pending: -waiting.length };
+      for (const { outcome, seqs } of groups.values()) {
+        delta[outcome.status] = (delta[outcome.status] ?? 0) + seqs.length;
+        for (const part of chunk(seqs, rowsPerStatement)) {
+          await trx
+            .updateTable("deliveries")
+            .set((eb) => ({
+              status: outcome.status,
+              op: null,
+              queue: null,
+              due_at: null,
+              lease_owner: null,
+              attempts: sql<number>`${eb.ref("attempts")} + 1`,
+              last_error_code: outcome.code,
+              last_error_message: outcome.message,
+              sent_at: outcome.status === "sent" ? iso(now) : null,
+              updated_at: iso(now),
+            }))
+            .where("notification_id", "=", notificationId)
+            .where("seq", "in", part)
+            .execute();
+        }
+      }
+      await addToCounters(trx, notificationId, delta, iso(now));
+      return waiting.length;
+    });
+  }
+
+  async running(): Promise<RunningOperation[]> {
+    const rows = await this.db
+      .selectFrom("deliveries")
+      .select(["notification_id", "last_error_message", ...columns])
+      .where("queue", "=", "batch")
+      .where("status", "=", "pending")
+      .where("last_error_code", "=", batchCodes.running)
+      .orderBy("notification_id")
+      .orderBy("seq")
+      .execute();
+    const ops = new Map<string, RunningOperation>();
+    for (const r of rows) {
+      const operationId = r.last_error_message ?? "";
+      let op = ops.get(operationId);
+      if (!op) {
+        op = { notificationId: r.notification_id, operationId, tenantId: r.tenant_id, serviceUrl: r.service_url ?? undefined, rows: [] };
+        ops.set(operationId, op);
+      }
+      op.rows.push(toBatchRow(r));
+    }
+    return [...ops.values()];
+  }
+
+  async submitting(): Promise<{ notificationId: string; submitId: string; updatedAt: number }[]> {
+    const rows = await this.db
+      .selectFrom("deliveries")
+      .select(["notification_id", "last_error_message", sql<string>`max(updated_at)`.as("at")])
+      .where("queue", "=", "batch")
+      .where("status", "=", "pending")
+      .where("last_error_code", "=", batchCodes.submitting)
+      .groupBy(["notification_id", "last_error_message"])
+      .execute();
+    return rows.map((r) => ({ notificationId: r.notification_id, submitId: r.last_error_message ?? "", updatedAt: Date.parse(r.at) }));
+  }
+
+  async batchNotifications(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom("deliveries")
+      .select("notification_id")
+      .distinct()
+      .where("notification_id", "in", ids)
+      .where("last_error_code", "in", [batchCodes.submitting, batchCodes.running, batchCodes.sent])
+      .execute();
+    return rows.map((r) => r.notification_id);
+  }
+
+  async readyCount(notificationId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom("deliveries")
+      .select(sql<number | string>`count(*)`.as("n"))
+      .where("notification_id", "=", notificationId)
+      .where("queue", "=", "ready")
+      .where("status", "=", "pending")
+      .where((eb) => eb.or([eb("retry_blocked", "is", null), eb("retry_blocked", "=", 0)]))
+      .where(batchable)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+}
