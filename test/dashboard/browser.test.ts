@@ -190,9 +190,12 @@ describe("the dashboard in a browser", () => {
     await page.getByRole("link", { name: "API keys" }).click();
     await page.getByLabel("New key's name").fill("reporting");
     await page.getByRole("checkbox", { name: "read" }).check();
+    await page.getByLabel("Team ids").fill("19:team-a@thread.tacv2, 19:team-b@thread.tacv2");
     await page.getByRole("button", { name: "Create key" }).click();
     await page.getByRole("status").getByText("shown once").waitFor();
     await page.getByRole("cell", { name: "reporting" }).waitFor();
+    // The guardrail reached the API: the key is limited to those two teams.
+    await page.getByRole("cell", { name: "19:team-a@thread.tacv2, 19:team-b@thread.tacv2" }).waitFor();
     expect(await axe(page)).toEqual([]);
     await page.getByRole("link", { name: "Audit log" }).click();
     await page.getByRole("cell", { name: "key.create" }).waitFor();
