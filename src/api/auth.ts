@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
+import { type Reach, unionReach } from "../config/oidc-roles.js";
 import { errorResponse } from "../http/errors.js";
 
 /**
@@ -20,6 +21,11 @@ export interface Principal {
   groups?: readonly string[] | undefined;
   /** A person signed in through OpenID Connect (keyId is then `oidc:<issuer subject>`); undefined for API keys. */
   person?: { name?: string | undefined; username?: string | undefined } | undefined;
+  /**
+   * A person's reach per scope (HERALD_OIDC_ROLES entries granting that scope); requireScope
+   * narrows `tenants`/`teams`/`groups` to the scopes a route needs. undefined for API keys.
+   */
+  reach?: Partial<Record<Scope, Reach>> | undefined;
 }
 
 /** Finds the principal of a presented API key; undefined = not a valid key. */
@@ -93,6 +99,12 @@ export function requireScope(verifier: ApiKeyVerifier & { after?: AfterAuth }, s
     if (!wanted.some((s) => principal.scopes.includes(s)) && !principal.scopes.includes("admin")) {
       const named = wanted.map((s) => `"${s}"`).join(" or ");
       return errorResponse(c, 403, "HERALD_E_FORBIDDEN", `This API key lacks the ${named} scope needed here.`);
+    }
+    // A person: only the reach of the entries that grant a scope this route accepts.
+    if (principal.reach) {
+      const reach = principal.reach;
+      const used = [...wanted, "admin" as const].flatMap((s) => (principal.scopes.includes(s) && reach[s] ? [reach[s]] : []));
+      c.set("principal", { ...principal, ...unionReach(used) });
     }
     await next();
   };

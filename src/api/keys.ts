@@ -108,6 +108,16 @@ export function keyReach(
 }
 
 /**
+ * True when a caller limited to teams/groups may manage a key: the key is limited too, and
+ * within the caller's teams and groups. An unlimited caller manages every key.
+ */
+export function withinReach(caller: Pick<Principal, "teams" | "groups">, key: Pick<ApiKeyRecord, "teams" | "groups">): boolean {
+  if (caller.teams === undefined && caller.groups === undefined) return true;
+  if (key.teams === undefined && key.groups === undefined) return false;
+  return (key.teams ?? []).every((t) => caller.teams?.includes(t)) && (key.groups ?? []).every((g) => caller.groups?.includes(g));
+}
+
+/**
  * Which key ids a reader limited to `tenants` may see: its own and those of keys it can list
  * (limited to its tenants). Not the bootstrap `env:` key or any wider key. Unlimited readers see all.
  */
@@ -254,7 +264,9 @@ export function keyRoutes(store: ApiKeyStore, auditLog: AuditLog, keys: ApiKeyVe
     const principal = c.get("principal");
     const keys = await store.list();
     const visible = visibleAmong(keys, principal);
-    const items = keys.filter((k) => withinTenants(principal.tenants, k.tenants)).map((k) => keyView(k, visible));
+    const items = keys
+      .filter((k) => withinTenants(principal.tenants, k.tenants) && withinReach(principal, k))
+      .map((k) => keyView(k, visible));
     return c.json({ items });
   });
   app.delete("/v1/keys/:id", async (c) => {
@@ -262,7 +274,7 @@ export function keyRoutes(store: ApiKeyStore, auditLog: AuditLog, keys: ApiKeyVe
     const principal = c.get("principal");
     const target = (await store.list()).find((k) => k.id === id);
     const notFound = () => errorResponse(c, 404, "HERALD_E_KEY_NOT_FOUND", `No API key "${id.slice(0, 60)}" (see GET /v1/keys).`);
-    if (!target || !withinTenants(principal.tenants, target.tenants)) return notFound();
+    if (!target || !withinTenants(principal.tenants, target.tenants) || !withinReach(principal, target)) return notFound();
     if (!(await store.revoke(id, isoNow(clock)))) return notFound();
     await audit(auditLog, clock, principal, "key.revoke", id, {}, target.tenants);
     return c.body(null, 204);

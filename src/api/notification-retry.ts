@@ -31,7 +31,7 @@ export function retryRoutes(engine: DeliveryEngine, keys: ApiKeyVerifier): Hono<
       const { notification, retried } = await engine.retry(
         c.req.param("id"),
         { includeUnknown: q.data.include === "unknown" },
-        { keyId: p.keyId, tenants: p.tenants },
+        { keyId: p.keyId, tenants: p.tenants, teams: p.teams, groups: p.groups },
       );
       return c.json({ ...notificationView(notification), retried }, 202);
     } catch (e) {

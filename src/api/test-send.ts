@@ -65,7 +65,12 @@ export function testSendRoutes(engine: DeliveryEngine, keys: ApiKeyVerifier): Ho
     });
     if (!request.success) return bodyError(c, request.error);
     try {
-      const { notification, created } = await engine.submit(request.data, { keyId: p.keyId, tenants: p.tenants });
+      const { notification, created } = await engine.submit(request.data, {
+        keyId: p.keyId,
+        tenants: p.tenants,
+        teams: p.teams,
+        groups: p.groups,
+      });
       if (!created) c.header("Idempotent-Replayed", "true");
       c.set("auditTarget", { target: notification.id, tenants: notification.tenantId ? [notification.tenantId] : undefined });
       c.header("Location", `/v1/notifications/${notification.id}`);

@@ -74,6 +74,38 @@ export interface PersonGrant {
   groups?: string[] | undefined;
   /** The mapping keys that matched (logged and audited). */
   matched: string[];
+  /**
+   * Per scope, the reach of only the entries granting it: a scope is never used with the reach of
+   * an entry that does not grant it (one entry's `send` in a team plus another's org-wide `read`
+   * must not make an org-wide sender). requireScope narrows the principal to this.
+   */
+  byScope: Partial<Record<(typeof scopeValues)[number], Reach>>;
+}
+
+/** Tenants, teams and groups a principal may reach (undefined = no such limit). */
+export interface Reach {
+  tenants?: string[] | undefined;
+  teams?: string[] | undefined;
+  groups?: string[] | undefined;
+}
+
+/**
+ * The union of several reaches: one without a tenant limit lifts the tenant limit; one without a
+ * team/group limit lifts that limit.
+ */
+export function unionReach(
+  reaches: readonly {
+    tenants?: readonly string[] | undefined;
+    teams?: readonly string[] | undefined;
+    groups?: readonly string[] | undefined;
+  }[],
+): Reach {
+  const union = (lists: (readonly string[] | undefined)[]): string[] => [...new Set(lists.flatMap((l) => l ?? []))];
+  const tenants = reaches.every((g) => g.tenants) ? union(reaches.map((g) => g.tenants)) : undefined;
+  const limited = reaches.every((g) => g.teams !== undefined || g.groups !== undefined);
+  const teams = limited && reaches.some((g) => g.teams) ? union(reaches.map((g) => g.teams)) : undefined;
+  const groups = limited && reaches.some((g) => g.groups) ? union(reaches.map((g) => g.groups)) : undefined;
+  return { tenants, teams, groups };
 }
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
@@ -89,11 +121,9 @@ export function grantFor(claims: Record<string, unknown>, map: OidcRoleMap): Per
   const matched = keys.filter((k) => map[k] !== undefined);
   if (matched.length === 0) return undefined;
   const grants = matched.map((k) => map[k] as OidcGrant);
-  const union = (lists: (readonly string[] | undefined)[]): string[] => [...new Set(lists.flatMap((l) => l ?? []))];
   const scopes = [...new Set(grants.flatMap((g) => g.scopes))];
-  const tenants = grants.every((g) => g.tenants) ? union(grants.map((g) => g.tenants)) : undefined;
-  const limited = grants.every((g) => g.teams !== undefined || g.groups !== undefined);
-  const teams = limited && grants.some((g) => g.teams) ? union(grants.map((g) => g.teams)) : undefined;
-  const groups = limited && grants.some((g) => g.groups) ? union(grants.map((g) => g.groups)) : undefined;
-  return { scopes, tenants, teams, groups, matched };
+  const { tenants, teams, groups } = unionReach(grants);
+  const byScope: PersonGrant["byScope"] = {};
+  for (const s of scopes) byScope[s] = unionReach(grants.filter((g) => g.scopes.includes(s)));
+  return { scopes, tenants, teams, groups, matched, byScope };
 }

@@ -5,7 +5,7 @@ import { type Logger, silentLogger } from "../log.js";
 import { footerFor } from "../preferences/footer.js";
 import type { Store } from "../store/ports.js";
 import type { DirectoryGraph } from "./audience/directory-graph.js";
-import { audienceOutsideLimit } from "./audience/reach.js";
+import { audienceOutsideLimit, isAudienceLimited } from "./audience/reach.js";
 import { resolveAudience } from "./audience/resolve.js";
 import type { BatchSettings } from "./batch/runner.js";
 import { createBatchPath } from "./batch/wire.js";
@@ -236,6 +236,21 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     return n;
   };
 
+  /**
+   * For a change (edit, retry, recall): a caller limited to teams/groups changes only its own
+   * notifications or ones whose audience lies within its limit (else an org-wide broadcast could
+   * be rewritten or recalled by a key that may only reach one team).
+   */
+  const mustGetToChange = async (id: string, caller: Caller | undefined): Promise<Notification> => {
+    const n = await mustGet(id, caller);
+    if (caller && n.createdBy !== caller.keyId && isAudienceLimited(caller)) {
+      const outside = await audienceOutsideLimit(n.audience, caller, deps.store.recipients, caller.tenants);
+      if (outside !== undefined)
+        throw new DeliveryError("HERALD_E_FORBIDDEN", `Notification ${id} reaches outside what this caller may reach: ${outside}`);
+    }
+    return n;
+  };
+
   const sameRequest = (n: Notification, hash: string): { notification: Notification; created: boolean } => {
     if (n.requestHash !== hash) {
       throw new DeliveryError(
@@ -449,7 +464,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     },
 
     async edit(id, message, caller) {
-      const before = await mustGet(id, caller);
+      const before = await mustGetToChange(id, caller);
       await batch.refuseEditOrRecall(id, "edited");
       if (message.survey !== undefined || (before.message as Message | undefined)?.survey !== undefined)
         throw new DeliveryError(
@@ -479,7 +494,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     },
 
     async retry(id, options, caller) {
-      await mustGet(id, caller);
+      await mustGetToChange(id, caller);
       await clock.fresh();
       const outcome = await store.requestRetry(id, options.includeUnknown ? ["failed", "unknown"] : ["failed"], clock.now());
       if (!outcome.ok) {
@@ -503,7 +518,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     },
 
     async recall(id, caller) {
-      await mustGet(id, caller);
+      await mustGetToChange(id, caller);
       await batch.refuseEditOrRecall(id, "recalled");
       await clock.fresh();
       const n = await store.requestRecall(id, clock.now());

@@ -169,6 +169,7 @@ export class OidcSignIn {
       tenants: grant.tenants,
       teams: grant.teams,
       groups: grant.groups,
+      reach: grant.byScope,
       person: { name, username },
     };
   }
