@@ -47,6 +47,12 @@ export interface DeliveryConfig {
   staleMs: number;
   /** Result and in-flight writes wait at most this long to be batched, in ms. Default 0 (the next turn of the event loop). */
   batchDelayMs: number;
+  /**
+   * A result waits at most this long, in ms, for an in-flight mark to share its transaction
+   * (counts are that much later; a crash meanwhile leaves its row in flight, as one during the
+   * write would). Default 25; 0 = written like a mark.
+   */
+  resultDelayMs: number;
   /** Results written per transaction at most. Default 500. */
   batchMax: number;
   /** Largest explicit audience list (conversations, users, channels, teams) per request. Default 10 000. */
@@ -86,6 +92,7 @@ export const defaultDeliveryConfig: Readonly<DeliveryConfig> = Object.freeze({
   heartbeatMs: 5_000,
   staleMs: 30_000,
   batchDelayMs: 0,
+  resultDelayMs: 25,
   batchMax: 500,
   maxListedRecipients: 10_000,
   tenantDisabledTimeoutMs: 24 * 3_600_000,
@@ -119,6 +126,7 @@ export function resolveDeliveryConfig(partial: Partial<DeliveryConfig> = {}): Re
   if (!(c.tenantDisabledTimeoutMs >= 0))
     throw new RangeError(`HERALD_E_DELIVERY_CONFIG: tenantDisabledTimeoutMs must be ≥ 0 (got ${c.tenantDisabledTimeoutMs}).`);
   if (!(c.blockedRetryMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: blockedRetryMs must be ≥ 0 (got ${c.blockedRetryMs}).`);
+  if (!(c.resultDelayMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: resultDelayMs must be ≥ 0 (got ${c.resultDelayMs}).`);
   if (!(c.batchDelayMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: batchDelayMs must be ≥ 0 (got ${c.batchDelayMs}).`);
   if (c.staleMs <= c.heartbeatMs)
     throw new RangeError(`HERALD_E_DELIVERY_CONFIG: staleMs (${c.staleMs}) must exceed heartbeatMs (${c.heartbeatMs}).`);

@@ -223,4 +223,34 @@ describe("small parts", () => {
     await b.drain();
     expect(b.backlog).toBe(0);
   });
+
+  it("the batcher keeps a lazy item (a result) for the next urgent one (a mark), or writes it alone after lazyMs", async () => {
+    const batches: string[][] = [];
+    const b = new Batcher<string, string>(
+      async (items) => {
+        batches.push(items);
+        return items;
+      },
+      { max: 100, delayMs: 0, lazyMs: 10_000 },
+    );
+    const result = b.add("result", true);
+    // Several turns pass: a lazy item alone starts no write.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([]);
+    const mark = b.add("mark");
+    expect(await Promise.all([result, mark])).toEqual(["result", "mark"]);
+    expect(batches).toEqual([["result", "mark"]]);
+
+    const alone = new Batcher<string, string>(
+      async (items) => {
+        batches.push(items);
+        return items;
+      },
+      { max: 100, delayMs: 0, lazyMs: 20 },
+    );
+    const started = Date.now();
+    expect(await alone.add("late", true)).toBe("late");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15);
+    expect(batches).toEqual([["result", "mark"], ["late"]]);
+  });
 });

@@ -5,6 +5,11 @@
  * ones. The first item after an idle period waits `delayMs` (0 = the next turn of the event
  * loop, so everything decided in this turn goes together). Each `add` resolves with the flush's
  * answer for that item, or rejects with the flush's error.
+ *
+ * A `lazy` item (a result: nothing waits for it but the counters) does not start a flush of its
+ * own at once: it waits up to `lazyMs` for an urgent item (an in-flight mark, which a request
+ * waits for) and goes in that flush. At Teams' ceiling a result thus rides with the next mark,
+ * one transaction per message instead of two; on a fast broadcast the batches grow.
  */
 export class Batcher<T, R> {
   private items: T[] = [];
@@ -13,18 +18,27 @@ export class Batcher<T, R> {
   /** A flush is queued (timer or chain) and has not taken its items yet. */
   private scheduled = false;
   private queued = 0;
+  /** The timer of a lazy flush (only lazy items waiting). */
+  private lazyTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly flushFn: (items: T[]) => Promise<R[]>,
-    private readonly options: { max: number; delayMs: number },
+    private readonly options: { max: number; delayMs: number; lazyMs?: number },
   ) {}
 
-  add(item: T): Promise<R> {
+  add(item: T, lazy = false): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.items.push(item);
       this.waiters.push({ resolve, reject });
       this.queued++;
-      this.schedule();
+      const lazyMs = this.options.lazyMs ?? 0;
+      if (!lazy || lazyMs <= 0 || this.items.length >= this.options.max) this.schedule();
+      else if (!this.scheduled && this.lazyTimer === undefined) {
+        this.lazyTimer = setTimeout(() => {
+          this.lazyTimer = undefined;
+          this.schedule();
+        }, lazyMs);
+      }
     });
   }
 
@@ -43,6 +57,10 @@ export class Batcher<T, R> {
   }
 
   private schedule(): void {
+    if (this.lazyTimer !== undefined) {
+      clearTimeout(this.lazyTimer);
+      this.lazyTimer = undefined;
+    }
     if (this.scheduled) return;
     this.scheduled = true;
     const enqueue = () => {

@@ -127,7 +127,11 @@ export class Dispatcher {
       installer: deps.installer,
       surveys: deps.surveys,
     });
-    this.writes = new Batcher((items) => this.write(items), { max: config.batchMax, delayMs: config.batchDelayMs });
+    this.writes = new Batcher((items) => this.write(items), {
+      max: config.batchMax,
+      delayMs: config.batchDelayMs,
+      lazyMs: config.resultDelayMs,
+    });
   }
 
   /** Register, recover dead processes' work, load the directory, start polling and heartbeats. */
@@ -318,7 +322,7 @@ export class Dispatcher {
    */
   private persist(result: JobResult, attempt: number): void {
     this.track(
-      this.writes.add({ result }).catch((e: unknown) => {
+      this.writes.add({ result }, true).catch((e: unknown) => {
         const err = (e as Error).message;
         if (this.abort.signal.aborted) {
           this.deps.logger.error({ err }, "a result could not be written before stopping; its row is recovered at the next start");

@@ -114,7 +114,7 @@ export class KyselyDeliveryStore implements DeliveryStore {
   }
 
   markInflight(owner: string, keys: readonly DeliveryKey[], now: number): Promise<DeliveryKey[]> {
-    return work.markInflight(this.db, owner, keys, now);
+    return work.markInflight(this.db, this.backend.dialect, owner, keys, now);
   }
 
   recordResults(owner: string, results: readonly JobResult[], now: number): Promise<Map<string, number>> {

@@ -170,6 +170,41 @@ export async function addToCounters(
   await sql`update notifications set ${sql.join(parts)} where id = ${id}`.execute(db);
 }
 
+/**
+ * `addToCounters` for the dispatcher's batched write, as one statement whose text depends only
+ * on which counters change (no Kysely fragments on the hot path); returns whether the
+ * notification may now be finished (nothing pending, no edit or recall pending), so that the
+ * write asks `finishIfDone` only for those.
+ */
+export async function addToCountersReturning(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  id: string,
+  delta: CounterDelta,
+  nowIso: string,
+): Promise<boolean> {
+  const params: unknown[] = [];
+  const bind = (v: unknown): string => {
+    params.push(v);
+    return dialect === "postgres" ? `$${params.length}` : "?";
+  };
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(delta) as [keyof typeof counterColumn, number][]) {
+    if (!v) continue;
+    const col: CounterColumn = counterColumn[k];
+    parts.push(`"${col}" = "${col}" + ${bind(v)}`);
+  }
+  if (parts.length === 0) return false;
+  parts.push(`updated_at = ${bind(nowIso)}`);
+  const text = `update notifications set ${parts.join(", ")} where id = ${bind(id)} returning pending, edit_pending, recall_pending`;
+  const row = (
+    await db.executeQuery<{ pending: number | string; edit_pending: number | string; recall_pending: number | string }>(
+      CompiledQuery.raw(text, params),
+    )
+  ).rows[0];
+  return row !== undefined && Number(row.pending) === 0 && Number(row.edit_pending) === 0 && Number(row.recall_pending) === 0;
+}
+
 /** What lockNotifications read of each notification. */
 export type LockedNotifications = Map<string, { version: number; status: string; canceled: boolean }>;
 
@@ -186,13 +221,14 @@ export async function lockNotifications(
   if (ids.length === 0) return out;
   const sorted = [...new Set(ids)].sort();
   for (const part of chunk(sorted, rowsPerStatement)) {
-    const rows = await db
-      .selectFrom("notifications")
-      .select(["id", "message_version", "status", "canceled_at"])
-      .where("id", "in", part)
-      .orderBy("id")
-      .$if(dialect === "postgres", (q) => q.forUpdate())
-      .execute();
+    // Text rather than Kysely's builder: this runs in every batched write (see updateRows).
+    const marks = part.map((_, i) => (dialect === "postgres" ? `$${i + 1}` : "?")).join(", ");
+    const text = `select id, message_version, status, canceled_at from notifications where id in (${marks}) order by id${dialect === "postgres" ? " for update" : ""}`;
+    const rows = (
+      await db.executeQuery<{ id: string; message_version: number | string; status: string; canceled_at: unknown }>(
+        CompiledQuery.raw(text, part),
+      )
+    ).rows;
     for (const r of rows) out.set(r.id, { version: Number(r.message_version), status: r.status, canceled: r.canceled_at !== null });
   }
   return out;

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from "kysely";
+import { CompiledQuery, type Kysely, sql } from "kysely";
 import { type DeliveryKey, deliveryKeyString, type Job, type JobResult } from "../../delivery/model.js";
 import { type NotificationState, type OutcomeResult, planResults, sumDeltas } from "../../delivery/store/plan.js";
 import type { ActiveNotification, WorkBatch, WorkBatchResult } from "../../delivery/store/port.js";
@@ -6,7 +6,15 @@ import type { StoreDialect } from "./backend.js";
 import { applyHolds, type HoldSettings } from "./delivery-holds.js";
 import { rowToJob } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
-import { addToCounters, chunk, type LockedNotifications, lockNotifications, rowsPerStatement, updateRows } from "./delivery-sql.js";
+import {
+  addToCounters,
+  addToCountersReturning,
+  chunk,
+  type LockedNotifications,
+  lockNotifications,
+  rowsPerStatement,
+  updateRows,
+} from "./delivery-sql.js";
 
 /** The dispatcher's side of the delivery store: directory, claims, in-flight marks, results. */
 
@@ -144,28 +152,36 @@ export async function nextDue(db: Kysely<AllTables>, notificationId: string, ten
 
 export async function markInflight(
   db: Kysely<AllTables>,
+  dialect: StoreDialect,
   owner: string,
   keys: readonly DeliveryKey[],
   now: number,
 ): Promise<DeliveryKey[]> {
   if (keys.length === 0) return [];
-  return db.transaction().execute((trx) => markInflightIn(trx, owner, keys, now));
+  return db.transaction().execute((trx) => markInflightIn(trx, dialect, owner, keys, now));
 }
 
-/** Claimed rows of `owner` → `inflight`, inside the caller's transaction; returns the keys it marked. */
-async function markInflightIn(trx: Kysely<AllTables>, owner: string, keys: readonly DeliveryKey[], now: number): Promise<DeliveryKey[]> {
+/**
+ * Claimed rows of `owner` → `inflight`, inside the caller's transaction; returns the keys it
+ * marked. Statement text rather than Kysely's builder: it runs before every send (see updateRows).
+ */
+async function markInflightIn(
+  trx: Kysely<AllTables>,
+  dialect: StoreDialect,
+  owner: string,
+  keys: readonly DeliveryKey[],
+  now: number,
+): Promise<DeliveryKey[]> {
   const out: DeliveryKey[] = [];
+  const nowIso = iso(now);
   for (const [notificationId, seqs] of groupSeqs(keys)) {
     for (const part of chunk(seqs, rowsPerStatement)) {
-      const rows = await trx
-        .updateTable("deliveries")
-        .set({ queue: "inflight", updated_at: iso(now) })
-        .where("notification_id", "=", notificationId)
-        .where("seq", "in", part)
-        .where("queue", "=", "claimed")
-        .where("lease_owner", "=", owner)
-        .returning("seq")
-        .execute();
+      const params: unknown[] = [nowIso, notificationId, owner, ...part];
+      const mark = (i: number): string => (dialect === "postgres" ? `$${i}` : "?");
+      const text = `update deliveries set queue = 'inflight', updated_at = ${mark(1)}
+        where notification_id = ${mark(2)} and queue = 'claimed' and lease_owner = ${mark(3)}
+          and seq in (${part.map((_, i) => mark(i + 4)).join(", ")}) returning seq`;
+      const rows = (await trx.executeQuery<{ seq: number | string }>(CompiledQuery.raw(text, params))).rows;
       for (const r of rows) out.push({ notificationId, seq: Number(r.seq) });
     }
   }
@@ -190,11 +206,15 @@ export async function recordResults(
       dialect,
       results.map((r) => r.notificationId),
     );
-    return recordResultsIn(trx, dialect, owner, results, locked, now);
+    return (await recordResultsIn(trx, dialect, owner, results, locked, now)).versions;
   });
 }
 
-/** recordResults inside the caller's transaction, which has locked (read) the results' notifications. */
+/**
+ * recordResults inside the caller's transaction, which has locked (read) the results'
+ * notifications. Returns the versions read, and the notifications whose counters this write
+ * brought to nothing pending (the only ones it may have finished).
+ */
 async function recordResultsIn(
   trx: Kysely<AllTables>,
   dialect: StoreDialect,
@@ -202,9 +222,10 @@ async function recordResultsIn(
   results: readonly JobResult[],
   locked: LockedNotifications,
   now: number,
-): Promise<Map<string, number>> {
+): Promise<{ versions: Map<string, number>; maybeDone: Set<string> }> {
   const versions = new Map<string, number>();
-  if (results.length === 0) return versions;
+  const maybeDone = new Set<string>();
+  if (results.length === 0) return { versions, maybeDone };
   const nowIso = iso(now);
   const states = new Map<string, NotificationState>();
   for (const { notificationId: id } of results) {
@@ -217,12 +238,15 @@ async function recordResultsIn(
   const changes = planResults(outcomes, states, now);
   const hit = new Set((await updateRows(trx, dialect, changes, owner, nowIso)).map(deliveryKeyString));
   for (const [id, delta] of sumDeltas(changes, (k) => hit.has(deliveryKeyString(k)))) {
-    await addToCounters(trx, id, delta, nowIso);
+    if (await addToCountersReturning(trx, dialect, id, delta, nowIso)) maybeDone.add(id);
   }
   for (const r of results) {
     if (r.kind !== "release") continue;
     // Recalled while this row was out of the pool (claimed or marked): a send not made is canceled, never made later.
-    if (states.get(r.notificationId)?.recalled && (await cancelUnsent(trx, owner, r, nowIso))) continue;
+    if (states.get(r.notificationId)?.recalled && (await cancelUnsent(trx, owner, r, nowIso))) {
+      maybeDone.add(r.notificationId);
+      continue;
+    }
     await trx
       .updateTable("deliveries")
       .set((eb) => ({
@@ -238,7 +262,7 @@ async function recordResultsIn(
       .where("lease_owner", "=", owner)
       .execute();
   }
-  return versions;
+  return { versions, maybeDone };
 }
 
 /** A leased row still `pending` (its send not made) → `canceled`, with its counters; false when the row is not such a row. */
@@ -275,9 +299,11 @@ export async function writeBatch(
       ...batch.marks.map((k) => k.notificationId),
       ...batch.results.map((r) => r.notificationId),
     ]);
-    const marked = await markInflightIn(trx, owner, batch.marks, now);
-    const versions = await recordResultsIn(trx, dialect, owner, batch.results, locked, now);
-    const finished = await finishIfDone(trx, [...versions.keys()], now);
+    const marked = await markInflightIn(trx, dialect, owner, batch.marks, now);
+    const { versions, maybeDone } = await recordResultsIn(trx, dialect, owner, batch.results, locked, now);
+    // Only a notification this write brought to nothing pending can have finished here; any
+    // other is finished by whoever brings it there (or by the directory's poll).
+    const finished = await finishIfDone(trx, [...maybeDone], now);
     return { marked, versions, finished };
   });
 }
