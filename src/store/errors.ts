@@ -18,7 +18,9 @@ export type StoreErrorCode =
   /** A page size outside the accepted range. */
   | "HERALD_E_STORE_LIMIT"
   /** A time that is not ISO 8601. */
-  | "HERALD_E_STORE_TIME";
+  | "HERALD_E_STORE_TIME"
+  /** An installation job's lease passed to another process: the one that lost it stops running the job. */
+  | "HERALD_E_INSTALL_LEASE_LOST";
 
 export class StoreError extends Error {
   constructor(

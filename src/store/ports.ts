@@ -233,18 +233,22 @@ export interface InstallationStore {
     lease?: { owner: string; until: string } | undefined;
   }): Promise<InstallationJob>;
   /**
+   * Leases are compared on the database's clock where it has one (PostgreSQL: `until - now` is
+   * the lease's length from the database's `now()`), so processes with skewed clocks agree.
    * Take up to `limit` running jobs whose lease ended (their process stopped) or that have none,
    * for `owner` until `until`: each is taken by one process only.
    */
   claim(owner: string, now: string, until: string, limit: number): Promise<InstallationJob[]>;
-  /** Extend the leases `owner` holds on running jobs to `until`. */
-  renew(owner: string, until: string): Promise<void>;
+  /** Extend the leases `owner` holds on running jobs to `until`; the ids of the jobs it still holds. */
+  renew(owner: string, until: string, now?: string): Promise<string[]>;
   /** Give up `owner`'s lease on a job (stopping): the next process takes it at once. */
   release(jobId: string, owner: string): Promise<void>;
   /** The targets (`userId` of every item) the job has an outcome for. */
   targetsDone(jobId: string): Promise<string[]>;
-  record(jobId: string, items: readonly Omit<InstallationItem, "seq">[]): Promise<void>;
-  finish(jobId: string, at: string, error?: string): Promise<void>;
+  /** With `owner`: only while `owner` holds the job's lease, else a StoreError HERALD_E_INSTALL_LEASE_LOST. */
+  record(jobId: string, items: readonly Omit<InstallationItem, "seq">[], owner?: string): Promise<void>;
+  /** With `owner`: only while `owner` holds the job's lease, else a StoreError HERALD_E_INSTALL_LEASE_LOST. */
+  finish(jobId: string, at: string, error?: string, owner?: string): Promise<void>;
   get(jobId: string): Promise<InstallationJob | undefined>;
   /** Items after `seq` `after` (-1 for the first page), in order. */
   items(jobId: string, after: number, limit: number): Promise<InstallationItem[]>;

@@ -22,8 +22,9 @@ forEachStore((stores) => {
     const tenantId = org.tenants[0]!.id;
     const users = Array.from({ length: 6 }, (_, i) => org.user(i).aadObjectId);
     const post = async (text: string) =>
-      (await call("POST", `${stack.heraldUrl}/v1/notifications`, { audience: { users, tenantId }, message: { text } }, STACK_API_KEY))
-        .json["id"] as string;
+      (await call("POST", `${stack.heraldUrl}/v1/notifications`, { audience: { users, tenantId }, message: { text } }, STACK_API_KEY)).json[
+        "id"
+      ] as string;
     const ids = await Promise.all([post("First"), post("Second")]);
     const rows: Json[] = [];
     for (const id of ids) {
@@ -35,7 +36,11 @@ forEachStore((stores) => {
         },
         30_000,
       );
-      rows.push(...((await call("GET", `${stack.heraldUrl}/v1/notifications/${id}/deliveries?limit=100`, undefined, STACK_API_KEY)).json["items"] as Json[]));
+      rows.push(
+        ...((await call("GET", `${stack.heraldUrl}/v1/notifications/${id}/deliveries?limit=100`, undefined, STACK_API_KEY)).json[
+          "items"
+        ] as Json[]),
+      );
     }
     await stack.herald.handler.drain();
     const chats = [...new Set(rows.map((r) => r["conversationId"] as string))];

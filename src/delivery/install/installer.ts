@@ -80,6 +80,12 @@ export class Installer {
   private readonly queues = new Map<string, Promise<unknown>>();
   /** Per tenant, install requests on the wire and the jobs waiting to send theirs. */
   private readonly wire = new Map<string, { busy: number; waiting: (() => void)[] }>();
+  /**
+   * Per tenant and person, the install step in progress in this process: a second row for the
+   * same person (another notification) waits for it instead of installing beside it, whose 409
+   * would send its message before the first install's welcome.
+   */
+  private readonly installing = new Set<string>();
 
   constructor(private readonly deps: InstallerDeps) {
     this.bucketPolicy = scalePolicy(tenantPolicy(deps.installRps ?? 30), deps.timeScale ?? 1);
@@ -97,7 +103,7 @@ export class Installer {
   async prepare(job: Job, signal?: AbortSignal): Promise<InstallStep> {
     const graphId = graphIdOf(job);
     if (!graphId || !job.tenantId) return { kind: "skip" };
-    const { apps, clock } = this.deps;
+    const { clock } = this.deps;
     const tenantId = job.tenantId;
     try {
       const known = GUID.test(graphId) ? await this.deps.conversations.findPersonal(tenantId, graphId) : undefined;
@@ -106,6 +112,23 @@ export class Installer {
         if (await this.welcomePending(known.id)) return { kind: "wait", until: clock.now() + WELCOME_RECHECK_MS };
         return { kind: "chat", conversationId: known.id, installed: false, aadObjectId: graphId, serviceUrl: known.serviceUrl };
       }
+      const person = `${tenantId}|${graphId}`.toLowerCase();
+      if (this.installing.has(person)) return { kind: "wait", until: clock.now() + WELCOME_RECHECK_MS };
+      this.installing.add(person);
+      try {
+        return await this.installFor(tenantId, graphId, signal);
+      } finally {
+        this.installing.delete(person);
+      }
+    } catch (e) {
+      return this.judged(e, tenantId, graphId, signal);
+    }
+  }
+
+  /** Steps 2 to 4 of `prepare` for one person (no chat known yet). */
+  private async installFor(tenantId: string, graphId: string, signal: AbortSignal | undefined): Promise<InstallStep> {
+    const { apps, clock } = this.deps;
+    try {
       const catalogId = await apps.catalogId(tenantId, signal);
       if (!catalogId)
         return {
@@ -161,6 +184,13 @@ export class Installer {
         serviceUrl: recorded?.serviceUrl,
       };
     } catch (e) {
+      return this.judged(e, tenantId, graphId, signal);
+    }
+  }
+
+  private async judged(e: unknown, tenantId: string, graphId: string, signal: AbortSignal | undefined): Promise<InstallStep> {
+    const { clock } = this.deps;
+    {
       const v = judgeInstall(e, graphId);
       if (v.kind === "refused") return v;
       if (v.kind === "throttled") {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../../clock.js";
 import type { Logger } from "../../log.js";
+import { StoreError } from "../../store/errors.js";
 import type { InstallationItem, InstallationJob, InstallationStore, Page } from "../../store/ports.js";
 import type { DirectoryGraph } from "../audience/directory-graph.js";
 import { canonicalUserId } from "../audience/rows.js";
@@ -47,6 +48,8 @@ export interface InstallationJobsDeps {
 export class InstallationJobs {
   private readonly abort = new AbortController();
   private readonly running = new Map<string, Promise<void>>();
+  /** Per running job, its stop: this process's, or the job's lease passing to another process. */
+  private readonly stops = new Map<string, AbortController>();
   /** This process, as a lease owner. */
   readonly owner = `installer-${randomUUID()}`;
   private timer: NodeJS.Timeout | undefined;
@@ -87,10 +90,16 @@ export class InstallationJobs {
   private keepLeases(): void {
     if (this.timer || this.abort.signal.aborted) return;
     this.timer = setInterval(() => {
-      const until = this.iso(this.deps.clock.now() + INSTALL_LEASE_MS);
+      const now = this.deps.clock.now();
       void this.deps.store
-        .renew(this.owner, until)
-        .then(() => this.resumeOnce())
+        .renew(this.owner, this.iso(now + INSTALL_LEASE_MS), this.iso(now))
+        .then((held) => {
+          // A job whose lease another process took (this one's renewals failed, or its clock is
+          // behind) stops here at once: the other process runs it now.
+          const still = new Set(held);
+          for (const [id, stop] of this.stops) if (!still.has(id)) stop.abort(new Error("lease lost"));
+          return this.resumeOnce();
+        })
         .catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "installation job leases: renewal failed"));
     }, INSTALL_LEASE_MS / 3);
     this.timer.unref();
@@ -110,7 +119,16 @@ export class InstallationJobs {
   }
 
   private launch(jobId: string, request: InstallationRequest, done: Set<string>): void {
-    const p = this.run(jobId, request, done).finally(() => this.running.delete(jobId));
+    const stop = new AbortController();
+    const parent = this.abort.signal;
+    const onStop = () => stop.abort(parent.reason);
+    parent.addEventListener("abort", onStop, { once: true });
+    this.stops.set(jobId, stop);
+    const p = this.run(jobId, request, done, stop.signal).finally(() => {
+      parent.removeEventListener("abort", onStop);
+      this.running.delete(jobId);
+      this.stops.delete(jobId);
+    });
     this.running.set(jobId, p);
   }
 
@@ -139,9 +157,9 @@ export class InstallationJobs {
     await Promise.allSettled(ids.map((id) => this.deps.store.release(id, this.owner)));
   }
 
-  private async run(jobId: string, request: InstallationRequest, done: Set<string>): Promise<void> {
+  private async run(jobId: string, request: InstallationRequest, done: Set<string>, signal: AbortSignal): Promise<void> {
     const { store, clock } = this.deps;
-    const signal = this.abort.signal;
+    const owner = this.owner;
     const scope: InstallScope = "teams" in request ? "team" : "chats" in request ? "chat" : "user";
     try {
       for await (const page of this.pages(request, signal)) {
@@ -167,15 +185,20 @@ export class InstallationJobs {
         await store.record(
           jobId,
           outcomes.filter((o) => o !== undefined),
+          owner,
         );
         if (signal.aborted) return;
       }
       if (signal.aborted) return;
-      await store.finish(jobId, new Date(clock.now()).toISOString());
+      await store.finish(jobId, new Date(clock.now()).toISOString(), undefined, owner);
     } catch (e) {
       if (signal.aborted) return;
+      if (e instanceof StoreError && e.code === "HERALD_E_INSTALL_LEASE_LOST") {
+        this.deps.logger.warn({ jobId }, "installation job taken over by another process (this one's lease ended): stopped here");
+        return;
+      }
       this.deps.logger.warn({ jobId, err: (e as Error).message }, "installation job failed");
-      await store.finish(jobId, new Date(clock.now()).toISOString(), (e as Error).message.slice(0, 500)).catch(() => undefined);
+      await store.finish(jobId, new Date(clock.now()).toISOString(), (e as Error).message.slice(0, 500), owner).catch(() => undefined);
     }
   }
 

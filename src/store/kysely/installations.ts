@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import { sql } from "kysely";
 import { StoreError } from "../errors.js";
 import type { InstallationItem, InstallationJob, InstallationOutcome, InstallationStore, Page } from "../ports.js";
+import type { StoreDialect } from "./backend.js";
 import type { Database } from "./schema.js";
 
 /** A job list's cursor: the last job's `(created_at, id)`, versioned and base64url-encoded (opaque to callers). */
@@ -12,6 +13,11 @@ function decodeJobCursor(cursor: string): { createdAt: string; id: string } {
   if (!match) throw new StoreError("HERALD_E_STORE_CURSOR", "The page cursor is not one this server issued; start again without a cursor.");
   return { createdAt: match[1]!, id: match[2]! };
 }
+
+/** The job's lease is another process's now (this one's expired): it must stop running the job. */
+export const INSTALL_LEASE_LOST = "HERALD_E_INSTALL_LEASE_LOST" as const;
+const leaseLost = (jobId: string) =>
+  new StoreError(INSTALL_LEASE_LOST, `Installation job ${jobId} is held by another process now (this one's lease ended); it stops here.`);
 
 function jobOf(r: Database["installation_jobs"]): InstallationJob {
   return {
@@ -35,7 +41,26 @@ function jobOf(r: Database["installation_jobs"]): InstallationJob {
 
 /** Installation jobs over Kysely: every page of outcomes and its counts in one transaction. */
 export class KyselyInstallationStore implements InstallationStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: StoreDialect = "sqlite",
+  ) {}
+
+  /**
+   * A lease's end: on PostgreSQL on the database's clock (`now()` plus the lease's length), so
+   * processes whose clocks differ agree on whose lease ended; on SQLite (one process) the
+   * process's time as given.
+   */
+  private leaseEnd(until: string, now: string) {
+    if (this.dialect !== "postgres") return until;
+    const ms = Math.max(0, Date.parse(until) - Date.parse(now));
+    return sql<string>`now() + make_interval(secs => ${ms / 1000})`;
+  }
+
+  /** Now, for comparing with `lease_until`: the database's on PostgreSQL. */
+  private leaseNow(now: string) {
+    return this.dialect === "postgres" ? sql<string>`now()` : now;
+  }
 
   async create(job: {
     id: string;
@@ -47,7 +72,7 @@ export class KyselyInstallationStore implements InstallationStore {
   }): Promise<InstallationJob> {
     const row = {
       lease_owner: job.lease?.owner ?? null,
-      lease_until: job.lease?.until ?? null,
+      lease_until: job.lease ? this.leaseEnd(job.lease.until, job.createdAt) : null,
       id: job.id,
       created_by: job.createdBy,
       tenant_id: job.tenantId,
@@ -63,14 +88,29 @@ export class KyselyInstallationStore implements InstallationStore {
       completed_at: null,
     };
     await this.db.insertInto("installation_jobs").values(row).execute();
-    return jobOf(row);
+    return jobOf({ ...row, lease_until: null });
   }
 
-  async record(jobId: string, items: readonly Omit<InstallationItem, "seq">[]): Promise<void> {
+  async record(jobId: string, items: readonly Omit<InstallationItem, "seq">[], owner?: string): Promise<void> {
     if (items.length === 0) return;
     await this.db.transaction().execute(async (tx) => {
-      const job = await tx.selectFrom("installation_jobs").select("total").where("id", "=", jobId).executeTakeFirstOrThrow();
-      const first = Number(job.total);
+      const add = (o: InstallationOutcome) => items.filter((it) => it.status === o).length;
+      // The counts first, conditional on the lease: the row is then locked (PostgreSQL) until
+      // commit, so a claim by another process waits, and the seqs below are this page's alone.
+      let update = tx
+        .updateTable("installation_jobs")
+        .set({
+          total: sql`total + ${items.length}`,
+          installed: sql`installed + ${add("installed")}`,
+          already_installed: sql`already_installed + ${add("alreadyInstalled")}`,
+          refused: sql`refused + ${add("refused")}`,
+          failed: sql`failed + ${add("failed")}`,
+        })
+        .where("id", "=", jobId);
+      if (owner !== undefined) update = update.where("lease_owner", "=", owner).where("status", "=", "running");
+      const row = await update.returning("total").executeTakeFirst();
+      if (!row) throw leaseLost(jobId);
+      const first = Number(row.total) - items.length;
       await tx
         .insertInto("installation_items")
         .values(
@@ -85,18 +125,6 @@ export class KyselyInstallationStore implements InstallationStore {
           })),
         )
         .execute();
-      const add = (o: InstallationOutcome) => items.filter((it) => it.status === o).length;
-      await tx
-        .updateTable("installation_jobs")
-        .set({
-          total: sql`total + ${items.length}`,
-          installed: sql`installed + ${add("installed")}`,
-          already_installed: sql`already_installed + ${add("alreadyInstalled")}`,
-          refused: sql`refused + ${add("refused")}`,
-          failed: sql`failed + ${add("failed")}`,
-        })
-        .where("id", "=", jobId)
-        .execute();
     });
   }
 
@@ -105,7 +133,7 @@ export class KyselyInstallationStore implements InstallationStore {
       .selectFrom("installation_jobs")
       .select("id")
       .where("status", "=", "running")
-      .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
+      .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", this.leaseNow(now))]))
       .orderBy("created_at")
       .limit(limit)
       .execute();
@@ -114,10 +142,10 @@ export class KyselyInstallationStore implements InstallationStore {
       // Conditional: of two processes looking at once, one takes the job.
       const r = await this.db
         .updateTable("installation_jobs")
-        .set({ lease_owner: owner, lease_until: until })
+        .set({ lease_owner: owner, lease_until: this.leaseEnd(until, now) })
         .where("id", "=", id)
         .where("status", "=", "running")
-        .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
+        .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", this.leaseNow(now))]))
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) continue;
       const job = await this.get(id);
@@ -126,13 +154,15 @@ export class KyselyInstallationStore implements InstallationStore {
     return out;
   }
 
-  async renew(owner: string, until: string): Promise<void> {
-    await this.db
+  async renew(owner: string, until: string, now?: string): Promise<string[]> {
+    const rows = await this.db
       .updateTable("installation_jobs")
-      .set({ lease_until: until })
+      .set({ lease_until: now === undefined ? until : this.leaseEnd(until, now) })
       .where("lease_owner", "=", owner)
       .where("status", "=", "running")
+      .returning("id")
       .execute();
+    return rows.map((r) => r.id);
   }
 
   async release(jobId: string, owner: string): Promise<void> {
@@ -149,12 +179,14 @@ export class KyselyInstallationStore implements InstallationStore {
     return rows.map((r) => r.user_id);
   }
 
-  async finish(jobId: string, at: string, error?: string): Promise<void> {
-    await this.db
+  async finish(jobId: string, at: string, error?: string, owner?: string): Promise<void> {
+    let q = this.db
       .updateTable("installation_jobs")
       .set({ status: error ? "failed" : "completed", completed_at: at, error: error ?? null, lease_owner: null, lease_until: null })
-      .where("id", "=", jobId)
-      .execute();
+      .where("id", "=", jobId);
+    if (owner !== undefined) q = q.where("lease_owner", "=", owner).where("status", "=", "running");
+    const r = await q.executeTakeFirst();
+    if (owner !== undefined && Number(r.numUpdatedRows) !== 1) throw leaseLost(jobId);
   }
 
   async get(jobId: string): Promise<InstallationJob | undefined> {

@@ -45,7 +45,7 @@ export class KyselyStore implements Store {
     this.surveys = new KyselySurveyStore(backend.db);
     this.responses = new KyselyResponseStore(withDeliveryTables(backend.db));
     this.drafts = new KyselyDraftStore(backend.db);
-    this.installations = new KyselyInstallationStore(backend.db);
+    this.installations = new KyselyInstallationStore(backend.db, backend.dialect);
     this.templates = new KyselyTemplateStore(backend.db, backend.dialect);
     this.batches = new KyselyBatchStore(withDeliveryTables(backend.db), backend.dialect);
   }
