@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { installOutsideLimit } from "../delivery/audience/reach.js";
 import { csvCell } from "../delivery/csv.js";
 import type { InstallationJobs, InstallationRequest } from "../delivery/install/jobs.js";
 import { errorResponse } from "../http/errors.js";
@@ -89,7 +90,6 @@ export function installationRoutes(jobs: InstallationJobs | undefined, keys: Api
   };
 
   app.post("/v1/installations", requireScope(keys, "admin"), async (c) => {
-    if (!jobs) return unavailable(c);
     let raw: unknown;
     try {
       raw = await c.req.json();
@@ -101,6 +101,11 @@ export function installationRoutes(jobs: InstallationJobs | undefined, keys: Api
     const principal = c.get("principal");
     if (!mayUseTenant(principal, parsed.data.tenantId))
       return errorResponse(c, 403, "HERALD_E_FORBIDDEN", `This API key may not install in tenant ${parsed.data.tenantId}.`);
+    // Team and group guardrails, before Graph is needed: a team-limited admin installs (and so
+    // welcomes) only within its teams and groups, never tenant-wide.
+    const outside = installOutsideLimit(parsed.data, principal);
+    if (outside !== undefined) return errorResponse(c, 403, "HERALD_E_FORBIDDEN", outside);
+    if (!jobs) return unavailable(c);
     const { tenantId } = parsed.data;
     const d = parsed.data;
     const request: InstallationRequest = d.users
