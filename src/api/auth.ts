@@ -19,7 +19,7 @@ export interface Principal {
   teams?: readonly string[] | undefined;
   /** Entra groups it may reach. */
   groups?: readonly string[] | undefined;
-  /** A person signed in through OpenID Connect (keyId is then `oidc:<issuer subject>`); undefined for API keys. */
+  /** A person signed in through OpenID Connect (keyId is then `oidc:<tid>:<oid>` for Entra, else `oidc:<sub>`; never the changeable username); undefined for API keys. */
   person?: { name?: string | undefined; username?: string | undefined } | undefined;
   /**
    * A person's reach per scope (HERALD_OIDC_ROLES entries granting that scope); requireScope

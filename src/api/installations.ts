@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { type AudienceLimit, describeLimit, isAudienceLimited } from "../delivery/audience/reach.js";
+import { installOutsideLimit } from "../delivery/audience/reach.js";
 import { csvCell } from "../delivery/csv.js";
 import type { InstallationJobs, InstallationRequest } from "../delivery/install/jobs.js";
 import { errorResponse } from "../http/errors.js";
@@ -50,21 +50,6 @@ export const installationListQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1_000).optional(),
 });
 
-/** Why a team/group-limited caller may not start this installation job, or undefined. */
-export function installOutsideLimit(
-  d: { users?: unknown; teams?: unknown; chats?: unknown; all?: unknown; groups?: readonly string[] | undefined },
-  limit: AudienceLimit,
-): string | undefined {
-  if (!isAudienceLimited(limit)) return undefined;
-  const reach = describeLimit(limit);
-  if (d.groups) {
-    const out = d.groups.find((g) => !(limit.groups ?? []).includes(g));
-    return out === undefined ? undefined : `groups: group "${out.slice(0, 80)}" is outside what this caller may reach (${reach}).`;
-  }
-  const field = d.all !== undefined ? "all" : d.users !== undefined ? "users" : d.teams !== undefined ? "teams" : "chats";
-  return `${field}: this caller may reach only ${reach}; it may install only for the members of its groups (groups), and its teams are installed by an unlimited key.`;
-}
-
 /** A job as the API shows it. */
 export function installationView(j: InstallationJob) {
   return {
@@ -105,7 +90,6 @@ export function installationRoutes(jobs: InstallationJobs | undefined, keys: Api
   };
 
   app.post("/v1/installations", requireScope(keys, "admin"), async (c) => {
-    if (!jobs) return unavailable(c);
     let raw: unknown;
     try {
       raw = await c.req.json();
@@ -117,13 +101,13 @@ export function installationRoutes(jobs: InstallationJobs | undefined, keys: Api
     const principal = c.get("principal");
     if (!mayUseTenant(principal, parsed.data.tenantId))
       return errorResponse(c, 403, "HERALD_E_FORBIDDEN", `This API key may not install in tenant ${parsed.data.tenantId}.`);
+    // Team and group guardrails, before Graph is needed: a team-limited admin installs (and so
+    // welcomes) only within its teams and groups, never tenant-wide.
+    const outside = installOutsideLimit(parsed.data, principal);
+    if (outside !== undefined) return errorResponse(c, 403, "HERALD_E_FORBIDDEN", outside);
+    if (!jobs) return unavailable(c);
     const { tenantId } = parsed.data;
     const d = parsed.data;
-    // A team/group-limited caller (identity's guardrails) installs only for members of its groups:
-    // `all` and `users` reach outside them, and `teams` here are Entra group ids while the limit
-    // names teams by thread id, so they cannot be placed; `chats` belong to no team.
-    const outside = installOutsideLimit(d, principal);
-    if (outside) return errorResponse(c, 403, "HERALD_E_FORBIDDEN", outside);
     const request: InstallationRequest = d.users
       ? { users: d.users, tenantId }
       : d.groups

@@ -199,7 +199,9 @@ export function audit(
   details: Record<string, unknown> = {},
   tenants: readonly string[] | undefined = principal.tenants,
 ): Promise<void> {
-  return log.record({ at: isoNow(clock), actor: principal.keyId, action, target, details, tenants });
+  // A person's stable id is opaque (tenant and object ids): their sign-in name rides along to be read.
+  const who = principal.person?.username ? { ...details, person: principal.person.username } : details;
+  return log.record({ at: isoNow(clock), actor: principal.keyId, action, target, details: who, tenants });
 }
 
 /** `POST /v1/keys`, `GET /v1/keys`, `DELETE /v1/keys/{id}` (admin). The secret is shown once, at creation. */

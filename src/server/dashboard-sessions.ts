@@ -43,6 +43,12 @@ export interface PendingLogin {
 /** Prefix of a person session's internal bearer token. */
 const personPrefix = "hp_";
 
+/**
+ * True when `presented` is a person session's internal bearer token: accepted only on requests
+ * `withSessionAuth` forwards (it refuses one a client sends itself), never from outside.
+ */
+export const isPersonToken = (presented: string): boolean => presented.startsWith(personPrefix);
+
 export const defaultSessionTimes: SessionTimes = { idleMs: 30 * 60_000, absoluteMs: 8 * 3_600_000, linkMs: 10 * 60_000 };
 
 const token = (): string => randomBytes(32).toString("base64url");

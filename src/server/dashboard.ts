@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { type Context, Hono } from "hono";
 import type { ApiKeyVerifier } from "../api/auth.js";
 import { errorResponse, readJson } from "../http/errors.js";
-import { type DashboardSession, type DashboardSessions, sameToken } from "./dashboard-sessions.js";
+import { type DashboardSession, type DashboardSessions, isPersonToken, sameToken } from "./dashboard-sessions.js";
 import { type OidcSignIn, SignInRefused } from "./oidc.js";
 
 /** The session cookie's name. */
@@ -229,7 +229,8 @@ export function dashboardRoutes(deps: DashboardDeps): Hono {
     const key = (body.value as { apiKey?: unknown } | null)?.apiKey;
     if (typeof key !== "string" || key.length === 0 || key.length > 500)
       return errorResponse(c, 400, "HERALD_E_INVALID_REQUEST", "apiKey: give the API key as a string.");
-    if (!(await deps.keys.verify(key)))
+    // A person session's internal token is no API key: it never makes a session of its own.
+    if (isPersonToken(key) || !(await deps.keys.verify(key)))
       return errorResponse(c, 401, "HERALD_E_UNAUTHENTICATED", "That API key is not valid (unknown or revoked).");
     const s = deps.sessions.create(key);
     setCookie(c, c.req.raw, s.id, Math.floor(deps.sessions.times.absoluteMs / 1000));
@@ -281,6 +282,16 @@ export function withSessionAuth(
   const refuse = (status: number, code: string, message: string) =>
     Response.json({ error: { code, message } }, { status, headers: { "cache-control": "no-store" } });
   return (req) => {
+    // A person session's token (`hp_…`) rides only on requests this wrapper forwards: one a client
+    // sends itself (leaked from a log or a proxy) is refused, so only the session cookie + CSRF
+    // token act as the person.
+    const presented = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get("authorization") ?? "")?.[1];
+    if (presented !== undefined && isPersonToken(presented))
+      return refuse(
+        401,
+        "HERALD_E_UNAUTHENTICATED",
+        "A dashboard session's internal token is not accepted from a client; send an API key as `Authorization: Bearer <key>`.",
+      );
     if (req.headers.has("authorization") || !new URL(req.url).pathname.startsWith("/v1/")) return next(req);
     const session = sessions.get(cookieOf(req, sessionCookie));
     if (!session) return next(req);

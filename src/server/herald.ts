@@ -212,6 +212,11 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
         logger: logger.child({ component: "series" }),
         owner: engine.workerId,
         pollMs: options.seriesPollMs,
+        // Each run keeps to its creator key's team/group limit as it is now (series.ts stores only tenants).
+        creatorLimit: async (keyId) => {
+          const key = (await store.apiKeys.list()).find((k) => k.id === keyId);
+          return key && (key.teams !== undefined || key.groups !== undefined) ? { teams: key.teams, groups: key.groups } : undefined;
+        },
         // On the database's clock, as the engine is (unless told to keep the injected one).
         storeNow: options.storeTime === "clock" ? undefined : () => store.deliveries.databaseNow(),
       })

@@ -164,7 +164,7 @@ export class OidcSignIn {
     const name = typeof claims["name"] === "string" ? claims["name"] : undefined;
     this.logger.info({ person: username, matched: grant.matched, scopes: grant.scopes }, "person signed in with OpenID Connect");
     return {
-      keyId: `oidc:${username}`,
+      keyId: personId(claims),
       scopes: grant.scopes,
       tenants: grant.tenants,
       teams: grant.teams,
@@ -173,4 +173,20 @@ export class OidcSignIn {
       person: { name, username },
     };
   }
+}
+
+/**
+ * A person's stable id (what owns their drafts, notifications and idempotency keys): never a
+ * claim the person or a tenant admin can change (preferred_username, email: the "nOAuth" risk of
+ * taking over another's identity by renaming). Entra's `tid` + `oid` (the user object, unique
+ * across tenants) when both are present, else the issuer's `sub` (unique within the one
+ * configured issuer). Names stay for display (`person.username`) and the audit log.
+ */
+export function personId(claims: Record<string, unknown>): string {
+  const tid = claims["tid"];
+  const oid = claims["oid"];
+  if (typeof tid === "string" && tid !== "" && typeof oid === "string" && oid !== "") return `oidc:${tid}:${oid}`;
+  const sub = claims["sub"];
+  if (typeof sub === "string" && sub !== "") return `oidc:${sub}`;
+  throw new SignInRefused(401, "The ID token carries no subject (sub); the issuer's answer cannot name the person. Tell an administrator.");
 }

@@ -102,7 +102,8 @@ it("an author signed in with the organisation drafts but cannot approve; an appr
     request: { audience: { conversations: [conversation] }, message: { text: "Soup of the day: tomato." } },
   });
   expect(draft.status).toBe(201);
-  expect(draft.json["createdBy"]).toBe("oidc:ari@contoso.test");
+  // Owned by the person's stable id (tenant + object id), not the username they could change.
+  expect(draft.json["createdBy"]).toBe(`oidc:${stack.emulator.org.tenants[0]!.id}:sub-ari`);
   await author.getByRole("link", { name: "Drafts" }).click();
   await author.getByRole("heading", { name: "Canteen menu" }).waitFor();
   await author.getByRole("button", { name: "Submit for approval" }).click();
@@ -124,9 +125,14 @@ it("an author signed in with the organisation drafts but cannot approve; an appr
   const audit = (await call("GET", `${stack.heraldUrl}/v1/audit`, undefined, STACK_API_KEY)).json["items"] as {
     actor: string;
     action: string;
+    details: { person?: string };
   }[];
-  expect(audit.some((e) => e.actor === "oidc:ana@contoso.test" && e.action.includes("approve"))).toBe(true);
-  expect(audit.some((e) => e.actor === "oidc:ari@contoso.test" && e.action.includes("submit"))).toBe(true);
+  const tid = stack.emulator.org.tenants[0]!.id;
+  // The actor is the stable id; the person's sign-in name rides along in the details.
+  const by = (who: string, username: string, action: string) =>
+    audit.some((e) => e.actor === `oidc:${tid}:${who}` && e.details.person === username && e.action.includes(action));
+  expect(by("sub-ana", "ana@contoso.test", "approve")).toBe(true);
+  expect(by("sub-ari", "ari@contoso.test", "submit")).toBe(true);
   // Signing out ends the person's session: its API access ends with it.
   await approver.getByRole("button", { name: "Sign out" }).click();
   await approver.getByLabel("API key").waitFor();

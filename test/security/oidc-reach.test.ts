@@ -86,6 +86,33 @@ it("org-wide read plus team-limited send does not make an org-wide sender", asyn
   expect(res.status).toBe(403);
 });
 
+it("a person is their tenant and object id, not their changeable username (nOAuth)", async () => {
+  const signIn = async () => {
+    const s = await start();
+    const session = cookie(await get(s.callback, s.pending), "herald_session") ?? "";
+    return (await (await get(`${stack.heraldUrl}/dashboard/session`, session)).json()) as {
+      keyId: string;
+      person: { username?: string };
+    };
+  };
+  const tid = stack.emulator.org.tenants[0]!.id;
+  const rex = await signIn();
+  expect(rex.keyId).toBe(`oidc:${tid}:sub-rex`);
+  expect(rex.person.username).toBe("rex@contoso.test");
+  // Another person of the tenant takes Rex's old username: they are not Rex to Herald.
+  const mallory = [{ ...people[0]!, sub: "sub-mallory", name: "Mallory" }];
+  const register = (list: typeof people) =>
+    call("PUT", `${stack.emulator.url}/_emulator/oidc`, { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, people: list });
+  expect((await register(mallory)).status).toBe(204);
+  try {
+    const other = await signIn();
+    expect(other.person.username).toBe("rex@contoso.test");
+    expect(other.keyId).toBe(`oidc:${tid}:sub-mallory`);
+  } finally {
+    expect((await register(people)).status).toBe(204);
+  }
+});
+
 it("sign-out revokes the person's internal bearer token", () => {
   const sessions = new DashboardSessions({ now: () => 0 } as never);
   const s = sessions.createForPerson({ keyId: "oidc:x", scopes: ["read"] });

@@ -87,3 +87,40 @@ export function intersectLimits(a: AudienceLimit, b: AudienceLimit): AudienceLim
     (x ?? []).filter((v) => (y ?? []).includes(v));
   return { teams: both(a.teams, b.teams), groups: both(a.groups, b.groups) };
 }
+
+/** What `POST /v1/installations` installs for: exactly one kind, in one tenant. */
+export interface InstallTargets {
+  users?: readonly string[] | undefined;
+  groups?: readonly string[] | undefined;
+  /** Entra group ids of teams (Graph names a team by its group). */
+  teams?: readonly string[] | undefined;
+  chats?: readonly string[] | undefined;
+  all?: true | undefined;
+}
+
+/**
+ * Why an installation reaches outside a team/group limit (a message naming the first entry
+ * outside), or undefined when it stays within. As audienceOutsideLimit: `all` and `users` are
+ * outside; `chats` (group chats belong to no team) are outside; each group must be in `groups`.
+ * A team is named here by its Entra group id, not its thread id, so it is within when that id is
+ * in `groups` (the team's group) or in `teams` (a limit that names it so).
+ */
+export function installOutsideLimit(targets: InstallTargets, limit: AudienceLimit): string | undefined {
+  if (!isAudienceLimited(limit)) return undefined;
+  const reach = describeLimit(limit);
+  if (targets.all)
+    return `all: this caller may reach only ${reach}, not every person of a tenant; install for teams or groups within that limit.`;
+  if (targets.users)
+    return `users: this caller may reach only ${reach}; a list of people can reach outside them, so install for a team or group instead.`;
+  if (targets.chats) return `chats: this caller may reach only ${reach}; group chats belong to no team.`;
+  const groups = limit.groups ?? [];
+  if (targets.groups) {
+    const out = targets.groups.find((g) => !groups.includes(g));
+    return out === undefined ? undefined : `groups: group "${short(out)}" is outside what this caller may reach (${reach}).`;
+  }
+  const teams = limit.teams ?? [];
+  const out = (targets.teams ?? []).find((t) => !groups.includes(t) && !teams.includes(t));
+  return out === undefined
+    ? undefined
+    : `teams: team "${short(out)}" is outside what this caller may reach (${reach}); a team is named here by its Entra group id, which must be one of the caller's groups.`;
+}

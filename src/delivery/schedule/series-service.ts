@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type Clock, systemClock } from "../../clock.js";
 import { type Logger, silentLogger } from "../../log.js";
+import { type AudienceLimit, isAudienceLimited } from "../audience/reach.js";
 import type { Caller, DeliveryEngine, PageRequest } from "../engine.js";
 import { DeliveryError } from "../errors.js";
 import { prepareMessage } from "../message/prepare.js";
@@ -32,8 +33,18 @@ export interface SeriesEdit {
 
 export interface SeriesServiceDeps {
   store: SeriesStore;
-  /** Each run is submitted to the engine as its own notification. */
-  engine: Pick<DeliveryEngine, "submit">;
+  /**
+   * Each run is submitted to the engine as its own notification; `audienceOutside` places a stored
+   * audience against a team/group-limited caller's reach before it may change the series.
+   */
+  engine: Pick<DeliveryEngine, "submit" | "audienceOutside">;
+  /**
+   * The team/group limit a series' creator has now (its key's `teams`/`groups` in the key store),
+   * applied to every run: the schema keeps only the creator's tenants, so the limit is looked up at
+   * run time (a key narrowed since narrows its series' runs). undefined = no limit known (an
+   * unrestricted key, the env admin key, or an OIDC person, whose limit exists only while signed in).
+   */
+  creatorLimit?: ((keyId: string) => Promise<AudienceLimit | undefined>) | undefined;
   clock?: Clock | undefined;
   logger?: Logger | undefined;
   /** This process (the claimer of the runs it starts). */
@@ -131,6 +142,22 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
     return s;
   };
 
+  /**
+   * For a change (edit, pause, resume, cancel), as notifications' mustGetToChange: a caller limited
+   * to teams/groups changes another's series only if the stored audience is within its limit (a
+   * team-limited key must not pause or re-aim an org-wide series). Refused as not found would hide
+   * a series the caller may read, so it is a 403 naming the entry outside.
+   */
+  const mustGetToChange = async (id: string, caller: Caller | undefined): Promise<Series> => {
+    const s = await mustGet(id, caller);
+    if (caller && s.createdBy !== caller.keyId && isAudienceLimited(caller)) {
+      const outside = await deps.engine.audienceOutside(s.audience, caller);
+      if (outside !== undefined)
+        throw new DeliveryError("HERALD_E_FORBIDDEN", `Series ${id} reaches outside what this caller may reach: ${outside}`);
+    }
+    return s;
+  };
+
   /** The tenant a tenant-scoped caller may use; throws as POST /v1/notifications would. */
   const tenantOf = (audience: AudienceInput, caller: Caller): string | undefined => {
     const named = audience.tenantId;
@@ -148,7 +175,7 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
   };
 
   const transition = async (id: string, caller: Caller | undefined, to: SeriesState, from: readonly SeriesState[], what: string) => {
-    const s = await mustGet(id, caller);
+    const s = await mustGetToChange(id, caller);
     const now = clock.now();
     const nextRunAt = to === "active" ? (nextOf(s, now) ?? null) : to === "canceled" ? null : undefined;
     const state = to === "active" && nextRunAt === null ? "ended" : to;
@@ -173,9 +200,12 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
     if (s.category !== undefined) request.category = s.category;
     if (s.localTime) request.schedule = { ...wallClock(runAt, earliestZone), timeZone: s.timeZone, ifPassed: "sendNow" };
     try {
+      // The creator's current team/group limit rides on each run: the engine refuses (the run is
+      // skipped) an audience outside it, as it would the creator's own request.
+      const limit = deps.creatorLimit ? await deps.creatorLimit(s.createdBy) : undefined;
       const { notification } = await deps.engine.submit(
         request,
-        { keyId: s.createdBy, tenants: s.callerTenants },
+        { keyId: s.createdBy, tenants: s.callerTenants, teams: limit?.teams, groups: limit?.groups },
         { seriesId: s.id, runAt },
       );
       await deps.store.runStarted(s.id, runAt, notification.id, clock.now());
@@ -277,7 +307,7 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
     },
 
     async edit(id, edit, caller) {
-      const before = await mustGet(id, caller);
+      const before = await mustGetToChange(id, caller);
       const template: SeriesTemplate = {
         audience: edit.audience ? toAudience(edit.audience) : before.audience,
         message: edit.message ?? before.message,
