@@ -30,6 +30,16 @@ export async function api(
   }
 }
 
+/** A text download (a CSV) with the stack's admin key; like `api`, waits out the per-key limit's 429s. */
+export async function download(stack: Stack, path: string): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(`${stack.heraldUrl}${path}`, { headers: { authorization: `Bearer ${STACK_API_KEY}` } });
+    if (res.status !== 429 || attempt >= 10) return res.text();
+    await res.body?.cancel();
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
 /** Send a notification and wait until every delivery is done; returns its id and its deliveries. */
 export async function sendAndWait(
   stack: Stack,

@@ -6,7 +6,7 @@ import type { Activity } from "../../src/inbound/activity.js";
 import type { Store } from "../../src/store/ports.js";
 import { eventually, STACK_API_KEY, type Stack, startStack } from "../helpers/stack.js";
 import { forEachStore } from "../helpers/stores.js";
-import { answeredCard, api, cardText, control, sendAndWait } from "./helpers.js";
+import { answeredCard, api, cardText, control, download, sendAndWait } from "./helpers.js";
 
 /**
  * Answers Herald must refuse, each with a clear card to the person and nothing stored; and the
@@ -141,11 +141,7 @@ forEachStore((stores) => {
     expect(dup!.text).toContain("You already answered");
     const s = await stored(id);
     expect(s.items).toEqual([expect.objectContaining({ userId: null, userName: null, options: [0, 2] })]);
-    const csv = await (
-      await fetch(`${stack.heraldUrl}/v1/notifications/${id}/responses?format=csv`, {
-        headers: { authorization: "Bearer stack-admin-key-0123456789abcdef" },
-      })
-    ).text();
+    const csv = await download(stack, `/v1/notifications/${id}/responses?format=csv`);
     expect(csv).not.toContain(stack.emulator.org.user(6).id);
     expect(csv).toContain("Coffee; Water");
     const raw = await api(stack, "GET", `/v1/notifications/${id}/responses`);
@@ -174,11 +170,7 @@ forEachStore((stores) => {
     // Reading again changes nothing; the CSV carries readAt.
     await control(stack, "/_emulator/reads", { users: [3] });
     expect((await api(stack, "GET", `/v1/notifications/${id}`)).json["counts"]).toMatchObject({ read: 2 });
-    const csv = await (
-      await fetch(`${stack.heraldUrl}/v1/notifications/${id}/deliveries?format=csv`, {
-        headers: { authorization: "Bearer stack-admin-key-0123456789abcdef" },
-      })
-    ).text();
+    const csv = await download(stack, `/v1/notifications/${id}/deliveries?format=csv`);
     expect(csv.split("\r\n")[0]).toContain("readAt");
   });
 
