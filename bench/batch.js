@@ -76,6 +76,7 @@ async function row(n, mode) {
       HERALD_INBOUND_AUTH: "off",
       HERALD_API_KEY: apiKey,
       HERALD_LOG_LEVEL: "warn",
+      HERALD_BATCH: "on",
     },
     { timeScale },
   );

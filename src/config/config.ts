@@ -63,6 +63,8 @@ export interface Config {
   teamsAppId: string | undefined;
   /** Install the app through Graph for recipients Herald has no chat with; unset = on when Herald has credentials. */
   autoInstall: "on" | "off" | undefined;
+  /** Teams' bulk (batch) API for `delivery.mode` `batch` / `auto` (docs/batch.md); off by default while it lacks what docs/batch.md lists. */
+  batchSend: "on" | "off";
   /** The OpenID Connect issuer people sign in to the dashboard with (Entra ID: `https://login.microsoftonline.com/<tenant>/v2.0`); unset = no OIDC sign-in. */
   oidcIssuer: string | undefined;
   /** The dashboard's client (application) id at the issuer. */
@@ -340,6 +342,13 @@ export const settings: readonly Setting[] = [
     "`on`: install the app through Graph for recipients Herald has no chat with, then message them; `off`: they end notFound. Default: on when Herald has credentials.",
     undefined,
     (raw) => (raw.trim() === "" ? ok(undefined) : oneOf(["on", "off"] as const)(raw)),
+  ),
+  setting(
+    "batchSend",
+    "HERALD_BATCH",
+    "`on`: `delivery.mode` `batch` and `auto` may send through Teams' bulk API; `off` (default): every notification goes one request per recipient (`batch` is refused). See docs/batch.md for what the batch path does not do yet.",
+    "off",
+    oneOf(["on", "off"] as const),
   ),
   setting(
     "oidcIssuer",

@@ -183,8 +183,9 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     surveys,
     store,
     connector,
-    // The batch calls go through the HTTP client itself (same token, same trusted-host check).
-    batch: http,
+    // The batch calls go through the HTTP client itself (same token, same trusted-host check);
+    // only with HERALD_BATCH=on (docs/batch.md: what the batch path does not do yet).
+    batch: config.batchSend === "on" ? http : undefined,
     batchSettings: options.batch,
     limiter,
     clock,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Store } from "../../src/store/ports.js";
-import { call, STACK_API_KEY, type Stack, startStack } from "../helpers/stack.js";
+import { call, eventually, STACK_API_KEY, type Stack, startStack } from "../helpers/stack.js";
 import { forEachStore } from "../helpers/stores.js";
 
 /** `delivery.mode` over Herald's HTTP API: what the batch path cannot carry is a 400 naming the field. */
@@ -12,7 +12,7 @@ forEachStore((stores) => {
 
   beforeAll(async () => {
     store = await stores.open();
-    stack = await startStack(store, { emulator: { org: { users: 10, tenants: 1 } } });
+    stack = await startStack(store, { emulator: { org: { users: 10, tenants: 1 } }, env: { HERALD_BATCH: "on" } });
   });
   afterAll(async () => {
     await stack?.close();
@@ -53,5 +53,44 @@ forEachStore((stores) => {
     const text = await res.text();
     expect(text).toContain('"delivery"');
     expect(text).toMatch(/can NOT be edited \(PATCH\) or recalled \(DELETE\)/);
+  });
+});
+
+/** The batch path is off unless HERALD_BATCH=on: `batch` is refused, `auto` goes one by one. */
+forEachStore((stores) => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack(await stores.open(), { emulator: { org: { users: 10, tenants: 1, blockedShare: 0, uninstalledShare: 0 } } });
+    await call("POST", `${stack.emulator.url}/_emulator/install`, { all: true, wait: true });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it("off by default: batch is a 400 that says how to turn it on; auto sends one request per recipient", async () => {
+    const audience = { all: true, tenantId: stack.emulator.org.user(0).tenantId };
+    const batch = await call(
+      "POST",
+      `${stack.heraldUrl}/v1/notifications`,
+      { audience, message: { text: "hi" }, delivery: { mode: "batch" } },
+      STACK_API_KEY,
+    );
+    expect(batch.status).toBe(400);
+    expect((batch.json["error"] as { code: string; message: string }).message).toContain("HERALD_BATCH=on");
+    const auto = await call(
+      "POST",
+      `${stack.heraldUrl}/v1/notifications`,
+      { audience, message: { text: "hi" }, delivery: { mode: "auto" } },
+      STACK_API_KEY,
+    );
+    expect(auto.status).toBe(202);
+    const id = String(auto.json["id"]);
+    const done = await eventually("completed", async () => {
+      const n = await call("GET", `${stack.heraldUrl}/v1/notifications/${id}`, undefined, STACK_API_KEY);
+      return n.json["status"] === "completed" ? n.json : undefined;
+    });
+    expect((done["counts"] as Record<string, number>)["sent"]).toBe(10);
+    const stats = (await (await fetch(`${stack.emulator.url}/_emulator/stats`)).json()) as { global: Record<string, number> };
+    expect(stats.global["batchOperations"] ?? 0).toBe(0);
   });
 });

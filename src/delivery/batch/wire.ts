@@ -99,7 +99,7 @@ export function createBatchPath(d: BatchPathDeps): BatchPath {
         if (request.delivery?.mode === "batch")
           throw new DeliveryError(
             "HERALD_E_BATCH_UNAVAILABLE",
-            'delivery.mode "batch": this Herald has no batch-capable Connector client or store; use delivery.mode "individual".',
+            'delivery.mode "batch": the batch path is off on this Herald (HERALD_BATCH=on turns it on; docs/batch.md says what it does not do yet); use delivery.mode "individual".',
           );
         return "individual";
       }
