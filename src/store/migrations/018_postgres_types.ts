@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Migration } from "./migration.js";
 
 /**
@@ -24,6 +24,9 @@ export const m018PostgresTypes: Migration = {
   async up(db, dialect) {
     if (dialect !== "postgres") return;
     for (const [table, columns] of Object.entries(postgresTypes)) {
+      for (const [column, change] of Object.entries(columns)) {
+        if (change.type === "jsonb") await storableJson(db, table, column);
+      }
       const clauses: string[] = [];
       for (const [column, change] of Object.entries(columns)) {
         const c = `"${column}"`;
@@ -35,6 +38,43 @@ export const m018PostgresTypes: Migration = {
     }
   },
 };
+
+/**
+ * JSON text written before the API refused them may hold an escaped NUL (`\u0000`) or a lone
+ * surrogate (`\ud800`): text stored them, `jsonb` cannot (22P05), and one such row would fail the
+ * whole migration. Those characters become U+FFFD first (only rows whose text has such an escape
+ * are read: the `~*` filter is a scan, no rewrite).
+ */
+async function storableJson(db: Kysely<unknown>, table: string, column: string): Promise<void> {
+  const { rows } = await sql<{
+    ctid: string;
+    value: string;
+  }>`select ctid::text as ctid, ${sql.ref(column)} as value from ${sql.table(table)}
+    where ${sql.ref(column)} ~* ${"\\\\u(0000|d[89a-f])"}`.execute(db);
+  for (const r of rows) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(r.value);
+    } catch {
+      continue; // not JSON at all: the cast below fails and names it
+    }
+    await sql`update ${sql.table(table)} set ${sql.ref(column)} = ${JSON.stringify(storable(parsed))} where ctid = ${r.ctid}::tid`.execute(
+      db,
+    );
+  }
+}
+
+const storableText = (s: string): string =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing NUL is the point
+  s.replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
+
+/** A parsed JSON value with every string and key storable in jsonb. */
+function storable(v: unknown): unknown {
+  if (typeof v === "string") return storableText(v);
+  if (Array.isArray(v)) return v.map(storable);
+  if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [storableText(k), storable(x)]));
+  return v;
+}
 
 interface ColumnChange {
   readonly type: string;

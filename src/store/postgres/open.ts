@@ -42,7 +42,9 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     connectionTimeoutMillis: postgresConnectTimeoutMs,
     // timestamptz, boolean and jsonb read back as the shared store code expects them (./types.ts).
     types: postgresTypeParsers,
-    ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
+    // DateStyle and TimeZone pinned: ./types.ts reads timestamptz in ISO output (a server or role
+    // set to DateStyle SQL/German/Postgres would make every time unreadable); UTC takes its fast path.
+    options: `-c DateStyle=ISO -c TimeZone=UTC${schema !== undefined ? ` -c search_path=${schema}` : ""}`,
   });
   // An idle connection that breaks (server restart) is dropped from the pool; the next query opens
   // a new one or fails with its own error. Without a listener the pool's 'error' would crash the process.

@@ -32,8 +32,9 @@ export function timestamptzToIso(value: string): string {
     const fraction = value[19] === "." ? value.slice(20, -3) : "";
     return `${value.slice(0, 10)}T${value.slice(11, 19)}.${(fraction + "000").slice(0, 3)}Z`;
   }
-  const date = defaultTimestamptz(value);
-  return Number.isNaN(date.getTime()) ? value : date.toISOString();
+  const date: unknown = defaultTimestamptz(value);
+  // pg answers null for a DateStyle it cannot read and ±Infinity for 'infinity': keep the text.
+  return date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : value;
 }
 
 const textParsers = new Map<number, (value: string) => unknown>([
