@@ -8,6 +8,8 @@ import type { InstallationItem, InstallationJob } from "../store/ports.js";
 import { type ApiEnv, type ApiKeyVerifier, mayUseTenant, requireScope } from "./auth.js";
 import { bodyError, queryError } from "./validation.js";
 
+const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const ids = (what: string, max: number) =>
   z
     .array(z.string().min(1).max(400))
@@ -22,7 +24,12 @@ export const installationRequestSchema = z
   .strictObject({
     users: ids("user", 10_000).optional(),
     groups: ids("group", 100).optional(),
-    teams: ids("team", 1_000).optional(),
+    // A team is installed by its Entra group id; its Teams id (19:...@thread...) is what people copy.
+    teams: ids("team", 1_000)
+      .refine((xs) => xs.every((x) => guid.test(x)), {
+        error: "each team is its Entra group id (a GUID: the team's groupId in Graph or the Teams admin center), not its 19:… Teams id",
+      })
+      .optional(),
     chats: ids("chat", 1_000).optional(),
     all: z.literal(true).optional(),
     tenantId: z.string().min(1).max(200),

@@ -56,6 +56,12 @@ forEachStore((stores) => {
     expect(welcomes.length).toBeLessThanOrEqual(1);
   });
 
+  it("a team named by its 19: Teams id is refused with a 400 that says to use its Entra group id", async () => {
+    const r = await api("POST", "/v1/installations", { teams: ["19:abc@thread.tacv2"], tenantId: "t" });
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.json)).toContain("Entra group id");
+  });
+
   it("a teams request is validated with the others", async () => {
     const r = await api("POST", "/v1/installations", { teams: ["x"], users: ["y"], tenantId: "t" });
     expect(r.status).toBe(400);
