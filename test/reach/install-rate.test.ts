@@ -46,6 +46,8 @@ forEachStore((stores) => {
       eventually(
         "the sends completed",
         async () => {
+          // At most 10 looks a second: the key's request limit (20/s, bursts of 100) must not refuse the next POST.
+          await new Promise((r) => setTimeout(r, 100));
           const v = (await call("GET", `${stack.heraldUrl}/v1/notifications/${id}`, undefined, STACK_API_KEY)).json;
           return v["status"] === "completed" ? v : undefined;
         },
