@@ -17,25 +17,29 @@ export async function control(stack: Stack, path: string, body: unknown): Promis
  * Herald's HTTP API with the stack's key. The key is limited to 20 requests/s and the polls of
  * `eventually` can pass that on a busy machine: a 429 is waited out (its 1 s) and asked again.
  */
-export async function api(
+export function api(
   stack: Stack,
   method: string,
   path: string,
   body?: unknown,
 ): Promise<{ status: number; json: Record<string, unknown> }> {
-  for (let attempt = 0; ; attempt++) {
-    const res = await call(method, `${stack.heraldUrl}${path}`, body, STACK_API_KEY);
-    if (res.status !== 429 || attempt >= 10) return res;
-    await new Promise((r) => setTimeout(r, 1_000));
-  }
+  return past429(() => call(method, `${stack.heraldUrl}${path}`, body, STACK_API_KEY));
 }
 
 /** A text download (a CSV) with the stack's admin key; like `api`, waits out the per-key limit's 429s. */
 export async function download(stack: Stack, path: string): Promise<string> {
+  const res = await past429(async () => {
+    const r = await fetch(`${stack.heraldUrl}${path}`, { headers: { authorization: `Bearer ${STACK_API_KEY}` } });
+    return { status: r.status, text: await r.text() };
+  });
+  return res.text;
+}
+
+/** `request` again after 1 s while it answers 429 (at most 10 more times). */
+async function past429<T extends { status: number }>(request: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
-    const res = await fetch(`${stack.heraldUrl}${path}`, { headers: { authorization: `Bearer ${STACK_API_KEY}` } });
-    if (res.status !== 429 || attempt >= 10) return res.text();
-    await res.body?.cancel();
+    const res = await request();
+    if (res.status !== 429 || attempt >= 10) return res;
     await new Promise((r) => setTimeout(r, 1_000));
   }
 }
