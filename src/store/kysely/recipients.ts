@@ -10,6 +10,9 @@ import { chunk } from "./delivery-sql.js";
  */
 const teamsChannelId = "msteams";
 
+/** The 1:1 chat statuses a broadcast pages through (`blocked` ones are retried after a while). */
+export const personalStatuses = ["active", "blocked"] as const;
+
 /** Lookups per statement (each id is one bound parameter, twice for user lookups). */
 const idsPerQuery = 500;
 
@@ -129,21 +132,36 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
     return out;
   }
 
+  /**
+   * One page of the stored 1:1 chats that can be messaged (`active`, or `blocked` for the blocked
+   * retry), in insertion order. One keyset query per status, merged: with `status IN (...)` both
+   * planners read every remaining row of both statuses and sort them for each page (no index
+   * gives `seq` order across two status values), which made a 1,000,000-chat broadcast quadratic
+   * (SQLite stopped answering for minutes). Each `status = ?` query walks its index in order.
+   */
   async personalPage(
     tenantId: string | undefined,
     after: number | undefined,
     limit: number,
   ): Promise<{ items: StoredRecipient[]; last?: number | undefined }> {
-    const rows = await this.base()
+    const pages = await Promise.all(personalStatuses.map((status) => this.personalPageQuery(status, tenantId, after, limit).execute()));
+    const rows = pages
+      .flat()
+      .sort((a, b) => Number(a.seq) - Number(b.seq))
+      .slice(0, limit);
+    const last = rows.at(-1);
+    return { items: rows.map(toRecipient), last: last === undefined ? undefined : Number(last.seq) };
+  }
+
+  /** The keyset query for one status (exposed for the query-plan test). */
+  personalPageQuery(status: (typeof personalStatuses)[number], tenantId: string | undefined, after: number | undefined, limit: number) {
+    return this.base()
       .where("c.kind", "=", "personal")
-      .where("c.status", "in", ["active", "blocked"])
+      .where("c.status", "=", status)
       .$if(tenantId !== undefined, (q) => q.where("c.tenant_id", "=", tenantId ?? ""))
       .$if(after !== undefined, (q) => q.where("c.seq", ">", after ?? 0))
       .orderBy("c.seq")
-      .limit(limit)
-      .execute();
-    const last = rows.at(-1);
-    return { items: rows.map(toRecipient), last: last === undefined ? undefined : Number(last.seq) };
+      .limit(limit);
   }
 
   async preferences(tenantId: string, userIds: readonly string[]): Promise<Map<string, { optedOut: boolean; categories: string[] }>> {
