@@ -1,8 +1,9 @@
 import Database from "better-sqlite3";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import type { ConversationStatus } from "../../src/domain/conversation.js";
 import { type KyselyRecipientDirectory, personalStatuses } from "../../src/store/kysely/recipients.js";
-import type { ConversationStatus, Store } from "../../src/store/ports.js";
+import type { Store } from "../../src/store/ports.js";
 import { createStoreFactory, storeBackends } from "../helpers/stores.js";
 
 /**
