@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import type { RecipientDirectory, StoredRecipient, TeamHome } from "../../delivery/store/port.js";
+import type { KnownTeamMember, RecipientDirectory, StoredRecipient, TeamHome } from "../../delivery/store/port.js";
 import type { AllTables } from "./delivery-schema.js";
 import { chunk } from "./delivery-sql.js";
 
@@ -193,6 +193,41 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
         .returning("id")
         .execute();
       for (const r of rows) out.add(r.id);
+    }
+    return out;
+  }
+
+  /**
+   * Members (status `member`, migration 022) of teams with an active conversation: a team the app
+   * was removed from, or that was deleted, reaches nobody through its members. The serviceUrl is
+   * the team's latest (refreshed by every activity in the team).
+   */
+  async teamMembers(userIds: readonly string[], tenantId: string): Promise<Map<string, KnownTeamMember>> {
+    const out = new Map<string, KnownTeamMember>();
+    for (const part of chunk([...new Set(userIds)], idsPerQuery)) {
+      const rows = await this.db
+        .selectFrom("team_members as m")
+        .innerJoin("conversations as c", (join) => join.onRef("c.team_id", "=", "m.team_id").onRef("c.tenant_id", "=", "m.tenant_id"))
+        .select(["m.user_id", "m.aad_object_id", "m.user_name", "m.team_id", "m.tenant_id", "c.service_url"])
+        .where("m.tenant_id", "=", tenantId)
+        .where("m.status", "=", "member")
+        .where((eb) => eb.or([eb("m.user_id", "in", part), eb("m.aad_object_id", "in", part)]))
+        .where("c.status", "=", "active")
+        .where("c.channel_id", "=", teamsChannelId)
+        .orderBy("c.last_activity_at", "desc")
+        .execute();
+      const asked = new Set(part);
+      for (const r of rows) {
+        for (const id of [r.user_id, r.aad_object_id]) {
+          if (id === null || !asked.has(id) || out.has(id)) continue;
+          out.set(id, {
+            userId: r.user_id,
+            aadObjectId: r.aad_object_id ?? undefined,
+            name: r.user_name ?? undefined,
+            home: { teamId: r.team_id, tenantId: r.tenant_id, serviceUrl: r.service_url },
+          });
+        }
+      }
     }
     return out;
   }
