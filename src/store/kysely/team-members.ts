@@ -5,7 +5,7 @@ import { canonicalTime } from "../time.js";
 import type { Database } from "./schema.js";
 
 /**
- * Team memberships over Kysely (migration 022): one insert per change, `ON CONFLICT` on
+ * Team memberships over Kysely (migration 020): one insert per change, `ON CONFLICT` on
  * `(team_id, user_id)` updating only when the change is not older than the stored one. One
  * statement, so two deliveries of the same activity at once leave one row either way.
  */

@@ -11,8 +11,8 @@ import type { Migration } from "./migration.js";
  * - lookups by Entra object id or Teams id within a tenant (a users audience), and by team.
  * Times are `timestamptz` on PostgreSQL (as since 018_postgres_types), ISO text on SQLite.
  */
-export const m022TeamMembers: Migration = {
-  name: "022_team_members",
+export const m020TeamMembers: Migration = {
+  name: "020_team_members",
   async up(db, dialect) {
     const time = dialect === "postgres" ? "timestamptz" : "text";
     await db.schema
