@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Clock } from "../../clock.js";
 import type { ConnectorClient, MembersPage } from "../../connector/client.js";
 import type { Logger } from "../../log.js";
@@ -98,6 +99,9 @@ async function expandAll(
   let after = start;
   const size = deps.config.expansionPage;
   for (;;) {
+    // SQLite answers synchronously: without this the whole expansion is one chain of microtasks,
+    // and a 1,000,000-chat broadcast kept the event loop (HTTP requests, sends, timers) for minutes.
+    await yieldToEventLoop();
     if (deps.signal.aborted) return false;
     const page = await deps.directory.personalPage(tenantId, after, size);
     const done = page.items.length < size;
