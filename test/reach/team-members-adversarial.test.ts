@@ -124,4 +124,19 @@ forEachStore((stores) => {
     expect(await statusOf(teamId)).toEqual([[newcomer.id, TENANT, "member"]]);
     expect((await resolve(TENANT)).rows[0]).toMatchObject({ targetId: newcomer.id, tenantId: TENANT });
   });
+  it("a known member's opt-out kept under their Entra object id (an admin's PUT before they had a chat) is honoured, however the audience names them", async () => {
+    const teamId = "19:prefs@thread.tacv2";
+    await install(teamId);
+    const aad = "4a3b2c1d-0e0f-4a1b-8c2d-3e4f5a6b7c8d";
+    const member = { id: "29:opted-out-member", aadObjectId: aad };
+    await handler.handle(
+      teamUpdate({ teamId, eventType: "teamMemberAdded", membersAdded: [member], timestamp: new Date(now + 1000).toISOString() }),
+    );
+    // PUT /v1/users/{aad}/preferences stores under the id given when Herald has no chat with them.
+    await store.preferences.setOptedOut(TENANT, aad, true, new Date(now).toISOString());
+    for (const named of [aad, aad.toUpperCase(), member.id]) {
+      const { rows } = await resolveAudience({ users: [named], tenantId: TENANT }, store.recipients, undefined, "http://default/");
+      expect(rows, named).toEqual([expect.objectContaining({ targetId: member.id, status: "optedOut" })]);
+    }
+  });
 });
