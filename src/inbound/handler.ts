@@ -432,10 +432,14 @@ async function within<T>(ms: number, work: Promise<T>, fallback: T): Promise<T> 
   }
 }
 
-/** When Teams says the activity happened (its `timestamp`), else `fallback`: orders changes Teams sent. */
+/**
+ * When Teams says the activity happened (its `timestamp`), else `fallback`: orders changes Teams
+ * sent. Never later than `fallback` (Herald's now): a timestamp ahead (a wrong clock, a forged
+ * field) would otherwise outrank every later change of the same row for good.
+ */
 function timeOf(activity: Activity, fallback: string): string {
   const t = activity.timestamp ? Date.parse(activity.timestamp) : Number.NaN;
-  return Number.isFinite(t) ? new Date(t).toISOString() : fallback;
+  return Number.isFinite(t) ? new Date(Math.min(t, Date.parse(fallback))).toISOString() : fallback;
 }
 
 /** Idempotency key of the reply to an activity: the same activity delivered again gets the same key. */

@@ -132,7 +132,7 @@ export interface Store {
   templates?: TemplateStore;
   /** Rows sent through Teams' batch API (src/delivery/batch); absent in stores without it. */
   batches?: BatchStore;
-  /** People who joined or left teams where the app is installed (022, issue 15); absent in stores without them. */
+  /** People who joined or left teams where the app is installed (020, issue 15); absent in stores without them. */
   teamMembers?: TeamMemberStore;
   /** True when the database answers and migrations are applied. */
   ready(): Promise<boolean>;

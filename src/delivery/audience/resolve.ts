@@ -68,7 +68,13 @@ export async function resolveAudience(
     // id on the team's serviceUrl, as a member of a team audience would (issue 15).
     const known = tenantId !== undefined ? await knownMembers(directory, missing, tenantId) : new Map<string, KnownTeamMember>();
     const strangers = missing.filter((u) => !known.has(u));
-    const prefIds = [...missing, ...[...known.values()].map((m) => m.userId)];
+    // A known member's opt-out may be kept under their Teams id, or their Entra object id in any letter case.
+    const memberPrefIds = (m: KnownTeamMember, id: string) => [
+      m.userId,
+      ...lookupForms(id),
+      ...(m.aadObjectId ? lookupForms(m.aadObjectId) : []),
+    ];
+    const prefIds = [...missing, ...[...known.entries()].flatMap(([id, m]) => memberPrefIds(m, id))];
     const prefs = tenantId !== undefined && missing.length > 0 ? await directory.preferences(tenantId, prefIds) : new Map();
     const serviceUrl =
       tenantId !== undefined && strangers.length > 0 ? ((await directory.serviceUrlOf(tenantId)) ?? defaultServiceUrl) : undefined;
@@ -79,7 +85,7 @@ export async function resolveAudience(
           { id: m.userId, name: m.name, aadObjectId: m.aadObjectId, tenantId: m.home.tenantId },
           m.home,
           undefined,
-          prefs.get(m.userId) ?? prefs.get(id),
+          mergedPreference(memberPrefIds(m, id).map((p) => prefs.get(p))),
           category,
         );
       return userRow(id, withRetry(chats.get(id), claimed), tenantId, serviceUrl, prefs.get(id), category);
@@ -114,6 +120,15 @@ export async function resolveAudience(
   if ("groups" in audience)
     return { rows: [], streaming: true, tenants: new Set([audience.tenantId]), cursor: { kind: "groups", group: 0 } };
   return { rows: [], streaming: true, tenants: audience.tenantId === undefined ? undefined : new Set([audience.tenantId]) };
+}
+
+/** One person's preferences kept under several of their ids: opted out of what any of them says. */
+function mergedPreference(
+  found: readonly ({ optedOut: boolean; categories: string[] } | undefined)[],
+): { optedOut: boolean; categories: string[] } | undefined {
+  const prefs = found.filter((p) => p !== undefined);
+  if (prefs.length === 0) return undefined;
+  return { optedOut: prefs.some((p) => p.optedOut), categories: [...new Set(prefs.flatMap((p) => p.categories))] };
 }
 
 /** The known team members among `users` (any letter case of an Entra object id), keyed as given. */

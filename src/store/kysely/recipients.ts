@@ -198,7 +198,7 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
   }
 
   /**
-   * Members (status `member`, migration 022) of teams with an active conversation: a team the app
+   * Members (status `member`, migration 020) of teams with an active conversation: a team the app
    * was removed from, or that was deleted, reaches nobody through its members. The serviceUrl is
    * the team's latest (refreshed by every activity in the team).
    */

@@ -40,11 +40,11 @@ export interface Database {
   approvals: ApprovalsTable;
   // Saved templates (016, issue 12).
   templates: TemplatesTable;
-  // People who joined teams where the app is installed (022, issue 15).
+  // People who joined teams where the app is installed (020, issue 15).
   team_members: TeamMembersTable;
 }
 
-/** A person's membership of a team, from teamMemberAdded / teamMemberRemoved (migration 022). */
+/** A person's membership of a team, from teamMemberAdded / teamMemberRemoved (migration 020). */
 export interface TeamMembersTable {
   team_id: string;
   /** Teams id `29:...`. */

@@ -57,7 +57,9 @@ export class KyselyTeamMemberStore implements TeamMemberStore {
             updated_at: eb.ref("excluded.updated_at"),
           }))
           // An older change (a late redelivery) never undoes a newer one.
-          .where("team_members.changed_at", "<=", (eb) => eb.ref("excluded.changed_at")),
+          .where("team_members.changed_at", "<=", (eb) => eb.ref("excluded.changed_at"))
+          // A team belongs to one tenant: an activity of another tenant naming it changes nothing.
+          .where("team_members.tenant_id", "=", (eb) => eb.ref("excluded.tenant_id")),
       )
       .execute();
   }
