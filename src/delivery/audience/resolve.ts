@@ -106,10 +106,10 @@ async function resolveTeams(
   const groupIds = tenantId === undefined ? [] : audience.teams.filter(isGroupId);
   const homes = await directory.teams(named, scope);
   const byGroup = tenantId !== undefined && groupIds.length > 0 ? await directory.teamsByGroup(groupIds, tenantId, scope) : new Map();
-  // Known: active, or (nothing to install with) known at all, which Teams then judges as for a 19: id.
+  // Known and installed; a team Herald saw uninstalled is missing (installed again, or notFound).
   const ready = (g: string): TeamHome | undefined => {
     const h = byGroup.get(g.toLowerCase());
-    return h && (h.active || !teamInstall) ? h : undefined;
+    return h?.active ? h : undefined;
   };
   const missing = groupIds.filter((g) => !ready(g));
   const unreachable = teamInstall ? [] : missing.map((g) => uninstalledTeamRow(g, tenantId ?? ""));

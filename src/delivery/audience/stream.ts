@@ -140,7 +140,7 @@ async function teamHome(
     return home ? { home } : undefined;
   }
   const known = (await deps.directory.teamsByGroup([entry], tenantId, tenants)).get(entry.toLowerCase());
-  if (known && (known.active || !deps.teams)) return { home: known };
+  if (known?.active) return { home: known };
   if (!deps.teams) return undefined;
   if (tenants !== undefined && !tenants.includes(tenantId)) return undefined;
   const reached = await deps.teams.reach(tenantId, entry, deps.signal);
