@@ -16,10 +16,10 @@ forEachStore((stores) => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startGraphStack(await stores.open(), {
-      emulator: { org: { tenants: 1, users: 24, teams: 4, teamSize: 5, blockedShare: 0, uninstalledShare: 0 }, limits: false },
+      emulator: { org: { tenants: 1, users: 24, teams: 5, teamSize: 5, blockedShare: 0, uninstalledShare: 0 }, limits: false },
     });
-    // Teams 0 to 3 without the app (Teams tells Herald, as it would).
-    for (const t of stack.emulator.org.teams)
+    // Teams 0 to 3 without the app (Teams tells Herald, as it would); team 4 has it, unheard of by Herald.
+    for (const t of stack.emulator.org.teams.slice(0, 4))
       await call("POST", `${stack.emulator.url}/_emulator/uninstall`, { teamId: t.id, wait: true });
   });
   afterAll(() => stack?.close());
@@ -88,6 +88,22 @@ forEachStore((stores) => {
     expect(after["conflicts"]).toBe(before["conflicts"] ?? 0);
     expect((await posts(team.id, "Twin one")).length).toBe(1);
     expect((await posts(team.id, "Twin two")).length).toBe(1);
+  });
+
+  it("a team with the app that Herald never heard of: Graph's 409, the team's id from GET /teams/{id}, then the post", async () => {
+    const team = stack.emulator.org.teams[4]!;
+    const before = await graphCounters(stack);
+    const id = await send({
+      audience: { teams: [team.aadGroupId.toUpperCase()], tenantId: tenantId(), deliverTo: "channel" },
+      message: { text: "Found through Graph" },
+    });
+    const { view, rows } = await settled(id);
+    expect(view["counts"]).toMatchObject({ sent: 1 });
+    expect(rows[0]).toMatchObject({ status: "sent", targetId: team.id });
+    const after = await graphCounters(stack);
+    expect(after["installs"]).toBe(before["installs"] ?? 0);
+    expect(after["conflicts"]).toBe((before["conflicts"] ?? 0) + 1);
+    expect((await posts(team.id, "Found through Graph")).length).toBe(1);
   });
 
   it("Graph refuses (app policy, team not found): the team's row ends with the Graph code, naming the team", async () => {
