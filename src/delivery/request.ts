@@ -68,10 +68,15 @@ export const audienceSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["tenantId"],
-        message: "applies to teams only when a team is named by its Entra group id (a GUID); a 19: Teams id carries its tenant, so remove it",
+        message:
+          "applies to teams only when a team is named by its Entra group id (a GUID); a 19: Teams id carries its tenant, so remove it",
       });
     else if (a.tenantId !== undefined && a.users === undefined && a.all === undefined && a.groups === undefined && a.teams === undefined) {
-      ctx.addIssue({ code: "custom", path: ["tenantId"], message: "applies only to users, groups, teams named by Entra group id and all; remove it" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["tenantId"],
+        message: "applies only to users, groups, teams named by Entra group id and all; remove it",
+      });
     }
     if (byGroup.length > 0 && a.tenantId === undefined)
       ctx.addIssue({

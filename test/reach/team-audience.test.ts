@@ -41,7 +41,7 @@ forEachStore((stores) => {
         await new Promise((r) => setTimeout(r, 100));
         return undefined;
       },
-      40_000,
+      25_000,
     );
     await stack.herald.handler.drain();
     const rows = ((await api("GET", `/v1/notifications/${id}/deliveries?limit=1000`)).json["items"] ?? []) as Json[];

@@ -1,9 +1,9 @@
 import { rowCodes } from "../errors.js";
 import type { Audience, NewDelivery } from "../model.js";
+import { isGroupId } from "../request.js";
 import type { RecipientDirectory, StoredRecipient, TeamHome } from "../store/port.js";
 import { type BlockedRetry, claimRetries, withRetry } from "./blocked-retry.js";
 import type { DirectoryGraph } from "./directory-graph.js";
-import { isGroupId } from "../request.js";
 import { channelRow, conversationRow, failedTeamRow, lookupForms, uninstalledTeamRow, unknownConversationRow, userRow } from "./rows.js";
 import type { ExpansionCursor } from "./stream.js";
 import { resolveNames } from "./upn.js";

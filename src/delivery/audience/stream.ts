@@ -5,15 +5,15 @@ import type { DeliveryConfig } from "../config.js";
 import { authenticatedAnswer, type CredentialGate, isCredentialFailure } from "../dispatch/credentials.js";
 import { judge } from "../dispatch/outcome.js";
 import { rowCodes } from "../errors.js";
+import type { TeamReach } from "../install/team-reach.js";
 import type { RateLimiter } from "../limits/index.js";
 import type { NewDelivery, Notification } from "../model.js";
 import { conversationBucket, type Policies, tenantBucket } from "../policies.js";
+import { isGroupId } from "../request.js";
 import type { DeliveryStore, RecipientDirectory, TeamHome } from "../store/port.js";
 import { type BlockedRetry, claimRetries, withRetry } from "./blocked-retry.js";
 import type { DirectoryGraph } from "./directory-graph.js";
 import { expandDirectory, expandGroups } from "./graph-stream.js";
-import type { TeamReach } from "../install/team-reach.js";
-import { isGroupId } from "../request.js";
 import { channelRow, conversationRow, failedTeamRow, memberRow, unreachedTeamRow } from "./rows.js";
 
 export interface ExpansionDeps {

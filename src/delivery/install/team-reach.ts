@@ -88,10 +88,11 @@ export class TeamReach {
           status: code === installCodes.targetNotFound ? "notFound" : "failed",
           error: {
             code,
-            message: `Herald could not install the app in ${team}, so it cannot deliver there: ${r.message ?? "Graph refused."} Fix that, or install the app in the team yourself, then send again.`.slice(
-              0,
-              900,
-            ),
+            message:
+              `Herald could not install the app in ${team}, so it cannot deliver there: ${r.message ?? "Graph refused."} Fix that, or install the app in the team yourself, then send again.`.slice(
+                0,
+                900,
+              ),
           },
         };
       }
