@@ -135,6 +135,13 @@ forEachStore((stores) => {
     expect(r.status).toBe(400);
     expect(JSON.stringify(r.json)).toContain("tenantId");
     expect(JSON.stringify(r.json)).toContain("Entra group id");
+    // 19: ids keep their old form: a tenantId beside only 19: ids is still refused.
+    const only19 = await api("POST", "/v1/notifications", {
+      audience: { teams: [stack.emulator.org.teams[0]!.id], tenantId: tenantId(), deliverTo: "channel" },
+      message: { text: "x" },
+    });
+    expect(only19.status).toBe(400);
+    expect(JSON.stringify(only19.json)).toContain("tenantId");
   });
 
   it("a key limited to one group is refused a team (by group id) outside it, and may send to its own", async () => {
