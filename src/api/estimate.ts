@@ -31,7 +31,12 @@ export interface AudienceEstimate {
  * explicit lists), without claiming blocked retries or writing anything. `all` counts the stored
  * personal chats; team rosters are read from Teams while sending, so they are not counted.
  */
-export function estimateRoutes(directory: RecipientDirectory, defaultServiceUrl: string, keys: ApiKeyVerifier): Hono<ApiEnv> {
+export function estimateRoutes(
+  directory: RecipientDirectory,
+  defaultServiceUrl: string,
+  keys: ApiKeyVerifier,
+  teamInstall = false,
+): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.post("/v1/audiences/estimate", requireScope(keys, "read"), async (c) => {
     const body = await readJson(c.req.raw, 2 * 1024 * 1024);
@@ -59,7 +64,16 @@ export function estimateRoutes(directory: RecipientDirectory, defaultServiceUrl:
       const exact = n + skipped < estimateCap;
       return c.json({ recipients: n, skipped, exact } satisfies AudienceEstimate);
     }
-    const resolution = await resolveAudience(audience, directory, undefined, defaultServiceUrl, undefined, principal.tenants);
+    const resolution = await resolveAudience(
+      audience,
+      directory,
+      undefined,
+      defaultServiceUrl,
+      undefined,
+      principal.tenants,
+      undefined,
+      teamInstall,
+    );
     const pending = resolution.rows.filter((r) => r.status === "pending").length;
     const skipped = resolution.rows.length - pending;
     if (resolution.streaming)
@@ -67,7 +81,10 @@ export function estimateRoutes(directory: RecipientDirectory, defaultServiceUrl:
         recipients: null,
         skipped,
         exact: false,
-        note: "Team members are read from Teams' roster while sending; the count is known once it starts.",
+        note:
+          "teams" in audience && audience.deliverTo === "channel"
+            ? "Teams named by Entra group id where the bot is missing get the app installed while sending; the count is known once that is done."
+            : "Team members are read from Teams' roster while sending; the count is known once it starts.",
       } satisfies AudienceEstimate);
     return c.json({ recipients: pending, skipped, exact: true } satisfies AudienceEstimate);
   });

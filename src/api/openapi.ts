@@ -156,6 +156,14 @@ export function openApiDocument(serverUrl?: string): Schema {
                       idempotencyKey: "payroll-2026-11",
                     },
                   },
+                  teamByGroupId: {
+                    summary:
+                      "A team named by its Entra group id (with tenantId): where the bot is missing, the app is installed first (HERALD_AUTO_INSTALL=on), then the post goes to General; else the team's row ends notFound/failed with the install code",
+                    value: {
+                      audience: { teams: ["0b2c7a4e-…"], tenantId: "72f988bf-…", deliverTo: "channel" },
+                      message: { text: "Release notes are out" },
+                    },
+                  },
                 },
               },
             },

@@ -16,6 +16,7 @@ import type { SurveyHook } from "./dispatch/survey-hook.js";
 import { DeliveryError } from "./errors.js";
 import { notificationId, requestHash, workerId } from "./ids.js";
 import type { Installer } from "./install/installer.js";
+import type { TeamReach } from "./install/team-reach.js";
 import type { RateLimiter } from "./limits/index.js";
 import { literal } from "./message/literal.js";
 import { prepareMessage } from "./message/prepare.js";
@@ -68,6 +69,8 @@ export interface DeliveryEngineDeps {
   installer?: Installer | undefined;
   /** Microsoft Graph for UPN/email users, group audiences and `includeUninstalled`. */
   graph?: DirectoryGraph | undefined;
+  /** Installs the app in teams of an audience named by Entra group id where the bot is missing (HERALD_AUTO_INSTALL). */
+  teamReach?: TeamReach | undefined;
   /** Starts or queues a survey when a `message.survey` row is sent (src/surveys); without it such rows fail. */
   surveys?: SurveyHook | undefined;
   /** Teams' batch API (the HTTP Connector client); without it `delivery.mode: "batch"` is refused. */
@@ -222,6 +225,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     },
     installer: deps.installer,
     graph: deps.graph,
+    teams: deps.teamReach,
     surveys: deps.surveys,
   });
   let stopping = false;
@@ -341,6 +345,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         { intervalMs: config.blockedRetryMs, now: clock.now() },
         caller.tenants,
         deps.graph,
+        deps.teamReach !== undefined,
       );
       if (caller.tenants) {
         // Defence in depth: with the lookups limited to the caller's tenants this cannot happen.

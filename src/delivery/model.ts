@@ -33,7 +33,11 @@ export type Audience =
   | { conversations: string[] }
   | { users: string[]; tenantId?: string | undefined }
   | { channels: string[] }
-  | { teams: string[]; deliverTo: "channel" | "members" }
+  /**
+   * Teams by their Teams id (`19:…@thread.tacv2`) or their Entra group id (a GUID, with
+   * `tenantId`): a team where the bot is missing is installed first (HERALD_AUTO_INSTALL).
+   */
+  | { teams: string[]; deliverTo: "channel" | "members"; tenantId?: string | undefined }
   /** Entra groups' transitive members (through Graph), streamed page by page. */
   | { groups: string[]; tenantId: string }
   /** `includeUninstalled`: also the tenant's directory users who never installed the app (through Graph; needs tenantId). */

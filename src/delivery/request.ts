@@ -22,19 +22,29 @@ const ids = (what: string, max: number) =>
     .max(max, { error: `names more than ${max} ${what}s; split the request, or use {all: true}` });
 const tenantId = z.string().min(1).max(200);
 
+const GROUP_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A team named by its Entra group id (a GUID) rather than its Teams id (`19:…@thread.tacv2`). */
+export const isGroupId = (id: string): boolean => GROUP_ID.test(id);
+
 /** The most ids an explicit audience list may hold (the rows are written before the 202). */
 export const maxAudienceIds = 10_000;
 
 /**
- * Exactly one of `conversations`, `users` (+ `tenantId`), `channels`, `teams` (+ `deliverTo`),
- * `all: true` (+ `tenantId`).
+ * Exactly one of `conversations`, `users` (+ `tenantId`), `channels`, `teams` (+ `deliverTo`;
+ * + `tenantId` when a team is named by its Entra group id), `all: true` (+ `tenantId`).
  */
 export const audienceSchema = z
   .strictObject({
     conversations: ids("conversation id", maxAudienceIds).optional(),
     users: ids("user id", maxAudienceIds).optional(),
     channels: ids("channel id", maxAudienceIds).optional(),
-    teams: ids("team id", 1_000).optional(),
+    teams: ids("team id", 1_000)
+      .meta({
+        description:
+          "Teams by their Teams id (19:…@thread.tacv2) or their Entra group id (a GUID, with tenantId). A team named by group id where the bot is missing gets the app installed first (HERALD_AUTO_INSTALL=on); with it off, its row ends notFound.",
+      })
+      .optional(),
     groups: ids("Entra group id", 100).optional(),
     includeUninstalled: z.literal(true, { error: "must be true" }).optional(),
     deliverTo: z
@@ -53,9 +63,27 @@ export const audienceSchema = z
       });
       return;
     }
-    if (a.tenantId !== undefined && a.users === undefined && a.all === undefined && a.groups === undefined) {
-      ctx.addIssue({ code: "custom", path: ["tenantId"], message: "applies only to users, groups and all; remove it" });
+    const byGroup = (a.teams ?? []).filter(isGroupId);
+    if (a.tenantId !== undefined && a.teams !== undefined && byGroup.length === 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["tenantId"],
+        message:
+          "applies to teams only when a team is named by its Entra group id (a GUID); a 19: Teams id carries its tenant, so remove it",
+      });
+    else if (a.tenantId !== undefined && a.users === undefined && a.all === undefined && a.groups === undefined && a.teams === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["tenantId"],
+        message: "applies only to users, groups, teams named by Entra group id and all; remove it",
+      });
     }
+    if (byGroup.length > 0 && a.tenantId === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["tenantId"],
+        message: `is required when teams names a team by its Entra group id (${byGroup[0]}): add the team's tenant id, or name the team by its 19:…@thread.tacv2 Teams id`,
+      });
     if (a.groups !== undefined && a.tenantId === undefined)
       ctx.addIssue({ code: "custom", path: ["tenantId"], message: "is required with groups: Entra groups belong to a tenant" });
     if (a.includeUninstalled !== undefined && (a.all === undefined || a.tenantId === undefined))
@@ -161,7 +189,10 @@ export function toAudience(a: AudienceInput): Audience {
   if (a.conversations) return { conversations: a.conversations };
   if (a.users) return a.tenantId === undefined ? { users: a.users } : { users: a.users, tenantId: a.tenantId };
   if (a.channels) return { channels: a.channels };
-  if (a.teams) return { teams: a.teams, deliverTo: a.deliverTo ?? "channel" };
+  if (a.teams)
+    return a.tenantId === undefined
+      ? { teams: a.teams, deliverTo: a.deliverTo ?? "channel" }
+      : { teams: a.teams, deliverTo: a.deliverTo ?? "channel", tenantId: a.tenantId };
   if (a.groups) return { groups: a.groups, tenantId: a.tenantId ?? "" };
   if (a.tenantId === undefined) return { all: true };
   return a.includeUninstalled ? { all: true, tenantId: a.tenantId, includeUninstalled: true } : { all: true, tenantId: a.tenantId };

@@ -94,6 +94,16 @@ export class TeamsAppGraph {
   }
 
   /**
+   * `GET /teams/{groupId}`: the team's Teams id (`internalId`, `19:…@thread.tacv2`, the Connector's
+   * id of the team and of its General channel); undefined when Graph gives none. 404: GraphError.
+   */
+  async teamInternalId(tenantId: string, groupId: string, signal?: AbortSignal): Promise<string | undefined> {
+    const team = await this.graph.get(tenantId, `/teams/${seg(groupId)}?$select=id,displayName,internalId`, signal);
+    const id = team["internalId"];
+    return typeof id === "string" && id.startsWith("19:") ? id : undefined;
+  }
+
+  /**
    * The 1:1 chat between the user and the bot (`a:...`, the Connector's conversation id): the
    * user's installation of the app, then its `/chat`. Undefined when the app is not installed.
    */

@@ -13,6 +13,7 @@ import { watched } from "../delivery/dispatch/watched.js";
 import { createDeliveryEngine, type DeliveryConfig, type DeliveryEngine } from "../delivery/index.js";
 import { Installer } from "../delivery/install/installer.js";
 import { InstallationJobs } from "../delivery/install/jobs.js";
+import { TeamReach } from "../delivery/install/team-reach.js";
 import { WelcomeTracker } from "../delivery/install/welcomes.js";
 import { InProcessRateLimiter, type RateLimiter, RedisRateLimiter } from "../delivery/limits/index.js";
 import { RESPONSE_VERB } from "../delivery/message/responses.js";
@@ -177,8 +178,23 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     installer && graph && store.installations
       ? new InstallationJobs({ store: store.installations, installer, graph: graph.apps, clock, logger })
       : undefined;
+  // Teams of an audience named by group id where the bot is missing: installed first (issue 15).
+  const teamReach =
+    installer && graph
+      ? new TeamReach({
+          installer,
+          apps: graph.apps,
+          directory: store.recipients,
+          clock,
+          logger: logger.child({ component: "team-reach" }),
+          welcomes: options.quiet ? undefined : welcomes,
+          defaultServiceUrl: cloud.defaultServiceUrl,
+          welcomeWaitMs: options.welcomeWaitMs,
+        })
+      : undefined;
   const engine = createDeliveryEngine({
     installer,
+    teamReach,
     graph: graph?.apps,
     surveys,
     store,

@@ -102,7 +102,8 @@ export function httpSurface(deps: HttpSurfaceDeps): Hono<ApiEnv> {
   app.route("/", installationRoutes(installations, keys));
   app.route("/", keyRoutes(store.apiKeys, auditLog, keys, clock));
   app.route("/", auditRoutes(store.audit, keys, store.apiKeys));
-  app.route("/", estimateRoutes(store.recipients, defaultServiceUrl, keys));
+  // Teams named by group id where the bot is missing are installed while sending when Herald installs (HERALD_AUTO_INSTALL).
+  app.route("/", estimateRoutes(store.recipients, defaultServiceUrl, keys, installations !== undefined));
   if (store.drafts) app.route("/", draftRoutes(store.drafts, engine, keys, clock, store.apiKeys, store.recipients));
   if (store.templates) app.route("/", templateRoutes(store.templates, keys, clock));
   app.route("/", testSendRoutes(engine, keys));

@@ -1,4 +1,5 @@
 import type { Audience } from "../model.js";
+import { isGroupId } from "../request.js";
 import type { RecipientDirectory } from "../store/port.js";
 
 /**
@@ -32,7 +33,8 @@ export function describeLimit(limit: AudienceLimit): string {
  * - `all` (with or without tenantId) reaches every person of a tenant: always outside.
  * - `users`: a list of people is not provably inside any team or group (membership would need a
  *   Graph lookup per person, and changes), so it is outside: send to the team's members or the group.
- * - `teams`: each team id must be in `teams`.
+ * - `teams`: each team id must be in `teams`; a team named by its Entra group id must be in
+ *   `groups` (or `teams`), compared without regard to letter case.
  * - `channels`: each channel's team (from the stored conversations) must be in `teams`; an unknown
  *   channel cannot be placed, so it is outside.
  * - `conversations`: each must be a stored channel conversation of a team in `teams` (personal and
@@ -54,8 +56,15 @@ export async function audienceOutsideLimit(
   if ("users" in audience)
     return `audience.users: this caller may reach only ${reach}; a list of people can reach outside them, so send to a team's members (teams + deliverTo "members") or a group instead.`;
   if ("teams" in audience) {
-    const out = audience.teams.find((t) => !teams.includes(t));
-    return out === undefined ? undefined : `audience.teams: team "${short(out)}" is outside what this caller may reach (${reach}).`;
+    // A team named by its Entra group id (with tenantId) is within when that id is one of the
+    // caller's groups (the team's group) or teams, as for POST /v1/installations.
+    const byGroup = (t: string) => audience.tenantId !== undefined && isGroupId(t);
+    const lower = [...(limit.groups ?? []), ...teams].map((g) => g.toLowerCase());
+    const out = audience.teams.find((t) => (byGroup(t) ? !lower.includes(t.toLowerCase()) : !teams.includes(t)));
+    if (out === undefined) return undefined;
+    return byGroup(out)
+      ? `audience.teams: team "${short(out)}" (an Entra group id) is outside what this caller may reach (${reach}); a team named by its group id must be one of the caller's groups.`
+      : `audience.teams: team "${short(out)}" is outside what this caller may reach (${reach}).`;
   }
   if ("groups" in audience) {
     const groups = limit.groups ?? [];

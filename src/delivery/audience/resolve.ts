@@ -1,9 +1,19 @@
 import { rowCodes } from "../errors.js";
 import type { Audience, NewDelivery } from "../model.js";
-import type { KnownTeamMember, RecipientDirectory, StoredRecipient } from "../store/port.js";
+import { isGroupId } from "../request.js";
+import type { KnownTeamMember, RecipientDirectory, StoredRecipient, TeamHome } from "../store/port.js";
 import { type BlockedRetry, claimRetries, withRetry } from "./blocked-retry.js";
 import type { DirectoryGraph } from "./directory-graph.js";
-import { channelRow, conversationRow, failedTeamRow, lookupForms, memberRow, unknownConversationRow, userRow } from "./rows.js";
+import {
+  channelRow,
+  conversationRow,
+  failedTeamRow,
+  lookupForms,
+  memberRow,
+  uninstalledTeamRow,
+  unknownConversationRow,
+  userRow,
+} from "./rows.js";
 import type { ExpansionCursor } from "./stream.js";
 import { resolveNames } from "./upn.js";
 
@@ -29,6 +39,9 @@ export interface Resolution {
  * id of another tenant becomes the same failed "unknown" row as an id Herald never saw, and the
  * answer tells nothing about the other tenant (issue 9). Callers check an explicit
  * `audience.tenantId` against the scope before calling.
+ *
+ * `teamInstall` (HERALD_AUTO_INSTALL): a team named by its Entra group id that Herald knows no
+ * active conversation of is installed by the expansion (stream.ts) instead of failing now.
  */
 export async function resolveAudience(
   audience: Audience,
@@ -38,6 +51,7 @@ export async function resolveAudience(
   retry?: BlockedRetry,
   scope?: readonly string[],
   graph?: DirectoryGraph,
+  teamInstall?: boolean,
 ): Promise<Resolution> {
   if ("conversations" in audience) {
     const found = await directory.conversations(audience.conversations, scope);
@@ -100,23 +114,7 @@ export async function resolveAudience(
     const rows = audience.channels.map((id) => channelRow(id, homes.get(id)));
     return { rows, streaming: false, tenants: tenantsOf(rows) };
   }
-  if ("teams" in audience) {
-    const homes = await directory.teams(audience.teams, scope);
-    if (audience.deliverTo === "channel") {
-      const rows = audience.teams.map((id) => channelRow(id, homes.get(id)));
-      return { rows, streaming: false, tenants: tenantsOf(rows) };
-    }
-    const rows = audience.teams
-      .filter((id) => !homes.has(id))
-      .map((id) =>
-        failedTeamRow(id, "", rowCodes.unknownTeam, "Herald knows no conversation of this team; install the app in the team first."),
-      );
-    const tenants = tenantsOf(rows);
-    for (const home of homes.values()) tenants.add(home.tenantId);
-    // The roster expansion looks the teams up again: it keeps to the same tenants.
-    const cursor: ExpansionCursor | undefined = scope ? { kind: "members", team: 0, tenants: [...scope] } : undefined;
-    return { rows, streaming: homes.size > 0, tenants, cursor };
-  }
+  if ("teams" in audience) return resolveTeams(audience, directory, scope, teamInstall === true);
   if ("groups" in audience)
     return { rows: [], streaming: true, tenants: new Set([audience.tenantId]), cursor: { kind: "groups", group: 0 } };
   return { rows: [], streaming: true, tenants: audience.tenantId === undefined ? undefined : new Set([audience.tenantId]) };
@@ -129,6 +127,69 @@ function mergedPreference(
   const prefs = found.filter((p) => p !== undefined);
   if (prefs.length === 0) return undefined;
   return { optedOut: prefs.some((p) => p.optedOut), categories: [...new Set(prefs.flatMap((p) => p.categories))] };
+}
+
+/**
+ * A team audience: teams named by their Teams id (19:) as always (a known team's General channel,
+ * or its roster); teams named by Entra group id (with tenantId) through the stored aadGroupId.
+ * A group-id team Herald knows no active conversation of streams (the expansion installs the app
+ * there first) with `teamInstall`, else ends notFound now, saying what to do.
+ */
+async function resolveTeams(
+  audience: Extract<Audience, { teams: string[] }>,
+  directory: RecipientDirectory,
+  scope: readonly string[] | undefined,
+  teamInstall: boolean,
+): Promise<Resolution> {
+  const tenantId = audience.tenantId;
+  const named = audience.teams.filter((t) => tenantId === undefined || !isGroupId(t));
+  const groupIds = tenantId === undefined ? [] : audience.teams.filter(isGroupId);
+  const homes = await directory.teams(named, scope);
+  const byGroup = tenantId !== undefined && groupIds.length > 0 ? await directory.teamsByGroup(groupIds, tenantId, scope) : new Map();
+  // Known and installed; a team Herald saw uninstalled is missing (installed again, or notFound).
+  const ready = (g: string): TeamHome | undefined => {
+    const h = byGroup.get(g.toLowerCase());
+    return h?.active ? h : undefined;
+  };
+  const missing = groupIds.filter((g) => !ready(g));
+  const unreachable = teamInstall ? [] : missing.map((g) => uninstalledTeamRow(g, tenantId ?? ""));
+  const installing = teamInstall && missing.length > 0;
+  const cursorTenants = scope ? { tenants: [...scope] } : {};
+  if (audience.deliverTo === "channel") {
+    const rows = unique([
+      ...named.map((id) => channelRow(id, homes.get(id))),
+      ...groupIds.flatMap((g) => {
+        const h = ready(g);
+        return h ? [channelRow(h.teamId, h)] : [];
+      }),
+      ...unreachable,
+    ]);
+    const tenants = tenantsOf(rows);
+    if (installing && tenantId !== undefined) tenants.add(tenantId);
+    const cursor: ExpansionCursor | undefined = installing ? { kind: "teams", team: 0, ...cursorTenants } : undefined;
+    return { rows, streaming: installing, tenants, cursor };
+  }
+  const rows = unique([
+    ...named
+      .filter((id) => !homes.has(id))
+      .map((id) =>
+        failedTeamRow(id, "", rowCodes.unknownTeam, "Herald knows no conversation of this team; install the app in the team first."),
+      ),
+    ...unreachable,
+  ]);
+  const tenants = tenantsOf(rows);
+  for (const home of homes.values()) tenants.add(home.tenantId);
+  const anyGroup = groupIds.some((g) => ready(g) !== undefined) || installing;
+  if (anyGroup && tenantId !== undefined) tenants.add(tenantId);
+  // The roster expansion looks the teams up again: it keeps to the same tenants.
+  const cursor: ExpansionCursor | undefined = scope ? { kind: "members", team: 0, tenants: [...scope] } : undefined;
+  return { rows, streaming: homes.size > 0 || anyGroup, tenants, cursor };
+}
+
+/** The rows without a recipient named twice (a team by its 19: id and by its group id). */
+function unique(rows: NewDelivery[]): NewDelivery[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => !seen.has(r.recipientKey) && seen.add(r.recipientKey) !== undefined);
 }
 
 /** The known team members among `users` (any letter case of an Entra object id), keyed as given. */

@@ -1,6 +1,6 @@
 import type { TeamsChannelAccount } from "../../connector/client.js";
 import { rowCodes } from "../errors.js";
-import type { NewDelivery, RecipientUser } from "../model.js";
+import type { NewDelivery, RecipientUser, RowError } from "../model.js";
 import type { StoredRecipient, TeamHome } from "../store/port.js";
 
 /**
@@ -195,6 +195,30 @@ export function failedTeamRow(teamId: string, tenantId: string, code: string, me
     errorCode: code,
     errorMessage: message,
   };
+}
+
+/**
+ * A team named by its Entra group id that Herald cannot reach: not known and not installed
+ * (HERALD_AUTO_INSTALL off), or the install refused. Keyed by the group id in lower case.
+ */
+export function unreachedTeamRow(groupId: string, tenantId: string, status: "failed" | "notFound", error: RowError): NewDelivery {
+  return {
+    recipientKey: `team:${groupId.toLowerCase()}`,
+    kind: "team",
+    tenantId,
+    targetId: groupId,
+    status,
+    errorCode: error.code,
+    errorMessage: error.message,
+  };
+}
+
+/** The row of a team named by group id that Herald knows no conversation of, with HERALD_AUTO_INSTALL off. */
+export function uninstalledTeamRow(groupId: string, tenantId: string): NewDelivery {
+  return unreachedTeamRow(groupId, tenantId, "notFound", {
+    code: rowCodes.unknownTeam,
+    message: `Herald knows no conversation of team ${groupId} (Entra group id) of tenant ${tenantId}, and HERALD_AUTO_INSTALL is off: install the app in the team (POST /v1/installations {"teams": ["${groupId}"], "tenantId": "${tenantId}"}) or set HERALD_AUTO_INSTALL=on, then send again.`,
+  });
 }
 
 /** A conversation id Herald does not know. */

@@ -6,14 +6,16 @@ import type { DeliveryConfig } from "../config.js";
 import { authenticatedAnswer, type CredentialGate, isCredentialFailure } from "../dispatch/credentials.js";
 import { judge } from "../dispatch/outcome.js";
 import { rowCodes } from "../errors.js";
+import type { TeamReach } from "../install/team-reach.js";
 import type { RateLimiter } from "../limits/index.js";
 import type { NewDelivery, Notification } from "../model.js";
 import { conversationBucket, type Policies, tenantBucket } from "../policies.js";
+import { isGroupId } from "../request.js";
 import type { DeliveryStore, RecipientDirectory, TeamHome } from "../store/port.js";
 import { type BlockedRetry, claimRetries, withRetry } from "./blocked-retry.js";
 import type { DirectoryGraph } from "./directory-graph.js";
 import { expandDirectory, expandGroups } from "./graph-stream.js";
-import { conversationRow, failedTeamRow, memberRow } from "./rows.js";
+import { channelRow, conversationRow, failedTeamRow, memberRow, unreachedTeamRow } from "./rows.js";
 
 export interface ExpansionDeps {
   store: DeliveryStore;
@@ -34,6 +36,8 @@ export interface ExpansionDeps {
   /** Rows were added in these tenants: the lanes start sending them. */
   announce(notificationId: string, tenants: readonly string[]): void;
   signal: AbortSignal;
+  /** Installs the app in a team named by group id where the bot is missing (HERALD_AUTO_INSTALL); absent: no installs. */
+  teams?: TeamReach | undefined;
   /** Places a page's rows by the notification's local-time schedule before they are written. */
   placeRows?: ((n: Notification, rows: NewDelivery[]) => Promise<NewDelivery[]>) | undefined;
 }
@@ -45,7 +49,9 @@ export type ExpansionCursor =
   /** Entra groups through Graph: group index and the `@odata.nextLink` to resume at. */
   | { kind: "groups"; group: number; next?: string | undefined }
   /** `tenants`: the tenant-limited sender's tenants; a team outside them is not expanded. */
-  | { kind: "members"; team: number; token?: string | undefined; tenants?: string[] | undefined };
+  | { kind: "members"; team: number; token?: string | undefined; tenants?: string[] | undefined }
+  /** Teams named by Entra group id, posted to in General once reached (installed): the team index to resume at. */
+  | { kind: "teams"; team: number; tenants?: string[] | undefined };
 
 /**
  * Streams an audience into delivery rows, page by page, each page written with the cursor that
@@ -69,8 +75,9 @@ export async function runExpansion(n: Notification, stored: unknown, deps: Expan
   }
   if ("groups" in n.audience) return expandGroups(n, n.audience, cursor?.kind === "groups" ? cursor : { kind: "groups", group: 0 }, deps);
   if ("teams" in n.audience && n.audience.deliverTo === "members") {
-    return expandMembers(n, n.audience.teams, cursor?.kind === "members" ? cursor : { kind: "members", team: 0 }, deps);
+    return expandMembers(n, n.audience, cursor?.kind === "members" ? cursor : { kind: "members", team: 0 }, deps);
   }
+  if ("teams" in n.audience) return expandTeamChannels(n, n.audience, cursor?.kind === "teams" ? cursor : { kind: "teams", team: 0 }, deps);
   await append(n, [], { kind: "all" }, true, deps);
 }
 
@@ -117,16 +124,78 @@ async function expandAll(
   }
 }
 
+type TeamAudience = Extract<Notification["audience"], { teams: string[] }>;
+
+/**
+ * Where a team of the audience lives: a 19: id from the stored conversations; a group id (with
+ * the audience's tenantId) from the stored aadGroupId, else reached through the install step.
+ * `undefined`: nothing to do here (its row was written when the notification was accepted);
+ * `row`: the team could not be reached (the install refused or timed out).
+ */
+async function teamHome(
+  audience: TeamAudience,
+  entry: string,
+  tenants: readonly string[] | undefined,
+  deps: ExpansionDeps,
+): Promise<{ home: TeamHome } | { row: NewDelivery } | undefined> {
+  const tenantId = audience.tenantId;
+  if (tenantId === undefined || !isGroupId(entry)) {
+    const home = (await deps.directory.teams([entry], tenants)).get(entry);
+    return home ? { home } : undefined;
+  }
+  const known = (await deps.directory.teamsByGroup([entry], tenantId, tenants)).get(entry.toLowerCase());
+  if (known?.active) return { home: known };
+  if (!deps.teams) return undefined;
+  if (tenants !== undefined && !tenants.includes(tenantId)) return undefined;
+  const reached = await deps.teams.reach(tenantId, entry, deps.signal);
+  if (reached.kind === "home") return { home: reached.home };
+  if (deps.signal.aborted) return undefined;
+  return { row: unreachedTeamRow(entry, tenantId, reached.status, reached.error) };
+}
+
+/**
+ * Teams named by group id with deliverTo "channel" that Herald did not know when the
+ * notification was accepted: each is reached (the app installed), then its General channel row
+ * written; 19: ids and teams known then were written at acceptance (a row written twice is skipped by its key).
+ */
+async function expandTeamChannels(
+  n: Notification,
+  audience: TeamAudience,
+  start: Extract<ExpansionCursor, { kind: "teams" }>,
+  deps: ExpansionDeps,
+): Promise<void> {
+  const teams = audience.teams;
+  for (let i = start.team; i < teams.length; i++) {
+    if (deps.signal.aborted) return;
+    const entry = teams[i]!;
+    if (audience.tenantId === undefined || !isGroupId(entry)) continue;
+    const got = await teamHome(audience, entry, start.tenants, deps);
+    if (deps.signal.aborted) return;
+    if (got === undefined) continue;
+    const row = "row" in got ? got.row : channelRow(got.home.teamId, got.home);
+    if (!(await append(n, [row], { kind: "teams", team: i + 1, tenants: start.tenants }, false, deps))) return;
+  }
+  await append(n, [], { kind: "teams", team: teams.length, tenants: start.tenants }, true, deps);
+}
+
 async function expandMembers(
   n: Notification,
-  teams: readonly string[],
+  audience: TeamAudience,
   start: Extract<ExpansionCursor, { kind: "members" }>,
   deps: ExpansionDeps,
 ): Promise<void> {
+  const teams = audience.teams;
   for (let i = start.team; i < teams.length; i++) {
-    const teamId = teams[i]!;
-    const home = (await deps.directory.teams([teamId], start.tenants)).get(teamId);
-    if (!home) continue; // written as a failed row when the notification was accepted
+    if (deps.signal.aborted) return;
+    const got = await teamHome(audience, teams[i]!, start.tenants, deps);
+    if (deps.signal.aborted) return;
+    if (!got) continue; // written as a failed row when the notification was accepted
+    if ("row" in got) {
+      if (!(await append(n, [got.row], { kind: "members", team: i + 1, tenants: start.tenants }, false, deps))) return;
+      continue;
+    }
+    const home = got.home;
+    const teamId = home.teamId;
     let token = i === start.team ? start.token : undefined;
     for (;;) {
       if (deps.signal.aborted) return;

@@ -6,6 +6,7 @@ import type { DirectoryGraph } from "../audience/directory-graph.js";
 import { runExpansion } from "../audience/stream.js";
 import type { DeliveryConfig } from "../config.js";
 import type { Installer } from "../install/installer.js";
+import type { TeamReach } from "../install/team-reach.js";
 import type { RateLimiter } from "../limits/index.js";
 import { type DeliveryKey, deliveryKeyString, type JobResult, type NewDelivery, type Notification } from "../model.js";
 import type { Policies } from "../policies.js";
@@ -41,6 +42,8 @@ export interface DispatcherDeps {
   installer?: Installer | undefined;
   /** Microsoft Graph for group audiences and `includeUninstalled`. */
   graph?: DirectoryGraph | undefined;
+  /** Installs the app in teams of an audience named by group id where the bot is missing (HERALD_AUTO_INSTALL). */
+  teams?: TeamReach | undefined;
   /** Starts or queues surveys (src/surveys); without it survey rows fail. */
   surveys?: SurveyHook | undefined;
 }
@@ -188,6 +191,7 @@ export class Dispatcher {
         directory: this.deps.directory,
         connector: this.deps.connector,
         graph: this.deps.graph,
+        teams: this.deps.teams,
         limiter: this.deps.limiter,
         policies: this.deps.policies,
         clock,

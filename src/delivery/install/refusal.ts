@@ -20,6 +20,8 @@ export const installCodes = {
   graphPermission: "HERALD_E_INSTALL_GRAPH_PERMISSION",
   /** No such team (named by its Entra group id) or group chat for Graph in this tenant. */
   targetNotFound: "HERALD_E_INSTALL_TARGET_NOT_FOUND",
+  /** The app was installed in a team, but neither Teams' install event nor Graph gave the team's conversation in time. */
+  teamNotReached: "HERALD_E_INSTALL_TEAM_TIMEOUT",
   /** Graph refused for another reason (its code is in the message). */
   refused: "HERALD_E_INSTALL_REFUSED",
   /** Graph could not be reached or failed (5xx, network): tried again, then failed. */

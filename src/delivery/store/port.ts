@@ -280,6 +280,16 @@ export interface RecipientDirectory {
   personalChats(userIds: readonly string[], tenantId: string | undefined): Promise<Map<string, StoredRecipient>>;
   /** Where a team lives (serviceUrl, tenant), from any stored conversation of it; keyed by team id. */
   teams(teamIds: readonly string[], tenants?: readonly string[]): Promise<Map<string, TeamHome>>;
+  /**
+   * Teams of `tenantId` by Entra group id (the `aadGroupId` Teams sends in channelData.team),
+   * keyed by the group id in lower case; `active` is false when the team's conversations are
+   * known to be uninstalled. Empty when `tenants` leaves out `tenantId`.
+   */
+  teamsByGroup(
+    groupIds: readonly string[],
+    tenantId: string,
+    tenants?: readonly string[],
+  ): Promise<Map<string, TeamHome & { active: boolean }>>;
   /** Where a channel lives, from a stored conversation of the channel or of its team; keyed by channel id. */
   channels(channelIds: readonly string[], tenants?: readonly string[]): Promise<Map<string, TeamHome>>;
   /** One page of active (and blocked, to be tried again or skipped) personal chats in insertion order (the `all` audience). */

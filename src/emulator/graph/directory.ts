@@ -42,6 +42,7 @@ function groupTeam(env: GraphEnv, caller: GraphCaller, id: string): OrgTeam {
  * Directory and catalog reads under `/{version}`:
  * - `GET /appCatalogs/teamsApps[?$filter=externalId eq '{manifestId}'&$expand=appDefinitions]`, `GET /appCatalogs/teamsApps/{id}`;
  * - `GET /users/{id}` (Entra object id or UPN; `$select`);
+ * - `GET /teams/{groupId}` (`id`, `displayName`, `internalId` = the 19: id, `tenantId`; `$select`);
  * - `GET /groups/{id}/transitiveMembers[/microsoft.graph.user]?$top=&$select=` paged with `@odata.nextLink` (`$skiptoken`).
  */
 export function registerDirectory(router: Router, env: GraphEnv, version: string): void {
@@ -134,6 +135,30 @@ export function registerDirectory(router: Router, env: GraphEnv, version: string
         "@odata.context": `${ctx.urls.base}/${version}/$metadata#users/$entity`,
         ...applySelect(graphUserJson(owner.user, false), select),
       });
+    }),
+  );
+
+  // A team by its group id (Graph's only id for it): `internalId` is the Connector's 19: id.
+  router.add(
+    "GET",
+    `/${version}/teams/:team`,
+    graphHandler(ctx, counters, (call, caller) => {
+      const id = call.params[0]!;
+      const found = ctx.org.teamById(id);
+      const team = found && found.aadGroupId.toLowerCase() === id.toLowerCase() ? found : undefined;
+      if (!team || !sameTenant(caller, team.tenantIndex))
+        throw new GraphError(404, "NotFound", `No team found with Group Id ${id}. Name teams by their group id (GUID).`);
+      const select = parseSelect(new URLSearchParams(call.query).get("$select"));
+      const json: Record<string, unknown> = {
+        id: team.aadGroupId,
+        displayName: team.name,
+        description: null,
+        internalId: team.id,
+        tenantId: ctx.org.tenants[team.tenantIndex]?.id,
+        isArchived: false,
+        webUrl: `${ctx.urls.base}/_emulator/team?team=${encodeURIComponent(team.id)}`,
+      };
+      sendGraph(call, 200, { "@odata.context": `${ctx.urls.base}/${version}/$metadata#teams/$entity`, ...applySelect(json, select) });
     }),
   );
 

@@ -107,6 +107,40 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
     return out;
   }
 
+  async teamsByGroup(
+    groupIds: readonly string[],
+    tenantId: string,
+    tenants?: readonly string[],
+  ): Promise<Map<string, TeamHome & { active: boolean }>> {
+    const out = new Map<string, TeamHome & { active: boolean }>();
+    if (tenants !== undefined && !tenants.includes(tenantId)) return out;
+    // A GUID may be stored in any letter case: ask for each spelling, key the answer in lower case.
+    const forms = [...new Set(groupIds.flatMap((g) => [g, g.toLowerCase(), g.toUpperCase()]))];
+    const rank = new Map<string, [number, string]>();
+    for (const part of chunk(forms, idsPerQuery)) {
+      const rows = await this.db
+        .selectFrom("conversations")
+        .select(["team_id", "team_aad_group_id", "tenant_id", "service_url", "status", "last_activity_at"])
+        // Only conversations of a team have a team id (the (team_id, seq) index keeps this to them).
+        .where("team_id", "is not", null)
+        .where("team_aad_group_id", "in", part)
+        .where("channel_id", "=", teamsChannelId)
+        .where("tenant_id", "=", tenantId)
+        .execute();
+      for (const r of rows) {
+        if (r.team_id === null || r.team_aad_group_id === null) continue;
+        const key = r.team_aad_group_id.toLowerCase();
+        // Active first, then the latest activity: a team uninstalled and installed again is active.
+        const score: [number, string] = [r.status === "active" ? 1 : 0, r.last_activity_at];
+        const best = rank.get(key);
+        if (best && (best[0] > score[0] || (best[0] === score[0] && best[1] >= score[1]))) continue;
+        rank.set(key, score);
+        out.set(key, { teamId: r.team_id, tenantId: r.tenant_id, serviceUrl: r.service_url, active: r.status === "active" });
+      }
+    }
+    return out;
+  }
+
   async channels(channelIds: readonly string[], tenants?: readonly string[]): Promise<Map<string, TeamHome>> {
     const out = new Map<string, TeamHome>();
     if (tenants?.length === 0) return out;
