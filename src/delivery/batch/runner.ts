@@ -90,8 +90,9 @@ export class BatchRunner {
       clock: deps.clock,
       credentials: deps.credentials,
       pollMs: deps.settings.pollMs,
-      backoffMs: 500,
-      maxBackoffMs: 30_000,
+      // Scaled with the poll interval (tests and a time-scaled emulator poll faster): 500 ms doubling to 30 s by default.
+      backoffMs: Math.min(500, deps.settings.pollMs / 4),
+      maxBackoffMs: Math.min(30_000, deps.settings.pollMs * 15),
       maxTransient: 8,
       signal: this.abort.signal,
     };
@@ -286,8 +287,8 @@ export class BatchRunner {
   /** Kick the notification once its current loop (if any) ended: released rows are taken again. */
   private kickLater(id: string): void {
     const loop = this.loops.get(id);
-    if (!loop) return this.kick(id);
-    void loop.then(() => this.kick(id));
+    if (loop) void loop.then(() => this.kick(id));
+    else this.kick(id);
   }
 
   /** Poll an operation this process adopted (from a dead process, or after a restart). */
