@@ -119,16 +119,6 @@ forEachStore((stores) => {
     });
   }
 
-  it("with HERALD_IN_FLIGHT_POLICY=resend a 502 after acceptance sends again (at least once), no row fails", async () => {
-    const hh = await setup();
-    const engine = await hh.engine({ config: { inFlightPolicy: "resend" } });
-    await control(hh, "PUT", "faults", { deliver502: 1, count: 1 });
-    const { notification } = await engine.submit(batchOf(hh, "resend"), admin);
-    const done = await hh.waitFor(engine, notification.id, finished);
-    expect(done.counts).toMatchObject({ sent: USERS, failed: 0, unknown: 0 });
-    for (const i of users) expect(hh.emulator.context.counts.get(i).received).toBe(2);
-  });
-
   it("polls that keep failing are asked again with backoff (no giving up): the operation settles, each user once", async () => {
     const hh = await setup();
     const engine = await hh.engine({ batch: { pollMs: 100 } });
