@@ -73,6 +73,8 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
   }
 }
 
+// A child process starts in several seconds on a loaded machine: the tests with one get 90 s.
+
 /**
  * Several Herald processes on one PostgreSQL schema: the batch work of a process that died is
  * taken over by a LIVE one (its periodic sweep, judging the owner by its heartbeat on the
@@ -141,7 +143,7 @@ describe("postgres store", () => {
     const done = await hh.waitFor(live, id, finished, 30_000);
     expect(done.counts.sent).toBe(USERS);
     for (const i of users) expect(hh.emulator.context.counts.get(i).received).toBe(1);
-  });
+  }, 90_000);
 
   for (const policy of ["resend", "unknown"] as const satisfies readonly InFlightPolicy[]) {
     it(`a submit of a process killed while it waits out a 429 follows HERALD_IN_FLIGHT_POLICY=${policy} in a live process`, async () => {
@@ -165,7 +167,7 @@ describe("postgres store", () => {
         expect(done.counts.unknown).toBe(USERS);
         for (const i of users) expect(hh.emulator.context.counts.get(i).received).toBe(0);
       }
-    });
+    }, 90_000);
   }
 
   it("a live process waiting out a long Retry-After is not taken for dead (resend): no second copy", async () => {

@@ -137,7 +137,7 @@ export class BatchRunner {
    * Take over the batch work of dead processes (and this one's orphans: a follow that failed):
    * unanswered submits follow HERALD_IN_FLIGHT_POLICY, operations are adopted and polled here.
    */
-  async sweep(unowned: boolean): Promise<void> {
+  private async sweep(unowned: boolean): Promise<void> {
     const { store, clock, deliveries, staleMs, owner, inFlightPolicy, logger } = this.deps;
     const now = clock.now();
     const live: BatchLiveness = {
