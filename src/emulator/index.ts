@@ -91,6 +91,11 @@ async function loadOrg(o: ReturnType<typeof resolveOptions>): Promise<Org> {
  * - `GET /_emulator/tenants`; `PATCH /_emulator/tenants/{id}` `{botDisabled}`.
  * - `GET /_emulator/users?tenantId=&cursor=&limit=`; `GET|PATCH /_emulator/users/{id}` `{blocked?, uninstalled?}`.
  * - `GET /_emulator/teams?tenantId=`, `/_emulator/teams/{id}`, `/_emulator/teams/{id}/members`; `GET /_emulator/chats`.
+ * - `POST /_emulator/teams/{id}/members` `{user, by?, times?}` and `DELETE /_emulator/teams/{id}/members/{user}`
+ *   (body `{by?, times?}` optional): someone joins or leaves a team; the roster changes and, when the
+ *   app is in the team, the bot gets Teams' `conversationUpdate` teamMemberAdded / teamMemberRemoved
+ *   (`times` delivers that same activity again). Answers `{teamId, userId, aadObjectId, member,
+ *   changed, activityId, deliveries: [{status}]}`; no activity when nothing changed.
  * - `GET /_emulator/conversations`; `GET /_emulator/conversations/{id}/messages?limit=` (with history).
  * - `GET|PUT /_emulator/bot` `{endpoint}`.
  * - `POST /_emulator/install` and `/_emulator/uninstall` with one of `{users:[id]}`, `{tenantId}`,

@@ -13,6 +13,8 @@ export type InboundEvent =
   | { type: "channelDeleted"; channel: ChannelInfo }
   | { type: "teamRenamed"; name: string }
   | { type: "teamDeleted" | "teamRestored" | "teamArchived" | "teamUnarchived" }
+  /** People (not the bot) who joined or left a team where the app is installed (issue 15). */
+  | { type: "teamMemberAdded" | "teamMemberRemoved"; members: Account[] }
   | { type: "message"; text: string }
   | { type: "cardAction"; verb: string | undefined; data: unknown; automatic: boolean }
   /** An Action.Submit of a card: a message with `value` and no text. */
@@ -76,6 +78,12 @@ function conversationUpdate(activity: Activity): InboundEvent {
   const channel = activity.channelData?.channel;
   if (channelEvents.has(eventType) && channel) {
     return { type: eventType as "channelCreated", channel: { id: channel.id, name: channel.name ?? undefined } };
+  }
+  // The bot itself joining or leaving was taken above (an install or uninstall): what is left is people.
+  if ((eventType === "teamMemberAdded" || eventType === "teamMemberRemoved") && activity.channelData?.team) {
+    const listed = (eventType === "teamMemberAdded" ? activity.membersAdded : activity.membersRemoved) ?? [];
+    const members = listed.filter((m) => m.id !== botId && !m.id.startsWith("28:")).map(account);
+    if (members.length > 0) return { type: eventType, members };
   }
   if (eventType === "teamRenamed") return { type: "teamRenamed", name: activity.channelData?.team?.name ?? "" };
   if (teamEvents.has(eventType)) return { type: eventType as "teamDeleted" };

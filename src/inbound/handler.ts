@@ -214,6 +214,25 @@ export class ActivityHandler {
       case "teamUnarchived":
         if (record.team) await this.deps.store.conversations.setTeamArchived(record.team.id, event.type === "teamArchived", at);
         return { event: event.type };
+      case "teamMemberAdded":
+      case "teamMemberRemoved": {
+        // Kept like installs: a status per team and person, so Herald can start the person's 1:1
+        // chat (Teams id, the team's serviceUrl) before they ever write (issue 15).
+        const team = observation.team ?? record.team;
+        if (team && this.deps.store.teamMembers)
+          await this.deps.store.teamMembers.record({
+            teamId: team.id,
+            tenantId: record.tenantId,
+            serviceUrl: activity.serviceUrl,
+            users: event.members,
+            status: event.type === "teamMemberAdded" ? "member" : "removed",
+            statusCode: event.type,
+            changedAt: timeOf(activity, at),
+            at,
+          });
+        logger().info({ event: event.type, members: event.members.length }, "team roster changed");
+        return { event: event.type };
+      }
       case "message":
         // A running survey takes the person's text first (its answer); the commands get the rest.
         // Opting out (`stop`) always works: it is never taken as an answer.
@@ -411,6 +430,12 @@ async function within<T>(ms: number, work: Promise<T>, fallback: T): Promise<T> 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** When Teams says the activity happened (its `timestamp`), else `fallback`: orders changes Teams sent. */
+function timeOf(activity: Activity, fallback: string): string {
+  const t = activity.timestamp ? Date.parse(activity.timestamp) : Number.NaN;
+  return Number.isFinite(t) ? new Date(t).toISOString() : fallback;
 }
 
 /** Idempotency key of the reply to an activity: the same activity delivered again gets the same key. */

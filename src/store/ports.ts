@@ -132,6 +132,8 @@ export interface Store {
   templates?: TemplateStore;
   /** Rows sent through Teams' batch API (src/delivery/batch); absent in stores without it. */
   batches?: BatchStore;
+  /** People who joined or left teams where the app is installed (022, issue 15); absent in stores without them. */
+  teamMembers?: TeamMemberStore;
   /** True when the database answers and migrations are applied. */
   ready(): Promise<boolean>;
   close(): Promise<void>;
@@ -260,4 +262,46 @@ export interface InstallationStore {
     filter: { tenants?: readonly string[] | undefined },
     page: { cursor?: string | undefined; limit: number },
   ): Promise<Page<InstallationJob>>;
+}
+
+/** Whether a person is in a team now, as Teams' teamMemberAdded / teamMemberRemoved said. */
+export type TeamMemberStatus = "member" | "removed";
+
+/** One person's membership of one team (issue 15). */
+export interface TeamMemberRecord {
+  /** The team's Teams id (`19:...@thread.tacv2`, channelData.team.id). */
+  teamId: string;
+  tenantId: string;
+  /** The serviceUrl of the team's activity that told the change: where to create the person's 1:1 chat. */
+  serviceUrl: string;
+  /** Teams id (`29:...`) and Entra object id; Teams sends no name with these events. */
+  user: Account;
+  status: TeamMemberStatus;
+  /** The event that set `status` (`teamMemberAdded`, `teamMemberRemoved`). */
+  statusCode: string;
+  /** When the change happened in Teams (the activity's timestamp), ISO 8601. */
+  changedAt: string;
+  updatedAt: string;
+}
+
+/** People joining and leaving teams where the app is installed. */
+export interface TeamMemberStore {
+  /**
+   * Record that `users` joined (`member`) or left (`removed`) the team at `changedAt`; `at` is
+   * Herald's time. One row per team and person: the same change again (a redelivered activity)
+   * changes nothing, and a change older than the stored one is ignored, so a late redelivery of
+   * an add cannot undo a later removal.
+   */
+  record(change: {
+    teamId: string;
+    tenantId: string;
+    serviceUrl: string;
+    users: readonly Account[];
+    status: TeamMemberStatus;
+    statusCode: string;
+    changedAt: string;
+    at: string;
+  }): Promise<void>;
+  /** Everyone Herald knows joined or left the team, by Teams id. */
+  list(teamId: string): Promise<TeamMemberRecord[]>;
 }

@@ -115,6 +115,85 @@ describe("installs", () => {
     expect(emu.org.isTeamMember(team.index, emu.org.userIndexOf(pair[0].from.id))).toBe(true);
   });
 
+  it("adds a person to a team and removes them: the roster changes, the bot gets teamMemberAdded/Removed signed, once per change", async () => {
+    const team = emu.org.teams[1]!;
+    const tenant = emu.org.tenants[team.tenantIndex]!;
+    let index = tenant.userStart;
+    while (emu.org.isTeamMember(team.index, index)) index++;
+    const user = emu.org.user(index);
+    const bearer = await token(emu);
+    const roster = async () => {
+      const r = await connector(emu, bearer).get(`v3/conversations/${enc(team.id)}/pagedmembers?pageSize=500`);
+      return (r.json.members as { id: string }[]).map((m) => m.id);
+    };
+    const before = await roster();
+    expect(before).not.toContain(user.id);
+    const seen = (eventType: string) =>
+      take(
+        (r) =>
+          r.activity.channelData?.eventType === eventType &&
+          r.activity.channelData?.team?.id === team.id &&
+          !String(r.activity.membersAdded?.[0]?.id ?? r.activity.membersRemoved?.[0]?.id).startsWith("28:"),
+      );
+
+    const added = await control(emu).post(`/teams/${enc(team.aadGroupId)}/members`, { user: user.aadObjectId, times: 2 });
+    expect(added.status).toBe(200);
+    expect(added.json).toMatchObject({
+      teamId: team.id,
+      userId: user.id,
+      member: true,
+      changed: true,
+      deliveries: [{ status: 200 }, { status: 200 }],
+    });
+    expect(await roster()).toEqual([...before, user.id]);
+    expect((await connector(emu, bearer).get(`v3/conversations/${enc(team.id)}/members/${enc(user.id)}`)).status).toBe(200);
+    expect((await connector(emu, bearer).get(`v3/teams/${enc(team.id)}`)).json.memberCount).toBe(before.length + 1);
+    const joins = seen("teamMemberAdded");
+    expect(joins).toHaveLength(2);
+    expect(joins[0]!.auth).toMatch(/^Bearer /);
+    expect(joins[1]!.activity).toEqual(joins[0]!.activity);
+    expect(joins[0]!.activity).toMatchObject({
+      type: "conversationUpdate",
+      id: added.json.activityId,
+      conversation: { conversationType: "channel", id: team.id },
+      recipient: { id: `28:${emu.appId}` },
+      channelData: { team: { id: team.id, aadGroupId: team.aadGroupId }, tenant: { id: tenant.id } },
+      membersAdded: [{ id: user.id, aadObjectId: user.aadObjectId }],
+    });
+    // A member already: nothing changes, nothing is sent.
+    expect((await control(emu).post(`/teams/${enc(team.id)}/members`, { user: user.id })).json).toMatchObject({
+      changed: false,
+      deliveries: [],
+    });
+    expect(seen("teamMemberAdded")).toHaveLength(2);
+
+    const removed = await control(emu).del(`/teams/${enc(team.id)}/members/${enc(user.id)}`);
+    expect(removed.json).toMatchObject({ member: false, changed: true, deliveries: [{ status: 200 }] });
+    expect(await roster()).toEqual(before);
+    expect(seen("teamMemberRemoved").map((r) => r.activity.membersRemoved)).toEqual([[{ id: user.id, aadObjectId: user.aadObjectId }]]);
+    // Someone of another tenant cannot join; an unknown team is a 404.
+    const stranger =
+      emu.org.tenants.length > 1 ? emu.org.user(emu.org.tenants[(team.tenantIndex + 1) % emu.org.tenants.length]!.userStart) : undefined;
+    if (stranger) expect((await control(emu).post(`/teams/${enc(team.id)}/members`, { user: stranger.id })).status).toBe(400);
+    expect((await control(emu).post(`/teams/${enc("19:nope@thread.tacv2")}/members`, { user: user.id })).status).toBe(404);
+  });
+
+  it("changes the roster of a team without the app but tells no bot", async () => {
+    const team = emu.org.teams[0]!;
+    await control(emu).post("/uninstall", { teamId: team.id, wait: true });
+    const count = received.length;
+    const user = emu.org.user(emu.org.tenants[team.tenantIndex]!.userStart);
+    const removed = await control(emu).del(`/teams/${enc(team.id)}/members/${enc(user.id)}`);
+    expect(removed.json).toMatchObject({ changed: true, activityId: null, deliveries: [] });
+    expect(received.length).toBe(count);
+    expect((await control(emu).get(`/teams/${enc(team.id)}`)).json.memberCount).toBe(team.memberCount - 1);
+    expect((await control(emu).post(`/teams/${enc(team.id)}/members`, { user: user.id })).json).toMatchObject({
+      changed: true,
+      deliveries: [],
+    });
+    await control(emu).post("/install", { teamId: team.id, wait: true });
+  });
+
   it("installs for a whole tenant as a bounded-concurrency job with progress", async () => {
     const before = received.length;
     const started = await control(emu).post("/install", { tenantId: emu.org.tenants[0]!.id });

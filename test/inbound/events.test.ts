@@ -7,6 +7,7 @@ import {
   ANNOUNCEMENTS,
   alice,
   BOT,
+  bob,
   channelMessage,
   personalInstall,
   personalMessage,
@@ -57,6 +58,25 @@ describe("interpret", () => {
     const a = parse(teamEvent(alice, "teamRenamed"));
     a.channelData!.team!.name = "Renamed";
     expect(interpret(a)).toEqual({ type: "teamRenamed", name: "Renamed" });
+  });
+
+  it("reads people joining and leaving a team (issue 15), not the bot's own install, and nothing without a team", () => {
+    const joined = parse(teamEvent(alice, "teamMemberAdded"));
+    joined.membersAdded = [{ id: bob.id, aadObjectId: bob.aadObjectId }];
+    expect(interpret(joined)).toEqual({ type: "teamMemberAdded", members: [{ id: bob.id, aadObjectId: bob.aadObjectId }] });
+    const left = parse(teamEvent(bob, "teamMemberRemoved"));
+    left.membersRemoved = [{ id: bob.id, aadObjectId: bob.aadObjectId }, { id: "28:another-bot" }];
+    expect(interpret(left)).toEqual({ type: "teamMemberRemoved", members: [{ id: bob.id, aadObjectId: bob.aadObjectId }] });
+    // The bot added to the team is the install, whatever the eventType says.
+    const [, install] = teamInstall(alice);
+    expect(interpret(parse(install))).toMatchObject({ type: "installed" });
+    expect(interpret(parse(teamUninstall(alice)))).toMatchObject({ type: "uninstalled" });
+    // No person named, or no team: nothing to record.
+    expect(interpret(parse(teamEvent(alice, "teamMemberAdded"))).type).toBe("ignored");
+    const teamless = parse(teamEvent(alice, "teamMemberAdded"));
+    teamless.membersAdded = [{ id: bob.id }];
+    delete teamless.channelData!.team;
+    expect(interpret(teamless).type).toBe("ignored");
   });
 
   it("reads card actions and read receipts, ignores the rest", () => {

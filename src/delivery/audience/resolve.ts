@@ -1,9 +1,9 @@
 import { rowCodes } from "../errors.js";
 import type { Audience, NewDelivery } from "../model.js";
-import type { RecipientDirectory, StoredRecipient } from "../store/port.js";
+import type { KnownTeamMember, RecipientDirectory, StoredRecipient } from "../store/port.js";
 import { type BlockedRetry, claimRetries, withRetry } from "./blocked-retry.js";
 import type { DirectoryGraph } from "./directory-graph.js";
-import { channelRow, conversationRow, failedTeamRow, lookupForms, unknownConversationRow, userRow } from "./rows.js";
+import { channelRow, conversationRow, failedTeamRow, lookupForms, memberRow, unknownConversationRow, userRow } from "./rows.js";
 import type { ExpansionCursor } from "./stream.js";
 import { resolveNames } from "./upn.js";
 
@@ -64,10 +64,26 @@ export async function resolveAudience(
     const claimed = await claimRetries(chats.values(), directory, retry);
     const tenantId = audience.tenantId;
     const missing = users.filter((u) => !chats.has(u));
-    const prefs = tenantId !== undefined && missing.length > 0 ? await directory.preferences(tenantId, missing) : new Map();
+    // Someone Herald learnt joined a team (teamMemberAdded) gets a chat created with their Teams
+    // id on the team's serviceUrl, as a member of a team audience would (issue 15).
+    const known = tenantId !== undefined ? await knownMembers(directory, missing, tenantId) : new Map<string, KnownTeamMember>();
+    const strangers = missing.filter((u) => !known.has(u));
+    const prefIds = [...missing, ...[...known.values()].map((m) => m.userId)];
+    const prefs = tenantId !== undefined && missing.length > 0 ? await directory.preferences(tenantId, prefIds) : new Map();
     const serviceUrl =
-      tenantId !== undefined && missing.length > 0 ? ((await directory.serviceUrlOf(tenantId)) ?? defaultServiceUrl) : undefined;
-    const rows = users.map((id) => userRow(id, withRetry(chats.get(id), claimed), tenantId, serviceUrl, prefs.get(id), category));
+      tenantId !== undefined && strangers.length > 0 ? ((await directory.serviceUrlOf(tenantId)) ?? defaultServiceUrl) : undefined;
+    const rows = users.map((id) => {
+      const m = known.get(id);
+      if (m)
+        return memberRow(
+          { id: m.userId, name: m.name, aadObjectId: m.aadObjectId, tenantId: m.home.tenantId },
+          m.home,
+          undefined,
+          prefs.get(m.userId) ?? prefs.get(id),
+          category,
+        );
+      return userRow(id, withRetry(chats.get(id), claimed), tenantId, serviceUrl, prefs.get(id), category);
+    });
     rows.push(...names.unknown);
     const tenants = tenantsOf(rows);
     if (tenantId !== undefined) tenants.add(tenantId);
@@ -98,6 +114,24 @@ export async function resolveAudience(
   if ("groups" in audience)
     return { rows: [], streaming: true, tenants: new Set([audience.tenantId]), cursor: { kind: "groups", group: 0 } };
   return { rows: [], streaming: true, tenants: audience.tenantId === undefined ? undefined : new Set([audience.tenantId]) };
+}
+
+/** The known team members among `users` (any letter case of an Entra object id), keyed as given. */
+async function knownMembers(
+  directory: RecipientDirectory,
+  users: readonly string[],
+  tenantId: string,
+): Promise<Map<string, KnownTeamMember>> {
+  const out = new Map<string, KnownTeamMember>();
+  if (users.length === 0 || !directory.teamMembers) return out;
+  const found = await directory.teamMembers(users.flatMap(lookupForms), tenantId);
+  for (const u of users) {
+    const m = lookupForms(u)
+      .map((f) => found.get(f))
+      .find((x) => x !== undefined);
+    if (m) out.set(u, m);
+  }
+  return out;
 }
 
 function tenantsOf(rows: readonly NewDelivery[]): Set<string> {

@@ -293,6 +293,13 @@ export interface RecipientDirectory {
   /** Any serviceUrl known for the tenant (to create chats with users Herald has never talked to). */
   serviceUrlOf(tenantId: string): Promise<string | undefined>;
   /**
+   * People Herald learnt joined a team (teamMemberAdded, issue 15) and who are still members of a
+   * team whose app is installed, by Teams id or Entra object id in `tenantId`; keyed by the id
+   * asked for. Their 1:1 chat can be created with their Teams id on the team's serviceUrl.
+   * Optional: a directory without it knows no such people.
+   */
+  teamMembers?(userIds: readonly string[], tenantId: string): Promise<Map<string, KnownTeamMember>>;
+  /**
    * The blocked conversations among `ids` that blocked, and were last tried again, at or before
    * `dueBefore` (ms): their retry time becomes `now` and they are returned. Atomic per
    * conversation, so two expansions at once never both try the same one.
@@ -320,6 +327,15 @@ export interface StoredRecipient {
   seq: number;
   /** A blocked conversation to try again now (HERALD_BLOCKED_RETRY_INTERVAL): its row is sent, not written `blocked`. */
   retryBlocked?: boolean | undefined;
+}
+
+/** A person known from a team's roster events, and where their team lives. */
+export interface KnownTeamMember {
+  /** Teams id `29:...`. */
+  userId: string;
+  aadObjectId?: string | undefined;
+  name?: string | undefined;
+  home: TeamHome;
 }
 
 export interface TeamHome {

@@ -147,6 +147,21 @@ export function teamInstall(
   return [install, update];
 }
 
+/**
+ * What Teams sends a bot installed in a team when someone joins it (`add`) or leaves it
+ * (`remove`) later: a `conversationUpdate` in the team's General channel, `channelData.eventType`
+ * `teamMemberAdded` / `teamMemberRemoved`, the person in `membersAdded` / `membersRemoved` (Teams
+ * id and Entra object id, no name), `from` the one who made the change.
+ */
+export function teamMembership(env: ActivityEnv, id: string, team: OrgTeam, by: OrgUser, member: OrgUser, action: InstallAction): Json {
+  const general = team.channels[0]?.id ?? team.id;
+  const tenant = { id: member.tenantId };
+  const data = { team: teamData(team), eventType: action === "add" ? "teamMemberAdded" : "teamMemberRemoved", tenant };
+  const update = common(env, "conversationUpdate", id, by, channelConversation(member.tenantId, general), data, false);
+  update[action === "add" ? "membersAdded" : "membersRemoved"] = [{ id: member.id, aadObjectId: member.aadObjectId }];
+  return update;
+}
+
 /** The pair Teams sends when the app is added to (or removed from) a group chat. */
 export function chatInstall(
   env: ActivityEnv,

@@ -16,6 +16,7 @@ import {
   personalInstall,
   readReceipt,
   teamInstall,
+  teamMembership,
   userMessage,
 } from "./activities.js";
 import { type BotAnswer, BotClient } from "./client.js";
@@ -42,6 +43,29 @@ export interface UserMessageInput {
   chatId?: string;
   /** Reply in the thread of this post (channels). */
   replyToId?: string;
+}
+
+/** Someone joins or leaves a team (`POST|DELETE /_emulator/teams/{id}/members`). */
+export interface TeamMemberInput {
+  /** The team: its id (= General channel id) or Entra group id. */
+  teamId: string;
+  /** The person: Teams id, Entra object id or user index; of the team's tenant. */
+  user: string | number;
+  /** Who adds or removes them (the activity's `from`); default: the person themself. */
+  by?: string | number;
+  /** Deliver the same activity (same id) this many times, as Teams does when the bot answered late. Default 1. */
+  times?: number;
+}
+
+/** What changed on the roster and what the bot answered to each delivery (none when the app is not in the team). */
+export interface TeamMemberResult {
+  teamId: string;
+  userId: string;
+  aadObjectId: string;
+  member: boolean;
+  changed: boolean;
+  activityId: string | null;
+  deliveries: { status: number }[];
 }
 
 export interface InvokeInput extends CardAction {
@@ -162,7 +186,7 @@ export class BotSide {
       const channel = scope.channelId ? team.channels.find((c) => c.id === scope.channelId) : team.channels[0];
       if (!channel)
         throw new EmulatorError(404, "HERALD_E_EMULATOR_UNKNOWN_CHANNEL", `Team ${team.name} has no channel ${scope.channelId}.`);
-      const installer = scope.installedBy ? this.user(scope.installedBy) : ctx.org.user(ctx.org.teamMember(team.index, 0));
+      const installer = scope.installedBy ? this.user(scope.installedBy) : ctx.org.user(ctx.state.rosters.at(team.index, 0));
       return this.jobs.start(
         `${action === "add" ? "install" : "uninstall"}-team`,
         1,
@@ -229,6 +253,45 @@ export class BotSide {
     );
   }
 
+  /**
+   * Add a person to a team's roster (or take them off), then, when the app is in the team and the
+   * roster changed, post Teams' `conversationUpdate` teamMemberAdded/Removed to the bot, signed
+   * like every activity. The roster changes first, so the bot can read it at once.
+   */
+  async teamMember(input: TeamMemberInput, action: InstallAction): Promise<TeamMemberResult> {
+    const ctx = this.ctx;
+    const team = ctx.org.teamById(input.teamId);
+    if (!team)
+      throw new EmulatorError(404, "HERALD_E_EMULATOR_UNKNOWN_TEAM", `No team ${input.teamId}; list teams with GET /_emulator/teams.`);
+    const user = this.user(input.user);
+    if (user.tenantIndex !== team.tenantIndex)
+      throw new EmulatorError(
+        400,
+        "HERALD_E_EMULATOR_OTHER_TENANT",
+        `${user.name} is not of team ${team.name}'s tenant; add a user of tenant ${ctx.org.tenants[team.tenantIndex]!.id}.`,
+      );
+    const by = input.by === undefined ? user : this.user(input.by);
+    const installed = !ctx.state.teamRemoved[team.index];
+    if (installed && !this.client) noBot();
+    const changed = action === "add" ? ctx.state.rosters.add(team.index, user.index) : ctx.state.rosters.remove(team.index, user.index);
+    const result: TeamMemberResult = {
+      teamId: team.id,
+      userId: user.id,
+      aadObjectId: user.aadObjectId,
+      member: action === "add",
+      changed,
+      activityId: null,
+      deliveries: [],
+    };
+    // Teams tells the bot of a change only, and only where the app is installed.
+    if (!changed || !installed) return result;
+    const id = this.nextId();
+    const activity = teamMembership(this.env(), id, team, by, user, action);
+    result.activityId = id;
+    for (let k = 0; k < (input.times ?? 1); k++) result.deliveries.push({ status: (await this.send(activity)).status });
+    return result;
+  }
+
   private place(
     user: OrgUser,
     input: { conversationId?: string; teamId?: string; channelId?: string; chatId?: string },
@@ -251,7 +314,7 @@ export class BotSide {
       if (!org.isChatMember(ref.chat.index, user.index)) throw notMember();
       return { kind: "chat", chat: ref.chat };
     }
-    if (!org.isTeamMember(ref.team.index, user.index)) throw notMember();
+    if (!this.ctx.state.rosters.has(ref.team.index, user.index)) throw notMember();
     return { kind: "channel", team: ref.team, channel: ref.channel, threadRoot: ref.thread ?? newId };
   }
 

@@ -126,9 +126,9 @@ function startBatch(ctx: EmulatorContext, call: Call, kind: BatchOperation["kind
         fail(ctx, call, t, errors.teamNotFound);
         return;
       }
-      total = team.memberCount;
+      total = ctx.state.rosters.count(team.index);
       target = (k) => {
-        const user = ctx.org.teamMember(team.index, k);
+        const user = ctx.state.rosters.at(team.index, k);
         return { kind: "user", raw: ctx.org.user(user).id, user };
       };
     } else {

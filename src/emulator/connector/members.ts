@@ -28,7 +28,9 @@ function roster(ctx: EmulatorContext, ref: ConversationRef): { count: number; at
   if (ref.kind === "personal") return { count: 1, at: () => ref.user, has: (u) => u === ref.user };
   if (ref.kind === "chat")
     return { count: ref.chat.memberCount, at: (k) => org.chatMember(ref.chat.index, k), has: (u) => org.isChatMember(ref.chat.index, u) };
-  return { count: ref.team.memberCount, at: (k) => org.teamMember(ref.team.index, k), has: (u) => org.isTeamMember(ref.team.index, u) };
+  const rosters = ctx.state.rosters;
+  const t = ref.team.index;
+  return { count: rosters.count(t), at: (k) => rosters.at(t, k), has: (u) => rosters.has(t, u) };
 }
 
 /** The deprecated unpaged list stops here (Teams: at most 10,000 members). */
@@ -133,7 +135,7 @@ export function registerMembers(router: Router, ctx: EmulatorContext): void {
         name: t.name,
         aadGroupId: t.aadGroupId,
         channelCount: t.channels.length,
-        memberCount: t.memberCount,
+        memberCount: ctx.state.rosters.count(t.index),
         type: "standard",
       };
       ok(ctx, call, tenant, 200, JSON.stringify(details));

@@ -34,7 +34,7 @@ function teamJson(ctx: EmulatorContext, t: OrgTeam): Record<string, unknown> {
     name: t.name,
     aadGroupId: t.aadGroupId,
     tenantId: ctx.org.tenants[t.tenantIndex]!.id,
-    memberCount: t.memberCount,
+    memberCount: ctx.state.rosters.count(t.index),
     installed: !ctx.state.teamRemoved[t.index],
     channels: t.channels.map((c) => ({ id: c.id, name: c.name, counts: ctx.counts.get(c.id) })),
   };
@@ -178,10 +178,11 @@ export function registerInspect(router: Router, ctx: EmulatorContext): void {
     control((call) => {
       const t = teamOf(call.params[0]!);
       const { offset, limit } = page(queryOf(call.query));
-      const end = Math.min(t.memberCount, offset + limit);
+      const total = ctx.state.rosters.count(t.index);
+      const end = Math.min(total, offset + limit);
       const members = [];
-      for (let k = offset; k < end; k++) members.push(userJson(ctx, org.user(org.teamMember(t.index, k))));
-      return { total: t.memberCount, members, cursor: end < t.memberCount ? String(end) : null };
+      for (let k = offset; k < end; k++) members.push(userJson(ctx, org.user(ctx.state.rosters.at(t.index, k))));
+      return { total, members, cursor: end < total ? String(end) : null };
     }),
   );
 

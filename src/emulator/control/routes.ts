@@ -72,6 +72,9 @@ const messageSchema = z
   })
   .strict();
 
+const memberSchema = z.object({ user: who, by: who.optional(), times: z.number().int().min(1).max(10).optional() }).strict();
+const removeSchema = z.object({ by: who.optional(), times: z.number().int().min(1).max(10).optional() }).strict();
+
 const invokeSchema = z
   .object({
     from: who,
@@ -218,6 +221,17 @@ export function registerControl(router: Router, ctx: EmulatorContext): void {
       }),
     );
   }
+  // Someone joins or leaves a team after the app was installed there (issue 15).
+  router.add(
+    "POST",
+    "/_emulator/teams/:team/members",
+    control((call) => ctx.bot.teamMember({ teamId: call.params[0]!, ...readBody(call, memberSchema) }, "add")),
+  );
+  router.add(
+    "DELETE",
+    "/_emulator/teams/:team/members/:user",
+    control((call) => ctx.bot.teamMember({ teamId: call.params[0]!, user: call.params[1]!, ...readBody(call, removeSchema) }, "remove")),
+  );
   router.add(
     "GET",
     "/_emulator/jobs",

@@ -148,16 +148,17 @@ export function registerDirectory(router: Router, env: GraphEnv, version: string
         if (top === undefined)
           throw new GraphError(400, "Request_BadRequest", `Invalid $top: it must be a whole number within 1..${MEMBERS_TOP_MAX}.`);
         const token = q.get("$skiptoken");
-        const offset = token ? readSkipToken(token, team.index, team.memberCount) : 0;
+        const count = ctx.state.rosters.count(team.index);
+        const offset = token ? readSkipToken(token, team.index, count) : 0;
         if (offset === undefined)
           throw new GraphError(400, "Request_BadRequest", "The $skiptoken is not valid for this listing; follow @odata.nextLink as given.");
         const select = parseSelect(q.get("$select"));
-        const end = Math.min(team.memberCount, offset + top);
+        const end = Math.min(count, offset + top);
         const value: Record<string, unknown>[] = [];
         for (let k = offset; k < end; k++)
-          value.push(applySelect(graphUserJson(ctx.org.user(ctx.org.teamMember(team.index, k)), true), select));
+          value.push(applySelect(graphUserJson(ctx.org.user(ctx.state.rosters.at(team.index, k)), true), select));
         const page: Record<string, unknown> = { "@odata.context": `${ctx.urls.base}/${version}/$metadata#directoryObjects`, value };
-        if (end < team.memberCount) {
+        if (end < count) {
           // Graph writes `$` unencoded in next links; values are encoded.
           const next: string[] = [];
           if (q.has("$top")) next.push(`$top=${top}`);

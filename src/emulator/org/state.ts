@@ -1,13 +1,17 @@
 import type { Org } from "./model.js";
 import { UserFlag } from "./model.js";
+import { TeamRosters } from "./rosters.js";
 
 /**
  * What changes while the emulator runs: per-user flags (1 byte per user: blocked,
- * uninstalled), whether the app is in each team and group chat, and tenants whose admin
- * disabled the bot. Initialised from the organisation and changed by the control API.
+ * uninstalled), whether the app is in each team and group chat, tenants whose admin
+ * disabled the bot, and team rosters changed since the start (`rosters`). Initialised from the
+ * organisation and changed by the control API.
  */
 export class OrgState {
   readonly userFlags: Uint8Array;
+  /** Team members now: read team rosters through this, never `org.teamMember` directly. */
+  readonly rosters: TeamRosters;
   readonly teamRemoved: Uint8Array;
   readonly chatRemoved: Uint8Array;
   readonly tenantDisabled: Uint8Array;
@@ -18,6 +22,7 @@ export class OrgState {
     this.teamRemoved = new Uint8Array(org.teams.length);
     this.chatRemoved = new Uint8Array(org.chats.length);
     this.tenantDisabled = new Uint8Array(org.tenants.length);
+    this.rosters = new TeamRosters(org);
   }
 
   isBlocked(user: number): boolean {

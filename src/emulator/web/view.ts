@@ -113,6 +113,6 @@ export function conversationView(ctx: EmulatorContext, ref: ConversationRef): Co
   return {
     ...base,
     title: `${ref.team.name} › ${ref.channel.name}`,
-    subtitle: `${ref.team.memberCount} members · ${tenant.name}${thread}`,
+    subtitle: `${ctx.state.rosters.count(ref.team.index)} members · ${tenant.name}${thread}`,
   };
 }

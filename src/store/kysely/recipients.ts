@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import type { RecipientDirectory, StoredRecipient, TeamHome } from "../../delivery/store/port.js";
+import type { KnownTeamMember, RecipientDirectory, StoredRecipient, TeamHome } from "../../delivery/store/port.js";
 import type { AllTables } from "./delivery-schema.js";
 import { chunk } from "./delivery-sql.js";
 
@@ -9,6 +9,9 @@ import { chunk } from "./delivery-sql.js";
  * leaves such rows out, so no broadcast, user or team audience can pick one.
  */
 const teamsChannelId = "msteams";
+
+/** The 1:1 chat statuses a broadcast pages through (`blocked` ones are retried after a while). */
+export const personalStatuses = ["active", "blocked"] as const;
 
 /** Lookups per statement (each id is one bound parameter, twice for user lookups). */
 const idsPerQuery = 500;
@@ -129,21 +132,36 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
     return out;
   }
 
+  /**
+   * One page of the stored 1:1 chats that can be messaged (`active`, or `blocked` for the blocked
+   * retry), in insertion order. One keyset query per status, merged: with `status IN (...)` both
+   * planners read every remaining row of both statuses and sort them for each page (no index
+   * gives `seq` order across two status values), which made a 1,000,000-chat broadcast quadratic
+   * (SQLite stopped answering for minutes). Each `status = ?` query walks its index in order.
+   */
   async personalPage(
     tenantId: string | undefined,
     after: number | undefined,
     limit: number,
   ): Promise<{ items: StoredRecipient[]; last?: number | undefined }> {
-    const rows = await this.base()
+    const pages = await Promise.all(personalStatuses.map((status) => this.personalPageQuery(status, tenantId, after, limit).execute()));
+    const rows = pages
+      .flat()
+      .sort((a, b) => Number(a.seq) - Number(b.seq))
+      .slice(0, limit);
+    const last = rows.at(-1);
+    return { items: rows.map(toRecipient), last: last === undefined ? undefined : Number(last.seq) };
+  }
+
+  /** The keyset query for one status (exposed for the query-plan test). */
+  personalPageQuery(status: (typeof personalStatuses)[number], tenantId: string | undefined, after: number | undefined, limit: number) {
+    return this.base()
       .where("c.kind", "=", "personal")
-      .where("c.status", "in", ["active", "blocked"])
+      .where("c.status", "=", status)
       .$if(tenantId !== undefined, (q) => q.where("c.tenant_id", "=", tenantId ?? ""))
       .$if(after !== undefined, (q) => q.where("c.seq", ">", after ?? 0))
       .orderBy("c.seq")
-      .limit(limit)
-      .execute();
-    const last = rows.at(-1);
-    return { items: rows.map(toRecipient), last: last === undefined ? undefined : Number(last.seq) };
+      .limit(limit);
   }
 
   async preferences(tenantId: string, userIds: readonly string[]): Promise<Map<string, { optedOut: boolean; categories: string[] }>> {
@@ -175,6 +193,41 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
         .returning("id")
         .execute();
       for (const r of rows) out.add(r.id);
+    }
+    return out;
+  }
+
+  /**
+   * Members (status `member`, migration 022) of teams with an active conversation: a team the app
+   * was removed from, or that was deleted, reaches nobody through its members. The serviceUrl is
+   * the team's latest (refreshed by every activity in the team).
+   */
+  async teamMembers(userIds: readonly string[], tenantId: string): Promise<Map<string, KnownTeamMember>> {
+    const out = new Map<string, KnownTeamMember>();
+    for (const part of chunk([...new Set(userIds)], idsPerQuery)) {
+      const rows = await this.db
+        .selectFrom("team_members as m")
+        .innerJoin("conversations as c", (join) => join.onRef("c.team_id", "=", "m.team_id").onRef("c.tenant_id", "=", "m.tenant_id"))
+        .select(["m.user_id", "m.aad_object_id", "m.user_name", "m.team_id", "m.tenant_id", "c.service_url"])
+        .where("m.tenant_id", "=", tenantId)
+        .where("m.status", "=", "member")
+        .where((eb) => eb.or([eb("m.user_id", "in", part), eb("m.aad_object_id", "in", part)]))
+        .where("c.status", "=", "active")
+        .where("c.channel_id", "=", teamsChannelId)
+        .orderBy("c.last_activity_at", "desc")
+        .execute();
+      const asked = new Set(part);
+      for (const r of rows) {
+        for (const id of [r.user_id, r.aad_object_id]) {
+          if (id === null || !asked.has(id) || out.has(id)) continue;
+          out.set(id, {
+            userId: r.user_id,
+            aadObjectId: r.aad_object_id ?? undefined,
+            name: r.user_name ?? undefined,
+            home: { teamId: r.team_id, tenantId: r.tenant_id, serviceUrl: r.service_url },
+          });
+        }
+      }
     }
     return out;
   }

@@ -40,6 +40,27 @@ export interface Database {
   approvals: ApprovalsTable;
   // Saved templates (016, issue 12).
   templates: TemplatesTable;
+  // People who joined teams where the app is installed (022, issue 15).
+  team_members: TeamMembersTable;
+}
+
+/** A person's membership of a team, from teamMemberAdded / teamMemberRemoved (migration 022). */
+export interface TeamMembersTable {
+  team_id: string;
+  /** Teams id `29:...`. */
+  user_id: string;
+  tenant_id: string;
+  aad_object_id: string | null;
+  user_name: string | null;
+  /** The serviceUrl of the activity that told the change (the team's). */
+  service_url: string;
+  /** `member|removed`. */
+  status: string;
+  /** `teamMemberAdded|teamMemberRemoved`. */
+  status_code: string;
+  /** When the change happened: the activity's timestamp. */
+  changed_at: string;
+  updated_at: string;
 }
 
 // ---- drafts and approvals (015, issue 12) -------------------------------------------------

@@ -15,6 +15,7 @@ import { KyselyPreferenceStore } from "./preferences.js";
 import { KyselyResponseStore } from "./responses.js";
 import { KyselySeriesStore } from "./series.js";
 import { KyselySurveyStore } from "./surveys.js";
+import { KyselyTeamMemberStore } from "./team-members.js";
 import { KyselyTemplateStore } from "./templates.js";
 
 /** The `Store` over a connected back end: the same code for every SQL database. */
@@ -32,6 +33,7 @@ export class KyselyStore implements Store {
   readonly installations: KyselyInstallationStore;
   readonly templates: KyselyTemplateStore;
   readonly batches: KyselyBatchStore;
+  readonly teamMembers: KyselyTeamMemberStore;
   private closed = false;
 
   constructor(private readonly backend: SqlBackend) {
@@ -48,6 +50,7 @@ export class KyselyStore implements Store {
     this.installations = new KyselyInstallationStore(backend.db, backend.dialect);
     this.templates = new KyselyTemplateStore(backend.db, backend.dialect);
     this.batches = new KyselyBatchStore(withDeliveryTables(backend.db), backend.dialect);
+    this.teamMembers = new KyselyTeamMemberStore(backend.db);
   }
 
   /** True when the database answers and every migration this code knows is applied; false once closed. */

@@ -17,6 +17,7 @@ import { m016Templates } from "./016_templates.js";
 import { m017KeyAudiences } from "./017_key_audiences.js";
 import { m018PostgresTypes } from "./018_postgres_types.js";
 import { m019InstallationLeases } from "./019_installation_leases.js";
+import { m020TeamMembers } from "./020_team_members.js";
 import type { Migration } from "./migration.js";
 
 export type { Migration } from "./migration.js";
@@ -54,4 +55,5 @@ export const migrations: readonly Migration[] = [
   m017KeyAudiences,
   m018PostgresTypes,
   m019InstallationLeases,
+  m020TeamMembers,
 ];
