@@ -93,6 +93,9 @@ describe("postgres store", () => {
   afterAll(() => stores.cleanup());
 
   const USERS = 60;
+  // The live process looks for new work rarely (its batch sweep runs every heartbeat regardless): it does not
+  // race the other process for the rows of the notification that process just accepted (some would go one by one).
+  const quiet = { pollMs: 5_000 };
   const users = Array.from({ length: USERS }, (_, i) => i);
   const setup = async (): Promise<{ store: Store; hh: BatchHarness }> => {
     const store = await stores.open();
@@ -129,7 +132,7 @@ describe("postgres store", () => {
   it("an operation of a process killed after Teams accepted it is polled to its end by a live process: each user once", async () => {
     const { hh } = await setup();
     // The live process starts first: a process that starts later would find the work at its start anyway.
-    const live = await hh.engine();
+    const live = await hh.engine({ config: quiet });
     // The other never polls (first poll after minutes): it dies with its operation running.
     const doomed = await child(hh, { BATCH_POLL_MS: "600000" });
     const { status, json } = await doomed.post("/v1/notifications", request(hh, "taken over"));
@@ -148,7 +151,7 @@ describe("postgres store", () => {
   for (const policy of ["resend", "unknown"] as const satisfies readonly InFlightPolicy[]) {
     it(`a submit of a process killed while it waits out a 429 follows HERALD_IN_FLIGHT_POLICY=${policy} in a live process`, async () => {
       const { hh } = await setup();
-      const live = await hh.engine({ config: { inFlightPolicy: policy } });
+      const live = await hh.engine({ config: { ...quiet, inFlightPolicy: policy } });
       // The first Connector request (the doomed process's submit) is throttled for a minute.
       await control(hh, "PUT", "faults", { status429: 1, count: 1, retryAfterSeconds: 60 });
       const doomed = await child(hh, { IN_FLIGHT_POLICY: policy });
