@@ -10,7 +10,7 @@ import { resolveAudience } from "./audience/resolve.js";
 import type { BatchSettings } from "./batch/runner.js";
 import { createBatchPath } from "./batch/wire.js";
 import { type DeliveryConfig, resolveDeliveryConfig } from "./config.js";
-import type { CredentialState } from "./dispatch/credentials.js";
+import { CredentialGate, type CredentialState } from "./dispatch/credentials.js";
 import { Dispatcher, type DispatchStats } from "./dispatch/dispatcher.js";
 import type { SurveyHook } from "./dispatch/survey-hook.js";
 import { DeliveryError } from "./errors.js";
@@ -189,7 +189,11 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
   const clock = new StoreClock(deps.clock ?? systemClock, storeNow, 2 * config.heartbeatMs);
   const limiter = limiterOnBaseClock(deps.limiter, clock);
   const policies = policiesFor(config.tenantRps, config.timeScale);
+  // One gate for the process: a batch submit that finds the credentials failing pauses single sends too, and the reverse.
+  const credentials = new CredentialGate(clock, logger.child({ component: "delivery" }), config.credentialBackoff);
   const batch = createBatchPath({
+    owner,
+    credentials,
     store: deps.store.batches,
     connector: deps.batch,
     deliveries: store,
@@ -208,6 +212,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
   });
   const dispatcher = new Dispatcher({
     owner,
+    credentials,
     store: batch.dispatchStore,
     directory: deps.store.recipients,
     conversations: deps.store.conversations,

@@ -81,10 +81,11 @@ async function loadOrg(o: ReturnType<typeof resolveOptions>): Promise<Org> {
  * Control API (JSON; errors `{error:{code,message}}`):
  * - `GET /_emulator` summary; `GET /_emulator/stats` counters global and per tenant;
  *   `POST /_emulator/stats/reset`.
- * - `GET|PUT|DELETE /_emulator/faults` (body FaultSettings: shares 0..1 of status412, status500,
- *   status502, status503, status504, reset, slow, deliverReset, deliverLate; slowMs; deliverLateMs;
- *   tenantId). DELETE ends all faults. `deliverReset`/`deliverLate` do the request, then destroy
- *   the socket / answer after deliverLateMs (see README.md, "Faults").
+ * - `GET|PUT|DELETE /_emulator/faults` (body FaultSettings: shares 0..1 of status412, status429,
+ *   status500, status502, status503, status504, reset, slow, deliverReset, deliverLate, deliver502,
+ *   deliver504; slowMs; deliverLateMs; retryAfterSeconds; count; method; tenantId). DELETE ends all
+ *   faults. `deliverReset`/`deliverLate`/`deliver502`/`deliver504` do the request, then destroy
+ *   the socket / answer late / answer a gateway's error (see README.md, "Faults").
  * - `GET|PATCH /_emulator/auth` `{enabled}`: require bearer tokens on Connector calls or not.
  * - `GET|PATCH /_emulator/limits` `{enabled?, timeScale?, tenantRps?, retryAfterFormat?, violationGraceMs?}`.
  * - `GET /_emulator/tenants`; `PATCH /_emulator/tenants/{id}` `{botDisabled}`.

@@ -2,6 +2,7 @@ import type { Clock } from "../../clock.js";
 import type { BatchConnector, BatchKind, BatchState } from "../../connector/batch.js";
 import type { OutgoingActivity } from "../../connector/client.js";
 import { ConnectorError } from "../../connector/errors.js";
+import { authenticatedAnswer, type CredentialGate, isCredentialFailure } from "../dispatch/credentials.js";
 import type { RateLimiter } from "../limits/index.js";
 import type { Policies } from "../policies.js";
 import { tenantBucket } from "../policies.js";
@@ -11,18 +12,24 @@ import { classifyFailure } from "../retry.js";
  * The I/O of one batch operation: submit it and poll it to its end, each request taking a slot
  * of the tenant's bucket (Teams counts batch calls against the same per-tenant ceiling as sends,
  * and so does the emulator) and honouring Retry-After, which blocks the tenant's bucket for
- * every sender in the process (and, with Redis, every process).
+ * every sender in the process (and, with Redis, every process). Every request also passes the
+ * process's credential gate (dispatch/credentials.ts): while the bot's credentials fail, nothing
+ * is sent and nothing fails; the request waits and goes when they work again.
  */
 export interface OperationDeps {
   connector: BatchConnector;
   limiter: RateLimiter;
   policies: Policies;
   clock: Clock;
+  /** The process's credential gate, shared with single sends. */
+  credentials: CredentialGate;
   /** Wait between two state polls, in ms (Teams' `retryAfter` in the answer wins when longer). */
   pollMs: number;
-  /** Backoff after a transient failure (5xx, network), in ms. */
+  /** Backoff after a transient failure (5xx, network), in ms; doubles per failure in a row. */
   backoffMs: number;
-  /** Transient failures in a row before giving up. */
+  /** Longest backoff between two tries of a poll or a failed-entries page, in ms (a Retry-After wins). */
+  maxBackoffMs: number;
+  /** Transient failures of a submit in a row before giving up. */
   maxTransient: number;
   signal: AbortSignal;
 }
@@ -41,8 +48,13 @@ export type SubmitResult =
       message: string;
       outcome: "failed" | "blocked" | "notFound" | "tenantDisabled";
     }
-  /** The request may have reached Teams without an answer: whether an operation started is unknown. */
-  | { kind: "inDoubt"; message: string };
+  /**
+   * The request may have reached Teams without a usable answer (no answer after it was written,
+   * or a 502/504 from a gateway in front of Teams): whether an operation started is unknown.
+   */
+  | { kind: "inDoubt"; code: string; message: string }
+  /** Herald is stopping and the request never left: the rows can simply be taken again. */
+  | { kind: "notSent" };
 
 /** Take one slot of the tenant's bucket, waiting as long as it says. */
 async function slot(d: OperationDeps, tenantId: string): Promise<void> {
@@ -51,6 +63,49 @@ async function slot(d: OperationDeps, tenantId: string): Promise<void> {
     const wait = await d.limiter.tryAcquire([bucket], d.clock.now());
     if (wait === 0) return;
     await d.clock.sleep(wait, d.signal);
+  }
+}
+
+/** Pass the credential gate (waiting while sending is paused); resolves with when it was entered. */
+async function credentialsOk(d: OperationDeps): Promise<number> {
+  for (;;) {
+    const now = d.clock.now();
+    const wait = d.credentials.waitMs(now);
+    if (wait === 0 && d.credentials.enter(now)) return now;
+    await d.clock.sleep(Math.max(wait, 50), d.signal);
+  }
+}
+
+/**
+ * A request through both gates; resolves with its answer, or with `{failed}` (the gate told).
+ * A credential failure pauses the gate and is retried after it (`again`); `key` names the
+ * request to the gate (a 401 only for it, while others are accepted, is that request's own).
+ */
+async function gated<T>(
+  d: OperationDeps,
+  tenantId: string,
+  key: string,
+  request: () => Promise<T>,
+): Promise<{ ok: T } | { again: true } | { failed: ConnectorError; enteredAt: number }> {
+  await slot(d, tenantId);
+  const enteredAt = await credentialsOk(d);
+  try {
+    const ok = await request();
+    d.credentials.succeeded(enteredAt);
+    d.credentials.settled(key);
+    return { ok };
+  } catch (e) {
+    if (!(e instanceof ConnectorError) || e.kind === "aborted") {
+      d.credentials.lost(enteredAt);
+      throw e;
+    }
+    if (isCredentialFailure(e) && (e.source === "token" || d.credentials.judge401(key) === "credentials")) {
+      d.credentials.failed(e);
+      return { again: true };
+    }
+    if (authenticatedAnswer(e)) d.credentials.succeeded(enteredAt);
+    else d.credentials.lost(enteredAt);
+    return { failed: e, enteredAt };
   }
 }
 
@@ -65,7 +120,18 @@ const transient = (e: ConnectorError): boolean => {
   return classifyFailure(e).outcome === "retry";
 };
 
-/** Submit one operation; retries 429 (after Retry-After) and transient failures that cannot have reached Teams. */
+/** Statuses of a gateway in front of Teams that may have passed the request on before it failed. */
+const gatewayStatuses: ReadonlySet<number> = new Set([502, 504]);
+
+const isAbort = (d: OperationDeps, e: unknown): boolean =>
+  d.signal.aborted && !(e instanceof ConnectorError && e.kind !== "aborted" && e.mayHaveArrived);
+
+/**
+ * Submit one operation; retries 429 (after Retry-After), credential failures (after the gate's
+ * pause) and transient failures that cannot have reached Teams. The request itself is not
+ * aborted when Herald stops (its answer is worth waiting for: an operation id on the rows is
+ * polled again after the restart, while a cut request leaves them in doubt).
+ */
 export async function submit(
   d: OperationDeps,
   serviceUrl: string,
@@ -73,41 +139,64 @@ export async function submit(
   tenantId: string,
   activity: OutgoingActivity,
   members: readonly string[],
+  key: string,
 ): Promise<SubmitResult> {
   let failures = 0;
   for (;;) {
-    await slot(d, tenantId);
+    let r: Awaited<ReturnType<typeof gated<string>>>;
     try {
-      batchStats.submits++;
-      const operationId = await d.connector.startBatch(
-        serviceUrl,
-        kind,
-        { activity, tenantId, members: members.map((id) => ({ id })) },
-        d.signal,
-      );
-      return { kind: "started", operationId };
+      if (d.signal.aborted) return { kind: "notSent" };
+      r = await gated(d, tenantId, key, () => {
+        batchStats.submits++;
+        return d.connector.startBatch(serviceUrl, kind, { activity, tenantId, members: members.map((id) => ({ id })) });
+      });
     } catch (e) {
-      if (!(e instanceof ConnectorError) || e.kind === "aborted") throw e;
-      if (e.status === 429) {
-        await throttled(d, tenantId, e);
-        continue;
-      }
-      // No answer after the request was written: Teams may have started the operation.
-      if (e.status === undefined && e.mayHaveArrived) return { kind: "inDoubt", message: e.message };
-      if (transient(e) && ++failures < d.maxTransient) {
-        batchStats.transient++;
-        await d.clock.sleep(d.backoffMs * 2 ** Math.min(failures, 8), d.signal);
-        continue;
-      }
-      const row = classifyFailure(e);
-      const outcome = row.outcome === "blocked" || row.outcome === "notFound" || row.outcome === "tenantDisabled" ? row.outcome : "failed";
-      const code = e.status === undefined ? `network/${e.kind}` : [e.status, e.code, e.subCode].filter(Boolean).join("/");
-      return { kind: "refused", status: e.status, code, message: e.message, outcome };
+      if (isAbort(d, e)) return { kind: "notSent" };
+      throw e;
     }
+    if ("ok" in r) return { kind: "started", operationId: r.ok };
+    if ("again" in r) continue;
+    const e = r.failed;
+    if (e.status === 429) {
+      await throttled(d, tenantId, e);
+      continue;
+    }
+    // An answer that does not say Teams did nothing: Teams may have started the operation.
+    if (e.status === undefined && e.mayHaveArrived) return { kind: "inDoubt", code: `network/${e.kind}`, message: e.message };
+    if (e.status !== undefined && gatewayStatuses.has(e.status))
+      return { kind: "inDoubt", code: [e.status, e.code].filter(Boolean).join("/"), message: e.message };
+    if (transient(e) && ++failures < d.maxTransient) {
+      batchStats.transient++;
+      try {
+        await d.clock.sleep(d.backoffMs * 2 ** Math.min(failures, 8), d.signal);
+      } catch (x) {
+        if (isAbort(d, x)) return { kind: "notSent" };
+        throw x;
+      }
+      continue;
+    }
+    const row = classifyFailure(e);
+    const outcome = row.outcome === "blocked" || row.outcome === "notFound" || row.outcome === "tenantDisabled" ? row.outcome : "failed";
+    const code = e.status === undefined ? `network/${e.kind}` : [e.status, e.code, e.subCode].filter(Boolean).join("/");
+    return { kind: "refused", status: e.status, code, message: e.message, outcome };
   }
 }
 
-/** Poll until the operation is no longer running (or Teams forgot it: 404); undefined = forgotten. */
+/** The wait after `failures` failed reads in a row: backoff doubling up to maxBackoffMs, never shorter than a Retry-After. */
+export function readBackoff(
+  d: Pick<OperationDeps, "backoffMs" | "maxBackoffMs">,
+  failures: number,
+  retryAfterMs: number | undefined,
+): number {
+  const exp = Math.min(d.maxBackoffMs, d.backoffMs * 2 ** Math.min(Math.max(0, failures - 1), 20));
+  return Math.max(exp, retryAfterMs ?? 0);
+}
+
+/**
+ * Poll until the operation is no longer running (or Teams forgot it: 404); undefined = forgotten.
+ * A failed poll never ends the wait: it is asked again after a backoff (a Retry-After wins), for
+ * as long as it takes; only Herald stopping ends it (the operation stays on its rows).
+ */
 export async function pollUntilDone(
   d: OperationDeps,
   serviceUrl: string,
@@ -122,58 +211,69 @@ export async function pollUntilDone(
   let wait = next;
   for (;;) {
     if (wait > 0) await d.clock.sleep(wait, d.signal);
-    next = Math.min(d.pollMs, next * 2);
-    wait = next;
-    await slot(d, tenantId);
-    try {
+    const r = await gated(d, tenantId, `batch-poll:${operationId}`, () => {
       batchStats.polls++;
-      const state = await d.connector.getBatchState(serviceUrl, operationId, d.signal);
-      failures = 0;
-      if (!running(state.state)) return state;
-      if (state.retryAfterMs !== undefined && state.retryAfterMs > wait) wait = state.retryAfterMs;
-    } catch (e) {
-      if (!(e instanceof ConnectorError) || e.kind === "aborted") throw e;
-      if (e.status === 429) {
-        await throttled(d, tenantId, e);
-        wait = 0;
-        continue;
-      }
-      if (e.status === 404) return undefined;
-      batchStats.transient++;
-      if (++failures >= d.maxTransient) throw e;
-      wait = d.backoffMs * 2 ** Math.min(failures, 8);
+      return d.connector.getBatchState(serviceUrl, operationId, d.signal);
+    });
+    if ("again" in r) {
+      wait = 0;
+      continue;
     }
+    if ("ok" in r) {
+      failures = 0;
+      const state = r.ok;
+      if (!running(state.state)) return state;
+      next = Math.min(d.pollMs, next * 2);
+      wait = next;
+      if (state.retryAfterMs !== undefined && state.retryAfterMs > wait) wait = state.retryAfterMs;
+      continue;
+    }
+    const e = r.failed;
+    if (e.status === 429) {
+      await throttled(d, tenantId, e);
+      wait = 0;
+      continue;
+    }
+    if (e.status === 404) return undefined;
+    batchStats.transient++;
+    wait = readBackoff(d, ++failures, e.retryAfterMs);
   }
 }
 
-/** Every failed entry of a finished operation, page by page. */
+/**
+ * Every failed entry of a finished operation, page by page (a failed page is asked again, as a
+ * poll is); undefined when Teams no longer knows the operation (404).
+ */
 export async function failedEntries(
   d: OperationDeps,
   serviceUrl: string,
   tenantId: string,
   operationId: string,
-): Promise<{ id: string; error: string }[]> {
+): Promise<{ id: string; error: string }[] | undefined> {
   const all: { id: string; error: string }[] = [];
   let token: string | undefined;
   let failures = 0;
-  do {
-    await slot(d, tenantId);
-    try {
+  for (;;) {
+    const at = token;
+    const r = await gated(d, tenantId, `batch-poll:${operationId}`, () => {
       batchStats.failedPages++;
-      const page = await d.connector.getBatchFailedEntries(serviceUrl, operationId, token, d.signal);
-      all.push(...page.entries);
-      token = page.continuationToken;
+      return d.connector.getBatchFailedEntries(serviceUrl, operationId, at, d.signal);
+    });
+    if ("again" in r) continue;
+    if ("ok" in r) {
+      all.push(...r.ok.entries);
+      token = r.ok.continuationToken;
       failures = 0;
-    } catch (e) {
-      if (!(e instanceof ConnectorError) || e.kind === "aborted") throw e;
-      if (e.status === 429) {
-        await throttled(d, tenantId, e);
-        continue;
-      }
-      batchStats.transient++;
-      if (++failures >= d.maxTransient) throw e;
-      await d.clock.sleep(d.backoffMs * 2 ** Math.min(failures, 8), d.signal);
+      if (token === undefined) return all;
+      continue;
     }
-  } while (token !== undefined);
-  return all;
+    const e = r.failed;
+    if (e.status === 429) {
+      await throttled(d, tenantId, e);
+      continue;
+    }
+    if (e.status === 404) return undefined;
+    batchStats.transient++;
+    await d.clock.sleep(readBackoff(d, ++failures, e.retryAfterMs), d.signal);
+  }
 }

@@ -7,8 +7,14 @@
  *   polls that operation again instead of sending a second time;
  * - settled rows end `sent` with `batch/sent` and words saying no activity id exists, or with
  *   the outcome of their failed entry.
- * A `submitting` row whose process died is treated like an in-flight send (HERALD_IN_FLIGHT_POLICY).
+ * A taken row carries its process in `lease_owner` (as a claimed row does): a live process never
+ * touches another's batch rows; once the owner's heartbeat is stale (judged as the individual
+ * path judges leases, on the database's clock with PostgreSQL), a live process's sweep adopts its
+ * operations (`adoptOperations`) and applies HERALD_IN_FLIGHT_POLICY to its unanswered submits
+ * (`recoverSubmits`), one taker per row (the notification's lock orders them).
  */
+
+import type { InFlightPolicy } from "../model.js";
 
 /** Row codes of the batch path. */
 export const batchCodes = {
@@ -44,13 +50,42 @@ export interface BatchOutcome {
   message: string;
 }
 
+/**
+ * Who is alive, for the recovery of batch rows: `self`, and every process whose heartbeat is at
+ * or after `staleBefore` (on PostgreSQL measured as `now - staleBefore` back from the database's
+ * own `now()`, as leases are). `othersAreDead`: a store one process owns (SQLite), where every
+ * owner but `self` is a process that stopped.
+ */
+export interface BatchLiveness {
+  self: string;
+  staleBefore: number;
+  now: number;
+  othersAreDead: boolean;
+  /**
+   * Work of `self` that this process is doing now (submit ids being submitted, operation ids
+   * being polled); rows of `self` not among them and older than `staleBefore` are orphans (a
+   * follow that failed) and are recovered like a dead process's.
+   */
+  busy: ReadonlySet<string>;
+  /** Also rows without an owner (taken by a Herald before owners were recorded), judged by their age. */
+  unowned: boolean;
+}
+
+/** Rows moved by `recoverSubmits`, per submit. */
+export interface RecoveredSubmit {
+  notificationId: string;
+  submitId: string;
+  rows: number;
+}
+
 export interface BatchStore {
   /**
    * Take up to `limit` ready rows of the notification whose recipient a batch can name (a `29:`
    * user id, or a channel), oldest first, into the batch queue as `submitting` under
-   * `submitId`, in one transaction (the notification locked); a queued notification becomes sending.
+   * `submitId`, owned by `owner` (a worker id with a heartbeat), in one transaction (the
+   * notification locked); a queued notification becomes sending.
    */
-  take(notificationId: string, submitId: string, limit: number, now: number): Promise<BatchRow[]>;
+  take(notificationId: string, submitId: string, limit: number, now: number, owner?: string): Promise<BatchRow[]>;
   /** Teams accepted the submit of rows `seqs` (taken under `submitId`): they wait on `operationId`. */
   started(notificationId: string, submitId: string, seqs: readonly number[], operationId: string, now: number): Promise<void>;
   /** A submit that never reached Teams: the rows `seqs` (undefined = all of the submit) go back to the ready queue at `dueAt`. */
@@ -69,8 +104,19 @@ export interface BatchStore {
   ): Promise<number>;
   /** Operations some pending rows wait on (to poll after a restart). */
   running(): Promise<RunningOperation[]>;
-  /** Submits whose rows still say `submitting` (their process may have died before Teams answered). */
-  submitting(): Promise<{ notificationId: string; submitId: string; updatedAt: number }[]>;
+  /**
+   * Submits still `submitting` whose owner is dead (see BatchLiveness): Teams may or may not have
+   * started them. `resend`: back to the ready queue, due now; `unknown`: they end with `outcome`
+   * (counters with them). One transaction per notification, the owner judged inside each
+   * statement, so two processes recovering at once move each row once.
+   */
+  recoverSubmits(live: BatchLiveness, policy: InFlightPolicy, outcome: BatchOutcome): Promise<RecoveredSubmit[]>;
+  /**
+   * Operations whose owner is dead (see BatchLiveness) become `self`'s: the rows name `self` as
+   * owner, in one transaction per notification (locked), so exactly one live process adopts each
+   * operation and polls it. Returns what was adopted.
+   */
+  adoptOperations(live: BatchLiveness): Promise<RunningOperation[]>;
   /** Notifications among `ids` that went through the batch path (a row of theirs carries a batch code). */
   batchNotifications(ids: readonly string[]): Promise<string[]>;
   /** Ready rows of the notification a batch can name, counted (0 = nothing left for the batch path). */

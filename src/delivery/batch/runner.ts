@@ -3,13 +3,14 @@ import type { Clock } from "../../clock.js";
 import type { BatchConnector } from "../../connector/batch.js";
 import type { OutgoingActivity } from "../../connector/client.js";
 import type { Logger } from "../../log.js";
+import type { CredentialGate } from "../dispatch/credentials.js";
 import type { RateLimiter } from "../limits/index.js";
 import type { InFlightPolicy } from "../model.js";
 import type { Policies } from "../policies.js";
 import type { DeliveryStore } from "../store/port.js";
 import { failedEntries, type OperationDeps, pollUntilDone, submit } from "./operation.js";
 import { type BatchGroup, failedEntryOutcome, groupRows, isRunningState, memberOf, sentOutcome, unfinishedOutcome } from "./outcomes.js";
-import type { BatchOutcome, BatchStore, RunningOperation } from "./port.js";
+import type { BatchLiveness, BatchOutcome, BatchStore, RunningOperation } from "./port.js";
 
 /** Settings of the batch path (DeliveryConfig.batch). */
 export interface BatchSettings {
@@ -33,8 +34,14 @@ export interface BatchRunnerDeps {
   logger: Logger;
   settings: BatchSettings;
   inFlightPolicy: InFlightPolicy;
-  /** A `submitting` row older than this (ms) in a shared store belongs to a dead process. */
+  /** This process's worker id: its heartbeat in the store says it is alive (the dispatcher writes it). */
+  owner: string;
+  /** A process without a heartbeat for this long (ms) is dead: its batch rows are taken over. */
   staleMs: number;
+  /** How often (ms) the runner looks for dead processes' submits and operations. */
+  sweepMs: number;
+  /** The process's credential gate (shared with single sends). */
+  credentials: CredentialGate;
   /** Where to send for a tenant when a row names no serviceUrl. */
   serviceUrlOf: (tenantId: string) => string;
   /** The one activity every recipient gets; undefined when the message is personalised (then the rows go one by one). */
@@ -54,16 +61,26 @@ const inFlight = (): BatchOutcome => ({
 /**
  * The batch path of the delivery engine: takes a batch notification's ready rows in chunks,
  * submits each chunk as one Teams batch operation, polls it to its end and writes every row's
- * outcome. The operation id is on the rows before anything else happens after Teams' 201, so a
- * restart polls it again (`start`) instead of sending twice. Rows a batch cannot name (group
- * chats, chats to create for Entra ids) and personalised messages go back to the dispatcher.
+ * outcome. The operation id is on the rows before anything else happens after Teams' 201, so
+ * nothing is sent twice. Rows a batch cannot name (group chats, chats to create for Entra ids)
+ * and personalised messages go back to the dispatcher.
+ *
+ * Ownership: the rows a runner takes name its process (`owner`). Every `sweepMs` (and at start)
+ * the runner looks for rows whose owner's heartbeat is stale (the individual path's judgement of
+ * a lease): their operations it adopts and polls, their unanswered submits follow
+ * HERALD_IN_FLIGHT_POLICY. A live process waiting out a long Retry-After keeps its heartbeat, so
+ * its submit is never taken for dead.
  */
 export class BatchRunner {
   private readonly marked = new Set<string>();
   private readonly loops = new Map<string, Promise<void>>();
   private readonly follows = new Set<Promise<void>>();
+  /** Submit ids being submitted and operation ids being polled here (BatchLiveness.busy). */
+  private readonly busy = new Set<string>();
   private readonly abort = new AbortController();
   private readonly op: OperationDeps;
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
 
   constructor(private readonly deps: BatchRunnerDeps) {
     this.op = {
@@ -71,8 +88,11 @@ export class BatchRunner {
       limiter: deps.limiter,
       policies: deps.policies,
       clock: deps.clock,
+      credentials: deps.credentials,
       pollMs: deps.settings.pollMs,
-      backoffMs: 500,
+      // Scaled with the poll interval (tests and a time-scaled emulator poll faster): 500 ms doubling to 30 s by default.
+      backoffMs: Math.min(500, deps.settings.pollMs / 4),
+      maxBackoffMs: Math.min(30_000, deps.settings.pollMs * 15),
       maxTransient: 8,
       signal: this.abort.signal,
     };
@@ -94,25 +114,58 @@ export class BatchRunner {
   }
 
   /**
-   * After a restart, before the dispatcher starts: submits left without an answer follow
-   * HERALD_IN_FLIGHT_POLICY, operations with an id are polled again, and notifications among
-   * `active` that went through the batch path stay on it.
+   * Before the dispatcher starts: the work of dead processes is taken over (rows taken before
+   * owners were recorded too, by their age), notifications among `active` that went through the
+   * batch path stay on it, and the sweep starts.
    */
   async start(active: readonly string[]): Promise<void> {
-    const { store, clock, deliveries } = this.deps;
+    await this.sweep(true);
+    for (const id of await this.deps.store.batchNotifications(active)) this.mark(id);
+    for (const id of this.marked) this.kick(id);
+    this.timer = setInterval(() => {
+      if (this.sweeping || this.abort.signal.aborted) return;
+      this.sweeping = this.sweep(false)
+        .catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "batch recovery sweep failed"))
+        .finally(() => {
+          this.sweeping = undefined;
+        });
+    }, this.deps.sweepMs);
+    this.timer.unref();
+  }
+
+  /**
+   * Take over the batch work of dead processes (and this one's orphans: a follow that failed):
+   * unanswered submits follow HERALD_IN_FLIGHT_POLICY, operations are adopted and polled here.
+   */
+  private async sweep(unowned: boolean): Promise<void> {
+    const { store, clock, deliveries, staleMs, owner, inFlightPolicy, logger } = this.deps;
     const now = clock.now();
-    for (const s of await store.submitting()) {
-      if (deliveries.shared && s.updatedAt > now - this.deps.staleMs) continue;
-      if (this.deps.inFlightPolicy === "resend") await store.release(s.notificationId, s.submitId, undefined, now, now);
-      else await store.settle(s.notificationId, { submitId: s.submitId }, new Map(), inFlight(), now);
-      await deliveries.finishIfDone([s.notificationId], now);
+    const live: BatchLiveness = {
+      self: owner,
+      staleBefore: now - staleMs,
+      now,
+      othersAreDead: !deliveries.shared,
+      busy: this.busy,
+      unowned,
+    };
+    const recovered = await store.recoverSubmits(live, inFlightPolicy, inFlight());
+    for (const r of recovered) {
+      logger.warn({ ...r, policy: inFlightPolicy }, "took over a batch submit of a stopped process");
+      if (inFlightPolicy === "resend") {
+        this.mark(r.notificationId);
+        this.kick(r.notificationId);
+      }
     }
-    for (const id of await store.batchNotifications(active)) this.mark(id);
-    for (const op of await store.running()) {
+    if (recovered.length > 0)
+      await deliveries.finishIfDone(
+        recovered.map((r) => r.notificationId),
+        now,
+      );
+    if (this.abort.signal.aborted) return;
+    for (const op of await store.adoptOperations(live)) {
       this.mark(op.notificationId);
       this.resume(op);
     }
-    for (const id of this.marked) this.kick(id);
   }
 
   /** Send what is ready of a batch notification (no-op when already working on it). */
@@ -129,10 +182,11 @@ export class BatchRunner {
     this.loops.set(notificationId, loop);
   }
 
-  /** Stop: nothing new is submitted, polls end; operations stay on their rows for the next start. */
+  /** Stop: nothing new is submitted, polls end; operations stay on their rows for another process or the next start. */
   async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
     this.abort.abort();
-    await Promise.allSettled([...this.loops.values(), ...this.follows]);
+    await Promise.allSettled([...this.loops.values(), ...this.follows, this.sweeping]);
   }
 
   private async run(id: string): Promise<void> {
@@ -144,20 +198,35 @@ export class BatchRunner {
       const activity = await this.deps.activityOf(id);
       if (!activity) return this.leave(id, running);
       const submitId = randomUUID();
-      const rows = await store.take(id, submitId, settings.size, clock.now());
+      // Busy before the rows exist: a sweep never takes a submit of this process for an orphan.
+      this.busy.add(submitId);
+      let rows: Awaited<ReturnType<BatchStore["take"]>>;
+      try {
+        rows = await store.take(id, submitId, settings.size, clock.now(), this.deps.owner);
+      } catch (e) {
+        this.busy.delete(submitId);
+        throw e;
+      }
       if (rows.length === 0) {
+        this.busy.delete(submitId);
         const n = await deliveries.getNotification(id);
         if (!n || n.status === "canceled" || n.expansionDone) return this.leave(id, running);
         await clock.sleep(settings.pollMs / 4, this.abort.signal); // the expansion is still writing rows
         continue;
       }
-      for (const g of groupRows(rows, this.deps.serviceUrlOf)) {
-        const p = this.group(id, submitId, g, activity).finally(() => running.delete(p));
+      const groups = groupRows(rows, this.deps.serviceUrlOf).map((g) => {
+        const p: Promise<void> = this.group(id, submitId, g, activity)
+          .catch((e: unknown) => {
+            if (!this.abort.signal.aborted)
+              this.deps.logger.error({ notificationId: id, submitId, err: (e as Error).message }, "a batch operation failed");
+          })
+          .finally(() => running.delete(p));
         running.add(p);
-      }
+        return p;
+      });
+      void Promise.allSettled(groups).then(() => this.busy.delete(submitId));
     }
   }
-
   /** Wait for the notification's operations, then hand what is left to the dispatcher. */
   private async leave(id: string, running: Set<Promise<void>>): Promise<void> {
     await Promise.allSettled(running);
@@ -177,26 +246,55 @@ export class BatchRunner {
       await store.settle(id, { submitId, seqs: g.duplicates }, new Map(), dup, clock.now());
     }
     const seqs = [...g.members.values()];
-    const r = await submit(this.op, g.serviceUrl, g.kind, g.tenantId, activity, [...g.members.keys()]);
+    const key = `batch-submit:${submitId}:${g.tenantId}:${g.kind}`;
+    const r = await submit(this.op, g.serviceUrl, g.kind, g.tenantId, activity, [...g.members.keys()], key);
     if (r.kind === "started") {
-      await store.started(id, submitId, seqs, r.operationId, clock.now());
-      this.deps.logger.info({ notificationId: id, operationId: r.operationId, recipients: seqs.length }, "batch operation started");
-      await this.follow(id, r.operationId, g.tenantId, g.serviceUrl, g.members, g.conversations);
+      // Busy before the rows name the operation: a sweep never takes it for an orphan.
+      this.busy.add(r.operationId);
+      try {
+        await store.started(id, submitId, seqs, r.operationId, clock.now());
+        this.deps.logger.info({ notificationId: id, operationId: r.operationId, recipients: seqs.length }, "batch operation started");
+        await this.follow(id, r.operationId, g.tenantId, g.serviceUrl, g.members, g.conversations);
+      } finally {
+        this.busy.delete(r.operationId);
+      }
       return;
     }
-    if (r.kind === "inDoubt" && this.deps.inFlightPolicy === "resend") {
+    if (r.kind === "notSent") {
+      // Herald stops before the request left: the rows go back to the queue for whoever sends next.
       await store.release(id, submitId, seqs, clock.now(), clock.now());
+      return;
+    }
+    // In doubt (no answer after the request was written, or a gateway's 502/504): like a submit whose
+    // process died, HERALD_IN_FLIGHT_POLICY decides; never a blind resubmit under the default policy.
+    if (r.kind === "inDoubt" && this.deps.inFlightPolicy === "resend") {
+      this.deps.logger.warn({ notificationId: id, submitId, code: r.code }, "a batch submit is in doubt: its rows are sent again (resend)");
+      await store.release(id, submitId, seqs, clock.now(), clock.now());
+      this.kickLater(id);
       return;
     }
     const outcome: BatchOutcome =
       r.kind === "inDoubt"
-        ? { ...inFlight(), message: `Teams did not answer the batch submit (${r.message}); it may or may not have started it.` }
+        ? {
+            ...inFlight(),
+            message: `Teams did not answer the batch submit usably (${r.code}: ${r.message}); it may or may not have started it, so it is not sent again (HERALD_IN_FLIGHT_POLICY=unknown).`,
+          }
         : { status: r.outcome === "tenantDisabled" ? "failed" : r.outcome, code: r.code, message: r.message };
     await store.settle(id, { submitId, seqs }, new Map(), outcome, clock.now());
     await this.deps.deliveries.finishIfDone([id], clock.now());
   }
 
+  /** Kick the notification once its current loop (if any) ended: released rows are taken again. */
+  private kickLater(id: string): void {
+    const loop = this.loops.get(id);
+    if (loop) void loop.then(() => this.kick(id));
+    else this.kick(id);
+  }
+
+  /** Poll an operation this process adopted (from a dead process, or after a restart). */
   private resume(op: RunningOperation): void {
+    if (this.busy.has(op.operationId)) return;
+    this.busy.add(op.operationId);
     const members = new Map<string, number>();
     const conversations = new Map<number, string>();
     for (const row of op.rows) {
@@ -207,14 +305,17 @@ export class BatchRunner {
     const serviceUrl = op.serviceUrl ?? this.deps.serviceUrlOf(op.tenantId);
     this.deps.logger.info(
       { notificationId: op.notificationId, operationId: op.operationId },
-      "polling a batch operation again after a restart",
+      "polling a batch operation a stopped process had started",
     );
     const p = this.follow(op.notificationId, op.operationId, op.tenantId, serviceUrl, members, conversations)
       .catch((e: unknown) => {
         if (!this.abort.signal.aborted)
           this.deps.logger.error({ operationId: op.operationId, err: (e as Error).message }, "batch poll failed");
       })
-      .finally(() => this.follows.delete(p));
+      .finally(() => {
+        this.follows.delete(p);
+        this.busy.delete(op.operationId);
+      });
     this.follows.add(p);
   }
 
@@ -234,12 +335,14 @@ export class BatchRunner {
     if (!state) rest = unfinishedOutcome(operationId, "Forgotten");
     else {
       const failed = Object.entries(state.statusMap).some(([status, n]) => n > 0 && !status.startsWith("2"));
-      if (failed)
-        for (const e of await failedEntries(this.op, serviceUrl, tenantId, operationId)) {
-          const seq = members.get(e.id);
-          if (seq !== undefined) outcomes.set(seq, failedEntryOutcome(e.error));
-        }
-      rest = state.state.toLowerCase() === "completed" ? sentOutcome(operationId) : unfinishedOutcome(operationId, state.state);
+      const entries = failed ? await failedEntries(this.op, serviceUrl, tenantId, operationId) : [];
+      for (const e of entries ?? []) {
+        const seq = members.get(e.id);
+        if (seq !== undefined) outcomes.set(seq, failedEntryOutcome(e.error));
+      }
+      // Failed entries Teams forgot: which rows failed is unknown.
+      if (!entries) rest = unfinishedOutcome(operationId, "Forgotten");
+      else rest = state.state.toLowerCase() === "completed" ? sentOutcome(operationId) : unfinishedOutcome(operationId, state.state);
     }
     // Later notifications skip these conversations (and the blocked report lists them), as after a single
     // send's 403. Before the rows: once a row shows its outcome, its conversation says so too.

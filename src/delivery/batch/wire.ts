@@ -3,6 +3,7 @@ import type { BatchConnector } from "../../connector/batch.js";
 import type { OutgoingActivity } from "../../connector/client.js";
 import type { Logger } from "../../log.js";
 import type { DeliveryConfig } from "../config.js";
+import { CredentialGate } from "../dispatch/credentials.js";
 import { DeliveryError } from "../errors.js";
 import type { RateLimiter } from "../limits/index.js";
 import type { Policies } from "../policies.js";
@@ -25,6 +26,10 @@ export interface BatchPathDeps {
   clock: Clock;
   logger: Logger;
   config: Readonly<DeliveryConfig>;
+  /** This process's worker id (its heartbeat says it is alive). */
+  owner: string;
+  /** The process's credential gate, shared with single sends (default: one of the batch path's own). */
+  credentials?: CredentialGate | undefined;
   settings?: Partial<BatchSettings> | undefined;
   activityOf: (notificationId: string) => Promise<OutgoingActivity | undefined>;
   /** Kick the dispatcher (rows the batch path left are then sent one by one). */
@@ -65,7 +70,10 @@ export function createBatchPath(d: BatchPathDeps): BatchPath {
           logger: d.logger.child({ component: "batch" }),
           settings,
           inFlightPolicy: d.config.inFlightPolicy,
+          owner: d.owner,
           staleMs: d.config.staleMs,
+          sweepMs: d.config.heartbeatMs,
+          credentials: d.credentials ?? new CredentialGate(d.clock, d.logger, d.config.credentialBackoff),
           serviceUrlOf: () => d.config.defaultServiceUrl,
           activityOf: d.activityOf,
           handBack: () => d.kickDispatcher(),

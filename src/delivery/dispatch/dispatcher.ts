@@ -46,6 +46,8 @@ export interface DispatcherDeps {
   teams?: TeamReach | undefined;
   /** Starts or queues surveys (src/surveys); without it survey rows fail. */
   surveys?: SurveyHook | undefined;
+  /** The process's credential gate, when another sender (the batch path) shares it; default: a new one. */
+  credentials?: CredentialGate | undefined;
 }
 
 /** An item of the batched write: a row about to be sent, or a request's outcome. */
@@ -110,7 +112,7 @@ export class Dispatcher {
     // requests within 2 s cannot exceed them.
     const sendLimit = Math.min(...deps.policies.send.map((w) => w.limit));
     this.recent = new RecentRequests(2_000 / config.timeScale, sendLimit);
-    this.credentials = new CredentialGate(clock, deps.logger, config.credentialBackoff);
+    this.credentials = deps.credentials ?? new CredentialGate(clock, deps.logger, config.credentialBackoff);
     this.executor = new Executor({
       connector: deps.connector,
       conversations: deps.conversations,

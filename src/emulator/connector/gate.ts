@@ -1,4 +1,5 @@
 import type { EmulatorContext } from "../context.js";
+import { isAnswerFault } from "../faults/faults.js";
 import { sendJsonText } from "../http/io.js";
 import type { Call } from "../http/router.js";
 import type { LimitClass, LimitKey } from "../limits/limits.js";
@@ -63,7 +64,7 @@ export function admit(ctx: EmulatorContext, call: Call, tenant: number, key: Lim
 export function gate(ctx: EmulatorContext, call: Call, tenant: number, key: LimitKey | undefined, cls: LimitClass, now: number): Verdict {
   ctx.counters.inc(tenant, C.requests);
   if (ctx.limits.isViolation(tenant, key, now)) ctx.counters.inc(tenant, C.violations);
-  const fault = ctx.faults.draw(tenant);
+  const fault = ctx.faults.draw(tenant, call.method);
   if (fault !== undefined) {
     ctx.counters.inc(tenant, C.faults);
     if (fault === "reset") {
@@ -75,7 +76,14 @@ export function gate(ctx: EmulatorContext, call: Call, tenant: number, key: Limi
       ctx.counters.inc(tenant, C.faultSlow);
       return Verdict.slow;
     }
-    if (fault === "deliverReset" || fault === "deliverLate") {
+    if (fault === "status429") {
+      ctx.counters.inc(tenant, C.fault429);
+      ctx.counters.inc(tenant, C.throttled);
+      ctx.counters.status(tenant, 429);
+      sendError(call.res, errors.throttled, { "retry-after": String(ctx.faults.retryAfterSeconds) });
+      return Verdict.answered;
+    }
+    if (isAnswerFault(fault)) {
       // The request goes on as usual; `ok` spoils its answer.
       call.answerFault = fault;
       return afterFaults(ctx, call, tenant, key, cls, now);
@@ -145,13 +153,21 @@ export function fail(ctx: EmulatorContext, call: Call, tenant: number, error: Te
 /**
  * Answer a request that was done with JSON text (empty text: no body) and count the status. An
  * answer fault drawn for it applies here, after the request took effect: `deliverReset` destroys
- * the socket instead, `deliverLate` answers after `deliverLateMs`.
+ * the socket instead, `deliverLate` answers after `deliverLateMs`, `deliver502`/`deliver504`
+ * answer a gateway's error instead.
  */
 export function ok(ctx: EmulatorContext, call: Call, tenant: number, status: number, text: string): void {
   const fault = call.answerFault;
   if (fault === "deliverReset") {
     ctx.counters.inc(tenant, C.faultDeliverReset);
     call.req.socket.destroy();
+    return;
+  }
+  if (fault === "deliver502" || fault === "deliver504") {
+    const error = fault === "deliver502" ? errors.badGateway : errors.gatewayTimeout;
+    ctx.counters.inc(tenant, C.faultDeliverGateway);
+    ctx.counters.status(tenant, error.status);
+    sendError(call.res, error);
     return;
   }
   ctx.counters.status(tenant, status);

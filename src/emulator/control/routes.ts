@@ -14,6 +14,7 @@ const share = z.number().min(0).max(1).optional();
 const faultsSchema = z
   .object({
     status412: share,
+    status429: share,
     status500: share,
     status502: share,
     status503: share,
@@ -22,6 +23,11 @@ const faultsSchema = z
     slow: share,
     deliverReset: share,
     deliverLate: share,
+    deliver502: share,
+    deliver504: share,
+    retryAfterSeconds: z.number().min(0).max(3600).optional(),
+    count: z.number().int().min(1).optional(),
+    method: z.enum(["GET", "POST", "PUT", "DELETE"]).optional(),
     slowMs: z.number().min(0).optional(),
     deliverLateMs: z.number().min(0).optional(),
     tenantId: z.string().min(1).optional(),

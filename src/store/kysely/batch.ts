@@ -1,7 +1,17 @@
 import { type ExpressionBuilder, type Kysely, sql } from "kysely";
-import { type BatchOutcome, type BatchRow, type BatchStore, batchCodes, type RunningOperation } from "../../delivery/batch/port.js";
+import {
+  type BatchLiveness,
+  type BatchOutcome,
+  type BatchRow,
+  type BatchStore,
+  batchCodes,
+  type RecoveredSubmit,
+  type RunningOperation,
+} from "../../delivery/batch/port.js";
+import type { InFlightPolicy } from "../../delivery/model.js";
 import type { CounterDelta } from "../../delivery/store/plan.js";
 import type { StoreDialect } from "./backend.js";
+import { adoptOperations, recoverSubmits } from "./batch-recovery.js";
 import type { AllTables } from "./delivery-schema.js";
 import { addToCounters, chunk, lockNotifications, rowsPerStatement } from "./delivery-sql.js";
 
@@ -40,7 +50,7 @@ export class KyselyBatchStore implements BatchStore {
     private readonly dialect: StoreDialect,
   ) {}
 
-  take(notificationId: string, submitId: string, limit: number, now: number): Promise<BatchRow[]> {
+  take(notificationId: string, submitId: string, limit: number, now: number, owner?: string): Promise<BatchRow[]> {
     return this.db.transaction().execute(async (trx) => {
       const locked = await lockNotifications(trx, this.dialect, [notificationId]);
       const n = locked.get(notificationId);
@@ -70,7 +80,7 @@ export class KyselyBatchStore implements BatchStore {
             queue: "batch",
             op: "send",
             due_at: null,
-            lease_owner: null,
+            lease_owner: owner ?? null,
             last_error_code: batchCodes.submitting,
             last_error_message: submitId,
             updated_at: iso(now),
@@ -107,7 +117,7 @@ export class KyselyBatchStore implements BatchStore {
     for (const part of seqs ? chunk(seqs, rowsPerStatement) : [undefined]) {
       await this.db
         .updateTable("deliveries")
-        .set({ queue: "ready", due_at: dueAt, last_error_code: null, last_error_message: null, updated_at: iso(now) })
+        .set({ queue: "ready", due_at: dueAt, lease_owner: null, last_error_code: null, last_error_message: null, updated_at: iso(now) })
         .where("notification_id", "=", notificationId)
         .$if(part !== undefined, (q) => q.where("seq", "in", part ?? []))
         .where("queue", "=", "batch")
@@ -204,16 +214,12 @@ export class KyselyBatchStore implements BatchStore {
     return [...ops.values()];
   }
 
-  async submitting(): Promise<{ notificationId: string; submitId: string; updatedAt: number }[]> {
-    const rows = await this.db
-      .selectFrom("deliveries")
-      .select(["notification_id", "last_error_message", sql<string>`max(updated_at)`.as("at")])
-      .where("queue", "=", "batch")
-      .where("status", "=", "pending")
-      .where("last_error_code", "=", batchCodes.submitting)
-      .groupBy(["notification_id", "last_error_message"])
-      .execute();
-    return rows.map((r) => ({ notificationId: r.notification_id, submitId: r.last_error_message ?? "", updatedAt: Date.parse(r.at) }));
+  recoverSubmits(live: BatchLiveness, policy: InFlightPolicy, outcome: BatchOutcome): Promise<RecoveredSubmit[]> {
+    return recoverSubmits(this.db, this.dialect, live, policy, outcome);
+  }
+
+  adoptOperations(live: BatchLiveness): Promise<RunningOperation[]> {
+    return adoptOperations(this.db, this.dialect, live);
   }
 
   async batchNotifications(ids: readonly string[]): Promise<string[]> {

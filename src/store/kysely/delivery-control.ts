@@ -157,7 +157,7 @@ export async function heartbeat(db: Kysely<AllTables>, dialect: StoreDialect, ow
  * whose clock is ahead or behind (or stepped since it last measured the database's) judges
  * leases exactly as every other process does.
  */
-function liveSince(dialect: StoreDialect, staleBefore: number, now: number) {
+export function liveSince(dialect: StoreDialect, staleBefore: number, now: number) {
   return dialect === "postgres"
     ? sql<number>`now() - cast(${Math.max(0, now - staleBefore)} as double precision) * interval '1 millisecond'`
     : staleBefore;
@@ -252,7 +252,7 @@ export async function recover(
  * every other worker is dead by definition, a store one process owns) without a heartbeat at or
  * after `live` (`liveSince`), read by the same statement that moves the rows.
  */
-function deadOwner(self: string, live: ReturnType<typeof liveSince>, othersAreDead: boolean) {
+export function deadOwner(self: string, live: ReturnType<typeof liveSince>, othersAreDead: boolean) {
   return (eb: ExpressionBuilder<AllTables, "deliveries" | "notifications">, owner: Expression<string | null>) => {
     const conditions = [eb(owner, "is not", null), eb(owner, "<>", self)];
     if (!othersAreDead)
