@@ -113,7 +113,7 @@ forEachStore((stores) => {
     expect(h.emulator.context.counts.get(40).received).toBe(0);
     expect(h.counter("batchEntries") - entries).toBe(9);
     const rows = await h.rows(engine, notification.id);
-    expect(rows.find((r) => r.targetId === user(40).id)?.status).toBe("optedOut");
+    expect(rows.filter((r) => r.status === "optedOut").map((r) => r.conversationId)).toEqual([h.emulator.org.personalConversationId(40)]);
     expect(rows.filter((r) => r.lastErrorCode === "batch/sent")).toHaveLength(9);
     // herald_deliveries_total{outcome="sent"} reads these figures.
     expect(engine.stats().sent - sentBefore).toBe(9);
