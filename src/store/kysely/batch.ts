@@ -1,5 +1,12 @@
 import { type ExpressionBuilder, type Kysely, sql } from "kysely";
-import { type BatchOutcome, type BatchRow, type BatchStore, batchCodes, type RunningOperation } from "../../delivery/batch/port.js";
+import {
+  type BatchOutcome,
+  type BatchRecallView,
+  type BatchRow,
+  type BatchStore,
+  batchCodes,
+  type RunningOperation,
+} from "../../delivery/batch/port.js";
 import type { CounterDelta } from "../../delivery/store/plan.js";
 import type { StoreDialect } from "./backend.js";
 import type { AllTables } from "./delivery-schema.js";
@@ -188,16 +195,18 @@ export class KyselyBatchStore implements BatchStore {
     }
   }
 
-  settle(
+  async settle(
     notificationId: string,
     key: { operationId: string } | { submitId: string; seqs?: readonly number[] | undefined },
     outcomes: ReadonlyMap<number, BatchOutcome>,
     rest: BatchOutcome,
     now: number,
+    tally?: (status: BatchOutcome["status"], rows: number) => void,
   ): Promise<number> {
     const code = "operationId" in key ? batchCodes.running : batchCodes.submitting;
     const id = "operationId" in key ? key.operationId : key.submitId;
-    return this.db.transaction().execute(async (trx) => {
+    let written: CounterDelta = {};
+    const moved = await this.db.transaction().execute(async (trx) => {
       await lockNotifications(trx, this.dialect, [notificationId]);
       let waiting = await trx
         .selectFrom("deliveries")
@@ -247,8 +256,40 @@ export class KyselyBatchStore implements BatchStore {
         }
       }
       await addToCounters(trx, notificationId, delta, iso(now));
+      written = delta;
       return waiting.length;
     });
+    // After the commit: only rows really written are counted.
+    if (tally)
+      for (const [status, n] of Object.entries(written))
+        if (status !== "pending" && n !== undefined && n > 0) tally(status as BatchOutcome["status"], n);
+    return moved;
+  }
+
+  async recallView(notificationId: string): Promise<BatchRecallView> {
+    const rows = await this.db
+      .selectFrom("deliveries")
+      .select(["last_error_message", "tenant_id", "service_url"])
+      .distinct()
+      .where("notification_id", "=", notificationId)
+      .where("queue", "=", "batch")
+      .where("status", "=", "pending")
+      .where("last_error_code", "=", batchCodes.running)
+      .execute();
+    const operations = new Map<string, BatchRecallView["operations"][number]>();
+    for (const r of rows) {
+      const operationId = r.last_error_message ?? "";
+      if (!operations.has(operationId)) operations.set(operationId, { operationId, tenantId: r.tenant_id, serviceUrl: r.service_url ?? undefined });
+    }
+    const sent = await this.db
+      .selectFrom("deliveries")
+      .select(sql<number | string>`count(*)`.as("n"))
+      .where("notification_id", "=", notificationId)
+      .where("status", "=", "sent")
+      .where("activity_id", "is", null)
+      .where("last_error_code", "=", batchCodes.sent)
+      .executeTakeFirst();
+    return { operations: [...operations.values()], sentWithoutActivityId: Number(sent?.n ?? 0) };
   }
 
   async running(): Promise<RunningOperation[]> {
