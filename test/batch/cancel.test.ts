@@ -148,5 +148,9 @@ forEachStore((stores) => {
     expect(patch.status).toBe(409);
     expect((patch.json["error"] as Json)["code"]).toBe("HERALD_E_BATCH_NO_ACTIVITY_IDS");
     expect((await sentMetric()) - before).toBe(10);
+    // The batch calls are timed like single sends.
+    const text = await (await fetch(url("/metrics"))).text();
+    for (const operation of ["startBatch", "getBatchState"])
+      expect(text).toMatch(new RegExp(`^herald_send_duration_seconds_count\\{[^}]*operation="${operation}"`, "m"));
   });
 });
