@@ -15,7 +15,7 @@ type Json = Record<string, unknown>;
 forEachStore((stores) => {
   let store: Store;
   let stack: Stack;
-  const USERS = 40;
+  const USERS = 50;
   const url = (path: string) => `${stack.heraldUrl}${path}`;
   const api = (method: string, path: string, body?: unknown) => call(method, url(path), body, STACK_API_KEY);
   const user = (i: number) => stack.emulator.org.user(i);
@@ -69,6 +69,7 @@ forEachStore((stores) => {
   });
   afterEach(() => {
     stack.emulator.context.batches.stallAfter = undefined;
+    stack.emulator.context.faults.set({});
   });
   afterAll(async () => {
     await stack?.close();
@@ -152,5 +153,23 @@ forEachStore((stores) => {
     const text = await (await fetch(url("/metrics"))).text();
     for (const operation of ["startBatch", "getBatchState"])
       expect(text).toMatch(new RegExp(`^herald_send_duration_seconds_count\\{[^}]*operation="${operation}"`, "m"));
+  });
+
+  it("DELETE while the submit is on its way: the operation Teams then starts is canceled at once, nothing is sent", async () => {
+    stack.emulator.context.batches.stallAfter = 0;
+    // Every Connector request answers 1.5 s late: the DELETE lands while the submit waits for its 201.
+    stack.emulator.context.faults.set({ slow: 1, slowMs: 1_500 });
+    const users = range(40, 10);
+    const id = await post(users);
+    await poll("rows submitting", async () => {
+      const rs = await rows(id);
+      return rs.length === users.length && rs.every((r) => r["lastErrorCode"] === "batch/submitting") ? rs : undefined;
+    });
+    const res = await api("DELETE", `/v1/notifications/${id}`);
+    expect(res.status).toBe(202);
+    expect(res.json["batch"]).toMatchObject({ notRecallable: 0, operationsCanceled: 0 });
+    const done = await inactive(id);
+    expect(done["counts"]).toMatchObject({ canceled: 10, sent: 0, unknown: 0 });
+    expect(received(users)).toBe(0);
   });
 });
