@@ -106,7 +106,10 @@ forEachStore((stores) => {
     const users = range(40, 10);
     const entries = h.counter("batchEntries");
     const sentBefore = engine.stats().sent;
-    const { notification } = await engine.submit(batchOf(users, "scheduled", { schedule: new Date(Date.now() + 1_500).toISOString() }), admin);
+    const { notification } = await engine.submit(
+      batchOf(users, "scheduled", { schedule: new Date(Date.now() + 1_500).toISOString() }),
+      admin,
+    );
     await store.preferences.setOptedOut(tenantId(), user(40).id, true, new Date().toISOString());
     const done = await h.waitFor(engine, notification.id, finished);
     expect(done.counts).toMatchObject({ sent: 9, optedOut: 1, pending: 0 });

@@ -19,7 +19,13 @@ describe("operationOutcomes", () => {
   });
 
   it("a failed entry for a member Herald did not send, more failures counted than named, or too few deliveries: the rest unknown, naming the operation", () => {
-    const stranger = operationOutcomes("op2", completed({ "201": 3, "404": 1 }), [{ id: "29:z", error: "ConversationNotFound" }], members, false);
+    const stranger = operationOutcomes(
+      "op2",
+      completed({ "201": 3, "404": 1 }),
+      [{ id: "29:z", error: "ConversationNotFound" }],
+      members,
+      false,
+    );
     expect(stranger.rest).toMatchObject({ status: "unknown", code: "batch/unconfirmed" });
     expect(stranger.rest.message).toContain("op2");
     expect(stranger.rest.message).toContain("29:z");

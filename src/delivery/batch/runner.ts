@@ -7,8 +7,8 @@ import type { RateLimiter } from "../limits/index.js";
 import type { InFlightPolicy } from "../model.js";
 import type { Policies } from "../policies.js";
 import type { DeliveryStore } from "../store/port.js";
-import { failedEntries, type OperationDeps, pollUntilDone, submit } from "./operation.js";
 import { cancelOperation } from "./cancel.js";
+import { failedEntries, type OperationDeps, pollUntilDone, submit } from "./operation.js";
 import { type BatchGroup, groupRows, isRunningState, memberOf, operationOutcomes } from "./outcomes.js";
 import type { BatchOutcome, BatchStore, RunningOperation } from "./port.js";
 
@@ -244,8 +244,7 @@ export class BatchRunner {
     const failed = state !== undefined && Object.entries(state.statusMap).some(([status, n]) => n > 0 && !status.startsWith("2"));
     const entries = failed ? await failedEntries(this.op, serviceUrl, tenantId, operationId) : [];
     // Canceled because the notification was recalled (DELETE): rows Teams sent none of end canceled.
-    const recalled =
-      state?.state.toLowerCase() === "canceled" && (await this.deps.deliveries.getNotification(id))?.status === "canceled";
+    const recalled = state?.state.toLowerCase() === "canceled" && (await this.deps.deliveries.getNotification(id))?.status === "canceled";
     const { outcomes, rest } = operationOutcomes(operationId, state, entries, members, recalled);
     // Later notifications skip these conversations (and the blocked report lists them), as after a single
     // send's 403. Before the rows: once a row shows its outcome, its conversation says so too.

@@ -9,9 +9,9 @@ import type { RateLimiter } from "../limits/index.js";
 import type { Policies } from "../policies.js";
 import type { NotificationRequest } from "../request.js";
 import type { DeliveryStore } from "../store/port.js";
+import { cancelOperation } from "./cancel.js";
 import { choosePath, type DeliveryPath } from "./decide.js";
 import { leaveBatchRows } from "./dispatch-store.js";
-import { cancelOperation } from "./cancel.js";
 import type { OperationDeps } from "./operation.js";
 import type { BatchOutcome, BatchStore } from "./port.js";
 import { BatchRunner, type BatchSettings, defaultBatchSettings } from "./runner.js";
@@ -213,7 +213,11 @@ export function createBatchPath(d: BatchPathDeps): BatchPath {
       for (const o of view.operations) {
         const serviceUrl = o.serviceUrl ?? d.config.defaultServiceUrl;
         if (await cancelOperation(op, serviceUrl, o.tenantId, o.operationId)) operationsCanceled++;
-        else d.logger.warn({ notificationId: id, operationId: o.operationId }, "Teams did not cancel a batch operation of a recalled notification");
+        else
+          d.logger.warn(
+            { notificationId: id, operationId: o.operationId },
+            "Teams did not cancel a batch operation of a recalled notification",
+          );
       }
       const n = view.sentWithoutActivityId;
       return {

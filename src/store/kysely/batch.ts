@@ -9,9 +9,9 @@ import {
 } from "../../delivery/batch/port.js";
 import type { CounterDelta } from "../../delivery/store/plan.js";
 import type { StoreDialect } from "./backend.js";
-import type { AllTables } from "./delivery-schema.js";
 import { applyHolds, type HoldSettings } from "./delivery-holds.js";
 import type { DeliveryRow } from "./delivery-rows.js";
+import type { AllTables } from "./delivery-schema.js";
 import { addToCounters, chunk, lockNotifications, rowsPerStatement } from "./delivery-sql.js";
 import { finishIfDone } from "./delivery-work.js";
 
@@ -279,7 +279,8 @@ export class KyselyBatchStore implements BatchStore {
     const operations = new Map<string, BatchRecallView["operations"][number]>();
     for (const r of rows) {
       const operationId = r.last_error_message ?? "";
-      if (!operations.has(operationId)) operations.set(operationId, { operationId, tenantId: r.tenant_id, serviceUrl: r.service_url ?? undefined });
+      if (!operations.has(operationId))
+        operations.set(operationId, { operationId, tenantId: r.tenant_id, serviceUrl: r.service_url ?? undefined });
     }
     const sent = await this.db
       .selectFrom("deliveries")
