@@ -194,6 +194,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     store: deps.store.batches,
     connector: deps.batch,
     deliveries: store,
+    workerId: owner,
     limiter,
     policies,
     clock,

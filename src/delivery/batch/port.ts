@@ -59,9 +59,11 @@ export interface BatchStore {
    * `submitId`, the notification locked; a queued notification becomes sending. The rows pass
    * the single send's claim-time checks first (opt-out after acceptance, quiet hours, working
    * days, frequency cap): held rows go back to the ready queue with `heldUntil`/`heldReason`,
-   * opted-out ones end `optedOut`; neither is returned.
+   * opted-out ones end `optedOut`; neither is returned. `worker`: the process's worker id (the
+   * dispatcher's, whose heartbeat keeps the rows' claim alive while the holds run; recovery gives
+   * a dead worker's claimed rows back to the ready queue).
    */
-  take(notificationId: string, submitId: string, limit: number, now: number): Promise<BatchRow[]>;
+  take(notificationId: string, submitId: string, limit: number, now: number, worker?: string): Promise<BatchRow[]>;
   /** Teams accepted the submit of rows `seqs` (taken under `submitId`): they wait on `operationId`. */
   started(notificationId: string, submitId: string, seqs: readonly number[], operationId: string, now: number): Promise<void>;
   /** A submit that never reached Teams: the rows `seqs` (undefined = all of the submit) go back to the ready queue at `dueAt`. */

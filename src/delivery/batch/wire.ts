@@ -23,6 +23,8 @@ export interface BatchPathDeps {
   /** Absent: the Connector has no batch calls (a test double, a library's own client). */
   connector: BatchConnector | undefined;
   deliveries: DeliveryStore;
+  /** The process's worker id (the dispatcher's: its heartbeat keeps rows being taken alive for recovery). */
+  workerId: string;
   limiter: RateLimiter;
   policies: Policies;
   clock: Clock;
@@ -102,8 +104,11 @@ function countedConnector(inner: BatchConnector, stats: BatchPathStats): BatchCo
   };
 }
 
-/** The store with every row outcome the batch path writes counted in `stats`. */
-function countedStore(inner: BatchStore, stats: BatchPathStats): BatchStore {
+/**
+ * The store as the runner uses it: rows are taken under the process's worker id (`take`), and
+ * every row outcome written is counted in `stats` (`settle`).
+ */
+function pathStore(inner: BatchStore, stats: BatchPathStats, workerId: string): BatchStore {
   const tally = (status: BatchOutcome["status"], rows: number) => {
     if (status === "sent") stats.sent += rows;
     else if (status === "unknown") stats.unknown += rows;
@@ -111,6 +116,8 @@ function countedStore(inner: BatchStore, stats: BatchPathStats): BatchStore {
   };
   return new Proxy(inner, {
     get(target, prop) {
+      if (prop === "take")
+        return (...args: Parameters<BatchStore["take"]>) => target.take(args[0], args[1], args[2], args[3], args[4] ?? workerId);
       if (prop === "settle")
         return (...args: Parameters<BatchStore["settle"]>) =>
           target.settle(args[0], args[1], args[2], args[3], args[4], (status, rows) => {
@@ -134,7 +141,7 @@ export function createBatchPath(d: BatchPathDeps): BatchPath {
   const runner =
     d.store && connector
       ? new BatchRunner({
-          store: countedStore(d.store, stats),
+          store: pathStore(d.store, stats, d.workerId),
           deliveries: d.deliveries,
           connector,
           limiter: d.limiter,

@@ -65,14 +65,15 @@ export class KyselyBatchStore implements BatchStore {
    * days and the frequency cap put it back in the ready queue at its next allowed moment
    * (`held_until`, `held_reason`), to be sent then by whichever path takes it (the batch path
    * while it still runs for the notification, else the dispatcher, one by one). Three steps:
-   * the rows are claimed under a lease of their own (`batch:<submitId>`: a process dying here
-   * leaves them claimed by a dead owner, which recovery gives back to the ready queue), the holds
+   * the rows are claimed under the process's worker id (`worker`; its heartbeat keeps the claim
+   * alive, and a process dying here leaves them claimed by a dead owner, which recovery gives back
+   * to the ready queue), the holds
    * run (their own transactions), and the rows kept move to the batch queue as `submitting`,
    * the notification locked. A chunk held whole is followed by the next one, so held rows do not
    * end the batch path early.
    */
-  async take(notificationId: string, submitId: string, limit: number, now: number): Promise<BatchRow[]> {
-    const owner = `batch:${submitId}`;
+  async take(notificationId: string, submitId: string, limit: number, now: number, worker?: string): Promise<BatchRow[]> {
+    const owner = worker ?? `batch:${submitId}`;
     for (;;) {
       const claimed = await this.claimRows(notificationId, owner, limit, now);
       if (claimed.length === 0) return [];
