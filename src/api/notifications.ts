@@ -290,7 +290,8 @@ export function notificationRoutes(
     try {
       const n = await engine.recall(c.req.param("id"), callerOf(c));
       auditTarget(c, n);
-      return c.json(notificationView(n), 202);
+      // A batch notification: what cannot be taken back (no activity ids) and the operations canceled.
+      return c.json(n.batch ? { ...notificationView(n), batch: n.batch } : notificationView(n), 202);
     } catch (e) {
       return engineError(c, e);
     }

@@ -204,7 +204,7 @@ export function openApiDocument(serverUrl?: string): Schema {
         },
         delete: {
           summary:
-            "Cancel what is pending and recall (delete) what was sent (409 HERALD_E_BATCH_NO_ACTIVITY_IDS when it was sent with delivery.mode batch)",
+            "Cancel what is pending and recall (delete) what was sent. A notification sent with delivery.mode batch: rows not yet submitted are canceled and Teams is asked to cancel its running operations; copies already sent have no activity id and stay, which the answer's `batch` says ({notRecallable, operationsCanceled, message})",
           parameters: [idParam],
           responses: { "202": { description: "Recall under way" }, ...errors(401, 403, 404, 409) },
         },

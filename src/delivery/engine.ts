@@ -8,7 +8,7 @@ import type { DirectoryGraph } from "./audience/directory-graph.js";
 import { audienceOutsideLimit, isAudienceLimited } from "./audience/reach.js";
 import { resolveAudience } from "./audience/resolve.js";
 import type { BatchSettings } from "./batch/runner.js";
-import { createBatchPath } from "./batch/wire.js";
+import { type BatchRecall, createBatchPath } from "./batch/wire.js";
 import { type DeliveryConfig, resolveDeliveryConfig } from "./config.js";
 import { CredentialGate, type CredentialState } from "./dispatch/credentials.js";
 import { Dispatcher, type DispatchStats } from "./dispatch/dispatcher.js";
@@ -154,8 +154,12 @@ export interface DeliveryEngine {
    * have received it). Throws DeliveryError HERALD_E_NOT_FOUND or HERALD_E_RECALLED.
    */
   retry(id: string, options: { includeUnknown: boolean }, caller?: Caller): Promise<{ notification: Notification; retried: number }>;
-  /** Cancel what is not sent and delete every sent copy. Recalling twice is harmless. */
-  recall(id: string, caller?: Caller): Promise<Notification>;
+  /**
+   * Cancel what is not sent and delete every sent copy. Recalling twice is harmless. A batch
+   * notification's answer carries `batch`: its running operations are canceled at Teams, and the
+   * copies Teams' batch API delivered (no activity id) cannot be deleted.
+   */
+  recall(id: string, caller?: Caller): Promise<Notification & { batch?: BatchRecall }>;
   /** Conversations that blocked or uninstalled the bot. */
   blockedReport(filter: { tenantId?: string | undefined }, page: PageRequest, caller?: Caller): Promise<Page<BlockedEntry>>;
   /** A user of this tenant interacted with the bot: lift a BotDisabledByAdmin pause. */
@@ -197,6 +201,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     store: deps.store.batches,
     connector: deps.batch,
     deliveries: store,
+    workerId: owner,
     limiter,
     policies,
     clock,
@@ -475,7 +480,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
 
     async edit(id, message, caller) {
       const before = await mustGetToChange(id, caller);
-      await batch.refuseEditOrRecall(id, "edited");
+      await batch.refuseEdit(id);
       if (message.survey !== undefined || (before.message as Message | undefined)?.survey !== undefined)
         throw new DeliveryError(
           "HERALD_E_SURVEY_NOT_EDITABLE",
@@ -529,13 +534,17 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
 
     async recall(id, caller) {
       await mustGetToChange(id, caller);
-      await batch.refuseEditOrRecall(id, "recalled");
       await clock.fresh();
       const n = await store.requestRecall(id, clock.now());
       if (!n) throw new DeliveryError("HERALD_E_NOT_FOUND", `No notification ${id}.`);
+      // A batch notification: its running operations are canceled at Teams; its sent copies have no activity id and stay.
+      const b = await batch.recall(id);
       dispatcher.kick();
-      logger.info({ notificationId: id, deletes: n.recall.pending, canceled: n.counts.canceled }, "notification recalled");
-      return n;
+      logger.info(
+        { notificationId: id, deletes: n.recall.pending, canceled: n.counts.canceled, notRecallable: b?.notRecallable },
+        "notification recalled",
+      );
+      return b ? { ...n, batch: b } : n;
     },
 
     blockedReport(filter, page, caller) {
@@ -583,7 +592,18 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     },
 
     stats() {
-      return { ...dispatcher.stats, ...dispatcher.load() };
+      // Sends through the batch path count with single sends (herald_deliveries_total and the rest).
+      const d = dispatcher.stats;
+      const b = batch.stats;
+      return {
+        ...d,
+        requests: d.requests + b.requests,
+        throttled: d.throttled + b.throttled,
+        sent: d.sent + b.sent,
+        failed: d.failed + b.failed,
+        unknown: d.unknown + b.unknown,
+        ...dispatcher.load(),
+      };
     },
   };
 }

@@ -113,7 +113,7 @@ export const deliverySchema = z
   })
   .meta({
     description:
-      'How the message goes to Teams. "individual" (default): one send per recipient, with activity ids, so it can be edited and recalled. "batch": Teams\' bulk API (POST /v3/batch/conversation/users|channels), far fewer requests; Teams returns no activity ids, so a batch notification can NOT be edited (PATCH) or recalled (DELETE), and personalisation (${...}), poll, ack, survey, localTime schedules, groups and includeUninstalled are refused with 400. "auto": batch when the request allows it and has at least 100 recipients (or all / team members), else individual.',
+      'How the message goes to Teams. "individual" (default): one send per recipient, with activity ids, so it can be edited and recalled. "batch": Teams\' bulk API (POST /v3/batch/conversation/users|channels), far fewer requests; Teams returns no activity ids, so a batch notification can NOT be edited (PATCH) or recalled (DELETE) once sent (DELETE cancels what is not yet sent, and the operations still running), and personalisation (${...}), poll, ack, survey, localTime schedules, groups and includeUninstalled are refused with 400. "auto": batch when the request allows it and has at least 100 recipients (or all / team members), else individual.',
   });
 
 /** `POST /v1/notifications`. */

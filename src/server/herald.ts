@@ -26,7 +26,7 @@ import { ActivityHandler } from "../inbound/handler.js";
 import { loadWelcomeFile } from "../inbound/messages.js";
 import { type ActivityOutcome, type BotEndpointDeps, receiveActivity } from "../inbound/route.js";
 import type { Logger } from "../log.js";
-import { instrumentConnector } from "../observability/instrumented-connector.js";
+import { instrumentBatchConnector, instrumentConnector } from "../observability/instrumented-connector.js";
 import { Metrics } from "../observability/metrics.js";
 import { preferencesCardHandler, preferencesVerb } from "../preferences/card.js";
 import { PreferenceService } from "../preferences/service.js";
@@ -199,9 +199,9 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     surveys,
     store,
     connector,
-    // The batch calls go through the HTTP client itself (same token, same trusted-host check);
+    // The batch calls go through the HTTP client itself (same token, same trusted-host check), timed as single sends are;
     // only with HERALD_BATCH=on (docs/batch.md: what the batch path does not do yet).
-    batch: config.batchSend === "on" ? http : undefined,
+    batch: config.batchSend === "on" ? instrumentBatchConnector(http, metrics, clock) : undefined,
     batchSettings: options.batch,
     limiter,
     clock,

@@ -63,7 +63,10 @@ forEachStore((stores) => {
       code: "HERALD_E_BATCH_NO_ACTIVITY_IDS",
       status: 409,
     });
-    await expect(engine.recall(notification.id)).rejects.toMatchObject({ code: "HERALD_E_BATCH_NO_ACTIVITY_IDS", status: 409 });
+    // A recall cannot delete them either: it says so, and changes nothing (test/batch/cancel.test.ts).
+    const recalled = await engine.recall(notification.id);
+    expect(recalled.batch).toMatchObject({ notRecallable: users.length, operationsCanceled: 0 });
+    expect(recalled.counts.sent).toBe(users.length);
   });
 
   it("rows a batch cannot name (a channel conversation) go one by one after the batch, with an activity id", async () => {

@@ -57,7 +57,7 @@ export type SubmitResult =
   | { kind: "notSent" };
 
 /** Take one slot of the tenant's bucket, waiting as long as it says. */
-async function slot(d: OperationDeps, tenantId: string): Promise<void> {
+export async function slot(d: OperationDeps, tenantId: string): Promise<void> {
   const bucket = tenantBucket(d.policies, tenantId);
   for (;;) {
     const wait = await d.limiter.tryAcquire([bucket], d.clock.now());

@@ -84,3 +84,82 @@ export function isRunningState(state: string): boolean {
   const s = state.toLowerCase();
   return s === "inprogress" || s === "notstarted" || s === "running" || s === "queued";
 }
+
+/** What an ended operation means for its rows: the failed entries' outcomes by row, and every other row's. */
+export interface OperationOutcomes {
+  /** Row seq → the outcome of its failed entry. */
+  outcomes: Map<number, BatchOutcome>;
+  /** The outcome of the operation's rows no failed entry names. */
+  rest: BatchOutcome;
+}
+
+const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * The rows of an operation, once it ended (`state` undefined = Teams forgot it). Each failed
+ * entry goes to the row of its member. The other rows:
+ * - `Completed`: `sent`, unless Teams' report does not add up (a failed entry names a member
+ *   Herald did not send, the status counts more failures than the entries name, or fewer
+ *   deliveries than the rows no entry names): then Herald
+ *   cannot tell which rows the unaccounted failures were, and none claims `sent`: `unknown`,
+ *   saying why and naming the operation;
+ * - ended otherwise (`Canceled`, `Failed`...): when the report adds up and counts no delivery at
+ *   all, a canceled operation Herald asked to cancel (`recalled`) sent them nothing: `canceled`;
+ *   when it counts exactly one delivery per such row, they were all delivered: `sent`; anything
+ *   else `unknown` (they may or may not have received it).
+ */
+export function operationOutcomes(
+  operationId: string,
+  state: { state: string; statusMap: Record<string, number> } | undefined,
+  entries: readonly { id: string; error: string }[] | undefined,
+  members: ReadonlyMap<string, number>,
+  recalled: boolean,
+): OperationOutcomes {
+  const outcomes = new Map<number, BatchOutcome>();
+  // No state, or failed entries Teams no longer has (404): which rows failed is unknown.
+  if (!state || !entries) return { outcomes, rest: unfinishedOutcome(operationId, "Forgotten") };
+  const strangers: string[] = [];
+  for (const e of entries) {
+    const seq = members.get(e.id);
+    if (seq === undefined) strangers.push(e.id);
+    else outcomes.set(seq, failedEntryOutcome(e.error));
+  }
+  let failed = 0;
+  let delivered = 0;
+  for (const [status, n] of Object.entries(state.statusMap)) {
+    if (status.startsWith("2")) delivered += n;
+    else failed += n;
+  }
+  let why: string | undefined;
+  if (strangers.length > 0)
+    why = `${plural(strangers.length, "of its failed entries names", "of its failed entries name")} no recipient Herald sent it (${strangers.slice(0, 3).join(", ")}${strangers.length > 3 ? ", ..." : ""})`;
+  else if (failed > outcomes.size)
+    why = `its status counts ${failed} failed but its failed entries name only ${outcomes.size} of Herald's recipients`;
+  const unreported = members.size - outcomes.size;
+  // A status map that counts anything must count a delivery for each recipient it reports no failure for.
+  const counted = Object.keys(state.statusMap).length > 0;
+  if (!why && counted && state.state.toLowerCase() === "completed" && delivered < unreported)
+    why = `its status counts ${delivered} delivered for ${unreported} recipients it reports no failure for`;
+  const ended = state.state.toLowerCase();
+  if (ended === "completed") return { outcomes, rest: why ? unconfirmedOutcome(operationId, why) : sentOutcome(operationId) };
+  if (!why && delivered === 0 && recalled && ended === "canceled")
+    return {
+      outcomes,
+      rest: {
+        status: "canceled",
+        code: "batch/Canceled",
+        message: `Recalled: Teams' batch operation ${operationId} was canceled before it sent this copy (Teams counts no delivery of it).`,
+      },
+    };
+  if (!why && delivered > 0 && delivered === unreported) return { outcomes, rest: sentOutcome(operationId) };
+  return { outcomes, rest: unfinishedOutcome(operationId, state.state) };
+}
+
+/** Rows of a completed operation whose report does not add up: Herald cannot confirm they were delivered. */
+export function unconfirmedOutcome(operationId: string, why: string): BatchOutcome {
+  return {
+    status: "unknown",
+    code: "batch/unconfirmed",
+    message: `Teams' batch operation ${operationId} completed, but its report does not add up: ${why}. Herald cannot tell which recipients those failures were, so this one may or may not have received the message.`,
+  };
+}

@@ -78,12 +78,23 @@ export interface RecoveredSubmit {
   rows: number;
 }
 
+/** A batch notification as a recall meets it (`BatchStore.recallView`). */
+export interface BatchRecallView {
+  /** Operations some of its pending rows wait on. */
+  operations: { operationId: string; tenantId: string; serviceUrl: string | undefined }[];
+  /** Rows the batch path delivered: `sent` without an activity id, so they cannot be deleted. */
+  sentWithoutActivityId: number;
+}
+
 export interface BatchStore {
   /**
    * Take up to `limit` ready rows of the notification whose recipient a batch can name (a `29:`
    * user id, or a channel), oldest first, into the batch queue as `submitting` under
-   * `submitId`, owned by `owner` (a worker id with a heartbeat), in one transaction (the
-   * notification locked); a queued notification becomes sending.
+   * `submitId`, owned by `owner` (a worker id with a heartbeat: recovery judges the rows by it),
+   * the notification locked; a queued notification becomes sending. The rows pass the single
+   * send's claim-time checks first (opt-out after acceptance, quiet hours, working days, frequency
+   * cap): held rows go back to the ready queue with `heldUntil`/`heldReason`, opted-out ones end
+   * `optedOut`; neither is returned.
    */
   take(notificationId: string, submitId: string, limit: number, now: number, owner?: string): Promise<BatchRow[]>;
   /** Teams accepted the submit of rows `seqs` (taken under `submitId`): they wait on `operationId`. */
@@ -101,7 +112,11 @@ export interface BatchStore {
     outcomes: ReadonlyMap<number, BatchOutcome>,
     rest: BatchOutcome,
     now: number,
+    /** Told, after the commit, how many rows each outcome status got (metrics). */
+    tally?: (status: BatchOutcome["status"], rows: number) => void,
   ): Promise<number>;
+  /** What a recall of the notification meets: its operations still running, and its copies sent by Teams' batch API (no activity id). */
+  recallView(notificationId: string): Promise<BatchRecallView>;
   /** Operations some pending rows wait on (to poll after a restart). */
   running(): Promise<RunningOperation[]>;
   /**

@@ -8,8 +8,9 @@ import type { RateLimiter } from "../limits/index.js";
 import type { InFlightPolicy } from "../model.js";
 import type { Policies } from "../policies.js";
 import type { DeliveryStore } from "../store/port.js";
+import { cancelOperation } from "./cancel.js";
 import { failedEntries, type OperationDeps, pollUntilDone, submit } from "./operation.js";
-import { type BatchGroup, failedEntryOutcome, groupRows, isRunningState, memberOf, sentOutcome, unfinishedOutcome } from "./outcomes.js";
+import { type BatchGroup, groupRows, isRunningState, memberOf, operationOutcomes } from "./outcomes.js";
 import type { BatchLiveness, BatchOutcome, BatchStore, RunningOperation } from "./port.js";
 
 /** Settings of the batch path (DeliveryConfig.batch). */
@@ -254,6 +255,7 @@ export class BatchRunner {
       try {
         await store.started(id, submitId, seqs, r.operationId, clock.now());
         this.deps.logger.info({ notificationId: id, operationId: r.operationId, recipients: seqs.length }, "batch operation started");
+        await this.cancelIfRecalled(id, r.operationId, g.tenantId, g.serviceUrl);
         await this.follow(id, r.operationId, g.tenantId, g.serviceUrl, g.members, g.conversations);
       } finally {
         this.busy.delete(r.operationId);
@@ -289,6 +291,17 @@ export class BatchRunner {
     const loop = this.loops.get(id);
     if (loop) void loop.then(() => this.kick(id));
     else this.kick(id);
+  }
+
+
+  /**
+   * A notification recalled while this operation's submit was under way: the recall could not
+   * see the operation yet, so it is canceled here (its poll then reports what Teams sent).
+   */
+  private async cancelIfRecalled(id: string, operationId: string, tenantId: string, serviceUrl: string): Promise<void> {
+    if ((await this.deps.deliveries.getNotification(id))?.status !== "canceled") return;
+    const ok = await cancelOperation(this.op, serviceUrl, tenantId, operationId);
+    this.deps.logger.info({ notificationId: id, operationId, canceled: ok }, "batch operation of a recalled notification canceled");
   }
 
   /** Poll an operation this process adopted (from a dead process, or after a restart). */
@@ -330,20 +343,11 @@ export class BatchRunner {
   ): Promise<void> {
     const { store, clock } = this.deps;
     const state = await pollUntilDone(this.op, serviceUrl, tenantId, operationId, isRunningState);
-    const outcomes = new Map<number, BatchOutcome>();
-    let rest: BatchOutcome;
-    if (!state) rest = unfinishedOutcome(operationId, "Forgotten");
-    else {
-      const failed = Object.entries(state.statusMap).some(([status, n]) => n > 0 && !status.startsWith("2"));
-      const entries = failed ? await failedEntries(this.op, serviceUrl, tenantId, operationId) : [];
-      for (const e of entries ?? []) {
-        const seq = members.get(e.id);
-        if (seq !== undefined) outcomes.set(seq, failedEntryOutcome(e.error));
-      }
-      // Failed entries Teams forgot: which rows failed is unknown.
-      if (!entries) rest = unfinishedOutcome(operationId, "Forgotten");
-      else rest = state.state.toLowerCase() === "completed" ? sentOutcome(operationId) : unfinishedOutcome(operationId, state.state);
-    }
+    const failed = state !== undefined && Object.entries(state.statusMap).some(([status, n]) => n > 0 && !status.startsWith("2"));
+    const entries = failed ? await failedEntries(this.op, serviceUrl, tenantId, operationId) : [];
+    // Canceled because the notification was recalled (DELETE): rows Teams sent none of end canceled.
+    const recalled = state?.state.toLowerCase() === "canceled" && (await this.deps.deliveries.getNotification(id))?.status === "canceled";
+    const { outcomes, rest } = operationOutcomes(operationId, state, entries, members, recalled);
     // Later notifications skip these conversations (and the blocked report lists them), as after a single
     // send's 403. Before the rows: once a row shows its outcome, its conversation says so too.
     const set = this.deps.setConversationStatus;

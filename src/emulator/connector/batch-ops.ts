@@ -39,6 +39,12 @@ const OPERATIONS_MAX = 1_000;
 export class BatchOperations {
   private readonly ops = new Map<string, BatchOperation>();
   private seq = 0;
+  /**
+   * Test hook: an operation processes at most this many entries, then stays `InProgress` until
+   * it is canceled (`DELETE`) or the hook is cleared; undefined (default) = no stall. Lets a test
+   * cancel an operation midway, as a large one on Teams can be.
+   */
+  stallAfter: number | undefined = undefined;
 
   constructor(private readonly ctx: EmulatorContext) {}
 
@@ -73,10 +79,16 @@ export class BatchOperations {
     const json = JSON.stringify(activity);
     const step = () => {
       if (op.state !== "InProgress") return;
-      const end = Math.min(op.total, op.processed + CHUNK);
+      const stop = this.stallAfter === undefined ? op.total : Math.min(op.total, this.stallAfter);
+      if (op.processed >= stop) {
+        setTimeout(step, 10).unref();
+        return;
+      }
+      const end = Math.min(stop, op.processed + CHUNK);
       for (let k = op.processed; k < end; k++) this.entry(op, target(k), activity, json);
       op.processed = end;
       if (op.processed >= op.total) op.state = "Completed";
+      else if (op.processed >= stop) setTimeout(step, 10).unref();
       else setImmediate(step);
     };
     setImmediate(step);

@@ -2,6 +2,7 @@ import { type ExpressionBuilder, type Kysely, sql } from "kysely";
 import {
   type BatchLiveness,
   type BatchOutcome,
+  type BatchRecallView,
   type BatchRow,
   type BatchStore,
   batchCodes,
@@ -12,8 +13,11 @@ import type { InFlightPolicy } from "../../delivery/model.js";
 import type { CounterDelta } from "../../delivery/store/plan.js";
 import type { StoreDialect } from "./backend.js";
 import { adoptOperations, recoverSubmits } from "./batch-recovery.js";
+import { applyHolds, type HoldSettings } from "./delivery-holds.js";
+import type { DeliveryRow } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
 import { addToCounters, chunk, lockNotifications, rowsPerStatement } from "./delivery-sql.js";
+import { finishIfDone } from "./delivery-work.js";
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -41,23 +45,65 @@ const toBatchRow = (r: Row): BatchRow => ({
   userId: r.user_id ?? undefined,
 });
 
+/** Rows by tenant (the holds read one tenant's settings at a time). */
+function byTenant(rows: readonly DeliveryRow[]): Map<string, DeliveryRow[]> {
+  const out = new Map<string, DeliveryRow[]>();
+  for (const r of rows) out.set(r.tenant_id, [...(out.get(r.tenant_id) ?? []), r]);
+  return out;
+}
+
 const columns = ["seq", "tenant_id", "kind", "service_url", "conversation_id", "target_id", "user_id"] as const;
 
 /** The batch path's rows (delivery/batch/port.ts) in the deliveries table: no table of its own. */
 export class KyselyBatchStore implements BatchStore {
+  /** `holds`: the process's hold settings (the frequency cap), read at each take; quiet hours are per tenant, in the store. */
   constructor(
     private readonly db: Kysely<AllTables>,
     private readonly dialect: StoreDialect,
+    private readonly holds: () => HoldSettings = () => ({}),
   ) {}
 
-  take(notificationId: string, submitId: string, limit: number, now: number, owner?: string): Promise<BatchRow[]> {
+  /**
+   * Rows pass the same claim-time checks as a single send's claim (delivery-holds.ts
+   * `applyHolds`): an opt-out made after acceptance ends the row `optedOut`; quiet hours, working
+   * days and the frequency cap put it back in the ready queue at its next allowed moment
+   * (`held_until`, `held_reason`), to be sent then by whichever path takes it (the batch path
+   * while it still runs for the notification, else the dispatcher, one by one). Three steps:
+   * the rows are claimed under the process's worker id (`worker`; its heartbeat keeps the claim
+   * alive, and a process dying here leaves them claimed by a dead owner, which recovery gives back
+   * to the ready queue), the holds
+   * run (their own transactions), and the rows kept move to the batch queue as `submitting`,
+   * the notification locked. A chunk held whole is followed by the next one, so held rows do not
+   * end the batch path early.
+   */
+  async take(notificationId: string, submitId: string, limit: number, now: number, worker?: string): Promise<BatchRow[]> {
+    const owner = worker ?? `batch:${submitId}`;
+    for (;;) {
+      const claimed = await this.claimRows(notificationId, owner, limit, now);
+      if (claimed.length === 0) return [];
+      const kept: DeliveryRow[] = [];
+      let optedOut = 0;
+      for (const [tenantId, rows] of byTenant(claimed)) {
+        const r = await applyHolds(this.db, this.dialect, owner, rows, notificationId, tenantId, now, this.holds());
+        kept.push(...r.kept);
+        optedOut += r.optedOut;
+      }
+      const taken = kept.length === 0 ? [] : await this.intoBatch(notificationId, owner, submitId, kept, now);
+      // Rows that ended optedOut may have been the last ones pending.
+      if (optedOut > 0) await finishIfDone(this.db, [notificationId], now);
+      if (taken.length > 0 || claimed.length < limit) return taken.map(toBatchRow);
+    }
+  }
+
+  /** Ready rows a batch can name, oldest first, claimed under `owner` (the notification locked); none once it is canceled. */
+  private claimRows(notificationId: string, owner: string, limit: number, now: number): Promise<DeliveryRow[]> {
     return this.db.transaction().execute(async (trx) => {
       const locked = await lockNotifications(trx, this.dialect, [notificationId]);
       const n = locked.get(notificationId);
       if (!n || n.canceled) return [];
       const picked = await trx
         .selectFrom("deliveries")
-        .select(columns)
+        .selectAll()
         .where("notification_id", "=", notificationId)
         .where("queue", "=", "ready")
         .where("status", "=", "pending")
@@ -68,13 +114,33 @@ export class KyselyBatchStore implements BatchStore {
         .orderBy("seq")
         .limit(limit)
         .execute();
-      if (picked.length === 0) return [];
-      const rows = picked.map(toBatchRow);
       for (const part of chunk(
-        rows.map((r) => r.seq),
+        picked.map((r) => Number(r.seq)),
+        rowsPerStatement,
+      ))
+        await trx
+          .updateTable("deliveries")
+          .set({ queue: "claimed", lease_owner: owner, updated_at: iso(now) })
+          .where("notification_id", "=", notificationId)
+          .where("seq", "in", part)
+          .execute();
+      return picked.map((r) => ({ ...r, queue: "claimed", lease_owner: owner }));
+    });
+  }
+
+  /**
+   * Rows `owner` still holds (a recall cancels claimed rows, a recovery may have given them
+   * back) → the batch queue, `submitting` under `submitId`; a queued notification becomes sending.
+   */
+  private intoBatch(notificationId: string, owner: string, submitId: string, kept: readonly DeliveryRow[], now: number) {
+    return this.db.transaction().execute(async (trx) => {
+      await lockNotifications(trx, this.dialect, [notificationId]);
+      const moved = new Set<number>();
+      for (const part of chunk(
+        kept.map((r) => Number(r.seq)),
         rowsPerStatement,
       )) {
-        await trx
+        const rows = await trx
           .updateTable("deliveries")
           .set({
             queue: "batch",
@@ -87,15 +153,21 @@ export class KyselyBatchStore implements BatchStore {
           })
           .where("notification_id", "=", notificationId)
           .where("seq", "in", part)
+          .where("queue", "=", "claimed")
+          .where("lease_owner", "=", owner)
+          .where("status", "=", "pending")
+          .returning("seq")
           .execute();
+        for (const r of rows) moved.add(Number(r.seq));
       }
-      await trx
-        .updateTable("notifications")
-        .set({ status: "sending", started_at: iso(now), updated_at: iso(now) })
-        .where("id", "=", notificationId)
-        .where("status", "=", "queued")
-        .execute();
-      return rows;
+      if (moved.size > 0)
+        await trx
+          .updateTable("notifications")
+          .set({ status: "sending", started_at: iso(now), updated_at: iso(now) })
+          .where("id", "=", notificationId)
+          .where("status", "=", "queued")
+          .execute();
+      return kept.filter((r) => moved.has(Number(r.seq)));
     });
   }
 
@@ -128,16 +200,18 @@ export class KyselyBatchStore implements BatchStore {
     }
   }
 
-  settle(
+  async settle(
     notificationId: string,
     key: { operationId: string } | { submitId: string; seqs?: readonly number[] | undefined },
     outcomes: ReadonlyMap<number, BatchOutcome>,
     rest: BatchOutcome,
     now: number,
+    tally?: (status: BatchOutcome["status"], rows: number) => void,
   ): Promise<number> {
     const code = "operationId" in key ? batchCodes.running : batchCodes.submitting;
     const id = "operationId" in key ? key.operationId : key.submitId;
-    return this.db.transaction().execute(async (trx) => {
+    let written: CounterDelta = {};
+    const moved = await this.db.transaction().execute(async (trx) => {
       await lockNotifications(trx, this.dialect, [notificationId]);
       let waiting = await trx
         .selectFrom("deliveries")
@@ -187,8 +261,41 @@ export class KyselyBatchStore implements BatchStore {
         }
       }
       await addToCounters(trx, notificationId, delta, iso(now));
+      written = delta;
       return waiting.length;
     });
+    // After the commit: only rows really written are counted.
+    if (tally)
+      for (const [status, n] of Object.entries(written))
+        if (status !== "pending" && n !== undefined && n > 0) tally(status as BatchOutcome["status"], n);
+    return moved;
+  }
+
+  async recallView(notificationId: string): Promise<BatchRecallView> {
+    const rows = await this.db
+      .selectFrom("deliveries")
+      .select(["last_error_message", "tenant_id", "service_url"])
+      .distinct()
+      .where("notification_id", "=", notificationId)
+      .where("queue", "=", "batch")
+      .where("status", "=", "pending")
+      .where("last_error_code", "=", batchCodes.running)
+      .execute();
+    const operations = new Map<string, BatchRecallView["operations"][number]>();
+    for (const r of rows) {
+      const operationId = r.last_error_message ?? "";
+      if (!operations.has(operationId))
+        operations.set(operationId, { operationId, tenantId: r.tenant_id, serviceUrl: r.service_url ?? undefined });
+    }
+    const sent = await this.db
+      .selectFrom("deliveries")
+      .select(sql<number | string>`count(*)`.as("n"))
+      .where("notification_id", "=", notificationId)
+      .where("status", "=", "sent")
+      .where("activity_id", "is", null)
+      .where("last_error_code", "=", batchCodes.sent)
+      .executeTakeFirst();
+    return { operations: [...operations.values()], sentWithoutActivityId: Number(sent?.n ?? 0) };
   }
 
   async running(): Promise<RunningOperation[]> {

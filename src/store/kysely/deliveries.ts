@@ -109,6 +109,11 @@ export class KyselyDeliveryStore implements DeliveryStore {
     this.holds = { ...settings };
   }
 
+  /** The hold settings `configureHolds` gave (the batch path's take applies the same). */
+  holdSettings(): HoldSettings {
+    return this.holds;
+  }
+
   nextDue(notificationId: string, tenantId: string): Promise<number | undefined> {
     return work.nextDue(this.db, notificationId, tenantId);
   }

@@ -49,7 +49,7 @@ export class KyselyStore implements Store {
     this.drafts = new KyselyDraftStore(backend.db);
     this.installations = new KyselyInstallationStore(backend.db, backend.dialect);
     this.templates = new KyselyTemplateStore(backend.db, backend.dialect);
-    this.batches = new KyselyBatchStore(withDeliveryTables(backend.db), backend.dialect);
+    this.batches = new KyselyBatchStore(withDeliveryTables(backend.db), backend.dialect, () => this.deliveries.holdSettings());
     this.teamMembers = new KyselyTeamMemberStore(backend.db);
   }
 
