@@ -11,7 +11,7 @@ import {
   type Weekday,
 } from "../../preferences/hours.js";
 import type { StoreDialect } from "./backend.js";
-import type { DeliveryRow } from "./delivery-rows.js";
+import type { JobRow } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
 import { addToCounters, chunk, lockNotifications, rowsPerStatement } from "./delivery-sql.js";
 import { rowToPreference } from "./rows.js";
@@ -36,7 +36,7 @@ export interface HoldSettings {
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** The person a row reaches, for the frequency cap: its user's Teams id, else the user id it was created for. */
-const personOf = (r: DeliveryRow): string | undefined => r.user_id ?? (r.kind === "user" ? (r.target_id ?? undefined) : undefined);
+const personOf = (r: JobRow): string | undefined => r.user_id ?? (r.kind === "user" ? (r.target_id ?? undefined) : undefined);
 
 /**
  * Hold what must wait among `rows` (claimed by `owner` for one notification and one tenant);
@@ -47,12 +47,12 @@ export async function applyHolds(
   db: Kysely<AllTables>,
   dialect: StoreDialect,
   owner: string,
-  rows: DeliveryRow[],
+  rows: JobRow[],
   notificationId: string,
   tenantId: string,
   now: number,
   settings: HoldSettings,
-): Promise<{ kept: DeliveryRow[]; optedOut: number }> {
+): Promise<{ kept: JobRow[]; optedOut: number }> {
   let sends = rows.filter((r) => (r.op ?? "send") === "send");
   if (sends.length === 0) return { kept: rows, optedOut: 0 };
   const info = await db
@@ -67,7 +67,7 @@ export async function applyHolds(
     rows = rows.filter((r) => !out.has(Number(r.seq)));
     sends = sends.filter((r) => !out.has(Number(r.seq)));
   }
-  const result = (kept: DeliveryRow[]) => ({ kept, optedOut: out.size });
+  const result = (kept: JobRow[]) => ({ kept, optedOut: out.size });
   if (info.priority === "urgent") return result(rows);
   const window: SendingWindow = {
     quietHours: info.quiet_start && info.quiet_end ? { start: info.quiet_start, end: info.quiet_end } : undefined,
@@ -135,7 +135,7 @@ async function endOptedOut(
   db: Kysely<AllTables>,
   dialect: StoreDialect,
   owner: string,
-  sends: readonly DeliveryRow[],
+  sends: readonly JobRow[],
   notificationId: string,
   tenantId: string,
   category: string | null,
@@ -143,7 +143,7 @@ async function endOptedOut(
 ): Promise<Set<number>> {
   // A choice may be kept under the Teams id or, made through the API before any chat, under the
   // Entra object id (in the letter case it was given): a row is looked up by every id it carries.
-  const idsOf = (r: DeliveryRow): string[] =>
+  const idsOf = (r: JobRow): string[] =>
     [r.user_id, r.kind === "user" ? r.target_id : null, r.user_aad_object_id]
       .filter((u): u is string => u !== null && u !== undefined && u !== "")
       .flatMap(lookupForms);
@@ -199,14 +199,14 @@ async function endOptedOut(
 async function capFrequency(
   db: Kysely<AllTables>,
   dialect: StoreDialect,
-  sends: readonly DeliveryRow[],
+  sends: readonly JobRow[],
   held: Map<number, { until: number; reason: HoldReason }>,
   notificationId: string,
   tenantId: string,
   now: number,
   cap: FrequencyCap,
 ): Promise<void> {
-  const byPerson = new Map<string, DeliveryRow[]>();
+  const byPerson = new Map<string, JobRow[]>();
   for (const r of sends) {
     const person = personOf(r);
     if (person === undefined || held.has(Number(r.seq))) continue;

@@ -20,8 +20,8 @@ export const chunk = <T>(items: readonly T[], size: number): T[][] => {
 /** Rows per multi-row statement: 16 values each keeps under SQLite's 32,766 bound parameters. */
 export const rowsPerStatement = 500;
 
-/** The columns of a row change, in the order of the `v(...)` list below, with their PostgreSQL types. */
-const changeColumns: readonly (readonly [string, string, (c: RowChange) => unknown])[] = [
+/** The columns of a row change every update sets, in the order of the `v(...)` list below, with their PostgreSQL types. */
+const keyColumns: readonly ChangeColumn[] = [
   ["nid", "text", (c) => c.key.notificationId],
   ["vseq", "bigint", (c) => c.key.seq],
   ["status", "text", (c) => c.status],
@@ -30,41 +30,37 @@ const changeColumns: readonly (readonly [string, string, (c: RowChange) => unkno
   ["due_at", "bigint", (c) => c.dueAt],
   ["attempts", "integer", (c) => c.attempts],
   ["first_attempt_at", "bigint", (c) => c.firstAttemptAt],
-  ["activity_id", "text", (c) => c.activityId ?? null],
-  ["conversation_id", "text", (c) => c.conversationId ?? null],
-  ["service_url", "text", (c) => c.serviceUrl ?? null],
-  ["applied_version", "integer", (c) => c.appliedVersion ?? null],
-  ["recall_state", "text", (c) => c.recallState ?? null],
-  ["err_code", "text", (c) => c.errorCode ?? null],
-  ["err_msg", "text", (c) => c.errorMessage ?? null],
-  ["sent_at", "timestamptz", (c) => c.sentAt ?? null],
 ];
 
-const updateFromValues = `
-  update deliveries as d set
-    status = v.status, op = v.op, queue = v.queue, due_at = v.due_at, attempts = v.attempts,
-    first_attempt_at = v.first_attempt_at,
-    activity_id = coalesce(v.activity_id, d.activity_id),
-    conversation_id = coalesce(v.conversation_id, d.conversation_id),
-    service_url = coalesce(v.service_url, d.service_url),
-    applied_version = coalesce(v.applied_version, d.applied_version),
-    recall_state = coalesce(v.recall_state, d.recall_state),
-    last_error_code = coalesce(v.err_code, d.last_error_code),
-    last_error_message = coalesce(v.err_msg, d.last_error_message),
-    sent_at = coalesce(v.sent_at, d.sent_at),
-    lease_owner = null,
-    updated_at = %now
-  from v
-  where d.notification_id = v.nid and d.seq = v.vseq and d.lease_owner = %owner
-  returning notification_id, seq`;
+/**
+ * The columns a change may leave undefined (the row keeps its value: COALESCE), with the row's
+ * column each sets. A column no change of a statement carries is left out of it altogether: the
+ * same rows result, with fewer values to bind, and SQLite then leaves alone the indexes on that
+ * column (it rewrites an index entry whenever the SET list names one of its columns, even to the
+ * same value: `conversation_id` is in two).
+ */
+const optionalColumns: readonly ChangeColumn[] = [
+  ["activity_id", "text", (c) => c.activityId],
+  ["conversation_id", "text", (c) => c.conversationId],
+  ["service_url", "text", (c) => c.serviceUrl],
+  ["applied_version", "integer", (c) => c.appliedVersion],
+  ["recall_state", "text", (c) => c.recallState],
+  ["err_code", "text", (c) => c.errorCode, "last_error_code"],
+  ["err_msg", "text", (c) => c.errorMessage, "last_error_message"],
+  ["sent_at", "timestamptz", (c) => c.sentAt],
+];
+
+/** A `v(...)` column: its name, PostgreSQL type, value, and the row's column it sets when not the same name. */
+type ChangeColumn = readonly [name: string, type: string, get: (c: RowChange) => unknown, column?: string];
 
 /**
  * Apply row changes whose row is still leased by `owner`; returns the keys that were updated.
  * Columns a change leaves undefined keep their stored value (COALESCE).
  *
- * The statement text is built here rather than with Kysely's `sql` fragments: on the hot path
- * (every result of every send) compiling 16 fragments per row cost more than running it.
- * Values are always bound parameters; only placeholders and casts are written into the text.
+ * One `WITH v(...) AS (VALUES ...) UPDATE ... FROM v` per chunk. The statement text is built here
+ * rather than with Kysely's `sql` fragments: on the hot path (every result of every send)
+ * compiling 16 fragments per row cost more than running it. Values are always bound parameters;
+ * only placeholders and casts are written into the text.
  */
 export async function updateRows(
   db: Kysely<AllTables>,
@@ -75,16 +71,26 @@ export async function updateRows(
 ): Promise<DeliveryKey[]> {
   const hit: DeliveryKey[] = [];
   for (const part of chunk(changes, rowsPerStatement)) {
+    const optional = optionalColumns.filter(([, , get]) => part.some((c) => get(c) != null));
+    const columns: readonly ChangeColumn[] = [...keyColumns, ...optional];
     const params: unknown[] = [];
     const bind = (value: unknown, type: string): string => {
       params.push(value);
       return dialect === "postgres" ? `$${params.length}::${type}` : "?";
     };
-    const tuples = part.map((c) => `(${changeColumns.map(([, type, get]) => bind(get(c), type)).join(", ")})`);
-    const head = `with v(${changeColumns.map(([name]) => name).join(", ")}) as (values ${tuples.join(", ")})`;
+    const tuples = part.map((c) => `(${columns.map(([, type, get]) => bind(get(c) ?? null, type)).join(", ")})`);
     // Placeholders are numbered in order of appearance, so `now` and `owner` are bound last.
-    const text = updateFromValues.replace("%now", bind(nowIso, "timestamptz")).replace("%owner", bind(owner, "text"));
-    const result = await db.executeQuery<{ notification_id: string; seq: number | string }>(CompiledQuery.raw(head + text, params));
+    const text = `with v(${columns.map(([name]) => name).join(", ")}) as (values ${tuples.join(", ")})
+      update deliveries as d set
+        status = v.status, op = v.op, queue = v.queue, due_at = v.due_at, attempts = v.attempts,
+        first_attempt_at = v.first_attempt_at,
+        ${optional.map(([name, , , column = name]) => `${column} = coalesce(v.${name}, d.${column}),`).join(" ")}
+        lease_owner = null,
+        updated_at = ${bind(nowIso, "timestamptz")}
+      from v
+      where d.notification_id = v.nid and d.seq = v.vseq and d.lease_owner = ${bind(owner, "text")}
+      returning notification_id, seq`;
+    const result = await db.executeQuery<{ notification_id: string; seq: number | string }>(CompiledQuery.raw(text, params));
     for (const r of result.rows) hit.push({ notificationId: r.notification_id, seq: Number(r.seq) });
   }
   return hit;

@@ -4,7 +4,7 @@ import { type NotificationState, type OutcomeResult, planResults, sumDeltas } fr
 import type { ActiveNotification, WorkBatch, WorkBatchResult } from "../../delivery/store/port.js";
 import type { StoreDialect } from "./backend.js";
 import { applyHolds, type HoldSettings } from "./delivery-holds.js";
-import { rowToJob } from "./delivery-rows.js";
+import { type JobRow, jobColumns, rowToJob } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
 import {
   addToCounters,
@@ -93,33 +93,7 @@ export async function claim(
   limit: number,
   holds: HoldSettings = {},
 ): Promise<Job[]> {
-  // The rows are picked in a MATERIALIZED CTE, evaluated once. As a plain `IN (subquery)`,
-  // PostgreSQL may re-run the locking subquery while updating and, re-checking rows this very
-  // statement just claimed, pick the next ones too: the LIMIT would not hold.
-  const rows = await db
-    .with(
-      (cte) => cte("picked").materialized(),
-      (qb) =>
-        qb
-          .selectFrom("deliveries")
-          .select("seq")
-          .where("notification_id", "=", notificationId)
-          .where("tenant_id", "=", tenantId)
-          .where("queue", "=", ready)
-          .where("due_at", "<=", now)
-          // A scheduled row's due_at starts at its not_before, so this only re-checks the rows the index range gave.
-          .where((eb) => eb.or([eb("not_before", "is", null), eb("not_before", "<=", iso(now))]))
-          .orderBy("due_at")
-          .orderBy("seq")
-          .limit(limit)
-          .$if(dialect === "postgres", (q) => q.forUpdate().skipLocked()),
-    )
-    .updateTable("deliveries")
-    .set({ queue: "claimed", lease_owner: owner, updated_at: iso(now) })
-    .where("notification_id", "=", notificationId)
-    .where("seq", "in", (eb) => eb.selectFrom("picked").select("picked.seq"))
-    .returningAll()
-    .execute();
+  const rows = await claimRows(db, dialect, owner, notificationId, tenantId, now, limit);
   if (rows.length > 0) {
     await db
       .updateTable("notifications")
@@ -136,6 +110,44 @@ export async function claim(
   const due = new Map(rows.map((r) => [Number(r.seq), Number(r.due_at)]));
   return jobs.sort((a, b) => (due.get(a.seq) ?? 0) - (due.get(b.seq) ?? 0) || a.seq - b.seq);
 }
+
+/**
+ * Ready rows of one notification in one tenant, due by `now`, oldest due first, up to `limit`:
+ * → `claimed` by `owner`; returns them (jobColumns). Statement text rather than Kysely's
+ * builder, prepared once per dialect: it runs for every batch a lane sends.
+ *
+ * The rows are picked in a MATERIALIZED CTE, evaluated once. As a plain `IN (subquery)`,
+ * PostgreSQL may re-run the locking subquery while updating and, re-checking rows this very
+ * statement just claimed, pick the next ones too: the LIMIT would not hold. `'ready'` is a
+ * literal so that SQLite uses the partial index `deliveries_ready`. A scheduled row's due_at
+ * starts at its not_before, so the not_before test only re-checks the rows the index range gave.
+ */
+async function claimRows(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  owner: string,
+  notificationId: string,
+  tenantId: string,
+  now: number,
+  limit: number,
+): Promise<JobRow[]> {
+  const nowIso = iso(now);
+  const params = [notificationId, tenantId, now, nowIso, limit, owner, nowIso, notificationId];
+  return (await db.executeQuery<JobRow>(CompiledQuery.raw(claimText[dialect], params))).rows;
+}
+
+const claimTextOf = (dialect: StoreDialect): string => {
+  const m = (i: number): string => (dialect === "postgres" ? `$${i}` : "?");
+  return `with picked as materialized (
+      select seq from deliveries
+      where notification_id = ${m(1)} and tenant_id = ${m(2)} and queue = 'ready' and due_at <= ${m(3)}
+        and (not_before is null or not_before <= ${m(4)})
+      order by due_at, seq limit ${m(5)}${dialect === "postgres" ? " for update skip locked" : ""})
+    update deliveries set queue = 'claimed', lease_owner = ${m(6)}, updated_at = ${m(7)}
+    where notification_id = ${m(8)} and seq in (select seq from picked)
+    returning ${jobColumns.join(", ")}`;
+};
+const claimText: Record<StoreDialect, string> = { sqlite: claimTextOf("sqlite"), postgres: claimTextOf("postgres") };
 
 export async function nextDue(db: Kysely<AllTables>, notificationId: string, tenantId: string): Promise<number | undefined> {
   const row = await db
@@ -178,8 +190,10 @@ async function markInflightIn(
     for (const part of chunk(seqs, rowsPerStatement)) {
       const params: unknown[] = [nowIso, notificationId, owner, ...part];
       const mark = (i: number): string => (dialect === "postgres" ? `$${i}` : "?");
+      // SQLite: `+lease_owner` keeps the planner off `deliveries_lease` (every row the worker
+      // holds, hundreds at full speed, read and filtered per statement) for the primary key.
       const text = `update deliveries set queue = 'inflight', updated_at = ${mark(1)}
-        where notification_id = ${mark(2)} and queue = 'claimed' and lease_owner = ${mark(3)}
+        where notification_id = ${mark(2)} and queue = 'claimed' and ${dialect === "postgres" ? "" : "+"}lease_owner = ${mark(3)}
           and seq in (${part.map((_, i) => mark(i + 4)).join(", ")}) returning seq`;
       const rows = (await trx.executeQuery<{ seq: number | string }>(CompiledQuery.raw(text, params))).rows;
       for (const r of rows) out.push({ notificationId, seq: Number(r.seq) });
