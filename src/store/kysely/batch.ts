@@ -14,7 +14,7 @@ import type { CounterDelta } from "../../delivery/store/plan.js";
 import type { StoreDialect } from "./backend.js";
 import { adoptOperations, recoverSubmits } from "./batch-recovery.js";
 import { applyHolds, type HoldSettings } from "./delivery-holds.js";
-import type { DeliveryRow } from "./delivery-rows.js";
+import type { DeliveryRow, JobRow } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
 import { addToCounters, chunk, lockNotifications, rowsPerStatement } from "./delivery-sql.js";
 import { finishIfDone } from "./delivery-work.js";
@@ -81,7 +81,7 @@ export class KyselyBatchStore implements BatchStore {
     for (;;) {
       const claimed = await this.claimRows(notificationId, owner, limit, now);
       if (claimed.length === 0) return [];
-      const kept: DeliveryRow[] = [];
+      const kept: JobRow[] = [];
       let optedOut = 0;
       for (const [tenantId, rows] of byTenant(claimed)) {
         const r = await applyHolds(this.db, this.dialect, owner, rows, notificationId, tenantId, now, this.holds());
@@ -132,7 +132,7 @@ export class KyselyBatchStore implements BatchStore {
    * Rows `owner` still holds (a recall cancels claimed rows, a recovery may have given them
    * back) → the batch queue, `submitting` under `submitId`; a queued notification becomes sending.
    */
-  private intoBatch(notificationId: string, owner: string, submitId: string, kept: readonly DeliveryRow[], now: number) {
+  private intoBatch(notificationId: string, owner: string, submitId: string, kept: readonly JobRow[], now: number) {
     return this.db.transaction().execute(async (trx) => {
       await lockNotifications(trx, this.dialect, [notificationId]);
       const moved = new Set<number>();
