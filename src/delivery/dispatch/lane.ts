@@ -34,10 +34,14 @@ export interface LaneDeps {
   credentialWait(now: number): number;
   /** Pass the credential gate (the probe when paused; see CredentialGate.enter). */
   credentialEnter(now: number): boolean;
+  /** Whether sending is paused for the credentials (CredentialGate.paused). */
+  credentialsPaused(): boolean;
   /** A job that passed the gate at `at` did not go (CredentialGate.lost). */
   credentialLost(at: number): void;
   /** Resolves when requests may take slots (see Warmup). */
   warm(): Promise<void>;
+  /** Whether requests may take slots at once (the pool is warm): sends are then marked in groups. */
+  isWarm(): boolean;
   /** A request finished (answered or failed). */
   answered(): void;
   /** A job that passed `warm()` did not send (see Warmup.skipped). */
@@ -53,6 +57,31 @@ const INSTALL_RECHECK_MS = 50;
 
 /** A job waiting for its conversation's bucket. */
 type Parked = { job: Job; notBefore: number };
+
+/**
+ * How far ahead of its tenant slot a send's row is marked in flight, in ms: the sends that the
+ * tenant's rate lets go within this time are marked together, one write for all of them. At 50
+ * rps that is 5 rows per write instead of 1 (each write is a transaction: at the ceiling they
+ * were most of Herald's CPU). A crash leaves at most this many of the tenant's rows marked and
+ * unsent (reported as HERALD_IN_FLIGHT_POLICY says), besides the requests in flight.
+ */
+const STAGE_AHEAD_MS = 100;
+/** At most this many rows marked ahead per lane (a high HERALD_TENANT_RPS). */
+const MAX_STAGED = 16;
+
+/**
+ * A send taken before its tenant slot: permit held, credential gate passed at `entered`, row being
+ * marked in flight. `probe`: it entered while sending was paused for the credentials (the one
+ * request that probes them); any other passes the gate again when it leaves (see sendStaged).
+ */
+type Staged = { job: Job; step: Step; entered: number; probe: boolean; marked: Promise<boolean> };
+
+/** Sends a lane marks in one write: what the tenant policy lets go within STAGE_AHEAD_MS (at least 1). */
+export function stageGroup(tenant: Policies["tenant"]): number {
+  if (tenant.length === 0) return 1;
+  const perMs = Math.min(...tenant.map((w) => w.limit / w.windowMs));
+  return Math.max(1, Math.min(MAX_STAGED, Math.floor(perMs * STAGE_AHEAD_MS)));
+}
 
 /**
  * One tenant's sender. Tenants run in parallel, each in its own lane; inside a lane the
@@ -72,6 +101,9 @@ export class Lane {
   private order: string[] = [];
   private turn = 0;
   private readonly parked: Parked[] = [];
+  /** Sends marked (or being marked) ahead of their tenant slot, in the order they go. */
+  private readonly staged: Staged[] = [];
+  private readonly group: number;
   /** Notifications that may have ready rows here → when to look again (0 = now). */
   private readonly lookAt = new Map<string, number>();
   /** Announced since the last claim: claimed at once, whatever is buffered. */
@@ -89,7 +121,9 @@ export class Lane {
   constructor(
     readonly tenantId: string,
     private readonly deps: LaneDeps,
-  ) {}
+  ) {
+    this.group = stageGroup(deps.policies.tenant);
+  }
 
   start(): void {
     this.loopDone ??= this.loop().catch((e: unknown) => {
@@ -135,9 +169,9 @@ export class Lane {
     await Promise.allSettled([...this.installs]);
   }
 
-  /** Jobs held (claimed, waiting) and being executed. */
+  /** Jobs held (claimed, waiting, marked ahead of their slot) and being executed. */
   get load(): { buffered: number; executing: number } {
-    return { buffered: this.buffered, executing: this.executing };
+    return { buffered: this.buffered + this.staged.length, executing: this.executing };
   }
 
   private async loop(): Promise<void> {
@@ -145,8 +179,14 @@ export class Lane {
     const lowWater = Math.max(1, Math.floor(this.deps.claimBatch / 2));
     while (!signal.aborted) {
       if (this.deps.isPaused(this.tenantId)) {
+        await this.unstage();
         this.releaseHeld();
         await this.sleep(this.deps.pollMs);
+        continue;
+      }
+      const ahead = this.staged.shift();
+      if (ahead) {
+        await this.sendStaged(ahead);
         continue;
       }
       if (this.fresh.size > 0 || this.buffered < lowWater) await this.refill();
@@ -179,10 +219,11 @@ export class Lane {
       // 429s a minute at 3 × 50 rps). Before the slot, its time only delays the lane.
       // The credential gate comes before the mark: at the end of a credential pause only the probe
       // may go, and a row marked and then released would be reported `unknown` by a crash between.
-      const premarked = deliversMessage(step) && policies.tenant.length > 0;
-      let entered: number | undefined;
-      if (premarked) {
+      // Once the pool is warm, the sends the tenant's rate lets go within STAGE_AHEAD_MS are
+      // taken and marked together (one write), then go one by one as their slots come.
+      if (deliversMessage(step) && policies.tenant.length > 0) {
         const now = clock.now();
+        const probe = this.deps.credentialsPaused();
         if (!this.deps.credentialEnter(now)) {
           permits.release();
           this.deps.skipped();
@@ -190,31 +231,109 @@ export class Lane {
           await this.sleep(Math.max(1, this.deps.credentialWait(clock.now())));
           continue;
         }
-        entered = now;
-        if (!(await this.deps.markInflight({ notificationId: job.notificationId, seq: job.seq }))) {
-          this.deps.credentialLost(now);
-          permits.release(); // recalled or taken over meanwhile: not to be sent
-          this.deps.skipped();
-          continue;
-        }
+        this.stage(job, step, now, probe);
+        if (!probe) this.stageMore();
+        continue;
       }
-      let slot: Awaited<ReturnType<Lane["admit"]>>;
-      try {
-        slot = await this.admit(job, step);
-      } catch (e) {
-        // The limiter itself failed (Redis unreachable): nothing may leave unchecked; try again shortly.
-        this.deps.logger.warn({ tenantId: this.tenantId, err: (e as Error).message }, "the rate limiter failed; trying again shortly");
-        slot = { again: clock.now() + this.deps.pollMs };
-      }
+      const slot = await this.slotFor(job, step);
       if ("again" in slot) {
         permits.release();
         this.deps.skipped();
-        if (entered !== undefined) this.deps.credentialLost(entered);
-        this.giveBack(job, premarked, slot.again);
+        this.giveBack(job, false, slot.again);
         continue;
       }
       this.deps.recent.record(slot.bucket.key, slot.now);
-      this.launch(job, step, premarked, entered);
+      this.launch(job, step, false, undefined);
+    }
+    // Stopping: sends marked ahead did not go; their rows go back.
+    await this.unstage();
+  }
+
+  /** Mark a send in flight ahead of its slot (the write starts in this turn of the event loop, with the others staged in it). */
+  private stage(job: Job, step: Step, entered: number, probe: boolean): void {
+    const marked = this.deps.markInflight({ notificationId: job.notificationId, seq: job.seq });
+    this.staged.push({ job, step, entered, probe, marked });
+  }
+
+  /**
+   * Stage more sends behind the one just staged, up to the group: only while the pool is warm
+   * (the probe goes alone), a permit is free at once and the credential gate lets them pass.
+   * Stops at the first job that is not a send (it stays first in line).
+   */
+  private stageMore(): void {
+    const { clock, permits } = this.deps;
+    if (!this.deps.isWarm()) return;
+    while (this.staged.length < this.group) {
+      const now = clock.now();
+      if (this.deps.credentialsPaused()) return;
+      const job = this.next(now);
+      if (!job) return;
+      const step = stepOf(job);
+      if (!deliversMessage(step) || !permits.tryAcquire()) {
+        this.requeue(job);
+        return;
+      }
+      if (!this.deps.credentialEnter(now)) {
+        permits.release();
+        this.requeue(job);
+        return;
+      }
+      this.stage(job, step, now, false);
+    }
+  }
+
+  /** A staged send: once its row is marked, the tenant's slot and the conversation's, then the request. */
+  private async sendStaged(s: Staged): Promise<void> {
+    const { permits } = this.deps;
+    if (!(await s.marked)) {
+      this.deps.credentialLost(s.entered);
+      permits.release(); // recalled or taken over meanwhile: not to be sent
+      this.deps.skipped();
+      return;
+    }
+    const slot = await this.slotFor(s.job, s.step);
+    if ("again" in slot) {
+      permits.release();
+      this.deps.skipped();
+      this.deps.credentialLost(s.entered);
+      this.giveBack(s.job, true, slot.again);
+      return;
+    }
+    this.deps.recent.record(slot.bucket.key, slot.now);
+    let entered = s.entered;
+    if (!s.probe) {
+      // Staged up to STAGE_AHEAD_MS ago: it passes the gate again as it leaves. Sending may have
+      // paused meanwhile (only a probe goes then), and an answer is evidence about the
+      // credentials from the time its request left (CredentialGate.judge401, succeeded).
+      entered = this.deps.clock.now();
+      if (!this.deps.credentialEnter(entered)) {
+        permits.release();
+        this.deps.skipped();
+        this.giveBack(s.job, true, entered + Math.max(1, this.deps.credentialWait(entered)));
+        return;
+      }
+    }
+    this.launch(s.job, s.step, true, entered);
+  }
+
+  /** Staged sends that will not go now (stopping, tenant paused): their rows go back to the store. */
+  private async unstage(): Promise<void> {
+    for (let s = this.staged.shift(); s; s = this.staged.shift()) {
+      const marked = await s.marked;
+      this.deps.credentialLost(s.entered);
+      this.deps.permits.release();
+      this.deps.skipped();
+      if (marked) this.giveBack(s.job, true, undefined);
+    }
+  }
+
+  /** admit(), with a failing limiter (Redis unreachable) answered by "again shortly": nothing may leave unchecked. */
+  private async slotFor(job: Job, step: Step): Promise<Awaited<ReturnType<Lane["admit"]>>> {
+    try {
+      return await this.admit(job, step);
+    } catch (e) {
+      this.deps.logger.warn({ tenantId: this.tenantId, err: (e as Error).message }, "the rate limiter failed; trying again shortly");
+      return { again: this.deps.clock.now() + this.deps.pollMs };
     }
   }
 
