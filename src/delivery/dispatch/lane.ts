@@ -61,11 +61,11 @@ type Parked = { job: Job; notBefore: number };
 /**
  * How far ahead of its tenant slot a send's row is marked in flight, in ms: the sends that the
  * tenant's rate lets go within this time are marked together, one write for all of them. At 50
- * rps that is 5 rows per write instead of 1 (each write is a transaction: at the ceiling they
+ * rps that is 10 rows per write instead of 1 (each write is a transaction: at the ceiling they
  * were most of Herald's CPU). A crash leaves at most this many of the tenant's rows marked and
  * unsent (reported as HERALD_IN_FLIGHT_POLICY says), besides the requests in flight.
  */
-const STAGE_AHEAD_MS = 100;
+const STAGE_AHEAD_MS = 200;
 /** At most this many rows marked ahead per lane (a high HERALD_TENANT_RPS). */
 const MAX_STAGED = 16;
 
