@@ -1,7 +1,8 @@
 import { afterEach, expect, it } from "vitest";
+import { InProcessRateLimiter, type RateLimiter } from "../../src/delivery/limits/index.js";
 import type { DeliveryStore } from "../../src/delivery/store/port.js";
 import type { Store } from "../../src/store/ports.js";
-import { forEachStore, type StoreFactory } from "../helpers/stores.js";
+import { createStoreFactory, forEachStore, type StoreFactory } from "../helpers/stores.js";
 import { admin, finished, type Harness, request, startHarness } from "./helpers/harness.js";
 
 /**
@@ -12,9 +13,17 @@ import { admin, finished, type Harness, request, startHarness } from "./helpers/
  */
 forEachStore((stores: StoreFactory) => {
   let h: Harness | undefined;
+  // A fresh database per test: a broadcast to everyone must not reach the previous test's users.
+  let fresh: StoreFactory | undefined;
+  const open = () => {
+    fresh = createStoreFactory(stores.name);
+    return fresh.open();
+  };
   afterEach(async () => {
     await h?.close();
     h = undefined;
+    await fresh?.cleanup();
+    fresh = undefined;
   });
 
   it("one tenant at 50 rps: in-flight marks go several per write, each before its request, every message once, no 429", async () => {
@@ -39,7 +48,7 @@ forEachStore((stores: StoreFactory) => {
       }) as DeliveryStore;
       return new Proxy(store, { get: (t, p) => (p === "deliveries" ? deliveries : Reflect.get(t, p, t)) }) as Store;
     };
-    const store = await stores.open();
+    const store = await open();
     let sentBeforeMark = 0;
     h = await startHarness(wrap(store), {
       emulator: { tenantRps: 50, org: { tenants: 1, users: users.length } },
@@ -68,5 +77,31 @@ forEachStore((stores: StoreFactory) => {
     expect(markWrites.length).toBeLessThanOrEqual(Math.ceil(users.length / 3));
     // Never more than a group (200 ms at 50 rps) marked ahead in one write.
     expect(Math.max(...markWrites)).toBeLessThanOrEqual(10);
+  });
+
+  it("one tenant at 50 rps: two limiter calls per request (each a Redis round trip with Redis), not three", async () => {
+    const users = Array.from({ length: 60 }, (_, i) => i);
+    const inner = new InProcessRateLimiter({ marginMs: 150 });
+    let calls = 0;
+    const limiter: RateLimiter = {
+      tryAcquire: (keys, now) => {
+        calls++;
+        return inner.tryAcquire(keys, now);
+      },
+      block: (key, until) => inner.block(key, until),
+    };
+    h = await startHarness(await open(), {
+      emulator: { tenantRps: 50, org: { tenants: 1, users: users.length } },
+      config: { tenantRps: 50 },
+      limiter,
+    });
+    await h.seedUsers(users);
+    const { notification } = await h.engine.submit(request({ all: true }), admin);
+    const done = await h.waitFor(notification.id, finished, 20_000);
+    expect(done.counts.sent).toBe(users.length);
+    for (const i of users) expect(h.received(i).received).toBe(1);
+    expect(h.stats()["throttled"]).toBe(0);
+    // Before: the tenant refused (its wait), the tenant admitted, then the conversation: 3 per request.
+    expect(calls).toBeLessThanOrEqual(Math.ceil(users.length * 2.2));
   });
 });

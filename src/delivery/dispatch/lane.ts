@@ -340,12 +340,36 @@ export class Lane {
   /**
    * The tenant's slot (waiting for it), then the conversation's. When a slot is not to be had,
    * when to try again (undefined: stopping, or the tenant got paused).
+   *
+   * Each limiter call is a Redis round trip with RedisRateLimiter. At the ceiling the first call,
+   * for the tenant alone, is refused with the wait until its next slot; after that wait ONE call
+   * takes both slots (all or none). Only if that is refused (the conversation's limit, or another
+   * process took the tenant's slot) are they asked one by one again: two calls per request
+   * instead of three.
    */
   private async admit(job: Job, step: Step): Promise<{ bucket: BucketKey; now: number } | { again: number | undefined }> {
-    if (this.deps.signal.aborted || !(await this.tenantSlot())) return { again: undefined };
-    const bucket = stepBucket(this.deps.policies, step, job);
-    const now = this.deps.clock.now();
-    const wait = await this.deps.limiter.tryAcquire([bucket], now);
+    const { limiter, clock, signal, policies } = this.deps;
+    const tenant = tenantBucket(policies, this.tenantId);
+    const bucket = stepBucket(policies, step, job);
+    for (let both = false; ; ) {
+      if (signal.aborted || this.deps.isPaused(this.tenantId)) return { again: undefined };
+      const now = clock.now();
+      if (both) {
+        if ((await limiter.tryAcquire([tenant, bucket], now)) === 0) return { bucket, now };
+        both = false;
+        continue;
+      }
+      const wait = await limiter.tryAcquire([tenant], now);
+      if (wait === 0) break;
+      try {
+        await clock.sleep(wait, signal);
+      } catch {
+        return { again: undefined };
+      }
+      both = true;
+    }
+    const now = clock.now();
+    const wait = await limiter.tryAcquire([bucket], now);
     return wait > 0 ? { again: now + wait } : { bucket, now };
   }
 
@@ -358,21 +382,6 @@ export class Lane {
       this.settle({ notificationId: job.notificationId, seq: job.seq, kind: "release", dueAt: at, ...carriedOf(job) });
     } else if (at !== undefined) this.park(job, at);
     else this.requeue(job);
-  }
-
-  /** Waits for the tenant's next slot; false when stopping or the tenant got paused meanwhile. */
-  private async tenantSlot(): Promise<boolean> {
-    const bucket = tenantBucket(this.deps.policies, this.tenantId);
-    for (;;) {
-      if (this.deps.isPaused(this.tenantId)) return false;
-      const wait = await this.deps.limiter.tryAcquire([bucket], this.deps.clock.now());
-      if (wait === 0) return true;
-      try {
-        await this.deps.clock.sleep(wait, this.deps.signal);
-      } catch {
-        return false;
-      }
-    }
   }
 
   private installAbort(): AbortSignal {
