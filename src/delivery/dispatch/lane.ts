@@ -91,7 +91,10 @@ export function stageGroup(tenant: Policies["tenant"]): number {
  * Per request, in this order: a permit (bounded requests in flight), the tenant's slot
  * (HERALD_TENANT_RPS; the lane waits for it), the conversation's slot (if refused, the job is
  * parked until then and the lane goes on with others), then the request. Everything is decided
- * BEFORE the request leaves, so Teams has no reason to answer 429.
+ * BEFORE the request leaves, so Teams has no reason to answer 429. With a tenant limit, a send's
+ * row is marked in flight before its tenant slot, together with the sends the tenant's rate lets
+ * go in the next STAGE_AHEAD_MS (one write for the group); after the tenant's wait one limiter
+ * call takes the tenant's and the conversation's slots at once (see admit).
  *
  * Rows are claimed from the store in batches; a notification whose claim came back empty is
  * looked at again when its next row comes due (retries) or when new rows are announced.
