@@ -1,6 +1,6 @@
 // Child processes of the benchmark, and what /proc says about them.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /**
  * Start `node <script> ...args`, resolve with what `ready(stdout)` finds (undefined = keep
@@ -59,6 +59,36 @@ export function cpuSecondsOf(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * What a process did, from /proc: CPU seconds split into user and system time, context switches
+ * (voluntary: each is a wake-up of a thread that waited, e.g. the event loop's epoll_wait; the
+ * count is over all threads; `mainWakeups` the event loop's thread alone) and write-like system calls (`syscw`: socket and file writes).
+ */
+export function activityOf(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  let voluntary = 0;
+  let involuntary = 0;
+  let mainWakeups = 0;
+  let tasks = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {}
+  for (const t of tasks) {
+    try {
+      const st = readFileSync(`/proc/${pid}/task/${t}/status`, "utf8");
+      voluntary += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+      involuntary += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+      if (t === String(pid)) mainWakeups = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+    } catch {}
+  }
+  let syscw = Number.NaN;
+  try {
+    syscw = Number(/^syscw:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))?.[1] ?? Number.NaN);
+  } catch {}
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100, voluntary, involuntary, mainWakeups, syscw };
 }
 
 /** The emulator in its own process. */

@@ -50,7 +50,8 @@ export interface DeliveryConfig {
   /**
    * A result waits at most this long, in ms, for an in-flight mark to share its transaction
    * (counts are that much later; a crash meanwhile leaves its row in flight, as one during the
-   * write would). Default 25; 0 = written like a mark.
+   * write would). Default 100 (at Teams' ceiling a lane marks its next sends every 200 ms:
+   * results ride with those writes); 0 = written like a mark.
    */
   resultDelayMs: number;
   /** Results written per transaction at most. Default 500. */
@@ -92,7 +93,7 @@ export const defaultDeliveryConfig: Readonly<DeliveryConfig> = Object.freeze({
   heartbeatMs: 5_000,
   staleMs: 30_000,
   batchDelayMs: 0,
-  resultDelayMs: 25,
+  resultDelayMs: 100,
   batchMax: 500,
   maxListedRecipients: 10_000,
   tenantDisabledTimeoutMs: 24 * 3_600_000,

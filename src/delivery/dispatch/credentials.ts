@@ -100,6 +100,11 @@ export class CredentialGate {
     private readonly policy: CredentialBackoff = defaultCredentialBackoff,
   ) {}
 
+  /** Whether sending is paused for the credentials (a probe may be due: see `waitMs`). */
+  get paused(): boolean {
+    return this.failures > 0;
+  }
+
   /** How long a lane should wait before sending anything (0 = go now). */
   waitMs(now: number): number {
     if (this.failures === 0) return 0;

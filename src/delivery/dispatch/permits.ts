@@ -18,6 +18,13 @@ export class Permits {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
+  /** Takes a permit if one is free now (and nobody waits for one); false otherwise. */
+  tryAcquire(): boolean {
+    if (this.free <= 0) return false;
+    this.free--;
+    return true;
+  }
+
   release(): void {
     const next = this.waiting.shift();
     if (next) next();

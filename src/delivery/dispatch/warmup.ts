@@ -23,6 +23,11 @@ export class Warmup {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
+  /** Whether the pool is warm: every caller may take a slot at once. */
+  get isOpen(): boolean {
+    return this.state === "open";
+  }
+
   /** The job that entered did not send: while probing, the next waiting job probes instead. */
   skipped(): void {
     if (this.state !== "probing") return;
