@@ -106,13 +106,17 @@ export class Installer {
     const { clock } = this.deps;
     const tenantId = job.tenantId;
     try {
+      const person = `${tenantId}|${graphId}`.toLowerCase();
+      // Another row's install for this person is under way: its chat may already be stored (the
+      // install events come before the welcome is stored), so a message sent now could overtake
+      // the welcome. Wait for that step to end (test/reach/welcome-order: "SWF" seen before).
+      if (this.installing.has(person)) return { kind: "wait", until: clock.now() + WELCOME_RECHECK_MS };
       const known = GUID.test(graphId) ? await this.deps.conversations.findPersonal(tenantId, graphId) : undefined;
       if (known && known.status === "active") {
         // The welcome of an install this step made is stored and not sent yet: let it go first.
         if (await this.welcomePending(known.id)) return { kind: "wait", until: clock.now() + WELCOME_RECHECK_MS };
         return { kind: "chat", conversationId: known.id, installed: false, aadObjectId: graphId, serviceUrl: known.serviceUrl };
       }
-      const person = `${tenantId}|${graphId}`.toLowerCase();
       if (this.installing.has(person)) return { kind: "wait", until: clock.now() + WELCOME_RECHECK_MS };
       this.installing.add(person);
       try {
