@@ -84,4 +84,20 @@ forEachStore((stores) => {
       },
     );
   });
+  it("estimate: a team by group id Herald knows counts 1; a missing one is counted once installed (recipients null); 19: ids as before", async () => {
+    const known = teamsOf(0)[0]!; // installed by the first test
+    const missing = teamsOf(1)[0]!;
+    await call("POST", `${stack.emulator.url}/_emulator/uninstall`, { teamId: missing.id, wait: true });
+    const est = async (audience: Json) => (await call("POST", `${stack.heraldUrl}/v1/audiences/estimate`, { audience }, STACK_API_KEY)).json;
+    expect(await est({ teams: [known.aadGroupId], tenantId: tenantId(0), deliverTo: "channel" })).toMatchObject({
+      recipients: 1,
+      skipped: 0,
+      exact: true,
+    });
+    expect(await est({ teams: [missing.aadGroupId], tenantId: tenantId(1), deliverTo: "channel" })).toMatchObject({
+      recipients: null,
+      exact: false,
+    });
+    expect(await est({ teams: [known.id], deliverTo: "channel" })).toMatchObject({ recipients: 1, exact: true });
+  });
 });
