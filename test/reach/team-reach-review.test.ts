@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { openApiDocument } from "../../src/api/openapi.js";
 import { systemClock } from "../../src/clock.js";
+import { Installer } from "../../src/delivery/install/installer.js";
 import { TeamReach, type TeamReachDeps } from "../../src/delivery/install/team-reach.js";
+import { InProcessRateLimiter } from "../../src/delivery/limits/index.js";
 import { notificationRequestSchema } from "../../src/delivery/request.js";
+import type { TeamsAppGraph } from "../../src/graph/apps.js";
 import { GraphError } from "../../src/graph/errors.js";
 import { silentLogger } from "../../src/log.js";
 
@@ -47,6 +50,37 @@ describe("TeamReach review", () => {
     expect(r.kind === "refused" && r.error.message).toContain("Team.ReadBasic.All");
     expect(Date.now() - started).toBeLessThan(1_500);
     expect(asked).toBe(1);
+  });
+});
+
+describe("Installing in a team refused for want of Graph permission", () => {
+  it("names the team permission (TeamsAppInstallation.ReadWriteSelfForTeam.All), not the one for users", async () => {
+    const apps = {
+      catalogId: async () => "catalog-1",
+      graph: { throttledUntil: () => 0 },
+      installIn: async () => {
+        throw new GraphError({
+          heraldCode: "HERALD_E_GRAPH_HTTP",
+          operation: "POST /teams/{id}/installedApps",
+          status: 403,
+          graphCode: "Forbidden",
+          serverMessage: "Missing role permissions on the request. API requires one of 'TeamsAppInstallation.ReadWriteSelfForTeam.All'.",
+        });
+      },
+    } as unknown as TeamsAppGraph;
+    const installer = new Installer({
+      apps,
+      conversations: { findPersonal: async () => undefined, get: async () => undefined },
+      limiter: new InProcessRateLimiter(),
+      clock: systemClock,
+      logger: silentLogger,
+    });
+    const r = await new TeamReach({ ...deps(async () => undefined, 3_000), installer }).reach("tenant-1", GROUP);
+    expect(r).toMatchObject({ kind: "refused", status: "failed", error: { code: "HERALD_E_INSTALL_GRAPH_PERMISSION" } });
+    const message = r.kind === "refused" ? r.error.message : "";
+    // The advice must name what the admin has to grant for a team install.
+    expect(message.replace(/API requires one of '[^']*'/, "")).toContain("ReadWriteSelfForTeam.All");
+    expect(message).not.toContain("ReadWriteSelfForUser.All");
   });
 });
 
