@@ -88,7 +88,8 @@ forEachStore((stores) => {
     const known = teamsOf(0)[0]!; // installed by the first test
     const missing = teamsOf(1)[0]!;
     await call("POST", `${stack.emulator.url}/_emulator/uninstall`, { teamId: missing.id, wait: true });
-    const est = async (audience: Json) => (await call("POST", `${stack.heraldUrl}/v1/audiences/estimate`, { audience }, STACK_API_KEY)).json;
+    const est = async (audience: Json) =>
+      (await call("POST", `${stack.heraldUrl}/v1/audiences/estimate`, { audience }, STACK_API_KEY)).json;
     expect(await est({ teams: [known.aadGroupId], tenantId: tenantId(0), deliverTo: "channel" })).toMatchObject({
       recipients: 1,
       skipped: 0,
@@ -99,5 +100,22 @@ forEachStore((stores) => {
       exact: false,
     });
     expect(await est({ teams: [known.id], deliverTo: "channel" })).toMatchObject({ recipients: 1, exact: true });
+  });
+  it("a known team named with its tenant id in upper case: used as known (no Graph install call), its row in the stored tenant", async () => {
+    const known = teamsOf(0)[0]!; // installed by the first test
+    const before = await graphCounters(stack);
+    const { view, rows } = await settled({
+      audience: { teams: [known.aadGroupId], tenantId: tenantId(0).toUpperCase(), deliverTo: "channel" },
+      message: { text: "Upper-case tenant" },
+    });
+    expect(view["counts"]).toMatchObject({ sent: 1 });
+    const after = await graphCounters(stack);
+    // A GUID names the same tenant in any letter case: today the known team is missed, Graph gives the team, and
+    // serviceUrlOf(upper-case tenant) finds nothing: the row goes to the public default serviceUrl and never ends.
+    // A second spelling must not split the tenant's lane and budget either.
+    expect({ conflicts: after["conflicts"] ?? 0, tenant: rows[0]?.["tenantId"] }).toEqual({
+      conflicts: before["conflicts"] ?? 0,
+      tenant: tenantId(0),
+    });
   });
 });
