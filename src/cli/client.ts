@@ -59,7 +59,8 @@ export function sendBody(opts: Record<string, unknown>): Record<string, unknown>
   if (opts["users"]) audiences.push({ users: opts["users"], ...(tenantId ? { tenantId } : {}) });
   if (opts["conversations"]) audiences.push({ conversations: opts["conversations"] });
   if (opts["channels"]) audiences.push({ channels: opts["channels"] });
-  if (opts["teams"]) audiences.push({ teams: opts["teams"], deliverTo: opts["deliverTo"] ?? "channel" });
+  // A team named by its Entra group id needs its tenant (--tenant); a 19: id carries its own.
+  if (opts["teams"]) audiences.push({ teams: opts["teams"], deliverTo: opts["deliverTo"] ?? "channel", ...(tenantId ? { tenantId } : {}) });
   if (opts["all"]) audiences.push({ all: true, ...(tenantId ? { tenantId } : {}) });
   if (audiences.length !== 1) {
     throw new CliError(
@@ -135,10 +136,10 @@ export function registerClientCommands(program: Command): void {
       .option("--users <ids>", "Teams user ids (29:...) or Entra object ids, comma separated", list)
       .option("--conversations <ids>", "stored conversation ids, comma separated", list)
       .option("--channels <ids>", "channel ids (a new thread in each), comma separated", list)
-      .option("--teams <ids>", "team ids, comma separated", list)
+      .option("--teams <ids>", "team ids (19:...) or Entra group ids (with --tenant), comma separated", list)
       .addOption(new Option("--deliver-to <where>", "with --teams: the General channel or every member").choices(["channel", "members"]))
       .option("--all", "every active personal conversation (with --tenant: of one tenant)")
-      .option("--tenant <id>", "tenant id for --users / --all")
+      .option("--tenant <id>", "tenant id for --users / --all / --teams by Entra group id")
       .option("--text <text>", "message text")
       .addOption(new Option("--text-format <format>", "text format").choices(["markdown", "plain", "xml"]))
       .option("--card <file>", "Adaptive Card JSON file (may use ${name} templating)")

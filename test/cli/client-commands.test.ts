@@ -82,6 +82,20 @@ describe("herald client commands", () => {
     expect(created.groups).toEqual(["g1", "g2"]);
   });
 
+  it("send --teams <Entra group id> --tenant posts in the team Herald knows by that group id (issue 15)", async () => {
+    const team = stack.emulator.org.teams[0]!;
+    await fetch(`${stack.emulator.url}/_emulator/install`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ teamId: team.id, wait: true }),
+    });
+    await stack.herald.handler.drain();
+    const tenant = stack.emulator.org.tenants[0]!.id;
+    const sent = await herald(["send", "--teams", team.aadGroupId, "--tenant", tenant, "--text", "By group id", "--watch"]);
+    expect(sent.stderr).toBe("");
+    expect(sent.stdout).toMatch(/completed total=1 sent=1 pending=0/);
+  });
+
   it("exit codes scripts can rely on: 2 for bad usage, 3 when the server is unreachable", async () => {
     const usage = await herald(["send", "--text", "no audience"]);
     expect(usage.code).toBe(2);
