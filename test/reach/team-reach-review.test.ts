@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { openApiDocument } from "../../src/api/openapi.js";
+import { sendBody } from "../../src/cli/client.js";
 import { systemClock } from "../../src/clock.js";
 import { Installer } from "../../src/delivery/install/installer.js";
 import { TeamReach, type TeamReachDeps } from "../../src/delivery/install/team-reach.js";
@@ -99,5 +100,13 @@ describe("OpenAPI examples", () => {
         issues: [],
       });
     }
+  });
+});
+
+describe("herald send --teams", () => {
+  it("19: team ids with --tenant keep working as before the change (the tenant was ignored, now it makes a 400)", () => {
+    const body = sendBody({ teams: ["19:abc@thread.tacv2"], tenant: "72f988bf-86f1-41af-91ab-2d7cd011db47", text: "Hi" });
+    const parsed = notificationRequestSchema.safeParse(body);
+    expect(parsed.success ? "ok" : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`)).toBe("ok");
   });
 });
