@@ -160,7 +160,7 @@ export function openApiDocument(serverUrl?: string): Schema {
                     summary:
                       "A team named by its Entra group id (with tenantId): where the bot is missing, the app is installed first (HERALD_AUTO_INSTALL=on), then the post goes to General; else the team's row ends notFound/failed with the install code",
                     value: {
-                      audience: { teams: ["0b2c7a4e-…"], tenantId: "72f988bf-…", deliverTo: "channel" },
+                      audience: { teams: ["0b2c7a4e-5d1f-4a8e-9c3b-2f6e8d1a7b40"], tenantId: "72f988bf-…", deliverTo: "channel" },
                       message: { text: "Release notes are out" },
                     },
                   },

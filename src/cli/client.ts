@@ -59,8 +59,11 @@ export function sendBody(opts: Record<string, unknown>): Record<string, unknown>
   if (opts["users"]) audiences.push({ users: opts["users"], ...(tenantId ? { tenantId } : {}) });
   if (opts["conversations"]) audiences.push({ conversations: opts["conversations"] });
   if (opts["channels"]) audiences.push({ channels: opts["channels"] });
-  // A team named by its Entra group id needs its tenant (--tenant); a 19: id carries its own.
-  if (opts["teams"]) audiences.push({ teams: opts["teams"], deliverTo: opts["deliverTo"] ?? "channel", ...(tenantId ? { tenantId } : {}) });
+  // A team named by its Entra group id needs its tenant (--tenant); a 19: id carries its own, so
+  // with 19: ids only --tenant is left out as before (the API refuses a tenantId beside them).
+  const byGroup = Array.isArray(opts["teams"]) && opts["teams"].some((t) => typeof t === "string" && !t.startsWith("19:"));
+  if (opts["teams"])
+    audiences.push({ teams: opts["teams"], deliverTo: opts["deliverTo"] ?? "channel", ...(tenantId && byGroup ? { tenantId } : {}) });
   if (opts["all"]) audiences.push({ all: true, ...(tenantId ? { tenantId } : {}) });
   if (audiences.length !== 1) {
     throw new CliError(

@@ -15,7 +15,7 @@ import type { DeliveryStore, RecipientDirectory, TeamHome } from "../store/port.
 import { type BlockedRetry, claimRetries, withRetry } from "./blocked-retry.js";
 import type { DirectoryGraph } from "./directory-graph.js";
 import { expandDirectory, expandGroups } from "./graph-stream.js";
-import { channelRow, conversationRow, failedTeamRow, memberRow, unreachedTeamRow } from "./rows.js";
+import { channelRow, conversationRow, failedTeamRow, memberRow, uninstalledTeamRow, unreachedTeamRow } from "./rows.js";
 
 export interface ExpansionDeps {
   store: DeliveryStore;
@@ -145,8 +145,9 @@ async function teamHome(
   }
   const known = (await deps.directory.teamsByGroup([entry], tenantId, tenants)).get(entry.toLowerCase());
   if (known?.active) return { home: known };
-  if (!deps.teams) return undefined;
   if (tenants !== undefined && !tenants.includes(tenantId)) return undefined;
+  // This process cannot install (HERALD_AUTO_INSTALL off now, or no Graph): the team still gets its row.
+  if (!deps.teams) return { row: uninstalledTeamRow(entry, tenantId) };
   const reached = await deps.teams.reach(tenantId, entry, deps.signal);
   if (reached.kind === "home") return { home: reached.home };
   if (deps.signal.aborted) return undefined;
