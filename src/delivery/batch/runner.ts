@@ -269,7 +269,12 @@ export class BatchRunner {
     }
     // In doubt (no answer after the request was written, or a gateway's 502/504): like a submit whose
     // process died, HERALD_IN_FLIGHT_POLICY decides; never a blind resubmit under the default policy.
-    if (r.kind === "inDoubt" && this.deps.inFlightPolicy === "resend") {
+    // (Not after a recall: the rows end unknown below, never sent again.)
+    if (
+      r.kind === "inDoubt" &&
+      this.deps.inFlightPolicy === "resend" &&
+      (await this.deps.deliveries.getNotification(id))?.status !== "canceled"
+    ) {
       this.deps.logger.warn({ notificationId: id, submitId, code: r.code }, "a batch submit is in doubt: its rows are sent again (resend)");
       await store.release(id, submitId, seqs, clock.now(), clock.now());
       this.kickLater(id);

@@ -83,7 +83,7 @@ export async function recoverSubmits(
   const nowIso = iso(live.now);
   for (const { notification_id: id, key: submitId } of found) {
     const moved = await db.transaction().execute(async (trx) => {
-      await lockNotifications(trx, dialect, [id]);
+      const recalled = (await lockNotifications(trx, dialect, [id])).get(id)?.canceled === true;
       const q = trx
         .updateTable("deliveries")
         .where("notification_id", "=", id)
@@ -92,7 +92,8 @@ export async function recoverSubmits(
         .where("last_error_code", "=", batchCodes.submitting)
         .where("last_error_message", "=", submitId)
         .where(ownerGone(dialect, live));
-      if (policy === "resend") {
+      // Recalled meanwhile: never sent again after the recall; Teams may have started it, so the rows end as under `unknown`.
+      if (policy === "resend" && !recalled) {
         const r = await q
           .set({ queue: "ready", due_at: live.now, lease_owner: null, last_error_code: null, last_error_message: null, updated_at: nowIso })
           .executeTakeFirst();

@@ -186,18 +186,38 @@ export class KyselyBatchStore implements BatchStore {
   }
 
   async release(notificationId: string, submitId: string, seqs: readonly number[] | undefined, dueAt: number, now: number): Promise<void> {
-    for (const part of seqs ? chunk(seqs, rowsPerStatement) : [undefined]) {
-      await this.db
-        .updateTable("deliveries")
-        .set({ queue: "ready", due_at: dueAt, lease_owner: null, last_error_code: null, last_error_message: null, updated_at: iso(now) })
-        .where("notification_id", "=", notificationId)
-        .$if(part !== undefined, (q) => q.where("seq", "in", part ?? []))
-        .where("queue", "=", "batch")
-        .where("status", "=", "pending")
-        .where("last_error_code", "=", batchCodes.submitting)
-        .where("last_error_message", "=", submitId)
-        .execute();
-    }
+    await this.db.transaction().execute(async (trx) => {
+      // Recalled while the rows were out of the pool (as the dispatcher's release): a send not made is canceled, never made later.
+      const recalled = (await lockNotifications(trx, this.dialect, [notificationId])).get(notificationId)?.canceled === true;
+      let canceled = 0;
+      for (const part of seqs ? chunk(seqs, rowsPerStatement) : [undefined]) {
+        const r = await trx
+          .updateTable("deliveries")
+          .set(
+            recalled
+              ? {
+                  status: "canceled",
+                  op: null,
+                  queue: null,
+                  due_at: null,
+                  lease_owner: null,
+                  last_error_code: null,
+                  last_error_message: null,
+                  updated_at: iso(now),
+                }
+              : { queue: "ready", due_at: dueAt, lease_owner: null, last_error_code: null, last_error_message: null, updated_at: iso(now) },
+          )
+          .where("notification_id", "=", notificationId)
+          .$if(part !== undefined, (q) => q.where("seq", "in", part ?? []))
+          .where("queue", "=", "batch")
+          .where("status", "=", "pending")
+          .where("last_error_code", "=", batchCodes.submitting)
+          .where("last_error_message", "=", submitId)
+          .executeTakeFirst();
+        canceled += recalled ? Number(r.numUpdatedRows) : 0;
+      }
+      if (canceled > 0) await addToCounters(trx, notificationId, { pending: -canceled, canceled }, iso(now));
+    });
   }
 
   async settle(
