@@ -217,7 +217,7 @@ export function unreachedTeamRow(groupId: string, tenantId: string, status: "fai
 export function uninstalledTeamRow(groupId: string, tenantId: string): NewDelivery {
   return unreachedTeamRow(groupId, tenantId, "notFound", {
     code: rowCodes.unknownTeam,
-    message: `Herald knows no conversation of team ${groupId} (Entra group id) of tenant ${tenantId}, and HERALD_AUTO_INSTALL is off: install the app in the team (POST /v1/installations {"teams": ["${groupId}"], "tenantId": "${tenantId}"}) or set HERALD_AUTO_INSTALL=on, then send again.`,
+    message: `Herald knows no conversation of team ${groupId} (Entra group id) of tenant ${tenantId}, and HERALD_AUTO_INSTALL is off: add the app to the team in Teams, or set HERALD_AUTO_INSTALL=on (Herald then installs it when a notification names the team, and POST /v1/installations can install it ahead), then send again.`,
   });
 }
 

@@ -13,6 +13,13 @@ const teamsChannelId = "msteams";
 /** The 1:1 chat statuses a broadcast pages through (`blocked` ones are retried after a while). */
 export const personalStatuses = ["active", "blocked"] as const;
 
+/**
+ * A tenant id as given and in both letter cases: tenant ids are GUIDs, which Teams sends in lower
+ * case but a request may name in upper case (an exact match missed the team, and the install path
+ * then fell back to the public serviceUrl and retried for ever: review rev3).
+ */
+const spellings = (tenantId: string): string[] => [...new Set([tenantId, tenantId.toLowerCase(), tenantId.toUpperCase()])];
+
 /** Lookups per statement (each id is one bound parameter, twice for user lookups). */
 const idsPerQuery = 500;
 
@@ -125,7 +132,7 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
         .where("team_id", "is not", null)
         .where("team_aad_group_id", "in", part)
         .where("channel_id", "=", teamsChannelId)
-        .where("tenant_id", "=", tenantId)
+        .where("tenant_id", "in", spellings(tenantId))
         .execute();
       for (const r of rows) {
         if (r.team_id === null || r.team_aad_group_id === null) continue;
@@ -270,7 +277,7 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
     const row = await this.db
       .selectFrom("conversations")
       .select("service_url")
-      .where("tenant_id", "=", tenantId)
+      .where("tenant_id", "in", spellings(tenantId))
       .where("channel_id", "=", teamsChannelId)
       .orderBy("seq", "desc")
       .limit(1)
