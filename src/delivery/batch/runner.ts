@@ -298,7 +298,6 @@ export class BatchRunner {
     else this.kick(id);
   }
 
-
   /**
    * A notification recalled while this operation's submit was under way: the recall could not
    * see the operation yet, so it is canceled here (its poll then reports what Teams sent).
