@@ -1,4 +1,4 @@
-import { type ExpressionBuilder, type Kysely, sql } from "kysely";
+import type { ExpressionBuilder, Kysely } from "kysely";
 import {
   type BatchLiveness,
   type BatchOutcome,
@@ -11,7 +11,7 @@ import type { InFlightPolicy } from "../../delivery/model.js";
 import type { StoreDialect } from "./backend.js";
 import { deadOwner, liveSince } from "./delivery-control.js";
 import type { AllTables } from "./delivery-schema.js";
-import { addToCounters, chunk, lockNotifications, rowsPerStatement } from "./delivery-sql.js";
+import { addToCounters, chunk, endedWith, lockNotifications, rowsPerStatement } from "./delivery-sql.js";
 
 /**
  * Recovery of the batch path's rows (delivery/batch/port.ts): the submits and operations of a
@@ -99,19 +99,7 @@ export async function recoverSubmits(
           .executeTakeFirst();
         return Number(r.numUpdatedRows);
       }
-      const r = await q
-        .set((eb) => ({
-          status: outcome.status,
-          op: null,
-          queue: null,
-          due_at: null,
-          lease_owner: null,
-          attempts: sql<number>`${eb.ref("attempts")} + 1`,
-          last_error_code: outcome.code,
-          last_error_message: outcome.message,
-          updated_at: nowIso,
-        }))
-        .executeTakeFirst();
+      const r = await q.set(endedWith(outcome, nowIso)).executeTakeFirst();
       const n = Number(r.numUpdatedRows);
       if (n > 0) await addToCounters(trx, id, { pending: -n, [outcome.status]: n }, nowIso);
       return n;

@@ -16,7 +16,7 @@ import { adoptOperations, recoverSubmits } from "./batch-recovery.js";
 import { applyHolds, type HoldSettings } from "./delivery-holds.js";
 import type { DeliveryRow, JobRow } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
-import { addToCounters, chunk, lockNotifications, rowsPerStatement } from "./delivery-sql.js";
+import { addToCounters, chunk, endedWith, lockNotifications, rowsPerStatement } from "./delivery-sql.js";
 import { finishIfDone } from "./delivery-work.js";
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -263,18 +263,7 @@ export class KyselyBatchStore implements BatchStore {
         for (const part of chunk(seqs, rowsPerStatement)) {
           await trx
             .updateTable("deliveries")
-            .set((eb) => ({
-              status: outcome.status,
-              op: null,
-              queue: null,
-              due_at: null,
-              lease_owner: null,
-              attempts: sql<number>`${eb.ref("attempts")} + 1`,
-              last_error_code: outcome.code,
-              last_error_message: outcome.message,
-              sent_at: outcome.status === "sent" ? iso(now) : null,
-              updated_at: iso(now),
-            }))
+            .set(endedWith(outcome, iso(now)))
             .where("notification_id", "=", notificationId)
             .where("seq", "in", part)
             .execute();

@@ -1,4 +1,4 @@
-import { CompiledQuery, type Insertable, type Kysely, type RawBuilder, sql } from "kysely";
+import { CompiledQuery, type ExpressionBuilder, type Insertable, type Kysely, type RawBuilder, sql } from "kysely";
 import type { DeliveryKey } from "../../delivery/model.js";
 import type { CounterDelta, RowChange } from "../../delivery/store/plan.js";
 import type { StoreDialect } from "./backend.js";
@@ -238,4 +238,24 @@ export async function lockNotifications(
     for (const r of rows) out.set(r.id, { version: Number(r.message_version), status: r.status, canceled: r.canceled_at !== null });
   }
   return out;
+}
+
+/**
+ * The update that ends delivery rows with a final outcome (the batch path's settle and its
+ * recovery): off every queue, no lease, one more attempt, the outcome's code and message, and
+ * `sent_at` when it says sent.
+ */
+export function endedWith(outcome: { status: string; code: string; message: string }, atIso: string) {
+  return (eb: ExpressionBuilder<AllTables, "deliveries">) => ({
+    status: outcome.status,
+    op: null,
+    queue: null,
+    due_at: null,
+    lease_owner: null,
+    attempts: sql<number>`${eb.ref("attempts")} + 1`,
+    last_error_code: outcome.code,
+    last_error_message: outcome.message,
+    sent_at: outcome.status === "sent" ? atIso : null,
+    updated_at: atIso,
+  });
 }
