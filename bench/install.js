@@ -23,6 +23,8 @@ const { values } = parseArgs({
   options: {
     users: { type: "string", default: "2000" },
     "max-seconds": { type: "string", default: "600" },
+    // Print, every second, the installs Graph took and the messages Teams took (where time goes).
+    timeline: { type: "boolean", default: false },
   },
 });
 const users = Number(values.users);
@@ -92,7 +94,13 @@ async function row(name, installed) {
       n = await call(`${herald.url}/v1/notifications/${id}`, "GET", undefined, apiKey);
       if (n.status === "completed") break;
       if ((Date.now() - started) / 1000 > maxSeconds) break;
-      if (Date.now() - lastLog > 10_000) {
+      if (values.timeline && Date.now() - lastLog > 1_000) {
+        lastLog = Date.now();
+        const c = await counters(emu);
+        log(
+          `[${name}] t=${fmt((Date.now() - started) / 1000, 1)} s: installs ${fmt(c.graphInstalls - before.graphInstalls)}, Teams sends ${fmt(c.sends - before.sends)}, broadcast sent ${fmt(n.counts.sent)}`,
+        );
+      } else if (!values.timeline && Date.now() - lastLog > 10_000) {
         lastLog = Date.now();
         log(`[${name}] ${fmt(n.counts.sent)} / ${fmt(n.total)} sent`);
       }

@@ -77,6 +77,8 @@ export interface DeliveryEngineDeps {
   batch?: BatchConnector | undefined;
   /** Batch sizes and polling (src/delivery/batch/runner.ts). */
   batchSettings?: Partial<BatchSettings> | undefined;
+  /** Notifications this process saw finish (nothing pending): the install step waits on welcomes with it. */
+  onFinished?: ((ids: readonly string[]) => void) | undefined;
 }
 
 /** Where a notification comes from when a recurring series starts it (src/delivery/schedule/series.ts). */
@@ -237,6 +239,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     graph: deps.graph,
     teams: deps.teamReach,
     surveys: deps.surveys,
+    onFinished: deps.onFinished,
   });
   let stopping = false;
 

@@ -82,6 +82,11 @@ export interface ActivityHandlerDeps {
   quiet?: boolean | undefined;
   /** Categories and the choices behind `stop <category>`, `start <category>`, `settings`; default: over `store.preferences`, any category. */
   preferences?: PreferenceService | undefined;
+  /**
+   * A person's name Herald already has (the proactive install step leaves it from the directory):
+   * used instead of asking Teams, whose member read takes a slot of the tenant's rate.
+   */
+  knownName?: ((tenantId: string, aadObjectId: string) => string | undefined) | undefined;
 }
 
 export interface HandlerResult {
@@ -319,7 +324,10 @@ export class ActivityHandler {
   /** Ask Teams for the user's name (needed for the welcome and for `${name}` templating) and keep it. */
   private async learnName(record: ConversationRecord, user: Account): Promise<ConversationRecord> {
     try {
-      const member = await this.deps.replies.member(record.serviceUrl, record.id, user.id, record.tenantId);
+      const known = user.aadObjectId ? this.deps.knownName?.(record.tenantId, user.aadObjectId) : undefined;
+      const member = known
+        ? { name: known, aadObjectId: user.aadObjectId }
+        : await this.deps.replies.member(record.serviceUrl, record.id, user.id, record.tenantId);
       if (!member?.name) return record;
       const { record: updated } = await this.deps.store.conversations.upsert({
         id: record.id,

@@ -13,6 +13,7 @@ import { watched } from "../delivery/dispatch/watched.js";
 import { createDeliveryEngine, type DeliveryConfig, type DeliveryEngine } from "../delivery/index.js";
 import { Installer } from "../delivery/install/installer.js";
 import { InstallationJobs } from "../delivery/install/jobs.js";
+import { DirectoryNames } from "../delivery/install/names.js";
 import { TeamReach } from "../delivery/install/team-reach.js";
 import { WelcomeTracker } from "../delivery/install/welcomes.js";
 import { InProcessRateLimiter, type RateLimiter, RedisRateLimiter } from "../delivery/limits/index.js";
@@ -157,6 +158,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   const graphAgent = graphEnabled(config) ? createHttpAgent() : undefined;
   const graph = graphAgent ? createGraph(config, { dispatcher: graphAgent, clock, logger, pageSize: options.graphPageSize }) : undefined;
   const welcomes = new WelcomeTracker(clock);
+  const names = new DirectoryNames();
   const installer =
     graph && autoInstallEnabled(config)
       ? new Installer({
@@ -168,6 +170,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
           // Quiet (the library's default): the host bot welcomes in its own code, unseen here, so
           // there is no welcome to wait for; waiting would hold a delivery permit on every install.
           welcomes: options.quiet ? undefined : welcomes,
+          names,
           timeScale: options.delivery?.timeScale ?? 1,
           installRps: options.installRps,
           installConcurrency: options.installConcurrency,
@@ -209,6 +212,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     logger,
     // Local-time schedules: a recipient whose zone Teams did not report takes the tenant's default (PUT /v1/tenants/{id}).
     tenantTimeZone: async (tenantId) => (await store.preferences.tenantSettings(tenantId))?.timeZone,
+    // A message waiting for its welcome goes as soon as this process sent the welcome.
+    onFinished: (ids) => welcomes.settled(ids),
     config: {
       tenantRps: config.tenantRps,
       inFlightPolicy: config.inFlightPolicy,
@@ -293,6 +298,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     onReadReceipt: responses && ((activity, last) => responses.readReceipt(activity, last)),
     quiet: options.quiet,
     preferences,
+    knownName: (tenantId, aadObjectId) => names.nameOf(tenantId, aadObjectId),
   });
   const verifier =
     config.inboundAuth === "jwt" ? createInboundVerifier({ ...inboundVerifierOptions(config, cloud), clock, logger }) : undefined;

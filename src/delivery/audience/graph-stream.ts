@@ -1,3 +1,4 @@
+import type { GraphUser } from "../../graph/apps.js";
 import { GraphError } from "../../graph/errors.js";
 import type { NewDelivery, Notification } from "../model.js";
 import type { StoredRecipient } from "../store/port.js";
@@ -105,25 +106,24 @@ async function readUserPage(
   } catch (e) {
     return deps.signal.aborted ? undefined : { error: e };
   }
-  const rows = await userRows(
-    page.users.map((u) => u.id),
-    tenantId,
-    n,
-    deps,
-    skipReachable,
-  );
+  const rows = await userRows(page.users, tenantId, n, deps, skipReachable);
   return { rows, next: page.next };
 }
 
-/** Rows for a page of Entra object ids; `skipReachable` leaves out users whose stored chat the `all` pass already took. */
+/**
+ * Rows for a page of directory users; `skipReachable` leaves out users whose stored chat the `all`
+ * pass already took. A user with no chat keeps the directory's display name on the row (`${name}`,
+ * and the welcome after the install needs no member read from Teams).
+ */
 async function userRows(
-  ids: readonly string[],
+  users: readonly GraphUser[],
   tenantId: string,
   n: Notification,
   deps: ExpansionDeps,
   skipReachable: boolean,
 ): Promise<NewDelivery[]> {
-  const unique = [...new Map(ids.map((id) => [canonicalUserId(id), id])).values()];
+  const names = new Map(users.map((u) => [canonicalUserId(u.id), u.displayName]));
+  const unique = [...new Map(users.map((u) => [canonicalUserId(u.id), u.id])).values()];
   if (unique.length === 0) return [];
   const found = await deps.directory.personalChats(unique.flatMap(lookupForms), tenantId);
   const chats = new Map<string, StoredRecipient>();
@@ -140,5 +140,7 @@ async function userRows(
   const missing = wanted.filter((id) => !chats.has(id));
   const prefs = missing.length > 0 ? await deps.directory.preferences(tenantId, missing) : new Map();
   const serviceUrl = missing.length > 0 ? ((await deps.directory.serviceUrlOf(tenantId)) ?? deps.config.defaultServiceUrl) : undefined;
-  return wanted.map((id) => userRow(id, withRetry(chats.get(id), claimed), tenantId, serviceUrl, prefs.get(id), n.category));
+  return wanted.map((id) =>
+    userRow(id, withRetry(chats.get(id), claimed), tenantId, serviceUrl, prefs.get(id), n.category, names.get(canonicalUserId(id))),
+  );
 }

@@ -102,6 +102,8 @@ export function userRow(
   serviceUrl: string | undefined,
   pref: { optedOut: boolean; categories: string[] } | undefined,
   category: string | undefined,
+  /** The directory's display name, for a user with no chat. */
+  name?: string | undefined,
 ): NewDelivery {
   if (chat) return conversationRow(chat, category, `user:${chat.tenantId}:${canonicalUserId(chat.userId ?? id)}`);
   const key = `user:${tenantId ?? ""}:${canonicalUserId(id)}`;
@@ -122,7 +124,7 @@ export function userRow(
     tenantId,
     targetId: id,
     serviceUrl,
-    user: id.startsWith("29:") ? { id } : { aadObjectId: id },
+    user: id.startsWith("29:") ? { id } : { aadObjectId: id, ...(name ? { name } : {}) },
     status: "pending",
   };
   return optedOut(pref, category)

@@ -48,6 +48,8 @@ export interface DispatcherDeps {
   surveys?: SurveyHook | undefined;
   /** The process's credential gate, when another sender (the batch path) shares it; default: a new one. */
   credentials?: CredentialGate | undefined;
+  /** Notifications this process saw finish (see `finished`). */
+  onFinished?: ((ids: readonly string[]) => void) | undefined;
 }
 
 /** An item of the batched write: a row about to be sent, or a request's outcome. */
@@ -367,6 +369,7 @@ export class Dispatcher {
       this.messages.forget(id);
       for (const lane of this.lanes.values()) lane.forget(id);
     }
+    if (ids.length > 0) this.deps.onFinished?.(ids);
   }
 
   private async finish(ids: readonly string[]): Promise<void> {

@@ -6,10 +6,11 @@ import type { ConversationStore } from "../../store/ports.js";
 import { type BucketKey, type RateLimiter, tenantPolicy } from "../limits/index.js";
 import type { Job, RowError } from "../model.js";
 import { scalePolicy } from "../policies.js";
+import type { DirectoryNames } from "./names.js";
 import { installCodes, judgeInstall } from "./refusal.js";
 import type { WelcomeTracker } from "./welcomes.js";
 
-/** How soon a row released for a welcome still on its way is claimed again, in ms. */
+/** How soon a row released while another row's install for the same person runs is claimed again, in ms. */
 const WELCOME_RECHECK_MS = 200;
 
 /** What the install step decided for a job that has no conversation yet. */
@@ -32,6 +33,8 @@ export interface InstallerDeps {
   clock: Clock;
   logger: Logger;
   welcomes?: WelcomeTracker | undefined;
+  /** Where the install step leaves the recipient's name for the welcome (no member read needed). */
+  names?: DirectoryNames | undefined;
   /** App installs per second per tenant (Graph: about 30 per app per tenant). Default 30. */
   installRps?: number | undefined;
   /** Emulator time scale (divides the install window). Default 1. */
@@ -91,8 +94,9 @@ export class Installer {
     this.bucketPolicy = scalePolicy(tenantPolicy(deps.installRps ?? 30), deps.timeScale ?? 1);
   }
 
-  private welcomePending(conversationId: string): Promise<boolean> {
-    return this.deps.welcomes?.pendingReply(conversationId, this.deps.welcomeWaitMs ?? 10_000) ?? Promise.resolve(false);
+  /** Resolves once the welcome stored for `conversationId` (if any) was sent or failed, at most welcomeWaitMs after it was stored. */
+  private welcomeSent(conversationId: string, signal: AbortSignal | undefined): Promise<void> {
+    return this.deps.welcomes?.sent(conversationId, this.deps.welcomeWaitMs ?? 10_000, signal) ?? Promise.resolve();
   }
 
   /** The tenant's install bucket: its own, never a message bucket. */
@@ -113,11 +117,12 @@ export class Installer {
       if (this.installing.has(person)) return { kind: "wait", until: clock.now() + WELCOME_RECHECK_MS };
       const known = GUID.test(graphId) ? await this.deps.conversations.findPersonal(tenantId, graphId) : undefined;
       if (known && known.status === "active") {
-        // The welcome of an install this step made is stored and not sent yet: let it go first.
-        if (await this.welcomePending(known.id)) return { kind: "wait", until: clock.now() + WELCOME_RECHECK_MS };
+        // The welcome of an install an earlier step made is stored and not sent yet: let it go first.
+        await this.welcomeSent(known.id, signal);
         return { kind: "chat", conversationId: known.id, installed: false, aadObjectId: graphId, serviceUrl: known.serviceUrl };
       }
       if (this.installing.has(person)) return { kind: "wait", until: clock.now() + WELCOME_RECHECK_MS };
+      if (job.user?.name && GUID.test(graphId)) this.deps.names?.remember(tenantId, graphId, job.user.name);
       this.installing.add(person);
       try {
         return await this.installFor(tenantId, graphId, signal);
@@ -170,9 +175,9 @@ export class Installer {
         const welcomed = await this.deps.welcomes.wait(chat, started, this.deps.welcomeWaitMs ?? 10_000, signal);
         if (!welcomed)
           this.deps.logger.info({ tenantId, conversationId: chat }, "no welcome seen after the install; sending the message anyway");
-        // The welcome is a stored row the engine sends: release this row (no attempt used, no
-        // send slot held) until it is sent, so the person sees the welcome, then the message.
-        else if (await this.welcomePending(chat)) return { kind: "wait", until: clock.now() + WELCOME_RECHECK_MS };
+        // The welcome is a stored row the engine sends: wait here (no send slot held, woken as
+        // soon as it is sent) so the person sees the welcome, then the message.
+        else await this.welcomeSent(chat, signal);
       }
       // The install events (when they came) carry the chat's serviceUrl: better than the tenant's guess.
       // Without a welcome to watch (quiet: the host bot welcomes), wait for those events instead.

@@ -1,5 +1,8 @@
 import type { Clock } from "../../clock.js";
 
+/** How often a wait for a reply's send looks at the store too (a reply another process sends), in ms. */
+const SENT_RECHECK_MS = 250;
+
 /**
  * Which conversations just had a reply from the bot endpoint (the welcome an install triggers is
  * the first), so the install step can send the notification only after the welcome: the person
@@ -15,6 +18,9 @@ export class WelcomeTracker {
   /** conversation id → the notification of its last stored reply and when it was stored, bounded. */
   private readonly replies = new Map<string, { id: string; at: number }>();
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Replies' notifications this process saw finish (bounded), and the waits for them. */
+  private readonly finals = new Map<string, true>();
+  private readonly finalWaiters = new Map<string, Set<() => void>>();
   /** Whether a stored reply's notification is final (sent or failed); unset: no reply is ever pending. */
   isFinal: ((notificationId: string) => Promise<boolean>) | undefined;
 
@@ -38,6 +44,65 @@ export class WelcomeTracker {
   }
 
   /**
+   * Notifications this process's engine finished (sent or failed): wakes the waits in `sent`
+   * at once, so a message goes right after its welcome instead of at the next look.
+   */
+  settled(notificationIds: readonly string[]): void {
+    for (const id of notificationIds) {
+      const ws = this.finalWaiters.get(id);
+      if (!ws) continue; // not a reply anyone waits for
+      remember(this.finals, id, true, this.cap);
+      this.finalWaiters.delete(id);
+      for (const w of ws) w();
+    }
+  }
+
+  /**
+   * Resolves once the last reply stored for `conversationId` is no longer pending (see
+   * `pendingReply`): woken by `settled` when this process sent it, and looking at the store
+   * every SENT_RECHECK_MS as well (another process may send it). At most `maxAgeMs` after the
+   * reply was stored; at once when `signal` aborts.
+   */
+  async sent(conversationId: string, maxAgeMs: number, signal?: AbortSignal): Promise<void> {
+    while (!signal?.aborted) {
+      const reply = this.replies.get(conversationId);
+      if (reply === undefined) return;
+      // Listen before looking, so a `settled` between the look and the wait is not missed.
+      const nap = this.napUntilSettled(reply.id, SENT_RECHECK_MS, signal);
+      if (!(await this.pendingReply(conversationId, maxAgeMs))) {
+        nap.cancel();
+        return;
+      }
+      await nap.done;
+    }
+  }
+
+  private napUntilSettled(id: string, ms: number, signal: AbortSignal | undefined): { done: Promise<void>; cancel: () => void } {
+    let cancel: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      let ws = this.finalWaiters.get(id);
+      if (!ws) {
+        ws = new Set();
+        this.finalWaiters.set(id, ws);
+      }
+      const set = ws;
+      const end = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", end);
+        set.delete(end);
+        if (set.size === 0 && this.finalWaiters.get(id) === set) this.finalWaiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(end, ms);
+      timer.unref?.();
+      set.add(end);
+      signal?.addEventListener("abort", end, { once: true });
+      cancel = end;
+    });
+    return { done, cancel };
+  }
+
+  /**
    * Whether the last reply stored for `conversationId` (a welcome) is still waiting to be sent:
    * the install step then releases its row for a moment instead of holding a send slot, so the
    * welcome goes first. Forgotten once final, or after `maxAgeMs` (a reply that never leaves must
@@ -47,7 +112,7 @@ export class WelcomeTracker {
     const reply = this.replies.get(conversationId);
     const isFinal = this.isFinal;
     if (reply === undefined || isFinal === undefined) return false;
-    if (this.clock.now() - reply.at >= maxAgeMs || (await isFinal(reply.id).catch(() => false))) {
+    if (this.clock.now() - reply.at >= maxAgeMs || this.finals.has(reply.id) || (await isFinal(reply.id).catch(() => false))) {
       if (this.replies.get(conversationId) === reply) this.replies.delete(conversationId);
       return false;
     }
