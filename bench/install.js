@@ -86,7 +86,7 @@ async function row(name, installed) {
     const tenantId = (await call(`${emu.url}/_emulator/tenants`, "GET")).tenants[0].id;
     if (installed) {
       log(`[${name}] ${fmt(users)} people install the app (Herald stores their chats and welcomes them)`);
-      await call(`${emu.url}/_emulator/install`, "POST", { all: true, wait: true });
+      await call(`${emu.url}/_emulator/install`, "POST", { all: true });
       // Settled when every welcome went out (one send per person).
       while ((await counters(emu)).sends < users) await sleep(500);
     }

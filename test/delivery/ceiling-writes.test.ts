@@ -101,7 +101,9 @@ forEachStore((stores: StoreFactory) => {
     expect(done.counts.sent).toBe(users.length);
     for (const i of users) expect(h.received(i).received).toBe(1);
     expect(h.stats()["throttled"]).toBe(0);
-    // Before: the tenant refused (its wait), the tenant admitted, then the conversation: 3 per request.
-    expect(calls).toBeLessThanOrEqual(Math.ceil(users.length * 2.2));
+    // Before: the tenant refused (its wait), the tenant admitted, then the conversation: 3 per request
+    // (177 calls for 60 requests). Now 2, plus a few refusals when a loaded machine wakes the lane late
+    // or early for a slot: the bound leaves room for those (a CI run once counted more than 2.2 per request).
+    expect(calls).toBeLessThanOrEqual(Math.ceil(users.length * 2.5));
   });
 });

@@ -52,8 +52,6 @@ export interface LaneDeps {
 
 /** Install steps a lane runs at once (each waits in the installer's per-tenant queue). */
 const MAX_INSTALLS = 256;
-/** How soon a job held back by MAX_INSTALLS is looked at again, in ms. */
-const INSTALL_RECHECK_MS = 50;
 
 /** A job waiting for its conversation's bucket. */
 type Parked = { job: Job; notBefore: number };
@@ -115,6 +113,8 @@ export class Lane {
   private executing = 0;
   /** Install steps running (they hold no permit: bounded here instead). */
   private installing = 0;
+  /** Install steps waiting for one of MAX_INSTALLS, first come first served: started as steps end, never re-scanned. */
+  private readonly awaitingInstall: Job[] = [];
   private readonly installs = new Set<Promise<void>>();
   /** The install steps' signal: one listener on the engine's, many (one per step in flight) here. */
   private installSignal: AbortSignal | undefined;
@@ -150,6 +150,9 @@ export class Lane {
   forget(notificationId: string): void {
     this.lookAt.delete(notificationId);
     this.fresh.delete(notificationId);
+    const waiting = this.awaitingInstall.filter((j) => j.notificationId !== notificationId);
+    this.buffered -= this.awaitingInstall.length - waiting.length;
+    this.awaitingInstall.splice(0, this.awaitingInstall.length, ...waiting);
     const q = this.queues.get(notificationId);
     if (q) {
       this.buffered -= q.length;
@@ -209,8 +212,10 @@ export class Lane {
       // A proactive install goes to Graph, within the tenant's install budget only: it takes no
       // permit, no tenant message slot and no conversation slot, so installs never slow sends.
       if (step === "create" && this.deps.executor.wantsInstall(job)) {
-        if (this.installing >= MAX_INSTALLS) this.park(job, clock.now() + INSTALL_RECHECK_MS);
-        else this.launchInstall(job);
+        if (this.installing >= MAX_INSTALLS) {
+          this.awaitingInstall.push(job);
+          this.buffered++;
+        } else this.launchInstall(job);
         continue;
       }
       await this.deps.warm();
@@ -417,6 +422,13 @@ export class Lane {
       .finally(() => {
         this.installing--;
         this.installs.delete(p);
+        // The next waiting install step takes this one's place (unless the lane stops or its tenant paused: releaseHeld gives those back).
+        if (this.deps.signal.aborted || this.deps.isPaused(this.tenantId)) return;
+        const waiting = this.awaitingInstall.shift();
+        if (waiting) {
+          this.buffered--;
+          this.launchInstall(waiting);
+        }
       });
     this.installs.add(p);
   }
@@ -490,8 +502,9 @@ export class Lane {
    */
   private releaseHeld(): void {
     if (this.buffered === 0) return;
-    const held = [...this.parked.map((p) => p.job), ...[...this.queues.values()].flat()];
+    const held = [...this.parked.map((p) => p.job), ...[...this.queues.values()].flat(), ...this.awaitingInstall];
     this.parked.length = 0;
+    this.awaitingInstall.length = 0;
     this.queues.clear();
     this.order = [];
     this.turn = 0;
