@@ -1,3 +1,5 @@
+import { remember } from "./welcomes.js";
+
 /**
  * Names of people Herald is installing the app for, from its own directory (the audience's
  * expansion read them from Graph), keyed by tenant and Entra object id. Teams' install event for
@@ -12,13 +14,7 @@ export class DirectoryNames {
   constructor(private readonly cap = 10_000) {}
 
   remember(tenantId: string, aadObjectId: string, name: string): void {
-    const key = keyOf(tenantId, aadObjectId);
-    this.names.delete(key);
-    this.names.set(key, name);
-    if (this.names.size > this.cap) {
-      const oldest = this.names.keys().next().value;
-      if (oldest !== undefined) this.names.delete(oldest);
-    }
+    remember(this.names, keyOf(tenantId, aadObjectId), name, this.cap);
   }
 
   nameOf(tenantId: string, aadObjectId: string): string | undefined {

@@ -8,9 +8,10 @@ const SENT_RECHECK_MS = 250;
  * the first), so the install step can send the notification only after the welcome: the person
  * sees the welcome, then the message. Replies are durable (a stored row the engine sends later,
  * server/durable-replies.ts): the install step waits for the welcome to be stored (`wait`), then
- * releases its row while that welcome is still unsent (`pendingReply`), or the message could
- * overtake the welcome. In-process only: a Herald whose bot endpoint runs in another process
- * waits `timeoutMs` instead (see Installer).
+ * for it to be sent (`sent`: woken by `settled` when this process's engine finished it, or by a
+ * look at the store), or the message could overtake the welcome. The welcome is seen stored only
+ * in the process whose bot endpoint took the install event: another process waits `timeoutMs`
+ * instead (see Installer).
  */
 export class WelcomeTracker {
   /** conversation id → when its last reply was stored, bounded. */
@@ -150,7 +151,7 @@ export class WelcomeTracker {
 }
 
 /** Set `key` as the newest entry of `map`, dropping the oldest beyond `cap`. */
-function remember<V>(map: Map<string, V>, key: string, value: V, cap: number): void {
+export function remember<V>(map: Map<string, V>, key: string, value: V, cap: number): void {
   map.delete(key);
   map.set(key, value);
   if (map.size > cap) {
