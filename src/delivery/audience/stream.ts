@@ -155,9 +155,67 @@ async function teamHome(
 }
 
 /**
+ * Teams of one notification reached (the app installed) at once. The installer's per-tenant
+ * budget (`install:<tenant>`, 30/s) and wire limit (4 requests of a tenant on the wire) still
+ * pace the Graph calls; this only keeps one team's welcome wait from holding the next install back
+ * (8 teams took 8 install rounds one after another, now about one).
+ */
+const REACH_AT_ONCE = 8;
+
+type Reached = { home: TeamHome } | { row: NewDelivery } | undefined;
+
+/** A team named by its Entra group id (with the audience's tenantId): reached through the install step. */
+const byGroup = (audience: TeamAudience, entry: string): boolean => audience.tenantId !== undefined && isGroupId(entry);
+
+/**
+ * A 19: entry beside group-id entries waits for them (`secondPass`): it may be one of their
+ * teams, unknown to Herald until its group-id entry installed the app there.
+ */
+const secondPass = (audience: TeamAudience): boolean =>
+  audience.tenantId !== undefined && audience.teams.some(isGroupId) && audience.teams.some((t) => !isGroupId(t));
+
+/**
+ * The group-id teams of the audience from index `from` on, reached REACH_AT_ONCE at a time ahead
+ * of the caller, who takes each result in the audience's order (`take`).
+ */
+function reachAhead(
+  audience: TeamAudience,
+  from: number,
+  tenants: readonly string[] | undefined,
+  deps: ExpansionDeps,
+): (index: number) => Promise<Reached> {
+  const queue: number[] = [];
+  for (let k = from; k < audience.teams.length; k++) if (byGroup(audience, audience.teams[k]!)) queue.push(k);
+  const started = new Map<number, Promise<Reached>>();
+  let next = 0;
+  let running = 0;
+  const launch = (): void => {
+    while (running < REACH_AT_ONCE && next < queue.length && !deps.signal.aborted) {
+      const k = queue[next++]!;
+      running++;
+      const p = teamHome(audience, audience.teams[k]!, tenants, deps).finally(() => {
+        running--;
+        launch();
+      });
+      p.catch(() => undefined); // awaited by `take`; an expansion that stopped early must not leave it unhandled
+      started.set(k, p);
+    }
+  };
+  launch();
+  return (index) => {
+    const p = started.get(index);
+    started.delete(index);
+    return p ?? teamHome(audience, audience.teams[index]!, tenants, deps);
+  };
+}
+
+/**
  * Teams named by group id with deliverTo "channel" that Herald did not know when the
- * notification was accepted: each is reached (the app installed), then its General channel row
- * written; 19: ids and teams known then were written at acceptance (a row written twice is skipped by its key).
+ * notification was accepted: reached (installed) REACH_AT_ONCE at a time, then their General
+ * channel rows written in the audience's order; 19: ids and teams known then were written at
+ * acceptance (a row written twice is skipped by its key). A 19: id Herald did not know then comes
+ * last: a group-id entry of the same team may have taught Herald the team meanwhile (its row is
+ * then the same row, `channel:<19: id>`, so the team gets one post), else it fails as unknown.
  */
 async function expandTeamChannels(
   n: Notification,
@@ -166,19 +224,41 @@ async function expandTeamChannels(
   deps: ExpansionDeps,
 ): Promise<void> {
   const teams = audience.teams;
-  for (let i = start.team; i < teams.length; i++) {
+  const learnt = new Map<string, TeamHome>();
+  const take = reachAhead(audience, start.team, start.tenants, deps);
+  for (let i = start.team; i < teams.length; ) {
     if (deps.signal.aborted) return;
-    const entry = teams[i]!;
-    if (audience.tenantId === undefined || !isGroupId(entry)) continue;
-    const got = await teamHome(audience, entry, start.tenants, deps);
+    // The reached teams of the next window, one page: a crash resumes after the last page written.
+    const window: number[] = [];
+    let end = i;
+    for (; end < teams.length && window.length < REACH_AT_ONCE; end++) if (byGroup(audience, teams[end]!)) window.push(end);
+    const got = await Promise.all(window.map(take));
     if (deps.signal.aborted) return;
-    if (got === undefined) continue;
-    const row = "row" in got ? got.row : channelRow(got.home.teamId, got.home);
-    if (!(await append(n, [row], { kind: "teams", team: i + 1, tenants: start.tenants }, false, deps))) return;
+    const rows: NewDelivery[] = [];
+    for (const g of got) {
+      if (g === undefined) continue;
+      if ("row" in g) rows.push(g.row);
+      else {
+        learnt.set(g.home.teamId, g.home);
+        rows.push(channelRow(g.home.teamId, g.home));
+      }
+    }
+    if (!(await append(n, rows, { kind: "teams", team: end, tenants: start.tenants }, false, deps))) return;
+    i = end;
   }
-  await append(n, [], { kind: "teams", team: teams.length, tenants: start.tenants }, true, deps);
+  const named = secondPass(audience) ? teams.filter((t) => !isGroupId(t)) : [];
+  const homes = named.length > 0 ? await deps.directory.teams(named, start.tenants) : new Map<string, TeamHome>();
+  const rows = named.map((id) => channelRow(id, homes.get(id) ?? learnt.get(id)));
+  await append(n, rows, { kind: "teams", team: teams.length, tenants: start.tenants }, true, deps);
 }
 
+/**
+ * Each team's members, team by team in the audience's order (group-id teams reached ahead,
+ * REACH_AT_ONCE at a time). With `secondPass`, a 19: entry Herald does not know at its turn is
+ * looked at again after the group-id entries (cursor indexes teams.length + its index): a team
+ * one of them reached is not read twice; one known now is read; one still unknown gets its
+ * failed row then.
+ */
 async function expandMembers(
   n: Notification,
   audience: TeamAudience,
@@ -186,17 +266,43 @@ async function expandMembers(
   deps: ExpansionDeps,
 ): Promise<void> {
   const teams = audience.teams;
-  for (let i = start.team; i < teams.length; i++) {
+  const total = secondPass(audience) ? teams.length * 2 : teams.length;
+  /** Teams whose roster this run read (or is reading): a second entry of one of them adds nothing. */
+  const expanded = new Set<string>();
+  const take = reachAhead(audience, Math.min(start.team, teams.length), start.tenants, deps);
+  for (let i = start.team; i < total; i++) {
     if (deps.signal.aborted) return;
-    const got = await teamHome(audience, teams[i]!, start.tenants, deps);
+    const again = i >= teams.length;
+    const entry = teams[i % teams.length]!;
+    if (again && byGroup(audience, entry)) continue;
+    const next = (token?: string): ExpansionCursor =>
+      token ? { kind: "members", team: i, token, tenants: start.tenants } : { kind: "members", team: i + 1, tenants: start.tenants };
+    let got: Reached;
+    if (byGroup(audience, entry)) got = await take(i);
+    else if (again && expanded.has(entry)) continue;
+    else {
+      got = await teamHome(audience, entry, start.tenants, deps);
+      // Unknown at its first turn: a group-id entry may teach Herald the team (second pass); else its failed row was written at acceptance.
+      if (!got && again)
+        got = {
+          row: failedTeamRow(
+            entry,
+            "",
+            rowCodes.unknownTeam,
+            "Herald knows no conversation of this team; install the app in the team first.",
+          ),
+        };
+    }
     if (deps.signal.aborted) return;
-    if (!got) continue; // written as a failed row when the notification was accepted
+    if (!got) continue;
     if ("row" in got) {
-      if (!(await append(n, [got.row], { kind: "members", team: i + 1, tenants: start.tenants }, false, deps))) return;
+      if (!(await append(n, [got.row], next(), false, deps))) return;
       continue;
     }
     const home = got.home;
     const teamId = home.teamId;
+    if (expanded.has(teamId)) continue; // named twice (19: id and group id, or two spellings): read once
+    expanded.add(teamId);
     let token = i === start.team ? start.token : undefined;
     for (;;) {
       if (deps.signal.aborted) return;
@@ -204,7 +310,7 @@ async function expandMembers(
       if (got === "aborted") return;
       if ("error" in got) {
         const row = failedTeamRow(teamId, home.tenantId, got.error.code, got.error.message);
-        if (!(await append(n, [row], { kind: "members", team: i + 1, tenants: start.tenants }, false, deps))) return;
+        if (!(await append(n, [row], next(), false, deps))) return;
         break;
       }
       const page = got.page;
@@ -215,15 +321,12 @@ async function expandMembers(
       const missing = ids.filter((id) => !chats.has(id));
       const prefs = missing.length > 0 ? await deps.directory.preferences(home.tenantId, missing) : new Map();
       const rows = members.map((m) => memberRow(m, home, withRetry(chats.get(m.id), claimed), prefs.get(m.id), n.category));
-      const next: ExpansionCursor = page.continuationToken
-        ? { kind: "members", team: i, token: page.continuationToken, tenants: start.tenants }
-        : { kind: "members", team: i + 1, tenants: start.tenants };
-      if (!(await append(n, rows, next, false, deps))) return;
+      if (!(await append(n, rows, next(page.continuationToken), false, deps))) return;
       if (!page.continuationToken) break;
       token = page.continuationToken;
     }
   }
-  await append(n, [], { kind: "members", team: teams.length }, true, deps);
+  await append(n, [], { kind: "members", team: total }, true, deps);
 }
 
 /**

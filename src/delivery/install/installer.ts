@@ -258,7 +258,7 @@ export class Installer {
                 600,
               ),
           };
-        const v = judgeInstall(e, userId);
+        const v = judgeInstall(e, userId, scope);
         if (v.kind === "refused") return { status: "refused", code: v.error.code, message: v.error.message };
         if (signal?.aborted) return { status: "failed", code: installCodes.unavailable, message: "Stopped before the install." };
         if (v.kind === "throttled") {
