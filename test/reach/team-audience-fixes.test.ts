@@ -23,9 +23,15 @@ forEachStore((stores) => {
       // emulator before any team's welcome can; the wire limit (4 at once) stays.
       herald: { installRps: 1_000 },
     });
-    // Teams 1, 4 and 10 keep the app, unheard of by Herald (Graph answers 409); the others lose it.
+    // Teams 1, 4 and 10 keep the app, unheard of by Herald (Graph answers 409). Team 0 loses it
+    // while the bot endpoint is away: Herald never hears of it. The others lose it as usual
+    // (Herald keeps them as uninstalled).
+    const bot = (await call("GET", `${stack.emulator.url}/_emulator/bot`)).json["endpoint"];
+    await call("PUT", `${stack.emulator.url}/_emulator/bot`, { endpoint: "http://127.0.0.1:9/" });
+    await call("POST", `${stack.emulator.url}/_emulator/uninstall`, { teamId: teams()[0]!.id, wait: true });
+    await call("PUT", `${stack.emulator.url}/_emulator/bot`, { endpoint: bot });
     for (const [i, t] of teams().entries())
-      if (i !== 1 && i !== 4 && i !== 10) await call("POST", `${stack.emulator.url}/_emulator/uninstall`, { teamId: t.id, wait: true });
+      if (![0, 1, 4, 10].includes(i)) await call("POST", `${stack.emulator.url}/_emulator/uninstall`, { teamId: t.id, wait: true });
   });
   afterAll(() => stack?.close());
 
@@ -36,6 +42,9 @@ forEachStore((stores) => {
 
   it("a missing team named by its 19: id and its group id: installed once, one post, no failed row", async () => {
     const team = teams()[0]!;
+    expect((await messagesOf(stack, team.id)).length).toBe(0);
+    const known = await call("GET", `${stack.heraldUrl}/v1/conversations?kind=channel&limit=200`, undefined, STACK_API_KEY);
+    expect((known.json["items"] as Json[]).some((c) => c["id"] === team.id)).toBe(false); // unknown to Herald
     const { view, rows } = await notifyAndWait(
       stack,
       { audience: { teams: [team.id, team.aadGroupId], tenantId: tenantId(), deliverTo: "channel" }, message: { text: "Named twice" } },
@@ -57,7 +66,7 @@ forEachStore((stores) => {
     expect((await posts(team.id, "Twice, 409")).length).toBe(1);
   });
 
-  it("deliverTo members, a missing team named both ways: each member once, no failed team row", async () => {
+  it("deliverTo members, a team Herald saw uninstalled named both ways: each member once, no failed team row", async () => {
     const team = teams()[2]!;
     const { view, rows } = await notifyAndWait(
       stack,

@@ -158,7 +158,9 @@ async function resolveTeams(
   // While group-id teams are being installed, a 19: id Herald does not know waits for them (the
   // expansion's second pass): it may be one of those teams, known once installed. Failing it now
   // took its row key (`channel:`/`team:` + the 19: id) and the team never got its post.
-  const deferred = (id: string) => installing && !homes.has(id);
+  // The same for a 19: id of a team Herald saw uninstalled and one of the group ids names: it is being installed.
+  const installingTeams = new Set(missing.map((g) => byGroup.get(g.toLowerCase())?.teamId).filter((t) => t !== undefined));
+  const deferred = (id: string) => installing && (!homes.has(id) || installingTeams.has(id));
   if (audience.deliverTo === "channel") {
     const rows = unique([
       ...named.filter((id) => !deferred(id)).map((id) => channelRow(id, homes.get(id))),

@@ -254,10 +254,9 @@ async function expandTeamChannels(
 
 /**
  * Each team's members, team by team in the audience's order (group-id teams reached ahead,
- * REACH_AT_ONCE at a time). With `secondPass`, a 19: entry Herald does not know at its turn is
- * looked at again after the group-id entries (cursor indexes teams.length + its index): a team
- * one of them reached is not read twice; one known now is read; one still unknown gets its
- * failed row then.
+ * REACH_AT_ONCE at a time). With `secondPass`, the group-id entries go first and the 19: entries
+ * after them (cursor indexes teams.length + the entry's index): a 19: team one of them reached is
+ * not read again; one Herald knows is read; one still unknown gets its failed row then.
  */
 async function expandMembers(
   n: Notification,
@@ -267,22 +266,24 @@ async function expandMembers(
 ): Promise<void> {
   const teams = audience.teams;
   const total = secondPass(audience) ? teams.length * 2 : teams.length;
-  /** Teams whose roster this run read (or is reading): a second entry of one of them adds nothing. */
+  /** Teams whose roster this run read to its end: a second entry of one of them adds nothing. */
   const expanded = new Set<string>();
   const take = reachAhead(audience, Math.min(start.team, teams.length), start.tenants, deps);
   for (let i = start.team; i < total; i++) {
     if (deps.signal.aborted) return;
     const again = i >= teams.length;
     const entry = teams[i % teams.length]!;
-    if (again && byGroup(audience, entry)) continue;
+    // With a second pass, the first takes the group-id entries and the second the 19: ones.
+    if (total > teams.length && again === byGroup(audience, entry)) continue;
     const next = (token?: string): ExpansionCursor =>
       token ? { kind: "members", team: i, token, tenants: start.tenants } : { kind: "members", team: i + 1, tenants: start.tenants };
     let got: Reached;
     if (byGroup(audience, entry)) got = await take(i);
-    else if (again && expanded.has(entry)) continue;
+    else if (expanded.has(entry))
+      continue; // its group-id entry's roster was read
     else {
       got = await teamHome(audience, entry, start.tenants, deps);
-      // Unknown at its first turn: a group-id entry may teach Herald the team (second pass); else its failed row was written at acceptance.
+      // Unknown after the group-id entries: its failed row now (without a second pass it was written at acceptance).
       if (!got && again)
         got = {
           row: failedTeamRow(
@@ -302,7 +303,6 @@ async function expandMembers(
     const home = got.home;
     const teamId = home.teamId;
     if (expanded.has(teamId)) continue; // named twice (19: id and group id, or two spellings): read once
-    expanded.add(teamId);
     let token = i === start.team ? start.token : undefined;
     for (;;) {
       if (deps.signal.aborted) return;
@@ -322,7 +322,10 @@ async function expandMembers(
       const prefs = missing.length > 0 ? await deps.directory.preferences(home.tenantId, missing) : new Map();
       const rows = members.map((m) => memberRow(m, home, withRetry(chats.get(m.id), claimed), prefs.get(m.id), n.category));
       if (!(await append(n, rows, next(page.continuationToken), false, deps))) return;
-      if (!page.continuationToken) break;
+      if (!page.continuationToken) {
+        expanded.add(teamId); // read to its end: another entry of the team adds nothing (a failed read may be tried again)
+        break;
+      }
       token = page.continuationToken;
     }
   }
