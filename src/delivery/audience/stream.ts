@@ -211,8 +211,8 @@ function reachAhead(
 
 /**
  * Teams named by group id with deliverTo "channel" that Herald did not know when the
- * notification was accepted: reached (installed) REACH_AT_ONCE at a time, then their General
- * channel rows written in the audience's order; 19: ids and teams known then were written at
+ * notification was accepted: reached (installed) REACH_AT_ONCE at a time, each General channel
+ * row written as soon as its team is reached; 19: ids and teams known then were written at
  * acceptance (a row written twice is skipped by its key). A 19: id Herald did not know then comes
  * last: a group-id entry of the same team may have taught Herald the team meanwhile (its row is
  * then the same row, `channel:<19: id>`, so the team gets one post), else it fails as unknown.
@@ -225,26 +225,35 @@ async function expandTeamChannels(
 ): Promise<void> {
   const teams = audience.teams;
   const learnt = new Map<string, TeamHome>();
-  const take = reachAhead(audience, start.team, start.tenants, deps);
-  for (let i = start.team; i < teams.length; ) {
-    if (deps.signal.aborted) return;
-    // The reached teams of the next window, one page: a crash resumes after the last page written.
-    const window: number[] = [];
-    let end = i;
-    for (; end < teams.length && window.length < REACH_AT_ONCE; end++) if (byGroup(audience, teams[end]!)) window.push(end);
-    const got = await Promise.all(window.map(take));
-    if (deps.signal.aborted) return;
-    const rows: NewDelivery[] = [];
-    for (const g of got) {
-      if (g === undefined) continue;
-      if ("row" in g) rows.push(g.row);
-      else {
-        learnt.set(g.home.teamId, g.home);
-        rows.push(channelRow(g.home.teamId, g.home));
-      }
+  const queue: number[] = [];
+  for (let k = start.team; k < teams.length; k++) if (byGroup(audience, teams[k]!)) queue.push(k);
+  // Each team's row is written as soon as it is reached (a team slow to install holds no other
+  // back); the cursor moves over the entries done without a gap, so a crash reaches again only
+  // those after it (their rows, if written, are skipped by key; a second install answers 409).
+  const done = new Set<number>();
+  const running = new Map<number, Promise<[number, Reached]>>();
+  let next = 0;
+  let cursor = start.team;
+  while (next < queue.length || running.size > 0) {
+    while (running.size < REACH_AT_ONCE && next < queue.length && !deps.signal.aborted) {
+      const k = queue[next++]!;
+      const p = teamHome(audience, teams[k]!, start.tenants, deps).then((g): [number, Reached] => [k, g]);
+      p.catch(() => undefined); // raced below; one that fails after the expansion stopped must not go unhandled
+      running.set(k, p);
     }
-    if (!(await append(n, rows, { kind: "teams", team: end, tenants: start.tenants }, false, deps))) return;
-    i = end;
+    if (running.size === 0) return; // aborted
+    const [k, got] = await Promise.race(running.values());
+    running.delete(k);
+    done.add(k);
+    if (deps.signal.aborted) return;
+    while (cursor < teams.length && (!byGroup(audience, teams[cursor]!) || done.has(cursor))) cursor++;
+    const rows: NewDelivery[] = [];
+    if (got && "row" in got) rows.push(got.row);
+    else if (got) {
+      learnt.set(got.home.teamId, got.home);
+      rows.push(channelRow(got.home.teamId, got.home));
+    }
+    if (!(await append(n, rows, { kind: "teams", team: cursor, tenants: start.tenants }, false, deps))) return;
   }
   const named = secondPass(audience) ? teams.filter((t) => !isGroupId(t)) : [];
   const homes = named.length > 0 ? await deps.directory.teams(named, start.tenants) : new Map<string, TeamHome>();
