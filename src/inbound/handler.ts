@@ -178,7 +178,11 @@ export class ActivityHandler {
         if (record.team) {
           await this.deps.store.conversations.setTeamStatus(record.team.id, "active", event.source, at);
           // Every channel of the team becomes an audience, also those nobody wrote in yet (issue 15).
-          if (activated) this.track(this.recordChannels(observation, record.team.id, logger));
+          // Listed again on each install event of the team (installationUpdate, one per install),
+          // not only when the team turns active: a team Herald already held as active (learnt from
+          // a message, or whose removal it missed) gets its channels made since then.
+          if (activated || event.source.startsWith("installationUpdate:"))
+            this.track(this.recordChannels(observation, record.team.id, logger));
         }
         // Awaited: the welcome is stored (durable replies) before Teams gets its 200.
         if (activated && !this.deps.quiet) await this.settled(logger(), this.welcome(activity, record));

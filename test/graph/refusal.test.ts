@@ -39,3 +39,20 @@ it("Herald's own missing Graph permission is not the tenant's app policy: the ad
     error: { code: installCodes.noLicense },
   });
 });
+
+it("a permission refusal names the install permission of the scope: team and group chat installs are not user installs", () => {
+  const e = new GraphError({
+    heraldCode: "HERALD_E_GRAPH_HTTP",
+    operation: "POST /teams/{id}/installedApps",
+    status: 403,
+    graphCode: "Forbidden",
+    serverMessage: "Missing role permissions on the request. Roles on the request ''.",
+  });
+  const team = judgeInstall(e, "0b2c7a4e-1111-4222-8333-944455556666", "team");
+  expect(team).toMatchObject({ error: { code: installCodes.graphPermission } });
+  expect(team.kind === "refused" && team.error.message).toMatch(/TeamsAppInstallation\.ReadWriteSelfForTeam\.All/);
+  expect(team.kind === "refused" && team.error.message).not.toMatch(/ForUser/);
+  const chat = judgeInstall(e, "19:c@thread.v2", "chat");
+  expect(chat.kind === "refused" && chat.error.message).toMatch(/TeamsAppInstallation\.ReadWriteSelfForChat\.All/);
+  expect(chat.kind === "refused" && chat.error.message).not.toMatch(/ForUser/);
+});

@@ -106,4 +106,25 @@ describe("TeamReach", () => {
     ).reach("tenant-1", GROUP);
     expect(missing).toMatchObject({ kind: "refused", status: "notFound" });
   });
+
+  it("Graph's 403 to GET /teams/{id}: after a 409 the step ends at once; after a new install it waits for the event, then names the permission", async () => {
+    const forbidden = async (): Promise<string | undefined> => {
+      throw new GraphError({
+        heraldCode: "HERALD_E_GRAPH_HTTP",
+        operation: "GET /teams/{id}",
+        status: 403,
+        graphCode: "Forbidden",
+        serverMessage: "Missing role permissions on the request. API requires one of 'Team.ReadBasic.All'.",
+      });
+    };
+    const conflict = await new TeamReach(
+      deps({ install: async () => ({ status: "alreadyInstalled" }), internalId: forbidden, timeoutMs: 60_000 }),
+    ).reach("tenant-1", GROUP);
+    expect(conflict).toMatchObject({ kind: "refused", status: "failed", error: { code: "HERALD_E_INSTALL_TEAM_READ_PERMISSION" } });
+    expect(conflict.kind === "refused" && conflict.error.message).toContain("Team.ReadBasic.All");
+    const fresh = await new TeamReach(
+      deps({ install: async () => ({ status: "installed" }), internalId: forbidden, timeoutMs: 300 }),
+    ).reach("tenant-1", GROUP);
+    expect(fresh).toMatchObject({ kind: "refused", error: { code: "HERALD_E_INSTALL_TEAM_READ_PERMISSION" } });
+  });
 });

@@ -155,9 +155,15 @@ async function resolveTeams(
   const unreachable = teamInstall ? [] : missing.map((g) => uninstalledTeamRow(g, tenantId ?? ""));
   const installing = teamInstall && missing.length > 0;
   const cursorTenants = scope ? { tenants: [...scope] } : {};
+  // While group-id teams are being installed, a 19: id Herald does not know waits for them (the
+  // expansion's second pass): it may be one of those teams, known once installed. Failing it now
+  // took its row key (`channel:`/`team:` + the 19: id) and the team never got its post.
+  // The same for a 19: id of a team Herald saw uninstalled and one of the group ids names: it is being installed.
+  const installingTeams = new Set(missing.map((g) => byGroup.get(g.toLowerCase())?.teamId).filter((t) => t !== undefined));
+  const deferred = (id: string) => installing && (!homes.has(id) || installingTeams.has(id));
   if (audience.deliverTo === "channel") {
     const rows = unique([
-      ...named.map((id) => channelRow(id, homes.get(id))),
+      ...named.filter((id) => !deferred(id)).map((id) => channelRow(id, homes.get(id))),
       ...groupIds.flatMap((g) => {
         const h = ready(g);
         return h ? [channelRow(h.teamId, h)] : [];
@@ -171,7 +177,7 @@ async function resolveTeams(
   }
   const rows = unique([
     ...named
-      .filter((id) => !homes.has(id))
+      .filter((id) => !homes.has(id) && !deferred(id))
       .map((id) =>
         failedTeamRow(id, "", rowCodes.unknownTeam, "Herald knows no conversation of this team; install the app in the team first."),
       ),

@@ -155,9 +155,67 @@ async function teamHome(
 }
 
 /**
+ * Teams of one notification reached (the app installed) at once. The installer's per-tenant
+ * budget (`install:<tenant>`, 30/s) and wire limit (4 requests of a tenant on the wire) still
+ * pace the Graph calls; this only keeps one team's welcome wait from holding the next install back
+ * (8 teams took 8 install rounds one after another, now about one).
+ */
+const REACH_AT_ONCE = 8;
+
+type Reached = { home: TeamHome } | { row: NewDelivery } | undefined;
+
+/** A team named by its Entra group id (with the audience's tenantId): reached through the install step. */
+const byGroup = (audience: TeamAudience, entry: string): boolean => audience.tenantId !== undefined && isGroupId(entry);
+
+/**
+ * A 19: entry beside group-id entries waits for them (`secondPass`): it may be one of their
+ * teams, unknown to Herald until its group-id entry installed the app there.
+ */
+const secondPass = (audience: TeamAudience): boolean =>
+  audience.tenantId !== undefined && audience.teams.some(isGroupId) && audience.teams.some((t) => !isGroupId(t));
+
+/**
+ * The group-id teams of the audience from index `from` on, reached REACH_AT_ONCE at a time ahead
+ * of the caller, who takes each result in the audience's order (`take`).
+ */
+function reachAhead(
+  audience: TeamAudience,
+  from: number,
+  tenants: readonly string[] | undefined,
+  deps: ExpansionDeps,
+): (index: number) => Promise<Reached> {
+  const queue: number[] = [];
+  for (let k = from; k < audience.teams.length; k++) if (byGroup(audience, audience.teams[k]!)) queue.push(k);
+  const started = new Map<number, Promise<Reached>>();
+  let next = 0;
+  let running = 0;
+  const launch = (): void => {
+    while (running < REACH_AT_ONCE && next < queue.length && !deps.signal.aborted) {
+      const k = queue[next++]!;
+      running++;
+      const p = teamHome(audience, audience.teams[k]!, tenants, deps).finally(() => {
+        running--;
+        launch();
+      });
+      p.catch(() => undefined); // awaited by `take`; an expansion that stopped early must not leave it unhandled
+      started.set(k, p);
+    }
+  };
+  launch();
+  return (index) => {
+    const p = started.get(index);
+    started.delete(index);
+    return p ?? teamHome(audience, audience.teams[index]!, tenants, deps);
+  };
+}
+
+/**
  * Teams named by group id with deliverTo "channel" that Herald did not know when the
- * notification was accepted: each is reached (the app installed), then its General channel row
- * written; 19: ids and teams known then were written at acceptance (a row written twice is skipped by its key).
+ * notification was accepted: reached (installed) REACH_AT_ONCE at a time, each General channel
+ * row written as soon as its team is reached; 19: ids and teams known then were written at
+ * acceptance (a row written twice is skipped by its key). A 19: id Herald did not know then comes
+ * last: a group-id entry of the same team may have taught Herald the team meanwhile (its row is
+ * then the same row, `channel:<19: id>`, so the team gets one post), else it fails as unknown.
  */
 async function expandTeamChannels(
   n: Notification,
@@ -166,19 +224,49 @@ async function expandTeamChannels(
   deps: ExpansionDeps,
 ): Promise<void> {
   const teams = audience.teams;
-  for (let i = start.team; i < teams.length; i++) {
+  const learnt = new Map<string, TeamHome>();
+  const queue: number[] = [];
+  for (let k = start.team; k < teams.length; k++) if (byGroup(audience, teams[k]!)) queue.push(k);
+  // Each team's row is written as soon as it is reached (a team slow to install holds no other
+  // back); the cursor moves over the entries done without a gap, so a crash reaches again only
+  // those after it (their rows, if written, are skipped by key; a second install answers 409).
+  const done = new Set<number>();
+  const running = new Map<number, Promise<[number, Reached]>>();
+  let next = 0;
+  let cursor = start.team;
+  while (next < queue.length || running.size > 0) {
+    while (running.size < REACH_AT_ONCE && next < queue.length && !deps.signal.aborted) {
+      const k = queue[next++]!;
+      const p = teamHome(audience, teams[k]!, start.tenants, deps).then((g): [number, Reached] => [k, g]);
+      p.catch(() => undefined); // raced below; one that fails after the expansion stopped must not go unhandled
+      running.set(k, p);
+    }
+    if (running.size === 0) return; // aborted
+    const [k, got] = await Promise.race(running.values());
+    running.delete(k);
+    done.add(k);
     if (deps.signal.aborted) return;
-    const entry = teams[i]!;
-    if (audience.tenantId === undefined || !isGroupId(entry)) continue;
-    const got = await teamHome(audience, entry, start.tenants, deps);
-    if (deps.signal.aborted) return;
-    if (got === undefined) continue;
-    const row = "row" in got ? got.row : channelRow(got.home.teamId, got.home);
-    if (!(await append(n, [row], { kind: "teams", team: i + 1, tenants: start.tenants }, false, deps))) return;
+    while (cursor < teams.length && (!byGroup(audience, teams[cursor]!) || done.has(cursor))) cursor++;
+    const rows: NewDelivery[] = [];
+    if (got && "row" in got) rows.push(got.row);
+    else if (got) {
+      learnt.set(got.home.teamId, got.home);
+      rows.push(channelRow(got.home.teamId, got.home));
+    }
+    if (!(await append(n, rows, { kind: "teams", team: cursor, tenants: start.tenants }, false, deps))) return;
   }
-  await append(n, [], { kind: "teams", team: teams.length, tenants: start.tenants }, true, deps);
+  const named = secondPass(audience) ? teams.filter((t) => !isGroupId(t)) : [];
+  const homes = named.length > 0 ? await deps.directory.teams(named, start.tenants) : new Map<string, TeamHome>();
+  const rows = named.map((id) => channelRow(id, homes.get(id) ?? learnt.get(id)));
+  await append(n, rows, { kind: "teams", team: teams.length, tenants: start.tenants }, true, deps);
 }
 
+/**
+ * Each team's members, team by team in the audience's order (group-id teams reached ahead,
+ * REACH_AT_ONCE at a time). With `secondPass`, the group-id entries go first and the 19: entries
+ * after them (cursor indexes teams.length + the entry's index): a 19: team one of them reached is
+ * not read again; one Herald knows is read; one still unknown gets its failed row then.
+ */
 async function expandMembers(
   n: Notification,
   audience: TeamAudience,
@@ -186,17 +274,44 @@ async function expandMembers(
   deps: ExpansionDeps,
 ): Promise<void> {
   const teams = audience.teams;
-  for (let i = start.team; i < teams.length; i++) {
+  const total = secondPass(audience) ? teams.length * 2 : teams.length;
+  /** Teams whose roster this run read to its end: a second entry of one of them adds nothing. */
+  const expanded = new Set<string>();
+  const take = reachAhead(audience, Math.min(start.team, teams.length), start.tenants, deps);
+  for (let i = start.team; i < total; i++) {
     if (deps.signal.aborted) return;
-    const got = await teamHome(audience, teams[i]!, start.tenants, deps);
+    const again = i >= teams.length;
+    const entry = teams[i % teams.length]!;
+    // With a second pass, the first takes the group-id entries and the second the 19: ones.
+    if (total > teams.length && again === byGroup(audience, entry)) continue;
+    const next = (token?: string): ExpansionCursor =>
+      token ? { kind: "members", team: i, token, tenants: start.tenants } : { kind: "members", team: i + 1, tenants: start.tenants };
+    let got: Reached;
+    if (byGroup(audience, entry)) got = await take(i);
+    else if (expanded.has(entry))
+      continue; // its group-id entry's roster was read
+    else {
+      got = await teamHome(audience, entry, start.tenants, deps);
+      // Unknown after the group-id entries: its failed row now (without a second pass it was written at acceptance).
+      if (!got && again)
+        got = {
+          row: failedTeamRow(
+            entry,
+            "",
+            rowCodes.unknownTeam,
+            "Herald knows no conversation of this team; install the app in the team first.",
+          ),
+        };
+    }
     if (deps.signal.aborted) return;
-    if (!got) continue; // written as a failed row when the notification was accepted
+    if (!got) continue;
     if ("row" in got) {
-      if (!(await append(n, [got.row], { kind: "members", team: i + 1, tenants: start.tenants }, false, deps))) return;
+      if (!(await append(n, [got.row], next(), false, deps))) return;
       continue;
     }
     const home = got.home;
     const teamId = home.teamId;
+    if (expanded.has(teamId)) continue; // named twice (19: id and group id, or two spellings): read once
     let token = i === start.team ? start.token : undefined;
     for (;;) {
       if (deps.signal.aborted) return;
@@ -204,7 +319,7 @@ async function expandMembers(
       if (got === "aborted") return;
       if ("error" in got) {
         const row = failedTeamRow(teamId, home.tenantId, got.error.code, got.error.message);
-        if (!(await append(n, [row], { kind: "members", team: i + 1, tenants: start.tenants }, false, deps))) return;
+        if (!(await append(n, [row], next(), false, deps))) return;
         break;
       }
       const page = got.page;
@@ -215,15 +330,15 @@ async function expandMembers(
       const missing = ids.filter((id) => !chats.has(id));
       const prefs = missing.length > 0 ? await deps.directory.preferences(home.tenantId, missing) : new Map();
       const rows = members.map((m) => memberRow(m, home, withRetry(chats.get(m.id), claimed), prefs.get(m.id), n.category));
-      const next: ExpansionCursor = page.continuationToken
-        ? { kind: "members", team: i, token: page.continuationToken, tenants: start.tenants }
-        : { kind: "members", team: i + 1, tenants: start.tenants };
-      if (!(await append(n, rows, next, false, deps))) return;
-      if (!page.continuationToken) break;
+      if (!(await append(n, rows, next(page.continuationToken), false, deps))) return;
+      if (!page.continuationToken) {
+        expanded.add(teamId); // read to its end: another entry of the team adds nothing (a failed read may be tried again)
+        break;
+      }
       token = page.continuationToken;
     }
   }
-  await append(n, [], { kind: "members", team: teams.length }, true, deps);
+  await append(n, [], { kind: "members", team: total }, true, deps);
 }
 
 /**

@@ -164,6 +164,12 @@ export class Installer {
       } finally {
         this.leaveWire(tenantId);
       }
+      // Outside the install budget on purpose: Graph counts these GETs in their own per-app,
+      // per-tenant limits ("GET installedApps" 30 rps, "other GET" 30 rps; the POST's is "POST
+      // installedApps" 30 rps), and one of each follows each POST, so at the budget's 30/s they
+      // stay within theirs. Counting them in `install:` would halve the install rate for nothing;
+      // a 429 on them still pauses the tenant's Graph calls (GraphClient.throttledUntil). The
+      // catalog lookup is made once per tenant (TeamsAppGraph.catalogId).
       const chat = await apps.personalChatId(tenantId, graphId, catalogId, signal);
       if (!chat)
         return {
@@ -263,7 +269,7 @@ export class Installer {
                 600,
               ),
           };
-        const v = judgeInstall(e, userId);
+        const v = judgeInstall(e, userId, scope);
         if (v.kind === "refused") return { status: "refused", code: v.error.code, message: v.error.message };
         if (signal?.aborted) return { status: "failed", code: installCodes.unavailable, message: "Stopped before the install." };
         if (v.kind === "throttled") {

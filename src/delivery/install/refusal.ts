@@ -16,8 +16,17 @@ export const installCodes = {
   throttled: "HERALD_E_INSTALL_THROTTLED",
   /** The directory has no such user (id, UPN or email). */
   userNotFound: "HERALD_E_INSTALL_USER_NOT_FOUND",
-  /** Herald's app registration lacks the Graph permission (TeamsAppInstallation.ReadWriteSelfForUser.All) or its admin consent. */
+  /**
+   * Herald's app registration lacks the Graph install permission of the scope (users:
+   * TeamsAppInstallation.ReadWriteSelfForUser.All, teams: ...ReadWriteSelfForTeam.All, group chats:
+   * ...ReadWriteSelfForChat.All) or its admin consent.
+   */
   graphPermission: "HERALD_E_INSTALL_GRAPH_PERMISSION",
+  /**
+   * The app is in the team, but Herald may not read the team (`GET /teams/{id}` answered 403: the
+   * app registration lacks Team.ReadBasic.All) and Teams sent no install event to learn it from.
+   */
+  teamReadPermission: "HERALD_E_INSTALL_TEAM_READ_PERMISSION",
   /** No such team (named by its Entra group id) or group chat for Graph in this tenant. */
   targetNotFound: "HERALD_E_INSTALL_TARGET_NOT_FOUND",
   /** The app was installed in a team, but neither Teams' install event nor Graph gave the team's conversation in time. */
@@ -39,8 +48,33 @@ const POLICY = /polic(y|ies)|blocked|not allowed/i;
 /** Graph's words when the calling app itself lacks a permission (not the tenant's Teams app policy). */
 const GRAPH_PERMISSION = /missing (role|scope) permissions|Authorization_RequestDenied|insufficient privileges/i;
 
-/** Pure: a Graph install failure as a verdict with its outcome code. */
-export function judgeInstall(e: unknown, user: string): InstallVerdict {
+/** Where an install goes (installer.ts InstallScope): a user's personal scope, a team, a group chat. */
+export type InstallTargetScope = "user" | "team" | "chat";
+
+/**
+ * The least-privileged Graph application permission that lets an app install itself in each scope
+ * (Graph's "Add app to user / team / chat" pages; the README's Graph section names them too).
+ */
+export const installPermission: Readonly<Record<InstallTargetScope, string>> = {
+  user: "TeamsAppInstallation.ReadWriteSelfForUser.All",
+  team: "TeamsAppInstallation.ReadWriteSelfForTeam.All",
+  chat: "TeamsAppInstallation.ReadWriteSelfForChat.All",
+};
+
+/** The Graph application permission `GET /teams/{id}` needs (its least-privileged one). */
+export const teamReadPermission = "Team.ReadBasic.All";
+
+/** Whether a Graph answer says the calling app itself lacks a permission (not the tenant's Teams app policy). */
+export function isGraphPermissionRefusal(e: unknown): boolean {
+  return e instanceof GraphError && e.status === 403 && GRAPH_PERMISSION.test(`${e.graphCode ?? ""} ${e.serverMessage ?? ""}`);
+}
+
+/**
+ * Pure: a Graph install failure as a verdict with its outcome code. `target` names the user,
+ * team or chat in messages; `scope` picks the permission a permission refusal names.
+ */
+export function judgeInstall(e: unknown, target: string, scope: InstallTargetScope = "user"): InstallVerdict {
+  const user = scope === "user" ? target : scope === "team" ? `team ${target}` : `group chat ${target}`;
   if (!(e instanceof GraphError) || e.status === undefined) {
     const msg = e instanceof Error ? e.message : String(e);
     return { kind: "transient", error: { code: installCodes.unavailable, message: msg.slice(0, 500) } };
@@ -75,7 +109,7 @@ export function judgeInstall(e: unknown, user: string): InstallVerdict {
       status: "failed",
       error: {
         code: installCodes.graphPermission,
-        message: `Herald's app registration may not install apps through Graph: grant it the application permission TeamsAppInstallation.ReadWriteSelfForUser.All with admin consent in this tenant. ${said}`,
+        message: `Herald's app registration may not install apps ${scope === "user" ? "for users" : scope === "team" ? "in teams" : "in group chats"} through Graph: grant it the application permission ${installPermission[scope]} with admin consent in this tenant. ${said}`,
       },
     };
   if (e.status === 403 && POLICY.test(text))

@@ -5,7 +5,7 @@ import type { Logger } from "../../log.js";
 import type { RowError } from "../model.js";
 import type { RecipientDirectory, TeamHome } from "../store/port.js";
 import type { Installer } from "./installer.js";
-import { installCodes } from "./refusal.js";
+import { installCodes, teamReadPermission } from "./refusal.js";
 import type { WelcomeTracker } from "./welcomes.js";
 
 /** What reaching a team named by its Entra group id came to. */
@@ -98,6 +98,7 @@ export class TeamReach {
       }
       const installed = r.status === "installed";
       const home = await this.homeAfterInstall(tenantId, groupId, installed, deadline, both);
+      if (home && "forbidden" in home) return this.unreadable(team, installed, home.forbidden);
       if (!home) return this.timedOut(team, timeoutMs, true);
       if (installed) await this.afterWelcome(home.teamId, started, both);
       this.deps.logger.info({ tenantId, groupId, teamId: home.teamId, installed }, "installed the app in a team of an audience");
@@ -107,24 +108,35 @@ export class TeamReach {
     }
   }
 
-  /** The team's conversation once installed: the install event's, else Graph's team id; polled until `deadline`. */
+  /**
+   * The team's conversation once installed: the install event's, else Graph's team id; polled
+   * until `deadline`. `forbidden`: Graph refused to read the team (403, a permission the app
+   * registration lacks): at once after a 409 (no install event will come), else at `deadline`.
+   */
   private async homeAfterInstall(
     tenantId: string,
     groupId: string,
     installed: boolean,
     deadline: number,
     signal: AbortSignal,
-  ): Promise<TeamHome | undefined> {
+  ): Promise<TeamHome | { forbidden: GraphError } | undefined> {
     const { clock } = this.deps;
     // A 409 sends no install event: ask Graph at once. A new install: give Teams' event a moment.
     let askGraphAt = installed ? clock.now() + (this.deps.eventWaitMs ?? 5_000) : clock.now();
+    let forbidden: GraphError | undefined;
     for (;;) {
       const home = await this.known(tenantId, groupId);
       if (home) return home;
-      if (signal.aborted || clock.now() >= deadline) return undefined;
-      if (clock.now() >= askGraphAt) {
+      if (signal.aborted || clock.now() >= deadline) return forbidden ? { forbidden } : undefined;
+      if (clock.now() >= askGraphAt && forbidden === undefined) {
         askGraphAt = clock.now() + 2_000;
         const teamId = await this.deps.apps.teamInternalId(tenantId, groupId, signal).catch((e: unknown) => {
+          // 403: Herald may not read teams (Team.ReadBasic.All). Asking again will not change that:
+          // after a 409 no install event comes either, so the step ends now instead of at its timeout.
+          if (e instanceof GraphError && e.status === 403) {
+            forbidden = e;
+            return undefined;
+          }
           if (!(e instanceof GraphError && e.status === 404))
             this.deps.logger.warn({ tenantId, groupId, err: (e as Error).message }, "Graph gave no team id; waiting for the install event");
           return undefined;
@@ -133,6 +145,7 @@ export class TeamReach {
           const serviceUrl = (await this.deps.directory.serviceUrlOf(tenantId)) ?? this.deps.defaultServiceUrl;
           return { teamId, tenantId, serviceUrl };
         }
+        if (forbidden && !installed) return { forbidden };
       }
       await clock.sleep(Math.min(POLL_MS, Math.max(1, deadline - clock.now())), signal).catch(() => undefined);
     }
@@ -148,6 +161,26 @@ export class TeamReach {
     if (!(await welcomes.wait(teamId, since, waitMs, signal))) return;
     while ((await welcomes.pendingReply(teamId, waitMs)) && clock.now() < deadline && !signal.aborted)
       await clock.sleep(POLL_MS, signal).catch(() => undefined);
+  }
+
+  /** Graph refused `GET /teams/{id}` and no install event gave the team: the permission to grant. */
+  private unreadable(team: string, installed: boolean, e: GraphError): TeamReachOutcome {
+    const said = `Graph answered ${e.status}${e.graphCode ? ` ${e.graphCode}` : ""}${e.serverMessage ? `: ${e.serverMessage}` : ""}`.slice(
+      0,
+      400,
+    );
+    return {
+      kind: "refused",
+      status: "failed",
+      error: {
+        code: installCodes.teamReadPermission,
+        message:
+          `${installed ? `The app was installed in ${team}, but Teams sent no install event and` : `The app is already in ${team} (Graph answered 409, so Teams sends no install event), and`} Herald may not read the team to learn its conversation: GET /teams/{id} was refused. An admin grants Herald's app registration the Microsoft Graph application permission ${teamReadPermission} with admin consent in this tenant, then sends again (or removes and adds the app in the team, whose install event tells Herald the team). ${said}`.slice(
+            0,
+            900,
+          ),
+      },
+    };
   }
 
   private timedOut(team: string, timeoutMs: number, installed: boolean): TeamReachOutcome {

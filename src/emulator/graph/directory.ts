@@ -148,6 +148,7 @@ export function registerDirectory(router: Router, env: GraphEnv, version: string
       const team = found && found.aadGroupId.toLowerCase() === id.toLowerCase() ? found : undefined;
       if (!team || !sameTenant(caller, team.tenantIndex))
         throw new GraphError(404, "NotFound", `No team found with Group Id ${id}. Name teams by their group id (GUID).`);
+      env.refusals.checkTeamRead(team.tenantIndex);
       const select = parseSelect(new URLSearchParams(call.query).get("$select"));
       const json: Record<string, unknown> = {
         id: team.aadGroupId,

@@ -47,7 +47,7 @@ export function graphState(ctx: EmulatorContext): GraphState | undefined {
  * pair), the 1:1 chat of an installation, users, and groups' transitive members with paging.
  * Calls need a token from the emulator's token endpoint for scope
  * `https://graph.microsoft.com/.default` and a tenant of the organisation (when auth is on).
- * `GET /_emulator/graph` shows the catalog app and the Graph counters.
+ * `GET /_emulator/graph` shows the catalog app, the Graph counters and the latest installs (`installLog`).
  */
 export function graphRoutes(options: GraphOptions = {}): RouteModule {
   return (router: Router, ctx: EmulatorContext) => {
@@ -69,6 +69,7 @@ export function graphRoutes(options: GraphOptions = {}): RouteModule {
       counters: newGraphCounters(),
       throttle: new InstallThrottle(ctx.org.tenants.length, rate),
       refusals: new InstallRefusals(),
+      installLog: [],
     };
     states.set(ctx, { app, counters: env.counters });
     for (const version of ["v1.0", "beta"]) {
@@ -83,6 +84,7 @@ export function graphRoutes(options: GraphOptions = {}): RouteModule {
         baseUrl: `${ctx.urls.base}/v1.0`,
         tokenScope: "https://graph.microsoft.com/.default",
         counters: env.counters,
+        installLog: env.installLog,
       }),
     );
   };

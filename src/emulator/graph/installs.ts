@@ -2,6 +2,7 @@ import type { EmulatorContext } from "../context.js";
 import { isRecord, parseJsonBody } from "../http/io.js";
 import type { Call, Router } from "../http/router.js";
 import { type OrgChat, type OrgTeam, type OrgUser, UserFlag } from "../org/model.js";
+import { C } from "../store/counters.js";
 import { catalogIdFromBind, decodeInstallationId, graphUserIndex, installationId } from "./ids.js";
 import { matchFilter, parseExpand, parseFilter } from "./odata.js";
 import type { InstallRefusals } from "./refusals.js";
@@ -23,7 +24,25 @@ export interface GraphEnv {
   throttle: InstallThrottle;
   /** Refusals set through `PUT /_emulator/graph/refusals` (app policy, not in catalog, no licence). */
   refusals: InstallRefusals;
+  /** The latest installs, oldest first (at most INSTALL_LOG_CAP), shown at `GET /_emulator/graph`. */
+  installLog: InstallLogEntry[];
 }
+
+/**
+ * One install Graph answered 201, in the order they came. `sendsBefore` is how many messages the
+ * emulator had delivered when it came (global `sends`): tests read from it what a client did
+ * between two installs (did a team's welcome or post go out before the next team's install?)
+ * without comparing clocks.
+ */
+export interface InstallLogEntry {
+  kind: Owner["kind"];
+  /** Entra object id (user), group id (team) or chat id. */
+  ownerId: string;
+  sendsBefore: number;
+}
+
+/** Installs kept in the log. */
+export const INSTALL_LOG_CAP = 1_000;
 
 /** The user a Graph path names (Entra object id or UPN), as the caller's tenant sees it. */
 export function userOwner(ctx: EmulatorContext, caller: GraphCaller, id: string): Owner & { kind: "user" } {
@@ -153,10 +172,13 @@ function install(env: GraphEnv, call: Call, owner: Owner): void {
       `App ${catalogId ?? bind} is not in the app catalog; find the catalog id with GET /v1.0/appCatalogs/teamsApps?$filter=externalId eq '{manifestId}'.`,
     );
   throttle(env, owner.tenant);
+  env.refusals.checkPermission(owner.tenant, owner.kind);
   env.refusals.check(owner.tenant, owner.kind === "user" ? owner.user.index : -1);
   if (env.ctx.state.tenantDisabled[owner.tenant])
     throw new GraphError(403, "Forbidden", "The tenant admin blocked this app; it cannot be installed.");
   if (isInstalled(env.ctx, owner)) throw new GraphError(409, "Conflict", "App is already installed.");
+  env.installLog.push({ kind: owner.kind, ownerId: owner.ownerId, sendsBefore: env.ctx.counters.get(C.sends) });
+  if (env.installLog.length > INSTALL_LOG_CAP) env.installLog.shift();
   setInstalled(env.ctx, owner, true);
   env.counters.installs++;
   sendGraph(call, 201, undefined);

@@ -9,13 +9,39 @@ import { GraphError } from "./respond.js";
  * - `policy` (tenant): the tenant's app permission policy blocks the app: 403 Forbidden;
  * - `notInCatalog` (tenant): the app is not in the tenant's catalog: the catalog lookup finds
  *   nothing and an install naming it answers 404 NotFound;
- * - `noLicense` (users): the user has no Teams licence: 403 Forbidden.
+ * - `noLicense` (users): the user has no Teams licence: 403 Forbidden;
+ * - `noInstallPermission` (tenant): the calling app lacks the install permission of the scope
+ *   (its consent was not granted in that tenant): every install answers 403 "Missing role permissions";
+ * - `noTeamRead` (tenant): the calling app lacks Team.ReadBasic.All: `GET /teams/{id}` answers 403.
  * The messages follow Graph's wording closely enough that a client can tell them apart.
  */
 export class InstallRefusals {
   readonly policy = new Set<number>();
   readonly notInCatalog = new Set<number>();
   readonly noLicense = new Set<number>();
+  readonly noInstallPermission = new Set<number>();
+  readonly noTeamRead = new Set<number>();
+
+  /** Throw Graph's 403 for an app without the install permission of `scope` in `tenant`, if so set. */
+  checkPermission(tenant: number, scope: "user" | "team" | "chat"): void {
+    if (!this.noInstallPermission.has(tenant)) return;
+    const which = scope === "user" ? "User" : scope === "team" ? "Team" : "Chat";
+    throw new GraphError(
+      403,
+      "Forbidden",
+      `Missing role permissions on the request. API requires one of 'TeamsAppInstallation.ReadWriteSelfFor${which}.All, TeamsAppInstallation.ReadWriteFor${which}.All'. Roles on the request ''.`,
+    );
+  }
+
+  /** Throw Graph's 403 for `GET /teams/{id}` when the app lacks Team.ReadBasic.All in `tenant`, if so set. */
+  checkTeamRead(tenant: number): void {
+    if (this.noTeamRead.has(tenant))
+      throw new GraphError(
+        403,
+        "Forbidden",
+        "Missing role permissions on the request. API requires one of 'Team.ReadBasic.All, TeamSettings.Read.All, TeamSettings.ReadWrite.All, Directory.Read.All, Directory.ReadWrite.All'. Roles on the request ''.",
+      );
+  }
 
   /** Throw the refusal an install for `userIndex` (or a team/chat: -1) of `tenant` gets, if any. */
   check(tenant: number, userIndex: number): void {
@@ -31,13 +57,16 @@ export class InstallRefusals {
 }
 
 /**
- * `PUT /_emulator/graph/refusals` `{tenantId?, policy?: boolean, notInCatalog?: boolean, noLicense?: [user ids or UPNs], licensed?: [...]}`,
+ * `PUT /_emulator/graph/refusals` `{tenantId?, policy?: boolean, notInCatalog?: boolean, noInstallPermission?: boolean,
+ * noTeamRead?: boolean, noLicense?: [user ids or UPNs], licensed?: [...]}`,
  * `DELETE /_emulator/graph/refusals` (clear all), `GET` (show).
  */
 export function registerRefusals(router: Router, ctx: EmulatorContext, refusals: InstallRefusals): void {
   const show = () => ({
     policy: [...refusals.policy].map((t) => ctx.org.tenants[t]?.id),
     notInCatalog: [...refusals.notInCatalog].map((t) => ctx.org.tenants[t]?.id),
+    noInstallPermission: [...refusals.noInstallPermission].map((t) => ctx.org.tenants[t]?.id),
+    noTeamRead: [...refusals.noTeamRead].map((t) => ctx.org.tenants[t]?.id),
     noLicense: [...refusals.noLicense].map((u) => ctx.org.user(u).aadObjectId),
   });
   router.add("GET", "/_emulator/graph/refusals", (call) => sendJson(call.res, 200, show()));
@@ -45,6 +74,8 @@ export function registerRefusals(router: Router, ctx: EmulatorContext, refusals:
     refusals.policy.clear();
     refusals.notInCatalog.clear();
     refusals.noLicense.clear();
+    refusals.noInstallPermission.clear();
+    refusals.noTeamRead.clear();
     sendJson(call.res, 200, show());
   });
   router.add("PUT", "/_emulator/graph/refusals", (call) => {
@@ -59,6 +90,8 @@ export function registerRefusals(router: Router, ctx: EmulatorContext, refusals:
     };
     flag(refusals.policy, body["policy"]);
     flag(refusals.notInCatalog, body["notInCatalog"]);
+    flag(refusals.noInstallPermission, body["noInstallPermission"]);
+    flag(refusals.noTeamRead, body["noTeamRead"]);
     for (const [key, on] of [
       ["noLicense", true],
       ["licensed", false],
