@@ -188,8 +188,11 @@ const lines = results.map((r) => [
   fmt(r.cpu, 1),
   `${fmt(r.seconds / base, 2)}×`,
 ]);
+const load = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(" ");
 process.stdout.write(
-  `\n${users.toLocaleString("en-US")} users, 1 tenant, Teams' and Graph's limits on (emulator), HERALD_TENANT_RPS=${RPS}, Graph installs ${INSTALL_RPS}/s per tenant; ceiling = max(messages and welcomes / ${RPS}, installs / ${INSTALL_RPS}); load average at the end ${loadavg().map((l) => l.toFixed(2)).join(" ")}\n\n`,
+  `\n${users.toLocaleString("en-US")} users, 1 tenant, Teams' and Graph's limits on (emulator), HERALD_TENANT_RPS=${RPS}, Graph installs ${INSTALL_RPS}/s per tenant; ceiling = max(messages and welcomes / ${RPS}, installs / ${INSTALL_RPS}); load average at the end ${load}\n\n`,
 );
 process.stdout.write(`| ${head.join(" | ")} |\n|${head.map(() => "---").join("|")}|\n`);
 for (const l of lines) process.stdout.write(`| ${l.join(" | ")} |\n`);
