@@ -100,20 +100,26 @@ forEachStore((stores) => {
       await new Promise((r) => setTimeout(r, 20));
     }
     await a.kill();
-    // Every row is in flight, leased by the dead process.
-    const inflight = await inflightOwners(stores, id);
-    expect(inflight).toHaveLength(users.length);
-    expect(new Set(inflight).size).toBe(1);
+    // The sends in flight at the kill (Teams has them all; the first may have been answered before
+    // the others left, as the pool warmed up), all leased by the dead process.
+    const inflight = await inflightRows(stores, id);
+    expect(inflight.length).toBeGreaterThanOrEqual(users.length - 1);
+    expect(new Set(inflight.map((r) => r.owner)).size).toBe(1);
+    const sentBefore = users.length - inflight.length;
 
     const p = await server("off");
     const recalled = await p.api<View>("DELETE", `/v1/notifications/${id}`);
     expect(recalled.status).toBe(202);
-    // Still in flight at the recall: not canceled, nothing to delete yet.
-    expect(recalled.json).toMatchObject({ status: "canceled", counts: { pending: users.length, canceled: 0 }, recall: { pending: 0 } });
+    // Still in flight at the recall: not canceled; only a copy answered before is to delete.
+    expect(recalled.json).toMatchObject({
+      status: "canceled",
+      counts: { pending: inflight.length, canceled: 0 },
+      recall: { pending: sentBefore },
+    });
     const atRecall = received();
     expect(atRecall).toEqual(users.map(() => 1));
     await p.kill();
-    expect(await inflightOwners(stores, id)).toEqual(inflight);
+    expect(await inflightRows(stores, id)).toEqual(inflight);
 
     await faults("DELETE");
     const b = await server("on");
@@ -121,35 +127,50 @@ forEachStore((stores) => {
     let done: View;
     for (;;) {
       done = (await b.api<View>("GET", `/v1/notifications/${id}`)).json;
-      if (done.completedAt !== undefined && done.counts["pending"] === 0) break;
+      if (done.completedAt !== undefined && done.counts["pending"] === 0 && done.recall?.pending === 0) break;
       if (Date.now() > end) throw new Error(`never finished; last ${JSON.stringify(done)}; log ${b.stderr().slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     await b.kill();
     // Nothing reached Teams after the DELETE was answered.
     expect(received()).toEqual(atRecall);
-    expect(done).toMatchObject({ status: "canceled", counts: { pending: 0, sent: 0, unknown: users.length, canceled: 0 } });
+    expect(done).toMatchObject({
+      status: "canceled",
+      counts: { pending: 0, sent: sentBefore, unknown: inflight.length, canceled: 0 },
+      recall: { pending: 0, done: sentBefore, failed: 0 },
+    });
     const reopened = await stores.open();
     const rows = await allDeliveries(reopened, id);
     await reopened.close();
-    // Taken over by the recovery (its code), unknown: Teams may have them, and without an activity id the recall cannot delete them.
-    expect(rows.map((r) => [r.status, r.lastErrorCode, r.activityId])).toEqual(users.map(() => ["unknown", "HERALD_E_IN_FLIGHT", undefined]));
-    for (const r of rows) expect(r.lastErrorMessage).toMatch(/recalled meanwhile.*cannot delete/);
+    const wasInFlight = new Set(inflight.map((r) => r.seq));
+    for (const r of rows) {
+      if (wasInFlight.has(r.seq)) {
+        // Taken over by the recovery (its code), unknown: Teams may have it, and without an activity id the recall cannot delete it.
+        expect([r.status, r.lastErrorCode, r.activityId]).toEqual(["unknown", "HERALD_E_IN_FLIGHT", undefined]);
+        expect(r.lastErrorMessage).toMatch(/recalled meanwhile.*cannot delete/);
+      } else expect([r.status, r.recall]).toEqual(["sent", "done"]);
+    }
   }, 120_000);
 });
 
-/** The lease owners of the notification's rows in flight, read straight from the database (the Store does not show queues). */
-async function inflightOwners(stores: StoreFactory, id: string): Promise<string[]> {
-  const text = "select lease_owner from %deliveries where notification_id = $1 and queue = 'inflight' order by seq";
-  if (stores.name === "postgres") {
-    const schema = stores.options.schema ?? "public";
-    const r = await withPostgres((c) => c.query<{ lease_owner: string }>(text.replace("%", `"${schema}".`), [id]));
-    return r.rows.map((x) => x.lease_owner);
-  }
-  const db = new Database(stores.databaseUrl.slice("sqlite:".length), { readonly: true });
+/** The notification's rows in flight and their lease owners, read straight from the database (the Store does not show queues). */
+async function inflightRows(stores: StoreFactory, id: string): Promise<{ seq: number; owner: string }[]> {
+  const text = "select seq, lease_owner from %deliveries where notification_id = $1 and queue = 'inflight' order by seq";
+  const rows =
+    stores.name === "postgres"
+      ? (
+          await withPostgres((c) =>
+            c.query<{ seq: string | number; lease_owner: string }>(text.replace("%", `"${stores.options.schema ?? "public"}".`), [id]),
+          )
+        ).rows
+      : readSqlite(stores.databaseUrl.slice("sqlite:".length), text.replace("%", "").replace("$1", "?"), id);
+  return rows.map((r) => ({ seq: Number(r.seq), owner: r.lease_owner }));
+}
+
+function readSqlite(file: string, text: string, id: string): { seq: number; lease_owner: string }[] {
+  const db = new Database(file, { readonly: true });
   try {
-    const rows = db.prepare(text.replace("%", "").replace("$1", "?")).all(id) as { lease_owner: string }[];
-    return rows.map((x) => x.lease_owner);
+    return db.prepare(text).all(id) as { seq: number; lease_owner: string }[];
   } finally {
     db.close();
   }

@@ -3,7 +3,16 @@ import { systemClock } from "../../src/clock.js";
 import type { ConnectorClient } from "../../src/connector/client.js";
 import type { Notification } from "../../src/delivery/model.js";
 import { forEachStore } from "../helpers/stores.js";
-import { admin, emulatorControl, finished, type Harness, type HarnessOptions, pollUntil, request, startHarness } from "./helpers/harness.js";
+import {
+  admin,
+  emulatorControl,
+  finished,
+  type Harness,
+  type HarnessOptions,
+  pollUntil,
+  request,
+  startHarness,
+} from "./helpers/harness.js";
 
 /**
  * Review: a recall racing the sends of one process under HERALD_IN_FLIGHT_POLICY=resend (the
@@ -66,7 +75,11 @@ forEachStore((stores) => {
     const held = holdAnswers(new Promise<void>((r) => (open = r)));
     const hh = await start({ wrapConnector: held.wrap });
     const id = await broadcast(hh, "in flight at the recall");
-    await pollUntil(() => held.seen.answered, (n) => n === USERS.length, "every send answered by Teams");
+    await pollUntil(
+      () => held.seen.answered,
+      (n) => n === USERS.length,
+      "every send answered by Teams",
+    );
     const recalled = await hh.engine.recall(id, admin);
     // In flight: neither canceled nor yet to delete.
     expect(recalled).toMatchObject({ counts: { pending: USERS.length, canceled: 0 }, recall: { pending: 0 } });
@@ -85,7 +98,11 @@ forEachStore((stores) => {
     const hh = await start({ wrapConnector: held.wrap });
     await emulatorControl(hh, "PUT", "faults", { status503: 1 });
     const id = await broadcast(hh, "refused, then recalled");
-    await pollUntil(() => held.seen.answered, (n) => n === USERS.length, "every send answered 503");
+    await pollUntil(
+      () => held.seen.answered,
+      (n) => n === USERS.length,
+      "every send answered 503",
+    );
     const recalled = await hh.engine.recall(id, admin);
     expect(recalled).toMatchObject({ counts: { pending: USERS.length, canceled: 0 } });
     await emulatorControl(hh, "DELETE", "faults");
@@ -107,7 +124,8 @@ forEachStore((stores) => {
     const id = await broadcast(hh, "to retry, then recalled");
     const waiting = await pollUntil(
       () => rowsOf(hh, id),
-      (rows) => rows.length === USERS.length && rows.every((r) => r.status === "pending" && r.attempts === 1 && r.lastErrorCode?.startsWith("503")),
+      (rows) =>
+        rows.length === USERS.length && rows.every((r) => r.status === "pending" && r.attempts === 1 && r.lastErrorCode?.startsWith("503")),
       "every send refused once and waiting for its retry",
     );
     expect(waiting).toHaveLength(USERS.length);
