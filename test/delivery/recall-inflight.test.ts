@@ -126,6 +126,32 @@ forEachStore((stores) => {
     expect(USERS.map((i) => hh.received(i).received)).toEqual(USERS.map(() => 0));
   });
 
+  it("a DELETE while the sends are in flight, which Teams did but whose answers never came (reset): the rows end unknown, not canceled, and are not sent again", async () => {
+    let open!: () => void;
+    const held = holdAnswers(new Promise<void>((r) => (open = r)));
+    const hh = await start({ wrapConnector: held.wrap }, held);
+    await emulatorControl(hh, "PUT", "faults", { deliverReset: 1 });
+    const id = await broadcast(hh, "received, unanswered, recalled");
+    await pollUntil(
+      () => held.seen.answered,
+      (n) => n === USERS.length,
+      "every send reset after Teams did it",
+    );
+    const recalled = await hh.engine.recall(id, admin);
+    expect(recalled).toMatchObject({ counts: { pending: USERS.length, canceled: 0 } });
+    const atRecall = USERS.map((i) => hh.received(i).received);
+    expect(atRecall).toEqual(USERS.map(() => 1));
+    await emulatorControl(hh, "DELETE", "faults");
+    open();
+    const done = await hh.waitFor(id, finished);
+    // Teams has them (no activity id came back, so the recall cannot delete them): unknown, never canceled.
+    expect(done).toMatchObject({ status: "canceled", counts: { unknown: USERS.length, canceled: 0, pending: 0, sent: 0 } });
+    const rows = await rowsOf(hh, id);
+    expect(rows.map((r) => [r.status, r.lastErrorCode])).toEqual(USERS.map(() => ["unknown", "network/reset"]));
+    for (const r of rows) expect(r.lastErrorMessage).toMatch(/recalled meanwhile.*cannot delete/);
+    expect(USERS.map((i) => hh.received(i).received)).toEqual(atRecall);
+  });
+
   it("a send waiting for its retry after a 503 when the DELETE lands is canceled and never sent, even once its retry time has passed", async () => {
     // The engine's clock, moved past every retry time after the recall.
     let skew = 0;
