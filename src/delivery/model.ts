@@ -217,6 +217,8 @@ export type JobResult =
       firstAttemptAt: number;
       dueAt: number;
       error: RowError;
+      /** The request may have reached Teams (a send retried under `resend`): after a recall the row ends `unknown`, not `canceled`. */
+      inDoubt?: boolean | undefined;
       conversationId?: string | undefined;
       serviceUrl?: string | undefined;
     })

@@ -169,6 +169,28 @@ forEachStore((stores) => {
     expect((await d.getNotification(y.id))!.counts.pending).toBe(3);
   });
 
+  it("recovery with resend: a dead worker's in-flight sends of a notification recalled meanwhile end unknown, never ready to be sent again", async () => {
+    const x = await create(rows(3));
+    await d.heartbeat("dead3", t0);
+    await ageHeartbeat(stores, "dead3", 3_600_000);
+    const jobs = await d.claim("dead3", x.id, "t1", t0 + 1, 3);
+    await d.markInflight("dead3", jobs.slice(0, 2), t0 + 2);
+    // The recall cancels the claimed row and leaves the two in flight to their (dead) sender.
+    expect(await d.requestRecall(x.id, t0 + 3)).toMatchObject({ counts: { pending: 2, canceled: 1 } });
+    expect(await d.recover("alive", t0 + 30_000, "resend", t0 + 60_000, false)).toEqual({ released: 0, unknown: 2, requeued: 0 });
+    const after = (await d.getNotification(x.id))!;
+    expect(after.counts).toMatchObject({ pending: 0, unknown: 2, canceled: 1 });
+    expect(sum(after)).toBe(after.total);
+    const page = await d.listDeliveries(x.id, { status: "unknown" }, { limit: 10 });
+    expect(page.items.map((r) => [r.seq, r.lastErrorCode])).toEqual([
+      [0, "HERALD_E_IN_FLIGHT"],
+      [1, "HERALD_E_IN_FLIGHT"],
+    ]);
+    expect(page.items[0]!.lastErrorMessage).toMatch(/recalled meanwhile.*cannot delete/);
+    expect(await d.claim("alive", x.id, "t1", t0 + 60_000, 10)).toEqual([]);
+    expect(await d.finishIfDone([x.id], t0 + 61_000)).toEqual([x.id]);
+  });
+
   it("a recall cancels rows not in flight, queues deletes for sent copies; a send landing afterwards is queued for delete", async () => {
     const x = await create(rows(4));
     const jobs = await d.claim("w", x.id, "t1", t0 + 1, 4);

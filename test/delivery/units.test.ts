@@ -46,6 +46,26 @@ describe("planResults: the counter rules", () => {
     expect(del).toMatchObject({ status: "sent", queue: "ready", op: "delete", delta: {} });
   });
 
+  it("a send to retry after a recall whose request may have reached Teams (in doubt, resend) ends unknown, not canceled", () => {
+    const error = { code: "network/reset", message: "reset." };
+    const change = planResults(
+      [{ ...key, kind: "retry", op: "send", attempts: 1, firstAttemptAt: 0, dueAt: 5, error, inDoubt: true }],
+      state(1, true),
+      0,
+    )[0]!;
+    expect(change).toMatchObject({
+      status: "unknown",
+      queue: null,
+      op: null,
+      errorCode: "network/reset",
+      delta: { pending: -1, unknown: 1 },
+    });
+    // Not recalled: retried as before.
+    expect(
+      planResults([{ ...key, kind: "retry", op: "send", attempts: 1, firstAttemptAt: 0, dueAt: 5, error, inDoubt: true }], state(1), 0)[0],
+    ).toMatchObject({ status: "pending", queue: "ready", delta: {} });
+  });
+
   it("a send landing after an edit or a recall is queued for an update or a delete", () => {
     const afterEdit = planResults([{ ...key, kind: "sent", attempts: 1, activityId: "a", version: 1 }], state(2), 7)[0]!;
     expect(afterEdit).toMatchObject({ op: "edit", queue: "ready", dueAt: 7, delta: { pending: -1, sent: 1, editPending: 1 } });

@@ -12,7 +12,8 @@ import type { Step } from "./steps.js";
 
 /** What to do about one failed attempt. */
 export type Verdict =
-  | { kind: "retry"; delayMs: number; error: RowError; throttled: boolean }
+  /** `inDoubt`: a send's request may have reached Teams (retried under `resend`); a recall meanwhile ends the row `unknown`. */
+  | { kind: "retry"; delayMs: number; error: RowError; throttled: boolean; inDoubt?: boolean }
   | { kind: "blocked" | "notFound" | "activityNotFound" | "tenantDisabled" | "failed"; error: RowError }
   /** The request may have reached Teams and doing it again could duplicate it: the row ends `unknown`. */
   | { kind: "unknown"; error: RowError }
@@ -95,7 +96,8 @@ function mayHaveActed(e: unknown): e is ConnectorError {
  * ends `unknown`. Under `resend` it is retried like any transient failure (at least once).
  */
 export function judge(e: unknown, state: AttemptState, random: () => number, policy: RetryPolicy, context?: StepContext): Verdict {
-  if (context && context.inFlightPolicy === "unknown" && repeatsEffect(context.step) && mayHaveActed(e)) {
+  const inDoubt = context !== undefined && repeatsEffect(context.step) && mayHaveActed(e);
+  if (inDoubt && context.inFlightPolicy === "unknown") {
     const kind = e.kind === "network" ? "other" : e.kind;
     return {
       kind: "unknown",
@@ -113,7 +115,8 @@ export function judge(e: unknown, state: AttemptState, random: () => number, pol
   const message = e instanceof Error ? short(e.message) : String(e);
   const decision = decideRetry(f.failure, state, random, policy);
   const error = { code: decision.error, message };
-  if (decision.outcome === "retry") return { kind: "retry", delayMs: decision.delayMs, error, throttled: f.failure.status === 429 };
+  if (decision.outcome === "retry")
+    return { kind: "retry", delayMs: decision.delayMs, error, throttled: f.failure.status === 429, ...(inDoubt ? { inDoubt } : {}) };
   if (decision.outcome === "failed" && decision.reason !== "permanent") {
     const why = decision.reason === "attempts" ? `gave up after ${state.attempt} attempts` : "gave up: the retry time bound passed";
     return { kind: "failed", error: { code: decision.error, message: short(`${why}; last error: ${message}`) } };
@@ -150,6 +153,7 @@ export function resultOf(
       firstAttemptAt: job.firstAttemptAt ?? now,
       dueAt: now + v.delayMs,
       error: v.error,
+      ...(v.inDoubt ? { inDoubt: true } : {}),
       ...carried,
     };
   }

@@ -7,7 +7,8 @@ import type { DeliveryKey, DeliveryOp, DeliveryStatus, JobResult, QueueState, Re
  * Counter rules (the counts always add up to `total`):
  * - a send's row is `pending` until its outcome; `sent` / `failed` / `blocked` / `notFound` /
  *   `unknown` / `canceled` (a duplicate) move one from `pending` to that status; a retry or a release changes no count;
- * - a send to retry after a recall is `canceled` (`pending` − 1, `canceled` + 1);
+ * - a send to retry after a recall is `canceled` (`pending` − 1, `canceled` + 1), or `unknown` when
+ *   its request may have reached Teams (no activity id came back: the recall cannot delete it);
  * - a send that lands after a recall is queued for a delete (`recall.pending` + 1); one that lands
  *   after an edit (its version is older than the notification's) is queued for an update
  *   (`edit.pending` + 1);
@@ -100,7 +101,16 @@ export function planResults(results: readonly OutcomeResult[], states: ReadonlyM
         };
       }
       case "retry":
-        // A send to retry after its notification was recalled is not made: canceled.
+        // A send to retry after its notification was recalled is not made: canceled, or unknown if Teams may have it.
+        if (state.recalled && r.op === "send" && r.inDoubt)
+          return {
+            key,
+            status: "unknown",
+            ...done(r.attempts),
+            errorCode: r.error.code,
+            errorMessage: `${r.error.message} The notification was recalled meanwhile: not sent again. Teams may have received it; without an activity id the recall cannot delete that copy.`,
+            delta: { pending: -1, unknown: 1 },
+          };
         if (state.recalled && r.op === "send")
           return {
             key,

@@ -154,7 +154,8 @@ export interface DeliveryStore {
   heartbeat(owner: string, now: number): Promise<void>;
   /**
    * Give back the work of dead workers: their claimed rows become ready, their in-flight sends
-   * `unknown` (or ready with `resend`), their edits and deletes ready. A worker is dead when its
+   * `unknown` (or ready with `resend`, unless their notification was recalled), their edits and
+   * deletes ready. A worker is dead when its
    * heartbeat is older than `staleBefore`, or, with `othersAreDead` (a store one process owns),
    * whenever it is not `self`. A shared store judges this on its own clock: dead = no heartbeat
    * within the last `now - staleBefore` ms of the database's `now()`.

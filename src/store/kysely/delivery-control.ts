@@ -163,10 +163,15 @@ export function liveSince(dialect: StoreDialect, staleBefore: number, now: numbe
     : staleBefore;
 }
 
+const inFlight = "The process sending this message stopped while the request was in flight; Teams may or may not have received it.";
+const inFlightRecalled =
+  "The process sending this message stopped while the request was in flight, and the notification was recalled meanwhile: it is not sent again. Teams may or may not have received it; without an activity id the recall cannot delete that copy.";
+
 /**
  * Give back the work of dead workers, one notification per transaction (notification locked
  * first, as every writer does): claimed rows → ready; in-flight sends → `unknown` (or ready with
- * `resend`); their expansions → free to take. Then forget the dead workers.
+ * `resend`, unless the notification was recalled: then `unknown` too); their expansions → free to
+ * take. Then forget the dead workers.
  *
  * Whether an owner is dead is decided inside each UPDATE/DELETE statement (no heartbeat at or
  * after `staleBefore` in `delivery_workers`), never from a list read earlier: a worker that
@@ -195,11 +200,14 @@ export async function recover(
   const result: RecoveryResult = { released: 0, unknown: 0, requeued: 0 };
   for (const { notification_id: id } of leased) {
     await db.transaction().execute(async (trx) => {
-      await lockNotifications(trx, dialect, [id]);
+      const recalled = (await lockNotifications(trx, dialect, [id])).get(id)?.canceled === true;
+      // Recalled meanwhile: never sent again after the recall (read under the lock a recall takes);
+      // Teams may have received it, so the row ends as under `unknown`.
+      const resend = policy === "resend" && !recalled;
       const inflight = await trx
         .updateTable("deliveries")
         .set(
-          policy === "resend"
+          resend
             ? { queue: "ready", due_at: now, lease_owner: null, updated_at: nowIso }
             : {
                 status: "unknown",
@@ -208,8 +216,7 @@ export async function recover(
                 due_at: null,
                 lease_owner: null,
                 last_error_code: "HERALD_E_IN_FLIGHT",
-                last_error_message:
-                  "The process sending this message stopped while the request was in flight; Teams may or may not have received it.",
+                last_error_message: recalled ? inFlightRecalled : inFlight,
                 updated_at: nowIso,
               },
         )
@@ -225,7 +232,7 @@ export async function recover(
         .where((eb) => dead(eb, eb.ref("deliveries.lease_owner")))
         .executeTakeFirst();
       const n = Number(inflight.numUpdatedRows);
-      if (policy === "resend") result.requeued += n;
+      if (resend) result.requeued += n;
       else {
         result.unknown += n;
         await addToCounters(trx, id, { pending: -n, unknown: n }, nowIso);
