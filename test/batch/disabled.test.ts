@@ -102,7 +102,8 @@ forEachStore((stores) => {
     expect(done1.counts).toMatchObject({ sent: usersA.length, failed: 0, unknown: 0 });
     expect(done2.counts).toMatchObject({ sent: USERS, failed: 0, unknown: 0 });
     // Sent through the batch path (one operation per notification for A), each user once per notification.
-    for (const r of [...(await hh.rows(engine, first.id)), ...(await hh.rows(engine, second.id))]) expect(r.lastErrorCode).toBe("batch/sent");
+    for (const r of [...(await hh.rows(engine, first.id)), ...(await hh.rows(engine, second.id))])
+      expect(r.lastErrorCode).toBe("batch/sent");
     expect(hh.counter("batchOperations")).toBe(3);
     expect(received(hh, usersA)).toEqual(usersA.map(() => 2));
     expect(received(hh, usersB)).toEqual(usersB.map(() => 1));

@@ -46,9 +46,9 @@ forEachStore((stores) => {
     const done = await hh.waitFor(engine, notification.id, finished);
     expect(hh.counter("batchOperations")).toBe(1);
     expect(done.counts).toMatchObject({ sent: 0, blocked: blocked.size, unknown: USERS - blocked.size });
-    const byUser = new Map(users.map((i) => [hh.emulator.org.user(i).id, i]));
+    const byChat = new Map(users.map((i) => [hh.emulator.org.personalConversationId(i), i]));
     for (const r of await hh.rows(engine, notification.id)) {
-      const i = byUser.get(r.targetId ?? "");
+      const i = byChat.get(r.conversationId ?? "");
       if (i !== undefined && blocked.has(i)) {
         expect(r).toMatchObject({ status: "blocked", lastErrorCode: "403/MessageWritesBlocked" });
         continue;

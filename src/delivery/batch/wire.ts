@@ -124,8 +124,7 @@ function pathStore(inner: BatchStore, stats: BatchPathStats, workerId: string): 
   return new Proxy(inner, {
     get(target, prop) {
       if (prop === "take")
-        return (...args: Parameters<BatchStore["take"]>) =>
-          target.take(args[0], args[1], args[2], args[3], args[4] ?? workerId, args[5]);
+        return (...args: Parameters<BatchStore["take"]>) => target.take(args[0], args[1], args[2], args[3], args[4] ?? workerId, args[5]);
       if (prop === "settle")
         return (...args: Parameters<BatchStore["settle"]>) =>
           target.settle(args[0], args[1], args[2], args[3], args[4], (status, rows) => {
@@ -200,7 +199,7 @@ export function createBatchPath(d: BatchPathDeps): BatchPath {
         if (request.delivery?.mode === "batch")
           throw new DeliveryError(
             "HERALD_E_BATCH_UNAVAILABLE",
-            'delivery.mode "batch": the batch path is off on this Herald (HERALD_BATCH=on turns it on; docs/batch.md says what it does not do yet); use delivery.mode "individual".',
+            'delivery.mode "batch": the batch path is off on this Herald (HERALD_BATCH=on turns it on; docs/batch.md says what a batch notification cannot do); use delivery.mode "individual".',
           );
         return "individual";
       }
