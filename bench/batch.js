@@ -4,7 +4,10 @@
 // the per-tenant ceiling of 50 requests/s, which batch calls count against too), time-scaled so a
 // run takes minutes, not hours:
 //   - individual: one send per recipient (delivery.mode "individual", the default);
-//   - batch: Teams' bulk API (delivery.mode "batch"), 1,000 recipients per operation, polled.
+//   - batch: Teams' bulk API (delivery.mode "batch"), 1,000 recipients per operation, polled;
+//   - individual-off (only when asked in --modes): the individual path on a Herald with
+//     HERALD_BATCH=off, to see what the batch path's presence costs a notification that does not
+//     use it (every other row runs with HERALD_BATCH=on).
 //
 //   npm run build && node bench/batch.js                           # 10,000 and 50,000 recipients
 //   node bench/batch.js --recipients 10000 --time-scale 5
@@ -76,7 +79,7 @@ async function row(n, mode) {
       HERALD_INBOUND_AUTH: "off",
       HERALD_API_KEY: apiKey,
       HERALD_LOG_LEVEL: "warn",
-      HERALD_BATCH: "on",
+      HERALD_BATCH: mode === "individual-off" ? "off" : "on",
     },
     { timeScale },
   );
@@ -87,7 +90,7 @@ async function row(n, mode) {
     const { id } = await api(herald.url, "POST", "/v1/notifications", {
       audience: { all: true, tenantId },
       message: { text: "Bench: the office closes at 3 pm today." },
-      delivery: { mode },
+      delivery: { mode: mode === "individual-off" ? "individual" : mode },
     });
     let view;
     for (;;) {

@@ -346,8 +346,8 @@ export const settings: readonly Setting[] = [
   setting(
     "batchSend",
     "HERALD_BATCH",
-    "`on`: `delivery.mode` `batch` and `auto` may send through Teams' bulk API; `off` (default): every notification goes one request per recipient (`batch` is refused). See docs/batch.md for what the batch path does not do yet.",
-    "off",
+    "`on` (default): `delivery.mode` `batch` and `auto` may send through Teams' bulk API (a notification that asks for neither, `individual` being the default mode, is sent one request per recipient as without it); `off`: every notification goes one request per recipient (`batch` is refused, `auto` goes one by one) and no batch recovery sweep runs. See docs/batch.md for what a batch notification cannot do (edit, recall of delivered copies).",
+    "on",
     oneOf(["on", "off"] as const),
   ),
   setting(

@@ -216,6 +216,16 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     },
     kickDispatcher: () => dispatcher.kick(),
     conversations: deps.store.conversations,
+    // The dispatcher's pauses: a batch submit's 403 BotDisabledByAdmin pauses the tenant as a single send's does.
+    tenants: {
+      isPaused: (tenantId) => dispatcher.isPaused(tenantId),
+      paused: () => dispatcher.pausedTenants(),
+      pause: async (tenantId, code) => {
+        dispatcher.pause(tenantId, code);
+        // Stored before the batch path gives the rows back (the dispatcher's own write is in the background; both insert once).
+        await store.pauseTenant(tenantId, code, clock.now());
+      },
+    },
   });
   const dispatcher = new Dispatcher({
     owner,

@@ -203,7 +203,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     store,
     connector,
     // The batch calls go through the HTTP client itself (same token, same trusted-host check), timed as single sends are;
-    // only with HERALD_BATCH=on (docs/batch.md: what the batch path does not do yet).
+    // on unless HERALD_BATCH=off (docs/batch.md). Only notifications asking for delivery.mode batch or auto use it.
     batch: config.batchSend === "on" ? instrumentBatchConnector(http, metrics, clock) : undefined,
     batchSettings: options.batch,
     limiter,

@@ -12,7 +12,8 @@ forEachStore((stores) => {
 
   beforeAll(async () => {
     store = await stores.open();
-    stack = await startStack(store, { emulator: { org: { users: 10, tenants: 1 } }, env: { HERALD_BATCH: "on" } });
+    // No HERALD_BATCH: the batch path is available by default.
+    stack = await startStack(store, { emulator: { org: { users: 10, tenants: 1 } } });
   });
   afterAll(async () => {
     await stack?.close();
@@ -56,18 +57,21 @@ forEachStore((stores) => {
   });
 });
 
-/** The batch path is off unless HERALD_BATCH=on: `batch` is refused, `auto` goes one by one. */
+/** The batch path is off with HERALD_BATCH=off: `batch` is refused, `auto` goes one by one. */
 forEachStore((stores) => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack(await stores.open(), { emulator: { org: { users: 10, tenants: 1, blockedShare: 0, uninstalledShare: 0 } } });
+    stack = await startStack(await stores.open(), {
+      emulator: { org: { users: 10, tenants: 1, blockedShare: 0, uninstalledShare: 0 } },
+      env: { HERALD_BATCH: "off" },
+    });
     await call("POST", `${stack.emulator.url}/_emulator/install`, { all: true, wait: true });
   });
   afterAll(async () => {
     await stack?.close();
   });
 
-  it("off by default: batch is a 400 that says how to turn it on; auto sends one request per recipient", async () => {
+  it("HERALD_BATCH=off: batch is a 400 that says how to turn it on; auto sends one request per recipient", async () => {
     const audience = { all: true, tenantId: stack.emulator.org.user(0).tenantId };
     const batch = await call(
       "POST",

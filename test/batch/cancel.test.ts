@@ -8,8 +8,10 @@ type Json = Record<string, unknown>;
 /**
  * DELETE /v1/notifications/{id} of a batch notification, over Herald's HTTP API against the
  * emulator, on both stores: rows not yet submitted end `canceled`, running operations are
- * canceled at Teams (their unreported rows `canceled` when Teams sent none of them, else
- * `unknown`), and the answer says how many copies went out without an activity id and stay.
+ * canceled at Teams (their unreported rows `canceled` only when Teams' counts show it sent none
+ * of them; an operation canceled before it processed anything reports no counts (`{}`), which
+ * confirms nothing, so those end `unknown`), and the answer says how many copies went out
+ * without an activity id and stay.
  * PATCH stays 409. /metrics counts batch sends.
  */
 forEachStore((stores) => {
@@ -92,7 +94,7 @@ forEachStore((stores) => {
     expect(received(users)).toBe(0);
   });
 
-  it("DELETE while an operation runs cancels it at Teams: Teams sent none of it, so its rows end canceled", async () => {
+  it("DELETE while an operation runs cancels it at Teams: Teams sent none of it but reports no counts, so its rows end unknown (never claimed canceled)", async () => {
     stack.emulator.context.batches.stallAfter = 0;
     const users = range(10, 10);
     const id = await post(users);
@@ -105,8 +107,8 @@ forEachStore((stores) => {
     expect(res.json["batch"]).toMatchObject({ notRecallable: 0, operationsCanceled: 1 });
     expect(String((res.json["batch"] as Json)["message"])).toMatch(/no activity id/);
     const done = await inactive(id);
-    expect(done["counts"]).toMatchObject({ canceled: 10, sent: 0, unknown: 0 });
-    for (const r of await rows(id)) expect(r["status"]).toBe("canceled");
+    expect(done["counts"]).toMatchObject({ canceled: 0, sent: 0, unknown: 10 });
+    for (const r of await rows(id)) expect(r).toMatchObject({ status: "unknown", lastErrorCode: "batch/Canceled" });
     expect(received(users)).toBe(0);
   });
 
@@ -155,7 +157,7 @@ forEachStore((stores) => {
       expect(text).toMatch(new RegExp(`^herald_send_duration_seconds_count\\{[^}]*operation="${operation}"`, "m"));
   });
 
-  it("DELETE while the submit is on its way: the operation Teams then starts is canceled at once, nothing is sent", async () => {
+  it("DELETE while the submit is on its way: the operation Teams then starts is canceled at once, nothing is sent (rows unknown: no counts confirm it)", async () => {
     stack.emulator.context.batches.stallAfter = 0;
     // Every Connector request answers 1.5 s late: the DELETE lands while the submit waits for its 201.
     stack.emulator.context.faults.set({ slow: 1, slowMs: 1_500 });
@@ -169,7 +171,7 @@ forEachStore((stores) => {
     expect(res.status).toBe(202);
     expect(res.json["batch"]).toMatchObject({ notRecallable: 0, operationsCanceled: 0 });
     const done = await inactive(id);
-    expect(done["counts"]).toMatchObject({ canceled: 10, sent: 0, unknown: 0 });
+    expect(done["counts"]).toMatchObject({ canceled: 0, sent: 0, unknown: 10 });
     expect(received(users)).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { operationOutcomes } from "../../src/delivery/batch/outcomes.js";
+import { mustReadFailures, operationOutcomes } from "../../src/delivery/batch/outcomes.js";
 
 /** What an ended operation means for its rows (pure): Teams' report must add up before any row claims `sent`. */
 describe("operationOutcomes", () => {
@@ -14,8 +14,22 @@ describe("operationOutcomes", () => {
     const r = operationOutcomes("op1", completed({ "201": 2, "403": 1 }), [{ id: "29:b", error: "MessageWritesBlocked" }], members, false);
     expect(r.outcomes.get(1)?.status).toBe("blocked");
     expect(r.rest.status).toBe("sent");
-    // A status map that counts nothing (a shape without one) does not stop rows from being sent.
-    expect(operationOutcomes("op1", completed({}), [], members, false).rest.status).toBe("sent");
+  });
+
+  it("a completed operation without status counts: its failed entries end their rows, the rest unknown (batch/unconfirmed), never sent", () => {
+    const r = operationOutcomes("op1", completed({}), [{ id: "29:b", error: "MessageWritesBlocked" }], members, false);
+    expect(r.outcomes.get(1)?.status).toBe("blocked");
+    expect(r.rest).toMatchObject({ status: "unknown", code: "batch/unconfirmed" });
+    expect(r.rest.message).toMatch(/no status counts/);
+    expect(operationOutcomes("op1", completed({}), [], members, false).rest.status).toBe("unknown");
+  });
+
+  it("failed entries are read unless the counts add up to one delivery per recipient submitted", () => {
+    expect(mustReadFailures(completed({ "201": 3 }), 3)).toBe(false);
+    expect(mustReadFailures(completed({}), 3)).toBe(true);
+    expect(mustReadFailures(completed({ "201": 2 }), 3)).toBe(true);
+    expect(mustReadFailures(completed({ "201": 2, "403": 1 }), 3)).toBe(true);
+    expect(mustReadFailures({ statusMap: {} }, 3)).toBe(true);
   });
 
   it("a failed entry for a member Herald did not send, more failures counted than named, or too few deliveries: the rest unknown, naming the operation", () => {
@@ -38,10 +52,17 @@ describe("operationOutcomes", () => {
   });
 
   it("a canceled operation: canceled when Herald recalled it and Teams counts no delivery; sent when each was delivered; else unknown", () => {
-    const canceled = { state: "Canceled", statusMap: {} };
-    expect(operationOutcomes("op5", canceled, [], members, true).rest.status).toBe("canceled");
+    const canceled = { state: "Canceled", statusMap: { "404": 1 } };
+    const entries = [{ id: "29:a", error: "ConversationNotFound" }];
+    const r = operationOutcomes("op5", canceled, entries, members, true);
+    expect(r.outcomes.get(0)?.status).toBe("notFound");
+    expect(r.rest.status).toBe("canceled");
     // Teams canceled it on its own: Herald did not ask, it says unknown as before.
-    expect(operationOutcomes("op5", canceled, [], members, false).rest.status).toBe("unknown");
+    expect(operationOutcomes("op5", canceled, entries, members, false).rest.status).toBe("unknown");
+    // No counts at all: Teams may have sent some copies before it stopped; never canceled.
+    const uncounted = operationOutcomes("op5", { state: "Canceled", statusMap: {} }, [], members, true).rest;
+    expect(uncounted).toMatchObject({ status: "unknown", code: "batch/Canceled" });
+    expect(uncounted.message).toMatch(/no status counts/);
     expect(operationOutcomes("op6", { state: "Canceled", statusMap: { "201": 1 } }, [], members, true).rest.status).toBe("unknown");
     expect(operationOutcomes("op7", { state: "Canceled", statusMap: { "201": 3 } }, [], members, true).rest.status).toBe("sent");
     expect(operationOutcomes("op8", undefined, [], members, true).rest).toMatchObject({ status: "unknown", code: "batch/Forgotten" });

@@ -4,7 +4,7 @@
  * with its activity id, so it can be edited and recalled). See docs/batch.md for the numbers.
  */
 
-/** `delivery.mode` of a request: `auto` (default), `batch` or `individual`. */
+/** `delivery.mode` of a request: `individual` (default), `batch` or `auto`. */
 export type DeliveryMode = "auto" | "batch" | "individual";
 export const deliveryModes: readonly DeliveryMode[] = ["auto", "batch", "individual"];
 

@@ -32,6 +32,16 @@ export interface OperationDeps {
   /** Transient failures of a submit in a row before giving up. */
   maxTransient: number;
   signal: AbortSignal;
+  /**
+   * Whether sending to the tenant is paused (its admin disabled the bot: 403 BotDisabledByAdmin),
+   * as the dispatcher's lanes see it: a submit for a paused tenant is not sent. Default: never.
+   */
+  isPaused?: ((tenantId: string) => boolean) | undefined;
+  /**
+   * Pause the tenant exactly as a single send's 403 BotDisabledByAdmin does (the dispatcher's
+   * pause: in memory at once, in the store before this resolves). Default: nothing paused.
+   */
+  pauseTenant?: ((tenantId: string, code: string) => Promise<void>) | undefined;
 }
 
 /** Counters of what the batch path asked Teams (metrics and the benchmark). */
@@ -46,8 +56,15 @@ export type SubmitResult =
       status: number | undefined;
       code: string;
       message: string;
-      outcome: "failed" | "blocked" | "notFound" | "tenantDisabled";
+      outcome: "failed" | "blocked" | "notFound";
     }
+  /**
+   * 403 BotDisabledByAdmin: the tenant's admin disabled the bot. Teams did not act on it; the rows
+   * wait with the tenant's pause, as single sends' rows do. `code` is Teams' (`BotDisabledByAdmin`).
+   */
+  | { kind: "tenantDisabled"; code: string; message: string }
+  /** Not sent: the tenant is paused (BotDisabledByAdmin); the rows go back to the ready queue. */
+  | { kind: "paused" }
   /**
    * The request may have reached Teams without a usable answer (no answer after it was written,
    * or a 502/504 from a gateway in front of Teams): whether an operation started is unknown.
@@ -80,15 +97,23 @@ async function credentialsOk(d: OperationDeps): Promise<number> {
  * A request through both gates; resolves with its answer, or with `{failed}` (the gate told).
  * A credential failure pauses the gate and is retried after it (`again`); `key` names the
  * request to the gate (a 401 only for it, while others are accepted, is that request's own).
+ * `hold`, asked after each wait (the tenant's slot, the credential gate), keeps the request
+ * from leaving (`{held}`): a submit for a tenant paused meanwhile is not sent.
  */
 async function gated<T>(
   d: OperationDeps,
   tenantId: string,
   key: string,
   request: () => Promise<T>,
-): Promise<{ ok: T } | { again: true } | { failed: ConnectorError; enteredAt: number }> {
+  hold?: () => boolean,
+): Promise<{ ok: T } | { again: true } | { held: true } | { failed: ConnectorError; enteredAt: number }> {
   await slot(d, tenantId);
+  if (hold?.()) return { held: true };
   const enteredAt = await credentialsOk(d);
+  if (hold?.()) {
+    d.credentials.lost(enteredAt);
+    return { held: true };
+  }
   try {
     const ok = await request();
     d.credentials.succeeded(enteredAt);
@@ -120,6 +145,19 @@ const transient = (e: ConnectorError): boolean => {
   return classifyFailure(e).outcome === "retry";
 };
 
+/** Teams' code of an error, as the dispatcher names a tenant's pause (`BotDisabledByAdmin`). */
+const teamsCode = (e: ConnectorError): string => e.subCode ?? e.code ?? String(e.status ?? "");
+
+/**
+ * A read (poll, failed-entries page) answered 403 BotDisabledByAdmin: the tenant is paused as a
+ * single send's 403 pauses it (its other rows stop going out); the read itself is asked again
+ * with backoff like any failed read, since the operation's rows were handed to Teams already and
+ * only Teams' report can end them.
+ */
+async function pauseIfDisabled(d: OperationDeps, tenantId: string, e: ConnectorError): Promise<void> {
+  if (e.status === 403 && classifyFailure(e).outcome === "tenantDisabled") await d.pauseTenant?.(tenantId, teamsCode(e));
+}
+
 /** Statuses of a gateway in front of Teams that may have passed the request on before it failed. */
 const gatewayStatuses: ReadonlySet<number> = new Set([502, 504]);
 
@@ -142,20 +180,29 @@ export async function submit(
   key: string,
 ): Promise<SubmitResult> {
   let failures = 0;
+  const paused = () => d.isPaused?.(tenantId) === true;
   for (;;) {
     let r: Awaited<ReturnType<typeof gated<string>>>;
     try {
       if (d.signal.aborted) return { kind: "notSent" };
-      r = await gated(d, tenantId, key, () => {
-        batchStats.submits++;
-        return d.connector.startBatch(serviceUrl, kind, { activity, tenantId, members: members.map((id) => ({ id })) });
-      });
+      if (paused()) return { kind: "paused" };
+      r = await gated(
+        d,
+        tenantId,
+        key,
+        () => {
+          batchStats.submits++;
+          return d.connector.startBatch(serviceUrl, kind, { activity, tenantId, members: members.map((id) => ({ id })) });
+        },
+        paused,
+      );
     } catch (e) {
       if (isAbort(d, e)) return { kind: "notSent" };
       throw e;
     }
     if ("ok" in r) return { kind: "started", operationId: r.ok };
     if ("again" in r) continue;
+    if ("held" in r) return { kind: "paused" };
     const e = r.failed;
     if (e.status === 429) {
       await throttled(d, tenantId, e);
@@ -176,7 +223,9 @@ export async function submit(
       continue;
     }
     const row = classifyFailure(e);
-    const outcome = row.outcome === "blocked" || row.outcome === "notFound" || row.outcome === "tenantDisabled" ? row.outcome : "failed";
+    // As a single send's: the tenant pauses and the rows wait (no row fails, no attempt counts).
+    if (row.outcome === "tenantDisabled") return { kind: "tenantDisabled", code: teamsCode(e), message: e.message };
+    const outcome = row.outcome === "blocked" || row.outcome === "notFound" ? row.outcome : "failed";
     const code = e.status === undefined ? `network/${e.kind}` : [e.status, e.code, e.subCode].filter(Boolean).join("/");
     return { kind: "refused", status: e.status, code, message: e.message, outcome };
   }
@@ -215,7 +264,7 @@ export async function pollUntilDone(
       batchStats.polls++;
       return d.connector.getBatchState(serviceUrl, operationId, d.signal);
     });
-    if ("again" in r) {
+    if ("again" in r || "held" in r) {
       wait = 0;
       continue;
     }
@@ -235,6 +284,7 @@ export async function pollUntilDone(
       continue;
     }
     if (e.status === 404) return undefined;
+    await pauseIfDisabled(d, tenantId, e);
     batchStats.transient++;
     wait = readBackoff(d, ++failures, e.retryAfterMs);
   }
@@ -259,7 +309,7 @@ export async function failedEntries(
       batchStats.failedPages++;
       return d.connector.getBatchFailedEntries(serviceUrl, operationId, at, d.signal);
     });
-    if ("again" in r) continue;
+    if ("again" in r || "held" in r) continue;
     if ("ok" in r) {
       all.push(...r.ok.entries);
       token = r.ok.continuationToken;
@@ -273,6 +323,7 @@ export async function failedEntries(
       continue;
     }
     if (e.status === 404) return undefined;
+    await pauseIfDisabled(d, tenantId, e);
     batchStats.transient++;
     await d.clock.sleep(readBackoff(d, ++failures, e.retryAfterMs), d.signal);
   }

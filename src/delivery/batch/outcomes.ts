@@ -70,13 +70,39 @@ export function failedEntryOutcome(error: string): BatchOutcome {
   return { status: "failed", code, message };
 }
 
-/** Rows of an operation that ended without finishing (canceled, failed, or forgotten by Teams): Teams may or may not have delivered them. */
-export function unfinishedOutcome(operationId: string, state: string): BatchOutcome {
+/**
+ * Rows of an operation that ended without finishing (canceled, failed, or forgotten by Teams):
+ * Teams may or may not have delivered them. `why`: what Teams' report lacked, when it says so.
+ */
+export function unfinishedOutcome(operationId: string, state: string, why?: string): BatchOutcome {
   return {
     status: "unknown",
     code: `batch/${state}`,
-    message: `Teams' batch operation ${operationId} ended ${state} before reporting this recipient; it may or may not have received the message.`,
+    message: `Teams' batch operation ${operationId} ended ${state} before reporting this recipient${why ? ` (${why})` : ""}; it may or may not have received the message.`,
   };
+}
+
+/** Delivered and failed entries as the state's status counts say (`counted`: it carries any count at all). */
+export function statusTotals(statusMap: Readonly<Record<string, number>>): { counted: boolean; delivered: number; failed: number } {
+  let delivered = 0;
+  let failed = 0;
+  for (const [status, n] of Object.entries(statusMap)) {
+    if (status.startsWith("2")) delivered += n;
+    else failed += n;
+  }
+  return { counted: Object.keys(statusMap).length > 0, delivered, failed };
+}
+
+/**
+ * Whether the failed entries of an ended operation must be read (every page) before its rows
+ * are written: unless its status counts are there and add up to `submitted` deliveries with no
+ * failure, they are the only word on which recipients failed. An answer without counts (`{}`,
+ * which the protocol allows) or with fewer deliveries than recipients submitted says nothing
+ * about who got it, so the entries are read whatever the state.
+ */
+export function mustReadFailures(state: { statusMap: Readonly<Record<string, number>> }, submitted: number): boolean {
+  const t = statusTotals(state.statusMap);
+  return !t.counted || t.failed > 0 || t.delivered !== submitted;
 }
 
 /** Teams' words for an operation that is still working. */
@@ -107,6 +133,9 @@ const plural = (n: number, one: string, many: string): string => `${n} ${n === 1
  *   all, a canceled operation Herald asked to cancel (`recalled`) sent them nothing: `canceled`;
  *   when it counts exactly one delivery per such row, they were all delivered: `sent`; anything
  *   else `unknown` (they may or may not have received it).
+ * A state without status counts (`{}`) confirms nothing: the rows no failed entry names end
+ * `unknown` whatever the state (`batch/unconfirmed` when it says `Completed`; a canceled one may
+ * have sent some copies before it stopped), never `sent` nor `canceled`.
  */
 export function operationOutcomes(
   operationId: string,
@@ -124,23 +153,32 @@ export function operationOutcomes(
     if (seq === undefined) strangers.push(e.id);
     else outcomes.set(seq, failedEntryOutcome(e.error));
   }
-  let failed = 0;
-  let delivered = 0;
-  for (const [status, n] of Object.entries(state.statusMap)) {
-    if (status.startsWith("2")) delivered += n;
-    else failed += n;
-  }
+  const { counted, delivered, failed } = statusTotals(state.statusMap);
   let why: string | undefined;
   if (strangers.length > 0)
     why = `${plural(strangers.length, "of its failed entries names", "of its failed entries name")} no recipient Herald sent it (${strangers.slice(0, 3).join(", ")}${strangers.length > 3 ? ", ..." : ""})`;
   else if (failed > outcomes.size)
     why = `its status counts ${failed} failed but its failed entries name only ${outcomes.size} of Herald's recipients`;
   const unreported = members.size - outcomes.size;
-  // A status map that counts anything must count a delivery for each recipient it reports no failure for.
-  const counted = Object.keys(state.statusMap).length > 0;
-  if (!why && counted && state.state.toLowerCase() === "completed" && delivered < unreported)
-    why = `its status counts ${delivered} delivered for ${unreported} recipients it reports no failure for`;
   const ended = state.state.toLowerCase();
+  // No counts: Teams reported no delivery at all, so none is confirmed (nor, for a canceled
+  // operation, that it sent nothing: it may have sent some copies before it stopped).
+  if (!counted) {
+    const none = "its state carries no status counts, so no delivery is confirmed";
+    if (ended === "completed")
+      return {
+        outcomes,
+        rest: unconfirmedOutcome(
+          operationId,
+          why ?? none,
+          why ? undefined : "Herald read its failed entries (their recipients end with their error) but cannot confirm the others",
+        ),
+      };
+    return { outcomes, rest: unfinishedOutcome(operationId, state.state, why ?? none) };
+  }
+  // A status map that counts anything must count a delivery for each recipient it reports no failure for.
+  if (!why && ended === "completed" && delivered < unreported)
+    why = `its status counts ${delivered} delivered for ${unreported} recipients it reports no failure for`;
   if (ended === "completed") return { outcomes, rest: why ? unconfirmedOutcome(operationId, why) : sentOutcome(operationId) };
   if (!why && delivered === 0 && recalled && ended === "canceled")
     return {
@@ -155,11 +193,15 @@ export function operationOutcomes(
   return { outcomes, rest: unfinishedOutcome(operationId, state.state) };
 }
 
-/** Rows of a completed operation whose report does not add up: Herald cannot confirm they were delivered. */
-export function unconfirmedOutcome(operationId: string, why: string): BatchOutcome {
+/**
+ * Rows of a completed operation whose report does not add up (or carries no counts): Herald
+ * cannot confirm they were delivered. `then`: what Herald could not tell (default: which
+ * recipients the unaccounted failures were).
+ */
+export function unconfirmedOutcome(operationId: string, why: string, then?: string): BatchOutcome {
   return {
     status: "unknown",
     code: "batch/unconfirmed",
-    message: `Teams' batch operation ${operationId} completed, but its report does not add up: ${why}. Herald cannot tell which recipients those failures were, so this one may or may not have received the message.`,
+    message: `Teams' batch operation ${operationId} completed, but its report does not add up: ${why}. ${then ?? "Herald cannot tell which recipients those failures were"}, so this one may or may not have received the message.`,
   };
 }

@@ -94,9 +94,17 @@ export interface BatchStore {
    * the notification locked; a queued notification becomes sending. The rows pass the single
    * send's claim-time checks first (opt-out after acceptance, quiet hours, working days, frequency
    * cap): held rows go back to the ready queue with `heldUntil`/`heldReason`, opted-out ones end
-   * `optedOut`; neither is returned.
+   * `optedOut`; neither is returned. Rows of a paused tenant (BotDisabledByAdmin: in `paused`, or
+   * paused in the store) are not taken: they wait in the ready queue, as single sends' rows do.
    */
-  take(notificationId: string, submitId: string, limit: number, now: number, owner?: string): Promise<BatchRow[]>;
+  take(
+    notificationId: string,
+    submitId: string,
+    limit: number,
+    now: number,
+    owner?: string,
+    paused?: readonly string[],
+  ): Promise<BatchRow[]>;
   /** Teams accepted the submit of rows `seqs` (taken under `submitId`): they wait on `operationId`. */
   started(notificationId: string, submitId: string, seqs: readonly number[], operationId: string, now: number): Promise<void>;
   /** A submit that never reached Teams: the rows `seqs` (undefined = all of the submit) go back to the ready queue at `dueAt`. */
@@ -136,4 +144,9 @@ export interface BatchStore {
   batchNotifications(ids: readonly string[]): Promise<string[]>;
   /** Ready rows of the notification a batch can name, counted (0 = nothing left for the batch path). */
   readyCount(notificationId: string): Promise<number>;
+  /**
+   * Ready rows of the notification a batch can name that wait for a paused tenant (in `paused`,
+   * or paused in the store), counted: while there are any, the batch path keeps the notification.
+   */
+  pausedCount(notificationId: string, paused: readonly string[]): Promise<number>;
 }

@@ -10,7 +10,7 @@ import type { Policies } from "../policies.js";
 import type { DeliveryStore } from "../store/port.js";
 import { cancelOperation } from "./cancel.js";
 import { failedEntries, type OperationDeps, pollUntilDone, submit } from "./operation.js";
-import { type BatchGroup, groupRows, isRunningState, memberOf, operationOutcomes } from "./outcomes.js";
+import { type BatchGroup, groupRows, isRunningState, memberOf, mustReadFailures, operationOutcomes } from "./outcomes.js";
 import type { BatchLiveness, BatchOutcome, BatchStore, RunningOperation } from "./port.js";
 
 /** Settings of the batch path (DeliveryConfig.batch). */
@@ -21,6 +21,18 @@ export interface BatchSettings {
   maxOperations: number;
   /** Longest wait between two polls of an operation, in ms; the first waits a quarter of it, then doubles. Default 2000. */
   pollMs: number;
+}
+
+/**
+ * The process's tenant pauses (403 BotDisabledByAdmin), the dispatcher's: the batch path pauses
+ * a tenant as a single send does, and takes and submits nothing of a paused tenant.
+ */
+export interface TenantPauses {
+  isPaused(tenantId: string): boolean;
+  /** Tenants paused as this process knows them (the store's pauses, refreshed at each dispatcher poll, and its own). */
+  paused(): readonly string[];
+  /** Pause the tenant as a single send's 403 does; resolves once the pause is stored. */
+  pause(tenantId: string, code: string): Promise<void>;
 }
 
 export const defaultBatchSettings: Readonly<BatchSettings> = Object.freeze({ size: 1_000, maxOperations: 4, pollMs: 2_000 });
@@ -49,6 +61,8 @@ export interface BatchRunnerDeps {
   activityOf: (notificationId: string) => Promise<OutgoingActivity | undefined>;
   /** The notification leaves the batch path: the dispatcher sends what is left one by one. */
   handBack: (notificationId: string) => void;
+  /** Tenant pauses (BotDisabledByAdmin), shared with single sends. Absent: none (a test's runner). */
+  tenants?: TenantPauses | undefined;
   /** Mark a stored conversation blocked or uninstalled, as a single send's 403/404 would (best effort). */
   setConversationStatus?: ((id: string, status: "blocked" | "uninstalled", code: string, at: string) => Promise<unknown>) | undefined;
 }
@@ -96,6 +110,8 @@ export class BatchRunner {
       maxBackoffMs: Math.min(30_000, deps.settings.pollMs * 15),
       maxTransient: 8,
       signal: this.abort.signal,
+      isPaused: deps.tenants && ((t) => deps.tenants?.isPaused(t) === true),
+      pauseTenant: deps.tenants && ((t, code) => deps.tenants?.pause(t, code) ?? Promise.resolve()),
     };
   }
 
@@ -203,7 +219,8 @@ export class BatchRunner {
       this.busy.add(submitId);
       let rows: Awaited<ReturnType<BatchStore["take"]>>;
       try {
-        rows = await store.take(id, submitId, settings.size, clock.now(), this.deps.owner);
+        // Nothing of a paused tenant is taken: its rows wait in the ready queue, as single sends' do.
+        rows = await store.take(id, submitId, settings.size, clock.now(), this.deps.owner, this.deps.tenants?.paused() ?? []);
       } catch (e) {
         this.busy.delete(submitId);
         throw e;
@@ -228,10 +245,16 @@ export class BatchRunner {
       void Promise.allSettled(groups).then(() => this.busy.delete(submitId));
     }
   }
-  /** Wait for the notification's operations, then hand what is left to the dispatcher. */
+  /**
+   * Wait for the notification's operations, then hand what is left to the dispatcher, unless rows
+   * wait for a paused tenant: those stay on the batch path (the dispatcher's polls kick it again,
+   * and once the tenant is resumed they are submitted; HERALD_TENANT_DISABLED_TIMEOUT ends them).
+   */
   private async leave(id: string, running: Set<Promise<void>>): Promise<void> {
     await Promise.allSettled(running);
     if (this.abort.signal.aborted) return;
+    const paused = this.deps.tenants?.paused() ?? [];
+    if ((await this.deps.store.pausedCount(id, paused)) > 0) return;
     this.marked.delete(id);
     this.deps.handBack(id);
   }
@@ -267,6 +290,18 @@ export class BatchRunner {
       await store.release(id, submitId, seqs, clock.now(), clock.now());
       return;
     }
+    if (r.kind === "paused" || (r.kind === "tenantDisabled" && this.deps.tenants)) {
+      // The admin disabled the bot: as after a single send's 403, the tenant is paused (stored
+      // before the rows go back, so no take sees them first) and the rows wait in the ready queue,
+      // not failed, no attempt counted, until POST /v1/tenants/{id}/resume (or a user of the tenant
+      // interacts) or HERALD_TENANT_DISABLED_TIMEOUT ends them.
+      if (r.kind === "tenantDisabled") {
+        this.deps.logger.warn({ notificationId: id, submitId, tenantId: g.tenantId, code: r.code }, "a batch submit met a disabled bot");
+        await this.deps.tenants?.pause(g.tenantId, r.code);
+      }
+      await store.release(id, submitId, seqs, clock.now(), clock.now());
+      return;
+    }
     // In doubt (no answer after the request was written, or a gateway's 502/504): like a submit whose
     // process died, HERALD_IN_FLIGHT_POLICY decides; never a blind resubmit under the default policy.
     // (Not after a recall: the rows end unknown below, never sent again.)
@@ -286,7 +321,9 @@ export class BatchRunner {
             ...inFlight(),
             message: `Teams did not answer the batch submit usably (${r.code}: ${r.message}); it may or may not have started it, so it is not sent again (HERALD_IN_FLIGHT_POLICY=unknown).`,
           }
-        : { status: r.outcome === "tenantDisabled" ? "failed" : r.outcome, code: r.code, message: r.message };
+        : r.kind === "tenantDisabled"
+          ? { status: "failed", code: `403/${r.code}`, message: r.message } // no tenant pauses here (a runner without a dispatcher)
+          : { status: r.outcome, code: r.code, message: r.message };
     await store.settle(id, { submitId, seqs }, new Map(), outcome, clock.now());
     await this.deps.deliveries.finishIfDone([id], clock.now());
   }
@@ -347,8 +384,9 @@ export class BatchRunner {
   ): Promise<void> {
     const { store, clock } = this.deps;
     const state = await pollUntilDone(this.op, serviceUrl, tenantId, operationId, isRunningState);
-    const failed = state !== undefined && Object.entries(state.statusMap).some(([status, n]) => n > 0 && !status.startsWith("2"));
-    const entries = failed ? await failedEntries(this.op, serviceUrl, tenantId, operationId) : [];
+    // Unless its counts add up to one delivery per recipient, its failed entries (all pages) say who failed.
+    const read = state !== undefined && mustReadFailures(state, members.size);
+    const entries = read ? await failedEntries(this.op, serviceUrl, tenantId, operationId) : [];
     // Canceled because the notification was recalled (DELETE): rows Teams sent none of end canceled.
     const recalled = state?.state.toLowerCase() === "canceled" && (await this.deps.deliveries.getNotification(id))?.status === "canceled";
     const { outcomes, rest } = operationOutcomes(operationId, state, entries, members, recalled);

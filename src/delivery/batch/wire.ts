@@ -15,7 +15,7 @@ import { choosePath, type DeliveryPath } from "./decide.js";
 import { leaveBatchRows } from "./dispatch-store.js";
 import type { OperationDeps } from "./operation.js";
 import type { BatchOutcome, BatchStore } from "./port.js";
-import { BatchRunner, type BatchSettings, defaultBatchSettings } from "./runner.js";
+import { BatchRunner, type BatchSettings, defaultBatchSettings, type TenantPauses } from "./runner.js";
 
 /** What the engine gives the batch path. */
 export interface BatchPathDeps {
@@ -39,6 +39,8 @@ export interface BatchPathDeps {
   activityOf: (notificationId: string) => Promise<OutgoingActivity | undefined>;
   /** Kick the dispatcher (rows the batch path left are then sent one by one). */
   kickDispatcher: () => void;
+  /** The dispatcher's tenant pauses (BotDisabledByAdmin): a batch submit's 403 pauses the tenant as a single send's does. */
+  tenants?: TenantPauses | undefined;
   /** Stored conversations (blocked and uninstalled ones are marked after an operation). */
   conversations?: { setStatus(id: string, status: "blocked" | "uninstalled", code: string, at: string): Promise<unknown> } | undefined;
 }
@@ -122,7 +124,7 @@ function pathStore(inner: BatchStore, stats: BatchPathStats, workerId: string): 
   return new Proxy(inner, {
     get(target, prop) {
       if (prop === "take")
-        return (...args: Parameters<BatchStore["take"]>) => target.take(args[0], args[1], args[2], args[3], args[4] ?? workerId);
+        return (...args: Parameters<BatchStore["take"]>) => target.take(args[0], args[1], args[2], args[3], args[4] ?? workerId, args[5]);
       if (prop === "settle")
         return (...args: Parameters<BatchStore["settle"]>) =>
           target.settle(args[0], args[1], args[2], args[3], args[4], (status, rows) => {
@@ -164,6 +166,7 @@ export function createBatchPath(d: BatchPathDeps): BatchPath {
           activityOf: d.activityOf,
           handBack: () => d.kickDispatcher(),
           setConversationStatus: d.conversations?.setStatus.bind(d.conversations),
+          tenants: d.tenants,
         })
       : undefined;
   const checked = new Set<string>();
@@ -196,7 +199,7 @@ export function createBatchPath(d: BatchPathDeps): BatchPath {
         if (request.delivery?.mode === "batch")
           throw new DeliveryError(
             "HERALD_E_BATCH_UNAVAILABLE",
-            'delivery.mode "batch": the batch path is off on this Herald (HERALD_BATCH=on turns it on; docs/batch.md says what it does not do yet); use delivery.mode "individual".',
+            'delivery.mode "batch": the batch path is off on this Herald (HERALD_BATCH=on turns it on; docs/batch.md says what a batch notification cannot do); use delivery.mode "individual".',
           );
         return "individual";
       }

@@ -237,6 +237,11 @@ export class Dispatcher {
     return this.paused.has(tenantId);
   }
 
+  /** Tenants paused as this process knows them (BotDisabledByAdmin; the batch path takes none of their rows). */
+  pausedTenants(): string[] {
+    return [...this.paused];
+  }
+
   /** Whether sending is paused because the bot's credentials fail (`/readyz`, metrics). */
   credentialState(): CredentialState {
     return this.credentials.state();

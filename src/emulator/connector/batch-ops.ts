@@ -45,6 +45,12 @@ export class BatchOperations {
    * cancel an operation midway, as a large one on Teams can be.
    */
   stallAfter: number | undefined = undefined;
+  /**
+   * Test hook: the state answer carries no status counts (`statusMap: {}`, no `stateMap`), which
+   * the protocol allows: a client must then learn who failed from the failed entries alone.
+   * Default false (both maps, counted).
+   */
+  stateWithoutCounts = false;
 
   constructor(private readonly ctx: EmulatorContext) {}
 

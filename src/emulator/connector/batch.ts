@@ -38,13 +38,8 @@ export function registerBatch(router: Router, ctx: EmulatorContext): void {
     `${base}/:op`,
     withOp((op, call) => {
       const map = Object.fromEntries([...op.statusMap].map(([k, v]) => [String(k), v]));
-      ok(
-        ctx,
-        call,
-        op.tenant,
-        200,
-        JSON.stringify({ state: op.state, statusMap: map, stateMap: map, retryAfter: null, totalEntriesCount: op.total }),
-      );
+      const counts = ctx.batches.stateWithoutCounts ? { statusMap: {} } : { statusMap: map, stateMap: map };
+      ok(ctx, call, op.tenant, 200, JSON.stringify({ state: op.state, ...counts, retryAfter: null, totalEntriesCount: op.total }));
     }),
   );
   router.add(

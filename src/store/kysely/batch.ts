@@ -52,6 +52,20 @@ function byTenant(rows: readonly DeliveryRow[]): Map<string, DeliveryRow[]> {
   return out;
 }
 
+/**
+ * A row whose tenant is not paused (BotDisabledByAdmin): not in `paused` (the process's view,
+ * which knows its own pause at once) nor in `paused_tenants` (another process's, at once too).
+ */
+const notPaused = (paused: readonly string[]) => (eb: ExpressionBuilder<AllTables, "deliveries">) =>
+  eb.and([
+    eb.not(
+      eb.exists(
+        eb.selectFrom("paused_tenants").select(sql.lit(1).as("one")).whereRef("paused_tenants.tenant_id", "=", "deliveries.tenant_id"),
+      ),
+    ),
+    ...(paused.length > 0 ? [eb("deliveries.tenant_id", "not in", [...paused])] : []),
+  ]);
+
 const columns = ["seq", "tenant_id", "kind", "service_url", "conversation_id", "target_id", "user_id"] as const;
 
 /** The batch path's rows (delivery/batch/port.ts) in the deliveries table: no table of its own. */
@@ -76,10 +90,17 @@ export class KyselyBatchStore implements BatchStore {
    * the notification locked. A chunk held whole is followed by the next one, so held rows do not
    * end the batch path early.
    */
-  async take(notificationId: string, submitId: string, limit: number, now: number, worker?: string): Promise<BatchRow[]> {
+  async take(
+    notificationId: string,
+    submitId: string,
+    limit: number,
+    now: number,
+    worker?: string,
+    paused: readonly string[] = [],
+  ): Promise<BatchRow[]> {
     const owner = worker ?? `batch:${submitId}`;
     for (;;) {
-      const claimed = await this.claimRows(notificationId, owner, limit, now);
+      const claimed = await this.claimRows(notificationId, owner, limit, now, paused);
       if (claimed.length === 0) return [];
       const kept: JobRow[] = [];
       let optedOut = 0;
@@ -95,8 +116,8 @@ export class KyselyBatchStore implements BatchStore {
     }
   }
 
-  /** Ready rows a batch can name, oldest first, claimed under `owner` (the notification locked); none once it is canceled. */
-  private claimRows(notificationId: string, owner: string, limit: number, now: number): Promise<DeliveryRow[]> {
+  /** Ready rows a batch can name, oldest first, of tenants not paused, claimed under `owner` (the notification locked); none once it is canceled. */
+  private claimRows(notificationId: string, owner: string, limit: number, now: number, paused: readonly string[]): Promise<DeliveryRow[]> {
     return this.db.transaction().execute(async (trx) => {
       const locked = await lockNotifications(trx, this.dialect, [notificationId]);
       const n = locked.get(notificationId);
@@ -111,6 +132,7 @@ export class KyselyBatchStore implements BatchStore {
         .where((eb) => eb.or([eb("not_before", "is", null), eb("not_before", "<=", iso(now))]))
         .where((eb) => eb.or([eb("retry_blocked", "is", null), eb("retry_blocked", "=", 0)]))
         .where(batchable)
+        .where(notPaused(paused))
         .orderBy("seq")
         .limit(limit)
         .execute();
@@ -359,6 +381,20 @@ export class KyselyBatchStore implements BatchStore {
       .where("status", "=", "pending")
       .where((eb) => eb.or([eb("retry_blocked", "is", null), eb("retry_blocked", "=", 0)]))
       .where(batchable)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  async pausedCount(notificationId: string, paused: readonly string[]): Promise<number> {
+    const row = await this.db
+      .selectFrom("deliveries")
+      .select(sql<number | string>`count(*)`.as("n"))
+      .where("notification_id", "=", notificationId)
+      .where("queue", "=", "ready")
+      .where("status", "=", "pending")
+      .where((eb) => eb.or([eb("retry_blocked", "is", null), eb("retry_blocked", "=", 0)]))
+      .where(batchable)
+      .where((eb) => eb.not(notPaused(paused)(eb)))
       .executeTakeFirst();
     return Number(row?.n ?? 0);
   }

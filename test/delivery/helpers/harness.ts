@@ -90,6 +90,8 @@ export async function startHarness(store: Store, options: HarnessOptions = {}): 
   const engine = createDeliveryEngine({
     store,
     connector: options.wrapConnector ? options.wrapConnector(connector) : connector,
+    // The batch path is present as in production (HERALD_BATCH on by default): individual-mode notifications must not notice it.
+    batch: connector,
     limiter,
     clock: options.clock,
     // A simulated clock that jumps days ahead is the store's time too (StoreClock on PostgreSQL
