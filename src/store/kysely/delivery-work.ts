@@ -13,6 +13,7 @@ import {
   type LockedNotifications,
   lockNotifications,
   rowsPerStatement,
+  statementJournalFree,
   updateRows,
 } from "./delivery-sql.js";
 
@@ -143,7 +144,7 @@ const claimTextOf = (dialect: StoreDialect): string => {
       where notification_id = ${m(1)} and tenant_id = ${m(2)} and queue = 'ready' and due_at <= ${m(3)}
         and (not_before is null or not_before <= ${m(4)})
       order by due_at, seq limit ${m(5)}${dialect === "postgres" ? " for update skip locked" : ""})
-    update deliveries set queue = 'claimed', lease_owner = ${m(6)}, updated_at = ${m(7)}
+    update ${statementJournalFree[dialect]}deliveries set queue = 'claimed', lease_owner = ${m(6)}, updated_at = ${m(7)}
     where notification_id = ${m(8)} and seq in (select seq from picked)
     returning ${jobColumns.join(", ")}`;
 };
@@ -192,7 +193,7 @@ async function markInflightIn(
       const mark = (i: number): string => (dialect === "postgres" ? `$${i}` : "?");
       // SQLite: `+lease_owner` keeps the planner off `deliveries_lease` (every row the worker
       // holds, hundreds at full speed, read and filtered per statement) for the primary key.
-      const text = `update deliveries set queue = 'inflight', updated_at = ${mark(1)}
+      const text = `update ${statementJournalFree[dialect]}deliveries set queue = 'inflight', updated_at = ${mark(1)}
         where notification_id = ${mark(2)} and queue = 'claimed' and ${dialect === "postgres" ? "" : "+"}lease_owner = ${mark(3)}
           and seq in (${part.map((_, i) => mark(i + 4)).join(", ")}) returning seq`;
       const rows = (await trx.executeQuery<{ seq: number | string }>(CompiledQuery.raw(text, params))).rows;
