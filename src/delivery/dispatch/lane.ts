@@ -190,6 +190,8 @@ export class Lane {
         await this.sleep(this.deps.pollMs);
         continue;
       }
+      // Install steps left waiting while a pause this loop slept through ended the running ones.
+      this.startAwaitingInstalls();
       const ahead = this.staged.shift();
       if (ahead) {
         await this.sendStaged(ahead);
@@ -212,9 +214,11 @@ export class Lane {
       // A proactive install goes to Graph, within the tenant's install budget only: it takes no
       // permit, no tenant message slot and no conversation slot, so installs never slow sends.
       if (step === "create" && this.deps.executor.wantsInstall(job)) {
-        if (this.installing >= MAX_INSTALLS) {
+        // Behind the steps already waiting, never past them.
+        if (this.installing >= MAX_INSTALLS || this.awaitingInstall.length > 0) {
           this.awaitingInstall.push(job);
           this.buffered++;
+          this.startAwaitingInstalls();
         } else this.launchInstall(job);
         continue;
       }
@@ -422,15 +426,25 @@ export class Lane {
       .finally(() => {
         this.installing--;
         this.installs.delete(p);
-        // The next waiting install step takes this one's place (unless the lane stops or its tenant paused: releaseHeld gives those back).
-        if (this.deps.signal.aborted || this.deps.isPaused(this.tenantId)) return;
-        const waiting = this.awaitingInstall.shift();
-        if (waiting) {
-          this.buffered--;
-          this.launchInstall(waiting);
-        }
+        // The next waiting install step takes this one's place.
+        this.startAwaitingInstalls();
       });
     this.installs.add(p);
+  }
+
+  /**
+   * Start install steps waiting in the FIFO while slots are free: as running steps end, and at
+   * each turn of the loop (a pause ended between two of its looks while the running steps ended:
+   * none was left to start the waiting ones). Not while stopping or paused: releaseHeld gives
+   * them back then.
+   */
+  private startAwaitingInstalls(): void {
+    while (this.installing < MAX_INSTALLS && this.awaitingInstall.length > 0) {
+      if (this.deps.signal.aborted || this.deps.isPaused(this.tenantId)) return;
+      const waiting = this.awaitingInstall.shift()!;
+      this.buffered--;
+      this.launchInstall(waiting);
+    }
   }
 
   private launch(job: Job, step: Step, premarked: boolean, entered: number | undefined): void {
