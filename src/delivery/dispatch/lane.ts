@@ -48,10 +48,18 @@ export interface LaneDeps {
   skipped(): void;
   /** Aborted when the engine stops. */
   signal: AbortSignal;
+  /**
+   * Whether a message of `notificationId` into `conversationId` waits for a reply stored there and
+   * not sent yet (WelcomeTracker.holds: an install's welcome goes before any message). Default: never.
+   */
+  heldForReply?: ((conversationId: string, notificationId: string) => boolean) | undefined;
 }
 
 /** Install steps a lane runs at once (each waits in the installer's per-tenant queue). */
 const MAX_INSTALLS = 256;
+
+/** How soon a message held back for a reply still on its way (a welcome) is looked at again, in ms. */
+const REPLY_RECHECK_MS = 100;
 
 /** A job waiting for its conversation's bucket. */
 type Parked = { job: Job; notBefore: number };
@@ -211,6 +219,7 @@ export class Lane {
         continue;
       }
       const step = stepOf(job);
+      if (this.heldForReply(job, step, clock.now())) continue;
       // A proactive install goes to Graph, within the tenant's install budget only: it takes no
       // permit, no tenant message slot and no conversation slot, so installs never slow sends.
       if (step === "create" && this.deps.executor.wantsInstall(job)) {
@@ -261,6 +270,16 @@ export class Lane {
     await this.unstage();
   }
 
+  /** A message into a conversation whose welcome is still on its way: parked for a moment (see LaneDeps.heldForReply). */
+  private heldForReply(job: Job, step: Step, now: number): boolean {
+    const held = this.deps.heldForReply;
+    if (held === undefined || !deliversMessage(step)) return false;
+    const conversationId = step === "send" ? job.conversationId : job.targetId;
+    if (conversationId === undefined || !held(conversationId, job.notificationId)) return false;
+    this.park(job, now + REPLY_RECHECK_MS);
+    return true;
+  }
+
   /** Mark a send in flight ahead of its slot (the write starts in this turn of the event loop, with the others staged in it). */
   private stage(job: Job, step: Step, entered: number, probe: boolean): void {
     const marked = this.deps.markInflight({ notificationId: job.notificationId, seq: job.seq });
@@ -281,6 +300,7 @@ export class Lane {
       const job = this.next(now);
       if (!job) return;
       const step = stepOf(job);
+      if (this.heldForReply(job, step, now)) continue;
       if (!deliversMessage(step) || !permits.tryAcquire()) {
         this.requeue(job);
         return;
