@@ -172,7 +172,11 @@ export class WelcomeTracker {
       const done = (ok: boolean) => {
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
-        this.waiters.get(conversationId)?.delete(wake);
+        // The set goes with its last waiter: an install whose welcome this process never sees
+        // (another process's bot endpoint took the event) must leave nothing behind.
+        const ws = this.waiters.get(conversationId);
+        ws?.delete(wake);
+        if (ws?.size === 0) this.waiters.delete(conversationId);
         resolve(ok);
       };
       const wake = () => done(true);
