@@ -79,6 +79,8 @@ export interface DeliveryEngineDeps {
   batchSettings?: Partial<BatchSettings> | undefined;
   /** Notifications this process saw finish (nothing pending): the install step waits on welcomes with it. */
   onFinished?: ((ids: readonly string[]) => void) | undefined;
+  /** A message waits for a reply (a welcome) on its way in the same conversation; default: never. */
+  heldForReply?: ((conversationId: string, notificationId: string) => boolean) | undefined;
 }
 
 /** Where a notification comes from when a recurring series starts it (src/delivery/schedule/series.ts). */
@@ -250,6 +252,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     teams: deps.teamReach,
     surveys: deps.surveys,
     onFinished: deps.onFinished,
+    heldForReply: deps.heldForReply,
   });
   let stopping = false;
 

@@ -214,6 +214,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     tenantTimeZone: async (tenantId) => (await store.preferences.tenantSettings(tenantId))?.timeZone,
     // A message waiting for its welcome goes as soon as this process sent the welcome.
     onFinished: (ids) => welcomes.settled(ids),
+    // Any notification's message into a chat whose welcome is on its way goes after it (not only the installing one's).
+    heldForReply: options.quiet ? undefined : (conversationId, id) => welcomes.holds(conversationId, id, options.welcomeWaitMs ?? 10_000),
     config: {
       tenantRps: config.tenantRps,
       inFlightPolicy: config.inFlightPolicy,

@@ -50,6 +50,8 @@ export interface DispatcherDeps {
   credentials?: CredentialGate | undefined;
   /** Notifications this process saw finish (see `finished`). */
   onFinished?: ((ids: readonly string[]) => void) | undefined;
+  /** A message waits for a reply on its way in the same conversation (LaneDeps.heldForReply). */
+  heldForReply?: ((conversationId: string, notificationId: string) => boolean) | undefined;
 }
 
 /** An item of the batched write: a row about to be sent, or a request's outcome. */
@@ -310,6 +312,7 @@ export class Dispatcher {
         answered: () => this.warmup.open(),
         skipped: () => this.warmup.skipped(),
         signal: this.abort.signal,
+        heldForReply: this.deps.heldForReply,
       });
       this.lanes.set(tenantId, lane);
       lane.start();

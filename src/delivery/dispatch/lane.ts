@@ -48,10 +48,18 @@ export interface LaneDeps {
   skipped(): void;
   /** Aborted when the engine stops. */
   signal: AbortSignal;
+  /**
+   * Whether a message of `notificationId` into `conversationId` waits for a reply stored there and
+   * not sent yet (WelcomeTracker.holds: an install's welcome goes before any message). Default: never.
+   */
+  heldForReply?: ((conversationId: string, notificationId: string) => boolean) | undefined;
 }
 
 /** Install steps a lane runs at once (each waits in the installer's per-tenant queue). */
 const MAX_INSTALLS = 256;
+
+/** How soon a message held back for a reply still on its way (a welcome) is looked at again, in ms. */
+const REPLY_RECHECK_MS = 100;
 
 /** A job waiting for its conversation's bucket. */
 type Parked = { job: Job; notBefore: number };
@@ -190,6 +198,8 @@ export class Lane {
         await this.sleep(this.deps.pollMs);
         continue;
       }
+      // Install steps left waiting while a pause this loop slept through ended the running ones.
+      this.startAwaitingInstalls();
       const ahead = this.staged.shift();
       if (ahead) {
         await this.sendStaged(ahead);
@@ -209,12 +219,15 @@ export class Lane {
         continue;
       }
       const step = stepOf(job);
+      if (this.heldForReply(job, step, clock.now())) continue;
       // A proactive install goes to Graph, within the tenant's install budget only: it takes no
       // permit, no tenant message slot and no conversation slot, so installs never slow sends.
       if (step === "create" && this.deps.executor.wantsInstall(job)) {
-        if (this.installing >= MAX_INSTALLS) {
+        // Behind the steps already waiting, never past them.
+        if (this.installing >= MAX_INSTALLS || this.awaitingInstall.length > 0) {
           this.awaitingInstall.push(job);
           this.buffered++;
+          this.startAwaitingInstalls();
         } else this.launchInstall(job);
         continue;
       }
@@ -257,6 +270,16 @@ export class Lane {
     await this.unstage();
   }
 
+  /** A message into a conversation whose welcome is still on its way: parked for a moment (see LaneDeps.heldForReply). */
+  private heldForReply(job: Job, step: Step, now: number): boolean {
+    const held = this.deps.heldForReply;
+    if (held === undefined || !deliversMessage(step)) return false;
+    const conversationId = step === "send" ? job.conversationId : job.targetId;
+    if (conversationId === undefined || !held(conversationId, job.notificationId)) return false;
+    this.park(job, now + REPLY_RECHECK_MS);
+    return true;
+  }
+
   /** Mark a send in flight ahead of its slot (the write starts in this turn of the event loop, with the others staged in it). */
   private stage(job: Job, step: Step, entered: number, probe: boolean): void {
     const marked = this.deps.markInflight({ notificationId: job.notificationId, seq: job.seq });
@@ -277,6 +300,7 @@ export class Lane {
       const job = this.next(now);
       if (!job) return;
       const step = stepOf(job);
+      if (this.heldForReply(job, step, now)) continue;
       if (!deliversMessage(step) || !permits.tryAcquire()) {
         this.requeue(job);
         return;
@@ -422,15 +446,25 @@ export class Lane {
       .finally(() => {
         this.installing--;
         this.installs.delete(p);
-        // The next waiting install step takes this one's place (unless the lane stops or its tenant paused: releaseHeld gives those back).
-        if (this.deps.signal.aborted || this.deps.isPaused(this.tenantId)) return;
-        const waiting = this.awaitingInstall.shift();
-        if (waiting) {
-          this.buffered--;
-          this.launchInstall(waiting);
-        }
+        // The next waiting install step takes this one's place.
+        this.startAwaitingInstalls();
       });
     this.installs.add(p);
+  }
+
+  /**
+   * Start install steps waiting in the FIFO while slots are free: as running steps end, and at
+   * each turn of the loop (a pause ended between two of its looks while the running steps ended:
+   * none was left to start the waiting ones). Not while stopping or paused: releaseHeld gives
+   * them back then.
+   */
+  private startAwaitingInstalls(): void {
+    while (this.installing < MAX_INSTALLS && this.awaitingInstall.length > 0) {
+      if (this.deps.signal.aborted || this.deps.isPaused(this.tenantId)) return;
+      const waiting = this.awaitingInstall.shift()!;
+      this.buffered--;
+      this.launchInstall(waiting);
+    }
   }
 
   private launch(job: Job, step: Step, premarked: boolean, entered: number | undefined): void {

@@ -22,6 +22,10 @@ export class WelcomeTracker {
   /** Replies' notifications this process saw finish (bounded), and the waits for them. */
   private readonly finals = new Map<string, true>();
   private readonly finalWaiters = new Map<string, Set<() => void>>();
+  /** A stored reply's notification → its conversation (bounded): `settled` forgets the replies that went. */
+  private readonly replyConversation = new Map<string, string>();
+  /** Conversations whose held reply is being looked up in the store (`holds`), one look at a time. */
+  private readonly looking = new Set<string>();
   /** Whether a stored reply's notification is final (sent or failed); unset: no reply is ever pending. */
   isFinal: ((notificationId: string) => Promise<boolean>) | undefined;
 
@@ -37,6 +41,7 @@ export class WelcomeTracker {
   stored(conversationId: string, notificationId: string): void {
     remember(this.replies, conversationId, { id: notificationId, at: this.clock.now() }, this.cap);
     remember(this.storedAt, conversationId, this.clock.now(), this.cap);
+    remember(this.replyConversation, notificationId, conversationId, this.cap);
     const ws = this.waiters.get(conversationId);
     if (ws) {
       this.waiters.delete(conversationId);
@@ -50,12 +55,42 @@ export class WelcomeTracker {
    */
   settled(notificationIds: readonly string[]): void {
     for (const id of notificationIds) {
+      const conversationId = this.replyConversation.get(id);
+      if (conversationId !== undefined) {
+        // A reply this process stored went: nothing waits for it any more (`holds`, `sent`).
+        this.replyConversation.delete(id);
+        remember(this.finals, id, true, this.cap);
+        if (this.replies.get(conversationId)?.id === id) this.replies.delete(conversationId);
+      }
       const ws = this.finalWaiters.get(id);
       if (!ws) continue; // not a reply anyone waits for
       remember(this.finals, id, true, this.cap);
       this.finalWaiters.delete(id);
       for (const w of ws) w();
     }
+  }
+
+  /**
+   * Whether a message of `notificationId` into `conversationId` must wait: another reply stored
+   * there (the welcome of an install) was not seen sent yet, stored less than `maxAgeMs` ago.
+   * Any notification's row, not only the install step's: a notification whose row was written
+   * after the install event stored the chat sends to it like to any known chat, and overtook the
+   * welcome (test/reach/welcome-overtaken). Synchronous (asked before every send): a reply this
+   * process's engine sent is forgotten by `settled`; one another process sent is looked up in the
+   * store in the background, one look per conversation at a time.
+   */
+  holds(conversationId: string, notificationId: string, maxAgeMs: number): boolean {
+    const reply = this.replies.get(conversationId);
+    if (reply === undefined || reply.id === notificationId) return false;
+    if (this.finals.has(reply.id) || this.clock.now() - reply.at >= maxAgeMs) {
+      if (this.replies.get(conversationId) === reply) this.replies.delete(conversationId);
+      return false;
+    }
+    if (!this.looking.has(conversationId)) {
+      this.looking.add(conversationId);
+      void this.pendingReply(conversationId, maxAgeMs).finally(() => this.looking.delete(conversationId));
+    }
+    return true;
   }
 
   /**
@@ -137,7 +172,11 @@ export class WelcomeTracker {
       const done = (ok: boolean) => {
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
-        this.waiters.get(conversationId)?.delete(wake);
+        // The set goes with its last waiter: an install whose welcome this process never sees
+        // (another process's bot endpoint took the event) must leave nothing behind.
+        const ws = this.waiters.get(conversationId);
+        ws?.delete(wake);
+        if (ws?.size === 0) this.waiters.delete(conversationId);
         resolve(ok);
       };
       const wake = () => done(true);
