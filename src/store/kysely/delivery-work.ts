@@ -14,6 +14,7 @@ import {
   lockNotifications,
   rowsPerStatement,
   updateRows,
+  updateRowsCounting,
 } from "./delivery-sql.js";
 
 /** The dispatcher's side of the delivery store: directory, claims, in-flight marks, results. */
@@ -250,9 +251,14 @@ async function recordResultsIn(
   }
   const outcomes = results.filter((r): r is OutcomeResult => r.kind !== "release");
   const changes = planResults(outcomes, states, now);
-  const hit = new Set((await updateRows(trx, dialect, changes, owner, nowIso)).map(deliveryKeyString));
-  for (const [id, delta] of sumDeltas(changes, (k) => hit.has(deliveryKeyString(k)))) {
-    if (await addToCountersReturning(trx, dialect, id, delta, nowIso)) maybeDone.add(id);
+  if (dialect === "postgres") {
+    // Rows and their counters in one statement per 500 rows (one round trip, see updateRowsCounting).
+    for (const id of (await updateRowsCounting(trx, changes, owner, nowIso)).maybeDone) maybeDone.add(id);
+  } else {
+    const hit = new Set((await updateRows(trx, dialect, changes, owner, nowIso)).map(deliveryKeyString));
+    for (const [id, delta] of sumDeltas(changes, (k) => hit.has(deliveryKeyString(k)))) {
+      if (await addToCountersReturning(trx, dialect, id, delta, nowIso)) maybeDone.add(id);
+    }
   }
   for (const r of results) {
     if (r.kind !== "release") continue;
