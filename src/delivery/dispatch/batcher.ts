@@ -1,8 +1,11 @@
 /**
  * Collects items from many concurrent callers and writes them in one call (one transaction).
- * Flushes run one at a time, in order; a flush takes every item waiting when it STARTS (up to
- * `max`), so while one transaction runs the next batch grows instead of queueing many small
- * ones. The first item after an idle period waits `delayMs` (0 = the next turn of the event
+ * At most `concurrency` flushes run at once (default 1: one at a time, in order); a flush takes
+ * every item waiting when it STARTS (up to `max`), so while the transactions run the next batch
+ * grows instead of queueing many small ones. With 2, the next transaction is already sent
+ * while one commits (on PostgreSQL it waits there for the notification's row lock, then runs
+ * at once): an item still never shares a flush with one its caller added after the first's
+ * answer, so a result never overtakes the in-flight mark of its own send. The first item after an idle period waits `delayMs` (0 = the next turn of the event
  * loop, so everything decided in this turn goes together). Each `add` resolves with the flush's
  * answer for that item, or rejects with the flush's error.
  *
@@ -14,8 +17,9 @@
 export class Batcher<T, R> {
   private items: T[] = [];
   private waiters: { resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
-  private running: Promise<void> = Promise.resolve();
-  /** A flush is queued (timer or chain) and has not taken its items yet. */
+  /** Flushes running (at most `concurrency`). */
+  private readonly running = new Set<Promise<void>>();
+  /** A flush is queued (timer, or waiting for a running one to end) and has not taken its items yet. */
   private scheduled = false;
   private queued = 0;
   /** The timer of a lazy flush (only lazy items waiting). */
@@ -23,7 +27,7 @@ export class Batcher<T, R> {
 
   constructor(
     private readonly flushFn: (items: T[]) => Promise<R[]>,
-    private readonly options: { max: number; delayMs: number; lazyMs?: number },
+    private readonly options: { max: number; delayMs: number; lazyMs?: number; concurrency?: number },
   ) {}
 
   add(item: T, lazy = false): Promise<R> {
@@ -51,7 +55,7 @@ export class Batcher<T, R> {
   async drain(): Promise<void> {
     while (this.queued > 0) {
       this.schedule();
-      await this.running;
+      await Promise.allSettled([...this.running]);
       if (this.queued > 0) await new Promise((r) => setImmediate(r));
     }
   }
@@ -63,11 +67,19 @@ export class Batcher<T, R> {
     }
     if (this.scheduled) return;
     this.scheduled = true;
-    const enqueue = () => {
-      this.running = this.running.then(() => this.flush());
-    };
-    if (this.options.delayMs > 0) setTimeout(enqueue, this.options.delayMs);
-    else setImmediate(enqueue);
+    if (this.options.delayMs > 0) setTimeout(() => this.start(), this.options.delayMs);
+    else setImmediate(() => this.start());
+  }
+
+  /** Start the scheduled flush now, or when a running one ends if `concurrency` are running. */
+  private start(): void {
+    if (!this.scheduled) return; // started already (by the end of a flush, before its timer)
+    if (this.running.size >= Math.max(1, this.options.concurrency ?? 1)) return; // the end of one starts it
+    const run: Promise<void> = this.flush().finally(() => {
+      this.running.delete(run);
+      if (this.scheduled) this.start();
+    });
+    this.running.add(run);
   }
 
   private async flush(): Promise<void> {

@@ -140,6 +140,9 @@ export class Dispatcher {
       max: config.batchMax,
       delayMs: config.batchDelayMs,
       lazyMs: config.resultDelayMs,
+      // A database server (PostgreSQL): the next write is sent while one commits (each round
+      // trip waits for the server's process; see Batcher). SQLite writes in this process: one.
+      concurrency: store.shared ? 2 : 1,
     });
   }
 

@@ -1,6 +1,6 @@
 import { CompiledQuery, type ExpressionBuilder, type Insertable, type Kysely, type RawBuilder, sql } from "kysely";
 import type { DeliveryKey } from "../../delivery/model.js";
-import type { CounterDelta, RowChange } from "../../delivery/store/plan.js";
+import type { Counter, CounterDelta, RowChange } from "../../delivery/store/plan.js";
 import type { StoreDialect } from "./backend.js";
 import { type CounterColumn, counterColumn } from "./delivery-rows.js";
 import type { AllTables, DeliveriesTable } from "./delivery-schema.js";
@@ -83,10 +83,42 @@ export async function updateRows(
   owner: string,
   nowIso: string,
 ): Promise<DeliveryKey[]> {
+  return (await updateRowsWith(db, dialect, changes, owner, nowIso, false)).hit;
+}
+
+/**
+ * PostgreSQL: `updateRows` and, in the SAME statement, `addToCountersReturning` for the rows it
+ * hit (each change's counter delta rides in `v`; the rows updated are summed per notification
+ * and added): one round trip instead of one plus one per notification. Returns the keys updated
+ * and the notifications it may have finished (as addToCountersReturning says).
+ */
+export async function updateRowsCounting(
+  db: Kysely<AllTables>,
+  changes: readonly RowChange[],
+  owner: string,
+  nowIso: string,
+): Promise<{ hit: DeliveryKey[]; maybeDone: Set<string> }> {
+  return updateRowsWith(db, "postgres", changes, owner, nowIso, true);
+}
+
+async function updateRowsWith(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  changes: readonly RowChange[],
+  owner: string,
+  nowIso: string,
+  counting: boolean,
+): Promise<{ hit: DeliveryKey[]; maybeDone: Set<string> }> {
   const hit: DeliveryKey[] = [];
+  const maybeDone = new Set<string>();
   for (const part of chunk(changes, rowsPerStatement)) {
     const optional = optionalColumns.filter(([, , get]) => part.some((c) => get(c) != null));
-    const columns: readonly ChangeColumn[] = [...keyColumns, ...optional];
+    // Counting: a `c_<column>` per counter some change of this statement moves.
+    const counted = counting
+      ? (Object.entries(counterColumn) as [Counter, CounterColumn][]).filter(([k]) => part.some((c) => (c.delta[k] ?? 0) !== 0))
+      : [];
+    const deltas: ChangeColumn[] = counted.map(([k, col]) => [`c_${col}`, "integer", (c) => c.delta[k] ?? 0]);
+    const columns: readonly ChangeColumn[] = [...keyColumns, ...optional, ...deltas];
     const params: unknown[] = [];
     const bind = (value: unknown, type: string): string => {
       params.push(value);
@@ -104,10 +136,35 @@ export async function updateRows(
       from v
       where d.notification_id = v.nid and d.seq = v.vseq and d.lease_owner = ${bind(owner, "text")}
       returning notification_id, seq`;
-    const result = await db.executeQuery<{ notification_id: string; seq: number | string }>(CompiledQuery.raw(text, params));
-    for (const r of result.rows) hit.push({ notificationId: r.notification_id, seq: Number(r.seq) });
+    if (counted.length === 0) {
+      const result = await db.executeQuery<{ notification_id: string; seq: number | string }>(CompiledQuery.raw(text, params));
+      for (const r of result.rows) hit.push({ notificationId: r.notification_id, seq: Number(r.seq) });
+      continue;
+    }
+    // The update above as `upd` (returning its rows' deltas), summed per notification and added
+    // to the counters, only where a sum is not zero (as addToCountersReturning skips a zero delta).
+    const names = counted.map(([, col]) => col);
+    const counting_ = `with v(${columns.map(([name]) => name).join(", ")}) as (values ${tuples.join(", ")}),
+      upd as (${text.slice(text.indexOf("update deliveries"))}, ${names.map((col) => `v.c_${col}`).join(", ")}),
+      sums as (select notification_id as nid, ${names.map((col) => `sum(c_${col})::integer as c_${col}`).join(", ")}
+        from upd group by notification_id),
+      cnt as (update notifications n set ${names.map((col) => `"${col}" = n."${col}" + sums.c_${col}`).join(", ")},
+          updated_at = ${bind(nowIso, "timestamptz")}
+        from sums where n.id = sums.nid and (${names.map((col) => `sums.c_${col} <> 0`).join(" or ")})
+        returning n.id, n.pending, n.edit_pending, n.recall_pending)
+      select 'r' as k, notification_id as id, seq, null::integer as pending, null::integer as edit_pending, null::integer as recall_pending from upd
+      union all
+      select 'c', id, null, pending, edit_pending, recall_pending from cnt`;
+    type Row = { k: "r" | "c"; id: string; seq: number | string | null } & Record<
+      "pending" | "edit_pending" | "recall_pending",
+      number | string | null
+    >;
+    for (const r of (await db.executeQuery<Row>(CompiledQuery.raw(counting_, params))).rows) {
+      if (r.k === "r") hit.push({ notificationId: r.id, seq: Number(r.seq) });
+      else if (Number(r.pending) === 0 && Number(r.edit_pending) === 0 && Number(r.recall_pending) === 0) maybeDone.add(r.id);
+    }
   }
-  return hit;
+  return { hit, maybeDone };
 }
 
 /** Columns of a new delivery row, in the order `insertDeliveries` writes them. */
