@@ -61,6 +61,14 @@ async function candidates(
     .select(["notification_id", "last_error_message"])
     // Without `unowned`, only rows with an owner: the partial index deliveries_lease finds them (the sweep runs every heartbeat).
     .$if(!live.unowned, (q) => q.where("lease_owner", "is not", null))
+    // With `unowned` (at start): only active notifications' rows (a pending row keeps its
+    // notification active), found through notifications_active and deliveries_status rather
+    // than a scan of the whole deliveries table, which would delay every start, batch or not.
+    .$if(live.unowned, (q) =>
+      q.where("notification_id", "in", (eb) =>
+        eb.selectFrom("notifications").select("notifications.id").where("notifications.active", "=", 1),
+      ),
+    )
     .where("queue", "=", "batch")
     .where("status", "=", "pending")
     .where("last_error_code", "=", code)
