@@ -232,7 +232,15 @@ export async function recover(
         .updateTable("deliveries")
         .set(
           resend
-            ? { queue: "ready", due_at: now, lease_owner: null, updated_at: nowIso }
+            ? // Teams may have it: a recall before it goes again ends it unknown (requestRecall finds the note).
+              {
+                queue: "ready",
+                due_at: now,
+                lease_owner: null,
+                last_error_code: "HERALD_E_IN_FLIGHT",
+                last_error_message: `${inFlight} ${inDoubtNote}`,
+                updated_at: nowIso,
+              }
             : {
                 status: "unknown",
                 op: null,
