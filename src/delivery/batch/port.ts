@@ -146,7 +146,8 @@ export interface BatchStore {
   readyCount(notificationId: string): Promise<number>;
   /**
    * Ready rows of the notification a batch can name that wait for a paused tenant (in `paused`,
-   * or paused in the store), counted: while there are any, the batch path keeps the notification.
+   * or paused in the store): their tenants. While there are any, the batch path keeps those
+   * tenants' rows of the notification (the dispatcher sends the others).
    */
-  pausedCount(notificationId: string, paused: readonly string[]): Promise<number>;
+  pausedTenants(notificationId: string, paused: readonly string[]): Promise<string[]>;
 }

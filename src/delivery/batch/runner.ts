@@ -88,6 +88,12 @@ const inFlight = (): BatchOutcome => ({
  */
 export class BatchRunner {
   private readonly marked = new Set<string>();
+  /**
+   * Notifications the batch path left with rows waiting for these tenants' pauses: it keeps only
+   * those tenants' rows (submitted in batches after the resume); the dispatcher sends the rest
+   * (rows a batch cannot name) as it would once the batch path is done.
+   */
+  private readonly waiting = new Map<string, ReadonlySet<string>>();
   private readonly loops = new Map<string, Promise<void>>();
   private readonly follows = new Set<Promise<void>>();
   /** Submit ids being submitted and operation ids being polled here (BatchLiveness.busy). */
@@ -115,9 +121,19 @@ export class BatchRunner {
     };
   }
 
-  /** Whether the notification is on the batch path here (the dispatcher leaves its rows alone). */
+  /** Whether the notification is on the batch path here. */
   isBatch(notificationId: string): boolean {
     return this.marked.has(notificationId);
+  }
+
+  /**
+   * Whether the dispatcher leaves the notification's rows of `tenantId` alone: all of them while
+   * the batch path works on it; once it waits only for paused tenants, only theirs.
+   */
+  keeps(notificationId: string, tenantId: string): boolean {
+    if (!this.marked.has(notificationId)) return false;
+    const waiting = this.waiting.get(notificationId);
+    return waiting === undefined || waiting.has(tenantId);
   }
 
   /** Put a notification on the batch path (before its rows exist, so the dispatcher never claims them). */
@@ -128,6 +144,7 @@ export class BatchRunner {
   /** Forget a mark (the notification was not created after all). */
   unmark(notificationId: string): void {
     this.marked.delete(notificationId);
+    this.waiting.delete(notificationId);
   }
 
   /**
@@ -254,8 +271,18 @@ export class BatchRunner {
     await Promise.allSettled(running);
     if (this.abort.signal.aborted) return;
     const paused = this.deps.tenants?.paused() ?? [];
-    if ((await this.deps.store.pausedCount(id, paused)) > 0) return;
+    const waiting = await this.deps.store.pausedTenants(id, paused);
+    if (waiting.length > 0) {
+      // Only the paused tenants' rows wait here; the rest (rows a batch cannot name) go one by one
+      // now. The dispatcher is told when that set changes only: its polls kick this path again.
+      const before = this.waiting.get(id);
+      const now = new Set(waiting);
+      this.waiting.set(id, now);
+      if (!before || before.size !== now.size || [...now].some((t) => !before.has(t))) this.deps.handBack(id);
+      return;
+    }
     this.marked.delete(id);
+    this.waiting.delete(id);
     this.deps.handBack(id);
   }
 

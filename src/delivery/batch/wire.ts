@@ -250,7 +250,7 @@ export function createBatchPath(d: BatchPathDeps): BatchPath {
       };
     },
     stats,
-    dispatchStore: runner ? leaveBatchRows(d.deliveries, (id) => runner.isBatch(id), onActive) : d.deliveries,
+    dispatchStore: runner ? leaveBatchRows(d.deliveries, (id, tenantId) => runner.keeps(id, tenantId), onActive) : d.deliveries,
     start: (active) => runner?.start(active) ?? Promise.resolve(),
     stop: async () => {
       abort.abort();

@@ -131,7 +131,7 @@ export function planResults(results: readonly OutcomeResult[], states: ReadonlyM
           conversationId: r.conversationId,
           serviceUrl: r.serviceUrl,
           errorCode: r.error.code,
-          errorMessage: r.error.message,
+          errorMessage: r.op === "send" && r.inDoubt ? `${r.error.message} ${inDoubtNote}` : r.error.message,
           delta: {},
         };
       case "final":
@@ -175,6 +175,14 @@ export function planResults(results: readonly OutcomeResult[], states: ReadonlyM
     }
   });
 }
+
+/**
+ * Ends the message of a send waiting for its retry whose last request may have reached Teams
+ * (no answer came, retried under HERALD_IN_FLIGHT_POLICY=resend): a recall meanwhile ends such a
+ * row `unknown`, not `canceled` (delivery-control.ts `requestRecall`). No `%` in it (a LIKE pattern).
+ */
+export const inDoubtNote =
+  "Teams may have received this attempt (no usable answer came); it is sent again (HERALD_IN_FLIGHT_POLICY=resend).";
 
 const done = (attempts: number) => ({ op: null, queue: null, dueAt: null, attempts, firstAttemptAt: null });
 const followUp = (op: DeliveryOp, now: number) => ({ op, queue: "ready" as const, dueAt: now, attempts: 0, firstAttemptAt: null });

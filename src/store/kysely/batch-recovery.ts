@@ -8,6 +8,7 @@ import {
   type RunningOperation,
 } from "../../delivery/batch/port.js";
 import type { InFlightPolicy } from "../../delivery/model.js";
+import { inDoubtNote } from "../../delivery/store/plan.js";
 import type { StoreDialect } from "./backend.js";
 import { deadOwner, liveSince } from "./delivery-control.js";
 import type { AllTables } from "./delivery-schema.js";
@@ -61,6 +62,14 @@ async function candidates(
     .select(["notification_id", "last_error_message"])
     // Without `unowned`, only rows with an owner: the partial index deliveries_lease finds them (the sweep runs every heartbeat).
     .$if(!live.unowned, (q) => q.where("lease_owner", "is not", null))
+    // With `unowned` (at start): only active notifications' rows (a pending row keeps its
+    // notification active), found through notifications_active and deliveries_status rather
+    // than a scan of the whole deliveries table, which would delay every start, batch or not.
+    .$if(live.unowned, (q) =>
+      q.where("notification_id", "in", (eb) =>
+        eb.selectFrom("notifications").select("notifications.id").where("notifications.active", "=", 1),
+      ),
+    )
     .where("queue", "=", "batch")
     .where("status", "=", "pending")
     .where("last_error_code", "=", code)
@@ -95,7 +104,15 @@ export async function recoverSubmits(
       // Recalled meanwhile: never sent again after the recall; Teams may have started it, so the rows end as under `unknown`.
       if (policy === "resend" && !recalled) {
         const r = await q
-          .set({ queue: "ready", due_at: live.now, lease_owner: null, last_error_code: null, last_error_message: null, updated_at: nowIso })
+          // Teams may have started it: the note makes a recall before it goes again end it unknown, not canceled.
+          .set({
+            queue: "ready",
+            due_at: live.now,
+            lease_owner: null,
+            last_error_code: outcome.code,
+            last_error_message: `${outcome.message} ${inDoubtNote}`,
+            updated_at: nowIso,
+          })
           .executeTakeFirst();
         return Number(r.numUpdatedRows);
       }

@@ -385,17 +385,18 @@ export class KyselyBatchStore implements BatchStore {
     return Number(row?.n ?? 0);
   }
 
-  async pausedCount(notificationId: string, paused: readonly string[]): Promise<number> {
-    const row = await this.db
+  async pausedTenants(notificationId: string, paused: readonly string[]): Promise<string[]> {
+    const rows = await this.db
       .selectFrom("deliveries")
-      .select(sql<number | string>`count(*)`.as("n"))
+      .select("tenant_id")
+      .distinct()
       .where("notification_id", "=", notificationId)
       .where("queue", "=", "ready")
       .where("status", "=", "pending")
       .where((eb) => eb.or([eb("retry_blocked", "is", null), eb("retry_blocked", "=", 0)]))
       .where(batchable)
       .where((eb) => eb.not(notPaused(paused)(eb)))
-      .executeTakeFirst();
-    return Number(row?.n ?? 0);
+      .execute();
+    return rows.map((r) => r.tenant_id);
   }
 }

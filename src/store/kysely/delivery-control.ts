@@ -1,5 +1,6 @@
 import { type Expression, type ExpressionBuilder, type Kysely, sql } from "kysely";
 import type { InFlightPolicy, RecoveryResult } from "../../delivery/model.js";
+import { inDoubtNote } from "../../delivery/store/plan.js";
 import type { EditOutcome } from "../../delivery/store/port.js";
 import type { StoreDialect } from "./backend.js";
 import { rowToNotification } from "./delivery-rows.js";
@@ -73,6 +74,27 @@ export async function requestRecall(db: Kysely<AllTables>, dialect: StoreDialect
     const state = (await lockNotifications(trx, dialect, [id])).get(id);
     if (!state) return undefined;
     if (!state.canceled) {
+      // A send waiting for its retry whose last request may have reached Teams is not sent again,
+      // but Teams may have it (no activity id: the recall cannot delete it): unknown, not canceled.
+      const doubtful = await trx
+        .updateTable("deliveries")
+        .set({
+          status: "unknown",
+          op: null,
+          queue: null,
+          due_at: null,
+          lease_owner: null,
+          last_error_code: "HERALD_E_IN_FLIGHT",
+          last_error_message: inFlightRecalledWaiting,
+          updated_at: nowIso,
+        })
+        .where("notification_id", "=", id)
+        .where("status", "=", "pending")
+        .where("queue", "in", ["ready", "claimed"])
+        .where("last_error_message", "like", `%${inDoubtNote}`)
+        .executeTakeFirst();
+      const doubts = Number(doubtful.numUpdatedRows);
+      if (doubts > 0) await addToCounters(trx, id, { pending: -doubts, unknown: doubts }, nowIso);
       const canceled = await trx
         .updateTable("deliveries")
         .set({ status: "canceled", op: null, queue: null, due_at: null, lease_owner: null, updated_at: nowIso })
@@ -163,6 +185,8 @@ export function liveSince(dialect: StoreDialect, staleBefore: number, now: numbe
     : staleBefore;
 }
 
+const inFlightRecalledWaiting =
+  "The notification was recalled while this send waited for its retry, after a request Teams may have received (no usable answer came): it is not sent again. Without an activity id the recall cannot delete that copy.";
 const inFlight = "The process sending this message stopped while the request was in flight; Teams may or may not have received it.";
 const inFlightRecalled =
   "The process sending this message stopped while the request was in flight, and the notification was recalled meanwhile: it is not sent again. Teams may or may not have received it; without an activity id the recall cannot delete that copy.";
@@ -208,7 +232,15 @@ export async function recover(
         .updateTable("deliveries")
         .set(
           resend
-            ? { queue: "ready", due_at: now, lease_owner: null, updated_at: nowIso }
+            ? // Teams may have it: a recall before it goes again ends it unknown (requestRecall finds the note).
+              {
+                queue: "ready",
+                due_at: now,
+                lease_owner: null,
+                last_error_code: "HERALD_E_IN_FLIGHT",
+                last_error_message: `${inFlight} ${inDoubtNote}`,
+                updated_at: nowIso,
+              }
             : {
                 status: "unknown",
                 op: null,
