@@ -365,7 +365,14 @@ export class Dispatcher {
       if ("mark" in w) marks.push(w.mark);
       else results.push(w.result);
     }
-    const out = await this.withRetries(() => store.writeBatch(owner, { marks, results }, clock.now()));
+    // A failed attempt may have committed (its answer lost, as when a connection drops after
+    // COMMIT): marked again, its rows would be found in flight already, answered "not marked",
+    // never sent and left in flight for good. So only the first attempt marks; after a failure the
+    // marks are answered no and released (a row still claimed, or marked by the lost commit, goes
+    // back to the pool unsent), and the results alone are written again.
+    let attempt = 0;
+    const out = await this.withRetries(() => store.writeBatch(owner, { marks: attempt++ === 0 ? marks : [], results }, clock.now()));
+    if (attempt > 1) for (const k of marks) this.record({ ...k, kind: "release" });
     this.stats.resultsWritten += results.length;
     this.stats.writeBatches++;
     for (const [id, v] of out.versions) this.messages.seen(id, v);
