@@ -139,10 +139,10 @@ export class WelcomeTracker {
   }
 
   /**
-   * Whether the last reply stored for `conversationId` (a welcome) is still waiting to be sent:
-   * the install step then releases its row for a moment instead of holding a send slot, so the
-   * welcome goes first. Forgotten once final, or after `maxAgeMs` (a reply that never leaves must
-   * not hold the message back for ever).
+   * Whether the last reply stored for `conversationId` (a welcome) is still waiting to be sent
+   * (asked by `sent` and, in the background, by `holds`): final by `settled`, else by a look at
+   * the store. Forgotten once final, or after `maxAgeMs` (a reply that never leaves must not hold
+   * the message back for ever).
    */
   async pendingReply(conversationId: string, maxAgeMs: number): Promise<boolean> {
     const reply = this.replies.get(conversationId);
