@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { NewDelivery, Notification } from "../../src/delivery/model.js";
+import type { Notification } from "../../src/delivery/model.js";
 import type { DeliveryStore } from "../../src/delivery/store/port.js";
 import type { Store } from "../../src/store/ports.js";
+import { conversationRows } from "../helpers/rows.js";
 import { ageHeartbeat, forEachStore } from "../helpers/stores.js";
 
 /**
@@ -21,15 +22,7 @@ forEachStore((stores) => {
   afterAll(async () => {
     await stores.cleanup();
   });
-  const rows = (count: number): NewDelivery[] =>
-    Array.from({ length: count }, (_, i) => ({
-      recipientKey: `conv:a:${i}`,
-      kind: "conversation",
-      tenantId: "t1",
-      conversationId: `a:${i}`,
-      serviceUrl: "https://smba.example/",
-      status: "pending",
-    }));
+  const rows = conversationRows;
   const sum = (x: Notification) => Object.values(x.counts).reduce((a, b) => a + b, 0);
 
   it("sends in flight at a crash, requeued under resend, then recalled before they go again: unknown, not canceled", async () => {

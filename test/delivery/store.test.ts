@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { JobResult, NewDelivery, Notification } from "../../src/delivery/model.js";
 import type { DeliveryStore } from "../../src/delivery/store/port.js";
 import type { Store } from "../../src/store/ports.js";
+import { conversationRows } from "../helpers/rows.js";
 import { ageHeartbeat, forEachStore, testPostgresUrl } from "../helpers/stores.js";
 
 /** The delivery store's contract, on SQLite and PostgreSQL: claims, leases, counters, recovery. */
@@ -20,15 +21,7 @@ forEachStore((stores) => {
     await stores.cleanup();
   });
 
-  const rows = (count: number, tenant = "t1"): NewDelivery[] =>
-    Array.from({ length: count }, (_, i) => ({
-      recipientKey: `conv:a:${i}`,
-      kind: "conversation",
-      tenantId: tenant,
-      conversationId: `a:${i}`,
-      serviceUrl: "https://smba.example/",
-      status: "pending",
-    }));
+  const rows = conversationRows;
   const create = async (r: NewDelivery[], extra: { idempotencyKey?: string; expansionDone?: boolean } = {}): Promise<Notification> => {
     n++;
     const { notification } = await d.createNotification(

@@ -1,5 +1,6 @@
 import { afterAll, expect, it } from "vitest";
 import type { DeliveryKey, JobResult, NewDelivery } from "../../src/delivery/model.js";
+import { conversationRows } from "../helpers/rows.js";
 import { createStoreFactory } from "../helpers/stores.js";
 
 /**
@@ -14,15 +15,7 @@ afterAll(() => stores.cleanup());
 const t0 = Date.parse("2025-03-01T09:00:00.000Z");
 const ROWS = 60;
 
-const rows = (): NewDelivery[] =>
-  Array.from({ length: ROWS }, (_, i) => ({
-    recipientKey: `conv:a:${i}`,
-    kind: "conversation",
-    tenantId: "t1",
-    conversationId: `a:${i}`,
-    serviceUrl: "https://smba.example/",
-    status: "pending",
-  }));
+const rows = (): NewDelivery[] => conversationRows(ROWS);
 
 it("concurrent writes with a recall, an edit and a recovery: no deadlock, the counters equal the rows", async () => {
   const d = (await stores.open()).deliveries;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { NewDelivery } from "../../src/delivery/model.js";
 import type { DeliveryStore } from "../../src/delivery/store/port.js";
+import { conversationRows } from "../helpers/rows.js";
 import { createStoreFactory, withPostgres } from "../helpers/stores.js";
 
 /**
@@ -19,15 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => stores.cleanup());
 
-const rows = (count: number): NewDelivery[] =>
-  Array.from({ length: count }, (_, i) => ({
-    recipientKey: `conv:a:${i}`,
-    kind: "conversation",
-    tenantId: "t1",
-    conversationId: `a:${i}`,
-    serviceUrl: "https://smba.example/",
-    status: "pending",
-  }));
+const rows = conversationRows;
 
 it("a write waiting for a notification's lock has not locked (marked) any of its rows yet", async () => {
   const { notification: x } = await d.createNotification(

@@ -1,8 +1,8 @@
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { NewDelivery } from "../../src/delivery/model.js";
 import type { DeliveryStore } from "../../src/delivery/store/port.js";
 import type { Store } from "../../src/store/ports.js";
+import { conversationRows } from "../helpers/rows.js";
 import { createStoreFactory } from "../helpers/stores.js";
 
 /**
@@ -33,15 +33,7 @@ afterAll(async () => {
   await stores.cleanup();
 });
 
-const rows = (count: number): NewDelivery[] =>
-  Array.from({ length: count }, (_, i) => ({
-    recipientKey: `conv:a:${i}`,
-    kind: "conversation",
-    tenantId: "t1",
-    conversationId: `a:${i}`,
-    serviceUrl: "https://smba.example/",
-    status: "pending",
-  }));
+const rows = conversationRows;
 
 async function counted<T>(fn: () => Promise<T>): Promise<{ value: T; statements: string[] }> {
   sent.length = 0;
