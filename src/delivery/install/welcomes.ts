@@ -56,15 +56,15 @@ export class WelcomeTracker {
   settled(notificationIds: readonly string[]): void {
     for (const id of notificationIds) {
       const conversationId = this.replyConversation.get(id);
+      const ws = this.finalWaiters.get(id);
+      if (conversationId === undefined && ws === undefined) continue; // not a reply of ours, nor one anyone waits for
+      remember(this.finals, id, true, this.cap);
       if (conversationId !== undefined) {
         // A reply this process stored went: nothing waits for it any more (`holds`, `sent`).
         this.replyConversation.delete(id);
-        remember(this.finals, id, true, this.cap);
         if (this.replies.get(conversationId)?.id === id) this.replies.delete(conversationId);
       }
-      const ws = this.finalWaiters.get(id);
-      if (!ws) continue; // not a reply anyone waits for
-      remember(this.finals, id, true, this.cap);
+      if (ws === undefined) continue;
       this.finalWaiters.delete(id);
       for (const w of ws) w();
     }

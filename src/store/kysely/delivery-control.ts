@@ -62,6 +62,18 @@ export async function requestEdit(
   });
 }
 
+/** A row Teams may have received, ended `unknown` (HERALD_E_IN_FLIGHT with `message`): off every queue, no lease, no attempt counted. */
+const endedInDoubt = (message: string, nowIso: string) => ({
+  status: "unknown",
+  op: null,
+  queue: null,
+  due_at: null,
+  lease_owner: null,
+  last_error_code: "HERALD_E_IN_FLIGHT",
+  last_error_message: message,
+  updated_at: nowIso,
+});
+
 /**
  * Recall: rows not yet sent (ready or claimed, not in flight) become `canceled`; every sent copy
  * with an activity id is queued for a delete (taking over copies being edited); the expansion
@@ -78,16 +90,7 @@ export async function requestRecall(db: Kysely<AllTables>, dialect: StoreDialect
       // but Teams may have it (no activity id: the recall cannot delete it): unknown, not canceled.
       const doubtful = await trx
         .updateTable("deliveries")
-        .set({
-          status: "unknown",
-          op: null,
-          queue: null,
-          due_at: null,
-          lease_owner: null,
-          last_error_code: "HERALD_E_IN_FLIGHT",
-          last_error_message: inFlightRecalledWaiting,
-          updated_at: nowIso,
-        })
+        .set(endedInDoubt(inFlightRecalledWaiting, nowIso))
         .where("notification_id", "=", id)
         .where("status", "=", "pending")
         .where("queue", "in", ["ready", "claimed"])
@@ -241,16 +244,7 @@ export async function recover(
                 last_error_message: `${inFlight} ${inDoubtNote}`,
                 updated_at: nowIso,
               }
-            : {
-                status: "unknown",
-                op: null,
-                queue: null,
-                due_at: null,
-                lease_owner: null,
-                last_error_code: "HERALD_E_IN_FLIGHT",
-                last_error_message: recalled ? inFlightRecalled : inFlight,
-                updated_at: nowIso,
-              },
+            : endedInDoubt(recalled ? inFlightRecalled : inFlight, nowIso),
         )
         .where("notification_id", "=", id)
         .where("queue", "=", "inflight")
