@@ -87,7 +87,12 @@ export interface ActivityHandlerDeps {
    * used instead of asking Teams, whose member read takes a slot of the tenant's rate.
    */
   knownName?: ((tenantId: string, aadObjectId: string) => string | undefined) | undefined;
+  /** How long an install's welcome holds other messages into its conversation at most, in ms (WelcomeStore). Default 10 s. */
+  welcomeHoldMs?: number | undefined;
 }
+
+/** The welcome hold an install event took (WelcomeStore.expect). */
+type WelcomeHoldRef = { conversationId: string; askedAt: string };
 
 export interface HandlerResult {
   /** Body of the HTTP answer (invoke responses); undefined = empty 200. */
@@ -164,6 +169,9 @@ export class ActivityHandler {
       event.type === "readReceipt" ||
       event.type === "ignored";
     if (!everyday) this.recent.forgetAll();
+    // A first install is welcomed: the conversation is held for the welcome BEFORE it is recorded,
+    // so that no message of another notification reaches it first, in any process (WelcomeStore).
+    const hold = event.type === "installed" && !this.deps.quiet ? await this.holdForWelcome(activity, observation, at) : undefined;
     const { record, activated } = everyday
       ? await this.recent.record(observation)
       : await this.deps.store.conversations.upsert(observation);
@@ -185,8 +193,12 @@ export class ActivityHandler {
             this.track(this.recordChannels(observation, record.team.id, logger));
         }
         // Awaited: the welcome is stored (durable replies) before Teams gets its 200.
-        if (activated && !this.deps.quiet) await this.settled(logger(), this.welcome(activity, record));
-        else logger().debug("repeated install: no welcome");
+        if (activated && !this.deps.quiet) {
+          if (!(await this.settled(logger(), this.welcome(activity, record)))) await this.releaseHold(hold, logger);
+        } else {
+          logger().debug("repeated install: no welcome");
+          await this.releaseHold(hold, logger);
+        }
         return { event: event.type };
       case "uninstalled":
         if (record.team) await this.deps.store.conversations.setTeamStatus(record.team.id, "uninstalled", event.source, at);
@@ -318,11 +330,43 @@ export class ActivityHandler {
     });
   }
 
-  /** A reply that fails is logged, not thrown: the activity itself was handled. */
-  private async settled(log: Logger, work: Promise<void>): Promise<void> {
-    await work.catch((e: unknown) =>
-      log.warn({ err: e instanceof Error ? { message: e.message, code: (e as { code?: unknown }).code } : e }, "reply failed"),
+  /** A reply that fails is logged, not thrown: the activity itself was handled. False when it failed. */
+  private async settled(log: Logger, work: Promise<void>): Promise<boolean> {
+    return work.then(
+      () => true,
+      (e: unknown) => {
+        log.warn({ err: e instanceof Error ? { message: e.message, code: (e as { code?: unknown }).code } : e }, "reply failed");
+        return false;
+      },
     );
+  }
+
+  /**
+   * Hold the conversation the welcome of this install goes to (a team's: the selected channel)
+   * for at most `welcomeHoldMs`; ended early when the welcome is sent (the engine's `onFinished`)
+   * or when no welcome comes (`releaseHold`). Undefined without a WelcomeStore.
+   */
+  private async holdForWelcome(
+    activity: Activity,
+    observation: { id: string; kind: string },
+    at: string,
+  ): Promise<WelcomeHoldRef | undefined> {
+    const welcomes = this.deps.store.welcomes;
+    if (!welcomes) return undefined;
+    const conversationId =
+      observation.kind === "channel" ? (activity.channelData?.settings?.selectedChannel?.id ?? observation.id) : observation.id;
+    const until = new Date(Date.parse(at) + (this.deps.welcomeHoldMs ?? 10_000)).toISOString();
+    return (await welcomes.expect(conversationId, at, until)) ? { conversationId, askedAt: at } : undefined;
+  }
+
+  /** No welcome after all (a repeated install, a welcome that could not be stored): the conversation is free again. */
+  private async releaseHold(hold: WelcomeHoldRef | undefined, logger: () => Logger): Promise<void> {
+    if (!hold) return;
+    await this.deps.store.welcomes
+      ?.cancel(hold.conversationId, hold.askedAt, this.deps.now())
+      .catch((e: unknown) =>
+        logger().warn({ err: e instanceof Error ? e.message : e }, "could not release the welcome hold; it ends by itself"),
+      );
   }
 
   /** Ask Teams for the user's name (needed for the welcome and for `${name}` templating) and keep it. */

@@ -38,8 +38,8 @@ export function durableReplies(deps: {
   signal?: AbortSignal;
   /** False in a process without the engine (the workers send): `settle` does not wait. */
   sending?: boolean;
-  /** A reply was stored as this notification (before `send` resolves): the welcome tracker follows it. */
-  onStored?: (conversationId: string, notificationId: string) => void;
+  /** A reply of `kind` was stored as this notification (awaited before `send` resolves): the welcome tracker and holds follow it. */
+  onStored?: (conversationId: string, notificationId: string, kind: string) => void | Promise<void>;
 }): BotReplies {
   /** Replies this process stored that may not be final yet (for `settle`). */
   const unsettled = new Set<string>();
@@ -68,7 +68,7 @@ export function durableReplies(deps: {
           message: toMessage(message),
         });
         if (created) unsettled.add(notification.id);
-        deps.onStored?.(conversationId, notification.id);
+        await deps.onStored?.(conversationId, notification.id, kind);
         deps.replies.inc({ kind, result: created ? "stored" : "duplicate" });
       } catch (e) {
         deps.replies.inc({ kind, result: "failed" });

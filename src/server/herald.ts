@@ -169,7 +169,10 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
           logger,
           // Quiet (the library's default): the host bot welcomes in its own code, unseen here, so
           // there is no welcome to wait for; waiting would hold a delivery permit on every install.
-          welcomes: options.quiet ? undefined : welcomes,
+          welcomes:
+            options.quiet || !store.welcomes
+              ? undefined
+              : { holds: store.welcomes, tracker: welcomes, clock, waitMs: options.welcomeWaitMs ?? 10_000 },
           names,
           timeScale: options.delivery?.timeScale ?? 1,
           installRps: options.installRps,
@@ -213,7 +216,13 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     // Local-time schedules: a recipient whose zone Teams did not report takes the tenant's default (PUT /v1/tenants/{id}).
     tenantTimeZone: async (tenantId) => (await store.preferences.tenantSettings(tenantId))?.timeZone,
     // A message waiting for its welcome goes as soon as this process sent the welcome.
-    onFinished: (ids) => welcomes.settled(ids),
+    onFinished: (ids) => {
+      welcomes.settled(ids);
+      // Any process's welcome among them ends its hold (WelcomeStore): the messages it held go.
+      void store.welcomes
+        ?.settled(ids, isoNow(clock))
+        .catch((e: unknown) => logger.warn({ err: e instanceof Error ? e.message : e }, "welcome holds not ended; they end by themselves"));
+    },
     // Any notification's message into a chat whose welcome is on its way goes after it (not only the installing one's).
     heldForReply: options.quiet ? undefined : (conversationId, id) => welcomes.holds(conversationId, id, options.welcomeWaitMs ?? 10_000),
     config: {
@@ -266,7 +275,14 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     logger,
     signal: shutdown.signal,
     sending: options.engine !== false,
-    onStored: (conversationId, id) => welcomes.stored(conversationId, id),
+    onStored: async (conversationId, id, kind) => {
+      welcomes.stored(conversationId, id);
+      if (kind !== "welcome" || !store.welcomes) return;
+      const at = isoNow(clock);
+      await store.welcomes.stored(conversationId, id, at);
+      // Sent before its id was on the hold (onFinished found nothing to end): end it now.
+      if (!(await engine.get(id))?.active) await store.welcomes.settled([id], at);
+    },
   });
   // An install's message waits until the welcome's row was really sent (or failed), not just stored.
   welcomes.isFinal = async (id) => !(await engine.get(id))?.active;
@@ -301,6 +317,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     quiet: options.quiet,
     preferences,
     knownName: (tenantId, aadObjectId) => names.nameOf(tenantId, aadObjectId),
+    welcomeHoldMs: options.welcomeWaitMs,
   });
   const verifier =
     config.inboundAuth === "jwt" ? createInboundVerifier({ ...inboundVerifierOptions(config, cloud), clock, logger }) : undefined;

@@ -134,6 +134,8 @@ export interface Store {
   batches?: BatchStore;
   /** People who joined or left teams where the app is installed (020, issue 15); absent in stores without them. */
   teamMembers?: TeamMemberStore;
+  /** Welcomes on their way, which hold other messages back in every process (021, issue 15); absent in stores without them. */
+  welcomes?: WelcomeStore;
   /** True when the database answers and migrations are applied. */
   ready(): Promise<boolean>;
   close(): Promise<void>;
@@ -282,6 +284,40 @@ export interface TeamMemberRecord {
   /** When the change happened in Teams (the activity's timestamp), ISO 8601. */
   changedAt: string;
   updatedAt: string;
+}
+
+/** A welcome on its way into a conversation (WelcomeStore); times are canonical ISO 8601. */
+export interface WelcomeHold {
+  conversationId: string;
+  /** When the install event asked for it. */
+  askedAt: string;
+  /** The welcome's notification, once stored. */
+  notificationId?: string | undefined;
+  /** When the hold ends at the latest: in the past once the welcome was sent, failed or given up. */
+  until: string;
+}
+
+/**
+ * Welcomes on their way (issue 15): the person sees the welcome an install causes before any
+ * other message, whichever process took the install event and whichever sends. While a hold is
+ * live, a row of another notification into the conversation is held back at claim time
+ * (`heldReason: "welcome"`), and an install step waits for it.
+ */
+export interface WelcomeStore {
+  /**
+   * An install event will welcome `conversationId`: holds it from `askedAt` until `until` at the
+   * latest. False (nothing changed) while an earlier hold is live: Teams tells one install twice
+   * (installationUpdate and conversationUpdate), and the first one's welcome is the one to wait for.
+   */
+  expect(conversationId: string, askedAt: string, until: string): Promise<boolean>;
+  /** The welcome of the live hold of `conversationId` was stored as `notificationId`: its end will end the hold. */
+  stored(conversationId: string, notificationId: string, at: string): Promise<void>;
+  /** These notifications ended (sent or failed): the live holds of the welcomes among them end at `at`. */
+  settled(notificationIds: readonly string[], at: string): Promise<void>;
+  /** No welcome after all (a repeated install, a reply that could not be stored): the hold asked at `askedAt` ends at `at`. */
+  cancel(conversationId: string, askedAt: string, at: string): Promise<void>;
+  /** The last hold of `conversationId`, live or ended. */
+  get(conversationId: string): Promise<WelcomeHold | undefined>;
 }
 
 /** People joining and leaving teams where the app is installed. */

@@ -3,64 +3,48 @@ import { systemClock } from "../../src/clock.js";
 import { WelcomeTracker } from "../../src/delivery/install/welcomes.js";
 
 /**
- * The install step holds a person's message until the welcome the install triggered was sent
- * (WelcomeTracker.sent). It must wake when this process's engine finishes the welcome (`settled`),
- * not only when a look at the store finds it final, and never hold the message for ever.
+ * A wait for a welcome looks at the store now and then (welcomeFirst) and naps between looks
+ * (WelcomeTracker.nap): the nap must end at once when this process stores or sends a reply into
+ * that conversation, not at the next look, and never outlive its time or its signal.
  */
-describe("WelcomeTracker.sent", () => {
-  const looks = (final: () => boolean) => {
-    const seen: string[] = [];
-    return {
-      seen,
-      isFinal: async (id: string) => {
-        seen.push(id);
-        return final();
-      },
-    };
-  };
-
-  it("resolves when the welcome's notification is settled here, without waiting for the store to say so", async () => {
-    const tracker = new WelcomeTracker(systemClock);
-    const store = looks(() => false); // the store never says final: only `settled` can end the wait
-    tracker.isFinal = store.isFinal;
-    tracker.stored("a:chat", "n_welcome");
+describe("WelcomeTracker.nap", () => {
+  const ended = (p: Promise<void>) => {
     let done = false;
-    const wait = tracker.sent("a:chat", 60_000).then(() => {
+    void p.then(() => {
       done = true;
     });
-    await new Promise((r) => setImmediate(r));
-    expect(done).toBe(false);
-    tracker.settled(["n_other"]);
-    await new Promise((r) => setImmediate(r));
-    expect(done).toBe(false);
+    return () => done;
+  };
+  const turn = () => new Promise((r) => setImmediate(r));
+
+  it("ends when a reply to its conversation is stored or settled here, not for another conversation's", async () => {
+    const tracker = new WelcomeTracker(systemClock);
+    const first = ended(tracker.nap("a:chat", 60_000));
+    tracker.stored("a:other", "n_other");
+    await turn();
+    expect(first()).toBe(false);
+    tracker.stored("a:chat", "n_welcome");
+    await turn();
+    expect(first()).toBe(true);
+    const second = ended(tracker.nap("a:chat", 60_000));
+    tracker.settled(["n_other", "n_unknown"]);
+    await turn();
+    expect(second()).toBe(false);
     tracker.settled(["n_welcome"]);
-    await wait;
-    expect(done).toBe(true);
-    // One look before the wait, one after the wake (which the settled id answers without the store).
-    expect(store.seen).toEqual(["n_welcome"]);
+    await turn();
+    expect(second()).toBe(true);
+    expect((tracker as unknown as { nappers: Map<string, unknown> }).nappers.size).toBe(0);
   });
 
-  it("resolves at once when no reply is pending, when the store says final, and when the signal aborts", async () => {
+  it("ends after its time and when its signal aborts, leaving nothing behind", async () => {
     const tracker = new WelcomeTracker(systemClock);
-    await tracker.sent("a:none", 60_000); // nothing stored for this chat
-    const store = looks(() => true);
-    tracker.isFinal = store.isFinal;
-    tracker.stored("a:chat", "n_1");
-    await tracker.sent("a:chat", 60_000);
-    expect(store.seen).toEqual(["n_1"]);
-    tracker.isFinal = looks(() => false).isFinal;
-    tracker.stored("a:chat2", "n_2");
+    await tracker.nap("a:chat", 1);
     const abort = new AbortController();
-    const wait = tracker.sent("a:chat2", 60_000, abort.signal);
+    const nap = tracker.nap("a:chat", 60_000, abort.signal);
     abort.abort();
-    await wait;
-  });
-
-  it("a welcome that never leaves holds the message at most maxAgeMs after it was stored", async () => {
-    const tracker = new WelcomeTracker(systemClock);
-    tracker.isFinal = looks(() => false).isFinal;
-    tracker.stored("a:chat", "n_stuck");
-    await tracker.sent("a:chat", 0);
+    await nap;
+    await tracker.nap("a:chat", 60_000, abort.signal); // already aborted: at once
+    expect((tracker as unknown as { nappers: Map<string, unknown> }).nappers.size).toBe(0);
   });
 });
 

@@ -8,7 +8,7 @@ import type { Job, RowError } from "../model.js";
 import { scalePolicy } from "../policies.js";
 import type { DirectoryNames } from "./names.js";
 import { installCodes, judgeInstall } from "./refusal.js";
-import type { WelcomeTracker } from "./welcomes.js";
+import { type WelcomeWatch, welcomeFirst } from "./welcome-first.js";
 
 /**
  * Installs are paced this much below Graph's rate: Graph counts an exact number in any window, and
@@ -41,7 +41,8 @@ export interface InstallerDeps {
   limiter: RateLimiter;
   clock: Clock;
   logger: Logger;
-  welcomes?: WelcomeTracker | undefined;
+  /** The welcome holds to wait for (unset: quiet, the host bot welcomes unseen; then the install events are waited for). */
+  welcomes?: WelcomeWatch | undefined;
   /** Where the install step leaves the recipient's name for the welcome (no member read needed). */
   names?: DirectoryNames | undefined;
   /** Graph's app installs per second per tenant (about 30 per app per tenant), paced 10 % below (INSTALL_WINDOW_GUARD). Default 30. */
@@ -83,8 +84,9 @@ export function graphIdOf(job: Pick<Job, "targetId" | "user">): string | undefin
  *    meaning already installed;
  * 3. the user's chat with the bot comes from the installation (`.../installedApps/{id}/chat`);
  * 4. after a new install Teams sends the bot its install events and the bot endpoint sends the
- *    welcome: the step waits for that welcome (WelcomeTracker), so the person sees the welcome
- *    and then the message, one of each. A 409 triggers no events and no welcome.
+ *    welcome: the step waits for that welcome (welcomeFirst: the hold the install event put in the
+ *    store, any process), so the person sees the welcome and then the message, one of each. A
+ *    409 triggers no events and no welcome (but waits for a welcome still on its way).
  */
 export class Installer {
   private readonly bucketPolicy;
@@ -107,9 +109,10 @@ export class Installer {
     );
   }
 
-  /** Resolves once the welcome stored for `conversationId` (if any) was sent or failed, at most welcomeWaitMs after it was stored. */
-  private welcomeSent(conversationId: string, signal: AbortSignal | undefined): Promise<void> {
-    return this.deps.welcomes?.sent(conversationId, this.deps.welcomeWaitMs ?? 10_000, signal) ?? Promise.resolve();
+  /** Resolves once no welcome is on its way into `conversationId` (welcomeFirst); false when an install (`installedAt`) saw none come. */
+  private welcomeFirst(conversationId: string, installedAt: number | undefined, signal: AbortSignal | undefined): Promise<boolean> {
+    const watch = this.deps.welcomes;
+    return watch ? welcomeFirst(watch, conversationId, installedAt, signal) : Promise.resolve(true);
   }
 
   /** The tenant's install bucket: its own, never a message bucket. */
@@ -131,7 +134,7 @@ export class Installer {
       const known = GUID.test(graphId) ? await this.deps.conversations.findPersonal(tenantId, graphId) : undefined;
       if (known && known.status === "active") {
         // The welcome of an install an earlier step made is stored and not sent yet: let it go first.
-        await this.welcomeSent(known.id, signal);
+        await this.welcomeFirst(known.id, undefined, signal);
         return { kind: "chat", conversationId: known.id, installed: false, aadObjectId: graphId, serviceUrl: known.serviceUrl };
       }
       if (this.installing.has(person)) return { kind: "wait", until: clock.now() + WELCOME_RECHECK_MS };
@@ -190,14 +193,10 @@ export class Installer {
           delayMs: 1_000,
           error: { code: installCodes.unavailable, message: "Graph installed the app but listed no installation with a chat yet." },
         };
-      if (answer === "installed" && this.deps.welcomes) {
-        const welcomed = await this.deps.welcomes.wait(chat, started, this.deps.welcomeWaitMs ?? 10_000, signal);
-        if (!welcomed)
-          this.deps.logger.info({ tenantId, conversationId: chat }, "no welcome seen after the install; sending the message anyway");
-        // The welcome is a stored row the engine sends: wait here (no send slot held, woken as
-        // soon as it is sent) so the person sees the welcome, then the message.
-        else await this.welcomeSent(chat, signal);
-      }
+      // The welcome goes first: after a new install, the one its install event asks for (whichever
+      // process's bot endpoint took it); after a 409, one still on its way. No send slot is held.
+      if (!(await this.welcomeFirst(chat, answer === "installed" ? started : undefined, signal)))
+        this.deps.logger.info({ tenantId, conversationId: chat }, "no welcome seen after the install; sending the message anyway");
       // The install events (when they came) carry the chat's serviceUrl: better than the tenant's guess.
       // Without a welcome to watch (quiet: the host bot welcomes), wait for those events instead.
       const recorded =

@@ -1,17 +1,11 @@
 import type { Clock } from "../../clock.js";
 
-/** How often a wait for a reply's send looks at the store too (a reply another process sends), in ms. */
-const SENT_RECHECK_MS = 250;
-
 /**
- * Which conversations just had a reply from the bot endpoint (the welcome an install triggers is
- * the first), so the install step can send the notification only after the welcome: the person
- * sees the welcome, then the message. Replies are durable (a stored row the engine sends later,
- * server/durable-replies.ts): the install step waits for the welcome to be stored (`wait`), then
- * for it to be sent (`sent`: woken by `settled` when this process's engine finished it, or by a
- * look at the store), or the message could overtake the welcome. The welcome is seen stored only
- * in the process whose bot endpoint took the install event: another process waits `timeoutMs`
- * instead (see Installer).
+ * This process's view of the bot's replies (the welcome an install triggers is the first): the
+ * fast path beside the welcome holds every process shares (WelcomeStore, 021). The lane asks
+ * `holds` before each send (rows claimed before the install event held the chat in the store),
+ * team reach waits with `wait` and `pendingReply`, and a wait that looks at the store
+ * (welcomeFirst) naps with `nap`, woken at once when this process stores or sends a reply.
  */
 export class WelcomeTracker {
   /** conversation id → when its last reply was stored, bounded. */
@@ -19,13 +13,14 @@ export class WelcomeTracker {
   /** conversation id → the notification of its last stored reply and when it was stored, bounded. */
   private readonly replies = new Map<string, { id: string; at: number }>();
   private readonly waiters = new Map<string, Set<() => void>>();
-  /** Replies' notifications this process saw finish (bounded), and the waits for them. */
+  /** Replies' notifications this process saw finish (bounded). */
   private readonly finals = new Map<string, true>();
-  private readonly finalWaiters = new Map<string, Set<() => void>>();
   /** A stored reply's notification → its conversation (bounded): `settled` forgets the replies that went. */
   private readonly replyConversation = new Map<string, string>();
   /** Conversations whose held reply is being looked up in the store (`holds`), one look at a time. */
   private readonly looking = new Set<string>();
+  /** Waits in `nap`, by conversation: woken by a reply stored there or sent. */
+  private readonly nappers = new Map<string, Set<() => void>>();
   /** Whether a stored reply's notification is final (sent or failed); unset: no reply is ever pending. */
   isFinal: ((notificationId: string) => Promise<boolean>) | undefined;
 
@@ -42,6 +37,7 @@ export class WelcomeTracker {
     remember(this.replies, conversationId, { id: notificationId, at: this.clock.now() }, this.cap);
     remember(this.storedAt, conversationId, this.clock.now(), this.cap);
     remember(this.replyConversation, notificationId, conversationId, this.cap);
+    this.wake(conversationId);
     const ws = this.waiters.get(conversationId);
     if (ws) {
       this.waiters.delete(conversationId);
@@ -50,24 +46,52 @@ export class WelcomeTracker {
   }
 
   /**
-   * Notifications this process's engine finished (sent or failed): wakes the waits in `sent`
-   * at once, so a message goes right after its welcome instead of at the next look.
+   * Notifications this process's engine finished (sent or failed): wakes the naps on their
+   * conversations at once, so a message goes right after its welcome instead of at the next look.
    */
   settled(notificationIds: readonly string[]): void {
     for (const id of notificationIds) {
       const conversationId = this.replyConversation.get(id);
-      const ws = this.finalWaiters.get(id);
-      if (conversationId === undefined && ws === undefined) continue; // not a reply of ours, nor one anyone waits for
+      if (conversationId === undefined) continue; // not a reply this process stored
       remember(this.finals, id, true, this.cap);
-      if (conversationId !== undefined) {
-        // A reply this process stored went: nothing waits for it any more (`holds`, `sent`).
-        this.replyConversation.delete(id);
-        if (this.replies.get(conversationId)?.id === id) this.replies.delete(conversationId);
-      }
-      if (ws === undefined) continue;
-      this.finalWaiters.delete(id);
-      for (const w of ws) w();
+      // A reply this process stored went: nothing waits for it any more (`holds`, `pendingReply`).
+      this.replyConversation.delete(id);
+      if (this.replies.get(conversationId)?.id === id) this.replies.delete(conversationId);
+      this.wake(conversationId);
     }
+  }
+
+  /**
+   * Resolves after `ms`, or sooner when a reply to `conversationId` is stored or sent in this
+   * process (or `signal` aborts): a wait that looks at the store now and then (welcomeFirst)
+   * moves on at once for this process's own welcomes.
+   */
+  nap(conversationId: string, ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let set = this.nappers.get(conversationId);
+      if (!set) {
+        set = new Set();
+        this.nappers.set(conversationId, set);
+      }
+      const own = set;
+      const end = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", end);
+        own.delete(end);
+        if (own.size === 0 && this.nappers.get(conversationId) === own) this.nappers.delete(conversationId);
+        resolve();
+      };
+      const timer = setTimeout(end, ms);
+      timer.unref?.();
+      own.add(end);
+      signal?.addEventListener("abort", end, { once: true });
+    });
+  }
+
+  private wake(conversationId: string): void {
+    const set = this.nappers.get(conversationId);
+    if (set) for (const end of [...set]) end();
   }
 
   /**
@@ -91,51 +115,6 @@ export class WelcomeTracker {
       void this.pendingReply(conversationId, maxAgeMs).finally(() => this.looking.delete(conversationId));
     }
     return true;
-  }
-
-  /**
-   * Resolves once the last reply stored for `conversationId` is no longer pending (see
-   * `pendingReply`): woken by `settled` when this process sent it, and looking at the store
-   * every SENT_RECHECK_MS as well (another process may send it). At most `maxAgeMs` after the
-   * reply was stored; at once when `signal` aborts.
-   */
-  async sent(conversationId: string, maxAgeMs: number, signal?: AbortSignal): Promise<void> {
-    while (!signal?.aborted) {
-      const reply = this.replies.get(conversationId);
-      if (reply === undefined) return;
-      // Listen before looking, so a `settled` between the look and the wait is not missed.
-      const nap = this.napUntilSettled(reply.id, SENT_RECHECK_MS, signal);
-      if (!(await this.pendingReply(conversationId, maxAgeMs))) {
-        nap.cancel();
-        return;
-      }
-      await nap.done;
-    }
-  }
-
-  private napUntilSettled(id: string, ms: number, signal: AbortSignal | undefined): { done: Promise<void>; cancel: () => void } {
-    let cancel: () => void = () => undefined;
-    const done = new Promise<void>((resolve) => {
-      let ws = this.finalWaiters.get(id);
-      if (!ws) {
-        ws = new Set();
-        this.finalWaiters.set(id, ws);
-      }
-      const set = ws;
-      const end = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", end);
-        set.delete(end);
-        if (set.size === 0 && this.finalWaiters.get(id) === set) this.finalWaiters.delete(id);
-        resolve();
-      };
-      const timer = setTimeout(end, ms);
-      timer.unref?.();
-      set.add(end);
-      signal?.addEventListener("abort", end, { once: true });
-      cancel = end;
-    });
-    return { done, cancel };
   }
 
   /**

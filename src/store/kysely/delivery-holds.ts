@@ -1,6 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import { lookupForms, optedOut } from "../../delivery/audience/rows.js";
 import { rowCodes } from "../../delivery/errors.js";
+import { SYSTEM_CREATOR } from "../../delivery/model.js";
 import {
   type FrequencyCap,
   frequencyRelease,
@@ -35,6 +36,9 @@ export interface HoldSettings {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** Why and until when a claimed row goes back to the pool. */
+type Hold = { until: number; reason: HoldReason | "welcome" };
+
 /** The person a row reaches, for the frequency cap: its user's Teams id, else the user id it was created for. */
 const personOf = (r: JobRow): string | undefined => r.user_id ?? (r.kind === "user" ? (r.target_id ?? undefined) : undefined);
 
@@ -58,7 +62,7 @@ export async function applyHolds(
   const info = await db
     .selectFrom("notifications as n")
     .leftJoin("tenant_settings as t", (j) => j.on("t.tenant_id", "=", tenantId))
-    .select(["n.priority", "n.category", "t.time_zone", "t.quiet_start", "t.quiet_end", "t.working_days"])
+    .select(["n.priority", "n.category", "n.created_by", "t.time_zone", "t.quiet_start", "t.quiet_end", "t.working_days"])
     .where("n.id", "=", notificationId)
     .executeTakeFirst();
   if (!info) return { kept: rows, optedOut: 0 };
@@ -68,36 +72,17 @@ export async function applyHolds(
     sends = sends.filter((r) => !out.has(Number(r.seq)));
   }
   const result = (kept: JobRow[]) => ({ kept, optedOut: out.size });
-  if (info.priority === "urgent") return result(rows);
-  const window: SendingWindow = {
-    quietHours: info.quiet_start && info.quiet_end ? { start: info.quiet_start, end: info.quiet_end } : undefined,
-    workingDays: info.working_days ? (JSON.parse(info.working_days) as Weekday[]) : undefined,
-  };
-  const cap = settings.frequencyCap;
-  if (!window.quietHours && !window.workingDays && !cap) return result(rows);
-
-  const held = new Map<number, { until: number; reason: HoldReason }>();
-  if (window.quietHours || window.workingDays) {
-    const ids = [...new Set(sends.map((r) => r.conversation_id).filter((c): c is string => c !== null))];
-    const zones = new Map<string, string>();
-    if (ids.length > 0) {
-      const found = await db.selectFrom("conversations").select(["id", "timezone"]).where("id", "in", ids).execute();
-      // A zone no IANA name matches (the client reports it unchecked) falls back to the tenant's, not UTC.
-      for (const f of found) if (f.timezone && isTimeZone(f.timezone)) zones.set(f.id, f.timezone);
-    }
-    for (const r of sends) {
-      const zone = (r.conversation_id ? zones.get(r.conversation_id) : undefined) ?? info.time_zone ?? "UTC";
-      const next = nextAllowed(now, zone, window);
-      if (next.reason) held.set(Number(r.seq), { until: next.at, reason: next.reason });
-    }
-  }
-  if (cap) await capFrequency(db, dialect, sends, held, notificationId, tenantId, now, cap);
+  const held = new Map<number, Hold>();
+  // A welcome on its way into the conversation goes first, urgent or not (021_welcome_holds);
+  // the bot's own replies (the welcome itself, answers) are never held behind one.
+  if (info.created_by !== SYSTEM_CREATOR) await holdForWelcomes(db, sends, held, now);
+  if (info.priority !== "urgent") await holdForWindow(db, dialect, sends, held, notificationId, tenantId, now, info, settings);
   if (held.size === 0) return result(rows);
 
   // One statement per chunk of held rows (each its own time and reason: a CASE on seq), not one
   // per person: with the frequency cap every person is released at their own moment.
   for (const part of chunk([...held], rowsPerStatement)) {
-    const pick = (value: (h: { until: number; reason: HoldReason }) => RawBuilder<unknown>) =>
+    const pick = (value: (h: Hold) => RawBuilder<unknown>) =>
       sql`case seq ${sql.join(
         part.map(([seq, h]) => sql`when ${seq} then ${value(h)}`),
         sql` `,
@@ -125,6 +110,70 @@ export async function applyHolds(
       .execute();
   }
   return result(rows.filter((r) => !held.has(Number(r.seq))));
+}
+
+/** How soon a row held back for a welcome on its way is looked at again, in ms (the welcome usually goes within a second). */
+export const WELCOME_RECHECK_MS = 250;
+
+/**
+ * Rows into a conversation whose welcome is on its way (a live hold of another notification,
+ * 021_welcome_holds) go back to the pool for WELCOME_RECHECK_MS, at most until the hold ends:
+ * whichever process took the install event and whichever claims the row, the person sees the
+ * welcome first. One lookup by primary key per conversation, only those of this claim.
+ */
+async function holdForWelcomes(db: Kysely<AllTables>, sends: readonly JobRow[], held: Map<number, Hold>, now: number): Promise<void> {
+  const ids = [...new Set(sends.map((r) => r.conversation_id).filter((c): c is string => c !== null))];
+  if (ids.length === 0) return;
+  const live = new Map<string, number>();
+  for (const part of chunk(ids, rowsPerStatement)) {
+    const found = await db
+      .selectFrom("welcome_holds")
+      .select(["conversation_id", "hold_until"])
+      .where("conversation_id", "in", part)
+      .where("hold_until", ">", iso(now))
+      .execute();
+    for (const f of found) live.set(f.conversation_id, Date.parse(f.hold_until));
+  }
+  if (live.size === 0) return;
+  for (const r of sends) {
+    const until = r.conversation_id === null ? undefined : live.get(r.conversation_id);
+    if (until !== undefined) held.set(Number(r.seq), { until: Math.min(until, now + WELCOME_RECHECK_MS), reason: "welcome" });
+  }
+}
+
+/** Quiet hours, working days (the tenant's window in each recipient's zone) and the frequency cap: non-urgent rows only. */
+async function holdForWindow(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  sends: readonly JobRow[],
+  held: Map<number, Hold>,
+  notificationId: string,
+  tenantId: string,
+  now: number,
+  info: { time_zone: string | null; quiet_start: string | null; quiet_end: string | null; working_days: string | null },
+  settings: HoldSettings,
+): Promise<void> {
+  const window: SendingWindow = {
+    quietHours: info.quiet_start && info.quiet_end ? { start: info.quiet_start, end: info.quiet_end } : undefined,
+    workingDays: info.working_days ? (JSON.parse(info.working_days) as Weekday[]) : undefined,
+  };
+  const cap = settings.frequencyCap;
+  if (window.quietHours || window.workingDays) {
+    const ids = [...new Set(sends.map((r) => r.conversation_id).filter((c): c is string => c !== null))];
+    const zones = new Map<string, string>();
+    if (ids.length > 0) {
+      const found = await db.selectFrom("conversations").select(["id", "timezone"]).where("id", "in", ids).execute();
+      // A zone no IANA name matches (the client reports it unchecked) falls back to the tenant's, not UTC.
+      for (const f of found) if (f.timezone && isTimeZone(f.timezone)) zones.set(f.id, f.timezone);
+    }
+    for (const r of sends) {
+      const zone = (r.conversation_id ? zones.get(r.conversation_id) : undefined) ?? info.time_zone ?? "UTC";
+      const next = nextAllowed(now, zone, window);
+      // The later of two holds wins (a welcome's is short; quiet hours may last the night).
+      if (next.reason && next.at > (held.get(Number(r.seq))?.until ?? 0)) held.set(Number(r.seq), { until: next.at, reason: next.reason });
+    }
+  }
+  if (cap) await capFrequency(db, dialect, sends, held, notificationId, tenantId, now, cap);
 }
 
 /**
@@ -200,7 +249,7 @@ async function capFrequency(
   db: Kysely<AllTables>,
   dialect: StoreDialect,
   sends: readonly JobRow[],
-  held: Map<number, { until: number; reason: HoldReason }>,
+  held: Map<number, Hold>,
   notificationId: string,
   tenantId: string,
   now: number,

@@ -42,6 +42,16 @@ export interface Database {
   templates: TemplatesTable;
   // People who joined teams where the app is installed (020, issue 15).
   team_members: TeamMembersTable;
+  // Welcomes on their way, holding other messages back (021, issue 15).
+  welcome_holds: WelcomeHoldsTable;
+}
+
+/** A welcome on its way into a conversation (migration 021). */
+export interface WelcomeHoldsTable {
+  conversation_id: string;
+  asked_at: string;
+  notification_id: string | null;
+  hold_until: string;
 }
 
 /** A person's membership of a team, from teamMemberAdded / teamMemberRemoved (migration 020). */

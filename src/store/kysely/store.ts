@@ -17,6 +17,7 @@ import { KyselySeriesStore } from "./series.js";
 import { KyselySurveyStore } from "./surveys.js";
 import { KyselyTeamMemberStore } from "./team-members.js";
 import { KyselyTemplateStore } from "./templates.js";
+import { KyselyWelcomeStore } from "./welcomes.js";
 
 /** The `Store` over a connected back end: the same code for every SQL database. */
 export class KyselyStore implements Store {
@@ -34,6 +35,7 @@ export class KyselyStore implements Store {
   readonly templates: KyselyTemplateStore;
   readonly batches: KyselyBatchStore;
   readonly teamMembers: KyselyTeamMemberStore;
+  readonly welcomes: KyselyWelcomeStore;
   private closed = false;
 
   constructor(private readonly backend: SqlBackend) {
@@ -51,6 +53,7 @@ export class KyselyStore implements Store {
     this.templates = new KyselyTemplateStore(backend.db, backend.dialect);
     this.batches = new KyselyBatchStore(withDeliveryTables(backend.db), backend.dialect, () => this.deliveries.holdSettings());
     this.teamMembers = new KyselyTeamMemberStore(backend.db);
+    this.welcomes = new KyselyWelcomeStore(backend.db);
   }
 
   /** True when the database answers and every migration this code knows is applied; false once closed. */

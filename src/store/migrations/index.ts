@@ -18,6 +18,7 @@ import { m017KeyAudiences } from "./017_key_audiences.js";
 import { m018PostgresTypes } from "./018_postgres_types.js";
 import { m019InstallationLeases } from "./019_installation_leases.js";
 import { m020TeamMembers } from "./020_team_members.js";
+import { m021WelcomeHolds } from "./021_welcome_holds.js";
 import type { Migration } from "./migration.js";
 
 export type { Migration } from "./migration.js";
@@ -56,4 +57,5 @@ export const migrations: readonly Migration[] = [
   m018PostgresTypes,
   m019InstallationLeases,
   m020TeamMembers,
+  m021WelcomeHolds,
 ];

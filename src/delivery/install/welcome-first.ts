@@ -1,0 +1,53 @@
+import type { Clock } from "../../clock.js";
+import type { WelcomeStore } from "../../store/ports.js";
+import type { WelcomeTracker } from "./welcomes.js";
+
+/** How often a wait for a welcome looks at the store (a welcome another process stores or sends), in ms. */
+const LOOK_MS = 250;
+/**
+ * How much earlier than the install request the install event's hold may be dated: the process
+ * that took the event may run a clock this far behind the installing one's.
+ */
+const SKEW_MS = 2_000;
+
+/** What a wait for a welcome needs: the holds every process shares, and this process's wake-ups. */
+export interface WelcomeWatch {
+  holds: WelcomeStore;
+  tracker: WelcomeTracker;
+  clock: Clock;
+  /** How long an install waits for its install event's welcome, in ms (Installer's welcomeWaitMs). */
+  waitMs: number;
+}
+
+/**
+ * Resolves when a message into `chat` may go without overtaking a welcome, whichever process took
+ * the install event (it holds the chat in the store before recording it, WelcomeStore.expect) and
+ * whichever process sends the welcome (its end ends the hold):
+ * - `installedAt` set (this step installed the app then; Graph answered 201): waits for the
+ *   install event's hold, at most `waitMs`, then for the hold to end;
+ * - `installedAt` undefined (a 409, or a chat already known): waits only for a hold still live
+ *   (an earlier install's welcome on its way).
+ * Looks at the store every LOOK_MS, woken at once by this process's own welcomes (WelcomeTracker.nap).
+ * Never longer than twice `waitMs` in all, whatever another process's clock says. Returns false
+ * when an install saw no install event in time (the message then goes anyway).
+ */
+export async function welcomeFirst(w: WelcomeWatch, chat: string, installedAt: number | undefined, signal?: AbortSignal): Promise<boolean> {
+  const start = w.clock.now();
+  const deadline = (installedAt ?? start) + w.waitMs;
+  const giveUp = start + 2 * w.waitMs;
+  for (;;) {
+    const hold = await w.holds.get(chat).catch(() => undefined);
+    const now = w.clock.now();
+    if (signal?.aborted || now >= giveUp) return true;
+    const ours = hold !== undefined && (installedAt === undefined || Date.parse(hold.askedAt) >= installedAt - SKEW_MS);
+    if (ours) {
+      const left = Date.parse(hold.until) - now;
+      if (left <= 0) return true;
+      await w.tracker.nap(chat, Math.min(LOOK_MS, left), signal);
+      continue;
+    }
+    if (installedAt === undefined) return true;
+    if (now >= deadline) return false;
+    await w.tracker.nap(chat, Math.min(LOOK_MS, deadline - now), signal);
+  }
+}
