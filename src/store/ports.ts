@@ -318,6 +318,14 @@ export interface WelcomeStore {
   cancel(conversationId: string, askedAt: string, at: string): Promise<void>;
   /** The last hold of `conversationId`, live or ended. */
   get(conversationId: string): Promise<WelcomeHold | undefined>;
+  /**
+   * Take the install step for `person` (`<tenant>|<graph id>`, lower case) for `owner` until
+   * `until`: false while another owner's lease is live at `now`. A step installing beside
+   * another process's would get 409 and send before that install's welcome.
+   */
+  claimInstall(person: string, owner: string, until: string, now: string): Promise<boolean>;
+  /** The step for `person` ended: `owner`'s lease goes. */
+  releaseInstall(person: string, owner: string): Promise<void>;
 }
 
 /** People joining and leaving teams where the app is installed. */

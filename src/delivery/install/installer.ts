@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Clock } from "../../clock.js";
 import type { TeamsAppGraph } from "../../graph/apps.js";
 import { GraphError } from "../../graph/errors.js";
@@ -21,6 +22,15 @@ const INSTALL_WINDOW_GUARD = 1.1;
 
 /** How soon a row released while another row's install for the same person runs is claimed again, in ms. */
 const WELCOME_RECHECK_MS = 200;
+
+/**
+ * How long an install step's lease on its person lasts at most (install_leases), in ms: the
+ * step's Graph calls plus its wait for the welcome (at most twice welcomeWaitMs), with room. A
+ * process that dies mid-step frees the person after this.
+ */
+const INSTALL_LEASE_MS = 60_000;
+
+const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** What the install step decided for a job that has no conversation yet. */
 export type InstallStep =
@@ -100,6 +110,8 @@ export class Installer {
    * would send its message before the first install's welcome.
    */
   private readonly installing = new Set<string>();
+  /** This Installer's name on the install leases it takes (one per process). */
+  private readonly owner = `installer:${randomUUID()}`;
 
   constructor(private readonly deps: InstallerDeps) {
     const graphRate = tenantPolicy(deps.installRps ?? 30);
@@ -141,7 +153,16 @@ export class Installer {
       if (job.user?.name && GUID.test(graphId)) this.deps.names?.remember(tenantId, graphId, job.user.name);
       this.installing.add(person);
       try {
-        return await this.installFor(tenantId, graphId, signal);
+        // The same across processes: another one's step for this person goes first (install_leases).
+        const leases = this.deps.welcomes?.holds;
+        const now = clock.now();
+        if (leases && !(await leases.claimInstall(person, this.owner, iso(now + INSTALL_LEASE_MS), iso(now))))
+          return { kind: "wait", until: now + WELCOME_RECHECK_MS };
+        try {
+          return await this.installFor(tenantId, graphId, signal);
+        } finally {
+          await leases?.releaseInstall(person, this.owner).catch(() => undefined); // else it ends by its time
+        }
       } finally {
         this.installing.delete(person);
       }

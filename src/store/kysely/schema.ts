@@ -44,6 +44,15 @@ export interface Database {
   team_members: TeamMembersTable;
   // Welcomes on their way, holding other messages back (021, issue 15).
   welcome_holds: WelcomeHoldsTable;
+  install_leases: InstallLeasesTable;
+}
+
+/** A proactive install step under way for one person, in one process (migration 021). */
+export interface InstallLeasesTable {
+  /** `<tenant>|<graph id>`, lower case. */
+  person: string;
+  owner: string;
+  lease_until: string;
 }
 
 /** A welcome on its way into a conversation (migration 021). */

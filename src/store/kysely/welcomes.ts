@@ -5,7 +5,7 @@ import { chunk, rowsPerStatement } from "./delivery-sql.js";
 import type { Database } from "./schema.js";
 
 /**
- * Welcome holds over Kysely (migration 021): one row per conversation, replaced by the next
+ * Welcome holds and install leases over Kysely (migration 021): one row per conversation, replaced by the next
  * install event's (`ON CONFLICT`). A hold ends by moving `hold_until` to the end time, never
  * later than it was; each change names the hold it means (`asked_at`), so a late answer about an
  * earlier welcome never ends a newer one.
@@ -76,5 +76,25 @@ export class KyselyWelcomeStore implements WelcomeStore {
       notificationId: row.notification_id ?? undefined,
       until: canonicalTime(row.hold_until, "hold_until"),
     };
+  }
+
+  async claimInstall(person: string, owner: string, until: string, now: string): Promise<boolean> {
+    const lease = { person, owner, lease_until: canonicalTime(until, "until") };
+    const taken = await this.db
+      .insertInto("install_leases")
+      .values(lease)
+      .onConflict((c) =>
+        c
+          .column("person")
+          .doUpdateSet({ owner, lease_until: lease.lease_until })
+          .where((eb) => eb.or([eb("install_leases.lease_until", "<=", canonicalTime(now)), eb("install_leases.owner", "=", owner)])),
+      )
+      .returning("person")
+      .executeTakeFirst();
+    return taken !== undefined;
+  }
+
+  async releaseInstall(person: string, owner: string): Promise<void> {
+    await this.db.deleteFrom("install_leases").where("person", "=", person).where("owner", "=", owner).execute();
   }
 }

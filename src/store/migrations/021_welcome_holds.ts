@@ -11,6 +11,11 @@ import type { Migration } from "./migration.js";
  * - `asked_at`: when the install event asked for the welcome (the receiving process's clock);
  * - `notification_id`: the welcome's notification once stored (null before): its end ends the hold;
  * - `hold_until`: when the hold ends at the latest; set to the end time when the welcome is final.
+ *
+ * `install_leases`: the proactive install step for one person (`<tenant>|<graph id>`, lower
+ * case) under way in one process (`owner`) until `lease_until` at the latest, so that another
+ * process's step for the same person (another notification) waits instead of installing beside
+ * it, whose 409 would send its message before the first install's welcome.
  * Times are `timestamptz` on PostgreSQL (as since 018_postgres_types), ISO text on SQLite.
  */
 export const m021WelcomeHolds: Migration = {
@@ -25,5 +30,11 @@ export const m021WelcomeHolds: Migration = {
       .addColumn("hold_until", time, (c) => c.notNull())
       .execute();
     await db.schema.createIndex("welcome_holds_notification").on("welcome_holds").column("notification_id").execute();
+    await db.schema
+      .createTable("install_leases")
+      .addColumn("person", "text", (c) => c.primaryKey())
+      .addColumn("owner", "text", (c) => c.notNull())
+      .addColumn("lease_until", time, (c) => c.notNull())
+      .execute();
   },
 };
