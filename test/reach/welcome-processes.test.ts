@@ -30,7 +30,9 @@ describe("welcome order across processes (PostgreSQL)", () => {
     });
     const logs = opts.logs;
     const herald = await createHerald(config, {
-      logger: logs ? createLogger("info", { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) }) : silentLogger,
+      logger: logs
+        ? createLogger("info", { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) })
+        : silentLogger,
       store: await stores.open(),
       engine: opts.engine,
       // Long enough that a process blind to the other's welcome shows: it would wait all of it.

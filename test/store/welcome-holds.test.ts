@@ -40,7 +40,12 @@ forEachStore((stores) => {
       await holds.settled(["n_other", "n_w1"], at(500));
       expect((await holds.get("a:h1"))?.until).toBe(at(500));
       expect(await holds.expect("a:h1", at(60_000), at(70_000))).toBe(true);
-      expect(await holds.get("a:h1")).toEqual({ conversationId: "a:h1", askedAt: at(60_000), notificationId: undefined, until: at(70_000) });
+      expect(await holds.get("a:h1")).toEqual({
+        conversationId: "a:h1",
+        askedAt: at(60_000),
+        notificationId: undefined,
+        until: at(70_000),
+      });
       // The old welcome's end, told late, does not end the new hold.
       await holds.settled(["n_w1"], at(61_000));
       expect((await holds.get("a:h1"))?.until).toBe(at(70_000));
