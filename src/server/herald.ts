@@ -158,6 +158,11 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   const graphAgent = graphEnabled(config) ? createHttpAgent() : undefined;
   const graph = graphAgent ? createGraph(config, { dispatcher: graphAgent, clock, logger, pageSize: options.graphPageSize }) : undefined;
   const welcomes = new WelcomeTracker(clock);
+  // Install steps wait for the welcome their install event asked for, whichever process took it.
+  const welcomeWatch =
+    options.quiet || !store.welcomes
+      ? undefined
+      : { holds: store.welcomes, tracker: welcomes, clock, waitMs: options.welcomeWaitMs ?? 10_000 };
   const names = new DirectoryNames();
   const installer =
     graph && autoInstallEnabled(config)
@@ -169,10 +174,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
           logger,
           // Quiet (the library's default): the host bot welcomes in its own code, unseen here, so
           // there is no welcome to wait for; waiting would hold a delivery permit on every install.
-          welcomes:
-            options.quiet || !store.welcomes
-              ? undefined
-              : { holds: store.welcomes, tracker: welcomes, clock, waitMs: options.welcomeWaitMs ?? 10_000 },
+          welcomes: welcomeWatch,
           names,
           timeScale: options.delivery?.timeScale ?? 1,
           installRps: options.installRps,
@@ -193,9 +195,8 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
           directory: store.recipients,
           clock,
           logger: logger.child({ component: "team-reach" }),
-          welcomes: options.quiet ? undefined : welcomes,
+          welcomes: welcomeWatch,
           defaultServiceUrl: cloud.defaultServiceUrl,
-          welcomeWaitMs: options.welcomeWaitMs,
         })
       : undefined;
   const engine = createDeliveryEngine({

@@ -47,17 +47,3 @@ describe("WelcomeTracker.nap", () => {
     expect((tracker as unknown as { nappers: Map<string, unknown> }).nappers.size).toBe(0);
   });
 });
-
-describe("WelcomeTracker.wait", () => {
-  it("forgets a conversation whose welcome never came (no entry left per install, in a process that never sees the welcomes)", async () => {
-    const tracker = new WelcomeTracker(systemClock);
-    const abort = new AbortController();
-    const waits = Array.from({ length: 50 }, (_, i) => tracker.wait(`a:chat-${i}`, 0, 60_000, abort.signal));
-    const timedOut = await tracker.wait("a:late", 0, 1); // one that times out
-    abort.abort(); // the others stop (the engine stopping, or the step ending)
-    expect(await Promise.all(waits)).toEqual(Array(50).fill(false));
-    expect(timedOut).toBe(false);
-    const waiters = (tracker as unknown as { waiters: Map<string, unknown> }).waiters;
-    expect(waiters.size).toBe(0);
-  });
-});

@@ -6,7 +6,7 @@ import type { RowError } from "../model.js";
 import type { RecipientDirectory, TeamHome } from "../store/port.js";
 import type { Installer } from "./installer.js";
 import { installCodes, teamReadPermission } from "./refusal.js";
-import type { WelcomeTracker } from "./welcomes.js";
+import { type WelcomeWatch, welcomeFirst } from "./welcome-first.js";
 
 /** What reaching a team named by its Entra group id came to. */
 export type TeamReachOutcome =
@@ -21,16 +21,14 @@ export interface TeamReachDeps {
   directory: Pick<RecipientDirectory, "teamsByGroup" | "serviceUrlOf">;
   clock: Clock;
   logger: Logger;
-  /** The bot endpoint's welcome after an install goes first, when this process sees it. */
-  welcomes?: WelcomeTracker | undefined;
+  /** The bot endpoint's welcome after an install goes first (the store's welcome holds, any process). */
+  welcomes?: WelcomeWatch | undefined;
   /** serviceUrl when the tenant has no stored conversation to take it from. */
   defaultServiceUrl: string;
   /** The whole step (install and learning the conversation) ends after this long, in ms. Default 120 000. */
   timeoutMs?: number | undefined;
   /** How long to wait for Teams' install event before asking Graph for the team's id, in ms. Default 5 000. */
   eventWaitMs?: number | undefined;
-  /** How long the welcome an install triggers may hold the delivery back, in ms. Default 10 000. */
-  welcomeWaitMs?: number | undefined;
 }
 
 /** How often the store is asked whether the install event arrived, in ms. */
@@ -151,16 +149,9 @@ export class TeamReach {
     }
   }
 
-  /** After a new install the bot endpoint welcomes the team: let that post go first (bounded). */
+  /** After a new install the bot endpoint welcomes the team: let that post go first (welcomeFirst, any process; bounded). */
   private async afterWelcome(teamId: string, since: number, signal: AbortSignal): Promise<void> {
-    const welcomes = this.deps.welcomes;
-    if (!welcomes) return;
-    const waitMs = this.deps.welcomeWaitMs ?? 10_000;
-    const { clock } = this.deps;
-    const deadline = clock.now() + waitMs;
-    if (!(await welcomes.wait(teamId, since, waitMs, signal))) return;
-    while ((await welcomes.pendingReply(teamId, waitMs)) && clock.now() < deadline && !signal.aborted)
-      await clock.sleep(POLL_MS, signal).catch(() => undefined);
+    if (this.deps.welcomes) await welcomeFirst(this.deps.welcomes, teamId, since, signal);
   }
 
   /** Graph refused `GET /teams/{id}` and no install event gave the team: the permission to grant. */

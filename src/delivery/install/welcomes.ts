@@ -4,15 +4,12 @@ import type { Clock } from "../../clock.js";
  * This process's view of the bot's replies (the welcome an install triggers is the first): the
  * fast path beside the welcome holds every process shares (WelcomeStore, 021). The lane asks
  * `holds` before each send (rows claimed before the install event held the chat in the store),
- * team reach waits with `wait` and `pendingReply`, and a wait that looks at the store
- * (welcomeFirst) naps with `nap`, woken at once when this process stores or sends a reply.
+ * and a wait that looks at the store (welcomeFirst) naps with `nap`, woken at once when this
+ * process stores or sends a reply.
  */
 export class WelcomeTracker {
-  /** conversation id → when its last reply was stored, bounded. */
-  private readonly storedAt = new Map<string, number>();
   /** conversation id → the notification of its last stored reply and when it was stored, bounded. */
   private readonly replies = new Map<string, { id: string; at: number }>();
-  private readonly waiters = new Map<string, Set<() => void>>();
   /** Replies' notifications this process saw finish (bounded). */
   private readonly finals = new Map<string, true>();
   /** A stored reply's notification → its conversation (bounded): `settled` forgets the replies that went. */
@@ -31,18 +28,12 @@ export class WelcomeTracker {
 
   /**
    * A reply to `conversationId` was stored as notification `notificationId` (durable replies,
-   * before the inbound activity is answered): wakes the install step waiting for it.
+   * before the inbound activity is answered): wakes the naps on that conversation.
    */
   stored(conversationId: string, notificationId: string): void {
     remember(this.replies, conversationId, { id: notificationId, at: this.clock.now() }, this.cap);
-    remember(this.storedAt, conversationId, this.clock.now(), this.cap);
     remember(this.replyConversation, notificationId, conversationId, this.cap);
     this.wake(conversationId);
-    const ws = this.waiters.get(conversationId);
-    if (ws) {
-      this.waiters.delete(conversationId);
-      for (const w of ws) w();
-    }
   }
 
   /**
@@ -132,39 +123,6 @@ export class WelcomeTracker {
       return false;
     }
     return true;
-  }
-
-  /**
-   * Resolves true once a reply to `conversationId` was stored at or after `since`,
-   * false after `timeoutMs` (or when `signal` aborts).
-   */
-  wait(conversationId: string, since: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    const at = this.storedAt.get(conversationId);
-    if (at !== undefined && at >= since) return Promise.resolve(true);
-    if (timeoutMs <= 0 || signal?.aborted) return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      let ws = this.waiters.get(conversationId);
-      if (!ws) {
-        ws = new Set();
-        this.waiters.set(conversationId, ws);
-      }
-      const done = (ok: boolean) => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        // The set goes with its last waiter: an install whose welcome this process never sees
-        // (another process's bot endpoint took the event) must leave nothing behind.
-        const ws = this.waiters.get(conversationId);
-        ws?.delete(wake);
-        if (ws?.size === 0) this.waiters.delete(conversationId);
-        resolve(ok);
-      };
-      const wake = () => done(true);
-      const onAbort = () => done(false);
-      const timer = setTimeout(() => done(false), timeoutMs);
-      timer.unref?.();
-      ws.add(wake);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
   }
 }
 
