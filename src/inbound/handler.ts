@@ -91,8 +91,8 @@ export interface ActivityHandlerDeps {
   welcomeHoldMs?: number | undefined;
 }
 
-/** The welcome hold an install event took (WelcomeStore.expect). */
-type WelcomeHoldRef = { conversationId: string; askedAt: string };
+/** The welcome hold an install asks of its upsert (ConversationStore.upsert's `welcome`). */
+type WelcomeHoldAsk = { conversationId: string; until: string };
 
 export interface HandlerResult {
   /** Body of the HTTP answer (invoke responses); undefined = empty 200. */
@@ -169,12 +169,14 @@ export class ActivityHandler {
       event.type === "readReceipt" ||
       event.type === "ignored";
     if (!everyday) this.recent.forgetAll();
-    // A first install is welcomed: the conversation is held for the welcome BEFORE it is recorded,
-    // so that no message of another notification reaches it first, in any process (WelcomeStore).
-    const hold = event.type === "installed" && !this.deps.quiet ? await this.holdForWelcome(activity, observation, at) : undefined;
+    // An install that activates the conversation is welcomed: the upsert holds the conversation
+    // for that welcome in its own transaction, so that no message of another notification reaches
+    // it first, in any process (WelcomeStore). Only the activating upsert does, of the two events
+    // Teams sends per install (they may land in two processes at once).
+    const hold = event.type === "installed" ? this.welcomeHold(activity, observation, at) : undefined;
     const { record, activated } = everyday
       ? await this.recent.record(observation)
-      : await this.deps.store.conversations.upsert(observation);
+      : await this.deps.store.conversations.upsert(observation, hold);
     if (this.deps.logger.isLevelEnabled("debug")) logger().debug({ event: event.type, created: activated }, "activity recorded");
 
     const interactive =
@@ -194,11 +196,8 @@ export class ActivityHandler {
         }
         // Awaited: the welcome is stored (durable replies) before Teams gets its 200.
         if (activated && !this.deps.quiet) {
-          if (!(await this.settled(logger(), this.welcome(activity, record)))) await this.releaseHold(hold, logger);
-        } else {
-          logger().debug("repeated install: no welcome");
-          await this.releaseHold(hold, logger);
-        }
+          if (!(await this.settled(logger(), this.welcome(activity, record)))) await this.releaseHold(hold, at, logger);
+        } else logger().debug("repeated install: no welcome");
         return { event: event.type };
       case "uninstalled":
         if (record.team) await this.deps.store.conversations.setTeamStatus(record.team.id, "uninstalled", event.source, at);
@@ -342,28 +341,25 @@ export class ActivityHandler {
   }
 
   /**
-   * Hold the conversation the welcome of this install goes to (a team's: the selected channel)
-   * for at most `welcomeHoldMs`; ended early when the welcome is sent (the engine's `onFinished`)
-   * or when no welcome comes (`releaseHold`). Undefined without a WelcomeStore.
+   * The welcome hold an install asks its upsert for: the conversation the welcome goes to (a
+   * team's: the selected channel, when it is one of the team's), for at most `welcomeHoldMs`;
+   * ended early when the welcome is sent (the engine's `onFinished`) or cannot be stored
+   * (`releaseHold`). None when quiet (no welcome) or without a WelcomeStore.
    */
-  private async holdForWelcome(
-    activity: Activity,
-    observation: { id: string; kind: string },
-    at: string,
-  ): Promise<WelcomeHoldRef | undefined> {
-    const welcomes = this.deps.store.welcomes;
-    if (!welcomes) return undefined;
+  private welcomeHold(activity: Activity, observation: { id: string; kind: string }, at: string): WelcomeHoldAsk | undefined {
+    if (this.deps.quiet || !this.deps.store.welcomes) return undefined;
+    const selected = activity.channelData?.settings?.selectedChannel?.id;
+    // A channel of the same team: its id carries the team's thread (`19:...@thread.tacv2`), never another conversation's.
     const conversationId =
-      observation.kind === "channel" ? (activity.channelData?.settings?.selectedChannel?.id ?? observation.id) : observation.id;
-    const until = new Date(Date.parse(at) + (this.deps.welcomeHoldMs ?? 10_000)).toISOString();
-    return (await welcomes.expect(conversationId, at, until)) ? { conversationId, askedAt: at } : undefined;
+      observation.kind === "channel" && selected?.startsWith("19:") && selected.includes("@thread") ? selected : observation.id;
+    return { conversationId, until: new Date(Date.parse(at) + (this.deps.welcomeHoldMs ?? 10_000)).toISOString() };
   }
 
-  /** No welcome after all (a repeated install, a welcome that could not be stored): the conversation is free again. */
-  private async releaseHold(hold: WelcomeHoldRef | undefined, logger: () => Logger): Promise<void> {
+  /** The welcome could not be stored: the conversation is free again (a hold naming a welcome stays: WelcomeStore.cancel). */
+  private async releaseHold(hold: WelcomeHoldAsk | undefined, askedAt: string, logger: () => Logger): Promise<void> {
     if (!hold) return;
     await this.deps.store.welcomes
-      ?.cancel(hold.conversationId, hold.askedAt, this.deps.now())
+      ?.cancel(hold.conversationId, askedAt, this.deps.now())
       .catch((e: unknown) =>
         logger().warn({ err: e instanceof Error ? e.message : e }, "could not release the welcome hold; it ends by itself"),
       );

@@ -218,11 +218,12 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     tenantTimeZone: async (tenantId) => (await store.preferences.tenantSettings(tenantId))?.timeZone,
     // A message waiting for its welcome goes as soon as this process sent the welcome.
     onFinished: (ids) => {
-      welcomes.settled(ids);
-      // Any process's welcome among them ends its hold (WelcomeStore): the messages it held go.
-      void store.welcomes
-        ?.settled(ids, isoNow(clock))
-        .catch((e: unknown) => logger.warn({ err: e instanceof Error ? e.message : e }, "welcome holds not ended; they end by themselves"));
+      // Any process's welcome among them ends its hold (WelcomeStore), then this process's waits
+      // wake (they look at the hold: woken before the write, they would find it live).
+      const ended = store.welcomes?.settled(ids, isoNow(clock)) ?? Promise.resolve();
+      void ended
+        .catch((e: unknown) => logger.warn({ err: e instanceof Error ? e.message : e }, "welcome holds not ended; they end by themselves"))
+        .finally(() => welcomes.settled(ids));
     },
     // Any notification's message into a chat whose welcome is on its way goes after it (not only the installing one's).
     heldForReply: options.quiet ? undefined : (conversationId, id) => welcomes.holds(conversationId, id, options.welcomeWaitMs ?? 10_000),
@@ -279,10 +280,9 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     onStored: async (conversationId, id, kind) => {
       welcomes.stored(conversationId, id);
       if (kind !== "welcome" || !store.welcomes) return;
-      const at = isoNow(clock);
-      await store.welcomes.stored(conversationId, id, at);
+      await store.welcomes.stored(conversationId, id, new Date(clock.now() + (options.welcomeWaitMs ?? 10_000)).toISOString());
       // Sent before its id was on the hold (onFinished found nothing to end): end it now.
-      if (!(await engine.get(id))?.active) await store.welcomes.settled([id], at);
+      if (!(await engine.get(id))?.active) await store.welcomes.settled([id], isoNow(clock));
     },
   });
   // An install's message waits until the welcome's row was really sent (or failed), not just stored.

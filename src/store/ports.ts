@@ -65,7 +65,12 @@ export interface Page<T> {
 
 /** Durable conversation references. */
 export interface ConversationStore {
-  upsert(observation: ConversationObservation): Promise<UpsertResult>;
+  /**
+   * Record what an activity tells of a conversation. `welcome`: when this upsert activates the
+   * conversation (an install), open the hold of its welcome (WelcomeStore.expect) in the same
+   * transaction, so that no reader sees the conversation without the hold.
+   */
+  upsert(observation: ConversationObservation, welcome?: { conversationId: string; until: string }): Promise<UpsertResult>;
   get(id: string): Promise<ConversationRecord | undefined>;
   /**
    * Optional cheap form of `upsert` for an observation equal to the last one but for its time:
@@ -299,22 +304,20 @@ export interface WelcomeHold {
 
 /**
  * Welcomes on their way (issue 15): the person sees the welcome an install causes before any
- * other message, whichever process took the install event and whichever sends. While a hold is
- * live, a row of another notification into the conversation is held back at claim time
- * (`heldReason: "welcome"`), and an install step waits for it.
+ * other message, whichever process took the install event and whichever sends. The install's
+ * upsert opens the hold in its own transaction (`ConversationStore.upsert`'s `welcome`). While a
+ * hold is live, a row of another notification into the conversation is held back at claim time
+ * (`heldReason: "welcome"`), and install steps wait for it. `install_leases`: one process at a
+ * time installs the app for a person.
  */
 export interface WelcomeStore {
-  /**
-   * An install event will welcome `conversationId`: holds it from `askedAt` until `until` at the
-   * latest. False (nothing changed) while an earlier hold is live: Teams tells one install twice
-   * (installationUpdate and conversationUpdate), and the first one's welcome is the one to wait for.
-   */
-  expect(conversationId: string, askedAt: string, until: string): Promise<boolean>;
-  /** The welcome of the live hold of `conversationId` was stored as `notificationId`: its end will end the hold. */
-  stored(conversationId: string, notificationId: string, at: string): Promise<void>;
+  /** Open the hold of a new install's welcome into `conversationId`, from `askedAt` until `until` at the latest (replaces the last hold). */
+  expect(conversationId: string, askedAt: string, until: string): Promise<void>;
+  /** The welcome was stored as `notificationId`: named on the hold that names none yet, held at least until `until`; its end will end the hold. */
+  stored(conversationId: string, notificationId: string, until: string): Promise<void>;
   /** These notifications ended (sent or failed): the live holds of the welcomes among them end at `at`. */
   settled(notificationIds: readonly string[], at: string): Promise<void>;
-  /** No welcome after all (a repeated install, a reply that could not be stored): the hold asked at `askedAt` ends at `at`. */
+  /** No welcome after all (it could not be stored): the hold asked at `askedAt` ends at `at`, unless it names a welcome. */
   cancel(conversationId: string, askedAt: string, at: string): Promise<void>;
   /** The last hold of `conversationId`, live or ended. */
   get(conversationId: string): Promise<WelcomeHold | undefined>;
@@ -324,8 +327,8 @@ export interface WelcomeStore {
    * another process's would get 409 and send before that install's welcome.
    */
   claimInstall(person: string, owner: string, until: string, now: string): Promise<boolean>;
-  /** The step for `person` ended: `owner`'s lease goes. */
-  releaseInstall(person: string, owner: string): Promise<void>;
+  /** `owner`'s step for `person` ended: its lease goes, or stays until `keepUntil` (an install whose install event may still come). */
+  releaseInstall(person: string, owner: string, keepUntil?: string): Promise<void>;
 }
 
 /** People joining and leaving teams where the app is installed. */

@@ -28,43 +28,87 @@ forEachStore((stores) => {
   });
 
   describe("WelcomeStore", () => {
-    it("keeps one hold per conversation: a live one is never replaced, an ended one is", async () => {
+    it("opens a hold per install (a reinstall's replaces the last), names its welcome once, ends it with that welcome only", async () => {
       expect(await holds.get("a:h1")).toBeUndefined();
-      expect(await holds.expect("a:h1", at(0), at(10_000))).toBe(true);
+      await holds.expect("a:h1", at(0), at(10_000));
       expect(await holds.get("a:h1")).toEqual({ conversationId: "a:h1", askedAt: at(0), notificationId: undefined, until: at(10_000) });
-      // The same install told twice (installationUpdate, then conversationUpdate): the first hold stays whole.
       await holds.stored("a:h1", "n_w1", at(100));
-      expect(await holds.expect("a:h1", at(200), at(10_200))).toBe(false);
+      await holds.stored("a:h1", "n_w2", at(20_000)); // already named: nothing
       expect(await holds.get("a:h1")).toEqual({ conversationId: "a:h1", askedAt: at(0), notificationId: "n_w1", until: at(10_000) });
-      // Its welcome sent: the hold ends then, and the next install's hold replaces it.
+      // Another notification's end: nothing; its welcome's: the hold ends then.
+      await holds.settled(["n_other"], at(400));
+      expect((await holds.get("a:h1"))?.until).toBe(at(10_000));
       await holds.settled(["n_other", "n_w1"], at(500));
       expect((await holds.get("a:h1"))?.until).toBe(at(500));
-      expect(await holds.expect("a:h1", at(60_000), at(70_000))).toBe(true);
+      // A reinstall's hold replaces it; the old welcome's end, told late, does not end the new hold.
+      await holds.expect("a:h1", at(60_000), at(70_000));
       expect(await holds.get("a:h1")).toEqual({
         conversationId: "a:h1",
         askedAt: at(60_000),
         notificationId: undefined,
         until: at(70_000),
       });
-      // The old welcome's end, told late, does not end the new hold.
       await holds.settled(["n_w1"], at(61_000));
       expect((await holds.get("a:h1"))?.until).toBe(at(70_000));
     });
 
-    it("stored names the welcome of a live hold only once; cancel ends only the hold it names", async () => {
+    it("a welcome stored late holds at least until the time it gives; cancel ends only an unnamed hold it names by time", async () => {
       await holds.expect("a:h2", at(0), at(10_000));
-      await holds.stored("a:h2", "n_first", at(10));
-      await holds.stored("a:h2", "n_second", at(20));
-      expect((await holds.get("a:h2"))?.notificationId).toBe("n_first");
-      await holds.cancel("a:h2", at(-5), at(30)); // another hold's time: nothing
-      expect((await holds.get("a:h2"))?.until).toBe(at(10_000));
-      await holds.cancel("a:h2", at(0), at(40));
-      expect((await holds.get("a:h2"))?.until).toBe(at(40));
-      // An ended hold is never moved later, nor named.
-      await holds.cancel("a:h2", at(0), at(9_000));
-      await holds.settled(["n_first"], at(9_000));
-      await holds.stored("a:h2", "n_third", at(9_000));
-      expect(await holds.get("a:h2")).toEqual({ conversationId: "a:h2", askedAt: at(0), notificationId: "n_first", until: at(40) });
+      await holds.stored("a:h2", "n_late", at(15_000));
+      expect((await holds.get("a:h2"))?.until).toBe(at(15_000));
+      await holds.cancel("a:h2", at(0), at(16_000)); // names a welcome: stays
+      expect((await holds.get("a:h2"))?.until).toBe(at(15_000));
+      await holds.expect("a:h3", at(0), at(10_000));
+      await holds.cancel("a:h3", at(-5), at(30)); // another hold's time: nothing
+      expect((await holds.get("a:h3"))?.until).toBe(at(10_000));
+      await holds.cancel("a:h3", at(0), at(40));
+      expect((await holds.get("a:h3"))?.until).toBe(at(40));
+      // An ended hold is never moved later.
+      await holds.cancel("a:h3", at(0), at(9_000));
+      await holds.settled(["n_none"], at(9_000));
+      expect(await holds.get("a:h3")).toEqual({ conversationId: "a:h3", askedAt: at(0), notificationId: undefined, until: at(40) });
+    });
+
+    it("the upsert that activates a conversation opens its hold in the same transaction; one that does not, none", async () => {
+      const observation = {
+        id: "a:up1",
+        kind: "personal" as const,
+        tenantId: "t_up",
+        serviceUrl: "https://smba.example/",
+        channelId: "msteams",
+        bot: { id: "28:bot" },
+        user: { id: "29:up1" },
+        status: "active" as const,
+        statusCode: "installationUpdate:add",
+        at: at(1_000),
+      };
+      const first = await store.conversations.upsert(observation, { conversationId: "a:up1", until: at(11_000) });
+      expect(first.activated).toBe(true);
+      expect(await holds.get("a:up1")).toEqual({
+        conversationId: "a:up1",
+        askedAt: at(1_000),
+        notificationId: undefined,
+        until: at(11_000),
+      });
+      await holds.stored("a:up1", "n_up", at(11_000));
+      // The install's second event (Teams sends two): not an activation, the hold stays whole.
+      const again = await store.conversations.upsert({ ...observation, at: at(1_500) }, { conversationId: "a:up1", until: at(11_500) });
+      expect(again.activated).toBe(false);
+      expect(await holds.get("a:up1")).toEqual({ conversationId: "a:up1", askedAt: at(1_000), notificationId: "n_up", until: at(11_000) });
+    });
+
+    it("install leases: one owner at a time until it releases or its time ends; a release may keep it a while", async () => {
+      expect(await holds.claimInstall("t|p1", "o1", at(60_000), at(0))).toBe(true);
+      expect(await holds.claimInstall("t|p1", "o2", at(60_100), at(100))).toBe(false);
+      await holds.releaseInstall("t|p1", "o2"); // not its lease: nothing
+      expect(await holds.claimInstall("t|p1", "o2", at(60_200), at(200))).toBe(false);
+      await holds.releaseInstall("t|p1", "o1", at(10_000)); // kept until 10 s (an install event may still come)
+      expect(await holds.claimInstall("t|p1", "o2", at(60_300), at(9_999))).toBe(false);
+      expect(await holds.claimInstall("t|p1", "o2", at(70_000), at(10_000))).toBe(true);
+      await holds.releaseInstall("t|p1", "o2");
+      expect(await holds.claimInstall("t|p1", "o3", at(70_000), at(10_001))).toBe(true);
+      // A lease whose time passed is taken over (its process died).
+      expect(await holds.claimInstall("t|p1", "o4", at(140_000), at(70_000))).toBe(true);
     });
   });
 

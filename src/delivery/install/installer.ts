@@ -71,6 +71,9 @@ export interface InstallerDeps {
   inlineWaitMs?: number | undefined;
 }
 
+/** What installing for one target came to (an installation job's row). */
+export type InstallOutcome = { status: "installed" | "alreadyInstalled" | "refused" | "failed"; code?: string; message?: string };
+
 /** Where an installation job installs the app: for a user, in a team, in a group chat. */
 export type InstallScope = "user" | "team" | "chat";
 
@@ -110,8 +113,9 @@ export class Installer {
    * would send its message before the first install's welcome.
    */
   private readonly installing = new Set<string>();
-  /** This Installer's name on the install leases it takes (one per process). */
+  /** This Installer's name on the install leases it takes (one per process), and its steps' count. */
   private readonly owner = `installer:${randomUUID()}`;
+  private leases = 0;
 
   constructor(private readonly deps: InstallerDeps) {
     const graphRate = tenantPolicy(deps.installRps ?? 30);
@@ -155,13 +159,14 @@ export class Installer {
       try {
         // The same across processes: another one's step for this person goes first (install_leases).
         const leases = this.deps.welcomes?.holds;
+        const owner = this.leaseOwner();
         const now = clock.now();
-        if (leases && !(await leases.claimInstall(person, this.owner, iso(now + INSTALL_LEASE_MS), iso(now))))
+        if (leases && !(await leases.claimInstall(person, owner, iso(now + INSTALL_LEASE_MS), iso(now))))
           return { kind: "wait", until: now + WELCOME_RECHECK_MS };
         try {
           return await this.installFor(tenantId, graphId, signal);
         } finally {
-          await leases?.releaseInstall(person, this.owner).catch(() => undefined); // else it ends by its time
+          await leases?.releaseInstall(person, owner).catch(() => undefined); // else it ends by its time
         }
       } finally {
         this.installing.delete(person);
@@ -255,12 +260,37 @@ export class Installer {
    * Install the app for one user (an installation job): waits out the tenant's budget and any
    * Retry-After itself, tries transient failures up to 5 times, and reports the outcome.
    */
-  async installOne(
+  async installOne(tenantId: string, userId: string, signal?: AbortSignal, scope: InstallScope = "user"): Promise<InstallOutcome> {
+    const leases = scope === "user" ? this.deps.welcomes?.holds : undefined;
+    if (!leases) return this.installNow(tenantId, userId, signal, scope);
+    const { clock } = this.deps;
+    // While this job installs for the person, no message step installs beside it (install_leases).
+    const person = `${tenantId}|${userId}`.toLowerCase();
+    const owner = this.leaseOwner();
+    for (;;) {
+      const now = clock.now();
+      if (await leases.claimInstall(person, owner, iso(now + INSTALL_LEASE_MS), iso(now))) break;
+      if (signal?.aborted) return { status: "failed", code: installCodes.unavailable, message: "Stopped before the install." };
+      await clock.sleep(WELCOME_RECHECK_MS, signal).catch(() => undefined);
+    }
+    let outcome: InstallOutcome | undefined;
+    try {
+      outcome = await this.installNow(tenantId, userId, signal, scope);
+      return outcome;
+    } finally {
+      // After a new install Teams' install event (and so the welcome's hold) may still be on its
+      // way: a message step for the person waits that long too, then finds the hold or the chat.
+      const keep = outcome?.status === "installed" ? iso(clock.now() + (this.deps.welcomeWaitMs ?? 10_000)) : undefined;
+      await leases.releaseInstall(person, owner, keep).catch(() => undefined);
+    }
+  }
+
+  private async installNow(
     tenantId: string,
     userId: string,
-    signal?: AbortSignal,
-    scope: InstallScope = "user",
-  ): Promise<{ status: "installed" | "alreadyInstalled" | "refused" | "failed"; code?: string; message?: string }> {
+    signal: AbortSignal | undefined,
+    scope: InstallScope,
+  ): Promise<InstallOutcome> {
     const { apps, clock } = this.deps;
     let catalogId: string | undefined;
     for (let attempt = 1; ; attempt++) {
@@ -315,6 +345,11 @@ export class Installer {
         await clock.sleep(1_000 * 2 ** (attempt - 1), signal).catch(() => undefined);
       }
     }
+  }
+
+  /** A lease owner of its own for each step: two steps of this process exclude each other as two processes' do. */
+  private leaseOwner(): string {
+    return `${this.owner}:${++this.leases}`;
   }
 
   /** The chat's record once the install events stored it (polled), or undefined after `timeoutMs`. */

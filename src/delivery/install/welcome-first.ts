@@ -39,14 +39,14 @@ export async function welcomeFirst(w: WelcomeWatch, chat: string, installedAt: n
     const hold = await w.holds.get(chat).catch(() => undefined);
     const now = w.clock.now();
     if (signal?.aborted || now >= giveUp) return true;
-    const ours = hold !== undefined && (installedAt === undefined || Date.parse(hold.askedAt) >= installedAt - SKEW_MS);
-    if (ours) {
-      const left = Date.parse(hold.until) - now;
-      if (left <= 0) return true;
+    // Any live hold, this install's or not: a welcome is on its way into the chat.
+    const left = hold ? Date.parse(hold.until) - now : 0;
+    if (left > 0) {
       await w.tracker.nap(chat, Math.min(LOOK_MS, left), signal);
       continue;
     }
-    if (installedAt === undefined) return true;
+    const seen = installedAt === undefined || (hold !== undefined && Date.parse(hold.askedAt) >= installedAt - SKEW_MS);
+    if (seen) return true;
     if (now >= deadline) return false;
     await w.tracker.nap(chat, Math.min(LOOK_MS, deadline - now), signal);
   }

@@ -9,6 +9,7 @@ import { decodeCursor, encodeCursor } from "./cursor.js";
 import { listQuery, personalQuery } from "./queries.js";
 import { type ConversationRow, conversationToRow, rowToConversation } from "./rows.js";
 import type { Database } from "./schema.js";
+import { openHold } from "./welcomes.js";
 
 /** Largest page `list` returns, in rows: big enough for batched audience expansion, small enough to hold in memory. */
 export const maxPageSize = 10_000;
@@ -30,28 +31,35 @@ export class KyselyConversationStore implements ConversationStore {
    * create it (`createRecord`). One transaction: the row is read `FOR UPDATE` on PostgreSQL (the
    * whole file is write-locked on SQLite), so two concurrent upserts of the same id serialise;
    * when both find no row, the insert that loses the race (`ON CONFLICT DO NOTHING`) re-reads the
-   * winner's row and merges into it. Exactly one of them reports `created`.
+   * winner's row and merges into it. Exactly one of them reports `created`, and one `activated`:
+   * only that one opens the welcome's hold (`welcome`, WelcomeStore), in the same transaction.
    */
-  async upsert(observation: ConversationObservation): Promise<UpsertResult> {
+  async upsert(observation: ConversationObservation, welcome?: { conversationId: string; until: string }): Promise<UpsertResult> {
     const obs = { ...observation, at: canonicalTime(observation.at) };
     return this.db.transaction().execute(async (trx) => {
-      let row = await this.lockedRow(trx, obs.id);
-      if (!row) {
-        const { record, activated } = createRecord(obs);
-        const inserted = await trx
-          .insertInto("conversations")
-          .values(conversationToRow(record))
-          .onConflict((oc) => oc.column("id").doNothing())
-          .executeTakeFirst();
-        if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return { record, created: true, activated };
-        row = await this.lockedRow(trx, obs.id);
-        if (!row) throw new Error(`conversation ${obs.id} conflicted on insert but cannot be read`);
-      }
-      const { record, activated } = mergeObservation(rowToConversation(row), obs);
-      const { id: _id, created_at: _createdAt, ...changes } = conversationToRow(record);
-      await trx.updateTable("conversations").set(changes).where("id", "=", obs.id).execute();
-      return { record, created: false, activated };
+      const result = await this.upsertIn(trx, obs);
+      if (result.activated && welcome) await openHold(trx, welcome.conversationId, obs.at, welcome.until);
+      return result;
     });
+  }
+
+  private async upsertIn(trx: Transaction<Database>, obs: ConversationObservation): Promise<UpsertResult> {
+    let row = await this.lockedRow(trx, obs.id);
+    if (!row) {
+      const { record, activated } = createRecord(obs);
+      const inserted = await trx
+        .insertInto("conversations")
+        .values(conversationToRow(record))
+        .onConflict((oc) => oc.column("id").doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return { record, created: true, activated };
+      row = await this.lockedRow(trx, obs.id);
+      if (!row) throw new Error(`conversation ${obs.id} conflicted on insert but cannot be read`);
+    }
+    const { record, activated } = mergeObservation(rowToConversation(row), obs);
+    const { id: _id, created_at: _createdAt, ...changes } = conversationToRow(record);
+    await trx.updateTable("conversations").set(changes).where("id", "=", obs.id).execute();
+    return { record, created: false, activated };
   }
 
   /**
