@@ -17,6 +17,8 @@ export interface WelcomeWatch {
   clock: Clock;
   /** How long an install waits for its install event's welcome, in ms (Installer's welcomeWaitMs). */
   waitMs: number;
+  /** How often the store is looked at, in ms. Default LOOK_MS. */
+  lookMs?: number | undefined;
 }
 
 /**
@@ -35,6 +37,7 @@ export async function welcomeFirst(w: WelcomeWatch, chat: string, installedAt: n
   const start = w.clock.now();
   const deadline = (installedAt ?? start) + w.waitMs;
   const giveUp = start + 2 * w.waitMs;
+  const look = w.lookMs ?? LOOK_MS;
   for (;;) {
     const hold = await w.holds.get(chat).catch(() => undefined);
     const now = w.clock.now();
@@ -42,12 +45,12 @@ export async function welcomeFirst(w: WelcomeWatch, chat: string, installedAt: n
     // Any live hold, this install's or not: a welcome is on its way into the chat.
     const left = hold ? Date.parse(hold.until) - now : 0;
     if (left > 0) {
-      await w.tracker.nap(chat, Math.min(LOOK_MS, left), signal);
+      await w.tracker.nap(chat, Math.min(look, left), signal);
       continue;
     }
     const seen = installedAt === undefined || (hold !== undefined && Date.parse(hold.askedAt) >= installedAt - SKEW_MS);
     if (seen) return true;
     if (now >= deadline) return false;
-    await w.tracker.nap(chat, Math.min(LOOK_MS, deadline - now), signal);
+    await w.tracker.nap(chat, Math.min(look, deadline - now), signal);
   }
 }
