@@ -68,7 +68,11 @@ export function durableReplies(deps: {
           message: toMessage(message),
         });
         if (created) unsettled.add(notification.id);
-        await deps.onStored?.(conversationId, notification.id, kind);
+        // The reply is stored and will be sent: what follows it (the welcome's hold) failing must not
+        // make it look unsent (the handler would end the hold of a welcome still to come).
+        await Promise.resolve(deps.onStored?.(conversationId, notification.id, kind)).catch((e: unknown) =>
+          deps.logger.warn({ err: e instanceof Error ? e.message : e, conversationId }, "reply stored; what follows it failed"),
+        );
         deps.replies.inc({ kind, result: created ? "stored" : "duplicate" });
       } catch (e) {
         deps.replies.inc({ kind, result: "failed" });

@@ -280,6 +280,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     onStored: async (conversationId, id, kind) => {
       welcomes.stored(conversationId, id);
       if (kind !== "welcome" || !store.welcomes) return;
+      // A failure here is logged by durableReplies (the welcome stays stored): the hold then ends by its time.
       await store.welcomes.stored(conversationId, id, new Date(clock.now() + (options.welcomeWaitMs ?? 10_000)).toISOString());
       // Sent before its id was on the hold (onFinished found nothing to end): end it now.
       if (!(await engine.get(id))?.active) await store.welcomes.settled([id], isoNow(clock));

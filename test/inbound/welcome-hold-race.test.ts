@@ -49,9 +49,9 @@ forEachStore((stores) => {
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
     const slowConversations = Object.create(store.conversations) as Store["conversations"];
-    slowConversations.upsert = async (o) => {
+    slowConversations.upsert = async (o, welcome) => {
       await gate;
-      return store.conversations.upsert(o);
+      return store.conversations.upsert(o, welcome);
     };
     const slowStore = Object.create(store) as Store;
     Object.defineProperty(slowStore, "conversations", { value: slowConversations });

@@ -125,8 +125,24 @@ export class Installer {
     );
   }
 
+  /**
+   * The person's chat as the install events recorded it: by the chat id Graph gave, else the
+   * person's active personal chat (Graph names the chat `19:…@unq.gbl.spaces`, the install event
+   * may name it `a:…`: the welcome and its hold use the latter).
+   */
+  private async recordedChat(tenantId: string, graphId: string, chat: string) {
+    const byId = await this.deps.conversations.get(chat);
+    if (byId) return byId;
+    const mine = GUID.test(graphId) ? await this.deps.conversations.findPersonal(tenantId, graphId) : undefined;
+    return mine?.status === "active" ? mine : undefined;
+  }
+
   /** Resolves once no welcome is on its way into `conversationId` (welcomeFirst); false when an install (`installedAt`) saw none come. */
-  private welcomeFirst(conversationId: string, installedAt: number | undefined, signal: AbortSignal | undefined): Promise<boolean> {
+  private welcomeFirst(
+    conversationId: string | (() => Promise<string>),
+    installedAt: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
     const watch = this.deps.welcomes;
     return watch ? welcomeFirst(watch, conversationId, installedAt, signal) : Promise.resolve(true);
   }
@@ -220,15 +236,22 @@ export class Installer {
           error: { code: installCodes.unavailable, message: "Graph installed the app but listed no installation with a chat yet." },
         };
       // The welcome goes first: after a new install, the one its install event asks for (whichever
-      // process's bot endpoint took it); after a 409, one still on its way. No send slot is held.
-      if (!(await this.welcomeFirst(chat, answer === "installed" ? started : undefined, signal)))
-        this.deps.logger.info({ tenantId, conversationId: chat }, "no welcome seen after the install; sending the message anyway");
+      // process's bot endpoint took it); after a 409, one still on its way, and, when no install
+      // event was recorded for the person yet, the one an install made moments ago (another
+      // step's whose lease ran out, an admin's) may still ask for. No send slot is held.
+      const welcomeChat = () => this.recordedChat(tenantId, graphId, chat);
+      if (this.deps.welcomes) {
+        const since = answer === "installed" ? started : (await welcomeChat()) ? undefined : clock.now();
+        const seen = await this.welcomeFirst(async () => (await welcomeChat())?.id ?? chat, since, signal);
+        if (!seen && answer === "installed")
+          this.deps.logger.info({ tenantId, conversationId: chat }, "no welcome seen after the install; sending the message anyway");
+      }
       // The install events (when they came) carry the chat's serviceUrl: better than the tenant's guess.
       // Without a welcome to watch (quiet: the host bot welcomes), wait for those events instead.
       const recorded =
         answer === "installed" && !this.deps.welcomes
           ? await this.recorded(chat, this.deps.welcomeWaitMs ?? 10_000, signal)
-          : await this.deps.conversations.get(chat);
+          : await welcomeChat();
       return {
         kind: "chat",
         conversationId: chat,

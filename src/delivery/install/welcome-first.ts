@@ -22,7 +22,8 @@ export interface WelcomeWatch {
 }
 
 /**
- * Resolves when a message into `chat` may go without overtaking a welcome, whichever process took
+ * Resolves when a message into `chat` (an id, or how to find it: the install event's chat may be
+ * recorded under another id than Graph's) may go without overtaking a welcome, whichever process took
  * the install event (it holds the chat in the store before recording it, WelcomeStore.expect) and
  * whichever process sends the welcome (its end ends the hold):
  * - `installedAt` set (this step installed the app then; Graph answered 201): waits for the
@@ -33,24 +34,30 @@ export interface WelcomeWatch {
  * Never longer than twice `waitMs` in all, whatever another process's clock says. Returns false
  * when an install saw no install event in time (the message then goes anyway).
  */
-export async function welcomeFirst(w: WelcomeWatch, chat: string, installedAt: number | undefined, signal?: AbortSignal): Promise<boolean> {
+export async function welcomeFirst(
+  w: WelcomeWatch,
+  chat: string | (() => Promise<string>),
+  installedAt: number | undefined,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const start = w.clock.now();
   const deadline = (installedAt ?? start) + w.waitMs;
   const giveUp = start + 2 * w.waitMs;
   const look = w.lookMs ?? LOOK_MS;
   for (;;) {
-    const hold = await w.holds.get(chat).catch(() => undefined);
+    const id = typeof chat === "string" ? chat : await chat().catch(() => undefined);
+    const hold = id === undefined ? undefined : await w.holds.get(id).catch(() => undefined);
     const now = w.clock.now();
     if (signal?.aborted || now >= giveUp) return true;
     // Any live hold, this install's or not: a welcome is on its way into the chat.
     const left = hold ? Date.parse(hold.until) - now : 0;
     if (left > 0) {
-      await w.tracker.nap(chat, Math.min(look, left), signal);
+      await w.tracker.nap(id ?? "", Math.min(look, left), signal);
       continue;
     }
     const seen = installedAt === undefined || (hold !== undefined && Date.parse(hold.askedAt) >= installedAt - SKEW_MS);
     if (seen) return true;
     if (now >= deadline) return false;
-    await w.tracker.nap(chat, Math.min(look, deadline - now), signal);
+    await w.tracker.nap(id ?? "", Math.min(look, deadline - now), signal);
   }
 }
