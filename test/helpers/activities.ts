@@ -1,3 +1,5 @@
+import { type Activity, parseActivity } from "../../src/inbound/activity.js";
+
 /**
  * Activities shaped like the ones Teams sends (protocol reference, section 2), for tests.
  * Every builder takes overrides so a test states only what it is about.
@@ -112,4 +114,11 @@ export function channelMessage(user: UserLike, text: string, channel = ANNOUNCEM
     entities: [{ type: "mention", mentioned: BOT, text: `<at>${BOT.name}</at>` }],
     channelData: teamChannelData({ channel: { id: channel.id } }),
   });
+}
+
+/** An activity body parsed as Herald's bot endpoint parses it (throws what parseActivity refused). */
+export function parsedActivity(body: unknown): Activity {
+  const r = parseActivity(body);
+  if (!r.ok) throw new Error(r.reason);
+  return r.activity;
 }

@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseActivity } from "../../src/inbound/activity.js";
 import { ActivityHandler, type BotReplies } from "../../src/inbound/handler.js";
 import type { OutgoingMessage } from "../../src/inbound/messages.js";
 import { silentLogger } from "../../src/log.js";
@@ -9,6 +8,7 @@ import {
   alice,
   bob,
   channelMessage,
+  parsedActivity,
   personalConversation,
   personalInstall,
   personalMessage,
@@ -41,11 +41,7 @@ class RecordingReplies implements BotReplies {
   }
 }
 
-function activity(body: unknown) {
-  const r = parseActivity(body);
-  if (!r.ok) throw new Error(r.reason);
-  return r.activity;
-}
+const activity = parsedActivity;
 
 forEachStore((stores) => {
   let store: Store;

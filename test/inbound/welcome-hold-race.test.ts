@@ -1,9 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseActivity } from "../../src/inbound/activity.js";
 import { ActivityHandler, type BotReplies } from "../../src/inbound/handler.js";
 import { silentLogger } from "../../src/log.js";
 import type { Store } from "../../src/store/ports.js";
-import { alice, bob, personalConversation, personalInstall, personalUninstall } from "../helpers/activities.js";
+import { alice, bob, parsedActivity, personalConversation, personalInstall, personalUninstall } from "../helpers/activities.js";
 import { forEachStore } from "../helpers/stores.js";
 
 /**
@@ -13,11 +12,7 @@ import { forEachStore } from "../helpers/stores.js";
  * while the first welcome is still unsent. In each case the welcome that will be sent must hold
  * the chat until it is sent. Two ActivityHandlers on one store stand for two processes.
  */
-function activity(body: unknown) {
-  const r = parseActivity(body);
-  if (!r.ok) throw new Error(r.reason);
-  return r.activity;
-}
+const activity = parsedActivity;
 
 forEachStore((stores) => {
   let store: Store;

@@ -1,10 +1,9 @@
 import { beforeAll, expect, it } from "vitest";
 import { resolveAudience } from "../../src/delivery/audience/resolve.js";
-import { parseActivity } from "../../src/inbound/activity.js";
 import { ActivityHandler, type BotReplies } from "../../src/inbound/handler.js";
 import { silentLogger } from "../../src/log.js";
 import type { Store } from "../../src/store/ports.js";
-import { BOT, SERVICE_URL, TENANT, type UserLike } from "../helpers/activities.js";
+import { BOT, parsedActivity, SERVICE_URL, TENANT, type UserLike } from "../helpers/activities.js";
 import { forEachStore } from "../helpers/stores.js";
 
 /**
@@ -25,11 +24,7 @@ const replies: BotReplies = {
 const installer: UserLike = { id: "29:installer", name: "Installer", aadObjectId: "aad-installer" };
 const newcomer = { id: "29:newcomer", aadObjectId: "aad-newcomer" };
 
-function activity(body: unknown) {
-  const r = parseActivity(body);
-  if (!r.ok) throw new Error(r.reason);
-  return r.activity;
-}
+const activity = parsedActivity;
 
 /** A team conversationUpdate as Teams sends it (protocol reference, section 2). */
 function teamUpdate(opts: {
