@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { ActivityHandler, type BotReplies } from "../../src/inbound/handler.js";
 import { silentLogger } from "../../src/log.js";
 import type { Store } from "../../src/store/ports.js";
