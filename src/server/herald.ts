@@ -158,11 +158,11 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   const graphAgent = graphEnabled(config) ? createHttpAgent() : undefined;
   const graph = graphAgent ? createGraph(config, { dispatcher: graphAgent, clock, logger, pageSize: options.graphPageSize }) : undefined;
   const welcomes = new WelcomeTracker(clock);
+  /** How long a welcome holds other messages into its chat at most, and an install step waits for it. */
+  const welcomeWaitMs = options.welcomeWaitMs ?? 10_000;
   // Install steps wait for the welcome their install event asked for, whichever process took it.
   const welcomeWatch =
-    options.quiet || !store.welcomes
-      ? undefined
-      : { holds: store.welcomes, tracker: welcomes, clock, waitMs: options.welcomeWaitMs ?? 10_000 };
+    options.quiet || !store.welcomes ? undefined : { holds: store.welcomes, tracker: welcomes, clock, waitMs: welcomeWaitMs };
   const names = new DirectoryNames();
   const installer =
     graph && autoInstallEnabled(config)
@@ -179,7 +179,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
           timeScale: options.delivery?.timeScale ?? 1,
           installRps: options.installRps,
           installConcurrency: options.installConcurrency,
-          welcomeWaitMs: options.welcomeWaitMs,
+          welcomeWaitMs,
         })
       : undefined;
   const installations =
@@ -226,7 +226,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
         .finally(() => welcomes.settled(ids));
     },
     // Any notification's message into a chat whose welcome is on its way goes after it (not only the installing one's).
-    heldForReply: options.quiet ? undefined : (conversationId, id) => welcomes.holds(conversationId, id, options.welcomeWaitMs ?? 10_000),
+    heldForReply: options.quiet ? undefined : (conversationId, id) => welcomes.holds(conversationId, id, welcomeWaitMs),
     config: {
       tenantRps: config.tenantRps,
       inFlightPolicy: config.inFlightPolicy,
@@ -281,7 +281,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
       welcomes.stored(conversationId, id);
       if (kind !== "welcome" || !store.welcomes) return;
       // A failure here is logged by durableReplies (the welcome stays stored): the hold then ends by its time.
-      await store.welcomes.stored(conversationId, id, new Date(clock.now() + (options.welcomeWaitMs ?? 10_000)).toISOString());
+      await store.welcomes.stored(conversationId, id, new Date(clock.now() + welcomeWaitMs).toISOString());
       // Sent before its id was on the hold (onFinished found nothing to end): end it now.
       if (!(await engine.get(id))?.active) await store.welcomes.settled([id], isoNow(clock));
     },
@@ -319,7 +319,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     quiet: options.quiet,
     preferences,
     knownName: (tenantId, aadObjectId) => names.nameOf(tenantId, aadObjectId),
-    welcomeHoldMs: options.welcomeWaitMs,
+    welcomeHoldMs: welcomeWaitMs,
   });
   const verifier =
     config.inboundAuth === "jwt" ? createInboundVerifier({ ...inboundVerifierOptions(config, cloud), clock, logger }) : undefined;

@@ -3,7 +3,7 @@ import type { Clock } from "../../clock.js";
 import type { TeamsAppGraph } from "../../graph/apps.js";
 import { GraphError } from "../../graph/errors.js";
 import type { Logger } from "../../log.js";
-import type { ConversationStore } from "../../store/ports.js";
+import type { ConversationStore, WelcomeStore } from "../../store/ports.js";
 import { type BucketKey, type RateLimiter, tenantPolicy } from "../limits/index.js";
 import type { Job, RowError } from "../model.js";
 import { scalePolicy } from "../policies.js";
@@ -176,9 +176,7 @@ export class Installer {
         // The same across processes: another one's step for this person goes first (install_leases).
         const leases = this.deps.welcomes?.holds;
         const owner = this.leaseOwner();
-        const now = clock.now();
-        if (leases && !(await leases.claimInstall(person, owner, iso(now + INSTALL_LEASE_MS), iso(now))))
-          return { kind: "wait", until: now + WELCOME_RECHECK_MS };
+        if (leases && !(await this.claimLease(leases, person, owner))) return { kind: "wait", until: clock.now() + WELCOME_RECHECK_MS };
         try {
           return await this.installFor(tenantId, graphId, signal);
         } finally {
@@ -290,9 +288,7 @@ export class Installer {
     // While this job installs for the person, no message step installs beside it (install_leases).
     const person = `${tenantId}|${userId}`.toLowerCase();
     const owner = this.leaseOwner();
-    for (;;) {
-      const now = clock.now();
-      if (await leases.claimInstall(person, owner, iso(now + INSTALL_LEASE_MS), iso(now))) break;
+    while (!(await this.claimLease(leases, person, owner))) {
       if (signal?.aborted) return { status: "failed", code: installCodes.unavailable, message: "Stopped before the install." };
       await clock.sleep(WELCOME_RECHECK_MS, signal).catch(() => undefined);
     }
@@ -373,6 +369,12 @@ export class Installer {
   /** A lease owner of its own for each step: two steps of this process exclude each other as two processes' do. */
   private leaseOwner(): string {
     return `${this.owner}:${++this.leases}`;
+  }
+
+  /** Take the install lease on `person` for INSTALL_LEASE_MS; false while another step holds it. */
+  private claimLease(leases: WelcomeStore, person: string, owner: string): Promise<boolean> {
+    const now = this.deps.clock.now();
+    return leases.claimInstall(person, owner, iso(now + INSTALL_LEASE_MS), iso(now));
   }
 
   /** The chat's record once the install events stored it (polled), or undefined after `timeoutMs`. */

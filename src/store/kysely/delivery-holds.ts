@@ -39,6 +39,11 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 /** Why and until when a claimed row goes back to the pool. */
 type Hold = { until: number; reason: HoldReason | "welcome" };
 
+/** The conversations `rows` go to, each once (rows still to create their chat have none). */
+const chatsOf = (rows: readonly JobRow[]): string[] => [
+  ...new Set(rows.map((r) => r.conversation_id).filter((c): c is string => c !== null)),
+];
+
 /** The person a row reaches, for the frequency cap: its user's Teams id, else the user id it was created for. */
 const personOf = (r: JobRow): string | undefined => r.user_id ?? (r.kind === "user" ? (r.target_id ?? undefined) : undefined);
 
@@ -113,7 +118,7 @@ export async function applyHolds(
 }
 
 /** How soon a row held back for a welcome on its way is looked at again, in ms (the welcome usually goes within a second). */
-export const WELCOME_RECHECK_MS = 250;
+const WELCOME_RECHECK_MS = 250;
 
 /**
  * Rows into a conversation whose welcome is on its way (a live hold of another notification,
@@ -122,7 +127,7 @@ export const WELCOME_RECHECK_MS = 250;
  * welcome first. One lookup by primary key per conversation, only those of this claim.
  */
 async function holdForWelcomes(db: Kysely<AllTables>, sends: readonly JobRow[], held: Map<number, Hold>, now: number): Promise<void> {
-  const ids = [...new Set(sends.map((r) => r.conversation_id).filter((c): c is string => c !== null))];
+  const ids = chatsOf(sends);
   if (ids.length === 0) return;
   const live = new Map<string, number>();
   for (const part of chunk(ids, rowsPerStatement)) {
@@ -159,7 +164,7 @@ async function holdForWindow(
   };
   const cap = settings.frequencyCap;
   if (window.quietHours || window.workingDays) {
-    const ids = [...new Set(sends.map((r) => r.conversation_id).filter((c): c is string => c !== null))];
+    const ids = chatsOf(sends);
     const zones = new Map<string, string>();
     if (ids.length > 0) {
       const found = await db.selectFrom("conversations").select(["id", "timezone"]).where("id", "in", ids).execute();
