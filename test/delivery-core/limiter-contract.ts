@@ -10,9 +10,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Clock } from "../../src/clock.js";
 import {
+  compileWindow,
   conversationSendPolicy,
   defaultGcraOptions,
   type GcraOptions,
+  GROUP_OPEN_MS,
   type LimitPolicy,
   type LimitWindow,
   tenantPolicy,
@@ -58,13 +60,30 @@ export function assertNoWindowExceeded(times: readonly number[], policy: LimitPo
   }
 }
 
+/** Plain windows (a burst) and grouped ones (ticks of `group` requests, burst 1), half and half. */
 const windowArb: fc.Arbitrary<LimitWindow> = fc
   .record({
     limit: fc.integer({ min: 1, max: 12 }),
     windowMs: fc.integer({ min: 50, max: 3_000 }),
-    burstShare: fc.double({ min: 0, max: 1, noNaN: true }),
+    share: fc.double({ min: 0, max: 1, noNaN: true }),
+    grouped: fc.boolean(),
   })
-  .map(({ limit, windowMs, burstShare }) => ({ limit, windowMs, burst: 1 + Math.floor(burstShare * (limit - 1)) }));
+  .map(({ limit, windowMs, share, grouped }) =>
+    grouped
+      ? { limit, windowMs, group: 1 + Math.floor(share * (limit - 1)) }
+      : { limit, windowMs, burst: 1 + Math.floor(share * (limit - 1)) },
+  );
+
+/** The most slots every window of `buckets` admits at once (see BucketKey.slots). */
+function mostSlots(buckets: readonly BucketKey[], options: GcraOptions): number {
+  let most = Number.POSITIVE_INFINITY;
+  for (const b of buckets)
+    for (const w of b.policy) {
+      const c = compileWindow(w, options);
+      most = Math.min(most, c.group > 1 ? c.group : 1 + Math.floor(c.toleranceUs / c.intervalUs));
+    }
+  return most;
+}
 
 const eventArb = fc.record({
   /** ms after the previous request; fractions exercise sub-ms arithmetic. */
@@ -73,6 +92,8 @@ const eventArb = fc.record({
   mask: fc.integer({ min: 1, max: 7 }),
   /** When refused: come back exactly when told (probes the boundary), or keep the random gaps. */
   obey: fc.boolean(),
+  /** Slots taken at once (requests leaving together), capped by what the buckets admit at once. */
+  slots: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 12 })),
 });
 
 export function rateLimiterContract(name: string, harness: LimiterHarness): void {
@@ -95,12 +116,16 @@ export function rateLimiterContract(name: string, harness: LimiterHarness): void
             for (const e of events) {
               now += e.gap;
               clock.t = now;
-              const mine = buckets.filter((_, i) => (e.mask >> i) & 1);
+              const chosen = buckets.filter((_, i) => (e.mask >> i) & 1);
+              const slots = Math.min(e.slots, mostSlots(chosen, { marginMs, catchUpMs }));
+              const mine = chosen.map((b) => ({ ...b, slots }));
+              const admit = (at: number) =>
+                buckets.forEach((b, i) => {
+                  if (chosen.includes(b)) for (let n = 0; n < slots; n++) admitted[i]!.push(at);
+                });
               const wait = await limiter.tryAcquire(mine, now);
               if (wait === 0) {
-                buckets.forEach((b, i) => {
-                  if (mine.includes(b)) admitted[i]!.push(now);
-                });
+                admit(now);
               } else if (e.obey) {
                 expect(wait).toBeGreaterThanOrEqual(1);
                 // A refusal takes nothing, so asking again just before the promised time is refused too,
@@ -109,9 +134,7 @@ export function rateLimiterContract(name: string, harness: LimiterHarness): void
                 now += wait;
                 clock.t = now;
                 expect(await limiter.tryAcquire(mine, now)).toBe(0);
-                buckets.forEach((b, i) => {
-                  if (mine.includes(b)) admitted[i]!.push(now);
-                });
+                admit(now);
               }
             }
             buckets.forEach((b, i) => {
@@ -148,6 +171,38 @@ export function rateLimiterContract(name: string, harness: LimiterHarness): void
       const { marginMs, catchUpMs } = defaultGcraOptions;
       const steady = (50 * 60 * 1_000) / (1_000 + marginMs + catchUpMs);
       expect(admitted.length).toBeGreaterThanOrEqual(Math.ceil(0.99 * steady));
+      expect(admitted.length).toBeGreaterThanOrEqual(Math.ceil(0.95 * 50 * 60));
+    });
+
+    it("hands a grouped window out in ticks: up to `group` at once while the tick is open, at the steady rate of one by one", async () => {
+      const clock = simClock();
+      const { limiter, peer } = await harness.fresh({}, clock);
+      const tenant: BucketKey = { key: "tick-tenant", policy: tenantPolicy(50) };
+      expect(tenant.policy[0]!.group).toBe(10);
+      // One call for 4, then one by one from both handles (two processes): the tick's 10 are taken at once,
+      expect(await limiter.tryAcquire([{ ...tenant, slots: 4 }], 1_000)).toBe(0);
+      for (let i = 0; i < 6; i++) expect(await (i % 2 ? peer : limiter).tryAcquire([tenant], 1_000 + i)).toBe(0);
+      // then nothing until the next tick: 209 ms after the first (1045 ms per 5 ticks), less the
+      // 10 ms a late timer may catch up.
+      expect(await limiter.tryAcquire([tenant], 1_003)).toBe(196);
+      // A tick is open GROUP_OPEN_MS only: a request after that waits for the next one, the rest is lost.
+      expect(await limiter.tryAcquire([tenant], 1_199)).toBe(0);
+      expect(await limiter.tryAcquire([tenant], 1_199 + GROUP_OPEN_MS)).toBe(0);
+      expect(await limiter.tryAcquire([tenant], 1_199 + GROUP_OPEN_MS + 1)).toBe(1_000 + 2 * 209 - 10 - (1_199 + GROUP_OPEN_MS + 1));
+      // More than a tick at once can never go: a usage error, not a wait.
+      await expect(limiter.tryAcquire([{ ...tenant, slots: 11 }], 5_000)).rejects.toMatchObject({ code: "HERALD_E_LIMITER_USAGE" });
+      // A minute of groups of 10, timers 0-5 ms late: ≥ 95 % of the ceiling, no window over 50.
+      const rnd = fc.sample(fc.double({ min: 0, max: 5, noNaN: true }), { numRuns: 1_000, seed: 7 });
+      const admitted: number[] = [];
+      let now = 10_000;
+      let late = 0;
+      while (now < 70_000) {
+        clock.t = now;
+        const wait = await limiter.tryAcquire([{ ...tenant, slots: 10 }], now);
+        if (wait === 0) for (let n = 0; n < 10; n++) admitted.push(now);
+        else now += wait + rnd[late++ % rnd.length]!;
+      }
+      assertNoWindowExceeded(admitted, tenant.policy, "tenant");
       expect(admitted.length).toBeGreaterThanOrEqual(Math.ceil(0.95 * 50 * 60));
     });
 

@@ -1,10 +1,15 @@
-import { type CompiledWindow, type GcraOptions, PolicyCompiler, toUs, waitMs } from "./policy.js";
-import { assertDistinctKeys, type BucketKey, type RateLimiter } from "./rate-limiter.js";
+import { type CompiledWindow, type GcraOptions, inTick, PolicyCompiler, tickWait, toUs, waitFor, waitMs } from "./policy.js";
+import { assertDistinctKeys, type BucketKey, type RateLimiter, slotsIn } from "./rate-limiter.js";
 
-/** The GCRA state of one key under one policy: a theoretical arrival time (TAT, µs) per window. */
+/**
+ * The GCRA state of one key under one policy: a theoretical arrival time (TAT, µs) per window and,
+ * for a grouped window, its open tick (when it opened, µs, and the slots left in it).
+ */
 interface State {
   readonly windows: readonly CompiledWindow[];
   readonly tats: number[];
+  readonly opened: number[];
+  readonly left: number[];
   /** The latest TAT: after it (plus the grace) the state is the same as none. */
   until: number;
 }
@@ -69,21 +74,39 @@ export class InProcessRateLimiter implements RateLimiter {
     this.turn(nowUs);
     let waitUs = 0;
     const states: State[] = [];
-    for (const { key, policy } of keys) {
+    /** Grouped windows whose open tick would take the slots now: [opened µs, µs until their next tick]. */
+    const ticks: [number, number][] = [];
+    for (const bucket of keys) {
       if (this.blocks.size > 0) {
-        const until = this.blocks.get(key);
+        const until = this.blocks.get(bucket.key);
         if (until !== undefined && until > nowUs) waitUs = Math.max(waitUs, until - nowUs);
       }
-      const state = this.stateOf(key, this.compiler.compile(policy));
+      const state = this.stateOf(bucket.key, this.compiler.compile(bucket.policy));
       states.push(state);
       for (let i = 0; i < state.windows.length; i++) {
-        waitUs = Math.max(waitUs, state.tats[i]! - state.windows[i]!.toleranceUs - nowUs);
+        const w = state.windows[i]!;
+        const slots = slotsIn(bucket, w);
+        if (w.group > 1 && inTick(state.opened[i]!, state.left[i]!, w, slots, nowUs)) {
+          ticks.push([state.opened[i]! + w.openUs, waitFor(state.tats[i]!, w, slots, nowUs)]);
+        } else waitUs = Math.max(waitUs, waitFor(state.tats[i]!, w, slots, nowUs));
       }
     }
+    waitUs = tickWait(waitUs, ticks, nowUs);
     if (waitUs <= 0) {
-      for (const state of states) {
+      for (let b = 0; b < keys.length; b++) {
+        const state = states[b]!;
         for (let i = 0; i < state.windows.length; i++) {
-          const tat = Math.max(state.tats[i]!, nowUs) + state.windows[i]!.intervalUs;
+          const w = state.windows[i]!;
+          const slots = slotsIn(keys[b]!, w);
+          if (w.group > 1 && inTick(state.opened[i]!, state.left[i]!, w, slots, nowUs)) {
+            state.left[i]! -= slots;
+            continue;
+          }
+          if (w.group > 1) {
+            state.opened[i] = nowUs;
+            state.left[i] = w.group - slots;
+          }
+          const tat = Math.max(state.tats[i]!, nowUs) + (w.group > 1 ? 1 : slots) * w.intervalUs;
           state.tats[i] = tat;
           if (tat > state.until) state.until = tat;
         }
@@ -101,7 +124,13 @@ export class InProcessRateLimiter implements RateLimiter {
       this.current.set(key, list);
     }
     for (const s of list) if (s.windows === windows || sameWindows(s.windows, windows)) return s;
-    const fresh: State = { windows, tats: windows.map(() => Number.NEGATIVE_INFINITY), until: Number.NEGATIVE_INFINITY };
+    const fresh: State = {
+      windows,
+      tats: windows.map(() => Number.NEGATIVE_INFINITY),
+      opened: windows.map(() => Number.NEGATIVE_INFINITY),
+      left: windows.map(() => 0),
+      until: Number.NEGATIVE_INFINITY,
+    };
     list.push(fresh);
     return fresh;
   }
@@ -132,12 +161,14 @@ export class InProcessRateLimiter implements RateLimiter {
 }
 
 /** The state of an empty policy (only blocks limit it): nothing to keep. */
-const NO_WINDOWS: State = Object.freeze({ windows: [], tats: [], until: Number.NEGATIVE_INFINITY }) as State;
+const NO_WINDOWS: State = Object.freeze({ windows: [], tats: [], opened: [], left: [], until: Number.NEGATIVE_INFINITY }) as State;
 
 /** Policies equal window for window (a policy object made anew for the same limits shares its state). */
 const sameWindows = (a: readonly CompiledWindow[], b: readonly CompiledWindow[]): boolean =>
   a.length === b.length &&
-  a.every((w, i) => w.sig === b[i]!.sig && w.intervalUs === b[i]!.intervalUs && w.toleranceUs === b[i]!.toleranceUs);
+  a.every(
+    (w, i) => w.sig === b[i]!.sig && w.intervalUs === b[i]!.intervalUs && w.toleranceUs === b[i]!.toleranceUs && w.group === b[i]!.group,
+  );
 
 /** How long a generation lasts before the next turn, in µs. */
 const GENERATION_US = 1_000_000;

@@ -21,7 +21,23 @@ export interface LimitWindow {
    * `(limit − burst + 1) / (windowMs + marginMs + catchUpMs)`.
    */
   readonly burst?: number;
+  /**
+   * Requests that may leave together (default 1: one by one). With `group` k > 1 the window's budget
+   * is handed out in ticks: a tick opens when the window allows it, and up to k requests taken
+   * within GROUP_OPEN_MS of its opening go with it; the rest of a tick is lost after that. Ticks
+   * are spaced so that `floor(limit / k)` of them, k requests each, fit in any window: the same
+   * steady rate as one by one when k divides `limit` (less GROUP_OPEN_MS per window), but a lane
+   * at the ceiling wakes once per k requests instead of once per request. Requires `burst` 1.
+   */
+  readonly group?: number;
 }
+
+/**
+ * How long a tick of a grouped window stays open after it opened, in ms: the requests taken in
+ * this time go with it. Long enough for a lane to take a tick's requests one after another (each a
+ * Redis round trip with RedisRateLimiter); every window is enforced as if this much longer.
+ */
+export const GROUP_OPEN_MS = 5;
 
 /** Every window must allow a request for it to go. An empty policy never limits (only `block` does). */
 export type LimitPolicy = readonly LimitWindow[];
@@ -64,8 +80,26 @@ export function tenantPolicy(rps: number): LimitPolicy {
     windowMs *= 10;
     limit = (rps * windowMs) / 1_000;
   }
-  return Object.freeze([{ limit: Math.max(1, Math.floor(limit + 1e-9)), windowMs, burst: 1 }]);
+  const whole = Math.max(1, Math.floor(limit + 1e-9));
+  return Object.freeze([{ limit: whole, windowMs, burst: 1, group: tenantGroup(whole) }]);
 }
+
+/**
+ * The group of a tenant window of `limit` requests: the largest divisor of `limit` that leaves at
+ * least TENANT_TICKS_PER_WINDOW ticks per window (50 per second: 10 every 209 ms). A divisor, so
+ * that grouping costs no rate; 1 (one by one) for a limit without one (a prime such as 13).
+ */
+export function tenantGroup(limit: number): number {
+  for (let k = Math.floor(limit / TENANT_TICKS_PER_WINDOW); k > 1; k--) if (limit % k === 0) return k;
+  return 1;
+}
+
+/**
+ * Ticks per window of a tenant: at 50 rps, 5 a second of 10 requests each. More ticks (smaller
+ * groups) spread the requests more evenly; fewer wake a lane less often. Teams documents the tenant
+ * limit per second only; 10 requests within a few ms stay inside it.
+ */
+const TENANT_TICKS_PER_WINDOW = 5;
 
 const isWhole = (n: number): boolean => Math.abs(n - Math.round(n)) < 1e-9;
 
@@ -104,6 +138,10 @@ export interface CompiledWindow {
   readonly intervalUs: number;
   /** Tolerance τ in µs: a request may go when `now ≥ TAT − τ`. */
   readonly toleranceUs: number;
+  /** Requests per tick (LimitWindow.group); 1: one by one, and `intervalUs` is per request. */
+  readonly group: number;
+  /** How long a tick stays open after it opened, in µs (0 when `group` is 1). */
+  readonly openUs: number;
 }
 
 /**
@@ -111,6 +149,11 @@ export interface CompiledWindow {
  * `T = (W + margin + catchUp) / (limit − burst + 1)` and `τ = (burst − 1)·T + catchUp`, any
  * `limit + 1` requests span at least `W + margin`, so no window of length W (nor any window
  * shorter than W + margin) holds more than `limit`. Throws RangeError on a malformed window.
+ *
+ * A grouped window (k = group > 1) runs GCRA on ticks: `P = floor(limit / k)` ticks per window,
+ * `T = (W + margin + catchUp + open) / P`, `τ = catchUp`. Any `P + 1` ticks open at least
+ * `W + margin + open` apart and each tick's requests leave within `open` of its opening, so a
+ * window shorter than W + margin holds the requests of at most P ticks: at most `P·k ≤ limit`.
  */
 export function compileWindow(w: LimitWindow, options: GcraOptions = {}): CompiledWindow {
   const marginMs = options.marginMs ?? defaultGcraOptions.marginMs;
@@ -122,12 +165,23 @@ export function compileWindow(w: LimitWindow, options: GcraOptions = {}): Compil
   if (!Number.isFinite(marginMs) || marginMs < 0) throw new RangeError(`HERALD_E_LIMIT_POLICY: marginMs must be ≥ 0 (got ${marginMs}).`);
   if (!Number.isFinite(catchUpMs) || catchUpMs < 0)
     throw new RangeError(`HERALD_E_LIMIT_POLICY: catchUpMs must be ≥ 0 (got ${catchUpMs}).`);
+  const group = w.group ?? 1;
+  if (!Number.isInteger(group) || group < 1 || group > w.limit) throw policyError(w, "group must be an integer in 1..limit");
+  if (group > 1 && burst > 1) throw policyError(w, "a grouped window must have burst 1");
+  // The sig names the window, not how its budget is spent: processes of two versions (grouped or
+  // not) share the same key during a rolling upgrade instead of each taking the whole budget.
+  const sig = `${w.limit}/${w.windowMs}/${burst}`;
+  if (group > 1) {
+    return {
+      sig,
+      intervalUs: Math.ceil(((w.windowMs + marginMs + catchUpMs + GROUP_OPEN_MS) * 1_000) / Math.floor(w.limit / group)),
+      toleranceUs: Math.round(catchUpMs * 1_000),
+      group,
+      openUs: GROUP_OPEN_MS * 1_000,
+    };
+  }
   const intervalUs = Math.ceil(((w.windowMs + marginMs + catchUpMs) * 1_000) / (w.limit - burst + 1));
-  return {
-    sig: `${w.limit}/${w.windowMs}/${burst}`,
-    intervalUs,
-    toleranceUs: (burst - 1) * intervalUs + Math.round(catchUpMs * 1_000),
-  };
+  return { sig, intervalUs, toleranceUs: (burst - 1) * intervalUs + Math.round(catchUpMs * 1_000), group: 1, openUs: 0 };
 }
 
 const policyError = (w: LimitWindow, what: string) =>
@@ -149,6 +203,47 @@ export class PolicyCompiler {
     }
     return compiled;
   }
+}
+
+/**
+ * Whether `slots` more requests at `nowUs` go with the tick of a grouped window that opened at
+ * `openedUs` and has `left` slots: only while it is open (never for a `now` before it opened, a
+ * caller's older reading of the clock).
+ */
+export function inTick(openedUs: number, left: number, w: CompiledWindow, slots: number, nowUs: number): boolean {
+  return left >= slots && nowUs >= openedUs && nowUs - openedUs <= w.openUs;
+}
+
+/**
+ * µs until `slots` requests may go at once in window `w` whose TAT is `tat` (≤ 0: now). A tick of a
+ * grouped window is one GCRA request; a plain window takes them as `slots` requests at `nowUs`, so
+ * the last one must be admissible then.
+ */
+export function waitFor(tat: number, w: CompiledWindow, slots: number, nowUs: number): number {
+  if (slots === 1 || w.group > 1) return tat - w.toleranceUs - nowUs;
+  return Math.max(tat, nowUs) + (slots - 1) * w.intervalUs - w.toleranceUs - nowUs;
+}
+
+/**
+ * The wait answered when other windows refuse (`waitUs` > 0) while open ticks would take the slots
+ * now: a tick that will have closed by the time the caller comes back (whole ms later) no longer
+ * counts, and its window's wait for its next tick counts instead, which may close more ticks.
+ * `ticks`: per open tick, when it closes (µs, same clock as `nowUs`) and its window's wait for its next tick.
+ */
+export function tickWait(waitUs: number, ticks: readonly (readonly [number, number])[], nowUs: number): number {
+  const left = [...ticks];
+  for (let changed = waitUs > 0; changed; ) {
+    changed = false;
+    const back = nowUs + waitMs(waitUs) * 1_000;
+    for (let i = left.length - 1; i >= 0; i--) {
+      const [closesUs, nextUs] = left[i]!;
+      if (back <= closesUs) continue;
+      waitUs = Math.max(waitUs, nextUs);
+      left.splice(i, 1);
+      changed = true;
+    }
+  }
+  return waitUs;
 }
 
 /** Milliseconds (possibly fractional) to integer microseconds. */

@@ -1,4 +1,4 @@
-import type { LimitPolicy } from "./policy.js";
+import type { CompiledWindow, LimitPolicy } from "./policy.js";
 
 /**
  * One bucket to take a slot from: `key` names what is counted (e.g. `send:<conversationId>`,
@@ -8,6 +8,13 @@ import type { LimitPolicy } from "./policy.js";
 export interface BucketKey {
   readonly key: string;
   readonly policy: LimitPolicy;
+  /**
+   * Slots taken in this bucket at once, for requests that leave together (default 1). A window
+   * with `group` k admits up to k at once (one tick); a window without takes them as that many
+   * requests at `now`, so only within its burst. More than a window can ever admit at once is a
+   * usage error (RateLimiterUsageError).
+   */
+  readonly slots?: number;
 }
 
 /**
@@ -30,7 +37,8 @@ export interface RateLimiter {
    * Takes one slot in EVERY bucket of `keys`, atomically: either all of them (and answers 0) or
    * none (and answers the milliseconds until a retry could succeed, ≥ 1: the largest wait over
    * the refusing buckets, including blocks). "Could": another caller may take the slot first.
-   * Keys must be distinct (a duplicate is a programming error and throws).
+   * Keys must be distinct (a duplicate is a programming error and throws), and `slots` within
+   * what each window can admit at once (see BucketKey.slots).
    */
   tryAcquire(keys: readonly BucketKey[], now: number): Promise<number>;
   /**
@@ -46,6 +54,19 @@ export interface RateLimiter {
 export class RateLimiterUsageError extends Error {
   readonly code = "HERALD_E_LIMITER_USAGE";
   override readonly name = "RateLimiterUsageError";
+}
+
+/**
+ * The slots `key` takes in a window at once (≥ 1), checked against what the window can ever admit
+ * at once: a tick's `group`, or for a plain window `1 + τ / T` (its burst). Throws RateLimiterUsageError.
+ */
+export function slotsIn(key: BucketKey, w: CompiledWindow): number {
+  const slots = key.slots ?? 1;
+  if (slots === 1) return 1;
+  const most = w.group > 1 ? w.group : 1 + Math.floor(w.toleranceUs / w.intervalUs);
+  if (!Number.isInteger(slots) || slots < 1 || slots > most)
+    throw new RateLimiterUsageError(`Key "${key.key}" asks for ${slots} slots at once; its window ${w.sig} admits 1..${most} at once.`);
+  return slots;
 }
 
 /** Throws RateLimiterUsageError when a key appears twice: one request takes one slot per bucket. */

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { type Clock, systemClock } from "../../clock.js";
 import { type GcraOptions, PolicyCompiler, toUs, waitMs } from "./policy.js";
-import { assertDistinctKeys, type BucketKey, type RateLimiter } from "./rate-limiter.js";
+import { assertDistinctKeys, type BucketKey, type RateLimiter, slotsIn } from "./rate-limiter.js";
 
 /**
  * The time every script decides with: Redis's own clock (`TIME`), so that Herald processes whose
@@ -19,13 +19,16 @@ end
 `;
 
 /**
- * Same algorithm as InProcessRateLimiter (GCRA per window, integer µs), in one Lua script so
- * that checking every bucket and taking a slot in each is atomic across Herald processes.
+ * Same algorithm as InProcessRateLimiter (GCRA per window, integer µs; ticks for grouped windows),
+ * in one Lua script so that checking every bucket and taking its slots is atomic across Herald
+ * processes.
  *
  * KEYS: per bucket, its block key then one key per window. ARGV: now µs (-1: Redis TIME), TTL
- * slack ms, bucket count, then per bucket its window count and (interval µs, tolerance µs) per window.
- * Numbers are doubles in Lua: exact for integers below 2^53 (µs since 1970 until the year 2255);
- * they are written with %.0f because tostring() would round them to 14 digits.
+ * slack ms, bucket count, then per bucket its window count and, per window, interval µs,
+ * tolerance µs, group, open µs and the slots taken. A window's key holds its TAT, or for a
+ * grouped window `TAT:opened:left` (its open tick). Numbers are doubles in Lua: exact for integers
+ * below 2^53 (µs since 1970 until the year 2255); they are written with %.0f because tostring()
+ * would round them to 14 digits.
  */
 const ACQUIRE_LUA = `${NOW_LUA}
 local slack = tonumber(ARGV[2])
@@ -33,6 +36,7 @@ local buckets = tonumber(ARGV[3])
 local k, a = 1, 4
 local wait = 0
 local updates = {}
+local ticks = {}
 for b = 1, buckets do
   local blocked = tonumber(redis.call('GET', KEYS[k]) or '0')
   if blocked > now and blocked - now > wait then wait = blocked - now end
@@ -41,19 +45,49 @@ for b = 1, buckets do
   a = a + 1
   for w = 1, windows do
     local interval, tolerance = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-    a = a + 2
-    local tat = tonumber(redis.call('GET', KEYS[k]) or '0')
-    if tat < now then tat = now end
-    if tat - tolerance - now > wait then wait = tat - tolerance - now end
-    updates[#updates + 1] = KEYS[k]
-    updates[#updates + 1] = tat + interval
+    local group, open, slots = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+    a = a + 5
+    local value = redis.call('GET', KEYS[k]) or '0'
+    local t, o, l = string.match(value, '^(%d+):(%d+):(%d+)$')
+    local tat, opened, left
+    if t then tat, opened, left = tonumber(t), tonumber(o), tonumber(l) else tat, opened, left = tonumber(value), -1, 0 end
+    if group > 1 and left >= slots and opened >= 0 and now >= opened and now - opened <= open then
+      ticks[#ticks + 1] = { opened + open, tat - tolerance - now }
+      updates[#updates + 1] = { KEYS[k], string.format('%.0f:%.0f:%.0f', tat, opened, left - slots), tat }
+    else
+      local w0 = tat - tolerance - now
+      if tat < now then tat = now end
+      if group == 1 and slots > 1 then w0 = tat + (slots - 1) * interval - tolerance - now end
+      if w0 > wait then wait = w0 end
+      if group > 1 then
+        tat = tat + interval
+        updates[#updates + 1] = { KEYS[k], string.format('%.0f:%.0f:%.0f', tat, now, group - slots), tat }
+      else
+        tat = tat + slots * interval
+        updates[#updates + 1] = { KEYS[k], string.format('%.0f', tat), tat }
+      end
+    end
     k = k + 1
   end
 end
+-- tickWait (policy.ts): an open tick that will have closed when the caller comes back no longer counts.
+local changed = wait > 0
+while changed do
+  changed = false
+  local back = now + math.ceil(wait / 1000) * 1000
+  for i = 1, #ticks do
+    local t = ticks[i]
+    if t and back > t[1] then
+      if t[2] > wait then wait = t[2] end
+      ticks[i] = false
+      changed = true
+    end
+  end
+end
 if wait > 0 then return wait end
-for i = 1, #updates, 2 do
-  local tat = updates[i + 1]
-  redis.call('SET', updates[i], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + slack)
+for i = 1, #updates do
+  local u = updates[i]
+  redis.call('SET', u[1], u[2], 'PX', math.ceil((u[3] - now) / 1000) + slack)
 end
 return 0
 `;
@@ -122,13 +156,13 @@ export class RedisRateLimiter implements RateLimiter {
     assertDistinctKeys(keys);
     const redisKeys: string[] = [];
     const args: (string | number)[] = [this.callerTime ? toUs(now) : -1, this.ttlSlackMs, keys.length];
-    for (const { key, policy } of keys) {
-      redisKeys.push(this.blockKey(key));
-      const windows = this.compiler.compile(policy);
+    for (const bucket of keys) {
+      redisKeys.push(this.blockKey(bucket.key));
+      const windows = this.compiler.compile(bucket.policy);
       args.push(windows.length);
       for (const w of windows) {
-        redisKeys.push(`${this.prefix}w:${w.sig}:${key}`);
-        args.push(w.intervalUs, w.toleranceUs);
+        redisKeys.push(`${this.prefix}w:${w.sig}:${bucket.key}`);
+        args.push(w.intervalUs, w.toleranceUs, w.group, w.openUs, slotsIn(bucket, w));
       }
     }
     const waitUs = Number(await this.run(ACQUIRE_LUA, redisKeys, args));
