@@ -85,14 +85,18 @@ export function tenantPolicy(rps: number): LimitPolicy {
 }
 
 /**
- * The group of a tenant window of `limit` requests: the largest divisor of `limit` that leaves at
- * least TENANT_TICKS_PER_WINDOW ticks per window (50 per second: 10 every 209 ms). A divisor, so
+ * The group of a tenant window of `limit` requests: the largest divisor of `limit` up to
+ * MAX_TENANT_GROUP that leaves at least TENANT_TICKS_PER_WINDOW ticks per window (50 per second:
+ * 10 every 209 ms). A divisor, so
  * that grouping costs no rate; 1 (one by one) for a limit without one (a prime such as 13).
  */
 export function tenantGroup(limit: number): number {
-  for (let k = Math.floor(limit / TENANT_TICKS_PER_WINDOW); k > 1; k--) if (limit % k === 0) return k;
+  for (let k = Math.min(MAX_TENANT_GROUP, Math.floor(limit / TENANT_TICKS_PER_WINDOW)); k > 1; k--) if (limit % k === 0) return k;
   return 1;
 }
+
+/** The largest tenant group: a lane marks a tick's rows ahead of it, and a crash leaves those in doubt. */
+const MAX_TENANT_GROUP = 10;
 
 /**
  * Ticks per window of a tenant: at 50 rps, 5 a second of 10 requests each. More ticks (smaller
