@@ -20,7 +20,7 @@
 //    against the same emulator, and a bare keep-alive HTTP client (undici, 32 requests in flight,
 //    no store, no limits) sending the same messages. Goals: at least 5 times the botbuilder loop,
 //    at least 60 % of the bare client, at most 100 µs of Herald CPU per message.
-// 2. Saturation: a broadcast across 3 tenants with Teams' limits on (real windows by default;
+// 2. Saturation: a broadcast across 3 tenants (`--ceiling-tenants N`) with Teams' limits on (real windows by default;
 //    `--time-scale N` runs them N times faster; `--ceiling-seconds S` makes it last about S seconds
 //    at the ceiling, 50 × S recipients per tenant, instead of `--tenant-users`, default 2,000):
 //    delivery rate as a share of the ceiling
@@ -57,6 +57,8 @@ const { values } = parseArgs({
     // Length of the saturation run at the ceiling, in seconds (sets --tenant-users to 50 × time scale × this):
     // long enough that the process's JIT warm-up is not what the CPU per message measures.
     "ceiling-seconds": { type: "string" },
+    // Tenants of the saturation run, each at its ceiling of 50 rps (production: many tenants at once).
+    "ceiling-tenants": { type: "string", default: "3" },
   },
 });
 const databases = values.db === "both" ? ["sqlite", "postgres"] : [values.db];
@@ -281,7 +283,7 @@ async function throughput() {
 
 async function saturation(unthrottled) {
   const seed = 2;
-  const tenants = 3;
+  const tenants = Number(values["ceiling-tenants"]);
   const rps = 50;
   const spec = { tenants, users: tenants * tenantUsers, teams: tenants, chats: 0, blockedShare: 0, uninstalledShare: 0 };
   const emu = await startEmulatorProcess({ seed, org: spec, limits: true, tenantRps: rps, timeScale, auth: false, messageCap: 1000 });

@@ -38,6 +38,8 @@ export interface Config {
   inboundAuth: InboundAuth;
   /** Per-tenant send ceiling in requests per second; 0 = no tenant limit. */
   tenantRps: number;
+  /** Requests to one tenant that may leave together, in ticks of the tenant's window (1 = one by one). */
+  tenantTick: number;
   logLevel: LogLevel;
   /** Redis for shared rate-limit buckets when several processes send; unset = in-process buckets. */
   redisUrl: string | undefined;
@@ -246,6 +248,16 @@ export const settings: readonly Setting[] = [
     const n = Number(raw);
     return raw.trim() !== "" && Number.isFinite(n) && n >= 0 ? ok(n) : bad("a number ≥ 0 (0 = no tenant limit)");
   }),
+  setting(
+    "tenantTick",
+    "HERALD_TENANT_TICK",
+    "Requests to one tenant that may leave together (1 = one by one); see README, Rate limits.",
+    "1",
+    (raw) => {
+      const n = Number(raw);
+      return /^\d+$/.test(raw.trim()) && n >= 1 && n <= 10 ? ok(n) : bad("a whole number from 1 to 10 (1 = one by one)");
+    },
+  ),
   setting("logLevel", "HERALD_LOG_LEVEL", "Least severe log level written.", "info", oneOf(["debug", "info", "warn", "error"] as const)),
   setting("redisUrl", "HERALD_REDIS_URL", "Redis for rate-limit buckets shared by several Herald processes.", undefined, (raw) => {
     const v = raw.trim();

@@ -12,6 +12,11 @@ export interface DeliveryConfig {
   /** Requests per second per tenant, all conversations together (HERALD_TENANT_RPS); 0 = no tenant limit. Default 50. */
   tenantRps: number;
   /**
+   * Requests to one tenant that may leave together (HERALD_TENANT_TICK): the tenant's window is then
+   * handed out in ticks of up to this many (tenantPolicy). Default 1: one by one.
+   */
+  tenantTick: number;
+  /**
    * Divide every limit window by this (emulators running time-scaled; benchmarks). Must match the
    * emulator's `timeScale`. Default 1 (Teams' real windows).
    */
@@ -80,6 +85,7 @@ export interface DeliveryConfig {
 
 export const defaultDeliveryConfig: Readonly<DeliveryConfig> = Object.freeze({
   tenantRps: 50,
+  tenantTick: 1,
   timeScale: 1,
   inFlightPolicy: "unknown",
   appId: undefined,

@@ -196,7 +196,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
   const storeNow = deps.storeTime === "clock" ? async () => undefined : () => store.databaseNow();
   const clock = new StoreClock(deps.clock ?? systemClock, storeNow, 2 * config.heartbeatMs);
   const limiter = limiterOnBaseClock(deps.limiter, clock);
-  const policies = policiesFor(config.tenantRps, config.timeScale);
+  const policies = policiesFor(config.tenantRps, config.timeScale, config.tenantTick);
   // One gate for the process: a batch submit that finds the credentials failing pauses single sends too, and the reverse.
   const credentials = new CredentialGate(clock, logger.child({ component: "delivery" }), config.credentialBackoff);
   const batch = createBatchPath({

@@ -21,10 +21,10 @@ export interface Policies {
   readonly read: LimitPolicy;
 }
 
-/** Teams' policies, every window divided by `timeScale` (1 = real time). */
-export function policiesFor(tenantRps: number, timeScale: number): Policies {
+/** Teams' policies, every window divided by `timeScale` (1 = real time); the tenant's in ticks of up to `tenantTick`. */
+export function policiesFor(tenantRps: number, timeScale: number, tenantTick = 1): Policies {
   return Object.freeze({
-    tenant: scalePolicy(tenantPolicy(tenantRps), timeScale),
+    tenant: scalePolicy(tenantPolicy(tenantRps, tenantTick), timeScale),
     send: scalePolicy(conversationSendPolicy, timeScale),
     create: scalePolicy(conversationCreatePolicy, timeScale),
     read: scalePolicy(getMembersPolicy, timeScale),

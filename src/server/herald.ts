@@ -229,6 +229,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     heldForReply: options.quiet ? undefined : (conversationId, id) => welcomes.holds(conversationId, id, welcomeWaitMs),
     config: {
       tenantRps: config.tenantRps,
+      tenantTick: config.tenantTick,
       inFlightPolicy: config.inFlightPolicy,
       tenantDisabledTimeoutMs: config.tenantDisabledTimeoutMs,
       blockedRetryMs: config.blockedRetryMs,
@@ -264,7 +265,7 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
     signal: shutdown.signal,
     connector,
     limiter,
-    policies: policiesFor(config.tenantRps, options.delivery?.timeScale ?? 1),
+    policies: policiesFor(config.tenantRps, options.delivery?.timeScale ?? 1, config.tenantTick),
     conversations: store.conversations,
     clock,
     logger,

@@ -177,7 +177,7 @@ export function rateLimiterContract(name: string, harness: LimiterHarness): void
     it("hands a grouped window out in ticks: up to `group` at once while the tick is open, at the steady rate of one by one", async () => {
       const clock = simClock();
       const { limiter, peer } = await harness.fresh({}, clock);
-      const tenant: BucketKey = { key: "tick-tenant", policy: tenantPolicy(50) };
+      const tenant: BucketKey = { key: "tick-tenant", policy: tenantPolicy(50, 10) };
       expect(tenant.policy[0]!.group).toBe(10);
       // One call for 4, then one by one from both handles (two processes): the tick's 10 are taken at once,
       expect(await limiter.tryAcquire([{ ...tenant, slots: 4 }], 1_000)).toBe(0);

@@ -100,6 +100,20 @@ export function tickOf(tenant: Policies["tenant"]): number {
 }
 
 /**
+ * A time shorter than between two ticks of the tenant's window, in ms: 90 % of the window's share
+ * of one tick (a tick of 10 at 50 per second: 180 ms; the limiter spaces them 209 ms, less the 10
+ * ms it lets a late caller catch up). 0 when the window is not grouped.
+ */
+export function tickSpacingOf(tenant: Policies["tenant"]): number {
+  const grouped = tenant.filter((w) => (w.group ?? 1) > 1);
+  if (grouped.length === 0 || grouped.length < tenant.length) return 0;
+  return 0.9 * Math.min(...grouped.map((w) => (w.windowMs * (w.group ?? 1)) / w.limit));
+}
+
+/** How long a lane keeps the permits of a tick while the tick is not due yet, ms (longer: released, taken again). */
+const PERMIT_HOLD_MS = 25;
+
+/**
  * One tenant's sender. Tenants run in parallel, each in its own lane; inside a lane the
  * notifications take turns (round robin), so a small notification goes out between the messages
  * of a big broadcast instead of after them.
@@ -125,6 +139,10 @@ export class Lane {
   private readonly group: number;
   /** Sends that may take the tenant's slots at once (its window's tick; 1: one by one). */
   private readonly tick: number;
+  /** Less than the time between two ticks of the tenant's window, ms (0: not grouped). */
+  private readonly tickSpacing: number;
+  /** The lane's next tick is not due before this time (its last tick plus tickSpacing). */
+  private tickDue = 0;
   /** Notifications that may have ready rows here → when to look again (0 = now). */
   private readonly lookAt = new Map<string, number>();
   /** Announced since the last claim: claimed at once, whatever is buffered. */
@@ -147,6 +165,7 @@ export class Lane {
   ) {
     this.group = stageGroup(deps.policies.tenant);
     this.tick = tickOf(deps.policies.tenant);
+    this.tickSpacing = tickSpacingOf(deps.policies.tenant);
   }
 
   start(): void {
@@ -244,7 +263,6 @@ export class Lane {
         continue;
       }
       await this.deps.warm();
-      await permits.acquire();
       // With a tenant limit, a send's row is marked in flight BEFORE the tenant's slot is taken.
       // The mark is a write (a batch commit: usually a millisecond, sometimes tens); between the
       // slot and the request it would hold back some requests the limiter had spaced and let
@@ -252,13 +270,13 @@ export class Lane {
       // 429s a minute at 3 × 50 rps). Before the slot, its time only delays the lane.
       // The credential gate comes before the mark: at the end of a credential pause only the probe
       // may go, and a row marked and then released would be reported `unknown` by a crash between.
-      // Once the pool is warm, the sends the tenant's rate lets go within STAGE_AHEAD_MS are
-      // taken and marked together (one write), then go one by one as their slots come.
+      // Once the pool is warm, the sends of one tick of the tenant's window are taken and marked
+      // together (one write), then leave together when the tick comes (sendStaged). They take
+      // their permits (requests in flight) only then: waiting for a tick holds none.
       if (deliversMessage(step) && policies.tenant.length > 0) {
         const now = clock.now();
         const probe = this.deps.credentialsPaused();
         if (!this.deps.credentialEnter(now)) {
-          permits.release();
           this.deps.skipped();
           this.requeue(job);
           await this.sleep(Math.max(1, this.deps.credentialWait(clock.now())));
@@ -268,6 +286,7 @@ export class Lane {
         if (!probe) this.stageMore();
         continue;
       }
+      await permits.acquire();
       const slot = await this.slotFor(job, step);
       if ("again" in slot) {
         permits.release();
@@ -300,11 +319,11 @@ export class Lane {
 
   /**
    * Stage more sends behind the one just staged, up to the group: only while the pool is warm
-   * (the probe goes alone), a permit is free at once and the credential gate lets them pass.
-   * Stops at the first job that is not a send (it stays first in line).
+   * (the probe goes alone) and the credential gate lets them pass. Stops at the first job that
+   * is not a send (it stays first in line).
    */
   private stageMore(): void {
-    const { clock, permits } = this.deps;
+    const { clock } = this.deps;
     if (!this.deps.isWarm()) return;
     while (this.staged.length < this.group) {
       const now = clock.now();
@@ -313,12 +332,7 @@ export class Lane {
       if (!job) return;
       const step = stepOf(job);
       if (this.heldForReply(job, step, now)) continue;
-      if (!deliversMessage(step) || !permits.tryAcquire()) {
-        this.requeue(job);
-        return;
-      }
-      if (!this.deps.credentialEnter(now)) {
-        permits.release();
+      if (!deliversMessage(step) || !this.deps.credentialEnter(now)) {
         this.requeue(job);
         return;
       }
@@ -335,22 +349,27 @@ export class Lane {
   private async sendStaged(): Promise<void> {
     const { permits } = this.deps;
     const ready: Staged[] = [];
-    while (ready.length < this.tick) {
+    const most = Math.min(this.tick, permits.size);
+    while (ready.length < most) {
       const s = this.staged.shift();
       if (!s) break;
       if (await s.marked) ready.push(s);
       else {
-        this.deps.credentialLost(s.entered);
-        permits.release(); // recalled or taken over meanwhile: not to be sent
+        this.deps.credentialLost(s.entered); // recalled or taken over meanwhile: not to be sent
         this.deps.skipped();
       }
     }
     if (ready.length === 0) return;
-    const again = await this.tenantTick(ready.length);
+    // One by one (the tenant's window has no ticks): the permit, then one limiter call for the
+    // tenant's and the conversation's slots together (admit). In ticks: the tick's permits and
+    // tenant slots (tenantTick), then each send's conversation slot.
+    const single = this.tick === 1;
+    if (single) await permits.acquire();
+    const again = single ? 0 : await this.tenantTick(ready.length);
     for (const s of ready) {
-      const slot = again === 0 ? await this.conversationSlot(s.job, s.step) : { again };
+      const slot = again !== 0 ? { again } : single ? await this.slotFor(s.job, s.step) : await this.conversationSlot(s.job, s.step);
       if ("again" in slot) {
-        permits.release();
+        if (again === 0) permits.release();
         this.deps.skipped();
         this.deps.credentialLost(s.entered);
         this.giveBack(s.job, true, slot.again);
@@ -375,20 +394,41 @@ export class Lane {
   }
 
   /**
-   * `slots` of the tenant's slots at once (one tick), waiting for them: 0 when taken; else when to
-   * try again (undefined: stopping, or the tenant got paused; a failing limiter: shortly).
+   * `slots` of the tenant's slots at once (one tick) and a permit for each, waiting for them: 0
+   * when taken (the permits held); else when to try again (undefined: stopping, or the tenant got
+   * paused; a failing limiter: shortly), no permit held. The permits are taken just before the
+   * tick, so that its requests leave at once: the lane first sleeps until about when the tick is
+   * due, and holds its permits through a wait of at most PERMIT_HOLD_MS only.
    */
   private async tenantTick(slots: number): Promise<number | undefined> {
-    const { limiter, clock, signal, policies } = this.deps;
+    const { limiter, clock, signal, policies, permits } = this.deps;
     const tenant = { ...tenantBucket(policies, this.tenantId), slots };
+    let held = false;
+    const release = () => {
+      if (held) permits.release(slots);
+      held = false;
+    };
     try {
+      const early = this.tickDue - clock.now();
+      if (early > 0) await clock.sleep(early, signal);
       for (;;) {
-        if (signal.aborted || this.deps.isPaused(this.tenantId)) return undefined;
-        const wait = await limiter.tryAcquire([tenant], clock.now());
-        if (wait === 0) return 0;
+        if (signal.aborted || this.deps.isPaused(this.tenantId)) {
+          release();
+          return undefined;
+        }
+        if (!held) await permits.acquireMany(slots);
+        held = true;
+        const now = clock.now();
+        const wait = await limiter.tryAcquire([tenant], now);
+        if (wait === 0) {
+          this.tickDue = now + this.tickSpacing;
+          return 0;
+        }
+        if (wait > PERMIT_HOLD_MS) release();
         await clock.sleep(wait, signal);
       }
     } catch (e) {
+      release();
       if (signal.aborted) return undefined;
       this.deps.logger.warn({ tenantId: this.tenantId, err: (e as Error).message }, "the rate limiter failed; trying again shortly");
       return clock.now() + this.deps.pollMs;
@@ -414,7 +454,6 @@ export class Lane {
     for (let s = this.staged.shift(); s; s = this.staged.shift()) {
       const marked = await s.marked;
       this.deps.credentialLost(s.entered);
-      this.deps.permits.release();
       this.deps.skipped();
       if (marked) this.giveBack(s.job, true, undefined);
     }

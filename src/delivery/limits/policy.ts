@@ -70,8 +70,9 @@ export const getMembersPolicy: LimitPolicy = Object.freeze([
  * 0 = no tenant limit, an empty policy). Burst 1: at 50 rps a burst of 2 would cost 2% of the
  * ceiling, and the tenant budget is what a broadcast runs on (goal: ≥ 97% of it). A fractional
  * rps is expressed over a longer window (2.5 → 25 per 10 s) so `limit` stays an integer.
+ * `tick` (HERALD_TENANT_TICK, default 1): requests that may leave together (see tenantGroup).
  */
-export function tenantPolicy(rps: number): LimitPolicy {
+export function tenantPolicy(rps: number, tick = 1): LimitPolicy {
   if (!Number.isFinite(rps) || rps < 0) throw new RangeError(`HERALD_E_LIMIT_POLICY: tenant rps must be a number ≥ 0 (got ${rps}).`);
   if (rps === 0) return Object.freeze([]);
   let windowMs = 1_000;
@@ -81,22 +82,25 @@ export function tenantPolicy(rps: number): LimitPolicy {
     limit = (rps * windowMs) / 1_000;
   }
   const whole = Math.max(1, Math.floor(limit + 1e-9));
-  return Object.freeze([{ limit: whole, windowMs, burst: 1, group: tenantGroup(whole) }]);
+  return Object.freeze([{ limit: whole, windowMs, burst: 1, group: tenantGroup(whole, tick) }]);
 }
 
 /**
- * The group of a tenant window of `limit` requests: the largest divisor of `limit` up to
- * MAX_TENANT_GROUP that leaves at least TENANT_TICKS_PER_WINDOW ticks per window (50 per second:
- * 10 every 209 ms). A divisor, so
- * that grouping costs no rate; 1 (one by one) for a limit without one (a prime such as 13).
+ * The group of a tenant window of `limit` requests, for a wanted `tick`: the largest divisor of
+ * `limit` up to `tick` that leaves at least TENANT_TICKS_PER_WINDOW ticks per window (50 per
+ * second and tick 10: 10 every 209 ms). A divisor, so that grouping costs no rate; 1 (one by one)
+ * for a limit without one (a prime such as 13).
+ *
+ * The trade-off (why 1 is the default): a request that finds no tick open opens one and the rest
+ * of it is lost after GROUP_OPEN_MS, so requests taken one at a time at other moments than a
+ * lane's ticks (replies and welcomes, roster reads, batch operations, edits) each cost a whole
+ * tick. Ticks suit a tenant whose traffic is broadcasts; they make a lane at the ceiling wake
+ * once per tick instead of once per request (less CPU per message).
  */
-export function tenantGroup(limit: number): number {
-  for (let k = Math.min(MAX_TENANT_GROUP, Math.floor(limit / TENANT_TICKS_PER_WINDOW)); k > 1; k--) if (limit % k === 0) return k;
+export function tenantGroup(limit: number, tick: number): number {
+  for (let k = Math.min(tick, Math.floor(limit / TENANT_TICKS_PER_WINDOW)); k > 1; k--) if (limit % k === 0) return k;
   return 1;
 }
-
-/** The largest tenant group: a lane marks a tick's rows ahead of it, and a crash leaves those in doubt. */
-const MAX_TENANT_GROUP = 10;
 
 /**
  * Ticks per window of a tenant: at 50 rps, 5 a second of 10 requests each. More ticks (smaller
