@@ -68,10 +68,17 @@ export async function applyHolds(
     .selectFrom("notifications as n")
     .leftJoin("tenant_settings as t", (j) => j.on("t.tenant_id", "=", tenantId))
     .select(["n.priority", "n.category", "n.created_by", "t.time_zone", "t.quiet_start", "t.quiet_end", "t.working_days"])
+    // Whether the tenant has any choice stored at all (one primary-key probe): most do not, and
+    // then no claim needs the lookup of its people's choices (a statement of ~200 ids per claim).
+    .select((eb) =>
+      eb.exists(eb.selectFrom("preferences").select(sql.lit(1).as("one")).where("preferences.tenant_id", "=", tenantId)).as("choices"),
+    )
     .where("n.id", "=", notificationId)
     .executeTakeFirst();
   if (!info) return { kept: rows, optedOut: 0 };
-  const out = await endOptedOut(db, dialect, owner, sends, notificationId, tenantId, info.category, now);
+  const out = Number(info.choices)
+    ? await endOptedOut(db, dialect, owner, sends, notificationId, tenantId, info.category, now)
+    : new Set<number>();
   if (out.size > 0) {
     rows = rows.filter((r) => !out.has(Number(r.seq)));
     sends = sends.filter((r) => !out.has(Number(r.seq)));
