@@ -52,8 +52,16 @@ export class Histogram {
   constructor(name: string, help: string, labelNames: readonly string[], buckets: readonly number[], registry: client.Registry) {
     this.inner = new client.Histogram({ name, help, labelNames: [...labelNames].sort(), buckets: [...buckets], registers: [registry] });
   }
+  /** Label objects a caller passes again and again (one per operation and outcome), sorted once. */
+  private readonly sortedOf = new WeakMap<Labels, Record<string, string>>();
+  /** Labels are read when observed: pass a label object again only unchanged (the timer of each request does). */
   observe(seconds: number, labels: Labels = {}): void {
-    this.inner.observe(sorted(labels), seconds);
+    let key = this.sortedOf.get(labels);
+    if (!key) {
+      key = sorted(labels);
+      this.sortedOf.set(labels, key);
+    }
+    this.inner.observe(key, seconds);
   }
 }
 

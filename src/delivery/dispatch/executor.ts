@@ -75,8 +75,12 @@ export type RunOutcome = StepOutcome & { requested: boolean };
 export class Executor {
   /** Buckets Teams throttled (bucket key → until, ms), checked again right before a request leaves. */
   private readonly blocks = new Map<string, number>();
+  /** The bot's account as activities name it (`from`), built once: every send carries it. */
+  private readonly botAccount: Readonly<{ id: string }> | undefined;
 
-  constructor(private readonly deps: ExecutorDeps) {}
+  constructor(private readonly deps: ExecutorDeps) {
+    this.botAccount = deps.config.appId ? Object.freeze({ id: `28:${deps.config.appId}` }) : undefined;
+  }
 
   /**
    * `entered`: the lane already passed the credential gate for this job at that time (with a
@@ -147,7 +151,8 @@ export class Executor {
         }
         case "send":
         case "createThread": {
-          const mv = await this.deps.messages.get(job.notificationId);
+          // The cached version without a turn of the microtask queue (get is async), as get would answer.
+          const mv = this.deps.messages.peek(job.notificationId) ?? (await this.deps.messages.get(job.notificationId));
           if (!mv) return { done: { ...key, kind: "release" } };
           let activity: MessageActivity;
           if (mv.survey) {
@@ -409,7 +414,7 @@ export class Executor {
   }
 
   private bot(): { id: string } | undefined {
-    return this.deps.config.appId ? { id: `28:${this.deps.config.appId}` } : undefined;
+    return this.botAccount;
   }
 
   /** A chat Herald created is stored, so the next broadcast to this user needs no create. */

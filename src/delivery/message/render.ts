@@ -16,6 +16,7 @@ import type { Message } from "./schema.js";
 export function renderActivity(prepared: PreparedMessage, recipient: Recipient): MessageActivity {
   if (prepared.fixed) return { ...prepared.fixed };
   const activity = buildActivity(prepared, rootFor(prepared, recipient));
+  if (surelyFits(activity, prepared.maxBytes)) return activity;
   const bytes = jsonBytes(activity);
   if (bytes > prepared.maxBytes) {
     const field = activity.attachments ? `${prepared.field}.card` : `${prepared.field}.text`;
@@ -27,6 +28,21 @@ export function renderActivity(prepared: PreparedMessage, recipient: Recipient):
     );
   }
   return activity;
+}
+
+/** JSON of a text activity besides its text and summary: keys, `type`, `textFormat`, `channelData` (about 110 bytes). */
+const TEXT_ACTIVITY_FRAME_BYTES = 256;
+
+/**
+ * Whether a text activity (no card) fits `maxBytes` without serializing it: a UTF-16 code unit
+ * takes at most 6 bytes of JSON (`\u001f`; a non-ASCII character 3 bytes of UTF-8, a surrogate
+ * pair 4 for two units). A broadcast of a short text then skips a JSON.stringify per recipient
+ * (the request body is serialized once more anyway); a long text or a card is measured exactly.
+ */
+function surelyFits(activity: MessageActivity, maxBytes: number): boolean {
+  if (activity.attachments !== undefined) return false;
+  const units = (activity.text?.length ?? 0) + (activity.summary?.length ?? 0);
+  return units * 6 + TEXT_ACTIVITY_FRAME_BYTES <= maxBytes;
 }
 
 const cache = new WeakMap<Message, { data: unknown; prepared: PreparedMessage }>();

@@ -124,6 +124,20 @@ export function cardString(s: string, field: string): string {
 /** An expression string literal whose value is `s` (the parser unescapes \' and then \\, \n, \r, \t). */
 const quote = (s: string): string => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 
+/** A path of one name (no `.`, `[`, quotes): the common `${givenName}`. */
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * SimpleObjectMemory.getValue for a path of one name, without its per-call split, filter and
+ * `Object.keys(...).find` (it is called for every expression of every recipient): the value of
+ * the first own key equal to `name` ignoring case, in key order, as the library answers.
+ */
+function fieldOf(root: Readonly<Record<string, unknown>>, name: string): unknown {
+  const lower = name.toLowerCase();
+  for (const k of Object.keys(root)) if (k === name || (k.length === name.length && k.toLowerCase() === lower)) return root[k];
+  return undefined;
+}
+
 /**
  * What text expressions see: the root's fields, and `$root` / `$data` (both the root, as at the
  * top of a card). Evaluating against it directly costs ~0.5 µs an expression; the card
@@ -137,6 +151,7 @@ export class TextScope implements MemoryInterface {
   getValue(path: string): unknown {
     if (path === "$root" || path === "$data") return this.root;
     if (path.startsWith("$root.") || path.startsWith("$data.")) return this.memory.getValue(path.slice(6));
+    if (PLAIN_NAME.test(path)) return fieldOf(this.root, path);
     return this.memory.getValue(path);
   }
   setValue(): void {

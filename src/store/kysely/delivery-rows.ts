@@ -12,6 +12,7 @@ import type {
   Page,
   RecallState,
   RecipientKind,
+  RecipientUser,
 } from "../../delivery/model.js";
 import type { Counter, CounterDelta } from "../../delivery/store/plan.js";
 import { withoutUndefined } from "../merge.js";
@@ -146,30 +147,33 @@ export const jobColumns = [
 export type JobRow = Pick<DeliveryRow, (typeof jobColumns)[number]>;
 
 export function rowToJob(row: JobRow): Job {
-  const user = withoutUndefined({
-    id: opt(row.user_id),
-    name: opt(row.user_name),
-    aadObjectId: opt(row.user_aad_object_id),
-    givenName: opt(row.given_name),
-    surname: opt(row.surname),
-    locale: opt(row.locale),
-    timezone: opt(row.timezone ?? null),
-  });
-  return withoutUndefined<Job>({
+  // Assigned key by key rather than through withoutUndefined (Object.entries, filter,
+  // fromEntries): a claim maps every row it takes, and those arrays were a visible share of the
+  // broadcast's garbage. The same object results: keys whose value is undefined are left out.
+  const user: RecipientUser = {};
+  if (row.user_id !== null) user.id = row.user_id;
+  if (row.user_name !== null) user.name = row.user_name;
+  if (row.user_aad_object_id !== null) user.aadObjectId = row.user_aad_object_id;
+  if (row.given_name !== null) user.givenName = row.given_name;
+  if (row.surname !== null) user.surname = row.surname;
+  if (row.locale !== null) user.locale = row.locale;
+  if (row.timezone !== null && row.timezone !== undefined) user.timezone = row.timezone;
+  const job: Job = {
     notificationId: row.notification_id,
     seq: Number(row.seq),
     op: (row.op ?? "send") as DeliveryOp,
     kind: row.kind as RecipientKind,
     tenantId: row.tenant_id,
-    conversationId: opt(row.conversation_id),
-    serviceUrl: opt(row.service_url),
-    targetId: opt(row.target_id),
-    user: Object.keys(user).length > 0 ? user : undefined,
     attempts: Number(row.attempts),
-    firstAttemptAt: row.first_attempt_at === null ? undefined : Number(row.first_attempt_at),
-    activityId: opt(row.activity_id),
-    retryBlocked: Number(row.retry_blocked) === 1 ? true : undefined,
-  });
+  };
+  if (row.conversation_id !== null) job.conversationId = row.conversation_id;
+  if (row.service_url !== null) job.serviceUrl = row.service_url;
+  if (row.target_id !== null) job.targetId = row.target_id;
+  if (Object.keys(user).length > 0) job.user = user;
+  if (row.first_attempt_at !== null) job.firstAttemptAt = Number(row.first_attempt_at);
+  if (row.activity_id !== null) job.activityId = row.activity_id;
+  if (Number(row.retry_blocked) === 1) job.retryBlocked = true;
+  return job;
 }
 
 /** A new row: pending rows are ready at `dueAt`; rows born final wait for nothing. */

@@ -202,6 +202,9 @@ const deliveryColumns = [
   "timezone",
 ] as const satisfies readonly (keyof DeliveriesTable)[];
 
+/** SQLite: rows per insert statement, its text (~24,500 characters) short enough to stay prepared. */
+const rowsPerInsertStatement = 250;
+
 /**
  * Insert new delivery rows (at most 1,000: 31 values each stays under SQLite's 32,766 bound
  * parameters), skipping recipients the notification already has; returns the status and tenant
@@ -214,6 +217,14 @@ export async function insertDeliveries(
   rows: readonly Insertable<DeliveriesTable>[],
 ): Promise<{ status: string; tenant_id: string }[]> {
   if (rows.length === 0) return [];
+  // SQLite: in statements of `rowsPerInsertStatement` rows, so that an expansion's pages reuse
+  // one prepared text (statement-cache.ts keeps none longer than 32,000 characters; 500 rows are
+  // 48,000, and preparing that cost about 1.2 ms per page: 2 µs per recipient).
+  if (dialect === "sqlite" && rows.length > rowsPerInsertStatement) {
+    const out: { status: string; tenant_id: string }[] = [];
+    for (const part of chunk(rows, rowsPerInsertStatement)) for (const r of await insertDeliveries(db, dialect, part)) out.push(r);
+    return out;
+  }
   const params: unknown[] = [];
   const tuples = rows.map((row) => {
     const marks = deliveryColumns.map((c) => {
