@@ -87,7 +87,7 @@ end
 if wait > 0 then return wait end
 for i = 1, #updates do
   local u = updates[i]
-  redis.call('SET', u[1], u[2], 'PX', math.ceil((u[3] - now) / 1000) + slack)
+  redis.call('SET', u[1], u[2], 'PX', math.max(1, math.ceil((u[3] - now) / 1000) + slack))
 end
 return 0
 `;
