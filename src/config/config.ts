@@ -251,7 +251,7 @@ export const settings: readonly Setting[] = [
   setting(
     "tenantTick",
     "HERALD_TENANT_TICK",
-    "Requests to one tenant that may leave together (1 = one by one); see README, Rate limits.",
+    "Requests to one tenant that may leave together (1 = one by one); see README, Deployment and engines.",
     "1",
     (raw) => {
       const n = Number(raw);
