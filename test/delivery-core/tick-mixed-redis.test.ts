@@ -33,15 +33,15 @@ describe("redis: processes with different HERALD_TENANT_TICK sharing a tenant", 
     expect(ticks.policy[0]!.group).toBe(10);
     const admitted: number[] = [];
     let now = 1_000_000;
-    for (let round = 0; round < 3; round++) {
-      // One process sends one by one at the ceiling for 1.2 s...
-      for (const end = now + 1_200; now < end; ) {
+    // One process sends one by one at the ceiling for a while (1.2 s first), then the other takes
+    // its next tick as soon as it may; again, with shorter and longer runs between ticks.
+    for (const run of [1_200, 30, 400, 0, 900, 210, 1_500, 100]) {
+      for (const end = now + run; now < end; ) {
         clock.t = now;
         const wait = await plainProcess.tryAcquire([plain], now);
         if (wait === 0) admitted.push(now);
         else now += wait;
       }
-      // ...then the other takes its next tick as soon as it may.
       for (;;) {
         clock.t = now;
         const wait = await tickProcess.tryAcquire([ticks], now);
