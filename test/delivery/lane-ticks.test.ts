@@ -131,7 +131,8 @@ describe("lane, default tick (1): rows marked in flight and not sent", () => {
     // `unknown`, HERALD_IN_FLIGHT_POLICY). Now each lane marks its stage group (10 at 50 rps)
     // and then waits for permits: lanes × 10 rows in doubt per process.
     const permits = new Permits(2);
-    await permits.acquireMany(2);
+    await permits.acquire();
+    await permits.acquire();
     const stop = new AbortController();
     const marks: DeliveryKey[] = [];
     const launched: Job[] = [];
@@ -150,7 +151,8 @@ describe("lane, default tick (1): rows marked in flight and not sent", () => {
     expect(marks.length).toBeLessThanOrEqual(permits.size);
 
     // The permits come back: every row goes, once.
-    permits.release(2);
+    permits.release();
+    permits.release();
     await until("every row sent", () => launched.length === 40, 10_000);
     await settle();
     expect(launched).toHaveLength(40);
