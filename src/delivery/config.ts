@@ -129,6 +129,8 @@ export function resolveDeliveryConfig(partial: Partial<DeliveryConfig> = {}): Re
     if (typeof v !== "number" || !Number.isFinite(v) || v <= 0)
       throw new RangeError(`HERALD_E_DELIVERY_CONFIG: ${k} must be a number > 0 (got ${String(v)}).`);
   }
+  if (!(Number.isInteger(c.tenantTick) && c.tenantTick >= 1))
+    throw new RangeError(`HERALD_E_DELIVERY_CONFIG: tenantTick must be a whole number ≥ 1 (got ${c.tenantTick}).`);
   if (!(c.tenantRps >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: tenantRps must be ≥ 0 (got ${c.tenantRps}).`);
   if (!(c.tenantDisabledTimeoutMs >= 0))
     throw new RangeError(`HERALD_E_DELIVERY_CONFIG: tenantDisabledTimeoutMs must be ≥ 0 (got ${c.tenantDisabledTimeoutMs}).`);

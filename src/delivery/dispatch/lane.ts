@@ -271,12 +271,18 @@ export class Lane {
       // The credential gate comes before the mark: at the end of a credential pause only the probe
       // may go, and a row marked and then released would be reported `unknown` by a crash between.
       // Once the pool is warm, the sends of one tick of the tenant's window are taken and marked
-      // together (one write), then leave together when the tick comes (sendStaged). They take
-      // their permits (requests in flight) only then: waiting for a tick holds none.
-      if (deliversMessage(step) && policies.tenant.length > 0) {
+      // together (one write), then leave together when the tick comes (sendStaged). In ticks they
+      // take their permits (requests in flight) only then, all at once: waiting for a tick holds
+      // none. One by one (tick 1) a send takes its permit before its row is marked, as before
+      // ticks: a process then never has more rows marked and unsent than HERALD_MAX_IN_FLIGHT
+      // (each is reported `unknown` after a crash), however many lanes it runs.
+      const staging = deliversMessage(step) && policies.tenant.length > 0;
+      if (!staging || this.tick === 1) await permits.acquire();
+      if (staging) {
         const now = clock.now();
         const probe = this.deps.credentialsPaused();
         if (!this.deps.credentialEnter(now)) {
+          if (this.tick === 1) permits.release();
           this.deps.skipped();
           this.requeue(job);
           await this.sleep(Math.max(1, this.deps.credentialWait(clock.now())));
@@ -286,7 +292,6 @@ export class Lane {
         if (!probe) this.stageMore();
         continue;
       }
-      await permits.acquire();
       const slot = await this.slotFor(job, step);
       if ("again" in slot) {
         permits.release();
@@ -323,8 +328,9 @@ export class Lane {
    * is not a send (it stays first in line).
    */
   private stageMore(): void {
-    const { clock } = this.deps;
+    const { clock, permits } = this.deps;
     if (!this.deps.isWarm()) return;
+    const single = this.tick === 1;
     while (this.staged.length < this.group) {
       const now = clock.now();
       if (this.deps.credentialsPaused()) return;
@@ -332,7 +338,12 @@ export class Lane {
       if (!job) return;
       const step = stepOf(job);
       if (this.heldForReply(job, step, now)) continue;
-      if (!deliversMessage(step) || !this.deps.credentialEnter(now)) {
+      if (!deliversMessage(step) || (single && !permits.tryAcquire())) {
+        this.requeue(job);
+        return;
+      }
+      if (!this.deps.credentialEnter(now)) {
+        if (single) permits.release();
         this.requeue(job);
         return;
       }
@@ -349,6 +360,7 @@ export class Lane {
   private async sendStaged(): Promise<void> {
     const { permits } = this.deps;
     const ready: Staged[] = [];
+    const single = this.tick === 1;
     const most = Math.min(this.tick, permits.size);
     while (ready.length < most) {
       const s = this.staged.shift();
@@ -356,15 +368,14 @@ export class Lane {
       if (await s.marked) ready.push(s);
       else {
         this.deps.credentialLost(s.entered); // recalled or taken over meanwhile: not to be sent
+        if (single) permits.release();
         this.deps.skipped();
       }
     }
     if (ready.length === 0) return;
-    // One by one (the tenant's window has no ticks): the permit, then one limiter call for the
-    // tenant's and the conversation's slots together (admit). In ticks: the tick's permits and
-    // tenant slots (tenantTick), then each send's conversation slot.
-    const single = this.tick === 1;
-    if (single) await permits.acquire();
+    // One by one (the tenant's window has no ticks): with the permit taken when it was staged, one
+    // limiter call for the tenant's and the conversation's slots together (admit). In ticks: the
+    // tick's permits and tenant slots (tenantTick), then each send's conversation slot.
     const again = single ? 0 : await this.tenantTick(ready.length);
     for (const s of ready) {
       const slot = again !== 0 ? { again } : single ? await this.slotFor(s.job, s.step) : await this.conversationSlot(s.job, s.step);
@@ -409,15 +420,20 @@ export class Lane {
       held = false;
     };
     try {
-      const early = this.tickDue - clock.now();
+      // At most tickSpacing: a clock stepping back (NTP; a new measure of the database's clock)
+      // must not make the lane sleep for the step (the limiter, on Redis's clock, would not).
+      const early = Math.min(this.tickDue - clock.now(), this.tickSpacing);
       if (early > 0) await clock.sleep(early, signal);
       for (;;) {
         if (signal.aborted || this.deps.isPaused(this.tenantId)) {
           release();
           return undefined;
         }
-        if (!held) await permits.acquireMany(slots);
-        held = true;
+        if (!held) {
+          await permits.acquireMany(slots);
+          held = true;
+          continue; // stopping or paused meanwhile (the wait for permits may be long): nothing leaves
+        }
         const now = clock.now();
         const wait = await limiter.tryAcquire([tenant], now);
         if (wait === 0) {
@@ -454,6 +470,7 @@ export class Lane {
     for (let s = this.staged.shift(); s; s = this.staged.shift()) {
       const marked = await s.marked;
       this.deps.credentialLost(s.entered);
+      if (this.tick === 1) this.deps.permits.release();
       this.deps.skipped();
       if (marked) this.giveBack(s.job, true, undefined);
     }

@@ -56,6 +56,11 @@ for b = 1, buckets do
       updates[#updates + 1] = { KEYS[k], string.format('%.0f:%.0f:%.0f', tat, opened, left - slots), tat }
     else
       local w0 = tat - tolerance - now
+      -- A tick on a key last taken one by one (a process with another HERALD_TENANT_TICK: the key
+      -- names the window, not its group): its requests leave at once, so it waits as that many
+      -- requests one by one would (interval / group each), or it would follow a second of them
+      -- with a whole tick more than the window holds.
+      if group > 1 and not t and tat > 0 then w0 = tat + (group - 1) * math.ceil(interval / group) - tolerance - now end
       if tat < now then tat = now end
       if group == 1 and slots > 1 then w0 = tat + (slots - 1) * interval - tolerance - now end
       if w0 > wait then wait = w0 end
