@@ -106,17 +106,6 @@ forEachStore((stores: StoreFactory) => {
     // for a slot: the bound leaves room for those (a run on a loaded machine counted more than 2.2 per request).
     expect(calls).toBeLessThanOrEqual(Math.ceil(users.length * 2.5));
   });
-});
-
-forEachStore((stores: StoreFactory) => {
-  let h: Harness | undefined;
-  let fresh: StoreFactory | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-    await fresh?.cleanup();
-    fresh = undefined;
-  });
 
   it("ticks (HERALD_TENANT_TICK=10), six tenants sharing 16 permits: full ticks, every message once, no 429", async () => {
     const tenants = 6;
@@ -134,8 +123,7 @@ forEachStore((stores: StoreFactory) => {
       },
       block: (key, until) => inner.block(key, until),
     };
-    fresh = createStoreFactory(stores.name);
-    h = await startHarness(await fresh.open(), {
+    h = await startHarness(await open(), {
       emulator: { tenantRps: 50, org: { tenants, users: users.length } },
       config: { tenantRps: 50, tenantTick: 10, maxInFlight: 16 },
       limiter,
