@@ -9,6 +9,7 @@ import type { Job, JobResult } from "../../src/delivery/model.js";
 import { policiesFor } from "../../src/delivery/policies.js";
 import type { DeliveryStore } from "../../src/delivery/store/port.js";
 import { silentLogger } from "../../src/log.js";
+import { openGates } from "./helpers/lane-gates.js";
 
 /**
  * Review (rev15a): install steps beyond the lane's 256 wait in a FIFO, started as running steps
@@ -87,14 +88,7 @@ it("install steps waiting in the FIFO start after a pause the lane's loop slept 
     markInflight: async () => true,
     record: (r) => recorded.push(r),
     isPaused: () => paused,
-    credentialWait: () => 0,
-    credentialEnter: () => true,
-    credentialsPaused: () => false,
-    credentialLost: () => undefined,
-    warm: async () => undefined,
-    isWarm: () => true,
-    answered: () => undefined,
-    skipped: () => undefined,
+    ...openGates,
     signal: stop.signal,
   };
   const lane = new Lane("t1", deps);

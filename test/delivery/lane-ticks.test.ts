@@ -10,6 +10,7 @@ import type { DeliveryKey, Job, JobResult } from "../../src/delivery/model.js";
 import { type Policies, policiesFor } from "../../src/delivery/policies.js";
 import type { DeliveryStore } from "../../src/delivery/store/port.js";
 import { silentLogger } from "../../src/log.js";
+import { openGates } from "./helpers/lane-gates.js";
 
 /**
  * Review (revtick2) of 37e4845 (staged sends hold no permit; ticks opt-in): a lane's staged sends,
@@ -108,14 +109,7 @@ function rig(
     },
     record: (r) => recorded.push(r),
     isPaused: () => false,
-    credentialWait: () => 0,
-    credentialEnter: () => true,
-    credentialsPaused: () => false,
-    credentialLost: () => undefined,
-    warm: async () => undefined,
-    isWarm: () => true,
-    answered: () => undefined,
-    skipped: () => undefined,
+    ...openGates,
     signal: stop.signal,
   };
   const lane = new Lane(tenantId, deps);
