@@ -139,6 +139,11 @@ export class Lane {
   private readonly group: number;
   /** Sends that may take the tenant's slots at once (its window's tick; 1: one by one). */
   private readonly tick: number;
+  /**
+   * One by one (tick 1): a staged send holds its permit from before its row is marked until it
+   * leaves or is given back. In ticks it holds none until its tick (tenantTick takes them).
+   */
+  private readonly stagedHoldPermits: boolean;
   /** Less than the time between two ticks of the tenant's window, ms (0: not grouped). */
   private readonly tickSpacing: number;
   /** The lane's next tick is not due before this time (its last tick plus tickSpacing). */
@@ -165,6 +170,7 @@ export class Lane {
   ) {
     this.group = stageGroup(deps.policies.tenant);
     this.tick = tickOf(deps.policies.tenant);
+    this.stagedHoldPermits = this.tick === 1;
     this.tickSpacing = tickSpacingOf(deps.policies.tenant);
   }
 
@@ -277,12 +283,12 @@ export class Lane {
       // ticks: a process then never has more rows marked and unsent than HERALD_MAX_IN_FLIGHT
       // (each is reported `unknown` after a crash), however many lanes it runs.
       const staging = deliversMessage(step) && policies.tenant.length > 0;
-      if (!staging || this.tick === 1) await permits.acquire();
+      if (!staging || this.stagedHoldPermits) await permits.acquire();
       if (staging) {
         const now = clock.now();
         const probe = this.deps.credentialsPaused();
         if (!this.deps.credentialEnter(now)) {
-          if (this.tick === 1) permits.release();
+          if (this.stagedHoldPermits) permits.release();
           this.deps.skipped();
           this.requeue(job);
           await this.sleep(Math.max(1, this.deps.credentialWait(clock.now())));
@@ -330,7 +336,6 @@ export class Lane {
   private stageMore(): void {
     const { clock, permits } = this.deps;
     if (!this.deps.isWarm()) return;
-    const single = this.tick === 1;
     while (this.staged.length < this.group) {
       const now = clock.now();
       if (this.deps.credentialsPaused()) return;
@@ -338,12 +343,12 @@ export class Lane {
       if (!job) return;
       const step = stepOf(job);
       if (this.heldForReply(job, step, now)) continue;
-      if (!deliversMessage(step) || (single && !permits.tryAcquire())) {
+      if (!deliversMessage(step) || (this.stagedHoldPermits && !permits.tryAcquire())) {
         this.requeue(job);
         return;
       }
       if (!this.deps.credentialEnter(now)) {
-        if (single) permits.release();
+        if (this.stagedHoldPermits) permits.release();
         this.requeue(job);
         return;
       }
@@ -360,7 +365,7 @@ export class Lane {
   private async sendStaged(): Promise<void> {
     const { permits } = this.deps;
     const ready: Staged[] = [];
-    const single = this.tick === 1;
+    const oneByOne = this.tick === 1;
     const most = Math.min(this.tick, permits.size);
     while (ready.length < most) {
       const s = this.staged.shift();
@@ -368,7 +373,7 @@ export class Lane {
       if (await s.marked) ready.push(s);
       else {
         this.deps.credentialLost(s.entered); // recalled or taken over meanwhile: not to be sent
-        if (single) permits.release();
+        if (this.stagedHoldPermits) permits.release();
         this.deps.skipped();
       }
     }
@@ -376,9 +381,9 @@ export class Lane {
     // One by one (the tenant's window has no ticks): with the permit taken when it was staged, one
     // limiter call for the tenant's and the conversation's slots together (admit). In ticks: the
     // tick's permits and tenant slots (tenantTick), then each send's conversation slot.
-    const again = single ? 0 : await this.tenantTick(ready.length);
+    const again = oneByOne ? 0 : await this.tenantTick(ready.length);
     for (const s of ready) {
-      const slot = again !== 0 ? { again } : single ? await this.slotFor(s.job, s.step) : await this.conversationSlot(s.job, s.step);
+      const slot = again !== 0 ? { again } : oneByOne ? await this.slotFor(s.job, s.step) : await this.conversationSlot(s.job, s.step);
       if ("again" in slot) {
         if (again === 0) permits.release();
         this.deps.skipped();
@@ -470,7 +475,7 @@ export class Lane {
     for (let s = this.staged.shift(); s; s = this.staged.shift()) {
       const marked = await s.marked;
       this.deps.credentialLost(s.entered);
-      if (this.tick === 1) this.deps.permits.release();
+      if (this.stagedHoldPermits) this.deps.permits.release();
       this.deps.skipped();
       if (marked) this.giveBack(s.job, true, undefined);
     }
