@@ -45,3 +45,66 @@ export async function bareClientLoop(org, count, serviceUrl, appId, inFlight = 3
   if (failed > 0) throw new Error(`bare client: ${failed} of ${count} requests failed`);
   return { seconds, cpu: (cpu.user + cpu.system) / 1e6 };
 }
+
+/**
+ * The floor of the saturation run: the same bare client sending to users [0, count) of `org`
+ * with each tenant paced to `rps` in groups of `group` (one timer per group: 1 = per request, as
+ * any sender that waits for a rate-limit slot wakes once per request; k = what Herald's ticks
+ * do), for at most `seconds`. No store, no limiter state, no retries. Its CPU per message is
+ * what waking to send costs on this machine before any bookkeeping. Returns what it sent, the
+ * 429s, elapsed and CPU seconds.
+ */
+export async function bareClientPaced(org, count, serviceUrl, appId, rps, seconds, group = 1) {
+  const base = new URL(serviceUrl);
+  const prefix = base.pathname.replace(/\/$/, "");
+  const agent = new Agent({ connections: 8, keepAliveTimeout: 30_000, pipelining: 1 });
+  const byTenant = new Map();
+  for (let i = 0; i < count; i++) {
+    const tenantId = org.user(i).tenantId;
+    byTenant.set(tenantId, [...(byTenant.get(tenantId) ?? []), i]);
+  }
+  const gapMs = (1000 * group) / rps;
+  let sent = 0;
+  let throttled = 0;
+  let failed = 0;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const send = async (i) => {
+    const u = org.user(i);
+    const conversationId = org.personalConversationId(i);
+    const res = await agent.request({
+      origin: base.origin,
+      path: `${prefix}/v3/conversations/${encodeURIComponent(conversationId)}/activities`,
+      method: "POST",
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body: JSON.stringify({
+        type: "message",
+        from: { id: `28:${appId}`, name: "Herald" },
+        conversation: { id: conversationId },
+        recipient: { id: u.id, name: u.name },
+        text: `Hello ${u.name.split(" ")[0]}, this is a benchmark.`,
+      }),
+    });
+    await res.body.text();
+    sent++;
+    if (res.statusCode === 429) throttled++;
+    else if (res.statusCode >= 300) failed++;
+  };
+  const tenantLoop = async (indexes) => {
+    const inFlight = [];
+    for (let k = 0; k < indexes.length; k += group) {
+      const due = started + (k / group) * gapMs;
+      if (due - started > seconds * 1000) break;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      for (const i of indexes.slice(k, k + group)) inFlight.push(send(i));
+    }
+    await Promise.all(inFlight);
+  };
+  await Promise.all([...byTenant.values()].map(tenantLoop));
+  const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  await agent.close();
+  if (failed > 0) throw new Error(`paced bare client: ${failed} of ${sent} requests failed`);
+  return { sent, throttled, seconds: elapsed, cpu: (cpu.user + cpu.system) / 1e6 };
+}
