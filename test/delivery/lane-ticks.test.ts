@@ -1,17 +1,121 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type Clock, systemClock } from "../../src/clock.js";
+import type { Executor, RunOutcome } from "../../src/delivery/dispatch/executor.js";
+import { Lane, type LaneDeps } from "../../src/delivery/dispatch/lane.js";
 import { Permits } from "../../src/delivery/dispatch/permits.js";
+import type { RecentRequests } from "../../src/delivery/dispatch/recent.js";
 import { InProcessRateLimiter } from "../../src/delivery/limits/memory.js";
 import type { RateLimiter } from "../../src/delivery/limits/rate-limiter.js";
-import type { DeliveryKey, Job } from "../../src/delivery/model.js";
-import { policiesFor } from "../../src/delivery/policies.js";
-import { rig, sends, settle, stopLanes, until } from "./helpers/lane-rig.js";
+import type { DeliveryKey, Job, JobResult } from "../../src/delivery/model.js";
+import { type Policies, policiesFor } from "../../src/delivery/policies.js";
+import type { DeliveryStore } from "../../src/delivery/store/port.js";
+import { silentLogger } from "../../src/log.js";
+import { openGates } from "./helpers/lane-gates.js";
 
 /**
  * Review (revtick2) of 37e4845 (staged sends hold no permit; ticks opt-in): a lane's staged sends,
  * with the default tick of 1 and with ticks, against the permits, stop and a clock that steps back.
  */
-afterEach(stopLanes);
+const stops: AbortController[] = [];
+afterEach(() => {
+  for (const s of stops.splice(0)) s.abort();
+});
+
+async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Lets every continuation queued so far run (no timer: a turn of the event loop). */
+const settle = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
+
+function sends(tenantId: string, notificationId: string, n: number, from = 1): Job[] {
+  return Array.from({ length: n }, (_, i) => ({
+    notificationId,
+    seq: from + i,
+    op: "send",
+    kind: "user",
+    tenantId,
+    conversationId: `a:${tenantId}-${notificationId}-${from + i}`,
+    attempts: 0,
+  }));
+}
+
+interface Rig {
+  lane: Lane;
+  marks: DeliveryKey[];
+  launched: Job[];
+  recorded: JobResult[];
+  stop: AbortController;
+  rows: Map<string, Job[]>;
+}
+
+function rig(
+  tenantId: string,
+  o: {
+    policies: Policies;
+    permits: Permits;
+    clock?: Clock;
+    limiter?: RateLimiter;
+    stop?: AbortController;
+    marks?: DeliveryKey[];
+    launched?: Job[];
+    onClaim?: () => void;
+  },
+): Rig {
+  const rows = new Map<string, Job[]>();
+  const store = {
+    claim: async (_owner: string, id: string, _t: string, _now: number, n: number) => {
+      o.onClaim?.();
+      return (rows.get(id) ?? []).splice(0, n);
+    },
+    nextDue: async () => undefined,
+  } as unknown as DeliveryStore;
+  const marks = o.marks ?? [];
+  const launched = o.launched ?? [];
+  const recorded: JobResult[] = [];
+  const executor = {
+    wantsInstall: () => false,
+    run: async (job: Job): Promise<RunOutcome> => {
+      launched.push(job);
+      return {
+        done: { notificationId: job.notificationId, seq: job.seq, kind: "sent", attempts: 1, activityId: "x", version: 1 } as JobResult,
+        requested: true,
+      };
+    },
+  } as unknown as Executor;
+  const stop = o.stop ?? new AbortController();
+  stops.push(stop);
+  const deps: LaneDeps = {
+    owner: "w1",
+    store,
+    limiter: o.limiter ?? new InProcessRateLimiter(),
+    policies: o.policies,
+    permits: o.permits,
+    executor,
+    recent: { record: () => undefined } as unknown as RecentRequests,
+    clock: o.clock ?? systemClock,
+    logger: silentLogger,
+    claimBatch: 100,
+    pollMs: 60_000,
+    markInflight: async (key) => {
+      marks.push(key);
+      return true;
+    },
+    record: (r) => recorded.push(r),
+    isPaused: () => false,
+    ...openGates,
+    signal: stop.signal,
+  };
+  const lane = new Lane(tenantId, deps);
+  lane.start();
+  return { lane, marks, launched, recorded, stop, rows };
+}
 
 describe("lane, default tick (1): rows marked in flight and not sent", () => {
   it("stay within the process's permits while every permit is taken (as before 37e4845), then each goes once", async () => {

@@ -76,21 +76,6 @@ const STAGE_AHEAD_MS = 200;
 const MAX_STAGED = 16;
 
 /**
- * A lane's wait for its tenant's slot ends on a shared grid of this many ms of the clock, so that
- * lanes whose slots come due about together wake in one turn of the event loop (one wake-up, and
- * one write for what they mark and record) instead of one each: at Teams' ceiling the wake-ups,
- * not the sends, were most of Herald's CPU. A wait rounded up by less than the limiter's catch-up
- * (defaultGcraOptions.catchUpMs, 10 ms) costs no rate: a slot taken that late still leaves the
- * next one where it was.
- */
-export const WAKE_GRID_MS = 5;
-
-/** The first instant of the WAKE_GRID_MS grid at or after `at` (ms of the clock). */
-export function onWakeGrid(at: number): number {
-  return Math.ceil(at / WAKE_GRID_MS) * WAKE_GRID_MS;
-}
-
-/**
  * A send taken before its tenant slot: permit held, credential gate passed at `entered`, row being
  * marked in flight. `probe`: it entered while sending was paused for the credentials (the one
  * request that probes them); any other passes the gate again when it leaves (see sendStaged).
@@ -442,9 +427,8 @@ export class Lane {
     try {
       // At most tickSpacing: a clock stepping back (NTP; a new measure of the database's clock)
       // must not make the lane sleep for the step (the limiter, on Redis's clock, would not).
-      const start = clock.now();
-      const early = Math.min(this.tickDue - start, this.tickSpacing);
-      if (early > 0) await clock.sleep(onWakeGrid(start + early) - start, signal);
+      const early = Math.min(this.tickDue - clock.now(), this.tickSpacing);
+      if (early > 0) await clock.sleep(early, signal);
       for (;;) {
         if (signal.aborted || this.deps.isPaused(this.tenantId)) {
           release();
@@ -462,7 +446,7 @@ export class Lane {
           return 0;
         }
         if (wait > PERMIT_HOLD_MS) release();
-        await clock.sleep(onWakeGrid(now + wait) - clock.now(), signal);
+        await clock.sleep(wait, signal);
       }
     } catch (e) {
       release();
@@ -532,7 +516,7 @@ export class Lane {
       const wait = await limiter.tryAcquire([tenant], now);
       if (wait === 0) break;
       try {
-        await clock.sleep(onWakeGrid(now + wait) - clock.now(), signal);
+        await clock.sleep(wait, signal);
       } catch {
         return { again: undefined };
       }
