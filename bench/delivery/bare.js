@@ -61,7 +61,9 @@ export async function bareClientPaced(org, count, serviceUrl, appId, rps, second
   const byTenant = new Map();
   for (let i = 0; i < count; i++) {
     const tenantId = org.user(i).tenantId;
-    byTenant.set(tenantId, [...(byTenant.get(tenantId) ?? []), i]);
+    const mine = byTenant.get(tenantId);
+    if (mine) mine.push(i);
+    else byTenant.set(tenantId, [i]);
   }
   const gapMs = (1000 * group) / rps;
   let sent = 0;
