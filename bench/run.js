@@ -296,12 +296,13 @@ async function saturation(unthrottled) {
     const floorSeconds = Math.min(20, tenantUsers / (48 * timeScale));
     // With HERALD_TENANT_TICK=k (Herald's ticks, passed on to it from this environment) the
     // floor sends in groups of k per timer as the ticks do.
-    const group = Math.max(1, Number(process.env.HERALD_TENANT_TICK ?? 1));
+    const tick = Number(process.env.HERALD_TENANT_TICK ?? 1);
+    const group = Number.isInteger(tick) && tick >= 1 ? tick : 1;
     const paced = await bareClientPaced(org, tenants * tenantUsers, emu.connectorUrl, emu.appId, 48 * timeScale, floorSeconds, group);
     const pacedUs = (paced.cpu * 1e6) / paced.sent;
     const pacedName = `bare client paced to the ceiling${group > 1 ? ` in groups of ${group}` : ""}`;
     log(
-      `[saturation] ${pacedName} (${fmt(48 * timeScale)}/s per tenant): ${fmt(paced.sent)} in ${fmt(paced.seconds, 1)} s, ${fmt(pacedUs)} µs CPU per message, ${fmt(paced.throttled)} × 429`,
+      `[saturation] ${pacedName} (${fmt(48 * timeScale)}/s per tenant, tenants out of step): ${fmt(paced.sent)} accepted in ${fmt(paced.seconds, 1)} s (${fmt(paced.sent / paced.seconds, 1)}/s), ${fmt(pacedUs)} µs CPU per message, ${fmt(paced.wakeups / paced.sent, 2)} event-loop wake-ups per message, ${fmt(paced.throttled)} × 429`,
     );
     for (const db of databases) {
       const count = tenants * tenantUsers;
@@ -327,11 +328,11 @@ async function saturation(unthrottled) {
         db,
         `${fmt(rate, 1)} msg/s over ${fmt(h.activeSeconds, 1)} s`,
         `${fmt(us(h))} µs at the ceiling; steady ${fmt(h.steadyUs)} µs`,
-        `${fmt(h.throttled)} × 429, ${fmt(h.violations)} violations; ${pacedName} ${fmt(pacedUs)} µs per message`,
+        `${fmt(h.throttled)} × 429, ${fmt(h.violations)} violations; ${pacedName} ${fmt(pacedUs)} µs per message (${fmt(paced.throttled)} × 429)`,
         [
           `${fmt((100 * rate) / ceiling, 1)} % of ceiling (goal ≥ 95 %, 0 × 429)`,
           base ? `CPU ×${fmt(us(h) / base, 2)} of unthrottled (goal ≤ ×1), steady ×${fmt(h.steadyUs / unthrottled[db].steadyUs, 2)}` : "",
-          `×${fmt(us(h) / pacedUs, 1)} of the paced bare client`,
+          `×${fmt(us(h) / pacedUs, 1)} of the paced bare client (steady ×${fmt(h.steadyUs / pacedUs, 1)})`,
         ]
           .filter(Boolean)
           .join(", "),

@@ -2,6 +2,7 @@
 // Herald itself uses) with 32 requests in flight, no store, no limits, no retries, sending the
 // same messages to the same emulator. What Herald would reach if its durable bookkeeping
 // (rows, marks, results, counters) and its limits cost nothing: the ceiling of this machine.
+import { readFileSync } from "node:fs";
 import { Agent } from "undici";
 
 /** Send one message to each of users [0, count) of `org`, `inFlight` at a time; returns elapsed seconds and the client's CPU seconds. */
@@ -50,9 +51,11 @@ export async function bareClientLoop(org, count, serviceUrl, appId, inFlight = 3
  * The floor of the saturation run: the same bare client sending to users [0, count) of `org`
  * with each tenant paced to `rps` in groups of `group` (one timer per group: 1 = per request, as
  * any sender that waits for a rate-limit slot wakes once per request; k = what Herald's ticks
- * do), for at most `seconds`. No store, no limiter state, no retries. Its CPU per message is
- * what waking to send costs on this machine before any bookkeeping. Returns what it sent, the
- * 429s, elapsed and CPU seconds.
+ * do), for at most `seconds`. Tenants are spread evenly over the interval (tenant i of n starts
+ * i/n of it late), as independent lanes would be, so that their timers do not share wake-ups.
+ * No store, no limiter state, no retries. Its CPU per accepted message is what waking to send
+ * costs on this machine before any bookkeeping. Returns the messages accepted, the 429s, elapsed
+ * and CPU seconds, and the event loop's wake-ups (voluntary context switches of this thread).
  */
 export async function bareClientPaced(org, count, serviceUrl, appId, rps, seconds, group = 1) {
   const base = new URL(serviceUrl);
@@ -69,6 +72,7 @@ export async function bareClientPaced(org, count, serviceUrl, appId, rps, second
   let sent = 0;
   let throttled = 0;
   let failed = 0;
+  const wakeupsBefore = mainThreadWakeups();
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const send = async (i) => {
@@ -88,14 +92,15 @@ export async function bareClientPaced(org, count, serviceUrl, appId, rps, second
       }),
     });
     await res.body.text();
-    sent++;
     if (res.statusCode === 429) throttled++;
     else if (res.statusCode >= 300) failed++;
+    else sent++;
   };
-  const tenantLoop = async (indexes) => {
+  const tenants = [...byTenant.values()];
+  const tenantLoop = async (indexes, phase) => {
     const inFlight = [];
     for (let k = 0; k < indexes.length; k += group) {
-      const due = started + (k / group) * gapMs;
+      const due = started + phase * gapMs + (k / group) * gapMs;
       if (due - started > seconds * 1000) break;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -103,10 +108,21 @@ export async function bareClientPaced(org, count, serviceUrl, appId, rps, second
     }
     await Promise.all(inFlight);
   };
-  await Promise.all([...byTenant.values()].map(tenantLoop));
+  await Promise.all(tenants.map((indexes, t) => tenantLoop(indexes, t / tenants.length)));
   const elapsed = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  const wakeups = mainThreadWakeups() - wakeupsBefore;
   await agent.close();
-  if (failed > 0) throw new Error(`paced bare client: ${failed} of ${sent} requests failed`);
-  return { sent, throttled, seconds: elapsed, cpu: (cpu.user + cpu.system) / 1e6 };
+  if (failed > 0) throw new Error(`paced bare client: ${failed} requests failed`);
+  return { sent, throttled, seconds: elapsed, cpu: (cpu.user + cpu.system) / 1e6, wakeups };
+}
+
+/** Voluntary context switches of this process's main thread (its event loop's waits), from /proc (NaN elsewhere). */
+function mainThreadWakeups() {
+  try {
+    const status = readFileSync(`/proc/${process.pid}/task/${process.pid}/status`, "utf8");
+    return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? Number.NaN);
+  } catch {
+    return Number.NaN;
+  }
 }
