@@ -27,8 +27,9 @@
 //    (3 × 50 rps × time scale), and the
 //    429s Teams had to answer. Goal: at least 95 %, zero 429s, and Herald's CPU per message at the
 //    ceiling at most the unthrottled figure (waiting for a slot must cost nothing). Beside it, the
-//    floor: the bare client paced to 48/s per tenant (one timer per request, no store), whose CPU
-//    per message is what waking once per request costs on this machine.
+//    floor: the bare client paced to 48/s per tenant, tenants out of step (one timer per request,
+//    or per group of HERALD_TENANT_TICK; no store), whose CPU per message is what waking to send
+//    costs on this machine before any bookkeeping.
 // 3. Memory: peak RSS of the Herald process during a `--big`-recipient broadcast, and its
 //    growth from the `--users` run, with its RSS at each tenth of the broadcast. Goal: under 300 MB, flat.
 //
