@@ -292,7 +292,7 @@ async function saturation(unthrottled) {
   const emu = await startEmulatorProcess({ seed, org: spec, limits: true, tenantRps: rps, timeScale, auth: false, messageCap: 1000 });
   try {
     // The floor: a bare client paced to 48/s per tenant (Herald reaches about 96 % of 50) over
-    // the same emulator, at most 20 s: what one wake-up per request costs here before any bookkeeping.
+    // the same emulator, at most 20 s: what waking to send costs here before any bookkeeping.
     const org = new (await import("../dist/emulator/index.js")).GeneratedOrg(seed, spec);
     const floorSeconds = Math.min(20, tenantUsers / (48 * timeScale));
     // With HERALD_TENANT_TICK=k (Herald's ticks, passed on to it from this environment) the

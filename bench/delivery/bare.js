@@ -2,15 +2,43 @@
 // Herald itself uses) with 32 requests in flight, no store, no limits, no retries, sending the
 // same messages to the same emulator. What Herald would reach if its durable bookkeeping
 // (rows, marks, results, counters) and its limits cost nothing: the ceiling of this machine.
-import { readFileSync } from "node:fs";
 import { Agent } from "undici";
+import { activityOf } from "./procs.js";
 
-/** Send one message to each of users [0, count) of `org`, `inFlight` at a time; returns elapsed seconds and the client's CPU seconds. */
-export async function bareClientLoop(org, count, serviceUrl, appId, inFlight = 32) {
+/**
+ * A sender of the benchmark's message to user i of `org` over `agent`: one POST to the
+ * Connector's activities endpoint of the user's 1:1 chat, the answer read; resolves with the
+ * HTTP status.
+ */
+function messageSender(agent, org, serviceUrl, appId) {
   const base = new URL(serviceUrl);
   const origin = base.origin;
   const prefix = base.pathname.replace(/\/$/, "");
+  return async (i) => {
+    const u = org.user(i);
+    const conversationId = org.personalConversationId(i);
+    const res = await agent.request({
+      origin,
+      path: `${prefix}/v3/conversations/${encodeURIComponent(conversationId)}/activities`,
+      method: "POST",
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body: JSON.stringify({
+        type: "message",
+        from: { id: `28:${appId}`, name: "Herald" },
+        conversation: { id: conversationId },
+        recipient: { id: u.id, name: u.name },
+        text: `Hello ${u.name.split(" ")[0]}, this is a benchmark.`,
+      }),
+    });
+    await res.body.text();
+    return res.statusCode;
+  };
+}
+
+/** Send one message to each of users [0, count) of `org`, `inFlight` at a time; returns elapsed seconds and the client's CPU seconds. */
+export async function bareClientLoop(org, count, serviceUrl, appId, inFlight = 32) {
   const agent = new Agent({ connections: inFlight, keepAliveTimeout: 30_000, pipelining: 1 });
+  const send = messageSender(agent, org, serviceUrl, appId);
   let next = 0;
   let failed = 0;
   const cpuBefore = process.cpuUsage();
@@ -19,24 +47,7 @@ export async function bareClientLoop(org, count, serviceUrl, appId, inFlight = 3
     for (;;) {
       const i = next++;
       if (i >= count) return;
-      const u = org.user(i);
-      const conversationId = org.personalConversationId(i);
-      const body = JSON.stringify({
-        type: "message",
-        from: { id: `28:${appId}`, name: "Herald" },
-        conversation: { id: conversationId },
-        recipient: { id: u.id, name: u.name },
-        text: `Hello ${u.name.split(" ")[0]}, this is a benchmark.`,
-      });
-      const res = await agent.request({
-        origin,
-        path: `${prefix}/v3/conversations/${encodeURIComponent(conversationId)}/activities`,
-        method: "POST",
-        headers: { "content-type": "application/json; charset=utf-8" },
-        body,
-      });
-      await res.body.text();
-      if (res.statusCode >= 300) failed++;
+      if ((await send(i)) >= 300) failed++;
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
@@ -58,9 +69,8 @@ export async function bareClientLoop(org, count, serviceUrl, appId, inFlight = 3
  * and CPU seconds, and the event loop's wake-ups (voluntary context switches of this thread).
  */
 export async function bareClientPaced(org, count, serviceUrl, appId, rps, seconds, group = 1) {
-  const base = new URL(serviceUrl);
-  const prefix = base.pathname.replace(/\/$/, "");
   const agent = new Agent({ connections: 8, keepAliveTimeout: 30_000, pipelining: 1 });
+  const post = messageSender(agent, org, serviceUrl, appId);
   const byTenant = new Map();
   for (let i = 0; i < count; i++) {
     const tenantId = org.user(i).tenantId;
@@ -72,28 +82,13 @@ export async function bareClientPaced(org, count, serviceUrl, appId, rps, second
   let sent = 0;
   let throttled = 0;
   let failed = 0;
-  const wakeupsBefore = mainThreadWakeups();
+  const wakeupsBefore = activityOf(process.pid).mainWakeups;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const send = async (i) => {
-    const u = org.user(i);
-    const conversationId = org.personalConversationId(i);
-    const res = await agent.request({
-      origin: base.origin,
-      path: `${prefix}/v3/conversations/${encodeURIComponent(conversationId)}/activities`,
-      method: "POST",
-      headers: { "content-type": "application/json; charset=utf-8" },
-      body: JSON.stringify({
-        type: "message",
-        from: { id: `28:${appId}`, name: "Herald" },
-        conversation: { id: conversationId },
-        recipient: { id: u.id, name: u.name },
-        text: `Hello ${u.name.split(" ")[0]}, this is a benchmark.`,
-      }),
-    });
-    await res.body.text();
-    if (res.statusCode === 429) throttled++;
-    else if (res.statusCode >= 300) failed++;
+    const status = await post(i);
+    if (status === 429) throttled++;
+    else if (status >= 300) failed++;
     else sent++;
   };
   const tenants = [...byTenant.values()];
@@ -111,18 +106,8 @@ export async function bareClientPaced(org, count, serviceUrl, appId, rps, second
   await Promise.all(tenants.map((indexes, t) => tenantLoop(indexes, t / tenants.length)));
   const elapsed = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
-  const wakeups = mainThreadWakeups() - wakeupsBefore;
+  const wakeups = activityOf(process.pid).mainWakeups - wakeupsBefore;
   await agent.close();
   if (failed > 0) throw new Error(`paced bare client: ${failed} requests failed`);
   return { sent, throttled, seconds: elapsed, cpu: (cpu.user + cpu.system) / 1e6, wakeups };
-}
-
-/** Voluntary context switches of this process's main thread (its event loop's waits), from /proc (NaN elsewhere). */
-function mainThreadWakeups() {
-  try {
-    const status = readFileSync(`/proc/${process.pid}/task/${process.pid}/status`, "utf8");
-    return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? Number.NaN);
-  } catch {
-    return Number.NaN;
-  }
 }
