@@ -39,12 +39,12 @@ it("concurrency 2: the next write starts while one runs, a third waits for one t
 
 it("an item added after a write's answer never goes in that write (a result never overtakes its own mark)", async () => {
   const { batches, opens, flush } = gated();
-  const b = new Batcher<number, number>(flush, { max: 100, delayMs: 0, lazyMs: 50, concurrency: 2 });
+  const b = new Batcher<number, number>(flush, { max: 100, delayMs: 0, concurrency: 2 });
   const mark = b.add(1);
   await turn();
   opens[0]!();
   await mark;
-  const result = b.add(-1, true);
+  const result = b.add(-1, 50);
   const drained = b.drain();
   for (let i = 0; i < 5 && batches.length < 2; i++) await turn();
   opens[1]!();

@@ -1,26 +1,53 @@
 import { expect, it } from "vitest";
 import { Batcher } from "../../src/delivery/dispatch/batcher.js";
 
-it("a lone lazy item is written after lazyMs; drain writes lazy items at once; max splits", async () => {
-  const flushed: number[][] = [];
+function recording(max: number) {
+  const flushed: { items: number[]; at: number }[] = [];
+  const t0 = performance.now();
   const b = new Batcher<number, number>(
     async (xs) => {
-      flushed.push(xs);
+      flushed.push({ items: xs, at: performance.now() - t0 });
       return xs;
     },
-    { max: 2, delayMs: 0, lazyMs: 25 },
+    { max, delayMs: 0 },
   );
+  return { b, flushed, t0 };
+}
+
+it("a lone item that may wait is written after its wait; drain writes waiting items at once; max splits", async () => {
+  const { b, flushed } = recording(2);
   const t0 = Date.now();
-  await b.add(1, true);
+  await b.add(1, 25);
   expect(Date.now() - t0).toBeGreaterThanOrEqual(20);
-  const p = [b.add(2, true), b.add(3, true), b.add(4, true)];
+  const p = [b.add(2, 25), b.add(3, 25), b.add(4, 25)];
   const t1 = Date.now();
   await b.drain();
   expect(Date.now() - t1).toBeLessThan(20);
   await Promise.all(p);
   expect(b.backlog).toBe(0);
-  // lazy + urgent in the same turn go together
-  const q = [b.add(5, true), b.add(6)];
+  // waiting + urgent in the same turn go together
+  const q = [b.add(5, 25), b.add(6)];
   await Promise.all(q);
-  expect(flushed.at(-1)).toEqual([5, 6]);
+  expect(flushed.at(-1)?.items).toEqual([5, 6]);
+});
+
+it("items with different waits share one write, at the earliest of their times (a staged mark does not wait for a result's 100 ms)", async () => {
+  const { b, flushed } = recording(100);
+  // A result (may wait long), then marks of two lanes a few ms apart (may wait 40 ms): one write,
+  // when the first mark's 40 ms are up, not at the result's 2 s nor at the second mark's time.
+  const result = b.add(1, 2_000);
+  const first = b.add(2, 40);
+  await new Promise((r) => setTimeout(r, 15));
+  const second = b.add(3, 40);
+  expect(await Promise.all([result, first, second])).toEqual([1, 2, 3]);
+  expect(flushed.map((f) => f.items)).toEqual([[1, 2, 3]]);
+  expect(flushed[0]!.at).toBeGreaterThanOrEqual(35);
+  expect(flushed[0]!.at).toBeLessThan(1_000);
+  // A later item with a shorter wait brings the write forward; a longer one does not put it off.
+  const started = performance.now();
+  const slow = b.add(4, 2_000);
+  const fast = b.add(5, 10);
+  await Promise.all([slow, fast]);
+  expect(performance.now() - started).toBeLessThan(1_000);
+  expect(flushed.at(-1)?.items).toEqual([4, 5]);
 });

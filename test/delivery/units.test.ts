@@ -244,16 +244,16 @@ describe("small parts", () => {
     expect(b.backlog).toBe(0);
   });
 
-  it("the batcher keeps a lazy item (a result) for the next urgent one (a mark), or writes it alone after lazyMs", async () => {
+  it("the batcher keeps an item that may wait (a result) for the next urgent one (a mark), or writes it alone after its wait", async () => {
     const batches: string[][] = [];
     const b = new Batcher<string, string>(
       async (items) => {
         batches.push(items);
         return items;
       },
-      { max: 100, delayMs: 0, lazyMs: 10_000 },
+      { max: 100, delayMs: 0 },
     );
-    const result = b.add("result", true);
+    const result = b.add("result", 10_000);
     // Several turns pass: a lazy item alone starts no write.
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     expect(batches).toEqual([]);
@@ -266,10 +266,10 @@ describe("small parts", () => {
         batches.push(items);
         return items;
       },
-      { max: 100, delayMs: 0, lazyMs: 20 },
+      { max: 100, delayMs: 0 },
     );
     const started = Date.now();
-    expect(await alone.add("late", true)).toBe("late");
+    expect(await alone.add("late", 20)).toBe("late");
     expect(Date.now() - started).toBeGreaterThanOrEqual(15);
     expect(batches).toEqual([["result", "mark"], ["late"]]);
   });

@@ -9,10 +9,13 @@
  * loop, so everything decided in this turn goes together). Each `add` resolves with the flush's
  * answer for that item, or rejects with the flush's error.
  *
- * A `lazy` item (a result: nothing waits for it but the counters) does not start a flush of its
- * own at once: it waits up to `lazyMs` for an urgent item (an in-flight mark, which a request
- * waits for) and goes in that flush. At Teams' ceiling a result thus rides with the next mark,
- * one transaction per message instead of two; on a fast broadcast the batches grow.
+ * An item added with a wait (`add(item, waitMs)`) does not start a flush of its own at once: it
+ * waits up to `waitMs` for an urgent item (one added without a wait) and goes in that flush, or in
+ * the flush its own time starts (the earliest of the waiting items' times). A result (nothing
+ * waits for it but the counters) waits up to resultDelayMs, 100 ms by default: at Teams' ceiling
+ * it rides with the next in-flight mark, one transaction per message instead of two. An in-flight
+ * mark taken ahead of its tenant slot waits a few ms, less than the time until that slot: the
+ * lanes of many tenants at their ceiling then share one transaction instead of one each.
  */
 export class Batcher<T, R> {
   private items: T[] = [];
@@ -22,28 +25,38 @@ export class Batcher<T, R> {
   /** A flush is queued (timer, or waiting for a running one to end) and has not taken its items yet. */
   private scheduled = false;
   private queued = 0;
-  /** The timer of a lazy flush (only lazy items waiting). */
-  private lazyTimer: NodeJS.Timeout | undefined;
+  /** The timer of a flush for items that may wait (none urgent waiting), and when it fires (performance.now()). */
+  private waitTimer: NodeJS.Timeout | undefined;
+  private waitUntil = 0;
 
   constructor(
     private readonly flushFn: (items: T[]) => Promise<R[]>,
-    private readonly options: { max: number; delayMs: number; lazyMs?: number; concurrency?: number },
+    private readonly options: { max: number; delayMs: number; concurrency?: number },
   ) {}
 
-  add(item: T, lazy = false): Promise<R> {
+  /** `waitMs`: how long the item may wait for others to share its flush (0: it starts one now). */
+  add(item: T, waitMs = 0): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.items.push(item);
       this.waiters.push({ resolve, reject });
       this.queued++;
-      const lazyMs = this.options.lazyMs ?? 0;
-      if (!lazy || lazyMs <= 0 || this.items.length >= this.options.max) this.schedule();
-      else if (!this.scheduled && this.lazyTimer === undefined) {
-        this.lazyTimer = setTimeout(() => {
-          this.lazyTimer = undefined;
-          this.schedule();
-        }, lazyMs);
-      }
+      if (waitMs <= 0 || this.items.length >= this.options.max) this.schedule();
+      else if (!this.scheduled) this.flushWithin(waitMs);
     });
+  }
+
+  /** A flush at most `waitMs` from now: the timer is moved earlier if it would fire later. */
+  private flushWithin(waitMs: number): void {
+    const until = performance.now() + waitMs;
+    if (this.waitTimer !== undefined) {
+      if (this.waitUntil <= until) return;
+      clearTimeout(this.waitTimer);
+    }
+    this.waitUntil = until;
+    this.waitTimer = setTimeout(() => {
+      this.waitTimer = undefined;
+      this.schedule();
+    }, waitMs);
   }
 
   /** Items added and not yet written. */
@@ -61,9 +74,9 @@ export class Batcher<T, R> {
   }
 
   private schedule(): void {
-    if (this.lazyTimer !== undefined) {
-      clearTimeout(this.lazyTimer);
-      this.lazyTimer = undefined;
+    if (this.waitTimer !== undefined) {
+      clearTimeout(this.waitTimer);
+      this.waitTimer = undefined;
     }
     if (this.scheduled) return;
     this.scheduled = true;

@@ -139,7 +139,6 @@ export class Dispatcher {
     this.writes = new Batcher((items) => this.write(items), {
       max: config.batchMax,
       delayMs: config.batchDelayMs,
-      lazyMs: config.resultDelayMs,
       // A database server (PostgreSQL): the next write is sent while one commits (each round
       // trip waits for the server's process; see Batcher). SQLite writes in this process: one.
       concurrency: store.shared ? 2 : 1,
@@ -298,8 +297,8 @@ export class Dispatcher {
         logger: logger.child({ tenantId }),
         claimBatch: config.claimBatch,
         pollMs: config.pollMs,
-        markInflight: (key) =>
-          this.writes.add({ mark: key }).catch((e: unknown) => {
+        markInflight: (key, waitMs) =>
+          this.writes.add({ mark: key }, waitMs).catch((e: unknown) => {
             logger.error({ err: (e as Error).message }, "could not mark a send in flight; it is not sent now");
             this.record({ ...key, kind: "release" });
             return false;
@@ -343,7 +342,7 @@ export class Dispatcher {
    */
   private persist(result: JobResult, attempt: number): void {
     this.track(
-      this.writes.add({ result }, true).catch((e: unknown) => {
+      this.writes.add({ result }, this.deps.config.resultDelayMs).catch((e: unknown) => {
         const err = (e as Error).message;
         if (this.abort.signal.aborted) {
           this.deps.logger.error({ err }, "a result could not be written before stopping; its row is recovered at the next start");

@@ -25,8 +25,12 @@ export interface LaneDeps {
   claimBatch: number;
   /** How long an idle lane sleeps before looking again, in ms. */
   pollMs: number;
-  /** Mark rows in flight (committed before the request leaves); resolves false for rows that must not go. */
-  markInflight(key: DeliveryKey): Promise<boolean>;
+  /**
+   * Mark rows in flight (committed before the request leaves); resolves false for rows that must
+   * not go. `waitMs`: how long the write may wait for others to share it (the mark is not needed
+   * sooner); default 0.
+   */
+  markInflight(key: DeliveryKey, waitMs?: number): Promise<boolean>;
   /** Queue a result for the batched write. */
   record(result: JobResult): void;
   isPaused(tenantId: string): boolean;
@@ -94,6 +98,23 @@ export function stageGroup(tenant: Policies["tenant"]): number {
   return Math.max(1, Math.min(MAX_STAGED, Math.floor(perMs * STAGE_AHEAD_MS)));
 }
 
+/** At most this long, in ms, a mark taken ahead of its tenant slot waits for other lanes' marks to share its write. */
+const MAX_STAGED_MARK_WAIT_MS = 10;
+
+/**
+ * How long a mark taken ahead of its tenant slot may wait to share a write (a transaction) with
+ * the marks of other lanes, in ms: half the time between two of the tenant's slots, at most
+ * MAX_STAGED_MARK_WAIT_MS (10 ms at 50 rps). A lane stages its next group as the last send of the
+ * one before takes its slot, so the first of the group is due a slot's time later: the mark, its
+ * wait and its write fit in between. With 20 tenants at their ceiling each lane's group of marks
+ * was its own transaction (3,240 transactions for 20,000 messages, about 380 µs each on SQLite).
+ */
+export function stagedMarkWait(tenant: Policies["tenant"]): number {
+  if (tenant.length === 0) return 0;
+  const perMs = Math.min(...tenant.map((w) => w.limit / w.windowMs));
+  return Math.min(MAX_STAGED_MARK_WAIT_MS, 0.5 / perMs);
+}
+
 /** Requests that may take the tenant's slots at once: the smallest group of its windows (LimitWindow.group). */
 export function tickOf(tenant: Policies["tenant"]): number {
   return tenant.length === 0 ? 1 : Math.min(...tenant.map((w) => w.group ?? 1));
@@ -146,6 +167,8 @@ export class Lane {
   private readonly stagedHoldPermits: boolean;
   /** Less than the time between two ticks of the tenant's window, ms (0: not grouped). */
   private readonly tickSpacing: number;
+  /** How long a staged send's mark may wait to share its write (stagedMarkWait). */
+  private readonly markWait: number;
   /** The lane's next tick is not due before this time (its last tick plus tickSpacing). */
   private tickDue = 0;
   /** Notifications that may have ready rows here → when to look again (0 = now). */
@@ -172,6 +195,7 @@ export class Lane {
     this.tick = tickOf(deps.policies.tenant);
     this.stagedHoldPermits = this.tick === 1;
     this.tickSpacing = tickSpacingOf(deps.policies.tenant);
+    this.markWait = stagedMarkWait(deps.policies.tenant);
   }
 
   start(): void {
@@ -324,7 +348,7 @@ export class Lane {
 
   /** Mark a send in flight ahead of its slot (the write starts in this turn of the event loop, with the others staged in it). */
   private stage(job: Job, step: Step, entered: number, probe: boolean): void {
-    const marked = this.deps.markInflight({ notificationId: job.notificationId, seq: job.seq });
+    const marked = this.deps.markInflight({ notificationId: job.notificationId, seq: job.seq }, this.markWait);
     this.staged.push({ job, step, entered, probe, marked });
   }
 
