@@ -35,7 +35,8 @@
 //
 // Every server runs in its own process: the emulator (dist/emulator) and Herald as `herald
 // serve` builds it (dist/server/herald.js, SQLite file, HERALD_* settings). Needs `npm run
-// build` first (`npm run bench` does it).
+// build` first (`npm run bench` does it). BENCH_DELIVERY_EXTRA (JSON of delivery engine
+// settings, src/delivery/config.ts, e.g. '{"batchDelayMs":10}') is given to Herald in runs 1 and 2.
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -318,7 +319,7 @@ async function saturation(unthrottled) {
         spec,
         count,
         tenantRps: rps,
-        delivery: { timeScale },
+        delivery: { timeScale, ...JSON.parse(process.env.BENCH_DELIVERY_EXTRA ?? "{}") },
         pollMs: 1_000,
       });
       const ceiling = tenants * rps * timeScale;
