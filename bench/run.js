@@ -319,7 +319,7 @@ async function saturation(unthrottled) {
         spec,
         count,
         tenantRps: rps,
-        delivery: { timeScale, ...JSON.parse(process.env.BENCH_DELIVERY_EXTRA ?? "{}") },
+        delivery: { ...JSON.parse(process.env.BENCH_DELIVERY_EXTRA ?? "{}"), timeScale },
         pollMs: 1_000,
       });
       const ceiling = tenants * rps * timeScale;

@@ -209,12 +209,14 @@ describe("lane, marks taken ahead of the tenant slot", () => {
     expect(stagedMarkWait([])).toBe(0);
   });
 
-  it("two tenants' lanes out of step (5 ms apart) at their ceiling share their marks' writes, each row marked before it leaves", async () => {
+  it("two tenants' lanes out of step (5 ms apart) at their ceiling share their marks' writes; an idle tenant's first sends do not wait; each row marked before it leaves", async () => {
     // The dispatcher's batcher (one write at a time, as on SQLite), its writes recorded. Before,
     // each lane's group of marks was a write of its own (at 20 tenants: 3,240 transactions for
-    // 20,000 messages); a staged mark now waits up to 10 ms for the other lanes' marks.
+    // 20,000 messages); a staged mark now waits up to 10 ms for the other lanes' marks, when the
+    // lane's next slot is far enough away.
     const writes: string[][] = [];
     const marked = new Set<string>();
+    const waits = new Map<string, number[]>();
     const batcher = new Batcher<DeliveryKey, boolean>(
       async (keys) => {
         writes.push(keys.map((k) => k.notificationId));
@@ -223,7 +225,10 @@ describe("lane, marks taken ahead of the tenant slot", () => {
       },
       { max: 500, delayMs: 0 },
     );
-    const mark: LaneDeps["markInflight"] = (key, waitMs) => batcher.add(key, waitMs);
+    const mark: LaneDeps["markInflight"] = (key, waitMs) => {
+      waits.set(key.notificationId, [...(waits.get(key.notificationId) ?? []), waitMs ?? 0]);
+      return batcher.add(key, waitMs);
+    };
     const permits = new Permits(64);
     const stop = new AbortController();
     const launched: Job[] = [];
@@ -235,19 +240,25 @@ describe("lane, marks taken ahead of the tenant slot", () => {
       return push(...jobs);
     };
     const lanes = ["t1", "t2"].map((t) => rig(t, { policies: policiesFor(50, 1), permits, stop, launched, mark }));
-    lanes[0]!.rows.set("n1", sends("t1", "n1", 20));
-    lanes[1]!.rows.set("n2", sends("t2", "n2", 20));
+    lanes[0]!.rows.set("n1", sends("t1", "n1", 30));
+    lanes[1]!.rows.set("n2", sends("t2", "n2", 30));
     lanes[0]!.lane.announce("n1");
     await new Promise((r) => setTimeout(r, 5));
     lanes[1]!.lane.announce("n2");
-    await until("every row sent", () => launched.length === 40, 10_000);
+    await until("every row sent", () => launched.length === 60, 10_000);
     stop.abort();
     await Promise.all(lanes.map((r) => r.lane.stopped()));
     // Each row marked once, before its request (the executor stand-in records the launch).
-    expect(writes.flat()).toHaveLength(40);
+    expect(writes.flat()).toHaveLength(60);
     expect(early).toEqual([]);
-    // The first groups of both lanes went in one write.
-    expect(new Set(writes[0])).toEqual(new Set(["n1", "n2"]));
+    // The tenants were idle: their first groups (10 at 50 rps) went at once, each in its own write.
+    for (const n of ["n1", "n2"]) {
+      expect(waits.get(n)!.slice(0, 10)).toEqual(Array(10).fill(0));
+      expect(Math.max(...waits.get(n)!.slice(10))).toBeGreaterThan(0);
+      expect(Math.max(...waits.get(n)!)).toBeLessThanOrEqual(10);
+    }
+    expect(writes[0]).toEqual(Array(10).fill("n1"));
+    // At their ceiling the later groups of both lanes shared writes.
     expect(writes.filter((w) => new Set(w).size === 2).length).toBeGreaterThanOrEqual(1);
   });
 });

@@ -254,7 +254,7 @@ describe("small parts", () => {
       { max: 100, delayMs: 0 },
     );
     const result = b.add("result", 10_000);
-    // Several turns pass: a lazy item alone starts no write.
+    // Several turns pass: an item that may wait, alone, starts no write.
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     expect(batches).toEqual([]);
     const mark = b.add("mark");

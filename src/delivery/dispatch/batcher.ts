@@ -54,8 +54,11 @@ export class Batcher<T, R> {
     }
     this.waitUntil = until;
     this.waitTimer = setTimeout(() => {
+      // Its time is up: the flush starts now (not `delayMs` later), or when a running one ends.
       this.waitTimer = undefined;
-      this.schedule();
+      if (this.scheduled) return;
+      this.scheduled = true;
+      this.start();
     }, waitMs);
   }
 

@@ -98,7 +98,10 @@ export class Dispatcher {
   private readonly permits: Permits;
   private readonly executor: Executor;
   private readonly recent: RecentRequests;
-  /** In-flight marks and results, written together: one transaction per turn of the event loop. */
+  /**
+   * In-flight marks and results, written together: one transaction per turn of the event loop, or
+   * per few ms for marks taken ahead of their slot and per resultDelayMs for results (Batcher).
+   */
   private readonly writes: Batcher<Write, boolean>;
   private readonly abort = new AbortController();
   private readonly warmup = new Warmup();

@@ -27,8 +27,8 @@ export interface LaneDeps {
   pollMs: number;
   /**
    * Mark rows in flight (committed before the request leaves); resolves false for rows that must
-   * not go. `waitMs`: how long the write may wait for others to share it (the mark is not needed
-   * sooner); default 0.
+   * not go. `waitMs`: how long the write may wait for others to share it (the lane's next slot is
+   * further away than that and the write); default 0.
    */
   markInflight(key: DeliveryKey, waitMs?: number): Promise<boolean>;
   /** Queue a result for the batched write. */
@@ -102,12 +102,14 @@ export function stageGroup(tenant: Policies["tenant"]): number {
 const MAX_STAGED_MARK_WAIT_MS = 10;
 
 /**
- * How long a mark taken ahead of its tenant slot may wait to share a write (a transaction) with
+ * The longest a mark taken ahead of its tenant slot may wait to share a write (a transaction) with
  * the marks of other lanes, in ms: half the time between two of the tenant's slots, at most
- * MAX_STAGED_MARK_WAIT_MS (10 ms at 50 rps). A lane stages its next group as the last send of the
- * one before takes its slot, so the first of the group is due a slot's time later: the mark, its
- * wait and its write fit in between. With 20 tenants at their ceiling each lane's group of marks
- * was its own transaction (3,240 transactions for 20,000 messages, about 380 µs each on SQLite).
+ * MAX_STAGED_MARK_WAIT_MS (10 ms at 50 rps). A lane at its ceiling stages its next group as the
+ * last send of the one before takes its slot, so the first of the group is due a slot's time
+ * later: the mark, its wait and its write fit in between. The lane passes less, or nothing, when
+ * its next slot is nearer (Lane.markWaitAt): a lone send of an idle tenant does not wait. With 20
+ * tenants at their ceiling each lane's group of marks was its own transaction (3,240 transactions
+ * for 20,000 messages, about 380 µs each on SQLite).
  */
 export function stagedMarkWait(tenant: Policies["tenant"]): number {
   if (tenant.length === 0) return 0;
@@ -167,8 +169,12 @@ export class Lane {
   private readonly stagedHoldPermits: boolean;
   /** Less than the time between two ticks of the tenant's window, ms (0: not grouped). */
   private readonly tickSpacing: number;
-  /** How long a staged send's mark may wait to share its write (stagedMarkWait). */
+  /** The longest a staged send's mark may wait to share its write (stagedMarkWait). */
   private readonly markWait: number;
+  /** Time between two of the tenant's slots, ms (one by one). */
+  private readonly slotSpacing: number;
+  /** When the lane's next tenant slot may come at the earliest, as far as it knows (0: now). */
+  private nextSlotAt = 0;
   /** The lane's next tick is not due before this time (its last tick plus tickSpacing). */
   private tickDue = 0;
   /** Notifications that may have ready rows here → when to look again (0 = now). */
@@ -196,6 +202,7 @@ export class Lane {
     this.stagedHoldPermits = this.tick === 1;
     this.tickSpacing = tickSpacingOf(deps.policies.tenant);
     this.markWait = stagedMarkWait(deps.policies.tenant);
+    this.slotSpacing = deps.policies.tenant.length === 0 ? 0 : 1 / Math.min(...deps.policies.tenant.map((w) => w.limit / w.windowMs));
   }
 
   start(): void {
@@ -346,10 +353,23 @@ export class Lane {
     return true;
   }
 
-  /** Mark a send in flight ahead of its slot (the write starts in this turn of the event loop, with the others staged in it). */
+  /**
+   * Mark a send in flight ahead of its slot: the write goes with the others staged in this turn of
+   * the event loop, and with other lanes' marks within markWaitAt.
+   */
   private stage(job: Job, step: Step, entered: number, probe: boolean): void {
-    const marked = this.deps.markInflight({ notificationId: job.notificationId, seq: job.seq }, this.markWait);
+    const marked = this.deps.markInflight({ notificationId: job.notificationId, seq: job.seq }, this.markWaitAt(entered));
     this.staged.push({ job, step, entered, probe, marked });
+  }
+
+  /**
+   * How long a mark staged at `now` may wait to share its write: while the lane's next slot is
+   * further away than the wait and as long again for the write (at the ceiling: just after a
+   * slot, 20 ms ahead at 50 rps, so 10), at most markWait; 0 when the slot may come sooner (the
+   * tenant idle, its first send, a late lane), so that the wait never costs a slot.
+   */
+  private markWaitAt(now: number): number {
+    return Math.max(0, Math.min(this.markWait, this.nextSlotAt - now - this.markWait));
   }
 
   /**
@@ -416,6 +436,7 @@ export class Lane {
         continue;
       }
       this.deps.recent.record(slot.bucket.key, slot.now);
+      if (oneByOne) this.nextSlotAt = slot.now + this.slotSpacing;
       let entered = s.entered;
       if (!s.probe) {
         // Staged up to STAGE_AHEAD_MS ago: it passes the gate again as it leaves. Sending may have
@@ -467,6 +488,7 @@ export class Lane {
         const wait = await limiter.tryAcquire([tenant], now);
         if (wait === 0) {
           this.tickDue = now + this.tickSpacing;
+          this.nextSlotAt = this.tickDue;
           return 0;
         }
         if (wait > PERMIT_HOLD_MS) release();
