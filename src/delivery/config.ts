@@ -50,7 +50,11 @@ export interface DeliveryConfig {
   heartbeatMs: number;
   /** A process silent this long is dead and its work is taken over, in ms. Default 30 000. */
   staleMs: number;
-  /** Result and in-flight writes wait at most this long to be batched, in ms. Default 0 (the next turn of the event loop). */
+  /**
+   * An in-flight mark that a request waits for now waits at most this long to be batched, in ms.
+   * Default 0 (the next turn of the event loop). Results wait resultDelayMs instead, and marks
+   * taken ahead of their tenant slot up to half a slot (dispatch/lane.ts, stagedMarkWait).
+   */
   batchDelayMs: number;
   /**
    * A result waits at most this long, in ms, for an in-flight mark to share its transaction

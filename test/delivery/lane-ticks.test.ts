@@ -209,7 +209,11 @@ describe("lane, marks taken ahead of the tenant slot", () => {
     expect(stagedMarkWait([])).toBe(0);
   });
 
-  it("two tenants' lanes out of step (5 ms apart) at their ceiling share their marks' writes; an idle tenant's first sends do not wait; each row marked before it leaves", async () => {
+  // Retried: the scenario needs the second lane started 5-9 ms after the first, and a timer on a
+  // loaded machine may fire later (then the lanes are too far apart to share; checked below).
+  it("two tenants' lanes out of step (5 ms apart) at their ceiling share their marks' writes; an idle tenant's first sends do not wait; each row marked before it leaves", {
+    retry: 3,
+  }, async () => {
     // The dispatcher's batcher (one write at a time, as on SQLite), its writes recorded. Before,
     // each lane's group of marks was a write of its own (at 20 tenants: 3,240 transactions for
     // 20,000 messages); a staged mark now waits up to 10 ms for the other lanes' marks, when the
@@ -240,16 +244,20 @@ describe("lane, marks taken ahead of the tenant slot", () => {
       return push(...jobs);
     };
     const lanes = ["t1", "t2"].map((t) => rig(t, { policies: policiesFor(50, 1), permits, stop, launched, mark }));
-    lanes[0]!.rows.set("n1", sends("t1", "n1", 30));
-    lanes[1]!.rows.set("n2", sends("t2", "n2", 30));
+    const rows = 50;
+    lanes[0]!.rows.set("n1", sends("t1", "n1", rows));
+    lanes[1]!.rows.set("n2", sends("t2", "n2", rows));
+    const t0 = performance.now();
     lanes[0]!.lane.announce("n1");
     await new Promise((r) => setTimeout(r, 5));
+    const apart = performance.now() - t0;
     lanes[1]!.lane.announce("n2");
-    await until("every row sent", () => launched.length === 60, 10_000);
+    await until("every row sent", () => launched.length === 2 * rows, 10_000);
     stop.abort();
     await Promise.all(lanes.map((r) => r.lane.stopped()));
+    expect(apart, "the second lane started too late to meet the first (a busy machine): tried again").toBeLessThan(9);
     // Each row marked once, before its request (the executor stand-in records the launch).
-    expect(writes.flat()).toHaveLength(60);
+    expect(writes.flat()).toHaveLength(2 * rows);
     expect(early).toEqual([]);
     // The tenants were idle: their first groups (10 at 50 rps) went at once, each in its own write.
     for (const n of ["n1", "n2"]) {
@@ -258,6 +266,7 @@ describe("lane, marks taken ahead of the tenant slot", () => {
       expect(Math.max(...waits.get(n)!)).toBeLessThanOrEqual(10);
     }
     expect(writes[0]).toEqual(Array(10).fill("n1"));
+    expect(writes[1]).toEqual(Array(10).fill("n2"));
     // At their ceiling the later groups of both lanes shared writes.
     expect(writes.filter((w) => new Set(w).size === 2).length).toBeGreaterThanOrEqual(1);
   });

@@ -5,9 +5,10 @@
  * grows instead of queueing many small ones. With 2, the next transaction is already sent
  * while one commits (on PostgreSQL it waits there for the notification's row lock, then runs
  * at once): an item still never shares a flush with one its caller added after the first's
- * answer, so a result never overtakes the in-flight mark of its own send. The first item after an idle period waits `delayMs` (0 = the next turn of the event
- * loop, so everything decided in this turn goes together). Each `add` resolves with the flush's
- * answer for that item, or rejects with the flush's error.
+ * answer, so a result never overtakes the in-flight mark of its own send. The first urgent item
+ * after an idle period waits `delayMs` (0 = the next turn of the event loop, so everything
+ * decided in this turn goes together). Each `add` resolves with the flush's answer for that
+ * item, or rejects with the flush's error.
  *
  * An item added with a wait (`add(item, waitMs)`) does not start a flush of its own at once: it
  * waits up to `waitMs` for an urgent item (one added without a wait) and goes in that flush, or in
@@ -54,11 +55,12 @@ export class Batcher<T, R> {
     }
     this.waitUntil = until;
     this.waitTimer = setTimeout(() => {
-      // Its time is up: the flush starts now (not `delayMs` later), or when a running one ends.
+      // Its time is up: the flush starts in the next turn (not `delayMs` later), so that what other
+      // timers due now add goes with it, or when a running one ends.
       this.waitTimer = undefined;
       if (this.scheduled) return;
       this.scheduled = true;
-      this.start();
+      setImmediate(() => this.start());
     }, waitMs);
   }
 

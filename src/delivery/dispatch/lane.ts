@@ -173,7 +173,11 @@ export class Lane {
   private readonly markWait: number;
   /** Time between two of the tenant's slots, ms (one by one). */
   private readonly slotSpacing: number;
-  /** When the lane's next tenant slot may come at the earliest, as far as it knows (0: now). */
+  /**
+   * About when the lane's next tenant slot comes (its last slot plus slotSpacing, or its next
+   * tick; 0: now). The limiter lets a late lane catch up by up to 10 ms, so it may come that much
+   * sooner.
+   */
   private nextSlotAt = 0;
   /** The lane's next tick is not due before this time (its last tick plus tickSpacing). */
   private tickDue = 0;
@@ -366,10 +370,16 @@ export class Lane {
    * How long a mark staged at `now` may wait to share its write: while the lane's next slot is
    * further away than the wait and as long again for the write (at the ceiling: just after a
    * slot, 20 ms ahead at 50 rps, so 10), at most markWait; 0 when the slot may come sooner (the
-   * tenant idle, its first send, a late lane), so that the wait never costs a slot.
+   * tenant idle, its first send, a late lane). The slot comes later than the wait and its write
+   * as long as the write and the lane's lateness stay within the limiter's 10 ms catch-up (about
+   * 20 ms at 50 rps). 0 as well when the slot seems further than a slot or tick away (the clock
+   * stepped back), and under 1 ms (a timer would take 1 ms).
    */
   private markWaitAt(now: number): number {
-    return Math.max(0, Math.min(this.markWait, this.nextSlotAt - now - this.markWait));
+    const ahead = this.nextSlotAt - now;
+    if (ahead > Math.max(this.slotSpacing, this.tickSpacing)) return 0;
+    const wait = Math.min(this.markWait, ahead - this.markWait);
+    return wait < 1 ? 0 : wait;
   }
 
   /**
