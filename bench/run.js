@@ -75,6 +75,12 @@ const big = Number(values.big);
 const timeScale = Number(values["time-scale"]);
 const tenantUsers =
   values["ceiling-seconds"] !== undefined ? Math.round(Number(values["ceiling-seconds"]) * 50 * timeScale) : Number(values["tenant-users"]);
+if (!values["skip-saturation"] && !(tenantUsers >= 1)) {
+  process.stderr.write(
+    `bench: the saturation run needs at least one recipient per tenant (--ceiling-seconds ${values["ceiling-seconds"] ?? "unset"}, --tenant-users ${values["tenant-users"]}); give more, or --skip-saturation.\n`,
+  );
+  process.exit(2);
+}
 const trials = Math.max(1, Number(values.trials));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
