@@ -65,12 +65,6 @@ const MAX_INSTALLS = 256;
 /** How soon a message held back for a reply still on its way (a welcome) is looked at again, in ms. */
 const REPLY_RECHECK_MS = 100;
 
-/**
- * Slots taken for a request (`now`: when), with `due`: when the tenant's slot was due by the
- * limiter's refusal before it (undefined: taken without waiting).
- */
-type Slot = { bucket: BucketKey; now: number; due?: number | undefined };
-
 /** A job waiting for its conversation's bucket. */
 type Parked = { job: Job; notBefore: number };
 
@@ -180,9 +174,9 @@ export class Lane {
   /** Time between two of the tenant's slots, ms (one by one). */
   private readonly slotSpacing: number;
   /**
-   * About when the lane's next tenant slot comes: one by one, when the last one was due (the
-   * limiter's answer) plus slotSpacing, or the last slot's time when it was taken without waiting
-   * (the next may then come at once); in ticks, the next tick. 0: now.
+   * About when the lane's next tenant slot comes (its last slot plus slotSpacing, or its next
+   * tick; 0: now). The limiter lets a late lane catch up by up to 10 ms, so it may come that much
+   * sooner.
    */
   private nextSlotAt = 0;
   /** The lane's next tick is not due before this time (its last tick plus tickSpacing). */
@@ -376,10 +370,10 @@ export class Lane {
    * How long a mark staged at `now` may wait to share its write: while the lane's next slot is
    * further away than the wait and as long again for the write (at the ceiling: just after a
    * slot, 20 ms ahead at 50 rps, so 10), at most markWait; 0 when the slot may come sooner (the
-   * tenant idle, its first send, a lane behind its schedule). The slot then comes after the wait,
-   * with as long again for the write (and the limiter's 10 ms catch-up beyond). 0 as well when the
-   * slot seems further than a slot or tick away (the clock stepped back), and under 1 ms (a timer
-   * would take 1 ms).
+   * tenant idle, its first send, a late lane). The slot comes later than the wait and its write
+   * as long as the write and the lane's lateness stay within the limiter's 10 ms catch-up (about
+   * 20 ms at 50 rps). 0 as well when the slot seems further than a slot or tick away (the clock
+   * stepped back), and under 1 ms (a timer would take 1 ms).
    */
   private markWaitAt(now: number): number {
     const ahead = this.nextSlotAt - now;
@@ -452,10 +446,7 @@ export class Lane {
         continue;
       }
       this.deps.recent.record(slot.bucket.key, slot.now);
-      // One by one: the limiter keeps its schedule (a lane late by up to its 10 ms catch-up gets the
-      // next slot that much sooner), so the next slot is about the one just due plus a slot's
-      // time; admitted at once (the lane was behind, or idle), the next may come at once.
-      if (oneByOne) this.nextSlotAt = slot.due !== undefined ? slot.due + this.slotSpacing : slot.now;
+      if (oneByOne) this.nextSlotAt = slot.now + this.slotSpacing;
       let entered = s.entered;
       if (!s.probe) {
         // Staged up to STAGE_AHEAD_MS ago: it passes the gate again as it leaves. Sending may have
@@ -522,7 +513,7 @@ export class Lane {
   }
 
   /** The conversation's slot of a send whose tenant slot is taken: when refused (or the limiter fails), when to try again. */
-  private async conversationSlot(job: Job, step: Step): Promise<Slot | { again: number }> {
+  private async conversationSlot(job: Job, step: Step): Promise<{ bucket: BucketKey; now: number } | { again: number }> {
     const { limiter, clock, policies } = this.deps;
     const bucket = stepBucket(policies, step, job);
     const now = clock.now();
@@ -566,23 +557,20 @@ export class Lane {
    * process took the tenant's slot) are they asked one by one again: two calls per request
    * instead of three.
    */
-  private async admit(job: Job, step: Step): Promise<Slot | { again: number | undefined }> {
+  private async admit(job: Job, step: Step): Promise<{ bucket: BucketKey; now: number } | { again: number | undefined }> {
     const { limiter, clock, signal, policies } = this.deps;
     const tenant = tenantBucket(policies, this.tenantId);
     const bucket = stepBucket(policies, step, job);
-    /** When the tenant's slot was due, as its last refusal said (the limiter's schedule: see nextSlotAt). */
-    let due: number | undefined;
     for (let both = false; ; ) {
       if (signal.aborted || this.deps.isPaused(this.tenantId)) return { again: undefined };
       const now = clock.now();
       if (both) {
-        if ((await limiter.tryAcquire([tenant, bucket], now)) === 0) return { bucket, now, due };
+        if ((await limiter.tryAcquire([tenant, bucket], now)) === 0) return { bucket, now };
         both = false;
         continue;
       }
       const wait = await limiter.tryAcquire([tenant], now);
       if (wait === 0) break;
-      due = now + wait;
       try {
         await clock.sleep(wait, signal);
       } catch {
