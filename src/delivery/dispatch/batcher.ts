@@ -58,9 +58,7 @@ export class Batcher<T, R> {
       // Its time is up: the flush starts in the next turn (not `delayMs` later), so that what other
       // timers due now add goes with it, or when a running one ends.
       this.waitTimer = undefined;
-      if (this.scheduled) return;
-      this.scheduled = true;
-      setImmediate(() => this.start());
+      this.schedule(0);
     }, waitMs);
   }
 
@@ -78,14 +76,15 @@ export class Batcher<T, R> {
     }
   }
 
-  private schedule(): void {
+  /** A flush `delayMs` from now (0: the next turn of the event loop), unless one is scheduled already. */
+  private schedule(delayMs = this.options.delayMs): void {
     if (this.waitTimer !== undefined) {
       clearTimeout(this.waitTimer);
       this.waitTimer = undefined;
     }
     if (this.scheduled) return;
     this.scheduled = true;
-    if (this.options.delayMs > 0) setTimeout(() => this.start(), this.options.delayMs);
+    if (delayMs > 0) setTimeout(() => this.start(), delayMs);
     else setImmediate(() => this.start());
   }
 
