@@ -82,8 +82,6 @@ if (!values["skip-saturation"] && !(tenantUsers >= 1)) {
   process.exit(2);
 }
 const trials = Math.max(1, Number(values.trials));
-/** Delivery engine settings given to Herald in runs 1 and 2 (BENCH_DELIVERY_EXTRA, see the header). */
-const deliveryExtra = JSON.parse(process.env.BENCH_DELIVERY_EXTRA ?? "{}");
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 if (!existsSync(new URL("../dist/server/herald.js", import.meta.url))) {
@@ -240,7 +238,7 @@ async function throughput() {
           spec,
           count: users,
           tenantRps: 0,
-          delivery: deliveryExtra,
+          delivery: JSON.parse(process.env.BENCH_DELIVERY_EXTRA ?? "{}"),
         });
         log(`[throughput] trial ${t}/${trials}: Herald (${db}) ${fmt(users)} in ${fmt(h.seconds, 1)} s, ${fmt(us(h))} µs CPU per message`);
         if (h.sent !== users || h.sends !== users) throw new Error(`Herald sent ${h.sent} (emulator saw ${h.sends}) of ${users}`);
@@ -327,7 +325,7 @@ async function saturation(unthrottled) {
         spec,
         count,
         tenantRps: rps,
-        delivery: { ...deliveryExtra, timeScale },
+        delivery: { ...JSON.parse(process.env.BENCH_DELIVERY_EXTRA ?? "{}"), timeScale },
         pollMs: 1_000,
       });
       const ceiling = tenants * rps * timeScale;

@@ -58,7 +58,9 @@ export class Batcher<T, R> {
       // Its time is up: the flush starts in the next turn (not `delayMs` later), so that what other
       // timers due now add goes with it, or when a running one ends.
       this.waitTimer = undefined;
-      this.schedule(0);
+      if (this.scheduled) return;
+      this.scheduled = true;
+      setImmediate(() => this.start());
     }, waitMs);
   }
 
@@ -76,15 +78,14 @@ export class Batcher<T, R> {
     }
   }
 
-  /** A flush `delayMs` from now (0: the next turn of the event loop), unless one is scheduled already. */
-  private schedule(delayMs = this.options.delayMs): void {
+  private schedule(): void {
     if (this.waitTimer !== undefined) {
       clearTimeout(this.waitTimer);
       this.waitTimer = undefined;
     }
     if (this.scheduled) return;
     this.scheduled = true;
-    if (delayMs > 0) setTimeout(() => this.start(), delayMs);
+    if (this.options.delayMs > 0) setTimeout(() => this.start(), this.options.delayMs);
     else setImmediate(() => this.start());
   }
 

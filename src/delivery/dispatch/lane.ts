@@ -94,7 +94,7 @@ export function stageGroup(tenant: Policies["tenant"]): number {
   if (tenant.length === 0) return 1;
   const tick = tickOf(tenant);
   if (tick > 1) return tick;
-  const perMs = slowestRate(tenant);
+  const perMs = Math.min(...tenant.map((w) => w.limit / w.windowMs));
   return Math.max(1, Math.min(MAX_STAGED, Math.floor(perMs * STAGE_AHEAD_MS)));
 }
 
@@ -112,17 +112,9 @@ const MAX_STAGED_MARK_WAIT_MS = 10;
  * for 20,000 messages, about 380 µs each on SQLite).
  */
 export function stagedMarkWait(tenant: Policies["tenant"]): number {
-  return Math.min(MAX_STAGED_MARK_WAIT_MS, slotSpacingOf(tenant) / 2);
-}
-
-/** Time between two of the tenant's slots at its slowest window's average rate, in ms (0: no tenant limit). */
-function slotSpacingOf(tenant: Policies["tenant"]): number {
-  return tenant.length === 0 ? 0 : 1 / slowestRate(tenant);
-}
-
-/** Requests per ms of the tenant's slowest window (its average rate). */
-function slowestRate(tenant: Policies["tenant"]): number {
-  return Math.min(...tenant.map((w) => w.limit / w.windowMs));
+  if (tenant.length === 0) return 0;
+  const perMs = Math.min(...tenant.map((w) => w.limit / w.windowMs));
+  return Math.min(MAX_STAGED_MARK_WAIT_MS, 0.5 / perMs);
 }
 
 /** Requests that may take the tenant's slots at once: the smallest group of its windows (LimitWindow.group). */
@@ -214,7 +206,7 @@ export class Lane {
     this.stagedHoldPermits = this.tick === 1;
     this.tickSpacing = tickSpacingOf(deps.policies.tenant);
     this.markWait = stagedMarkWait(deps.policies.tenant);
-    this.slotSpacing = slotSpacingOf(deps.policies.tenant);
+    this.slotSpacing = deps.policies.tenant.length === 0 ? 0 : 1 / Math.min(...deps.policies.tenant.map((w) => w.limit / w.windowMs));
   }
 
   start(): void {
