@@ -41,6 +41,35 @@ describe("InProcessRateLimiter memory", () => {
     expect(limiter.size).toBe(0);
   });
 
+  it("keeps a key's states under several policies apart, and across a generation keeps the live ones whatever their order", async () => {
+    const short = [{ limit: 1, windowMs: 1_000 }];
+    const long = [{ limit: 2, windowMs: 10_000, burst: 2 }];
+    const longer = [{ limit: 3, windowMs: 20_000, burst: 3 }];
+    for (const order of [
+      [long, short, longer],
+      [short, longer, long],
+      [longer, long, short],
+    ]) {
+      const limiter = new InProcessRateLimiter();
+      const take = (policy: typeof short, now: number) => limiter.tryAcquire([{ key: "send:k", policy }], now);
+      for (const policy of order) expect(await take(policy, 0)).toBe(0);
+      expect(await take(long, 1)).toBe(0);
+      expect(await take(long, 2)).toBeGreaterThan(0);
+      expect(await take(longer, 2)).toBe(0);
+      expect(await take(longer, 2)).toBe(0);
+      expect(await take(longer, 3)).toBeGreaterThan(0);
+      expect(await take(short, 3)).toBeGreaterThan(0);
+      expect(limiter.size).toBe(3);
+      // A later generation: the short window's state has expired and goes; the others stay, still full.
+      expect(await take(long, 2_500)).toBeGreaterThan(0);
+      expect(limiter.size).toBe(2);
+      expect(await take(longer, 2_500)).toBeGreaterThan(0);
+      expect(await take(short, 2_600)).toBe(0);
+      expect(limiter.size).toBe(3);
+      expect(await take(short, 2_700)).toBeGreaterThan(0);
+    }
+  });
+
   it("refuses malformed policies and options with a coded error", async () => {
     expect(() => new InProcessRateLimiter({ marginMs: -1 })).toThrow(/HERALD_E_LIMIT_POLICY/);
     const limiter = new InProcessRateLimiter();

@@ -3,15 +3,21 @@ import { assertDistinctKeys, type BucketKey, type RateLimiter, slotsIn } from ".
 
 /**
  * The GCRA state of one key under one policy: a theoretical arrival time (TAT, µs) per window and,
- * for a grouped window, its open tick (when it opened, µs, and the slots left in it).
+ * for a grouped window, its open tick (when it opened, µs, and the slots left in it). A broadcast
+ * makes one for every conversation it sends to, kept about 2 s: two objects each (`opened` and
+ * `left` only when a window is grouped), so that few survive the young generation.
  */
 interface State {
   readonly windows: readonly CompiledWindow[];
   readonly tats: number[];
-  readonly opened: number[];
-  readonly left: number[];
+  /** Per window, when its open tick opened (µs); undefined when no window of the policy is grouped. */
+  readonly opened: number[] | undefined;
+  /** Per window, the slots left in its open tick; undefined with `opened`. */
+  readonly left: number[] | undefined;
   /** The latest TAT: after it (plus the grace) the state is the same as none. */
   until: number;
+  /** The same key's state under another policy (a key should keep one policy: see BucketKey). */
+  next: State | undefined;
 }
 
 /**
@@ -27,12 +33,14 @@ interface State {
  * `sweep(now)` drops everything that no longer matters at once (a timer when traffic stops).
  */
 export class InProcessRateLimiter implements RateLimiter {
-  private current = new Map<string, State[]>();
-  private previous = new Map<string, State[]>();
+  private current = new Map<string, State>();
+  private previous = new Map<string, State>();
   private since = Number.NEGATIVE_INFINITY;
   /** key → blocked until, in µs. */
   private readonly blocks = new Map<string, number>();
   private readonly compiler: PolicyCompiler;
+  /** acquire's states of its keys, in order (reused: acquire is synchronous). */
+  private readonly states: State[] = [];
 
   /** Options: see GcraOptions (marginMs default 30, catchUpMs default 10). */
   constructor(options: GcraOptions = {}) {
@@ -64,7 +72,8 @@ export class InProcessRateLimiter implements RateLimiter {
   /** States held (window sets of keys, plus blocks): for tests and metrics. */
   get size(): number {
     let n = this.blocks.size;
-    for (const gen of [this.previous, this.current]) for (const states of gen.values()) n += states.length;
+    for (const [key, head] of this.previous) if (!this.current.has(key)) n += chainLength(head);
+    for (const head of this.current.values()) n += chainLength(head);
     return n;
   }
 
@@ -73,9 +82,10 @@ export class InProcessRateLimiter implements RateLimiter {
     const nowUs = toUs(now);
     this.turn(nowUs);
     let waitUs = 0;
-    const states: State[] = [];
+    const states = this.states;
+    states.length = 0;
     /** Grouped windows whose open tick would take the slots now: [opened µs, µs until their next tick]. */
-    const ticks: [number, number][] = [];
+    let ticks: [number, number][] | undefined;
     for (const bucket of keys) {
       if (this.blocks.size > 0) {
         const until = this.blocks.get(bucket.key);
@@ -86,25 +96,26 @@ export class InProcessRateLimiter implements RateLimiter {
       for (let i = 0; i < state.windows.length; i++) {
         const w = state.windows[i]!;
         const slots = slotsIn(bucket, w);
-        if (w.group > 1 && inTick(state.opened[i]!, state.left[i]!, w, slots, nowUs)) {
-          ticks.push([state.opened[i]! + w.openUs, waitFor(state.tats[i]!, w, slots, nowUs)]);
+        if (w.group > 1 && inTick(state.opened![i]!, state.left![i]!, w, slots, nowUs)) {
+          if (ticks === undefined) ticks = [];
+          ticks.push([state.opened![i]! + w.openUs, waitFor(state.tats[i]!, w, slots, nowUs)]);
         } else waitUs = Math.max(waitUs, waitFor(state.tats[i]!, w, slots, nowUs));
       }
     }
-    waitUs = tickWait(waitUs, ticks, nowUs);
+    if (ticks) waitUs = tickWait(waitUs, ticks, nowUs);
     if (waitUs <= 0) {
       for (let b = 0; b < keys.length; b++) {
         const state = states[b]!;
         for (let i = 0; i < state.windows.length; i++) {
           const w = state.windows[i]!;
           const slots = slotsIn(keys[b]!, w);
-          if (w.group > 1 && inTick(state.opened[i]!, state.left[i]!, w, slots, nowUs)) {
-            state.left[i]! -= slots;
+          if (w.group > 1 && inTick(state.opened![i]!, state.left![i]!, w, slots, nowUs)) {
+            state.left![i]! -= slots;
             continue;
           }
           if (w.group > 1) {
-            state.opened[i] = nowUs;
-            state.left[i] = w.group - slots;
+            state.opened![i] = nowUs;
+            state.left![i] = w.group - slots;
           }
           const tat = Math.max(state.tats[i]!, nowUs) + (w.group > 1 ? 1 : slots) * w.intervalUs;
           state.tats[i] = tat;
@@ -112,26 +123,29 @@ export class InProcessRateLimiter implements RateLimiter {
         }
       }
     }
+    states.length = 0;
     return waitMs(waitUs);
   }
 
   /** The state of `key` under `windows`, in the current generation (created fresh if none). */
   private stateOf(key: string, windows: readonly CompiledWindow[]): State {
     if (windows.length === 0) return NO_WINDOWS;
-    let list = this.current.get(key);
-    if (!list) {
-      list = this.previous.get(key) ?? [];
-      this.current.set(key, list);
+    let head = this.current.get(key);
+    if (head === undefined) {
+      head = this.previous.get(key);
+      if (head !== undefined) this.current.set(key, head);
     }
-    for (const s of list) if (s.windows === windows || sameWindows(s.windows, windows)) return s;
+    for (let s = head; s !== undefined; s = s.next) if (s.windows === windows || sameWindows(s.windows, windows)) return s;
+    const grouped = windows.some((w) => w.group > 1);
     const fresh: State = {
       windows,
       tats: windows.map(() => Number.NEGATIVE_INFINITY),
-      opened: windows.map(() => Number.NEGATIVE_INFINITY),
-      left: windows.map(() => 0),
+      opened: grouped ? windows.map(() => Number.NEGATIVE_INFINITY) : undefined,
+      left: grouped ? windows.map(() => 0) : undefined,
       until: Number.NEGATIVE_INFINITY,
+      next: head,
     };
-    list.push(fresh);
+    this.current.set(key, fresh);
     return fresh;
   }
 
@@ -146,22 +160,57 @@ export class InProcessRateLimiter implements RateLimiter {
 
   /**
    * The states of both generations whose latest TAT is after `afterUs`. A key moved to the current
-   * generation is in both maps with the same list: it is taken once, from the current one.
+   * generation is in both maps (the current one's chain holds the previous one's): it is taken
+   * once, from the current one. Relinks the chains it keeps: the maps it read are dropped after.
    */
-  private live(afterUs: number): Map<string, State[]> {
-    const out = new Map<string, State[]>();
-    for (const gen of [this.previous, this.current])
-      for (const [k, states] of gen) {
-        const live = states.filter((s) => s.until > afterUs);
-        if (live.length > 0) out.set(k, live);
-        else out.delete(k);
-      }
+  private live(afterUs: number): Map<string, State> {
+    const out = new Map<string, State>();
+    for (const [k, head] of this.current) {
+      const live = liveChain(head, afterUs);
+      if (live) out.set(k, live);
+    }
+    for (const [k, head] of this.previous) {
+      if (this.current.has(k)) continue;
+      const live = liveChain(head, afterUs);
+      if (live) out.set(k, live);
+    }
     return out;
   }
 }
 
+/** The states of a chain whose latest TAT is after `afterUs`, linked in the same order (the chain's nodes, relinked). */
+function liveChain(head: State, afterUs: number): State | undefined {
+  if (head.next === undefined) return head.until > afterUs ? head : undefined;
+  let first: State | undefined;
+  let last: State | undefined;
+  for (let s: State | undefined = head; s !== undefined; ) {
+    const next: State | undefined = s.next;
+    if (s.until > afterUs) {
+      s.next = undefined;
+      if (last) last.next = s;
+      else first = s;
+      last = s;
+    }
+    s = next;
+  }
+  return first;
+}
+
+function chainLength(head: State): number {
+  let n = 0;
+  for (let s: State | undefined = head; s !== undefined; s = s.next) n++;
+  return n;
+}
+
 /** The state of an empty policy (only blocks limit it): nothing to keep. */
-const NO_WINDOWS: State = Object.freeze({ windows: [], tats: [], opened: [], left: [], until: Number.NEGATIVE_INFINITY }) as State;
+const NO_WINDOWS: State = Object.freeze({
+  windows: [],
+  tats: [],
+  opened: undefined,
+  left: undefined,
+  until: Number.NEGATIVE_INFINITY,
+  next: undefined,
+}) as State;
 
 /** Policies equal window for window (a policy object made anew for the same limits shares its state). */
 const sameWindows = (a: readonly CompiledWindow[], b: readonly CompiledWindow[]): boolean =>

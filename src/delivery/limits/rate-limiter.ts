@@ -72,6 +72,12 @@ export function slotsIn(key: BucketKey, w: CompiledWindow): number {
 /** Throws RateLimiterUsageError when a key appears twice: one request takes one slot per bucket. */
 export function assertDistinctKeys(keys: readonly BucketKey[]): void {
   if (keys.length < 2) return;
+  if (keys.length === 2) {
+    // A send's tenant and conversation: no Set for the common case.
+    if (keys[0]!.key === keys[1]!.key)
+      throw new RateLimiterUsageError(`Key "${keys[0]!.key}" appears twice in one tryAcquire; pass each bucket once.`);
+    return;
+  }
   const seen = new Set<string>();
   for (const k of keys) {
     if (seen.has(k.key)) throw new RateLimiterUsageError(`Key "${k.key}" appears twice in one tryAcquire; pass each bucket once.`);
