@@ -163,7 +163,8 @@ export class Executor {
               if (!(await markInflight())) return { dropped: true };
               return { done: { ...key, kind: "sent", attempts, activityId: undefined, version: mv.version, ...carried } };
             }
-            activity = offered.ask;
+            // Addressed in place below: a copy of the survey's own.
+            activity = { ...offered.ask };
           } else activity = this.render(mv, job);
           if (!(await markInflight())) return { dropped: true };
           // A 429 or a pause may have arrived while the row was being marked: the request must not leave now.
@@ -390,6 +391,7 @@ export class Executor {
     }
   }
 
+  /** This recipient's activity: a fresh object, the caller's to change (renderActivity copies even a fixed one). */
   private render(mv: MessageVersion, job: Job): MessageActivity {
     const u = job.user;
     return renderActivity(mv.prepared, {
@@ -404,9 +406,12 @@ export class Executor {
     });
   }
 
-  /** The rendered content plus the addressing Teams expects of a bot's activity. */
+  /**
+   * The rendered content plus the addressing Teams expects of a bot's activity, written into
+   * `activity`: the caller's own (render's, a fresh one per recipient), not copied once more.
+   */
   private address(activity: MessageActivity, conversationId: string | undefined): OutgoingActivity {
-    const out: OutgoingActivity = { ...activity };
+    const out = activity as OutgoingActivity;
     const bot = this.bot();
     if (bot) out.from = bot;
     if (conversationId !== undefined) out.conversation = { id: conversationId };
