@@ -60,13 +60,20 @@ describe("InProcessRateLimiter memory", () => {
       expect(await take(longer, 3)).toBeGreaterThan(0);
       expect(await take(short, 3)).toBeGreaterThan(0);
       expect(limiter.size).toBe(3);
-      // A later generation: the short window's state has expired and goes; the others stay, still full.
+      // A later generation: the short window's state has expired and goes (size counts a key's
+      // states once, in whichever generation); the others stay, still full.
       expect(await take(long, 2_500)).toBeGreaterThan(0);
       expect(limiter.size).toBe(2);
       expect(await take(longer, 2_500)).toBeGreaterThan(0);
       expect(await take(short, 2_600)).toBe(0);
       expect(limiter.size).toBe(3);
       expect(await take(short, 2_700)).toBeGreaterThan(0);
+      // The next generation turns while the key's chain is in both maps (taken over at 2,500, a
+      // state added in front at 2,600): every state is still live, and each still decides alone.
+      expect(await take(long, 3_800)).toBeGreaterThan(0);
+      expect(await take(longer, 3_800)).toBeGreaterThan(0);
+      expect(await take(short, 3_800)).toBe(0);
+      expect(limiter.size).toBe(3);
     }
   });
 

@@ -566,7 +566,8 @@ export class Lane {
     const tenant = this.tenantKey;
     const bucket = stepBucket(policies, step, job);
     // Without a tenant limit the tenant's bucket refuses only while Teams throttles the whole
-    // tenant: both are asked at once first (one limiter call per request instead of two).
+    // tenant: both are asked at once first (one limiter call per request instead of two; three
+    // when that is refused, which then asks them one by one as below).
     for (let both = policies.tenant.length === 0; ; ) {
       if (signal.aborted || this.deps.isPaused(this.tenantId)) return { again: undefined };
       const now = clock.now();
