@@ -4,8 +4,8 @@ import { assertDistinctKeys, type BucketKey, type RateLimiter, slotsIn } from ".
 /**
  * The GCRA state of one key under one policy: a theoretical arrival time (TAT, µs) per window and,
  * for a grouped window, its open tick (when it opened, µs, and the slots left in it). A broadcast
- * makes one for every conversation it sends to, kept about 2 s: two objects each (`opened` and
- * `left` only when a window is grouped), so that few survive the young generation.
+ * makes one for every conversation it sends to and keeps it about 2 s, past V8's young generation:
+ * two objects each (`opened` and `left` only when a window is grouped), few to copy and promote.
  */
 interface State {
   readonly windows: readonly CompiledWindow[];
@@ -69,7 +69,7 @@ export class InProcessRateLimiter implements RateLimiter {
     for (const [k, until] of this.blocks) if (until <= nowUs) this.blocks.delete(k);
   }
 
-  /** States held (window sets of keys, plus blocks): for tests and metrics. */
+  /** States held (each key's window sets, counted once whichever generation holds them, plus blocks): for tests and metrics. */
   get size(): number {
     let n = this.blocks.size;
     for (const [key, head] of this.previous) if (!this.current.has(key)) n += chainLength(head);
