@@ -94,8 +94,7 @@ export function stageGroup(tenant: Policies["tenant"]): number {
   if (tenant.length === 0) return 1;
   const tick = tickOf(tenant);
   if (tick > 1) return tick;
-  const perMs = Math.min(...tenant.map((w) => w.limit / w.windowMs));
-  return Math.max(1, Math.min(MAX_STAGED, Math.floor(perMs * STAGE_AHEAD_MS)));
+  return Math.max(1, Math.min(MAX_STAGED, Math.floor(slowestRate(tenant) * STAGE_AHEAD_MS)));
 }
 
 /** At most this long, in ms, a mark taken ahead of its tenant slot waits for other lanes' marks to share its write. */
@@ -113,8 +112,12 @@ const MAX_STAGED_MARK_WAIT_MS = 10;
  */
 export function stagedMarkWait(tenant: Policies["tenant"]): number {
   if (tenant.length === 0) return 0;
-  const perMs = Math.min(...tenant.map((w) => w.limit / w.windowMs));
-  return Math.min(MAX_STAGED_MARK_WAIT_MS, 0.5 / perMs);
+  return Math.min(MAX_STAGED_MARK_WAIT_MS, 0.5 / slowestRate(tenant));
+}
+
+/** The tenant's requests per ms in its slowest window (its steady ceiling); call with a limit only. */
+function slowestRate(tenant: Policies["tenant"]): number {
+  return Math.min(...tenant.map((w) => w.limit / w.windowMs));
 }
 
 /** Requests that may take the tenant's slots at once: the smallest group of its windows (LimitWindow.group). */
@@ -208,7 +211,7 @@ export class Lane {
     this.stagedHoldPermits = this.tick === 1;
     this.tickSpacing = tickSpacingOf(deps.policies.tenant);
     this.markWait = stagedMarkWait(deps.policies.tenant);
-    this.slotSpacing = deps.policies.tenant.length === 0 ? 0 : 1 / Math.min(...deps.policies.tenant.map((w) => w.limit / w.windowMs));
+    this.slotSpacing = deps.policies.tenant.length === 0 ? 0 : 1 / slowestRate(deps.policies.tenant);
     this.tenantKey = tenantBucket(deps.policies, tenantId);
   }
 
