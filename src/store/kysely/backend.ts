@@ -23,6 +23,8 @@ export interface SqlBackend {
    * create the namespace the tables live in if missing.
    */
   lockForMigrations(trx: Transaction<Database>): Promise<void>;
+  /** Called first when the store closes, before its connection: stop what the back end runs beside it (SQLite: the checkpoint worker). */
+  beforeClose?(): Promise<void>;
   /** Called once the connection is closed (or opening failed): release what the back end holds besides it (SQLite: the file's lock). */
   release?(): void;
 }

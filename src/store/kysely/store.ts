@@ -68,6 +68,7 @@ export class KyselyStore implements Store {
     if (this.closed) return;
     this.closed = true;
     try {
+      await this.backend.beforeClose?.();
       await this.backend.db.destroy();
     } finally {
       this.backend.release?.();

@@ -6,6 +6,7 @@ import { StoreError } from "../errors.js";
 import type { SqlBackend } from "../kysely/backend.js";
 import type { Database as Tables } from "../kysely/schema.js";
 import { type KyselyStore, openKyselyStore } from "../kysely/store.js";
+import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
 import { ImmediateSqliteDialect } from "./dialect.js";
 import { lockSqliteFile, type SqliteFileLock } from "./lock.js";
 import { withStatementCache } from "./statement-cache.js";
@@ -19,6 +20,7 @@ export const sqliteBusyTimeoutMs = 5_000;
  *
  * Pragmas: `journal_mode = WAL` (readers never wait for the writer), `synchronous = NORMAL` (safe
  * with WAL; a power cut may lose the last transactions but never corrupts), `busy_timeout` as above.
+ * A file's checkpoints run in a worker thread (checkpointer.ts), not in the store's commits.
  * One process owns the file: another process is refused with HERALD_E_STORE_LOCKED while this
  * one has a store open on it (see lock.ts).
  */
@@ -46,14 +48,19 @@ export async function openSqliteStore(path: string): Promise<KyselyStore> {
       { cause: e },
     );
   }
+  let checkpointer: Checkpointer | undefined;
   const backend: SqlBackend = {
     dialect: "sqlite",
     db: new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) }),
     // BEGIN IMMEDIATE already holds the file's write lock: a second process waits on busy_timeout.
     lockForMigrations: async () => {},
+    beforeClose: async () => checkpointer?.stop(),
     release: () => lock?.release(),
   };
-  return openKyselyStore(backend, where);
+  const store = await openKyselyStore(backend, where);
+  // After the migrations: the worker opens the file as they left it (checkpointer.ts).
+  if (!memory) checkpointer = startCheckpointer(where, database);
+  return store;
 }
 
 /** `where` with symbolic links resolved (of the file when it exists, else of its directory). */
