@@ -102,6 +102,9 @@ export function startCheckpointer(path: string, database: Database.Database): Ch
     stop: async () => {
       if (!running) return;
       running = false;
+      // Unreferenced, the worker would not keep the process alive until it has exited: a caller
+      // awaiting the close (then exiting with its own code) would see the process end first.
+      worker.ref();
       worker.postMessage("stop");
       await exited;
     },
