@@ -8,11 +8,16 @@
 // The profile samples the main thread's wall time while it is not idle: time blocked in a system
 // call (or preempted on a busy machine) counts. For CPU alone use `perf record` with
 // `--perf-basic-prof`, or the bench's CPU per message (from /proc).
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 
-const [file, howMany = "30"] = process.argv.slice(2);
+// Node writes one profile per thread: Herald's main thread, and the SQLite checkpoint worker's
+// (src/store/sqlite/checkpointer.ts). Given several files (e.g. the shell's /tmp/prof/*), this reads
+// the largest, the main thread's.
+const args = process.argv.slice(2);
+const howMany = args.find((a) => /^\d+$/.test(a)) ?? "30";
+const file = args.filter((a) => !/^\d+$/.test(a)).sort((a, b) => statSync(b).size - statSync(a).size)[0];
 if (!file) {
-  process.stderr.write("usage: node bench/cpu-profile-top.js <file.cpuprofile> [how many]\n");
+  process.stderr.write("usage: node bench/cpu-profile-top.js <file.cpuprofile>... [how many]\n");
   process.exit(2);
 }
 const profile = JSON.parse(readFileSync(file, "utf8"));
