@@ -1,8 +1,12 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, expect, it } from "vitest";
+
+const root = join(import.meta.dirname, "..", "..");
+
 import { backstopPages, startCheckpointer, targetPages } from "../../src/store/sqlite/checkpointer.js";
 import { openSqliteStore } from "../../src/store/sqlite/open.js";
 
@@ -28,8 +32,8 @@ async function eventually(check: () => boolean, ms: number): Promise<boolean> {
 it("pages committed in small transactions reach the database file without another commit; close removes the WAL", async () => {
   const file = join(dir, "small.db");
   const store = await openSqliteStore(file);
-  // The store's own connection, to write raw pages: the same file through a second handle would
-  // be a second writer. Its WAL is checkpointed by the worker whoever writes.
+  // A second connection writes the pages (the store's own is not reachable from here); its
+  // automatic checkpoint is SQLite's default, 1,000 pages, which 600 never reach.
   const writer = new Database(file);
   writer.pragma("busy_timeout = 5000");
   writer.exec("create table filler (id integer primary key, blob blob)");
@@ -65,4 +69,63 @@ it("a worker that cannot open the file: a warning, and the connection checkpoint
     process.off("warning", onWarning);
     db.close();
   }
+});
+
+it("a steady stream of commits on a connection with only the backstop: the worker keeps what is left to copy near its target", async () => {
+  // 8 pages a millisecond (about half a fast broadcast on this project's machine) for 2.5 s,
+  // committed every 5 ms. What the WAL holds beyond what was copied into the file is read from
+  // the wal-index header (SQLite's documented format, walformat.html: mxFrame at byte 16,
+  // nBackfill at 96 of the -shm file). Paced wrongly (a second's wait after a WAL restart
+  // misread as no growth), it reaches thousands of pages, up to the 10,000-page backstop where a
+  // commit checkpoints on the event loop.
+  const file = join(dir, "steady.db");
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.exec("create table filler (id integer primary key, blob blob)");
+  const checkpointer = startCheckpointer(file, db);
+  const insert = db.prepare("insert into filler (blob) values (randomblob(3900))");
+  const write = db.transaction((n: number) => {
+    for (let i = 0; i < n; i++) insert.run();
+  });
+  const shm = openSync(`${file}-shm`, "r");
+  const header = Buffer.alloc(100);
+  let behind = 0;
+  let written = 0;
+  const started = Date.now();
+  while (Date.now() - started < 2_500) {
+    const due = Math.floor((Date.now() - started) * 8) - written;
+    if (due > 0) {
+      write(due);
+      written += due;
+    }
+    readSync(shm, header, 0, 100, 0);
+    behind = Math.max(behind, header.readUInt32LE(16) - header.readUInt32LE(96));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  closeSync(shm);
+  await checkpointer.stop();
+  db.close();
+  expect(written).toBeGreaterThan(15_000);
+  expect(behind).toBeLessThan(5 * targetPages);
+});
+
+it("a process that leaves a file store open still exits by itself, and its worker ran (even in an ES module given to node -e)", async () => {
+  // The worker is unreferenced: it must not keep a process alive that forgot close() (a script,
+  // a library user's test). `--input-type=module` must not reach the worker's CommonJS script.
+  // dist/ is what `npm ci` builds.
+  const file = join(dir, "left-open.db");
+  const code = `import { openSqliteStore } from ${JSON.stringify(join(root, "dist/store/sqlite/open.js"))};
+    const store = await openSqliteStore(${JSON.stringify(file)});
+    await store.conversations.get("a:nobody");
+    await new Promise((r) => setTimeout(r, 1500));
+    console.log("opened");`;
+  const result = await new Promise<{ code: number | null; stdout: string; stderr: string; signal: NodeJS.Signals | null }>((done) => {
+    const child = execFile(process.execPath, ["--input-type=module", "-e", code], { timeout: 20_000 }, (_error, stdout, stderr) =>
+      done({ code: child.exitCode, stdout, stderr, signal: child.signalCode }),
+    );
+  });
+  expect(result.stdout).toContain("opened");
+  expect(result.stderr).not.toContain("HERALD_W_SQLITE_CHECKPOINTER");
+  expect(result.signal).toBeNull();
+  expect(result.code).toBe(0);
 });

@@ -95,10 +95,32 @@ break", 5 as "" , 6 as "0", 7 as "constructor"`;
     expectSame(mine, theirs);
   });
 
-  it("a statement with a column named __proto__ keeps better-sqlite3's own rows (a literal would set the prototype)", () => {
+  it("a column named __proto__ is assigned as better-sqlite3 assigns it (a literal would read it as the prototype)", () => {
     const { mine, theirs, stmt } = both(`select 1 as "__proto__", 2 as "x"`);
-    expect(isWrapped(stmt)).toBe(false);
+    expect(isWrapped(stmt)).toBe(true);
     expectSame(mine, theirs);
+  });
+
+  it("a kept select * after a column is added or dropped behind the cache's back (SQLite re-prepares it): the new columns", () => {
+    raw.exec("create table shifting (a integer, b text, c text)");
+    raw.prepare("insert into shifting values (1, 'B', 'C')").run();
+    const sql = "select * from shifting";
+    expect(cached.prepare(sql).all([])).toStrictEqual([{ a: 1, b: "B", c: "C" }]);
+    raw.exec("alter table shifting drop column b");
+    expectSame(cached.prepare(sql).all([]), raw.prepare(sql).all([]));
+    raw.exec("alter table shifting add column d text default 'D'");
+    raw.exec("alter table shifting add column e integer default 5");
+    expect(cached.prepare(sql).all([])).toStrictEqual([{ a: 1, c: "C", d: "D", e: 5 }]);
+    expect([...cached.prepare(sql).iterate([])]).toStrictEqual([{ a: 1, c: "C", d: "D", e: 5 }]);
+  });
+
+  it("DDL through the cache drops the kept statements: a renamed column comes back under its new name", () => {
+    raw.exec("create table renamed (a integer, b text)");
+    raw.prepare("insert into renamed values (1, 'B')").run();
+    const sql = "select * from renamed";
+    expect(cached.prepare(sql).all([])).toStrictEqual([{ a: 1, b: "B" }]);
+    cached.prepare("alter table renamed rename column b to see").run([]);
+    expect(cached.prepare(sql).all([])).toStrictEqual([{ a: 1, see: "B" }]);
   });
 
   it("a statement that is not a reader runs as before", () => {

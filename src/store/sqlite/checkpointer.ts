@@ -15,10 +15,12 @@ import type Database from "better-sqlite3";
  * readers (SQLite's documented concurrency), so the event loop only writes the WAL.
  *
  * The worker aims at about `targetPages` pages per checkpoint, as the automatic one: it waits
- * between checkpoints in proportion to how fast the WAL grew since the last one (10 ms to 1 s),
- * so an idle store costs one cheap call a second (nothing to copy: no sync). The store's
- * connection keeps an automatic checkpoint at `backstopPages` in case the worker falls behind,
- * and goes back to SQLite's default if the worker fails.
+ * between checkpoints in proportion to how fast the WAL grew since the last one, from 10 ms up to
+ * `maxWaitMs`. That ceiling is short enough that a broadcast starting after a quiet spell (about
+ * 15 pages a millisecond on this project's machine) has written a few thousand pages, not the
+ * store connection's own backstop of `backstopPages`, before the first checkpoint; an idle store
+ * costs four cheap calls a second (nothing to copy: no sync). If the worker fails, the store's
+ * connection goes back to SQLite's default.
  */
 export interface Checkpointer {
   /** Stop the worker and close its connection (before the store's own closes, so that the last connection removes the WAL). */
@@ -29,10 +31,23 @@ export interface Checkpointer {
 export const targetPages = 1_000;
 /** The store connection's own automatic checkpoint while the worker runs (40 MB of WAL at 4 KiB pages). */
 export const backstopPages = 10_000;
+/** The longest wait between two checkpoints, in milliseconds. */
+export const maxWaitMs = 250;
+/**
+ * The store's connection truncates the WAL file to this size (bytes) when it starts it over: above
+ * the backstop's 40 MB, so that only a spike (one very large transaction) is trimmed.
+ */
+export const walSizeLimit = 48 * 1024 * 1024;
 
 /**
  * The worker's code, run as a CommonJS script (`eval`): a module file would not exist under the
  * test runner, which runs the TypeScript sources. `driver` is better-sqlite3's resolved path.
+ *
+ * How much the WAL grew since the last tick: `log` (the WAL's frames) alone cannot say, because
+ * the WAL starts over at the first commit after a complete checkpoint. `data_version` changes
+ * when another connection committed: unchanged, nothing grew; after a complete checkpoint every
+ * frame is new; otherwise the frames past the last count are. A checkpoint that could not take
+ * its lock answers `log = -1` (another connection is checkpointing): try again soon.
  */
 const workerSource = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -40,25 +55,35 @@ const Database = require(workerData.driver);
 const { path, targetPages, minWaitMs, maxWaitMs } = workerData;
 const db = new Database(path, { fileMustExist: true });
 const checkpoint = db.prepare("pragma wal_checkpoint(PASSIVE)");
+const dataVersion = db.prepare("pragma data_version").pluck();
+const transient = (code) => typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") || code === "SQLITE_PROTOCOL");
 let wait = maxWaitMs;
 let lastLog = 0;
+let lastVersion;
+let lastComplete = true;
 let timer;
 const tick = () => {
-  let grown = 0;
   try {
-    const { log } = checkpoint.get();
-    // The WAL starts over after a complete checkpoint, at the next write: a smaller log is all new.
-    grown = log >= lastLog ? log - lastLog : log;
-    lastLog = log;
+    const version = dataVersion.get();
+    const { busy, log, checkpointed } = checkpoint.get();
+    if (log < 0) {
+      wait = minWaitMs;
+    } else {
+      const grown = version === lastVersion ? 0 : lastComplete ? log : Math.max(0, log - lastLog);
+      lastVersion = version;
+      lastLog = log;
+      lastComplete = busy === 0 && checkpointed === log;
+      wait = log - checkpointed >= targetPages ? minWaitMs
+        : grown > 0 ? Math.min(maxWaitMs, Math.max(minWaitMs, Math.round((wait * targetPages) / grown)))
+        : maxWaitMs;
+    }
   } catch (e) {
-    // Another connection checkpointing at the same moment (the store's backstop, a backup tool):
-    // its work is done either way; try again later.
-    if (!(e && (e.code === "SQLITE_BUSY" || e.code === "SQLITE_LOCKED"))) {
+    if (!transient(e && e.code)) {
       parentPort.postMessage({ failed: String((e && e.message) || e) });
       return;
     }
+    wait = minWaitMs;
   }
-  wait = Math.min(maxWaitMs, Math.max(minWaitMs, grown > 0 ? Math.round((wait * targetPages) / grown) : maxWaitMs));
   timer = setTimeout(tick, wait);
 };
 timer = setTimeout(tick, wait);
@@ -78,15 +103,22 @@ export function startCheckpointer(path: string, database: Database.Database): Ch
   let worker: Worker;
   try {
     const driver = createRequire(import.meta.url).resolve("better-sqlite3");
-    worker = new Worker(workerSource, { eval: true, workerData: { driver, path, targetPages, minWaitMs: 10, maxWaitMs: 1_000 } });
+    // execArgv: none of the process's own flags. With --input-type=module (`node -e` of an ES
+    // module) the script would be read as a module, without `require`; `--import` hooks and
+    // profilers have nothing to do here.
+    worker = new Worker(workerSource, {
+      eval: true,
+      execArgv: [],
+      workerData: { driver, path, targetPages, minWaitMs: 10, maxWaitMs },
+    });
   } catch (e) {
     warn(`it could not start: ${(e as Error).message}`);
     return { stop: async () => {} };
   }
-  // A process with nothing else to do exits: the store's close stops the worker when it is called.
-  worker.unref();
   database.pragma(`wal_autocheckpoint = ${backstopPages}`);
+  database.pragma(`journal_size_limit = ${walSizeLimit}`);
   let running = true;
+  const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
   const fallBack = (why: string): void => {
     if (!running) return;
     running = false;
@@ -97,15 +129,19 @@ export function startCheckpointer(path: string, database: Database.Database): Ch
   worker.on("message", (m: { failed?: string }) => fallBack(m.failed ?? "unknown message"));
   worker.on("error", (e) => fallBack(e.message));
   worker.on("exit", (code) => fallBack(`exit code ${code}`));
-  const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+  // After the listeners: a "message" listener references the worker's port again. Unreferenced, a
+  // process with nothing else to do exits even if its store was never closed.
+  worker.unref();
   return {
     stop: async () => {
-      if (!running) return;
-      running = false;
-      // Unreferenced, the worker would not keep the process alive until it has exited: a caller
-      // awaiting the close (then exiting with its own code) would see the process end first.
-      worker.ref();
-      worker.postMessage("stop");
+      if (running) {
+        running = false;
+        // Referenced while it exits: a caller awaiting the close (then exiting with its own code)
+        // must not see the process end first.
+        worker.ref();
+        worker.postMessage("stop");
+      }
+      // Also after a failure: the terminating worker may still hold its connection.
       await exited;
     },
   };

@@ -4,6 +4,8 @@ import { withObjectRows } from "./row-shape.js";
 
 /** Statements longer than this (characters) are prepared each time and not kept (a 500-row result update is ~26,000). */
 export const longestKeptStatement = 32_000;
+/** Statements that change the schema: never kept, and they drop every kept statement. */
+const ddl = /^\s*(create|alter|drop)\s/i;
 /** Total length of the statements kept, in characters: a prepared statement takes about 30 bytes of memory per character. */
 export const keptStatementsBudget = 300_000;
 
@@ -37,6 +39,12 @@ export function withStatementCache(database: Database.Database): SqliteDatabase 
       }
       const prepared = database.prepare(sql);
       if (sql.length > longestKeptStatement) return prepared as unknown as SqliteStatement;
+      // A schema change (the migrations) may change what a kept `select *` answers: start afresh.
+      if (ddl.test(sql)) {
+        kept.clear();
+        size = 0;
+        return prepared as unknown as SqliteStatement;
+      }
       // A kept reader builds its rows faster (row-shape.ts); the builder is made once per statement.
       const stmt = prepared.reader ? withObjectRows(prepared) : (prepared as unknown as SqliteStatement);
       kept.set(sql, stmt);
