@@ -32,18 +32,18 @@ async function eventually(check: () => boolean, ms: number): Promise<boolean> {
 it("pages committed in small transactions reach the database file without another commit; close removes the WAL", async () => {
   const file = join(dir, "small.db");
   const store = await openSqliteStore(file);
-  // A second connection writes the pages (the store's own is not reachable from here); its
-  // automatic checkpoint is SQLite's default, 1,000 pages, which 600 never reach.
+  // A second connection writes the pages (the store's own is not reachable from here), with no
+  // automatic checkpoint of its own: only the worker copies them into the file.
   const writer = new Database(file);
   writer.pragma("busy_timeout = 5000");
+  writer.pragma("wal_autocheckpoint = 0");
   writer.exec("create table filler (id integer primary key, blob blob)");
   const before = statSync(file).size;
   const insert = writer.prepare("insert into filler (blob) values (randomblob(3500))");
-  // 600 pages of 4 KiB in 6 commits: below the automatic checkpoint at 1,000 pages, so without the
-  // worker nothing copies them into the file until a later commit passes 1,000.
-  for (let t = 0; t < 6; t++) writer.transaction(() => Array.from({ length: 100 }, () => insert.run()))();
+  // 1,200 pages of 4 KiB in 12 commits: past the 1,000 pages that start a checkpoint.
+  for (let t = 0; t < 12; t++) writer.transaction(() => Array.from({ length: 100 }, () => insert.run()))();
   writer.close();
-  expect(await eventually(() => statSync(file).size >= before + 600 * 3500, 5_000)).toBe(true);
+  expect(await eventually(() => statSync(file).size >= before + 1_200 * 3500, 5_000)).toBe(true);
   expect(existsSync(`${file}-wal`)).toBe(true);
   await store.close();
   expect(existsSync(`${file}-wal`)).toBe(false);
@@ -75,9 +75,9 @@ it("a steady stream of commits on a connection with only the backstop: the worke
   // 8 pages a millisecond (about half a fast broadcast on this project's machine) for 2.5 s,
   // committed every 5 ms. What the WAL holds beyond what was copied into the file is read from
   // the wal-index header (SQLite's documented format, walformat.html: mxFrame at byte 16,
-  // nBackfill at 96 of the -shm file). Paced wrongly (a second's wait after a WAL restart
-  // misread as no growth), it reaches thousands of pages, up to the 10,000-page backstop where a
-  // commit checkpoints on the event loop.
+  // nBackfill at 96 of the -shm file). A worker that falls behind (the first version waited up to
+  // a second after a WAL restart it misread as no growth) lets it reach thousands of pages, up to
+  // the 10,000-page backstop, where a commit checkpoints on the event loop.
   const file = join(dir, "steady.db");
   const db = new Database(file);
   db.pragma("journal_mode = WAL");

@@ -14,25 +14,39 @@ import type Database from "better-sqlite3";
  * checkpoint from another connection does the same work without blocking the writer or its
  * readers (SQLite's documented concurrency), so the event loop only writes the WAL.
  *
- * The worker aims at about `targetPages` pages per checkpoint, as the automatic one: it waits
- * between checkpoints in proportion to how fast the WAL grew since the last one, from 10 ms up to
- * `maxWaitMs`. That ceiling is short enough that a broadcast starting after a quiet spell (about
- * 15 pages a millisecond on this project's machine) has written a few thousand pages, not the
- * store connection's own backstop of `backstopPages`, before the first checkpoint; an idle store
- * costs four cheap calls a second (nothing to copy: no sync). If the worker fails, the store's
- * connection goes back to SQLite's default.
+ * When to checkpoint: the worker reads, every `pollMs`, two counters of the WAL's shared index
+ * (the `-shm` file, whose layout is part of SQLite's documented file format, walformat.html):
+ * `mxFrame` (pages in the WAL, at byte 16) and `nBackfill` (how many of them are already copied
+ * into the database file, at byte 96). It checkpoints once `targetPages` pages wait to be copied,
+ * as SQLite's automatic checkpoint would: at Teams' ceiling (a few hundred pages a second) that is
+ * one checkpoint every few seconds, not one per poll. A read of 100 bytes takes no lock and costs
+ * microseconds: an idle store costs ten of them a second and no checkpoint.
+ *
+ * The WAL starts over only when a write transaction begins with every page copied. Under steady
+ * writes (a commit every few ms) a commit lands during nearly every checkpoint, so the WAL grows
+ * although little waits to be copied; past `restartPages` the worker checkpoints whatever waits,
+ * every `busyPollMs`, and these short checkpoints leave the gaps the WAL needs to start over
+ * before the store connection's own backstop (`backstopPages`). Measured with a writer committing
+ * every 5 ms at 8 and 15 pages a millisecond (test/store/sqlite-checkpointer.test.ts's pattern):
+ * at 8 the WAL peaked at 5,928 pages with at most 1,989 waiting to be copied, at 15 at 10,049
+ * (the backstop, whose checkpoint then had little left to copy) with at most 2,348; no commit took
+ * 20 ms. If the worker fails, the store's connection goes back to SQLite's default.
  */
 export interface Checkpointer {
   /** Stop the worker and close its connection (before the store's own closes, so that the last connection removes the WAL). */
   stop(): Promise<void>;
 }
 
-/** Pages per checkpoint the worker aims at: SQLite's default `wal_autocheckpoint`. */
+/** Pages waiting to be copied that start a checkpoint: SQLite's default `wal_autocheckpoint`. */
 export const targetPages = 1_000;
+/** Pages in the WAL past which whatever waits is copied at every busy poll (16 MB at 4 KiB pages). */
+export const restartPages = 4_000;
 /** The store connection's own automatic checkpoint while the worker runs (40 MB of WAL at 4 KiB pages). */
 export const backstopPages = 10_000;
-/** The longest wait between two checkpoints, in milliseconds. */
-export const maxWaitMs = 250;
+/** How often the worker reads the WAL's counters, in milliseconds: 1,500 pages at a fast broadcast's 15 a millisecond. */
+export const pollMs = 100;
+/** The same while the WAL is longer than `restartPages`. */
+export const busyPollMs = 10;
 /**
  * The store's connection truncates the WAL file to this size (bytes) when it starts it over: above
  * the backstop's 40 MB, so that only a spike (one very large transaction) is trimmed.
@@ -41,62 +55,43 @@ export const walSizeLimit = 48 * 1024 * 1024;
 
 /**
  * The worker's code, run as a CommonJS script (`eval`): a module file would not exist under the
- * test runner, which runs the TypeScript sources. `driver` is better-sqlite3's resolved path.
- *
- * How much the WAL grew since the last tick: `data_version` changes when another connection
- * committed; unchanged, nothing grew (`log`, the WAL's frames, stays as it was until a writer
- * starts the WAL over). After a complete checkpoint, every frame counts as new: the WAL starts
- * over when a write transaction begins with every frame copied. If it did not (a commit landed
- * during the checkpoint, as under steady writes it mostly does), the overcount shortens the
- * wait: checkpoints then follow each other closely (10 ms), each short, which gives the WAL the
- * gaps it needs to start over before the backstop. Measured with a writer committing every 5 ms
- * (test/store/sqlite-checkpointer.test.ts's pattern): at 8 pages/ms the WAL peaked at 4,742 pages
- * and 2,470 not yet copied, at 15 pages/ms at 9,060 and 4,851, and no commit took 20 ms; counting
- * only the frames past the last count instead, both runs reached the 10,000-page backstop and
- * commits of 40-90 ms. Otherwise the frames past the last count are growth. A checkpoint that
- * could not take its lock answers `log = -1` (another connection is checkpointing): try again soon.
+ * test runner, which runs the TypeScript sources. `driver` is better-sqlite3's resolved path. A
+ * checkpoint that could not take its lock (another connection is checkpointing) answers
+ * `log = -1`; a busy or locked error is tried again at the next poll.
  */
 const workerSource = `
 const { parentPort, workerData } = require("node:worker_threads");
+const { closeSync, openSync, readSync } = require("node:fs");
 const Database = require(workerData.driver);
-const { path, targetPages, minWaitMs, maxWaitMs } = workerData;
+const { path, targetPages, restartPages, pollMs, busyPollMs } = workerData;
 const db = new Database(path, { fileMustExist: true });
 const checkpoint = db.prepare("pragma wal_checkpoint(PASSIVE)");
-const dataVersion = db.prepare("pragma data_version").pluck();
+// Opening the database made SQLite create the -shm file if it was missing.
+const shm = openSync(path + "-shm", "r");
+const header = Buffer.alloc(100);
+const le = require("node:os").endianness() === "LE";
 const transient = (code) => typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") || code === "SQLITE_PROTOCOL");
-let wait = maxWaitMs;
-let lastLog = 0;
-let lastVersion;
-let lastComplete = true;
 let timer;
-const tick = () => {
+const poll = () => {
+  let frames = 0;
   try {
-    const version = dataVersion.get();
-    const { busy, log, checkpointed } = checkpoint.get();
-    if (log < 0) {
-      wait = minWaitMs;
-    } else {
-      const grown = version === lastVersion ? 0 : lastComplete ? log : Math.max(0, log - lastLog);
-      lastVersion = version;
-      lastLog = log;
-      lastComplete = busy === 0 && checkpointed === log;
-      wait = log - checkpointed >= targetPages ? minWaitMs
-        : grown > 0 ? Math.min(maxWaitMs, Math.max(minWaitMs, Math.round((wait * targetPages) / grown)))
-        : maxWaitMs;
-    }
+    // The index is in the machine's own byte order.
+    frames = readSync(shm, header, 0, 100, 0) === 100 ? (le ? header.readUInt32LE(16) : header.readUInt32BE(16)) : 0;
+    const waiting = frames - (le ? header.readUInt32LE(96) : header.readUInt32BE(96));
+    if (waiting >= targetPages || (frames >= restartPages && waiting > 0)) checkpoint.get();
   } catch (e) {
     if (!transient(e && e.code)) {
       parentPort.postMessage({ failed: String((e && e.message) || e) });
       return;
     }
-    wait = minWaitMs;
   }
-  timer = setTimeout(tick, wait);
+  timer = setTimeout(poll, frames >= restartPages ? busyPollMs : pollMs);
 };
-timer = setTimeout(tick, wait);
+timer = setTimeout(poll, pollMs);
 parentPort.on("message", (m) => {
   if (m !== "stop") return;
   clearTimeout(timer);
+  closeSync(shm);
   db.close();
   parentPort.close();
 });
@@ -116,7 +111,7 @@ export function startCheckpointer(path: string, database: Database.Database): Ch
     worker = new Worker(workerSource, {
       eval: true,
       execArgv: [],
-      workerData: { driver, path, targetPages, minWaitMs: 10, maxWaitMs },
+      workerData: { driver, path, targetPages, restartPages, pollMs, busyPollMs },
     });
   } catch (e) {
     warn(`it could not start: ${(e as Error).message}`);
