@@ -20,7 +20,7 @@ import type Database from "better-sqlite3";
  * into the database file, at byte 96). It checkpoints once `targetPages` pages wait to be copied,
  * as SQLite's automatic checkpoint would: at Teams' ceiling (a few hundred pages a second) that is
  * one checkpoint every few seconds, not one per poll. A read of 100 bytes takes no lock and costs
- * microseconds: an idle store costs ten of them a second and no checkpoint.
+ * microseconds: an idle store costs four of them a second (`idlePollMs`) and no checkpoint.
  *
  * The WAL starts over only when a write transaction begins with every page copied. Under steady
  * writes (a commit every few ms) a commit lands during nearly every checkpoint, so the WAL grows
@@ -43,8 +43,10 @@ export const targetPages = 1_000;
 export const restartPages = 4_000;
 /** The store connection's own automatic checkpoint while the worker runs (40 MB of WAL at 4 KiB pages). */
 export const backstopPages = 10_000;
-/** How often the worker reads the WAL's counters, in milliseconds: 1,500 pages at a fast broadcast's 15 a millisecond. */
+/** How often the worker reads the WAL's counters while it grows, in milliseconds: 1,500 pages at a fast broadcast's 15 a millisecond. */
 export const pollMs = 100;
+/** The same while it does not grow: a broadcast that starts then has written at most 3,750 pages by the next read. */
+export const idlePollMs = 250;
 /** The same while the WAL is longer than `restartPages`. */
 export const busyPollMs = 10;
 /**
@@ -63,7 +65,7 @@ const workerSource = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { closeSync, openSync, readSync } = require("node:fs");
 const Database = require(workerData.driver);
-const { path, targetPages, restartPages, pollMs, busyPollMs } = workerData;
+const { path, targetPages, restartPages, pollMs, idlePollMs, busyPollMs } = workerData;
 const db = new Database(path, { fileMustExist: true });
 const checkpoint = db.prepare("pragma wal_checkpoint(PASSIVE)");
 // Opening the database made SQLite create the -shm file if it was missing.
@@ -72,6 +74,7 @@ const header = Buffer.alloc(100);
 const le = require("node:os").endianness() === "LE";
 const transient = (code) => typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") || code === "SQLITE_PROTOCOL");
 let timer;
+let lastFrames = -1;
 const poll = () => {
   let frames = 0;
   try {
@@ -85,7 +88,8 @@ const poll = () => {
       return;
     }
   }
-  timer = setTimeout(poll, frames >= restartPages ? busyPollMs : pollMs);
+  timer = setTimeout(poll, frames >= restartPages ? busyPollMs : frames === lastFrames ? idlePollMs : pollMs);
+  lastFrames = frames;
 };
 timer = setTimeout(poll, pollMs);
 parentPort.on("message", (m) => {
@@ -111,7 +115,7 @@ export function startCheckpointer(path: string, database: Database.Database): Ch
     worker = new Worker(workerSource, {
       eval: true,
       execArgv: [],
-      workerData: { driver, path, targetPages, restartPages, pollMs, busyPollMs },
+      workerData: { driver, path, targetPages, restartPages, pollMs, idlePollMs, busyPollMs },
     });
   } catch (e) {
     warn(`it could not start: ${(e as Error).message}`);
