@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -57,7 +57,9 @@ it("a worker that cannot open the file: a warning, and the connection checkpoint
   const onWarning = (w: Error) => warnings.push(w);
   process.on("warning", onWarning);
   try {
-    const checkpointer = startCheckpointer(join(dir, "missing", "nothing.db"), db);
+    // A WAL index without its database: the worker's connection cannot open the file.
+    writeFileSync(join(dir, "ghost.db-shm"), "");
+    const checkpointer = startCheckpointer(join(dir, "ghost.db"), db);
     expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(backstopPages);
     expect(await eventually(() => warnings.some((w) => (w as { code?: string }).code === "HERALD_W_SQLITE_CHECKPOINTER"), 5_000)).toBe(
       true,
@@ -65,6 +67,7 @@ it("a worker that cannot open the file: a warning, and the connection checkpoint
     expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(targetPages);
     expect(warnings[0]?.message).toMatch(/checkpoint worker is not running/);
     await checkpointer.stop();
+    checkpointer.release();
   } finally {
     process.off("warning", onWarning);
     db.close();
@@ -81,6 +84,7 @@ it("a steady stream of commits on a connection with only the backstop: the worke
   const file = join(dir, "steady.db");
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
   db.exec("create table filler (id integer primary key, blob blob)");
   const checkpointer = startCheckpointer(file, db);
   const insert = db.prepare("insert into filler (blob) values (randomblob(3900))");
@@ -93,7 +97,9 @@ it("a steady stream of commits on a connection with only the backstop: the worke
   let written = 0;
   const started = Date.now();
   while (Date.now() - started < 2_500) {
-    const due = Math.floor((Date.now() - started) * 8) - written;
+    // At most 400 pages a commit: a test process stalled on a loaded machine must not write in
+    // one commit more than the worker is allowed to fall behind.
+    const due = Math.min(400, Math.floor((Date.now() - started) * 8) - written);
     if (due > 0) {
       write(due);
       written += due;
@@ -105,7 +111,8 @@ it("a steady stream of commits on a connection with only the backstop: the worke
   closeSync(shm);
   await checkpointer.stop();
   db.close();
-  expect(written).toBeGreaterThan(15_000);
+  checkpointer.release();
+  expect(written).toBeGreaterThan(5_000);
   expect(behind).toBeLessThan(5 * targetPages);
 });
 
@@ -117,7 +124,7 @@ it("a process that leaves a file store open still exits by itself, and its worke
   const code = `import { openSqliteStore } from ${JSON.stringify(join(root, "dist/store/sqlite/open.js"))};
     const store = await openSqliteStore(${JSON.stringify(file)});
     await store.conversations.get("a:nobody");
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 3000));
     console.log("opened");`;
   const result = await new Promise<{ code: number | null; stdout: string; stderr: string; signal: NodeJS.Signals | null }>((done) => {
     const child = execFile(process.execPath, ["--input-type=module", "-e", code], { timeout: 20_000 }, (_error, stdout, stderr) =>
@@ -128,4 +135,34 @@ it("a process that leaves a file store open still exits by itself, and its worke
   expect(result.stderr).not.toContain("HERALD_W_SQLITE_CHECKPOINTER");
   expect(result.signal).toBeNull();
   expect(result.code).toBe(0);
+});
+
+it("stopping the worker keeps the store connection's locks: another process still cannot write during its transaction", async () => {
+  // On POSIX, closing any descriptor of a file drops all the process's locks on it: a worker that
+  // closed its own descriptor on the -shm file let another process write beside a transaction.
+  const file = join(dir, "locks.db");
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.exec("create table t (x text)");
+  const checkpointer = startCheckpointer(file, db);
+  await new Promise((r) => setTimeout(r, 300));
+  const otherProcessWrites = () =>
+    new Promise<string>((done) => {
+      const code = `const Database = require(${JSON.stringify(join(root, "node_modules/better-sqlite3"))});
+        const c = new Database(${JSON.stringify(file)}, { timeout: 200 });
+        try { c.exec("begin immediate"); c.exec("insert into t values ('other')"); c.exec("commit"); console.log("wrote"); }
+        catch (e) { console.log(e.code); }`;
+      execFile(process.execPath, ["-e", code], { timeout: 20_000 }, (_e, stdout) => done(stdout.trim()));
+    });
+  db.exec("begin immediate");
+  db.prepare("insert into t values ('store')").run();
+  expect(await otherProcessWrites()).toBe("SQLITE_BUSY");
+  await checkpointer.stop();
+  expect(await otherProcessWrites()).toBe("SQLITE_BUSY");
+  db.exec("commit");
+  db.close();
+  checkpointer.release();
+  const fresh = new Database(file);
+  expect(fresh.prepare("select x from t").pluck().all()).toEqual(["store"]);
+  fresh.close();
 });

@@ -1,3 +1,4 @@
+import { closeSync, openSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type Database from "better-sqlite3";
@@ -35,6 +36,8 @@ import type Database from "better-sqlite3";
 export interface Checkpointer {
   /** Stop the worker and close its connection (before the store's own closes, so that the last connection removes the WAL). */
   stop(): Promise<void>;
+  /** After the store's connection is closed: let go of the `-shm` descriptor (see shmDescriptors). */
+  release(): void;
 }
 
 /** Pages waiting to be copied that start a checkpoint: SQLite's default `wal_autocheckpoint`. */
@@ -59,17 +62,16 @@ export const walSizeLimit = 48 * 1024 * 1024;
  * The worker's code, run as a CommonJS script (`eval`): a module file would not exist under the
  * test runner, which runs the TypeScript sources. `driver` is better-sqlite3's resolved path. A
  * checkpoint that could not take its lock (another connection is checkpointing) answers
- * `log = -1`; a busy or locked error is tried again at the next poll.
+ * `log = -1`; a busy or locked error is tried again at the next poll. `shm` is a descriptor the
+ * main thread opened on the `-shm` file (shmDescriptors): the worker reads it and never closes it.
  */
 const workerSource = `
 const { parentPort, workerData } = require("node:worker_threads");
-const { closeSync, openSync, readSync } = require("node:fs");
+const { readSync } = require("node:fs");
 const Database = require(workerData.driver);
-const { path, targetPages, restartPages, pollMs, idlePollMs, busyPollMs } = workerData;
+const { path, shm, targetPages, restartPages, pollMs, idlePollMs, busyPollMs } = workerData;
 const db = new Database(path, { fileMustExist: true });
 const checkpoint = db.prepare("pragma wal_checkpoint(PASSIVE)");
-// Opening the database made SQLite create the -shm file if it was missing.
-const shm = openSync(path + "-shm", "r");
 const header = Buffer.alloc(100);
 const le = require("node:os").endianness() === "LE";
 const transient = (code) => typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") || code === "SQLITE_PROTOCOL");
@@ -95,7 +97,6 @@ timer = setTimeout(poll, pollMs);
 parentPort.on("message", (m) => {
   if (m !== "stop") return;
   clearTimeout(timer);
-  closeSync(shm);
   db.close();
   parentPort.close();
 });
@@ -107,6 +108,13 @@ parentPort.on("message", (m) => {
  */
 export function startCheckpointer(path: string, database: Database.Database): Checkpointer {
   let worker: Worker;
+  let shm: SharedDescriptor;
+  try {
+    shm = shmDescriptor(path);
+  } catch (e) {
+    warn(`it cannot read the WAL index: ${(e as Error).message}`);
+    return { stop: async () => {}, release: () => {} };
+  }
   try {
     const driver = createRequire(import.meta.url).resolve("better-sqlite3");
     // execArgv: none of the process's own flags. With --input-type=module (`node -e` of an ES
@@ -115,11 +123,11 @@ export function startCheckpointer(path: string, database: Database.Database): Ch
     worker = new Worker(workerSource, {
       eval: true,
       execArgv: [],
-      workerData: { driver, path, targetPages, restartPages, pollMs, idlePollMs, busyPollMs },
+      workerData: { driver, path, shm: shm.fd, targetPages, restartPages, pollMs, idlePollMs, busyPollMs },
     });
   } catch (e) {
     warn(`it could not start: ${(e as Error).message}`);
-    return { stop: async () => {} };
+    return { stop: async () => {}, release: () => shm.release() };
   }
   database.pragma(`wal_autocheckpoint = ${backstopPages}`);
   database.pragma(`journal_size_limit = ${walSizeLimit}`);
@@ -147,8 +155,56 @@ export function startCheckpointer(path: string, database: Database.Database): Ch
         worker.ref();
         worker.postMessage("stop");
       }
-      // Also after a failure: the terminating worker may still hold its connection.
+      // Also after a failure: the terminating worker may still hold its connection. A worker stuck
+      // in a checkpoint (a stalled disk) is terminated after stopWaitMs rather than hold the close.
+      const late = setTimeout(() => void worker.terminate(), stopWaitMs);
       await exited;
+      clearTimeout(late);
+    },
+    release: () => shm.release(),
+  };
+}
+
+/** How long stop() waits for the worker to close its connection before terminating it, in milliseconds. */
+const stopWaitMs = 5_000;
+
+interface SharedDescriptor {
+  readonly fd: number;
+  release(): void;
+}
+
+/**
+ * Descriptors on `-shm` files, one per file for the whole process, counted by the stores using it.
+ * On POSIX, closing ANY descriptor of a file drops every lock the process holds on it: the locks
+ * SQLite's connections hold on the `-shm` file (SQLite itself shares its descriptors within a
+ * process for that reason). So a descriptor is closed only when the last store of this process on
+ * the file has closed its connection; a connection of another library to the same file in the
+ * same process, if any, would lose its locks then.
+ */
+const shmDescriptors = new Map<string, { fd: number; users: number }>();
+
+function shmDescriptor(path: string): SharedDescriptor {
+  // Opening the database made SQLite create the -shm file. Keyed by the file itself (device and
+  // inode, read without opening it), so that two names of one file share one descriptor and a file
+  // SQLite deleted and made anew gets its own.
+  const { dev, ino } = statSync(`${path}-shm`);
+  const file = `${dev}:${ino}`;
+  let entry = shmDescriptors.get(file);
+  if (!entry) {
+    entry = { fd: openSync(`${path}-shm`, "r"), users: 0 };
+    shmDescriptors.set(file, entry);
+  }
+  entry.users++;
+  const taken = entry;
+  let released = false;
+  return {
+    fd: taken.fd,
+    release: () => {
+      if (released) return;
+      released = true;
+      if (--taken.users > 0) return;
+      shmDescriptors.delete(file);
+      closeSync(taken.fd);
     },
   };
 }

@@ -55,7 +55,10 @@ export async function openSqliteStore(path: string): Promise<KyselyStore> {
     // BEGIN IMMEDIATE already holds the file's write lock: a second process waits on busy_timeout.
     lockForMigrations: async () => {},
     beforeClose: async () => checkpointer?.stop(),
-    release: () => lock?.release(),
+    release: () => {
+      checkpointer?.release();
+      lock?.release();
+    },
   };
   const store = await openKyselyStore(backend, where);
   // After the migrations: the worker opens the file as they left it (checkpointer.ts).
