@@ -6,13 +6,13 @@ import type { SqliteStatement } from "kysely";
  * faster: the statement answers arrays (`raw` mode) and one object literal per column list turns
  * each array into an object.
  *
- * better-sqlite3 gives each row object its columns one at a time; such an
- * object is in V8's dictionary mode from 20 columns on, so every later read of a field is a hash
- * lookup. A claimed delivery row has 20 columns and an audience row 25. Measured on this project's machine
- * (200 rows, 1,500 rounds): 20 columns 4.9-5.4 µs per row as better-sqlite3's objects, 2.4-2.7
- * through the literal; 2 columns 0.60 → 0.45; 32 columns 7.2-7.9 → 3.6-4.8. A literal's objects
- * are in fast mode at any width. Assigning the columns in a loop instead is as slow as
- * better-sqlite3 from 20 columns on (dictionary mode again), hence the generated literal.
+ * better-sqlite3 gives each row object its columns one at a time; such an object is in V8's
+ * dictionary mode from 20 columns on, so every later read of a field is a hash lookup. A claimed
+ * delivery row has 20 columns and an audience row 25. Measured on this project's machine (200
+ * rows, 1,500 rounds): 20 columns 4.9-5.4 µs per row as better-sqlite3's objects, 2.4-2.7 through
+ * the literal; 2 columns 0.60 → 0.45; 32 columns 7.2-7.9 → 3.6-4.8. A literal's objects are in
+ * fast mode at any width. Assigning the columns in a loop instead is as slow as better-sqlite3
+ * from 20 columns on (dictionary mode again), hence the generated literal.
  *
  * The objects are the same: the same keys in the same order, the same values, the plain
  * prototype; with a repeated column name the last one wins, as in better-sqlite3. A statement

@@ -45,7 +45,7 @@ export function withStatementCache(database: Database.Database): SqliteDatabase 
         size = 0;
         return prepared as unknown as SqliteStatement;
       }
-      // A kept reader builds its rows faster (row-shape.ts); the builder is made once per statement.
+      // A kept reader builds its rows faster (row-shape.ts), with a builder per column list.
       const stmt = prepared.reader ? withObjectRows(prepared) : (prepared as unknown as SqliteStatement);
       kept.set(sql, stmt);
       size += sql.length;
