@@ -103,8 +103,9 @@ forEachStore((stores: StoreFactory) => {
     expect(h.stats()["throttled"]).toBe(0);
     // Before: the tenant refused (its wait), the tenant admitted, then the conversation: 3 per request
     // (177 calls for 60 requests). Now 2, plus a few refusals when a loaded machine wakes the lane late
-    // for a slot: the bound leaves room for those (a run on a loaded machine counted more than 2.2 per request).
-    expect(calls).toBeLessThanOrEqual(Math.ceil(users.length * 2.5));
+    // for a slot: the bound leaves room for those (runs on a loaded machine counted more than 2.2 per
+    // request, and one CI run 152 calls, 2.53) and stays below the 177 of three calls per request.
+    expect(calls).toBeLessThanOrEqual(Math.ceil(users.length * 2.75));
   });
 
   it("ticks (HERALD_TENANT_TICK=10), six tenants sharing 16 permits: full ticks, every message once, no 429", async () => {
