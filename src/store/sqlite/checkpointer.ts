@@ -43,20 +43,20 @@ export interface Checkpointer {
 /** Pages waiting to be copied that start a checkpoint: SQLite's default `wal_autocheckpoint`. */
 export const targetPages = 1_000;
 /** Pages in the WAL past which whatever waits is copied at every busy poll (16 MB at 4 KiB pages). */
-export const restartPages = 4_000;
+const restartPages = 4_000;
 /** The store connection's own automatic checkpoint while the worker runs (40 MB of WAL at 4 KiB pages). */
 export const backstopPages = 10_000;
 /** How often the worker reads the WAL's counters while it grows, in milliseconds: 1,500 pages at a fast broadcast's 15 a millisecond. */
-export const pollMs = 100;
+const pollMs = 100;
 /** The same while it does not grow: a broadcast that starts then has written at most 3,750 pages by the next read. */
-export const idlePollMs = 250;
+const idlePollMs = 250;
 /** The same while the WAL is longer than `restartPages`. */
-export const busyPollMs = 10;
+const busyPollMs = 10;
 /**
  * The store's connection truncates the WAL file to this size (bytes) when it starts it over: above
  * the backstop's 40 MB, so that only a spike (one very large transaction) is trimmed.
  */
-export const walSizeLimit = 48 * 1024 * 1024;
+const walSizeLimit = 48 * 1024 * 1024;
 
 /**
  * The worker's code, run as a CommonJS script (`eval`): a module file would not exist under the

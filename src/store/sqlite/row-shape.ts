@@ -23,18 +23,16 @@ import type { SqliteStatement } from "kysely";
  * would fail on such a schema anyway).
  */
 export function withObjectRows(stmt: Database.Statement): SqliteStatement {
-  let arity = -1;
-  let builder: RowBuilder = () => ({});
+  let names = stmt.columns().map((c) => c.name);
+  let builder = builderFor(names);
   /** The builder for rows of `width` values: SQLite re-prepares a kept statement after a schema change, with other columns. */
   const shaped = (width: number): RowBuilder => {
-    if (width !== arity) {
-      const names = stmt.columns().map((c) => c.name);
-      arity = names.length;
+    if (width !== names.length) {
+      names = stmt.columns().map((c) => c.name);
       builder = builderFor(names);
     }
     return builder;
   };
-  shaped(stmt.columns().length);
   stmt.raw(true);
   return {
     reader: true,

@@ -38,13 +38,14 @@ export function withStatementCache(database: Database.Database): SqliteDatabase 
         return hit;
       }
       const prepared = database.prepare(sql);
-      if (sql.length > longestKeptStatement) return prepared as unknown as SqliteStatement;
-      // A schema change (the migrations) may change what a kept `select *` answers: start afresh.
-      if (ddl.test(sql)) {
+      // A schema change (the migrations) may change what a kept `select *` answers: start afresh,
+      // whatever the statement's length.
+      const changesSchema = ddl.test(sql);
+      if (changesSchema) {
         kept.clear();
         size = 0;
-        return prepared as unknown as SqliteStatement;
       }
+      if (changesSchema || sql.length > longestKeptStatement) return prepared as unknown as SqliteStatement;
       // A kept reader builds its rows faster (row-shape.ts), with a builder per column list.
       const stmt = prepared.reader ? withObjectRows(prepared) : (prepared as unknown as SqliteStatement);
       kept.set(sql, stmt);
