@@ -3,6 +3,7 @@
 //
 //   npm run bench                                        # everything (about 17 minutes on 2 cores)
 //   node bench/run.js --users 20000 --big 0 --trials 1   # quicker: smaller, one trial, no 1M run
+//   node bench/run.js --history 3 --users 50000 --big 0   # the broadcast measured is the 4th to the same chats
 //   node bench/run.js --db both                          # SQLite and PostgreSQL side by side
 //                                                        # (--pg-url, default postgres://postgres@127.0.0.1:5432/postgres:
 //                                                        #  a fresh database per broadcast, dropped after)
@@ -58,6 +59,9 @@ const { values } = parseArgs({
     db: { type: "string", default: "sqlite" },
     "pg-url": { type: "string", default: process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres" },
     "skip-saturation": { type: "boolean", default: false },
+    // Throughput: broadcasts to the same chats on the same database before the one measured
+    // (0: a fresh database, as a first broadcast finds it).
+    history: { type: "string", default: "0" },
     // Length of the saturation run at the ceiling, in seconds (sets --tenant-users to 50 × time scale × this):
     // long enough that the process's JIT warm-up is not what the CPU per message measures.
     "ceiling-seconds": { type: "string" },
@@ -82,6 +86,7 @@ if (!values["skip-saturation"] && !(tenantUsers >= 1)) {
   process.exit(2);
 }
 const trials = Math.max(1, Number(values.trials));
+const history = Math.max(0, Number(values.history));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 if (!existsSync(new URL("../dist/server/herald.js", import.meta.url))) {
@@ -115,7 +120,7 @@ async function emulatorStats(emu) {
  * organisation; broadcasts to all of them through the API and waits for the last delivery.
  * Returns seconds from the API call to the last delivery recorded, and the process's memory.
  */
-async function heraldBroadcast({ name, db, emu, seed, spec, count, tenantRps, delivery, pollMs = 100 }) {
+async function heraldBroadcast({ name, db, emu, seed, spec, count, tenantRps, delivery, pollMs = 100, history = 0 }) {
   name = `${name}-${db}`;
   log(`[${name}] storing ${fmt(count)} conversation references`);
   const pgName = `herald_bench_${process.pid}_${name.replace(/\W/g, "_")}`;
@@ -142,6 +147,12 @@ async function heraldBroadcast({ name, db, emu, seed, spec, count, tenantRps, de
     delivery,
   );
   try {
+    for (let k = 1; k <= history; k++) {
+      const { id } = await api(herald.url, "POST", "/v1/notifications", { audience: { all: true }, message: { text: `Earlier ${k}` } });
+      while ((await api(herald.url, "GET", `/v1/notifications/${id}`)).status !== "completed")
+        await new Promise((r) => setTimeout(r, pollMs));
+      log(`[${name}] earlier broadcast ${k}/${history} done (not measured)`);
+    }
     const idle = memoryOf(herald.pid);
     log(`[${name}] Herald ready (pid ${herald.pid}, ${fmt(idle.rssMb)} MB); broadcasting`);
     const before = await emulatorStats(emu);
@@ -239,6 +250,7 @@ async function throughput() {
           count: users,
           tenantRps: 0,
           delivery: JSON.parse(process.env.BENCH_DELIVERY_EXTRA ?? "{}"),
+          history,
         });
         log(`[throughput] trial ${t}/${trials}: Herald (${db}) ${fmt(users)} in ${fmt(h.seconds, 1)} s, ${fmt(us(h))} µs CPU per message`);
         if (h.sent !== users || h.sends !== users) throw new Error(`Herald sent ${h.sent} (emulator saw ${h.sends}) of ${users}`);

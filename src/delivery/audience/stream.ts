@@ -42,8 +42,14 @@ export interface ExpansionDeps {
 
 /** Where a streaming expansion resumes after a crash (stored with each page, in its transaction). */
 export type ExpansionCursor =
-  /** `directory`: the stored chats are done; the tenant's directory (includeUninstalled) resumes at `next`. */
-  | { kind: "all"; after?: number | undefined; directory?: boolean | undefined; next?: string | undefined }
+  /**
+   * The stored chats resume after the conversation id `afterId`. `after` (a `seq`) is what versions
+   * before 022_personal_id_order wrote, walking in insertion order: such a cursor starts again
+   * from the first chat (recipient keys are unique, so the rows already written are skipped), and
+   * an older process given a cursor with `afterId` alone starts again too.
+   * `directory`: the stored chats are done; the tenant's directory (includeUninstalled) resumes at `next`.
+   */
+  | { kind: "all"; afterId?: string | undefined; after?: number | undefined; directory?: boolean | undefined; next?: string | undefined }
   /** Entra groups through Graph: group index and the `@odata.nextLink` to resume at. */
   | { kind: "groups"; group: number; next?: string | undefined }
   /** `tenants`: the tenant-limited sender's tenants; a team outside them is not expanded. */
@@ -66,7 +72,7 @@ export async function runExpansion(n: Notification, stored: unknown, deps: Expan
   if ("all" in n.audience) {
     const c = cursor?.kind === "all" ? cursor : undefined;
     const tenantId = n.audience.tenantId;
-    if (!c?.directory && !(await expandAll(n, tenantId, c?.after, deps, n.audience.includeUninstalled === true))) return;
+    if (!c?.directory && !(await expandAll(n, tenantId, c?.afterId, deps, n.audience.includeUninstalled === true))) return;
     if (n.audience.includeUninstalled && tenantId !== undefined)
       await expandDirectory(n, tenantId, c?.directory ? c.next : undefined, deps);
     return;
@@ -97,7 +103,7 @@ export async function append(
 async function expandAll(
   n: Notification,
   tenantId: string | undefined,
-  start: number | undefined,
+  start: string | undefined,
   deps: ExpansionDeps,
   more = false,
 ): Promise<boolean> {
@@ -116,7 +122,7 @@ async function expandAll(
     const rows = page.items
       .filter((r) => r.status !== "blocked" || claimed.has(r.conversationId))
       .map((r) => conversationRow(withRetry(r, claimed) ?? r, n.category));
-    const cursor: ExpansionCursor = done && more ? { kind: "all", after, directory: true } : { kind: "all", after };
+    const cursor: ExpansionCursor = done && more ? { kind: "all", afterId: after, directory: true } : { kind: "all", afterId: after };
     if (!(await append(n, rows, cursor, done && !more, deps))) return false;
     if (done) return true;
   }

@@ -293,12 +293,16 @@ export interface RecipientDirectory {
   ): Promise<Map<string, TeamHome & { active: boolean }>>;
   /** Where a channel lives, from a stored conversation of the channel or of its team; keyed by channel id. */
   channels(channelIds: readonly string[], tenants?: readonly string[]): Promise<Map<string, TeamHome>>;
-  /** One page of active (and blocked, to be tried again or skipped) personal chats in insertion order (the `all` audience). */
+  /**
+   * One page of active (and blocked, to be tried again or skipped) personal chats after the
+   * conversation id `after`, in conversation-id order (code points) (the `all` audience); `last`
+   * is the id to ask the next page after.
+   */
   personalPage(
     tenantId: string | undefined,
-    after: number | undefined,
+    after: string | undefined,
     limit: number,
-  ): Promise<{ items: StoredRecipient[]; last?: number | undefined }>;
+  ): Promise<{ items: StoredRecipient[]; last?: string | undefined }>;
   /** Preferences of users (Teams ids) of one tenant; keyed by user id. */
   preferences(tenantId: string, userIds: readonly string[]): Promise<Map<string, { optedOut: boolean; categories: string[] }>>;
   /** Any serviceUrl known for the tenant (to create chats with users Herald has never talked to). */

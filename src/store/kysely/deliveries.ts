@@ -53,7 +53,7 @@ export class KyselyDeliveryStore implements DeliveryStore {
   constructor(private readonly backend: SqlBackend) {
     this.db = withDeliveryTables(backend.db);
     this.shared = backend.dialect === "postgres";
-    this.recipients = new KyselyRecipientDirectory(this.db);
+    this.recipients = new KyselyRecipientDirectory(this.db, backend.dialect);
   }
 
   async databaseNow(): Promise<number | undefined> {

@@ -1,5 +1,6 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { KnownTeamMember, RecipientDirectory, StoredRecipient, TeamHome } from "../../delivery/store/port.js";
+import type { StoreDialect } from "./backend.js";
 import type { AllTables } from "./delivery-schema.js";
 import { chunk } from "./delivery-sql.js";
 
@@ -28,7 +29,10 @@ const idsPerQuery = 500;
  * user's preferences, so a page of a thousand recipients costs one query.
  */
 export class KyselyRecipientDirectory implements RecipientDirectory {
-  constructor(private readonly db: Kysely<AllTables>) {}
+  constructor(
+    private readonly db: Kysely<AllTables>,
+    private readonly dialect: StoreDialect,
+  ) {}
 
   private base() {
     return this.db
@@ -175,33 +179,40 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
 
   /**
    * One page of the stored 1:1 chats that can be messaged (`active`, or `blocked` for the blocked
-   * retry), in insertion order. One keyset query per status, merged: with `status IN (...)` both
-   * planners read every remaining row of both statuses and sort them for each page (no index
-   * gives `seq` order across two status values), which made a 1,000,000-chat broadcast quadratic
-   * (SQLite stopped answering for minutes). Each `status = ?` query walks its index in order.
+   * retry), in conversation-id order: a broadcast's rows then reach the indexes keyed by
+   * conversation id in their order, not one random page each (022_personal_id_order). One keyset
+   * query per status, merged: with `status IN (...)` both planners read every remaining row of
+   * both statuses and sort them for each page (no index gives id order across two status values),
+   * which made a 1,000,000-chat broadcast quadratic (SQLite stopped answering for minutes). Each
+   * `status = ?` query walks its index in order.
+   *
+   * Ids are compared in code point order everywhere: SQLite's BINARY collation, PostgreSQL's
+   * `COLLATE "C"` (the database's own collation could order them otherwise), and the merge here.
+   * A merge in another order than the queries' would hand the next page a `last` past rows not yet
+   * read, and they would be skipped.
    */
   async personalPage(
     tenantId: string | undefined,
-    after: number | undefined,
+    after: string | undefined,
     limit: number,
-  ): Promise<{ items: StoredRecipient[]; last?: number | undefined }> {
+  ): Promise<{ items: StoredRecipient[]; last?: string | undefined }> {
     const pages = await Promise.all(personalStatuses.map((status) => this.personalPageQuery(status, tenantId, after, limit).execute()));
     const rows = pages
       .flat()
-      .sort((a, b) => Number(a.seq) - Number(b.seq))
+      .sort((a, b) => compareCodePoints(a.id, b.id))
       .slice(0, limit);
-    const last = rows.at(-1);
-    return { items: rows.map(toRecipient), last: last === undefined ? undefined : Number(last.seq) };
+    return { items: rows.map(toRecipient), last: rows.at(-1)?.id };
   }
 
   /** The keyset query for one status (exposed for the query-plan test). */
-  personalPageQuery(status: (typeof personalStatuses)[number], tenantId: string | undefined, after: number | undefined, limit: number) {
+  personalPageQuery(status: (typeof personalStatuses)[number], tenantId: string | undefined, after: string | undefined, limit: number) {
+    const id = this.dialect === "postgres" ? sql<string>`c.id collate "C"` : sql<string>`c.id`;
     return this.base()
       .where("c.kind", "=", "personal")
       .where("c.status", "=", status)
       .$if(tenantId !== undefined, (q) => q.where("c.tenant_id", "=", tenantId ?? ""))
-      .$if(after !== undefined, (q) => q.where("c.seq", ">", after ?? 0))
-      .orderBy("c.seq")
+      .$if(after !== undefined, (q) => q.where(id, ">", after ?? ""))
+      .orderBy(id)
       .limit(limit);
   }
 
@@ -334,4 +345,20 @@ function parseCategories(text: string): string[] {
 
 function compare(a: [number, string, number], b: [number, string, number]): number {
   return a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) || a[2] - b[2];
+}
+
+/**
+ * Code point order, as SQLite's BINARY collation and PostgreSQL's "C" compare UTF-8 bytes. `<` on
+ * JS strings compares UTF-16 units, which puts a character past U+FFFF (two surrogate units,
+ * 0xD800-0xDFFF) before one in U+E000-U+FFFF.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i) ?? 0;
+    const y = b.codePointAt(i) ?? 0;
+    if (x !== y) return x - y;
+    if (x > 0xffff) i++;
+  }
+  return a.length - b.length;
 }

@@ -19,6 +19,7 @@ import { m018PostgresTypes } from "./018_postgres_types.js";
 import { m019InstallationLeases } from "./019_installation_leases.js";
 import { m020TeamMembers } from "./020_team_members.js";
 import { m021WelcomeHolds } from "./021_welcome_holds.js";
+import { m022PersonalIdOrder } from "./022_personal_id_order.js";
 import type { Migration } from "./migration.js";
 
 export type { Migration } from "./migration.js";
@@ -58,4 +59,5 @@ export const migrations: readonly Migration[] = [
   m019InstallationLeases,
   m020TeamMembers,
   m021WelcomeHolds,
+  m022PersonalIdOrder,
 ];
