@@ -55,7 +55,7 @@ export function estimateRoutes(
     if ("all" in audience) {
       let n = 0;
       let skipped = 0;
-      let after: string | undefined;
+      let after: number | undefined;
       do {
         const page = await directory.personalPage(audience.tenantId, after, 1000);
         for (const r of page.items) r.status === "active" ? n++ : skipped++;

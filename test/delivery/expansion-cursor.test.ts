@@ -2,59 +2,54 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { type ExpansionDeps, runExpansion } from "../../src/delivery/audience/stream.js";
 import { defaultDeliveryConfig } from "../../src/delivery/config.js";
 import type { Notification } from "../../src/delivery/model.js";
+import type { RecipientDirectory } from "../../src/delivery/store/port.js";
 import type { Store } from "../../src/store/ports.js";
-import { forEachStore } from "../helpers/stores.js";
+import { allDeliveries, forEachStore } from "../helpers/stores.js";
 
 /**
- * The `all` audience walks the stored 1:1 chats in conversation-id order since
- * 022_personal_id_order; before, in insertion order (`seq`), and its cursor was a seq. A crash
- * leaves the cursor of the last page written in the notification; the next process resumes there.
- * - an old cursor (`{kind: "all", after: <seq>}`) must not be read as an id: the walk starts again
- *   from the first chat, and the rows already written are skipped by their recipient keys;
- * - a new cursor resumes after its id, reading no chat before it again.
- * Either way every chat gets exactly one row. Real stores, the expansion's own code; Teams is not
- * asked anything on this path.
+ * The `all` audience walks the chats stored when it began in conversation-id order, then those
+ * stored since in insertion order (022_personal_id_order); before, everything in insertion order,
+ * with a seq as its cursor. A crash leaves the cursor of the last page written in the
+ * notification, and the next process resumes there:
+ * - an old cursor (`{kind: "all", after: <seq>}`) is the second walk's: it goes on by seq, and a
+ *   seq is never read as an id;
+ * - a cursor of the first walk resumes after its id, reading no chat before it again;
+ * - a chat stored during the first walk is read by the second whatever its id (with
+ *   includeUninstalled the directory leaves out users with a chat, so a chat the walks missed
+ *   would leave its user with nothing).
+ * Every chat gets exactly one row. Real stores, the expansion's own code; Teams is not asked.
  */
 forEachStore((stores) => {
   let store: Store;
   const t0 = Date.parse("2026-12-01T09:00:00.000Z");
   const tenantId = "tenant-cursor";
-  // Insertion order is the reverse of id order: an old cursor's seq names a prefix of the
-  // insertion order, a suffix in id order.
-  const ids = Array.from({ length: 30 }, (_, i) => `a:cursor-${String(29 - i).padStart(2, "0")}`);
+  // Insertion order is the reverse of id order; some ids sort before digits ("!", "0"), so a seq
+  // such as "10" read as an id would skip them.
+  const ids = Array.from({ length: 30 }, (_, i) => (i >= 25 ? `!cursor-${29 - i}` : i >= 20 ? `0cursor-${29 - i}` : `a:cursor-${29 - i}`));
+  const chat = (i: number, id: string, tenant = tenantId) => ({
+    id,
+    kind: "personal" as const,
+    tenantId: tenant,
+    serviceUrl: "http://127.0.0.1:1/",
+    channelId: "msteams",
+    bot: { id: "28:bot" },
+    user: { id: `29:${tenant}-${i}`, name: `User ${i}`, aadObjectId: `aad-${tenant}-${i}` },
+    at: new Date(t0 + i * 1000).toISOString(),
+  });
   let n = 0;
 
   beforeAll(async () => {
     store = await stores.open();
-    for (const [i, id] of ids.entries()) {
-      await store.conversations.upsert({
-        id,
-        kind: "personal",
-        tenantId,
-        serviceUrl: "http://127.0.0.1:1/",
-        channelId: "msteams",
-        bot: { id: "28:bot" },
-        user: { id: `29:cursor-${i}`, name: `User ${i}` },
-        at: new Date(t0 + i * 1000).toISOString(),
-      });
-    }
+    for (const [i, id] of ids.entries()) await store.conversations.upsert(chat(i, id));
   });
   afterAll(() => stores.cleanup());
 
-  /** A notification to every chat of the tenant whose expansion `w` owns, with `rows` of `ids` already written and `cursor` stored. */
-  async function crashed(written: readonly string[], cursor: unknown): Promise<Notification> {
+  /** A notification to `audience` whose expansion `w` owns, with the chats `written` already written and `cursor` stored. */
+  async function crashed(written: readonly string[], cursor: unknown, audience: Notification["audience"] = { all: true, tenantId }) {
     n++;
     const d = store.deliveries;
     const { notification } = await d.createNotification(
-      {
-        id: `n_cursor${n}`,
-        createdBy: "k",
-        requestHash: "h",
-        audience: { all: true, tenantId },
-        message: { text: "x" },
-        createdAt: t0,
-        expansionDone: false,
-      },
+      { id: `n_cursor${n}`, createdBy: "k", requestHash: "h", audience, message: { text: "x" }, createdAt: t0, expansionDone: false },
       [],
     );
     expect(await d.claimExpansion(notification.id, "w", t0)).toEqual({ cursor: undefined });
@@ -66,26 +61,34 @@ forEachStore((stores) => {
       serviceUrl: "http://127.0.0.1:1/",
       status: "pending" as const,
     }));
-    expect(await d.appendDeliveries(notification.id, "w", rows, { cursor, done: false }, t0)).toMatchObject({ accepted: true });
+    if (cursor !== undefined)
+      expect(await d.appendDeliveries(notification.id, "w", rows, { cursor, done: false }, t0)).toMatchObject({ accepted: true });
     return notification;
   }
 
-  async function resume(x: Notification, pagesRead: string[][]): Promise<string[]> {
-    const d = store.deliveries;
-    // The owner's claim again (a takeover goes through crash recovery, which clears the owner first).
-    const claimed = await d.claimExpansion(x.id, "w", t0 + 10 * 60_000);
-    expect(claimed).toBeDefined();
-    const directory = new Proxy(store.recipients, {
+  /** The directory, noting each page it answers ("id" or "seq" walk) and running `afterPage(k)` after the k-th. */
+  function watched(pages: [string, string[]][], afterPage?: (k: number) => Promise<void>): RecipientDirectory {
+    const r = store.recipients;
+    return new Proxy(r, {
       get(target, key, receiver) {
         const value = Reflect.get(target, key, receiver);
-        if (key !== "personalPage" || typeof value !== "function") return typeof value === "function" ? value.bind(target) : value;
-        return async (...args: Parameters<typeof target.personalPage>) => {
-          const page = await target.personalPage(...args);
-          pagesRead.push(page.items.map((r) => r.conversationId));
+        if (typeof value !== "function") return value;
+        if (key !== "personalPage" && key !== "personalPageById") return value.bind(target);
+        return async (...args: unknown[]) => {
+          const page = (await value.apply(target, args)) as Awaited<ReturnType<RecipientDirectory["personalPage"]>>;
+          pages.push([key === "personalPage" ? "seq" : "id", page.items.map((x) => x.conversationId)]);
+          await afterPage?.(pages.length);
           return page;
         };
       },
     });
+  }
+
+  async function resume(x: Notification, directory: RecipientDirectory, extra: Partial<ExpansionDeps> = {}): Promise<string[]> {
+    const d = store.deliveries;
+    // The owner's claim again (a takeover goes through crash recovery, which clears the owner first).
+    const claimed = await d.claimExpansion(x.id, "w", t0 + 10 * 60_000);
+    expect(claimed).toBeDefined();
     const deps = {
       store: d,
       directory,
@@ -94,33 +97,78 @@ forEachStore((stores) => {
       owner: "w",
       announce: () => {},
       signal: new AbortController().signal,
+      logger: { warn() {}, info() {}, debug() {}, error() {} },
+      ...extra,
     } as unknown as ExpansionDeps;
     await runExpansion(x, claimed?.cursor, deps);
-    const all = await d.listDeliveries(x.id, {}, { limit: 100 });
-    expect(all.nextCursor ?? null).toBeNull();
-    return all.items.map((r) => r.conversationId ?? "");
+    expect((await d.getNotification(x.id))?.expansionDone).toBe(true);
+    return (await allDeliveries(store, x.id)).map((r) => r.conversationId ?? "");
   }
 
   const sorted = [...ids].sort();
 
-  it("a cursor written before 022 (a seq) starts again from the first chat: each chat once", async () => {
-    // The old walk wrote the first 10 chats by insertion, and stored the 10th's seq (10 in this fresh table).
-    const written = ids.slice(0, 10);
-    const x = await crashed(written, { kind: "all", after: 10 });
-    const pages: string[][] = [];
-    const rows = await resume(x, pages);
-    expect(pages.flat(), "the whole tenant was read again, in id order").toEqual(sorted);
+  it("a cursor written before 022 (a seq) goes on by seq from there: each chat once", async () => {
+    // The old walk wrote the first 10 chats by insertion (seq 1..10 in this fresh table) and stored seq 10.
+    const x = await crashed(ids.slice(0, 10), { kind: "all", after: 10 });
+    const pages: [string, string[]][] = [];
+    const rows = await resume(x, watched(pages));
+    expect(pages.every(([walk]) => walk === "seq")).toBe(true);
+    expect(
+      pages.flatMap(([, p]) => p),
+      "the chats after seq 10, in insertion order",
+    ).toEqual(ids.slice(10));
     expect([...rows].sort()).toEqual(sorted);
-    expect((await store.deliveries.getNotification(x.id))!).toMatchObject({ total: 30, expansionDone: true, counts: { pending: 30 } });
+    expect(await store.deliveries.getNotification(x.id)).toMatchObject({ total: 30, counts: { pending: 30 } });
   });
 
-  it("a cursor of this version resumes after its id: nothing before it is read again, each chat once", async () => {
+  it("a cursor of the walk by id resumes after its id, then reads the chats stored since: each chat once", async () => {
     const written = sorted.slice(0, 14);
-    const x = await crashed(written, { kind: "all", afterId: written.at(-1) });
-    const pages: string[][] = [];
-    const rows = await resume(x, pages);
-    expect(pages.flat()).toEqual(sorted.slice(14));
+    const upTo = await store.recipients.lastSeq();
+    const x = await crashed(written, { kind: "all", upTo, afterId: written.at(-1) });
+    const pages: [string, string[]][] = [];
+    const rows = await resume(x, watched(pages));
+    expect(pages.filter(([walk]) => walk === "id").flatMap(([, p]) => p)).toEqual(sorted.slice(14));
+    expect(pages.filter(([walk]) => walk === "seq").flatMap(([, p]) => p)).toEqual([]);
     expect([...rows].sort()).toEqual(sorted);
-    expect((await store.deliveries.getNotification(x.id))!).toMatchObject({ total: 30, expansionDone: true, counts: { pending: 30 } });
+    expect(await store.deliveries.getNotification(x.id)).toMatchObject({ total: 30, counts: { pending: 30 } });
+  });
+
+  it("a chat stored during the walk by id, its id before the walk's, is read by the walk by seq", async () => {
+    const x = await crashed([], undefined);
+    const pages: [string, string[]][] = [];
+    const extra = { tenant: "tenant-cursor", id: "!!cursor-new" };
+    const rows = await resume(
+      x,
+      watched(pages, async (k) => {
+        if (k === 2) await store.conversations.upsert(chat(99, extra.id));
+      }),
+    );
+    expect(pages.filter(([walk]) => walk === "id").flatMap(([, p]) => p)).toEqual(sorted);
+    expect(pages.filter(([walk]) => walk === "seq").flatMap(([, p]) => p)).toEqual([extra.id]);
+    expect([...rows].sort()).toEqual([extra.id, ...sorted].sort());
+  });
+
+  it("with includeUninstalled: a user whose chat was stored during the walk gets one row, not none", async () => {
+    const tenant = "tenant-mid";
+    for (let i = 0; i < 10; i++) await store.conversations.upsert(chat(i, `a:mid-${String(i).padStart(2, "0")}`, tenant));
+    const x = await crashed([], undefined, { all: true, tenantId: tenant, includeUninstalled: true });
+    const pages: [string, string[]][] = [];
+    // The directory holds the 10 users with a chat and user 10, who installs (a chat "a:mid-00x",
+    // before the walk's position) after the walk's second page.
+    const users = Array.from({ length: 11 }, (_, i) => ({ id: `aad-${tenant}-${i}`, displayName: `User ${i}` }));
+    const graph = {
+      usersPath: () => "/users",
+      userPage: async () => ({ users, next: undefined }),
+      findUser: async () => undefined,
+      groupMembersPath: () => "",
+    };
+    const directory = watched(pages, async (k) => {
+      if (k === 2) await store.conversations.upsert(chat(10, "a:mid-00x", tenant));
+    });
+    await resume(x, directory, { graph, config: { ...defaultDeliveryConfig, expansionPage: 3 } } as Partial<ExpansionDeps>);
+    const rows = await allDeliveries(store, x.id);
+    const forUser10 = rows.filter((r) => r.conversationId === "a:mid-00x" || r.recipientKey.includes(`aad-${tenant}-10`));
+    expect(forUser10).toHaveLength(1);
+    expect(rows).toHaveLength(11);
   });
 });

@@ -7,16 +7,35 @@ import type { Store } from "../../src/store/ports.js";
 import { createStoreFactory, storeBackends } from "../helpers/stores.js";
 
 /**
- * A broadcast pages through the stored 1:1 chats (`personalPage`), in conversation-id order
- * (022_personal_id_order). Each page must cost what the page holds, not what is left of the
- * table: with `status IN ('active','blocked')` both planners read and sorted every remaining row
- * for every page, and a 1,000,000-chat broadcast on SQLite stopped answering for minutes
- * (quadratic). The plan test reads each status query's plan; the paging tests check the merged
- * pages are exactly the messageable chats, in code point order, once each, whatever the ids hold.
+ * A broadcast pages through the stored 1:1 chats: those stored when it began in conversation-id
+ * order (`personalPageById`, 022_personal_id_order), then those stored since in insertion order
+ * (`personalPage`). Each page must cost what the page holds, not what is left of the table: with
+ * `status IN ('active','blocked')` both planners read and sorted every remaining row for every
+ * page, and a 1,000,000-chat broadcast on SQLite stopped answering for minutes (quadratic). The
+ * plan test reads each status query's plan; the paging tests check the merged pages are exactly
+ * the messageable chats, in order, once each, whatever the ids hold. On PostgreSQL the ids get a
+ * linguistic collation (ICU en-US, as many databases have by default), so that an order other than
+ * code points, in a query or in the merge, shows.
  */
 describe.each(storeBackends)("personalPage on %s", (backend) => {
   const factory = createStoreFactory(backend);
   afterAll(() => factory.cleanup());
+  let opened: Store | undefined;
+  /** The file's store; on PostgreSQL its ids in ICU en-US order ("B" between "a" and "c", "é" beside "e"). */
+  async function open(): Promise<Store> {
+    if (opened) return opened;
+    opened = await factory.open();
+    if (backend === "postgres") {
+      const client = new pg.Client({ connectionString: factory.databaseUrl });
+      await client.connect();
+      try {
+        await client.query(`alter table "${factory.options.schema}".conversations alter column id type text collate "en-US-x-icu"`);
+      } finally {
+        await client.end();
+      }
+    }
+    return opened;
+  }
 
   const statuses: ConversationStatus[] = ["active", "blocked", "uninstalled", "active", "active", "blocked", "uninstalled"];
 
@@ -41,12 +60,12 @@ describe.each(storeBackends)("personalPage on %s", (backend) => {
     return expected.sort(compareCodePoints);
   }
 
-  /** Every page of `tenant`'s chats, `size` at a time. */
-  async function walk(store: Store, tenant: string | undefined, size: number): Promise<string[]> {
+  /** Every page of `tenant`'s chats stored up to `upTo`, `size` at a time, by id. */
+  async function walk(store: Store, tenant: string | undefined, size: number, upTo = Number.MAX_SAFE_INTEGER): Promise<string[]> {
     const seen: string[] = [];
     let after: string | undefined;
     for (let guard = 0; guard < 500; guard++) {
-      const page = await store.recipients.personalPage(tenant, after, size);
+      const page = await store.recipients.personalPageById(tenant, after, upTo, size);
       expect(page.items.length).toBeLessThanOrEqual(size);
       seen.push(...page.items.map((r) => r.conversationId));
       if (page.items.length < size) break;
@@ -55,8 +74,8 @@ describe.each(storeBackends)("personalPage on %s", (backend) => {
     return seen;
   }
 
-  it("pages hold every active and blocked chat once, in conversation-id order, whatever the page size", async () => {
-    const store = await factory.open();
+  it("by id: pages hold every active and blocked chat once, in conversation-id order, whatever the page size", async () => {
+    const store = await open();
     const t1 = await seed(store, "tenant-p1", 40);
     const t2 = await seed(store, "tenant-p2", 9);
     // Insertion order is not id order ("…-10" sorts before "…-2"): the pages must follow the ids.
@@ -71,14 +90,45 @@ describe.each(storeBackends)("personalPage on %s", (backend) => {
     }
   });
 
-  it("ids the database would order otherwise (case, accents, characters past U+FFFF) are each read once", async () => {
+  it("by id: ids a collation would order otherwise (case, accents, characters past U+FFFF) are each read once", async () => {
     // UTF-16 units put U+1F600 (surrogates 0xD83D…) before U+FFFD; code points and UTF-8 bytes put
-    // it after. A linguistic collation (PostgreSQL's default) puts "B" between "a" and "c", and "é"
-    // beside "e". A merge in one order over queries in another skips rows at page boundaries.
-    const store = await factory.open();
-    const tails = ["a", "B", "c", "e", "é", "f", "Z", "\uFFFD", "\u{1F600}", "\uE000", "_", "-", "~", "0", "9"];
+    // it after. ICU puts "B" between "a" and "c", and "é" beside "e". A merge in one order over
+    // queries in another skips rows at page boundaries.
+    const store = await open();
+    const tails = ["a", "B", "c", "e", "é", "f", "Z", "\uFFFD", "\u{1F600}", "\uE000", "_", "-", "~", "0", "9", "", " "];
     const expected = await seed(store, "tenant-p3", tails.length * 3, (i) => `a:${tails[i % tails.length]}${Math.floor(i / tails.length)}`);
     for (const size of [1, 2, 3, 5, 100]) expect(await walk(store, "tenant-p3", size), `page size ${size}`).toEqual(expected);
+  });
+
+  it("by id: only the chats stored up to `upTo`; the rest, by seq after it, in insertion order", async () => {
+    const store = await open();
+    const before = await seed(store, "tenant-p4", 14, (i) => `a:p4-${String(99 - i).padStart(2, "0")}`);
+    const upTo = await store.recipients.lastSeq();
+    const later = await seed(store, "tenant-p4b", 7, (i) => `a:p4-${String(i).padStart(2, "0")}`);
+    expect(upTo).toBeGreaterThan(0);
+    expect(await walk(store, "tenant-p4", 4, upTo)).toEqual(before);
+    expect(await walk(store, "tenant-p4b", 4, upTo)).toEqual([]);
+    const page = await store.recipients.personalPage("tenant-p4b", upTo, 100);
+    // `seed` sorts what it returns; the seq walk answers in insertion order, which these ids follow.
+    expect(page.items.map((r) => r.conversationId)).toEqual(later);
+    expect(await store.recipients.lastSeq()).toBeGreaterThan(upTo);
+  });
+
+  it("by seq: pages hold every active and blocked chat once, in insertion order", async () => {
+    const store = await open();
+    const ids = await seed(store, "tenant-p5", 20, (i) => `a:p5-${String(99 - i).padStart(2, "0")}`);
+    const inserted = [...ids].reverse();
+    for (const size of [1, 3, 7, 100]) {
+      const seen: string[] = [];
+      let after: number | undefined;
+      for (let guard = 0; guard < 200; guard++) {
+        const page = await store.recipients.personalPage("tenant-p5", after, size);
+        seen.push(...page.items.map((r) => r.conversationId));
+        if (page.items.length < size) break;
+        after = page.last;
+      }
+      expect(seen, `page size ${size}`).toEqual(inserted);
+    }
   });
 
   it("the code point order is not the UTF-16 order", () => {
@@ -89,15 +139,22 @@ describe.each(storeBackends)("personalPage on %s", (backend) => {
     expect(compareCodePoints("x", "x")).toBe(0);
   });
 
-  it("each status query walks an index in id order (no sort of what is left)", async () => {
-    const store = await factory.open();
+  it("each status query walks an index in order (no sort of what is left)", async () => {
+    const store = await open();
     const directory = store.recipients as KyselyRecipientDirectory;
+    const queries = (status: (typeof personalStatuses)[number], tenantId: string | undefined) => [
+      directory.personalPageQuery(status, tenantId, 5, 500),
+      directory.personalPageByIdQuery(status, tenantId, "a:5", 1_000, 500),
+      directory.personalPageByIdQuery(status, tenantId, "a:5", 1_000, 500, "a:9"),
+    ];
     for (const tenantId of [undefined, "tenant-p1"]) {
       for (const status of personalStatuses) {
-        const { sql, parameters } = directory.personalPageQuery(status, tenantId, "a:5", 500).compile();
-        const plan = await explain(factory.databaseUrl, factory.options.schema, sql, parameters);
-        if (backend === "sqlite") expect(plan, plan).not.toMatch(/TEMP B-TREE/);
-        else expect(plan, plan).not.toMatch(/\bSort\b/);
+        for (const query of queries(status, tenantId)) {
+          const { sql, parameters } = query.compile();
+          const plan = await explain(factory.databaseUrl, factory.options.schema, sql, parameters);
+          if (backend === "sqlite") expect(plan, plan).not.toMatch(/TEMP B-TREE/);
+          else expect(plan, plan).not.toMatch(/\bSort\b/);
+        }
       }
     }
   });

@@ -8,7 +8,7 @@ import type { TeamReach } from "../install/team-reach.js";
 import type { RateLimiter } from "../limits/index.js";
 import type { NewDelivery, Notification } from "../model.js";
 import type { Policies } from "../policies.js";
-import type { DeliveryStore, RecipientDirectory } from "../store/port.js";
+import type { DeliveryStore, RecipientDirectory, StoredRecipient } from "../store/port.js";
 import { type BlockedRetry, claimRetries, withRetry } from "./blocked-retry.js";
 import type { DirectoryGraph } from "./directory-graph.js";
 import { expandDirectory, expandGroups } from "./graph-stream.js";
@@ -40,16 +40,30 @@ export interface ExpansionDeps {
   placeRows?: ((n: Notification, rows: NewDelivery[]) => Promise<NewDelivery[]>) | undefined;
 }
 
+type AllCursor = {
+  kind: "all";
+  upTo?: number | undefined;
+  afterId?: string | undefined;
+  after?: number | undefined;
+  directory?: boolean | undefined;
+  next?: string | undefined;
+};
+
 /** Where a streaming expansion resumes after a crash (stored with each page, in its transaction). */
 export type ExpansionCursor =
   /**
-   * The stored chats resume after the conversation id `afterId`. `after` (a `seq`) is what versions
-   * before 022_personal_id_order wrote, walking in insertion order: such a cursor starts again
-   * from the first chat (recipient keys are unique, so the rows already written are skipped), and
-   * an older process given a cursor with `afterId` alone starts again too.
+   * The stored chats, in two walks (022_personal_id_order):
+   * - `upTo` set: the chats stored when the expansion began (`seq` ≤ `upTo`), in conversation-id
+   *   order after `afterId`: a broadcast's rows then reach the indexes keyed by conversation id
+   *   in their order, instead of one random page each;
+   * - then `after`: the chats stored since (`seq` > `after`), in insertion order, to the end. A
+   *   chat stored during the first walk is read here, whatever its id. This is the cursor of
+   *   versions before 022, which walked everything this way: theirs resume here as they were.
+   *   An older process given a cursor of the first walk (no `after`) starts again from the first
+   *   chat; the rows already written are skipped by their recipient keys.
    * `directory`: the stored chats are done; the tenant's directory (includeUninstalled) resumes at `next`.
    */
-  | { kind: "all"; afterId?: string | undefined; after?: number | undefined; directory?: boolean | undefined; next?: string | undefined }
+  | AllCursor
   /** Entra groups through Graph: group index and the `@odata.nextLink` to resume at. */
   | { kind: "groups"; group: number; next?: string | undefined }
   /** `tenants`: the tenant-limited sender's tenants; a team outside them is not expanded. */
@@ -62,7 +76,8 @@ export type ExpansionCursor =
  * follows it in one transaction: a crash resumes at the last page written, and a page read twice
  * adds nothing (recipient keys are unique). Memory holds one page, never the audience; sending
  * starts with the first page.
- * - `all`: active personal chats in insertion order, `expansionPage` at a time;
+ * - `all`: active personal chats, `expansionPage` at a time: those stored when it began in
+ *   conversation-id order, then those stored since in insertion order (`AllCursor`);
  * - teams with `deliverTo: "members"`: each roster through `pagedmembers` and its continuation
  *   tokens (rate-limited like any request to Teams, retried per the retry table); members without
  *   a chat get one created when their row is sent.
@@ -72,7 +87,7 @@ export async function runExpansion(n: Notification, stored: unknown, deps: Expan
   if ("all" in n.audience) {
     const c = cursor?.kind === "all" ? cursor : undefined;
     const tenantId = n.audience.tenantId;
-    if (!c?.directory && !(await expandAll(n, tenantId, c?.afterId, deps, n.audience.includeUninstalled === true))) return;
+    if (!c?.directory && !(await expandAll(n, tenantId, c, deps, n.audience.includeUninstalled === true))) return;
     if (n.audience.includeUninstalled && tenantId !== undefined)
       await expandDirectory(n, tenantId, c?.directory ? c.next : undefined, deps);
     return;
@@ -103,28 +118,39 @@ export async function append(
 async function expandAll(
   n: Notification,
   tenantId: string | undefined,
-  start: string | undefined,
+  start: AllCursor | undefined,
   deps: ExpansionDeps,
   more = false,
 ): Promise<boolean> {
-  let after = start;
+  let at: AllCursor = start ?? { kind: "all", upTo: await deps.directory.lastSeq() };
   const size = deps.config.expansionPage;
   for (;;) {
     // SQLite answers synchronously: without this the whole expansion is one chain of microtasks,
     // and a 1,000,000-chat broadcast kept the event loop (HTTP requests, sends, timers) for minutes.
     await yieldToEventLoop();
     if (deps.signal.aborted) return false;
-    const page = await deps.directory.personalPage(tenantId, after, size);
-    const done = page.items.length < size;
-    after = page.last ?? after;
+    let items: StoredRecipient[];
+    let next: AllCursor;
+    if (at.upTo !== undefined) {
+      const page = await deps.directory.personalPageById(tenantId, at.afterId, at.upTo, size);
+      items = page.items;
+      // The walk by id ends with a short page; the chats stored since follow by seq.
+      next = items.length < size ? { kind: "all", after: at.upTo } : { kind: "all", upTo: at.upTo, afterId: page.last };
+    } else {
+      const page = await deps.directory.personalPage(tenantId, at.after, size);
+      items = page.items;
+      next = { kind: "all", after: page.last ?? at.after };
+    }
+    const done = at.upTo === undefined && items.length < size;
     // Blocked chats are read too: those due for a retry are sent, the others skipped as before.
-    const claimed = await claimRetries(page.items, deps.directory, blockedRetry(deps));
-    const rows = page.items
+    const claimed = await claimRetries(items, deps.directory, blockedRetry(deps));
+    const rows = items
       .filter((r) => r.status !== "blocked" || claimed.has(r.conversationId))
       .map((r) => conversationRow(withRetry(r, claimed) ?? r, n.category));
-    const cursor: ExpansionCursor = done && more ? { kind: "all", afterId: after, directory: true } : { kind: "all", afterId: after };
+    const cursor: ExpansionCursor = done && more ? { ...next, directory: true } : next;
     if (!(await append(n, rows, cursor, done && !more, deps))) return false;
     if (done) return true;
+    at = next;
   }
 }
 

@@ -294,15 +294,29 @@ export interface RecipientDirectory {
   /** Where a channel lives, from a stored conversation of the channel or of its team; keyed by channel id. */
   channels(channelIds: readonly string[], tenants?: readonly string[]): Promise<Map<string, TeamHome>>;
   /**
-   * One page of active (and blocked, to be tried again or skipped) personal chats after the
-   * conversation id `after`, in conversation-id order (code points) (the `all` audience); `last`
-   * is the id to ask the next page after.
+   * One page of active (and blocked, to be tried again or skipped) personal chats stored after
+   * `seq` `after`, in insertion order; `last` is the seq to ask the next page after. The `all`
+   * audience reads the chats stored since its walk began this way (see `personalPageById`).
    */
   personalPage(
     tenantId: string | undefined,
-    after: string | undefined,
+    after: number | undefined,
+    limit: number,
+  ): Promise<{ items: StoredRecipient[]; last?: number | undefined }>;
+  /**
+   * The same chats, those stored up to `seq` `upTo`, in conversation-id order (code points) after
+   * the id `afterId`; `last` is the id to ask the next page after. The `all` audience walks the
+   * chats stored when it began this way, so that its rows reach the indexes keyed by conversation
+   * id in their order (022_personal_id_order).
+   */
+  personalPageById(
+    tenantId: string | undefined,
+    afterId: string | undefined,
+    upTo: number,
     limit: number,
   ): Promise<{ items: StoredRecipient[]; last?: string | undefined }>;
+  /** The highest `seq` of the stored conversations (0 when there is none): where a walk by id ends and the walk by seq of later chats begins. */
+  lastSeq(): Promise<number>;
   /** Preferences of users (Teams ids) of one tenant; keyed by user id. */
   preferences(tenantId: string, userIds: readonly string[]): Promise<Map<string, { optedOut: boolean; categories: string[] }>>;
   /** Any serviceUrl known for the tenant (to create chats with users Herald has never talked to). */

@@ -179,41 +179,87 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
 
   /**
    * One page of the stored 1:1 chats that can be messaged (`active`, or `blocked` for the blocked
-   * retry), in conversation-id order: a broadcast's rows then reach the indexes keyed by
-   * conversation id in their order, not one random page each (022_personal_id_order). One keyset
-   * query per status, merged: with `status IN (...)` both planners read every remaining row of
-   * both statuses and sort them for each page (no index gives id order across two status values),
-   * which made a 1,000,000-chat broadcast quadratic (SQLite stopped answering for minutes). Each
-   * `status = ?` query walks its index in order.
+   * retry), in insertion order. One keyset query per status, merged: with `status IN (...)` both
+   * planners read every remaining row of both statuses and sort them for each page (no index
+   * gives `seq` order across two status values), which made a 1,000,000-chat broadcast quadratic
+   * (SQLite stopped answering for minutes). Each `status = ?` query walks its index in order.
+   */
+  async personalPage(
+    tenantId: string | undefined,
+    after: number | undefined,
+    limit: number,
+  ): Promise<{ items: StoredRecipient[]; last?: number | undefined }> {
+    const pages = await Promise.all(personalStatuses.map((status) => this.personalPageQuery(status, tenantId, after, limit).execute()));
+    const rows = pages
+      .flat()
+      .sort((a, b) => Number(a.seq) - Number(b.seq))
+      .slice(0, limit);
+    const last = rows.at(-1);
+    return { items: rows.map(toRecipient), last: last === undefined ? undefined : Number(last.seq) };
+  }
+
+  /** The keyset query for one status (exposed for the query-plan test). */
+  personalPageQuery(status: (typeof personalStatuses)[number], tenantId: string | undefined, after: number | undefined, limit: number) {
+    return this.base()
+      .where("c.kind", "=", "personal")
+      .where("c.status", "=", status)
+      .$if(tenantId !== undefined, (q) => q.where("c.tenant_id", "=", tenantId ?? ""))
+      .$if(after !== undefined, (q) => q.where("c.seq", ">", after ?? 0))
+      .orderBy("c.seq")
+      .limit(limit);
+  }
+
+  /**
+   * `personalPage` in conversation-id order, for the chats stored up to `upTo` (022_personal_id_order):
+   * one keyset query per status as there, each walking its index (`conversations_tenant_status_id`,
+   * `conversations_status_id`). The active chats are read first; when they fill the page, the
+   * blocked ones (few) are read only up to the last of them, not a page of their own to discard.
    *
    * Ids are compared in code point order everywhere: SQLite's BINARY collation, PostgreSQL's
    * `COLLATE "C"` (the database's own collation could order them otherwise), and the merge here.
    * A merge in another order than the queries' would hand the next page a `last` past rows not yet
    * read, and they would be skipped.
    */
-  async personalPage(
+  async personalPageById(
     tenantId: string | undefined,
-    after: string | undefined,
+    afterId: string | undefined,
+    upTo: number,
     limit: number,
   ): Promise<{ items: StoredRecipient[]; last?: string | undefined }> {
-    const pages = await Promise.all(personalStatuses.map((status) => this.personalPageQuery(status, tenantId, after, limit).execute()));
-    const rows = pages
-      .flat()
-      .sort((a, b) => compareCodePoints(a.id, b.id))
-      .slice(0, limit);
+    const active = await this.personalPageByIdQuery("active", tenantId, afterId, upTo, limit).execute();
+    const bound = active.length === limit ? active.at(-1)?.id : undefined;
+    const blocked = await this.personalPageByIdQuery("blocked", tenantId, afterId, upTo, limit, bound).execute();
+    const rows = blocked.length === 0 ? active : [...active, ...blocked].sort((a, b) => compareCodePoints(a.id, b.id)).slice(0, limit);
     return { items: rows.map(toRecipient), last: rows.at(-1)?.id };
   }
 
-  /** The keyset query for one status (exposed for the query-plan test). */
-  personalPageQuery(status: (typeof personalStatuses)[number], tenantId: string | undefined, after: string | undefined, limit: number) {
+  /** The keyset query by id for one status, ids up to `atMost` when given (exposed for the query-plan test). */
+  personalPageByIdQuery(
+    status: (typeof personalStatuses)[number],
+    tenantId: string | undefined,
+    afterId: string | undefined,
+    upTo: number,
+    limit: number,
+    atMost?: string | undefined,
+  ) {
     const id = this.dialect === "postgres" ? sql<string>`c.id collate "C"` : sql<string>`c.id`;
     return this.base()
       .where("c.kind", "=", "personal")
       .where("c.status", "=", status)
       .$if(tenantId !== undefined, (q) => q.where("c.tenant_id", "=", tenantId ?? ""))
-      .$if(after !== undefined, (q) => q.where(id, ">", after ?? ""))
+      .where("c.seq", "<=", upTo)
+      .$if(afterId !== undefined, (q) => q.where(id, ">", afterId ?? ""))
+      .$if(atMost !== undefined, (q) => q.where(id, "<=", atMost ?? ""))
       .orderBy(id)
       .limit(limit);
+  }
+
+  async lastSeq(): Promise<number> {
+    const row = await this.db
+      .selectFrom("conversations")
+      .select((eb) => eb.fn.max("seq").as("seq"))
+      .executeTakeFirst();
+    return Number(row?.seq ?? 0);
   }
 
   async preferences(tenantId: string, userIds: readonly string[]): Promise<Map<string, { optedOut: boolean; categories: string[] }>> {

@@ -2,17 +2,19 @@ import { sql } from "kysely";
 import type { Migration } from "./migration.js";
 
 /**
- * The `all` audience walks the stored 1:1 chats in conversation-id order (issue 14), so that a
- * broadcast's rows are written in the order of the keys their indexes are sorted by.
+ * The `all` audience walks the 1:1 chats stored when it begins in conversation-id order (issue
+ * 14), so that a broadcast's rows are written in the order of the keys their indexes are sorted
+ * by; the chats stored during that walk follow in insertion order (`seq`), as everything did
+ * before (src/delivery/audience/stream.ts).
  *
  * A row's recipient key is `conv:<conversation id>`, unique per notification
  * (`deliveries_recipient`); once sent, `deliveries_activity` files it under its conversation id.
- * In insertion order (`seq`, as before) Teams' conversation ids are random, so every row landed on
- * an index page of its own, twice: one page written per row in each expansion commit and in each
- * commit of results. In id order both indexes are appended to. On the bench (50,000 chats, SQLite)
- * the write system calls went from 9.3 to 4.0 per message.
+ * In insertion order Teams' conversation ids are random, so every row landed on an index page of
+ * its own, twice: one page written per row in each expansion commit and in each commit of
+ * results. In id order both indexes are appended to. On the bench (50,000 chats, SQLite) the write
+ * system calls went from 9.3 to 4.0 per message.
  *
- * The keyset is one query per status, as with `seq` (`KyselyRecipientDirectory.personalPage`):
+ * The keyset is one query per status, as with `seq` (`KyselyRecipientDirectory.personalPageById`):
  * - `conversations_tenant_status_id (tenant_id, status, id)` for an audience of one tenant;
  * - `conversations_status_id (status, id)` for all tenants.
  * On PostgreSQL `id` is indexed and compared `COLLATE "C"` (byte order, which is SQLite's BINARY
@@ -20,13 +22,36 @@ import type { Migration } from "./migration.js";
  *
  * `IF NOT EXISTS`: on a large PostgreSQL database the indexes can be built beforehand with
  * `CREATE INDEX CONCURRENTLY` (docs/deployment.md, Migrations on upgrade); this then only records
- * itself.
+ * itself. Only if the index it finds is the right one: a concurrent build that failed leaves an
+ * INVALID index of that name, and one built without `COLLATE "C"` is not used by the queries;
+ * either would make every page of a broadcast a scan and sort of the whole table. Such an index is
+ * dropped and built again here.
  */
 export const m022PersonalIdOrder: Migration = {
   name: "022_personal_id_order",
   async up(db, dialect) {
-    const id = dialect === "postgres" ? sql`id collate "C"` : sql`id`;
-    await sql`create index if not exists conversations_tenant_status_id on conversations (tenant_id, status, ${id})`.execute(db);
-    await sql`create index if not exists conversations_status_id on conversations (status, ${id})`.execute(db);
+    if (dialect === "postgres") {
+      // As in 018: a role's or a managed database's statement_timeout must not cut an index build
+      // on a large table off halfway (the migration would roll back and stop every start).
+      await sql`set local statement_timeout = 0`.execute(db);
+      for (const [name, columns] of personalIdIndexes) {
+        const found = await sql<{ valid: boolean; def: string }>`
+          select i.indisvalid as valid, pg_get_indexdef(i.indexrelid) as def
+          from pg_index i join pg_class c on c.oid = i.indexrelid
+          where c.relname = ${name} and c.relnamespace = current_schema()::regnamespace`.execute(db);
+        const index = found.rows[0];
+        if (index && !(index.valid && index.def.endsWith(`USING btree (${columns})`))) await sql`drop index ${sql.id(name)}`.execute(db);
+        await sql`create index if not exists ${sql.id(name)} on conversations (${sql.raw(columns)})`.execute(db);
+      }
+      return;
+    }
+    await sql`create index if not exists conversations_tenant_status_id on conversations (tenant_id, status, id)`.execute(db);
+    await sql`create index if not exists conversations_status_id on conversations (status, id)`.execute(db);
   },
 };
+
+/** PostgreSQL: each index and its columns as `pg_get_indexdef` writes them. */
+const personalIdIndexes = [
+  ["conversations_tenant_status_id", 'tenant_id, status, id COLLATE "C"'],
+  ["conversations_status_id", 'status, id COLLATE "C"'],
+] as const;

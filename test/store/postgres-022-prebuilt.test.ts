@@ -1,0 +1,81 @@
+import { randomBytes } from "node:crypto";
+import { Kysely, PostgresDialect, sql } from "kysely";
+import pg from "pg";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { SqlBackend } from "../../src/store/kysely/backend.js";
+import { migrate } from "../../src/store/kysely/migrator.js";
+import type { Database } from "../../src/store/kysely/schema.js";
+import { m022PersonalIdOrder } from "../../src/store/migrations/022_personal_id_order.js";
+import { migrations } from "../../src/store/migrations/index.js";
+import { postgresTypeParsers } from "../../src/store/postgres/types.js";
+import { testPostgresUrl, withPostgres } from "../helpers/stores.js";
+
+/**
+ * 022_personal_id_order creates its indexes `IF NOT EXISTS`, so that an operator can build them
+ * beforehand with `CREATE INDEX CONCURRENTLY` (docs/deployment.md). An index of that name that is
+ * not the right one must not pass for it: a concurrent build that failed leaves it INVALID, and
+ * one built without `COLLATE "C"` is not used by the queries (every page of a broadcast would
+ * scan and sort the table). The migration builds such an index again, and keeps a right one.
+ */
+const schema = `herald_m022_${randomBytes(5).toString("hex")}`;
+const pool = new pg.Pool({ connectionString: testPostgresUrl, max: 2, options: `-c search_path=${schema}`, types: postgresTypeParsers });
+const backend: SqlBackend = {
+  dialect: "postgres",
+  db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+  lockForMigrations: async (trx) => {
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
+  },
+};
+const before022 = migrations.slice(0, migrations.indexOf(m022PersonalIdOrder));
+
+beforeAll(async () => {
+  expect(before022.length).toBe(migrations.length - 1);
+  await migrate(backend, before022);
+});
+afterAll(async () => {
+  await pool.end();
+  await withPostgres((c) => c.query(`drop schema if exists "${schema}" cascade`));
+});
+
+async function indexes(): Promise<Map<string, { oid: number; valid: boolean; def: string }>> {
+  const { rows } = await withPostgres((c) =>
+    c.query<{ name: string; oid: number; valid: boolean; def: string }>(
+      `select c.relname as name, c.oid::int as oid, i.indisvalid as valid, pg_get_indexdef(i.indexrelid) as def
+       from pg_index i join pg_class c on c.oid = i.indexrelid
+       where c.relnamespace = $1::regnamespace and c.relname in ('conversations_tenant_status_id', 'conversations_status_id')`,
+      [schema],
+    ),
+  );
+  return new Map(rows.map((r) => [r.name, { oid: r.oid, valid: r.valid, def: r.def }]));
+}
+
+/** Forget that 022 ran, so that the next `migrate` runs it again over what is there. */
+const forget022 = () =>
+  withPostgres((c) => c.query(`delete from "${schema}".herald_migrations where name = $1`, [m022PersonalIdOrder.name]));
+
+it('a pre-built index without COLLATE "C" is built again with it', async () => {
+  await withPostgres((c) => c.query(`create index conversations_status_id on "${schema}".conversations (status, id)`));
+  await withPostgres((c) =>
+    c.query(`create index concurrently conversations_tenant_status_id on "${schema}".conversations (tenant_id, status, id collate "C")`),
+  );
+  const prebuilt = await indexes();
+  expect(await migrate(backend, migrations)).toEqual([m022PersonalIdOrder.name]);
+  const after = await indexes();
+  expect(after.get("conversations_status_id")?.def).toMatch(/USING btree \(status, id COLLATE "C"\)$/);
+  expect(after.get("conversations_status_id")?.oid).not.toBe(prebuilt.get("conversations_status_id")?.oid);
+  // The right one, built concurrently beforehand as the docs say, is kept as it was.
+  expect(after.get("conversations_tenant_status_id")?.oid).toBe(prebuilt.get("conversations_tenant_status_id")?.oid);
+});
+
+it("an INVALID index (a concurrent build that failed) is built again", async () => {
+  await forget022();
+  // What a cancelled CREATE INDEX CONCURRENTLY leaves: the index, marked not valid.
+  await withPostgres((c) =>
+    c.query(`update pg_index set indisvalid = false where indexrelid = $1::regclass`, [`"${schema}".conversations_tenant_status_id`]),
+  );
+  expect((await indexes()).get("conversations_tenant_status_id")?.valid).toBe(false);
+  expect(await migrate(backend, migrations)).toEqual([m022PersonalIdOrder.name]);
+  const after = await indexes();
+  expect(after.get("conversations_tenant_status_id")).toMatchObject({ valid: true });
+  expect(after.get("conversations_tenant_status_id")?.def).toMatch(/USING btree \(tenant_id, status, id COLLATE "C"\)$/);
+});
