@@ -128,7 +128,8 @@ forEachStore((stores) => {
     const pages: [string, string[]][] = [];
     const rows = await resume(x, watched(pages));
     expect(pages.filter(([walk]) => walk === "id").flatMap(([, p]) => p)).toEqual(sorted.slice(14));
-    expect(pages.filter(([walk]) => walk === "seq").flatMap(([, p]) => p)).toEqual([]);
+    // The walk by seq starts 1,000 seqs before upTo (stream.ts, seqOverlap): here, from the first.
+    expect(pages.filter(([walk]) => walk === "seq").flatMap(([, p]) => p)).toEqual(ids);
     expect([...rows].sort()).toEqual(sorted);
     expect(await store.deliveries.getNotification(x.id)).toMatchObject({ total: 30, counts: { pending: 30 } });
   });
@@ -144,8 +145,33 @@ forEachStore((stores) => {
       }),
     );
     expect(pages.filter(([walk]) => walk === "id").flatMap(([, p]) => p)).toEqual(sorted);
-    expect(pages.filter(([walk]) => walk === "seq").flatMap(([, p]) => p)).toEqual([extra.id]);
+    expect(pages.filter(([walk]) => walk === "seq").flatMap(([, p]) => p)).toEqual([...ids, extra.id]);
     expect([...rows].sort()).toEqual([extra.id, ...sorted].sort());
+  });
+
+  it("with includeUninstalled: a user whose chat is installed again after the walks passed it gets one row", async () => {
+    const tenant = "tenant-again";
+    for (let i = 0; i < 6; i++) await store.conversations.upsert(chat(i, `a:again-${i}`, tenant));
+    // User 0's chat: uninstalled before the broadcast, installed again (the same chat, id and seq)
+    // once the stored chats have been walked, before the directory is read.
+    await store.conversations.upsert({ ...chat(0, "a:again-0", tenant), status: "uninstalled" });
+    const x = await crashed([], undefined, { all: true, tenantId: tenant, includeUninstalled: true });
+    const users = Array.from({ length: 6 }, (_, i) => ({ id: `aad-${tenant}-${i}`, displayName: `User ${i}` }));
+    const graph = {
+      usersPath: () => "/users",
+      userPage: async () => ({ users, next: undefined }),
+      findUser: async () => undefined,
+      groupMembersPath: () => "",
+    };
+    const pages: [string, string[]][] = [];
+    const directory = watched(pages, async (k) => {
+      if (k === 2) await store.conversations.upsert({ ...chat(0, "a:again-0", tenant), status: "active" });
+    });
+    await resume(x, directory, { graph, config: { ...defaultDeliveryConfig, expansionPage: 100 } } as Partial<ExpansionDeps>);
+    expect(pages.flatMap(([, p]) => p)).not.toContain("a:again-0");
+    const rows = await allDeliveries(store, x.id);
+    expect(rows.filter((r) => r.conversationId === "a:again-0")).toHaveLength(1);
+    expect(rows).toHaveLength(6);
   });
 
   it("with includeUninstalled: a user whose chat was stored during the walk gets one row, not none", async () => {

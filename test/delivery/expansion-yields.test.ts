@@ -22,10 +22,12 @@ forEachStore((stores) => {
     const counted: RecipientDirectory = new Proxy(store.recipients, {
       get(target, key, receiver) {
         const value = Reflect.get(target, key, receiver);
-        if (key !== "personalPage" || typeof value !== "function") return typeof value === "function" ? value.bind(target) : value;
-        return (...args: Parameters<RecipientDirectory["personalPage"]>) => {
+        if (typeof value !== "function") return value;
+        // Both walks of the stored chats: by id (personalPageById), then by seq (personalPage).
+        if (key !== "personalPage" && key !== "personalPageById") return value.bind(target);
+        return (...args: unknown[]) => {
           pagesRead++;
-          return target.personalPage(...args);
+          return value.apply(target, args);
         };
       },
     });

@@ -79,3 +79,23 @@ it("an INVALID index (a concurrent build that failed) is built again", async () 
   expect(after.get("conversations_tenant_status_id")).toMatchObject({ valid: true });
   expect(after.get("conversations_tenant_status_id")?.def).toMatch(/USING btree \(tenant_id, status, id COLLATE "C"\)$/);
 });
+
+it("runs in a schema whose name is not in lower case (found through the search_path)", async () => {
+  const schema = `HeraldApp_${randomBytes(4).toString("hex")}`;
+  const pool = new pg.Pool({ connectionString: testPostgresUrl, max: 2, types: postgresTypeParsers });
+  const backend: SqlBackend = {
+    dialect: "postgres",
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    lockForMigrations: async (trx) => {
+      await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
+      await sql`set local search_path = ${sql.id(schema)}`.execute(trx);
+    },
+  };
+  try {
+    expect(await migrate(backend, before022)).toHaveLength(before022.length);
+    await expect(migrate(backend, migrations)).resolves.toEqual([m022PersonalIdOrder.name]);
+  } finally {
+    await pool.end();
+    await withPostgres((c) => c.query(`drop schema if exists "${schema}" cascade`));
+  }
+});

@@ -4,7 +4,7 @@ import type { NewDelivery, Notification } from "../model.js";
 import type { StoredRecipient } from "../store/port.js";
 import { claimRetries, withRetry } from "./blocked-retry.js";
 import { failedGroupRow } from "./group-rows.js";
-import { canonicalUserId, lookupForms, userRow } from "./rows.js";
+import { canonicalUserId, conversationRow, lookupForms, userRow } from "./rows.js";
 import { append, type ExpansionCursor, type ExpansionDeps } from "./stream.js";
 
 /**
@@ -111,9 +111,13 @@ async function readUserPage(
 }
 
 /**
- * Rows for a page of directory users; `skipReachable` leaves out users whose stored chat the `all`
- * pass already took. A user with no chat keeps the directory's display name on the row (`${name}`,
- * and the welcome after the install needs no member read from Teams).
+ * Rows for a page of directory users. With `skipReachable` (after the `all` pass over the stored
+ * chats) a user whose stored chat can be messaged is not a user row: an active chat gives its
+ * conversation row again, under the `conv:<id>` key the `all` pass used, so that it adds nothing
+ * where that pass wrote it and reaches the user where it did not (a chat stored, or installed
+ * again, after the pass went by); a blocked one stays the pass's to retry or skip. A user with no
+ * chat keeps the directory's display name on the row (`${name}`, and the welcome after the
+ * install needs no member read from Teams).
  */
 async function userRows(
   users: readonly GraphUser[],
@@ -135,12 +139,16 @@ async function userRows(
   }
   const reachable = (c: StoredRecipient | undefined) => c !== undefined && c.status !== "uninstalled" && c.status !== "deleted";
   const wanted = skipReachable ? unique.filter((id) => !reachable(chats.get(id))) : unique;
+  const again = skipReachable ? [...chats.values()].filter((c) => c.status === "active") : [];
   if (skipReachable) for (const id of wanted) chats.delete(id);
   const claimed = await claimRetries(chats.values(), deps.directory, { intervalMs: deps.config.blockedRetryMs, now: deps.clock.now() });
   const missing = wanted.filter((id) => !chats.has(id));
   const prefs = missing.length > 0 ? await deps.directory.preferences(tenantId, missing) : new Map();
   const serviceUrl = missing.length > 0 ? ((await deps.directory.serviceUrlOf(tenantId)) ?? deps.config.defaultServiceUrl) : undefined;
-  return wanted.map((id) =>
-    userRow(id, withRetry(chats.get(id), claimed), tenantId, serviceUrl, prefs.get(id), n.category, names.get(canonicalUserId(id))),
-  );
+  return [
+    ...again.map((c) => conversationRow(c, n.category)),
+    ...wanted.map((id) =>
+      userRow(id, withRetry(chats.get(id), claimed), tenantId, serviceUrl, prefs.get(id), n.category, names.get(canonicalUserId(id))),
+    ),
+  ];
 }

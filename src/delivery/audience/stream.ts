@@ -134,8 +134,12 @@ async function expandAll(
     if (at.upTo !== undefined) {
       const page = await deps.directory.personalPageById(tenantId, at.afterId, at.upTo, size);
       items = page.items;
-      // The walk by id ends with a short page; the chats stored since follow by seq.
-      next = items.length < size ? { kind: "all", after: at.upTo } : { kind: "all", upTo: at.upTo, afterId: page.last };
+      // The walk by id ends with a short page; the chats stored since follow by seq, from a little
+      // before `upTo` (see `seqOverlap`).
+      next =
+        items.length < size
+          ? { kind: "all", after: Math.max(0, at.upTo - seqOverlap) }
+          : { kind: "all", upTo: at.upTo, afterId: page.last };
     } else {
       const page = await deps.directory.personalPage(tenantId, at.after, size);
       items = page.items;
@@ -153,5 +157,15 @@ async function expandAll(
     at = next;
   }
 }
+
+/**
+ * How far before `upTo` the walk by seq starts. On PostgreSQL a seq is taken when a chat's insert
+ * begins and seen when it commits: `upTo` (the highest seq seen) can pass a lower one still
+ * uncommitted, whose chat the walk by id then misses if its id sorts behind the walk. One seq per
+ * insert in flight: this is more than the connections of any deployment. Chats read twice add
+ * nothing (recipient keys are unique); on SQLite, where writes commit in seq order, this costs one
+ * page read again.
+ */
+const seqOverlap = 1_000;
 
 export const blockedRetry = (deps: ExpansionDeps): BlockedRetry => ({ intervalMs: deps.config.blockedRetryMs, now: deps.clock.now() });

@@ -25,7 +25,8 @@ import type { Migration } from "./migration.js";
  * itself. Only if the index it finds is the right one: a concurrent build that failed leaves an
  * INVALID index of that name, and one built without `COLLATE "C"` is not used by the queries;
  * either would make every page of a broadcast a scan and sort of the whole table. Such an index is
- * dropped and built again here.
+ * dropped and built again here (the drop blocks reads of `conversations` as well as writes until
+ * the migrations commit; it waits at most 10 s for the table).
  */
 export const m022PersonalIdOrder: Migration = {
   name: "022_personal_id_order",
@@ -35,12 +36,20 @@ export const m022PersonalIdOrder: Migration = {
       // on a large table off halfway (the migration would roll back and stop every start).
       await sql`set local statement_timeout = 0`.execute(db);
       for (const [name, columns] of personalIdIndexes) {
+        // The index of that name in the schema of the `conversations` this connection sees; it is
+        // the right one only if it is on that table, valid, and has these columns.
         const found = await sql<{ valid: boolean; def: string }>`
-          select i.indisvalid as valid, pg_get_indexdef(i.indexrelid) as def
-          from pg_index i join pg_class c on c.oid = i.indexrelid
-          where c.relname = ${name} and c.relnamespace = current_schema()::regnamespace`.execute(db);
+          select i.indisvalid and i.indrelid = t.oid as valid, pg_get_indexdef(i.indexrelid) as def
+          from pg_class t join pg_class c on c.relnamespace = t.relnamespace join pg_index i on i.indexrelid = c.oid
+          where t.oid = to_regclass('conversations') and c.relname = ${name}`.execute(db);
         const index = found.rows[0];
-        if (index && !(index.valid && index.def.endsWith(`USING btree (${columns})`))) await sql`drop index ${sql.id(name)}`.execute(db);
+        if (index && !(index.valid && index.def.endsWith(`USING btree (${columns})`))) {
+          // DROP INDEX locks the table for reads too, until the migration commits: do not queue
+          // behind a long reader (and everything else behind us) for more than a few seconds.
+          await sql`set local lock_timeout = '10s'`.execute(db);
+          await sql`drop index ${sql.id(name)}`.execute(db);
+          await sql`set local lock_timeout to default`.execute(db);
+        }
         await sql`create index if not exists ${sql.id(name)} on conversations (${sql.raw(columns)})`.execute(db);
       }
       return;
