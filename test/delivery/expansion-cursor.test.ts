@@ -105,6 +105,17 @@ forEachStore((stores) => {
     return (await allDeliveries(store, x.id)).map((r) => r.conversationId ?? "");
   }
 
+  /** Graph's directory of `tenant`: users 0..count-1 (Entra ids `aad-<tenant>-<i>`), in one page. */
+  function directoryOf(tenant: string, count: number) {
+    const users = Array.from({ length: count }, (_, i) => ({ id: `aad-${tenant}-${i}`, displayName: `User ${i}` }));
+    return {
+      usersPath: () => "/users",
+      userPage: async () => ({ users, next: undefined }),
+      findUser: async () => undefined,
+      groupMembersPath: () => "",
+    };
+  }
+
   const sorted = [...ids].sort();
 
   it("a cursor written before 022 (a seq) goes on by seq from there: each chat once", async () => {
@@ -156,13 +167,7 @@ forEachStore((stores) => {
     // once the stored chats have been walked, before the directory is read.
     await store.conversations.upsert({ ...chat(0, "a:again-0", tenant), status: "uninstalled" });
     const x = await crashed([], undefined, { all: true, tenantId: tenant, includeUninstalled: true });
-    const users = Array.from({ length: 6 }, (_, i) => ({ id: `aad-${tenant}-${i}`, displayName: `User ${i}` }));
-    const graph = {
-      usersPath: () => "/users",
-      userPage: async () => ({ users, next: undefined }),
-      findUser: async () => undefined,
-      groupMembersPath: () => "",
-    };
+    const graph = directoryOf(tenant, 6);
     const pages: [string, string[]][] = [];
     const directory = watched(pages, async (k) => {
       if (k === 2) await store.conversations.upsert({ ...chat(0, "a:again-0", tenant), status: "active" });
@@ -181,13 +186,7 @@ forEachStore((stores) => {
     const pages: [string, string[]][] = [];
     // The directory holds the 10 users with a chat and user 10, who installs (a chat "a:mid-00x",
     // before the walk's position) after the walk's second page.
-    const users = Array.from({ length: 11 }, (_, i) => ({ id: `aad-${tenant}-${i}`, displayName: `User ${i}` }));
-    const graph = {
-      usersPath: () => "/users",
-      userPage: async () => ({ users, next: undefined }),
-      findUser: async () => undefined,
-      groupMembersPath: () => "",
-    };
+    const graph = directoryOf(tenant, 11);
     const directory = watched(pages, async (k) => {
       if (k === 2) await store.conversations.upsert(chat(10, "a:mid-00x", tenant));
     });

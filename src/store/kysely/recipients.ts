@@ -177,6 +177,14 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
     return out;
   }
 
+  /** The stored 1:1 chats of one status, of one tenant or of all. */
+  private personal(status: (typeof personalStatuses)[number], tenantId: string | undefined) {
+    return this.base()
+      .where("c.kind", "=", "personal")
+      .where("c.status", "=", status)
+      .$if(tenantId !== undefined, (q) => q.where("c.tenant_id", "=", tenantId ?? ""));
+  }
+
   /**
    * One page of the stored 1:1 chats that can be messaged (`active`, or `blocked` for the blocked
    * retry), in insertion order. One keyset query per status, merged: with `status IN (...)` both
@@ -200,10 +208,7 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
 
   /** The keyset query for one status (exposed for the query-plan test). */
   personalPageQuery(status: (typeof personalStatuses)[number], tenantId: string | undefined, after: number | undefined, limit: number) {
-    return this.base()
-      .where("c.kind", "=", "personal")
-      .where("c.status", "=", status)
-      .$if(tenantId !== undefined, (q) => q.where("c.tenant_id", "=", tenantId ?? ""))
+    return this.personal(status, tenantId)
       .$if(after !== undefined, (q) => q.where("c.seq", ">", after ?? 0))
       .orderBy("c.seq")
       .limit(limit);
@@ -243,10 +248,7 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
     atMost?: string | undefined,
   ) {
     const id = this.dialect === "postgres" ? sql<string>`c.id collate "C"` : sql<string>`c.id`;
-    return this.base()
-      .where("c.kind", "=", "personal")
-      .where("c.status", "=", status)
-      .$if(tenantId !== undefined, (q) => q.where("c.tenant_id", "=", tenantId ?? ""))
+    return this.personal(status, tenantId)
       .where("c.seq", "<=", upTo)
       .$if(afterId !== undefined, (q) => q.where(id, ">", afterId ?? ""))
       .$if(atMost !== undefined, (q) => q.where(id, "<=", atMost ?? ""))

@@ -31,36 +31,38 @@ import type { Migration } from "./migration.js";
 export const m022PersonalIdOrder: Migration = {
   name: "022_personal_id_order",
   async up(db, dialect) {
-    if (dialect === "postgres") {
-      // As in 018: a role's or a managed database's statement_timeout must not cut an index build
-      // on a large table off halfway (the migration would roll back and stop every start).
-      await sql`set local statement_timeout = 0`.execute(db);
-      for (const [name, columns] of personalIdIndexes) {
-        // The index of that name in the schema of the `conversations` this connection sees; it is
-        // the right one only if it is on that table, valid, and has these columns.
-        const found = await sql<{ valid: boolean; def: string }>`
-          select i.indisvalid and i.indrelid = t.oid as valid, pg_get_indexdef(i.indexrelid) as def
-          from pg_class t join pg_class c on c.relnamespace = t.relnamespace join pg_index i on i.indexrelid = c.oid
-          where t.oid = to_regclass('conversations') and c.relname = ${name}`.execute(db);
-        const index = found.rows[0];
-        if (index && !(index.valid && index.def.endsWith(`USING btree (${columns})`))) {
-          // DROP INDEX locks the table for reads too, until the migration commits: do not queue
-          // behind a long reader (and everything else behind us) for more than a few seconds.
-          await sql`set local lock_timeout = '10s'`.execute(db);
-          await sql`drop index ${sql.id(name)}`.execute(db);
-          await sql`set local lock_timeout to default`.execute(db);
-        }
+    if (dialect === "sqlite") {
+      for (const [name, columns] of personalIdIndexes)
         await sql`create index if not exists ${sql.id(name)} on conversations (${sql.raw(columns)})`.execute(db);
-      }
       return;
     }
-    await sql`create index if not exists conversations_tenant_status_id on conversations (tenant_id, status, id)`.execute(db);
-    await sql`create index if not exists conversations_status_id on conversations (status, id)`.execute(db);
+    // As in 018: a role's or a managed database's statement_timeout must not cut an index build
+    // on a large table off halfway (the migration would roll back and stop every start).
+    await sql`set local statement_timeout = 0`.execute(db);
+    for (const [name, sqliteColumns] of personalIdIndexes) {
+      // As `pg_get_indexdef` writes them.
+      const columns = `${sqliteColumns} COLLATE "C"`;
+      // The index of that name in the schema of the `conversations` this connection sees; it is
+      // the right one only if it is on that table, valid, and has these columns.
+      const found = await sql<{ valid: boolean; def: string }>`
+        select i.indisvalid and i.indrelid = t.oid as valid, pg_get_indexdef(i.indexrelid) as def
+        from pg_class t join pg_class c on c.relnamespace = t.relnamespace join pg_index i on i.indexrelid = c.oid
+        where t.oid = to_regclass('conversations') and c.relname = ${name}`.execute(db);
+      const index = found.rows[0];
+      if (index && !(index.valid && index.def.endsWith(`USING btree (${columns})`))) {
+        // DROP INDEX locks the table for reads too, until the migration commits: do not queue
+        // behind a long reader (and everything else behind us) for more than a few seconds.
+        await sql`set local lock_timeout = '10s'`.execute(db);
+        await sql`drop index ${sql.id(name)}`.execute(db);
+        await sql`set local lock_timeout to default`.execute(db);
+      }
+      await sql`create index if not exists ${sql.id(name)} on conversations (${sql.raw(columns)})`.execute(db);
+    }
   },
 };
 
-/** PostgreSQL: each index and its columns as `pg_get_indexdef` writes them. */
+/** Each index and its columns (on PostgreSQL the id is `COLLATE "C"`). */
 const personalIdIndexes = [
-  ["conversations_tenant_status_id", 'tenant_id, status, id COLLATE "C"'],
-  ["conversations_status_id", 'status, id COLLATE "C"'],
+  ["conversations_tenant_status_id", "tenant_id, status, id"],
+  ["conversations_status_id", "status, id"],
 ] as const;
