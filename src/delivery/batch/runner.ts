@@ -230,14 +230,15 @@ export class BatchRunner {
       if (this.abort.signal.aborted) return;
       while (running.size >= settings.maxOperations) await Promise.race(running);
       const activity = await this.deps.activityOf(id);
-      if (!activity) return this.leave(id, running);
+      if (!activity) return void (await this.leave(id, running, []));
       const submitId = randomUUID();
       // Busy before the rows exist: a sweep never takes a submit of this process for an orphan.
       this.busy.add(submitId);
+      // Nothing of a paused tenant is taken: its rows wait in the ready queue, as single sends' do.
+      const paused = this.deps.tenants?.paused() ?? [];
       let rows: Awaited<ReturnType<BatchStore["take"]>>;
       try {
-        // Nothing of a paused tenant is taken: its rows wait in the ready queue, as single sends' do.
-        rows = await store.take(id, submitId, settings.size, clock.now(), this.deps.owner, this.deps.tenants?.paused() ?? []);
+        rows = await store.take(id, submitId, settings.size, clock.now(), this.deps.owner, paused);
       } catch (e) {
         this.busy.delete(submitId);
         throw e;
@@ -245,7 +246,11 @@ export class BatchRunner {
       if (rows.length === 0) {
         this.busy.delete(submitId);
         const n = await deliveries.getNotification(id);
-        if (!n || n.status === "canceled" || n.expansionDone) return this.leave(id, running);
+        if (!n || n.status === "canceled") return void (await this.leave(id, running, []));
+        if (n.expansionDone) {
+          if (await this.leave(id, running, paused)) return;
+          continue; // a tenant this take left out was resumed meanwhile: take its rows now
+        }
         await clock.sleep(settings.pollMs / 4, this.abort.signal); // the expansion is still writing rows
         continue;
       }
@@ -266,11 +271,16 @@ export class BatchRunner {
    * Wait for the notification's operations, then hand what is left to the dispatcher, unless rows
    * wait for a paused tenant: those stay on the batch path (the dispatcher's polls kick it again,
    * and once the tenant is resumed they are submitted; HERALD_TENANT_DISABLED_TIMEOUT ends them).
+   * Answers false, leaving nothing, when a tenant of `leftOut` (the pauses the last take left out)
+   * is no longer paused: its rows are still in the ready queue, and the caller takes them. Without
+   * that check, a resume landing between the take and this read handed them to the dispatcher,
+   * which sent them one by one.
    */
-  private async leave(id: string, running: Set<Promise<void>>): Promise<void> {
+  private async leave(id: string, running: Set<Promise<void>>, leftOut: readonly string[]): Promise<boolean> {
     await Promise.allSettled(running);
-    if (this.abort.signal.aborted) return;
+    if (this.abort.signal.aborted) return true;
     const paused = this.deps.tenants?.paused() ?? [];
+    if (leftOut.some((t) => !paused.includes(t))) return false;
     const waiting = await this.deps.store.pausedTenants(id, paused);
     if (waiting.length > 0) {
       // Only the paused tenants' rows wait here; the rest (rows a batch cannot name) go one by one
@@ -279,11 +289,12 @@ export class BatchRunner {
       const now = new Set(waiting);
       this.waiting.set(id, now);
       if (!before || before.size !== now.size || [...now].some((t) => !before.has(t))) this.deps.handBack(id);
-      return;
+      return true;
     }
     this.marked.delete(id);
     this.waiting.delete(id);
     this.deps.handBack(id);
+    return true;
   }
 
   private async group(id: string, submitId: string, g: BatchGroup, activity: OutgoingActivity): Promise<void> {
