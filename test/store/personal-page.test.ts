@@ -139,6 +139,57 @@ describe.each(storeBackends)("personalPage on %s", (backend) => {
     expect(compareCodePoints("x", "x")).toBe(0);
   });
 
+  /**
+   * A chat going from blocked to active (its user wrote to the bot again) between a page's two
+   * status queries: read apart, it was in neither answer. The change is made as the blocked query
+   * is built, after the active one ran. On PostgreSQL it is awaited (another connection; the page's
+   * snapshot must not see it); on SQLite it cannot be (the page's transaction holds the process's
+   * one connection), so it is queued behind the page, and without the transaction it ran before
+   * the blocked query.
+   */
+  describe("a chat unblocked between a page's two status queries is read once", () => {
+    for (const walkBy of ["id", "seq"] as const) {
+      it(`walking by ${walkBy}`, async () => {
+        const store = await open();
+        const tenant = `tenant-snap-${walkBy}`;
+        const expected = await seed(store, tenant, 14);
+        const directory = store.recipients as KyselyRecipientDirectory;
+        const blockedId = `a:${tenant}-1`;
+        expect(expected).toContain(blockedId);
+        let change: Promise<boolean> | undefined;
+        const unblock = (status: string) => {
+          if (status !== "blocked" || change) return;
+          change = store.conversations.setStatus(blockedId, "active", "", new Date().toISOString());
+          return backend === "postgres" ? change : undefined;
+        };
+        const byId = directory.personalPageByIdQuery.bind(directory);
+        const bySeq = directory.personalPageQuery.bind(directory);
+        const patched = directory as unknown as Record<string, unknown>;
+        patched.personalPageByIdQuery = (...a: Parameters<typeof byId>) => {
+          const pending = unblock(a[0]);
+          const query = byId(...a);
+          return pending ? { execute: () => pending.then(() => query.execute()) } : query;
+        };
+        patched.personalPageQuery = (...a: Parameters<typeof bySeq>) => {
+          const pending = unblock(a[0]);
+          const query = bySeq(...a);
+          return pending ? { execute: () => pending.then(() => query.execute()) } : query;
+        };
+        try {
+          const page =
+            walkBy === "id"
+              ? await store.recipients.personalPageById(tenant, undefined, Number.MAX_SAFE_INTEGER, 100)
+              : await store.recipients.personalPage(tenant, undefined, 100);
+          expect(await change).toBe(true);
+          expect(page.items.map((r) => r.conversationId).sort(compareCodePoints)).toEqual(expected);
+        } finally {
+          delete patched.personalPageByIdQuery;
+          delete patched.personalPageQuery;
+        }
+      });
+    }
+  });
+
   it("each status query walks an index in order (no sort of what is left)", async () => {
     const store = await open();
     const directory = store.recipients as KyselyRecipientDirectory;

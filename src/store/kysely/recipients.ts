@@ -34,8 +34,8 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
     private readonly dialect: StoreDialect,
   ) {}
 
-  private base() {
-    return this.db
+  private base(db: Kysely<AllTables> = this.db) {
+    return db
       .selectFrom("conversations as c")
       .leftJoin("preferences as p", (join) => join.onRef("p.tenant_id", "=", "c.tenant_id").onRef("p.user_id", "=", "c.user_id"))
       .select([
@@ -177,9 +177,21 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
     return out;
   }
 
+  /**
+   * Run a page's two status queries (`active`, `blocked`) on one snapshot of the table. Read apart,
+   * a chat going from blocked to active between them (its user wrote to the bot again) was in
+   * neither answer and that broadcast skipped it. PostgreSQL: one REPEATABLE READ transaction;
+   * SQLite: one transaction on the process's single connection, which nothing else writes
+   * through meanwhile.
+   */
+  private snapshot<T>(read: (db: Kysely<AllTables>) => Promise<T>): Promise<T> {
+    const tx = this.db.transaction();
+    return (this.dialect === "postgres" ? tx.setIsolationLevel("repeatable read") : tx).execute(read);
+  }
+
   /** The stored 1:1 chats of one status, of one tenant or of all. */
-  private personal(status: (typeof personalStatuses)[number], tenantId: string | undefined) {
-    return this.base()
+  private personal(status: (typeof personalStatuses)[number], tenantId: string | undefined, db: Kysely<AllTables>) {
+    return this.base(db)
       .where("c.kind", "=", "personal")
       .where("c.status", "=", status)
       .$if(tenantId !== undefined, (q) => q.where("c.tenant_id", "=", tenantId ?? ""));
@@ -191,24 +203,31 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
    * planners read every remaining row of both statuses and sort them for each page (no index
    * gives `seq` order across two status values), which made a 1,000,000-chat broadcast quadratic
    * (SQLite stopped answering for minutes). Each `status = ?` query walks its index in order.
+   * Both read one snapshot (`snapshot`).
    */
   async personalPage(
     tenantId: string | undefined,
     after: number | undefined,
     limit: number,
   ): Promise<{ items: StoredRecipient[]; last?: number | undefined }> {
-    const pages = await Promise.all(personalStatuses.map((status) => this.personalPageQuery(status, tenantId, after, limit).execute()));
-    const rows = pages
-      .flat()
-      .sort((a, b) => Number(a.seq) - Number(b.seq))
-      .slice(0, limit);
+    const [active, blocked] = await this.snapshot(async (db) => [
+      await this.personalPageQuery("active", tenantId, after, limit, db).execute(),
+      await this.personalPageQuery("blocked", tenantId, after, limit, db).execute(),
+    ]);
+    const rows = [...active, ...blocked].sort((a, b) => Number(a.seq) - Number(b.seq)).slice(0, limit);
     const last = rows.at(-1);
     return { items: rows.map(toRecipient), last: last === undefined ? undefined : Number(last.seq) };
   }
 
   /** The keyset query for one status (exposed for the query-plan test). */
-  personalPageQuery(status: (typeof personalStatuses)[number], tenantId: string | undefined, after: number | undefined, limit: number) {
-    return this.personal(status, tenantId)
+  personalPageQuery(
+    status: (typeof personalStatuses)[number],
+    tenantId: string | undefined,
+    after: number | undefined,
+    limit: number,
+    db: Kysely<AllTables> = this.db,
+  ) {
+    return this.personal(status, tenantId, db)
       .$if(after !== undefined, (q) => q.where("c.seq", ">", after ?? 0))
       .orderBy("c.seq")
       .limit(limit);
@@ -223,7 +242,7 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
    * Ids are compared in code point order everywhere: SQLite's BINARY collation, PostgreSQL's
    * `COLLATE "C"` (the database's own collation could order them otherwise), and the merge here.
    * A merge in another order than the queries' would hand the next page a `last` past rows not yet
-   * read, and they would be skipped.
+   * read, and they would be skipped. Both queries read one snapshot (`snapshot`).
    */
   async personalPageById(
     tenantId: string | undefined,
@@ -231,9 +250,11 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
     upTo: number,
     limit: number,
   ): Promise<{ items: StoredRecipient[]; last?: string | undefined }> {
-    const active = await this.personalPageByIdQuery("active", tenantId, afterId, upTo, limit).execute();
-    const bound = active.length === limit ? active.at(-1)?.id : undefined;
-    const blocked = await this.personalPageByIdQuery("blocked", tenantId, afterId, upTo, limit, bound).execute();
+    const [active, blocked] = await this.snapshot(async (db) => {
+      const active = await this.personalPageByIdQuery("active", tenantId, afterId, upTo, limit, undefined, db).execute();
+      const bound = active.length === limit ? active.at(-1)?.id : undefined;
+      return [active, await this.personalPageByIdQuery("blocked", tenantId, afterId, upTo, limit, bound, db).execute()] as const;
+    });
     const rows = blocked.length === 0 ? active : [...active, ...blocked].sort((a, b) => compareCodePoints(a.id, b.id)).slice(0, limit);
     return { items: rows.map(toRecipient), last: rows.at(-1)?.id };
   }
@@ -246,9 +267,10 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
     upTo: number,
     limit: number,
     atMost?: string | undefined,
+    db: Kysely<AllTables> = this.db,
   ) {
     const id = this.dialect === "postgres" ? sql<string>`c.id collate "C"` : sql<string>`c.id`;
-    return this.personal(status, tenantId)
+    return this.personal(status, tenantId, db)
       .where("c.seq", "<=", upTo)
       .$if(afterId !== undefined, (q) => q.where(id, ">", afterId ?? ""))
       .$if(atMost !== undefined, (q) => q.where(id, "<=", atMost ?? ""))
