@@ -1,6 +1,8 @@
 import { afterEach, expect, it } from "vitest";
+import type { BatchRow } from "../../src/delivery/batch/port.js";
 import type { DeliveryEngine } from "../../src/delivery/engine.js";
 import type { Notification } from "../../src/delivery/model.js";
+import type { Store } from "../../src/store/ports.js";
 import { forEachStore } from "../helpers/stores.js";
 import { type BatchHarness, startBatchHarness } from "./harness.js";
 
@@ -12,7 +14,9 @@ const finished = (n: Notification): boolean => !n.active;
  * paused) and the check that follows it. The batch path read the pauses again for that check,
  * found none, and handed the notification to the dispatcher, which sent the paused tenant's
  * rows one by one (CI saw it once in test/batch/disabled.test.ts). The rows must go out as a
- * batch: the path takes again when a tenant it left out is no longer paused.
+ * batch: the check reads the rows and the store's pauses in one statement and takes again when
+ * a row of a tenant not paused is due. Two ways the take left the rows out: the process's own
+ * pause (a 403 on its submit), and a pause only in the store (another process's, not yet read).
  */
 forEachStore((stores) => {
   let h: BatchHarness | undefined;
@@ -20,16 +24,30 @@ forEachStore((stores) => {
     await h?.close();
     h = undefined;
   });
+  const USERS = 10;
 
-  it("a resume that lands right after a take left the tenant's rows out: they still go out as a batch, once", async () => {
-    const store = await stores.open();
-    const USERS = 10;
+  /**
+   * One tenant, every user's chat stored; `around(take, paused)` runs each batch take and may act
+   * before and after it (`engine()` is the running engine).
+   */
+  async function setup(
+    around: (take: () => Promise<BatchRow[]>, paused: readonly string[], engine: () => DeliveryEngine) => Promise<BatchRow[]>,
+  ) {
+    const store: Store = await stores.open();
     const hh = await startBatchHarness(store, { org: { users: USERS, tenants: 1, blockedShare: 0, uninstalledShare: 0 } });
     h = hh;
     await hh.seedUsers(Array.from({ length: USERS }, (_, i) => i));
     const tenant = hh.emulator.org.tenants[0];
     const batches = store.batches;
     if (!tenant || !batches) throw new Error("one tenant, and a store with the batch path");
+    let engine: DeliveryEngine | undefined;
+    const running = (): DeliveryEngine => {
+      if (!engine) throw new Error("the engine runs");
+      return engine;
+    };
+    const take = batches.take.bind(batches);
+    batches.take = (...args) => around(() => take(...args), args[5] ?? [], running);
+    engine = await hh.engine();
     const setDisabled = async (botDisabled: boolean) => {
       const r = await fetch(`${hh.emulator.url}/_emulator/tenants/${encodeURIComponent(tenant.id)}`, {
         method: "PATCH",
@@ -38,34 +56,87 @@ forEachStore((stores) => {
       });
       expect(r.status).toBe(200);
     };
-    // The first take that leaves the paused tenant out (0 rows) resumes it before it answers.
-    let engine: DeliveryEngine | undefined;
+    const send = async () => {
+      const users = Array.from({ length: USERS }, (_, i) => hh.emulator.org.user(i).id);
+      const { notification } = await running().submit(
+        { audience: { users }, message: { text: "resumed mid-take" }, delivery: { mode: "batch" } },
+        admin,
+      );
+      return hh.waitFor(running(), notification.id, finished);
+    };
+    /** Every user got it once, through one batch operation; every row says so. */
+    const sentAsOneBatch = async (done: Notification) => {
+      expect(done.counts).toMatchObject({ sent: USERS, failed: 0, unknown: 0 });
+      for (const r of await hh.rows(running(), done.id)) expect(r.lastErrorCode).toBe("batch/sent");
+      expect(hh.counter("batchOperations")).toBe(1);
+      expect(Array.from({ length: USERS }, (_, i) => hh.emulator.context.counts.get(i).received)).toEqual(
+        Array.from({ length: USERS }, () => 1),
+      );
+    };
+    return { hh, store, tenant, setDisabled, send, sentAsOneBatch };
+  }
+
+  it("the process's own pause (a 403 on its submit), resumed right after a take left the rows out: they go out as a batch, once", async () => {
     let resumed = false;
-    const take = batches.take.bind(batches);
-    batches.take = async (...args) => {
-      const rows = await take(...args);
-      if (!resumed && rows.length === 0 && args[5]?.includes(tenant.id) && engine) {
+    const { hh, tenant, setDisabled, send, sentAsOneBatch } = await setup(async (take, paused, engine) => {
+      const rows = await take();
+      if (!resumed && rows.length === 0 && paused.includes(tenant.id)) {
         resumed = true;
         await setDisabled(false);
-        expect((await engine.resumeTenant(tenant.id)).resumed).toBe(true);
+        await engine().resumeTenant(tenant.id);
       }
       return rows;
-    };
-    engine = await hh.engine();
+    });
     await setDisabled(true);
+    const done = await send();
+    expect(resumed).toBe(true);
+    await sentAsOneBatch(done);
+    expect(hh.counter("disabled")).toBe(1);
+  });
+
+  it("a pause only in the store (another process's), resumed right after a take left the rows out: they go out as a batch, once", async () => {
+    let paused = false;
+    let resumed = false;
+    const { hh, store, tenant, send, sentAsOneBatch } = await setup(async (take, pausedHere, engine) => {
+      if (!paused) {
+        // Another process met the 403 and stored the pause; this one has not read it yet.
+        paused = true;
+        expect(pausedHere).toEqual([]);
+        await store.deliveries.pauseTenant(tenant.id, "BotDisabledByAdmin", Date.now());
+      }
+      const rows = await take();
+      if (!resumed && rows.length === 0) {
+        resumed = true;
+        await engine().resumeTenant(tenant.id);
+      }
+      return rows;
+    });
+    const done = await send();
+    expect(resumed).toBe(true);
+    await sentAsOneBatch(done);
+    expect(hh.counter("disabled")).toBe(0);
+  });
+
+  it("readyTenants: each tenant with ready batchable rows, paused as the store says, due as of the time given", async () => {
+    const store = await stores.open();
+    const hh = await startBatchHarness(store, { org: { users: USERS, tenants: 2, blockedShare: 0, uninstalledShare: 0 } });
+    h = hh;
+    await hh.seedUsers(Array.from({ length: USERS }, (_, i) => i));
+    const [a, b] = hh.emulator.org.tenants;
+    if (!a || !b || !store.batches) throw new Error("two tenants, and a store with the batch path");
+    await store.deliveries.pauseTenant(a.id, "BotDisabledByAdmin", Date.now());
+    const engine = await hh.engine();
     const users = Array.from({ length: USERS }, (_, i) => hh.emulator.org.user(i).id);
     const { notification } = await engine.submit(
-      { audience: { users }, message: { text: "resumed mid-take" }, delivery: { mode: "batch" } },
+      { audience: { users }, message: { text: "A paused" }, delivery: { mode: "batch" } },
       admin,
     );
-    const done = await hh.waitFor(engine, notification.id, finished);
-    expect(resumed).toBe(true);
-    expect(done.counts).toMatchObject({ sent: USERS, failed: 0, unknown: 0 });
-    for (const r of await hh.rows(engine, notification.id)) expect(r.lastErrorCode).toBe("batch/sent");
-    expect(hh.counter("disabled")).toBe(1);
-    expect(hh.counter("batchOperations")).toBe(1);
-    expect(Array.from({ length: USERS }, (_, i) => hh.emulator.context.counts.get(i).received)).toEqual(
-      Array.from({ length: USERS }, () => 1),
-    );
+    await hh.waitFor(engine, notification.id, (n) => n.counts.sent === b.userCount);
+    await engine.stop();
+    expect(await store.batches.readyTenants(notification.id, Date.now())).toEqual([{ tenantId: a.id, paused: true, due: true }]);
+    expect(await store.batches.readyTenants(notification.id, 0)).toEqual([{ tenantId: a.id, paused: true, due: false }]);
+    expect(await store.deliveries.resumeTenant(a.id)).toBe(true);
+    expect(await store.batches.readyTenants(notification.id, Date.now())).toEqual([{ tenantId: a.id, paused: false, due: true }]);
+    expect(await store.batches.readyTenants("no-such-notification", Date.now())).toEqual([]);
   });
 });

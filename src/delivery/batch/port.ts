@@ -86,6 +86,15 @@ export interface BatchRecallView {
   sentWithoutActivityId: number;
 }
 
+/** A tenant with ready rows of a notification that a batch can name (BatchStore.readyTenants). */
+export interface ReadyTenant {
+  tenantId: string;
+  /** Paused in the store (BotDisabledByAdmin): a take leaves its rows out. */
+  paused: boolean;
+  /** One of those rows is due (`due_at` and `not_before` passed): a take would find it, unless the tenant is paused. */
+  due: boolean;
+}
+
 export interface BatchStore {
   /**
    * Take up to `limit` ready rows of the notification whose recipient a batch can name (a `29:`
@@ -145,9 +154,10 @@ export interface BatchStore {
   /** Ready rows of the notification a batch can name, counted (0 = nothing left for the batch path). */
   readyCount(notificationId: string): Promise<number>;
   /**
-   * Ready rows of the notification a batch can name that wait for a paused tenant (in `paused`,
-   * or paused in the store): their tenants. While there are any, the batch path keeps those
-   * tenants' rows of the notification (the dispatcher sends the others).
+   * The tenants with ready rows of the notification that a batch can name, in one statement with
+   * the store's pauses. While some wait for a pause, the batch path keeps those tenants' rows of
+   * the notification (the dispatcher sends the others); a due row of a tenant not paused is
+   * taken again rather than handed to the dispatcher.
    */
-  pausedTenants(notificationId: string, paused: readonly string[]): Promise<string[]>;
+  readyTenants(notificationId: string, now: number): Promise<ReadyTenant[]>;
 }

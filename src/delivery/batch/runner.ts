@@ -11,7 +11,7 @@ import type { DeliveryStore } from "../store/port.js";
 import { cancelOperation } from "./cancel.js";
 import { failedEntries, type OperationDeps, pollUntilDone, submit } from "./operation.js";
 import { type BatchGroup, groupRows, isRunningState, memberOf, mustReadFailures, operationOutcomes } from "./outcomes.js";
-import type { BatchLiveness, BatchOutcome, BatchStore, RunningOperation } from "./port.js";
+import type { BatchLiveness, BatchOutcome, BatchStore, ReadyTenant, RunningOperation } from "./port.js";
 
 /** Settings of the batch path (DeliveryConfig.batch). */
 export interface BatchSettings {
@@ -230,15 +230,14 @@ export class BatchRunner {
       if (this.abort.signal.aborted) return;
       while (running.size >= settings.maxOperations) await Promise.race(running);
       const activity = await this.deps.activityOf(id);
-      if (!activity) return void (await this.leave(id, running, []));
+      if (!activity) return void (await this.leave(id, running, false));
       const submitId = randomUUID();
       // Busy before the rows exist: a sweep never takes a submit of this process for an orphan.
       this.busy.add(submitId);
-      // Nothing of a paused tenant is taken: its rows wait in the ready queue, as single sends' do.
-      const paused = this.deps.tenants?.paused() ?? [];
       let rows: Awaited<ReturnType<BatchStore["take"]>>;
       try {
-        rows = await store.take(id, submitId, settings.size, clock.now(), this.deps.owner, paused);
+        // Nothing of a paused tenant is taken: its rows wait in the ready queue, as single sends' do.
+        rows = await store.take(id, submitId, settings.size, clock.now(), this.deps.owner, this.deps.tenants?.paused() ?? []);
       } catch (e) {
         this.busy.delete(submitId);
         throw e;
@@ -246,10 +245,10 @@ export class BatchRunner {
       if (rows.length === 0) {
         this.busy.delete(submitId);
         const n = await deliveries.getNotification(id);
-        if (!n || n.status === "canceled") return void (await this.leave(id, running, []));
+        if (!n || n.status === "canceled") return void (await this.leave(id, running, false));
         if (n.expansionDone) {
-          if (await this.leave(id, running, paused)) return;
-          continue; // a tenant this take left out was resumed meanwhile: take its rows now
+          if (await this.leave(id, running, true)) return;
+          continue; // rows came due, or their tenant was resumed, since the take: take them now
         }
         await clock.sleep(settings.pollMs / 4, this.abort.signal); // the expansion is still writing rows
         continue;
@@ -271,17 +270,22 @@ export class BatchRunner {
    * Wait for the notification's operations, then hand what is left to the dispatcher, unless rows
    * wait for a paused tenant: those stay on the batch path (the dispatcher's polls kick it again,
    * and once the tenant is resumed they are submitted; HERALD_TENANT_DISABLED_TIMEOUT ends them).
-   * Answers false, leaving nothing, when a tenant of `leftOut` (the pauses the last take left out)
-   * is no longer paused: its rows are still in the ready queue, and the caller takes them. Without
-   * that check, a resume landing between the take and this read handed them to the dispatcher,
-   * which sent them one by one.
+   *
+   * With `retake` (the last take found nothing) it answers false, leaving nothing, when a row of a
+   * tenant not paused is due: the caller takes it. That is a resume landing after the take (which
+   * left the tenant's rows out) and before this check; without it they went to the dispatcher,
+   * one by one. The process's pauses are read before the rows, and the rows with the store's
+   * pauses in one statement, so a resume in between shows either as a pause (the rows wait here,
+   * and the next kick takes them) or as due rows (taken now), never as nothing waiting.
    */
-  private async leave(id: string, running: Set<Promise<void>>, leftOut: readonly string[]): Promise<boolean> {
+  private async leave(id: string, running: Set<Promise<void>>, retake: boolean): Promise<boolean> {
     await Promise.allSettled(running);
     if (this.abort.signal.aborted) return true;
     const paused = this.deps.tenants?.paused() ?? [];
-    if (leftOut.some((t) => !paused.includes(t))) return false;
-    const waiting = await this.deps.store.pausedTenants(id, paused);
+    const ready = await this.deps.store.readyTenants(id, this.deps.clock.now());
+    const isPaused = (t: ReadyTenant): boolean => t.paused || paused.includes(t.tenantId);
+    if (retake && ready.some((t) => t.due && !isPaused(t))) return false;
+    const waiting = ready.filter(isPaused).map((t) => t.tenantId);
     if (waiting.length > 0) {
       // Only the paused tenants' rows wait here; the rest (rows a batch cannot name) go one by one
       // now. The dispatcher is told when that set changes only: its polls kick this path again.

@@ -6,6 +6,7 @@ import {
   type BatchRow,
   type BatchStore,
   batchCodes,
+  type ReadyTenant,
   type RecoveredSubmit,
   type RunningOperation,
 } from "../../delivery/batch/port.js";
@@ -20,6 +21,8 @@ import { addToCounters, chunk, endedWith, lockNotifications, rowsPerStatement } 
 import { finishIfDone } from "./delivery-work.js";
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+/** A flag as either database answers it: PostgreSQL a boolean (or a number from max), SQLite 0 or 1. */
+const truthy = (v: unknown): boolean => v === true || Number(v) === 1;
 
 /** A row a batch can name: a channel, or a `29:` user id (a stored 1:1 chat's user, or the id the audience gave). */
 const batchable = (eb: ExpressionBuilder<AllTables, "deliveries">) =>
@@ -135,18 +138,26 @@ export class KyselyBatchStore implements BatchStore {
         .where(notPaused(paused))
         .orderBy("seq")
         .limit(limit)
+        // The dispatcher claims ready rows too (one by one, FOR UPDATE SKIP LOCKED): rows it holds are
+        // skipped, and the rows picked here are held until the claim commits, so no row is claimed by both.
+        .$if(this.dialect === "postgres", (q) => q.forUpdate().skipLocked())
         .execute();
+      const claimed = new Set<number>();
       for (const part of chunk(
         picked.map((r) => Number(r.seq)),
         rowsPerStatement,
-      ))
-        await trx
+      )) {
+        const rows = await trx
           .updateTable("deliveries")
           .set({ queue: "claimed", lease_owner: owner, updated_at: iso(now) })
           .where("notification_id", "=", notificationId)
           .where("seq", "in", part)
+          .where("queue", "=", "ready")
+          .returning("seq")
           .execute();
-      return picked.map((r) => ({ ...r, queue: "claimed", lease_owner: owner }));
+        for (const r of rows) claimed.add(Number(r.seq));
+      }
+      return picked.filter((r) => claimed.has(Number(r.seq))).map((r) => ({ ...r, queue: "claimed", lease_owner: owner }));
     });
   }
 
@@ -385,18 +396,30 @@ export class KyselyBatchStore implements BatchStore {
     return Number(row?.n ?? 0);
   }
 
-  async pausedTenants(notificationId: string, paused: readonly string[]): Promise<string[]> {
+  async readyTenants(notificationId: string, now: number): Promise<ReadyTenant[]> {
     const rows = await this.db
       .selectFrom("deliveries")
-      .select("tenant_id")
-      .distinct()
+      .select((eb) => [
+        "tenant_id",
+        eb.fn
+          .max(
+            eb
+              .case()
+              .when(eb.and([eb("due_at", "<=", now), eb.or([eb("not_before", "is", null), eb("not_before", "<=", iso(now))])]))
+              .then(1)
+              .else(0)
+              .end(),
+          )
+          .as("due"),
+        eb.not(notPaused([])(eb)).as("paused"),
+      ])
       .where("notification_id", "=", notificationId)
       .where("queue", "=", "ready")
       .where("status", "=", "pending")
       .where((eb) => eb.or([eb("retry_blocked", "is", null), eb("retry_blocked", "=", 0)]))
       .where(batchable)
-      .where((eb) => eb.not(notPaused(paused)(eb)))
+      .groupBy("tenant_id")
       .execute();
-    return rows.map((r) => r.tenant_id);
+    return rows.map((r) => ({ tenantId: r.tenant_id, paused: truthy(r.paused), due: truthy(r.due) }));
   }
 }
