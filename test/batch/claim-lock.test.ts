@@ -52,8 +52,16 @@ describe("postgres: the batch take and the dispatcher's claim never take the sam
       );
       const seqs = locked.rows.map((r) => Number(r.seq));
       expect(seqs).toHaveLength(3);
-      const take = store.batches?.take(notification.id, "submit-1", 100, Date.now(), "batch-worker", []);
-      await new Promise((r) => setTimeout(r, 300));
+      let settled = false;
+      const take = store.batches?.take(notification.id, "submit-1", 100, Date.now(), "batch-worker", []).finally(() => {
+        settled = true;
+      });
+      // The take has either ended (it skipped the locked rows) or waits on their lock (it would claim them after the commit).
+      for (let i = 0; i < 200 && !settled; i++) {
+        const waiting = await client.query("select 1 from pg_stat_activity where wait_event_type = 'Lock' and pid <> pg_backend_pid()");
+        if ((waiting.rowCount ?? 0) > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await client.query(`update ${table} set queue = 'claimed', lease_owner = 'dispatcher' where notification_id = $1 and seq = any($2)`, [
         notification.id,
         seqs,

@@ -1,5 +1,6 @@
 import { afterEach, expect, it } from "vitest";
 import type { BatchRow } from "../../src/delivery/batch/port.js";
+import type { DeliveryConfig } from "../../src/delivery/config.js";
 import type { DeliveryEngine } from "../../src/delivery/engine.js";
 import type { Notification } from "../../src/delivery/model.js";
 import type { Store } from "../../src/store/ports.js";
@@ -32,6 +33,7 @@ forEachStore((stores) => {
    */
   async function setup(
     around: (take: () => Promise<BatchRow[]>, paused: readonly string[], engine: () => DeliveryEngine) => Promise<BatchRow[]>,
+    config: Partial<DeliveryConfig> = {},
   ) {
     const store: Store = await stores.open();
     const hh = await startBatchHarness(store, { org: { users: USERS, tenants: 1, blockedShare: 0, uninstalledShare: 0 } });
@@ -47,7 +49,7 @@ forEachStore((stores) => {
     };
     const take = batches.take.bind(batches);
     batches.take = (...args) => around(() => take(...args), args[5] ?? [], running);
-    engine = await hh.engine();
+    engine = await hh.engine({ config });
     const setDisabled = async (botDisabled: boolean) => {
       const r = await fetch(`${hh.emulator.url}/_emulator/tenants/${encodeURIComponent(tenant.id)}`, {
         method: "PATCH",
@@ -56,14 +58,15 @@ forEachStore((stores) => {
       });
       expect(r.status).toBe(200);
     };
-    const send = async () => {
+    const submit = async () => {
       const users = Array.from({ length: USERS }, (_, i) => hh.emulator.org.user(i).id);
       const { notification } = await running().submit(
         { audience: { users }, message: { text: "resumed mid-take" }, delivery: { mode: "batch" } },
         admin,
       );
-      return hh.waitFor(running(), notification.id, finished);
+      return notification;
     };
+    const send = async () => hh.waitFor(running(), (await submit()).id, finished);
     /** Every user got it once, through one batch operation; every row says so. */
     const sentAsOneBatch = async (done: Notification) => {
       expect(done.counts).toMatchObject({ sent: USERS, failed: 0, unknown: 0 });
@@ -73,7 +76,7 @@ forEachStore((stores) => {
         Array.from({ length: USERS }, () => 1),
       );
     };
-    return { hh, store, tenant, setDisabled, send, sentAsOneBatch };
+    return { hh, store, tenant, engine: running, setDisabled, submit, send, sentAsOneBatch };
   }
 
   it("the process's own pause (a 403 on its submit), resumed right after a take left the rows out: they go out as a batch, once", async () => {
@@ -115,6 +118,47 @@ forEachStore((stores) => {
     expect(resumed).toBe(true);
     await sentAsOneBatch(done);
     expect(hh.counter("disabled")).toBe(0);
+  });
+
+  it("a pause the process still holds that the store no longer has (another process resumed it just before a take): empty takes come one per poll, no loop", async () => {
+    let counting = false;
+    let resumedInStore = false;
+    let empty = 0;
+    const { hh, store, tenant, engine, setDisabled, submit, sentAsOneBatch } = await setup(async (take, paused) => {
+      if (counting && !resumedInStore && paused.includes(tenant.id)) {
+        // Another process resumed the tenant after this one's poll read the pauses: the store says so, this process not yet.
+        resumedInStore = true;
+        expect(await store.deliveries.resumeTenant(tenant.id)).toBe(true);
+      }
+      const rows = await take();
+      if (resumedInStore && rows.length === 0) empty++;
+      return rows;
+    });
+    await setDisabled(true);
+    const notification = await submit();
+    await hh.waitFor(engine(), notification.id, (n) => n.counts.pending === USERS && hh.counter("disabled") === 1);
+    await setDisabled(false);
+    counting = true;
+    const done = await hh.waitFor(engine(), notification.id, finished);
+    expect(resumedInStore).toBe(true);
+    await sentAsOneBatch(done);
+    // Until this process reads the resume (its next poll), its own pause holds the rows; a loop of takes makes hundreds.
+    expect(empty).toBeGreaterThanOrEqual(1);
+    expect(empty).toBeLessThanOrEqual(4);
+  });
+
+  it("HERALD_IN_FLIGHT_POLICY=resend and a gateway that answers every request 502 after doing it: one batch submit, then the dispatcher's backoff, not a loop of submits", async () => {
+    const { hh, submit } = await setup((take) => take(), { inFlightPolicy: "resend" });
+    const r = await fetch(`${hh.emulator.url}/_emulator/faults`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ deliver502: 1 }),
+    });
+    expect(r.ok).toBe(true);
+    await submit();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(hh.counter("batchOperations")).toBe(1);
+    for (let i = 0; i < USERS; i++) expect(hh.emulator.context.counts.get(i).received).toBeLessThanOrEqual(5);
   });
 
   it("readyTenants: each tenant with ready batchable rows, paused as the store says, due as of the time given", async () => {

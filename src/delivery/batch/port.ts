@@ -105,6 +105,8 @@ export interface BatchStore {
    * cap): held rows go back to the ready queue with `heldUntil`/`heldReason`, opted-out ones end
    * `optedOut`; neither is returned. Rows of a paused tenant (BotDisabledByAdmin: in `paused`, or
    * paused in the store) are not taken: they wait in the ready queue, as single sends' rows do.
+   * `leftOut`, when given, is told those tenants: `paused` and the store's pauses as the take
+   * read them (in its transaction, before it picks rows).
    */
   take(
     notificationId: string,
@@ -113,6 +115,7 @@ export interface BatchStore {
     now: number,
     owner?: string,
     paused?: readonly string[],
+    leftOut?: (tenants: readonly string[]) => void,
   ): Promise<BatchRow[]>;
   /** Teams accepted the submit of rows `seqs` (taken under `submitId`): they wait on `operationId`. */
   started(notificationId: string, submitId: string, seqs: readonly number[], operationId: string, now: number): Promise<void>;

@@ -230,14 +230,18 @@ export class BatchRunner {
       if (this.abort.signal.aborted) return;
       while (running.size >= settings.maxOperations) await Promise.race(running);
       const activity = await this.deps.activityOf(id);
-      if (!activity) return void (await this.leave(id, running, false));
+      if (!activity) return void (await this.leave(id, running, new Set()));
       const submitId = randomUUID();
       // Busy before the rows exist: a sweep never takes a submit of this process for an orphan.
       this.busy.add(submitId);
       let rows: Awaited<ReturnType<BatchStore["take"]>>;
+      // The tenants this take leaves out for a pause: the process's, and the store's as the take read them.
+      const leftOut = new Set<string>();
       try {
         // Nothing of a paused tenant is taken: its rows wait in the ready queue, as single sends' do.
-        rows = await store.take(id, submitId, settings.size, clock.now(), this.deps.owner, this.deps.tenants?.paused() ?? []);
+        rows = await store.take(id, submitId, settings.size, clock.now(), this.deps.owner, this.deps.tenants?.paused() ?? [], (t) => {
+          for (const x of t) leftOut.add(x);
+        });
       } catch (e) {
         this.busy.delete(submitId);
         throw e;
@@ -245,10 +249,10 @@ export class BatchRunner {
       if (rows.length === 0) {
         this.busy.delete(submitId);
         const n = await deliveries.getNotification(id);
-        if (!n || n.status === "canceled") return void (await this.leave(id, running, false));
+        if (!n || n.status === "canceled") return void (await this.leave(id, running, new Set()));
         if (n.expansionDone) {
-          if (await this.leave(id, running, true)) return;
-          continue; // rows came due, or their tenant was resumed, since the take: take them now
+          if (await this.leave(id, running, leftOut)) return;
+          continue; // a tenant the take left out was resumed since: take its rows now
         }
         await clock.sleep(settings.pollMs / 4, this.abort.signal); // the expansion is still writing rows
         continue;
@@ -271,20 +275,23 @@ export class BatchRunner {
    * wait for a paused tenant: those stay on the batch path (the dispatcher's polls kick it again,
    * and once the tenant is resumed they are submitted; HERALD_TENANT_DISABLED_TIMEOUT ends them).
    *
-   * With `retake` (the last take found nothing) it answers false, leaving nothing, when a row of a
-   * tenant not paused is due: the caller takes it. That is a resume landing after the take (which
-   * left the tenant's rows out) and before this check; without it they went to the dispatcher,
+   * It answers false, leaving nothing, when a tenant of `leftOut` (those the last take left out
+   * for a pause) is no longer paused and has a due row: the caller takes again. That is a resume
+   * landing after the take and before this check; without it those rows went to the dispatcher,
    * one by one. The process's pauses are read before the rows, and the rows with the store's
    * pauses in one statement, so a resume in between shows either as a pause (the rows wait here,
-   * and the next kick takes them) or as due rows (taken now), never as nothing waiting.
+   * and the next kick takes them) or as due rows (taken now), never as nothing waiting. Only
+   * tenants left out for a pause: other due rows (a submit in doubt under
+   * HERALD_IN_FLIGHT_POLICY=resend gives its rows back due at once; rows another transaction
+   * holds) go to the dispatcher as before, which retries with backoff, not here in a loop.
    */
-  private async leave(id: string, running: Set<Promise<void>>, retake: boolean): Promise<boolean> {
+  private async leave(id: string, running: Set<Promise<void>>, leftOut: ReadonlySet<string>): Promise<boolean> {
     await Promise.allSettled(running);
     if (this.abort.signal.aborted) return true;
     const paused = this.deps.tenants?.paused() ?? [];
     const ready = await this.deps.store.readyTenants(id, this.deps.clock.now());
     const isPaused = (t: ReadyTenant): boolean => t.paused || paused.includes(t.tenantId);
-    if (retake && ready.some((t) => t.due && !isPaused(t))) return false;
+    if (ready.some((t) => t.due && !isPaused(t) && leftOut.has(t.tenantId))) return false;
     const waiting = ready.filter(isPaused).map((t) => t.tenantId);
     if (waiting.length > 0) {
       // Only the paused tenants' rows wait here; the rest (rows a batch cannot name) go one by one

@@ -124,7 +124,8 @@ function pathStore(inner: BatchStore, stats: BatchPathStats, workerId: string): 
   return new Proxy(inner, {
     get(target, prop) {
       if (prop === "take")
-        return (...args: Parameters<BatchStore["take"]>) => target.take(args[0], args[1], args[2], args[3], args[4] ?? workerId, args[5]);
+        return (...args: Parameters<BatchStore["take"]>) =>
+          target.take(args[0], args[1], args[2], args[3], args[4] ?? workerId, args[5], args[6]);
       if (prop === "settle")
         return (...args: Parameters<BatchStore["settle"]>) =>
           target.settle(args[0], args[1], args[2], args[3], args[4], (status, rows) => {

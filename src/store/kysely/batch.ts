@@ -100,10 +100,11 @@ export class KyselyBatchStore implements BatchStore {
     now: number,
     worker?: string,
     paused: readonly string[] = [],
+    leftOut?: (tenants: readonly string[]) => void,
   ): Promise<BatchRow[]> {
     const owner = worker ?? `batch:${submitId}`;
     for (;;) {
-      const claimed = await this.claimRows(notificationId, owner, limit, now, paused);
+      const claimed = await this.claimRows(notificationId, owner, limit, now, paused, leftOut);
       if (claimed.length === 0) return [];
       const kept: JobRow[] = [];
       let optedOut = 0;
@@ -120,11 +121,19 @@ export class KyselyBatchStore implements BatchStore {
   }
 
   /** Ready rows a batch can name, oldest first, of tenants not paused, claimed under `owner` (the notification locked); none once it is canceled. */
-  private claimRows(notificationId: string, owner: string, limit: number, now: number, paused: readonly string[]): Promise<DeliveryRow[]> {
+  private claimRows(
+    notificationId: string,
+    owner: string,
+    limit: number,
+    now: number,
+    paused: readonly string[],
+    leftOut: ((tenants: readonly string[]) => void) | undefined,
+  ): Promise<DeliveryRow[]> {
     return this.db.transaction().execute(async (trx) => {
       const locked = await lockNotifications(trx, this.dialect, [notificationId]);
       const n = locked.get(notificationId);
       if (!n || n.canceled) return [];
+      if (leftOut) leftOut([...paused, ...(await trx.selectFrom("paused_tenants").select("tenant_id").execute()).map((r) => r.tenant_id)]);
       const picked = await trx
         .selectFrom("deliveries")
         .selectAll()
