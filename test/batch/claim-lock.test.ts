@@ -58,7 +58,11 @@ describe("postgres: the batch take and the dispatcher's claim never take the sam
       });
       // The take has either ended (it skipped the locked rows) or waits on their lock (it would claim them after the commit).
       for (let i = 0; i < 200 && !settled; i++) {
-        const waiting = await client.query("select 1 from pg_stat_activity where wait_event_type = 'Lock' and pid <> pg_backend_pid()");
+        // pg_stat_activity is read once per transaction unless the snapshot is cleared (this client is in one).
+        await client.query("select pg_stat_clear_snapshot()");
+        const waiting = await client.query(
+          "select 1 from pg_stat_activity where wait_event_type = 'Lock' and pid <> pg_backend_pid() and query ilike 'update%deliveries%'",
+        );
         if ((waiting.rowCount ?? 0) > 0) break;
         await new Promise((r) => setTimeout(r, 50));
       }

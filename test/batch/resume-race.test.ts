@@ -11,13 +11,14 @@ const admin = { keyId: "test-admin" } as const;
 const finished = (n: Notification): boolean => !n.active;
 
 /**
- * A tenant resumed between the batch path's take (which left its rows out: the tenant was
- * paused) and the check that follows it. The batch path read the pauses again for that check,
- * found none, and handed the notification to the dispatcher, which sent the paused tenant's
- * rows one by one (CI saw it once in test/batch/disabled.test.ts). The rows must go out as a
- * batch: the check reads the rows and the store's pauses in one statement and takes again when
- * a row of a tenant not paused is due. Two ways the take left the rows out: the process's own
- * pause (a 403 on its submit), and a pause only in the store (another process's, not yet read).
+ * A tenant resumed after the batch path kept its rows back for a pause (a take left them out, or
+ * a submit gave them back on a 403) and before the check that ends the loop. The batch path read
+ * the pauses again for that check, found none, and handed the notification to the dispatcher,
+ * which sent the paused tenant's rows one by one (CI saw it once in test/batch/disabled.test.ts).
+ * The rows must go out as a batch: the check reads the rows and the store's pauses in one
+ * statement and takes again when a tenant kept back for a pause is no longer paused and has a due
+ * row. Only such tenants: other due rows (a submit in doubt under resend, rows another
+ * transaction holds) go to the dispatcher, or the loop would not end.
  */
 forEachStore((stores) => {
   let h: BatchHarness | undefined;
@@ -120,7 +121,7 @@ forEachStore((stores) => {
     expect(hh.counter("disabled")).toBe(0);
   });
 
-  it("a pause the process still holds that the store no longer has (another process resumed it just before a take): empty takes come one per poll, no loop", async () => {
+  it("a pause the process still holds that the store no longer has (another process resumed it just before a take): a take or two find nothing, no loop", async () => {
     let counting = false;
     let resumedInStore = false;
     let empty = 0;
@@ -142,9 +143,32 @@ forEachStore((stores) => {
     const done = await hh.waitFor(engine(), notification.id, finished);
     expect(resumedInStore).toBe(true);
     await sentAsOneBatch(done);
-    // Until this process reads the resume (its next poll), its own pause holds the rows; a loop of takes makes hundreds.
+    // Until this process reads the resume (its next poll), its own pause holds the rows: a take or two
+    // find nothing; a loop of takes makes dozens to hundreds.
     expect(empty).toBeGreaterThanOrEqual(1);
     expect(empty).toBeLessThanOrEqual(4);
+  });
+
+  it("a 403 on a submit, resumed right after its rows went back (before the loop's last check): they go out as a batch, once", async () => {
+    let resumed = false;
+    const { hh, store, tenant, engine, setDisabled, send, sentAsOneBatch } = await setup((take) => take());
+    const batches = store.batches;
+    if (!batches) throw new Error("a store with the batch path");
+    const release = batches.release.bind(batches);
+    batches.release = async (...args) => {
+      await release(...args);
+      if (!resumed) {
+        // The admin allows the bot again and an operator resumes the tenant at once.
+        resumed = true;
+        await setDisabled(false);
+        await engine().resumeTenant(tenant.id);
+      }
+    };
+    await setDisabled(true);
+    const done = await send();
+    expect(resumed).toBe(true);
+    await sentAsOneBatch(done);
+    expect(hh.counter("disabled")).toBe(1);
   });
 
   it("HERALD_IN_FLIGHT_POLICY=resend and a gateway that answers every request 502 after doing it: one batch submit, then the dispatcher's backoff, not a loop of submits", async () => {

@@ -106,7 +106,8 @@ export interface BatchStore {
    * `optedOut`; neither is returned. Rows of a paused tenant (BotDisabledByAdmin: in `paused`, or
    * paused in the store) are not taken: they wait in the ready queue, as single sends' rows do.
    * `leftOut`, when given, is told those tenants: `paused` and the store's pauses as the take
-   * read them (in its transaction, before it picks rows).
+   * read them, in its transaction just before it picks rows (on PostgreSQL a statement of its
+   * own: a pause committed between the two is left out and not told).
    */
   take(
     notificationId: string,

@@ -226,6 +226,10 @@ export class BatchRunner {
   private async run(id: string): Promise<void> {
     const { store, clock, settings, deliveries } = this.deps;
     const running = new Set<Promise<void>>();
+    // Tenants whose rows this loop left in the ready queue for a pause since it last took again: a
+    // take left them out (the process's pauses, and the store's as the take read them), or a
+    // submit gave them back (a 403 BotDisabledByAdmin, or a pause met before it left).
+    const pausedOut = new Set<string>();
     for (;;) {
       if (this.abort.signal.aborted) return;
       while (running.size >= settings.maxOperations) await Promise.race(running);
@@ -235,12 +239,10 @@ export class BatchRunner {
       // Busy before the rows exist: a sweep never takes a submit of this process for an orphan.
       this.busy.add(submitId);
       let rows: Awaited<ReturnType<BatchStore["take"]>>;
-      // The tenants this take leaves out for a pause: the process's, and the store's as the take read them.
-      const leftOut = new Set<string>();
       try {
         // Nothing of a paused tenant is taken: its rows wait in the ready queue, as single sends' do.
         rows = await store.take(id, submitId, settings.size, clock.now(), this.deps.owner, this.deps.tenants?.paused() ?? [], (t) => {
-          for (const x of t) leftOut.add(x);
+          for (const x of t) pausedOut.add(x);
         });
       } catch (e) {
         this.busy.delete(submitId);
@@ -251,14 +253,18 @@ export class BatchRunner {
         const n = await deliveries.getNotification(id);
         if (!n || n.status === "canceled") return void (await this.leave(id, running, new Set()));
         if (n.expansionDone) {
-          if (await this.leave(id, running, leftOut)) return;
-          continue; // a tenant the take left out was resumed since: take its rows now
+          if (await this.leave(id, running, pausedOut)) return;
+          // A tenant left out for a pause was resumed since: take its rows now. Each round needs a
+          // new pause and resume; the turn of the event loop keeps a bug here from freezing it.
+          pausedOut.clear();
+          await new Promise((r) => setImmediate(r));
+          continue;
         }
         await clock.sleep(settings.pollMs / 4, this.abort.signal); // the expansion is still writing rows
         continue;
       }
       const groups = groupRows(rows, this.deps.serviceUrlOf).map((g) => {
-        const p: Promise<void> = this.group(id, submitId, g, activity)
+        const p: Promise<void> = this.group(id, submitId, g, activity, pausedOut)
           .catch((e: unknown) => {
             if (!this.abort.signal.aborted)
               this.deps.logger.error({ notificationId: id, submitId, err: (e as Error).message }, "a batch operation failed");
@@ -275,23 +281,24 @@ export class BatchRunner {
    * wait for a paused tenant: those stay on the batch path (the dispatcher's polls kick it again,
    * and once the tenant is resumed they are submitted; HERALD_TENANT_DISABLED_TIMEOUT ends them).
    *
-   * It answers false, leaving nothing, when a tenant of `leftOut` (those the last take left out
-   * for a pause) is no longer paused and has a due row: the caller takes again. That is a resume
-   * landing after the take and before this check; without it those rows went to the dispatcher,
-   * one by one. The process's pauses are read before the rows, and the rows with the store's
+   * It answers false, leaving nothing, when a tenant of `pausedOut` (whose rows the loop left in
+   * the ready queue for a pause) is no longer paused and has a due row: the caller takes again.
+   * That is a resume landing after the pause kept the rows back and before this check (which
+   * first waits for the notification's running operations, possibly minutes); without it those
+   * rows went to the dispatcher, one by one. The process's pauses are read before the rows, and the rows with the store's
    * pauses in one statement, so a resume in between shows either as a pause (the rows wait here,
    * and the next kick takes them) or as due rows (taken now), never as nothing waiting. Only
    * tenants left out for a pause: other due rows (a submit in doubt under
    * HERALD_IN_FLIGHT_POLICY=resend gives its rows back due at once; rows another transaction
    * holds) go to the dispatcher as before, which retries with backoff, not here in a loop.
    */
-  private async leave(id: string, running: Set<Promise<void>>, leftOut: ReadonlySet<string>): Promise<boolean> {
+  private async leave(id: string, running: Set<Promise<void>>, pausedOut: ReadonlySet<string>): Promise<boolean> {
     await Promise.allSettled(running);
     if (this.abort.signal.aborted) return true;
     const paused = this.deps.tenants?.paused() ?? [];
     const ready = await this.deps.store.readyTenants(id, this.deps.clock.now());
     const isPaused = (t: ReadyTenant): boolean => t.paused || paused.includes(t.tenantId);
-    if (ready.some((t) => t.due && !isPaused(t) && leftOut.has(t.tenantId))) return false;
+    if (ready.some((t) => t.due && !isPaused(t) && pausedOut.has(t.tenantId))) return false;
     const waiting = ready.filter(isPaused).map((t) => t.tenantId);
     if (waiting.length > 0) {
       // Only the paused tenants' rows wait here; the rest (rows a batch cannot name) go one by one
@@ -308,7 +315,8 @@ export class BatchRunner {
     return true;
   }
 
-  private async group(id: string, submitId: string, g: BatchGroup, activity: OutgoingActivity): Promise<void> {
+  /** `pausedOut`: the loop's tenants kept back for a pause (see `run`), told when this submit gives its rows back for one. */
+  private async group(id: string, submitId: string, g: BatchGroup, activity: OutgoingActivity, pausedOut?: Set<string>): Promise<void> {
     const { store, clock } = this.deps;
     if (g.duplicates.length > 0) {
       const dup: BatchOutcome = {
@@ -348,6 +356,7 @@ export class BatchRunner {
         this.deps.logger.warn({ notificationId: id, submitId, tenantId: g.tenantId, code: r.code }, "a batch submit met a disabled bot");
         await this.deps.tenants?.pause(g.tenantId, r.code);
       }
+      pausedOut?.add(g.tenantId);
       await store.release(id, submitId, seqs, clock.now(), clock.now());
       return;
     }
