@@ -160,8 +160,8 @@ export interface BatchStore {
   /**
    * The tenants with ready rows of the notification that a batch can name, in one statement with
    * the store's pauses. While some wait for a pause, the batch path keeps those tenants' rows of
-   * the notification (the dispatcher sends the others); a due row of a tenant not paused is
-   * taken again rather than handed to the dispatcher.
+   * the notification (the dispatcher sends the others); a due row of a tenant the batch path
+   * kept back for a pause that is no longer paused is taken again, not handed to the dispatcher.
    */
   readyTenants(notificationId: string, now: number): Promise<ReadyTenant[]>;
 }

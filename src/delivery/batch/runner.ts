@@ -285,10 +285,10 @@ export class BatchRunner {
    * the ready queue for a pause) is no longer paused and has a due row: the caller takes again.
    * That is a resume landing after the pause kept the rows back and before this check (which
    * first waits for the notification's running operations, possibly minutes); without it those
-   * rows went to the dispatcher, one by one. The process's pauses are read before the rows, and the rows with the store's
-   * pauses in one statement, so a resume in between shows either as a pause (the rows wait here,
-   * and the next kick takes them) or as due rows (taken now), never as nothing waiting. Only
-   * tenants left out for a pause: other due rows (a submit in doubt under
+   * rows went to the dispatcher, one by one. The process's pauses are read before the rows, and
+   * the rows with the store's pauses in one statement, so a resume in between shows either as a
+   * pause (the rows wait here, and the next kick takes them) or as due rows (taken now), never as
+   * nothing waiting. Only tenants kept back for a pause: other due rows (a submit in doubt under
    * HERALD_IN_FLIGHT_POLICY=resend gives its rows back due at once; rows another transaction
    * holds) go to the dispatcher as before, which retries with backoff, not here in a loop.
    */
