@@ -44,6 +44,26 @@ export function pacedReplies(deps: PacedRepliesDeps): BotReplies {
     }
   }
 
+  /**
+   * A read (a member's name, a team's channels): its buckets first, as a send's. A 429 holds them
+   * until Retry-After for every sender (sends of the tenant included), as a send's 429 does; the
+   * error then goes to the caller, which does without (a welcome goes without the name). Before,
+   * a read's 429 held nothing, and a tenant's other reads (an install of many people at once)
+   * went on at full rate through the Retry-After.
+   */
+  async function read<T>(keys: readonly BucketKey[], call: () => Promise<T>): Promise<T> {
+    await acquire(keys);
+    try {
+      return await call();
+    } catch (e) {
+      const now = deps.clock.now();
+      const verdict = judge(e, { attempt: 1, firstAttemptAt: now, now }, random, replyRetry, { step: "send", inFlightPolicy: "unknown" });
+      if (verdict.kind === "retry" && verdict.throttled)
+        await Promise.all(keys.map((k) => deps.limiter.block(k.key, now + verdict.delayMs)));
+      throw e;
+    }
+  }
+
   async function sendOne(serviceUrl: string, conversationId: string, tenantId: string, activity: OutgoingActivity): Promise<void> {
     const tenant = tenantBucket(deps.policies, tenantId);
     const keys = [conversationBucket(deps.policies, "send", conversationId), ...(tenant ? [tenant] : [])];
@@ -104,17 +124,19 @@ export function pacedReplies(deps: PacedRepliesDeps): BotReplies {
     },
     async member(serviceUrl, conversationId, userId, tenantId) {
       const tenant = tenantBucket(deps.policies, tenantId);
-      await acquire([conversationBucket(deps.policies, "read", conversationId), ...(tenant ? [tenant] : [])]);
-      const m = await deps.connector.getMember(serviceUrl, conversationId, userId, deps.signal);
+      const keys = [conversationBucket(deps.policies, "read", conversationId), ...(tenant ? [tenant] : [])];
+      const m = await read(keys, () => deps.connector.getMember(serviceUrl, conversationId, userId, deps.signal));
       return { id: m.id, name: m.name ?? undefined, aadObjectId: m.aadObjectId ?? undefined };
     },
     async teamChannels(serviceUrl, teamId) {
-      await acquire([conversationBucket(deps.policies, "read", teamId)]);
-      return deps.connector.getTeamChannels(serviceUrl, teamId, deps.signal);
+      return read([conversationBucket(deps.policies, "read", teamId)], () =>
+        deps.connector.getTeamChannels(serviceUrl, teamId, deps.signal),
+      );
     },
     async channelName(serviceUrl, teamId, channelId) {
-      await acquire([conversationBucket(deps.policies, "read", teamId)]);
-      const channels = await deps.connector.getTeamChannels(serviceUrl, teamId, deps.signal);
+      const channels = await read([conversationBucket(deps.policies, "read", teamId)], () =>
+        deps.connector.getTeamChannels(serviceUrl, teamId, deps.signal),
+      );
       const found = channels.find((c) => c.id === channelId);
       return found ? (found.name ?? "General") : undefined;
     },

@@ -1,0 +1,69 @@
+import { afterEach, expect, it } from "vitest";
+import { systemClock } from "../../src/clock.js";
+import type { HttpConnectorClient } from "../../src/connector/http-client.js";
+import { createConnectorClient } from "../../src/connector/index.js";
+import { InProcessRateLimiter } from "../../src/delivery/limits/memory.js";
+import { policiesFor, tenantBucket } from "../../src/delivery/policies.js";
+import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
+import { silentLogger } from "../../src/log.js";
+import { pacedReplies } from "../../src/server/paced-replies.js";
+
+/**
+ * A member read (the install path asks each new user's name) answered 429 must hold the tenant
+ * for every sender until Retry-After, as a send's 429 does. It held nothing: in `npx herald demo`
+ * the install of 2,756 people met one tenant 429 on a read, and the tenant's next 47 reads went
+ * out within that second (the emulator counted 47 violations).
+ */
+let emulator: EmulatorHandle | undefined;
+let connector: HttpConnectorClient | undefined;
+afterEach(async () => {
+  await connector?.close();
+  await emulator?.close();
+  connector = undefined;
+  emulator = undefined;
+});
+
+it("a member read answered 429: the tenant and the conversation's read bucket wait out its Retry-After; the next read goes after it", async () => {
+  emulator = await startEmulator({ messageCap: 0, org: { users: 4, tenants: 1, blockedShare: 0, uninstalledShare: 0 } });
+  const em = emulator;
+  connector = createConnectorClient(
+    {
+      appId: em.appId,
+      appPassword: "secret",
+      appTenantId: undefined,
+      appType: "MultiTenant",
+      cloud: "public",
+      tokenEndpoint: em.tokenUrl,
+      trustedHosts: ["127.0.0.1"],
+    },
+    { clock: systemClock },
+  );
+  const limiter = new InProcessRateLimiter({ marginMs: 0 });
+  const policies = policiesFor(50, 1);
+  const conn = connector;
+  const replies = pacedReplies({
+    connector: conn,
+    limiter,
+    policies,
+    conversations: {} as never,
+    clock: systemClock,
+    logger: silentLogger,
+  });
+  const r = await fetch(`${em.url}/_emulator/faults`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ status429: 1, count: 1, method: "GET", retryAfterSeconds: 1 }),
+  });
+  expect(r.ok).toBe(true);
+  const user = (i: number) => em.org.user(i);
+  const tenantId = user(0).tenantId;
+  const refusedAt = Date.now();
+  await expect(replies.member(em.connectorUrl, em.org.personalConversationId(0), user(0).id, tenantId)).rejects.toMatchObject({
+    status: 429,
+  });
+  // Every sender of the tenant now waits about a second.
+  expect(await limiter.tryAcquire([tenantBucket(policies, tenantId)], Date.now())).toBeGreaterThan(500);
+  const m = await replies.member(em.connectorUrl, em.org.personalConversationId(1), user(1).id, tenantId);
+  expect(m?.name).toBe(user(1).name);
+  expect(Date.now() - refusedAt).toBeGreaterThanOrEqual(900);
+});
