@@ -1,3 +1,4 @@
+import { isMainThread } from "node:worker_threads";
 import { pino } from "pino";
 import type { LogLevel } from "./config/config.js";
 
@@ -8,6 +9,13 @@ import type { LogLevel } from "./config/config.js";
  */
 export type Logger = pino.Logger;
 
+/**
+ * Default destination: stderr, written asynchronously and flushed by pino when the process exits.
+ * In a worker thread (`herald serve` hosted for its young generation, src/cli/young-generation.ts)
+ * pino cannot flush at exit, so the lines go through the thread's process.stderr, which Node
+ * hands to the main thread and delivers before the thread ends (measured: without it the last
+ * lines, "stopped" among them, were lost).
+ */
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
   return pino(
     {
@@ -32,7 +40,7 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
         censor: "[redacted]",
       },
     },
-    destination ?? pino.destination({ dest: 2, sync: false }),
+    destination ?? (isMainThread ? pino.destination({ dest: 2, sync: false }) : process.stderr),
   );
 }
 

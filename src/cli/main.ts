@@ -9,6 +9,10 @@ import { registerInstall } from "./install.js";
 import { registerResponsesCommand } from "./responses.js";
 import { registerSeriesCommands } from "./series.js";
 import { registerServe, registerWorker } from "./serve.js";
+import { receiveForwardedSignals } from "./young-generation.js";
+
+// Hosted in a worker thread (`herald serve`, `herald worker`): the host's signals reach this thread.
+receiveForwardedSignals();
 
 const program = new Command()
   .name("herald")

@@ -9,6 +9,7 @@ import { StoreError } from "../store/errors.js";
 import { ceilingCheck } from "./ceiling.js";
 import { addSettingFlags, exitCodes, settingFlags } from "./options.js";
 import { onShutdown } from "./signals.js";
+import { hostedYoungGenerationMb } from "./young-generation.js";
 
 function configOrExit(command: string, opts: Record<string, unknown>): ReturnType<typeof loadConfig> {
   try {
@@ -55,9 +56,15 @@ export function registerServe(program: Command): void {
       );
       process.exit(exitCodes.usage);
     }
-    logger.info({ url: listener.url, database: config.databaseUrl.replace(/\/\/[^@/]*@/, "//***@") }, "herald listening");
-    process.stdout.write(`Herald listening on ${listener.url} (bot endpoint ${listener.url}/api/messages)\n`);
+    logger.info(
+      { url: listener.url, database: config.databaseUrl.replace(/\/\/[^@/]*@/, "//***@"), youngGenerationMb: hostedYoungGenerationMb() },
+      "herald listening",
+    );
+    // Listening for signals before saying so: a supervisor that stops the process as soon as it
+    // reads the line must find the handler (Node installs it with the first listener; a signal
+    // that came before would end the process on the spot, measured once in 3 tries).
     onShutdown(logger, () => herald.close());
+    process.stdout.write(`Herald listening on ${listener.url} (bot endpoint ${listener.url}/api/messages)\n`);
   });
 }
 
@@ -99,12 +106,16 @@ export function registerWorker(program: Command): void {
       );
       process.exit(exitCodes.usage);
     }
-    logger.info({ workerId: herald.engine.workerId, url: listener.url }, "herald worker started");
-    process.stdout.write(`Herald worker ${herald.engine.workerId} sending (health and metrics on ${listener.url})\n`);
-    // The listener closes first: a load balancer or Prometheus sees the process go, then the engine drains.
+    logger.info(
+      { workerId: herald.engine.workerId, url: listener.url, youngGenerationMb: hostedYoungGenerationMb() },
+      "herald worker started",
+    );
+    // The listener closes first: a load balancer or Prometheus sees the process go, then the engine
+    // drains. Before the line that says it runs (see serve).
     onShutdown(logger, async () => {
       await listener.close();
       await herald.close();
     });
+    process.stdout.write(`Herald worker ${herald.engine.workerId} sending (health and metrics on ${listener.url})\n`);
   });
 }

@@ -1,0 +1,111 @@
+import { isMainThread, parentPort, resourceLimits, Worker } from "node:worker_threads";
+
+/**
+ * `herald serve` and `herald worker` run in a worker thread whose V8 young generation may grow to
+ * HERALD_YOUNG_GENERATION_MB (default 96: two 32 MB semi-spaces; Node 20's own cap on 64-bit is
+ * 48). A broadcast allocates about 35 KB per message, mostly objects that live for one request
+ * (the row, the activity, the request, the answer). In Node's default young generation a
+ * scavenge came every ~45 ms at 7,000 messages a second, while requests were in flight, and a
+ * quarter of what was allocated was copied and promoted before it died. With 96 MB a 50,000
+ * recipient broadcast on SQLite used 11-25 % less CPU per message for about 35 MB more memory
+ * (README, Benchmarks).
+ *
+ * Node reads this size when V8 starts: set later from inside the process it changes nothing
+ * (measured), and Node 20 cannot re-exec itself with a flag. A worker thread gets its own V8
+ * heap with its own limits (`resourceLimits`), in the same process: same pid, so a SIGKILL
+ * still ends everything at once. The main thread only starts the worker and forwards to it the
+ * signals it gets (a worker receives none of its own); the command's stdout and stderr pass
+ * through, its exit code becomes the process's.
+ *
+ * Not hosted (the command runs in the main thread as before) when HERALD_YOUNG_GENERATION_MB is
+ * 0, or the operator sized V8's young generation already (`--max-semi-space-size` on the
+ * command line or in NODE_OPTIONS).
+ */
+export const defaultYoungGenerationMb = 96;
+
+const hostedCommands = new Set(["serve", "worker"]);
+const signals = ["SIGTERM", "SIGINT"] as const;
+type ForwardedSignal = (typeof signals)[number];
+/** After a forwarded signal the command exits within its own bound (signals.ts, 15 s); past this, the host ends the process. */
+const HOST_EXIT_BOUND_MS = 20_000;
+
+/**
+ * The young generation to host `args` (the arguments after `herald`) with, in MB; undefined when
+ * the command is to run in the main thread. Throws a RangeError naming the variable for a value
+ * that is not a whole number from 0 to 4096.
+ */
+export function youngGenerationFor(args: readonly string[], env: NodeJS.ProcessEnv, execArgv: readonly string[]): number | undefined {
+  if (!hostedCommands.has(args[0] ?? "") || args.includes("--help") || args.includes("-h")) return undefined;
+  const raw = env.HERALD_YOUNG_GENERATION_MB?.trim();
+  const mb = raw === undefined || raw === "" ? defaultYoungGenerationMb : Number(raw);
+  if (!Number.isInteger(mb) || mb < 0 || mb > 4096)
+    throw new RangeError(
+      `HERALD_YOUNG_GENERATION_MB must be a whole number of MB from 0 to 4096 (got "${raw}"); 0 runs Herald without a worker thread, in Node's default young generation.`,
+    );
+  if (mb === 0) return undefined;
+  const sized = [...execArgv, ...(env.NODE_OPTIONS ?? "").split(/\s+/)].some((a) => /^--max[-_]semi[-_]space[-_]size/.test(a));
+  return sized ? undefined : mb;
+}
+
+/**
+ * Start the CLI whose main module is `main` (the package's bin calls this): hosted in a worker
+ * thread for `serve` and `worker` (youngGenerationFor), else imported here as before.
+ */
+export async function startCli(main: URL): Promise<void> {
+  const args = process.argv.slice(2);
+  let youngMb: number | undefined;
+  try {
+    youngMb = youngGenerationFor(args, process.env, process.execArgv);
+  } catch (e) {
+    process.stderr.write(`herald ${args[0]}: ${(e as Error).message}\n`);
+    process.exit(2); // exitCodes.usage (options.ts, not imported: it would load commander here)
+  }
+  if (youngMb === undefined) await import(main.href);
+  else hostInWorker(main, args, youngMb);
+}
+
+/**
+ * Run `entry` (the CLI's main module) with `args` in a worker thread with a young generation of
+ * `youngMb`; this thread then only forwards SIGTERM and SIGINT to it and exits with its code.
+ */
+export function hostInWorker(entry: URL, args: readonly string[], youngMb: number): void {
+  const worker = new Worker(entry, { argv: [...args], resourceLimits: { maxYoungGenerationSizeMb: youngMb } });
+  let failed = false;
+  for (const signal of signals) {
+    process.on(signal, () => {
+      worker.postMessage({ signal });
+      setTimeout(() => process.exit(1), HOST_EXIT_BOUND_MS).unref();
+    });
+  }
+  worker.on("error", (e: unknown) => {
+    failed = true;
+    process.stderr.write(`herald: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  });
+  worker.on("exit", (code) => process.exit(failed && code === 0 ? 1 : code));
+}
+
+/**
+ * In the hosted worker: a signal the host forwards reaches the command's own listeners
+ * (signals.ts) as if the process had received it; with no listener yet (the command is still
+ * starting) the process ends as the signal's default action would, with 128 + its number.
+ */
+export function receiveForwardedSignals(): void {
+  if (isMainThread || parentPort === null) return;
+  parentPort.on("message", (m: unknown) => {
+    const signal = (m as { signal?: unknown } | null)?.signal;
+    if (signal !== "SIGTERM" && signal !== "SIGINT") return;
+    if (process.listenerCount(signal) === 0) process.exit(exitCodeOf(signal));
+    (process.emit as (event: ForwardedSignal, signal: ForwardedSignal) => boolean)(signal, signal);
+  });
+  // Only the command's own work keeps the thread alive.
+  parentPort.unref();
+}
+
+function exitCodeOf(signal: ForwardedSignal): number {
+  return signal === "SIGINT" ? 130 : 143;
+}
+
+/** The young generation this thread was given, in MB, when hosted (for the start-up log line); undefined in the main thread. */
+export function hostedYoungGenerationMb(): number | undefined {
+  return isMainThread ? undefined : resourceLimits.maxYoungGenerationSizeMb;
+}
