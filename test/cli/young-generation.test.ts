@@ -114,7 +114,8 @@ describe("herald serve, hosted", () => {
   }, 60_000);
 
   it("runs in the main thread with HERALD_YOUNG_GENERATION_MB=0 or an operator's --max-semi-space-size", async () => {
-    for (const env of [{ HERALD_YOUNG_GENERATION_MB: "0" }, { NODE_OPTIONS: "--max-semi-space-size=16" }]) {
+    const envs: Record<string, string>[] = [{ HERALD_YOUNG_GENERATION_MB: "0" }, { NODE_OPTIONS: "--max-semi-space-size=16" }];
+    for (const env of envs) {
       const s = serve(env);
       await s.url;
       s.child.kill("SIGINT");
