@@ -19,7 +19,10 @@ import { isMainThread, parentPort, resourceLimits, Worker } from "node:worker_th
  *
  * Not hosted (the command runs in the main thread as before) when HERALD_YOUNG_GENERATION_MB is
  * 0, or the operator sized V8's young generation already (`--max-semi-space-size` on the
- * command line or in NODE_OPTIONS).
+ * command line or in NODE_OPTIONS). V8 makes the young generation three semi-spaces of a power
+ * of two MB and rounds other sizes up: 48 (Node's default), 96, 192. What attaches to the main
+ * thread (`--inspect`, SIGUSR1, `--heapsnapshot-signal`) sees the host, not Herald: run with
+ * HERALD_YOUNG_GENERATION_MB=0 for those.
  */
 export const defaultYoungGenerationMb = 96;
 
@@ -37,8 +40,8 @@ const HOST_EXIT_BOUND_MS = 20_000;
 export function youngGenerationFor(args: readonly string[], env: NodeJS.ProcessEnv, execArgv: readonly string[]): number | undefined {
   if (!hostedCommands.has(args[0] ?? "") || args.includes("--help") || args.includes("-h")) return undefined;
   const raw = env.HERALD_YOUNG_GENERATION_MB?.trim();
-  const mb = raw === undefined || raw === "" ? defaultYoungGenerationMb : Number(raw);
-  if (!Number.isInteger(mb) || mb < 0 || mb > 4096)
+  const mb = raw === undefined || raw === "" ? defaultYoungGenerationMb : /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(mb >= 0 && mb <= 4096))
     throw new RangeError(
       `HERALD_YOUNG_GENERATION_MB must be a whole number of MB from 0 to 4096 (got "${raw}"); 0 runs Herald without a worker thread, in Node's default young generation.`,
     );
@@ -70,39 +73,55 @@ export async function startCli(main: URL): Promise<void> {
  */
 export function hostInWorker(entry: URL, args: readonly string[], youngMb: number): void {
   const worker = new Worker(entry, { argv: [...args], resourceLimits: { maxYoungGenerationSizeMb: youngMb } });
+  // The thread's output is written by this one: a reader gone (EPIPE) must not end the process
+  // here (the command's logger ignored it when it wrote stderr itself).
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
+  const forward = (signal: ForwardedSignal) => {
+    worker.postMessage({ signal });
+    // The command bounds its own shutdown (signals.ts, 15 s); this bounds a thread whose event loop no longer turns.
+    setTimeout(() => process.exit(1), HOST_EXIT_BOUND_MS).unref();
+  };
+  for (const signal of signals) process.on(signal, forward);
+  worker.on("message", (m: unknown) => {
+    // The command listens for no signal yet: the signal's default action, as without a host.
+    const signal = (m as { reraise?: unknown } | null)?.reraise;
+    if (signal !== "SIGTERM" && signal !== "SIGINT") return;
+    process.off(signal, forward);
+    process.kill(process.pid, signal);
+  });
   let failed = false;
-  for (const signal of signals) {
-    process.on(signal, () => {
-      worker.postMessage({ signal });
-      setTimeout(() => process.exit(1), HOST_EXIT_BOUND_MS).unref();
-    });
-  }
   worker.on("error", (e: unknown) => {
     failed = true;
+    if ((e as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY") {
+      // As V8 ends a process out of memory without a host: a fatal error and SIGABRT (exit 134).
+      process.stderr.write("herald: FATAL ERROR: JavaScript heap out of memory (the worker thread's V8 heap limit)\n");
+      process.abort();
+    }
     process.stderr.write(`herald: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   });
-  worker.on("exit", (code) => process.exit(failed && code === 0 ? 1 : code));
+  // exitCode rather than exit(): the thread's last lines may still be on their way to this one,
+  // and to a slow reader (process.exit would drop them).
+  worker.on("exit", (code) => {
+    process.exitCode = failed && code === 0 ? 1 : code;
+  });
 }
 
 /**
  * In the hosted worker: a signal the host forwards reaches the command's own listeners
- * (signals.ts) as if the process had received it; with no listener yet (the command is still
- * starting) the process ends as the signal's default action would, with 128 + its number.
+ * (signals.ts) as if the process had received it. When the command listens for none yet (still
+ * starting), the host ends the process with the signal's default action, as without a host.
  */
 export function receiveForwardedSignals(): void {
-  if (isMainThread || parentPort === null) return;
-  parentPort.on("message", (m: unknown) => {
+  const port = parentPort;
+  if (isMainThread || port === null) return;
+  port.on("message", (m: unknown) => {
     const signal = (m as { signal?: unknown } | null)?.signal;
     if (signal !== "SIGTERM" && signal !== "SIGINT") return;
-    if (process.listenerCount(signal) === 0) process.exit(exitCodeOf(signal));
-    (process.emit as (event: ForwardedSignal, signal: ForwardedSignal) => boolean)(signal, signal);
+    if (process.listenerCount(signal) === 0) port.postMessage({ reraise: signal });
+    else (process.emit as (event: ForwardedSignal, signal: ForwardedSignal) => boolean)(signal, signal);
   });
   // Only the command's own work keeps the thread alive.
-  parentPort.unref();
-}
-
-function exitCodeOf(signal: ForwardedSignal): number {
-  return signal === "SIGINT" ? 130 : 143;
+  port.unref();
 }
 
 /** The young generation this thread was given, in MB, when hosted (for the start-up log line); undefined in the main thread. */
