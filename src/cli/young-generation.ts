@@ -7,8 +7,8 @@ import { isMainThread, parentPort, resourceLimits, Worker } from "node:worker_th
  * (the row, the activity, the request, the answer). In Node's default young generation a
  * scavenge came every ~45 ms at 7,000 messages a second, while requests were in flight, and a
  * quarter of what was allocated was copied and promoted before it died. With 96 MB a 50,000
- * recipient broadcast on SQLite used 11-25 % less CPU per message for about 35 MB more memory
- * (README, Benchmarks).
+ * recipient broadcast on SQLite used 6-19 % less CPU per message (median 15 %; PostgreSQL 6-10 %)
+ * for about 30 MB more memory (README, Benchmarks).
  *
  * Node reads this size when V8 starts: set later from inside the process it changes nothing
  * (measured), and Node 20 cannot re-exec itself with a flag. A worker thread gets its own V8
