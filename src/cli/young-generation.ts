@@ -73,9 +73,12 @@ export async function startCli(main: URL): Promise<void> {
  */
 export function hostInWorker(entry: URL, args: readonly string[], youngMb: number): void {
   const worker = new Worker(entry, { argv: [...args], resourceLimits: { maxYoungGenerationSizeMb: youngMb } });
-  // The thread's output is written by this one: a reader gone (EPIPE) must not end the process
-  // here (the command's logger ignored it when it wrote stderr itself).
-  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
+  // The thread's output is written by this one. A reader gone (EPIPE) must not end the process
+  // here (the command's logger ignored it when it wrote stderr itself), nor stop the flow: the
+  // pipe stops on the error, and the thread's lines would pile up in its memory for good. They
+  // are dropped from then on, as the logger's own writes to a closed stderr were.
+  process.stdout.on("error", () => worker.stdout.resume());
+  process.stderr.on("error", () => worker.stderr.resume());
   const forward = (signal: ForwardedSignal) => {
     worker.postMessage({ signal });
     // The command bounds its own shutdown (signals.ts, 15 s); this bounds a thread whose event loop no longer turns.
@@ -92,7 +95,7 @@ export function hostInWorker(entry: URL, args: readonly string[], youngMb: numbe
   let failed = false;
   worker.on("error", (e: unknown) => {
     failed = true;
-    if ((e as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY") {
+    if ((e as { code?: unknown } | null | undefined)?.code === "ERR_WORKER_OUT_OF_MEMORY") {
       // As V8 ends a process out of memory without a host: a fatal error and SIGABRT (exit 134).
       process.stderr.write("herald: FATAL ERROR: JavaScript heap out of memory (the worker thread's V8 heap limit)\n");
       process.abort();
@@ -103,6 +106,8 @@ export function hostInWorker(entry: URL, args: readonly string[], youngMb: numbe
   // and to a slow reader (process.exit would drop them).
   worker.on("exit", (code) => {
     process.exitCode = failed && code === 0 ? 1 : code;
+    // Nothing left to forward to: a signal while the last lines drain ends the process as usual.
+    for (const signal of signals) process.off(signal, forward);
   });
 }
 
