@@ -1,9 +1,10 @@
 import type { Clock } from "../clock.js";
 import type { ConnectorClient, OutgoingActivity } from "../connector/client.js";
+import { ConnectorError } from "../connector/errors.js";
 import { judge } from "../delivery/dispatch/outcome.js";
 import type { BucketKey, RateLimiter } from "../delivery/limits/index.js";
 import { conversationBucket, type Policies, tenantBucket } from "../delivery/policies.js";
-import type { RetryPolicy } from "../delivery/retry.js";
+import { defaultRetryPolicy, type RetryPolicy } from "../delivery/retry.js";
 import type { BotReplies } from "../inbound/handler.js";
 import type { OutgoingMessage } from "../inbound/messages.js";
 import type { Logger } from "../log.js";
@@ -56,12 +57,24 @@ export function pacedReplies(deps: PacedRepliesDeps): BotReplies {
     try {
       return await call();
     } catch (e) {
-      const now = deps.clock.now();
-      const verdict = judge(e, { attempt: 1, firstAttemptAt: now, now }, random, replyRetry, { step: "send", inFlightPolicy: "unknown" });
-      if (verdict.kind === "retry" && verdict.throttled)
-        await Promise.all(keys.map((k) => deps.limiter.block(k.key, now + verdict.delayMs)));
+      const until = throttledUntil(e, deps.clock.now());
+      if (until !== undefined) await Promise.all(keys.map((k) => deps.limiter.block(k.key, until)));
       throw e;
     }
+  }
+
+  /**
+   * Until when a read's 429 holds its buckets: its Retry-After, however long, up to what the
+   * dispatcher's sends wait at most (defaultRetryPolicy.maxTotalMs, 30 min), else the backoff
+   * judge gives a 429 without one. (Judged as a send, with the replies' 2-minute budget, a longer
+   * Retry-After came back as a final failure and held nothing.) Undefined for any other failure.
+   */
+  function throttledUntil(e: unknown, now: number): number | undefined {
+    if (!(e instanceof ConnectorError) || e.status !== 429) return undefined;
+    if (e.retryAfterMs !== undefined) return now + Math.min(e.retryAfterMs, defaultRetryPolicy.maxTotalMs);
+    // The reads' step is judged as a send's: a GET's 429 is classified the same way.
+    const verdict = judge(e, { attempt: 1, firstAttemptAt: now, now }, random, replyRetry, { step: "send", inFlightPolicy: "unknown" });
+    return verdict.kind === "retry" && verdict.throttled ? now + verdict.delayMs : undefined;
   }
 
   async function sendOne(serviceUrl: string, conversationId: string, tenantId: string, activity: OutgoingActivity): Promise<void> {

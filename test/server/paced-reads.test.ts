@@ -23,7 +23,8 @@ afterEach(async () => {
   emulator = undefined;
 });
 
-it("a member read answered 429: the tenant and the conversation's read bucket wait out its Retry-After; the next read goes after it", async () => {
+/** The emulator, a Connector client to it and pacedReplies over a fresh limiter; the tenant's next GET answered 429 with `Retry-After: retryAfterSeconds`. */
+async function setUp(retryAfterSeconds: number) {
   emulator = await startEmulator({ messageCap: 0, org: { users: 4, tenants: 1, blockedShare: 0, uninstalledShare: 0 } });
   const em = emulator;
   connector = createConnectorClient(
@@ -52,9 +53,14 @@ it("a member read answered 429: the tenant and the conversation's read bucket wa
   const r = await fetch(`${em.url}/_emulator/faults`, {
     method: "PUT",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ status429: 1, count: 1, method: "GET", retryAfterSeconds: 1 }),
+    body: JSON.stringify({ status429: 1, count: 1, method: "GET", retryAfterSeconds }),
   });
   expect(r.ok).toBe(true);
+  return { em, limiter, policies, replies };
+}
+
+it("a member read answered 429: the tenant and the conversation's read bucket wait out its Retry-After; the next read goes after it", async () => {
+  const { em, limiter, policies, replies } = await setUp(1);
   const user = (i: number) => em.org.user(i);
   const tenantId = user(0).tenantId;
   const refusedAt = Date.now();
@@ -66,4 +72,14 @@ it("a member read answered 429: the tenant and the conversation's read bucket wa
   const m = await replies.member(em.connectorUrl, em.org.personalConversationId(1), user(1).id, tenantId);
   expect(m?.name).toBe(user(1).name);
   expect(Date.now() - refusedAt).toBeGreaterThanOrEqual(900);
+});
+
+it("a read's Retry-After longer than the replies' retry budget still holds the tenant (up to 30 minutes)", async () => {
+  const { em, limiter, policies, replies } = await setUp(300);
+  const tenantId = em.org.user(0).tenantId;
+  await expect(replies.member(em.connectorUrl, em.org.personalConversationId(0), em.org.user(0).id, tenantId)).rejects.toMatchObject({
+    status: 429,
+  });
+  // Judged with the replies' 2-minute budget, this 5-minute Retry-After held nothing (a wait of 0).
+  expect(await limiter.tryAcquire([tenantBucket(policies, tenantId)], Date.now())).toBeGreaterThan(290_000);
 });
