@@ -29,6 +29,7 @@ export const defaultYoungGenerationMb = 96;
 const hostedCommands = new Set(["serve", "worker"]);
 const signals = ["SIGTERM", "SIGINT"] as const;
 type ForwardedSignal = (typeof signals)[number];
+const isForwarded = (value: unknown): value is ForwardedSignal => signals.includes(value as ForwardedSignal);
 /** After a forwarded signal the command exits within its own bound (signals.ts, 15 s); past this, the host ends the process. */
 const HOST_EXIT_BOUND_MS = 20_000;
 
@@ -88,7 +89,7 @@ export function hostInWorker(entry: URL, args: readonly string[], youngMb: numbe
   worker.on("message", (m: unknown) => {
     // The command listens for no signal yet: the signal's default action, as without a host.
     const signal = (m as { reraise?: unknown } | null)?.reraise;
-    if (signal !== "SIGTERM" && signal !== "SIGINT") return;
+    if (!isForwarded(signal)) return;
     process.off(signal, forward);
     process.kill(process.pid, signal);
   });
@@ -121,7 +122,7 @@ export function receiveForwardedSignals(): void {
   if (isMainThread || port === null) return;
   port.on("message", (m: unknown) => {
     const signal = (m as { signal?: unknown } | null)?.signal;
-    if (signal !== "SIGTERM" && signal !== "SIGINT") return;
+    if (!isForwarded(signal)) return;
     if (process.listenerCount(signal) === 0) port.postMessage({ reraise: signal });
     else (process.emit as (event: ForwardedSignal, signal: ForwardedSignal) => boolean)(signal, signal);
   });
