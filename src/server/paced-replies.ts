@@ -57,16 +57,21 @@ export function pacedReplies(deps: PacedRepliesDeps): BotReplies {
     try {
       return await call();
     } catch (e) {
-      const until = throttledUntil(e, deps.clock.now());
-      if (until !== undefined) await Promise.all(keys.map((k) => deps.limiter.block(k.key, until)));
+      await holdIfThrottled(keys, e);
       throw e;
     }
   }
 
+  /** A 429 holds `keys` for every sender until throttledUntil says; any other failure holds nothing. */
+  async function holdIfThrottled(keys: readonly BucketKey[], e: unknown): Promise<void> {
+    const until = throttledUntil(e, deps.clock.now());
+    if (until !== undefined) await Promise.all(keys.map((k) => deps.limiter.block(k.key, until)));
+  }
+
   /**
-   * Until when a read's 429 holds its buckets: its Retry-After, however long, up to what the
-   * dispatcher's sends wait at most (defaultRetryPolicy.maxTotalMs, 30 min), else the backoff
-   * judge gives a 429 without one. (Judged as a send, with the replies' 2-minute budget, a longer
+   * Until when a 429 that ends a read or a reply holds its buckets: its Retry-After, however long,
+   * up to what the dispatcher's sends wait at most (defaultRetryPolicy.maxTotalMs, 30 min), else
+   * the backoff judge gives a 429 without one. (Judged with the replies' 2-minute budget, a longer
    * Retry-After came back as a final failure and held nothing.) Undefined for any other failure.
    */
   function throttledUntil(e: unknown, now: number): number | undefined {
@@ -118,6 +123,9 @@ export function pacedReplies(deps: PacedRepliesDeps): BotReplies {
           );
           return;
         }
+        // Given up (a Retry-After past the replies' 2-minute budget among them): the reply is not
+        // sent, but a 429 still holds the tenant for every sender, as a read's does.
+        await holdIfThrottled(keys, e);
         throw e;
       }
     }

@@ -3,7 +3,7 @@ import { systemClock } from "../../src/clock.js";
 import type { HttpConnectorClient } from "../../src/connector/http-client.js";
 import { createConnectorClient } from "../../src/connector/index.js";
 import { InProcessRateLimiter } from "../../src/delivery/limits/memory.js";
-import { policiesFor, tenantBucket } from "../../src/delivery/policies.js";
+import { conversationBucket, policiesFor, tenantBucket } from "../../src/delivery/policies.js";
 import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
 import { silentLogger } from "../../src/log.js";
 import { pacedReplies } from "../../src/server/paced-replies.js";
@@ -12,7 +12,8 @@ import { pacedReplies } from "../../src/server/paced-replies.js";
  * A member read (the install path asks each new user's name) answered 429 must hold the tenant
  * for every sender until Retry-After, as a send's 429 does. It held nothing: in `npx herald demo`
  * the install of 2,756 people met one tenant 429 on a read, and the tenant's next 47 reads went
- * out within that second (the emulator counted 47 violations).
+ * out within that second (the emulator counted 47 violations). A reply (a welcome) that gives up on
+ * a Retry-After past its 2-minute budget holds them as well.
  */
 let emulator: EmulatorHandle | undefined;
 let connector: HttpConnectorClient | undefined;
@@ -23,8 +24,8 @@ afterEach(async () => {
   emulator = undefined;
 });
 
-/** The emulator, a Connector client to it and pacedReplies over a fresh limiter; the tenant's next GET answered 429 with `Retry-After: retryAfterSeconds`. */
-async function setUp(retryAfterSeconds: number) {
+/** The emulator, a Connector client to it and pacedReplies over a fresh limiter; the tenant's next `method` (a read: GET) answered 429 with `Retry-After: retryAfterSeconds`. */
+async function setUp(retryAfterSeconds: number, method: "GET" | "POST" = "GET") {
   emulator = await startEmulator({ messageCap: 0, org: { users: 4, tenants: 1, blockedShare: 0, uninstalledShare: 0 } });
   const em = emulator;
   connector = createConnectorClient(
@@ -53,7 +54,7 @@ async function setUp(retryAfterSeconds: number) {
   const r = await fetch(`${em.url}/_emulator/faults`, {
     method: "PUT",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ status429: 1, count: 1, method: "GET", retryAfterSeconds }),
+    body: JSON.stringify({ status429: 1, count: 1, method, retryAfterSeconds }),
   });
   expect(r.ok).toBe(true);
   return { em, limiter, policies, replies };
@@ -82,4 +83,14 @@ it("a read's Retry-After longer than the replies' retry budget still holds the t
   });
   // Judged with the replies' 2-minute budget, this 5-minute Retry-After held nothing (a wait of 0).
   expect(await limiter.tryAcquire([tenantBucket(policies, tenantId)], Date.now())).toBeGreaterThan(290_000);
+});
+
+it("a reply given up on a Retry-After past its budget still holds the tenant and the conversation", async () => {
+  const { em, limiter, policies, replies } = await setUp(300, "POST");
+  const tenantId = em.org.user(0).tenantId;
+  const conversationId = em.org.personalConversationId(0);
+  await expect(replies.send(em.connectorUrl, conversationId, { text: "Welcome" }, tenantId)).rejects.toMatchObject({ status: 429 });
+  // The welcome is not sent (5 minutes is past the replies' 2-minute budget), and before, nothing waited for it either.
+  expect(await limiter.tryAcquire([tenantBucket(policies, tenantId)], Date.now())).toBeGreaterThan(290_000);
+  expect(await limiter.tryAcquire([conversationBucket(policies, "send", conversationId)], Date.now())).toBeGreaterThan(290_000);
 });
