@@ -43,6 +43,9 @@ export interface BotReplies {
   teamChannels?(serviceUrl: string, teamId: string): Promise<{ id: string; name?: string | undefined }[]>;
 }
 
+/** What the bot reads of Teams, apart from what it says (server/paced-reads.ts). */
+export type BotReads = Pick<BotReplies, "member" | "channelName" | "teamChannels">;
+
 /** Text a person typed in their 1:1 chat, as the handler passes it on (to a running survey). */
 export interface PersonalText {
   tenantId: string;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { DeliveryEngine } from "../delivery/engine.js";
 import type { Message } from "../delivery/message/schema.js";
-import type { BotReplies } from "../inbound/handler.js";
+import type { BotReads, BotReplies } from "../inbound/handler.js";
 import type { OutgoingMessage } from "../inbound/messages.js";
 import type { Logger } from "../log.js";
 import type { Counter } from "../observability/metrics.js";
@@ -27,11 +27,11 @@ export function toMessage(message: OutgoingMessage): Message {
  * BotReplies whose `send` goes through the durable delivery engine (engine.reply): each welcome
  * or answer is a stored row before the activity that caused it is answered, so a crash loses
  * none, and a redelivered activity (same id, same key) replies once. The reads (member, channel
- * name) are not messages: they stay with `reads` (pacedReplies), paced on the same buckets.
+ * name) are not messages: they stay with `reads` (pacedReads), paced on the same buckets.
  */
 export function durableReplies(deps: {
   engine: DeliveryEngine;
-  reads: BotReplies;
+  reads: BotReads;
   replies: Counter;
   logger: Logger;
   /** Aborted at shutdown: `settle` stops waiting. */

@@ -42,7 +42,7 @@ import { registerEngineMetrics } from "./engine-metrics.js";
 import { httpSurface } from "./http-surface.js";
 import { type Listener, listen } from "./listen.js";
 import { OidcSignIn, oidcSettings } from "./oidc.js";
-import { pacedReplies } from "./paced-replies.js";
+import { pacedReads } from "./paced-reads.js";
 
 export interface HeraldOptions {
   logger: Logger;
@@ -261,12 +261,11 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   // Every reply in flight listens on this signal; a tenant-wide install makes thousands at once,
   // so Node's default of 10 listeners would warn about a leak that is not one.
   setMaxListeners(0, shutdown.signal);
-  const reads = pacedReplies({
+  const reads = pacedReads({
     signal: shutdown.signal,
     connector,
     limiter,
     policies: policiesFor(config.tenantRps, options.delivery?.timeScale ?? 1, config.tenantTick),
-    conversations: store.conversations,
     clock,
     logger,
   });

@@ -1,7 +1,17 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { ConnectorError } from "../../src/connector/errors.js";
+import { policiesFor, tenantBucket } from "../../src/delivery/policies.js";
 import { createStoreFactory, type StoreFactory } from "../helpers/stores.js";
-import { admin, finished, type Harness, type HarnessOptions, request, startHarness } from "./helpers/harness.js";
+import {
+  admin,
+  emulatorControl,
+  finished,
+  type Harness,
+  type HarnessOptions,
+  request,
+  startHarness,
+  testTenantRps,
+} from "./helpers/harness.js";
 
 /**
  * Rate limits and 429s, against the emulator's limits. Herald's own limiter is made looser than
@@ -80,6 +90,24 @@ describe("429 and Retry-After", () => {
     // 1 ms of slack: Date.now() here and the engine's clock read a moment apart.
     const early = sent.filter((t) => throttled.some((b) => t > b.at + 1 && t < b.until - 1));
     expect(early).toEqual([]);
+  });
+
+  it("a 429 whose Retry-After is past the row's retry time bound: the row fails, and its tenant still waits out that Retry-After", async () => {
+    const h = await start({ emulator: { org: { users: 4, tenants: 1 } }, config: { maxInFlight: 1 } });
+    await h.seedUsers([0, 1]);
+    const tenantId = h.emulator.org.user(0).tenantId;
+    expect(h.emulator.org.user(1).tenantId).toBe(tenantId);
+    // The tests' retry time bound is 60 s (testDeliveryConfig): a 120 s Retry-After cannot be waited out by the row.
+    await emulatorControl(h, "PUT", "faults", { status429: 1, count: 1, method: "POST", retryAfterSeconds: 120 });
+    const first = await h.engine.submit(request({ conversations: [h.emulator.org.personalConversationId(0)] }), admin);
+    expect((await h.waitFor(first.notification.id, finished, 10_000)).counts.failed).toBe(1);
+    // Before, such a 429 held nothing: the tenant's next message went at once, into Teams' Retry-After.
+    expect(await h.limiter.tryAcquire([tenantBucket(policiesFor(testTenantRps, 1), tenantId)], Date.now())).toBeGreaterThan(110_000);
+    const second = await h.engine.submit(request({ conversations: [h.emulator.org.personalConversationId(1)] }), admin);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await h.engine.get(second.notification.id))?.counts.sent).toBe(0);
+    expect(h.received(1).received).toBe(0);
+    expect(h.stats()["violations"]).toBe(0);
   });
 
   it("conversation limit: Herald waits out each Retry-After (no violation) and the tenant's other conversations are still served", async () => {

@@ -3,17 +3,16 @@ import { systemClock } from "../../src/clock.js";
 import type { HttpConnectorClient } from "../../src/connector/http-client.js";
 import { createConnectorClient } from "../../src/connector/index.js";
 import { InProcessRateLimiter } from "../../src/delivery/limits/memory.js";
-import { conversationBucket, policiesFor, tenantBucket } from "../../src/delivery/policies.js";
+import { policiesFor, tenantBucket } from "../../src/delivery/policies.js";
 import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
 import { silentLogger } from "../../src/log.js";
-import { pacedReplies } from "../../src/server/paced-replies.js";
+import { pacedReads } from "../../src/server/paced-reads.js";
 
 /**
  * A member read (the install path asks each new user's name) answered 429 must hold the tenant
  * for every sender until Retry-After, as a send's 429 does. It held nothing: in `npx herald demo`
  * the install of 2,756 people met one tenant 429 on a read, and the tenant's next 47 reads went
- * out within that second (the emulator counted 47 violations). A reply (a welcome) that gives up on
- * a Retry-After past its 2-minute budget holds them as well.
+ * out within that second (the emulator counted 47 violations).
  */
 let emulator: EmulatorHandle | undefined;
 let connector: HttpConnectorClient | undefined;
@@ -24,8 +23,12 @@ afterEach(async () => {
   emulator = undefined;
 });
 
-/** The emulator, a Connector client to it and pacedReplies over a fresh limiter; the tenant's next `method` (a read: GET) answered 429 with `Retry-After: retryAfterSeconds`. */
-async function setUp(retryAfterSeconds: number, method: "GET" | "POST" = "GET") {
+/**
+ * The emulator, a Connector client to it and pacedReads over a fresh limiter; the tenant's next
+ * GET answered 429 with `Retry-After: retryAfterSeconds`, or with `token`, the token endpoint's
+ * next answers instead.
+ */
+async function setUp(retryAfterSeconds: number, where: "connector" | "token" = "connector") {
   emulator = await startEmulator({ messageCap: 0, org: { users: 4, tenants: 1, blockedShare: 0, uninstalledShare: 0 } });
   const em = emulator;
   connector = createConnectorClient(
@@ -43,18 +46,19 @@ async function setUp(retryAfterSeconds: number, method: "GET" | "POST" = "GET") 
   const limiter = new InProcessRateLimiter({ marginMs: 0 });
   const policies = policiesFor(50, 1);
   const conn = connector;
-  const replies = pacedReplies({
+  const replies = pacedReads({
     connector: conn,
     limiter,
     policies,
-    conversations: {} as never,
     clock: systemClock,
     logger: silentLogger,
   });
-  const r = await fetch(`${em.url}/_emulator/faults`, {
+  const r = await fetch(`${em.url}/_emulator/${where === "token" ? "token-faults" : "faults"}`, {
     method: "PUT",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ status429: 1, count: 1, method, retryAfterSeconds }),
+    body: JSON.stringify(
+      where === "token" ? { mode: "throttled", retryAfterSeconds } : { status429: 1, count: 1, method: "GET", retryAfterSeconds },
+    ),
   });
   expect(r.ok).toBe(true);
   return { em, limiter, policies, replies };
@@ -85,12 +89,13 @@ it("a read's Retry-After longer than the replies' retry budget still holds the t
   expect(await limiter.tryAcquire([tenantBucket(policies, tenantId)], Date.now())).toBeGreaterThan(290_000);
 });
 
-it("a reply given up on a Retry-After past its budget still holds the tenant and the conversation", async () => {
-  const { em, limiter, policies, replies } = await setUp(300, "POST");
+it("a 429 of the token endpoint holds no tenant: it is the credentials' matter, not the tenant's limit", async () => {
+  const { em, limiter, policies, replies } = await setUp(300, "token");
   const tenantId = em.org.user(0).tenantId;
-  const conversationId = em.org.personalConversationId(0);
-  await expect(replies.send(em.connectorUrl, conversationId, { text: "Welcome" }, tenantId)).rejects.toMatchObject({ status: 429 });
-  // The welcome is not sent (5 minutes is past the replies' 2-minute budget), and before, nothing waited for it either.
-  expect(await limiter.tryAcquire([tenantBucket(policies, tenantId)], Date.now())).toBeGreaterThan(290_000);
-  expect(await limiter.tryAcquire([conversationBucket(policies, "send", conversationId)], Date.now())).toBeGreaterThan(290_000);
+  await expect(replies.member(em.connectorUrl, em.org.personalConversationId(0), em.org.user(0).id, tenantId)).rejects.toMatchObject({
+    source: "token",
+    status: 429,
+  });
+  // At most the wait for the tenant's next slot at 50 a second (the read took one), not 300 s.
+  expect(await limiter.tryAcquire([tenantBucket(policies, tenantId)], Date.now())).toBeLessThan(1_000);
 });

@@ -14,7 +14,7 @@ import { type Policies, tenantBucket } from "../policies.js";
 import { failureLabel } from "../retry.js";
 import { authenticatedAnswer, type CredentialGate, isCredentialFailure } from "./credentials.js";
 import type { MessageCache, MessageVersion } from "./messages.js";
-import { carriedOf, duplicateResult, judge, resultOf } from "./outcome.js";
+import { carriedOf, duplicateResult, judge, resultOf, retryAfterHold } from "./outcome.js";
 import type { RecentRequests } from "./recent.js";
 import { type Step, stepBucket } from "./steps.js";
 import type { SurveyHook } from "./survey-hook.js";
@@ -462,6 +462,12 @@ export class Executor {
     else if (kind === "notFound" && conversationId) this.setStatus(conversationId, "uninstalled", code, at);
     else if (kind === "tenantDisabled") this.deps.pauseTenant(job.tenantId, code);
     else if (retry?.throttled) this.throttled(job, step, now + retry.delayMs);
+    else {
+      // A 429 that ends the row (its Retry-After past the row's retry time bound): the row is not
+      // retried, but Teams asked the bucket to wait, and every other row of it still has to.
+      const until = retryAfterHold(e, now);
+      if (until !== undefined) this.throttled(job, step, until);
+    }
   }
 
   /**

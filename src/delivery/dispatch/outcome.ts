@@ -1,7 +1,7 @@
 import { ConnectorError } from "../../connector/errors.js";
 import { RenderError } from "../message/errors.js";
 import type { DeliveryOp, InFlightPolicy, Job, JobResult, RowError } from "../model.js";
-import { type AttemptState, decideRetry, type Failure, type RetryPolicy } from "../retry.js";
+import { type AttemptState, decideRetry, defaultRetryPolicy, type Failure, type RetryPolicy } from "../retry.js";
 import type { Step } from "./steps.js";
 
 /**
@@ -123,6 +123,27 @@ export function judge(e: unknown, state: AttemptState, random: () => number, pol
   }
   return { kind: decision.outcome, error };
 }
+
+/**
+ * The longest a 429's Retry-After holds its buckets when no retry of the request waits it out: a
+ * broken or hostile answer cannot stop a tenant for longer (the default retry time bound, 30 min).
+ */
+export const maxRetryAfterHoldMs = defaultRetryPolicy.maxTotalMs;
+
+/**
+ * Until when a 429 from Teams asks that its buckets wait, for a request that is not retried (past
+ * its retry time bound or its attempts, or a read that does without): its Retry-After, at most
+ * maxRetryAfterHoldMs. Undefined for anything else: another failure, a 429 without Retry-After, or
+ * one from the token endpoint (the credentials' matter, credentials.ts, not a tenant's limit).
+ */
+export function retryAfterHold(e: unknown, now: number): number | undefined {
+  if (!isTeams429(e) || e.retryAfterMs === undefined || e.retryAfterMs <= 0) return undefined;
+  return now + Math.min(e.retryAfterMs, maxRetryAfterHoldMs);
+}
+
+/** A 429 answered by the Connector itself (not the token endpoint). */
+export const isTeams429 = (e: unknown): e is ConnectorError =>
+  e instanceof ConnectorError && e.source === "connector" && e.kind === "http" && e.status === 429;
 
 /** Extra facts a result carries: a chat created on the way. */
 export interface Carried {

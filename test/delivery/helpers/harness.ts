@@ -172,7 +172,6 @@ export function addsUp(n: Notification): boolean {
 /** Finished: completed (or canceled) with nothing left to do. */
 export const finished = (n: Notification): boolean => !n.active;
 
-/** A request with defaults. */
 /** A call to the emulator's control API (`/_emulator/<path>`): its JSON answer; throws with the answer when not 2xx. */
 export async function emulatorControl(h: Pick<Harness, "emulator">, method: string, path: string, body?: unknown): Promise<unknown> {
   const r = await fetch(`${h.emulator.url}/_emulator/${path}`, {
@@ -196,6 +195,7 @@ export async function pollUntil<T>(probe: () => T | Promise<T>, until: (v: T) =>
   }
 }
 
+/** A request with defaults. */
 export function request(
   audience: NotificationRequest["audience"],
   message: NotificationRequest["message"] = { text: "Hello ${givenName}" },
