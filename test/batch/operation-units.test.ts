@@ -6,6 +6,7 @@ import { type OperationDeps, pollUntilDone, readBackoff, submit } from "../../sr
 import { CredentialGate } from "../../src/delivery/dispatch/credentials.js";
 import { InProcessRateLimiter } from "../../src/delivery/limits/memory.js";
 import { policiesFor } from "../../src/delivery/policies.js";
+import { maxRetryAfterHoldMs } from "../../src/delivery/retry.js";
 import { silentLogger } from "../../src/log.js";
 
 /** A clock whose sleeps return at once and are recorded (the waits the code chose). */
@@ -122,4 +123,25 @@ it("polls that fail many times in a row are asked again with backoff honouring R
   expect(calls).toBe(13);
   expect(clock.slept).toContain(60_000);
   expect(Math.max(...clock.slept.filter((ms) => ms !== 60_000))).toBe(30_000);
+});
+
+it("a submit answered 429 waits its Retry-After, at most 30 minutes: a 10-hour one cannot stop the tenant longer", async () => {
+  const clock = fakeClock();
+  let calls = 0;
+  const d = deps(
+    {
+      startBatch: async () => {
+        if (++calls === 1) throw http(429, { code: "Throttled", retryAfterMs: 10 * 3_600_000 });
+        return "op-1";
+      },
+    },
+    clock,
+  );
+  expect(await submit(d, "https://smba.test", "users", "t1", { type: "message", text: "x" }, ["29:a"], "k")).toEqual({
+    kind: "started",
+    operationId: "op-1",
+  });
+  const waited = clock.slept.reduce((a, b) => a + b, 0);
+  expect(waited).toBeGreaterThanOrEqual(maxRetryAfterHoldMs);
+  expect(waited).toBeLessThan(maxRetryAfterHoldMs + 60_000);
 });

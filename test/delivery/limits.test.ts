@@ -107,7 +107,19 @@ describe("429 and Retry-After", () => {
     await new Promise((r) => setTimeout(r, 1_000));
     expect((await h.engine.get(second.notification.id))?.counts.sent).toBe(0);
     expect(h.received(1).received).toBe(0);
-    expect(h.stats()["violations"]).toBe(0);
+  });
+
+  it("a team roster read given up on a 429 (Retry-After past the retry time bound) still holds the tenant for that Retry-After", async () => {
+    const h = await start({ emulator: { org: { tenants: 1, users: 20, teams: 1 } } });
+    await h.seedTeam(0);
+    const team = h.emulator.org.teams[0]!;
+    await emulatorControl(h, "PUT", "faults", { status429: 1, count: 1, method: "GET", retryAfterSeconds: 120 });
+    const { notification } = await h.engine.submit(request({ teams: [team.id], deliverTo: "members" }), admin);
+    const done = await h.waitFor(notification.id, finished, 10_000);
+    expect(done.counts.sent).toBe(0);
+    expect(h.stats()["fault429"]).toBe(1);
+    // Before, the read failed and held nothing.
+    expect(await h.limiter.tryAcquire([tenantBucket(policiesFor(testTenantRps, 1), h.emulator.org.user(0).tenantId)], Date.now())).toBeGreaterThan(110_000);
   });
 
   it("conversation limit: Herald waits out each Retry-After (no violation) and the tenant's other conversations are still served", async () => {

@@ -46,7 +46,7 @@ async function setUp(retryAfterSeconds: number, where: "connector" | "token" = "
   const limiter = new InProcessRateLimiter({ marginMs: 0 });
   const policies = policiesFor(50, 1);
   const conn = connector;
-  const replies = pacedReads({
+  const reads = pacedReads({
     connector: conn,
     limiter,
     policies,
@@ -61,38 +61,38 @@ async function setUp(retryAfterSeconds: number, where: "connector" | "token" = "
     ),
   });
   expect(r.ok).toBe(true);
-  return { em, limiter, policies, replies };
+  return { em, limiter, policies, reads };
 }
 
 it("a member read answered 429: the tenant and the conversation's read bucket wait out its Retry-After; the next read goes after it", async () => {
-  const { em, limiter, policies, replies } = await setUp(1);
+  const { em, limiter, policies, reads } = await setUp(1);
   const user = (i: number) => em.org.user(i);
   const tenantId = user(0).tenantId;
   const refusedAt = Date.now();
-  await expect(replies.member(em.connectorUrl, em.org.personalConversationId(0), user(0).id, tenantId)).rejects.toMatchObject({
+  await expect(reads.member(em.connectorUrl, em.org.personalConversationId(0), user(0).id, tenantId)).rejects.toMatchObject({
     status: 429,
   });
   // Every sender of the tenant now waits about a second.
   expect(await limiter.tryAcquire([tenantBucket(policies, tenantId)], Date.now())).toBeGreaterThan(500);
-  const m = await replies.member(em.connectorUrl, em.org.personalConversationId(1), user(1).id, tenantId);
+  const m = await reads.member(em.connectorUrl, em.org.personalConversationId(1), user(1).id, tenantId);
   expect(m?.name).toBe(user(1).name);
   expect(Date.now() - refusedAt).toBeGreaterThanOrEqual(900);
 });
 
-it("a read's Retry-After longer than the replies' retry budget still holds the tenant (up to 30 minutes)", async () => {
-  const { em, limiter, policies, replies } = await setUp(300);
+it("a read's 5-minute Retry-After holds the tenant for all of it (up to 30 minutes)", async () => {
+  const { em, limiter, policies, reads } = await setUp(300);
   const tenantId = em.org.user(0).tenantId;
-  await expect(replies.member(em.connectorUrl, em.org.personalConversationId(0), em.org.user(0).id, tenantId)).rejects.toMatchObject({
+  await expect(reads.member(em.connectorUrl, em.org.personalConversationId(0), em.org.user(0).id, tenantId)).rejects.toMatchObject({
     status: 429,
   });
-  // Judged with the replies' 2-minute budget, this 5-minute Retry-After held nothing (a wait of 0).
+  // Judged as a send with a 2-minute retry budget (before 1befb5e), this 5-minute Retry-After held nothing (a wait of 0).
   expect(await limiter.tryAcquire([tenantBucket(policies, tenantId)], Date.now())).toBeGreaterThan(290_000);
 });
 
 it("a 429 of the token endpoint holds no tenant: it is the credentials' matter, not the tenant's limit", async () => {
-  const { em, limiter, policies, replies } = await setUp(300, "token");
+  const { em, limiter, policies, reads } = await setUp(300, "token");
   const tenantId = em.org.user(0).tenantId;
-  await expect(replies.member(em.connectorUrl, em.org.personalConversationId(0), em.org.user(0).id, tenantId)).rejects.toMatchObject({
+  await expect(reads.member(em.connectorUrl, em.org.personalConversationId(0), em.org.user(0).id, tenantId)).rejects.toMatchObject({
     source: "token",
     status: 429,
   });

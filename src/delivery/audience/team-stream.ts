@@ -1,6 +1,6 @@
 import type { MembersPage } from "../../connector/client.js";
 import { authenticatedAnswer, isCredentialFailure } from "../dispatch/credentials.js";
-import { judge } from "../dispatch/outcome.js";
+import { judge, retryAfterHold } from "../dispatch/outcome.js";
 import { rowCodes } from "../errors.js";
 import type { NewDelivery, Notification } from "../model.js";
 import { conversationBucket, tenantBucket } from "../policies.js";
@@ -303,6 +303,9 @@ async function rosterPage(
         continue;
       }
       if (v.kind !== "retry") {
+        // A 429 that ends the read (its Retry-After past the retry time bound) still holds the buckets.
+        const until = retryAfterHold(e, now);
+        if (until !== undefined) for (const b of buckets) await limiter.block(b.key, until);
         const why = isCredentialFailure(e)
           ? `the Connector refused the bot's token for this team (401) although it accepted it for other requests: ${v.error.message}`
           : v.error.message;

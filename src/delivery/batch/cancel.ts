@@ -1,5 +1,5 @@
 import { ConnectorError } from "../../connector/errors.js";
-import { type OperationDeps, slot } from "./operation.js";
+import { type OperationDeps, slot, throttled } from "./operation.js";
 
 /** Tries of one cancel (429s and transient failures) before giving up. */
 const CANCEL_TRIES = 4;
@@ -21,7 +21,7 @@ export async function cancelOperation(d: OperationDeps, serviceUrl: string, tena
       if (!(e instanceof ConnectorError) || e.kind === "aborted") throw e;
       if (e.status === 404 || tries >= CANCEL_TRIES) return false;
       if (e.status === 429) {
-        await d.limiter.block(`tenant:${tenantId}`, d.clock.now() + (e.retryAfterMs ?? 1_000));
+        await throttled(d, tenantId, e);
         continue;
       }
       if (e.status !== undefined && e.status < 500) return false;

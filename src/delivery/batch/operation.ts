@@ -6,7 +6,7 @@ import { authenticatedAnswer, type CredentialGate, isCredentialFailure } from ".
 import type { RateLimiter } from "../limits/index.js";
 import type { Policies } from "../policies.js";
 import { tenantBucket } from "../policies.js";
-import { classifyFailure } from "../retry.js";
+import { classifyFailure, maxRetryAfterHoldMs } from "../retry.js";
 
 /**
  * The I/O of one batch operation: submit it and poll it to its end, each request taking a slot
@@ -134,10 +134,10 @@ async function gated<T>(
   }
 }
 
-/** A 429: block the tenant's bucket until Retry-After (default 1 s) and count it. */
-async function throttled(d: OperationDeps, tenantId: string, e: ConnectorError): Promise<void> {
+/** A 429: block the tenant's bucket until Retry-After (default 1 s, at most 30 min) and count it. */
+export async function throttled(d: Pick<OperationDeps, "limiter" | "clock">, tenantId: string, e: ConnectorError): Promise<void> {
   batchStats.throttled++;
-  await d.limiter.block(`tenant:${tenantId}`, d.clock.now() + (e.retryAfterMs ?? 1_000));
+  await d.limiter.block(`tenant:${tenantId}`, d.clock.now() + Math.min(e.retryAfterMs ?? 1_000, maxRetryAfterHoldMs));
 }
 
 const transient = (e: ConnectorError): boolean => {

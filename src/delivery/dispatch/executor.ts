@@ -482,7 +482,7 @@ export class Executor {
     const tenant = alone ? tenantBucket(policies, job.tenantId) : undefined;
     logger.warn(
       { tenantId: job.tenantId, bucket: bucket.key, tenant: tenant !== undefined, untilMs: until - this.deps.clock.now() },
-      "Teams answered 429; waiting its Retry-After",
+      "Teams answered 429; its bucket waits out the Retry-After",
     );
     this.deps.track(limiter.block(bucket.key, until));
     this.blocks.set(bucket.key, Math.max(until, this.blocks.get(bucket.key) ?? 0));

@@ -1,7 +1,7 @@
 import { ConnectorError } from "../../connector/errors.js";
 import { RenderError } from "../message/errors.js";
 import type { DeliveryOp, InFlightPolicy, Job, JobResult, RowError } from "../model.js";
-import { type AttemptState, decideRetry, defaultRetryPolicy, type Failure, type RetryPolicy } from "../retry.js";
+import { type AttemptState, decideRetry, type Failure, maxRetryAfterHoldMs, type RetryPolicy } from "../retry.js";
 import type { Step } from "./steps.js";
 
 /**
@@ -123,12 +123,6 @@ export function judge(e: unknown, state: AttemptState, random: () => number, pol
   }
   return { kind: decision.outcome, error };
 }
-
-/**
- * The longest a 429's Retry-After holds its buckets when no retry of the request waits it out: a
- * broken or hostile answer cannot stop a tenant for longer (the default retry time bound, 30 min).
- */
-export const maxRetryAfterHoldMs = defaultRetryPolicy.maxTotalMs;
 
 /**
  * Until when a 429 from Teams asks that its buckets wait, for a request that is not retried (past
