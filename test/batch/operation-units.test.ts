@@ -49,6 +49,8 @@ it("readBackoff doubles from backoffMs up to maxBackoffMs, and a Retry-After win
   expect([1, 2, 3, 7, 8, 50].map((n) => readBackoff(d, n, undefined))).toEqual([500, 1_000, 2_000, 30_000, 30_000, 30_000]);
   expect(readBackoff(d, 1, 45_000)).toBe(45_000);
   expect(readBackoff(d, 3, 100)).toBe(2_000);
+  // A broken or hostile Retry-After waits at most 30 minutes.
+  expect(readBackoff(d, 1, 10 * 3_600_000)).toBe(maxRetryAfterHoldMs);
 });
 
 it("a submit answered 502 or 504 is in doubt at once (no second request); a 503 is retried", async () => {
@@ -144,4 +146,17 @@ it("a submit answered 429 waits its Retry-After, at most 30 minutes: a 10-hour o
   const waited = clock.slept.reduce((a, b) => a + b, 0);
   expect(waited).toBeGreaterThanOrEqual(maxRetryAfterHoldMs);
   expect(waited).toBeLessThan(maxRetryAfterHoldMs + 60_000);
+});
+
+it("a poll answered 'running' with a 10-hour Retry-After asks again within 30 minutes", async () => {
+  let calls = 0;
+  const clock = fakeClock();
+  const d = deps(
+    {
+      getBatchState: async () => (++calls === 1 ? { ...state("InProgress"), retryAfterMs: 10 * 3_600_000 } : state("Completed")),
+    },
+    clock,
+  );
+  expect((await pollUntilDone(d, "https://smba.test", "t1", "op", (x) => x === "InProgress"))?.state).toBe("Completed");
+  expect(Math.max(...clock.slept)).toBe(maxRetryAfterHoldMs);
 });

@@ -231,14 +231,14 @@ export async function submit(
   }
 }
 
-/** The wait after `failures` failed reads in a row: backoff doubling up to maxBackoffMs, never shorter than a Retry-After. */
+/** The wait after `failures` failed reads in a row: backoff doubling up to maxBackoffMs, never shorter than a Retry-After (itself at most 30 min). */
 export function readBackoff(
   d: Pick<OperationDeps, "backoffMs" | "maxBackoffMs">,
   failures: number,
   retryAfterMs: number | undefined,
 ): number {
   const exp = Math.min(d.maxBackoffMs, d.backoffMs * 2 ** Math.min(Math.max(0, failures - 1), 20));
-  return Math.max(exp, retryAfterMs ?? 0);
+  return Math.max(exp, Math.min(retryAfterMs ?? 0, maxRetryAfterHoldMs));
 }
 
 /**
@@ -274,7 +274,7 @@ export async function pollUntilDone(
       if (!running(state.state)) return state;
       next = Math.min(d.pollMs, next * 2);
       wait = next;
-      if (state.retryAfterMs !== undefined && state.retryAfterMs > wait) wait = state.retryAfterMs;
+      if (state.retryAfterMs !== undefined && state.retryAfterMs > wait) wait = Math.min(state.retryAfterMs, maxRetryAfterHoldMs);
       continue;
     }
     const e = r.failed;
