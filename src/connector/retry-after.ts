@@ -1,4 +1,11 @@
 /**
+ * The longest a Retry-After holds anything of Herald's (a tenant's or a conversation's bucket, a
+ * tenant's Graph calls, a batch poll): a broken or hostile answer cannot stop a tenant for longer.
+ * 30 minutes, the delivery engine's default retry time bound.
+ */
+export const maxRetryAfterHoldMs = 30 * 60_000;
+
+/**
  * `Retry-After` (RFC 9110 §10.2.3) as milliseconds from `nowMs`: either delay-seconds (`"7"`) or
  * an HTTP date (`"Wed, 21 Oct 2026 07:28:00 GMT"`). Teams sends it on 429 and sometimes on 503.
  *

@@ -120,11 +120,8 @@ export interface RetryPolicy {
  */
 export const defaultRetryPolicy: RetryPolicy = Object.freeze({ maxAttempts: 12, maxTotalMs: 30 * 60_000, baseMs: 1_000, capMs: 300_000 });
 
-/**
- * The longest a 429's Retry-After holds a tenant's or conversation's bucket: a broken or hostile
- * answer cannot stop a tenant for longer (the default retry time bound, 30 min).
- */
-export const maxRetryAfterHoldMs = defaultRetryPolicy.maxTotalMs;
+/** The longest a Retry-After holds a bucket (30 min, the default retry time bound): connector/retry-after.ts. */
+export { maxRetryAfterHoldMs } from "../connector/retry-after.js";
 
 /**
  * The wait before retry number `attempt` (1 = after the first failed attempt), in ms.

@@ -1,7 +1,7 @@
 import type { Dispatcher } from "undici";
 import type { Clock } from "../clock.js";
 import { type CloudName, clouds } from "../config/clouds.js";
-import { parseRetryAfter } from "../connector/retry-after.js";
+import { maxRetryAfterHoldMs, parseRetryAfter } from "../connector/retry-after.js";
 import { exchange, TransportFailure } from "../connector/transport.js";
 import type { Logger } from "../log.js";
 import { GraphError, readGraphError } from "./errors.js";
@@ -130,7 +130,13 @@ export class GraphClient {
         status: answer.status,
         graphCode: facts.code,
         serverMessage: facts.message,
-        retryAfterMs: retryAfterMs ?? (answer.status === 429 || answer.status === 503 ? backoffMs(attempt) : undefined),
+        // At most 30 minutes: the tenant's Graph calls (and its installs, refusal.ts) wait it out.
+        retryAfterMs:
+          retryAfterMs === undefined
+            ? answer.status === 429 || answer.status === 503
+              ? backoffMs(attempt)
+              : undefined
+            : Math.min(retryAfterMs, maxRetryAfterHoldMs),
       });
       if (!error.throttled) throw error;
       const until = this.deps.clock.now() + (error.retryAfterMs ?? 0);

@@ -21,7 +21,7 @@ export interface PacedReadsDeps {
 }
 
 /** The backoff a 429 without Retry-After holds a read's buckets for, as a send's first retry would wait. */
-const readBackoff: RetryPolicy = Object.freeze({ maxAttempts: 6, maxTotalMs: 120_000, baseMs: 500, capMs: 30_000 });
+const readHoldBackoff: RetryPolicy = Object.freeze({ maxAttempts: 6, maxTotalMs: 120_000, baseMs: 500, capMs: 30_000 });
 
 /**
  * The bot's reads of Teams (a member's name, a team's channels), paced as sends are: each takes
@@ -71,7 +71,10 @@ export function pacedReads(deps: PacedReadsDeps): BotReads {
     if (!isTeams429(e)) return undefined;
     const held = retryAfterHold(e, now);
     if (held !== undefined) return held;
-    const verdict = judge(e, { attempt: 1, firstAttemptAt: now, now }, random, readBackoff, { step: "send", inFlightPolicy: "unknown" });
+    const verdict = judge(e, { attempt: 1, firstAttemptAt: now, now }, random, readHoldBackoff, {
+      step: "send",
+      inFlightPolicy: "unknown",
+    });
     return verdict.kind === "retry" && verdict.throttled ? now + verdict.delayMs : undefined;
   }
 

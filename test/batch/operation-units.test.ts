@@ -2,10 +2,11 @@ import { expect, it } from "vitest";
 import type { Clock } from "../../src/clock.js";
 import type { BatchConnector, BatchState } from "../../src/connector/batch.js";
 import { ConnectorError } from "../../src/connector/errors.js";
+import { cancelOperation } from "../../src/delivery/batch/cancel.js";
 import { type OperationDeps, pollUntilDone, readBackoff, submit } from "../../src/delivery/batch/operation.js";
 import { CredentialGate } from "../../src/delivery/dispatch/credentials.js";
 import { InProcessRateLimiter } from "../../src/delivery/limits/memory.js";
-import { policiesFor } from "../../src/delivery/policies.js";
+import { policiesFor, tenantBucket } from "../../src/delivery/policies.js";
 import { maxRetryAfterHoldMs } from "../../src/delivery/retry.js";
 import { silentLogger } from "../../src/log.js";
 
@@ -159,4 +160,22 @@ it("a poll answered 'running' with a 10-hour Retry-After asks again within 30 mi
   );
   expect((await pollUntilDone(d, "https://smba.test", "t1", "op", (x) => x === "InProgress"))?.state).toBe("Completed");
   expect(Math.max(...clock.slept)).toBe(maxRetryAfterHoldMs);
+});
+
+it("a cancel answered 429 on its last try still holds the tenant for the Retry-After", async () => {
+  const clock = fakeClock();
+  let calls = 0;
+  const d = deps(
+    {
+      cancelBatch: async () => {
+        calls++;
+        throw http(429, { code: "Throttled", retryAfterMs: 5_000 });
+      },
+    },
+    clock,
+  );
+  expect(await cancelOperation(d, "https://smba.test", "t1", "op-1")).toBe(false);
+  expect(calls).toBe(4);
+  // The last 429's 5 s are still ahead: the tenant's next call waits them out.
+  expect(await d.limiter.tryAcquire([tenantBucket(policiesFor(50, 1), "t1")], clock.now())).toBeGreaterThan(4_000);
 });

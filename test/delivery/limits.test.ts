@@ -119,7 +119,9 @@ describe("429 and Retry-After", () => {
     expect(done.counts.sent).toBe(0);
     expect(h.stats()["fault429"]).toBe(1);
     // Before, the read failed and held nothing.
-    expect(await h.limiter.tryAcquire([tenantBucket(policiesFor(testTenantRps, 1), h.emulator.org.user(0).tenantId)], Date.now())).toBeGreaterThan(110_000);
+    expect(
+      await h.limiter.tryAcquire([tenantBucket(policiesFor(testTenantRps, 1), h.emulator.org.user(0).tenantId)], Date.now()),
+    ).toBeGreaterThan(110_000);
   });
 
   it("conversation limit: Herald waits out each Retry-After (no violation) and the tenant's other conversations are still served", async () => {

@@ -25,6 +25,8 @@ const server = createServer((req: IncomingMessage, res) => {
     return send(200, { value: [], "@odata.nextLink": `http://localhost:${port}/v1.0/pages?n=0` });
   }
   if (req.url?.startsWith("/v1.0/refuse")) return send(403, { error: { code: "Forbidden", message: "App policy blocks it." } });
+  if (req.url?.startsWith("/v1.0/throttled-long"))
+    return send(429, { error: { code: "TooManyRequests", message: "Slow down." } }, { "retry-after": "36000" });
   send(404, { error: { code: "Request_ResourceNotFound", message: "nothing" } });
 });
 const agent = createHttpAgent();
@@ -113,4 +115,9 @@ it("HERALD_GRAPH_URL, HERALD_AUTO_INSTALL and HERALD_TEAMS_APP_ID are validated;
     autoInstallEnabled(loadConfig({ ...base, HERALD_APP_PASSWORD: "s", HERALD_TOKEN_ENDPOINT: "http://127.0.0.1:9/x/oauth2/v2.0/token" })),
   ).toBe(false);
   expect(loadConfig({ ...base, HERALD_TEAMS_APP_ID: " cat-1 " }).teamsAppId).toBe("cat-1");
+});
+
+it("a 10-hour Retry-After from Graph holds the tenant's calls (and installs) 30 minutes at most", async () => {
+  const e = await client.request("tenant-throttled", "GET", "/throttled-long", { throttleRetries: 0 }).catch((x: unknown) => x);
+  expect(e).toMatchObject({ status: 429, retryAfterMs: 30 * 60_000 });
 });

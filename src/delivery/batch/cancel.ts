@@ -19,11 +19,11 @@ export async function cancelOperation(d: OperationDeps, serviceUrl: string, tena
       return true;
     } catch (e) {
       if (!(e instanceof ConnectorError) || e.kind === "aborted") throw e;
-      if (e.status === 404 || tries >= CANCEL_TRIES) return false;
-      if (e.status === 429) {
-        await throttled(d, tenantId, e);
-        continue;
-      }
+      if (e.status === 404) return false;
+      // A 429 holds the tenant even when this was the last try: the tenant's other calls wait too.
+      if (e.status === 429) await throttled(d, tenantId, e);
+      if (tries >= CANCEL_TRIES) return false;
+      if (e.status === 429) continue;
       if (e.status !== undefined && e.status < 500) return false;
       await d.clock.sleep(d.backoffMs * 2 ** tries, d.signal);
     }
