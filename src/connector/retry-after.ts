@@ -1,7 +1,9 @@
 /**
- * The longest a Retry-After holds anything of Herald's (a tenant's or a conversation's bucket, a
- * tenant's Graph calls, a batch poll): a broken or hostile answer cannot stop a tenant for longer.
- * 30 minutes, the delivery engine's default retry time bound.
+ * The longest a Retry-After of Teams or Graph holds anything of Herald's (a tenant's or a
+ * conversation's bucket, a tenant's Graph calls and installs, a batch poll): a broken or hostile
+ * answer cannot stop a tenant for longer. 30 minutes, the delivery engine's default retry time
+ * bound (`defaultRetryPolicy.maxTotalMs`, delivery/retry.ts; a test keeps them equal). The token
+ * endpoint's Retry-After has its own cap (delivery/dispatch/credentials.ts).
  */
 export const maxRetryAfterHoldMs = 30 * 60_000;
 

@@ -7,7 +7,7 @@ import { type OperationDeps, pollUntilDone, readBackoff, submit } from "../../sr
 import { CredentialGate } from "../../src/delivery/dispatch/credentials.js";
 import { InProcessRateLimiter } from "../../src/delivery/limits/memory.js";
 import { policiesFor, tenantBucket } from "../../src/delivery/policies.js";
-import { maxRetryAfterHoldMs } from "../../src/delivery/retry.js";
+import { defaultRetryPolicy, maxRetryAfterHoldMs } from "../../src/delivery/retry.js";
 import { silentLogger } from "../../src/log.js";
 
 /** A clock whose sleeps return at once and are recorded (the waits the code chose). */
@@ -178,4 +178,8 @@ it("a cancel answered 429 on its last try still holds the tenant for the Retry-A
   expect(calls).toBe(4);
   // The last 429's 5 s are still ahead: the tenant's next call waits them out.
   expect(await d.limiter.tryAcquire([tenantBucket(policiesFor(50, 1), "t1")], clock.now())).toBeGreaterThan(4_000);
+});
+
+it("the longest Retry-After hold is the engine's default retry time bound", () => {
+  expect(maxRetryAfterHoldMs).toBe(defaultRetryPolicy.maxTotalMs);
 });

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { ConnectorError } from "../../src/connector/errors.js";
+import { InProcessRateLimiter } from "../../src/delivery/limits/memory.js";
+import type { RateLimiter } from "../../src/delivery/limits/rate-limiter.js";
 import { policiesFor, tenantBucket } from "../../src/delivery/policies.js";
 import { createStoreFactory, type StoreFactory } from "../helpers/stores.js";
 import {
@@ -107,6 +109,26 @@ describe("429 and Retry-After", () => {
     await new Promise((r) => setTimeout(r, 1_000));
     expect((await h.engine.get(second.notification.id))?.counts.sent).toBe(0);
     expect(h.received(1).received).toBe(0);
+  });
+
+  it("a 429 whose hold the shared limiter cannot write (Redis down) is logged: the process goes on and the row is sent after its Retry-After", async () => {
+    const inner = new InProcessRateLimiter();
+    let refused = 0;
+    const limiter: RateLimiter = {
+      tryAcquire: (keys, now) => inner.tryAcquire(keys, now),
+      block: async () => {
+        refused++;
+        throw new Error("connect ECONNREFUSED 127.0.0.1:6379");
+      },
+    };
+    const h = await start({ emulator: { org: { users: 4, tenants: 1 } }, config: { maxInFlight: 1 }, limiter });
+    await h.seedUsers([0]);
+    await emulatorControl(h, "PUT", "faults", { status429: 1, count: 1, method: "POST", retryAfterSeconds: 1 });
+    const { notification } = await h.engine.submit(request({ conversations: [h.emulator.org.personalConversationId(0)] }), admin);
+    // Before, the rejected block was left to an unhandled promise: Node ends the process on one (vitest reports it).
+    expect((await h.waitFor(notification.id, finished, 10_000)).counts.sent).toBe(1);
+    expect(refused).toBeGreaterThan(0);
+    expect(h.received(0).received).toBe(1);
   });
 
   it("a team roster read given up on a 429 (Retry-After past the retry time bound) still holds the tenant for that Retry-After", async () => {

@@ -120,4 +120,6 @@ it("HERALD_GRAPH_URL, HERALD_AUTO_INSTALL and HERALD_TEAMS_APP_ID are validated;
 it("a 10-hour Retry-After from Graph holds the tenant's calls (and installs) 30 minutes at most", async () => {
   const e = await client.request("tenant-throttled", "GET", "/throttled-long", { throttleRetries: 0 }).catch((x: unknown) => x);
   expect(e).toMatchObject({ status: 429, retryAfterMs: 30 * 60_000 });
+  expect(client.throttledUntil("tenant-throttled") - Date.now()).toBeLessThanOrEqual(30 * 60_000);
+  expect(client.throttledUntil("tenant-throttled") - Date.now()).toBeGreaterThan(29 * 60_000);
 });

@@ -233,11 +233,6 @@ export async function expandMembers(
   await append(n, [], { kind: "members", team: total }, true, deps);
 }
 
-/**
- * One roster page, within the tenant's and the team's read limits, retried per the retry table.
- * A continuation token Teams no longer accepts (400) restarts the roster from the beginning: rows
- * already written are skipped by their keys.
- */
 /** A 429 holds the roster read's buckets until `until`; a limiter that fails (Redis down) is logged, not thrown over the read's own outcome. */
 async function holdBuckets(buckets: readonly BucketKey[], until: number, deps: ExpansionDeps): Promise<void> {
   await Promise.all(buckets.map((b) => deps.limiter.block(b.key, until))).catch((e: unknown) =>
@@ -245,6 +240,11 @@ async function holdBuckets(buckets: readonly BucketKey[], until: number, deps: E
   );
 }
 
+/**
+ * One roster page, within the tenant's and the team's read limits, retried per the retry table.
+ * A continuation token Teams no longer accepts (400) restarts the roster from the beginning: rows
+ * already written are skipped by their keys.
+ */
 async function rosterPage(
   home: TeamHome,
   token: string | undefined,

@@ -477,19 +477,31 @@ export class Executor {
    */
   private throttled(job: Job, step: Step, until: number): void {
     const bucket = stepBucket(this.deps.policies, step, job);
-    const { limiter, policies, logger } = this.deps;
+    const { policies, logger } = this.deps;
     const alone = !this.deps.recent.busy(bucket.key, this.deps.clock.now());
     const tenant = alone ? tenantBucket(policies, job.tenantId) : undefined;
     logger.warn(
       { tenantId: job.tenantId, bucket: bucket.key, tenant: tenant !== undefined, untilMs: until - this.deps.clock.now() },
       "Teams answered 429; its bucket waits out the Retry-After",
     );
-    this.deps.track(limiter.block(bucket.key, until));
+    this.deps.track(this.block(bucket.key, until));
     this.blocks.set(bucket.key, Math.max(until, this.blocks.get(bucket.key) ?? 0));
     if (tenant) {
-      this.deps.track(limiter.block(tenant.key, until));
+      this.deps.track(this.block(tenant.key, until));
       this.blocks.set(tenant.key, Math.max(until, this.blocks.get(tenant.key) ?? 0));
     }
+  }
+
+  /**
+   * The shared limiter's block, its failure (Redis down) logged: this process still holds the
+   * bucket (`blocks`), and a rejection left to `track` would be unhandled and end the process.
+   */
+  private block(key: string, until: number): Promise<void> {
+    return this.deps.limiter
+      .block(key, until)
+      .catch((e: unknown) =>
+        this.deps.logger.warn({ err: (e as Error).message, bucket: key }, "could not share a 429's hold through the limiter"),
+      );
   }
 
   /** Until when a 429 this process saw still holds the job's tenant or conversation, if it does. */
