@@ -123,20 +123,16 @@ export class GraphClient {
       if (answer.status >= 200 && answer.status < 300) return { status: answer.status, json: parseJson(answer.body) };
       if (options.accept?.includes(answer.status)) return { status: answer.status, json: parseJson(answer.body) };
       const facts = readGraphError(answer.body);
-      const retryAfterMs = parseRetryAfter(answer.retryAfter, this.deps.clock.now());
+      // At most 30 minutes: the tenant's Graph calls (and its installs, refusal.ts) wait it out.
+      const said = parseRetryAfter(answer.retryAfter, this.deps.clock.now());
+      const retryAfterMs = said === undefined ? undefined : Math.min(said, maxRetryAfterHoldMs);
       const error = new GraphError({
         heraldCode: "HERALD_E_GRAPH_HTTP",
         operation,
         status: answer.status,
         graphCode: facts.code,
         serverMessage: facts.message,
-        // At most 30 minutes: the tenant's Graph calls (and its installs, refusal.ts) wait it out.
-        retryAfterMs:
-          retryAfterMs === undefined
-            ? answer.status === 429 || answer.status === 503
-              ? backoffMs(attempt)
-              : undefined
-            : Math.min(retryAfterMs, maxRetryAfterHoldMs),
+        retryAfterMs: retryAfterMs ?? (answer.status === 429 || answer.status === 503 ? backoffMs(attempt) : undefined),
       });
       if (!error.throttled) throw error;
       const until = this.deps.clock.now() + (error.retryAfterMs ?? 0);
