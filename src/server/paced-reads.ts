@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.js";
 import type { ConnectorClient } from "../connector/client.js";
 import { isTeams429, judge, retryAfterHold } from "../delivery/dispatch/outcome.js";
-import type { BucketKey, RateLimiter } from "../delivery/limits/index.js";
+import { type BucketKey, holdAfter429, type RateLimiter } from "../delivery/limits/index.js";
 import { conversationBucket, type Policies, tenantBucket } from "../delivery/policies.js";
 import type { RetryPolicy } from "../delivery/retry.js";
 import type { BotReads } from "../inbound/handler.js";
@@ -55,8 +55,11 @@ export function pacedReads(deps: PacedReadsDeps): BotReads {
       const until = throttledUntil(e, deps.clock.now());
       // The caller gets the 429 whatever the limiter does (a Redis limiter may be down).
       if (until !== undefined)
-        await Promise.all(keys.map((k) => deps.limiter.block(k.key, until))).catch((err: unknown) =>
-          deps.logger.warn({ err: (err as Error).message }, "could not hold the rate-limit buckets after a 429"),
+        await holdAfter429(
+          deps.limiter,
+          keys.map((k) => k.key),
+          until,
+          deps.logger,
         );
       throw e;
     }

@@ -2,7 +2,7 @@ import type { MembersPage } from "../../connector/client.js";
 import { authenticatedAnswer, isCredentialFailure } from "../dispatch/credentials.js";
 import { judge, retryAfterHold } from "../dispatch/outcome.js";
 import { rowCodes } from "../errors.js";
-import type { BucketKey } from "../limits/index.js";
+import { holdAfter429 } from "../limits/index.js";
 import type { NewDelivery, Notification } from "../model.js";
 import { conversationBucket, tenantBucket } from "../policies.js";
 import { isGroupId } from "../request.js";
@@ -233,13 +233,6 @@ export async function expandMembers(
   await append(n, [], { kind: "members", team: total }, true, deps);
 }
 
-/** A 429 holds the roster read's buckets until `until`; a limiter that fails (Redis down) is logged, not thrown over the read's own outcome. */
-async function holdBuckets(buckets: readonly BucketKey[], until: number, deps: ExpansionDeps): Promise<void> {
-  await Promise.all(buckets.map((b) => deps.limiter.block(b.key, until))).catch((e: unknown) =>
-    deps.logger.warn({ err: (e as Error).message }, "could not hold the rate-limit buckets after a 429"),
-  );
-}
-
 /**
  * One roster page, within the tenant's and the team's read limits, retried per the retry table.
  * A continuation token Teams no longer accepts (400) restarts the roster from the beginning: rows
@@ -252,6 +245,7 @@ async function rosterPage(
 ): Promise<{ page: MembersPage } | { error: { code: string; message: string } } | "aborted"> {
   const { clock, limiter, policies } = deps;
   const buckets = [conversationBucket(policies, "read", home.teamId), tenantBucket(policies, home.tenantId)];
+  const keys = buckets.map((b) => b.key);
   let attempt = 0;
   const first = clock.now();
   let continuation = token;
@@ -313,14 +307,14 @@ async function rosterPage(
       if (v.kind !== "retry") {
         // A 429 that ends the read (its Retry-After past the retry time bound) still holds the buckets.
         const until = retryAfterHold(e, now);
-        if (until !== undefined) await holdBuckets(buckets, until, deps);
+        if (until !== undefined) await holdAfter429(limiter, keys, until, deps.logger);
         const why = isCredentialFailure(e)
           ? `the Connector refused the bot's token for this team (401) although it accepted it for other requests: ${v.error.message}`
           : v.error.message;
         return { error: { code: v.error.code || rowCodes.rosterFailed, message: `Reading the team's members failed: ${why}` } };
       }
       // Roster reads of a team go one at a time within its read limit, so a 429 is most likely the tenant's: wait out both.
-      if (v.throttled) await holdBuckets(buckets, now + v.delayMs, deps);
+      if (v.throttled) await holdAfter429(limiter, keys, now + v.delayMs, deps.logger);
       deps.logger.warn({ teamId: home.teamId, attempt, delayMs: v.delayMs, error: v.error.code }, "reading a team roster failed; retrying");
       try {
         await clock.sleep(v.delayMs, deps.signal);

@@ -6,7 +6,7 @@ import type { Logger } from "../../log.js";
 import type { ConversationStore } from "../../store/ports.js";
 import type { DeliveryConfig } from "../config.js";
 import { graphIdOf, type Installer } from "../install/installer.js";
-import type { RateLimiter } from "../limits/index.js";
+import { holdAfter429, type RateLimiter } from "../limits/index.js";
 import type { MessageActivity } from "../message/activity.js";
 import { renderActivity } from "../message/render.js";
 import { type DeliveryKey, deliveryKeyString, type Job, type JobResult } from "../model.js";
@@ -484,24 +484,12 @@ export class Executor {
       { tenantId: job.tenantId, bucket: bucket.key, tenant: tenant !== undefined, untilMs: until - this.deps.clock.now() },
       "Teams answered 429; its bucket waits out the Retry-After",
     );
-    this.deps.track(this.block(bucket.key, until));
+    this.deps.track(holdAfter429(this.deps.limiter, [bucket.key], until, logger));
     this.blocks.set(bucket.key, Math.max(until, this.blocks.get(bucket.key) ?? 0));
     if (tenant) {
-      this.deps.track(this.block(tenant.key, until));
+      this.deps.track(holdAfter429(this.deps.limiter, [tenant.key], until, logger));
       this.blocks.set(tenant.key, Math.max(until, this.blocks.get(tenant.key) ?? 0));
     }
-  }
-
-  /**
-   * The shared limiter's block, its failure (Redis down) logged: this process still holds the
-   * bucket (`blocks`), and a rejection left to `track` would be unhandled and end the process.
-   */
-  private block(key: string, until: number): Promise<void> {
-    return this.deps.limiter
-      .block(key, until)
-      .catch((e: unknown) =>
-        this.deps.logger.warn({ err: (e as Error).message, bucket: key }, "could not share a 429's hold through the limiter"),
-      );
   }
 
   /** Until when a 429 this process saw still holds the job's tenant or conversation, if it does. */

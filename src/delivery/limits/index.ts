@@ -1,4 +1,5 @@
 /** Rate limiting of requests to Teams (protocol reference, section 6): policies, the port, two back ends. */
+export { holdAfter429 } from "./hold.js";
 export { InProcessRateLimiter } from "./memory.js";
 export {
   type CompiledWindow,
