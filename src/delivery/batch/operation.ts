@@ -44,9 +44,6 @@ export interface OperationDeps {
   pauseTenant?: ((tenantId: string, code: string) => Promise<void>) | undefined;
 }
 
-/** Counters of what the batch path asked Teams (metrics and the benchmark). */
-export const batchStats = { submits: 0, polls: 0, failedPages: 0, throttled: 0, transient: 0 };
-
 /** How a submit ended. */
 export type SubmitResult =
   | { kind: "started"; operationId: string }
@@ -134,9 +131,8 @@ async function gated<T>(
   }
 }
 
-/** A 429: block the tenant's bucket until Retry-After (default 1 s, at most 30 min) and count it. */
+/** A 429: block the tenant's bucket until Retry-After (default 1 s, at most 30 min). */
 export async function throttled(d: Pick<OperationDeps, "limiter" | "clock">, tenantId: string, e: ConnectorError): Promise<void> {
-  batchStats.throttled++;
   await d.limiter.block(`tenant:${tenantId}`, d.clock.now() + Math.min(e.retryAfterMs ?? 1_000, maxRetryAfterHoldMs));
 }
 
@@ -190,10 +186,7 @@ export async function submit(
         d,
         tenantId,
         key,
-        () => {
-          batchStats.submits++;
-          return d.connector.startBatch(serviceUrl, kind, { activity, tenantId, members: members.map((id) => ({ id })) });
-        },
+        () => d.connector.startBatch(serviceUrl, kind, { activity, tenantId, members: members.map((id) => ({ id })) }),
         paused,
       );
     } catch (e) {
@@ -213,7 +206,6 @@ export async function submit(
     if (e.status !== undefined && gatewayStatuses.has(e.status))
       return { kind: "inDoubt", code: [e.status, e.code].filter(Boolean).join("/"), message: e.message };
     if (transient(e) && ++failures < d.maxTransient) {
-      batchStats.transient++;
       try {
         await d.clock.sleep(d.backoffMs * 2 ** Math.min(failures, 8), d.signal);
       } catch (x) {
@@ -260,10 +252,7 @@ export async function pollUntilDone(
   let wait = next;
   for (;;) {
     if (wait > 0) await d.clock.sleep(wait, d.signal);
-    const r = await gated(d, tenantId, `batch-poll:${operationId}`, () => {
-      batchStats.polls++;
-      return d.connector.getBatchState(serviceUrl, operationId, d.signal);
-    });
+    const r = await gated(d, tenantId, `batch-poll:${operationId}`, () => d.connector.getBatchState(serviceUrl, operationId, d.signal));
     if ("again" in r || "held" in r) {
       wait = 0;
       continue;
@@ -285,7 +274,6 @@ export async function pollUntilDone(
     }
     if (e.status === 404) return undefined;
     await pauseIfDisabled(d, tenantId, e);
-    batchStats.transient++;
     wait = readBackoff(d, ++failures, e.retryAfterMs);
   }
 }
@@ -305,10 +293,9 @@ export async function failedEntries(
   let failures = 0;
   for (;;) {
     const at = token;
-    const r = await gated(d, tenantId, `batch-poll:${operationId}`, () => {
-      batchStats.failedPages++;
-      return d.connector.getBatchFailedEntries(serviceUrl, operationId, at, d.signal);
-    });
+    const r = await gated(d, tenantId, `batch-poll:${operationId}`, () =>
+      d.connector.getBatchFailedEntries(serviceUrl, operationId, at, d.signal),
+    );
     if ("again" in r || "held" in r) continue;
     if ("ok" in r) {
       all.push(...r.ok.entries);
@@ -324,7 +311,6 @@ export async function failedEntries(
     }
     if (e.status === 404) return undefined;
     await pauseIfDisabled(d, tenantId, e);
-    batchStats.transient++;
     await d.clock.sleep(readBackoff(d, ++failures, e.retryAfterMs), d.signal);
   }
 }
