@@ -12,6 +12,7 @@ import { type BatchRecall, createBatchPath } from "./batch/wire.js";
 import { type DeliveryConfig, resolveDeliveryConfig } from "./config.js";
 import { CredentialGate, type CredentialState } from "./dispatch/credentials.js";
 import { Dispatcher, type DispatchStats } from "./dispatch/dispatcher.js";
+import { Liveness } from "./dispatch/liveness.js";
 import type { SurveyHook } from "./dispatch/survey-hook.js";
 import { DeliveryError } from "./errors.js";
 import { notificationId, requestHash, workerId } from "./ids.js";
@@ -199,9 +200,12 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
   const policies = policiesFor(config.tenantRps, config.timeScale, config.tenantTick);
   // One gate for the process: a batch submit that finds the credentials failing pauses single sends too, and the reverse.
   const credentials = new CredentialGate(clock, logger.child({ component: "delivery" }), config.credentialBackoff);
+  // One judge of other processes' heartbeats for both paths (the dispatcher's heartbeats feed it).
+  const liveness = new Liveness(config.staleMs, config.heartbeatMs);
   const batch = createBatchPath({
     owner,
     credentials,
+    liveness,
     store: deps.store.batches,
     connector: deps.batch,
     deliveries: store,
@@ -232,6 +236,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
   const dispatcher = new Dispatcher({
     owner,
     credentials,
+    liveness,
     store: batch.dispatchStore,
     directory: deps.store.recipients,
     conversations: deps.store.conversations,

@@ -53,6 +53,11 @@ export interface BatchRunnerDeps {
   staleMs: number;
   /** How often (ms) the runner looks for dead processes' submits and operations. */
   sweepMs: number;
+  /**
+   * Whether this process may judge others dead by their heartbeats now (Liveness: not until its
+   * own heartbeats have gone through for staleMs); default: always. Only a shared store asks it.
+   */
+  mayJudgeOthers?: ((now: number) => boolean) | undefined;
   /** The process's credential gate (shared with single sends). */
   credentials: CredentialGate;
   /** Where to send for a tenant when a row names no serviceUrl. */
@@ -102,6 +107,8 @@ export class BatchRunner {
   private readonly op: OperationDeps;
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
+  /** The next sweep also takes rows without an owner (BatchLiveness.unowned): only the first that runs. */
+  private unownedPending = true;
 
   constructor(private readonly deps: BatchRunnerDeps) {
     this.op = {
@@ -153,12 +160,12 @@ export class BatchRunner {
    * batch path stay on it, and the sweep starts.
    */
   async start(active: readonly string[]): Promise<void> {
-    await this.sweep(true);
+    await this.sweep();
     for (const id of await this.deps.store.batchNotifications(active)) this.mark(id);
     for (const id of this.marked) this.kick(id);
     this.timer = setInterval(() => {
       if (this.sweeping || this.abort.signal.aborted) return;
-      this.sweeping = this.sweep(false)
+      this.sweeping = this.sweep()
         .catch((e: unknown) => this.deps.logger.warn({ err: (e as Error).message }, "batch recovery sweep failed"))
         .finally(() => {
           this.sweeping = undefined;
@@ -171,18 +178,23 @@ export class BatchRunner {
    * Take over the batch work of dead processes (and this one's orphans: a follow that failed):
    * unanswered submits follow HERALD_IN_FLIGHT_POLICY, operations are adopted and polled here.
    */
-  private async sweep(unowned: boolean): Promise<void> {
+  private async sweep(): Promise<void> {
     const { store, clock, deliveries, staleMs, owner, inFlightPolicy, logger } = this.deps;
     const now = clock.now();
+    // Sharing the store, others are judged only once this process's heartbeats vouch for the
+    // database (Liveness: after an outage every heartbeat is old, the live processes' too).
+    if (deliveries.shared && !(this.deps.mayJudgeOthers?.(now) ?? true)) return;
     const live: BatchLiveness = {
       self: owner,
       staleBefore: now - staleMs,
       now,
       othersAreDead: !deliveries.shared,
       busy: this.busy,
-      unowned,
+      unowned: this.unownedPending,
     };
     const recovered = await store.recoverSubmits(live, inFlightPolicy, inFlight());
+    // Rows without an owner (taken before owners were recorded) are looked at by the first sweep that runs.
+    this.unownedPending = false;
     for (const r of recovered) {
       logger.warn({ ...r, policy: inFlightPolicy }, "took over a batch submit of a stopped process");
       if (inFlightPolicy === "resend") {

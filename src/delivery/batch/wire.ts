@@ -5,6 +5,7 @@ import { ConnectorError } from "../../connector/errors.js";
 import type { Logger } from "../../log.js";
 import type { DeliveryConfig } from "../config.js";
 import { CredentialGate } from "../dispatch/credentials.js";
+import type { Liveness } from "../dispatch/liveness.js";
 import { DeliveryError } from "../errors.js";
 import type { RateLimiter } from "../limits/index.js";
 import type { Policies } from "../policies.js";
@@ -35,6 +36,8 @@ export interface BatchPathDeps {
   owner: string;
   /** The process's credential gate, shared with single sends (default: one of the batch path's own). */
   credentials?: CredentialGate | undefined;
+  /** Whether this process may judge others dead (the dispatcher's heartbeats); default: always (a test's path). */
+  liveness?: Pick<Liveness, "mayJudgeOthers"> | undefined;
   settings?: Partial<BatchSettings> | undefined;
   activityOf: (notificationId: string) => Promise<OutgoingActivity | undefined>;
   /** Kick the dispatcher (rows the batch path left are then sent one by one). */
@@ -162,6 +165,7 @@ export function createBatchPath(d: BatchPathDeps): BatchPath {
           owner: d.owner,
           staleMs: d.config.staleMs,
           sweepMs: d.config.heartbeatMs,
+          mayJudgeOthers: (now) => d.liveness?.mayJudgeOthers(now) ?? true,
           credentials,
           serviceUrlOf: () => d.config.defaultServiceUrl,
           activityOf: d.activityOf,

@@ -15,6 +15,7 @@ import { Batcher } from "./batcher.js";
 import { CredentialGate, type CredentialState } from "./credentials.js";
 import { Executor } from "./executor.js";
 import { Lane } from "./lane.js";
+import { Liveness } from "./liveness.js";
 import { MessageCache } from "./messages.js";
 import { Permits } from "./permits.js";
 import { RecentRequests } from "./recent.js";
@@ -48,6 +49,8 @@ export interface DispatcherDeps {
   surveys?: SurveyHook | undefined;
   /** The process's credential gate, when another sender (the batch path) shares it; default: a new one. */
   credentials?: CredentialGate | undefined;
+  /** Whether this process may judge others dead, shared with the batch path; default: a new one. */
+  liveness?: Liveness | undefined;
   /** Notifications this process saw finish (see `finished`). */
   onFinished?: ((ids: readonly string[]) => void) | undefined;
   /** A message waits for a reply on its way in the same conversation (LaneDeps.heldForReply). */
@@ -106,6 +109,7 @@ export class Dispatcher {
   private readonly abort = new AbortController();
   private readonly warmup = new Warmup();
   private readonly credentials: CredentialGate;
+  private readonly liveness: Liveness;
   private timers: NodeJS.Timeout[] = [];
   private polling: Promise<void> | undefined;
   private pollAgain = false;
@@ -120,6 +124,7 @@ export class Dispatcher {
     const sendLimit = Math.min(...deps.policies.send.map((w) => w.limit));
     this.recent = new RecentRequests(2_000 / config.timeScale, sendLimit);
     this.credentials = deps.credentials ?? new CredentialGate(clock, deps.logger, config.credentialBackoff);
+    this.liveness = deps.liveness ?? new Liveness(config.staleMs, config.heartbeatMs);
     this.executor = new Executor({
       connector: deps.connector,
       conversations: deps.conversations,
@@ -155,7 +160,9 @@ export class Dispatcher {
     const { store, clock, owner, config } = this.deps;
     await this.deps.syncClock?.();
     await store.heartbeat(owner, clock.now());
-    await this.recover();
+    this.liveness.beat(true, clock.now());
+    // Processes sharing the store are judged only after this one has beaten for staleMs (Liveness).
+    if (!store.shared) await this.recover();
     await this.poll();
     this.timers.push(setInterval(() => void this.poll(), config.pollMs));
     this.timers.push(setInterval(() => this.track(this.beat()), config.heartbeatMs));
@@ -166,7 +173,9 @@ export class Dispatcher {
    * One heartbeat: measure the clock against the store's again, write the heartbeat, then take
    * over the work of processes that stopped beating. Recovery compares their heartbeats with this
    * clock, so it runs only right after a successful measurement (a step of this machine's clock,
-   * NTP or a VM resume, would otherwise declare live workers dead).
+   * NTP or a VM resume, would otherwise declare live workers dead), and only once this process's
+   * own heartbeats have gone through for staleMs without a gap (after a database outage every
+   * heartbeat is old, the live processes' too: see Liveness).
    */
   private async beat(): Promise<void> {
     const { store, clock, owner, logger } = this.deps;
@@ -177,8 +186,16 @@ export class Dispatcher {
         return false;
       },
     );
-    await store.heartbeat(owner, clock.now()).catch((e: unknown) => logger.warn({ err: (e as Error).message }, "heartbeat failed"));
-    if (synced && store.shared) await this.recover().catch((e: unknown) => logger.warn({ err: (e as Error).message }, "recovery failed"));
+    const beaten = await store.heartbeat(owner, clock.now()).then(
+      () => true,
+      (e: unknown) => {
+        logger.warn({ err: (e as Error).message }, "heartbeat failed");
+        return false;
+      },
+    );
+    this.liveness.beat(synced && beaten, clock.now());
+    if (synced && store.shared && this.liveness.mayJudgeOthers(clock.now()))
+      await this.recover().catch((e: unknown) => logger.warn({ err: (e as Error).message }, "recovery failed"));
   }
 
   /** New rows of a notification in these tenants (submitted here, or a page of an expansion). */
