@@ -3,12 +3,15 @@ import { z } from "zod";
 import { installOutsideLimit } from "../delivery/audience/reach.js";
 import { csvCell } from "../delivery/csv.js";
 import type { InstallationJobs, InstallationRequest } from "../delivery/install/jobs.js";
-import { errorResponse } from "../http/errors.js";
+import { errorResponse, readJson } from "../http/errors.js";
 import type { InstallationItem, InstallationJob } from "../store/ports.js";
 import { type ApiEnv, type ApiKeyVerifier, mayUseTenant, requireScope } from "./auth.js";
 import { bodyError, queryError } from "./validation.js";
 
 const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The largest request body: 10,000 ids of up to 400 characters, quoted, with room to spare. */
+const maxInstallationBodyBytes = 5 * 1024 * 1024;
 
 const ids = (what: string, max: number) =>
   z
@@ -97,13 +100,10 @@ export function installationRoutes(jobs: InstallationJobs | undefined, keys: Api
   };
 
   app.post("/v1/installations", requireScope(keys, "admin"), async (c) => {
-    let raw: unknown;
-    try {
-      raw = await c.req.json();
-    } catch {
-      return errorResponse(c, 400, "HERALD_E_INVALID_BODY", "The body must be JSON.");
-    }
-    const parsed = installationRequestSchema.safeParse(raw);
+    // The size limit, content type, nesting and NUL checks of every JSON route (readJson).
+    const raw = await readJson(c.req.raw, maxInstallationBodyBytes);
+    if (!raw.ok) return errorResponse(c, raw.status, raw.code, raw.message);
+    const parsed = installationRequestSchema.safeParse(raw.value);
     if (!parsed.success) return bodyError(c, parsed.error);
     const principal = c.get("principal");
     if (!mayUseTenant(principal, parsed.data.tenantId))

@@ -249,8 +249,8 @@ export function notificationRoutes(
     const status = q.data.status as DeliveryStatus | undefined;
     try {
       if (q.data.format === "csv") {
-        // Fail before the download starts when the id is unknown.
-        await engine.deliveries(id, { status }, { limit: 1 }, caller);
+        // Fail before the download starts when the id or the cursor is wrong (a 400 or 404, not a cut download).
+        await engine.deliveries(id, { status }, { cursor: q.data.cursor, limit: 1 }, caller);
         const stream = csvStream(
           deliveryCsvHeader,
           (v: ReturnType<typeof deliveryView>) => deliveryCsvHeader.map((k) => v[k]),

@@ -41,7 +41,8 @@ export function reportRoutes(engine: DeliveryEngine, keys: ApiKeyVerifier): Hono
     const filter = { tenantId: q.data.tenantId };
     try {
       if (q.data.format === "csv") {
-        await engine.blockedReport(filter, { limit: 1 }, caller);
+        // Fail before the download starts when the cursor is wrong (a 400, not a cut download).
+        await engine.blockedReport(filter, { cursor: q.data.cursor, limit: 1 }, caller);
         const stream = csvStream(
           header,
           (b: BlockedEntry) => {

@@ -63,6 +63,16 @@ export async function readJson(
   } catch (e) {
     return { ok: false, status: 400, code: "HERALD_E_MALFORMED_JSON", message: `The body is not valid JSON: ${(e as Error).message}` };
   }
+  // Herald walks a body recursively (sizes, templates, canonical hashes): one nested thousands of
+  // levels deep overflowed the stack (a 500). Refused here, before anything walks it.
+  const deep = tooDeepPath(value, "body");
+  if (deep !== undefined)
+    return {
+      ok: false,
+      status: 400,
+      code: "HERALD_E_INVALID_BODY",
+      message: `${deep}: nested more than ${maxJsonDepth} levels deep, the most Herald accepts (an Adaptive Card needs far fewer); flatten it.`,
+    };
   // JSON can carry a NUL or a lone UTF-16 surrogate only escaped; PostgreSQL stores neither in
   // text or jsonb (SQLSTATE 22021 / 22P05: a 500 before). Refused here, naming the field.
   const bad = /\\u(0000|d[89a-f])/i.test(text) ? unstorablePath(value, "body") : undefined;
@@ -74,6 +84,27 @@ export async function readJson(
       message: `${bad}: contains a NUL character (\\u0000) or half of a surrogate pair, which Herald cannot store; remove it.`,
     };
   return { ok: true, value };
+}
+
+/** How deep a request body's arrays and objects may nest. */
+export const maxJsonDepth = 64;
+
+/** The path of the first value nested deeper than maxJsonDepth (shortened), e.g. `body.data.a[0][0]…`; undefined when none. Iterative: the body may be deeper than the stack. */
+function tooDeepPath(value: unknown, root: string): string | undefined {
+  const stack: { value: unknown; depth: number; path: string }[] = [{ value, depth: 0, path: root }];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    if (item.value === null || typeof item.value !== "object") continue;
+    if (item.depth >= maxJsonDepth) return item.path.length > 120 ? `${item.path.slice(0, 120)}…` : item.path;
+    const depth = item.depth + 1;
+    if (Array.isArray(item.value)) {
+      for (let i = item.value.length - 1; i >= 0; i--)
+        stack.push({ value: item.value[i], depth, path: item.path.length > 120 ? item.path : `${item.path}[${i}]` });
+    } else {
+      for (const [k, v] of Object.entries(item.value).reverse())
+        stack.push({ value: v, depth, path: item.path.length > 120 ? item.path : `${item.path}.${k}` });
+    }
+  }
+  return undefined;
 }
 
 /** A lone half of a UTF-16 surrogate pair (what String.prototype.isWellFormed looks for; ES2024). */

@@ -166,6 +166,38 @@ forEachStore((stores) => {
     expect(missing.status).toBe(404);
   });
 
+  it("a body nested thousands of levels deep is a 400 naming where, not a 500 (a stack overflow before)", async () => {
+    const deep = (levels: number): unknown => {
+      let v: unknown = "x";
+      for (let i = 0; i < levels; i++) v = [v];
+      return v;
+    };
+    const card = (extra: unknown) => ({
+      audience: { conversations: [conv(0)] },
+      message: { card: { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "x", extra }] } },
+    });
+    for (const body of [card(deep(2_500)), { audience: { conversations: [conv(0)] }, message: { text: "x" }, data: { a: deep(2_500) } }]) {
+      const r = await call("POST", "/v1/notifications", body);
+      expect(r.status).toBe(400);
+      expect(r.json.error.code).toBe("HERALD_E_INVALID_BODY");
+      expect(r.json.error.message).toMatch(/^body\.(message\.card\.body\[0\]\.extra|data\.a)\[0\].*nested more than 64 levels/);
+    }
+    // Deep, but within the bound: accepted.
+    const fine = await call("POST", "/v1/notifications", card(deep(40)));
+    expect(fine.status).toBe(202);
+    await h.waitFor(fine.json.id, finished);
+  });
+
+  it("a CSV download with a cursor this server did not issue is a 400 before the download starts, not a cut 200", async () => {
+    const r = await call("POST", "/v1/notifications", { audience: { conversations: [conv(0)] }, message: { text: "csv" } });
+    await h.waitFor(r.json.id, finished);
+    for (const path of [`/v1/notifications/${r.json.id}/deliveries?format=csv&cursor=xyz`, "/v1/reports/blocked?format=csv&cursor=xyz"]) {
+      const csv = await call("GET", path);
+      expect(csv.status).toBe(400);
+      expect(csv.json.error.code).toBe("HERALD_E_BAD_CURSOR");
+    }
+  });
+
   it("a tenant-scoped key sends and reads only its tenants", async () => {
     // Another tenant's conversation answers like an unknown id: accepted, failed, never sent, the tenant never named.
     const received = h.received(30).received;

@@ -84,6 +84,24 @@ forEachStore((stores) => {
     expect(r.status).toBe(400);
   });
 
+  it("the body gets every JSON route's checks: content type, NUL characters, size (it was read with no limit)", async () => {
+    const post = (body: string, type = "application/json") =>
+      fetch(`${stack.heraldUrl}/v1/installations`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${STACK_API_KEY}`, "content-type": type },
+        body,
+      }).then(async (res) => ({ status: res.status, json: (await res.json()) as { error: { code: string; message: string } } }));
+    const text = await post(JSON.stringify({ users: ["x"], tenantId: tenantId() }), "text/plain");
+    expect(text.status).toBe(415);
+    expect(text.json.error.code).toBe("HERALD_E_CONTENT_TYPE");
+    const nul = await post('{"users":["a\\u0000b"],"tenantId":"t"}');
+    expect(nul.status).toBe(400);
+    expect(nul.json.error.message).toMatch(/^body\.users\[0\]: contains a NUL/);
+    const big = await post(JSON.stringify({ users: ["x".repeat(6 * 1024 * 1024)], tenantId: tenantId() }));
+    expect(big.status).toBe(413);
+    expect(big.json.error.code).toBe("HERALD_E_BODY_TOO_LARGE");
+  });
+
   it("herald install follows the job to its end and prints the counts", async () => {
     const write = process.stdout.write;
     let said = "";

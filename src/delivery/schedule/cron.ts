@@ -19,6 +19,9 @@ const optionsFor = (expression: string, zone: string, at: number) => ({ tz: zone
 
 /** Undefined when `expression` parses, else cron-parser's reason. */
 export function cronProblem(expression: string, zone: string): string | undefined {
+  // cron-parser reads a sixth field as seconds: "* * * * * *" would start a notification every second.
+  if (expression.trim().split(/\s+/).length > 5)
+    return "a seconds field is not supported: a schedule runs at most once a minute; give 5 fields (minute hour day-of-month month day-of-week)";
   try {
     const e = CronExpressionParser.parse(expression, optionsFor(expression, zone, 0));
     e.next();
