@@ -89,22 +89,38 @@ export async function readJson(
 /** How deep a request body's arrays and objects may nest. */
 export const maxJsonDepth = 64;
 
-/** The path of the first value nested deeper than maxJsonDepth (shortened), e.g. `body.data.a[0][0]…`; undefined when none. Iterative: the body may be deeper than the stack. */
+/**
+ * The path of the first value nested deeper than maxJsonDepth (shortened), e.g.
+ * `body.data.a[0][0]…`; undefined when none. Iterative (the body may be deeper than the stack),
+ * and it visits arrays and objects only: the path is built only for the one it refuses.
+ */
 function tooDeepPath(value: unknown, root: string): string | undefined {
-  const stack: { value: unknown; depth: number; path: string }[] = [{ value, depth: 0, path: root }];
-  for (let item = stack.pop(); item; item = stack.pop()) {
-    if (item.value === null || typeof item.value !== "object") continue;
-    if (item.depth >= maxJsonDepth) return item.path.length > 120 ? `${item.path.slice(0, 120)}…` : item.path;
-    const depth = item.depth + 1;
-    if (Array.isArray(item.value)) {
-      for (let i = item.value.length - 1; i >= 0; i--)
-        stack.push({ value: item.value[i], depth, path: item.path.length > 120 ? item.path : `${item.path}[${i}]` });
-    } else {
-      for (const [k, v] of Object.entries(item.value).reverse())
-        stack.push({ value: v, depth, path: item.path.length > 120 ? item.path : `${item.path}.${k}` });
-    }
+  type Node = { value: object; depth: number; parent: Node | undefined; key: string | number };
+  const stack: Node[] = [];
+  const push = (v: unknown, depth: number, parent: Node | undefined, key: string | number) => {
+    if (v !== null && typeof v === "object") stack.push({ value: v, depth, parent, key });
+  };
+  push(value, 0, undefined, "");
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    if (node.depth >= maxJsonDepth) return pathOf(node, root);
+    const depth = node.depth + 1;
+    if (Array.isArray(node.value)) for (let i = node.value.length - 1; i >= 0; i--) push(node.value[i], depth, node, i);
+    else for (const [k, v] of Object.entries(node.value)) push(v, depth, node, k);
   }
   return undefined;
+}
+
+/** `root.a[0].b…` from a node's parents, its first 120 characters. */
+function pathOf(node: { parent: unknown; key: string | number } | undefined, root: string): string {
+  const keys: (string | number)[] = [];
+  for (let n = node as { parent: unknown; key: string | number } | undefined; n?.parent !== undefined; n = n.parent as typeof n)
+    keys.push(n.key);
+  let path = root;
+  for (const k of keys.reverse()) {
+    path += typeof k === "number" ? `[${k}]` : `.${k}`;
+    if (path.length > 120) return `${path.slice(0, 120)}…`;
+  }
+  return path;
 }
 
 /** A lone half of a UTF-16 surrogate pair (what String.prototype.isWellFormed looks for; ES2024). */

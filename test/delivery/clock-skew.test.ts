@@ -73,11 +73,13 @@ describe("postgres store: processes whose clocks disagree", () => {
     // start() heartbeats and recovers the work of processes it finds dead, before it returns.
     await ahead.start();
     expect(await leaseOf(id)).toBe(behind.workerId);
-    // And at its next recoveries (one per heartbeat, 200 ms here): wait for two more heartbeats.
+    // And at its next recoveries (one per heartbeat, 200 ms here), which start once its own
+    // heartbeats have gone through for staleMs (1 s, Liveness): wait for that and two more heartbeats.
+    const judging = Date.now() + 1_000;
     const first = await heartbeatOf(ahead.workerId);
     const deadline = Date.now() + 10_000;
     let beats = 0;
-    for (let last = first; beats < 2; ) {
+    for (let last = first; beats < 2 || Date.now() < judging + 400; ) {
       if (Date.now() > deadline) throw new Error("the ahead process stopped heartbeating");
       await new Promise((r) => setTimeout(r, 50));
       const now = await heartbeatOf(ahead.workerId);

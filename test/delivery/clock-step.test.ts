@@ -59,6 +59,8 @@ describe("postgres: a process whose system clock steps forward", () => {
     await store.deliveries.claim(live.workerId, notification.id, h.emulator.org.user(0).tenantId, Date.now() + 60_000, 10);
     const other = mk(stepping);
     await other.start();
+    // It judges others once its own heartbeats have gone through for staleMs (1 s here; Liveness).
+    await new Promise((r) => setTimeout(r, 1_300));
     expect(await leaseOf(notification.id)).toBe(live.workerId);
     // NTP / VM resume steps the other machine's clock 60 s forward (staleMs is 1 s here).
     skew = 60_000;

@@ -136,22 +136,33 @@ it("after an outage longer than staleMs, the first process back leaves a live pr
 });
 
 it("Liveness: judges others only after staleMs of heartbeats without a gap", () => {
-  const l = new Liveness(1_000, 100);
-  expect(l.mayJudgeOthers(0)).toBe(false);
-  for (let t = 0; t <= 1_000; t += 100) l.beat(true, t);
-  expect(l.mayJudgeOthers(1_000)).toBe(true);
-  // A failed heartbeat starts the wait again.
-  l.beat(false, 1_100);
-  expect(l.mayJudgeOthers(1_100)).toBe(false);
-  for (let t = 1_200; t < 2_200; t += 100) l.beat(true, t);
-  expect(l.mayJudgeOthers(2_100)).toBe(false);
-  l.beat(true, 2_200);
-  expect(l.mayJudgeOthers(2_200)).toBe(true);
-  // So does a gap (a stalled event loop): two heartbeats further apart than two intervals.
-  l.beat(true, 2_600);
-  expect(l.mayJudgeOthers(2_600)).toBe(false);
-  // And no heartbeat for two intervals: it cannot vouch for now.
-  for (let t = 2_700; t <= 3_600; t += 100) l.beat(true, t);
-  expect(l.mayJudgeOthers(3_600)).toBe(true);
-  expect(l.mayJudgeOthers(3_900)).toBe(false);
+  let t = 0;
+  const l = new Liveness(1_000, 100, () => t);
+  const beatUntil = (end: number) => {
+    for (; t <= end; t += 100) l.beat();
+    t -= 100;
+  };
+  expect(l.mayJudgeOthers()).toBe(false);
+  beatUntil(900);
+  expect(l.mayJudgeOthers()).toBe(false);
+  t = 1_000;
+  l.beat();
+  expect(l.mayJudgeOthers()).toBe(true);
+  // One failed heartbeat (no beat at 1,100) is no gap.
+  t = 1_200;
+  l.beat();
+  expect(l.mayJudgeOthers()).toBe(true);
+  // Two heartbeats further apart than two intervals (an outage, a stalled event loop) start the wait again.
+  t = 1_500;
+  l.beat();
+  expect(l.mayJudgeOthers()).toBe(false);
+  t += 100;
+  beatUntil(2_400);
+  expect(l.mayJudgeOthers()).toBe(false);
+  t = 2_500;
+  l.beat();
+  expect(l.mayJudgeOthers()).toBe(true);
+  // No heartbeat for more than two intervals: it cannot vouch for now.
+  t = 2_800;
+  expect(l.mayJudgeOthers()).toBe(false);
 });

@@ -186,10 +186,9 @@ describe("schedule validation", () => {
     expect(bad({ localTime: "09:00", date: "2026-13-01" })).toMatch(/^schedule(\.|: )date:? must be a calendar date/);
     expect(bad({ cron: "every day" })).toMatch(/^schedule(\.|: )cron:? is not a valid cron expression/);
     // A sixth field is seconds to the parser: every second, a notification (the fuzzer's find).
-    expect(bad({ cron: "* * * * * *" })).toMatch(
-      /^schedule(\.|: )cron:? is not a valid cron expression \(a seconds field is not supported/,
-    );
-    expect(bad({ cron: "*/5 * * * *" })).toBe("ok");
+    for (const cron of ["* * * * * *", "@secondly", "0,30 * * * * *"])
+      expect(bad({ cron })).toMatch(/^schedule(\.|: )cron:? is not a valid cron expression \(it fires more than once a minute/);
+    for (const cron of ["*/5 * * * *", "@daily", "0 0 9 * * 1-5"]) expect(bad({ cron })).toBe("ok");
     expect(bad({ at: "tomorrow" })).toMatch(/^schedule(\.|: )at:? must be an ISO 8601 time/);
     expect(bad({ localTime: "09:00", date: "2026-03-09", timeZone: "Asia/Tokyo", ifPassed: "nextDay" })).toBe("ok");
     expect(bad("2026-03-09T09:00:00Z")).toBe("ok");

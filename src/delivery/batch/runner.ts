@@ -57,7 +57,7 @@ export interface BatchRunnerDeps {
    * Whether this process may judge others dead by their heartbeats now (Liveness: not until its
    * own heartbeats have gone through for staleMs); default: always. Only a shared store asks it.
    */
-  mayJudgeOthers?: ((now: number) => boolean) | undefined;
+  mayJudgeOthers?: (() => boolean) | undefined;
   /** The process's credential gate (shared with single sends). */
   credentials: CredentialGate;
   /** Where to send for a tenant when a row names no serviceUrl. */
@@ -156,8 +156,9 @@ export class BatchRunner {
 
   /**
    * Before the dispatcher starts: the work of dead processes is taken over (rows taken before
-   * owners were recorded too, by their age), notifications among `active` that went through the
-   * batch path stay on it, and the sweep starts.
+   * owners were recorded too, by their age; sharing the store, only once this process may judge
+   * others, see mayJudgeOthers: then by the timer's sweep), notifications among `active` that went
+   * through the batch path stay on it, and the sweep starts.
    */
   async start(active: readonly string[]): Promise<void> {
     await this.sweep();
@@ -183,7 +184,7 @@ export class BatchRunner {
     const now = clock.now();
     // Sharing the store, others are judged only once this process's heartbeats vouch for the
     // database (Liveness: after an outage every heartbeat is old, the live processes' too).
-    if (deliveries.shared && !(this.deps.mayJudgeOthers?.(now) ?? true)) return;
+    if (deliveries.shared && !(this.deps.mayJudgeOthers?.() ?? true)) return;
     const live: BatchLiveness = {
       self: owner,
       staleBefore: now - staleMs,
@@ -193,8 +194,6 @@ export class BatchRunner {
       unowned: this.unownedPending,
     };
     const recovered = await store.recoverSubmits(live, inFlightPolicy, inFlight());
-    // Rows without an owner (taken before owners were recorded) are looked at by the first sweep that runs.
-    this.unownedPending = false;
     for (const r of recovered) {
       logger.warn({ ...r, policy: inFlightPolicy }, "took over a batch submit of a stopped process");
       if (inFlightPolicy === "resend") {
@@ -212,6 +211,8 @@ export class BatchRunner {
       this.mark(op.notificationId);
       this.resume(op);
     }
+    // Rows without an owner (taken before owners were recorded): looked at until a sweep gets through both steps.
+    this.unownedPending = false;
   }
 
   /** Send what is ready of a batch notification (no-op when already working on it). */

@@ -165,7 +165,7 @@ export function createBatchPath(d: BatchPathDeps): BatchPath {
           owner: d.owner,
           staleMs: d.config.staleMs,
           sweepMs: d.config.heartbeatMs,
-          mayJudgeOthers: (now) => d.liveness?.mayJudgeOthers(now) ?? true,
+          mayJudgeOthers: () => d.liveness?.mayJudgeOthers() ?? true,
           credentials,
           serviceUrlOf: () => d.config.defaultServiceUrl,
           activityOf: d.activityOf,

@@ -113,6 +113,7 @@ export class Dispatcher {
   private timers: NodeJS.Timeout[] = [];
   private polling: Promise<void> | undefined;
   private pollAgain = false;
+  private beating = false;
   private started = false;
 
   constructor(private readonly deps: DispatcherDeps) {
@@ -160,12 +161,19 @@ export class Dispatcher {
     const { store, clock, owner, config } = this.deps;
     await this.deps.syncClock?.();
     await store.heartbeat(owner, clock.now());
-    this.liveness.beat(true, clock.now());
+    this.liveness.beat();
     // Processes sharing the store are judged only after this one has beaten for staleMs (Liveness).
     if (!store.shared) await this.recover();
     await this.poll();
     this.timers.push(setInterval(() => void this.poll(), config.pollMs));
-    this.timers.push(setInterval(() => this.track(this.beat()), config.heartbeatMs));
+    this.timers.push(
+      setInterval(() => {
+        // One at a time: a slow database must not stack beats (each measures the clock again).
+        if (this.beating) return;
+        this.beating = true;
+        this.track(this.beat().finally(() => (this.beating = false)));
+      }, config.heartbeatMs),
+    );
     for (const t of this.timers) t.unref();
   }
 
@@ -193,8 +201,8 @@ export class Dispatcher {
         return false;
       },
     );
-    this.liveness.beat(synced && beaten, clock.now());
-    if (synced && store.shared && this.liveness.mayJudgeOthers(clock.now()))
+    if (synced && beaten) this.liveness.beat();
+    if (synced && store.shared && this.liveness.mayJudgeOthers())
       await this.recover().catch((e: unknown) => logger.warn({ err: (e as Error).message }, "recovery failed"));
   }
 

@@ -17,13 +17,11 @@ export const earliestZone = "Etc/GMT-14";
  */
 const optionsFor = (expression: string, zone: string, at: number) => ({ tz: zone, currentDate: new Date(at), hashSeed: expression });
 
-/** Undefined when `expression` parses, else cron-parser's reason. */
+/** Undefined when `expression` parses and runs at most once a minute, else the reason. */
 export function cronProblem(expression: string, zone: string): string | undefined {
-  // cron-parser reads a sixth field as seconds: "* * * * * *" would start a notification every second.
-  if (expression.trim().split(/\s+/).length > 5)
-    return "a seconds field is not supported: a schedule runs at most once a minute; give 5 fields (minute hour day-of-month month day-of-week)";
   try {
     const e = CronExpressionParser.parse(expression, optionsFor(expression, zone, 0));
+    if (subMinute(e)) return subMinuteProblem;
     e.next();
     return undefined;
   } catch (err) {
@@ -31,10 +29,20 @@ export function cronProblem(expression: string, zone: string): string | undefine
   }
 }
 
+/**
+ * cron-parser reads a sixth field, and `@secondly`, as seconds: `* * * * * *` would start a
+ * notification every second. A schedule fires at most once a minute: one second value only.
+ */
+const subMinute = (e: ReturnType<typeof CronExpressionParser.parse>): boolean => e.fields.second.values.length > 1;
+const subMinuteProblem =
+  "it fires more than once a minute (a seconds field or @secondly); a schedule runs at most once a minute: give 5 fields (minute hour day-of-month month day-of-week)";
+
 /** The first occurrence strictly after `after` (ms), or undefined when none comes before `until`. */
 export function nextRun(expression: string, zone: string, after: number, until?: number | undefined): number | undefined {
   try {
     const e = CronExpressionParser.parse(expression, optionsFor(expression, zone, after));
+    // A series stored before sub-minute crons were refused runs no more (cronProblem).
+    if (subMinute(e)) return undefined;
     const at = e.next().getTime();
     return until !== undefined && at > until ? undefined : at;
   } catch {
