@@ -34,6 +34,8 @@ export class Liveness {
   /** Whether heartbeats have gone through without a gap for staleMs, the last one recently. */
   mayJudgeOthers(): boolean {
     const now = this.monotonic();
-    return this.since !== undefined && this.last !== undefined && now - this.last <= 2 * this.heartbeatMs && now - this.since >= this.staleMs;
+    return (
+      this.since !== undefined && this.last !== undefined && now - this.last <= 2 * this.heartbeatMs && now - this.since >= this.staleMs
+    );
   }
 }
