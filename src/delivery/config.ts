@@ -141,8 +141,10 @@ export function resolveDeliveryConfig(partial: Partial<DeliveryConfig> = {}): Re
   if (!(c.blockedRetryMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: blockedRetryMs must be ≥ 0 (got ${c.blockedRetryMs}).`);
   if (!(c.resultDelayMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: resultDelayMs must be ≥ 0 (got ${c.resultDelayMs}).`);
   if (!(c.batchDelayMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: batchDelayMs must be ≥ 0 (got ${c.batchDelayMs}).`);
-  if (c.staleMs <= c.heartbeatMs)
-    throw new RangeError(`HERALD_E_DELIVERY_CONFIG: staleMs (${c.staleMs}) must exceed heartbeatMs (${c.heartbeatMs}).`);
+  // A process judges others only after staleMs of its own heartbeats without a gap of two
+  // intervals (Liveness): a live process must get a heartbeat in well within that window.
+  if (c.staleMs < 3 * c.heartbeatMs)
+    throw new RangeError(`HERALD_E_DELIVERY_CONFIG: staleMs (${c.staleMs}) must be at least 3 × heartbeatMs (${c.heartbeatMs}).`);
   if (c.inFlightPolicy !== "unknown" && c.inFlightPolicy !== "resend")
     throw new RangeError(`HERALD_E_DELIVERY_CONFIG: inFlightPolicy must be "unknown" or "resend".`);
   return Object.freeze(c);

@@ -21,3 +21,8 @@ describe("DeliveryConfig.tenantTick", () => {
     if (accepted) for (const w of policiesFor(50, 1, tenantTick).tenant) expect(() => compileWindow(w)).not.toThrow();
   });
 });
+
+it("staleMs must be at least 3 heartbeats: a process judges others only after staleMs of its own heartbeats without a gap of two", () => {
+  expect(() => resolveDeliveryConfig({ heartbeatMs: 5_000, staleMs: 6_000 })).toThrow(/staleMs \(6000\) must be at least 3 × heartbeatMs/);
+  expect(resolveDeliveryConfig({ heartbeatMs: 5_000, staleMs: 15_000 }).staleMs).toBe(15_000);
+});
