@@ -92,26 +92,43 @@ export const maxJsonDepth = 64;
 /**
  * The path of the first value nested deeper than maxJsonDepth (shortened), e.g.
  * `body.data.a[0][0]…`; undefined when none. Iterative (the body may be deeper than the stack),
- * and it visits arrays and objects only: the path is built only for the one it refuses.
+ * depth-first in document order; it keeps arrays and objects only, and builds the path only for
+ * the one it refuses.
  */
 function tooDeepPath(value: unknown, root: string): string | undefined {
-  type Node = { value: object; depth: number; parent: Node | undefined; key: string | number };
-  const stack: Node[] = [];
-  const push = (v: unknown, depth: number, parent: Node | undefined, key: string | number) => {
-    if (v !== null && typeof v === "object") stack.push({ value: v, depth, parent, key });
+  type Node = { parent: Node | undefined; key: string | number };
+  const values: object[] = [];
+  const depths: number[] = [];
+  const nodes: Node[] = [];
+  const push = (v: unknown, depth: number, node: Node) => {
+    if (v === null || typeof v !== "object") return;
+    values.push(v);
+    depths.push(depth);
+    nodes.push(node);
   };
-  push(value, 0, undefined, "");
-  for (let node = stack.pop(); node; node = stack.pop()) {
-    if (node.depth >= maxJsonDepth) return pathOf(node, root);
-    const depth = node.depth + 1;
-    if (Array.isArray(node.value)) for (let i = node.value.length - 1; i >= 0; i--) push(node.value[i], depth, node, i);
-    else for (const [k, v] of Object.entries(node.value)) push(v, depth, node, k);
+  push(value, 0, { parent: undefined, key: "" });
+  while (values.length > 0) {
+    const v = values.pop() as object;
+    const depth = depths.pop() as number;
+    const node = nodes.pop() as Node;
+    if (depth >= maxJsonDepth) return pathOf(node, root);
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--)
+        if (v[i] !== null && typeof v[i] === "object") push(v[i], depth + 1, { parent: node, key: i });
+    } else {
+      const keys: string[] = [];
+      for (const k in v) if (Object.hasOwn(v, k)) keys.push(k);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const child = (v as Record<string, unknown>)[keys[i] as string];
+        if (child !== null && typeof child === "object") push(child, depth + 1, { parent: node, key: keys[i] as string });
+      }
+    }
   }
   return undefined;
 }
 
 /** `root.a[0].b…` from a node's parents, its first 120 characters. */
-function pathOf(node: { parent: unknown; key: string | number } | undefined, root: string): string {
+function pathOf(node: { parent: unknown; key: string | number }, root: string): string {
   const keys: (string | number)[] = [];
   for (let n = node as { parent: unknown; key: string | number } | undefined; n?.parent !== undefined; n = n.parent as typeof n)
     keys.push(n.key);

@@ -60,7 +60,7 @@ describe("postgres: a process whose system clock steps forward", () => {
     const other = mk(stepping);
     await other.start();
     // It judges others once its own heartbeats have gone through for staleMs (1 s here; Liveness).
-    await new Promise((r) => setTimeout(r, 1_300));
+    await new Promise((r) => setTimeout(r, 2_000));
     expect(await leaseOf(notification.id)).toBe(live.workerId);
     // NTP / VM resume steps the other machine's clock 60 s forward (staleMs is 1 s here).
     skew = 60_000;

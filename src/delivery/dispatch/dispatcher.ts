@@ -114,6 +114,7 @@ export class Dispatcher {
   private polling: Promise<void> | undefined;
   private pollAgain = false;
   private beating = false;
+  private recovering = false;
   private started = false;
 
   constructor(private readonly deps: DispatcherDeps) {
@@ -202,8 +203,16 @@ export class Dispatcher {
       },
     );
     if (synced && beaten) this.liveness.beat();
-    if (synced && store.shared && this.liveness.mayJudgeOthers())
-      await this.recover().catch((e: unknown) => logger.warn({ err: (e as Error).message }, "recovery failed"));
+    // Recovery runs beside the heartbeats, never in their way: a long takeover (many notifications,
+    // lock waits) must not stop this process's own heartbeats, or the others would take it for dead.
+    if (synced && store.shared && !this.recovering && this.liveness.mayJudgeOthers()) {
+      this.recovering = true;
+      this.track(
+        this.recover()
+          .catch((e: unknown) => logger.warn({ err: (e as Error).message }, "recovery failed"))
+          .finally(() => (this.recovering = false)),
+      );
+    }
   }
 
   /** New rows of a notification in these tenants (submitted here, or a page of an expansion). */

@@ -8,11 +8,14 @@
  * without). So a process judges others only once its own heartbeats have gone through, without a
  * gap, for staleMs: by then every live process reaching the same database has written a fresh one.
  *
- * A gap is two successful heartbeats further apart than two heartbeat intervals: an outage, or
- * this process's event loop stalled (it cannot vouch for that time either). A single failed
- * heartbeat (a busy connection pool) is no gap by itself. Times are monotonic (performance.now),
+ * A gap is two successful heartbeats further apart than two and a half heartbeat intervals: an
+ * outage, or this process's event loop stalled (it cannot vouch for that time either). A single
+ * failed or skipped heartbeat (a busy connection pool), with its timer's jitter, is no gap. Times are monotonic (performance.now),
  * not the store's clock, whose offset is measured again at every beat.
  */
+/** Heartbeat intervals between two successful heartbeats that still count as unbroken (config requires staleMs ≥ 3 intervals). */
+const maxGap = 2.5;
+
 export class Liveness {
   /** When the current unbroken run of successful heartbeats began (undefined: none yet). */
   private since: number | undefined;
@@ -27,7 +30,7 @@ export class Liveness {
   /** A heartbeat went through now. */
   beat(): void {
     const at = this.monotonic();
-    if (this.since === undefined || this.last === undefined || at - this.last > 2 * this.heartbeatMs) this.since = at;
+    if (this.since === undefined || this.last === undefined || at - this.last > maxGap * this.heartbeatMs) this.since = at;
     this.last = at;
   }
 
@@ -35,7 +38,10 @@ export class Liveness {
   mayJudgeOthers(): boolean {
     const now = this.monotonic();
     return (
-      this.since !== undefined && this.last !== undefined && now - this.last <= 2 * this.heartbeatMs && now - this.since >= this.staleMs
+      this.since !== undefined &&
+      this.last !== undefined &&
+      now - this.last <= maxGap * this.heartbeatMs &&
+      now - this.since >= this.staleMs
     );
   }
 }
