@@ -141,10 +141,11 @@ export function resolveDeliveryConfig(partial: Partial<DeliveryConfig> = {}): Re
   if (!(c.blockedRetryMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: blockedRetryMs must be ≥ 0 (got ${c.blockedRetryMs}).`);
   if (!(c.resultDelayMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: resultDelayMs must be ≥ 0 (got ${c.resultDelayMs}).`);
   if (!(c.batchDelayMs >= 0)) throw new RangeError(`HERALD_E_DELIVERY_CONFIG: batchDelayMs must be ≥ 0 (got ${c.batchDelayMs}).`);
-  // A process judges others only after staleMs of its own heartbeats without a gap of two
-  // intervals (Liveness): a live process must get a heartbeat in well within that window.
-  if (c.staleMs < 3 * c.heartbeatMs)
-    throw new RangeError(`HERALD_E_DELIVERY_CONFIG: staleMs (${c.staleMs}) must be at least 3 × heartbeatMs (${c.heartbeatMs}).`);
+  // A process judges others only after staleMs of its own heartbeats without a gap of 2.5
+  // intervals (Liveness). A peer's last heartbeat before an outage may be an interval older than
+  // the outage: staleMs must exceed the gap plus that interval, with a margin.
+  if (c.staleMs < 4 * c.heartbeatMs)
+    throw new RangeError(`HERALD_E_DELIVERY_CONFIG: staleMs (${c.staleMs}) must be at least 4 × heartbeatMs (${c.heartbeatMs}).`);
   if (c.inFlightPolicy !== "unknown" && c.inFlightPolicy !== "resend")
     throw new RangeError(`HERALD_E_DELIVERY_CONFIG: inFlightPolicy must be "unknown" or "resend".`);
   return Object.freeze(c);

@@ -92,7 +92,8 @@ export const maxJsonDepth = 64;
 /**
  * The path of the first value nested deeper than maxJsonDepth (shortened), e.g.
  * `body.data.a[0][0]…`; undefined when none. Iterative (the body may be deeper than the stack),
- * depth-first in document order; it keeps arrays and objects only, and builds the path only for
+ * depth-first in the parsed order (document order, but for integer-like keys, which come first);
+ * it keeps arrays and objects only, and builds the path only for
  * the one it refuses.
  */
 function tooDeepPath(value: unknown, root: string): string | undefined {

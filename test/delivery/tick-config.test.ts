@@ -22,7 +22,9 @@ describe("DeliveryConfig.tenantTick", () => {
   });
 });
 
-it("staleMs must be at least 3 heartbeats: a process judges others only after staleMs of its own heartbeats without a gap of two", () => {
-  expect(() => resolveDeliveryConfig({ heartbeatMs: 5_000, staleMs: 6_000 })).toThrow(/staleMs \(6000\) must be at least 3 × heartbeatMs/);
-  expect(resolveDeliveryConfig({ heartbeatMs: 5_000, staleMs: 15_000 }).staleMs).toBe(15_000);
+it("staleMs must be at least 4 heartbeats: the liveness gate's gap (2.5) plus the interval a peer's last heartbeat may be older than an outage", () => {
+  expect(() => resolveDeliveryConfig({ heartbeatMs: 5_000, staleMs: 15_000 })).toThrow(
+    /staleMs \(15000\) must be at least 4 × heartbeatMs/,
+  );
+  expect(resolveDeliveryConfig({ heartbeatMs: 5_000, staleMs: 20_000 }).staleMs).toBe(20_000);
 });

@@ -205,7 +205,7 @@ export class Dispatcher {
     if (synced && beaten) this.liveness.beat();
     // Recovery runs beside the heartbeats, never in their way: a long takeover (many notifications,
     // lock waits) must not stop this process's own heartbeats, or the others would take it for dead.
-    if (synced && store.shared && !this.recovering && this.liveness.mayJudgeOthers()) {
+    if (synced && store.shared && !this.recovering && !this.abort.signal.aborted && this.liveness.mayJudgeOthers()) {
       this.recovering = true;
       this.track(
         this.recover()
@@ -307,7 +307,10 @@ export class Dispatcher {
     await phase("audience expansions", () => Promise.allSettled([...this.expansions.values()]));
     await phase("polling", () => Promise.resolve(this.polling));
     await phase("result writes", () => this.writes.drain());
-    await phase("side tasks", () => Promise.allSettled([...this.side]));
+    // Until none is left: a beat still running may start a recovery while the first ones settle.
+    await phase("side tasks", async () => {
+      while (this.side.size > 0) await Promise.allSettled([...this.side]);
+    });
     if (this.started) await phase("retire", () => this.deps.store.retire(this.deps.owner, this.deps.clock.now()));
   }
 

@@ -13,7 +13,7 @@
  * failed or skipped heartbeat (a busy connection pool), with its timer's jitter, is no gap. Times are monotonic (performance.now),
  * not the store's clock, whose offset is measured again at every beat.
  */
-/** Heartbeat intervals between two successful heartbeats that still count as unbroken (config requires staleMs ≥ 3 intervals). */
+/** Heartbeat intervals between two successful heartbeats that still count as unbroken (config requires staleMs ≥ 4 intervals). */
 const maxGap = 2.5;
 
 export class Liveness {
