@@ -1,3 +1,6 @@
+/** Heartbeat intervals between two successful heartbeats that still count as unbroken (config requires staleMs ≥ 4 intervals). */
+const maxGap = 2.5;
+
 /**
  * Whether this process may judge another one dead by its old heartbeat (and take over its rows).
  *
@@ -10,12 +13,10 @@
  *
  * A gap is two successful heartbeats further apart than two and a half heartbeat intervals: an
  * outage, or this process's event loop stalled (it cannot vouch for that time either). A single
- * failed or skipped heartbeat (a busy connection pool), with its timer's jitter, is no gap. Times are monotonic (performance.now),
- * not the store's clock, whose offset is measured again at every beat.
+ * failed or skipped heartbeat (a busy connection pool), with its timer's jitter, is no gap. Times
+ * are monotonic (performance.now), not the store's clock, whose offset is measured again at every
+ * beat.
  */
-/** Heartbeat intervals between two successful heartbeats that still count as unbroken (config requires staleMs ≥ 4 intervals). */
-const maxGap = 2.5;
-
 export class Liveness {
   /** When the current unbroken run of successful heartbeats began (undefined: none yet). */
   private since: number | undefined;
