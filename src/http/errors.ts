@@ -89,39 +89,31 @@ export async function readJson(
 /** How deep a request body's arrays and objects may nest. */
 export const maxJsonDepth = 64;
 
+/** An array or object tooDeepPath met: how deep, and where it sits (for the path of the one refused). */
+type JsonNode = { value: object; depth: number; parent: JsonNode | undefined; key: string | number };
+
 /**
- * The path of the first value nested deeper than maxJsonDepth (shortened), e.g.
+ * The path of the first array or object nested deeper than maxJsonDepth (shortened), e.g.
  * `body.data.a[0][0]…`; undefined when none. Iterative (the body may be deeper than the stack),
- * depth-first in the parsed order (document order, but for integer-like keys, which come first);
- * it keeps arrays and objects only, and builds the path only for
- * the one it refuses.
+ * depth-first in the parsed order (document order, but integer-like keys come first); the path
+ * is built only for the one it refuses.
  */
 function tooDeepPath(value: unknown, root: string): string | undefined {
-  type Node = { parent: Node | undefined; key: string | number };
-  const values: object[] = [];
-  const depths: number[] = [];
-  const nodes: Node[] = [];
-  const push = (v: unknown, depth: number, node: Node) => {
-    if (v === null || typeof v !== "object") return;
-    values.push(v);
-    depths.push(depth);
-    nodes.push(node);
+  const stack: JsonNode[] = [];
+  const push = (v: unknown, depth: number, parent: JsonNode | undefined, key: string | number) => {
+    if (v !== null && typeof v === "object") stack.push({ value: v, depth, parent, key });
   };
-  push(value, 0, { parent: undefined, key: "" });
-  while (values.length > 0) {
-    const v = values.pop() as object;
-    const depth = depths.pop() as number;
-    const node = nodes.pop() as Node;
-    if (depth >= maxJsonDepth) return pathOf(node, root);
+  push(value, 0, undefined, "");
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    if (node.depth >= maxJsonDepth) return pathOf(node, root);
+    const v = node.value;
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--)
-        if (v[i] !== null && typeof v[i] === "object") push(v[i], depth + 1, { parent: node, key: i });
+      for (let i = v.length - 1; i >= 0; i--) push(v[i], node.depth + 1, node, i);
     } else {
-      const keys: string[] = [];
-      for (const k in v) if (Object.hasOwn(v, k)) keys.push(k);
+      const keys = Object.keys(v);
       for (let i = keys.length - 1; i >= 0; i--) {
-        const child = (v as Record<string, unknown>)[keys[i] as string];
-        if (child !== null && typeof child === "object") push(child, depth + 1, { parent: node, key: keys[i] as string });
+        const k = keys[i] as string;
+        push((v as Record<string, unknown>)[k], node.depth + 1, node, k);
       }
     }
   }
@@ -129,10 +121,9 @@ function tooDeepPath(value: unknown, root: string): string | undefined {
 }
 
 /** `root.a[0].b…` from a node's parents, its first 120 characters. */
-function pathOf(node: { parent: unknown; key: string | number }, root: string): string {
+function pathOf(node: JsonNode, root: string): string {
   const keys: (string | number)[] = [];
-  for (let n = node as { parent: unknown; key: string | number } | undefined; n?.parent !== undefined; n = n.parent as typeof n)
-    keys.push(n.key);
+  for (let n: JsonNode | undefined = node; n?.parent !== undefined; n = n.parent) keys.push(n.key);
   let path = root;
   for (const k of keys.reverse()) {
     path += typeof k === "number" ? `[${k}]` : `.${k}`;

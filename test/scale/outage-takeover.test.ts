@@ -138,31 +138,29 @@ it("after an outage longer than staleMs, the first process back leaves a live pr
 it("Liveness: judges others only after staleMs of heartbeats without a gap", () => {
   let t = 0;
   const l = new Liveness(1_000, 100, () => t);
-  const beatUntil = (end: number) => {
-    for (; t <= end; t += 100) l.beat();
-    t -= 100;
+  const beatAt = (...times: number[]) => {
+    for (const at of times) {
+      t = at;
+      l.beat();
+    }
   };
+  const every100 = (from: number, to: number) => Array.from({ length: (to - from) / 100 + 1 }, (_, i) => from + 100 * i);
   expect(l.mayJudgeOthers()).toBe(false);
-  beatUntil(900);
+  beatAt(...every100(0, 900));
   expect(l.mayJudgeOthers()).toBe(false);
-  t = 1_000;
-  l.beat();
+  beatAt(1_000);
   expect(l.mayJudgeOthers()).toBe(true);
   // One failed heartbeat (no beat at 1,100) is no gap.
-  t = 1_200;
-  l.beat();
+  beatAt(1_200);
   expect(l.mayJudgeOthers()).toBe(true);
-  // Two heartbeats further apart than two intervals (an outage, a stalled event loop) start the wait again.
-  t = 1_500;
-  l.beat();
+  // Two heartbeats further apart than two and a half intervals (an outage, a stalled event loop) start the wait again.
+  beatAt(1_500);
   expect(l.mayJudgeOthers()).toBe(false);
-  t += 100;
-  beatUntil(2_400);
+  beatAt(...every100(1_600, 2_400));
   expect(l.mayJudgeOthers()).toBe(false);
-  t = 2_500;
-  l.beat();
+  beatAt(2_500);
   expect(l.mayJudgeOthers()).toBe(true);
-  // No heartbeat for more than two intervals: it cannot vouch for now.
+  // No heartbeat for more than two and a half intervals: it cannot vouch for now.
   t = 2_800;
   expect(l.mayJudgeOthers()).toBe(false);
 });

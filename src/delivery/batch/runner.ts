@@ -107,7 +107,7 @@ export class BatchRunner {
   private readonly op: OperationDeps;
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
-  /** The next sweep also takes rows without an owner (BatchLiveness.unowned): only the first that runs. */
+  /** Sweeps also take rows without an owner (BatchLiveness.unowned) until one gets through. */
   private unownedPending = true;
 
   constructor(private readonly deps: BatchRunnerDeps) {

@@ -484,12 +484,9 @@ export class Executor {
       { tenantId: job.tenantId, bucket: bucket.key, tenant: tenant !== undefined, untilMs: until - this.deps.clock.now() },
       "Teams answered 429; its bucket waits out the Retry-After",
     );
-    this.deps.track(holdAfter429(this.deps.limiter, [bucket.key], until, logger));
-    this.blocks.set(bucket.key, Math.max(until, this.blocks.get(bucket.key) ?? 0));
-    if (tenant) {
-      this.deps.track(holdAfter429(this.deps.limiter, [tenant.key], until, logger));
-      this.blocks.set(tenant.key, Math.max(until, this.blocks.get(tenant.key) ?? 0));
-    }
+    const keys = tenant ? [bucket.key, tenant.key] : [bucket.key];
+    this.deps.track(holdAfter429(this.deps.limiter, keys, until, logger));
+    for (const k of keys) this.blocks.set(k, Math.max(until, this.blocks.get(k) ?? 0));
   }
 
   /** Until when a 429 this process saw still holds the job's tenant or conversation, if it does. */
