@@ -175,8 +175,20 @@ export interface DeliveryKey {
 /** Key of a delivery for Sets and Maps. */
 export const deliveryKeyString = (k: DeliveryKey): string => `${k.notificationId}\u0000${k.seq}`;
 
+/**
+ * A delivery row as one claim leased it: `lease` is that claim's number (a fencing token). A write
+ * about the row (mark, result, release) applies only while the row still holds this lease, so a
+ * write replayed after its lease ended (a retry of a write whose commit went through) changes nothing.
+ */
+export interface LeasedKey extends DeliveryKey {
+  lease: number;
+}
+
+/** The key and lease of a job, without the rest (what marks and results carry). */
+export const leasedKey = (j: LeasedKey): LeasedKey => ({ notificationId: j.notificationId, seq: j.seq, lease: j.lease });
+
 /** A claimed row: everything needed to do its work without another read. */
-export interface Job extends DeliveryKey {
+export interface Job extends LeasedKey {
   op: DeliveryOp;
   kind: RecipientKind;
   tenantId: string;
@@ -202,7 +214,7 @@ export interface RowError {
  * attempt count after this attempt. `conversationId`/`serviceUrl` carry a chat created on the way.
  */
 export type JobResult =
-  | (DeliveryKey & {
+  | (LeasedKey & {
       kind: "sent";
       attempts: number;
       activityId: string | undefined;
@@ -210,7 +222,7 @@ export type JobResult =
       conversationId?: string | undefined;
       serviceUrl?: string | undefined;
     })
-  | (DeliveryKey & {
+  | (LeasedKey & {
       kind: "retry";
       op: DeliveryOp;
       attempts: number;
@@ -222,7 +234,7 @@ export type JobResult =
       conversationId?: string | undefined;
       serviceUrl?: string | undefined;
     })
-  | (DeliveryKey & {
+  | (LeasedKey & {
       kind: "final";
       /** `unknown`: the request may have reached Teams and was not repeated; `canceled`: a duplicate of another row. */
       status: "failed" | "blocked" | "notFound" | "unknown" | "canceled";
@@ -230,12 +242,12 @@ export type JobResult =
       error: RowError;
       conversationId?: string | undefined;
     })
-  | (DeliveryKey & { kind: "edited"; version: number; attempts: number })
-  | (DeliveryKey & { kind: "editFailed"; attempts: number; error: RowError })
-  | (DeliveryKey & { kind: "deleted"; attempts: number })
-  | (DeliveryKey & { kind: "deleteFailed"; attempts: number; error: RowError })
+  | (LeasedKey & { kind: "edited"; version: number; attempts: number })
+  | (LeasedKey & { kind: "editFailed"; attempts: number; error: RowError })
+  | (LeasedKey & { kind: "deleted"; attempts: number })
+  | (LeasedKey & { kind: "deleteFailed"; attempts: number; error: RowError })
   /** Not attempted (tenant paused, stopping): back to the pool at `dueAt` (default now), nothing counted. */
-  | (DeliveryKey & { kind: "release"; dueAt?: number | undefined; conversationId?: string | undefined; serviceUrl?: string | undefined });
+  | (LeasedKey & { kind: "release"; dueAt?: number | undefined; conversationId?: string | undefined; serviceUrl?: string | undefined });
 
 /** A page of a cursor-paged listing. */
 export interface Page<T> {

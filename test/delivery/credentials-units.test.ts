@@ -213,6 +213,7 @@ describe("credential gate in the executor", () => {
     const job = (op: "edit" | "send", seq: number): Job => ({
       notificationId: "n1",
       seq,
+      lease: 1,
       op,
       kind: "conversation",
       tenantId: "t1",

@@ -44,6 +44,7 @@ it("install steps waiting in the FIFO start after a pause the lane's loop slept 
   const jobs: Job[] = Array.from({ length: total }, (_, i) => ({
     notificationId: "n1",
     seq: i + 1,
+    lease: 1,
     op: "send",
     kind: "user",
     tenantId: "t1",

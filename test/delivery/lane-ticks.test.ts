@@ -39,6 +39,7 @@ function sends(tenantId: string, notificationId: string, n: number, from = 1): J
   return Array.from({ length: n }, (_, i) => ({
     notificationId,
     seq: from + i,
+    lease: 1,
     op: "send",
     kind: "user",
     tenantId,

@@ -40,8 +40,8 @@ forEachStore((stores) => {
     const rows = (await h.engine.deliveries(notification.id, {}, { limit: 10 })).items;
     expect(rows.map((r) => r.kind)).toEqual(["user", "user"]);
     const chat = { conversationId: h.emulator.org.personalConversationId(7), serviceUrl: h.emulator.connectorUrl };
-    const a = await store.deliveries.claimChat("w", { notificationId: notification.id, seq: rows[0]!.seq }, chat, Date.now());
-    const b = await store.deliveries.claimChat("w", { notificationId: notification.id, seq: rows[1]!.seq }, chat, Date.now());
+    const a = await store.deliveries.claimChat("w", { notificationId: notification.id, seq: rows[0]!.seq, lease: 0 }, chat, Date.now());
+    const b = await store.deliveries.claimChat("w", { notificationId: notification.id, seq: rows[1]!.seq, lease: 0 }, chat, Date.now());
     // At least one of them must win.
     expect(a.duplicateOf === undefined || b.duplicateOf === undefined).toBe(true);
   });

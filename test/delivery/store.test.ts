@@ -1,10 +1,10 @@
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { JobResult, NewDelivery, Notification } from "../../src/delivery/model.js";
+import { type JobResult, leasedKey, type NewDelivery, type Notification } from "../../src/delivery/model.js";
 import type { DeliveryStore } from "../../src/delivery/store/port.js";
 import type { Store } from "../../src/store/ports.js";
 import { conversationRows } from "../helpers/rows.js";
-import { ageHeartbeat, forEachStore, testPostgresUrl } from "../helpers/stores.js";
+import { ageHeartbeat, forEachStore, rawRows, testPostgresUrl } from "../helpers/stores.js";
 
 /** The delivery store's contract, on SQLite and PostgreSQL: claims, leases, counters, recovery. */
 forEachStore((stores) => {
@@ -79,21 +79,19 @@ forEachStore((stores) => {
     expect(b.map((j) => j.seq)).toEqual([4, 5, 6, 7, 8, 9]);
     expect(await d.claim("w3", x.id, "t1", t0 + 1, 100)).toEqual([]);
     // A worker cannot mark or settle rows it does not hold.
-    expect(await d.markInflight("w2", [{ notificationId: x.id, seq: 0 }], t0 + 2)).toEqual([]);
+    expect(await d.markInflight("w2", [leasedKey(a[0]!)], t0 + 2)).toEqual([]);
     expect(await d.markInflight("w1", a.slice(0, 3), t0 + 2)).toHaveLength(3);
     const results: JobResult[] = [
-      { notificationId: x.id, seq: 0, kind: "sent", attempts: 1, activityId: "100", version: 1 },
+      { ...leasedKey(a[0]!), kind: "sent", attempts: 1, activityId: "100", version: 1 },
       {
-        notificationId: x.id,
-        seq: 1,
+        ...leasedKey(a[1]!),
         kind: "final",
         status: "blocked",
         attempts: 1,
         error: { code: "403/MessageWritesBlocked", message: "" },
       },
       {
-        notificationId: x.id,
-        seq: 2,
+        ...leasedKey(a[2]!),
         kind: "retry",
         op: "send",
         attempts: 1,
@@ -101,7 +99,8 @@ forEachStore((stores) => {
         dueAt: t0 + 5_000,
         error: { code: "503", message: "" },
       },
-      { notificationId: x.id, seq: 4, kind: "sent", attempts: 1, activityId: "999", version: 1 },
+      // Row 4 is w2's: not written.
+      { ...leasedKey(b[0]!), kind: "sent", attempts: 1, activityId: "999", version: 1 },
     ];
     await d.recordResults("w1", results, t0 + 3);
     const after = (await d.getNotification(x.id))!;
@@ -188,12 +187,12 @@ forEachStore((stores) => {
     const x = await create(rows(4));
     const jobs = await d.claim("w", x.id, "t1", t0 + 1, 4);
     await d.markInflight("w", jobs.slice(0, 2), t0 + 2);
-    await d.recordResults("w", [{ notificationId: x.id, seq: 0, kind: "sent", attempts: 1, activityId: "1", version: 1 }], t0 + 3);
+    await d.recordResults("w", [{ ...leasedKey(jobs[0]!), kind: "sent", attempts: 1, activityId: "1", version: 1 }], t0 + 3);
     const recalled = (await d.requestRecall(x.id, t0 + 4))!;
     // Row 0 sent → delete queued; row 1 in flight → untouched; rows 2, 3 claimed (not in flight) → canceled.
     expect(recalled).toMatchObject({ status: "canceled", counts: { sent: 1, pending: 1, canceled: 2 }, recall: { pending: 1 } });
     expect(await d.markInflight("w", jobs.slice(2), t0 + 5)).toEqual([]);
-    await d.recordResults("w", [{ notificationId: x.id, seq: 1, kind: "sent", attempts: 1, activityId: "2", version: 1 }], t0 + 6);
+    await d.recordResults("w", [{ ...leasedKey(jobs[1]!), kind: "sent", attempts: 1, activityId: "2", version: 1 }], t0 + 6);
     const after = (await d.getNotification(x.id))!;
     expect(after.counts).toMatchObject({ sent: 2, pending: 0, canceled: 2 });
     expect(after.recall.pending).toBe(2);
@@ -205,7 +204,7 @@ forEachStore((stores) => {
     ]);
     await d.recordResults(
       "w",
-      deletes.map((j) => ({ notificationId: x.id, seq: j.seq, kind: "deleted" as const, attempts: 1 })),
+      deletes.map((j) => ({ ...leasedKey(j), kind: "deleted" as const, attempts: 1 })),
       t0 + 8,
     );
     expect(await d.finishIfDone([x.id], t0 + 9)).toEqual([x.id]);
@@ -220,18 +219,18 @@ forEachStore((stores) => {
     const x = await create(rows(2));
     const jobs = await d.claim("w", x.id, "t1", t0 + 1, 2);
     await d.markInflight("w", jobs, t0 + 2);
-    await d.recordResults("w", [{ notificationId: x.id, seq: 0, kind: "sent", attempts: 1, activityId: "1", version: 1 }], t0 + 3);
+    await d.recordResults("w", [{ ...leasedKey(jobs[0]!), kind: "sent", attempts: 1, activityId: "1", version: 1 }], t0 + 3);
     const edited = await d.requestEdit(x.id, { text: "v2" }, t0 + 4);
     expect(edited).toMatchObject({ ok: true, notification: { messageVersion: 2, edit: { pending: 1 } } });
     // Row 1 was in flight with version 1: when it lands it needs the update too.
-    await d.recordResults("w", [{ notificationId: x.id, seq: 1, kind: "sent", attempts: 1, activityId: "2", version: 1 }], t0 + 5);
+    await d.recordResults("w", [{ ...leasedKey(jobs[1]!), kind: "sent", attempts: 1, activityId: "2", version: 1 }], t0 + 5);
     expect((await d.getNotification(x.id))!.edit.pending).toBe(2);
     const edits = await d.claim("w", x.id, "t1", t0 + 6, 10);
     expect(edits.map((j) => j.op)).toEqual(["edit", "edit"]);
     await d.requestEdit(x.id, { text: "v3" }, t0 + 7);
     await d.recordResults(
       "w",
-      edits.map((j) => ({ notificationId: x.id, seq: j.seq, kind: "edited" as const, version: 2, attempts: 1 })),
+      edits.map((j) => ({ ...leasedKey(j), kind: "edited" as const, version: 2, attempts: 1 })),
       t0 + 8,
     );
     // Both were edited to v2 while v3 exists: queued again, nothing done yet.
@@ -239,10 +238,56 @@ forEachStore((stores) => {
     const again = await d.claim("w", x.id, "t1", t0 + 9, 10);
     await d.recordResults(
       "w",
-      again.map((j) => ({ notificationId: x.id, seq: j.seq, kind: "edited" as const, version: 3, attempts: 1 })),
+      again.map((j) => ({ ...leasedKey(j), kind: "edited" as const, version: 3, attempts: 1 })),
       t0 + 10,
     );
     expect((await d.getNotification(x.id))!.edit).toEqual({ pending: 0, done: 2, failed: 0 });
+  });
+
+  /** The notification's row and all its delivery rows, every column, as stored. */
+  const state = async (id: string) => ({
+    notification: await rawRows(stores, "notifications", "id", id),
+    deliveries: await rawRows(stores, "deliveries", "notification_id", id),
+  });
+
+  it("a write replayed after its lease ended changes nothing: a release does not free a row leased and sent anew", async () => {
+    // A batched write whose COMMIT went through but whose answer was lost is written again; the
+    // same process may have claimed and marked the row anew in between.
+    const x = await create(rows(1));
+    const [first] = await d.claim("w", x.id, "t1", t0 + 1, 1);
+    const release: JobResult = { ...leasedKey(first!), kind: "release" };
+    await d.recordResults("w", [release], t0 + 2);
+    const [again] = await d.claim("w", x.id, "t1", t0 + 3, 1);
+    expect(again!.seq).toBe(first!.seq);
+    expect(again!.lease).not.toBe(first!.lease);
+    // A mark under the old lease takes nothing; under the new one it takes the row.
+    expect(await d.markInflight("w", [leasedKey(first!)], t0 + 4)).toEqual([]);
+    expect(await d.markInflight("w", [leasedKey(again!)], t0 + 4)).toEqual([leasedKey(again!)]);
+    const before = await state(x.id);
+    await d.recordResults("w", [release], t0 + 5);
+    const out = await d.writeBatch("w", { marks: [leasedKey(first!)], results: [release] }, t0 + 6);
+    expect(out.marked).toEqual([]);
+    expect(await state(x.id)).toEqual(before);
+    // The row stays in flight under its new lease: nobody can claim it and send it twice.
+    expect(await d.claim("w", x.id, "t1", t0 + 7, 10)).toEqual([]);
+  });
+
+  it("a write replayed after its lease ended changes nothing: a send's result does not end the edit leased since", async () => {
+    const x = await create(rows(1));
+    const [job] = await d.claim("w", x.id, "t1", t0 + 1, 1);
+    await d.markInflight("w", [leasedKey(job!)], t0 + 2);
+    const sent: JobResult = { ...leasedKey(job!), kind: "sent", attempts: 1, activityId: "1", version: 1 };
+    await d.recordResults("w", [sent], t0 + 3);
+    await d.requestEdit(x.id, { text: "v2" }, t0 + 4);
+    const [edit] = await d.claim("w", x.id, "t1", t0 + 5, 1);
+    expect(edit).toMatchObject({ seq: job!.seq, op: "edit" });
+    const before = await state(x.id);
+    await d.recordResults("w", [sent], t0 + 6);
+    await d.writeBatch("w", { marks: [], results: [{ ...leasedKey(job!), kind: "release" }] }, t0 + 7);
+    expect(await state(x.id)).toEqual(before);
+    await d.recordResults("w", [{ ...leasedKey(edit!), kind: "edited", version: 2, attempts: 1 }], t0 + 8);
+    expect((await d.getNotification(x.id))!.edit).toEqual({ pending: 0, done: 1, failed: 0 });
+    expect(await d.finishIfDone([x.id], t0 + 9)).toEqual([x.id]);
   });
 
   it("expansion pages append rows with their cursor; a page read twice adds nothing", async () => {

@@ -15,7 +15,7 @@ import type { StoredRecipient } from "../../src/delivery/store/port.js";
 
 /** The pure core of the engine, without sockets or databases. */
 describe("planResults: the counter rules", () => {
-  const key = { notificationId: "n", seq: 1 };
+  const key = { notificationId: "n", seq: 1, lease: 1 };
   const state = (version = 1, recalled = false) => new Map([["n", { version, recalled }]]);
   const delta = (r: Parameters<typeof planResults>[0][number], s = state()) => planResults([r], s, 0)[0]!.delta;
 
@@ -87,8 +87,8 @@ describe("planResults: the counter rules", () => {
   it("deltas are summed per notification, for rows that were updated only", () => {
     const changes = planResults(
       [
-        { notificationId: "n", seq: 1, kind: "sent", attempts: 1, activityId: "a", version: 1 },
-        { notificationId: "n", seq: 2, kind: "sent", attempts: 1, activityId: "b", version: 1 },
+        { notificationId: "n", seq: 1, lease: 1, kind: "sent", attempts: 1, activityId: "a", version: 1 },
+        { notificationId: "n", seq: 2, lease: 1, kind: "sent", attempts: 1, activityId: "b", version: 1 },
       ],
       state(),
       0,
@@ -98,7 +98,16 @@ describe("planResults: the counter rules", () => {
 });
 
 describe("outcomes of a failed request", () => {
-  const job: Job = { notificationId: "n", seq: 0, op: "send", kind: "conversation", tenantId: "t", conversationId: "a:1", attempts: 0 };
+  const job: Job = {
+    notificationId: "n",
+    seq: 0,
+    lease: 1,
+    op: "send",
+    kind: "conversation",
+    tenantId: "t",
+    conversationId: "a:1",
+    attempts: 0,
+  };
   const http = (status: number, code?: string, subCode?: string, retryAfterMs?: number) =>
     new ConnectorError({
       kind: "http",

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import pg from "pg";
 import { afterAll, describe } from "vitest";
 import type { Delivery } from "../../src/delivery/model.js";
@@ -122,4 +123,27 @@ export async function allDeliveries(store: Store, id: string): Promise<Delivery[
     cursor = page.nextCursor;
   } while (cursor);
   return out;
+}
+
+/**
+ * Every column of the rows of `table` whose `column` is `value`, read straight from the database
+ * (not through the store's mapping): what a "nothing changed" check compares. `table` and
+ * `column` are names from the test, never input.
+ */
+export async function rawRows(
+  stores: StoreFactory,
+  table: "deliveries" | "notifications" | "notification_tenants",
+  column: "id" | "notification_id",
+  value: string,
+): Promise<Record<string, unknown>[]> {
+  if (stores.name === "postgres")
+    return withPostgres(
+      async (c) => (await c.query(`select * from "${stores.options.schema}".${table} where ${column} = $1 order by 1, 2`, [value])).rows,
+    );
+  const db = new Database(stores.databaseUrl.slice("sqlite:".length), { readonly: true });
+  try {
+    return db.prepare(`select * from ${table} where ${column} = ? order by 1, 2`).all(value) as Record<string, unknown>[];
+  } finally {
+    db.close();
+  }
 }

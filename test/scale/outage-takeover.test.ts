@@ -90,7 +90,7 @@ it("after an outage longer than staleMs, the first process back leaves a live pr
   const [job] = await d.claim(A, id, user.tenantId, Date.now(), 10);
   expect(job).toBeDefined();
   const key = { notificationId: id, seq: job!.seq };
-  expect(await d.markInflight(A, [key], Date.now())).toEqual([key]);
+  expect(await d.markInflight(A, [job!], Date.now())).toEqual([key]);
   // A keeps beating, as a live process does, except while the database is down for it too.
   let aLive = true;
   let aResumesAt = 0;

@@ -1,5 +1,5 @@
 import { afterAll, expect, it } from "vitest";
-import type { DeliveryKey, JobResult, NewDelivery } from "../../src/delivery/model.js";
+import { type JobResult, type LeasedKey, leasedKey, type NewDelivery } from "../../src/delivery/model.js";
 import { conversationRows } from "../helpers/rows.js";
 import { createStoreFactory } from "../helpers/stores.js";
 
@@ -40,7 +40,7 @@ it("concurrent writes with a recall, an edit and a recovery: no deadlock, the co
     for (let round = 0; round < 40; round++) {
       const jobs = (await Promise.all(ids.map((id) => d.claim(owner, id, "t1", now() + 1e9, 3)))).flat();
       if (jobs.length === 0) return;
-      const sends: DeliveryKey[] = jobs.filter((j) => j.op === "send").map((j) => ({ notificationId: j.notificationId, seq: j.seq }));
+      const sends: LeasedKey[] = jobs.filter((j) => j.op === "send").map(leasedKey);
       const half = Math.ceil(sends.length / 2);
       const [a, b] = await Promise.all([
         d.writeBatch(owner, { marks: sends.slice(0, half).reverse(), results: [] }, now()),
@@ -52,7 +52,7 @@ it("concurrent writes with a recall, an edit and a recovery: no deadlock, the co
           : { ...k, kind: "sent", attempts: 1, activityId: `x${k.notificationId}:${k.seq}`, version: 1 },
       );
       for (const j of jobs) {
-        const k = { notificationId: j.notificationId, seq: j.seq };
+        const k = leasedKey(j);
         if (j.op === "edit") results.push({ ...k, kind: "edited", attempts: 1, version: 2 });
         if (j.op === "delete") results.push({ ...k, kind: "deleted", attempts: 1 });
       }

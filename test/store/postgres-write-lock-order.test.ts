@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { leasedKey } from "../../src/delivery/model.js";
 import type { DeliveryStore } from "../../src/delivery/store/port.js";
 import { conversationRows } from "../helpers/rows.js";
 import { createStoreFactory, withPostgres } from "../helpers/stores.js";
@@ -36,7 +37,7 @@ it("a write waiting for a notification's lock has not locked (marked) any of its
   );
   const jobs = await d.claim("w1", x.id, "t1", t0 + 1, 10);
   expect(jobs).toHaveLength(2);
-  await d.writeBatch("w1", { marks: [{ notificationId: x.id, seq: 0 }], results: [] }, t0 + 2);
+  await d.writeBatch("w1", { marks: [leasedKey(jobs[0]!)], results: [] }, t0 + 2);
   const schema = stores.options.schema!;
   await withPostgres(async (holder) => {
     await withPostgres(async (probe) => {
@@ -47,8 +48,8 @@ it("a write waiting for a notification's lock has not locked (marked) any of its
       const write = d.writeBatch(
         "w1",
         {
-          marks: [{ notificationId: x.id, seq: 1 }],
-          results: [{ notificationId: x.id, seq: 0, kind: "sent", attempts: 1, activityId: "a0", version: 1 }],
+          marks: [leasedKey(jobs[1]!)],
+          results: [{ ...leasedKey(jobs[0]!), kind: "sent", attempts: 1, activityId: "a0", version: 1 }],
         },
         t0 + 3,
       );

@@ -1,5 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { leasedKey } from "../../src/delivery/model.js";
 import type { DeliveryStore } from "../../src/delivery/store/port.js";
 import type { Store } from "../../src/store/ports.js";
 import { conversationRows } from "../helpers/rows.js";
@@ -61,7 +62,7 @@ it("a write of marks and results is 4 statements (begin, lock + marks, rows + co
   );
   const jobs = await d.claim("w1", x.id, "t1", t0 + 1, 10);
   expect(jobs.map((j) => j.seq)).toEqual([0, 1, 2, 3]);
-  const key = (seq: number) => ({ notificationId: x.id, seq });
+  const key = (seq: number) => leasedKey(jobs[seq]!);
 
   const first = await counted(() => d.writeBatch("w1", { marks: [key(0), key(1), key(2)], results: [] }, t0 + 2));
   expect(first.value.marked).toHaveLength(3);
@@ -73,8 +74,8 @@ it("a write of marks and results is 4 statements (begin, lock + marks, rows + co
       {
         marks: [key(3), key(3)],
         results: [
-          { notificationId: x.id, seq: 0, kind: "sent", attempts: 1, activityId: "100", version: 1 },
-          { notificationId: x.id, seq: 1, kind: "final", status: "blocked", attempts: 1, error: { code: "403/X", message: "" } },
+          { ...key(0), kind: "sent", attempts: 1, activityId: "100", version: 1 },
+          { ...key(1), kind: "final", status: "blocked", attempts: 1, error: { code: "403/X", message: "" } },
         ],
       },
       t0 + 3,
@@ -88,11 +89,7 @@ it("a write of marks and results is 4 statements (begin, lock + marks, rows + co
 
   // A worker that does not hold a row neither marks nor settles it, nor counts it.
   const other = await counted(() =>
-    d.writeBatch(
-      "w2",
-      { marks: [key(2)], results: [{ notificationId: x.id, seq: 2, kind: "sent", attempts: 1, activityId: "1", version: 1 }] },
-      t0 + 4,
-    ),
+    d.writeBatch("w2", { marks: [key(2)], results: [{ ...key(2), kind: "sent", attempts: 1, activityId: "1", version: 1 }] }, t0 + 4),
   );
   expect(other.value.marked).toEqual([]);
   expect((await d.getNotification(x.id))?.counts).toMatchObject({ pending: 2, sent: 1, blocked: 1 });
@@ -103,8 +100,8 @@ it("a write of marks and results is 4 statements (begin, lock + marks, rows + co
       {
         marks: [],
         results: [
-          { notificationId: x.id, seq: 2, kind: "sent", attempts: 1, activityId: "102", version: 1 },
-          { notificationId: x.id, seq: 3, kind: "sent", attempts: 1, activityId: "103", version: 1 },
+          { ...key(2), kind: "sent", attempts: 1, activityId: "102", version: 1 },
+          { ...key(3), kind: "sent", attempts: 1, activityId: "103", version: 1 },
         ],
       },
       t0 + 5,

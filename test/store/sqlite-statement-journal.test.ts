@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { JobResult, NewDelivery } from "../../src/delivery/model.js";
+import { type JobResult, leasedKey, type NewDelivery } from "../../src/delivery/model.js";
 import { openStore } from "../../src/store/open.js";
 import type { Store } from "../../src/store/ports.js";
 
@@ -69,7 +69,7 @@ it("a claim, and the marks and results of a batched write (hundreds of rows, fiv
   try {
     const jobs = await d.claim("w1", notification.id, "t1", t0 + 1, 400);
     expect(jobs).toHaveLength(400);
-    const keys = jobs.map((j) => ({ notificationId: j.notificationId, seq: j.seq }));
+    const keys = jobs.map(leasedKey);
     const marked = await d.writeBatch("w1", { marks: keys.slice(0, 200), results: [] }, t0 + 2);
     expect(marked.marked).toHaveLength(200);
     const results: JobResult[] = keys

@@ -8,7 +8,7 @@ import type { DeliveryConfig } from "../config.js";
 import type { Installer } from "../install/installer.js";
 import type { TeamReach } from "../install/team-reach.js";
 import type { RateLimiter } from "../limits/index.js";
-import { type DeliveryKey, deliveryKeyString, type JobResult, type NewDelivery, type Notification } from "../model.js";
+import { deliveryKeyString, type JobResult, type LeasedKey, type NewDelivery, type Notification } from "../model.js";
 import type { Policies } from "../policies.js";
 import type { DeliveryStore, RecipientDirectory, TenantPause } from "../store/port.js";
 import { Batcher } from "./batcher.js";
@@ -58,7 +58,7 @@ export interface DispatcherDeps {
 }
 
 /** An item of the batched write: a row about to be sent, or a request's outcome. */
-type Write = { mark: DeliveryKey } | { result: JobResult };
+type Write = { mark: LeasedKey } | { result: JobResult };
 
 /** Counters of what this process did since it started (metrics, tests, benchmarks). */
 export interface DispatchStats {
@@ -398,7 +398,7 @@ export class Dispatcher {
   /** One batched write; answers each mark with whether it took, each result with true. */
   private async write(items: Write[]): Promise<boolean[]> {
     const { store, owner, clock } = this.deps;
-    const marks: DeliveryKey[] = [];
+    const marks: LeasedKey[] = [];
     const results: JobResult[] = [];
     for (const w of items) {
       if ("mark" in w) marks.push(w.mark);

@@ -9,7 +9,7 @@ import { graphIdOf, type Installer } from "../install/installer.js";
 import { holdAfter429, type RateLimiter } from "../limits/index.js";
 import type { MessageActivity } from "../message/activity.js";
 import { renderActivity } from "../message/render.js";
-import { type DeliveryKey, deliveryKeyString, type Job, type JobResult } from "../model.js";
+import { deliveryKeyString, type Job, type JobResult, type LeasedKey, leasedKey } from "../model.js";
 import { type Policies, tenantBucket } from "../policies.js";
 import { failureLabel } from "../retry.js";
 import { authenticatedAnswer, type CredentialGate, isCredentialFailure } from "./credentials.js";
@@ -39,7 +39,7 @@ export interface ExecutorDeps {
   /** Work started on the side (conversation status updates) that `stop` waits for. */
   track(p: Promise<unknown>): void;
   /** DeliveryStore.claimChat for this process: the seq of another row that already has the chat, if one does. */
-  claimChat(key: DeliveryKey, chat: { conversationId: string; serviceUrl: string }): Promise<{ duplicateOf?: number }>;
+  claimChat(key: LeasedKey, chat: { conversationId: string; serviceUrl: string }): Promise<{ duplicateOf?: number }>;
   /** Proactive installation through Graph before a user's chat is created (HERALD_AUTO_INSTALL). */
   installer?: Installer | undefined;
   /** Starts or queues surveys (src/surveys); without it survey rows fail. */
@@ -115,7 +115,7 @@ export class Executor {
     const started = clock.now();
     const attempts = job.attempts + 1;
     const carried = carriedOf(job);
-    const key = { notificationId: job.notificationId, seq: job.seq };
+    const key = leasedKey(job);
     const serviceUrl = job.serviceUrl ?? this.deps.config.defaultServiceUrl;
     const gate = this.deps.credentials;
     // Sending is paused for the credentials: the row goes back, due when the pause may end. For a
@@ -284,7 +284,7 @@ export class Executor {
 
   /** The install step alone (see `wantsInstall`): the job with its chat, a wait, or its outcome. */
   async runInstall(job: Job, signal?: AbortSignal): Promise<StepOutcome> {
-    const key = { notificationId: job.notificationId, seq: job.seq };
+    const key = leasedKey(job);
     try {
       const out = await this.install(job, job.attempts + 1, this.deps.clock.now(), signal);
       return out ?? { done: { ...key, kind: "release", ...carriedOf(job) } };
@@ -300,7 +300,7 @@ export class Executor {
    */
   private async install(job: Job, attempts: number, started: number, signal?: AbortSignal): Promise<StepOutcome | undefined> {
     if (!this.deps.installer) return undefined;
-    const key = { notificationId: job.notificationId, seq: job.seq };
+    const key = leasedKey(job);
     const step = await this.deps.installer.prepare(job, signal);
     const first = { ...job, firstAttemptAt: job.firstAttemptAt ?? started };
     switch (step.kind) {
@@ -345,10 +345,10 @@ export class Executor {
    */
   private async duplicateOf(job: Job): Promise<number | "retry" | undefined> {
     try {
-      const r = await this.deps.claimChat(
-        { notificationId: job.notificationId, seq: job.seq },
-        { conversationId: job.conversationId ?? "", serviceUrl: job.serviceUrl ?? this.deps.config.defaultServiceUrl },
-      );
+      const r = await this.deps.claimChat(leasedKey(job), {
+        conversationId: job.conversationId ?? "",
+        serviceUrl: job.serviceUrl ?? this.deps.config.defaultServiceUrl,
+      });
       return r.duplicateOf;
     } catch (e) {
       this.deps.logger.warn(
@@ -365,7 +365,7 @@ export class Executor {
     job: Job,
     serviceUrl: string,
   ): Promise<{ ask: MessageActivity } | { queued: true } | { done: JobResult }> {
-    const key = { notificationId: job.notificationId, seq: job.seq };
+    const key = leasedKey(job);
     const hook = this.deps.surveys;
     const refuse = (code: string, message: string): { done: JobResult } => ({
       done: { ...key, kind: "final", status: "failed", attempts: job.attempts + 1, error: { code, message } },

@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import type { Clock } from "../../clock.js";
 import type { Logger } from "../../log.js";
 import type { BucketKey, RateLimiter } from "../limits/index.js";
-import type { DeliveryKey, Job, JobResult } from "../model.js";
+import { type Job, type JobResult, type LeasedKey, leasedKey } from "../model.js";
 import { type Policies, tenantBucket } from "../policies.js";
 import type { DeliveryStore } from "../store/port.js";
 import type { Executor } from "./executor.js";
@@ -30,7 +30,7 @@ export interface LaneDeps {
    * not go. `waitMs`: how long the write may wait for others to share it (the lane's next slot is
    * further away than that and the write); default 0.
    */
-  markInflight(key: DeliveryKey, waitMs?: number): Promise<boolean>;
+  markInflight(key: LeasedKey, waitMs?: number): Promise<boolean>;
   /** Queue a result for the batched write. */
   record(result: JobResult): void;
   isPaused(tenantId: string): boolean;
@@ -369,7 +369,7 @@ export class Lane {
    * the event loop, and with other lanes' marks within markWaitAt.
    */
   private stage(job: Job, step: Step, entered: number, probe: boolean): void {
-    const marked = this.deps.markInflight({ notificationId: job.notificationId, seq: job.seq }, this.markWaitAt(entered));
+    const marked = this.deps.markInflight(leasedKey(job), this.markWaitAt(entered));
     this.staged.push({ job, step, entered, probe, marked });
   }
 
@@ -599,7 +599,7 @@ export class Lane {
    */
   private giveBack(job: Job, premarked: boolean, at: number | undefined): void {
     if (premarked) {
-      this.settle({ notificationId: job.notificationId, seq: job.seq, kind: "release", dueAt: at, ...carriedOf(job) });
+      this.settle({ ...leasedKey(job), kind: "release", dueAt: at, ...carriedOf(job) });
     } else if (at !== undefined) this.park(job, at);
     else this.requeue(job);
   }
@@ -619,7 +619,7 @@ export class Lane {
   /** The install step of a `create` (Executor.runInstall); its chat comes back as a `send`. */
   private launchInstall(job: Job): void {
     this.installing++;
-    const key = { notificationId: job.notificationId, seq: job.seq };
+    const key = leasedKey(job);
     const p: Promise<void> = this.deps.executor
       .runInstall(job, this.installAbort())
       .then(
@@ -657,7 +657,7 @@ export class Lane {
 
   private launch(job: Job, step: Step, premarked: boolean, entered: number | undefined): void {
     this.executing++;
-    const key = { notificationId: job.notificationId, seq: job.seq };
+    const key = leasedKey(job);
     const mark = () => (deliversMessage(step) && !premarked ? this.deps.markInflight(key) : Promise.resolve(true));
     let requested = false;
     void this.deps.executor
@@ -733,7 +733,7 @@ export class Lane {
     this.buffered = 0;
     for (const job of held) {
       this.lookAt.set(job.notificationId, 0);
-      this.deps.record({ notificationId: job.notificationId, seq: job.seq, kind: "release", ...carriedOf(job) });
+      this.deps.record({ ...leasedKey(job), kind: "release", ...carriedOf(job) });
     }
   }
 

@@ -1,6 +1,6 @@
 import { ConnectorError } from "../../connector/errors.js";
 import { RenderError } from "../message/errors.js";
-import type { DeliveryOp, InFlightPolicy, Job, JobResult, RowError } from "../model.js";
+import { type DeliveryOp, type InFlightPolicy, type Job, type JobResult, leasedKey, type RowError } from "../model.js";
 import { type AttemptState, decideRetry, type Failure, maxRetryAfterHoldMs, type RetryPolicy } from "../retry.js";
 import type { Step } from "./steps.js";
 
@@ -158,7 +158,7 @@ export function resultOf(
   now: number,
   carried: Carried,
 ): JobResult {
-  const key = { notificationId: job.notificationId, seq: job.seq };
+  const key = leasedKey(job);
   if (v.kind === "retry") {
     return {
       ...key,
@@ -192,8 +192,7 @@ export const DUPLICATE_RECIPIENT = "HERALD_E_DUPLICATE_RECIPIENT";
  */
 export function duplicateResult(job: Job, otherSeq: number, attempts: number): JobResult {
   return {
-    notificationId: job.notificationId,
-    seq: job.seq,
+    ...leasedKey(job),
     kind: "final",
     status: "canceled",
     attempts,

@@ -1,4 +1,13 @@
-import type { DeliveryKey, DeliveryOp, DeliveryStatus, JobResult, QueueState, RecallState } from "../model.js";
+import {
+  type DeliveryKey,
+  type DeliveryOp,
+  type DeliveryStatus,
+  type JobResult,
+  type LeasedKey,
+  leasedKey,
+  type QueueState,
+  type RecallState,
+} from "../model.js";
 
 /**
  * How a batch of job results changes rows and counters, as a pure function: every store applies
@@ -25,7 +34,8 @@ export type CounterDelta = Partial<Record<Counter, number>>;
 
 /** The new values of a row. `undefined` in a "keep" field leaves the stored value. */
 export interface RowChange {
-  key: DeliveryKey;
+  /** The row and the lease the change applies under (a row leased anew since is left alone). */
+  key: LeasedKey;
   status: DeliveryStatus;
   op: DeliveryOp | null;
   queue: QueueState | null;
@@ -59,7 +69,7 @@ export function planResults(results: readonly OutcomeResult[], states: ReadonlyM
   const at = new Date(now).toISOString();
   return results.map((r) => {
     const state = states.get(r.notificationId) ?? { version: 1, recalled: false };
-    const key = { notificationId: r.notificationId, seq: r.seq };
+    const key = leasedKey(r);
     switch (r.kind) {
       case "sent": {
         const base = {

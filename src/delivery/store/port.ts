@@ -2,11 +2,11 @@ import type {
   Audience,
   BlockedEntry,
   Delivery,
-  DeliveryKey,
   DeliveryStatus,
   InFlightPolicy,
   Job,
   JobResult,
+  LeasedKey,
   NewDelivery,
   Notification,
   NotificationStatus,
@@ -72,7 +72,8 @@ export interface DeliveryStore {
   /**
    * Lease up to `limit` ready rows of one notification in one tenant whose time has come, oldest
    * due first (PostgreSQL: `FOR UPDATE SKIP LOCKED`). The first claim moves a `queued`
-   * notification to `sending`.
+   * notification to `sending`. Each claim leases its rows under a number of its own (`Job.lease`),
+   * which every later write about them names.
    */
   claim(owner: string, notificationId: string, tenantId: string, now: number, limit: number): Promise<Job[]>;
   /**
@@ -85,24 +86,24 @@ export interface DeliveryStore {
   nextDue(notificationId: string, tenantId: string): Promise<number | undefined>;
   /**
    * Mark claimed send rows `inflight`, committed before any of their requests leaves. Returns the
-   * keys it marked: rows recalled or taken over meanwhile are left out and must not be sent.
+   * keys it marked: rows recalled, taken over or leased anew meanwhile are left out and must not be sent.
    */
-  markInflight(owner: string, keys: readonly DeliveryKey[], now: number): Promise<DeliveryKey[]>;
+  markInflight(owner: string, keys: readonly LeasedKey[], now: number): Promise<LeasedKey[]>;
   /**
-   * A 1:1 chat was just created for a row (leased by `owner`): give the row that chat, unless
+   * A 1:1 chat was just created for a row (leased by `owner` under `key.lease`): give the row that chat, unless
    * another row of the same notification already has it (the same person named by another id),
    * in which case that row's seq is returned and this row is left as it is. Serialized per
    * notification (its row is locked), so two rows getting the same chat at once cannot both win.
    */
   claimChat(
     owner: string,
-    key: DeliveryKey,
+    key: LeasedKey,
     chat: { conversationId: string; serviceUrl: string },
     now: number,
   ): Promise<{ duplicateOf?: number }>;
   /**
-   * Write a batch of outcomes and their counter changes in one transaction. Rows no longer leased
-   * by `owner` are left alone. A send that lands after an edit or a recall is queued for that
+   * Write a batch of outcomes and their counter changes in one transaction. Rows no longer under
+   * the result's lease (of `owner`) are left alone, so a write replayed after its commit went through changes nothing. A send that lands after an edit or a recall is queued for that
    * edit or delete. Returns the current message version of each notification touched.
    */
   recordResults(owner: string, results: readonly JobResult[], now: number): Promise<Map<string, number>>;
@@ -234,15 +235,15 @@ export interface NewNotification {
 
 /** What the dispatcher writes at once (DeliveryStore.writeBatch). */
 export interface WorkBatch {
-  /** Claimed send rows about to leave: mark them `inflight`. */
-  marks: readonly DeliveryKey[];
+  /** Claimed send rows about to leave, with their claim's lease: mark them `inflight`. */
+  marks: readonly LeasedKey[];
   /** Outcomes of requests that ended. */
   results: readonly JobResult[];
 }
 
 export interface WorkBatchResult {
   /** The marks that took (rows recalled or taken over meanwhile are left out and must not be sent). */
-  marked: DeliveryKey[];
+  marked: LeasedKey[];
   /** Current message version of each notification the results touched. */
   versions: Map<string, number>;
   /** Notifications these results finished. */

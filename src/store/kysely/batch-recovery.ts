@@ -153,7 +153,7 @@ export async function adoptOperations(db: Kysely<AllTables>, dialect: StoreDiale
       )) {
         await trx
           .updateTable("deliveries")
-          .set({ lease_owner: live.self, updated_at: nowIso })
+          .set({ lease_owner: live.self, lease_id: null, updated_at: nowIso })
           .where("notification_id", "=", id)
           .where("seq", "in", part)
           .execute();

@@ -158,7 +158,8 @@ export class KyselyBatchStore implements BatchStore {
       )) {
         const rows = await trx
           .updateTable("deliveries")
-          .set({ queue: "claimed", lease_owner: owner, updated_at: iso(now) })
+          // lease_id null: no dispatcher write (which names its claim's lease) may apply to this lease.
+          .set({ queue: "claimed", lease_owner: owner, lease_id: null, updated_at: iso(now) })
           .where("notification_id", "=", notificationId)
           .where("seq", "in", part)
           .where("queue", "=", "ready")
@@ -189,6 +190,7 @@ export class KyselyBatchStore implements BatchStore {
             op: "send",
             due_at: null,
             lease_owner: owner ?? null,
+            lease_id: null,
             last_error_code: batchCodes.submitting,
             last_error_message: submitId,
             updated_at: iso(now),

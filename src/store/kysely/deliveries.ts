@@ -2,11 +2,11 @@ import { type Kysely, sql } from "kysely";
 import type {
   BlockedEntry,
   Delivery,
-  DeliveryKey,
   DeliveryStatus,
   InFlightPolicy,
   Job,
   JobResult,
+  LeasedKey,
   NewDelivery,
   Notification,
   Page,
@@ -49,6 +49,12 @@ export class KyselyDeliveryStore implements DeliveryStore {
   readonly recipients: KyselyRecipientDirectory;
   private readonly db: Kysely<AllTables>;
   private holds: HoldSettings = {};
+  /**
+   * The lease number of this store's last claim (023_delivery_lease_ids). Owners are unique per
+   * process run; starting from the clock's ms keeps numbers unused even by a later run under the
+   * same owner name (tests pin names), as long as it claims under a thousand times a second on average.
+   */
+  private lastLease = Date.now();
 
   constructor(private readonly backend: SqlBackend) {
     this.db = withDeliveryTables(backend.db);
@@ -101,7 +107,7 @@ export class KyselyDeliveryStore implements DeliveryStore {
   }
 
   claim(owner: string, notificationId: string, tenantId: string, now: number, limit: number): Promise<Job[]> {
-    return work.claim(this.db, this.backend.dialect, owner, notificationId, tenantId, now, limit, this.holds);
+    return work.claim(this.db, this.backend.dialect, owner, ++this.lastLease, notificationId, tenantId, now, limit, this.holds);
   }
 
   /** Settings of the claim-time holds (HERALD_FREQUENCY_CAP); quiet hours are per tenant, in the store. */
@@ -118,7 +124,7 @@ export class KyselyDeliveryStore implements DeliveryStore {
     return work.nextDue(this.db, notificationId, tenantId);
   }
 
-  markInflight(owner: string, keys: readonly DeliveryKey[], now: number): Promise<DeliveryKey[]> {
+  markInflight(owner: string, keys: readonly LeasedKey[], now: number): Promise<LeasedKey[]> {
     return work.markInflight(this.db, this.backend.dialect, owner, keys, now);
   }
 
@@ -128,7 +134,7 @@ export class KyselyDeliveryStore implements DeliveryStore {
 
   claimChat(
     owner: string,
-    key: DeliveryKey,
+    key: LeasedKey,
     chat: { conversationId: string; serviceUrl: string },
     now: number,
   ): Promise<{ duplicateOf?: number }> {

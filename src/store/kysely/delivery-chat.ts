@@ -1,6 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import { canonicalUserId } from "../../delivery/audience/rows.js";
-import type { DeliveryKey } from "../../delivery/model.js";
+import type { LeasedKey } from "../../delivery/model.js";
 import type { StoreDialect } from "./backend.js";
 import type { AllTables } from "./delivery-schema.js";
 import { lockNotifications } from "./delivery-sql.js";
@@ -19,7 +19,7 @@ export async function claimChat(
   db: Kysely<AllTables>,
   dialect: StoreDialect,
   owner: string,
-  key: DeliveryKey,
+  key: LeasedKey,
   chat: { conversationId: string; serviceUrl: string },
   now: number,
 ): Promise<{ duplicateOf?: number }> {
@@ -67,6 +67,7 @@ export async function claimChat(
       .where("notification_id", "=", key.notificationId)
       .where("seq", "=", key.seq)
       .where("lease_owner", "=", owner)
+      .where("lease_id", "=", key.lease)
       .execute();
     return {};
   });

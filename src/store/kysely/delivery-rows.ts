@@ -141,6 +141,7 @@ export const jobColumns = [
   "activity_id",
   "retry_blocked",
   "due_at",
+  "lease_id",
 ] as const satisfies readonly (keyof DeliveriesTable)[];
 
 /** A claimed row as the claim reads it (jobColumns). */
@@ -165,6 +166,8 @@ export function rowToJob(row: JobRow): Job {
     kind: row.kind as RecipientKind,
     tenantId: row.tenant_id,
     attempts: Number(row.attempts),
+    // Null on the batch path's rows, which never write by lease.
+    lease: Number(row.lease_id),
   };
   if (row.conversation_id !== null) job.conversationId = row.conversation_id;
   if (row.service_url !== null) job.serviceUrl = row.service_url;

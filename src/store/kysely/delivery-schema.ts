@@ -97,6 +97,8 @@ export interface DeliveriesTable {
   queue: string | null;
   due_at: Int | null;
   lease_owner: string | null;
+  /** The claim that leased the row (023_delivery_lease_ids); null for the batch path's leases. */
+  lease_id: Int | null;
   attempts: number;
   first_attempt_at: Int | null;
   activity_id: string | null;

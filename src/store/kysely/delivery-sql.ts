@@ -38,6 +38,7 @@ export const rowsPerStatement = 500;
 const keyColumns: readonly ChangeColumn[] = [
   ["nid", "text", (c) => c.key.notificationId],
   ["vseq", "bigint", (c) => c.key.seq],
+  ["vlease", "bigint", (c) => c.key.lease],
   ["status", "text", (c) => c.status],
   ["op", "text", (c) => c.op],
   ["queue", "text", (c) => c.queue],
@@ -68,7 +69,8 @@ const optionalColumns: readonly ChangeColumn[] = [
 type ChangeColumn = readonly [name: string, type: string, get: (c: RowChange) => unknown, column?: string];
 
 /**
- * Apply row changes whose row is still leased by `owner`; returns the keys that were updated.
+ * Apply row changes whose row is still leased by `owner` under the change's lease; returns the
+ * keys that were updated.
  * Columns a change leaves undefined keep their stored value (COALESCE).
  *
  * One `WITH v(...) AS (VALUES ...) UPDATE ... FROM v` per chunk. The statement text is built here
@@ -134,7 +136,7 @@ async function updateRowsWith(
         lease_owner = null,
         updated_at = ${bind(nowIso, "timestamptz")}
       from v
-      where d.notification_id = v.nid and d.seq = v.vseq and d.lease_owner = ${bind(owner, "text")}
+      where d.notification_id = v.nid and d.seq = v.vseq and d.lease_owner = ${bind(owner, "text")} and d.lease_id = v.vlease
       returning notification_id, seq`;
     if (counted.length === 0) {
       const result = await db.executeQuery<{ notification_id: string; seq: number | string }>(CompiledQuery.raw(text, params));

@@ -1,5 +1,5 @@
 import { CompiledQuery, type Kysely, sql } from "kysely";
-import { type DeliveryKey, deliveryKeyString, type Job, type JobResult } from "../../delivery/model.js";
+import { deliveryKeyString, type Job, type JobResult, type LeasedKey } from "../../delivery/model.js";
 import { type NotificationState, type OutcomeResult, planResults, sumDeltas } from "../../delivery/store/plan.js";
 import type { ActiveNotification, WorkBatch, WorkBatchResult } from "../../delivery/store/port.js";
 import type { StoreDialect } from "./backend.js";
@@ -89,13 +89,14 @@ export async function claim(
   db: Kysely<AllTables>,
   dialect: StoreDialect,
   owner: string,
+  lease: number,
   notificationId: string,
   tenantId: string,
   now: number,
   limit: number,
   holds: HoldSettings = {},
 ): Promise<Job[]> {
-  const rows = await claimRows(db, dialect, owner, notificationId, tenantId, now, limit);
+  const rows = await claimRows(db, dialect, owner, lease, notificationId, tenantId, now, limit);
   if (rows.length > 0) {
     await db
       .updateTable("notifications")
@@ -115,7 +116,7 @@ export async function claim(
 
 /**
  * Ready rows of one notification in one tenant, due by `now`, oldest due first, up to `limit`:
- * → `claimed` by `owner`; returns them (jobColumns). Statement text rather than Kysely's
+ * → `claimed` by `owner` under `lease`; returns them (jobColumns). Statement text rather than Kysely's
  * builder, prepared once per dialect: it runs for every batch a lane sends.
  *
  * The rows are picked in a MATERIALIZED CTE, evaluated once. As a plain `IN (subquery)`,
@@ -128,13 +129,14 @@ async function claimRows(
   db: Kysely<AllTables>,
   dialect: StoreDialect,
   owner: string,
+  lease: number,
   notificationId: string,
   tenantId: string,
   now: number,
   limit: number,
 ): Promise<JobRow[]> {
   const nowIso = iso(now);
-  const params = [notificationId, tenantId, now, nowIso, limit, owner, nowIso, notificationId];
+  const params = [notificationId, tenantId, now, nowIso, limit, owner, lease, nowIso, notificationId];
   return (await db.executeQuery<JobRow>(CompiledQuery.raw(claimText[dialect], params))).rows;
 }
 
@@ -145,8 +147,8 @@ const claimTextOf = (dialect: StoreDialect): string => {
       where notification_id = ${m(1)} and tenant_id = ${m(2)} and queue = 'ready' and due_at <= ${m(3)}
         and (not_before is null or not_before <= ${m(4)})
       order by due_at, seq limit ${m(5)}${dialect === "postgres" ? " for update skip locked" : ""})
-    update ${statementJournalFree[dialect]}deliveries set queue = 'claimed', lease_owner = ${m(6)}, updated_at = ${m(7)}
-    where notification_id = ${m(8)} and seq in (select seq from picked)
+    update ${statementJournalFree[dialect]}deliveries set queue = 'claimed', lease_owner = ${m(6)}, lease_id = ${m(7)}, updated_at = ${m(8)}
+    where notification_id = ${m(9)} and seq in (select seq from picked)
     returning ${jobColumns.join(", ")}`;
 };
 const claimText: Record<StoreDialect, string> = { sqlite: claimTextOf("sqlite"), postgres: claimTextOf("postgres") };
@@ -168,37 +170,38 @@ export async function markInflight(
   db: Kysely<AllTables>,
   dialect: StoreDialect,
   owner: string,
-  keys: readonly DeliveryKey[],
+  keys: readonly LeasedKey[],
   now: number,
-): Promise<DeliveryKey[]> {
+): Promise<LeasedKey[]> {
   if (keys.length === 0) return [];
   return db.transaction().execute((trx) => markInflightIn(trx, dialect, owner, keys, now));
 }
 
 /**
- * Claimed rows of `owner` → `inflight`, inside the caller's transaction; returns the keys it
- * marked. Statement text rather than Kysely's builder: it runs before every send (see updateRows).
+ * Claimed rows of `owner`, still under the lease each key names → `inflight`, inside the caller's
+ * transaction; returns the keys it marked. One statement per claim (a claim's rows share its
+ * lease). Statement text rather than Kysely's builder: it runs before every send (see updateRows).
  */
 async function markInflightIn(
   trx: Kysely<AllTables>,
   dialect: StoreDialect,
   owner: string,
-  keys: readonly DeliveryKey[],
+  keys: readonly LeasedKey[],
   now: number,
-): Promise<DeliveryKey[]> {
-  const out: DeliveryKey[] = [];
+): Promise<LeasedKey[]> {
+  const out: LeasedKey[] = [];
   const nowIso = iso(now);
-  for (const [notificationId, seqs] of groupSeqs(keys)) {
+  for (const { notificationId, lease, seqs } of groupByLease(keys)) {
     for (const part of chunk(seqs, rowsPerStatement)) {
-      const params: unknown[] = [nowIso, notificationId, owner, ...part];
+      const params: unknown[] = [nowIso, notificationId, owner, lease, ...part];
       const mark = (i: number): string => (dialect === "postgres" ? `$${i}` : "?");
       // SQLite: `+lease_owner` keeps the planner off `deliveries_lease` (every row the worker
       // holds, hundreds at full speed, read and filtered per statement) for the primary key.
       const text = `update ${statementJournalFree[dialect]}deliveries set queue = 'inflight', updated_at = ${mark(1)}
         where notification_id = ${mark(2)} and queue = 'claimed' and ${dialect === "postgres" ? "" : "+"}lease_owner = ${mark(3)}
-          and seq in (${part.map((_, i) => mark(i + 4)).join(", ")}) returning seq`;
+          and lease_id = ${mark(4)} and seq in (${part.map((_, i) => mark(i + 5)).join(", ")}) returning seq`;
       const rows = (await trx.executeQuery<{ seq: number | string }>(CompiledQuery.raw(text, params))).rows;
-      for (const r of rows) out.push({ notificationId, seq: Number(r.seq) });
+      for (const r of rows) out.push({ notificationId, seq: Number(r.seq), lease });
     }
   }
   return out;
@@ -281,19 +284,21 @@ async function recordResultsIn(
       .where("notification_id", "=", r.notificationId)
       .where("seq", "=", r.seq)
       .where("lease_owner", "=", owner)
+      .where("lease_id", "=", r.lease)
       .execute();
   }
   return { versions, maybeDone };
 }
 
-/** A leased row still `pending` (its send not made) → `canceled`, with its counters; false when the row is not such a row. */
-async function cancelUnsent(trx: Kysely<AllTables>, owner: string, key: DeliveryKey, nowIso: string): Promise<boolean> {
+/** A row still under the key's lease and `pending` (its send not made) → `canceled`, with its counters; false when the row is not such a row. */
+async function cancelUnsent(trx: Kysely<AllTables>, owner: string, key: LeasedKey, nowIso: string): Promise<boolean> {
   const canceled = await trx
     .updateTable("deliveries")
     .set({ status: "canceled", op: null, queue: null, due_at: null, lease_owner: null, updated_at: nowIso })
     .where("notification_id", "=", key.notificationId)
     .where("seq", "=", key.seq)
     .where("lease_owner", "=", owner)
+    .where("lease_id", "=", key.lease)
     .where("status", "=", "pending")
     .executeTakeFirst();
   if (Number(canceled.numUpdatedRows) === 0) return false;
@@ -341,11 +346,11 @@ async function lockAndMark(
   trx: Kysely<AllTables>,
   owner: string,
   ids: readonly string[],
-  marks: readonly DeliveryKey[],
+  marks: readonly LeasedKey[],
   now: number,
-): Promise<{ locked: LockedNotifications; marked: DeliveryKey[] }> {
+): Promise<{ locked: LockedNotifications; marked: LeasedKey[] }> {
   const sorted = [...new Set(ids)].sort();
-  const params = [sorted, iso(now), owner, marks.map((k) => k.notificationId), marks.map((k) => k.seq)];
+  const params = [sorted, iso(now), owner, marks.map((k) => k.notificationId), marks.map((k) => k.seq), marks.map((k) => k.lease)];
   const rows = (
     await trx.executeQuery<{
       k: "n" | "m";
@@ -354,13 +359,14 @@ async function lockAndMark(
       status: string | null;
       canceled: number | string | null;
       seq: number | string | null;
+      lease_id: number | string | null;
     }>(CompiledQuery.raw(lockAndMarkText, params))
   ).rows;
   const locked: LockedNotifications = new Map();
-  const marked: DeliveryKey[] = [];
+  const marked: LeasedKey[] = [];
   for (const r of rows) {
     if (r.k === "n") locked.set(r.id, { version: Number(r.message_version), status: r.status ?? "", canceled: Number(r.canceled) === 1 });
-    else marked.push({ notificationId: r.id, seq: Number(r.seq) });
+    else marked.push({ notificationId: r.id, seq: Number(r.seq), lease: Number(r.lease_id) });
   }
   return { locked, marked };
 }
@@ -369,13 +375,13 @@ const lockAndMarkText = `with locked as materialized (
     select id, message_version, status, canceled_at from notifications where id = any($1::text[]) order by id for update),
   marked as (
     update deliveries d set queue = 'inflight', updated_at = $2
-    from unnest($4::text[], $5::bigint[]) as m(nid, mseq)
+    from unnest($4::text[], $5::bigint[], $6::bigint[]) as m(nid, mseq, mlease)
     where (select count(*) from locked) >= 0
-      and d.notification_id = m.nid and d.seq = m.mseq and d.queue = 'claimed' and d.lease_owner = $3
-    returning d.notification_id, d.seq)
-  select 'n' as k, id, message_version, status, case when canceled_at is null then 0 else 1 end as canceled, null::bigint as seq from locked
+      and d.notification_id = m.nid and d.seq = m.mseq and d.queue = 'claimed' and d.lease_owner = $3 and d.lease_id = m.mlease
+    returning d.notification_id, d.seq, d.lease_id)
+  select 'n' as k, id, message_version, status, case when canceled_at is null then 0 else 1 end as canceled, null::bigint as seq, null::bigint as lease_id from locked
   union all
-  select 'm', notification_id, null, null, null, seq from marked`;
+  select 'm', notification_id, null, null, null, seq, lease_id from marked`;
 
 export async function finishIfDone(db: Kysely<AllTables>, ids: readonly string[], now: number): Promise<string[]> {
   if (ids.length === 0) return [];
@@ -400,12 +406,14 @@ export async function finishIfDone(db: Kysely<AllTables>, ids: readonly string[]
   return rows.map((r) => r.id);
 }
 
-function groupSeqs(keys: readonly DeliveryKey[]): Map<string, number[]> {
-  const out = new Map<string, number[]>();
+/** Keys grouped by notification and lease (the rows of one claim), in the order first seen. */
+function groupByLease(keys: readonly LeasedKey[]): { notificationId: string; lease: number; seqs: number[] }[] {
+  const groups = new Map<string, { notificationId: string; lease: number; seqs: number[] }>();
   for (const k of keys) {
-    const list = out.get(k.notificationId) ?? [];
-    list.push(k.seq);
-    out.set(k.notificationId, list);
+    const id = `${k.notificationId}\u0000${k.lease}`;
+    const group = groups.get(id);
+    if (group) group.seqs.push(k.seq);
+    else groups.set(id, { notificationId: k.notificationId, lease: k.lease, seqs: [k.seq] });
   }
-  return out;
+  return [...groups.values()];
 }

@@ -20,6 +20,7 @@ import { m019InstallationLeases } from "./019_installation_leases.js";
 import { m020TeamMembers } from "./020_team_members.js";
 import { m021WelcomeHolds } from "./021_welcome_holds.js";
 import { m022PersonalIdOrder } from "./022_personal_id_order.js";
+import { m023DeliveryLeaseIds } from "./023_delivery_lease_ids.js";
 import type { Migration } from "./migration.js";
 
 export type { Migration } from "./migration.js";
@@ -60,4 +61,5 @@ export const migrations: readonly Migration[] = [
   m020TeamMembers,
   m021WelcomeHolds,
   m022PersonalIdOrder,
+  m023DeliveryLeaseIds,
 ];
