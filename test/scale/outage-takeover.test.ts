@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { Liveness } from "../../src/delivery/dispatch/liveness.js";
+import { leasedKey } from "../../src/delivery/model.js";
 import type { DeliveryStore } from "../../src/delivery/store/port.js";
 import { openStore } from "../../src/store/open.js";
 import type { Store } from "../../src/store/ports.js";
@@ -89,8 +90,7 @@ it("after an outage longer than staleMs, the first process back leaves a live pr
   );
   const [job] = await d.claim(A, id, user.tenantId, Date.now(), 10);
   expect(job).toBeDefined();
-  const key = { notificationId: id, seq: job!.seq };
-  expect(await d.markInflight(A, [job!], Date.now())).toEqual([key]);
+  expect(await d.markInflight(A, [job!], Date.now())).toEqual([leasedKey(job!)]);
   // A keeps beating, as a live process does, except while the database is down for it too.
   let aLive = true;
   let aResumesAt = 0;
@@ -163,4 +163,24 @@ it("Liveness: judges others only after staleMs of heartbeats without a gap", () 
   // No heartbeat for more than two and a half intervals: it cannot vouch for now.
   t = 2_800;
   expect(l.mayJudgeOthers()).toBe(false);
+});
+
+it("Liveness: fenced from staleMs minus an interval after the newest heartbeat written, timed when it was sent", () => {
+  let t = 0;
+  const l = new Liveness(1_000, 100, () => t);
+  // No heartbeat written yet: nothing may leave.
+  expect(l.fenced()).toBe(true);
+  l.written(l.now());
+  t = 900;
+  expect(l.fenced()).toBe(false);
+  t = 901;
+  expect(l.fenced()).toBe(true);
+  l.written(500);
+  expect(l.fenced()).toBe(false);
+  // A heartbeat sent earlier and answered later does not move the time back.
+  l.written(300);
+  t = 1_400;
+  expect(l.fenced()).toBe(false);
+  t = 1_401;
+  expect(l.fenced()).toBe(true);
 });

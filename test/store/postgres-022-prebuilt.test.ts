@@ -27,9 +27,11 @@ const backend: SqlBackend = {
   },
 };
 const before022 = migrations.slice(0, migrations.indexOf(m022PersonalIdOrder));
+/** Up to 022 and no further: later migrations are not this test's subject. */
+const through022 = migrations.slice(0, migrations.indexOf(m022PersonalIdOrder) + 1);
 
 beforeAll(async () => {
-  expect(before022.length).toBe(migrations.length - 1);
+  expect(migrations.indexOf(m022PersonalIdOrder)).toBeGreaterThan(0);
   await migrate(backend, before022);
 });
 afterAll(async () => {
@@ -59,7 +61,7 @@ it('a pre-built index without COLLATE "C" is built again with it', async () => {
     c.query(`create index concurrently conversations_tenant_status_id on "${schema}".conversations (tenant_id, status, id collate "C")`),
   );
   const prebuilt = await indexes();
-  expect(await migrate(backend, migrations)).toEqual([m022PersonalIdOrder.name]);
+  expect(await migrate(backend, through022)).toEqual([m022PersonalIdOrder.name]);
   const after = await indexes();
   expect(after.get("conversations_status_id")?.def).toMatch(/USING btree \(status, id COLLATE "C"\)$/);
   expect(after.get("conversations_status_id")?.oid).not.toBe(prebuilt.get("conversations_status_id")?.oid);
@@ -74,7 +76,7 @@ it("an INVALID index (a concurrent build that failed) is built again", async () 
     c.query(`update pg_index set indisvalid = false where indexrelid = $1::regclass`, [`"${schema}".conversations_tenant_status_id`]),
   );
   expect((await indexes()).get("conversations_tenant_status_id")?.valid).toBe(false);
-  expect(await migrate(backend, migrations)).toEqual([m022PersonalIdOrder.name]);
+  expect(await migrate(backend, through022)).toEqual([m022PersonalIdOrder.name]);
   const after = await indexes();
   expect(after.get("conversations_tenant_status_id")).toMatchObject({ valid: true });
   expect(after.get("conversations_tenant_status_id")?.def).toMatch(/USING btree \(tenant_id, status, id COLLATE "C"\)$/);
@@ -93,7 +95,7 @@ it("runs in a schema whose name is not in lower case (found through the search_p
   };
   try {
     expect(await migrate(backend, before022)).toHaveLength(before022.length);
-    await expect(migrate(backend, migrations)).resolves.toEqual([m022PersonalIdOrder.name]);
+    await expect(migrate(backend, through022)).resolves.toEqual([m022PersonalIdOrder.name]);
   } finally {
     await pool.end();
     await withPostgres((c) => c.query(`drop schema if exists "${schema}" cascade`));

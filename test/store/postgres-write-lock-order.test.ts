@@ -68,7 +68,7 @@ it("a write waiting for a notification's lock has not locked (marked) any of its
       await probe.query("rollback");
       await holder.query("commit");
       const out = await write;
-      expect(out.marked).toEqual([{ notificationId: x.id, seq: 1 }]);
+      expect(out.marked).toEqual([leasedKey(jobs[1]!)]);
     });
   });
   expect((await d.getNotification(x.id))?.counts).toMatchObject({ pending: 1, sent: 1 });

@@ -115,6 +115,8 @@ export class Dispatcher {
   private pollAgain = false;
   private beating = false;
   private recovering = false;
+  /** Whether the last beat found this process fenced (see `fenced`): its change is logged once. */
+  private wasFenced = false;
   private started = false;
 
   constructor(private readonly deps: DispatcherDeps) {
@@ -161,7 +163,9 @@ export class Dispatcher {
     this.started = true;
     const { store, clock, owner, config } = this.deps;
     await this.deps.syncClock?.();
+    const sentAt = this.liveness.now();
     await store.heartbeat(owner, clock.now());
+    this.liveness.written(sentAt);
     this.liveness.beat();
     // Processes sharing the store are judged only after this one has beaten for staleMs (Liveness).
     if (!store.shared) await this.recover();
@@ -195,6 +199,7 @@ export class Dispatcher {
         return false;
       },
     );
+    const sentAt = this.liveness.now();
     const beaten = await store.heartbeat(owner, clock.now()).then(
       () => true,
       (e: unknown) => {
@@ -202,7 +207,9 @@ export class Dispatcher {
         return false;
       },
     );
+    if (beaten) this.liveness.written(sentAt);
     if (synced && beaten) this.liveness.beat();
+    this.reportFence();
     // Recovery runs beside the heartbeats, never in their way: a long takeover (many notifications,
     // lock waits) must not stop this process's own heartbeats, or the others would take it for dead.
     if (synced && store.shared && !this.recovering && !this.abort.signal.aborted && this.liveness.mayJudgeOthers()) {
@@ -212,6 +219,23 @@ export class Dispatcher {
           .catch((e: unknown) => logger.warn({ err: (e as Error).message }, "recovery failed"))
           .finally(() => (this.recovering = false)),
       );
+    }
+  }
+
+  /** Log when this process becomes fenced and when it is no longer; the lanes resume at once then. */
+  private reportFence(): void {
+    const fenced = this.fenced();
+    if (fenced === this.wasFenced) return;
+    this.wasFenced = fenced;
+    const { logger, config } = this.deps;
+    if (fenced)
+      logger.error(
+        { staleMs: config.staleMs },
+        "this process's heartbeats have not reached the database for nearly staleMs: it holds every request (the others may take over its rows) until one does",
+      );
+    else {
+      logger.warn("heartbeats reach the database again: sending resumes");
+      for (const lane of this.lanes.values()) lane.wake();
     }
   }
 
@@ -276,6 +300,15 @@ export class Dispatcher {
 
   isPaused(tenantId: string): boolean {
     return this.paused.has(tenantId);
+  }
+
+  /**
+   * Whether this process holds every request because its heartbeats have not reached the database
+   * for nearly staleMs (Liveness.fenced): the others may take it for dead. Only a shared store: a
+   * store one process owns has nobody else to take its rows.
+   */
+  fenced(): boolean {
+    return this.deps.store.shared && this.liveness.fenced();
   }
 
   /** Tenants paused as this process knows them (BotDisabledByAdmin; the batch path takes none of their rows). */
@@ -344,7 +377,7 @@ export class Dispatcher {
             return false;
           }),
         record: (r) => this.record(r),
-        isPaused: (t) => this.paused.has(t),
+        isPaused: (t) => this.paused.has(t) || this.fenced(),
         credentialWait: (now) => this.credentials.waitMs(now),
         credentialEnter: (now) => this.credentials.enter(now),
         credentialsPaused: () => this.credentials.paused,

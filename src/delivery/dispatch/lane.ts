@@ -33,6 +33,11 @@ export interface LaneDeps {
   markInflight(key: LeasedKey, waitMs?: number): Promise<boolean>;
   /** Queue a result for the batched write. */
   record(result: JobResult): void;
+  /**
+   * Whether nothing may be sent to the tenant now: its admin disabled the bot, or this process is
+   * fenced off (its heartbeats have not reached the database for nearly staleMs, see
+   * Liveness.fenced). The lane then gives back what it holds and marked, and waits.
+   */
   isPaused(tenantId: string): boolean;
   /** How long sending is paused for the bot's credentials, ms (0 = not paused; see credentials.ts). */
   credentialWait(now: number): number;

@@ -21,6 +21,8 @@ export class Liveness {
   /** When the current unbroken run of successful heartbeats began (undefined: none yet). */
   private since: number | undefined;
   private last: number | undefined;
+  /** When the newest heartbeat the store took was sent (undefined: none yet). */
+  private lastWritten: number | undefined;
 
   constructor(
     private readonly staleMs: number,
@@ -33,6 +35,30 @@ export class Liveness {
     const at = this.monotonic();
     if (this.since === undefined || this.last === undefined || at - this.last > maxGap * this.heartbeatMs) this.since = at;
     this.last = at;
+  }
+
+  /** The monotonic time, to stamp a heartbeat as it is sent (see `written`). */
+  now(): number {
+    return this.monotonic();
+  }
+
+  /** The heartbeat sent at `sentAt` (from `now()`) was written: the others count this process alive from then. */
+  written(sentAt: number): void {
+    if (this.lastWritten === undefined || sentAt > this.lastWritten) this.lastWritten = sentAt;
+  }
+
+  /**
+   * Whether this process must hold its requests (self-fencing): the newest heartbeat the store took
+   * was sent more than staleMs minus one interval ago (or none was), so the others may soon judge
+   * it dead and take its rows, in flight or marked ahead of their slot. Cut off from the database
+   * alone (not from Teams), it would otherwise keep sending them while another process resends
+   * them (HERALD_IN_FLIGHT_POLICY=resend) or reports them `unknown`. The interval is left for a
+   * request that left just before to be answered (Teams usually answers within a second; one answered
+   * slower may still land after a takeover). Sent heartbeats are timed when sent, not when
+   * answered: the database's own time of a heartbeat comes after that.
+   */
+  fenced(): boolean {
+    return this.lastWritten === undefined || this.monotonic() - this.lastWritten > this.staleMs - this.heartbeatMs;
   }
 
   /** Whether heartbeats have gone through without a gap for staleMs, the last one recently. */
