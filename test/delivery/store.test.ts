@@ -183,6 +183,64 @@ forEachStore((stores) => {
     expect(await d.finishIfDone([x.id], t0 + 61_000)).toEqual([x.id]);
   });
 
+  it("a result under an ended lease in the same write as the current lease's result counts nothing", async () => {
+    // An edit of a sent copy is in flight (lease L2); a recall takes the row over for a delete,
+    // which the same process claims (L3) and sends; both answers land in one batched write.
+    const x = await create(rows(1));
+    const [job] = await d.claim("w", x.id, "t1", t0 + 1, 1);
+    await d.markInflight("w", [leasedKey(job!)], t0 + 2);
+    await d.recordResults("w", [{ ...leasedKey(job!), kind: "sent", attempts: 1, activityId: "a1", version: 1 }], t0 + 3);
+    await d.requestEdit(x.id, { text: "v2" }, t0 + 4);
+    const [edit] = await d.claim("w", x.id, "t1", t0 + 5, 1);
+    expect(edit!.op).toBe("edit");
+    await d.requestRecall(x.id, t0 + 6);
+    const [del] = await d.claim("w", x.id, "t1", t0 + 7, 1);
+    expect(del!.op).toBe("delete");
+    await d.writeBatch(
+      "w",
+      {
+        marks: [],
+        results: [
+          { ...leasedKey(edit!), kind: "edited", version: 2, attempts: 1 },
+          { ...leasedKey(del!), kind: "deleted", attempts: 1 },
+        ],
+      },
+      t0 + 8,
+    );
+    expect(await d.getNotification(x.id)).toMatchObject({
+      edit: { pending: 0, done: 0 },
+      recall: { pending: 0, done: 1 },
+      status: "canceled",
+      active: false,
+    });
+  });
+
+  it("recovery judges others only while the recovering process's own heartbeat is recent (a statement run late, after an outage, takes nothing)", async () => {
+    const x = await create(rows(2));
+    await d.heartbeat("dead4", t0);
+    await ageHeartbeat(stores, "dead4", 3_600_000);
+    const jobs = await d.claim("dead4", x.id, "t1", t0 + 1, 2);
+    await d.markInflight("dead4", jobs.slice(0, 1), t0 + 2);
+    const now = t0 + 60_000;
+    // The recovering process's own newest heartbeat is 20 s old: it lived through the outage too.
+    await d.heartbeat("late", now - 20_000);
+    await ageHeartbeat(stores, "late", 20_000);
+    const snapshot = async () => ({
+      deliveries: await rawRows(stores, "deliveries", "notification_id", x.id),
+      notification: await rawRows(stores, "notifications", "id", x.id),
+      dead: await rawRows(stores, "delivery_workers", "id", "dead4"),
+    });
+    const before = await snapshot();
+    expect(before.dead).toHaveLength(1);
+    expect(await d.recover("late", now - 30_000, "unknown", now, false, now - 12_500)).toEqual({ released: 0, unknown: 0, requeued: 0 });
+    expect(await snapshot()).toEqual(before);
+    // Its heartbeat is recent again: the dead worker's rows are taken over.
+    await d.heartbeat("late", now);
+    expect(await d.recover("late", now - 30_000, "unknown", now, false, now - 12_500)).toEqual({ released: 1, unknown: 1, requeued: 0 });
+    expect((await d.getNotification(x.id))!.counts).toMatchObject({ pending: 1, unknown: 1 });
+    expect(await rawRows(stores, "delivery_workers", "id", "dead4")).toEqual([]);
+  });
+
   it("a recall cancels rows not in flight, queues deletes for sent copies; a send landing afterwards is queued for delete", async () => {
     const x = await create(rows(4));
     const jobs = await d.claim("w", x.id, "t1", t0 + 1, 4);

@@ -132,7 +132,7 @@ export async function allDeliveries(store: Store, id: string): Promise<Delivery[
  */
 export async function rawRows(
   stores: StoreFactory,
-  table: "deliveries" | "notifications" | "notification_tenants",
+  table: "deliveries" | "notifications" | "notification_tenants" | "delivery_workers",
   column: "id" | "notification_id",
   value: string,
 ): Promise<Record<string, unknown>[]> {

@@ -61,6 +61,8 @@ export interface BatchLiveness {
   staleBefore: number;
   now: number;
   othersAreDead: boolean;
+  /** Others are judged only while `self` has a heartbeat at or after this time (DeliveryStore.recover's `selfBeatSince`). */
+  selfBeatSince?: number | undefined;
   /**
    * Work of `self` that this process is doing now (submit ids being submitted, operation ids
    * being polled); rows of `self` not among them and older than `staleBefore` are orphans (a

@@ -58,6 +58,8 @@ export interface BatchRunnerDeps {
    * own heartbeats have gone through for staleMs); default: always. Only a shared store asks it.
    */
   mayJudgeOthers?: (() => boolean) | undefined;
+  /** How recent this process's own heartbeat must be in each statement that judges others (Liveness.beatWithinMs); default: not checked. */
+  selfBeatWithinMs?: number | undefined;
   /** The process's credential gate (shared with single sends). */
   credentials: CredentialGate;
   /** Where to send for a tenant when a row names no serviceUrl. */
@@ -190,6 +192,7 @@ export class BatchRunner {
       staleBefore: now - staleMs,
       now,
       othersAreDead: !deliveries.shared,
+      selfBeatSince: this.deps.selfBeatWithinMs === undefined ? undefined : now - this.deps.selfBeatWithinMs,
       busy: this.busy,
       unowned: this.unownedPending,
     };

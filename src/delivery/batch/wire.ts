@@ -37,7 +37,7 @@ export interface BatchPathDeps {
   /** The process's credential gate, shared with single sends (default: one of the batch path's own). */
   credentials?: CredentialGate | undefined;
   /** Whether this process may judge others dead (the dispatcher's heartbeats); default: always (a test's path). */
-  liveness?: Pick<Liveness, "mayJudgeOthers"> | undefined;
+  liveness?: Pick<Liveness, "mayJudgeOthers" | "beatWithinMs"> | undefined;
   settings?: Partial<BatchSettings> | undefined;
   activityOf: (notificationId: string) => Promise<OutgoingActivity | undefined>;
   /** Kick the dispatcher (rows the batch path left are then sent one by one). */
@@ -166,6 +166,7 @@ export function createBatchPath(d: BatchPathDeps): BatchPath {
           staleMs: d.config.staleMs,
           sweepMs: d.config.heartbeatMs,
           mayJudgeOthers: () => d.liveness?.mayJudgeOthers() ?? true,
+          selfBeatWithinMs: d.liveness?.beatWithinMs,
           credentials,
           serviceUrlOf: () => d.config.defaultServiceUrl,
           activityOf: d.activityOf,

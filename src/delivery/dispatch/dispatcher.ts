@@ -534,7 +534,10 @@ export class Dispatcher {
   private async recover(): Promise<void> {
     const { store, clock, owner, config, logger } = this.deps;
     const now = clock.now();
-    const r = await store.recover(owner, now - config.staleMs, config.inFlightPolicy, now, !store.shared);
+    // Shared: each statement that judges others also checks that this process's own heartbeat is
+    // recent (a statement delayed past an outage takes nothing); see Liveness.beatWithinMs.
+    const selfBeatSince = store.shared ? now - this.liveness.beatWithinMs : undefined;
+    const r = await store.recover(owner, now - config.staleMs, config.inFlightPolicy, now, !store.shared, selfBeatSince);
     if (r.released + r.unknown + r.requeued > 0)
       logger.warn({ ...r, policy: config.inFlightPolicy }, "took over the work of a stopped process");
   }

@@ -37,6 +37,17 @@ export class Liveness {
     this.last = at;
   }
 
+  /**
+   * How recent, on the store's clock, this process's own heartbeat must be in the statements that
+   * judge others (DeliveryStore.recover's `selfBeatSince`): `mayJudgeOthers` is asked once, before
+   * a recovery of many statements; a statement that reaches the database only after an outage
+   * (queued on a connection cut off meanwhile) then finds this process's heartbeat old too and
+   * takes nothing.
+   */
+  get beatWithinMs(): number {
+    return maxGap * this.heartbeatMs;
+  }
+
   /** The monotonic time, to stamp a heartbeat as it is sent (see `written`). */
   now(): number {
     return this.monotonic();

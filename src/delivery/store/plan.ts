@@ -198,7 +198,7 @@ const done = (attempts: number) => ({ op: null, queue: null, dueAt: null, attemp
 const followUp = (op: DeliveryOp, now: number) => ({ op, queue: "ready" as const, dueAt: now, attempts: 0, firstAttemptAt: null });
 
 /** Sum the deltas of the changes that hit, per notification. */
-export function sumDeltas(changes: readonly RowChange[], hit: (key: DeliveryKey) => boolean): Map<string, CounterDelta> {
+export function sumDeltas(changes: readonly RowChange[], hit: (key: LeasedKey) => boolean): Map<string, CounterDelta> {
   const out = new Map<string, CounterDelta>();
   for (const c of changes) {
     if (!hit(c.key)) continue;

@@ -159,9 +159,18 @@ export interface DeliveryStore {
    * deletes ready. A worker is dead when its
    * heartbeat is older than `staleBefore`, or, with `othersAreDead` (a store one process owns),
    * whenever it is not `self`. A shared store judges this on its own clock: dead = no heartbeat
-   * within the last `now - staleBefore` ms of the database's `now()`.
+   * within the last `now - staleBefore` ms of the database's `now()`. With `selfBeatSince`, each
+   * statement that judges also requires `self`'s own heartbeat at or after that time (judged the
+   * same way): a statement run late, after an outage that aged every heartbeat, takes nothing.
    */
-  recover(self: string, staleBefore: number, policy: InFlightPolicy, now: number, othersAreDead: boolean): Promise<RecoveryResult>;
+  recover(
+    self: string,
+    staleBefore: number,
+    policy: InFlightPolicy,
+    now: number,
+    othersAreDead: boolean,
+    selfBeatSince?: number,
+  ): Promise<RecoveryResult>;
   /** Graceful stop: return `owner`'s claimed rows to the pool and forget the worker. */
   retire(owner: string, now: number): Promise<void>;
 

@@ -31,7 +31,8 @@ type Eb = ExpressionBuilder<AllTables, "deliveries">;
 /** The condition "this batch row's owner is gone" (see BatchLiveness). */
 function ownerGone(dialect: StoreDialect, live: BatchLiveness) {
   const since = liveSince(dialect, live.staleBefore, live.now);
-  const dead = deadOwner(live.self, since, live.othersAreDead);
+  const selfLive = live.selfBeatSince === undefined ? undefined : liveSince(dialect, live.selfBeatSince, live.now);
+  const dead = deadOwner(live.self, since, live.othersAreDead, selfLive);
   // Rows older than the stale time (an orphan of self's, an unowned row): timestamptz on PostgreSQL, ISO text on SQLite.
   const old = dialect === "postgres" ? since : iso(live.staleBefore);
   const busy = [...live.busy];

@@ -193,8 +193,15 @@ export class KyselyDeliveryStore implements DeliveryStore {
     return control.heartbeat(this.db, this.backend.dialect, owner, now);
   }
 
-  recover(self: string, staleBefore: number, policy: InFlightPolicy, now: number, othersAreDead: boolean): Promise<RecoveryResult> {
-    return control.recover(this.db, this.backend.dialect, self, staleBefore, policy, now, othersAreDead);
+  recover(
+    self: string,
+    staleBefore: number,
+    policy: InFlightPolicy,
+    now: number,
+    othersAreDead: boolean,
+    selfBeatSince?: number,
+  ): Promise<RecoveryResult> {
+    return control.recover(this.db, this.backend.dialect, self, staleBefore, policy, now, othersAreDead, selfBeatSince);
   }
 
   retire(owner: string, now: number): Promise<void> {

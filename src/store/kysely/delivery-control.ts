@@ -214,10 +214,12 @@ export async function recover(
   policy: InFlightPolicy,
   now: number,
   othersAreDead: boolean,
+  selfBeatSince?: number,
 ): Promise<RecoveryResult> {
   const nowIso = iso(now);
   const live = liveSince(dialect, staleBefore, now);
-  const dead = deadOwner(self, live, othersAreDead);
+  const selfLive = selfBeatSince === undefined ? undefined : liveSince(dialect, selfBeatSince, now);
+  const dead = deadOwner(self, live, othersAreDead, selfLive);
   const leased = await db
     .selectFrom("deliveries")
     .select(["notification_id"])
@@ -276,6 +278,7 @@ export async function recover(
     .deleteFrom("delivery_workers")
     .where("id", "<>", self)
     .$if(!othersAreDead, (q) => q.where("heartbeat_at", "<", live))
+    .$if(!othersAreDead && selfLive !== undefined, (q) => q.where((eb) => selfBeatFresh(eb, self, selfLive!)))
     .execute();
   return result;
 }
@@ -283,12 +286,18 @@ export async function recover(
 /**
  * The condition "`owner` names a dead worker", for a WHERE clause: set, not `self`, and (unless
  * every other worker is dead by definition, a store one process owns) without a heartbeat at or
- * after `live` (`liveSince`), read by the same statement that moves the rows.
+ * after `live` (`liveSince`), read by the same statement that moves the rows; with `selfLive`,
+ * only while `self` has a heartbeat at or after that time (see DeliveryStore.recover).
  */
-export function deadOwner(self: string, live: ReturnType<typeof liveSince>, othersAreDead: boolean) {
+export function deadOwner(
+  self: string,
+  live: ReturnType<typeof liveSince>,
+  othersAreDead: boolean,
+  selfLive?: ReturnType<typeof liveSince>,
+) {
   return (eb: ExpressionBuilder<AllTables, "deliveries" | "notifications">, owner: Expression<string | null>) => {
     const conditions = [eb(owner, "is not", null), eb(owner, "<>", self)];
-    if (!othersAreDead)
+    if (!othersAreDead) {
       conditions.push(
         eb.not(
           eb.exists(
@@ -300,8 +309,21 @@ export function deadOwner(self: string, live: ReturnType<typeof liveSince>, othe
           ),
         ),
       );
+      if (selfLive !== undefined) conditions.push(selfBeatFresh(eb, self, selfLive));
+    }
     return eb.and(conditions);
   };
+}
+
+/** The condition "`self` has a heartbeat at or after `since`" (`liveSince`), read by the statement it guards. */
+function selfBeatFresh(
+  eb: ExpressionBuilder<AllTables, "deliveries" | "notifications" | "delivery_workers">,
+  self: string,
+  since: ReturnType<typeof liveSince>,
+) {
+  return eb.exists(
+    eb.selectFrom("delivery_workers as me").select(sql.lit(1).as("one")).where("me.id", "=", self).where("me.heartbeat_at", ">=", since),
+  );
 }
 
 /** Graceful stop: claimed rows back to ready, expansions released, the worker forgotten. */

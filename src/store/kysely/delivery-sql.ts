@@ -1,5 +1,5 @@
 import { CompiledQuery, type ExpressionBuilder, type Insertable, type Kysely, type RawBuilder, sql } from "kysely";
-import type { DeliveryKey } from "../../delivery/model.js";
+import type { LeasedKey } from "../../delivery/model.js";
 import type { Counter, CounterDelta, RowChange } from "../../delivery/store/plan.js";
 import type { StoreDialect } from "./backend.js";
 import { type CounterColumn, counterColumn } from "./delivery-rows.js";
@@ -84,7 +84,7 @@ export async function updateRows(
   changes: readonly RowChange[],
   owner: string,
   nowIso: string,
-): Promise<DeliveryKey[]> {
+): Promise<LeasedKey[]> {
   return (await updateRowsWith(db, dialect, changes, owner, nowIso, false)).hit;
 }
 
@@ -99,7 +99,7 @@ export async function updateRowsCounting(
   changes: readonly RowChange[],
   owner: string,
   nowIso: string,
-): Promise<{ hit: DeliveryKey[]; maybeDone: Set<string> }> {
+): Promise<{ hit: LeasedKey[]; maybeDone: Set<string> }> {
   return updateRowsWith(db, "postgres", changes, owner, nowIso, true);
 }
 
@@ -110,8 +110,8 @@ async function updateRowsWith(
   owner: string,
   nowIso: string,
   counting: boolean,
-): Promise<{ hit: DeliveryKey[]; maybeDone: Set<string> }> {
-  const hit: DeliveryKey[] = [];
+): Promise<{ hit: LeasedKey[]; maybeDone: Set<string> }> {
+  const hit: LeasedKey[] = [];
   const maybeDone = new Set<string>();
   for (const part of chunk(changes, rowsPerStatement)) {
     const optional = optionalColumns.filter(([, , get]) => part.some((c) => get(c) != null));
@@ -137,10 +137,12 @@ async function updateRowsWith(
         updated_at = ${bind(nowIso, "timestamptz")}
       from v
       where d.notification_id = v.nid and d.seq = v.vseq and d.lease_owner = ${bind(owner, "text")} and d.lease_id = v.vlease
-      returning notification_id, seq`;
+      returning notification_id, seq, lease_id`;
     if (counted.length === 0) {
-      const result = await db.executeQuery<{ notification_id: string; seq: number | string }>(CompiledQuery.raw(text, params));
-      for (const r of result.rows) hit.push({ notificationId: r.notification_id, seq: Number(r.seq) });
+      const result = await db.executeQuery<{ notification_id: string; seq: number | string; lease_id: number | string }>(
+        CompiledQuery.raw(text, params),
+      );
+      for (const r of result.rows) hit.push({ notificationId: r.notification_id, seq: Number(r.seq), lease: Number(r.lease_id) });
       continue;
     }
     // The update above as `upd` (returning its rows' deltas), summed per notification and added
@@ -154,15 +156,15 @@ async function updateRowsWith(
           updated_at = ${bind(nowIso, "timestamptz")}
         from sums where n.id = sums.nid and (${names.map((col) => `sums.c_${col} <> 0`).join(" or ")})
         returning n.id, n.pending, n.edit_pending, n.recall_pending)
-      select 'r' as k, notification_id as id, seq, null::integer as pending, null::integer as edit_pending, null::integer as recall_pending from upd
+      select 'r' as k, notification_id as id, seq, lease_id, null::integer as pending, null::integer as edit_pending, null::integer as recall_pending from upd
       union all
-      select 'c', id, null, pending, edit_pending, recall_pending from cnt`;
-    type Row = { k: "r" | "c"; id: string; seq: number | string | null } & Record<
+      select 'c', id, null, null, pending, edit_pending, recall_pending from cnt`;
+    type Row = { k: "r" | "c"; id: string; seq: number | string | null; lease_id: number | string | null } & Record<
       "pending" | "edit_pending" | "recall_pending",
       number | string | null
     >;
     for (const r of (await db.executeQuery<Row>(CompiledQuery.raw(counting_, params))).rows) {
-      if (r.k === "r") hit.push({ notificationId: r.id, seq: Number(r.seq) });
+      if (r.k === "r") hit.push({ notificationId: r.id, seq: Number(r.seq), lease: Number(r.lease_id) });
       else if (Number(r.pending) === 0 && Number(r.edit_pending) === 0 && Number(r.recall_pending) === 0) maybeDone.add(r.id);
     }
   }

@@ -1,5 +1,5 @@
 import { CompiledQuery, type Kysely, sql } from "kysely";
-import { deliveryKeyString, type Job, type JobResult, type LeasedKey } from "../../delivery/model.js";
+import { type Job, type JobResult, type LeasedKey, leasedKeyString } from "../../delivery/model.js";
 import { type NotificationState, type OutcomeResult, planResults, sumDeltas } from "../../delivery/store/plan.js";
 import type { ActiveNotification, WorkBatch, WorkBatchResult } from "../../delivery/store/port.js";
 import type { StoreDialect } from "./backend.js";
@@ -259,8 +259,9 @@ async function recordResultsIn(
     // Rows and their counters in one statement per 500 rows (one round trip, see updateRowsCounting).
     for (const id of (await updateRowsCounting(trx, changes, owner, nowIso)).maybeDone) maybeDone.add(id);
   } else {
-    const hit = new Set((await updateRows(trx, dialect, changes, owner, nowIso)).map(deliveryKeyString));
-    for (const [id, delta] of sumDeltas(changes, (k) => hit.has(deliveryKeyString(k)))) {
+    // By lease too: a result under an ended lease must not count when the row's current lease hit.
+    const hit = new Set((await updateRows(trx, dialect, changes, owner, nowIso)).map(leasedKeyString));
+    for (const [id, delta] of sumDeltas(changes, (k) => hit.has(leasedKeyString(k)))) {
       if (await addToCountersReturning(trx, dialect, id, delta, nowIso)) maybeDone.add(id);
     }
   }
