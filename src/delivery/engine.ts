@@ -179,6 +179,8 @@ export interface DeliveryEngine {
   resumeTenant(tenantId: string, caller?: Caller): Promise<{ tenant: TenantState; resumed: boolean }>;
   /** Whether sending is paused because the bot's credentials fail (`/readyz`, metrics). */
   credentials(): CredentialState;
+  /** Whether this process holds every request because its heartbeats do not reach the database (Liveness.fenced; metrics). */
+  fenced(): boolean;
   /** What this process did, and holds now. */
   stats(): DispatchStats & { inFlight: number; buffered: number; lanes: number; expansions: number };
   readonly workerId: string;
@@ -610,6 +612,10 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
 
     credentials() {
       return dispatcher.credentialState();
+    },
+
+    fenced() {
+      return dispatcher.fenced();
     },
 
     stats() {

@@ -49,6 +49,11 @@ export function registerEngineMetrics(metrics: Metrics, engine: DeliveryEngine):
     "Credential failures in a row (token endpoint or Connector 401) behind the current pause; 0 when sending.",
     () => [[{}, engine.credentials().failures]],
   );
+  metrics.gauge(
+    "herald_delivery_fenced",
+    "1 while this process holds every request because its heartbeats have not reached the database for nearly the lease time (others may take over its work); 0 otherwise.",
+    () => [[{}, engine.fenced() ? 1 : 0]],
+  );
   metrics.gauge("herald_delivery_in_flight", "Requests to Teams in flight now.", () => [[{}, engine.stats().inFlight]]);
   metrics.gauge("herald_delivery_buffered", "Claimed deliveries waiting for their rate-limit slot.", () => [[{}, engine.stats().buffered]]);
   metrics.gauge("herald_queue_depth", "Recipients still pending in notifications being sent.", async () => {

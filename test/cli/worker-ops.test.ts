@@ -72,6 +72,7 @@ it("serves its own metrics, the engine's and prom-client's process metrics, and 
   const text = await res.text();
   expect(text).toMatch(/^herald_delivery_in_flight 0$/m);
   expect(text).toMatch(/^herald_delivery_credentials_ok 1$/m);
+  expect(text).toMatch(/^herald_delivery_fenced 0$/m);
   expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
   expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
   expect((await fetch(`${url}/v1/notifications`)).status).toBe(404);

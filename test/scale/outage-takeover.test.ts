@@ -165,22 +165,37 @@ it("Liveness: judges others only after staleMs of heartbeats without a gap", () 
   expect(l.mayJudgeOthers()).toBe(false);
 });
 
-it("Liveness: fenced from staleMs minus an interval after the newest heartbeat written, timed when it was sent", () => {
+it("Liveness: fenced from staleMs minus an interval after the newest heartbeat written, timed when it was sent, on either clock", () => {
   let t = 0;
-  const l = new Liveness(1_000, 100, () => t);
+  let wall = 1_000_000;
+  const l = new Liveness(
+    1_000,
+    100,
+    () => t,
+    () => wall,
+  );
+  const at = (ms: number) => ({ monotonic: ms, wall: 1_000_000 + ms });
   // No heartbeat written yet: nothing may leave.
   expect(l.fenced()).toBe(true);
   l.written(l.now());
   t = 900;
+  wall = 1_000_900;
   expect(l.fenced()).toBe(false);
   t = 901;
+  wall = 1_000_901;
   expect(l.fenced()).toBe(true);
-  l.written(500);
+  l.written(at(500));
   expect(l.fenced()).toBe(false);
   // A heartbeat sent earlier and answered later does not move the time back.
-  l.written(300);
+  l.written(at(300));
   t = 1_400;
+  wall = 1_001_400;
   expect(l.fenced()).toBe(false);
   t = 1_401;
+  wall = 1_001_401;
+  expect(l.fenced()).toBe(true);
+  // Suspended: the monotonic clock stood still while the wall clock (and the database's) went on.
+  l.written(l.now());
+  wall += 5_000;
   expect(l.fenced()).toBe(true);
 });

@@ -42,6 +42,12 @@ export interface OperationDeps {
    * pause: in memory at once, in the store before this resolves). Default: nothing paused.
    */
   pauseTenant?: ((tenantId: string, code: string) => Promise<void>) | undefined;
+  /**
+   * Whether this process holds every request (Liveness.fenced: its heartbeats have not reached the
+   * database for nearly staleMs, so the others may take over its submits): a submit not yet sent
+   * is not sent, and its rows go back. Default: never.
+   */
+  fenced?: (() => boolean) | undefined;
 }
 
 /** How a submit ended. */
@@ -67,7 +73,7 @@ export type SubmitResult =
    * or a 502/504 from a gateway in front of Teams): whether an operation started is unknown.
    */
   | { kind: "inDoubt"; code: string; message: string }
-  /** Herald is stopping and the request never left: the rows can simply be taken again. */
+  /** Herald is stopping, or fenced off (see `fenced`), and the request never left: the rows can simply be taken again. */
   | { kind: "notSent" };
 
 /** Take one slot of the tenant's bucket, waiting as long as it says. */
@@ -177,17 +183,18 @@ export async function submit(
 ): Promise<SubmitResult> {
   let failures = 0;
   const paused = () => d.isPaused?.(tenantId) === true;
+  const fenced = () => d.fenced?.() === true;
   for (;;) {
     let r: Awaited<ReturnType<typeof gated<string>>>;
     try {
-      if (d.signal.aborted) return { kind: "notSent" };
+      if (d.signal.aborted || fenced()) return { kind: "notSent" };
       if (paused()) return { kind: "paused" };
       r = await gated(
         d,
         tenantId,
         key,
         () => d.connector.startBatch(serviceUrl, kind, { activity, tenantId, members: members.map((id) => ({ id })) }),
-        paused,
+        () => paused() || fenced(),
       );
     } catch (e) {
       if (isAbort(d, e)) return { kind: "notSent" };
@@ -195,7 +202,7 @@ export async function submit(
     }
     if ("ok" in r) return { kind: "started", operationId: r.ok };
     if ("again" in r) continue;
-    if ("held" in r) return { kind: "paused" };
+    if ("held" in r) return fenced() ? { kind: "notSent" } : { kind: "paused" };
     const e = r.failed;
     if (e.status === 429) {
       await throttled(d, tenantId, e);

@@ -58,6 +58,8 @@ export interface BatchRunnerDeps {
    * own heartbeats have gone through for staleMs); default: always. Only a shared store asks it.
    */
   mayJudgeOthers?: (() => boolean) | undefined;
+  /** Whether this process holds every request (Liveness.fenced): nothing is taken or submitted meanwhile. Default: never. */
+  fenced?: (() => boolean) | undefined;
   /** How recent this process's own heartbeat must be in each statement that judges others (Liveness.beatWithinMs); default: not checked. */
   selfBeatWithinMs?: number | undefined;
   /** The process's credential gate (shared with single sends). */
@@ -127,6 +129,7 @@ export class BatchRunner {
       signal: this.abort.signal,
       isPaused: deps.tenants && ((t) => deps.tenants?.isPaused(t) === true),
       pauseTenant: deps.tenants && ((t, code) => deps.tenants?.pause(t, code) ?? Promise.resolve()),
+      fenced: deps.fenced,
     };
   }
 
@@ -248,6 +251,11 @@ export class BatchRunner {
     const pausedOut = new Set<string>();
     for (;;) {
       if (this.abort.signal.aborted) return;
+      if (this.deps.fenced?.()) {
+        // Nothing is taken while fenced off: the others may be taking this process's work over.
+        await clock.sleep(settings.pollMs / 4, this.abort.signal);
+        continue;
+      }
       while (running.size >= settings.maxOperations) await Promise.race(running);
       const activity = await this.deps.activityOf(id);
       if (!activity) return void (await this.leave(id, running, new Set()));

@@ -8,7 +8,7 @@ import type { DeliveryConfig } from "../config.js";
 import type { Installer } from "../install/installer.js";
 import type { TeamReach } from "../install/team-reach.js";
 import type { RateLimiter } from "../limits/index.js";
-import { deliveryKeyString, type JobResult, type LeasedKey, type NewDelivery, type Notification } from "../model.js";
+import { type JobResult, type LeasedKey, leasedKeyString, type NewDelivery, type Notification } from "../model.js";
 import type { Policies } from "../policies.js";
 import type { DeliveryStore, RecipientDirectory, TenantPause } from "../store/port.js";
 import { Batcher } from "./batcher.js";
@@ -141,7 +141,8 @@ export class Dispatcher {
       logger: deps.logger,
       random: deps.random,
       pauseTenant: (tenantId, code) => this.pause(tenantId, code),
-      isPaused: (tenantId) => this.paused.has(tenantId),
+      // Fenced too: a send whose mark (or message read) took long leaves only if still allowed.
+      isPaused: (tenantId) => this.paused.has(tenantId) || this.fenced(),
       credentials: this.credentials,
       track: (p) => this.track(p),
       claimChat: (key, chat) => deps.store.claimChat(deps.owner, key, chat, clock.now()),
@@ -173,6 +174,8 @@ export class Dispatcher {
     this.timers.push(setInterval(() => void this.poll(), config.pollMs));
     this.timers.push(
       setInterval(() => {
+        // Here, not only after a beat: a beat stuck on a dead connection must not hide the fence.
+        this.reportFence();
         // One at a time: a slow database must not stack beats (each measures the clock again).
         if (this.beating) return;
         this.beating = true;
@@ -191,8 +194,12 @@ export class Dispatcher {
    * heartbeat is old, the live processes' too: see Liveness).
    */
   private async beat(): Promise<void> {
-    const { store, clock, owner, logger } = this.deps;
-    const synced = await Promise.resolve(this.deps.syncClock?.()).then(
+    const { store, clock, owner, logger, config } = this.deps;
+    // Bounded: a query stuck on a dead connection (no answer, no reset) would hold `beating`, and so
+    // every later heartbeat, until TCP gives up, minutes later. Late counts as failed; by then this
+    // process is fenced anyway.
+    const limit = config.staleMs - config.heartbeatMs;
+    const synced = await within(Promise.resolve(this.deps.syncClock?.()), limit, "reading the database's clock").then(
       () => true,
       (e: unknown) => {
         logger.warn({ err: (e as Error).message }, "reading the database's clock failed");
@@ -200,7 +207,7 @@ export class Dispatcher {
       },
     );
     const sentAt = this.liveness.now();
-    const beaten = await store.heartbeat(owner, clock.now()).then(
+    const beaten = await within(store.heartbeat(owner, clock.now()), limit, "the heartbeat").then(
       () => true,
       (e: unknown) => {
         logger.warn({ err: (e as Error).message }, "heartbeat failed");
@@ -308,7 +315,7 @@ export class Dispatcher {
    * store one process owns has nobody else to take its rows.
    */
   fenced(): boolean {
-    return this.deps.store.shared && this.liveness.fenced();
+    return this.started && this.deps.store.shared && this.liveness.fenced();
   }
 
   /** Tenants paused as this process knows them (BotDisabledByAdmin; the batch path takes none of their rows). */
@@ -449,8 +456,8 @@ export class Dispatcher {
     this.stats.writeBatches++;
     for (const [id, v] of out.versions) this.messages.seen(id, v);
     this.finished(out.finished);
-    const marked = new Set(out.marked.map(deliveryKeyString));
-    return items.map((w) => !("mark" in w) || marked.has(deliveryKeyString(w.mark)));
+    const marked = new Set(out.marked.map(leasedKeyString));
+    return items.map((w) => !("mark" in w) || marked.has(leasedKeyString(w.mark)));
   }
 
   private finished(ids: readonly string[]): void {
@@ -561,4 +568,14 @@ export class Dispatcher {
     this.side.add(p);
     void p.finally(() => this.side.delete(p));
   }
+}
+
+/** `p`, or a rejection once `ms` have passed without its answer (`p` itself goes on). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} got no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }

@@ -1,3 +1,9 @@
+/** When a heartbeat was sent, on both clocks (see `Liveness.fenced`). */
+export interface SentAt {
+  monotonic: number;
+  wall: number;
+}
+
 /** Heartbeat intervals between two successful heartbeats that still count as unbroken (config requires staleMs ≥ 4 intervals). */
 const maxGap = 2.5;
 
@@ -22,12 +28,13 @@ export class Liveness {
   private since: number | undefined;
   private last: number | undefined;
   /** When the newest heartbeat the store took was sent (undefined: none yet). */
-  private lastWritten: number | undefined;
+  private lastWritten: SentAt | undefined;
 
   constructor(
     private readonly staleMs: number,
     private readonly heartbeatMs: number,
     private readonly monotonic: () => number = () => performance.now(),
+    private readonly wall: () => number = () => Date.now(),
   ) {}
 
   /** A heartbeat went through now. */
@@ -48,14 +55,14 @@ export class Liveness {
     return maxGap * this.heartbeatMs;
   }
 
-  /** The monotonic time, to stamp a heartbeat as it is sent (see `written`). */
-  now(): number {
-    return this.monotonic();
+  /** Now, to stamp a heartbeat as it is sent (see `written`). */
+  now(): SentAt {
+    return { monotonic: this.monotonic(), wall: this.wall() };
   }
 
   /** The heartbeat sent at `sentAt` (from `now()`) was written: the others count this process alive from then. */
-  written(sentAt: number): void {
-    if (this.lastWritten === undefined || sentAt > this.lastWritten) this.lastWritten = sentAt;
+  written(sentAt: SentAt): void {
+    if (this.lastWritten === undefined || sentAt.monotonic > this.lastWritten.monotonic) this.lastWritten = sentAt;
   }
 
   /**
@@ -66,10 +73,16 @@ export class Liveness {
    * them (HERALD_IN_FLIGHT_POLICY=resend) or reports them `unknown`. The interval is left for a
    * request that left just before to be answered (Teams usually answers within a second; one answered
    * slower may still land after a takeover). Sent heartbeats are timed when sent, not when
-   * answered: the database's own time of a heartbeat comes after that.
+   * answered: the database's own time of a heartbeat comes after that. Elapsed time is the longer
+   * of the monotonic clock's and the wall clock's: the monotonic one stands still while the
+   * machine is suspended (a VM paused, a laptop asleep), when the database's does not; a wall
+   * clock stepped forward only fences too early.
    */
   fenced(): boolean {
-    return this.lastWritten === undefined || this.monotonic() - this.lastWritten > this.staleMs - this.heartbeatMs;
+    const last = this.lastWritten;
+    if (last === undefined) return true;
+    const elapsed = Math.max(this.monotonic() - last.monotonic, this.wall() - last.wall);
+    return elapsed > this.staleMs - this.heartbeatMs;
   }
 
   /** Whether heartbeats have gone through without a gap for staleMs, the last one recently. */

@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import type { Migration } from "./migration.js";
 
 /**
@@ -19,7 +20,12 @@ import type { Migration } from "./migration.js";
  */
 export const m023DeliveryLeaseIds: Migration = {
   name: "023_delivery_lease_ids",
-  async up(db) {
+  async up(db, dialect) {
+    // The ALTER takes the table's exclusive lock for an instant, but waits for it behind any long
+    // transaction on `deliveries` (a report, pg_dump), and every claim and result of every process
+    // would queue behind it: give up after 10 s instead (the start fails with the error; start again).
+    if (dialect === "postgres") await sql`set local lock_timeout = '10s'`.execute(db);
     await db.schema.alterTable("deliveries").addColumn("lease_id", "bigint").execute();
+    if (dialect === "postgres") await sql`set local lock_timeout to default`.execute(db);
   },
 };
