@@ -43,4 +43,22 @@ forEachStore((stores) => {
     expect((await p.series.get(live.id))?.pendingRunAt).toBeUndefined();
     expect((await p.series.runs(live.id)).map((r) => r.runAt)).toEqual(["2026-08-03T12:00:00.000Z"]);
   });
+
+  it("a series stored with a cron that fires more than once a minute (accepted before such crons were refused) ends without another run", async () => {
+    const { store, h, p } = bed;
+    const series = store.series;
+    if (!series) throw new Error("the store has no series");
+    clock.at = Date.parse("2026-08-05T11:00:00Z");
+    const s = await p.series.create(
+      { audience: { conversations: [h.emulator.org.personalConversationId(0)] }, message: { text: "x" }, schedule: { cron: "0 12 * * *" } },
+      admin,
+    );
+    // As an older release stored it: every second.
+    await series.update(s.id, { timing: { cron: "* * * * * *", timeZone: "UTC", localTime: false } }, ["active"], clock.now());
+    clock.at = Date.parse("2026-08-05T12:00:05Z");
+    await p.series.tick(); // (the first test's live series runs daily: its run may start here)
+    expect(await p.series.get(s.id)).toMatchObject({ state: "ended", runs: 0 });
+    expect((await p.series.get(s.id))?.nextRunAt).toBeUndefined();
+    expect(await p.series.runs(s.id)).toEqual([]);
+  });
 });

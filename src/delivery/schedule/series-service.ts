@@ -9,7 +9,7 @@ import type { Message } from "../message/schema.js";
 import type { Page } from "../model.js";
 import { type AudienceInput, type NotificationRequest, toAudience } from "../request.js";
 import { StoreClock } from "../store-clock.js";
-import { earliestZone, latestRun, nextRun, wallClock } from "./cron.js";
+import { cronProblem, earliestZone, latestRun, nextRun, wallClock } from "./cron.js";
 import type { CronScheduleInput } from "./schema.js";
 import type { Series, SeriesRun, SeriesState, SeriesStore, SeriesTemplate, SeriesTiming } from "./series.js";
 
@@ -242,6 +242,14 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
         continue;
       }
       if (s.nextRunAt === undefined) continue;
+      // A series stored before such a cron was refused (one firing more than once a minute) ends
+      // here, without the one run its stored nextRunAt would still start.
+      const problem = cronProblem(s.cron, cronZone(s));
+      if (problem !== undefined) {
+        if (await deps.store.update(s.id, { state: "ended", nextRunAt: null }, ["active"], now))
+          logger.warn({ seriesId: s.id, cron: s.cron, problem }, "series ended: its schedule is not accepted any more");
+        continue;
+      }
       const run = runToStart(s, Date.parse(s.nextRunAt), now);
       const next = nextOf(s, Math.max(run, now));
       if (!(await deps.store.claimRun(s.id, s.nextRunAt, run, next, deps.owner, now))) continue;
