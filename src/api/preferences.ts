@@ -69,6 +69,15 @@ export const tenantSettingsBodySchema = z.strictObject({
     .optional(),
 });
 
+/** 400 for a tenant id in the path that is blank or too long. */
+const badTenant = (c: Context) =>
+  errorResponse(
+    c,
+    400,
+    "HERALD_E_INVALID_INPUT",
+    "The tenant id in the path must be 1 to 200 characters and not blank (a Microsoft Entra tenant id).",
+  );
+
 export function tenantSettingsView(tenantId: string, s: TenantSettings | undefined) {
   return {
     tenantId,
@@ -169,12 +178,14 @@ export function preferenceRoutes(deps: PreferenceRouteDeps): Hono<ApiEnv> {
 
   app.get("/v1/tenants/:id", requireScope(keys, "admin"), async (c) => {
     const tenant = c.req.param("id");
+    if (!tenantId.safeParse(tenant.trim()).success) return badTenant(c);
     if (!mayUseTenant(c.get("principal"), tenant)) return forbidden(c, tenant);
     return c.json(tenantSettingsView(tenant, await store.tenantSettings(tenant)));
   });
 
   app.put("/v1/tenants/:id", requireScope(keys, "admin"), async (c) => {
     const tenant = c.req.param("id");
+    if (!tenantId.safeParse(tenant.trim()).success) return badTenant(c);
     if (!mayUseTenant(c.get("principal"), tenant)) return forbidden(c, tenant);
     const body = await readJson(c.req.raw, 64 * 1024);
     if (!body.ok) return errorResponse(c, body.status, body.code, body.message);

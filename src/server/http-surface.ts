@@ -64,6 +64,19 @@ export function httpSurface(deps: HttpSurfaceDeps): Hono<ApiEnv> {
     metrics.apiRequests.inc({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) });
   });
   app.route("/", opsRoutes(store, engine, metrics));
+  // A NUL in an id or a query value: PostgreSQL stores none, and SQLite would store an id nobody
+  // can type. Refused first, the same on both, naming where it is.
+  app.use("/v1/*", async (c, next) => {
+    const url = new URL(c.req.url);
+    const where = /%00/i.test(url.pathname) ? "path" : /%00/i.test(url.search) ? "query" : undefined;
+    if (where === undefined) return next();
+    return errorResponse(
+      c,
+      400,
+      "HERALD_E_INVALID_INPUT",
+      `The URL's ${where} contains a NUL character (%00), which no id or value Herald keeps may hold; remove it.`,
+    );
+  });
   // Action labels are route patterns (`PATCH /v1/notifications/:id`) or key actions: bounded.
   const auditLog = reportingAuditLog(store.audit, logger, (action) => metrics.auditFailures.inc({ action }));
   app.use("/v1/*", auditWrites(auditLog, clock));

@@ -114,6 +114,15 @@ forEachStore((stores) => {
       ["PUT", `/v1/tenants/${tenantId}`, { timeZone: 5 }, "timeZone"],
       ["GET", "/v1/reports/opt-outs?cursor=bogus", undefined, "cursor"],
       ["GET", "/v1/reports/opt-outs?format=csv&cursor=bogus", undefined, "cursor"],
+      // A NUL in the URL (PostgreSQL stores none: a 500 before), in a path id or a query parameter.
+      ["GET", "/v1/tenants/t%00x", undefined, "path contains a NUL"],
+      ["PUT", "/v1/tenants/t%00x", { timeZone: "UTC" }, "path contains a NUL"],
+      ["POST", "/v1/tenants/t%00x/resume", undefined, "path contains a NUL"],
+      ["GET", `/v1/users/${ada.id}%00/preferences?tenantId=${tenantId}`, undefined, "path contains a NUL"],
+      ["GET", "/v1/reports/opt-outs?tenantId=t%00x", undefined, "query contains a NUL"],
+      ["GET", "/v1/notifications/n%00x", undefined, "path contains a NUL"],
+      ["PUT", "/v1/tenants/%20%20", { timeZone: "UTC" }, "tenant id in the path"],
+      ["GET", `/v1/tenants/${"t".repeat(201)}`, undefined, "tenant id in the path"],
     ];
     for (const [method, path, body, field] of cases) {
       const r = await api(method, path, body);
