@@ -4,6 +4,7 @@ import { z } from "zod";
 import { type Clock, isoNow } from "../clock.js";
 import { type AudienceLimit, audienceOutsideLimit, intersectLimits } from "../delivery/audience/reach.js";
 import type { DeliveryEngine } from "../delivery/engine.js";
+import { prepareMessage } from "../delivery/message/prepare.js";
 import { notificationRequestSchema, toAudience } from "../delivery/request.js";
 import type { RecipientDirectory } from "../delivery/store/port.js";
 import { approvalTenants, guardrailRefusal, mayReadDraft } from "../drafts/policy.js";
@@ -72,6 +73,17 @@ export function draftRoutes(
         "HERALD_E_INVALID_BODY",
         "request.schedule.cron: a draft is approved into one notification and cannot be a recurring series; remove the cron (schedule it at a time or at local time), or create the series with POST /v1/series.",
       );
+    // The message's templates and size, checked when saved (as POST /v1/notifications does): a
+    // draft that cannot be sent is refused now, naming the field, not first at approval.
+    try {
+      prepareMessage(parsed.data.request.message, {
+        data: parsed.data.request.data,
+        field: "request.message",
+        dataField: "request.data",
+      });
+    } catch (e) {
+      return engineError(c, e);
+    }
     const p = c.get("principal");
     const refusal = guardrailRefusal(parsed.data.request.audience, p.tenants);
     if (refusal) return errorResponse(c, refusal.status, refusal.code, refusal.message);

@@ -208,6 +208,8 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     owner,
     credentials,
     liveness,
+    // The dispatcher's: a started engine on a shared store (one that never started sends nothing anyway).
+    fenced: () => dispatcher.fenced(),
     store: deps.store.batches,
     connector: deps.batch,
     deliveries: store,

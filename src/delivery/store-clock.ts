@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.js";
 import type { RateLimiter } from "./limits/rate-limiter.js";
+import { within } from "./within.js";
 
 /**
  * The engine's time: the injected Clock moved onto the store's clock. Times written to a shared
@@ -43,12 +44,18 @@ export class StoreClock implements Clock {
     return t - this.offset;
   }
 
-  /** Measure the offset now (throws when the store does not answer; the last offset stays). */
+  /**
+   * Measure the offset now (throws when the store does not answer in time; the last offset stays).
+   * Calls while a measure runs share it; one that got no answer ends after maxAgeMs (5 s at least), so that
+   * a query stuck on a dead connection does not hold every later measure (and the heartbeats and
+   * submits that wait for one) until TCP gives up.
+   */
   sync(): Promise<void> {
     this.measuring ??= (async () => {
       try {
         const before = this.base.now();
-        const store = await this.storeNow();
+        // At least 5 s: a slow answer (a busy database, a loaded test machine) is still an answer.
+        const store = await within(this.storeNow(), Math.max(this.maxAgeMs, 5_000), "the store's clock");
         const after = this.base.now();
         this.offset = store === undefined ? 0 : Math.round(store - (before + after) / 2);
         this.measuredAt = after;

@@ -95,6 +95,25 @@ forEachStore((stores) => {
     expect((await call("GET", `${url}/v1/drafts`, undefined, author)).json).toEqual(before.json);
   });
 
+  it("a draft whose message cannot be sent is refused when saved or changed, naming the field, not first at approval", async () => {
+    const before = await call("GET", `${url}/v1/drafts`, undefined, author);
+    const template = await call("POST", `${url}/v1/drafts`, draftBody("Hi ${unknownFn(name)}"), author);
+    expect(template.status, JSON.stringify(template.json)).toBe(400);
+    expect(template.json["error"]).toMatchObject({ code: "HERALD_E_TEMPLATE" });
+    expect((template.json["error"] as Json)["message"]).toContain("request.message.text");
+    const big = await call("POST", `${url}/v1/drafts`, draftBody("x".repeat(40_000)), author);
+    expect(big.status, JSON.stringify(big.json)).toBe(413);
+    expect(big.json["error"]).toMatchObject({ code: "HERALD_E_MESSAGE_TOO_LARGE" });
+    expect((await call("GET", `${url}/v1/drafts`, undefined, author)).json).toEqual(before.json);
+    // Changing a saved draft into one that cannot be sent is refused the same way; the draft keeps its text.
+    const saved = await call("POST", `${url}/v1/drafts`, draftBody("Fine"), author);
+    expect(saved.status).toBe(201);
+    const id = String(saved.json["id"]);
+    const put = await call("PUT", `${url}/v1/drafts/${id}`, draftBody("Hi ${unknownFn(name)}"), author);
+    expect(put.status).toBe(400);
+    expect((await call("GET", `${url}/v1/drafts/${id}`, undefined, author)).json).toMatchObject({ request: { message: { text: "Fine" } } });
+  });
+
   it("a key with both roles may not approve its own draft", async () => {
     const both = await key("both", ["draft", "approve"]);
     const d = await call("POST", `${url}/v1/drafts`, draftBody("mine"), both);

@@ -22,10 +22,13 @@ const staleMs = 800;
 /** From the last heartbeat that went through to the fence (Liveness.fenced). */
 const fenceAfterMs = staleMs - heartbeatMs;
 let down = false;
+/** The database's clock read never answers while set (a query on a connection that died without a reset). */
+let clockStuck = false;
 const opened: { h: Harness; store: Store; schema: string }[] = [];
 
 afterEach(async () => {
   down = false;
+  clockStuck = false;
   for (const { h, store, schema } of opened.splice(0)) {
     await h.close();
     await store.close();
@@ -40,6 +43,7 @@ function cutOff(s: Store, markDelayMs = 0): Store {
       if (prop === "heartbeat")
         return (owner: string, now: number) =>
           down ? Promise.reject(new Error("connection refused (test: heartbeats cut off)")) : target.heartbeat(owner, now);
+      if (prop === "databaseNow") return () => (clockStuck ? new Promise<never>(() => undefined) : target.databaseNow());
       if (prop === "writeBatch" && markDelayMs > 0)
         return async (owner: string, batch: WorkBatch, now: number) => {
           if (batch.marks.length > 0) await new Promise((r) => setTimeout(r, markDelayMs));
@@ -183,4 +187,21 @@ it("without a tenant limit, a send whose in-flight mark is written slowly does n
   const done = await h.waitFor(notification.id, finished, 30_000);
   expect(done.counts).toMatchObject({ sent: users.length, pending: 0, unknown: 0 });
   for (const i of users) expect(h.received(i).received).toBe(1);
+}, 60_000);
+
+it("a read of the database's clock stuck on a dead connection holds back neither the heartbeats nor the sends", async () => {
+  const users = range(0, 40);
+  const { h } = await fencedEngine(users.length, { tenantRps: 20 });
+  const conversations = users.map((i) => h.emulator.org.personalConversationId(i));
+  clockStuck = true;
+  const { notification } = await h.engine.submit(request({ conversations }, { text: "on time" }), admin);
+  // Two seconds, more than twice staleMs: the heartbeats go on, the process is never fenced.
+  let fenced = 0;
+  for (let i = 0; i < 40; i++) {
+    await sleep(50);
+    if (h.engine.fenced()) fenced++;
+  }
+  expect(fenced).toBe(0);
+  const done = await h.waitFor(notification.id, finished, 20_000);
+  expect(done.counts).toMatchObject({ sent: users.length, unknown: 0 });
 }, 60_000);

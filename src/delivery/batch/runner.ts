@@ -367,8 +367,10 @@ export class BatchRunner {
       return;
     }
     if (r.kind === "notSent") {
-      // Herald stops before the request left: the rows go back to the queue for whoever sends next.
-      await store.release(id, submitId, seqs, clock.now(), clock.now());
+      // Herald stops (or is fenced off) before the request left: the rows go back to the queue for
+      // whoever sends next. Tried until it lands (fenced, the database may not answer for a while):
+      // until then the submit stays busy, so this process's own sweep never takes it for one in doubt.
+      await this.untilWritten(() => store.release(id, submitId, seqs, clock.now(), clock.now()), "giving back a submit not sent");
       return;
     }
     if (r.kind === "paused" || (r.kind === "tenantDisabled" && this.deps.tenants)) {
@@ -408,6 +410,21 @@ export class BatchRunner {
           : { status: r.outcome, code: r.code, message: r.message };
     await store.settle(id, { submitId, seqs }, new Map(), outcome, clock.now());
     await this.deps.deliveries.finishIfDone([id], clock.now());
+  }
+
+  /** `write`, tried again (1 s, then up to 30 s apart) until it lands or the runner stops. */
+  private async untilWritten(write: () => Promise<unknown>, what: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await write();
+        return;
+      } catch (e) {
+        if (this.abort.signal.aborted) throw e;
+        const delayMs = Math.min(30_000, 1_000 * attempt);
+        this.deps.logger.warn({ err: (e as Error).message, attempt, delayMs }, `${what} failed; trying again`);
+        await this.deps.clock.sleep(delayMs, this.abort.signal);
+      }
+    }
   }
 
   /** Kick the notification once its current loop (if any) ended: released rows are taken again. */

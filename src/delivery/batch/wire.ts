@@ -36,11 +36,10 @@ export interface BatchPathDeps {
   owner: string;
   /** The process's credential gate, shared with single sends (default: one of the batch path's own). */
   credentials?: CredentialGate | undefined;
-  /**
-   * Whether this process may judge others dead, and whether it is fenced off (the dispatcher's
-   * heartbeats); default: always may judge, never fenced (a test's path).
-   */
-  liveness?: Pick<Liveness, "mayJudgeOthers" | "beatWithinMs" | "fenced"> | undefined;
+  /** Whether this process may judge others dead (the dispatcher's heartbeats); default: always (a test's path). */
+  liveness?: Pick<Liveness, "mayJudgeOthers" | "beatWithinMs"> | undefined;
+  /** Whether this process holds every request (Dispatcher.fenced); default: never (a test's path). */
+  fenced?: (() => boolean) | undefined;
   settings?: Partial<BatchSettings> | undefined;
   activityOf: (notificationId: string) => Promise<OutgoingActivity | undefined>;
   /** Kick the dispatcher (rows the batch path left are then sent one by one). */
@@ -170,8 +169,7 @@ export function createBatchPath(d: BatchPathDeps): BatchPath {
           sweepMs: d.config.heartbeatMs,
           mayJudgeOthers: () => d.liveness?.mayJudgeOthers() ?? true,
           selfBeatWithinMs: d.liveness?.beatWithinMs,
-          // As the dispatcher's lanes: only a shared store (nobody else takes a SQLite store's work).
-          fenced: () => d.deliveries.shared && d.liveness?.fenced() === true,
+          fenced: d.fenced,
           credentials,
           serviceUrlOf: () => d.config.defaultServiceUrl,
           activityOf: d.activityOf,

@@ -11,6 +11,7 @@ import type { RateLimiter } from "../limits/index.js";
 import { type JobResult, type LeasedKey, leasedKeyString, type NewDelivery, type Notification } from "../model.js";
 import type { Policies } from "../policies.js";
 import type { DeliveryStore, RecipientDirectory, TenantPause } from "../store/port.js";
+import { within } from "../within.js";
 import { Batcher } from "./batcher.js";
 import { CredentialGate, type CredentialState } from "./credentials.js";
 import { Executor } from "./executor.js";
@@ -114,7 +115,8 @@ export class Dispatcher {
   private polling: Promise<void> | undefined;
   private pollAgain = false;
   private beating = false;
-  private recovering = false;
+  /** A clock measure, and maybe a recovery, runs after a heartbeat (see `judge`). */
+  private judging = false;
   /** Whether the last beat found this process fenced (see `fenced`): its change is logged once. */
   private wasFenced = false;
   private started = false;
@@ -186,28 +188,16 @@ export class Dispatcher {
   }
 
   /**
-   * One heartbeat: measure the clock against the store's again, write the heartbeat, then take
-   * over the work of processes that stopped beating. Recovery compares their heartbeats with this
-   * clock, so it runs only right after a successful measurement (a step of this machine's clock,
-   * NTP or a VM resume, would otherwise declare live workers dead), and only once this process's
-   * own heartbeats have gone through for staleMs without a gap (after a database outage every
-   * heartbeat is old, the live processes' too: see Liveness).
+   * One heartbeat, then (beside the next ones) a measure of the clock against the store's and
+   * maybe a takeover of the work of processes that stopped beating (`judge`). Bounded: a query
+   * stuck on a dead connection (no answer, no reset) would hold `beating`, and so every later
+   * heartbeat, until TCP gives up, minutes later. Late counts as failed; by then this process is
+   * fenced anyway.
    */
   private async beat(): Promise<void> {
     const { store, clock, owner, logger, config } = this.deps;
-    // Bounded: a query stuck on a dead connection (no answer, no reset) would hold `beating`, and so
-    // every later heartbeat, until TCP gives up, minutes later. Late counts as failed; by then this
-    // process is fenced anyway.
-    const limit = config.staleMs - config.heartbeatMs;
-    const synced = await within(Promise.resolve(this.deps.syncClock?.()), limit, "reading the database's clock").then(
-      () => true,
-      (e: unknown) => {
-        logger.warn({ err: (e as Error).message }, "reading the database's clock failed");
-        return false;
-      },
-    );
     const sentAt = this.liveness.now();
-    const beaten = await within(store.heartbeat(owner, clock.now()), limit, "the heartbeat").then(
+    const beaten = await within(store.heartbeat(owner, clock.now()), config.staleMs - config.heartbeatMs, "the heartbeat").then(
       () => true,
       (e: unknown) => {
         logger.warn({ err: (e as Error).message }, "heartbeat failed");
@@ -215,18 +205,37 @@ export class Dispatcher {
       },
     );
     if (beaten) this.liveness.written(sentAt);
-    if (synced && beaten) this.liveness.beat();
     this.reportFence();
-    // Recovery runs beside the heartbeats, never in their way: a long takeover (many notifications,
-    // lock waits) must not stop this process's own heartbeats, or the others would take it for dead.
-    if (synced && store.shared && !this.recovering && !this.abort.signal.aborted && this.liveness.mayJudgeOthers()) {
-      this.recovering = true;
-      this.track(
-        this.recover()
-          .catch((e: unknown) => logger.warn({ err: (e as Error).message }, "recovery failed"))
-          .finally(() => (this.recovering = false)),
-      );
+    // Never in the heartbeats' way: neither the clock's measure (stuck on a dead connection until
+    // StoreClock.sync gives up) nor a long takeover (many notifications, lock waits) may delay the
+    // next heartbeat, or the others would take this process for dead.
+    if (beaten && !this.judging && !this.abort.signal.aborted) {
+      this.judging = true;
+      this.track(this.judge().finally(() => (this.judging = false)));
     }
+  }
+
+  /**
+   * After a heartbeat went through: measure the clock against the store's again, then take over
+   * the work of processes that stopped beating. Recovery compares their heartbeats with this
+   * clock, so it runs only right after a successful measurement (a step of this machine's clock,
+   * NTP or a VM resume, would otherwise declare live workers dead), and only once this process's
+   * own heartbeats have gone through for staleMs without a gap (after a database outage every
+   * heartbeat is old, the live processes' too: see Liveness).
+   */
+  private async judge(): Promise<void> {
+    const { store, logger } = this.deps;
+    const synced = await Promise.resolve(this.deps.syncClock?.()).then(
+      () => true,
+      (e: unknown) => {
+        logger.warn({ err: (e as Error).message }, "reading the database's clock failed");
+        return false;
+      },
+    );
+    if (!synced) return;
+    this.liveness.beat();
+    if (store.shared && !this.abort.signal.aborted && this.liveness.mayJudgeOthers())
+      await this.recover().catch((e: unknown) => logger.warn({ err: (e as Error).message }, "recovery failed"));
   }
 
   /** Log when this process becomes fenced and when it is no longer; the lanes resume at once then. */
@@ -568,14 +577,4 @@ export class Dispatcher {
     this.side.add(p);
     void p.finally(() => this.side.delete(p));
   }
-}
-
-/** `p`, or a rejection once `ms` have passed without its answer (`p` itself goes on). */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} got no answer within ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }

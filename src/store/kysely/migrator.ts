@@ -40,9 +40,14 @@ export async function migrate(backend: SqlBackend, list: readonly Migration[]): 
       return done;
     });
   } catch (e) {
+    // 55P03: a migration's lock_timeout ran out waiting for a table another transaction holds.
+    const busy = (e as { code?: unknown }).code === "55P03";
+    const what = busy
+      ? "A table it alters is held by another transaction (a long report, pg_dump, an idle transaction): find it in pg_stat_activity, let it end"
+      : "Check that the database user may create tables";
     throw new StoreError(
       "HERALD_E_STORE_MIGRATION",
-      `Migration ${current} failed (${(e as Error).message}); nothing of this run was applied. Check that the database user may create tables, then start again.`,
+      `Migration ${current} failed (${(e as Error).message}); nothing of this run was applied. ${what}, then start again.`,
       { cause: e },
     );
   }
