@@ -3,11 +3,15 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { afterAll, describe } from "vitest";
 import type { Delivery } from "../../src/delivery/model.js";
+import type { SqlBackend } from "../../src/store/kysely/backend.js";
+import type { Database as Tables } from "../../src/store/kysely/schema.js";
 import { type OpenStoreOptions, openStore } from "../../src/store/open.js";
 import type { Store } from "../../src/store/ports.js";
+import { postgresTypeParsers } from "../../src/store/postgres/types.js";
 
 /**
  * Stores for tests, one fresh database per factory (a temp SQLite file, or a random PostgreSQL
@@ -146,4 +150,28 @@ export async function rawRows(
   } finally {
     db.close();
   }
+}
+
+/**
+ * A migration backend on a fresh PostgreSQL schema of its own (`<prefix>_<random>`, its
+ * search_path), for tests that apply migrations one by one; `drop` ends its pool and drops the schema.
+ */
+export function postgresSchemaBackend(prefix: string): { schema: string; backend: SqlBackend; drop(): Promise<void> } {
+  const schema = `${prefix}_${randomBytes(5).toString("hex")}`;
+  const pool = new pg.Pool({ connectionString: testPostgresUrl, max: 2, options: `-c search_path=${schema}`, types: postgresTypeParsers });
+  const backend: SqlBackend = {
+    dialect: "postgres",
+    db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) }),
+    lockForMigrations: async (trx) => {
+      await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
+    },
+  };
+  return {
+    schema,
+    backend,
+    drop: async () => {
+      await pool.end();
+      await withPostgres((c) => c.query(`drop schema if exists "${schema}" cascade`));
+    },
+  };
 }

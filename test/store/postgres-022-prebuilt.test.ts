@@ -8,7 +8,7 @@ import type { Database } from "../../src/store/kysely/schema.js";
 import { m022PersonalIdOrder } from "../../src/store/migrations/022_personal_id_order.js";
 import { migrations } from "../../src/store/migrations/index.js";
 import { postgresTypeParsers } from "../../src/store/postgres/types.js";
-import { testPostgresUrl, withPostgres } from "../helpers/stores.js";
+import { postgresSchemaBackend, testPostgresUrl, withPostgres } from "../helpers/stores.js";
 
 /**
  * 022_personal_id_order creates its indexes `IF NOT EXISTS`, so that an operator can build them
@@ -17,15 +17,7 @@ import { testPostgresUrl, withPostgres } from "../helpers/stores.js";
  * one built without `COLLATE "C"` is not used by the queries (every page of a broadcast would
  * scan and sort the table). The migration builds such an index again, and keeps a right one.
  */
-const schema = `herald_m022_${randomBytes(5).toString("hex")}`;
-const pool = new pg.Pool({ connectionString: testPostgresUrl, max: 2, options: `-c search_path=${schema}`, types: postgresTypeParsers });
-const backend: SqlBackend = {
-  dialect: "postgres",
-  db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
-  lockForMigrations: async (trx) => {
-    await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
-  },
-};
+const { schema, backend, drop } = postgresSchemaBackend("herald_m022");
 const before022 = migrations.slice(0, migrations.indexOf(m022PersonalIdOrder));
 /** Up to 022 and no further: later migrations are not this test's subject. */
 const through022 = migrations.slice(0, migrations.indexOf(m022PersonalIdOrder) + 1);
@@ -34,10 +26,7 @@ beforeAll(async () => {
   expect(migrations.indexOf(m022PersonalIdOrder)).toBeGreaterThan(0);
   await migrate(backend, before022);
 });
-afterAll(async () => {
-  await pool.end();
-  await withPostgres((c) => c.query(`drop schema if exists "${schema}" cascade`));
-});
+afterAll(() => drop());
 
 async function indexes(): Promise<Map<string, { oid: number; valid: boolean; def: string }>> {
   const { rows } = await withPostgres((c) =>

@@ -1,35 +1,18 @@
-import { randomBytes } from "node:crypto";
-import { Kysely, PostgresDialect, sql } from "kysely";
-import pg from "pg";
 import { afterAll, expect, it } from "vitest";
-import type { SqlBackend } from "../../src/store/kysely/backend.js";
 import { migrate } from "../../src/store/kysely/migrator.js";
-import type { Database } from "../../src/store/kysely/schema.js";
 import { m023DeliveryLeaseIds } from "../../src/store/migrations/023_delivery_lease_ids.js";
 import { migrations } from "../../src/store/migrations/index.js";
-import { postgresTypeParsers } from "../../src/store/postgres/types.js";
-import { testPostgresUrl, withPostgres } from "../helpers/stores.js";
+import { postgresSchemaBackend, withPostgres } from "../helpers/stores.js";
 
 /**
  * 023_delivery_lease_ids alters `deliveries`, the table every claim and result writes. Behind a
  * long transaction on it, the ALTER would wait, and every process's writes would queue behind the
  * ALTER: it gives up after 10 s instead, and the error says what to look for.
  */
-const schema = `herald_m023_${randomBytes(5).toString("hex")}`;
-const pool = new pg.Pool({ connectionString: testPostgresUrl, max: 2, options: `-c search_path=${schema}`, types: postgresTypeParsers });
-const backend: SqlBackend = {
-  dialect: "postgres",
-  db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
-  lockForMigrations: async (trx) => {
-    await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
-  },
-};
+const { schema, backend, drop } = postgresSchemaBackend("herald_m023");
 const before023 = migrations.slice(0, migrations.indexOf(m023DeliveryLeaseIds));
 
-afterAll(async () => {
-  await pool.end();
-  await withPostgres((c) => c.query(`drop schema if exists "${schema}" cascade`));
-});
+afterAll(() => drop());
 
 it("behind a transaction holding `deliveries`, 023 gives up after its lock timeout, names the cause, and applies once it ends", async () => {
   expect(await migrate(backend, before023)).toHaveLength(before023.length);

@@ -1,5 +1,4 @@
 import {
-  type DeliveryKey,
   type DeliveryOp,
   type DeliveryStatus,
   type JobResult,
