@@ -208,8 +208,9 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     owner,
     credentials,
     liveness,
-    // The dispatcher's: a started engine on a shared store (one that never started sends nothing anyway).
-    fenced: () => dispatcher.fenced(),
+    // As the dispatcher's lanes, but from the batch path's start on (before the dispatcher's, whose
+    // first heartbeat then lifts it): no batch work is taken before this process has a heartbeat.
+    fenced: () => store.shared && liveness.fenced(),
     store: deps.store.batches,
     connector: deps.batch,
     deliveries: store,

@@ -24,11 +24,14 @@ const fenceAfterMs = staleMs - heartbeatMs;
 let down = false;
 /** The database's clock read never answers while set (a query on a connection that died without a reset). */
 let clockStuck = false;
+/** The next heartbeat never answers (then this is cleared). */
+let nextHeartbeatStuck = false;
 const opened: { h: Harness; store: Store; schema: string }[] = [];
 
 afterEach(async () => {
   down = false;
   clockStuck = false;
+  nextHeartbeatStuck = false;
   for (const { h, store, schema } of opened.splice(0)) {
     await h.close();
     await store.close();
@@ -41,8 +44,12 @@ function cutOff(s: Store, markDelayMs = 0): Store {
   const deliveries = new Proxy(s.deliveries, {
     get(target, prop) {
       if (prop === "heartbeat")
-        return (owner: string, now: number) =>
-          down ? Promise.reject(new Error("connection refused (test: heartbeats cut off)")) : target.heartbeat(owner, now);
+        return (owner: string, now: number) => {
+          if (down) return Promise.reject(new Error("connection refused (test: heartbeats cut off)"));
+          if (!nextHeartbeatStuck) return target.heartbeat(owner, now);
+          nextHeartbeatStuck = false;
+          return new Promise<never>(() => undefined);
+        };
       if (prop === "databaseNow") return () => (clockStuck ? new Promise<never>(() => undefined) : target.databaseNow());
       if (prop === "writeBatch" && markDelayMs > 0)
         return async (owner: string, batch: WorkBatch, now: number) => {
@@ -204,4 +211,20 @@ it("a read of the database's clock stuck on a dead connection holds back neither
   expect(fenced).toBe(0);
   const done = await h.waitFor(notification.id, finished, 20_000);
   expect(done.counts).toMatchObject({ sent: users.length, unknown: 0 });
+}, 60_000);
+
+it("a heartbeat stuck on a dead connection counts as failed after two intervals: the next one goes, and the process is never fenced", async () => {
+  // Intervals of 500 ms, staleMs 4 s: fenced 3.5 s after the newest written heartbeat was sent.
+  const { h } = await fencedEngine(4, { heartbeatMs: 500, staleMs: 4_000, tenantRps: 20 });
+  await sleep(600);
+  nextHeartbeatStuck = true;
+  // The stuck one counts as failed after 1 s; the next goes then. Before, `beating` held every
+  // later heartbeat for staleMs minus an interval, past the fence.
+  let fenced = 0;
+  for (let i = 0; i < 50; i++) {
+    await sleep(100);
+    if (h.engine.fenced()) fenced++;
+  }
+  expect(nextHeartbeatStuck).toBe(false);
+  expect(fenced).toBe(0);
 }, 60_000);

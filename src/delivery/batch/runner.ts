@@ -110,6 +110,12 @@ export class BatchRunner {
   private readonly abort = new AbortController();
   private readonly op: OperationDeps;
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * Set by `start`: a runner never started (an engine that does not run here, `engine: false`)
+   * sends nothing. It would send without a heartbeat of its own, and every other process would
+   * take its rows for a dead process's; the workers send those notifications.
+   */
+  private started = false;
   private sweeping: Promise<void> | undefined;
   /** Sweeps also take rows without an owner (BatchLiveness.unowned) until one gets through. */
   private unownedPending = true;
@@ -166,6 +172,7 @@ export class BatchRunner {
    * through the batch path stay on it, and the sweep starts.
    */
   async start(active: readonly string[]): Promise<void> {
+    this.started = true;
     await this.sweep();
     for (const id of await this.deps.store.batchNotifications(active)) this.mark(id);
     for (const id of this.marked) this.kick(id);
@@ -221,9 +228,9 @@ export class BatchRunner {
     this.unownedPending = false;
   }
 
-  /** Send what is ready of a batch notification (no-op when already working on it). */
+  /** Send what is ready of a batch notification (no-op when already working on it, or before `start`). */
   kick(notificationId: string): void {
-    if (!this.marked.has(notificationId) || this.loops.has(notificationId) || this.abort.signal.aborted) return;
+    if (!this.started || !this.marked.has(notificationId) || this.loops.has(notificationId) || this.abort.signal.aborted) return;
     const loop = this.run(notificationId)
       .catch((e: unknown) => {
         if (!this.abort.signal.aborted)
@@ -371,6 +378,9 @@ export class BatchRunner {
       // whoever sends next. Tried until it lands (fenced, the database may not answer for a while):
       // until then the submit stays busy, so this process's own sweep never takes it for one in doubt.
       await this.untilWritten(() => store.release(id, submitId, seqs, clock.now(), clock.now()), "giving back a submit not sent");
+      // As for a pause: once back (and no longer fenced), the loop takes them again rather than
+      // handing the notification to the dispatcher, one by one.
+      pausedOut?.add(g.tenantId);
       return;
     }
     if (r.kind === "paused" || (r.kind === "tenantDisabled" && this.deps.tenants)) {

@@ -38,7 +38,7 @@ export interface BatchPathDeps {
   credentials?: CredentialGate | undefined;
   /** Whether this process may judge others dead (the dispatcher's heartbeats); default: always (a test's path). */
   liveness?: Pick<Liveness, "mayJudgeOthers" | "beatWithinMs"> | undefined;
-  /** Whether this process holds every request (Dispatcher.fenced); default: never (a test's path). */
+  /** Whether this process holds every request (Liveness.fenced, on a shared store); default: never (a test's path). */
   fenced?: (() => boolean) | undefined;
   settings?: Partial<BatchSettings> | undefined;
   activityOf: (notificationId: string) => Promise<OutgoingActivity | undefined>;

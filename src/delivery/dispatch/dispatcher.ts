@@ -115,8 +115,10 @@ export class Dispatcher {
   private polling: Promise<void> | undefined;
   private pollAgain = false;
   private beating = false;
-  /** A clock measure, and maybe a recovery, runs after a heartbeat (see `judge`). */
-  private judging = false;
+  /** A measure of the clock runs after a heartbeat (see `measure`). */
+  private measuring = false;
+  /** A takeover of dead processes' work runs (see `measure`). */
+  private recovering = false;
   /** Whether the last beat found this process fenced (see `fenced`): its change is logged once. */
   private wasFenced = false;
   private started = false;
@@ -167,7 +169,7 @@ export class Dispatcher {
     const { store, clock, owner, config } = this.deps;
     await this.deps.syncClock?.();
     const sentAt = this.liveness.now();
-    await store.heartbeat(owner, clock.now());
+    await within(store.heartbeat(owner, clock.now()), this.heartbeatLimitMs, "the first heartbeat");
     this.liveness.written(sentAt);
     this.liveness.beat();
     // Processes sharing the store are judged only after this one has beaten for staleMs (Liveness).
@@ -189,15 +191,14 @@ export class Dispatcher {
 
   /**
    * One heartbeat, then (beside the next ones) a measure of the clock against the store's and
-   * maybe a takeover of the work of processes that stopped beating (`judge`). Bounded: a query
-   * stuck on a dead connection (no answer, no reset) would hold `beating`, and so every later
-   * heartbeat, until TCP gives up, minutes later. Late counts as failed; by then this process is
-   * fenced anyway.
+   * maybe a takeover of the work of processes that stopped beating (`measure`). Bounded (see
+   * `heartbeatLimitMs`): a query stuck on a dead connection (no answer, no reset) would hold
+   * `beating`, and so every later heartbeat, until TCP gives up, minutes later.
    */
   private async beat(): Promise<void> {
-    const { store, clock, owner, logger, config } = this.deps;
+    const { store, clock, owner, logger } = this.deps;
     const sentAt = this.liveness.now();
-    const beaten = await within(store.heartbeat(owner, clock.now()), config.staleMs - config.heartbeatMs, "the heartbeat").then(
+    const beaten = await within(store.heartbeat(owner, clock.now()), this.heartbeatLimitMs, "the heartbeat").then(
       () => true,
       (e: unknown) => {
         logger.warn({ err: (e as Error).message }, "heartbeat failed");
@@ -206,24 +207,35 @@ export class Dispatcher {
     );
     if (beaten) this.liveness.written(sentAt);
     this.reportFence();
-    // Never in the heartbeats' way: neither the clock's measure (stuck on a dead connection until
-    // StoreClock.sync gives up) nor a long takeover (many notifications, lock waits) may delay the
-    // next heartbeat, or the others would take this process for dead.
-    if (beaten && !this.judging && !this.abort.signal.aborted) {
-      this.judging = true;
-      this.track(this.judge().finally(() => (this.judging = false)));
+    // Never in the heartbeats' way: a measure of the clock stuck on a dead connection (until
+    // StoreClock.sync gives up) must not delay the next heartbeat, or the others would take this
+    // process for dead.
+    if (beaten && !this.measuring && !this.abort.signal.aborted) {
+      this.measuring = true;
+      this.track(this.measure().finally(() => (this.measuring = false)));
     }
   }
 
   /**
-   * After a heartbeat went through: measure the clock against the store's again, then take over
-   * the work of processes that stopped beating. Recovery compares their heartbeats with this
-   * clock, so it runs only right after a successful measurement (a step of this machine's clock,
-   * NTP or a VM resume, would otherwise declare live workers dead), and only once this process's
-   * own heartbeats have gone through for staleMs without a gap (after a database outage every
-   * heartbeat is old, the live processes' too: see Liveness).
+   * A heartbeat without an answer after this long counts as failed, and the next one goes (on
+   * another connection): two intervals, so that one stuck heartbeat leaves the newest written one
+   * about three intervals old, well within staleMs; at least 1 s (a slow answer is still one).
    */
-  private async judge(): Promise<void> {
+  private get heartbeatLimitMs(): number {
+    return Math.max(2 * this.deps.config.heartbeatMs, 1_000);
+  }
+
+  /**
+   * After a heartbeat went through: measure the clock against the store's again, then (beside the
+   * next heartbeats and measures, one at a time) take over the work of processes that stopped
+   * beating. Recovery compares their heartbeats with this clock, so it starts only right after a
+   * successful measurement (a step of this machine's clock, NTP or a VM resume, would otherwise
+   * declare live workers dead), and only once this process's own heartbeats have gone through for
+   * staleMs without a gap (after a database outage every heartbeat is old, the live processes'
+   * too: see Liveness). A long takeover (many notifications, lock waits) holds neither the
+   * heartbeats nor the measures that keep the gate open.
+   */
+  private async measure(): Promise<void> {
     const { store, logger } = this.deps;
     const synced = await Promise.resolve(this.deps.syncClock?.()).then(
       () => true,
@@ -234,8 +246,13 @@ export class Dispatcher {
     );
     if (!synced) return;
     this.liveness.beat();
-    if (store.shared && !this.abort.signal.aborted && this.liveness.mayJudgeOthers())
-      await this.recover().catch((e: unknown) => logger.warn({ err: (e as Error).message }, "recovery failed"));
+    if (!store.shared || this.recovering || this.abort.signal.aborted || !this.liveness.mayJudgeOthers()) return;
+    this.recovering = true;
+    this.track(
+      this.recover()
+        .catch((e: unknown) => logger.warn({ err: (e as Error).message }, "recovery failed"))
+        .finally(() => (this.recovering = false)),
+    );
   }
 
   /** Log when this process becomes fenced and when it is no longer; the lanes resume at once then. */

@@ -42,9 +42,11 @@ export async function migrate(backend: SqlBackend, list: readonly Migration[]): 
   } catch (e) {
     // 55P03: a migration's lock_timeout ran out waiting for a table another transaction holds.
     const busy = (e as { code?: unknown }).code === "55P03";
-    const what = busy
-      ? "A table it alters is held by another transaction (a long report, pg_dump, an idle transaction): find it in pg_stat_activity, let it end"
-      : "Check that the database user may create tables";
+    const what = !busy
+      ? "Check that the database user may create tables"
+      : current === "herald_migrations"
+        ? "A lock it needs is held by another transaction (another Herald starting, or a lock_timeout set for the role): find it in pg_stat_activity"
+        : "A table it alters is held by another transaction (a long report, pg_dump, an idle transaction): find it in pg_stat_activity, let it end";
     throw new StoreError(
       "HERALD_E_STORE_MIGRATION",
       `Migration ${current} failed (${(e as Error).message}); nothing of this run was applied. ${what}, then start again.`,
