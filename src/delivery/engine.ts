@@ -265,6 +265,8 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     heldForReply: deps.heldForReply,
   });
   let stopping = false;
+  /** start() was called: the engine runs in this process (an API-only host never calls it). */
+  let running = false;
 
   const visible = (n: Notification, caller: Caller | undefined): boolean =>
     !caller?.tenants || n.createdBy === caller.keyId || (n.tenantId !== undefined && caller.tenants.includes(n.tenantId));
@@ -305,6 +307,7 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
     workerId: owner,
 
     async start() {
+      running = true;
       // Before the dispatcher: batch notifications must be known before it claims anything.
       await batch.start((await store.activeWork(clock.now())).map((n) => n.id));
       await dispatcher.start();
@@ -345,7 +348,11 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         ...(request.footer === undefined ? {} : { footer: request.footer }),
         ...(request.delivery === undefined ? {} : { delivery: request.delivery }),
       });
-      const path = batch.pathFor(request);
+      // An engine that does not run in this process (an API-only host, `engine: false`) leaves the
+      // sending to the workers, which cannot tell a batch notification by its rows: one by one
+      // (docs/batch.md). Its batch path, never started, would send without a heartbeat of its own.
+      const requested = batch.pathFor(request);
+      const path = running ? requested : "individual";
       if (config.categories && request.category !== undefined && !config.categories.includes(request.category))
         throw new DeliveryError(
           "HERALD_E_UNKNOWN_CATEGORY",

@@ -7,8 +7,11 @@
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} got no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new NoAnswer(`${what} got no answer within ${ms} ms`)), ms);
     timer.unref();
   });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
+
+/** What `within` rejects with when `p` did not answer in time (as opposed to `p`'s own error). */
+export class NoAnswer extends Error {}

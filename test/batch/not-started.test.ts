@@ -6,8 +6,8 @@ import { createStoreFactory } from "../helpers/stores.js";
  * An engine that does not run in this process (a library host with `engine: false`, an engine
  * not yet started) sends nothing, batch notifications included: its batch path would send without
  * a heartbeat of its own, and every other process would take its rows for a dead process's
- * (ended `unknown`, or sent again under HERALD_IN_FLIGHT_POLICY=resend). Once the engine starts,
- * they go, once.
+ * (ended `unknown`, or sent again under HERALD_IN_FLIGHT_POLICY=resend). Such a notification is
+ * sent one by one by whichever engine runs (here: this one, once started), once.
  */
 const stores = createStoreFactory("sqlite");
 let h: Harness | undefined;
@@ -16,7 +16,7 @@ afterAll(async () => {
   await stores.cleanup();
 });
 
-it("a batch notification submitted to an engine not started is not sent until the engine starts; then once", async () => {
+it("a batch notification submitted to an engine not started is not sent until an engine runs; then once, one by one", async () => {
   h = await startHarness(await stores.open(), { start: false, emulator: { org: { users: 6 } } });
   const users = [0, 1, 2, 3, 4, 5];
   await h.seedUsers(users);

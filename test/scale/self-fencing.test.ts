@@ -26,12 +26,15 @@ let down = false;
 let clockStuck = false;
 /** The next heartbeat never answers (then this is cleared). */
 let nextHeartbeatStuck = false;
+/** Every heartbeat is written this late (a slow database, not a dead one). */
+let heartbeatDelayMs = 0;
 const opened: { h: Harness; store: Store; schema: string }[] = [];
 
 afterEach(async () => {
   down = false;
   clockStuck = false;
   nextHeartbeatStuck = false;
+  heartbeatDelayMs = 0;
   for (const { h, store, schema } of opened.splice(0)) {
     await h.close();
     await store.close();
@@ -46,7 +49,10 @@ function cutOff(s: Store, markDelayMs = 0): Store {
       if (prop === "heartbeat")
         return (owner: string, now: number) => {
           if (down) return Promise.reject(new Error("connection refused (test: heartbeats cut off)"));
-          if (!nextHeartbeatStuck) return target.heartbeat(owner, now);
+          if (!nextHeartbeatStuck)
+            return heartbeatDelayMs > 0
+              ? new Promise<void>((r) => setTimeout(r, heartbeatDelayMs)).then(() => target.heartbeat(owner, now))
+              : target.heartbeat(owner, now);
           nextHeartbeatStuck = false;
           return new Promise<never>(() => undefined);
         };
@@ -226,5 +232,17 @@ it("a heartbeat stuck on a dead connection counts as failed after two intervals:
     if (h.engine.fenced()) fenced++;
   }
   expect(nextHeartbeatStuck).toBe(false);
+  expect(fenced).toBe(0);
+}, 60_000);
+
+it("heartbeats answered slower than their limit still count: a slow database does not fence a live process", async () => {
+  // Intervals of 500 ms, staleMs 4 s: a heartbeat goes unanswered for 1 s before the next goes; fenced 3.5 s after the newest written one was sent.
+  const { h } = await fencedEngine(4, { heartbeatMs: 500, staleMs: 4_000, tenantRps: 20 });
+  heartbeatDelayMs = 1_500;
+  let fenced = 0;
+  for (let i = 0; i < 60; i++) {
+    await sleep(100);
+    if (h.engine.fenced()) fenced++;
+  }
   expect(fenced).toBe(0);
 }, 60_000);

@@ -172,6 +172,7 @@ export class BatchRunner {
    * through the batch path stay on it, and the sweep starts.
    */
   async start(active: readonly string[]): Promise<void> {
+    if (this.started) return; // a second start (after a first that failed further on) adds no second sweep timer
     this.started = true;
     await this.sweep();
     for (const id of await this.deps.store.batchNotifications(active)) this.mark(id);
@@ -283,6 +284,8 @@ export class BatchRunner {
         this.busy.delete(submitId);
         const n = await deliveries.getNotification(id);
         if (!n || n.status === "canceled") return void (await this.leave(id, running, new Set()));
+        // Not due yet (kicked by start()): it stays on the batch path; the dispatcher's poll kicks it when due.
+        if (n.status === "scheduled") return;
         if (n.expansionDone) {
           if (await this.leave(id, running, pausedOut)) return;
           // A tenant left out for a pause was resumed since: take its rows now. Each round needs a

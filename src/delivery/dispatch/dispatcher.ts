@@ -11,7 +11,7 @@ import type { RateLimiter } from "../limits/index.js";
 import { type JobResult, type LeasedKey, leasedKeyString, type NewDelivery, type Notification } from "../model.js";
 import type { Policies } from "../policies.js";
 import type { DeliveryStore, RecipientDirectory, TenantPause } from "../store/port.js";
-import { within } from "../within.js";
+import { NoAnswer, within } from "../within.js";
 import { Batcher } from "./batcher.js";
 import { CredentialGate, type CredentialState } from "./credentials.js";
 import { Executor } from "./executor.js";
@@ -167,10 +167,16 @@ export class Dispatcher {
     if (this.started) return;
     this.started = true;
     const { store, clock, owner, config } = this.deps;
-    await this.deps.syncClock?.();
-    const sentAt = this.liveness.now();
-    await within(store.heartbeat(owner, clock.now()), this.heartbeatLimitMs, "the first heartbeat");
-    this.liveness.written(sentAt);
+    try {
+      await this.deps.syncClock?.();
+      const sentAt = this.liveness.now();
+      // Bounded (a dead connection), but generously: a slow first answer is still one.
+      await within(store.heartbeat(owner, clock.now()), Math.max(config.staleMs, 10_000), "the first heartbeat");
+      this.liveness.written(sentAt);
+    } catch (e) {
+      this.started = false; // start() may be called again
+      throw e;
+    }
     this.liveness.beat();
     // Processes sharing the store are judged only after this one has beaten for staleMs (Liveness).
     if (!store.shared) await this.recover();
@@ -191,38 +197,54 @@ export class Dispatcher {
 
   /**
    * One heartbeat, then (beside the next ones) a measure of the clock against the store's and
-   * maybe a takeover of the work of processes that stopped beating (`measure`). Bounded (see
-   * `heartbeatLimitMs`): a query stuck on a dead connection (no answer, no reset) would hold
-   * `beating`, and so every later heartbeat, until TCP gives up, minutes later.
+   * maybe a takeover of the work of processes that stopped beating (`measure`). A heartbeat counts
+   * from when it was sent whenever it is answered. But one without an answer within
+   * `heartbeatLimitMs` (a query stuck on a dead connection, no answer, no reset) no longer holds
+   * `beating`: the next goes at once, on another connection, instead of every later heartbeat
+   * waiting until TCP gives up, minutes later.
    */
   private async beat(): Promise<void> {
     const { store, clock, owner, logger } = this.deps;
-    const sentAt = this.liveness.now();
-    const beaten = await within(store.heartbeat(owner, clock.now()), this.heartbeatLimitMs, "the heartbeat").then(
-      () => true,
-      (e: unknown) => {
-        logger.warn({ err: (e as Error).message }, "heartbeat failed");
-        return false;
-      },
-    );
-    if (beaten) this.liveness.written(sentAt);
-    this.reportFence();
-    // Never in the heartbeats' way: a measure of the clock stuck on a dead connection (until
-    // StoreClock.sync gives up) must not delay the next heartbeat, or the others would take this
-    // process for dead.
-    if (beaten && !this.measuring && !this.abort.signal.aborted) {
-      this.measuring = true;
-      this.track(this.measure().finally(() => (this.measuring = false)));
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const sentAt = this.liveness.now();
+      const heartbeat = store.heartbeat(owner, clock.now());
+      void heartbeat.then(
+        () => {
+          this.liveness.written(sentAt);
+          this.reportFence();
+        },
+        () => undefined,
+      );
+      const answered = await within(heartbeat, this.heartbeatLimitMs, "the heartbeat").then(
+        () => "written" as const,
+        (e: unknown) => {
+          logger.warn({ err: (e as Error).message }, "heartbeat failed");
+          return e instanceof NoAnswer ? ("none" as const) : ("failed" as const);
+        },
+      );
+      this.reportFence();
+      if (answered === "none") continue;
+      // Never in the heartbeats' way: a measure of the clock stuck on a dead connection (until
+      // StoreClock.sync gives up) must not delay the next heartbeat, or the others would take this
+      // process for dead.
+      if (answered === "written" && !this.measuring && !this.abort.signal.aborted) {
+        this.measuring = true;
+        this.track(this.measure().finally(() => (this.measuring = false)));
+      }
+      return;
     }
   }
 
   /**
-   * A heartbeat without an answer after this long counts as failed, and the next one goes (on
-   * another connection): two intervals, so that one stuck heartbeat leaves the newest written one
-   * about three intervals old, well within staleMs; at least 1 s (a slow answer is still one).
+   * How long a heartbeat may go unanswered before the next one goes: two intervals, 1 s at least
+   * (a slow answer is still one, and counts when it comes), and short enough that the newest
+   * written heartbeat (one interval before the stuck one) and the next one, sent right away, stay
+   * closer than the fence (staleMs minus an interval) even at the smallest staleMs allowed
+   * (4 intervals).
    */
   private get heartbeatLimitMs(): number {
-    return Math.max(2 * this.deps.config.heartbeatMs, 1_000);
+    const { heartbeatMs, staleMs } = this.deps.config;
+    return Math.min(Math.max(2 * heartbeatMs, 1_000), staleMs - 2.5 * heartbeatMs);
   }
 
   /**
