@@ -186,7 +186,8 @@ export class Dispatcher {
       setInterval(() => {
         // Here, not only after a beat: a beat stuck on a dead connection must not hide the fence.
         this.reportFence();
-        // One at a time: a slow database must not stack beats (each measures the clock again).
+        // One at a time: a slow database must not stack heartbeats (one unanswered for
+        // heartbeatLimitMs is followed by the next at once, inside beat()).
         if (this.beating) return;
         this.beating = true;
         this.track(this.beat().finally(() => (this.beating = false)));

@@ -8,7 +8,8 @@ export interface SentAt {
 const maxGap = 2.5;
 
 /**
- * Whether this process may judge another one dead by its old heartbeat (and take over its rows).
+ * Whether this process may judge another one dead by its old heartbeat (and take over its rows),
+ * and whether it must hold its own requests because the others may soon judge it dead (`fenced`).
  *
  * A heartbeat older than staleMs proves its process dead only if the database took heartbeats
  * all that time. After an outage (a failover, a network cut in front of the database) every
