@@ -1,5 +1,6 @@
 import type { Logger } from "../log.js";
 import type { AuditLog } from "../store/ports.js";
+import { withinOr } from "../within.js";
 
 /** How long an audit write may hold back the answer to the write it describes. */
 export const auditWriteTimeoutMs = 2000;
@@ -30,13 +31,7 @@ export function reportingAuditLog(
         () => ({ ok: true as const }),
         (error: unknown) => ({ ok: false as const, error }),
       );
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), timeoutMs);
-        timer.unref();
-      });
-      const result = await Promise.race([write, timeout]);
-      clearTimeout(timer);
+      const result = await withinOr(write, timeoutMs, "timeout" as const);
       if (result !== "timeout" && result.ok) return;
       onFailure(entry.action);
       if (result === "timeout") {

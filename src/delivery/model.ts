@@ -185,7 +185,7 @@ export interface LeasedKey extends DeliveryKey {
 }
 
 /** Key of a leased delivery for Sets and Maps: the same row under another lease is another key. */
-export const leasedKeyString = (k: LeasedKey): string => `${k.notificationId}\u0000${k.seq}\u0000${k.lease}`;
+export const leasedKeyString = (k: LeasedKey): string => `${deliveryKeyString(k)}\u0000${k.lease}`;
 
 /** The key and lease of a job, without the rest (what marks and results carry). */
 export const leasedKey = (j: LeasedKey): LeasedKey => ({ notificationId: j.notificationId, seq: j.seq, lease: j.lease });

@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
+import { within } from "../within.js";
 import type { RateLimiter } from "./limits/rate-limiter.js";
-import { within } from "./within.js";
 
 /**
  * The engine's time: the injected Clock moved onto the store's clock. Times written to a shared
@@ -46,8 +46,8 @@ export class StoreClock implements Clock {
 
   /**
    * Measure the offset now (throws when the store does not answer in time; the last offset stays).
-   * Calls while a measure runs share it; one that got no answer ends after maxAgeMs (5 s at least), so that
-   * a query stuck on a dead connection does not hold every later measure (and the heartbeats and
+   * Calls while a measure runs share it; one that got no answer ends after maxAgeMs (5 s at
+   * least), so that a query stuck on a dead connection does not hold every later measure (and the
    * submits that wait for one) until TCP gives up.
    */
   sync(): Promise<void> {

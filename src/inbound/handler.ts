@@ -3,6 +3,7 @@ import { type Logger, sanitize } from "../log.js";
 import { parsePreferenceCommand, runPreferenceCommand } from "../preferences/commands.js";
 import { PreferenceService } from "../preferences/service.js";
 import type { ConversationObservation, Store } from "../store/ports.js";
+import { withinOr } from "../within.js";
 import type { Activity } from "./activity.js";
 import { type InboundEvent, interpret } from "./events.js";
 import {
@@ -397,7 +398,7 @@ export class ActivityHandler {
     const botName = activity.recipient.name || "Herald";
     const installer = account(activity.from);
     if (record.kind === "personal") {
-      if (record.user && !record.user.name) record = await within(lookupBoundMs, this.learnName(record, record.user), record);
+      if (record.user && !record.user.name) record = await withinOr(this.learnName(record, record.user), lookupBoundMs, record);
       const message = personalWelcome(
         { botName, userName: record.user?.name, installerName: installer.name, selfInstalled: installer.id === record.user?.id },
         this.deps.welcome,
@@ -412,7 +413,7 @@ export class ActivityHandler {
     }
     const team = record.team;
     const selected = activity.channelData?.settings?.selectedChannel?.id ?? record.id;
-    const channelName = team ? await within(lookupBoundMs, this.channelName(activity, team.id, selected), undefined) : undefined;
+    const channelName = team ? await withinOr(this.channelName(activity, team.id, selected), lookupBoundMs, undefined) : undefined;
     const message = teamWelcome({ botName, installerName: installer.name, teamName: team?.name, channelName }, this.deps.welcome);
     await this.deps.replies.send(record.serviceUrl, selected, message, record.tenantId, keyOf("welcome", activity));
   }
@@ -472,20 +473,6 @@ export class ActivityHandler {
  * tenant's budget, so past this bound the welcome goes without the name.
  */
 const lookupBoundMs = 3_000;
-
-/** `work`'s value, or `fallback` when it takes longer than `ms` (the work goes on; its result is dropped). */
-async function within<T>(ms: number, work: Promise<T>, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), ms);
-    timer.unref();
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * When Teams says the activity happened (its `timestamp`), else `fallback`: orders changes Teams

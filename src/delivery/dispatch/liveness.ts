@@ -72,8 +72,8 @@ export class Liveness {
    * it dead and take its rows, in flight or marked ahead of their slot. Cut off from the database
    * alone (not from Teams), it would otherwise keep sending them while another process resends
    * them (HERALD_IN_FLIGHT_POLICY=resend) or reports them `unknown`. The interval is left for a
-   * request that left just before to be answered (Teams usually answers within a second; one answered
-   * slower may still land after a takeover). Sent heartbeats are timed when sent, not when
+   * request that left just before to be answered (Teams usually answers within a second; one
+   * answered slower may still land after a takeover). Heartbeats are timed when sent, not when
    * answered: the database's own time of a heartbeat comes after that. Elapsed time is the longer
    * of the monotonic clock's and the wall clock's: the monotonic one stands still while the
    * machine is suspended (a VM paused, a laptop asleep), when the database's does not; a wall
