@@ -4,6 +4,15 @@ import type { NotificationRequest } from "../../src/delivery/request.js";
 import { forEachStore } from "../helpers/stores.js";
 import { type BatchHarness, startBatchHarness } from "./harness.js";
 
+async function control(h: BatchHarness, method: string, path: string, body: unknown): Promise<void> {
+  const r = await fetch(`${h.emulator.url}/_emulator/${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+}
+
 const admin = { keyId: "test-admin" } as const;
 const finished = (n: Notification): boolean => !n.active;
 
@@ -65,6 +74,29 @@ forEachStore((stores) => {
     expect(done.counts.sent).toBe(50);
     expect(h.counter("batchOperations")).toBe(1);
     expect(h.counter("sends")).toBe(50);
+    for (const i of users) expect(h.emulator.context.counts.get(i).received).toBe(1);
+  });
+  it("a stop while a submit waits for Teams' answer waits for it: the next engine polls that operation, rows end sent, not in doubt", async () => {
+    const store = await stores.open();
+    h = await startBatchHarness(store, { org: { users: 40, tenants: 1, blockedShare: 0, uninstalledShare: 0 } });
+    const users = Array.from({ length: 40 }, (_, i) => i);
+    await h.seedUsers(users);
+    // Four submits of 10, two at a time: the first to reach Teams is answered 4 s late; the other
+    // is answered at once and polled, so the loop is waiting for a free slot when the engine stops.
+    await control(h, "PUT", "faults", { deliverLate: 1, deliverLateMs: 4_000, count: 1, method: "POST" });
+    const first = await h.engine({ batch: { size: 10, maxOperations: 2, pollMs: 100 } });
+    const { notification } = await first.submit(batchOf(h, users, "stopped mid-submit"), admin);
+    const deadline = Date.now() + 20_000;
+    while (h.counter("batchOperations") < 2) {
+      if (Date.now() > deadline) throw new Error("two operations never started");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    // The late answer is on its way: a stop that returned now (and retired this engine) left its
+    // submit in doubt for the next engine's sweep, which ends its rows unknown though Teams has them.
+    await first.stop();
+    const second = await h.engine();
+    const done = await h.waitFor(second, notification.id, finished);
+    expect(done.counts).toMatchObject({ sent: 40, unknown: 0, pending: 0 });
     for (const i of users) expect(h.emulator.context.counts.get(i).received).toBe(1);
   });
 });

@@ -105,6 +105,8 @@ export class BatchRunner {
   private readonly waiting = new Map<string, ReadonlySet<string>>();
   private readonly loops = new Map<string, Promise<void>>();
   private readonly follows = new Set<Promise<void>>();
+  /** Every submit group under way, of every loop: stop() waits for them (see there). */
+  private readonly groups = new Set<Promise<void>>();
   /** Submit ids being submitted and operation ids being polled here (BatchLiveness.busy). */
   private readonly busy = new Set<string>();
   private readonly abort = new AbortController();
@@ -243,11 +245,17 @@ export class BatchRunner {
     this.loops.set(notificationId, loop);
   }
 
-  /** Stop: nothing new is submitted, polls end; operations stay on their rows for another process or the next start. */
+  /**
+   * Stop: nothing new is submitted, polls end; operations stay on their rows for another process
+   * or the next start. A submit already sent is waited for (at most the Connector's answer time):
+   * its operation id lands on the rows, so whoever comes next polls it. Stopping without it, the
+   * dispatcher retires this process next and the rows are left as a submit in doubt (`unknown`,
+   * or sent again under HERALD_IN_FLIGHT_POLICY=resend) though Teams has them.
+   */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.abort.abort();
-    await Promise.allSettled([...this.loops.values(), ...this.follows, this.sweeping]);
+    await Promise.allSettled([...this.loops.values(), ...this.groups, ...this.follows, this.sweeping]);
   }
 
   private async run(id: string): Promise<void> {
@@ -303,8 +311,12 @@ export class BatchRunner {
             if (!this.abort.signal.aborted)
               this.deps.logger.error({ notificationId: id, submitId, err: (e as Error).message }, "a batch operation failed");
           })
-          .finally(() => running.delete(p));
+          .finally(() => {
+            running.delete(p);
+            this.groups.delete(p);
+          });
         running.add(p);
+        this.groups.add(p);
         return p;
       });
       void Promise.allSettled(groups).then(() => this.busy.delete(submitId));
