@@ -56,21 +56,21 @@ describe("credential failures", () => {
     let now = 1_000_000;
     const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, silentLogger);
     expect(gate.enter(now)).toBe(true);
-    gate.failed(tokenError(401));
+    gate.failed(tokenError(401), gate.depart());
     // Requests in flight when it paused fail the same way: one step of backoff, not many.
-    gate.failed(tokenError(401));
+    gate.failed(tokenError(401), gate.depart());
     expect(gate.state()).toMatchObject({ ok: false, failures: 1, code: "HERALD_E_TOKEN" });
     expect(gate.enter(now + 500)).toBe(false);
     expect(gate.waitMs(now + 500)).toBe(500);
     now += 1_000;
     expect(gate.enter(now)).toBe(true);
     expect(gate.enter(now)).toBe(false); // one probe at a time
-    gate.failed(tokenError(401));
+    gate.failed(tokenError(401), gate.depart());
     expect(gate.state().failures).toBe(2);
     expect(gate.waitMs(now)).toBe(2_000);
     now += 2_000;
     expect(gate.enter(now)).toBe(true);
-    gate.succeeded();
+    gate.succeeded(gate.depart());
     expect(gate.state()).toEqual({ ok: true, failures: 0 });
     expect(gate.enter(now)).toBe(true);
   });
@@ -81,15 +81,15 @@ describe("credential failures", () => {
     const logger = createLogger("info", { write: (l: string) => lines.push(JSON.parse(l) as { level: number; msg: string }) });
     const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, logger);
     for (let i = 0; i < 5; i++) {
-      gate.failed(tokenError(401)); // the pause, then requests that were in flight
+      gate.failed(tokenError(401), gate.depart()); // the pause, then requests that were in flight
     }
     for (let probe = 0; probe < 4; probe++) {
       now += 400_000;
       expect(gate.enter(now)).toBe(true);
-      gate.failed(tokenError(probe < 2 ? 401 : 429));
+      gate.failed(tokenError(probe < 2 ? 401 : 429), gate.depart());
     }
-    gate.succeeded();
-    gate.succeeded();
+    gate.succeeded(gate.depart());
+    gate.succeeded(gate.depart());
     expect(lines.map((l) => l.msg)).toEqual([
       "the bot's credentials fail: sending is paused (rows wait, none fail) and retried with backoff",
       "the bot's credentials still fail, for another reason: sending stays paused",
@@ -110,36 +110,37 @@ describe("credential failures: bounds and evidence", () => {
   it("a Connector 401 of a row is the credentials until the Connector answers another request after it; then it is the row's", () => {
     let now = 1_000_000;
     const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, silentLogger);
-    expect(gate.judge401("n1/3")).toBe("credentials");
-    gate.failed(connectorError(401));
+    expect(gate.judge401("n1/3", gate.depart())).toBe("credentials");
+    gate.failed(connectorError(401), gate.depart());
     now += 1_000;
     // The same row probes again, nothing else answered: still the credentials (a revoked secret looks like this).
     expect(gate.enter(now)).toBe(true);
-    expect(gate.judge401("n1/3")).toBe("credentials");
-    gate.failed(connectorError(401));
+    expect(gate.judge401("n1/3", gate.depart())).toBe("credentials");
+    gate.failed(connectorError(401), gate.depart());
     // A row released for a 401 comes due after the others, so another row probes first.
     expect(gate.retryAtFor401).toBeGreaterThan(gate.retryAt);
     now += 2_000;
     expect(gate.enter(now)).toBe(true);
-    gate.succeeded(); // another row's probe was answered
-    expect(gate.judge401("n1/3")).toBe("row");
+    gate.succeeded(gate.depart()); // another row's probe, which left after, was answered
+    expect(gate.judge401("n1/3", gate.depart())).toBe("row");
     expect(gate.state().ok).toBe(true);
     // Another row's first 401 after that answer is still the credentials' benefit of the doubt.
-    expect(gate.judge401("n1/4")).toBe("credentials");
-    gate.failed(connectorError(401));
-    // An answer to a request that left BEFORE that 401 (in flight while the credentials were
-    // revoked) is no evidence: the row stays a credential problem.
+    const earlier = gate.depart(); // a request that leaves before n1/4's
+    expect(gate.judge401("n1/4", gate.depart())).toBe("credentials");
+    gate.failed(connectorError(401), gate.depart());
+    // An answer to a request that left BEFORE that refused one (in flight while the credentials
+    // were revoked) is no evidence: the row stays a credential problem.
     now += 10;
-    gate.succeeded(now - 20);
-    expect(gate.judge401("n1/4")).toBe("credentials");
+    gate.succeeded(earlier);
+    expect(gate.judge401("n1/4", gate.depart())).toBe("credentials");
     // However many probes that row makes (a revocation in the middle of a broadcast: late answers
     // keep arriving for requests sent before it; found by review: rows and whole rosters failed).
     for (let i = 0; i < 6; i++) {
-      gate.succeeded(now - 20);
-      expect(gate.judge401("n1/4")).toBe("credentials");
+      gate.succeeded(earlier);
+      expect(gate.judge401("n1/4", gate.depart())).toBe("credentials");
     }
     // With no answer at all since its first 401 (revoked credentials), never.
-    for (let i = 0; i < 6; i++) expect(gate.judge401("n1/5")).toBe("credentials");
+    for (let i = 0; i < 6; i++) expect(gate.judge401("n1/5", gate.depart())).toBe("credentials");
   });
 
   it("a 429 or 5xx is no evidence that the credentials work, and an answer to a request sent before a pause does not end it", () => {
@@ -149,26 +150,76 @@ describe("credential failures: bounds and evidence", () => {
     expect(authenticatedAnswer(connectorError(429))).toBe(false);
     expect(authenticatedAnswer(connectorError(403))).toBe(true);
     expect(authenticatedAnswer(connectorError(404))).toBe(true);
-    const sentBefore = now - 5;
-    expect(gate.judge401("n2/1")).toBe("credentials");
-    gate.failed(connectorError(401));
+    const leftBefore = gate.depart();
+    expect(gate.judge401("n2/1", gate.depart())).toBe("credentials");
+    gate.failed(connectorError(401), gate.depart());
     now += 10;
     // A late answer to a request that left before the pause began.
-    gate.succeeded(sentBefore);
+    gate.succeeded(leftBefore);
     expect(gate.state().ok).toBe(false);
-    expect(gate.judge401("n2/1")).toBe("credentials");
+    expect(gate.judge401("n2/1", gate.depart())).toBe("credentials");
     // The probe, after the wait, is accepted: the pause ends, and the suspect row is the row's.
     now += 2_000;
     expect(gate.enter(now)).toBe(true);
-    gate.succeeded(now);
+    gate.succeeded(gate.depart());
     expect(gate.state().ok).toBe(true);
-    expect(gate.judge401("n2/1")).toBe("row");
+    expect(gate.judge401("n2/1", gate.depart())).toBe("row");
+  });
+
+  it("evidence is the order requests left in: one accepted that left after the refused one counts, though it passed the gate before the 401 came back", () => {
+    const now = 1_000_000;
+    const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, silentLogger);
+    // Six requests pass the gate together (their rows are marked in flight, then they leave);
+    // the refused one leaves first, its 401 comes back after the others left.
+    const refused = gate.depart();
+    const others = [gate.depart(), gate.depart(), gate.depart()];
+    expect(gate.judge401("n3/3", refused)).toBe("credentials"); // the first 401: the benefit of the doubt
+    gate.failed(connectorError(401), refused);
+    expect(gate.state().ok).toBe(false);
+    // An answer to a request that left after the refused one: the credentials work, the pause ends.
+    gate.succeeded(others[0]!);
+    expect(gate.state().ok).toBe(true);
+    // The row's next 401 is the row's.
+    expect(gate.judge401("n3/3", gate.depart())).toBe("row");
+
+    // Answered before the 401 came back: sending does not pause at all (the row is still tried again).
+    const refused2 = gate.depart();
+    const later = gate.depart();
+    gate.succeeded(later);
+    expect(gate.judge401("n3/4", refused2)).toBe("credentials");
+    gate.failed(connectorError(401), refused2);
+    expect(gate.state().ok).toBe(true);
+    expect(gate.judge401("n3/4", gate.depart())).toBe("row");
+  });
+
+  it("a pause ends only with an answer to a request that left after the latest failure (a refused probe outweighs earlier answers)", () => {
+    let now = 1_000_000;
+    const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, silentLogger);
+    const first = gate.depart();
+    const between = gate.depart();
+    gate.failed(connectorError(401), first);
+    now += 1_000;
+    expect(gate.enter(now)).toBe(true);
+    const probe = gate.depart();
+    gate.failed(connectorError(401), probe);
+    expect(gate.state()).toMatchObject({ ok: false, failures: 2 });
+    // Left after the first failure but before the refused probe: says nothing about now.
+    gate.succeeded(between);
+    expect(gate.state()).toMatchObject({ ok: false, failures: 2 });
+    // And a late failure of a request that left before an accepted one does not pause again.
+    now += 2_000;
+    expect(gate.enter(now)).toBe(true);
+    const accepted = gate.depart();
+    gate.succeeded(accepted);
+    expect(gate.state().ok).toBe(true);
+    gate.failed(connectorError(401), probe);
+    expect(gate.state().ok).toBe(true);
   });
 
   it("a probe that ends without an answer frees the way for another at once (not after probeTimeoutMs)", () => {
     let now = 1_000_000;
     const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, silentLogger);
-    gate.failed(tokenError(401));
+    gate.failed(tokenError(401), gate.depart());
     now += 1_000;
     expect(gate.enter(now)).toBe(true);
     const probe = now;
@@ -221,7 +272,7 @@ describe("credential gate in the executor", () => {
       activityId: "x",
       attempts: 0,
     });
-    gate.failed(tokenError(401));
+    gate.failed(tokenError(401), gate.depart());
     now += 1_000;
     return { gate, deps, job, calls };
   };
@@ -264,7 +315,7 @@ describe("credential gate in roster reads", () => {
       sleep: async (ms: number) => {
         now += Math.max(1, ms);
         // Other lanes' requests are answered meanwhile (the credentials work).
-        gate.succeeded(now);
+        gate.succeeded(gate.depart());
         // A loop that never ends is stopped (as the engine's stop would).
         if (++sleeps > 50) ac.abort();
         if (ac.signal.aborted) throw new Error("aborted");

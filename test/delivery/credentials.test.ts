@@ -247,10 +247,40 @@ forEachStore((stores) => {
 
   it("a Connector 401 for ONE conversation while the others are accepted: that row ends failed, the others are sent, sending does not stay paused", async () => {
     const refused = new Set<string>();
-    const { h, app } = await start({ wrapConnector: refusing(() => refused) });
+    // The refusal comes back only once all five others have left: none of them passed the
+    // credential gate after it, yet those that left after the refused request are evidence
+    // (under load all six pass the gate together, before their in-flight marks; the answer used
+    // to count only for requests that passed the gate after the 401, and sending stayed paused).
+    let othersCalled = 0;
+    let othersLeft: () => void = () => {};
+    const allOthersLeft = new Promise<void>((r) => {
+      othersLeft = r;
+    });
+    const { h, app } = await start({
+      wrapConnector: (c) => {
+        const refuses = refusing(() => refused)(c);
+        return new Proxy(c, {
+          get(target, prop) {
+            if (prop !== "sendToConversation") return Reflect.get(refuses, prop, refuses);
+            return async (...args: Parameters<ConnectorClient["sendToConversation"]>) => {
+              if (refused.has(args[1])) {
+                await allOthersLeft;
+                return refuses.sendToConversation(...args);
+              }
+              if (args[1] !== conv(10) && ++othersCalled === 5) othersLeft();
+              return target.sendToConversation(...args);
+            };
+          },
+        });
+      },
+    });
     const conv = (i: number) => h.emulator.org.personalConversationId(i);
+    // The process's first request goes alone (Warmup): one answered before the test's six.
+    const warm = await h.engine.submit(request({ conversations: [conv(10)] }), admin);
+    await h.waitFor(warm.notification.id, finished, 10_000);
     refused.add(conv(3));
-    const { notification } = await h.engine.submit(request({ conversations: [0, 1, 2, 3, 4, 5].map(conv) }), admin);
+    // The refused conversation first: its request leaves before the others.
+    const { notification } = await h.engine.submit(request({ conversations: [3, 0, 1, 2, 4, 5].map(conv) }), admin);
     const done = await h.waitFor(notification.id, finished, 15_000);
     expect(done.counts).toMatchObject({ sent: 5, failed: 1, pending: 0 });
     expect(addsUp(done)).toBe(true);

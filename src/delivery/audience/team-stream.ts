@@ -274,6 +274,7 @@ async function rosterPage(
     const entered = clock.now();
     if (gate && !gate.enter(entered)) continue; // another request is the probe: wait again
     attempt++;
+    const departure = gate?.depart() ?? 0;
     try {
       const page = await deps.connector.getPagedMembers(
         home.serviceUrl,
@@ -282,20 +283,20 @@ async function rosterPage(
         deps.signal,
       );
       // An answer: the credentials work (and a pause ends).
-      gate?.succeeded(entered);
+      gate?.succeeded(departure);
       gate?.settled(rowKey);
       return { page };
     } catch (e) {
       const now = clock.now();
       // The bot's credentials fail: wait for them without using up an attempt (credentials.ts). A
       // Connector 401 counts only until the Connector is seen accepting the credentials for others.
-      if (gate && isCredentialFailure(e) && (e.source === "token" || gate.judge401(rowKey) === "credentials")) {
-        gate.failed(e);
+      if (gate && isCredentialFailure(e) && (e.source === "token" || gate.judge401(rowKey, departure) === "credentials")) {
+        gate.failed(e, departure);
         attempt--;
         continue;
       }
       if (gate) {
-        if (authenticatedAnswer(e)) gate.succeeded(entered);
+        if (authenticatedAnswer(e)) gate.succeeded(departure);
         else gate.lost(entered);
       }
       const v = judge(e, { attempt, firstAttemptAt: first, now }, deps.random, deps.config.retry);

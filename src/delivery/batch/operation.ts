@@ -117,9 +117,10 @@ async function gated<T>(
     d.credentials.lost(enteredAt);
     return { held: true };
   }
+  const departure = d.credentials.depart();
   try {
     const ok = await request();
-    d.credentials.succeeded(enteredAt);
+    d.credentials.succeeded(departure);
     d.credentials.settled(key);
     return { ok };
   } catch (e) {
@@ -127,11 +128,11 @@ async function gated<T>(
       d.credentials.lost(enteredAt);
       throw e;
     }
-    if (isCredentialFailure(e) && (e.source === "token" || d.credentials.judge401(key) === "credentials")) {
-      d.credentials.failed(e);
+    if (isCredentialFailure(e) && (e.source === "token" || d.credentials.judge401(key, departure) === "credentials")) {
+      d.credentials.failed(e, departure);
       return { again: true };
     }
-    if (authenticatedAnswer(e)) d.credentials.succeeded(enteredAt);
+    if (authenticatedAnswer(e)) d.credentials.succeeded(departure);
     else d.credentials.lost(enteredAt);
     return { failed: e, enteredAt };
   }

@@ -12,12 +12,13 @@ import type { Logger } from "../../log.js";
  *
  * A token-endpoint failure is always the credentials. A Connector 401 is the credentials only
  * until evidence says otherwise: when the Connector accepted the credentials for another request
- * that LEFT after it refused them for a row, the 401 is about that conversation, and the row
- * follows the retry table's 401 rule (`failed`) instead of pausing everything (see `judge401`).
- * Evidence is an answer the Connector gives only after it checked the token (2xx, 400, 403, 404,
- * 409, 412, 413), never a 429 or a 5xx (a gateway may answer those before any check), and never
- * an answer to a request that left before: mid-broadcast, answers to requests sent before a
- * revocation keep arriving after it and prove nothing. The price: a conversation that refuses the
+ * that LEFT after the refused one (requests are numbered as they leave, `depart`), the 401 is
+ * about that conversation, and the row follows the retry table's 401 rule (`failed`) instead of
+ * pausing everything (see `judge401`). Evidence is an answer the Connector gives only after it
+ * checked the token (2xx, 400, 403, 404, 409, 412, 413), never a 429 or a 5xx (a gateway may
+ * answer those before any check), and never an answer to a request that left before the refused
+ * one: mid-broadcast, answers to requests sent before a revocation keep arriving after it and
+ * prove nothing. The price: a conversation that refuses the
  * token while nothing else is being sent keeps sending paused (one probe per wait, at most 5 min
  * apart) until another request is accepted, which then fails that row.
  */
@@ -89,10 +90,14 @@ export class CredentialGate {
   private reason: string | undefined;
   private code: string | undefined;
   private probeAt: number | undefined;
-  /** When the latest request that the Connector accepted (see `authenticatedAnswer`) had passed the gate. */
-  private acceptedEnteredAt = Number.NEGATIVE_INFINITY;
-  /** Rows whose requests got a Connector 401: when the last one came. */
-  private readonly suspects = new Map<string, { at: number }>();
+  /** Requests that left so far (`depart`): their order is what `judge401` compares. */
+  private departures = 0;
+  /** The latest departure (number) of a request that the Connector accepted (see `authenticatedAnswer`). */
+  private acceptedDeparture = 0;
+  /** The latest departure of a request that failed for the credentials: only an answer to a later one ends a pause. */
+  private failedDeparture = 0;
+  /** Rows whose requests got a Connector 401: the departure of the last one refused. */
+  private readonly suspects = new Map<string, { departure: number }>();
 
   constructor(
     private readonly clock: Clock,
@@ -139,19 +144,25 @@ export class CredentialGate {
     if (this.probeAt !== undefined && this.probeAt === enteredAt) this.probeAt = undefined;
   }
 
+  /** Number a request as it leaves for the Connector (right before the call): evidence for `judge401`. */
+  depart(): number {
+    return ++this.departures;
+  }
+
   /**
-   * A Connector 401 for the row `rowKey` (a delivery row, a team roster): the credentials, or that
-   * conversation? "row" when the Connector accepted a request that passed the gate after this
-   * row's previous 401 (the credentials work, this conversation refuses them); then the caller
-   * applies the retry table's 401 rule and the pause is not touched. Otherwise
-   * "credentials": the caller reports `failed(e)` and releases the row (`retryAtFor401`).
+   * A Connector 401 for the row `rowKey` (a delivery row, a team roster), whose request left as
+   * `departure`: the credentials, or that conversation? "row" when the Connector accepted a
+   * request that left after this row's previous refused one (the credentials work, this
+   * conversation refuses them); then the caller applies the retry table's 401 rule and the pause
+   * is not touched. Otherwise "credentials": the caller reports `failed(e)` and releases the row
+   * (`retryAtFor401`).
    */
-  judge401(rowKey: string): Verdict401 {
+  judge401(rowKey: string, departure: number): Verdict401 {
     const seen = this.suspects.get(rowKey);
     this.suspects.delete(rowKey);
-    // A request that LEFT after this row's last 401 was accepted: the credentials work now.
-    if (seen !== undefined && this.acceptedEnteredAt > seen.at) return "row";
-    this.suspects.set(rowKey, { at: this.clock.now() });
+    // A request that LEFT after this row's last refused one was accepted: the credentials work.
+    if (seen !== undefined && this.acceptedDeparture > seen.departure) return "row";
+    this.suspects.set(rowKey, { departure });
     if (this.suspects.size > suspectsMax) this.suspects.delete(this.suspects.keys().next().value as string);
     return "credentials";
   }
@@ -172,15 +183,14 @@ export class CredentialGate {
   }
 
   /**
-   * The Connector accepted a request (2xx or `authenticatedAnswer`): the credentials work.
-   * `enteredAt`: when that request passed the gate (evidence for `judge401`; default now). It
-   * ends a pause only when it left after the pause began (the probe, or a later request): an
-   * answer to a request sent before a revocation says nothing about the credentials now.
+   * The Connector accepted a request (2xx or `authenticatedAnswer`) that left as `departure`:
+   * the credentials work. It ends a pause only when it left after the latest request that failed
+   * for the credentials (the probe, or any later request): an answer to a request sent before a
+   * revocation says nothing about the credentials now.
    */
-  succeeded(enteredAt: number = this.clock.now()): void {
-    this.acceptedEnteredAt = Math.max(this.acceptedEnteredAt, enteredAt);
-    if (this.failures === 0) return;
-    if (this.since !== undefined && enteredAt < this.since) return;
+  succeeded(departure: number): void {
+    this.acceptedDeparture = Math.max(this.acceptedDeparture, departure);
+    if (this.failures === 0 || departure <= this.failedDeparture) return;
     this.logger.warn(
       { failures: this.failures, pausedMs: this.since === undefined ? undefined : this.clock.now() - this.since },
       "the bot's credentials work again: sending resumes",
@@ -193,8 +203,14 @@ export class CredentialGate {
     this.probeAt = undefined;
   }
 
-  /** A credential problem: pause (or pause longer). Logged when sending pauses or the reason changes. */
-  failed(e: ConnectorError): void {
+  /**
+   * A credential problem of the request that left as `departure`: pause (or pause longer), unless
+   * a request that left after it was accepted already (its answer came first: the credentials
+   * work). Logged when sending pauses or the reason changes.
+   */
+  failed(e: ConnectorError, departure: number): void {
+    this.failedDeparture = Math.max(this.failedDeparture, departure);
+    if (this.acceptedDeparture > departure) return;
     const now = this.clock.now();
     // Requests that were in flight when the pause began report the same failure: one step of backoff, not many.
     if (this.failures > 0 && this.probeAt === undefined && now < this.until) return;

@@ -58,6 +58,14 @@ interface Trace {
   credential: boolean;
   /** A Connector request left (whatever came back): what the lane's warm-up waits for. */
   requested: boolean;
+  /** Its number from the credential gate as it left (CredentialGate.depart). */
+  departure: number | undefined;
+}
+
+/** A Connector request is about to leave for the step (call right before it). */
+function leave(trace: Trace, gate: CredentialGate): void {
+  trace.requested = true;
+  trace.departure = gate.depart();
 }
 
 /** What one step ended with: the job's result, the job again for its next step, or nothing (recalled meanwhile). */
@@ -90,11 +98,11 @@ export class Executor {
    */
   async run(job: Job, step: Step, markInflight: () => Promise<boolean>, signal?: AbortSignal, entered?: number): Promise<RunOutcome> {
     const gate = this.deps.credentials;
-    const trace: Trace = { entered, answered: false, credential: false, requested: false };
+    const trace: Trace = { entered, answered: false, credential: false, requested: false, departure: undefined };
     const out = await this.attempt(job, step, markInflight, trace, signal);
     if (trace.answered) {
       // Teams answered without a credential problem: the credentials work (credentials.ts).
-      gate.succeeded(trace.entered);
+      gate.succeeded(trace.departure ?? gate.depart());
       gate.settled(deliveryKeyString(job));
     } else if (!trace.credential && trace.entered !== undefined) {
       // Passed the gate but ended without an answer (recalled, render failed, held back, network):
@@ -129,7 +137,7 @@ export class Executor {
         case "create": {
           const installed = await this.install(job, attempts, started, signal);
           if (installed) return installed;
-          trace.requested = true;
+          leave(trace, gate);
           const res = await connector.createConversation(
             serviceUrl,
             personalConversation({ tenantId: job.tenantId, user: job.targetId ?? "", bot: this.bot() }),
@@ -172,7 +180,7 @@ export class Executor {
           if (until !== undefined || this.deps.isPaused(job.tenantId))
             return { done: { ...key, kind: "release", dueAt: until, ...carried } };
           if (step === "send") {
-            trace.requested = true;
+            leave(trace, gate);
             const res = await connector.sendToConversation(
               serviceUrl,
               job.conversationId ?? "",
@@ -185,7 +193,7 @@ export class Executor {
               this.setStatus(job.conversationId, "active", "HERALD_UNBLOCKED", isoAt(clock.now()));
             return { done: { ...key, kind: "sent", attempts, activityId: res.id, version: mv.version, ...carried } };
           }
-          trace.requested = true;
+          leave(trace, gate);
           const res = await connector.createConversation(
             serviceUrl,
             channelThread({
@@ -213,13 +221,13 @@ export class Executor {
           const mv = await this.deps.messages.get(job.notificationId);
           if (!mv) return { done: { ...key, kind: "release" } };
           const activity = { ...this.address(this.render(mv, job), job.conversationId), id: job.activityId };
-          trace.requested = true;
+          leave(trace, gate);
           await connector.updateActivity(serviceUrl, job.conversationId ?? "", job.activityId ?? "", activity, signal);
           trace.answered = true;
           return { done: { ...key, kind: "edited", version: mv.version, attempts } };
         }
         case "delete":
-          trace.requested = true;
+          leave(trace, gate);
           await connector.deleteActivity(serviceUrl, job.conversationId ?? "", job.activityId ?? "", signal);
           trace.answered = true;
           return { done: { ...key, kind: "deleted", attempts } };
@@ -228,9 +236,9 @@ export class Executor {
       // Not a delivery outcome: no attempt used, the row waits for the credentials (credentials.ts).
       // A Connector 401 only until the Connector is seen accepting the credentials for others (credentials.ts).
       if (isCredentialFailure(e)) {
-        if (e.source === "token" || gate.judge401(deliveryKeyString(key)) === "credentials") {
+        if (e.source === "token" || gate.judge401(deliveryKeyString(key), trace.departure ?? gate.depart()) === "credentials") {
           trace.credential = true;
-          gate.failed(e);
+          gate.failed(e, trace.departure ?? gate.depart());
           return { done: { ...key, kind: "release", dueAt: e.source === "token" ? gate.retryAt : gate.retryAtFor401, ...carried } };
         }
         // The credentials work for other requests, not for this conversation: the retry table's 401 rule.
