@@ -6,10 +6,12 @@ import { testPostgresUrl, withPostgres } from "../helpers/stores.js";
 
 const role = `herald_rev6_${randomBytes(4).toString("hex")}`;
 const schema = `herald_rev6_${randomBytes(4).toString("hex")}`;
+const urlSchema = `herald_urlopt_${randomBytes(4).toString("hex")}`;
 
 afterAll(async () => {
   await withPostgres(async (c) => {
     await c.query(`drop schema if exists "${schema}" cascade`);
+    await c.query(`drop schema if exists "${urlSchema}" cascade`);
     await c.query(`drop role if exists ${role}`);
   });
 });
@@ -30,6 +32,26 @@ it("a role whose DateStyle is SQL, DMY still reads times as ISO", async () => {
   } finally {
     await store.close();
   }
+});
+
+it("a URL with options of its own (search_path, as deployment.md shows) keeps them and the ISO pins", async () => {
+  // Runs after the test above: the role reads dates as SQL, DMY in Asia/Kolkata.
+  await withPostgres((c) => c.query(`create schema "${urlSchema}"`));
+  const url = new URL(testPostgresUrl);
+  url.username = role;
+  url.searchParams.set("options", `-c search_path=${urlSchema}`);
+  const store = await openPostgresStore(url.toString());
+  try {
+    await store.audit.record({ at: "2025-01-31T09:00:00.123Z", actor: "k", action: "a", target: "t", details: {} });
+    const page = await store.audit.list({ limit: 5 });
+    expect(page.items[0]?.at).toBe("2025-01-31T09:00:00.123Z");
+  } finally {
+    await store.close();
+  }
+  const tables = await withPostgres((c) =>
+    c.query("select count(*)::int as n from information_schema.tables where table_schema = $1 and table_name = 'deliveries'", [urlSchema]),
+  );
+  expect(tables.rows[0]?.n).toBe(1);
 });
 
 it("'infinity' is kept as text, not a TypeError", () => {

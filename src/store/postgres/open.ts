@@ -36,8 +36,9 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       `The PostgreSQL schema "${schema.slice(0, 80)}" is not a plain identifier; use letters, digits and _ (at most 63, not starting with a digit).`,
     );
   }
+  const { connectionString, options: urlOptions } = splitOptions(url);
   const pool = new pg.Pool({
-    connectionString: url,
+    connectionString,
     max: postgresPoolSize,
     connectionTimeoutMillis: postgresConnectTimeoutMs,
     // Operators find Herald's sessions in pg_stat_activity by name; an application_name in the URL wins.
@@ -50,7 +51,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     types: postgresTypeParsers,
     // DateStyle and TimeZone pinned: ./types.ts reads timestamptz in ISO output (a server or role
     // set to DateStyle SQL/German/Postgres would make every time unreadable); UTC takes its fast path.
-    options: `-c DateStyle=ISO -c TimeZone=UTC${schema !== undefined ? ` -c search_path=${schema}` : ""}`,
+    // The URL's own `options` (e.g. `-c search_path=…`) come first: the pins after them win.
+    options: [urlOptions, "-c DateStyle=ISO -c TimeZone=UTC", schema !== undefined ? `-c search_path=${schema}` : undefined]
+      .filter(Boolean)
+      .join(" "),
   });
   // An idle connection that breaks (server restart) is dropped from the pool; the next query opens
   // a new one or fails with its own error. Without a listener the pool's 'error' would crash the process.
@@ -64,6 +68,23 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     },
   };
   return openKyselyStore(backend, describe(url, schema));
+}
+
+/**
+ * The URL without its `options` parameter, and that parameter: pg lets a URL's `options` replace
+ * the pool's, which would drop Herald's DateStyle and TimeZone pins; Herald joins them instead.
+ */
+function splitOptions(url: string): { connectionString: string; options: string | undefined } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { connectionString: url, options: undefined }; // pg reports what is wrong with it
+  }
+  const options = u.searchParams.get("options");
+  if (options === null) return { connectionString: url, options: undefined };
+  u.searchParams.delete("options");
+  return { connectionString: u.toString(), options };
 }
 
 /** FNV-1a of the schema name as a signed 32-bit integer (the advisory lock's second key). */
