@@ -157,6 +157,29 @@ forEachStore((stores) => {
     });
     expect(card.status).toBe(400);
     expect(card.json.error.message).toMatch(/message\.card/);
+    // A poll's or ack's template error names what the caller wrote, not the card built from it.
+    for (const [message, field] of [
+      [{ poll: { question: "Lunch ${nope(1)}?", options: ["Yes", "No"] } }, "message.poll.question"],
+      [{ poll: { question: "Lunch?", options: ["Yes", "${user.name"] } }, "message.poll.options.1"],
+      [{ text: "Read this", ack: { label: "OK ${nope(}" } }, "message.ack.label"],
+      [
+        {
+          card: {
+            type: "AdaptiveCard",
+            version: "1.5",
+            body: [{ type: "TextBlock", text: "x" }],
+            actions: [{ type: "Action.OpenUrl", title: "Open", url: "https://example.com" }],
+          },
+          ack: { label: "Seen ${bad(}" },
+        },
+        "message.ack.label",
+      ],
+    ] as const) {
+      const r = await call("POST", "/v1/notifications", { audience: { conversations: [conv(0)] }, message });
+      expect(r.status).toBe(400);
+      expect(r.json.error.code, JSON.stringify(r.json)).toBe("HERALD_E_TEMPLATE");
+      expect(r.json.error.message.startsWith(`${field}: `)).toBe(true);
+    }
     const json = await call("POST", "/v1/notifications", "{not json");
     expect(json.status).toBe(400);
     expect(json.json.error.code).toBe("HERALD_E_MALFORMED_JSON");

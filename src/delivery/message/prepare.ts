@@ -65,8 +65,15 @@ export class PreparedMessage {
  * Nulls in `data` render as "" (the card library fails on a null inside a string otherwise).
  */
 export function prepareMessage(given: Message, options: PrepareOptions = {}): PreparedMessage {
-  const message = withAnswerCard(given);
   const field = options.field ?? "message";
+  try {
+    return prepare(withAnswerCard(given), field, options);
+  } catch (e) {
+    throw e instanceof MessageError ? inRequestTerms(e, given, field) : e;
+  }
+}
+
+function prepare(message: Message, field: string, options: PrepareOptions): PreparedMessage {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_CONTENT_BYTES;
   const data = sanitizeData(options.data ?? {}, options.dataField ?? "data");
   checkRawSize(message, field, maxBytes);
@@ -123,6 +130,30 @@ export function buildActivity(
   if (summary !== undefined) activity.summary = summary;
   if (p.alert) activity.channelData = { notification: { alert: true } };
   return activity;
+}
+
+/**
+ * An error about the card built for a poll or ack (withAnswerCard) named by what the request
+ * said: `message.poll.question`, `message.poll.options.1`, `message.ack.label`, `message.poll`
+ * for the card as a whole, rather than `message.card.body.1.text` of a card the caller never wrote.
+ */
+function inRequestTerms(e: MessageError, given: Message, field: string): MessageError {
+  const answerable = answerableOf(given);
+  if (!answerable) return e;
+  const card = `${field}.card`;
+  const ownBody = Array.isArray(given.card?.body) ? given.card.body.length : 0;
+  const ownActions = Array.isArray(given.card?.actions) ? given.card.actions.length : 0;
+  let named: string | undefined;
+  if (e.field === card && given.card === undefined) named = `${field}.${answerable.kind}`;
+  else if (answerable.kind === "poll" && e.field === `${card}.body.${ownBody}.text`) named = `${field}.poll.question`;
+  else if (answerable.kind === "poll") {
+    const options = `${card}.body.${ownBody + 1}.choices.`;
+    const index = e.field.startsWith(options) && e.field.endsWith(".title") ? e.field.slice(options.length, -".title".length) : "";
+    if (/^\d+$/.test(index)) named = `${field}.poll.options.${index}`;
+  } else if (e.field === `${card}.actions.${ownActions}.title`) named = `${field}.ack.label`;
+  if (named === undefined) return e;
+  const text = e.message.startsWith(e.field) ? named + e.message.slice(e.field.length) : e.message;
+  return new MessageError(e.code, named, text);
 }
 
 /** A poll or ack becomes the message's card (responses.ts); other messages are returned as they are. */
