@@ -1,5 +1,5 @@
 import { Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { serve } from "@hono/node-server";
 
 /** A running HTTP listener (the Node edge around a fetch handler). */
@@ -44,6 +44,45 @@ export function listen(fetch: (req: Request) => Response | Promise<Response>, po
       });
       // Keep-alive longer than common client pools' idle timeouts, so clients do not race a closing socket.
       server.keepAliveTimeout = 65_000;
+      server.on("clientError", answerClientError);
     }
   });
+}
+
+/** Node's own answers to requests it cannot parse, with Herald's error body (see answerClientError). */
+const clientErrors: Record<string, { status: number; reason: string; code: string; message: string }> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    reason: "Request Header Fields Too Large",
+    code: "HERALD_E_HEADERS_TOO_LARGE",
+    message: "The request line and headers are over 16 KB (a long URL?); send long lists in a JSON body instead.",
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    reason: "Request Timeout",
+    code: "HERALD_E_REQUEST_TIMEOUT",
+    message: "The request did not arrive in time; send it again.",
+  },
+};
+
+/**
+ * A request Node cannot parse (headers over 16 KB, a malformed request line, a request that
+ * arrives too slowly) is answered before any route sees it; by default Node sends a bare status
+ * line with no body. Here it gets `{error: {code, message}}` as every other Herald error does.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const known = clientErrors[err.code ?? ""] ?? {
+    status: 400,
+    reason: "Bad Request",
+    code: "HERALD_E_BAD_REQUEST",
+    message: "The request is not valid HTTP/1.1 and could not be read.",
+  };
+  const body = JSON.stringify({ error: { code: known.code, message: known.message } });
+  socket.end(
+    `HTTP/1.1 ${known.status} ${known.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
