@@ -4,6 +4,7 @@ import type { ConnectorClient } from "../connector/client.js";
 import { type Logger, silentLogger } from "../log.js";
 import { footerFor } from "../preferences/footer.js";
 import type { Store } from "../store/ports.js";
+import { withinOr } from "../within.js";
 import type { DirectoryGraph } from "./audience/directory-graph.js";
 import { audienceOutsideLimit, isAudienceLimited } from "./audience/reach.js";
 import { resolveAudience } from "./audience/resolve.js";
@@ -186,6 +187,9 @@ export interface DeliveryEngine {
   readonly workerId: string;
 }
 
+/** How long stop() waits for the batch path's submits already sent (their answers), at most. */
+const batchStopMs = 10_000;
+
 /**
  * The delivery engine: `POST /v1/notifications` to every recipient exactly once (or reported
  * `unknown`), within Teams' limits, surviving crashes; see docs/design/delivery.md.
@@ -315,8 +319,11 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
 
     async stop() {
       stopping = true;
-      await batch.stop();
-      await dispatcher.stop();
+      // Both paths stop taking work at once. The batch path waits for submits already sent (their
+      // operation ids must reach the rows), at most batchStopMs: a shutdown bound (the CLI's 15 s)
+      // must leave time to retire. The dispatcher retires after it, beating until then.
+      const batchStopped = withinOr(batch.stop(), batchStopMs, undefined);
+      await dispatcher.stop(batchStopped);
     },
 
     audienceOutside(audience, caller) {

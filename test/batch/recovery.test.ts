@@ -99,4 +99,33 @@ forEachStore((stores) => {
     expect(done.counts).toMatchObject({ sent: 40, unknown: 0, pending: 0 });
     for (const i of users) expect(h.emulator.context.counts.get(i).received).toBe(1);
   });
+  it("while stop() waits for a submit's answer, the single sends stop at once (they do not go on for the whole wait)", async () => {
+    const store = await stores.open();
+    h = await startBatchHarness(store, { org: { users: 70, tenants: 1, blockedShare: 0, uninstalledShare: 0 } });
+    const users = Array.from({ length: 70 }, (_, i) => i);
+    await h.seedUsers(users);
+    // The batch submit (the first POST) is answered 4 s late; single sends go 10 a second.
+    await control(h, "PUT", "faults", { deliverLate: 1, deliverLateMs: 4_000, count: 1, method: "POST" });
+    const engine = await h.engine({ config: { tenantRps: 10 } });
+    await engine.submit(batchOf(h, users.slice(0, 10), "batch"), admin);
+    const deadline = Date.now() + 20_000;
+    while (h.counter("batchOperations") < 1) {
+      if (Date.now() > deadline) throw new Error("the batch operation never started");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const singles = users.slice(10);
+    await engine.submit({ ...batchOf(h, singles, "one by one"), delivery: { mode: "individual" } }, admin);
+    const received = () => singles.reduce((n, i) => n + h!.emulator.context.counts.get(i).received, 0);
+    while (received() < 3) {
+      if (Date.now() > deadline) throw new Error("the single sends never started");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const atStop = received();
+    const started = Date.now();
+    await engine.stop();
+    // stop() waited for the late answer (about 4 s), during which the lanes had stopped: at most the
+    // requests already on their way arrived after it was called (10 a second would be about 40).
+    expect(Date.now() - started).toBeGreaterThan(2_000);
+    expect(received() - atStop).toBeLessThanOrEqual(3);
+  });
 });

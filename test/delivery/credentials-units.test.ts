@@ -107,40 +107,44 @@ describe("credential failures: bounds and evidence", () => {
     expect(d(Number.POSITIVE_INFINITY)).toBe(3_600_000);
   });
 
+  /** A request of `row` leaves and comes back with a Connector 401: the gate's verdict (and pause). */
+  const refused = (gate: CredentialGate, row: string, departure = gate.depart()): string => {
+    const verdict = gate.judge401(row, departure);
+    if (verdict === "credentials") gate.failed(connectorError(401), departure);
+    return verdict;
+  };
+
   it("a Connector 401 of a row is the credentials until the Connector answers another request after it; then it is the row's", () => {
     let now = 1_000_000;
     const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, silentLogger);
-    expect(gate.judge401("n1/3", gate.depart())).toBe("credentials");
-    gate.failed(connectorError(401), gate.depart());
+    expect(refused(gate, "n1/3")).toBe("credentials");
     now += 1_000;
     // The same row probes again, nothing else answered: still the credentials (a revoked secret looks like this).
     expect(gate.enter(now)).toBe(true);
-    expect(gate.judge401("n1/3", gate.depart())).toBe("credentials");
-    gate.failed(connectorError(401), gate.depart());
+    expect(refused(gate, "n1/3")).toBe("credentials");
     // A row released for a 401 comes due after the others, so another row probes first.
     expect(gate.retryAtFor401).toBeGreaterThan(gate.retryAt);
     now += 2_000;
     expect(gate.enter(now)).toBe(true);
     gate.succeeded(gate.depart()); // another row's probe, which left after, was answered
-    expect(gate.judge401("n1/3", gate.depart())).toBe("row");
+    expect(refused(gate, "n1/3")).toBe("row");
     expect(gate.state().ok).toBe(true);
     // Another row's first 401 after that answer is still the credentials' benefit of the doubt.
     const earlier = gate.depart(); // a request that leaves before n1/4's
-    expect(gate.judge401("n1/4", gate.depart())).toBe("credentials");
-    gate.failed(connectorError(401), gate.depart());
+    expect(refused(gate, "n1/4")).toBe("credentials");
     // An answer to a request that left BEFORE that refused one (in flight while the credentials
     // were revoked) is no evidence: the row stays a credential problem.
     now += 10;
     gate.succeeded(earlier);
-    expect(gate.judge401("n1/4", gate.depart())).toBe("credentials");
+    expect(refused(gate, "n1/4")).toBe("credentials");
     // However many probes that row makes (a revocation in the middle of a broadcast: late answers
     // keep arriving for requests sent before it; found by review: rows and whole rosters failed).
     for (let i = 0; i < 6; i++) {
       gate.succeeded(earlier);
-      expect(gate.judge401("n1/4", gate.depart())).toBe("credentials");
+      expect(refused(gate, "n1/4")).toBe("credentials");
     }
     // With no answer at all since its first 401 (revoked credentials), never.
-    for (let i = 0; i < 6; i++) expect(gate.judge401("n1/5", gate.depart())).toBe("credentials");
+    for (let i = 0; i < 6; i++) expect(refused(gate, "n1/5")).toBe("credentials");
   });
 
   it("a 429 or 5xx is no evidence that the credentials work, and an answer to a request sent before a pause does not end it", () => {
@@ -151,45 +155,56 @@ describe("credential failures: bounds and evidence", () => {
     expect(authenticatedAnswer(connectorError(403))).toBe(true);
     expect(authenticatedAnswer(connectorError(404))).toBe(true);
     const leftBefore = gate.depart();
-    expect(gate.judge401("n2/1", gate.depart())).toBe("credentials");
-    gate.failed(connectorError(401), gate.depart());
+    expect(refused(gate, "n2/1")).toBe("credentials");
     now += 10;
     // A late answer to a request that left before the pause began.
     gate.succeeded(leftBefore);
     expect(gate.state().ok).toBe(false);
-    expect(gate.judge401("n2/1", gate.depart())).toBe("credentials");
+    expect(refused(gate, "n2/1")).toBe("credentials");
     // The probe, after the wait, is accepted: the pause ends, and the suspect row is the row's.
     now += 2_000;
     expect(gate.enter(now)).toBe(true);
     gate.succeeded(gate.depart());
     expect(gate.state().ok).toBe(true);
-    expect(gate.judge401("n2/1", gate.depart())).toBe("row");
+    expect(refused(gate, "n2/1")).toBe("row");
   });
 
-  it("evidence is the order requests left in: one accepted that left after the refused one counts, though it passed the gate before the 401 came back", () => {
+  it("evidence is a request that left after the 401 came back, though it passed the gate before: not one that left after the refused one but before its 401 came back", () => {
     const now = 1_000_000;
     const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, silentLogger);
-    // Six requests pass the gate together (their rows are marked in flight, then they leave);
-    // the refused one leaves first, its 401 comes back after the others left.
-    const refused = gate.depart();
-    const others = [gate.depart(), gate.depart(), gate.depart()];
-    expect(gate.judge401("n3/3", refused)).toBe("credentials"); // the first 401: the benefit of the doubt
-    gate.failed(connectorError(401), refused);
-    expect(gate.state().ok).toBe(false);
-    // An answer to a request that left after the refused one: the credentials work, the pause ends.
-    gate.succeeded(others[0]!);
+    // R leaves; A leaves after it but may reach Teams first (R was opening a connection), just
+    // before a revocation; R's 401 comes back, then A's 201.
+    const r = gate.depart();
+    const a = gate.depart();
+    expect(refused(gate, "n3/3", r)).toBe("credentials");
+    gate.succeeded(a);
+    expect(gate.state().ok).toBe(false); // A proves nothing about the credentials now
+    expect(refused(gate, "n3/3")).toBe("credentials"); // and R is not failed for it
+    // B passed the gate with R (its row was being marked in flight) but leaves only now, after
+    // R's 401 came back, and is accepted: the credentials work; the pause ends, R is the row's.
+    const b = gate.depart();
+    gate.succeeded(b);
     expect(gate.state().ok).toBe(true);
-    // The row's next 401 is the row's.
-    expect(gate.judge401("n3/3", gate.depart())).toBe("row");
+    expect(refused(gate, "n3/3")).toBe("row");
 
-    // Answered before the 401 came back: sending does not pause at all (the row is still tried again).
-    const refused2 = gate.depart();
-    const later = gate.depart();
-    gate.succeeded(later);
-    expect(gate.judge401("n3/4", refused2)).toBe("credentials");
-    gate.failed(connectorError(401), refused2);
+    // A's 201 before R's 401: no pause (a later failure would pause), and R is still not failed
+    // for it: A left before R's 401 came back.
+    const r2 = gate.depart();
+    const a2 = gate.depart();
+    gate.succeeded(a2);
+    expect(refused(gate, "n3/4", r2)).toBe("credentials");
     expect(gate.state().ok).toBe(true);
-    expect(gate.judge401("n3/4", gate.depart())).toBe("row");
+    expect(refused(gate, "n3/4")).toBe("credentials");
+  });
+
+  it("a row's own probes do not move its evidence point: answers on their way since its first 401 still count", () => {
+    const now = 1_000_000;
+    const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, silentLogger);
+    expect(refused(gate, "n5/1")).toBe("credentials");
+    const b = gate.depart(); // leaves after the first 401 came back; answered slowly
+    expect(refused(gate, "n5/1")).toBe("credentials"); // the row probes again before B's answer
+    gate.succeeded(b);
+    expect(refused(gate, "n5/1")).toBe("row");
   });
 
   it("a pause ends only with an answer to a request that left after the latest failure (a refused probe outweighs earlier answers)", () => {

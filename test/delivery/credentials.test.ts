@@ -96,6 +96,7 @@ forEachStore((stores) => {
       teams?: number;
       tenants?: number;
       backoffMs?: number;
+      tenantRps?: number;
       wrapStore?: (s: Store) => Store;
     } = {},
   ) => {
@@ -107,6 +108,7 @@ forEachStore((stores) => {
       // Fast backoff for the test: 100 ms doubling to 400 ms.
       config: {
         credentialBackoff: { baseMs: options.backoffMs ?? 100, capMs: options.backoffMs ?? 400, probeTimeoutMs: 5_000 },
+        ...(options.tenantRps === undefined ? {} : { tenantRps: options.tenantRps }),
       },
     });
     await h.seedUsers(Array.from({ length: 30 }, (_, i) => i));
@@ -247,39 +249,12 @@ forEachStore((stores) => {
 
   it("a Connector 401 for ONE conversation while the others are accepted: that row ends failed, the others are sent, sending does not stay paused", async () => {
     const refused = new Set<string>();
-    // The refusal comes back only once all five others have left: none of them passed the
-    // credential gate after it, yet those that left after the refused request are evidence
-    // (under load all six pass the gate together, before their in-flight marks; the answer used
-    // to count only for requests that passed the gate after the 401, and sending stayed paused).
-    let othersCalled = 0;
-    let othersLeft: () => void = () => {};
-    const allOthersLeft = new Promise<void>((r) => {
-      othersLeft = r;
-    });
-    const { h, app } = await start({
-      wrapConnector: (c) => {
-        const refuses = refusing(() => refused)(c);
-        return new Proxy(c, {
-          get(target, prop) {
-            if (prop !== "sendToConversation") return Reflect.get(refuses, prop, refuses);
-            return async (...args: Parameters<ConnectorClient["sendToConversation"]>) => {
-              if (refused.has(args[1])) {
-                await allOthersLeft;
-                return refuses.sendToConversation(...args);
-              }
-              if (args[1] !== conv(10) && ++othersCalled === 5) othersLeft();
-              return target.sendToConversation(...args);
-            };
-          },
-        });
-      },
-    });
+    // Five requests a second for the tenant: the refused conversation's request leaves first and
+    // its 401 is back long before the next leaves (under load, with the whole tenant at once, all
+    // may leave before the 401 comes back: the next test).
+    const { h, app } = await start({ wrapConnector: refusing(() => refused), tenantRps: 5 });
     const conv = (i: number) => h.emulator.org.personalConversationId(i);
-    // The process's first request goes alone (Warmup): one answered before the test's six.
-    const warm = await h.engine.submit(request({ conversations: [conv(10)] }), admin);
-    await h.waitFor(warm.notification.id, finished, 10_000);
     refused.add(conv(3));
-    // The refused conversation first: its request leaves before the others.
     const { notification } = await h.engine.submit(request({ conversations: [3, 0, 1, 2, 4, 5].map(conv) }), admin);
     const done = await h.waitFor(notification.id, finished, 15_000);
     expect(done.counts).toMatchObject({ sent: 5, failed: 1, pending: 0 });
@@ -299,6 +274,56 @@ forEachStore((stores) => {
     // The next notification to the same people goes at once.
     const second = await h.engine.submit(request({ conversations: [0, 1].map(conv) }), admin);
     expect((await h.waitFor(second.notification.id, finished, 10_000)).counts).toMatchObject({ sent: 2 });
+  });
+
+  it("a 401 that comes back after every other request left could be a revocation: the row waits (not failed) until a request that leaves after it is accepted", async () => {
+    const refused = new Set<string>();
+    let othersCalled = 0;
+    let othersLeft: () => void = () => {};
+    const allOthersLeft = new Promise<void>((r) => {
+      othersLeft = r;
+    });
+    const { h } = await start({
+      wrapConnector: (c) => {
+        const refuses = refusing(() => refused)(c);
+        return new Proxy(c, {
+          get(target, prop) {
+            if (prop !== "sendToConversation") return Reflect.get(refuses, prop, refuses);
+            return async (...args: Parameters<ConnectorClient["sendToConversation"]>) => {
+              if (refused.has(args[1])) {
+                // The refusal comes back only once the five others have left: any of them may have
+                // reached Teams before it (before a revocation), so their answers prove nothing.
+                await allOthersLeft;
+                return refuses.sendToConversation(...args);
+              }
+              if (othersCalled < 5 && [0, 1, 2, 4, 5].some((i) => args[1] === conv(i)) && ++othersCalled === 5) othersLeft();
+              return target.sendToConversation(...args);
+            };
+          },
+        });
+      },
+    });
+    const conv = (i: number) => h.emulator.org.personalConversationId(i);
+    // The process's first request goes alone (Warmup): one answered before the test's six.
+    const warm = await h.engine.submit(request({ conversations: [conv(10)] }), admin);
+    await h.waitFor(warm.notification.id, finished, 10_000);
+    refused.add(conv(3));
+    const { notification } = await h.engine.submit(request({ conversations: [3, 0, 1, 2, 4, 5].map(conv) }), admin);
+    await pollUntil(
+      () => h.engine.get(notification.id),
+      (n) => n?.counts.sent === 5,
+      "the five others sent",
+    );
+    await new Promise((r) => setTimeout(r, 1_500));
+    // Still waiting, and sending paused: no row failed for what may be revoked credentials.
+    expect((await h.engine.get(notification.id))?.counts).toMatchObject({ sent: 5, pending: 1, failed: 0 });
+    expect(h.engine.credentials().ok).toBe(false);
+    // A request that leaves now is accepted: the credentials work, so the 401 is the conversation's.
+    const other = await h.engine.submit(request({ conversations: [conv(6)] }), admin);
+    expect((await h.waitFor(other.notification.id, finished, 10_000)).counts).toMatchObject({ sent: 1 });
+    const done = await h.waitFor(notification.id, finished, 10_000);
+    expect(done.counts).toMatchObject({ sent: 5, failed: 1, pending: 0 });
+    expect(h.engine.credentials().ok).toBe(true);
   });
 
   it("at the end of a pause only the probe's row is marked in flight: lanes of other tenants mark nothing they do not send", async () => {

@@ -17,7 +17,7 @@ const applicationNames = (): Promise<string[]> =>
     return r.rows.map((x) => x.application_name);
   });
 
-it("Herald's connections name themselves in pg_stat_activity (herald, or the URL's application_name)", async () => {
+it("Herald's connections name themselves in pg_stat_activity (herald, unless the URL names them)", async () => {
   const store = await openPostgresStore(testPostgresUrl, { schema });
   try {
     expect(await store.ready()).toBe(true);

@@ -255,7 +255,9 @@ export class BatchRunner {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.abort.abort();
-    await Promise.allSettled([...this.loops.values(), ...this.groups, ...this.follows, this.sweeping]);
+    // Until none is left: a loop in the middle of a take when the abort came still starts its groups.
+    while (this.loops.size + this.groups.size + this.follows.size > 0 || this.sweeping)
+      await Promise.allSettled([...this.loops.values(), ...this.groups, ...this.follows, this.sweeping]);
   }
 
   private async run(id: string): Promise<void> {

@@ -12,13 +12,15 @@ import type { Logger } from "../../log.js";
  *
  * A token-endpoint failure is always the credentials. A Connector 401 is the credentials only
  * until evidence says otherwise: when the Connector accepted the credentials for another request
- * that LEFT after the refused one (requests are numbered as they leave, `depart`), the 401 is
+ * that LEFT after the 401 came back (requests are numbered as they leave, `depart`), the 401 is
  * about that conversation, and the row follows the retry table's 401 rule (`failed`) instead of
  * pausing everything (see `judge401`). Evidence is an answer the Connector gives only after it
  * checked the token (2xx, 400, 403, 404, 409, 412, 413), never a 429 or a 5xx (a gateway may
- * answer those before any check), and never an answer to a request that left before the refused
- * one: mid-broadcast, answers to requests sent before a revocation keep arriving after it and
- * prove nothing. The price: a conversation that refuses the
+ * answer those before any check), and never an answer to a request that left before the 401 came
+ * back: mid-broadcast, answers to requests sent before a revocation keep arriving after it and
+ * prove nothing, and a request that left after the refused one may still have reached Teams
+ * before it (the refused one was opening a connection). A request that passed the gate earlier
+ * but left later (its row was marked in flight meanwhile) counts: the order is the leaving one. The price: a conversation that refuses the
  * token while nothing else is being sent keeps sending paused (one probe per wait, at most 5 min
  * apart) until another request is accepted, which then fails that row.
  */
@@ -94,10 +96,10 @@ export class CredentialGate {
   private departures = 0;
   /** The latest departure (number) of a request that the Connector accepted (see `authenticatedAnswer`). */
   private acceptedDeparture = 0;
-  /** The latest departure of a request that failed for the credentials: only an answer to a later one ends a pause. */
+  /** Departures so far when the latest credential failure came back: only an answer to a later request ends a pause. */
   private failedDeparture = 0;
-  /** Rows whose requests got a Connector 401: the departure of the last one refused. */
-  private readonly suspects = new Map<string, { departure: number }>();
+  /** Rows whose requests got a Connector 401: the departures so far when the first one came back. */
+  private readonly suspects = new Map<string, { after: number }>();
 
   constructor(
     private readonly clock: Clock,
@@ -152,17 +154,19 @@ export class CredentialGate {
   /**
    * A Connector 401 for the row `rowKey` (a delivery row, a team roster), whose request left as
    * `departure`: the credentials, or that conversation? "row" when the Connector accepted a
-   * request that left after this row's previous refused one (the credentials work, this
-   * conversation refuses them); then the caller applies the retry table's 401 rule and the pause
-   * is not touched. Otherwise "credentials": the caller reports `failed(e)` and releases the row
-   * (`retryAtFor401`).
+   * request that left after this row's first 401 (still unexplained) came back: the credentials
+   * work, this conversation refuses them; then the caller applies the retry table's 401 rule and
+   * the pause is not touched. Otherwise "credentials": the caller reports `failed(e)` and releases
+   * the row (`retryAtFor401`).
    */
   judge401(rowKey: string, departure: number): Verdict401 {
     const seen = this.suspects.get(rowKey);
     this.suspects.delete(rowKey);
-    // A request that LEFT after this row's last refused one was accepted: the credentials work.
-    if (seen !== undefined && this.acceptedDeparture > seen.departure) return "row";
-    this.suspects.set(rowKey, { departure });
+    // A request that LEFT after this row's first 401 came back was accepted: the credentials work.
+    if (seen !== undefined && this.acceptedDeparture > seen.after) return "row";
+    // The first 401 of the row sets the point: a later one (a probe of the row itself) does not
+    // move it on past answers still on their way.
+    this.suspects.set(rowKey, { after: seen?.after ?? Math.max(departure, this.departures) });
     if (this.suspects.size > suspectsMax) this.suspects.delete(this.suspects.keys().next().value as string);
     return "credentials";
   }
@@ -184,9 +188,9 @@ export class CredentialGate {
 
   /**
    * The Connector accepted a request (2xx or `authenticatedAnswer`) that left as `departure`:
-   * the credentials work. It ends a pause only when it left after the latest request that failed
-   * for the credentials (the probe, or any later request): an answer to a request sent before a
-   * revocation says nothing about the credentials now.
+   * the credentials work. It ends a pause only when it left after the latest credential failure
+   * came back (the probe, or any later request): an answer to a request sent before a revocation
+   * says nothing about the credentials now.
    */
   succeeded(departure: number): void {
     this.acceptedDeparture = Math.max(this.acceptedDeparture, departure);
@@ -209,8 +213,8 @@ export class CredentialGate {
    * work). Logged when sending pauses or the reason changes.
    */
   failed(e: ConnectorError, departure: number): void {
-    this.failedDeparture = Math.max(this.failedDeparture, departure);
     if (this.acceptedDeparture > departure) return;
+    this.failedDeparture = this.departures;
     const now = this.clock.now();
     // Requests that were in flight when the pause began report the same failure: one step of backoff, not many.
     if (this.failures > 0 && this.probeAt === undefined && now < this.until) return;

@@ -112,6 +112,8 @@ export class Dispatcher {
   private readonly credentials: CredentialGate;
   private readonly liveness: Liveness;
   private timers: NodeJS.Timeout[] = [];
+  /** The heartbeat timer (also in `timers`): stop() keeps it until the process retires. */
+  private heartbeats: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private pollAgain = false;
   private beating = false;
@@ -182,17 +184,16 @@ export class Dispatcher {
     if (!store.shared) await this.recover();
     await this.poll();
     this.timers.push(setInterval(() => void this.poll(), config.pollMs));
-    this.timers.push(
-      setInterval(() => {
-        // Here, not only after a beat: a beat stuck on a dead connection must not hide the fence.
-        this.reportFence();
-        // One at a time: a slow database must not stack heartbeats (one unanswered for
-        // heartbeatLimitMs is followed by the next at once, inside beat()).
-        if (this.beating) return;
-        this.beating = true;
-        this.track(this.beat().finally(() => (this.beating = false)));
-      }, config.heartbeatMs),
-    );
+    this.heartbeats = setInterval(() => {
+      // Here, not only after a beat: a beat stuck on a dead connection must not hide the fence.
+      this.reportFence();
+      // One at a time: a slow database must not stack heartbeats (one unanswered for
+      // heartbeatLimitMs is followed by the next at once, inside beat()).
+      if (this.beating) return;
+      this.beating = true;
+      this.track(this.beat().finally(() => (this.beating = false)));
+    }, config.heartbeatMs);
+    this.timers.push(this.heartbeats);
     for (const t of this.timers) t.unref();
   }
 
@@ -382,12 +383,16 @@ export class Dispatcher {
     void this.poll();
   }
 
-  /** Stop taking work, finish requests in flight, write their results, give claimed rows back. */
-  async stop(): Promise<void> {
+  /**
+   * Stop taking work, finish requests in flight, write their results, give claimed rows back,
+   * and wait for `before` (the batch path's submits waiting for their answers) before retiring:
+   * heartbeats go on until then, so no other process takes this one's work for a dead one's.
+   */
+  async stop(before?: Promise<unknown>): Promise<void> {
     if (this.abort.signal.aborted) return;
     this.abort.abort();
     this.warmup.open(); // lanes waiting to warm up see the abort and end
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) if (t !== this.heartbeats) clearInterval(t);
     const phase = (name: string, wait: () => Promise<unknown>) => watched(this.deps.logger, `engine: ${name}`, wait);
     await phase("lanes", () => Promise.allSettled([...this.lanes.values()].map((l) => l.stopped())));
     await phase("requests in flight", async () => {
@@ -396,6 +401,8 @@ export class Dispatcher {
     await phase("audience expansions", () => Promise.allSettled([...this.expansions.values()]));
     await phase("polling", () => Promise.resolve(this.polling));
     await phase("result writes", () => this.writes.drain());
+    if (before) await phase("batch submits", () => before);
+    clearInterval(this.heartbeats);
     // Until none is left: a beat still running may start a recovery while the first ones settle.
     await phase("side tasks", async () => {
       while (this.side.size > 0) await Promise.allSettled([...this.side]);

@@ -41,10 +41,12 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     connectionString,
     max: postgresPoolSize,
     connectionTimeoutMillis: postgresConnectTimeoutMs,
-    // Operators find Herald's sessions in pg_stat_activity by name; an application_name in the URL wins.
-    application_name: "herald",
-    // TCP keepalive: an idle pooled connection whose server or network went away is noticed and
-    // dropped (pool 'error' below) instead of failing the first query sent on it after a long quiet.
+    // Operators find Herald's sessions in pg_stat_activity by name; an application_name in the URL
+    // or PGAPPNAME wins (a fallback is used only when neither names it).
+    fallback_application_name: "herald",
+    // TCP keepalive (first probe after 10 s idle; the operating system's interval and count after
+    // that): an idle pooled connection whose server or network went away is noticed and dropped
+    // (pool 'error' below) instead of failing the first query sent on it after a long quiet.
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
     // timestamptz, boolean and jsonb read back as the shared store code expects them (./types.ts).
