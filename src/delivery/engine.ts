@@ -322,7 +322,21 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       // Both paths stop taking work at once. The batch path waits for submits already sent (their
       // operation ids must reach the rows), at most batchStopMs: a shutdown bound (the CLI's 15 s)
       // must leave time to retire. The dispatcher retires after it, beating until then.
-      const batchStopped = withinOr(batch.stop(), batchStopMs, undefined);
+      const batchStopped = withinOr(
+        batch.stop().then(
+          () => true,
+          () => true,
+        ),
+        batchStopMs,
+        false,
+      ).then((done) => {
+        if (!done)
+          logger.warn(
+            { waitedMs: batchStopMs },
+            "stopping with batch submits still unanswered: the worker stays registered, and the others settle them by HERALD_IN_FLIGHT_POLICY once its heartbeat is stale",
+          );
+        return done;
+      });
       await dispatcher.stop(batchStopped);
     },
 

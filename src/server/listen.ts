@@ -1,4 +1,4 @@
-import { Server, type ServerResponse } from "node:http";
+import { maxHeaderSize, Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { serve } from "@hono/node-server";
 
@@ -55,7 +55,13 @@ const clientErrors: Record<string, { status: number; reason: string; code: strin
     status: 431,
     reason: "Request Header Fields Too Large",
     code: "HERALD_E_HEADERS_TOO_LARGE",
-    message: "The request line and headers are over 16 KB (a long URL?); send long lists in a JSON body instead.",
+    message: `The request line and headers are over ${Math.round(maxHeaderSize / 1024)} KB (a long URL?); send long lists in a JSON body instead.`,
+  },
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: {
+    status: 413,
+    reason: "Payload Too Large",
+    code: "HERALD_E_CHUNK_EXTENSIONS_TOO_LARGE",
+    message: "The body's chunk extensions are too large; send the body without them.",
   },
   ERR_HTTP_REQUEST_TIMEOUT: {
     status: 408,
@@ -66,12 +72,15 @@ const clientErrors: Record<string, { status: number; reason: string; code: strin
 };
 
 /**
- * A request Node cannot parse (headers over 16 KB, a malformed request line, a request that
+ * A request Node cannot parse (headers over maxHeaderSize, 16 KB by default, a malformed request line, a request that
  * arrives too slowly) is answered before any route sees it; by default Node sends a bare status
  * line with no body. Here it gets `{error: {code, message}}` as every other Herald error does.
  */
 function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === "ECONNRESET" || !socket.writable) {
+  // As Node's own handler: nothing is written into a response already under way on this socket
+  // (a malformed second request pipelined behind one being answered); the socket just closes.
+  const current = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === "ECONNRESET" || !socket.writable || current?.headersSent === true) {
     socket.destroy();
     return;
   }
@@ -82,7 +91,10 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     message: "The request is not valid HTTP/1.1 and could not be read.",
   };
   const body = JSON.stringify({ error: { code: known.code, message: known.message } });
+  // Closed once written (a client that keeps its half open must not hold a server's close()).
   socket.end(
     `HTTP/1.1 ${known.status} ${known.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
   );
+  setTimeout(() => socket.destroy(), 1_000).unref();
 }

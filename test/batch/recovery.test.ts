@@ -1,7 +1,7 @@
 import { afterEach, expect, it } from "vitest";
 import type { Notification } from "../../src/delivery/model.js";
 import type { NotificationRequest } from "../../src/delivery/request.js";
-import { forEachStore } from "../helpers/stores.js";
+import { forEachStore, rawRows } from "../helpers/stores.js";
 import { type BatchHarness, startBatchHarness } from "./harness.js";
 
 async function control(h: BatchHarness, method: string, path: string, body: unknown): Promise<void> {
@@ -128,4 +128,24 @@ forEachStore((stores) => {
     expect(Date.now() - started).toBeGreaterThan(2_000);
     expect(received() - atStop).toBeLessThanOrEqual(3);
   });
+  it("a submit still unanswered after stop()'s 10 s bound: stop() returns, and the worker stays registered (its rows are judged by its heartbeat's age, not taken at once)", async () => {
+    const store = await stores.open();
+    h = await startBatchHarness(store, { org: { users: 10, tenants: 1, blockedShare: 0, uninstalledShare: 0 } });
+    const users = Array.from({ length: 10 }, (_, i) => i);
+    await h.seedUsers(users);
+    await control(h, "PUT", "faults", { deliverLate: 1, deliverLateMs: 12_000, count: 1, method: "POST" });
+    const engine = await h.engine();
+    await engine.submit(batchOf(h, users, "late"), admin);
+    const deadline = Date.now() + 20_000;
+    while (h.counter("batchOperations") < 1) {
+      if (Date.now() > deadline) throw new Error("the batch operation never started");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const started = Date.now();
+    await engine.stop();
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThan(9_000);
+    expect(took).toBeLessThan(11_500);
+    expect(await rawRows(stores, "delivery_workers", "id", engine.workerId)).toHaveLength(1);
+  }, 40_000);
 });

@@ -180,6 +180,14 @@ forEachStore((stores) => {
       expect(r.json.error.code, JSON.stringify(r.json)).toBe("HERALD_E_TEMPLATE");
       expect(r.json.error.message.startsWith(`${field}: `)).toBe(true);
     }
+    // The card built for an ack holds the caller's text: too large once rendered, the message is named.
+    const bigAck = await call("POST", "/v1/notifications", {
+      audience: { conversations: [conv(0)] },
+      message: { text: "${big}", ack: {} },
+      data: { big: "x".repeat(30_000) },
+    });
+    expect(bigAck.status).toBe(413);
+    expect(bigAck.json.error.message).toMatch(/^message: \d/);
     const json = await call("POST", "/v1/notifications", "{not json");
     expect(json.status).toBe(400);
     expect(json.json.error.code).toBe("HERALD_E_MALFORMED_JSON");

@@ -109,8 +109,8 @@ describe("credential failures: bounds and evidence", () => {
 
   /** A request of `row` leaves and comes back with a Connector 401: the gate's verdict (and pause). */
   const refused = (gate: CredentialGate, row: string, departure = gate.depart()): string => {
-    const verdict = gate.judge401(row, departure);
-    if (verdict === "credentials") gate.failed(connectorError(401), departure);
+    const verdict = gate.judge401(row);
+    if (verdict === "credentials") gate.failed(connectorError(401), departure, row);
     return verdict;
   };
 
@@ -187,14 +187,47 @@ describe("credential failures: bounds and evidence", () => {
     expect(gate.state().ok).toBe(true);
     expect(refused(gate, "n3/3")).toBe("row");
 
-    // A's 201 before R's 401: no pause (a later failure would pause), and R is still not failed
-    // for it: A left before R's 401 came back.
+    // A's 201 before R's 401: sending still pauses (A may have reached Teams first), and R is
+    // still not failed for it: A left before R's 401 came back.
     const r2 = gate.depart();
     const a2 = gate.depart();
     gate.succeeded(a2);
     expect(refused(gate, "n3/4", r2)).toBe("credentials");
-    expect(gate.state().ok).toBe(true);
+    expect(gate.state().ok).toBe(false);
     expect(refused(gate, "n3/4")).toBe("credentials");
+  });
+
+  it("a second revocation: a row left suspect by the first is not failed on the evidence of before it", () => {
+    const now = 1_000_000;
+    const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, silentLogger);
+    expect(refused(gate, "n6/r")).toBe("credentials"); // revocation 1
+    gate.succeeded(gate.depart()); // the secret is fixed: a probe is accepted
+    expect(gate.state().ok).toBe(true);
+    // R's retry gets a 503 (nothing for the gate); traffic goes on, accepted.
+    for (let i = 0; i < 3; i++) gate.succeeded(gate.depart());
+    // Revocation 2: S's 401 pauses sending; then R's 401 comes back.
+    expect(refused(gate, "n6/s")).toBe("credentials");
+    expect(refused(gate, "n6/r")).toBe("credentials");
+    expect(gate.state().ok).toBe(false);
+  });
+
+  it("a failure of a request that left before the latest failure came back neither adds backoff nor undoes a probe's success", () => {
+    let now = 1_000_000;
+    const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, silentLogger);
+    const inFlight = [gate.depart(), gate.depart()]; // on their way when the credentials were revoked
+    expect(refused(gate, "n7/1")).toBe("credentials");
+    expect(gate.state().failures).toBe(1);
+    now += 1_000;
+    expect(gate.enter(now)).toBe(true);
+    const probe = gate.depart();
+    // An old request's 401 comes back while the probe is out: the same failure, still arriving.
+    gate.failed(connectorError(401), inFlight[0]!);
+    expect(gate.state().failures).toBe(1);
+    gate.succeeded(probe);
+    expect(gate.state().ok).toBe(true);
+    // And after the pause ended, the other old request's 401 does not pause again.
+    gate.failed(connectorError(401), inFlight[1]!);
+    expect(gate.state().ok).toBe(true);
   });
 
   it("a row's own probes do not move its evidence point: answers on their way since its first 401 still count", () => {

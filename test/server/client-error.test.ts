@@ -52,3 +52,56 @@ it("the server still answers well-formed requests afterwards", async () => {
   const r = await fetch(`${listener.url}/`);
   expect(await r.text()).toBe("ok");
 });
+
+it("a malformed request pipelined behind one being answered is not written into that answer", async () => {
+  const slow = await listen(
+    () =>
+      new Response(
+        new ReadableStream({
+          async start(c) {
+            c.enqueue(new TextEncoder().encode("part1-"));
+            await new Promise((r) => setTimeout(r, 300));
+            c.enqueue(new TextEncoder().encode("part2"));
+            c.close();
+          },
+        }),
+      ),
+    0,
+    "127.0.0.1",
+  );
+  try {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(slow.port, "127.0.0.1");
+      let out = "";
+      socket.on("data", (d) => {
+        out += d.toString();
+        if (out.includes("part1-")) socket.write("HELLO THERE\r\n\r\n");
+      });
+      socket.on("close", () => resolve(out));
+      socket.on("error", reject);
+      socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(answer).not.toContain("400 Bad Request");
+  } finally {
+    await slow.close();
+  }
+});
+
+it("a client that keeps its half of the connection open after a refused request does not hold the server's close()", async () => {
+  const other = await listen(() => new Response("ok"), 0, "127.0.0.1");
+  const socket = connect({ port: other.port, host: "127.0.0.1", allowHalfOpen: true });
+  socket.on("error", () => undefined);
+  const got = new Promise<string>((resolve) => {
+    let out = "";
+    socket.on("data", (d) => {
+      out += d.toString();
+    });
+    socket.on("end", () => resolve(out));
+  });
+  socket.write("HELLO THERE\r\n\r\n");
+  expect(await got).toContain("HERALD_E_BAD_REQUEST");
+  const closed = await Promise.race([other.close().then(() => "closed"), new Promise((r) => setTimeout(() => r("still open"), 3_000))]);
+  socket.destroy();
+  expect(closed).toBe("closed");
+});

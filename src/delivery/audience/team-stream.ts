@@ -290,8 +290,8 @@ async function rosterPage(
       const now = clock.now();
       // The bot's credentials fail: wait for them without using up an attempt (credentials.ts). A
       // Connector 401 counts only until the Connector is seen accepting the credentials for others.
-      if (gate && isCredentialFailure(e) && (e.source === "token" || gate.judge401(rowKey, departure) === "credentials")) {
-        gate.failed(e, departure);
+      if (gate && isCredentialFailure(e) && (e.source === "token" || gate.judge401(rowKey) === "credentials")) {
+        gate.failed(e, departure, rowKey);
         attempt--;
         continue;
       }

@@ -128,8 +128,8 @@ async function gated<T>(
       d.credentials.lost(enteredAt);
       throw e;
     }
-    if (isCredentialFailure(e) && (e.source === "token" || d.credentials.judge401(key, departure) === "credentials")) {
-      d.credentials.failed(e, departure);
+    if (isCredentialFailure(e) && (e.source === "token" || d.credentials.judge401(key) === "credentials")) {
+      d.credentials.failed(e, departure, key);
       return { again: true };
     }
     if (authenticatedAnswer(e)) d.credentials.succeeded(departure);

@@ -98,8 +98,11 @@ export class CredentialGate {
   private acceptedDeparture = 0;
   /** Departures so far when the latest credential failure came back: only an answer to a later request ends a pause. */
   private failedDeparture = 0;
-  /** Rows whose requests got a Connector 401: the departures so far when the first one came back. */
-  private readonly suspects = new Map<string, { after: number }>();
+  /**
+   * Rows whose requests got a Connector 401: the departures so far when the first one came back,
+   * and whether the latest was a second (or later) one.
+   */
+  private readonly suspects = new Map<string, { after: number; again: boolean }>();
 
   constructor(
     private readonly clock: Clock,
@@ -152,21 +155,22 @@ export class CredentialGate {
   }
 
   /**
-   * A Connector 401 for the row `rowKey` (a delivery row, a team roster), whose request left as
-   * `departure`: the credentials, or that conversation? "row" when the Connector accepted a
-   * request that left after this row's first 401 (still unexplained) came back: the credentials
+   * A Connector 401 for the row `rowKey` (a delivery row, a team roster): the credentials, or that
+   * conversation? "row" when the Connector accepted a request that left after this row's first
+   * 401 (still unexplained) came back, and after the latest credential failure came back (a
+   * second revocation since must not fail a row on the evidence of before it): the credentials
    * work, this conversation refuses them; then the caller applies the retry table's 401 rule and
    * the pause is not touched. Otherwise "credentials": the caller reports `failed(e)` and releases
    * the row (`retryAtFor401`).
    */
-  judge401(rowKey: string, departure: number): Verdict401 {
+  judge401(rowKey: string): Verdict401 {
     const seen = this.suspects.get(rowKey);
     this.suspects.delete(rowKey);
-    // A request that LEFT after this row's first 401 came back was accepted: the credentials work.
-    if (seen !== undefined && this.acceptedDeparture > seen.after) return "row";
+    // A request that LEFT after this row's first 401 came back, and after the latest failure, was accepted.
+    if (seen !== undefined && this.acceptedDeparture > Math.max(seen.after, this.failedDeparture)) return "row";
     // The first 401 of the row sets the point: a later one (a probe of the row itself) does not
     // move it on past answers still on their way.
-    this.suspects.set(rowKey, { after: seen?.after ?? Math.max(departure, this.departures) });
+    this.suspects.set(rowKey, { after: seen?.after ?? this.departures, again: seen !== undefined });
     if (this.suspects.size > suspectsMax) this.suspects.delete(this.suspects.keys().next().value as string);
     return "credentials";
   }
@@ -208,13 +212,18 @@ export class CredentialGate {
   }
 
   /**
-   * A credential problem of the request that left as `departure`: pause (or pause longer), unless
-   * a request that left after it was accepted already (its answer came first: the credentials
-   * work). Logged when sending pauses or the reason changes.
+   * A credential problem of the request that left as `departure` (for `rowKey`, judged by
+   * `judge401` first when a Connector 401): pause (or pause longer). Not when that request left
+   * before the latest failure came back: the same failure, still arriving (requests in flight at
+   * a revocation), or one a later answer has outdated; it neither adds a step of backoff nor
+   * undoes a probe's success. The latest failure's point moves on with every failure but a row's
+   * own 401 again (its first one set the point; answers on their way since still count for it).
+   * Logged when sending pauses or the reason changes.
    */
-  failed(e: ConnectorError, departure: number): void {
-    if (this.acceptedDeparture > departure) return;
-    this.failedDeparture = this.departures;
+  failed(e: ConnectorError, departure: number, rowKey?: string): void {
+    if (departure <= this.failedDeparture) return;
+    const again = e.source !== "token" && rowKey !== undefined && this.suspects.get(rowKey)?.again === true;
+    if (!again) this.failedDeparture = this.departures;
     const now = this.clock.now();
     // Requests that were in flight when the pause began report the same failure: one step of backoff, not many.
     if (this.failures > 0 && this.probeAt === undefined && now < this.until) return;

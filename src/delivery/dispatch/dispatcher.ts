@@ -387,8 +387,10 @@ export class Dispatcher {
    * Stop taking work, finish requests in flight, write their results, give claimed rows back,
    * and wait for `before` (the batch path's submits waiting for their answers) before retiring:
    * heartbeats go on until then, so no other process takes this one's work for a dead one's.
+   * When `before` answers false (submits still unanswered), the worker's row stays: the others
+   * judge that work by its last heartbeat, as a dead process's, rather than at once.
    */
-  async stop(before?: Promise<unknown>): Promise<void> {
+  async stop(before?: Promise<boolean>): Promise<void> {
     if (this.abort.signal.aborted) return;
     this.abort.abort();
     this.warmup.open(); // lanes waiting to warm up see the abort and end
@@ -401,13 +403,13 @@ export class Dispatcher {
     await phase("audience expansions", () => Promise.allSettled([...this.expansions.values()]));
     await phase("polling", () => Promise.resolve(this.polling));
     await phase("result writes", () => this.writes.drain());
-    if (before) await phase("batch submits", () => before);
+    const finished = before === undefined || (await phase("batch submits", () => before));
     clearInterval(this.heartbeats);
     // Until none is left: a beat still running may start a recovery while the first ones settle.
     await phase("side tasks", async () => {
       while (this.side.size > 0) await Promise.allSettled([...this.side]);
     });
-    if (this.started) await phase("retire", () => this.deps.store.retire(this.deps.owner, this.deps.clock.now()));
+    if (this.started) await phase("retire", () => this.deps.store.retire(this.deps.owner, this.deps.clock.now(), !finished));
   }
 
   /** Requests in flight and jobs held, for tests and metrics. */

@@ -236,9 +236,9 @@ export class Executor {
       // Not a delivery outcome: no attempt used, the row waits for the credentials (credentials.ts).
       // A Connector 401 only until the Connector is seen accepting the credentials for others (credentials.ts).
       if (isCredentialFailure(e)) {
-        if (e.source === "token" || gate.judge401(deliveryKeyString(key), trace.departure ?? gate.depart()) === "credentials") {
+        if (e.source === "token" || gate.judge401(deliveryKeyString(key)) === "credentials") {
           trace.credential = true;
-          gate.failed(e, trace.departure ?? gate.depart());
+          gate.failed(e, trace.departure ?? gate.depart(), deliveryKeyString(key));
           return { done: { ...key, kind: "release", dueAt: e.source === "token" ? gate.retryAt : gate.retryAtFor401, ...carried } };
         }
         // The credentials work for other requests, not for this conversation: the retry table's 401 rule.

@@ -134,8 +134,9 @@ export function buildActivity(
 
 /**
  * An error about the card built for a poll or ack (withAnswerCard) named by what the request
- * said: `message.poll.question`, `message.poll.options.1`, `message.ack.label`, `message.poll`
- * for the card as a whole, rather than `message.card.body.1.text` of a card the caller never wrote.
+ * said: `message.poll.question`, `message.poll.options.1`, `message.ack.label`, and `message` for
+ * the card as a whole (its size: the caller's text is rendered into it), rather than
+ * `message.card.body.1.text` of a card the caller never wrote.
  */
 function inRequestTerms(e: MessageError, given: Message, field: string): MessageError {
   const answerable = answerableOf(given);
@@ -144,7 +145,8 @@ function inRequestTerms(e: MessageError, given: Message, field: string): Message
   const ownBody = Array.isArray(given.card?.body) ? given.card.body.length : 0;
   const ownActions = Array.isArray(given.card?.actions) ? given.card.actions.length : 0;
   let named: string | undefined;
-  if (e.field === card && given.card === undefined) named = `${field}.${answerable.kind}`;
+  // The card as a whole (its size): the caller's text is in it too, so the message is named.
+  if (e.field === card && given.card === undefined) named = field;
   else if (answerable.kind === "poll" && e.field === `${card}.body.${ownBody}.text`) named = `${field}.poll.question`;
   else if (answerable.kind === "poll") {
     const options = `${card}.body.${ownBody + 1}.choices.`;

@@ -171,8 +171,12 @@ export interface DeliveryStore {
     othersAreDead: boolean,
     selfBeatSince?: number,
   ): Promise<RecoveryResult>;
-  /** Graceful stop: return `owner`'s claimed rows to the pool and forget the worker. */
-  retire(owner: string, now: number): Promise<void>;
+  /**
+   * Graceful stop: return `owner`'s claimed rows to the pool and forget the worker; with
+   * `keepWorker`, the worker stays (work of it may still be under way, e.g. a batch submit not
+   * answered yet: the others judge it by its heartbeat's age, as a dead process's).
+   */
+  retire(owner: string, now: number, keepWorker?: boolean): Promise<void>;
 
   /** Conversations that blocked or uninstalled the bot, newest change first. */
   blockedReport(filter: { tenantIds?: readonly string[] | undefined }, page: PageRequest): Promise<Page<BlockedEntry>>;

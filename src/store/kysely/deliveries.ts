@@ -204,8 +204,8 @@ export class KyselyDeliveryStore implements DeliveryStore {
     return control.recover(this.db, this.backend.dialect, self, staleBefore, policy, now, othersAreDead, selfBeatSince);
   }
 
-  retire(owner: string, now: number): Promise<void> {
-    return control.retire(this.db, owner, now);
+  retire(owner: string, now: number, keepWorker?: boolean): Promise<void> {
+    return control.retire(this.db, owner, now, keepWorker);
   }
 
   blockedReport(filter: { tenantIds?: readonly string[] | undefined }, page: PageRequest): Promise<Page<BlockedEntry>> {

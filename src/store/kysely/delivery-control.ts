@@ -326,8 +326,8 @@ function selfBeatFresh(
   );
 }
 
-/** Graceful stop: claimed rows back to ready, expansions released, the worker forgotten. */
-export async function retire(db: Kysely<AllTables>, owner: string, now: number): Promise<void> {
+/** Graceful stop: claimed rows back to ready, expansions released, the worker forgotten (unless `keepWorker`). */
+export async function retire(db: Kysely<AllTables>, owner: string, now: number, keepWorker = false): Promise<void> {
   const nowIso = iso(now);
   await db
     .updateTable("deliveries")
@@ -336,5 +336,5 @@ export async function retire(db: Kysely<AllTables>, owner: string, now: number):
     .where("queue", "=", "claimed")
     .execute();
   await db.updateTable("notifications").set({ expansion_owner: null, updated_at: nowIso }).where("expansion_owner", "=", owner).execute();
-  await db.deleteFrom("delivery_workers").where("id", "=", owner).execute();
+  if (!keepWorker) await db.deleteFrom("delivery_workers").where("id", "=", owner).execute();
 }

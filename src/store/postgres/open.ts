@@ -73,20 +73,34 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
 }
 
 /**
- * The URL without its `options` parameter, and that parameter: pg lets a URL's `options` replace
- * the pool's, which would drop Herald's DateStyle and TimeZone pins; Herald joins them instead.
+ * The URL without its `options` query parameters, and the last one's value (as pg reads it): pg
+ * lets a URL's `options` replace the pool's, which would drop Herald's DateStyle and TimeZone
+ * pins; Herald joins them instead. Done on the query string alone: pg also takes URLs that WHATWG
+ * URL does not (`postgres://user:pw@/db?host=/run/postgresql`, an empty host).
  */
-function splitOptions(url: string): { connectionString: string; options: string | undefined } {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return { connectionString: url, options: undefined }; // pg reports what is wrong with it
+export function splitOptions(url: string): { connectionString: string; options: string | undefined } {
+  const q = url.indexOf("?");
+  if (q < 0) return { connectionString: url, options: undefined };
+  let options: string | undefined;
+  const kept: string[] = [];
+  for (const pair of url.slice(q + 1).split("&")) {
+    const eq = pair.indexOf("=");
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    if (decodeQuery(name) === "options") options = decodeQuery(eq < 0 ? "" : pair.slice(eq + 1));
+    else kept.push(pair);
   }
-  const options = u.searchParams.get("options");
-  if (options === null) return { connectionString: url, options: undefined };
-  u.searchParams.delete("options");
-  return { connectionString: u.toString(), options };
+  if (options === undefined) return { connectionString: url, options: undefined };
+  return { connectionString: kept.length > 0 ? `${url.slice(0, q)}?${kept.join("&")}` : url.slice(0, q), options };
+}
+
+/** A query component as URLSearchParams (pg's parser) reads it: `+` is a space; a bad escape is kept as written. */
+function decodeQuery(s: string): string {
+  const spaced = s.replace(/\+/g, " ");
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
 }
 
 /** FNV-1a of the schema name as a signed 32-bit integer (the advisory lock's second key). */
