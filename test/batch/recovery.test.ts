@@ -4,6 +4,15 @@ import type { NotificationRequest } from "../../src/delivery/request.js";
 import { forEachStore, rawRows } from "../helpers/stores.js";
 import { type BatchHarness, startBatchHarness } from "./harness.js";
 
+/** Poll `check` every 25 ms until it holds, for at most 20 s. */
+async function until(what: string, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not in 20 s: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 async function control(h: BatchHarness, method: string, path: string, body: unknown): Promise<void> {
   const r = await fetch(`${h.emulator.url}/_emulator/${path}`, {
     method,
@@ -86,11 +95,7 @@ forEachStore((stores) => {
     await control(h, "PUT", "faults", { deliverLate: 1, deliverLateMs: 4_000, count: 1, method: "POST" });
     const first = await h.engine({ batch: { size: 10, maxOperations: 2, pollMs: 100 } });
     const { notification } = await first.submit(batchOf(h, users, "stopped mid-submit"), admin);
-    const deadline = Date.now() + 20_000;
-    while (h.counter("batchOperations") < 2) {
-      if (Date.now() > deadline) throw new Error("two operations never started");
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until("two operations started", () => h!.counter("batchOperations") >= 2);
     // The late answer is on its way: a stop that returned now (and retired this engine) left its
     // submit in doubt for the next engine's sweep, which ends its rows unknown though Teams has them.
     await first.stop();
@@ -108,18 +113,11 @@ forEachStore((stores) => {
     await control(h, "PUT", "faults", { deliverLate: 1, deliverLateMs: 4_000, count: 1, method: "POST" });
     const engine = await h.engine({ config: { tenantRps: 10 } });
     await engine.submit(batchOf(h, users.slice(0, 10), "batch"), admin);
-    const deadline = Date.now() + 20_000;
-    while (h.counter("batchOperations") < 1) {
-      if (Date.now() > deadline) throw new Error("the batch operation never started");
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until("the batch operation started", () => h!.counter("batchOperations") >= 1);
     const singles = users.slice(10);
     await engine.submit({ ...batchOf(h, singles, "one by one"), delivery: { mode: "individual" } }, admin);
     const received = () => singles.reduce((n, i) => n + h!.emulator.context.counts.get(i).received, 0);
-    while (received() < 3) {
-      if (Date.now() > deadline) throw new Error("the single sends never started");
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until("the single sends started", () => received() >= 3);
     const atStop = received();
     const started = Date.now();
     await engine.stop();
@@ -136,11 +134,7 @@ forEachStore((stores) => {
     await control(h, "PUT", "faults", { deliverLate: 1, deliverLateMs: 12_000, count: 1, method: "POST" });
     const engine = await h.engine();
     await engine.submit(batchOf(h, users, "late"), admin);
-    const deadline = Date.now() + 20_000;
-    while (h.counter("batchOperations") < 1) {
-      if (Date.now() > deadline) throw new Error("the batch operation never started");
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until("the batch operation started", () => h!.counter("batchOperations") >= 1);
     const started = Date.now();
     await engine.stop();
     const took = Date.now() - started;

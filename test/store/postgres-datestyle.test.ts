@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, expect, it } from "vitest";
+import type { KyselyStore } from "../../src/store/kysely/store.js";
 import { openPostgresStore } from "../../src/store/postgres/open.js";
 import { timestamptzToIso } from "../../src/store/postgres/types.js";
 import { testPostgresUrl, withPostgres } from "../helpers/stores.js";
@@ -16,6 +17,17 @@ afterAll(async () => {
   });
 });
 
+/** A time written and read back through the store comes back as written (ISO, UTC); closes the store. */
+async function expectIsoTimes(store: KyselyStore): Promise<void> {
+  try {
+    await store.audit.record({ at: "2025-01-31T09:00:00.123Z", actor: "k", action: "a", target: "t", details: {} });
+    const page = await store.audit.list({ limit: 5 });
+    expect(page.items[0]?.at).toBe("2025-01-31T09:00:00.123Z");
+  } finally {
+    await store.close();
+  }
+}
+
 it("a role whose DateStyle is SQL, DMY still reads times as ISO", async () => {
   await withPostgres(async (c) => {
     await c.query(`create role ${role} login superuser`);
@@ -25,13 +37,7 @@ it("a role whose DateStyle is SQL, DMY still reads times as ISO", async () => {
   const url = new URL(testPostgresUrl);
   url.username = role;
   const store = await openPostgresStore(url.toString(), { schema });
-  try {
-    await store.audit.record({ at: "2025-01-31T09:00:00.123Z", actor: "k", action: "a", target: "t", details: {} });
-    const page = await store.audit.list({ limit: 5 });
-    expect(page.items[0]?.at).toBe("2025-01-31T09:00:00.123Z");
-  } finally {
-    await store.close();
-  }
+  await expectIsoTimes(store);
 });
 
 it("a URL with options of its own (search_path, as deployment.md shows) keeps them and the ISO pins", async () => {
@@ -41,13 +47,7 @@ it("a URL with options of its own (search_path, as deployment.md shows) keeps th
   url.username = role;
   url.searchParams.set("options", `-c search_path=${urlSchema}`);
   const store = await openPostgresStore(url.toString());
-  try {
-    await store.audit.record({ at: "2025-01-31T09:00:00.123Z", actor: "k", action: "a", target: "t", details: {} });
-    const page = await store.audit.list({ limit: 5 });
-    expect(page.items[0]?.at).toBe("2025-01-31T09:00:00.123Z");
-  } finally {
-    await store.close();
-  }
+  await expectIsoTimes(store);
   const tables = await withPostgres((c) =>
     c.query("select count(*)::int as n from information_schema.tables where table_schema = $1 and table_name = 'deliveries'", [urlSchema]),
   );
