@@ -110,7 +110,7 @@ describe("credential failures: bounds and evidence", () => {
   /** A request of `row` leaves and comes back with a Connector 401: the gate's verdict (and pause). */
   const refused = (gate: CredentialGate, row: string, departure = gate.depart()): string => {
     const verdict = gate.judge401(row);
-    if (verdict === "credentials") gate.failed(connectorError(401), departure, row);
+    if (verdict === "credentials") gate.failed(connectorError(401), departure);
     return verdict;
   };
 
@@ -230,14 +230,45 @@ describe("credential failures: bounds and evidence", () => {
     expect(gate.state().ok).toBe(true);
   });
 
-  it("a row's own probes do not move its evidence point: answers on their way since its first 401 still count", () => {
+  it("each 401 of a row moves its point: only answers to requests that left after its latest 401 came back count", () => {
     const now = 1_000_000;
     const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, silentLogger);
     expect(refused(gate, "n5/1")).toBe("credentials");
     const b = gate.depart(); // leaves after the first 401 came back; answered slowly
     expect(refused(gate, "n5/1")).toBe("credentials"); // the row probes again before B's answer
     gate.succeeded(b);
+    expect(refused(gate, "n5/1")).toBe("credentials"); // B left before that second 401 came back
+    gate.succeeded(gate.depart());
     expect(refused(gate, "n5/1")).toBe("row");
+  });
+
+  it("a row's late 401 from before a pause ended, then its retry refused in a second revocation: the pause holds and the row is not failed", () => {
+    const now = 1_000_000;
+    const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, silentLogger);
+    const r = gate.depart(); // R's request is on its way
+    expect(refused(gate, "n9/s")).toBe("credentials"); // S's 401 pauses sending
+    for (let i = 0; i < 3; i++) gate.succeeded(gate.depart()); // the probe and traffic accepted
+    expect(refused(gate, "n9/r", r)).toBe("credentials"); // R's old 401 comes back late: ignored
+    expect(gate.state().ok).toBe(true);
+    // Revocation 2: R's retry leaves, then three more (which may reach Teams first); R's 401 back.
+    const retry = gate.depart();
+    const after = [gate.depart(), gate.depart(), gate.depart()];
+    expect(refused(gate, "n9/r", retry)).toBe("credentials");
+    gate.succeeded(after[0]!);
+    expect(gate.state().ok).toBe(false);
+    expect(refused(gate, "n9/r")).toBe("credentials");
+  });
+
+  it("while paused, a key refused with a 401 (a roster, a batch submit) waits one wait more than the others before it may probe", () => {
+    let now = 1_000_000;
+    const gate = new CredentialGate({ now: () => now, sleep: async () => undefined }, silentLogger);
+    expect(refused(gate, "roster:t1")).toBe("credentials");
+    const others = gate.waitMs(now);
+    expect(others).toBeGreaterThan(0);
+    expect(gate.waitMs(now, "roster:t1")).toBe(2 * others);
+    now += others;
+    expect(gate.enter(now, "roster:t1")).toBe(false);
+    expect(gate.enter(now)).toBe(true); // another request probes
   });
 
   it("a pause ends only with an answer to a request that left after the latest failure (a refused probe outweighs earlier answers)", () => {

@@ -254,7 +254,7 @@ async function rosterPage(
   for (;;) {
     // While the bot's credentials fail, roster reads wait like sends (one probe when the wait ends).
     if (gate) {
-      for (let wait = gate.waitMs(clock.now()); wait > 0; wait = gate.waitMs(clock.now())) {
+      for (let wait = gate.waitMs(clock.now(), rowKey); wait > 0; wait = gate.waitMs(clock.now(), rowKey)) {
         try {
           await clock.sleep(wait, deps.signal);
         } catch {
@@ -272,7 +272,7 @@ async function rosterPage(
       }
     }
     const entered = clock.now();
-    if (gate && !gate.enter(entered)) continue; // another request is the probe: wait again
+    if (gate && !gate.enter(entered, rowKey)) continue; // another request is the probe: wait again
     attempt++;
     const departure = gate?.depart() ?? 0;
     try {
@@ -291,13 +291,15 @@ async function rosterPage(
       // The bot's credentials fail: wait for them without using up an attempt (credentials.ts). A
       // Connector 401 counts only until the Connector is seen accepting the credentials for others.
       if (gate && isCredentialFailure(e) && (e.source === "token" || gate.judge401(rowKey) === "credentials")) {
-        gate.failed(e, departure, rowKey);
+        gate.failed(e, departure);
         attempt--;
         continue;
       }
       if (gate) {
-        if (authenticatedAnswer(e)) gate.succeeded(departure);
-        else gate.lost(entered);
+        if (authenticatedAnswer(e)) {
+          gate.succeeded(departure);
+          gate.settled(rowKey);
+        } else gate.lost(entered);
       }
       const v = judge(e, { attempt, firstAttemptAt: first, now }, deps.random, deps.config.retry);
       if (v.kind === "aborted") return "aborted";

@@ -86,12 +86,12 @@ export async function slot(d: OperationDeps, tenantId: string): Promise<void> {
   }
 }
 
-/** Pass the credential gate (waiting while sending is paused); resolves with when it was entered. */
-async function credentialsOk(d: OperationDeps): Promise<number> {
+/** Pass the credential gate (waiting while sending is paused; `key` refused with a 401 waits one wait more); resolves with when it was entered. */
+async function credentialsOk(d: OperationDeps, key: string): Promise<number> {
   for (;;) {
     const now = d.clock.now();
-    const wait = d.credentials.waitMs(now);
-    if (wait === 0 && d.credentials.enter(now)) return now;
+    const wait = d.credentials.waitMs(now, key);
+    if (wait === 0 && d.credentials.enter(now, key)) return now;
     await d.clock.sleep(Math.max(wait, 50), d.signal);
   }
 }
@@ -112,7 +112,7 @@ async function gated<T>(
 ): Promise<{ ok: T } | { again: true } | { held: true } | { failed: ConnectorError; enteredAt: number }> {
   await slot(d, tenantId);
   if (hold?.()) return { held: true };
-  const enteredAt = await credentialsOk(d);
+  const enteredAt = await credentialsOk(d, key);
   if (hold?.()) {
     d.credentials.lost(enteredAt);
     return { held: true };
@@ -129,11 +129,13 @@ async function gated<T>(
       throw e;
     }
     if (isCredentialFailure(e) && (e.source === "token" || d.credentials.judge401(key) === "credentials")) {
-      d.credentials.failed(e, departure, key);
+      d.credentials.failed(e, departure);
       return { again: true };
     }
-    if (authenticatedAnswer(e)) d.credentials.succeeded(departure);
-    else d.credentials.lost(enteredAt);
+    if (authenticatedAnswer(e)) {
+      d.credentials.succeeded(departure);
+      d.credentials.settled(key);
+    } else d.credentials.lost(enteredAt);
     return { failed: e, enteredAt };
   }
 }

@@ -89,6 +89,8 @@ export class CredentialGate {
   private failures = 0;
   private since: number | undefined;
   private until = 0;
+  /** The current wait (set with `until`). */
+  private delay = 0;
   private reason: string | undefined;
   private code: string | undefined;
   private probeAt: number | undefined;
@@ -99,10 +101,9 @@ export class CredentialGate {
   /** Departures so far when the latest credential failure came back: only an answer to a later request ends a pause. */
   private failedDeparture = 0;
   /**
-   * Rows whose requests got a Connector 401: the departures so far when the first one came back,
-   * and whether the latest was a second (or later) one.
+   * Rows whose requests got a Connector 401: the departures so far when the latest came back.
    */
-  private readonly suspects = new Map<string, { after: number; again: boolean }>();
+  private readonly suspects = new Map<string, { after: number }>();
 
   constructor(
     private readonly clock: Clock,
@@ -115,10 +116,15 @@ export class CredentialGate {
     return this.failures > 0;
   }
 
-  /** How long a lane should wait before sending anything (0 = go now). */
-  waitMs(now: number): number {
+  /**
+   * How long a lane should wait before sending anything (0 = go now). With `key` (a roster, a
+   * batch submit), a row refused with a 401 waits one wait more, so that another request probes.
+   */
+  waitMs(now: number, key?: string): number {
     if (this.failures === 0) return 0;
-    if (now < this.until) return this.until - now;
+    // A key refused with a 401 waits one wait more: another request probes first when there is one.
+    const until = key !== undefined && this.suspects.has(key) ? this.until + this.delay : this.until;
+    if (now < until) return until - now;
     if (this.probeAt !== undefined && now - this.probeAt < this.policy.probeTimeoutMs) return Math.max(1, this.until - now, 50);
     return 0;
   }
@@ -127,9 +133,9 @@ export class CredentialGate {
    * May a request leave now? Always when the credentials are fine; while paused, only one probe
    * once the wait has passed (the others go back to their rows, due when the pause may end).
    */
-  enter(now: number): boolean {
+  enter(now: number, key?: string): boolean {
     if (this.failures === 0) return true;
-    if (this.waitMs(now) > 0) return false;
+    if (this.waitMs(now, key) > 0) return false;
     this.probeAt = now;
     return true;
   }
@@ -156,21 +162,19 @@ export class CredentialGate {
 
   /**
    * A Connector 401 for the row `rowKey` (a delivery row, a team roster): the credentials, or that
-   * conversation? "row" when the Connector accepted a request that left after this row's first
-   * 401 (still unexplained) came back, and after the latest credential failure came back (a
-   * second revocation since must not fail a row on the evidence of before it): the credentials
-   * work, this conversation refuses them; then the caller applies the retry table's 401 rule and
-   * the pause is not touched. Otherwise "credentials": the caller reports `failed(e)` and releases
-   * the row (`retryAtFor401`).
+   * conversation? "row" when the Connector accepted a request that left after this row's previous
+   * 401 came back and after the latest credential failure came back: the credentials work, this
+   * conversation refuses them; then the caller applies the retry table's 401 rule and the pause
+   * is not touched. Otherwise "credentials": the caller reports `failed(e)` and releases the row
+   * (`retryAtFor401`); the point moves to now (evidence from before this 401, e.g. between two
+   * revocations, never fails the row), and while paused the row waits one wait more than the
+   * others before it may probe (`waitMs` with its key).
    */
   judge401(rowKey: string): Verdict401 {
     const seen = this.suspects.get(rowKey);
     this.suspects.delete(rowKey);
-    // A request that LEFT after this row's first 401 came back, and after the latest failure, was accepted.
     if (seen !== undefined && this.acceptedDeparture > Math.max(seen.after, this.failedDeparture)) return "row";
-    // The first 401 of the row sets the point: a later one (a probe of the row itself) does not
-    // move it on past answers still on their way.
-    this.suspects.set(rowKey, { after: seen?.after ?? this.departures, again: seen !== undefined });
+    this.suspects.set(rowKey, { after: this.departures });
     if (this.suspects.size > suspectsMax) this.suspects.delete(this.suspects.keys().next().value as string);
     return "credentials";
   }
@@ -212,18 +216,15 @@ export class CredentialGate {
   }
 
   /**
-   * A credential problem of the request that left as `departure` (for `rowKey`, judged by
-   * `judge401` first when a Connector 401): pause (or pause longer). Not when that request left
-   * before the latest failure came back: the same failure, still arriving (requests in flight at
-   * a revocation), or one a later answer has outdated; it neither adds a step of backoff nor
-   * undoes a probe's success. The latest failure's point moves on with every failure but a row's
-   * own 401 again (its first one set the point; answers on their way since still count for it).
-   * Logged when sending pauses or the reason changes.
+   * A credential problem of the request that left as `departure` (judged by `judge401` first
+   * when a Connector 401): pause (or pause longer). Not when that request left before the latest
+   * failure came back: the same failure, still arriving (requests in flight at a revocation), or
+   * one a later answer has outdated; it neither adds a step of backoff nor undoes a probe's
+   * success. Logged when sending pauses or the reason changes.
    */
-  failed(e: ConnectorError, departure: number, rowKey?: string): void {
+  failed(e: ConnectorError, departure: number): void {
     if (departure <= this.failedDeparture) return;
-    const again = e.source !== "token" && rowKey !== undefined && this.suspects.get(rowKey)?.again === true;
-    if (!again) this.failedDeparture = this.departures;
+    this.failedDeparture = this.departures;
     const now = this.clock.now();
     // Requests that were in flight when the pause began report the same failure: one step of backoff, not many.
     if (this.failures > 0 && this.probeAt === undefined && now < this.until) return;
@@ -232,6 +233,7 @@ export class CredentialGate {
     this.since ??= now;
     const delay = credentialDelay(this.failures, e.retryAfterMs, this.policy);
     this.until = now + delay;
+    this.delay = delay;
     const reason = summary(e);
     const changed = reason !== this.reason;
     this.reason = reason;

@@ -102,7 +102,7 @@ export class Executor {
     const out = await this.attempt(job, step, markInflight, trace, signal);
     if (trace.answered) {
       // Teams answered without a credential problem: the credentials work (credentials.ts).
-      gate.succeeded(trace.departure ?? gate.depart());
+      if (trace.departure !== undefined) gate.succeeded(trace.departure);
       gate.settled(deliveryKeyString(job));
     } else if (!trace.credential && trace.entered !== undefined) {
       // Passed the gate but ended without an answer (recalled, render failed, held back, network):
@@ -238,7 +238,7 @@ export class Executor {
       if (isCredentialFailure(e)) {
         if (e.source === "token" || gate.judge401(deliveryKeyString(key)) === "credentials") {
           trace.credential = true;
-          gate.failed(e, trace.departure ?? gate.depart(), deliveryKeyString(key));
+          gate.failed(e, trace.departure ?? gate.depart());
           return { done: { ...key, kind: "release", dueAt: e.source === "token" ? gate.retryAt : gate.retryAtFor401, ...carried } };
         }
         // The credentials work for other requests, not for this conversation: the retry table's 401 rule.
