@@ -20,9 +20,12 @@ import type { Logger } from "../../log.js";
  * back: mid-broadcast, answers to requests sent before a revocation keep arriving after it and
  * prove nothing, and a request that left after the refused one may still have reached Teams
  * before it (the refused one was opening a connection). A request that passed the gate earlier
- * but left later (its row was marked in flight meanwhile) counts: the order is the leaving one. The price: a conversation that refuses the
- * token while nothing else is being sent keeps sending paused (one probe per wait, at most 5 min
- * apart) until another request is accepted, which then fails that row.
+ * but left later (its row was marked in flight meanwhile) counts: the order is the leaving one.
+ * The price: a conversation that refuses the token while nothing else is being sent keeps sending
+ * paused (one probe per wait, at most 5 min apart) until another request is accepted, which then
+ * fails that row. What it cannot tell: the secret revoked, fixed, then revoked again, with this
+ * row's retry the first request refused the second time; the answers of between then fail the
+ * row (`failed`, code 401; `POST /v1/notifications/{id}/retry` sends it again).
  */
 
 /** What `/readyz` and the metrics show. Times are ISO 8601. */
