@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import type { KyselyStore } from "../../src/store/kysely/store.js";
 import { openPostgresStore } from "../../src/store/postgres/open.js";
 import { timestamptzToIso } from "../../src/store/postgres/types.js";
@@ -9,6 +9,14 @@ const role = `herald_rev6_${randomBytes(4).toString("hex")}`;
 const schema = `herald_rev6_${randomBytes(4).toString("hex")}`;
 const urlSchema = `herald_urlopt_${randomBytes(4).toString("hex")}`;
 
+// A role that reads dates as SQL, DMY in Asia/Kolkata.
+beforeAll(async () => {
+  await withPostgres(async (c) => {
+    await c.query(`create role ${role} login superuser`);
+    await c.query(`alter role ${role} set DateStyle = 'SQL, DMY'`);
+    await c.query(`alter role ${role} set TimeZone = 'Asia/Kolkata'`);
+  });
+});
 afterAll(async () => {
   await withPostgres(async (c) => {
     await c.query(`drop schema if exists "${schema}" cascade`);
@@ -29,11 +37,6 @@ async function expectIsoTimes(store: KyselyStore): Promise<void> {
 }
 
 it("a role whose DateStyle is SQL, DMY still reads times as ISO", async () => {
-  await withPostgres(async (c) => {
-    await c.query(`create role ${role} login superuser`);
-    await c.query(`alter role ${role} set DateStyle = 'SQL, DMY'`);
-    await c.query(`alter role ${role} set TimeZone = 'Asia/Kolkata'`);
-  });
   const url = new URL(testPostgresUrl);
   url.username = role;
   const store = await openPostgresStore(url.toString(), { schema });
@@ -41,7 +44,6 @@ it("a role whose DateStyle is SQL, DMY still reads times as ISO", async () => {
 });
 
 it("a URL with options of its own (search_path, as deployment.md shows) keeps them and the ISO pins", async () => {
-  // Runs after the test above: the role reads dates as SQL, DMY in Asia/Kolkata.
   await withPostgres((c) => c.query(`create schema "${urlSchema}"`));
   const url = new URL(testPostgresUrl);
   url.username = role;

@@ -9,8 +9,14 @@ import { testPostgresUrl, withPostgres } from "../helpers/stores.js";
  * accepts: split on the query string alone, read as pg reads it.
  */
 const schema = `herald_urlform_${randomBytes(4).toString("hex")}`;
+// A role of its own whose search_path is the test's schema: were the schema pin lost, the tables
+// would still land there, not in the shared database's public schema.
+const role = schema;
 afterAll(async () => {
-  await withPostgres((c) => c.query(`drop schema if exists "${schema}" cascade`));
+  await withPostgres(async (c) => {
+    await c.query(`drop schema if exists "${schema}" cascade`);
+    await c.query(`drop role if exists ${role}`);
+  });
 });
 
 it("splits the options off every URL form as pg reads them, and leaves the rest as pg reads it", () => {
@@ -30,8 +36,13 @@ it("splits the options off every URL form as pg reads them, and leaves the rest 
 });
 
 it("a URL with an empty host (the socket form) and options of its own still reads times as ISO", async () => {
+  await withPostgres(async (c) => {
+    await c.query(`create role ${role} login superuser`);
+    await c.query(`create schema "${schema}"`);
+    await c.query(`alter role ${role} set search_path = "${schema}"`);
+  });
   const u = new URL(testPostgresUrl);
-  const url = `postgres://${u.username}@/${u.pathname.slice(1)}?host=${u.hostname}&port=${u.port || "5432"}&options=${encodeURIComponent("-c DateStyle=SQL,DMY -c TimeZone=Asia/Kolkata")}`;
+  const url = `postgres://${role}@/${u.pathname.slice(1)}?host=${u.hostname}&port=${u.port || "5432"}&options=${encodeURIComponent("-c DateStyle=SQL,DMY -c TimeZone=Asia/Kolkata")}`;
   const store = await openPostgresStore(url, { schema });
   try {
     await store.audit.record({ at: "2025-01-31T09:00:00.123Z", actor: "k", action: "a", target: "t", details: {} });
