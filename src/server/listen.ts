@@ -72,9 +72,10 @@ const clientErrors: Record<string, { status: number; reason: string; code: strin
 };
 
 /**
- * A request Node cannot parse (headers over maxHeaderSize, 16 KB by default, a malformed request line, a request that
- * arrives too slowly) is answered before any route sees it; by default Node sends a bare status
- * line with no body. Here it gets `{error: {code, message}}` as every other Herald error does.
+ * A request Node cannot parse (headers over maxHeaderSize, 16 KB by default; a malformed request
+ * line; a request that arrives too slowly) is answered before any route sees it; by default Node
+ * sends a bare status line with no body. Here it gets `{error: {code, message}}` as every other
+ * Herald error does.
  */
 function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   // As Node's own handler: nothing is written into a response already under way on this socket

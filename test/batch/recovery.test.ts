@@ -41,6 +41,16 @@ forEachStore((stores) => {
     delivery: { mode: "batch" },
   });
 
+  /** A harness of `count` users (seeded) whose first POST, the batch submit, Teams answers `lateMs` late. */
+  const withLateSubmit = async (count: number, lateMs: number): Promise<{ hh: BatchHarness; users: number[] }> => {
+    const hh = await startBatchHarness(await stores.open(), { org: { users: count, tenants: 1, blockedShare: 0, uninstalledShare: 0 } });
+    h = hh;
+    const users = Array.from({ length: count }, (_, i) => i);
+    await hh.seedUsers(users);
+    await control(hh, "PUT", "faults", { deliverLate: 1, deliverLateMs: lateMs, count: 1, method: "POST" });
+    return { hh, users };
+  };
+
   it("a throttled submit waits for Retry-After: every operation starts, nothing is sent early, each user gets it once", async () => {
     const store = await stores.open();
     // Two requests per second for the tenant, and no ceiling of Herald's own: its submits meet 429s.
@@ -85,38 +95,32 @@ forEachStore((stores) => {
     expect(h.counter("sends")).toBe(50);
     for (const i of users) expect(h.emulator.context.counts.get(i).received).toBe(1);
   });
+
   it("a stop while a submit waits for Teams' answer waits for it: the next engine polls that operation, rows end sent, not in doubt", async () => {
-    const store = await stores.open();
-    h = await startBatchHarness(store, { org: { users: 40, tenants: 1, blockedShare: 0, uninstalledShare: 0 } });
-    const users = Array.from({ length: 40 }, (_, i) => i);
-    await h.seedUsers(users);
     // Four submits of 10, two at a time: the first to reach Teams is answered 4 s late; the other
     // is answered at once and polled, so the loop is waiting for a free slot when the engine stops.
-    await control(h, "PUT", "faults", { deliverLate: 1, deliverLateMs: 4_000, count: 1, method: "POST" });
-    const first = await h.engine({ batch: { size: 10, maxOperations: 2, pollMs: 100 } });
-    const { notification } = await first.submit(batchOf(h, users, "stopped mid-submit"), admin);
-    await until("two operations started", () => h!.counter("batchOperations") >= 2);
+    const { hh, users } = await withLateSubmit(40, 4_000);
+    const first = await hh.engine({ batch: { size: 10, maxOperations: 2, pollMs: 100 } });
+    const { notification } = await first.submit(batchOf(hh, users, "stopped mid-submit"), admin);
+    await until("two operations started", () => hh.counter("batchOperations") >= 2);
     // The late answer is on its way: a stop that returned now (and retired this engine) left its
     // submit in doubt for the next engine's sweep, which ends its rows unknown though Teams has them.
     await first.stop();
-    const second = await h.engine();
-    const done = await h.waitFor(second, notification.id, finished);
+    const second = await hh.engine();
+    const done = await hh.waitFor(second, notification.id, finished);
     expect(done.counts).toMatchObject({ sent: 40, unknown: 0, pending: 0 });
-    for (const i of users) expect(h.emulator.context.counts.get(i).received).toBe(1);
+    for (const i of users) expect(hh.emulator.context.counts.get(i).received).toBe(1);
   });
+
   it("while stop() waits for a submit's answer, the single sends stop at once (they do not go on for the whole wait)", async () => {
-    const store = await stores.open();
-    h = await startBatchHarness(store, { org: { users: 70, tenants: 1, blockedShare: 0, uninstalledShare: 0 } });
-    const users = Array.from({ length: 70 }, (_, i) => i);
-    await h.seedUsers(users);
     // The batch submit (the first POST) is answered 4 s late; single sends go 10 a second.
-    await control(h, "PUT", "faults", { deliverLate: 1, deliverLateMs: 4_000, count: 1, method: "POST" });
-    const engine = await h.engine({ config: { tenantRps: 10 } });
-    await engine.submit(batchOf(h, users.slice(0, 10), "batch"), admin);
-    await until("the batch operation started", () => h!.counter("batchOperations") >= 1);
+    const { hh, users } = await withLateSubmit(70, 4_000);
+    const engine = await hh.engine({ config: { tenantRps: 10 } });
+    await engine.submit(batchOf(hh, users.slice(0, 10), "batch"), admin);
+    await until("the batch operation started", () => hh.counter("batchOperations") >= 1);
     const singles = users.slice(10);
-    await engine.submit({ ...batchOf(h, singles, "one by one"), delivery: { mode: "individual" } }, admin);
-    const received = () => singles.reduce((n, i) => n + h!.emulator.context.counts.get(i).received, 0);
+    await engine.submit({ ...batchOf(hh, singles, "one by one"), delivery: { mode: "individual" } }, admin);
+    const received = () => singles.reduce((n, i) => n + hh.emulator.context.counts.get(i).received, 0);
     await until("the single sends started", () => received() >= 3);
     const atStop = received();
     const started = Date.now();
@@ -126,15 +130,12 @@ forEachStore((stores) => {
     expect(Date.now() - started).toBeGreaterThan(2_000);
     expect(received() - atStop).toBeLessThanOrEqual(3);
   });
+
   it("a submit still unanswered after stop()'s 10 s bound: stop() returns, and the worker stays registered (its rows are judged by its heartbeat's age, not taken at once)", async () => {
-    const store = await stores.open();
-    h = await startBatchHarness(store, { org: { users: 10, tenants: 1, blockedShare: 0, uninstalledShare: 0 } });
-    const users = Array.from({ length: 10 }, (_, i) => i);
-    await h.seedUsers(users);
-    await control(h, "PUT", "faults", { deliverLate: 1, deliverLateMs: 12_000, count: 1, method: "POST" });
-    const engine = await h.engine();
-    await engine.submit(batchOf(h, users, "late"), admin);
-    await until("the batch operation started", () => h!.counter("batchOperations") >= 1);
+    const { hh, users } = await withLateSubmit(10, 12_000);
+    const engine = await hh.engine();
+    await engine.submit(batchOf(hh, users, "late"), admin);
+    await until("the batch operation started", () => hh.counter("batchOperations") >= 1);
     const started = Date.now();
     await engine.stop();
     const took = Date.now() - started;
