@@ -53,8 +53,14 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     types: postgresTypeParsers,
     // DateStyle and TimeZone pinned: ./types.ts reads timestamptz in ISO output (a server or role
     // set to DateStyle SQL/German/Postgres would make every time unreadable); UTC takes its fast path.
-    // The URL's own `options` (e.g. `-c search_path=…`) come first: the pins after them win.
-    options: [urlOptions, "-c DateStyle=ISO -c TimeZone=UTC", schema !== undefined ? `-c search_path=${schema}` : undefined]
+    // The operator's own options come first (the pins after them win): the URL's `options` (e.g.
+    // `-c search_path=…`), else the environment's PGOPTIONS, as libpq and pg read them. pg reads
+    // PGOPTIONS only when given no `options`, and Herald always gives some.
+    options: [
+      urlOptions ?? (process.env.PGOPTIONS || undefined),
+      "-c DateStyle=ISO -c TimeZone=UTC",
+      schema !== undefined ? `-c search_path=${schema}` : undefined,
+    ]
       .filter(Boolean)
       .join(" "),
   });
