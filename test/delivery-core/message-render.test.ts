@@ -328,6 +328,27 @@ describe("size: Teams' ~28 KB", () => {
     }
   });
 
+  it("names the message, not the card Herald built, when one recipient's values push a poll or ack over the limit", () => {
+    const tooLarge = (m: unknown): RenderError => {
+      const p = prepareMessage(msg(m));
+      expect(jsonBytes(renderActivity(p, jane))).toBeLessThanOrEqual(DEFAULT_MAX_CONTENT_BYTES);
+      try {
+        renderActivity(p, { name: "n".repeat(30_000) });
+      } catch (e) {
+        if (e instanceof RenderError) return e;
+        throw e;
+      }
+      throw new Error("expected a RenderError");
+    };
+    const poll = tooLarge({ poll: { question: "Lunch, ${name}?", options: ["Yes", "No"] } });
+    expect(poll).toMatchObject({ code: "HERALD_E_MESSAGE_TOO_LARGE", field: "message" });
+    expect(poll.message).toMatch(/^message: \d/);
+    expect(tooLarge({ text: "Policy for ${name}", ack: {} })).toMatchObject({ field: "message" });
+    // With a card of the caller's own, the card is what the caller wrote: named as such.
+    const own = tooLarge({ card: { ...card, body: [{ type: "TextBlock", text: "${name}" }] }, ack: {} });
+    expect(own).toMatchObject({ field: "message.card" });
+  });
+
   it("takes a different budget", () => {
     expect(() => prepareMessage(msg({ text: "x".repeat(600) }), { maxBytes: 512 })).toThrow(
       /at most 28 KB per message and Herald keeps 27.5 KB/,

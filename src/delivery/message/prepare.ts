@@ -38,6 +38,12 @@ export class PreparedMessage {
   /** Largest rendered activity in bytes (PrepareOptions.maxBytes). */
   readonly maxBytes: number;
   /** @internal */ readonly field: string;
+  /**
+   * @internal What a recipient's size error about the card names: `message.card`, or `message`
+   * for a poll or ack whose card Herald built (no card of the caller's), as the up-front errors do
+   * (inRequestTerms).
+   */
+  readonly cardField: string;
   /** @internal The activity every recipient gets when nothing is templated (rendering is then a copy). */
   readonly fixed: MessageActivity | undefined;
 
@@ -51,6 +57,7 @@ export class PreparedMessage {
     this.data = parts.data;
     this.maxBytes = parts.maxBytes;
     this.field = parts.field;
+    this.cardField = parts.cardField;
     this.fixed = fixed;
   }
 }
@@ -67,13 +74,13 @@ export class PreparedMessage {
 export function prepareMessage(given: Message, options: PrepareOptions = {}): PreparedMessage {
   const field = options.field ?? "message";
   try {
-    return prepare(withAnswerCard(given), field, options);
+    return prepare(withAnswerCard(given), field, options, cardFieldOf(given, field));
   } catch (e) {
     throw e instanceof MessageError ? inRequestTerms(e, given, field) : e;
   }
 }
 
-function prepare(message: Message, field: string, options: PrepareOptions): PreparedMessage {
+function prepare(message: Message, field: string, options: PrepareOptions, cardField: string): PreparedMessage {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_CONTENT_BYTES;
   const data = sanitizeData(options.data ?? {}, options.dataField ?? "data");
   checkRawSize(message, field, maxBytes);
@@ -88,6 +95,7 @@ function prepare(message: Message, field: string, options: PrepareOptions): Prep
     data,
     maxBytes,
     field,
+    cardField,
   };
   const sample = sampleRender(new PreparedMessage(parts, undefined), templated);
   const bytes = jsonBytes(sample);
@@ -156,6 +164,11 @@ function inRequestTerms(e: MessageError, given: Message, field: string): Message
   if (named === undefined) return e;
   const text = e.message.startsWith(e.field) ? named + e.message.slice(e.field.length) : e.message;
   return new MessageError(e.code, named, text);
+}
+
+/** What a recipient's size error about the card names (PreparedMessage.cardField). */
+function cardFieldOf(given: Message, field: string): string {
+  return answerableOf(given) && given.card === undefined ? field : `${field}.card`;
 }
 
 /** A poll or ack becomes the message's card (responses.ts); other messages are returned as they are. */

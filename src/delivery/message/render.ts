@@ -19,7 +19,7 @@ export function renderActivity(prepared: PreparedMessage, recipient: Recipient):
   if (surelyFits(activity, prepared.maxBytes)) return activity;
   const bytes = jsonBytes(activity);
   if (bytes > prepared.maxBytes) {
-    const field = activity.attachments ? `${prepared.field}.card` : `${prepared.field}.text`;
+    const field = activity.attachments ? prepared.cardField : `${prepared.field}.text`;
     throw new RenderError(
       "HERALD_E_MESSAGE_TOO_LARGE",
       field,
