@@ -4,6 +4,7 @@ import { StoreError } from "../errors.js";
 import type { SqlBackend } from "../kysely/backend.js";
 import type { Database } from "../kysely/schema.js";
 import { type KyselyStore, openKyselyStore } from "../kysely/store.js";
+import { defaultQueryTimeoutMs, guardedClient, type QueryBound } from "./guarded-client.js";
 import { postgresTypeParsers } from "./types.js";
 
 /** Connections in the pool; the delivery engine's batched writes need few. */
@@ -20,6 +21,11 @@ export interface PostgresStoreOptions {
    * (normally `public`). Letters, digits and `_`, not starting with a digit.
    */
   schema?: string | undefined;
+  /**
+   * A query with no answer for this long, in milliseconds, fails and its connection is closed
+   * (guarded-client.ts); 0: never. Default 120 000. The migrations at open are never bounded.
+   */
+  queryTimeoutMs?: number | undefined;
 }
 
 /**
@@ -29,7 +35,7 @@ export interface PostgresStoreOptions {
  * has `search_path` set to it, so the store's queries never name a schema.
  */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<KyselyStore> {
-  const { schema } = options;
+  const { schema, queryTimeoutMs = defaultQueryTimeoutMs } = options;
   if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
     throw new StoreError(
       "HERALD_E_STORE_SCHEMA",
@@ -37,7 +43,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     );
   }
   const { connectionString, options: urlOptions } = splitOptions(url);
+  // Unbounded until the migrations are done: an upgrade's may rewrite or index whole tables.
+  const bound: QueryBound = { ms: 0 };
   const pool = new pg.Pool({
+    Client: guardedClient(bound),
     connectionString,
     max: postgresPoolSize,
     connectionTimeoutMillis: postgresConnectTimeoutMs,
@@ -75,7 +84,9 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       if (schema !== undefined) await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
     },
   };
-  return openKyselyStore(backend, describe(url, schema));
+  const store = await openKyselyStore(backend, describe(url, schema));
+  bound.ms = queryTimeoutMs;
+  return store;
 }
 
 /**
