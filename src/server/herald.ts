@@ -17,6 +17,7 @@ import { DirectoryNames } from "../delivery/install/names.js";
 import { TeamReach } from "../delivery/install/team-reach.js";
 import { WelcomeTracker } from "../delivery/install/welcomes.js";
 import { InProcessRateLimiter, type RateLimiter, RedisRateLimiter } from "../delivery/limits/index.js";
+import { connectRedis } from "../delivery/limits/redis-client.js";
 import { RESPONSE_VERB } from "../delivery/message/responses.js";
 import { policiesFor } from "../delivery/policies.js";
 import { createSeriesService, type SeriesService } from "../delivery/schedule/series-service.js";
@@ -138,9 +139,10 @@ export async function createHerald(config: Readonly<Config>, options: HeraldOpti
   });
   const connector = instrumentConnector(http, metrics, clock);
 
-  // Loaded only when configured: a single-machine Herald does not pay for the Redis client's memory.
   const redis = config.redisUrl
-    ? new (await import("ioredis")).Redis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false })
+    ? await connectRedis(config.redisUrl, {
+        onError: (e) => logger.warn({ err: e.message }, "the Redis connection failed; reconnecting (rate limits wait meanwhile)"),
+      })
     : undefined;
   const margin = options.limiterMarginMs === undefined ? {} : { marginMs: options.limiterMarginMs };
   const limiter: RateLimiter = redis ? new RedisRateLimiter({ redis, clock, ...margin }) : new InProcessRateLimiter(margin);
