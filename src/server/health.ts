@@ -1,6 +1,10 @@
 import { Hono } from "hono";
 import type { CredentialState } from "../delivery/dispatch/credentials.js";
 import type { Store } from "../store/ports.js";
+import { withinOr } from "../within.js";
+
+/** How long `/readyz` waits for the store, in ms. */
+export const readyzBoundMs = 5_000;
 
 /**
  * `GET /healthz`: the process is up. `GET /readyz`: the store answers and migrations are applied
@@ -13,16 +17,24 @@ import type { Store } from "../store/ports.js";
  * load balancer drop every instance at once and turn a sending problem into an API outage. Alert
  * on `degraded` or on the metric `herald_delivery_credentials_ok`.
  */
-export function healthRoutes(store: Store, credentials?: () => CredentialState): Hono {
+export function healthRoutes(store: Store, credentials?: () => CredentialState, readyBoundMs = readyzBoundMs): Hono {
   const app = new Hono();
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
-    const ready = await store.ready().catch(() => false);
-    if (!ready)
+    // Bounded: a database that stopped answering without a reset would hold the probe as long
+    // as the query waits (queryTimeoutMs, 120 s), past any load balancer's probe timeout.
+    const ready = await withinOr(store.ready(), readyBoundMs, "late" as const).catch(() => false);
+    if (ready !== true)
       return c.json(
         {
           status: "not ready",
-          error: { code: "HERALD_E_NOT_READY", message: "The store does not answer or migrations are not applied." },
+          error: {
+            code: "HERALD_E_NOT_READY",
+            message:
+              ready === "late"
+                ? `The store did not answer within ${readyBoundMs / 1000} s.`
+                : "The store does not answer or migrations are not applied.",
+          },
         },
         503,
       );

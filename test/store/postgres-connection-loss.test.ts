@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeEach, expect, it } from "vitest";
+import { healthRoutes } from "../../src/server/health.js";
 import { openPostgresStore } from "../../src/store/postgres/open.js";
 import { testPostgresUrl, withPostgres } from "../helpers/stores.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
@@ -91,3 +92,30 @@ it("the migrations at open are not bounded: a fresh schema opens with a 1 ms bou
   );
   expect(tables).toBeGreaterThan(20);
 });
+
+it("/readyz answers 503 within its bound while the database does not answer, and 200 once it does", async () => {
+  const store = await openPostgresStore(throughProxy(), { schema });
+  const app = healthRoutes(store, undefined, 500);
+  try {
+    expect((await app.request("/readyz")).status).toBe(200);
+    proxy.freeze();
+    const started = Date.now();
+    const res = await app.request("/readyz");
+    const took = Date.now() - started;
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({
+      status: "not ready",
+      error: { code: "HERALD_E_NOT_READY", message: "The store did not answer within 0.5 s." },
+    });
+    expect(took).toBeGreaterThanOrEqual(450);
+    expect(took).toBeLessThan(3_000);
+    proxy.thaw();
+    proxy.cut(); // the connection whose query was dropped: the pool opens a new one
+    let status = 0;
+    const end = Date.now() + 10_000;
+    while (status !== 200 && Date.now() < end) status = (await app.request("/readyz")).status;
+    expect(status).toBe(200);
+  } finally {
+    await store.close();
+  }
+}, 20_000);
