@@ -33,11 +33,11 @@ afterAll(async () => {
   await withPostgres((c) => c.query(`drop schema if exists "${schema}" cascade`));
 });
 
-async function broadcastThroughProxy(queryTimeoutMs: number, users: number) {
+async function broadcastThroughProxy(queryCheckMs: number, users: number) {
   const u = new URL(testPostgresUrl);
   u.hostname = "127.0.0.1";
   u.port = String(proxy.port);
-  const store = await openPostgresStore(u.toString(), { schema, queryTimeoutMs });
+  const store = await openPostgresStore(u.toString(), { schema, queryCheckMs });
   h = await startHarness(store, { emulator: { org: { users } }, config: { maxInFlight: 4 } });
   const ids = Array.from({ length: users }, (_, i) => i);
   await h.seedUsers(ids);

@@ -18,24 +18,34 @@ export const redisAnswerMs = 5_000;
  *   again shortly, sending nothing unchecked;
  * - `socketTimeout`: a connection with a command out and no data back for `answerMs` is
  *   destroyed, and ioredis reconnects (to the new primary after a failover);
- * - `autoResendUnfulfilledCommands: false`: a command parked at the close is not sent again once
- *   reconnected. It has failed already, and its caller asked again: sending it too would take a
- *   second slot of the tenant's ceiling for one request (never more than the ceiling, only less);
- * - `maxRetriesPerRequest: 2`: a command does not wait in the offline queue beyond two reconnections.
+ * - `autoResendUnfulfilledCommands: false` and `enableOfflineQueue: false`: a command is never sent
+ *   after it failed (parked at the close, or queued while disconnected, then sent once
+ *   reconnected: ioredis does not look whether it timed out meanwhile). Its caller asked again, and
+ *   sending it too would take a second slot of the tenant's ceiling for one request (never more
+ *   than the ceiling, only less). While disconnected a command fails at once; the lanes try again shortly.
  */
 export async function connectRedis(url: string, options: RedisClientOptions = {}): Promise<Redis> {
   const { Redis } = await import("ioredis");
   const answerMs = options.answerMs ?? redisAnswerMs;
   const redis = new Redis(url, {
     lazyConnect: false,
-    maxRetriesPerRequest: 2,
     commandTimeout: answerMs,
     socketTimeout: answerMs,
     autoResendUnfulfilledCommands: false,
+    enableOfflineQueue: false,
   });
   // Without a listener ioredis prints each connection error to stderr unformatted; the commands
   // they fail reach their callers anyway.
   redis.on("error", options.onError ?? (() => {}));
+  // Without an offline queue a command fails until the connection is ready: wait for it (a Redis
+  // down at start leaves ioredis reconnecting, and the lanes waiting, as later).
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, answerMs);
+    redis.once("ready", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
   return redis;
 }
 

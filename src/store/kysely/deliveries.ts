@@ -55,6 +55,8 @@ export class KyselyDeliveryStore implements DeliveryStore {
    * same owner name (tests pin names), as long as it claims under a thousand times a second on average.
    */
   private lastLease = Date.now();
+  /** Leases of claims that failed and may have taken rows, with their owner and notification: released at the next claim until a release goes through (releaseLease). */
+  private readonly stranded = new Map<number, { owner: string; notificationId: string }>();
 
   constructor(private readonly backend: SqlBackend) {
     this.db = withDeliveryTables(backend.db);
@@ -106,8 +108,25 @@ export class KyselyDeliveryStore implements DeliveryStore {
     return create.appendDeliveries(this.db, this.backend.dialect, notificationId, owner, rows, progress, now);
   }
 
-  claim(owner: string, notificationId: string, tenantId: string, now: number, limit: number): Promise<Job[]> {
-    return work.claim(this.db, this.backend.dialect, owner, ++this.lastLease, notificationId, tenantId, now, limit, this.holds);
+  async claim(owner: string, notificationId: string, tenantId: string, now: number, limit: number): Promise<Job[]> {
+    if (this.stranded.size > 0) await this.releaseStranded(now);
+    const lease = ++this.lastLease;
+    try {
+      return await work.claim(this.db, this.backend.dialect, owner, lease, notificationId, tenantId, now, limit, this.holds);
+    } catch (e) {
+      // Its rows may be claimed all the same (work.releaseLease): given back now if the database
+      // answers, else before the next claim.
+      this.stranded.set(lease, { owner, notificationId });
+      await this.releaseStranded(now).catch(() => {});
+      throw e;
+    }
+  }
+
+  private async releaseStranded(now: number): Promise<void> {
+    for (const [lease, { owner, notificationId }] of this.stranded) {
+      await work.releaseLease(this.db, owner, notificationId, lease, now);
+      this.stranded.delete(lease);
+    }
   }
 
   /** Settings of the claim-time holds (HERALD_FREQUENCY_CAP); quiet hours are per tenant, in the store. */

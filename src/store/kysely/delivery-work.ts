@@ -153,6 +153,30 @@ const claimTextOf = (dialect: StoreDialect): string => {
 };
 const claimText: Record<StoreDialect, string> = { sqlite: claimTextOf("sqlite"), postgres: claimTextOf("postgres") };
 
+/**
+ * Give back the rows a failed claim may have taken: a claim can fail after its rows were claimed
+ * (its answer lost to a reset, or a later statement of it failing), and the lane, which never got
+ * them, would not send them, nor would recovery take them from a live owner. Back to ready, as
+ * `retire` gives back claimed rows. Returns how many.
+ */
+export async function releaseLease(
+  db: Kysely<AllTables>,
+  owner: string,
+  notificationId: string,
+  lease: number,
+  now: number,
+): Promise<number> {
+  const result = await db
+    .updateTable("deliveries")
+    .set({ queue: "ready", lease_owner: null, updated_at: iso(now) })
+    .where("notification_id", "=", notificationId)
+    .where("lease_owner", "=", owner)
+    .where("lease_id", "=", lease)
+    .where("queue", "=", "claimed")
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
 export async function nextDue(db: Kysely<AllTables>, notificationId: string, tenantId: string): Promise<number | undefined> {
   const row = await db
     .selectFrom("deliveries")

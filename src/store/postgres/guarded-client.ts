@@ -1,14 +1,17 @@
 import pg from "pg";
 
 /**
- * How long a query may go without an answer before its connection is given up, in milliseconds,
- * by default: far above any statement Herald runs outside its migrations (which are not bounded),
- * far below the ~15 minutes Linux keeps retransmitting to a server that went away.
+ * How long a query may wait for its answer before Herald checks that the server is still working
+ * on it, in milliseconds, by default. A long statement the server is running (a recall of millions
+ * of rows) is left alone; a query whose server or link went away is given up after this plus one
+ * check (`checkBoundMs`), instead of the ~15 minutes Linux keeps retransmitting.
  */
-export const defaultQueryTimeoutMs = 120_000;
+export const defaultQueryCheckMs = 60_000;
+/** The longest a check may take (connecting included), in milliseconds. */
+const checkBoundMs = 5_000;
 
-/** The bound the pool's clients read at each query: 0 while the migrations run (never bounded), then the store's. */
-export interface QueryBound {
+/** What the pool's clients read at each query: `ms` 0 while the migrations run (never checked), then the store's. */
+export interface QueryCheck {
   ms: number;
 }
 
@@ -20,54 +23,139 @@ export interface QueryBound {
  *    'error' event on the client, and pg-pool listens for it only while the client is idle: a
  *    checked-out client's 'error' had no listener, and Node turned it into an uncaught exception
  *    that ended the process. The query's own rejection carries the error to its caller.
- * 2. A query with no answer after `bound.ms` closes its connection: the query fails with an error
- *    that says so, and the pool opens a new connection for the next. A server or network that went
- *    away without a reset (a failover, a dropped route) otherwise leaves the query waiting for
- *    TCP to give up, about 15 minutes on Linux with data unacknowledged (keepalive only probes an
- *    idle connection), and whatever waits for it (a batched write, a takeover) with it.
+ * 2. A query with no answer after `check.ms` is checked from a new connection: is the server
+ *    reachable, and is its session (the backend's process id) still running a statement? If so
+ *    it goes on waiting, and is checked again after as long. If not (a server or network that went
+ *    away without a reset, a failover to another server), the statement is canceled on the server
+ *    (best effort: it may still be running there) and the connection closed: the query fails with
+ *    an error that says so, later queries on that client (a transaction's ROLLBACK) fail with the
+ *    same error, and the pool opens a new connection for the next.
+ *    Behind PgBouncer the process id is PgBouncer's, never found: a query is then given up after
+ *    `check.ms` whatever the server does.
  */
-export function guardedClient(bound: QueryBound): typeof pg.Client {
+export function guardedClient(check: QueryCheck): typeof pg.Client {
   class GuardedClient extends pg.Client {
+    /** Set when a query was given up: every later query on this client fails with it. */
+    givenUp: Error | undefined;
+    readonly config: string | pg.ClientConfig | undefined;
     constructor(config?: string | pg.ClientConfig) {
       super(config);
+      this.config = config;
       this.on("error", ignore);
     }
   }
-  GuardedClient.prototype.query = function boundedQuery(this: pg.Client, ...args: unknown[]): unknown {
+  GuardedClient.prototype.query = function checkedQuery(this: GuardedClient, ...args: unknown[]): unknown {
+    if (this.givenUp) return Promise.reject(this.givenUp);
     // pg's own `query` as it is now: read at each call, so that whatever wraps it later (tracing
     // instrumentation patches pg.Client.prototype.query) still sees Herald's queries.
     const query = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
     const answer = query.apply(this, args);
-    const ms = bound.ms;
+    const ms = check.ms;
     // Herald (through Kysely) uses the promise form only; callbacks and streams go as pg has them.
-    if (!(ms > 0) || !(answer instanceof Promise)) return answer;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      // Ends the connection at once: pg fails every query on it, and pg-pool drops the client when it is released.
-      streamOf(this)?.destroy();
-    }, ms);
+    if (!(ms > 0 && ms < 2 ** 31) || !(answer instanceof Promise)) return answer;
+    let answered = false;
+    let timer: NodeJS.Timeout | undefined;
+    const look = () => {
+      void serverIsWorking(this, Math.min(checkBoundMs, ms)).then((working) => {
+        if (answered || this.givenUp) return;
+        if (working) {
+          timer = setTimeout(look, ms);
+          return;
+        }
+        cancelOnServer(this);
+        // Ends the connection at once: pg fails every query on it, and pg-pool drops the client when it is released.
+        endSession(
+          this,
+          new Error(
+            `PostgreSQL did not answer for ${ms / 1000} s and is not working on the query (the server or the network went away, or another server took over); Herald closed the connection and opens a new one for the next query.`,
+          ),
+        );
+      });
+    };
+    timer = setTimeout(look, ms);
     return answer.then(
       (result: unknown) => {
+        answered = true;
         clearTimeout(timer);
         return result;
       },
       (e: unknown) => {
+        answered = true;
         clearTimeout(timer);
-        if (!timedOut) throw e;
-        throw new Error(
-          `PostgreSQL did not answer within ${ms / 1000} s; Herald closed the connection (a server or network that went away, or a statement blocked that long) and opens a new one for the next query.`,
-          { cause: e },
-        );
+        if (this.givenUp) throw this.givenUp;
+        if (endsSession(e)) endSession(this, e as Error);
+        throw e;
       },
     );
   } as typeof pg.Client.prototype.query;
   return GuardedClient;
 }
 
+/**
+ * Whether the server answers on a new connection within `boundMs` and the client's session is
+ * still running a statement there (`active` in pg_stat_activity: executing, or waiting for a lock).
+ */
+async function serverIsWorking(client: pg.Client & { config: string | pg.ClientConfig | undefined }, boundMs: number): Promise<boolean> {
+  const pid = (client as unknown as { processID?: number }).processID;
+  const base = typeof client.config === "string" ? { connectionString: client.config } : (client.config ?? {});
+  const probe = new pg.Client({ ...base, connectionTimeoutMillis: boundMs, application_name: "herald-check" });
+  probe.on("error", ignore);
+  const late = setTimeout(() => streamOf(probe)?.destroy(), boundMs);
+  try {
+    await probe.connect();
+    const { rows } = await probe.query<{ state: string | null }>("select state from pg_stat_activity where pid = $1", [pid ?? -1]);
+    return rows[0]?.state === "active";
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(late);
+    streamOf(probe)?.destroy();
+  }
+}
+
+/** Ask the server to cancel the client's statement (PostgreSQL's cancel request, on a connection of its own); nothing waits for it. */
+function cancelOnServer(client: pg.Client): void {
+  const c = client as unknown as { processID?: number; secretKey?: number; connectionParameters?: { host?: string; port?: number } };
+  const host = c.connectionParameters?.host;
+  const port = c.connectionParameters?.port;
+  if (c.processID === undefined || c.secretKey === undefined || host === undefined || port === undefined) return;
+  try {
+    const con = new pg.Connection() as pg.Connection & {
+      connect(port: number | string, host?: string): void;
+      cancel(pid: number, key: number): void;
+    };
+    con.on("error", ignore);
+    con.once("connect", () => con.cancel(c.processID as number, c.secretKey as number));
+    if (host.startsWith("/")) con.connect(`${host}/.s.PGSQL.${port}`);
+    else con.connect(port, host);
+    setTimeout(() => con.stream.destroy(), checkBoundMs).unref();
+  } catch {
+    // Best effort: the connection is closed anyway.
+  }
+}
+
+/**
+ * A FATAL error ends the server's session (pg_terminate_backend, a shutdown, a failover): the
+ * socket closes an instant later, but pg answers the query first, and a pool that got the client
+ * back in between handed it out again (a statement right after, such as a claim's give-back,
+ * then failed on it).
+ */
+function endsSession(e: unknown): boolean {
+  const severity = (e as { severity?: unknown } | null)?.severity;
+  return severity === "FATAL" || severity === "PANIC";
+}
+
+/** No more queries on this client (each fails with `e`), and pg-pool drops it when it is released (its own test: `_queryable`). */
+function endSession(client: pg.Client & { givenUp: Error | undefined }, e: Error): void {
+  client.givenUp = e;
+  (client as unknown as { _queryable: boolean })._queryable = false;
+  streamOf(client)?.destroy();
+}
+
 function ignore(): void {}
 
 /** The client's socket (pg keeps it on its connection). */
-function streamOf(client: pg.Client): { destroy(): void } | undefined {
-  return (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+function streamOf(client: pg.Client): { destroy(): void; on?(event: string, f: () => void): unknown } | undefined {
+  return (client as unknown as { connection?: { stream?: { destroy(): void; on?(event: string, f: () => void): unknown } } }).connection
+    ?.stream;
 }

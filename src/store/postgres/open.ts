@@ -4,7 +4,7 @@ import { StoreError } from "../errors.js";
 import type { SqlBackend } from "../kysely/backend.js";
 import type { Database } from "../kysely/schema.js";
 import { type KyselyStore, openKyselyStore } from "../kysely/store.js";
-import { defaultQueryTimeoutMs, guardedClient, type QueryBound } from "./guarded-client.js";
+import { defaultQueryCheckMs, guardedClient, type QueryCheck } from "./guarded-client.js";
 import { postgresTypeParsers } from "./types.js";
 
 /** Connections in the pool; the delivery engine's batched writes need few. */
@@ -22,10 +22,11 @@ export interface PostgresStoreOptions {
    */
   schema?: string | undefined;
   /**
-   * A query with no answer for this long, in milliseconds, fails and its connection is closed
-   * (guarded-client.ts); 0: never. Default 120 000. The migrations at open are never bounded.
+   * After this long without an answer, in milliseconds, a query is checked from a new connection
+   * and given up (its connection closed) when the server cannot be reached or is not working on
+   * it (guarded-client.ts); 0: never. Default 60 000. The migrations at open are never checked.
    */
-  queryTimeoutMs?: number | undefined;
+  queryCheckMs?: number | undefined;
 }
 
 /**
@@ -35,7 +36,7 @@ export interface PostgresStoreOptions {
  * has `search_path` set to it, so the store's queries never name a schema.
  */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<KyselyStore> {
-  const { schema, queryTimeoutMs = defaultQueryTimeoutMs } = options;
+  const { schema, queryCheckMs = defaultQueryCheckMs } = options;
   if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
     throw new StoreError(
       "HERALD_E_STORE_SCHEMA",
@@ -43,10 +44,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     );
   }
   const { connectionString, options: urlOptions } = splitOptions(url);
-  // Unbounded until the migrations are done: an upgrade's may rewrite or index whole tables.
-  const bound: QueryBound = { ms: 0 };
+  // Not checked until the migrations are done: an upgrade's may rewrite or index whole tables.
+  const check: QueryCheck = { ms: 0 };
   const pool = new pg.Pool({
-    Client: guardedClient(bound),
+    Client: guardedClient(check),
     connectionString,
     max: postgresPoolSize,
     connectionTimeoutMillis: postgresConnectTimeoutMs,
@@ -85,7 +86,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     },
   };
   const store = await openKyselyStore(backend, describe(url, schema));
-  bound.ms = queryTimeoutMs;
+  check.ms = queryCheckMs;
   return store;
 }
 
