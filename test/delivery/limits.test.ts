@@ -1,3 +1,4 @@
+import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ConnectorError } from "../../src/connector/errors.js";
 import { InProcessRateLimiter } from "../../src/delivery/limits/memory.js";
@@ -129,6 +130,33 @@ describe("429 and Retry-After", () => {
     expect((await h.waitFor(notification.id, finished, 10_000)).counts.sent).toBe(1);
     expect(refused).toBeGreaterThan(0);
     expect(h.received(0).received).toBe(1);
+  });
+
+  it("a limiter that fails for every request (Redis unreachable) is logged at most once per lane per 10 s, with the count; nothing is sent meanwhile", async () => {
+    const inner = new InProcessRateLimiter();
+    let down = true;
+    let refused = 0;
+    const limiter: RateLimiter = {
+      tryAcquire: (keys, now) => {
+        if (!down) return inner.tryAcquire(keys, now);
+        refused++;
+        return Promise.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false"));
+      },
+      block: (key, until) => inner.block(key, until),
+    };
+    const warnings: { failures?: number }[] = [];
+    const logger = pino({ level: "warn" }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
+    const h = await start({ emulator: { org: { users: 30, tenants: 1 } }, config: { pollMs: 50 }, limiter, logger });
+    await h.seedUsers(Array.from({ length: 30 }, (_, i) => i));
+    const conversations = Array.from({ length: 30 }, (_, i) => h.emulator.org.personalConversationId(i));
+    const { notification } = await h.engine.submit(request({ conversations }), admin);
+    await new Promise((r) => setTimeout(r, 1_500));
+    const failed = warnings.filter((w) => (w as { msg?: string }).msg === "the rate limiter failed; trying again shortly");
+    expect(refused).toBeGreaterThan(30); // every buffered job asked, again and again
+    expect(failed).toHaveLength(1); // one lane, one warning in 1.5 s
+    expect((await h.engine.get(notification.id))?.counts.sent).toBe(0);
+    down = false;
+    expect((await h.waitFor(notification.id, finished, 10_000)).counts.sent).toBe(30);
   });
 
   it("a team roster read given up on a 429 (Retry-After past the retry time bound) still holds the tenant for that Retry-After", async () => {

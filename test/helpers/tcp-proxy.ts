@@ -4,13 +4,16 @@ import net from "node:net";
  * A TCP proxy on loopback in front of a real server (the test database), whose link a test can
  * break: `freeze()` drops every byte both ways while the sockets stay open (a server or network
  * that went away without a reset), `cut()` destroys every connection (a reset). New connections
- * made after `thaw()` pass again.
+ * made after `thaw()` pass again. `throttle(n)` lets the server's bytes through at n per second (a
+ * slow link).
  */
 export interface TcpProxy {
   readonly port: number;
   /** Bytes from the client that reached the proxy while frozen (dropped): a request that was sent. */
   readonly droppedFromClient: number;
   freeze(): void;
+  /** Server-to-client bytes per second from now on (0: no limit). */
+  throttle(bytesPerSecond: number): void;
   thaw(): void;
   cut(): void;
   close(): Promise<void>;
@@ -20,6 +23,28 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const sockets = new Set<net.Socket>();
   let frozen = false;
   let dropped = 0;
+  let rate = 0;
+  const timers = new Set<NodeJS.Timeout>();
+  /** Write `d` to `to` at `rate` bytes a second, in 50 ms slices, after what is queued on that socket. */
+  const slowWrites = new WeakMap<net.Socket, Promise<void>>();
+  const throttled = (to: net.Socket, d: Buffer) => {
+    const prior = slowWrites.get(to) ?? Promise.resolve();
+    const done = prior.then(async () => {
+      for (let at = 0; at < d.length && !to.destroyed; ) {
+        const n = Math.max(1, Math.floor(rate / 20));
+        to.write(d.subarray(at, at + n));
+        at += n;
+        await new Promise<void>((r) => {
+          const t = setTimeout(() => {
+            timers.delete(t);
+            r();
+          }, 50);
+          timers.add(t);
+        });
+      }
+    });
+    slowWrites.set(to, done);
+  };
   const server = net.createServer((client) => {
     const upstream = net.connect(target.port, target.host);
     for (const s of [client, upstream]) {
@@ -36,7 +61,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       else upstream.write(d);
     });
     upstream.on("data", (d) => {
-      if (!frozen) client.write(d);
+      if (frozen) return;
+      if (rate > 0) throttled(client, d);
+      else client.write(d);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -48,6 +75,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     freeze: () => {
       frozen = true;
     },
+    throttle: (bytesPerSecond) => {
+      rate = bytesPerSecond;
+    },
     thaw: () => {
       frozen = false;
     },
@@ -55,6 +85,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       for (const s of sockets) s.destroy();
     },
     close: async () => {
+      for (const t of timers) clearTimeout(t);
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

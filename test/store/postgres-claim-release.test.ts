@@ -16,21 +16,30 @@ afterAll(async () => {
   await withPostgres((c) => c.query(`drop schema if exists "${schema}" cascade`));
 });
 
-/** End the sessions of this test's schema whose statement starts with `prefix` and waits for a lock; how many. */
-async function terminateWaiting(prefix: string): Promise<number> {
+/** End the sessions blocked by `locker` whose statement starts with `prefix`; how many. */
+async function terminateBlocked(locker: pg.Client, prefix: string): Promise<number> {
+  const lockerPid = (locker as unknown as { processID: number }).processID;
   const end = Date.now() + 5_000;
   for (;;) {
     const n = await withPostgres(
       async (c) =>
         (
-          await c.query(
-            "select pg_terminate_backend(pid) from pg_stat_activity where wait_event_type = 'Lock' and query like $1 and pid <> pg_backend_pid()",
-            [`${prefix}%`],
-          )
+          await c.query("select pg_terminate_backend(pid) from pg_stat_activity where $1 = any(pg_blocking_pids(pid)) and query like $2", [
+            lockerPid,
+            `${prefix}%`,
+          ])
         ).rowCount ?? 0,
     );
     if (n > 0 || Date.now() > end) return n;
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function until(check: () => Promise<boolean>, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("not given back in time");
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -71,10 +80,11 @@ it("a claim that fails after claiming gives its rows back: the next claim takes 
       () => undefined,
       (e: Error) => e,
     );
-    expect(await terminateWaiting('update "notifications"')).toBe(1);
+    expect(await terminateBlocked(locker, 'update "notifications"')).toBe(1);
     expect((await failed)?.message).toMatch(/terminating connection/);
     await locker.query("rollback");
-    expect(await queues(n.id)).toEqual([0, 1, 2].map(() => ({ queue: "ready", lease_owner: null })));
+    const ready = [0, 1, 2].map(() => ({ queue: "ready", lease_owner: null }));
+    await until(async () => JSON.stringify(await queues(n.id)) === JSON.stringify(ready));
     expect((await store.deliveries.claim("w1", n.id, "t1", t0 + 2, 10)).map((j) => j.seq)).toEqual([0, 1, 2]);
   } finally {
     await locker.end();
@@ -82,7 +92,7 @@ it("a claim that fails after claiming gives its rows back: the next claim takes 
   }
 }, 20_000);
 
-it("when the give-back fails too, the next claim gives the rows back first, then takes them", async () => {
+it("when the give-back fails too, it is tried again until it goes through; then a claim takes the rows", async () => {
   const store = await openPostgresStore(testPostgresUrl, { schema });
   const locker = new pg.Client({ connectionString: testPostgresUrl });
   await locker.connect();
@@ -106,11 +116,13 @@ it("when the give-back fails too, the next claim gives the rows back first, then
           .rowCount ?? 0;
     }
     expect(claimed).toBe(2);
-    expect(await terminateWaiting('update "notifications"')).toBe(1);
-    expect(await terminateWaiting('update "deliveries" set "queue"')).toBe(1);
+    expect(await terminateBlocked(locker, 'update "notifications"')).toBe(1);
+    expect(await terminateBlocked(locker, 'update "deliveries" set "queue"')).toBe(1);
     expect((await failed)?.message).toMatch(/terminating connection/);
-    await locker.query("rollback");
     expect(await queues(n.id)).toEqual([0, 1].map(() => ({ queue: "claimed", lease_owner: "w1" })));
+    await locker.query("rollback");
+    const ready = [0, 1].map(() => ({ queue: "ready", lease_owner: null }));
+    await until(async () => JSON.stringify(await queues(n.id)) === JSON.stringify(ready));
     expect((await store.deliveries.claim("w1", n.id, "t1", t0 + 2, 10)).map((j) => j.seq)).toEqual([0, 1]);
   } finally {
     await locker.end();

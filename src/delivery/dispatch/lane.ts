@@ -144,6 +144,9 @@ export function tickSpacingOf(tenant: Policies["tenant"]): number {
 /** How long a lane keeps the permits of a tick while the tick is not due yet, ms (longer: released, taken again). */
 const PERMIT_HOLD_MS = 25;
 
+/** A lane logs a failing limiter at most this often (limiterFailed). */
+const LIMITER_WARN_MS = 10_000;
+
 /**
  * One tenant's sender. Tenants run in parallel, each in its own lane; inside a lane the
  * notifications take turns (round robin), so a small notification goes out between the messages
@@ -196,6 +199,9 @@ export class Lane {
   /** Announced since the last claim: claimed at once, whatever is buffered. */
   private readonly fresh = new Set<string>();
   private buffered = 0;
+  /** Limiter failures since the last warning, and when that was (limiterFailed). */
+  private limiterFailures = 0;
+  private limiterWarnedAt = Number.NEGATIVE_INFINITY;
   private executing = 0;
   /** Install steps running (they hold no permit: bounded here instead). */
   private installing = 0;
@@ -519,9 +525,26 @@ export class Lane {
     } catch (e) {
       release();
       if (signal.aborted) return undefined;
-      this.deps.logger.warn({ tenantId: this.tenantId, err: (e as Error).message }, "the rate limiter failed; trying again shortly");
+      this.limiterFailed(e);
       return clock.now() + this.deps.pollMs;
     }
+  }
+
+  /**
+   * Log a failing limiter (Redis unreachable) at most once per LIMITER_WARN_MS, with how many
+   * failures it stands for: every buffered job asks it, and without Redis's offline queue each
+   * fails at once (redis-client.ts), up to a claim batch of warnings a second.
+   */
+  private limiterFailed(e: unknown): void {
+    this.limiterFailures++;
+    const now = this.deps.clock.now();
+    if (now - this.limiterWarnedAt < LIMITER_WARN_MS) return;
+    this.deps.logger.warn(
+      { tenantId: this.tenantId, err: (e as Error).message, failures: this.limiterFailures },
+      "the rate limiter failed; trying again shortly",
+    );
+    this.limiterWarnedAt = now;
+    this.limiterFailures = 0;
   }
 
   /** The conversation's slot of a send whose tenant slot is taken: when refused (or the limiter fails), when to try again. */
@@ -533,7 +556,7 @@ export class Lane {
       const wait = await limiter.tryAcquire([bucket], now);
       return wait > 0 ? { again: now + wait } : { bucket, now };
     } catch (e) {
-      this.deps.logger.warn({ tenantId: this.tenantId, err: (e as Error).message }, "the rate limiter failed; trying again shortly");
+      this.limiterFailed(e);
       return { again: clock.now() + this.deps.pollMs };
     }
   }
@@ -554,7 +577,7 @@ export class Lane {
     try {
       return await this.admit(job, step);
     } catch (e) {
-      this.deps.logger.warn({ tenantId: this.tenantId, err: (e as Error).message }, "the rate limiter failed; trying again shortly");
+      this.limiterFailed(e);
       return { again: this.deps.clock.now() + this.deps.pollMs };
     }
   }

@@ -55,8 +55,15 @@ export class KyselyDeliveryStore implements DeliveryStore {
    * same owner name (tests pin names), as long as it claims under a thousand times a second on average.
    */
   private lastLease = Date.now();
-  /** Leases of claims that failed and may have taken rows, with their owner and notification: released at the next claim until a release goes through (releaseLease). */
+  /**
+   * Leases of claims that failed and may have taken rows, with their owner and notification
+   * (work.releaseLease): given back in the background, one give-back at a time, retried every
+   * second until it goes through. Never awaited by a claim: a give-back waiting for a lock (a
+   * recall's transaction on those rows) must not hold every lane's claims.
+   */
   private readonly stranded = new Map<number, { owner: string; notificationId: string }>();
+  private givingBack: Promise<void> | undefined;
+  private closed = false;
 
   constructor(private readonly backend: SqlBackend) {
     this.db = withDeliveryTables(backend.db);
@@ -109,24 +116,39 @@ export class KyselyDeliveryStore implements DeliveryStore {
   }
 
   async claim(owner: string, notificationId: string, tenantId: string, now: number, limit: number): Promise<Job[]> {
-    if (this.stranded.size > 0) await this.releaseStranded(now);
     const lease = ++this.lastLease;
     try {
       return await work.claim(this.db, this.backend.dialect, owner, lease, notificationId, tenantId, now, limit, this.holds);
     } catch (e) {
-      // Its rows may be claimed all the same (work.releaseLease): given back now if the database
-      // answers, else before the next claim.
+      // Its rows may be claimed all the same: they are given back (`stranded`).
       this.stranded.set(lease, { owner, notificationId });
-      await this.releaseStranded(now).catch(() => {});
+      this.giveBack();
       throw e;
     }
   }
 
-  private async releaseStranded(now: number): Promise<void> {
-    for (const [lease, { owner, notificationId }] of this.stranded) {
-      await work.releaseLease(this.db, owner, notificationId, lease, now);
-      this.stranded.delete(lease);
-    }
+  /** Give back the stranded leases' rows, in the background; again every second until none is left or the store closes. */
+  private giveBack(): void {
+    if (this.givingBack || this.closed) return;
+    this.givingBack = (async () => {
+      while (this.stranded.size > 0 && !this.closed) {
+        try {
+          for (const [lease, { owner, notificationId }] of this.stranded) {
+            await work.releaseLease(this.db, owner, notificationId, lease, Date.now());
+            this.stranded.delete(lease);
+          }
+        } catch {
+          await new Promise((r) => setTimeout(r, 1_000).unref());
+        }
+      }
+    })().finally(() => {
+      this.givingBack = undefined;
+    });
+  }
+
+  /** No more give-backs (the store is closing): a stop retires the process, which gives back every claimed row of it anyway. */
+  close(): void {
+    this.closed = true;
   }
 
   /** Settings of the claim-time holds (HERALD_FREQUENCY_CAP); quiet hours are per tenant, in the store. */

@@ -67,6 +67,7 @@ export class KyselyStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.deliveries.close();
     try {
       await this.backend.beforeClose?.();
       await this.backend.db.destroy();

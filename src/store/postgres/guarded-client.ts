@@ -7,12 +7,14 @@ import pg from "pg";
  * check (`checkBoundMs`), instead of the ~15 minutes Linux keeps retransmitting.
  */
 export const defaultQueryCheckMs = 60_000;
-/** The longest a check may take (connecting included), in milliseconds. */
-const checkBoundMs = 5_000;
+/** The longest a check may take (connecting included), in milliseconds, by default. */
+const defaultCheckBoundMs = 5_000;
 
 /** What the pool's clients read at each query: `ms` 0 while the migrations run (never checked), then the store's. */
 export interface QueryCheck {
   ms: number;
+  /** The longest a check may take, connecting included (default 5 000 ms). */
+  boundMs?: number;
 }
 
 /**
@@ -23,15 +25,18 @@ export interface QueryCheck {
  *    'error' event on the client, and pg-pool listens for it only while the client is idle: a
  *    checked-out client's 'error' had no listener, and Node turned it into an uncaught exception
  *    that ended the process. The query's own rejection carries the error to its caller.
- * 2. A query with no answer after `check.ms` is checked from a new connection: is the server
- *    reachable, and is its session (the backend's process id) still running a statement? If so
- *    it goes on waiting, and is checked again after as long. If not (a server or network that went
- *    away without a reset, a failover to another server), the statement is canceled on the server
- *    (best effort: it may still be running there) and the connection closed: the query fails with
- *    an error that says so, later queries on that client (a transaction's ROLLBACK) fail with the
- *    same error, and the pool opens a new connection for the next.
+ * 2. A query with no answer after `check.ms` goes on waiting while bytes of its answer keep
+ *    arriving (a large result on a slow link); else it is checked from a new connection. It goes on
+ *    waiting (checked again after as long) when the server refuses that connection (it answered:
+ *    too many clients, a connection limit) or shows the session as anything but idle (running,
+ *    waiting for a lock; `disabled` with track_activities off). It is given up when the server
+ *    cannot be reached within `check.boundMs` (gone without a reset, a dropped route) or shows
+ *    the session idle or not at all (another server took over): the statement is canceled on the
+ *    server (best effort) and the connection closed. The query fails with an error that says so,
+ *    later queries on that client (a transaction's ROLLBACK) fail with the same error, and the pool
+ *    opens a new connection for the next.
  *    Behind PgBouncer the process id is PgBouncer's, never found: a query is then given up after
- *    `check.ms` whatever the server does.
+ *    `check.ms` of silence whatever the server does.
  */
 export function guardedClient(check: QueryCheck): typeof pg.Client {
   class GuardedClient extends pg.Client {
@@ -55,10 +60,18 @@ export function guardedClient(check: QueryCheck): typeof pg.Client {
     if (!(ms > 0 && ms < 2 ** 31) || !(answer instanceof Promise)) return answer;
     let answered = false;
     let timer: NodeJS.Timeout | undefined;
+    let bytesSeen = bytesReadOf(this);
     const look = () => {
-      void serverIsWorking(this, Math.min(checkBoundMs, ms)).then((working) => {
+      const bytes = bytesReadOf(this);
+      if (bytes !== bytesSeen) {
+        bytesSeen = bytes;
+        timer = setTimeout(look, ms);
+        return;
+      }
+      void serverIsWorking(this, check.boundMs ?? defaultCheckBoundMs).then((working) => {
         if (answered || this.givenUp) return;
         if (working) {
+          bytesSeen = bytesReadOf(this);
           timer = setTimeout(look, ms);
           return;
         }
@@ -92,8 +105,9 @@ export function guardedClient(check: QueryCheck): typeof pg.Client {
 }
 
 /**
- * Whether the server answers on a new connection within `boundMs` and the client's session is
- * still running a statement there (`active` in pg_stat_activity: executing, or waiting for a lock).
+ * Whether the server may still be working on the client's statement: it refused a new connection
+ * with an error of its own (it is there, busy), or shows the session as anything but idle. False
+ * when it cannot be reached within `boundMs`, or shows the session idle or not at all.
  */
 async function serverIsWorking(client: pg.Client & { config: string | pg.ClientConfig | undefined }, boundMs: number): Promise<boolean> {
   const pid = (client as unknown as { processID?: number }).processID;
@@ -104,9 +118,12 @@ async function serverIsWorking(client: pg.Client & { config: string | pg.ClientC
   try {
     await probe.connect();
     const { rows } = await probe.query<{ state: string | null }>("select state from pg_stat_activity where pid = $1", [pid ?? -1]);
-    return rows[0]?.state === "active";
-  } catch {
-    return false;
+    const state = rows[0]?.state;
+    return rows.length > 0 && !(typeof state === "string" && state.startsWith("idle"));
+  } catch (e) {
+    // An error the server sent (a SQLSTATE: too many clients, a role's connection limit): it is
+    // there and busy. A network error or the bound: it is not reachable.
+    return sqlState(e) !== undefined;
   } finally {
     clearTimeout(late);
     streamOf(probe)?.destroy();
@@ -128,7 +145,7 @@ function cancelOnServer(client: pg.Client): void {
     con.once("connect", () => con.cancel(c.processID as number, c.secretKey as number));
     if (host.startsWith("/")) con.connect(`${host}/.s.PGSQL.${port}`);
     else con.connect(port, host);
-    setTimeout(() => con.stream.destroy(), checkBoundMs).unref();
+    setTimeout(() => con.stream.destroy(), defaultCheckBoundMs).unref();
   } catch {
     // Best effort: the connection is closed anyway.
   }
@@ -142,7 +159,18 @@ function cancelOnServer(client: pg.Client): void {
  */
 function endsSession(e: unknown): boolean {
   const severity = (e as { severity?: unknown } | null)?.severity;
-  return severity === "FATAL" || severity === "PANIC";
+  // The SQLSTATE too: the severity is in the server's language (lc_messages).
+  return severity === "FATAL" || severity === "PANIC" || sqlState(e)?.startsWith("57P") === true;
+}
+
+/** The SQLSTATE of an error the server sent, else undefined (a network error: ECONNREFUSED, EPIPE, a timeout). */
+function sqlState(e: unknown): string | undefined {
+  return e instanceof pg.DatabaseError ? e.code : undefined;
+}
+
+/** Bytes read on the client's socket so far. */
+function bytesReadOf(client: pg.Client): number {
+  return (streamOf(client) as { bytesRead?: number } | undefined)?.bytesRead ?? 0;
 }
 
 /** No more queries on this client (each fails with `e`), and pg-pool drops it when it is released (its own test: `_queryable`). */

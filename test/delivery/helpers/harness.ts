@@ -10,7 +10,7 @@ import type { RateLimiter } from "../../../src/delivery/limits/rate-limiter.js";
 import type { Notification } from "../../../src/delivery/model.js";
 import type { NotificationRequest } from "../../../src/delivery/request.js";
 import { type EmulatorHandle, type EmulatorOptions, startEmulator } from "../../../src/emulator/index.js";
-import { silentLogger } from "../../../src/log.js";
+import { type Logger, silentLogger } from "../../../src/log.js";
 import type { Store } from "../../../src/store/ports.js";
 
 /**
@@ -49,6 +49,8 @@ export interface HarnessOptions {
   connectorHttp?: Partial<HttpOptions>;
   /** The engine's clock (default the system clock). */
   clock?: Clock;
+  /** The engine's logger (default silent). */
+  logger?: Logger;
 }
 
 /**
@@ -97,7 +99,7 @@ export async function startHarness(store: Store, options: HarnessOptions = {}): 
     // A simulated clock that jumps days ahead is the store's time too (StoreClock on PostgreSQL
     // would pull it back to the server's); test/delivery/clock-skew.test.ts covers the database clock.
     storeTime: options.clock ? "clock" : undefined,
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
     config: { ...testDeliveryConfig, appId: emulator.appId, ...options.config },
   });
   if (options.start !== false) await engine.start();
