@@ -22,7 +22,7 @@ export function healthRoutes(store: Store, credentials?: () => CredentialState, 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
     // Bounded: a database that stopped answering without a reset would hold the probe as long
-    // as the query waits (queryTimeoutMs, 120 s), past any load balancer's probe timeout.
+    // as the query waits (a minute or more before the store gives it up), past any load balancer's probe timeout.
     const ready = await withinOr(store.ready(), readyBoundMs, "late" as const).catch(() => false);
     if (ready !== true)
       return c.json(
