@@ -165,7 +165,8 @@ it("a query is not given up while its answer is still arriving (a large result o
   const u = new URL(testPostgresUrl);
   u.hostname = "127.0.0.1";
   u.port = String(proxy.port);
-  const pool = new pg.Pool({ connectionString: u.toString(), Client: guardedClient({ ms: 500 }), max: 2 });
+  // A check after 1 s: the bytes come every 50 ms, so only an event-loop stall of a second could look like silence.
+  const pool = new pg.Pool({ connectionString: u.toString(), Client: guardedClient({ ms: 1_000 }), max: 2 });
   try {
     const client = await pool.connect();
     try {
