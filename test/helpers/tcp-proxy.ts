@@ -91,3 +91,11 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
   };
 }
+
+/** `url` (a database URL) with its host and port those of `proxy`. */
+export function viaProxy(url: string, proxy: TcpProxy): string {
+  const u = new URL(url);
+  u.hostname = "127.0.0.1";
+  u.port = String(proxy.port);
+  return u.toString();
+}

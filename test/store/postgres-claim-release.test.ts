@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, expect, it } from "vitest";
+import type { KyselyStore } from "../../src/store/kysely/store.js";
 import { openPostgresStore } from "../../src/store/postgres/open.js";
+import { eventually } from "../connector/helpers/servers.js";
 import { conversationRows } from "../helpers/rows.js";
 import { testPostgresUrl, withPostgres } from "../helpers/stores.js";
 
@@ -35,14 +37,6 @@ async function terminateBlocked(locker: pg.Client, prefix: string): Promise<numb
   }
 }
 
-async function until(check: () => Promise<boolean>, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("not given back in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function queues(id: string): Promise<unknown[]> {
   return withPostgres(
     async (c) =>
@@ -50,7 +44,7 @@ async function queues(id: string): Promise<unknown[]> {
   );
 }
 
-async function notificationOf(store: Awaited<ReturnType<typeof openPostgresStore>>, id: string, count: number, t0: number) {
+async function notificationOf(store: KyselyStore, id: string, count: number, t0: number) {
   const { notification } = await store.deliveries.createNotification(
     {
       id,
@@ -66,66 +60,71 @@ async function notificationOf(store: Awaited<ReturnType<typeof openPostgresStore
   return notification;
 }
 
-it("a claim that fails after claiming gives its rows back: the next claim takes them", async () => {
+/**
+ * A notification of `count` rows, and another session (`locker`) holding its row in a transaction:
+ * a claim started now claims its rows, then waits for that lock in its status update. `body` gets
+ * the claim's failure as it comes (it may come while the test ends the sessions).
+ */
+async function withClaimWaitingForLock(
+  id: string,
+  count: number,
+  body: (t: { store: KyselyStore; locker: pg.Client; id: string; t0: number; failed: Promise<Error | undefined> }) => Promise<void>,
+): Promise<void> {
   const store = await openPostgresStore(testPostgresUrl, { schema });
   const locker = new pg.Client({ connectionString: testPostgresUrl });
   await locker.connect();
   try {
     const t0 = Date.now();
-    const n = await notificationOf(store, "n_stranded", 3, t0);
+    const n = await notificationOf(store, id, count, t0);
     await locker.query("begin");
     await locker.query(`select id from "${schema}".notifications where id = $1 for update`, [n.id]);
-    // Its failure is taken as it comes (it may come while the test ends the sessions).
     const failed = store.deliveries.claim("w1", n.id, "t1", t0 + 1, 10).then(
       () => undefined,
       (e: Error) => e,
     );
-    expect(await terminateBlocked(locker, 'update "notifications"')).toBe(1);
-    expect((await failed)?.message).toMatch(/terminating connection/);
-    await locker.query("rollback");
-    const ready = [0, 1, 2].map(() => ({ queue: "ready", lease_owner: null }));
-    await until(async () => JSON.stringify(await queues(n.id)) === JSON.stringify(ready));
-    expect((await store.deliveries.claim("w1", n.id, "t1", t0 + 2, 10)).map((j) => j.seq)).toEqual([0, 1, 2]);
+    await body({ store, locker, id: n.id, t0, failed });
   } finally {
     await locker.end();
     await store.close();
   }
+}
+
+/** Once given back, the rows are ready again and the next claim takes them all. */
+async function expectGivenBack(store: KyselyStore, id: string, count: number, t0: number): Promise<void> {
+  const ready = JSON.stringify(Array.from({ length: count }, () => ({ queue: "ready", lease_owner: null })));
+  await eventually(
+    () => queues(id),
+    (q) => JSON.stringify(q) === ready,
+  );
+  expect((await store.deliveries.claim("w1", id, "t1", t0 + 2, 10)).map((j) => j.seq)).toEqual(Array.from({ length: count }, (_, i) => i));
+}
+
+it("a claim that fails after claiming gives its rows back: the next claim takes them", async () => {
+  await withClaimWaitingForLock("n_stranded", 3, async ({ store, locker, id, t0, failed }) => {
+    expect(await terminateBlocked(locker, 'update "notifications"')).toBe(1);
+    expect((await failed)?.message).toMatch(/terminating connection/);
+    await locker.query("rollback");
+    await expectGivenBack(store, id, 3, t0);
+  });
 }, 20_000);
 
 it("when the give-back fails too, it is tried again until it goes through; then a claim takes the rows", async () => {
-  const store = await openPostgresStore(testPostgresUrl, { schema });
-  const locker = new pg.Client({ connectionString: testPostgresUrl });
-  await locker.connect();
-  try {
-    const t0 = Date.now();
-    const n = await notificationOf(store, "n_stranded_twice", 2, t0);
-    await locker.query("begin");
-    await locker.query(`select id from "${schema}".notifications where id = $1 for update`, [n.id]);
-    // Its failure is taken as it comes (it may come while the test ends the sessions).
-    const failed = store.deliveries.claim("w1", n.id, "t1", t0 + 1, 10).then(
-      () => undefined,
-      (e: Error) => e,
-    );
+  await withClaimWaitingForLock("n_stranded_twice", 2, async ({ store, locker, id, t0, failed }) => {
     // Once its rows are claimed (committed), the other session locks them too: the give-back
     // right after the failure waits for them, and is ended as well.
     let claimed = 0;
     const end = Date.now() + 5_000;
     while (claimed < 2 && Date.now() < end) {
       claimed =
-        (await locker.query(`select seq from "${schema}".deliveries where notification_id = $1 and queue = 'claimed' for update`, [n.id]))
+        (await locker.query(`select seq from "${schema}".deliveries where notification_id = $1 and queue = 'claimed' for update`, [id]))
           .rowCount ?? 0;
     }
     expect(claimed).toBe(2);
     expect(await terminateBlocked(locker, 'update "notifications"')).toBe(1);
     expect(await terminateBlocked(locker, 'update "deliveries" set "queue"')).toBe(1);
     expect((await failed)?.message).toMatch(/terminating connection/);
-    expect(await queues(n.id)).toEqual([0, 1].map(() => ({ queue: "claimed", lease_owner: "w1" })));
+    expect(await queues(id)).toEqual([0, 1].map(() => ({ queue: "claimed", lease_owner: "w1" })));
     await locker.query("rollback");
-    const ready = [0, 1].map(() => ({ queue: "ready", lease_owner: null }));
-    await until(async () => JSON.stringify(await queues(n.id)) === JSON.stringify(ready));
-    expect((await store.deliveries.claim("w1", n.id, "t1", t0 + 2, 10)).map((j) => j.seq)).toEqual([0, 1]);
-  } finally {
-    await locker.end();
-    await store.close();
-  }
+    await expectGivenBack(store, id, 2, t0);
+  });
 }, 20_000);

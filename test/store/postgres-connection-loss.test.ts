@@ -2,10 +2,11 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, afterEach, beforeEach, expect, it } from "vitest";
 import { healthRoutes } from "../../src/server/health.js";
-import { guardedClient } from "../../src/store/postgres/guarded-client.js";
+import { guardedClient, type QueryCheck } from "../../src/store/postgres/guarded-client.js";
 import { openPostgresStore } from "../../src/store/postgres/open.js";
+import { until } from "../connector/helpers/servers.js";
 import { testPostgresUrl, withPostgres } from "../helpers/stores.js";
-import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
+import { startTcpProxy, type TcpProxy, viaProxy } from "../helpers/tcp-proxy.js";
 
 /**
  * The store's connections to PostgreSQL when the link breaks, through a proxy on loopback:
@@ -27,18 +28,24 @@ afterAll(async () => {
   });
 });
 
-function throughProxy(): string {
-  const u = new URL(testPostgresUrl);
-  u.hostname = "127.0.0.1";
-  u.port = String(proxy.port);
-  return u.toString();
-}
+const throughProxy = (): string => viaProxy(testPostgresUrl, proxy);
 
-async function until(check: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 5));
+/**
+ * A client of a pool of guarded clients (the store's connection class) on `url`, given to `body`
+ * and then released, the pool ended. Queries in the promise form, as Kysely sends them (pg-pool's
+ * own `pool.query` uses a callback, which is not checked).
+ */
+async function withGuardedClient(url: string, check: QueryCheck, body: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+  const pool = new pg.Pool({ connectionString: url, Client: guardedClient(check), max: 1 });
+  try {
+    const client = await pool.connect();
+    try {
+      await body(client);
+    } finally {
+      client.release();
+    }
+  } finally {
+    await pool.end();
   }
 }
 
@@ -86,22 +93,12 @@ it("a query whose server stopped answering is given up after queryCheckMs and on
 }, 20_000);
 
 it("a long statement the server is running is left to finish: the check finds it at work", async () => {
-  const check = { ms: 300 };
-  const pool = new pg.Pool({ connectionString: testPostgresUrl, Client: guardedClient(check), max: 2 });
-  try {
-    // The promise form, as Kysely calls it (pool.query uses a callback, which is not checked).
-    const client = await pool.connect();
-    try {
-      const started = Date.now();
-      const { rows } = await client.query("select pg_sleep(1.5), 42 as answer");
-      expect(rows[0].answer).toBe(42);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
-    } finally {
-      client.release();
-    }
-  } finally {
-    await pool.end();
-  }
+  await withGuardedClient(testPostgresUrl, { ms: 300 }, async (client) => {
+    const started = Date.now();
+    const { rows } = await client.query("select pg_sleep(1.5), 42 as answer");
+    expect(rows[0].answer).toBe(42);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+  });
 });
 
 it("/readyz answers 503 within its bound while the database does not answer, and 200 once it does", async () => {
@@ -132,10 +129,7 @@ it("/readyz answers 503 within its bound while the database does not answer, and
 }, 20_000);
 
 it("after a query is given up, the client's later queries (a transaction's ROLLBACK) fail with the same error, not pg's 'not queryable'", async () => {
-  const u = new URL(testPostgresUrl);
-  u.hostname = "127.0.0.1";
-  u.port = String(proxy.port);
-  const pool = new pg.Pool({ connectionString: u.toString(), Client: guardedClient({ ms: 300, boundMs: 500 }), max: 2 });
+  const pool = new pg.Pool({ connectionString: throughProxy(), Client: guardedClient({ ms: 300, boundMs: 500 }), max: 2 });
   try {
     const client = await pool.connect();
     await client.query("begin");
@@ -162,24 +156,13 @@ it("after a query is given up, the client's later queries (a transaction's ROLLB
 });
 
 it("a query is not given up while its answer is still arriving (a large result on a slow link)", async () => {
-  const u = new URL(testPostgresUrl);
-  u.hostname = "127.0.0.1";
-  u.port = String(proxy.port);
   // A check after 1 s: the bytes come every 50 ms, so only an event-loop stall of a second could look like silence.
-  const pool = new pg.Pool({ connectionString: u.toString(), Client: guardedClient({ ms: 1_000 }), max: 2 });
-  try {
-    const client = await pool.connect();
-    try {
-      proxy.throttle(1_000_000);
-      // About 3 MB at 1 MB/s: the server is done (idle) long before the answer is read.
-      const { rows } = await client.query("select length(repeat('x', 3000000)) as n, repeat('x', 3000000) as big");
-      expect(rows[0].n).toBe(3_000_000);
-    } finally {
-      client.release();
-    }
-  } finally {
-    await pool.end();
-  }
+  await withGuardedClient(throughProxy(), { ms: 1_000 }, async (client) => {
+    proxy.throttle(1_000_000);
+    // About 3 MB at 1 MB/s: the server is done (idle) long before the answer is read.
+    const { rows } = await client.query("select length(repeat('x', 3000000)) as n, repeat('x', 3000000) as big");
+    expect(rows[0].n).toBe(3_000_000);
+  });
 }, 20_000);
 
 it("a server that refuses the check's connection (a role's connection limit) is busy, not gone: the query goes on", async () => {
@@ -189,17 +172,12 @@ it("a server that refuses the check's connection (a role's connection limit) is 
   });
   const u = new URL(testPostgresUrl);
   u.username = role;
-  const pool = new pg.Pool({ connectionString: u.toString(), Client: guardedClient({ ms: 300 }), max: 1 });
   try {
-    const client = await pool.connect();
-    try {
+    await withGuardedClient(u.toString(), { ms: 300 }, async (client) => {
       const { rows } = await client.query("select pg_sleep(1.2), 7 as seven");
       expect(rows[0].seven).toBe(7);
-    } finally {
-      client.release();
-    }
+    });
   } finally {
-    await pool.end();
     await withPostgres((c) => c.query(`drop role if exists ${role}`));
   }
 });

@@ -4,7 +4,7 @@ import pg from "pg";
  * How long a query may wait for its answer before Herald checks that the server is still working
  * on it, in milliseconds, by default. A long statement the server is running (a recall of millions
  * of rows) is left alone; a query whose server or link went away is given up after this plus one
- * check (`checkBoundMs`), instead of the ~15 minutes Linux keeps retransmitting.
+ * check (`QueryCheck.boundMs`), instead of the ~15 minutes Linux keeps retransmitting.
  */
 export const defaultQueryCheckMs = 60_000;
 /** The longest a check may take (connecting included), in milliseconds, by default. */
@@ -170,7 +170,7 @@ function sqlState(e: unknown): string | undefined {
 
 /** Bytes read on the client's socket so far. */
 function bytesReadOf(client: pg.Client): number {
-  return (streamOf(client) as { bytesRead?: number } | undefined)?.bytesRead ?? 0;
+  return streamOf(client)?.bytesRead ?? 0;
 }
 
 /** No more queries on this client (each fails with `e`), and pg-pool drops it when it is released (its own test: `_queryable`). */
@@ -183,7 +183,8 @@ function endSession(client: pg.Client & { givenUp: Error | undefined }, e: Error
 function ignore(): void {}
 
 /** The client's socket (pg keeps it on its connection). */
-function streamOf(client: pg.Client): { destroy(): void; on?(event: string, f: () => void): unknown } | undefined {
-  return (client as unknown as { connection?: { stream?: { destroy(): void; on?(event: string, f: () => void): unknown } } }).connection
-    ?.stream;
+function streamOf(client: pg.Client): Socket | undefined {
+  return (client as unknown as { connection?: { stream?: Socket } }).connection?.stream;
 }
+
+type Socket = { destroy(): void; readonly bytesRead?: number };
