@@ -66,19 +66,30 @@ forEachStore((stores) => {
     return notification;
   }
 
-  /** The directory, noting each page it answers ("id" or "seq" walk) and running `afterPage(k)` after the k-th. */
+  /**
+   * The directory, noting each page it answers ("id" or "seq" walk) and running `afterPage(k)` after
+   * the k-th. A window of the walk by id (whose rows the store writes itself) is noted as the page
+   * `personalPageById` reads for the same arguments, after checking that they are the same chats.
+   */
   function watched(pages: [string, string[]][], afterPage?: (k: number) => Promise<void>): RecipientDirectory {
     const r = store.recipients;
     return new Proxy(r, {
       get(target, key, receiver) {
         const value = Reflect.get(target, key, receiver);
         if (typeof value !== "function") return value;
-        if (key !== "personalPage" && key !== "personalPageById") return value.bind(target);
+        if (key !== "personalPage" && key !== "personalPageById" && key !== "personalWindow") return value.bind(target);
         return async (...args: unknown[]) => {
-          const page = (await value.apply(target, args)) as Awaited<ReturnType<RecipientDirectory["personalPage"]>>;
-          pages.push([key === "personalPage" ? "seq" : "id", page.items.map((x) => x.conversationId)]);
+          const answer = await value.apply(target, args);
+          let ids: string[];
+          if (key === "personalWindow") {
+            const w = answer as Awaited<ReturnType<RecipientDirectory["personalWindow"]>>;
+            const page = await target.personalPageById(...(args as Parameters<RecipientDirectory["personalPageById"]>));
+            expect({ count: w.count, last: w.window?.last }).toEqual({ count: page.items.length, last: page.last });
+            ids = page.items.map((x) => x.conversationId);
+          } else ids = (answer as Awaited<ReturnType<RecipientDirectory["personalPage"]>>).items.map((x) => x.conversationId);
+          pages.push([key === "personalPage" ? "seq" : "id", ids]);
           await afterPage?.(pages.length);
-          return page;
+          return answer;
         };
       },
     });

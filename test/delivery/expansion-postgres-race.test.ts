@@ -62,7 +62,8 @@ it("a chat whose insert commits after the walk by id passed its id gets its row"
     get(target, key, receiver) {
       const value = Reflect.get(target, key, receiver);
       if (typeof value !== "function") return value;
-      if (key !== "personalPageById") return value.bind(target);
+      // The walk by id's pages, or its windows whose rows the store writes itself.
+      if (key !== "personalPageById" && key !== "personalWindow") return value.bind(target);
       return async (...args: unknown[]) => {
         const page = await value.apply(target, args);
         if (++k === 1) await c1.query("commit"); // the in-flight upsert commits after the first page

@@ -1,7 +1,19 @@
 import Database from "better-sqlite3";
+import {
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+} from "kysely";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ConversationStatus } from "../../src/domain/conversation.js";
+import { insertWindowRowsQuery, nextWindowQuery } from "../../src/store/kysely/chat-window.js";
+import type { AllTables } from "../../src/store/kysely/delivery-schema.js";
 import { compareCodePoints, type KyselyRecipientDirectory, personalStatuses } from "../../src/store/kysely/recipients.js";
 import type { Store } from "../../src/store/ports.js";
 import { createStoreFactory, storeBackends } from "../helpers/stores.js";
@@ -60,12 +72,22 @@ describe.each(storeBackends)("personalPage on %s", (backend) => {
     return expected.sort(compareCodePoints);
   }
 
-  /** Every page of `tenant`'s chats stored up to `upTo`, `size` at a time, by id. */
+  /**
+   * Every page of `tenant`'s chats stored up to `upTo`, `size` at a time, by id. Each page is also
+   * asked as a window (`personalWindow`, whose rows the store writes itself): the same size and
+   * end, and its blocked chats to decide in code (these users have no preferences).
+   */
   async function walk(store: Store, tenant: string | undefined, size: number, upTo = Number.MAX_SAFE_INTEGER): Promise<string[]> {
     const seen: string[] = [];
     let after: string | undefined;
     for (let guard = 0; guard < 500; guard++) {
       const page = await store.recipients.personalPageById(tenant, after, upTo, size);
+      const window = await store.recipients.personalWindow(tenant, after, upTo, size);
+      expect({ count: window.count, last: window.window?.last, decide: window.decide }).toEqual({
+        count: page.items.length,
+        last: page.last,
+        decide: page.items.filter((r) => r.status === "blocked"),
+      });
       expect(page.items.length).toBeLessThanOrEqual(size);
       seen.push(...page.items.map((r) => r.conversationId));
       if (page.items.length < size) break;
@@ -209,7 +231,52 @@ describe.each(storeBackends)("personalPage on %s", (backend) => {
       }
     }
   });
+
+  it("a window of the walk by id (its size, its rows written by the database) walks the indexes in order", async () => {
+    await open();
+    const db = compileOnly(backend);
+    for (const tenantId of [undefined, "tenant-p1"]) {
+      const window = { tenantId, afterId: "a:5", last: "a:9", upTo: 1_000 };
+      for (const query of [
+        nextWindowQuery(db, backend, window, 500),
+        insertWindowRowsQuery(db, backend, "n_plan", 0, window, Date.parse("2026-12-01T00:00:00Z"), Date.parse("2026-12-01T00:00:00Z")),
+      ]) {
+        const { sql, parameters } = query.compile();
+        const plan = await explain(factory.databaseUrl, factory.options.schema, sql, parameters);
+        // Each status walks its index (`conversations_status_id` or `conversations_tenant_status_id`).
+        expect(plan, plan).toMatch(
+          backend === "sqlite"
+            ? /USING (COVERING )?INDEX conversations_(tenant_)?status_id/
+            : /Index (Only )?Scan using conversations_(tenant_)?status_id/,
+        );
+        // No sort of what is left of the table. PostgreSQL merges the two LIMITed walks as they come
+        // (Merge Append) and numbers the rows in the index's order. SQLite merges them too, after
+        // sorting each walk's answer again (`SCAN a` / `SCAN b`: at most a page, the LIMIT's).
+        if (backend === "sqlite") {
+          const lines = plan.split("\n");
+          const sorted = lines.flatMap((line, i) => (line.includes("TEMP B-TREE") ? [lines[i - 1]] : []));
+          expect(
+            sorted.every((line) => line === "SCAN a" || line === "SCAN b"),
+            plan,
+          ).toBe(true);
+        } else expect(plan, plan).not.toMatch(/(^|->)\s*(Incremental )?Sort\s+\(/m);
+      }
+    }
+  });
 });
+
+/** A Kysely that only compiles, in the back end's SQL. */
+function compileOnly(backend: string): Kysely<AllTables> {
+  const postgres = backend === "postgres";
+  return new Kysely<AllTables>({
+    dialect: {
+      createAdapter: () => (postgres ? new PostgresAdapter() : new SqliteAdapter()),
+      createDriver: () => new DummyDriver(),
+      createIntrospector: (db) => (postgres ? new PostgresIntrospector(db) : new SqliteIntrospector(db)),
+      createQueryCompiler: () => (postgres ? new PostgresQueryCompiler() : new SqliteQueryCompiler()),
+    },
+  });
+}
 
 /** The query plan as text: SQLite's EXPLAIN QUERY PLAN, or PostgreSQL's EXPLAIN with sequential scans priced out (a tiny table would be scanned whole). */
 async function explain(databaseUrl: string, schema: string | undefined, sql: string, parameters: readonly unknown[]): Promise<string> {

@@ -8,7 +8,7 @@ import type { TeamReach } from "../install/team-reach.js";
 import type { RateLimiter } from "../limits/index.js";
 import type { NewDelivery, Notification } from "../model.js";
 import type { Policies } from "../policies.js";
-import type { DeliveryStore, RecipientDirectory, StoredRecipient } from "../store/port.js";
+import type { ChatWindow, DeliveryStore, RecipientDirectory, StoredRecipient } from "../store/port.js";
 import { type BlockedRetry, claimRetries, withRetry } from "./blocked-retry.js";
 import type { DirectoryGraph } from "./directory-graph.js";
 import { expandDirectory, expandGroups } from "./graph-stream.js";
@@ -107,9 +107,11 @@ export async function append(
   cursor: ExpansionCursor,
   done: boolean,
   deps: ExpansionDeps,
+  /** A window of the walk by id whose other active chats the store writes itself (`DeliveryStore.appendDeliveries`). */
+  window?: ChatWindow,
 ): Promise<boolean> {
   const placed = deps.placeRows && rows.length > 0 ? await deps.placeRows(n, rows) : rows;
-  const r = await deps.store.appendDeliveries(n.id, deps.owner, placed, { cursor, done }, deps.clock.now());
+  const r = await deps.store.appendDeliveries(n.id, deps.owner, placed, { cursor, done }, deps.clock.now(), window);
   if (r.tenants.length > 0) deps.announce(n.id, r.tenants);
   return r.accepted;
 }
@@ -131,15 +133,19 @@ async function expandAll(
     if (deps.signal.aborted) return false;
     let items: StoredRecipient[];
     let next: AllCursor;
-    if (at.upTo !== undefined) {
+    let window: ChatWindow | undefined;
+    if (at.upTo !== undefined && n.schedule === undefined) {
+      // The store writes the window's rows itself (chat-window.ts); only the chats that need a
+      // decision in code cross over. A local-time schedule places each row by its user's zone:
+      // that notification reads its pages, below.
+      const w = await deps.directory.personalWindow(tenantId, at.afterId, at.upTo, size);
+      items = w.decide;
+      window = w.window;
+      next = nextById(at.upTo, w.count, size, w.window?.last);
+    } else if (at.upTo !== undefined) {
       const page = await deps.directory.personalPageById(tenantId, at.afterId, at.upTo, size);
       items = page.items;
-      // The walk by id ends with a short page; the chats stored since follow by seq, from a little
-      // before `upTo` (see `seqOverlap`).
-      next =
-        items.length < size
-          ? { kind: "all", after: Math.max(0, at.upTo - seqOverlap) }
-          : { kind: "all", upTo: at.upTo, afterId: page.last };
+      next = nextById(at.upTo, page.items.length, size, page.last);
     } else {
       const page = await deps.directory.personalPage(tenantId, at.after, size);
       items = page.items;
@@ -152,10 +158,15 @@ async function expandAll(
       .filter((r) => r.status !== "blocked" || claimed.has(r.conversationId))
       .map((r) => conversationRow(withRetry(r, claimed) ?? r, n.category));
     const cursor: ExpansionCursor = done && more ? { ...next, directory: true } : next;
-    if (!(await append(n, rows, cursor, done && !more, deps))) return false;
+    if (!(await append(n, rows, cursor, done && !more, deps, window))) return false;
     if (done) return true;
     at = next;
   }
+}
+
+/** After a page of the walk by id: its next page, or when it was short, the walk by seq of the chats stored since (from a little before `upTo`, see `seqOverlap`). */
+function nextById(upTo: number, count: number, size: number, last: string | undefined): AllCursor {
+  return count < size ? { kind: "all", after: Math.max(0, upTo - seqOverlap) } : { kind: "all", upTo, afterId: last };
 }
 
 /**

@@ -60,6 +60,11 @@ export interface DeliveryStore {
    * `done` ends the expansion. Returns the rows inserted and the tenants they belong to;
    * `accepted` is false (nothing written) when the notification was recalled or its expansion
    * is no longer `owner`'s: the expansion must stop.
+   *
+   * With `window`, the page is a window of the `all` audience's walk by id: after `rows` (its
+   * chats whose rows were built in code), the store writes a `pending` row for each of the
+   * window's other active chats itself, as `conversationRow` would for a chat whose user has no
+   * preferences (`RecipientDirectory.personalWindow`).
    */
   appendDeliveries(
     notificationId: string,
@@ -67,6 +72,7 @@ export interface DeliveryStore {
     rows: readonly NewDelivery[],
     progress: { cursor: unknown; done: boolean },
     now: number,
+    window?: ChatWindow,
   ): Promise<{ inserted: number; tenants: string[]; accepted: boolean }>;
 
   /**
@@ -329,6 +335,19 @@ export interface RecipientDirectory {
     upTo: number,
     limit: number,
   ): Promise<{ items: StoredRecipient[]; last?: string | undefined }>;
+  /**
+   * The next window of the walk by id, for a store that writes its rows itself
+   * (`DeliveryStore.appendDeliveries` with a window): the first `limit` active and blocked chats
+   * after `afterId` in id order, as `personalPageById` would read them. Returns how many there
+   * are, the window (none when it is empty), and the window's chats whose rows need a decision in
+   * code: the blocked ones and those whose user has preferences (read in the same snapshot).
+   */
+  personalWindow(
+    tenantId: string | undefined,
+    afterId: string | undefined,
+    upTo: number,
+    limit: number,
+  ): Promise<{ count: number; window?: ChatWindow | undefined; decide: StoredRecipient[] }>;
   /** The highest `seq` of the stored conversations (0 when there is none): where a walk by id ends and the walk by seq of later chats begins. */
   lastSeq(): Promise<number>;
   /** Preferences of users (Teams ids) of one tenant; keyed by user id. */
@@ -351,6 +370,14 @@ export interface RecipientDirectory {
 }
 
 /** A stored conversation as expansion sees it. */
+/** A window of the `all` audience's walk by id: the messageable 1:1 chats with ids in `(afterId, last]` (code points), stored up to `upTo`. */
+export interface ChatWindow {
+  tenantId?: string | undefined;
+  afterId?: string | undefined;
+  last: string;
+  upTo: number;
+}
+
 export interface StoredRecipient {
   conversationId: string;
   kind: string;

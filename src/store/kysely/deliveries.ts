@@ -15,6 +15,7 @@ import type {
 } from "../../delivery/model.js";
 import type {
   ActiveNotification,
+  ChatWindow,
   DeliveryStore,
   EditOutcome,
   NewNotification,
@@ -111,8 +112,9 @@ export class KyselyDeliveryStore implements DeliveryStore {
     rows: readonly NewDelivery[],
     progress: { cursor: unknown; done: boolean },
     now: number,
+    window?: ChatWindow,
   ): Promise<{ inserted: number; tenants: string[]; accepted: boolean }> {
-    return create.appendDeliveries(this.db, this.backend.dialect, notificationId, owner, rows, progress, now);
+    return create.appendDeliveries(this.db, this.backend.dialect, notificationId, owner, rows, progress, now, window);
   }
 
   async claim(owner: string, notificationId: string, tenantId: string, now: number, limit: number): Promise<Job[]> {

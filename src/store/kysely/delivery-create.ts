@@ -1,7 +1,8 @@
 import type { Kysely } from "kysely";
 import type { NewDelivery, Notification } from "../../delivery/model.js";
-import type { NewNotification } from "../../delivery/store/port.js";
+import type { ChatWindow, NewNotification } from "../../delivery/store/port.js";
 import type { StoreDialect } from "./backend.js";
+import { insertWindowRows } from "./chat-window.js";
 import { countStatuses, newDeliveryRow, rowToNotification } from "./delivery-rows.js";
 import type { AllTables } from "./delivery-schema.js";
 import { addToCounters, chunk, insertDeliveries, lockNotifications } from "./delivery-sql.js";
@@ -97,8 +98,9 @@ export async function createNotification(
 }
 
 /**
- * One page of a streaming expansion: rows (duplicates of existing recipients skipped), counters,
- * the cursor and the done flag, in one transaction. Writes nothing when the notification was
+ * One page of a streaming expansion: rows (duplicates of existing recipients skipped), then with
+ * `window` the rows of its other active chats (chat-window.ts), counters, the cursor and the done
+ * flag, in one transaction. Writes nothing when the notification was
  * recalled or its expansion is no longer `owner`'s.
  */
 export async function appendDeliveries(
@@ -109,6 +111,7 @@ export async function appendDeliveries(
   rows: readonly NewDelivery[],
   progress: { cursor: unknown; done: boolean },
   now: number,
+  window?: ChatWindow,
 ): Promise<{ inserted: number; tenants: string[]; accepted: boolean }> {
   return db.transaction().execute(async (trx) => {
     await lockNotifications(trx, dialect, [notificationId]);
@@ -132,6 +135,15 @@ export async function appendDeliveries(
         part.map((d) => newDeliveryRow(notificationId, seq++, d, dueAt, now)),
       );
       for (const r of got) inserted.push(r);
+    }
+    if (window) {
+      // The window's other active chats, built by the database (chat-window.ts); its seqs may skip
+      // the recipients it found already written, so the next page starts after the highest.
+      const got = await insertWindowRows(trx, dialect, notificationId, seq, window, dueAt, now);
+      for (const r of got) {
+        inserted.push(r);
+        seq = Math.max(seq, Number(r.seq) + 1);
+      }
     }
     const delta = { ...countStatuses(inserted.map((r) => r.status)) };
     const tenants = [...new Set(inserted.map((r) => r.tenant_id))];

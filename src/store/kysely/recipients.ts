@@ -1,6 +1,7 @@
-import { type Kysely, sql } from "kysely";
-import type { KnownTeamMember, RecipientDirectory, StoredRecipient, TeamHome } from "../../delivery/store/port.js";
+import type { Kysely } from "kysely";
+import type { ChatWindow, KnownTeamMember, RecipientDirectory, StoredRecipient, TeamHome } from "../../delivery/store/port.js";
 import type { StoreDialect } from "./backend.js";
+import { idInCodePoints, nextWindow, personalChatsById } from "./chat-window.js";
 import type { AllTables } from "./delivery-schema.js";
 import { chunk } from "./delivery-sql.js";
 
@@ -269,13 +270,34 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
     atMost?: string | undefined,
     db: Kysely<AllTables> = this.db,
   ) {
-    const id = this.dialect === "postgres" ? sql<string>`c.id collate "C"` : sql<string>`c.id`;
-    return this.personal(status, tenantId, db)
-      .where("c.seq", "<=", upTo)
-      .$if(afterId !== undefined, (q) => q.where(id, ">", afterId ?? ""))
-      .$if(atMost !== undefined, (q) => q.where(id, "<=", atMost ?? ""))
-      .orderBy(id)
+    return this.base(db)
+      .where(personalChatsById(this.dialect, status, { tenantId, afterId, upTo, atMost }))
+      .orderBy(idInCodePoints(this.dialect))
       .limit(limit);
+  }
+
+  /**
+   * The next window of the walk by id (chat-window.ts): its size and end, and, in the same
+   * snapshot, its chats whose rows are decided in code: the blocked ones (few), and the active
+   * ones whose user has a preferences row (the walk reads each active chat's preferences by key,
+   * as the pages do, but returns only those).
+   */
+  async personalWindow(
+    tenantId: string | undefined,
+    afterId: string | undefined,
+    upTo: number,
+    limit: number,
+  ): Promise<{ count: number; window?: ChatWindow | undefined; decide: StoredRecipient[] }> {
+    return this.snapshot(async (db) => {
+      const { count, last } = await nextWindow(db, this.dialect, { tenantId, afterId, upTo }, limit);
+      if (last === undefined) return { count, decide: [] };
+      const blocked = await this.personalPageByIdQuery("blocked", tenantId, afterId, upTo, limit, last, db).execute();
+      const preferring = await this.personalPageByIdQuery("active", tenantId, afterId, upTo, limit, last, db)
+        .where("p.user_id", "is not", null)
+        .execute();
+      const decide = [...blocked, ...preferring].sort((a, b) => compareCodePoints(a.id, b.id)).map(toRecipient);
+      return { count, window: { tenantId, afterId, last, upTo }, decide };
+    });
   }
 
   async lastSeq(): Promise<number> {

@@ -1,0 +1,182 @@
+import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql } from "kysely";
+import type { ChatWindow } from "../../delivery/store/port.js";
+import type { StoreDialect } from "./backend.js";
+import type { AllTables } from "./delivery-schema.js";
+
+/**
+ * The walk by id of an `all` audience (src/delivery/audience/stream.ts) in windows the store
+ * writes itself: a window is the messageable 1:1 chats whose id is in `(afterId, last]`, stored
+ * up to `seq` `upTo`. The rows of its active chats are built by the database in one
+ * `INSERT … SELECT` (`insertWindowRows`), so that a broadcast's rows never cross into
+ * JavaScript and back: read as objects, mapped, and bound as 31 parameters each, they cost about
+ * as much as sending them (the expansion's page, 500 chats, measured in bench/expansion.js).
+ * The few chats whose row needs a decision in code (blocked ones, to be tried again or skipped;
+ * users with preferences, who may have opted out) are read and built as before, and written
+ * first: the `INSERT … SELECT` then skips them by their recipient keys.
+ *
+ * Ids are compared in code point order, as in the walk by pages (`personalPageById`): SQLite's
+ * BINARY collation, PostgreSQL's `COLLATE "C"`, both indexed (022_personal_id_order).
+ */
+
+/** Audiences are Teams conversations with a tenant (recipients.ts says why). */
+const teamsChannelId = "msteams";
+
+/** A chat's id in code point order. */
+export const idInCodePoints = (dialect: StoreDialect): RawBuilder<string> =>
+  dialect === "postgres" ? sql<string>`c.id collate "C"` : sql<string>`c.id`;
+
+/**
+ * The stored 1:1 chats of one status that a broadcast may message, of one tenant or of all, stored
+ * up to `upTo`, with ids after `afterId` and up to `atMost` when given (a condition on `c`, the
+ * conversations): the walk by id's chats (`personalPageById`) and a window's
+ * (`insertWindowRows`), written once.
+ */
+export function personalChatsById(
+  dialect: StoreDialect,
+  status: "active" | "blocked",
+  w: { tenantId?: string | undefined; afterId?: string | undefined; upTo: number; atMost?: string | undefined },
+): RawBuilder<SqlBool> {
+  const id = idInCodePoints(dialect);
+  const parts = [
+    sql`c.kind = ${"personal"}`,
+    sql`c.status = ${status}`,
+    sql`c.channel_id = ${teamsChannelId}`,
+    sql`c.tenant_id <> ${""}`,
+    sql`c.seq <= ${w.upTo}`,
+  ];
+  if (w.tenantId !== undefined) parts.push(sql`c.tenant_id = ${w.tenantId}`);
+  if (w.afterId !== undefined) parts.push(sql`${id} > ${w.afterId}`);
+  if (w.atMost !== undefined) parts.push(sql`${id} <= ${w.atMost}`);
+  return sql<SqlBool>`(${sql.join(parts, sql` and `)})`;
+}
+
+/**
+ * How many chats the next window holds and the id it ends at: the first `limit` active and
+ * blocked chats after `afterId`, in id order, as the walk by pages reads them (one keyset query
+ * per status, each walking its index, merged; nothing crosses into JavaScript but the answer).
+ */
+export async function nextWindow(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  w: { tenantId?: string | undefined; afterId?: string | undefined; upTo: number },
+  limit: number,
+): Promise<{ count: number; last?: string | undefined }> {
+  const row = await nextWindowQuery(db, dialect, w, limit).executeTakeFirst();
+  return { count: Number(row?.count ?? 0), last: row?.last ?? undefined };
+}
+
+/** `nextWindow`'s query (exposed for the query-plan test). */
+export function nextWindowQuery(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  w: { tenantId?: string | undefined; afterId?: string | undefined; upTo: number },
+  limit: number,
+) {
+  const ids = (status: "active" | "blocked") =>
+    db
+      .selectFrom("conversations as c")
+      .where(personalChatsById(dialect, status, w))
+      .select(idInCodePoints(dialect).as("id"))
+      .orderBy(idInCodePoints(dialect))
+      .limit(limit);
+  const merged = db
+    .selectFrom(ids("active").as("a"))
+    .select("a.id")
+    .unionAll(db.selectFrom(ids("blocked").as("b")).select("b.id"))
+    .orderBy("id")
+    .limit(limit);
+  return db
+    .selectFrom(merged.as("w"))
+    .select((eb) => [eb.fn.countAll<number | string>().as("count"), eb.fn.max<string | null>("w.id").as("last")]);
+}
+
+/**
+ * Write the rows of a window's active chats, as `conversationRow` (src/delivery/audience/rows.ts)
+ * builds them for a chat without preferences: `pending`, keyed `conv:<id>`, with the user's ids,
+ * locale and time zone when the chat names its user. Seqs from `firstSeq` in id order; recipients
+ * the notification already has are skipped (their rows, built in code, were written first).
+ * Returns the status, tenant and seq of each row written.
+ */
+export async function insertWindowRows(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  notificationId: string,
+  firstSeq: number,
+  w: ChatWindow,
+  dueAt: number,
+  now: number,
+): Promise<{ status: string; tenant_id: string; seq: number | string }[]> {
+  return await insertWindowRowsQuery(db, dialect, notificationId, firstSeq, w, dueAt, now).execute();
+}
+
+/** `insertWindowRows`'s statement (exposed for the query-plan test). */
+export function insertWindowRowsQuery(
+  db: Kysely<AllTables>,
+  dialect: StoreDialect,
+  notificationId: string,
+  firstSeq: number,
+  w: ChatWindow,
+  dueAt: number,
+  now: number,
+) {
+  const time = (ms: number): RawBuilder<string> => {
+    const iso = new Date(ms).toISOString();
+    return dialect === "postgres" ? sql<string>`cast(${iso} as timestamptz)` : sql<string>`${iso}`;
+  };
+  /** A field of the chat's user: none when the chat names no user (as `userOf` in rows.ts). */
+  const ofUser = (column: string): RawBuilder<string | null> =>
+    sql`case when c.user_id is null and c.user_name is null then null else ${sql.ref(column)} end`;
+  const chats = db
+    .selectFrom("conversations as c")
+    .where(personalChatsById(dialect, "active", { tenantId: w.tenantId, afterId: w.afterId, upTo: w.upTo, atMost: w.last }))
+    .select([
+      sql<string>`${notificationId}`.as("notification_id"),
+      sql<number>`cast(${firstSeq - 1} as bigint) + row_number() over (order by ${idInCodePoints(dialect)})`.as("seq"),
+      sql<string>`'conv:' || c.id`.as("recipient_key"),
+      sql.lit("conversation").as("kind"),
+      "c.tenant_id",
+      "c.id as conversation_id",
+      "c.service_url",
+      "c.user_id",
+      "c.user_name",
+      ofUser("c.user_aad_object_id").as("user_aad_object_id"),
+      ofUser("c.locale").as("locale"),
+      sql.lit("pending").as("status"),
+      sql.lit("send").as("op"),
+      sql.lit("ready").as("queue"),
+      sql<number>`cast(${dueAt} as bigint)`.as("due_at"),
+      sql.lit(0).as("attempts"),
+      time(now).as("updated_at"),
+      time(dueAt).as("not_before"),
+      ofUser("c.timezone").as("timezone"),
+    ])
+    // In id order, as the walk by pages wrote them: the indexes keyed by conversation id are appended to.
+    .orderBy(idInCodePoints(dialect));
+  const columns = [
+    "notification_id",
+    "seq",
+    "recipient_key",
+    "kind",
+    "tenant_id",
+    "conversation_id",
+    "service_url",
+    "user_id",
+    "user_name",
+    "user_aad_object_id",
+    "locale",
+    "status",
+    "op",
+    "queue",
+    "due_at",
+    "attempts",
+    "updated_at",
+    "not_before",
+    "timezone",
+  ] as const;
+  return db
+    .insertInto("deliveries")
+    .columns(columns)
+    .expression(chats as unknown as Expression<never>)
+    .onConflict((oc) => oc.columns(["notification_id", "recipient_key"]).doNothing())
+    .returning(["status", "tenant_id", "seq"]);
+}

@@ -1,0 +1,170 @@
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { type ExpansionDeps, runExpansion } from "../../src/delivery/audience/stream.js";
+import { defaultDeliveryConfig } from "../../src/delivery/config.js";
+import type { Notification } from "../../src/delivery/model.js";
+import type { Store } from "../../src/store/ports.js";
+import { forEachStore, rawRows, type StoreFactory, withPostgres } from "../helpers/stores.js";
+
+/**
+ * The walk by id of an `all` audience writes its windows' rows in the database
+ * (src/store/kysely/chat-window.ts): a row the database builds must be the row the code builds
+ * (`conversationRow`, `newDeliveryRow`) for the same chat, column for column. Two notifications
+ * expand the same chats: one through the windows, one through the pages (a notification with a
+ * local-time schedule reads pages; its placement is left out here, so the rows are comparable).
+ * The chats cover what the rows depend on: a user with and without a name, locale or time zone,
+ * a chat naming no user, opt-outs of everything and of the category in another letter case, a
+ * user who opted back in, blocked chats due and not due for a retry, an uninstalled chat, a
+ * channel, another tenant, ids a collation would order otherwise. Every column of every row is
+ * compared, and the notifications' counters and tenants.
+ */
+forEachStore((stores) => {
+  let store: Store;
+  const t0 = Date.parse("2026-12-01T09:00:00.000Z");
+  const now = t0 + 3 * 86_400_000;
+  const tenantId = "tenant-window";
+
+  beforeAll(async () => {
+    store = await stores.open();
+    const base = { kind: "personal" as const, serviceUrl: "http://127.0.0.1:1/", channelId: "msteams", bot: { id: "28:bot" } };
+    for (let i = 0; i < 40; i++) {
+      const id = i % 5 === 0 ? `A:win-${i}` : i % 5 === 1 ? `é:win-${i}` : `a:win-${String(i).padStart(2, "0")}`;
+      await store.conversations.upsert({
+        ...base,
+        id,
+        tenantId: i === 39 ? "tenant-other" : tenantId,
+        // Chat 24 names no user (but has a locale and a time zone); chat 4 a user without a name.
+        user: i === 24 ? undefined : i === 4 ? { id: `29:u-${i}` } : { id: `29:u-${i}`, name: `User ${i}`, aadObjectId: `aad-${i}` },
+        locale: i % 3 === 0 ? "fr-FR" : undefined,
+        timezone: i % 4 === 0 ? "Europe/Paris" : undefined,
+        at: new Date(t0 + i * 1000).toISOString(),
+        status: i === 7 || i === 8 ? "blocked" : i === 9 ? "uninstalled" : "active",
+      });
+    }
+    await store.conversations.upsert({
+      ...base,
+      id: "19:channel@thread.tacv2",
+      kind: "channel",
+      tenantId,
+      team: { id: "19:team@thread.tacv2" },
+      at: new Date(t0).toISOString(),
+    });
+    const at = new Date(t0).toISOString();
+    await store.preferences.setOptedOut(tenantId, "29:u-10", true, at);
+    await store.preferences.setOptedOutCategories(tenantId, "29:u-11", ["NEWS", "Other"], at);
+    await store.preferences.setOptedOutCategories(tenantId, "29:u-12", ["Other"], at);
+    await store.preferences.setOptedOut(tenantId, "29:u-13", true, at);
+    await store.preferences.setOptedOut(tenantId, "29:u-13", false, at);
+    await store.preferences.setOptedOut("tenant-other", "29:u-39", true, at);
+    await blocked(stores);
+  });
+  afterAll(() => stores.cleanup());
+
+  let windows = 0;
+
+  async function expand(id: string, audience: Notification["audience"], byPages: boolean): Promise<Notification> {
+    const d = store.deliveries;
+    const { notification } = await d.createNotification(
+      { id, createdBy: "k", requestHash: "h", audience, message: { text: "x" }, category: "news", createdAt: now, expansionDone: false },
+      [],
+    );
+    const claimed = await d.claimExpansion(notification.id, "w", now);
+    const directory = new Proxy(store.recipients, {
+      get(target, key, receiver) {
+        if (key === "personalWindow") windows++;
+        const value = Reflect.get(target, key, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const deps = {
+      store: d,
+      directory,
+      config: { ...defaultDeliveryConfig, expansionPage: 7, blockedRetryMs: 86_400_000 },
+      clock: { now: () => now },
+      owner: "w",
+      announce: () => {},
+      signal: new AbortController().signal,
+      logger: { warn() {}, info() {}, debug() {}, error() {} },
+      placeRows: async (_n: Notification, rows: unknown[]) => rows,
+    } as unknown as ExpansionDeps;
+    await runExpansion(byPages ? { ...notification, schedule: { localTime: "09:00" } } : notification, claimed?.cursor, deps);
+    const done = await d.getNotification(notification.id);
+    expect(done?.expansionDone).toBe(true);
+    return done as Notification;
+  }
+
+  /** Every column of the notification's rows but its own id and the row's seq, by recipient key. */
+  async function rowsOf(id: string): Promise<Record<string, unknown>[]> {
+    const rows = await rawRows(stores, "deliveries", "notification_id", id);
+    const seqs = rows.map((r) => Number(r["seq"]));
+    expect(new Set(seqs).size, "each row its own seq").toBe(seqs.length);
+    return rows
+      .map(({ notification_id: _, seq: __, ...rest }) => rest)
+      .sort((a, b) => String(a["recipient_key"]).localeCompare(String(b["recipient_key"])));
+  }
+
+  for (const [name, audience] of [
+    ["every tenant", { all: true }],
+    ["one tenant", { all: true, tenantId }],
+  ] as const) {
+    it(`${name}: the windows write the rows the pages write, column for column`, async () => {
+      const key = name.replace(" ", "-");
+      windows = 0;
+      const pages = await expand(`n_pages-${key}`, audience, true);
+      expect(windows, "a notification with a local-time schedule reads pages").toBe(0);
+      await blocked(stores);
+      const windowed = await expand(`n_windows-${key}`, audience, false);
+      // 7 chats a window: the 39 (or 38) chats but the uninstalled one in 6 windows, the last short.
+      expect(windows).toBe(6);
+      const expected = await rowsOf(pages.id);
+      // 40 chats but the uninstalled one and the blocked one not due (and chat 39 in another tenant).
+      expect(expected.length).toBe(name === "every tenant" ? 38 : 37);
+      expect(expected.filter((r) => r["status"] === "optedOut").map((r) => r["recipient_key"])).toEqual(
+        name === "every tenant" ? ["conv:A:win-10", "conv:a:win-39", "conv:é:win-11"] : ["conv:A:win-10", "conv:é:win-11"],
+      );
+      expect(expected.find((r) => r["recipient_key"] === "conv:a:win-07")).toMatchObject({
+        status: "pending",
+        retry_blocked: expect.anything(),
+      });
+      expect(await rowsOf(windowed.id)).toEqual(expected);
+      const counters = ({ total, counts }: Notification) => ({ total, counts });
+      expect(counters(windowed)).toEqual(counters(pages));
+      const tenants = async (id: string) =>
+        (await rawRows(stores, "notification_tenants", "notification_id", id)).map((r) => r["tenant_id"]).sort();
+      expect(await tenants(windowed.id)).toEqual(await tenants(pages.id));
+      // The next page after the expansion would start past every row written.
+      const [head] = await rawRows(stores, "notifications", "id", windowed.id);
+      const seqs = (await rawRows(stores, "deliveries", "notification_id", windowed.id)).map((r) => Number(r["seq"]));
+      expect(Number(head?.["next_seq"])).toBeGreaterThan(Math.max(...seqs));
+      await blocked(stores);
+    });
+  }
+});
+
+/**
+ * The blocked chats as the test needs them whichever ran before: chat 7 blocked two days before
+ * the test's clock and never retried (due at a one-day interval), chat 8 blocked an hour before it.
+ */
+async function blocked(stores: StoreFactory): Promise<void> {
+  const rows: [string, string][] = [
+    ["a:win-07", "2026-12-02T09:00:00.000Z"],
+    ["a:win-08", "2026-12-04T08:00:00.000Z"],
+  ];
+  if (stores.name === "postgres") {
+    await withPostgres(async (c) => {
+      for (const [id, when] of rows)
+        await c.query(`update "${stores.options.schema}".conversations set status_changed_at = $1, blocked_retry_at = null where id = $2`, [
+          when,
+          id,
+        ]);
+    });
+    return;
+  }
+  const db = new Database(stores.databaseUrl.slice("sqlite:".length));
+  try {
+    for (const [id, when] of rows)
+      db.prepare("update conversations set status_changed_at = ?, blocked_retry_at = null where id = ?").run(when, id);
+  } finally {
+    db.close();
+  }
+}
