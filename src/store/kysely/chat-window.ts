@@ -8,8 +8,9 @@ import type { AllTables } from "./delivery-schema.js";
  * writes itself: a window is the messageable 1:1 chats whose id is in `(afterId, last]`, stored
  * up to `seq` `upTo`. The rows of its active chats are built by the database in one
  * `INSERT … SELECT` (`insertWindowRows`), so that a broadcast's rows never cross into
- * JavaScript and back: read as objects, mapped, and bound as 31 parameters each, they cost about
- * as much as sending them (the expansion's page, 500 chats, measured in bench/expansion.js).
+ * JavaScript and back (read as objects, mapped, bound again as 31 parameters each).
+ * `node bench/expansion.js` measures both ways: the windows take about two thirds of the pages'
+ * CPU on SQLite and half on PostgreSQL (docs/benchmark-log.md).
  * The few chats whose row needs a decision in code (blocked ones, to be tried again or skipped;
  * users with preferences, who may have opted out) are read and built as before, and written
  * first: the `INSERT … SELECT` then skips them by their recipient keys.
