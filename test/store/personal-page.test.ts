@@ -12,7 +12,7 @@ import {
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ConversationStatus } from "../../src/domain/conversation.js";
-import { insertWindowRowsQuery, nextWindowQuery } from "../../src/store/kysely/chat-window.js";
+import { insertWindowRows, nextWindow } from "../../src/store/kysely/chat-window.js";
 import type { AllTables } from "../../src/store/kysely/delivery-schema.js";
 import { compareCodePoints, type KyselyRecipientDirectory, personalStatuses } from "../../src/store/kysely/recipients.js";
 import type { Store } from "../../src/store/ports.js";
@@ -238,8 +238,8 @@ describe.each(storeBackends)("personalPage on %s", (backend) => {
     for (const tenantId of [undefined, "tenant-p1"]) {
       const window = { tenantId, afterId: "a:5", last: "a:9", upTo: 1_000 };
       for (const query of [
-        nextWindowQuery(db, backend, window, 500),
-        insertWindowRowsQuery(db, backend, "n_plan", 0, window, Date.parse("2026-12-01T00:00:00Z"), Date.parse("2026-12-01T00:00:00Z")),
+        nextWindow(db, backend, window, 500),
+        insertWindowRows(db, backend, "n_plan", 0, window, Date.parse("2026-12-01T00:00:00Z"), Date.parse("2026-12-01T00:00:00Z")),
       ]) {
         const { sql, parameters } = query.compile();
         const plan = await explain(factory.databaseUrl, factory.options.schema, sql, parameters);

@@ -1,7 +1,7 @@
 import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql } from "kysely";
 import type { ChatWindow } from "../../delivery/store/port.js";
 import type { StoreDialect } from "./backend.js";
-import type { AllTables } from "./delivery-schema.js";
+import type { AllTables, DeliveriesTable } from "./delivery-schema.js";
 
 /**
  * The walk by id of an `all` audience (src/delivery/audience/stream.ts) in windows the store
@@ -52,22 +52,12 @@ export function personalChatsById(
 }
 
 /**
- * How many chats the next window holds and the id it ends at: the first `limit` active and
- * blocked chats after `afterId`, in id order, as the walk by pages reads them (one keyset query
- * per status, each walking its index, merged; nothing crosses into JavaScript but the answer).
+ * The query of how many chats the next window holds (`count`) and the id it ends at (`last`):
+ * the first `limit` active and blocked chats after `afterId`, in id order, as the walk by pages
+ * reads them (one keyset query per status, each walking its index, merged; nothing crosses into
+ * JavaScript but the answer).
  */
-export async function nextWindow(
-  db: Kysely<AllTables>,
-  dialect: StoreDialect,
-  w: { tenantId?: string | undefined; afterId?: string | undefined; upTo: number },
-  limit: number,
-): Promise<{ count: number; last?: string | undefined }> {
-  const row = await nextWindowQuery(db, dialect, w, limit).executeTakeFirst();
-  return { count: Number(row?.count ?? 0), last: row?.last ?? undefined };
-}
-
-/** `nextWindow`'s query (exposed for the query-plan test). */
-export function nextWindowQuery(
+export function nextWindow(
   db: Kysely<AllTables>,
   dialect: StoreDialect,
   w: { tenantId?: string | undefined; afterId?: string | undefined; upTo: number },
@@ -96,22 +86,9 @@ export function nextWindowQuery(
  * builds them for a chat without preferences: `pending`, keyed `conv:<id>`, with the user's ids,
  * locale and time zone when the chat names its user. Seqs from `firstSeq` in id order; recipients
  * the notification already has are skipped (their rows, built in code, were written first).
- * Returns the status, tenant and seq of each row written.
+ * The statement returns the status, tenant and seq of each row written.
  */
-export async function insertWindowRows(
-  db: Kysely<AllTables>,
-  dialect: StoreDialect,
-  notificationId: string,
-  firstSeq: number,
-  w: ChatWindow,
-  dueAt: number,
-  now: number,
-): Promise<{ status: string; tenant_id: string; seq: number | string }[]> {
-  return await insertWindowRowsQuery(db, dialect, notificationId, firstSeq, w, dueAt, now).execute();
-}
-
-/** `insertWindowRows`'s statement (exposed for the query-plan test). */
-export function insertWindowRowsQuery(
+export function insertWindowRows(
   db: Kysely<AllTables>,
   dialect: StoreDialect,
   notificationId: string,
@@ -127,56 +104,37 @@ export function insertWindowRowsQuery(
   /** A field of the chat's user: none when the chat names no user (as `userOf` in rows.ts). */
   const ofUser = (column: string): RawBuilder<string | null> =>
     sql`case when c.user_id is null and c.user_name is null then null else ${sql.ref(column)} end`;
+  // Each column of the row and what the database writes in it.
+  const row = {
+    notification_id: sql<string>`${notificationId}`,
+    seq: sql<number>`cast(${firstSeq - 1} as bigint) + row_number() over (order by ${idInCodePoints(dialect)})`,
+    recipient_key: sql<string>`'conv:' || c.id`,
+    kind: sql.lit("conversation"),
+    tenant_id: sql.ref("c.tenant_id"),
+    conversation_id: sql.ref("c.id"),
+    service_url: sql.ref("c.service_url"),
+    user_id: sql.ref("c.user_id"),
+    user_name: sql.ref("c.user_name"),
+    user_aad_object_id: ofUser("c.user_aad_object_id"),
+    locale: ofUser("c.locale"),
+    status: sql.lit("pending"),
+    op: sql.lit("send"),
+    queue: sql.lit("ready"),
+    due_at: sql<number>`cast(${dueAt} as bigint)`,
+    attempts: sql.lit(0),
+    updated_at: time(now),
+    not_before: time(dueAt),
+    timezone: ofUser("c.timezone"),
+  } satisfies Partial<Record<keyof DeliveriesTable, RawBuilder<unknown>>>;
   const chats = db
     .selectFrom("conversations as c")
     .where(personalChatsById(dialect, "active", { tenantId: w.tenantId, afterId: w.afterId, upTo: w.upTo, atMost: w.last }))
-    .select([
-      sql<string>`${notificationId}`.as("notification_id"),
-      sql<number>`cast(${firstSeq - 1} as bigint) + row_number() over (order by ${idInCodePoints(dialect)})`.as("seq"),
-      sql<string>`'conv:' || c.id`.as("recipient_key"),
-      sql.lit("conversation").as("kind"),
-      "c.tenant_id",
-      "c.id as conversation_id",
-      "c.service_url",
-      "c.user_id",
-      "c.user_name",
-      ofUser("c.user_aad_object_id").as("user_aad_object_id"),
-      ofUser("c.locale").as("locale"),
-      sql.lit("pending").as("status"),
-      sql.lit("send").as("op"),
-      sql.lit("ready").as("queue"),
-      sql<number>`cast(${dueAt} as bigint)`.as("due_at"),
-      sql.lit(0).as("attempts"),
-      time(now).as("updated_at"),
-      time(dueAt).as("not_before"),
-      ofUser("c.timezone").as("timezone"),
-    ])
+    .select(Object.entries(row).map(([column, value]) => (value as RawBuilder<unknown>).as(column)))
     // In id order, as the walk by pages wrote them: the indexes keyed by conversation id are appended to.
     .orderBy(idInCodePoints(dialect));
-  const columns = [
-    "notification_id",
-    "seq",
-    "recipient_key",
-    "kind",
-    "tenant_id",
-    "conversation_id",
-    "service_url",
-    "user_id",
-    "user_name",
-    "user_aad_object_id",
-    "locale",
-    "status",
-    "op",
-    "queue",
-    "due_at",
-    "attempts",
-    "updated_at",
-    "not_before",
-    "timezone",
-  ] as const;
   return db
     .insertInto("deliveries")
-    .columns(columns)
+    .columns(Object.keys(row) as (keyof typeof row)[])
     .expression(chats as unknown as Expression<never>)
     .onConflict((oc) => oc.columns(["notification_id", "recipient_key"]).doNothing())
     .returning(["status", "tenant_id", "seq"]);

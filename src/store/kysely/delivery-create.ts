@@ -139,7 +139,7 @@ export async function appendDeliveries(
     if (window) {
       // The window's other active chats, built by the database (chat-window.ts); its seqs may skip
       // the recipients it found already written, so the next page starts after the highest.
-      const got = await insertWindowRows(trx, dialect, notificationId, seq, window, dueAt, now);
+      const got = await insertWindowRows(trx, dialect, notificationId, seq, window, dueAt, now).execute();
       for (const r of got) {
         inserted.push(r);
         seq = Math.max(seq, Number(r.seq) + 1);

@@ -289,7 +289,9 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
     limit: number,
   ): Promise<{ count: number; window?: ChatWindow | undefined; decide: StoredRecipient[] }> {
     return this.snapshot(async (db) => {
-      const { count, last } = await nextWindow(db, this.dialect, { tenantId, afterId, upTo }, limit);
+      const size = await nextWindow(db, this.dialect, { tenantId, afterId, upTo }, limit).executeTakeFirst();
+      const count = Number(size?.count ?? 0);
+      const last = size?.last ?? undefined;
       if (last === undefined) return { count, decide: [] };
       const blocked = await this.personalPageByIdQuery("blocked", tenantId, afterId, upTo, limit, last, db).execute();
       const preferring = await this.personalPageByIdQuery("active", tenantId, afterId, upTo, limit, last, db)
