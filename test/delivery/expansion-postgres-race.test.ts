@@ -11,6 +11,8 @@ import { allDeliveries, createStoreFactory, testPostgresUrl } from "../helpers/s
  * it by seq: a chat whose insert was still uncommitted at the start, with a lower seq than one
  * committed, is past the walk by id if its id sorts behind the walk when it commits. The walk by
  * seq starts a little before `upTo` (stream.ts, `seqOverlap`) to read it. (Found by a review.)
+ * A second such chat's user has opted out: it must get an `optedOut` row, also when it commits
+ * between a window's read and its write, whose `INSERT … SELECT` would see it (review of 31d1238).
  */
 const factory = createStoreFactory("postgres");
 afterAll(() => factory.cleanup());
@@ -38,6 +40,12 @@ it("a chat whose insert commits after the walk by id passed its id gets its row"
   const ins = await c1.query(
     `insert into conversations (id, kind, tenant_id, service_url, channel_id, bot_id, user_id, last_activity_at, status, created_at, updated_at)
      values ('a:late', 'personal', $1, 'http://127.0.0.1:1/', 'msteams', '28:bot', '29:late', $2, 'active', $2, $2) returning seq`,
+    [tenantId, now],
+  );
+  await store.preferences.setOptedOut(tenantId, "29:late-out", true, now);
+  await c1.query(
+    `insert into conversations (id, kind, tenant_id, service_url, channel_id, bot_id, user_id, last_activity_at, status, created_at, updated_at)
+     values ('a:late-out', 'personal', $1, 'http://127.0.0.1:1/', 'msteams', '28:bot', '29:late-out', $2, 'active', $2, $2)`,
     [tenantId, now],
   );
   // Another chat stored and committed meanwhile (a later identity value).
@@ -83,9 +91,11 @@ it("a chat whose insert commits after the walk by id passed its id gets its row"
   } as unknown as ExpansionDeps;
   await runExpansion(notification, claimed?.cursor, deps);
   await c1.end();
-  const rows = (await allDeliveries(store, notification.id)).map((x) => x.conversationId);
+  const all = await allDeliveries(store, notification.id);
+  const rows = all.map((x) => x.conversationId);
   expect(Number(ins.rows[0].seq)).toBeLessThan(Number(await store.recipients.lastSeq()));
   expect((await d.getNotification(notification.id))?.expansionDone).toBe(true);
   expect(rows.filter((id) => id === "a:late")).toHaveLength(1);
-  expect(rows).toHaveLength(22);
+  expect(all.filter((x) => x.conversationId === "a:late-out").map((x) => x.status)).toEqual(["optedOut"]);
+  expect(rows).toHaveLength(23);
 });

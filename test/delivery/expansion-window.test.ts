@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { type ExpansionDeps, runExpansion } from "../../src/delivery/audience/stream.js";
 import { defaultDeliveryConfig } from "../../src/delivery/config.js";
 import type { Notification } from "../../src/delivery/model.js";
+import { compareCodePoints } from "../../src/store/kysely/recipients.js";
 import type { Store } from "../../src/store/ports.js";
 import { forEachStore, rawRows, type StoreFactory, withPostgres } from "../helpers/stores.js";
 
@@ -62,18 +63,45 @@ forEachStore((stores) => {
 
   let windows = 0;
 
-  async function expand(id: string, audience: Notification["audience"], byPages: boolean): Promise<Notification> {
+  /**
+   * Expand a notification to `audience` by windows or by pages, scheduled an hour after `now` (so
+   * that a row's due time and its update time differ); `afterFirstRead` runs once the first
+   * window or page has been read, before it is written.
+   */
+  async function expand(
+    id: string,
+    audience: Notification["audience"],
+    byPages: boolean,
+    afterFirstRead?: () => Promise<void>,
+  ): Promise<Notification> {
     const d = store.deliveries;
     const { notification } = await d.createNotification(
-      { id, createdBy: "k", requestHash: "h", audience, message: { text: "x" }, category: "news", createdAt: now, expansionDone: false },
+      {
+        id,
+        createdBy: "k",
+        requestHash: "h",
+        audience,
+        message: { text: "x" },
+        category: "news",
+        createdAt: now,
+        scheduledAt: now + 3_600_000,
+        expansionDone: false,
+      },
       [],
     );
     const claimed = await d.claimExpansion(notification.id, "w", now);
+    let reads = 0;
     const directory = new Proxy(store.recipients, {
       get(target, key, receiver) {
         if (key === "personalWindow") windows++;
         const value = Reflect.get(target, key, receiver);
-        return typeof value === "function" ? value.bind(target) : value;
+        if (typeof value !== "function") return value;
+        if (key !== "personalWindow" && key !== "personalPageById") return value.bind(target);
+        return async (...args: unknown[]) => {
+          const answer = await value.apply(target, args);
+          if (++reads === 1) await afterFirstRead?.();
+          return answer;
+        };
       },
     });
     const deps = {
@@ -127,6 +155,15 @@ forEachStore((stores) => {
         retry_blocked: expect.anything(),
       });
       expect(await rowsOf(windowed.id)).toEqual(expected);
+      // Seqs without gaps (each window's statement numbers its own chats, from where the last
+      // ended), and the rows the database wrote numbered in conversation-id order.
+      const written = (await rawRows(stores, "deliveries", "notification_id", windowed.id)).sort(
+        (a, b) => Number(a["seq"]) - Number(b["seq"]),
+      );
+      expect(written.map((r) => Number(r["seq"]))).toEqual(written.map((_, i) => i));
+      const decided = new Set(["a:win-07", "A:win-10", "é:win-11", "a:win-12", "a:win-39"]);
+      const byDatabase = written.map((r) => String(r["conversation_id"])).filter((id) => !decided.has(id));
+      expect(byDatabase).toEqual([...byDatabase].sort(compareCodePoints));
       const counters = ({ total, counts }: Notification) => ({ total, counts });
       expect(counters(windowed)).toEqual(counters(pages));
       const tenants = async (id: string) =>
@@ -139,6 +176,37 @@ forEachStore((stores) => {
       await blocked(stores);
     });
   }
+
+  it("a chat that becomes active, or a user who opts out, after the window was read never gets a pending row", async () => {
+    const tenant = "tenant-race";
+    const base = {
+      kind: "personal" as const,
+      tenantId: tenant,
+      serviceUrl: "http://127.0.0.1:1/",
+      channelId: "msteams",
+      bot: { id: "28:bot" },
+    };
+    const chat = (i: number, status: "active" | "blocked") => ({
+      ...base,
+      id: `r:${i}`,
+      user: { id: `29:r-${i}`, name: `R ${i}` },
+      at: new Date(now - 3_600_000).toISOString(),
+      status,
+    });
+    // r:3 blocked an hour ago (not due for a retry), its user opted out long ago; r:5 active.
+    for (let i = 0; i < 10; i++) await store.conversations.upsert(chat(i, i === 3 ? "blocked" : "active"));
+    const at = new Date(t0).toISOString();
+    await store.preferences.setOptedOut(tenant, "29:r-3", true, at);
+    const x = await expand("n_race", { all: true, tenantId: tenant }, false, async () => {
+      // Between the first window's read and its write: r:3 unblocks the bot, r:5's user opts out.
+      await store.conversations.upsert(chat(3, "active"));
+      await store.preferences.setOptedOut(tenant, "29:r-5", true, at);
+    });
+    const rows = await rawRows(stores, "deliveries", "notification_id", x.id);
+    const statusOf = (id: string) => rows.filter((r) => r["conversation_id"] === id).map((r) => r["status"]);
+    for (const id of ["r:3", "r:5"]) expect(statusOf(id), id).not.toContain("pending");
+    for (const i of [0, 1, 2, 4, 6, 7, 8, 9]) expect(statusOf(`r:${i}`), `r:${i}`).toEqual(["pending"]);
+  });
 });
 
 /**

@@ -1,21 +1,10 @@
-import Database from "better-sqlite3";
-import {
-  DummyDriver,
-  Kysely,
-  PostgresAdapter,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
-  SqliteAdapter,
-  SqliteIntrospector,
-  SqliteQueryCompiler,
-} from "kysely";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ConversationStatus } from "../../src/domain/conversation.js";
 import { insertWindowRows, nextWindow } from "../../src/store/kysely/chat-window.js";
-import type { AllTables } from "../../src/store/kysely/delivery-schema.js";
 import { compareCodePoints, type KyselyRecipientDirectory, personalStatuses } from "../../src/store/kysely/recipients.js";
 import type { Store } from "../../src/store/ports.js";
+import { compileOnly, explain } from "../helpers/query-plan.js";
 import { createStoreFactory, storeBackends } from "../helpers/stores.js";
 
 /**
@@ -264,39 +253,3 @@ describe.each(storeBackends)("personalPage on %s", (backend) => {
     }
   });
 });
-
-/** A Kysely that only compiles, in the back end's SQL. */
-function compileOnly(backend: string): Kysely<AllTables> {
-  const postgres = backend === "postgres";
-  return new Kysely<AllTables>({
-    dialect: {
-      createAdapter: () => (postgres ? new PostgresAdapter() : new SqliteAdapter()),
-      createDriver: () => new DummyDriver(),
-      createIntrospector: (db) => (postgres ? new PostgresIntrospector(db) : new SqliteIntrospector(db)),
-      createQueryCompiler: () => (postgres ? new PostgresQueryCompiler() : new SqliteQueryCompiler()),
-    },
-  });
-}
-
-/** The query plan as text: SQLite's EXPLAIN QUERY PLAN, or PostgreSQL's EXPLAIN with sequential scans priced out (a tiny table would be scanned whole). */
-async function explain(databaseUrl: string, schema: string | undefined, sql: string, parameters: readonly unknown[]): Promise<string> {
-  if (databaseUrl.startsWith("sqlite:")) {
-    const db = new Database(databaseUrl.slice("sqlite:".length), { readonly: true });
-    try {
-      const rows = db.prepare(`explain query plan ${sql}`).all(...parameters) as { detail: string }[];
-      return rows.map((r) => r.detail).join("\n");
-    } finally {
-      db.close();
-    }
-  }
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query(`set search_path to "${schema}"`);
-    await client.query("set enable_seqscan = off");
-    const { rows } = await client.query<{ "QUERY PLAN": string }>(`explain ${sql}`, [...parameters]);
-    return rows.map((r) => r["QUERY PLAN"]).join("\n");
-  } finally {
-    await client.end();
-  }
-}

@@ -63,8 +63,9 @@ export interface DeliveryStore {
    *
    * With `window`, the page is a window of the `all` audience's walk by id: after `rows` (its
    * chats whose rows were built in code), the store writes a `pending` row for each of the
-   * window's other active chats itself, as `conversationRow` would for a chat whose user has no
-   * preferences (`RecipientDirectory.personalWindow`).
+   * window's other active chats whose user has no opt-out, judged as it writes them, as
+   * `conversationRow` would (`RecipientDirectory.personalWindow`). A chat whose user opted out
+   * after the window was read gets no row from it.
    */
   appendDeliveries(
     notificationId: string,
@@ -340,7 +341,8 @@ export interface RecipientDirectory {
    * (`DeliveryStore.appendDeliveries` with a window): the first `limit` active and blocked chats
    * after `afterId` in id order, as `personalPageById` would read them. Returns how many there
    * are, the window (none when it is empty), and the window's chats whose rows need a decision in
-   * code: the blocked ones and those whose user has preferences (read in the same snapshot).
+   * code: the blocked ones and the active ones whose user has an opt-out, of everything or of any
+   * category (read in the same snapshot).
    */
   personalWindow(
     tenantId: string | undefined,
@@ -369,7 +371,6 @@ export interface RecipientDirectory {
   claimBlockedRetries(ids: readonly string[], dueBefore: number, now: number): Promise<Set<string>>;
 }
 
-/** A stored conversation as expansion sees it. */
 /** A window of the `all` audience's walk by id: the messageable 1:1 chats with ids in `(afterId, last]` (code points), stored up to `upTo`. */
 export interface ChatWindow {
   tenantId?: string | undefined;
@@ -378,6 +379,7 @@ export interface ChatWindow {
   upTo: number;
 }
 
+/** A stored conversation as expansion sees it. */
 export interface StoredRecipient {
   conversationId: string;
   kind: string;

@@ -12,8 +12,10 @@ import type { AllTables, DeliveriesTable } from "./delivery-schema.js";
  * `node bench/expansion.js` measures both ways: the windows take about two thirds of the pages'
  * CPU on SQLite and half on PostgreSQL (docs/benchmark-log.md).
  * The few chats whose row needs a decision in code (blocked ones, to be tried again or skipped;
- * users with preferences, who may have opted out) are read and built as before, and written
- * first: the `INSERT … SELECT` then skips them by their recipient keys.
+ * users with an opt-out, of everything or of some category) are read and built as before, and
+ * written first. The `INSERT … SELECT` writes only active chats whose user has no opt-out, judged
+ * again when it runs (`mayOptOut`): a chat that became active, or a user who opted out, between
+ * the window's read and its write gets no row from it, never a `pending` one (review of 31d1238).
  *
  * Ids are compared in code point order, as in the walk by pages (`personalPageById`): SQLite's
  * BINARY collation, PostgreSQL's `COLLATE "C"`, both indexed (022_personal_id_order).
@@ -52,6 +54,21 @@ export function personalChatsById(
 }
 
 /**
+ * Whether the chat's user has an opt-out (of everything, or of any category): such a chat's row
+ * is decided in code (`optedOut` in rows.ts), never written by `insertWindowRows`. Malformed
+ * category text counts as an opt-out here, and the code then reads it as none, as it always has.
+ * A scalar subquery with LIMIT, so that both databases look each chat's user up by key: as a
+ * join, PostgreSQL hashed the whole `preferences` table for every window (review of 31d1238:
+ * 50,000 preferences, 15 ms a window).
+ */
+export function mayOptOut(dialect: StoreDialect): RawBuilder<SqlBool> {
+  const optedOut = dialect === "postgres" ? sql`o.opted_out` : sql`o.opted_out = 1`;
+  const none = dialect === "postgres" ? sql`'[]'::jsonb` : sql`'[]'`;
+  return sql<SqlBool>`(select 1 from preferences o where o.tenant_id = c.tenant_id and o.user_id = c.user_id
+    and (${optedOut} or o.opted_out_categories <> ${none}) limit 1) is not null`;
+}
+
+/**
  * The query of how many chats the next window holds (`count`) and the id it ends at (`last`):
  * the first `limit` active and blocked chats after `afterId`, in id order, as the walk by pages
  * reads them (one keyset query per status, each walking its index, merged; nothing crosses into
@@ -82,8 +99,8 @@ export function nextWindow(
 }
 
 /**
- * Write the rows of a window's active chats, as `conversationRow` (src/delivery/audience/rows.ts)
- * builds them for a chat without preferences: `pending`, keyed `conv:<id>`, with the user's ids,
+ * Write the rows of a window's active chats whose user has no opt-out, as `conversationRow`
+ * (src/delivery/audience/rows.ts) builds them for such a chat: `pending`, keyed `conv:<id>`, with the user's ids,
  * locale and time zone when the chat names its user. Seqs from `firstSeq` in id order; recipients
  * the notification already has are skipped (their rows, built in code, were written first).
  * The statement returns the status, tenant and seq of each row written.
@@ -129,6 +146,7 @@ export function insertWindowRows(
   const chats = db
     .selectFrom("conversations as c")
     .where(personalChatsById(dialect, "active", { tenantId: w.tenantId, afterId: w.afterId, upTo: w.upTo, atMost: w.last }))
+    .where(sql<SqlBool>`not ${mayOptOut(dialect)}`)
     .select(Object.entries(row).map(([column, value]) => (value as RawBuilder<unknown>).as(column)))
     // In id order, as the walk by pages wrote them: the indexes keyed by conversation id are appended to.
     .orderBy(idInCodePoints(dialect));

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { ChatWindow, KnownTeamMember, RecipientDirectory, StoredRecipient, TeamHome } from "../../delivery/store/port.js";
 import type { StoreDialect } from "./backend.js";
-import { idInCodePoints, nextWindow, personalChatsById } from "./chat-window.js";
+import { idInCodePoints, mayOptOut, nextWindow, personalChatsById } from "./chat-window.js";
 import type { AllTables } from "./delivery-schema.js";
 import { chunk } from "./delivery-sql.js";
 
@@ -35,10 +35,29 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
     private readonly dialect: StoreDialect,
   ) {}
 
+  /**
+   * The stored conversations with their user's preferences. On PostgreSQL the preferences are
+   * joined LATERAL with LIMIT 1, so that each chat's user is looked up by key whatever the
+   * planner estimates: with the statistics of a real table (50,000 preferences) it hashed the
+   * whole `preferences` table for each window's opted-out chats (`optingOutQuery`,
+   * test/store/window-plan.test.ts). SQLite always looks them up by key.
+   */
   private base(db: Kysely<AllTables> = this.db) {
-    return db
-      .selectFrom("conversations as c")
-      .leftJoin("preferences as p", (join) => join.onRef("p.tenant_id", "=", "c.tenant_id").onRef("p.user_id", "=", "c.user_id"))
+    const joined =
+      this.dialect === "postgres"
+        ? (db.selectFrom("conversations as c").leftJoinLateral(
+            (eb) =>
+              eb
+                .selectFrom("preferences as o")
+                .select(["o.tenant_id", "o.user_id", "o.opted_out", "o.opted_out_categories"])
+                .whereRef("o.tenant_id", "=", "c.tenant_id")
+                .whereRef("o.user_id", "=", "c.user_id")
+                .limit(1)
+                .as("p"),
+            (join) => join.onTrue(),
+          ) as unknown as ReturnType<typeof joinPreferences>)
+        : joinPreferences(db);
+    return joined
       .select([
         "c.seq",
         "c.id",
@@ -279,7 +298,7 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
   /**
    * The next window of the walk by id (chat-window.ts): its size and end, and, in the same
    * snapshot, its chats whose rows are decided in code: the blocked ones (few), and the active
-   * ones whose user has a preferences row (the walk reads each active chat's preferences by key,
+   * ones whose user has an opt-out (`mayOptOut`: the walk looks each active chat's user up by key,
    * as the pages do, but returns only those).
    */
   async personalWindow(
@@ -294,12 +313,22 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
       const last = size?.last ?? undefined;
       if (last === undefined) return { count, decide: [] };
       const blocked = await this.personalPageByIdQuery("blocked", tenantId, afterId, upTo, limit, last, db).execute();
-      const preferring = await this.personalPageByIdQuery("active", tenantId, afterId, upTo, limit, last, db)
-        .where("p.user_id", "is not", null)
-        .execute();
+      const preferring = await this.optingOutQuery(tenantId, afterId, upTo, limit, last, db).execute();
       const decide = [...blocked, ...preferring].sort((a, b) => compareCodePoints(a.id, b.id)).map(toRecipient);
       return { count, window: { tenantId, afterId, last, upTo }, decide };
     });
+  }
+
+  /** A window's active chats whose user has an opt-out (`mayOptOut`; exposed for the query-plan test). */
+  optingOutQuery(
+    tenantId: string | undefined,
+    afterId: string | undefined,
+    upTo: number,
+    limit: number,
+    last: string,
+    db: Kysely<AllTables> = this.db,
+  ) {
+    return this.personalPageByIdQuery("active", tenantId, afterId, upTo, limit, last, db).where(mayOptOut(this.dialect));
   }
 
   async lastSeq(): Promise<number> {
@@ -390,6 +419,12 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
     return row?.service_url;
   }
 }
+
+/** The conversations joined with their user's preferences (`KyselyRecipientDirectory.base`). */
+const joinPreferences = (db: Kysely<AllTables>) =>
+  db
+    .selectFrom("conversations as c")
+    .leftJoin("preferences as p", (join) => join.onRef("p.tenant_id", "=", "c.tenant_id").onRef("p.user_id", "=", "c.user_id"));
 
 interface JoinedRow {
   seq: number | string;
