@@ -100,10 +100,10 @@ export function nextWindow(
 
 /**
  * Write the rows of a window's active chats whose user has no opt-out, as `conversationRow`
- * (src/delivery/audience/rows.ts) builds them for such a chat: `pending`, keyed `conv:<id>`, with the user's ids,
- * locale and time zone when the chat names its user. Seqs from `firstSeq` in id order; recipients
- * the notification already has are skipped (their rows, built in code, were written first).
- * The statement returns the status, tenant and seq of each row written.
+ * (src/delivery/audience/rows.ts) builds them for such a chat: `pending`, keyed `conv:<id>`,
+ * with the user's ids, locale and time zone when the chat names its user. Seqs from `firstSeq`
+ * in id order; recipients the notification already has are skipped (their rows, built in code,
+ * were written first). The statement returns the status, tenant and seq of each row written.
  */
 export function insertWindowRows(
   db: Kysely<AllTables>,

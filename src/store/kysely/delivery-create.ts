@@ -100,8 +100,8 @@ export async function createNotification(
 /**
  * One page of a streaming expansion: rows (duplicates of existing recipients skipped), then with
  * `window` the rows of its other active chats (chat-window.ts), counters, the cursor and the done
- * flag, in one transaction. Writes nothing when the notification was
- * recalled or its expansion is no longer `owner`'s.
+ * flag, in one transaction. Writes nothing when the notification was recalled or its expansion
+ * is no longer `owner`'s.
  */
 export async function appendDeliveries(
   db: Kysely<AllTables>,
