@@ -5,6 +5,7 @@ import { defaultDeliveryConfig } from "../../src/delivery/config.js";
 import type { Notification } from "../../src/delivery/model.js";
 import { compareCodePoints } from "../../src/store/kysely/recipients.js";
 import type { Store } from "../../src/store/ports.js";
+import { insertChats } from "../helpers/bulk-chats.js";
 import { forEachStore, rawRows, type StoreFactory, withPostgres } from "../helpers/stores.js";
 
 /**
@@ -155,13 +156,15 @@ forEachStore((stores) => {
         retry_blocked: expect.anything(),
       });
       expect(await rowsOf(windowed.id)).toEqual(expected);
-      // Seqs without gaps (each window's statement numbers its own chats, from where the last
-      // ended), and the rows the database wrote numbered in conversation-id order.
+      // Each window's statement numbers its chats from where the last ended: a seq is skipped only
+      // for a chat whose row was built in code (the statement's row conflicts with it), never a
+      // window's worth. The rows the database wrote are numbered in conversation-id order.
       const written = (await rawRows(stores, "deliveries", "notification_id", windowed.id)).sort(
         (a, b) => Number(a["seq"]) - Number(b["seq"]),
       );
-      expect(written.map((r) => Number(r["seq"]))).toEqual(written.map((_, i) => i));
       const decided = new Set(["a:win-07", "A:win-10", "é:win-11", "a:win-12", "a:win-39"]);
+      const skipped = Number(written.at(-1)?.["seq"]) + 1 - written.length;
+      expect(skipped).toBeLessThanOrEqual(decided.size);
       const byDatabase = written.map((r) => String(r["conversation_id"])).filter((id) => !decided.has(id));
       expect(byDatabase).toEqual([...byDatabase].sort(compareCodePoints));
       const counters = ({ total, counts }: Notification) => ({ total, counts });
@@ -177,7 +180,7 @@ forEachStore((stores) => {
     });
   }
 
-  it("a chat that becomes active, or a user who opts out, after the window was read never gets a pending row", async () => {
+  it("a chat or a user that changes between a window's read and its write: no message to an opted-out user, none lost", async () => {
     const tenant = "tenant-race";
     const base = {
       kind: "personal" as const,
@@ -193,19 +196,29 @@ forEachStore((stores) => {
       at: new Date(now - 3_600_000).toISOString(),
       status,
     });
-    // r:3 blocked an hour ago (not due for a retry), its user opted out long ago; r:5 active.
+    // r:3 blocked an hour ago (not due for a retry), its user opted out long ago.
     for (let i = 0; i < 10; i++) await store.conversations.upsert(chat(i, i === 3 ? "blocked" : "active"));
+    // More than 1,000 chats stored after them: the walk by seq, which re-reads the last 1,000 before
+    // the walk by id's end (stream.ts, seqOverlap), does not read these again. What a window does
+    // not write here stays unwritten.
+    await insertChats(stores, 1_100, { prefix: "later:", tenant: "tenant-later" });
     const at = new Date(t0).toISOString();
     await store.preferences.setOptedOut(tenant, "29:r-3", true, at);
     const x = await expand("n_race", { all: true, tenantId: tenant }, false, async () => {
-      // Between the first window's read and its write: r:3 unblocks the bot, r:5's user opts out.
+      // Between the first window's read and its write: r:3 unblocks the bot, r:5's user opts out
+      // of everything, r:6's of another category than the notification's.
       await store.conversations.upsert(chat(3, "active"));
       await store.preferences.setOptedOut(tenant, "29:r-5", true, at);
+      await store.preferences.setOptedOutCategories(tenant, "29:r-6", ["marketing"], at);
     });
+    // Every chat has its row; the claim sends to everyone but the two users who opted out.
+    const d = store.deliveries;
+    const jobs = await d.claim("w", x.id, tenant, now + 7_200_000, 100);
+    expect(jobs.map((j) => j.conversationId).sort()).toEqual(["r:0", "r:1", "r:2", "r:4", "r:6", "r:7", "r:8", "r:9"]);
     const rows = await rawRows(stores, "deliveries", "notification_id", x.id);
     const statusOf = (id: string) => rows.filter((r) => r["conversation_id"] === id).map((r) => r["status"]);
-    for (const id of ["r:3", "r:5"]) expect(statusOf(id), id).not.toContain("pending");
-    for (const i of [0, 1, 2, 4, 6, 7, 8, 9]) expect(statusOf(`r:${i}`), `r:${i}`).toEqual(["pending"]);
+    expect([statusOf("r:3"), statusOf("r:5")]).toEqual([["optedOut"], ["optedOut"]]);
+    expect((await d.getNotification(x.id))?.counts).toMatchObject({ pending: 8, optedOut: 2 });
   });
 });
 

@@ -63,9 +63,9 @@ export interface DeliveryStore {
    *
    * With `window`, the page is a window of the `all` audience's walk by id: after `rows` (its
    * chats whose rows were built in code), the store writes a `pending` row for each of the
-   * window's other active chats whose user has no opt-out, judged as it writes them, as
-   * `conversationRow` would (`RecipientDirectory.personalWindow`). A chat whose user opted out
-   * after the window was read gets no row from it.
+   * window's other active chats, as `conversationRow` would for a user without an opt-out
+   * (`RecipientDirectory.personalWindow`). A user who opted out after the window was read gets a
+   * `pending` row, as with pages, which the claim ends `optedOut`.
    */
   appendDeliveries(
     notificationId: string,

@@ -13,9 +13,14 @@ import type { AllTables, DeliveriesTable } from "./delivery-schema.js";
  * CPU on SQLite and half on PostgreSQL (docs/benchmark-log.md).
  * The few chats whose row needs a decision in code (blocked ones, to be tried again or skipped;
  * users with an opt-out, of everything or of some category) are read and built as before, and
- * written first. The `INSERT … SELECT` writes only active chats whose user has no opt-out, judged
- * again when it runs (`mayOptOut`): a chat that became active, or a user who opted out, between
- * the window's read and its write gets no row from it, never a `pending` one (review of 31d1238).
+ * written first; the `INSERT … SELECT` skips them by their recipient keys.
+ *
+ * A chat whose state changes between the window's read and its write gets what the pages gave it
+ * in the same race: a chat unblocked, or a user who opts out meanwhile, gets a `pending` row, which
+ * the claim ends `optedOut` if the user opted out of this notification (`endOptedOut` in
+ * delivery-holds.ts, as for any opt-out made after a row was written). The INSERT judged opt-outs
+ * itself for a while (5d0d32f): a user who opted out of another category meanwhile then got no
+ * row at all, and missed the message (second review).
  *
  * Ids are compared in code point order, as in the walk by pages (`personalPageById`): SQLite's
  * BINARY collation, PostgreSQL's `COLLATE "C"`, both indexed (022_personal_id_order).
@@ -55,7 +60,7 @@ export function personalChatsById(
 
 /**
  * Whether the chat's user has an opt-out (of everything, or of any category): such a chat's row
- * is decided in code (`optedOut` in rows.ts), never written by `insertWindowRows`. Malformed
+ * is decided in code (`optedOut` in rows.ts) and written before `insertWindowRows` runs. Malformed
  * category text counts as an opt-out here, and the code then reads it as none, as it always has.
  * A scalar subquery with LIMIT, so that both databases look each chat's user up by key: as a
  * join, PostgreSQL hashed the whole `preferences` table for every window (review of 31d1238:
@@ -99,8 +104,8 @@ export function nextWindow(
 }
 
 /**
- * Write the rows of a window's active chats whose user has no opt-out, as `conversationRow`
- * (src/delivery/audience/rows.ts) builds them for such a chat: `pending`, keyed `conv:<id>`,
+ * Write the rows of a window's active chats, as `conversationRow` (src/delivery/audience/rows.ts)
+ * builds them for a chat whose user has no opt-out: `pending`, keyed `conv:<id>`,
  * with the user's ids, locale and time zone when the chat names its user. Seqs from `firstSeq`
  * in id order; recipients the notification already has are skipped (their rows, built in code,
  * were written first). The statement returns the status, tenant and seq of each row written.
@@ -146,7 +151,6 @@ export function insertWindowRows(
   const chats = db
     .selectFrom("conversations as c")
     .where(personalChatsById(dialect, "active", { tenantId: w.tenantId, afterId: w.afterId, upTo: w.upTo, atMost: w.last }))
-    .where(sql<SqlBool>`not ${mayOptOut(dialect)}`)
     .select(Object.entries(row).map(([column, value]) => (value as RawBuilder<unknown>).as(column)))
     // In id order, as the walk by pages wrote them: the indexes keyed by conversation id are appended to.
     .orderBy(idInCodePoints(dialect));
