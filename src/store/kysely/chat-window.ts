@@ -9,8 +9,8 @@ import type { AllTables, DeliveriesTable } from "./delivery-schema.js";
  * up to `seq` `upTo`. The rows of its active chats are built by the database in one
  * `INSERT … SELECT` (`insertWindowRows`), so that a broadcast's rows never cross into
  * JavaScript and back (read as objects, mapped, bound again as 31 parameters each).
- * `node bench/expansion.js` measures both ways: the windows take about two thirds of the pages'
- * CPU on SQLite and half on PostgreSQL (docs/benchmark-log.md).
+ * `node bench/expansion.js` measures both ways: the windows take about three fifths of the
+ * pages' CPU on SQLite and a third on PostgreSQL (docs/benchmark-log.md).
  * The few chats whose row needs a decision in code (blocked ones, to be tried again or skipped;
  * users with an opt-out, of everything or of some category) are read and built as before, and
  * written first; the `INSERT … SELECT` skips them by their recipient keys.
