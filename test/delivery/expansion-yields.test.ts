@@ -23,8 +23,9 @@ forEachStore((stores) => {
       get(target, key, receiver) {
         const value = Reflect.get(target, key, receiver);
         if (typeof value !== "function") return value;
-        // Both walks of the stored chats: by id (personalPageById), then by seq (personalPage).
-        if (key !== "personalPage" && key !== "personalPageById") return value.bind(target);
+        // Both walks of the stored chats: by id (its windows, personalWindow, or its pages,
+        // personalPageById), then by seq (personalPage).
+        if (key !== "personalPage" && key !== "personalPageById" && key !== "personalWindow") return value.bind(target);
         return (...args: unknown[]) => {
           pagesRead++;
           return value.apply(target, args);
