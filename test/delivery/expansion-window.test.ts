@@ -1,12 +1,11 @@
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type ExpansionDeps, runExpansion } from "../../src/delivery/audience/stream.js";
 import { defaultDeliveryConfig } from "../../src/delivery/config.js";
 import type { Notification } from "../../src/delivery/model.js";
 import { compareCodePoints } from "../../src/store/kysely/recipients.js";
 import type { Store } from "../../src/store/ports.js";
-import { insertChats } from "../helpers/bulk-chats.js";
-import { forEachStore, rawRows, type StoreFactory, withPostgres } from "../helpers/stores.js";
+import { insertChats, runSql } from "../helpers/bulk-chats.js";
+import { forEachStore, rawRows, type StoreFactory } from "../helpers/stores.js";
 
 /**
  * The walk by id of an `all` audience writes its windows' rows in the database
@@ -227,25 +226,11 @@ forEachStore((stores) => {
  * the test's clock and never retried (due at a one-day interval), chat 8 blocked an hour before it.
  */
 async function blocked(stores: StoreFactory): Promise<void> {
-  const rows: [string, string][] = [
-    ["a:win-07", "2026-12-02T09:00:00.000Z"],
-    ["a:win-08", "2026-12-04T08:00:00.000Z"],
-  ];
-  if (stores.name === "postgres") {
-    await withPostgres(async (c) => {
-      for (const [id, when] of rows)
-        await c.query(`update "${stores.options.schema}".conversations set status_changed_at = $1, blocked_retry_at = null where id = $2`, [
-          when,
-          id,
-        ]);
-    });
-    return;
-  }
-  const db = new Database(stores.databaseUrl.slice("sqlite:".length));
-  try {
-    for (const [id, when] of rows)
-      db.prepare("update conversations set status_changed_at = ?, blocked_retry_at = null where id = ?").run(when, id);
-  } finally {
-    db.close();
-  }
+  await runSql(
+    stores,
+    [
+      ["a:win-07", "2026-12-02T09:00:00.000Z"],
+      ["a:win-08", "2026-12-04T08:00:00.000Z"],
+    ].map(([id, when]) => `update conversations set status_changed_at = '${when}', blocked_retry_at = null where id = '${id}'`),
+  );
 }

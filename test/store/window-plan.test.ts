@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { insertWindowRows, nextWindow } from "../../src/store/kysely/chat-window.js";
 import type { KyselyRecipientDirectory } from "../../src/store/kysely/recipients.js";
-import { insertChats, runSql } from "../helpers/bulk-chats.js";
+import { fixedTime, insertChats, numbers, runSql } from "../helpers/bulk-chats.js";
 import { compileOnly, explain } from "../helpers/query-plan.js";
 import { createStoreFactory, type StoreFactory, storeBackends } from "../helpers/stores.js";
 
@@ -59,15 +59,11 @@ describe.each(storeBackends)("window statements on %s, 200,000 chats", (backend)
 async function seed(stores: StoreFactory): Promise<void> {
   await insertChats(stores, 200_000, { prefix: "c:" });
   const postgres = stores.name === "postgres";
-  const series = postgres
-    ? "generate_series(1, 50000) g(i)"
-    : "(with recursive g(i) as (select 1 union all select i + 1 from g where i < 50000) select i from g) g";
   await runSql(stores, [
     // The users of chats 4, 8, 12…: `29:c:<i>` in tenant `t<i % 3>`, as insertChats names them.
     `insert into preferences (tenant_id, user_id, opted_out, opted_out_categories, updated_at)
-     select 't' || (g.i * 4 % 3), '29:c:' || (g.i * 4), ${postgres ? "g.i % 5 < 2" : "g.i % 5 < 2"}, ${postgres ? "'[]'::jsonb" : "'[]'"},
-       ${postgres ? "'2026-01-01T00:00:00.000Z'::timestamptz" : "'2026-01-01T00:00:00.000Z'"}
-     from ${series}`,
+     select 't' || (g.i * 4 % 3), '29:c:' || (g.i * 4), g.i % 5 < 2, ${postgres ? "'[]'::jsonb" : "'[]'"}, ${fixedTime(stores)}
+     from ${numbers(stores, 50_000)}`,
     ...(postgres
       ? // Statistics from every row, not a sample: the same plan on every run.
         ["set default_statistics_target = 10000", "analyze conversations", "analyze preferences"]

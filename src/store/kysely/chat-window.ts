@@ -26,8 +26,13 @@ import type { AllTables, DeliveriesTable } from "./delivery-schema.js";
  * BINARY collation, PostgreSQL's `COLLATE "C"`, both indexed (022_personal_id_order).
  */
 
-/** Audiences are Teams conversations with a tenant (recipients.ts says why). */
-const teamsChannelId = "msteams";
+/**
+ * Audiences are Teams conversations with a tenant, only. Herald stores no other since issue 9,
+ * but older versions stored Web Chat / Direct Line chats with an empty tenant: every lookup of the
+ * directory (recipients.ts) and of a window leaves such rows out, so no broadcast, user or team
+ * audience can pick one.
+ */
+export const teamsChannelId = "msteams";
 
 /** A chat's id in code point order. */
 export const idInCodePoints = (dialect: StoreDialect): RawBuilder<string> =>

@@ -1,16 +1,9 @@
 import type { Kysely } from "kysely";
 import type { ChatWindow, KnownTeamMember, RecipientDirectory, StoredRecipient, TeamHome } from "../../delivery/store/port.js";
 import type { StoreDialect } from "./backend.js";
-import { idInCodePoints, mayOptOut, nextWindow, personalChatsById } from "./chat-window.js";
+import { idInCodePoints, mayOptOut, nextWindow, personalChatsById, teamsChannelId } from "./chat-window.js";
 import type { AllTables } from "./delivery-schema.js";
 import { chunk } from "./delivery-sql.js";
-
-/**
- * Audiences are Teams conversations with a tenant, only. Herald stores no other since issue 9,
- * but older versions stored Web Chat / Direct Line chats with an empty tenant: every lookup here
- * leaves such rows out, so no broadcast, user or team audience can pick one.
- */
-const teamsChannelId = "msteams";
 
 /** The 1:1 chat statuses a broadcast pages through (`blocked` ones are retried after a while). */
 export const personalStatuses = ["active", "blocked"] as const;
