@@ -208,6 +208,9 @@ describe.each(storeBackends)("personalPage on %s", (backend) => {
       directory.personalPageQuery(status, tenantId, 5, 500),
       directory.personalPageByIdQuery(status, tenantId, "a:5", 1_000, 500),
       directory.personalPageByIdQuery(status, tenantId, "a:5", 1_000, 500, "a:9"),
+      // The first page: nothing bounds the ids below (SQLite without statistics then preferred
+      // the (status, seq) index and sorted every chat's id for it).
+      directory.personalPageByIdQuery(status, tenantId, undefined, 1_000, 500),
     ];
     for (const tenantId of [undefined, "tenant-p1"]) {
       for (const status of personalStatuses) {
@@ -224,8 +227,8 @@ describe.each(storeBackends)("personalPage on %s", (backend) => {
   it("a window of the walk by id (its size, its rows written by the database) walks the indexes in order", async () => {
     await open();
     const db = compileOnly(backend);
-    for (const tenantId of [undefined, "tenant-p1"]) {
-      const window = { tenantId, afterId: "a:5", last: "a:9", upTo: 1_000 };
+    for (const [tenantId, afterId] of [undefined, "tenant-p1"].flatMap((t) => [undefined, "a:5"].map((a) => [t, a] as const))) {
+      const window = { tenantId, afterId, last: "a:9", upTo: 1_000 };
       for (const query of [
         nextWindow(db, backend, window, 500),
         insertWindowRows(db, backend, "n_plan", 0, window, Date.parse("2026-12-01T00:00:00Z"), Date.parse("2026-12-01T00:00:00Z")),

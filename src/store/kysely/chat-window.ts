@@ -58,7 +58,10 @@ export function personalChatsById(
     sql`c.seq <= ${w.upTo}`,
   ];
   if (w.tenantId !== undefined) parts.push(sql`c.tenant_id = ${w.tenantId}`);
-  if (w.afterId !== undefined) parts.push(sql`${id} > ${w.afterId}`);
+  // The first window or page too has a lower bound (every id is after the empty string): with none,
+  // SQLite without statistics (a database never analysed) preferred the (status, seq) index to
+  // `seq <= upTo` and sorted every chat's id to find the first 500.
+  parts.push(sql`${id} > ${w.afterId ?? ""}`);
   if (w.atMost !== undefined) parts.push(sql`${id} <= ${w.atMost}`);
   return sql<SqlBool>`(${sql.join(parts, sql` and `)})`;
 }
