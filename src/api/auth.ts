@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import { type Reach, unionReach } from "../config/oidc-roles.js";
-import { canonicalTenantId } from "../domain/tenant.js";
 import { errorResponse } from "../http/errors.js";
 
 /**
@@ -114,7 +113,7 @@ export function requireScope(verifier: ApiKeyVerifier & { after?: AfterAuth }, s
 /** True when the principal may act on `tenantId`. */
 export function mayUseTenant(principal: Principal, tenantId: string | undefined): boolean {
   if (!principal.tenants) return true;
-  return tenantId !== undefined && principal.tenants.includes(canonicalTenantId(tenantId));
+  return tenantId !== undefined && principal.tenants.includes(tenantId);
 }
 
 /** The same verifier, with a check every authenticated request passes (see requireScope). */

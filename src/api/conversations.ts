@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { conversationKinds, conversationStatuses } from "../domain/conversation.js";
-import { canonicalTenantId } from "../domain/tenant.js";
 import { errorResponse } from "../http/errors.js";
 import type { Store } from "../store/ports.js";
 import { type ApiEnv, type ApiKeyVerifier, mayUseTenant, requireScope } from "./auth.js";
@@ -9,7 +8,7 @@ import { queryError } from "./validation.js";
 
 export const conversationQuerySchema = z.strictObject({
   kind: z.enum(conversationKinds as [string, ...string[]]).optional(),
-  tenantId: z.string().min(1).max(200).overwrite(canonicalTenantId).optional(),
+  tenantId: z.string().min(1).max(200).optional(),
   status: z.enum(conversationStatuses as [string, ...string[]]).optional(),
   teamId: z.string().min(1).max(400).optional(),
   cursor: z.string().min(1).max(2000).optional(),

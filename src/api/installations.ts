@@ -3,7 +3,6 @@ import { z } from "zod";
 import { installOutsideLimit } from "../delivery/audience/reach.js";
 import { csvCell } from "../delivery/csv.js";
 import type { InstallationJobs, InstallationRequest } from "../delivery/install/jobs.js";
-import { canonicalTenantId } from "../domain/tenant.js";
 import { errorResponse, readJson } from "../http/errors.js";
 import type { InstallationItem, InstallationJob } from "../store/ports.js";
 import { type ApiEnv, type ApiKeyVerifier, mayUseTenant, requireScope } from "./auth.js";
@@ -36,7 +35,7 @@ export const installationRequestSchema = z
       .optional(),
     chats: ids("chat", 1_000).optional(),
     all: z.literal(true).optional(),
-    tenantId: z.string().min(1).max(200).overwrite(canonicalTenantId),
+    tenantId: z.string().min(1).max(200),
   })
   .superRefine((a, ctx) => {
     const kinds = (["users", "groups", "teams", "chats", "all"] as const).filter((k) => a[k] !== undefined);
@@ -56,7 +55,7 @@ export const installationItemsQuerySchema = z.strictObject({
 
 /** `GET /v1/installations`: newest first; a tenant-limited key sees its tenants' jobs. */
 export const installationListQuerySchema = z.strictObject({
-  tenantId: z.string().min(1).max(200).overwrite(canonicalTenantId).optional(),
+  tenantId: z.string().min(1).max(200).optional(),
   cursor: z.string().min(1).max(2_000).optional(),
   limit: z.coerce.number().int().min(1).max(1_000).optional(),
 });

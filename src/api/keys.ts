@@ -2,7 +2,6 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { type Clock, isoNow } from "../clock.js";
-import { canonicalTenantId } from "../domain/tenant.js";
 import { errorResponse, readJson } from "../http/errors.js";
 import type { Logger } from "../log.js";
 import type { ApiKeyRecord, ApiKeyStore, AuditLog } from "../store/ports.js";
@@ -20,7 +19,7 @@ export const createKeySchema = z
       .max(5)
       .describe("What the key may do: send notifications, read, administer (keys, audit), draft for approval, approve drafts."),
     tenants: z
-      .array(z.string().min(1).max(200).overwrite(canonicalTenantId))
+      .array(z.string().min(1).max(200))
       .min(1)
       .max(1000)
       .optional()
@@ -67,9 +66,7 @@ export function storedKeyVerifier(store: ApiKeyStore): ApiKeyVerifier {
     async verify(presented) {
       const record = await store.findByHash(hashKey(presented).toString("hex"));
       if (!record || record.revokedAt) return undefined;
-      // Keys created before tenant ids were kept in one letter case may list a GUID in upper case.
-      const tenants = record.tenants?.map(canonicalTenantId);
-      return { keyId: record.id, scopes: record.scopes, tenants, teams: record.teams, groups: record.groups };
+      return { keyId: record.id, scopes: record.scopes, tenants: record.tenants, teams: record.teams, groups: record.groups };
     },
   };
 }
@@ -81,8 +78,7 @@ export function storedKeyVerifier(store: ApiKeyStore): ApiKeyVerifier {
  */
 export function withinTenants(tenants: readonly string[] | undefined, of: readonly string[] | undefined): boolean {
   if (!tenants) return true;
-  const own = tenants.map(canonicalTenantId);
-  return of?.every((t) => own.includes(canonicalTenantId(t))) ?? false;
+  return of?.every((t) => tenants.includes(t)) ?? false;
 }
 
 /**

@@ -2,7 +2,6 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { csvStream } from "../delivery/csv.js";
 import type { Preference } from "../domain/conversation.js";
-import { canonicalTenantId } from "../domain/tenant.js";
 import { errorResponse, readJson } from "../http/errors.js";
 import { hhmm, isTimeZone, weekdays } from "../preferences/hours.js";
 import type { TenantSettings } from "../preferences/model.js";
@@ -21,7 +20,7 @@ import { bodyError, queryError } from "./validation.js";
  * Tenant-limited keys act only on their tenants.
  */
 
-const tenantId = z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(200).overwrite(canonicalTenantId);
+const tenantId = z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(200);
 const limit = z.coerce.number().int().min(1).max(1_000).optional();
 
 export const userPreferencesQuerySchema = z.strictObject({ tenantId: tenantId.optional() });
@@ -128,8 +127,7 @@ export function preferenceRoutes(deps: PreferenceRouteDeps): Hono<ApiEnv> {
     if (!body.ok) return errorResponse(c, body.status, body.code, body.message);
     const parsed = userPreferencesBodySchema.safeParse(body.value);
     if (!parsed.success) return bodyError(c, parsed.error);
-    const queried = c.req.query("tenantId");
-    const tenant = parsed.data.tenantId ?? (queried ? canonicalTenantId(queried) : undefined);
+    const tenant = parsed.data.tenantId ?? c.req.query("tenantId");
     if (!tenant) return tenantRequired(c, "in the body or the query");
     if (!mayUseTenant(c.get("principal"), tenant)) return forbidden(c, tenant);
     const userId = await teamsUserId(tenant, c.req.param("userId"));
@@ -179,14 +177,14 @@ export function preferenceRoutes(deps: PreferenceRouteDeps): Hono<ApiEnv> {
   });
 
   app.get("/v1/tenants/:id", requireScope(keys, "admin"), async (c) => {
-    const tenant = canonicalTenantId(c.req.param("id"));
+    const tenant = c.req.param("id");
     if (!tenantId.safeParse(tenant.trim()).success) return badTenant(c);
     if (!mayUseTenant(c.get("principal"), tenant)) return forbidden(c, tenant);
     return c.json(tenantSettingsView(tenant, await store.tenantSettings(tenant)));
   });
 
   app.put("/v1/tenants/:id", requireScope(keys, "admin"), async (c) => {
-    const tenant = canonicalTenantId(c.req.param("id"));
+    const tenant = c.req.param("id");
     if (!tenantId.safeParse(tenant.trim()).success) return badTenant(c);
     if (!mayUseTenant(c.get("principal"), tenant)) return forbidden(c, tenant);
     const body = await readJson(c.req.raw, 64 * 1024);

@@ -2,7 +2,6 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { DeliveryEngine } from "../delivery/engine.js";
 import type { TenantState } from "../delivery/store/port.js";
-import { canonicalTenantId } from "../domain/tenant.js";
 import { type ApiEnv, type ApiKeyVerifier, requireScope } from "./auth.js";
 import { engineError } from "./notifications.js";
 import { queryError } from "./validation.js";
@@ -46,7 +45,7 @@ export function tenantRoutes(engine: DeliveryEngine, keys: ApiKeyVerifier): Hono
 
   app.post("/v1/tenants/:id/resume", requireScope(keys, "admin"), async (c) => {
     try {
-      const { tenant, resumed } = await engine.resumeTenant(canonicalTenantId(c.req.param("id")), callerOf(c.get("principal")));
+      const { tenant, resumed } = await engine.resumeTenant(c.req.param("id"), callerOf(c.get("principal")));
       return c.json({ ...tenantView(tenant), resumed });
     } catch (e) {
       return engineError(c, e);

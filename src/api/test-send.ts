@@ -3,7 +3,6 @@ import { z } from "zod";
 import type { DeliveryEngine } from "../delivery/engine.js";
 import { messageSchema } from "../delivery/message/schema.js";
 import { notificationRequestSchema } from "../delivery/request.js";
-import { canonicalTenantId } from "../domain/tenant.js";
 import { errorResponse, readJson } from "../http/errors.js";
 import { type ApiEnv, type ApiKeyVerifier, requireScope } from "./auth.js";
 import { engineError, maxNotificationBodyBytes } from "./notifications.js";
@@ -18,7 +17,7 @@ export const testSendBodySchema = z.strictObject({
     .string({ error: "is required: the Teams user id (29:...) or Entra object id of the person to send the test to" })
     .min(1, { error: "must not be empty" })
     .max(400, { error: "must be at most 400 characters" }),
-  tenantId: z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(200).overwrite(canonicalTenantId).optional(),
+  tenantId: z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(200).optional(),
   message: messageSchema,
   data: z.record(z.string(), z.unknown(), { error: "must be a JSON object" }).optional(),
   footer: z.boolean({ error: "must be true or false" }).optional(),

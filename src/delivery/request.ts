@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { canonicalTenantId } from "../domain/tenant.js";
 import { batchBlockers, deliveryModes } from "./batch/decide.js";
 import { messageSchema } from "./message/schema.js";
 import { type Audience, deliveryStatuses } from "./model.js";
@@ -21,7 +20,7 @@ const ids = (what: string, max: number) =>
     .array(id(what), { error: `must be an array of ${what}s` })
     .min(1, { error: `must name at least one ${what}` })
     .max(max, { error: `names more than ${max} ${what}s; split the request, or use {all: true}` });
-const tenantId = z.string().min(1).max(200).overwrite(canonicalTenantId);
+const tenantId = z.string().min(1).max(200);
 
 const GROUP_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

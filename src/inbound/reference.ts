@@ -1,5 +1,4 @@
 import type { Account, ConversationKind } from "../domain/conversation.js";
-import { canonicalTenantId } from "../domain/tenant.js";
 import type { ConversationObservation } from "../store/ports.js";
 import type { Activity } from "./activity.js";
 
@@ -41,7 +40,7 @@ export function conversationKind(activity: Activity): ConversationKind {
 
 /** Tenant id: `channelData.tenant.id`, else `conversation.tenantId`, else empty (emulators). */
 export function tenantOf(activity: Activity): string {
-  return canonicalTenantId(activity.channelData?.tenant?.id ?? activity.conversation.tenantId ?? "");
+  return activity.channelData?.tenant?.id ?? activity.conversation.tenantId ?? "";
 }
 
 /**
