@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { audienceOutsideLimit } from "../delivery/audience/reach.js";
 import { resolveAudience } from "../delivery/audience/resolve.js";
+import { tenantSpellingMessage } from "../delivery/errors.js";
 import { audienceSchema, toAudience } from "../delivery/request.js";
 import type { RecipientDirectory } from "../delivery/store/port.js";
 import { errorResponse, readJson } from "../http/errors.js";
@@ -52,6 +53,11 @@ export function estimateRoutes(
       return errorResponse(c, 400, "HERALD_E_TENANT_REQUIRED", "This API key is limited to some tenants: name the audience's tenantId.");
     const outside = await audienceOutsideLimit(audience, principal, directory, principal.tenants);
     if (outside !== undefined) return errorResponse(c, 403, "HERALD_E_FORBIDDEN", outside);
+    // As the send (engine.ts): `all` and `users` find their chats by the exact tenant id.
+    const exact = "all" in audience || "users" in audience;
+    const stored = exact && named ? await directory.otherTenantSpelling(named) : undefined;
+    if (named && stored !== undefined)
+      return errorResponse(c, 400, "HERALD_E_TENANT_SPELLING", tenantSpellingMessage("audience.tenantId", named, stored));
     if ("all" in audience) {
       let n = 0;
       let skipped = 0;

@@ -1,6 +1,7 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { csvStream } from "../delivery/csv.js";
+import { tenantSpellingMessage } from "../delivery/errors.js";
 import type { Preference } from "../domain/conversation.js";
 import { errorResponse, readJson } from "../http/errors.js";
 import { hhmm, isTimeZone, weekdays } from "../preferences/hours.js";
@@ -96,7 +97,7 @@ const optOutHeader = ["tenantId", "userId", "optedOut", "categories", "updatedAt
 export interface PreferenceRouteDeps {
   service: PreferenceService;
   store: PreferenceStore;
-  conversations: Pick<ConversationStore, "findPersonal">;
+  conversations: Pick<ConversationStore, "findPersonal" | "otherTenantSpelling">;
   keys: ApiKeyVerifier;
   now: () => string;
 }
@@ -107,6 +108,17 @@ export function preferenceRoutes(deps: PreferenceRouteDeps): Hono<ApiEnv> {
   const forbidden = (c: Context, t: string) => errorResponse(c, 403, "HERALD_E_FORBIDDEN", `This API key may not act on tenant ${t}.`);
   const tenantRequired = (c: Context, where: string) =>
     errorResponse(c, 400, "HERALD_E_TENANT_REQUIRED", `tenantId: required (${where}); preferences are kept per tenant.`);
+  /**
+   * A write under a tenant id the stored chats keep in another letter case would be kept apart from
+   * them and never applied (tenantSpellingMessage): 400 naming the spelling to use. Reads are not
+   * refused: what an earlier release stored under that spelling stays readable.
+   */
+  const misspelling = async (c: Context, field: string, tenant: string) => {
+    const stored = await deps.conversations.otherTenantSpelling(tenant);
+    return stored === undefined
+      ? undefined
+      : errorResponse(c, 400, "HERALD_E_TENANT_SPELLING", tenantSpellingMessage(field, tenant, stored));
+  };
   /** Preferences are kept under the Teams user id; an Entra object id is looked up in the stored chats. */
   const teamsUserId = async (tenant: string, userId: string): Promise<string> => {
     if (userId.startsWith("29:")) return userId;
@@ -130,6 +142,8 @@ export function preferenceRoutes(deps: PreferenceRouteDeps): Hono<ApiEnv> {
     const tenant = parsed.data.tenantId ?? c.req.query("tenantId");
     if (!tenant) return tenantRequired(c, "in the body or the query");
     if (!mayUseTenant(c.get("principal"), tenant)) return forbidden(c, tenant);
+    const misspelled = await misspelling(c, "tenantId", tenant);
+    if (misspelled) return misspelled;
     const userId = await teamsUserId(tenant, c.req.param("userId"));
     try {
       const view = await service.change(tenant, userId, { optedOut: parsed.data.optedOut, categories: parsed.data.categories });
@@ -187,6 +201,8 @@ export function preferenceRoutes(deps: PreferenceRouteDeps): Hono<ApiEnv> {
     const tenant = c.req.param("id");
     if (!tenantId.safeParse(tenant.trim()).success) return badTenant(c);
     if (!mayUseTenant(c.get("principal"), tenant)) return forbidden(c, tenant);
+    const misspelled = await misspelling(c, "the tenant id in the path", tenant);
+    if (misspelled) return misspelled;
     const body = await readJson(c.req.raw, 64 * 1024);
     if (!body.ok) return errorResponse(c, body.status, body.code, body.message);
     const parsed = tenantSettingsBodySchema.safeParse(body.value);

@@ -15,7 +15,7 @@ import { CredentialGate, type CredentialState } from "./dispatch/credentials.js"
 import { Dispatcher, type DispatchStats } from "./dispatch/dispatcher.js";
 import { Liveness } from "./dispatch/liveness.js";
 import type { SurveyHook } from "./dispatch/survey-hook.js";
-import { DeliveryError } from "./errors.js";
+import { DeliveryError, tenantSpellingMessage } from "./errors.js";
 import { notificationId, requestHash, workerId } from "./ids.js";
 import type { Installer } from "./install/installer.js";
 import type { TeamReach } from "./install/team-reach.js";
@@ -395,6 +395,11 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       // Team and group guardrails: refused naming the first audience entry outside them.
       const outside = await audienceOutsideLimit(audience, caller, deps.store.recipients, caller.tenants);
       if (outside !== undefined) throw new DeliveryError("HERALD_E_FORBIDDEN", outside);
+      // `all` and `users` find their chats by the exact tenant id (teams by group id look every spelling up).
+      const tenantId = "all" in audience || "users" in audience ? audience.tenantId : undefined;
+      const stored = tenantId ? await deps.store.recipients.otherTenantSpelling(tenantId) : undefined;
+      if (tenantId && stored !== undefined)
+        throw new DeliveryError("HERALD_E_TENANT_SPELLING", tenantSpellingMessage("audience.tenantId", tenantId, stored));
       // A repeated request is answered before the audience is resolved: resolving claims blocked
       // conversations' retries (blocked-retry.ts), which a replay must not use up.
       if (request.idempotencyKey !== undefined) {

@@ -13,6 +13,8 @@ export type DeliveryErrorCode =
   | "HERALD_E_FORBIDDEN"
   /** A tenant-scoped API key must name the tenant. */
   | "HERALD_E_TENANT_REQUIRED"
+  /** A tenant id in another letter case than the one Herald's stored chats have it in (tenantSpellingMessage). */
+  | "HERALD_E_TENANT_SPELLING"
   /** The engine is stopping or stopped. */
   | "HERALD_E_ENGINE_STOPPED"
   /** A cron schedule sent to `POST /v1/notifications`'s engine call: a series is created through the series service. */
@@ -36,6 +38,7 @@ const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
   HERALD_E_RECALLED: 409,
   HERALD_E_FORBIDDEN: 403,
   HERALD_E_TENANT_REQUIRED: 400,
+  HERALD_E_TENANT_SPELLING: 400,
   HERALD_E_ENGINE_STOPPED: 503,
   HERALD_E_SCHEDULE_IS_SERIES: 400,
   HERALD_E_SERIES_STATE: 409,
@@ -45,6 +48,17 @@ const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
   HERALD_E_BATCH_NO_ACTIVITY_IDS: 409,
   HERALD_E_BATCH_UNAVAILABLE: 400,
 };
+
+/**
+ * Herald matches tenant ids exactly (stored chats, preferences, tenant settings, key limits), and
+ * Teams sends them in lower case: a tenant id typed in another letter case would name no chat and
+ * be kept apart from the tenant's own (a preference saved under it was ignored at sending, a
+ * broadcast to it reached nobody). Such a request is refused, naming the spelling to use, rather
+ * than accepted and silently without effect.
+ */
+export function tenantSpellingMessage(field: string, given: string, stored: string): string {
+  return `${field}: Herald's chats of this tenant are stored as "${stored}" (the letter case Teams sends), not "${given}"; send "${stored}".`;
+}
 
 export class DeliveryError extends Error {
   override readonly name = "DeliveryError";

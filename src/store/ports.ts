@@ -80,6 +80,8 @@ export interface ConversationStore {
   touch?(id: string, at: string, status: ConversationStatus): Promise<boolean>;
   /** The personal chat of a user, by Teams id (`29:...`) or Entra object id. */
   findPersonal(tenantId: string | undefined, userIdOrAadObjectId: string): Promise<ConversationRecord | undefined>;
+  /** The spelling stored chats keep this tenant in, when `tenantId` is another letter case of it (tenantSpellingMessage). */
+  otherTenantSpelling(tenantId: string): Promise<string | undefined>;
   list(filter: ConversationFilter, page: { cursor?: string | undefined; limit: number }): Promise<Page<ConversationRecord>>;
   /** Set the status of one conversation; returns false when it does not exist. */
   setStatus(id: string, status: ConversationStatus, code: string, at: string): Promise<boolean>;

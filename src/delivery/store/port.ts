@@ -300,6 +300,8 @@ export interface RecipientDirectory {
   conversations(ids: readonly string[], tenants?: readonly string[]): Promise<Map<string, StoredRecipient>>;
   /** Personal chats by user Teams id or Entra object id (in `tenantId` when given); keyed by the id asked for. */
   personalChats(userIds: readonly string[], tenantId: string | undefined): Promise<Map<string, StoredRecipient>>;
+  /** The spelling stored chats keep this tenant in, when `tenantId` is another letter case of it (tenantSpellingMessage). */
+  otherTenantSpelling(tenantId: string): Promise<string | undefined>;
   /** Where a team lives (serviceUrl, tenant), from any stored conversation of it; keyed by team id. */
   teams(teamIds: readonly string[], tenants?: readonly string[]): Promise<Map<string, TeamHome>>;
   /**

@@ -6,7 +6,9 @@ import type { ConversationFilter, ConversationObservation, ConversationStore, Pa
 import { canonicalTime } from "../time.js";
 import type { SqlBackend } from "./backend.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
+import { withDeliveryTables } from "./delivery-schema.js";
 import { listQuery, personalQuery } from "./queries.js";
+import { otherTenantSpelling } from "./recipients.js";
 import { type ConversationRow, conversationToRow, rowToConversation } from "./rows.js";
 import type { Database } from "./schema.js";
 import { openHold } from "./welcomes.js";
@@ -96,6 +98,10 @@ export class KyselyConversationStore implements ConversationStore {
   async findPersonal(tenantId: string | undefined, userIdOrAadObjectId: string): Promise<ConversationRecord | undefined> {
     const row = await personalQuery(this.db, tenantId, userIdOrAadObjectId).executeTakeFirst();
     return row && rowToConversation(row);
+  }
+
+  otherTenantSpelling(tenantId: string): Promise<string | undefined> {
+    return otherTenantSpelling(withDeliveryTables(this.db), tenantId);
   }
 
   /**

@@ -15,6 +15,20 @@ export const personalStatuses = ["active", "blocked"] as const;
  */
 const spellings = (tenantId: string): string[] => [...new Set([tenantId, tenantId.toLowerCase(), tenantId.toUpperCase()])];
 
+/**
+ * The spelling the stored chats keep a tenant in, when `tenantId` is another letter case of it
+ * (tenantSpellingMessage): undefined when chats are stored under `tenantId` itself, or under
+ * neither its lower- nor its upper-case form. One index probe per spelling, at most three.
+ */
+export async function otherTenantSpelling(db: Kysely<AllTables>, tenantId: string): Promise<string | undefined> {
+  const stored = async (spelling: string) =>
+    (await db.selectFrom("conversations").select("tenant_id").where("tenant_id", "=", spelling).limit(1).executeTakeFirst()) !== undefined;
+  if (await stored(tenantId)) return undefined;
+  for (const spelling of [tenantId.toLowerCase(), tenantId.toUpperCase()])
+    if (spelling !== tenantId && (await stored(spelling))) return spelling;
+  return undefined;
+}
+
 /** Lookups per statement (each id is one bound parameter, twice for user lookups). */
 const idsPerQuery = 500;
 
@@ -83,6 +97,10 @@ export class KyselyRecipientDirectory implements RecipientDirectory {
       for (const row of rows) out.set(row.id, toRecipient(row));
     }
     return out;
+  }
+
+  otherTenantSpelling(tenantId: string): Promise<string | undefined> {
+    return otherTenantSpelling(this.db, tenantId);
   }
 
   async personalChats(userIds: readonly string[], tenantId: string | undefined): Promise<Map<string, StoredRecipient>> {
