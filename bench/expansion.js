@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { conversationRow } from "../dist/delivery/audience/rows.js";
+import { defaultDeliveryConfig } from "../dist/delivery/config.js";
 import { openStore } from "../dist/store/open.js";
 import { dropPostgresDatabase, seedPersonalChats, seedPostgresChats } from "./delivery/seed.js";
 
@@ -25,7 +26,7 @@ const { values } = parseArgs({
 });
 const chats = Number(values.chats);
 const trials = Number(values.trials);
-const page = 500; // defaultDeliveryConfig.expansionPage
+const page = defaultDeliveryConfig.expansionPage; // 1,000 chats a window, as Herald reads them
 const seed = 7;
 const spec = { tenants: 3, users: chats, teams: 1, chats: 0, blockedShare: 0, uninstalledShare: 0 };
 const seedArgs = { seed, spec, count: chats, serviceUrl: "http://127.0.0.1:1/", appId: "00000000-0000-0000-0000-000000000001" };
