@@ -53,9 +53,8 @@ export function estimateRoutes(
       return errorResponse(c, 400, "HERALD_E_TENANT_REQUIRED", "This API key is limited to some tenants: name the audience's tenantId.");
     const outside = await audienceOutsideLimit(audience, principal, directory, principal.tenants);
     if (outside !== undefined) return errorResponse(c, 403, "HERALD_E_FORBIDDEN", outside);
-    // As the send (engine.ts): `all` and `users` find their chats by the exact tenant id.
-    const exact = "all" in audience || "users" in audience;
-    const stored = exact && named ? await directory.otherTenantSpelling(named) : undefined;
+    // As the send (engine.ts): `{all, tenantId}` walks the chats stored under exactly that id.
+    const stored = "all" in audience && named ? await directory.otherTenantSpelling(named) : undefined;
     if (named && stored !== undefined)
       return errorResponse(c, 400, "HERALD_E_TENANT_SPELLING", tenantSpellingMessage("audience.tenantId", named, stored));
     if ("all" in audience) {

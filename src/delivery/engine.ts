@@ -395,17 +395,18 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       // Team and group guardrails: refused naming the first audience entry outside them.
       const outside = await audienceOutsideLimit(audience, caller, deps.store.recipients, caller.tenants);
       if (outside !== undefined) throw new DeliveryError("HERALD_E_FORBIDDEN", outside);
-      // `all` and `users` find their chats by the exact tenant id (teams by group id look every spelling up).
-      const tenantId = "all" in audience || "users" in audience ? audience.tenantId : undefined;
-      const stored = tenantId ? await deps.store.recipients.otherTenantSpelling(tenantId) : undefined;
-      if (tenantId && stored !== undefined)
-        throw new DeliveryError("HERALD_E_TENANT_SPELLING", tenantSpellingMessage("audience.tenantId", tenantId, stored));
       // A repeated request is answered before the audience is resolved: resolving claims blocked
       // conversations' retries (blocked-retry.ts), which a replay must not use up.
       if (request.idempotencyKey !== undefined) {
         const earlier = await store.findByIdempotencyKey(caller.keyId, request.idempotencyKey);
         if (earlier) return sameRequest(earlier, hash);
       }
+      // `{all, tenantId}` walks the chats stored under exactly that id: in another letter case it
+      // would reach nobody. (`users` finds no chat either, but then creates one: it still sends.)
+      const tenantId = "all" in audience ? audience.tenantId : undefined;
+      const stored = tenantId ? await deps.store.recipients.otherTenantSpelling(tenantId) : undefined;
+      if (tenantId && stored !== undefined)
+        throw new DeliveryError("HERALD_E_TENANT_SPELLING", tenantSpellingMessage("audience.tenantId", tenantId, stored));
       const resolution = await resolveAudience(
         audience,
         deps.store.recipients,

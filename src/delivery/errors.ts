@@ -50,14 +50,14 @@ const statusOf: Record<DeliveryErrorCode, 400 | 403 | 404 | 409 | 503> = {
 };
 
 /**
- * Herald matches tenant ids exactly (stored chats, preferences, tenant settings, key limits), and
- * Teams sends them in lower case: a tenant id typed in another letter case would name no chat and
- * be kept apart from the tenant's own (a preference saved under it was ignored at sending, a
- * broadcast to it reached nobody). Such a request is refused, naming the spelling to use, rather
- * than accepted and silently without effect.
+ * Herald matches tenant ids exactly (stored chats, preferences, tenant settings), and Teams sends
+ * them in lower case: a tenant id typed in another letter case names none of the tenant's chats. A
+ * preference or tenant setting saved under it was ignored at sending, and `{all, tenantId}` reached
+ * nobody. Those requests are refused, naming the spelling to use, rather than accepted and without
+ * effect (`otherTenantSpelling`: only when no chat at all is stored under the given spelling).
  */
 export function tenantSpellingMessage(field: string, given: string, stored: string): string {
-  return `${field}: Herald's chats of this tenant are stored as "${stored}" (the letter case Teams sends), not "${given}"; send "${stored}".`;
+  return `${field}: Herald's chats of this tenant are stored as "${stored}", not "${given}" (tenant ids are matched exactly); send "${stored}".`;
 }
 
 export class DeliveryError extends Error {

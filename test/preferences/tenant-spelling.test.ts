@@ -6,9 +6,9 @@ import { forEachStore } from "../helpers/stores.js";
  * Herald matches tenant ids exactly, and Teams sends them (and Herald stores its chats under them)
  * in lower case. A tenant id typed in upper case was accepted and without effect: a preference
  * saved under it was ignored at sending (the person who had opted out was messaged), and a
- * broadcast to `{all: true, tenantId}` reached nobody. Such writes and sends are now refused with
- * 400 naming the spelling to use (tenantSpellingMessage); reads are not. Over HTTP against the
- * emulator, both back ends.
+ * broadcast to `{all: true, tenantId}` reached nobody. Such requests are now refused with 400
+ * naming the spelling to use (tenantSpellingMessage), after the key's tenant limits; reads are
+ * not. Over HTTP against the emulator, both back ends.
  */
 
 // biome-ignore lint/suspicious/noExplicitAny: loosely typed JSON for assertions
@@ -23,7 +23,7 @@ forEachStore((stores) => {
   const refused = (r: { status: number; json: Json }, field: string) => {
     expect(r.status, JSON.stringify(r.json)).toBe(400);
     expect(r.json["error"]["code"]).toBe("HERALD_E_TENANT_SPELLING");
-    expect(r.json["error"]["message"]).toContain(`${field}: Herald's chats of this tenant are stored as "${tenant}"`);
+    expect(r.json["error"]["message"]).toContain(`${field}: Herald's chats of this tenant are stored as "${tenant}", not "${upper}"`);
   };
 
   beforeAll(async () => {
@@ -71,14 +71,10 @@ forEachStore((stores) => {
     expect((await api("PUT", prefs, { tenantId: "0000000A-0000-0000-0000-000000000000", optedOut: true })).status).toBe(200);
   });
 
-  it("a broadcast, an estimate and tenant settings naming the tenant in another letter case are refused", async () => {
+  it("a broadcast to {all, tenantId}, its estimate and tenant settings naming the tenant in another letter case are refused", async () => {
     const before = (await api("GET", "/v1/notifications?limit=100")).json["items"] as Json[];
     refused(
       await api("POST", "/v1/notifications", { audience: { all: true, tenantId: upper }, message: { text: "x" } }),
-      "audience.tenantId",
-    );
-    refused(
-      await api("POST", "/v1/notifications", { audience: { users: [users[1]?.["id"]], tenantId: upper }, message: { text: "x" } }),
       "audience.tenantId",
     );
     refused(await api("POST", "/v1/audiences/estimate", { audience: { all: true, tenantId: upper } }), "audience.tenantId");
@@ -91,5 +87,23 @@ forEachStore((stores) => {
       users.length,
     );
     expect((await api("PUT", `/v1/tenants/${tenant}`, { timeZone: "Europe/Paris" })).status).toBe(200);
+
+    // A key limited to another tenant learns nothing of this one: 403 comes first, never the spelling.
+    const other = await api("POST", "/v1/keys", {
+      name: "other",
+      scopes: ["send", "read"],
+      tenants: ["0000000b-0000-0000-0000-000000000000"],
+    });
+    expect(other.status, JSON.stringify(other.json)).toBe(201);
+    const as = (method: string, path: string, body: unknown) =>
+      call(method, `${stack.heraldUrl}${path}`, body, other.json["key"] as string);
+    for (const [method, path, body] of [
+      ["POST", "/v1/notifications", { audience: { all: true, tenantId: upper }, message: { text: "x" } }],
+      ["POST", "/v1/audiences/estimate", { audience: { all: true, tenantId: upper } }],
+      ["PUT", `/v1/users/${encodeURIComponent(users[1]?.["id"])}/preferences`, { tenantId: upper, optedOut: true }],
+    ] as const) {
+      const r = await as(method, path, body);
+      expect(r.status, `${path}: ${JSON.stringify(r.json)}`).toBe(403);
+    }
   });
 });
