@@ -60,7 +60,7 @@ export function personalChatsById(
   if (w.tenantId !== undefined) parts.push(sql`c.tenant_id = ${w.tenantId}`);
   // The first window or page too has a lower bound (every id is after the empty string): with none,
   // SQLite without statistics (a database never analysed) preferred the (status, seq) index to
-  // `seq <= upTo` and sorted every chat's id to find the first 500.
+  // `seq <= upTo` and sorted every chat's id to find the first window's (bench/first-window.js).
   parts.push(sql`${id} > ${w.afterId ?? ""}`);
   if (w.atMost !== undefined) parts.push(sql`${id} <= ${w.atMost}`);
   return sql<SqlBool>`(${sql.join(parts, sql` and `)})`;
