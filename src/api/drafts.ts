@@ -3,6 +3,7 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { type Clock, isoNow } from "../clock.js";
 import { type AudienceLimit, audienceOutsideLimit, intersectLimits } from "../delivery/audience/reach.js";
+import { tenantSpellingProblem } from "../delivery/audience/tenant-spelling.js";
 import type { DeliveryEngine } from "../delivery/engine.js";
 import { prepareMessage } from "../delivery/message/prepare.js";
 import { notificationRequestSchema, toAudience } from "../delivery/request.js";
@@ -48,7 +49,7 @@ export function draftRoutes(
   /** The stored keys: an approval sends as its author only while the author's key is live. */
   apiKeys?: ApiKeyStore,
   /** Stored conversations, to place channels in their teams for team guardrails (reach.ts). */
-  directory?: Pick<RecipientDirectory, "channels">,
+  directory?: Pick<RecipientDirectory, "channels" | "otherTenantSpelling">,
 ): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const readers = requireScope(keys, ["draft", "approve", "read"]);
@@ -91,6 +92,9 @@ export function draftRoutes(
     if (directory) {
       const outside = await audienceOutsideLimit(toAudience(parsed.data.request.audience), p, directory, p.tenants);
       if (outside !== undefined) return errorResponse(c, 403, "HERALD_E_FORBIDDEN", outside);
+      // Refused now, not first at approval (where the draft would go back to the queue).
+      const misspelled = await tenantSpellingProblem(toAudience(parsed.data.request.audience), directory);
+      if (misspelled !== undefined) return errorResponse(c, 400, "HERALD_E_TENANT_SPELLING", misspelled);
     }
     return parsed.data;
   };

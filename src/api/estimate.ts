@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { audienceOutsideLimit } from "../delivery/audience/reach.js";
 import { resolveAudience } from "../delivery/audience/resolve.js";
-import { tenantSpellingMessage } from "../delivery/errors.js";
+import { tenantSpellingProblem } from "../delivery/audience/tenant-spelling.js";
 import { audienceSchema, toAudience } from "../delivery/request.js";
 import type { RecipientDirectory } from "../delivery/store/port.js";
 import { errorResponse, readJson } from "../http/errors.js";
@@ -53,10 +53,8 @@ export function estimateRoutes(
       return errorResponse(c, 400, "HERALD_E_TENANT_REQUIRED", "This API key is limited to some tenants: name the audience's tenantId.");
     const outside = await audienceOutsideLimit(audience, principal, directory, principal.tenants);
     if (outside !== undefined) return errorResponse(c, 403, "HERALD_E_FORBIDDEN", outside);
-    // As the send (engine.ts): `{all, tenantId}` walks the chats stored under exactly that id.
-    const stored = "all" in audience && named ? await directory.otherTenantSpelling(named) : undefined;
-    if (named && stored !== undefined)
-      return errorResponse(c, 400, "HERALD_E_TENANT_SPELLING", tenantSpellingMessage("audience.tenantId", named, stored));
+    const misspelled = await tenantSpellingProblem(audience, directory);
+    if (misspelled !== undefined) return errorResponse(c, 400, "HERALD_E_TENANT_SPELLING", misspelled);
     if ("all" in audience) {
       let n = 0;
       let skipped = 0;

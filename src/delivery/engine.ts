@@ -8,6 +8,7 @@ import { withinOr } from "../within.js";
 import type { DirectoryGraph } from "./audience/directory-graph.js";
 import { audienceOutsideLimit, isAudienceLimited } from "./audience/reach.js";
 import { resolveAudience } from "./audience/resolve.js";
+import { tenantSpellingProblem } from "./audience/tenant-spelling.js";
 import type { BatchSettings } from "./batch/runner.js";
 import { type BatchRecall, createBatchPath } from "./batch/wire.js";
 import { type DeliveryConfig, resolveDeliveryConfig } from "./config.js";
@@ -15,7 +16,7 @@ import { CredentialGate, type CredentialState } from "./dispatch/credentials.js"
 import { Dispatcher, type DispatchStats } from "./dispatch/dispatcher.js";
 import { Liveness } from "./dispatch/liveness.js";
 import type { SurveyHook } from "./dispatch/survey-hook.js";
-import { DeliveryError, tenantSpellingMessage } from "./errors.js";
+import { DeliveryError } from "./errors.js";
 import { notificationId, requestHash, workerId } from "./ids.js";
 import type { Installer } from "./install/installer.js";
 import type { TeamReach } from "./install/team-reach.js";
@@ -140,6 +141,8 @@ export interface DeliveryEngine {
    * (a recurring series).
    */
   audienceOutside(audience: NotificationRequest["audience"], caller: Caller): Promise<string | undefined>;
+  /** The 400 message when an `{all, tenantId}` audience names its tenant in another letter case than the stored chats (tenantSpellingProblem). */
+  tenantSpelling(audience: NotificationRequest["audience"]): Promise<string | undefined>;
   /**
    * The bot's own message to one conversation (a welcome, an answer to a command, a survey's next
    * question), stored as a notification of SYSTEM_CREATOR with one row before this returns, then
@@ -344,6 +347,10 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
       return audienceOutsideLimit(toAudience(audience), caller, deps.store.recipients, caller.tenants);
     },
 
+    tenantSpelling(audience) {
+      return tenantSpellingProblem(toAudience(audience), deps.store.recipients);
+    },
+
     async submit(request, caller, origin) {
       if (stopping) throw new DeliveryError("HERALD_E_ENGINE_STOPPED", "Herald is shutting down; send the request again in a moment.");
       if (cronOf(request.schedule))
@@ -401,12 +408,8 @@ export function createDeliveryEngine(deps: DeliveryEngineDeps): DeliveryEngine {
         const earlier = await store.findByIdempotencyKey(caller.keyId, request.idempotencyKey);
         if (earlier) return sameRequest(earlier, hash);
       }
-      // `{all, tenantId}` walks the chats stored under exactly that id: in another letter case it
-      // would reach nobody. (`users` finds no chat either, but then creates one: it still sends.)
-      const tenantId = "all" in audience ? audience.tenantId : undefined;
-      const stored = tenantId ? await deps.store.recipients.otherTenantSpelling(tenantId) : undefined;
-      if (tenantId && stored !== undefined)
-        throw new DeliveryError("HERALD_E_TENANT_SPELLING", tenantSpellingMessage("audience.tenantId", tenantId, stored));
+      const misspelled = await tenantSpellingProblem(audience, deps.store.recipients);
+      if (misspelled !== undefined) throw new DeliveryError("HERALD_E_TENANT_SPELLING", misspelled);
       const resolution = await resolveAudience(
         audience,
         deps.store.recipients,

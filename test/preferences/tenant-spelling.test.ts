@@ -71,7 +71,7 @@ forEachStore((stores) => {
     expect((await api("PUT", prefs, { tenantId: "0000000A-0000-0000-0000-000000000000", optedOut: true })).status).toBe(200);
   });
 
-  it("a broadcast to {all, tenantId}, its estimate and tenant settings naming the tenant in another letter case are refused", async () => {
+  it("a broadcast to {all, tenantId}, its estimate, a series, a draft and tenant settings naming the tenant in another letter case are refused", async () => {
     const before = (await api("GET", "/v1/notifications?limit=100")).json["items"] as Json[];
     refused(
       await api("POST", "/v1/notifications", { audience: { all: true, tenantId: upper }, message: { text: "x" } }),
@@ -79,7 +79,27 @@ forEachStore((stores) => {
     );
     refused(await api("POST", "/v1/audiences/estimate", { audience: { all: true, tenantId: upper } }), "audience.tenantId");
     refused(await api("PUT", `/v1/tenants/${upper}`, { timeZone: "Europe/Paris" }), "the tenant id in the path");
+    // A series and a draft are refused when saved, not first at each run or at approval.
+    const everyone = { all: true, tenantId: upper };
+    refused(
+      await api("POST", "/v1/series", { audience: everyone, message: { text: "x" }, schedule: { cron: "0 9 * * 1" } }),
+      "audience.tenantId",
+    );
+    refused(
+      await api("POST", "/v1/drafts", { title: "All", request: { audience: everyone, message: { text: "x" } } }),
+      "audience.tenantId",
+    );
+    const series = await api("POST", "/v1/series", {
+      audience: { all: true, tenantId: tenant },
+      message: { text: "x" },
+      schedule: { cron: "0 9 * * 1" },
+    });
+    expect(series.status, JSON.stringify(series.json)).toBe(201);
+    refused(await api("PATCH", `/v1/series/${series.json["id"]}`, { audience: everyone }), "audience.tenantId");
     // Nothing was created or kept.
+    expect(((await api("GET", "/v1/series")).json["items"] as Json[]).map((x) => x["id"])).toEqual([series.json["id"]]);
+    expect((await api("GET", `/v1/series/${series.json["id"]}`)).json["audience"]).toEqual({ all: true, tenantId: tenant });
+    expect((await api("GET", "/v1/drafts")).json["items"]).toEqual([]);
     expect((await api("GET", "/v1/notifications?limit=100")).json["items"]).toEqual(before);
     expect((await api("GET", `/v1/tenants/${upper}`)).json["timeZone"]).toBeNull();
     // The stored spelling works.

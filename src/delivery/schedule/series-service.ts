@@ -37,7 +37,7 @@ export interface SeriesServiceDeps {
    * Each run is submitted to the engine as its own notification; `audienceOutside` places a stored
    * audience against a team/group-limited caller's reach before it may change the series.
    */
-  engine: Pick<DeliveryEngine, "submit" | "audienceOutside">;
+  engine: Pick<DeliveryEngine, "submit" | "audienceOutside" | "tenantSpelling">;
   /**
    * The team/group limit a series' creator has now (its key's `teams`/`groups` in the key store),
    * applied to every run: the schema keeps only the creator's tenants, so the limit is looked up at
@@ -158,6 +158,12 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
     return s;
   };
 
+  /** Refused when created or edited, as a send would refuse each run (tenantSpellingProblem). */
+  const refuseMisspelledTenant = async (audience: AudienceInput): Promise<void> => {
+    const misspelled = await deps.engine.tenantSpelling(audience);
+    if (misspelled !== undefined) throw new DeliveryError("HERALD_E_TENANT_SPELLING", misspelled);
+  };
+
   /** The tenant a tenant-scoped caller may use; throws as POST /v1/notifications would. */
   const tenantOf = (audience: AudienceInput, caller: Caller): string | undefined => {
     const named = audience.tenantId;
@@ -276,6 +282,7 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
     async create(request, caller) {
       prepareMessage(request.message, { data: request.data });
       const tenantId = tenantOf(request.audience, caller);
+      await refuseMisspelledTenant(request.audience);
       const timing = timingOf(request.schedule);
       const now = clock.now();
       const first = firstOf(timing, now);
@@ -324,6 +331,7 @@ export function createSeriesService(deps: SeriesServiceDeps): SeriesService {
       };
       prepareMessage(template.message as Message, { data: template.data });
       const tenantId = edit.audience ? (tenantOf(edit.audience, caller ?? { keyId: before.createdBy }) ?? null) : undefined;
+      if (edit.audience) await refuseMisspelledTenant(edit.audience);
       const timing = edit.schedule ? timingOf(edit.schedule) : undefined;
       const now = clock.now();
       // A new timing starts from now: the next run is the new cron's next occurrence.
