@@ -93,7 +93,7 @@ export function draftRoutes(
       const outside = await audienceOutsideLimit(toAudience(parsed.data.request.audience), p, directory, p.tenants);
       if (outside !== undefined) return errorResponse(c, 403, "HERALD_E_FORBIDDEN", outside);
       // Refused now, not first at approval (where the draft would go back to the queue).
-      const misspelled = await tenantSpellingProblem(toAudience(parsed.data.request.audience), directory);
+      const misspelled = await tenantSpellingProblem(toAudience(parsed.data.request.audience), directory, "request.audience.tenantId");
       if (misspelled !== undefined) return errorResponse(c, 400, "HERALD_E_TENANT_SPELLING", misspelled);
     }
     return parsed.data;

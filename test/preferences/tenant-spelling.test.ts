@@ -87,7 +87,7 @@ forEachStore((stores) => {
     );
     refused(
       await api("POST", "/v1/drafts", { title: "All", request: { audience: everyone, message: { text: "x" } } }),
-      "audience.tenantId",
+      "request.audience.tenantId",
     );
     const series = await api("POST", "/v1/series", {
       audience: { all: true, tenantId: tenant },

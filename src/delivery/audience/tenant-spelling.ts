@@ -6,15 +6,18 @@ import type { RecipientDirectory } from "../store/port.js";
  * The 400 message for an `{all, tenantId}` audience that names its tenant in another letter case
  * than the stored chats (tenantSpellingMessage): it walks the chats stored under exactly that id
  * and would reach nobody. Undefined when the audience is fine. Checked wherever such an audience
- * is accepted: a send (engine.ts), an estimate, a series, a draft. (`users` finds no chat either,
- * but then creates one: it still sends, and is not refused.)
+ * is accepted: a send (engine.ts), an estimate, a series, a draft (`field` names it in the body).
+ * `users` finds no chat either, but then creates one: it still sends, and is not refused. With
+ * `includeUninstalled` the directory pass would do the same for everyone Graph lists, storing their
+ * chats under the other spelling too (the tenant's chats then split between two): refused as well.
  */
 export async function tenantSpellingProblem(
   audience: Audience,
   directory: Pick<RecipientDirectory, "otherTenantSpelling">,
+  field = "audience.tenantId",
 ): Promise<string | undefined> {
   const tenantId = "all" in audience ? audience.tenantId : undefined;
   if (!tenantId) return undefined;
   const stored = await directory.otherTenantSpelling(tenantId);
-  return stored === undefined ? undefined : tenantSpellingMessage("audience.tenantId", tenantId, stored);
+  return stored === undefined ? undefined : tenantSpellingMessage(field, tenantId, stored);
 }
