@@ -7,14 +7,11 @@
 // on PostgreSQL the server's work is in the wall time only.
 //
 //   npm run build && node bench/expansion.js [--chats 50000] [--trials 3] [--db sqlite|postgres|both] [--pg-url URL]
-import { rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { conversationRow } from "../dist/delivery/audience/rows.js";
 import { defaultDeliveryConfig } from "../dist/delivery/config.js";
 import { openStore } from "../dist/store/open.js";
-import { dropPostgresDatabase, seedPersonalChats, seedPostgresChats } from "./delivery/seed.js";
+import { seededDatabase } from "./delivery/seed.js";
 
 const { values } = parseArgs({
   options: {
@@ -83,20 +80,7 @@ async function expand(store, id, byWindows) {
 }
 
 async function measure(db) {
-  let url;
-  let cleanup;
-  if (db === "postgres") {
-    const name = `herald_bench_expansion_${process.pid}`;
-    url = await seedPostgresChats(values["pg-url"], name, seedArgs);
-    cleanup = () => dropPostgresDatabase(values["pg-url"], name);
-  } else {
-    const file = join(tmpdir(), `herald-bench-expansion-${process.pid}.db`);
-    await seedPersonalChats(file, seedArgs);
-    url = `sqlite:${file}`;
-    cleanup = async () => {
-      for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
-    };
-  }
+  const { url, cleanup } = await seededDatabase(db, "expansion", values["pg-url"], seedArgs);
   const store = await openStore(url);
   const runs = { windows: [], pages: [] };
   try {

@@ -3,17 +3,16 @@
 // window's size and end and its chats to decide in code (src/store/kysely/chat-window.ts). Every
 // window after the first has a lower bound (`id > afterId`); the first had none until f015ab7,
 // and SQLite then walked the (status, seq) index and sorted every chat's id to find the first
-// 1,000 for the window's size query, with the event loop held meanwhile. The second window is the baseline, measured in the same run: the first should cost
-// about as much. Milliseconds of wall time per `personalWindow` call, median of the trials.
+// 1,000 for the window's size query, with the event loop held meanwhile. The second window is the
+// baseline, measured in the same run: the first should cost about as much. Milliseconds of wall
+// time per `personalWindow` call, median of the trials.
 //
 //   npm run build && node bench/first-window.js [--chats 1000000] [--trials 5] [--db sqlite|postgres|both] [--pg-url URL]
-import { rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { defaultDeliveryConfig } from "../dist/delivery/config.js";
 import { openStore } from "../dist/store/open.js";
-import { dropPostgresDatabase, seedPersonalChats, seedPostgresChats } from "./delivery/seed.js";
+import { seededDatabase } from "./delivery/seed.js";
 
 const { values } = parseArgs({
   options: {
@@ -37,20 +36,7 @@ async function timed(fn) {
 }
 
 async function measure(db) {
-  let url;
-  let cleanup;
-  if (db === "postgres") {
-    const name = `herald_bench_first_window_${process.pid}`;
-    url = await seedPostgresChats(values["pg-url"], name, seedArgs);
-    cleanup = () => dropPostgresDatabase(values["pg-url"], name);
-  } else {
-    const file = join(tmpdir(), `herald-bench-first-window-${process.pid}.db`);
-    await seedPersonalChats(file, seedArgs);
-    url = `sqlite:${file}`;
-    cleanup = async () => {
-      for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
-    };
-  }
+  const { url, cleanup } = await seededDatabase(db, "first-window", values["pg-url"], seedArgs);
   const store = await openStore(url);
   const first = [];
   const second = [];

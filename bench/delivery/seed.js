@@ -2,6 +2,9 @@
 // (one prepared INSERT in 50,000-row transactions: a million in a few seconds). The ids come
 // from the emulator's organisation generated with the same seed and spec, as installs would
 // have recorded them.
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Database from "better-sqlite3";
 import { GeneratedOrg } from "../../dist/emulator/index.js";
 import { openStore } from "../../dist/store/open.js";
@@ -106,4 +109,26 @@ export async function dropPostgresDatabase(adminUrl, name) {
   } finally {
     await admin.end();
   }
+}
+
+/**
+ * A fresh database of `db` ("sqlite": a file in the temporary directory; "postgres": a database on
+ * the server of `pgUrl`) holding the personal chats `seedArgs` describes, named after `label` and
+ * this process. Returns its URL and the function that removes it.
+ */
+export async function seededDatabase(db, label, pgUrl, seedArgs) {
+  if (db === "postgres") {
+    const name = `herald_bench_${label.replaceAll("-", "_")}_${process.pid}`;
+    const url = await seedPostgresChats(pgUrl, name, seedArgs);
+    return { url, cleanup: () => dropPostgresDatabase(pgUrl, name) };
+  }
+  const file = join(tmpdir(), `herald-bench-${label}-${process.pid}.db`);
+  await seedPersonalChats(file, seedArgs);
+  return {
+    url: `sqlite:${file}`,
+    cleanup: async () => {
+      // The file, its WAL, and the companion Herald locks it with (src/store/sqlite/lock.ts).
+      for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}.lock`]) rmSync(f, { force: true });
+    },
+  };
 }

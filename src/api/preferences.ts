@@ -1,7 +1,7 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
+import { tenantIdSpellingProblem } from "../delivery/audience/tenant-spelling.js";
 import { csvStream } from "../delivery/csv.js";
-import { tenantSpellingMessage } from "../delivery/errors.js";
 import type { Preference } from "../domain/conversation.js";
 import { errorResponse, readJson } from "../http/errors.js";
 import { hhmm, isTimeZone, weekdays } from "../preferences/hours.js";
@@ -110,14 +110,12 @@ export function preferenceRoutes(deps: PreferenceRouteDeps): Hono<ApiEnv> {
     errorResponse(c, 400, "HERALD_E_TENANT_REQUIRED", `tenantId: required (${where}); preferences are kept per tenant.`);
   /**
    * A write under a tenant id the stored chats keep in another letter case would be kept apart from
-   * them and never applied (tenantSpellingMessage): 400 naming the spelling to use. Reads are not
+   * them and never applied (tenant-spelling.ts): 400 naming the spelling to use. Reads are not
    * refused: what an earlier release stored under that spelling stays readable.
    */
   const misspelling = async (c: Context, field: string, tenant: string) => {
-    const stored = await deps.conversations.otherTenantSpelling(tenant);
-    return stored === undefined
-      ? undefined
-      : errorResponse(c, 400, "HERALD_E_TENANT_SPELLING", tenantSpellingMessage(field, tenant, stored));
+    const problem = await tenantIdSpellingProblem(tenant, deps.conversations, field);
+    return problem === undefined ? undefined : errorResponse(c, 400, "HERALD_E_TENANT_SPELLING", problem);
   };
   /** Preferences are kept under the Teams user id; an Entra object id is looked up in the stored chats. */
   const teamsUserId = async (tenant: string, userId: string): Promise<string> => {

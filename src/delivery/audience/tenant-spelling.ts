@@ -13,11 +13,18 @@ import type { RecipientDirectory } from "../store/port.js";
  */
 export async function tenantSpellingProblem(
   audience: Audience,
-  directory: Pick<RecipientDirectory, "otherTenantSpelling">,
+  directory: SpellingLookup,
   field = "audience.tenantId",
 ): Promise<string | undefined> {
   const tenantId = "all" in audience ? audience.tenantId : undefined;
-  if (!tenantId) return undefined;
-  const stored = await directory.otherTenantSpelling(tenantId);
+  return tenantId ? tenantIdSpellingProblem(tenantId, directory, field) : undefined;
+}
+
+/** Where the stored chats' spelling of a tenant is looked up (the directory, or the conversation store). */
+type SpellingLookup = Pick<RecipientDirectory, "otherTenantSpelling">;
+
+/** The 400 message for `tenantId`, named `field` in the request, when the stored chats spell it otherwise (tenantSpellingMessage). */
+export async function tenantIdSpellingProblem(tenantId: string, lookup: SpellingLookup, field: string): Promise<string | undefined> {
+  const stored = await lookup.otherTenantSpelling(tenantId);
   return stored === undefined ? undefined : tenantSpellingMessage(field, tenantId, stored);
 }
