@@ -1,0 +1,320 @@
+#!/usr/bin/env node
+// The floors under issue 14's open speed goals on this machine: what the HTTP exchange alone costs
+// a sender with no store and no limits, and what waking to send alone costs at Teams' ceiling.
+// Each table's baseline (×1.00) is the client bench/run.js compares Herald with, measured in the
+// same run; the other rows are leaner senders of the same messages to the same emulator: Herald's
+// own Connector exchange (dist/connector/transport.js, body built and answer parsed) and a raw
+// `node:net` keep-alive client (one prebuilt write per request, answers parsed by hand).
+//
+//   npm run build && node bench/floors.js [--messages 50000] [--seconds 12] [--trials 2] [--skip-http] [--skip-paced]
+//
+// Table 1, limits off, 32 requests in flight: the bench's bare client (undici `request`, the
+// answer read as a stream), Herald's exchange, raw sockets. Table 2, 3 tenants each paced to 48
+// requests a second with the emulator's limits on (50/s per tenant): the bench's paced client (a
+// timer per tenant, tenants out of step, one request per wake-up), the same in groups of 10, then
+// ONE timer for all tenants sending each tenant's next 10 through Herald's exchange, and on raw
+// sockets (pipelined, one socket per tenant). CPU is this process's (all threads, process.cpuUsage),
+// wake-ups the voluntary context switches of its main thread. Loopback only; every run is bounded
+// by --messages or --seconds.
+import net from "node:net";
+import { parseArgs } from "node:util";
+import { createHttpAgent, exchange } from "../dist/connector/transport.js";
+import { GeneratedOrg } from "../dist/emulator/index.js";
+import { bareClientLoop, bareClientPaced } from "./delivery/bare.js";
+import { activityOf, cpuSecondsOf, startEmulatorProcess } from "./delivery/procs.js";
+
+const { values } = parseArgs({
+  options: {
+    messages: { type: "string", default: "50000" },
+    seconds: { type: "string", default: "12" },
+    trials: { type: "string", default: "2" },
+    "skip-http": { type: "boolean", default: false },
+    "skip-paced": { type: "boolean", default: false },
+  },
+});
+const messages = Number(values.messages);
+const seconds = Number(values.seconds);
+const trials = Number(values.trials);
+for (const [name, v] of [
+  ["--messages", messages],
+  ["--seconds", seconds],
+  ["--trials", trials],
+])
+  if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`${name} must be a number > 0 (got ${v})`);
+
+const fmt = (n, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+/** The benchmark's message to user i, as bench/delivery/bare.js sends it: its path and body. */
+function messageTo(org, base, appId, i) {
+  const u = org.user(i);
+  const conversationId = org.personalConversationId(i);
+  return {
+    path: `${base.pathname.replace(/\/$/, "")}/v3/conversations/${encodeURIComponent(conversationId)}/activities`,
+    body: JSON.stringify({
+      type: "message",
+      from: { id: `28:${appId}`, name: "Herald" },
+      conversation: { id: conversationId },
+      recipient: { id: u.id, name: u.name },
+      text: `Hello ${u.name.split(" ")[0]}, this is a benchmark.`,
+    }),
+  };
+}
+
+const exchangeHeaders = { accept: "application/json", "content-type": "application/json; charset=utf-8", "user-agent": "Herald" };
+
+/** One message through Herald's exchange, its answer parsed as Herald's client does; resolves with the status. */
+async function viaExchange(agent, org, base, appId, i) {
+  const { path, body } = messageTo(org, base, appId, i);
+  const answer = await exchange(agent, { origin: base.origin, path, method: "POST", headers: exchangeHeaders, body });
+  JSON.parse(answer.body);
+  return answer.status;
+}
+
+/**
+ * A raw HTTP/1.1 keep-alive connection: `send(text, n)` writes n prebuilt requests at once
+ * (pipelined); each answer's status goes to `onStatus`, in order. Answers are read by their
+ * content-length (the emulator sends one on every answer).
+ */
+async function rawConnection(base, onStatus) {
+  const socket = await new Promise((resolve, reject) => {
+    const s = net.connect(Number(base.port), base.hostname, () => resolve(s));
+    s.once("error", reject);
+  });
+  socket.setNoDelay(true);
+  let buffered = Buffer.alloc(0);
+  socket.on("data", (chunk) => {
+    buffered = buffered.length > 0 ? Buffer.concat([buffered, chunk]) : chunk;
+    for (;;) {
+      const headEnd = buffered.indexOf("\r\n\r\n");
+      if (headEnd < 0) return;
+      const head = buffered.toString("latin1", 0, headEnd);
+      const length = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+      if (buffered.length < headEnd + 4 + length) return;
+      JSON.parse(buffered.toString("utf8", headEnd + 4, headEnd + 4 + length) || "{}");
+      buffered = buffered.subarray(headEnd + 4 + length);
+      onStatus(Number(head.slice(9, 12)));
+    }
+  });
+  const request = ({ path, body }) =>
+    `POST ${path} HTTP/1.1\r\nhost: ${base.host}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  return { write: (msgs) => socket.write(msgs.map(request).join("")), end: () => socket.end() };
+}
+
+/** Users [0, count), `inFlight` at a time, through `send(i, worker)` (→ status); elapsed and CPU seconds. */
+async function loop(count, inFlight, send) {
+  let next = 0;
+  let failed = 0;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async (_, worker) => {
+      for (let i = next++; i < count; i = next++) if ((await send(i, worker)) >= 300) failed++;
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  if (failed > 0) throw new Error(`${failed} of ${count} requests failed`);
+  return { seconds: elapsed, cpu: (cpu.user + cpu.system) / 1e6 };
+}
+
+async function exchangeLoop(org, count, base, appId, inFlight) {
+  const agent = createHttpAgent({ connectionsPerOrigin: inFlight });
+  try {
+    return await loop(count, inFlight, (i) => viaExchange(agent, org, base, appId, i));
+  } finally {
+    await agent.close();
+  }
+}
+
+async function rawLoop(org, count, base, appId, inFlight) {
+  const connections = await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      let answered;
+      const c = await rawConnection(base, (status) => answered(status));
+      const send = (i) =>
+        new Promise((resolve) => {
+          answered = resolve;
+          c.write([messageTo(org, base, appId, i)]);
+        });
+      return { ...c, send };
+    }),
+  );
+  try {
+    // Each worker of the loop has a connection of its own: one request outstanding on it at a time.
+    return await loop(count, inFlight, (i, worker) => connections[worker].send(i));
+  } finally {
+    for (const c of connections) c.end();
+  }
+}
+
+/**
+ * The users of `org` by tenant, each tenant paced to `rps` in groups of `group` on ONE timer for
+ * all tenants (every tenant's next group leaves at the same tick), for `secs`: through Herald's
+ * exchange (`how` "exchange") or pipelined on one raw socket per tenant ("raw"). Returns what
+ * bareClientPaced returns.
+ */
+async function sharedTimerPaced(org, count, base, appId, rps, secs, group, how) {
+  const byTenant = new Map();
+  for (let i = 0; i < count; i++) {
+    const t = org.user(i).tenantId;
+    if (byTenant.has(t)) byTenant.get(t).push(i);
+    else byTenant.set(t, [i]);
+  }
+  const tenants = [...byTenant.values()];
+  let sent = 0;
+  let throttled = 0;
+  let failed = 0;
+  let pending = 0;
+  const count_ = (status) => {
+    pending--;
+    if (status === 429) throttled++;
+    else if (status >= 300) failed++;
+    else sent++;
+  };
+  const agent = how === "exchange" ? createHttpAgent() : undefined;
+  const sockets = how === "raw" ? await Promise.all(tenants.map(() => rawConnection(base, count_))) : [];
+  const inFlight = [];
+  const gapMs = (1000 * group) / rps;
+  const wakeupsBefore = activityOf(process.pid).mainWakeups;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  for (let tick = 0; tick * gapMs <= secs * 1000; tick++) {
+    const wait = started + tick * gapMs - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    tenants.forEach((users, t) => {
+      const mine = users.slice(tick * group, (tick + 1) * group);
+      pending += mine.length;
+      if (agent) for (const i of mine) inFlight.push(viaExchange(agent, org, base, appId, i).then(count_));
+      else sockets[t].write(mine.map((i) => messageTo(org, base, appId, i)));
+    });
+  }
+  await Promise.all(inFlight);
+  while (pending > 0) await new Promise((r) => setTimeout(r, 5));
+  const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const wakeups = activityOf(process.pid).mainWakeups - wakeupsBefore;
+  await agent?.close();
+  for (const s of sockets) s.end();
+  if (failed > 0) throw new Error(`${how}: ${failed} requests failed`);
+  return { sent, throttled, seconds: elapsed, cpu: (cpu.user + cpu.system) / 1e6, wakeups };
+}
+
+/** Runs each variant `trials` times, alternating; returns per variant its trials' results with the emulator's CPU seconds. */
+async function alternate(variants, emulatorPid) {
+  const results = new Map(variants.map((v) => [v.name, []]));
+  for (let t = 0; t < trials; t++)
+    for (const v of variants) {
+      const before = cpuSecondsOf(emulatorPid);
+      const r = await v.run();
+      r.emulatorCpu = cpuSecondsOf(emulatorPid) - before;
+      results.get(v.name).push(r);
+      process.stderr.write(
+        `[floors] ${v.name}, trial ${t + 1}/${trials}: ${fmt(((r.cpu * 1e6) / (r.sent ?? messages)) | 0)} µs per message\n`,
+      );
+      await new Promise((r) => setTimeout(r, 1_500)); // the emulator's windows drain between runs
+    }
+  return results;
+}
+
+function printTable(title, header, rows) {
+  console.log(`\n${title}\n`);
+  console.log(`| ${header.join(" | ")} |`);
+  console.log(`|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`);
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+}
+
+const seed = 7;
+console.log(`Herald floors benchmark — ${new Date().toISOString()}, Node ${process.version}`);
+
+if (!values["skip-http"]) {
+  const spec = { tenants: 1, users: messages, teams: 1, chats: 0, blockedShare: 0, uninstalledShare: 0 };
+  const emu = await startEmulatorProcess({ seed, org: spec, limits: false, auth: false, messageCap: 1000 });
+  try {
+    const org = new GeneratedOrg(seed, spec);
+    const base = new URL(emu.connectorUrl);
+    const results = await alternate(
+      [
+        {
+          name: "bench's bare client (undici request, 32 in flight)",
+          run: () => bareClientLoop(org, messages, emu.connectorUrl, emu.appId, 32),
+        },
+        { name: "Herald's exchange (32 in flight)", run: () => exchangeLoop(org, messages, base, emu.appId, 32) },
+        { name: "raw node:net (32 sockets)", run: () => rawLoop(org, messages, base, emu.appId, 32) },
+      ],
+      emu.pid,
+    );
+    const perMessage = (rs, pick) => median(rs.map((r) => (pick(r) * 1e6) / messages));
+    const baseline = perMessage([...results.values()][0], (r) => r.cpu);
+    printTable(
+      `1. The HTTP exchange alone: ${fmt(messages)} messages, emulator limits off, median of ${trials}`,
+      ["sender", "msg/s", "its CPU per message", "emulator CPU per message", "CPU × the bare client"],
+      [...results].map(([name, rs]) => [
+        name,
+        fmt(median(rs.map((r) => messages / r.seconds))),
+        `${fmt(
+          perMessage(rs, (r) => r.cpu),
+          1,
+        )} µs`,
+        `${fmt(
+          perMessage(rs, (r) => r.emulatorCpu),
+          1,
+        )} µs`,
+        `×${fmt(perMessage(rs, (r) => r.cpu) / baseline, 2)}`,
+      ]),
+    );
+  } finally {
+    await emu.stop();
+  }
+}
+
+if (!values["skip-paced"]) {
+  const rps = 48;
+  const tenants = 3;
+  const tenantUsers = Math.ceil(rps * seconds) + 50;
+  const spec = { tenants, users: tenants * tenantUsers, teams: tenants, chats: 0, blockedShare: 0, uninstalledShare: 0 };
+  const emu = await startEmulatorProcess({ seed, org: spec, limits: true, tenantRps: 50, timeScale: 1, auth: false, messageCap: 1000 });
+  try {
+    const org = new GeneratedOrg(seed, spec);
+    const base = new URL(emu.connectorUrl);
+    const count = tenants * tenantUsers;
+    const results = await alternate(
+      [
+        {
+          name: "bench's paced client: a timer per tenant, 1 per wake-up",
+          run: () => bareClientPaced(org, count, emu.connectorUrl, emu.appId, rps, seconds, 1),
+        },
+        { name: "the same, groups of 10", run: () => bareClientPaced(org, count, emu.connectorUrl, emu.appId, rps, seconds, 10) },
+        {
+          name: "one timer for all tenants, groups of 10, Herald's exchange",
+          run: () => sharedTimerPaced(org, count, base, emu.appId, rps, seconds, 10, "exchange"),
+        },
+        {
+          name: "one timer for all tenants, groups of 10, raw pipelined",
+          run: () => sharedTimerPaced(org, count, base, emu.appId, rps, seconds, 10, "raw"),
+        },
+      ],
+      emu.pid,
+    );
+    const perSent = (rs, pick) => median(rs.map((r) => pick(r) / r.sent));
+    const cpu = (r) => r.cpu * 1e6;
+    const baseline = perSent([...results.values()][0], cpu);
+    printTable(
+      `2. Waking to send at the ceiling: ${tenants} tenants × ${rps}/s for ${seconds} s, emulator limits on (50/s per tenant), median of ${trials}`,
+      ["sender", "accepted (all trials)", "429s", "its CPU per message", "wake-ups per message", "CPU × the paced client"],
+      [...results].map(([name, rs]) => [
+        name,
+        fmt(rs.reduce((n, r) => n + r.sent, 0)),
+        fmt(rs.reduce((n, r) => n + r.throttled, 0)),
+        `${fmt(perSent(rs, cpu))} µs`,
+        fmt(
+          perSent(rs, (r) => r.wakeups),
+          2,
+        ),
+        `×${fmt(perSent(rs, cpu) / baseline, 2)}`,
+      ]),
+    );
+  } finally {
+    await emu.stop();
+  }
+}
