@@ -3,8 +3,9 @@
 // a sender with no store and no limits, and what waking to send alone costs at Teams' ceiling.
 // Each table's baseline (×1.00) is the client bench/run.js compares Herald with, measured in the
 // same run; the other rows are leaner senders of the same messages to the same emulator: Herald's
-// own Connector exchange (dist/connector/transport.js, body built and answer parsed) and a raw
-// `node:net` keep-alive client (one prebuilt write per request, answers parsed by hand).
+// own Connector exchange (dist/connector/transport.js; the bench's body, the answer parsed as
+// Herald parses it) and a raw `node:net` keep-alive client (each request one string and one
+// write, answers parsed by hand).
 //
 //   npm run build && node bench/floors.js [--messages 50000] [--seconds 12] [--trials 2] [--skip-http] [--skip-paced]
 //
@@ -14,8 +15,10 @@
 // timer per tenant, tenants out of step, one request per wake-up), the same in groups of 10, then
 // ONE timer for all tenants sending each tenant's next 10 through Herald's exchange, and on raw
 // sockets (pipelined, one socket per tenant). CPU is this process's (all threads, process.cpuUsage),
-// wake-ups the voluntary context switches of its main thread. Loopback only; every run is bounded
-// by --messages or --seconds.
+// wake-ups the voluntary context switches of its main thread; raw sockets connect before the
+// measure starts, undici's pools inside it. Each sender first runs once, small and unmeasured (V8's
+// warm-up), and the order rotates from trial to trial. Loopback only; every run is bounded by
+// --messages or --seconds, and a raw run whose answers stop coming fails after 30 s.
 import net from "node:net";
 import { parseArgs } from "node:util";
 import { createHttpAgent, exchange } from "../dist/connector/transport.js";
@@ -43,7 +46,14 @@ for (const [name, v] of [
   if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`${name} must be a number > 0 (got ${v})`);
 
 const fmt = (n, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+/** The median (of an even count, the mean of the middle two). */
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return Number.isInteger(mid) ? (sorted[mid - 1] + sorted[mid]) / 2 : sorted[Math.floor(mid)];
+};
+/** How long a run may wait for its last answers before it fails. */
+const ANSWERS_DEADLINE_MS = 30_000;
 
 /** The benchmark's message to user i, as bench/delivery/bare.js sends it: its path and body. */
 function messageTo(org, base, appId, i) {
@@ -71,17 +81,72 @@ async function viaExchange(agent, org, base, appId, i) {
   return answer.status;
 }
 
+/** Answers counted as they come: accepted, 429, other (a failure), and how many are still awaited. */
+class Tally {
+  sent = 0;
+  throttled = 0;
+  failed = 0;
+  pending = 0;
+  #whenIdle = undefined;
+  expect(n) {
+    this.pending += n;
+  }
+  answer(status) {
+    if (status === 429) this.throttled++;
+    else if (status >= 200 && status < 300) this.sent++;
+    else this.failed++;
+    this.#settle(1);
+  }
+  lost(n) {
+    this.failed += n;
+    this.#settle(n);
+  }
+  #settle(n) {
+    this.pending -= n;
+    this.lastAnswerAt = performance.now();
+    if (this.pending === 0) this.#whenIdle?.();
+  }
+  lastAnswerAt = performance.now();
+  /** Resolves when no answer is awaited; rejects when none has come for ANSWERS_DEADLINE_MS while some are. */
+  idle() {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = setInterval(() => {
+        if (performance.now() - this.lastAnswerAt < ANSWERS_DEADLINE_MS) return;
+        clearInterval(check);
+        reject(new Error(`no answer for ${ANSWERS_DEADLINE_MS} ms with ${this.pending} still awaited`));
+      }, 1_000);
+      this.#whenIdle = () => {
+        clearInterval(check);
+        resolve();
+      };
+    });
+  }
+}
+
 /**
- * A raw HTTP/1.1 keep-alive connection: `send(text, n)` writes n prebuilt requests at once
- * (pipelined); each answer's status goes to `onStatus`, in order. Answers are read by their
- * content-length (the emulator sends one on every answer).
+ * A raw HTTP/1.1 keep-alive connection: `write(msgs)` sends the requests of `msgs` in one write
+ * (pipelined when several); each answer goes to `tally`, in order. Answers are read by their
+ * content-length (the emulator sends one on every answer), then `onAnswer()` runs. A socket error
+ * or close with answers outstanding counts them lost.
  */
-async function rawConnection(base, onStatus) {
+async function rawConnection(base, tally, onAnswer = () => {}) {
   const socket = await new Promise((resolve, reject) => {
-    const s = net.connect(Number(base.port), base.hostname, () => resolve(s));
+    const s = net.connect(Number(base.port), base.hostname);
     s.once("error", reject);
+    s.once("connect", () => {
+      s.off("error", reject);
+      resolve(s);
+    });
   });
   socket.setNoDelay(true);
+  let outstanding = 0;
+  const lose = () => {
+    if (outstanding > 0) tally.lost(outstanding);
+    outstanding = 0;
+  };
+  socket.on("error", lose);
+  socket.on("close", lose);
   let buffered = Buffer.alloc(0);
   socket.on("data", (chunk) => {
     buffered = buffered.length > 0 ? Buffer.concat([buffered, chunk]) : chunk;
@@ -93,23 +158,35 @@ async function rawConnection(base, onStatus) {
       if (buffered.length < headEnd + 4 + length) return;
       JSON.parse(buffered.toString("utf8", headEnd + 4, headEnd + 4 + length) || "{}");
       buffered = buffered.subarray(headEnd + 4 + length);
-      onStatus(Number(head.slice(9, 12)));
+      outstanding--;
+      const status = Number(head.slice(9, 12));
+      tally.answer(Number.isInteger(status) ? status : 0);
+      onAnswer();
     }
   });
   const request = ({ path, body }) =>
-    `POST ${path} HTTP/1.1\r\nhost: ${base.host}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-  return { write: (msgs) => socket.write(msgs.map(request).join("")), end: () => socket.end() };
+    `POST ${path} HTTP/1.1\r\nhost: ${base.host}\r\naccept: application/json\r\ncontent-type: application/json; charset=utf-8\r\nuser-agent: Herald\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  return {
+    write: (msgs) => {
+      outstanding += msgs.length;
+      socket.write(msgs.map(request).join(""));
+    },
+    end: () => socket.end(),
+  };
 }
 
-/** Users [0, count), `inFlight` at a time, through `send(i, worker)` (→ status); elapsed and CPU seconds. */
+/** Users [0, count), `inFlight` at a time, through `send(i)` (→ status); elapsed and CPU seconds. */
 async function loop(count, inFlight, send) {
   let next = 0;
   let failed = 0;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: inFlight }, async (_, worker) => {
-      for (let i = next++; i < count; i = next++) if ((await send(i, worker)) >= 300) failed++;
+    Array.from({ length: inFlight }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        const status = await send(i);
+        if (!(status >= 200 && status < 300)) failed++;
+      }
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
@@ -127,22 +204,30 @@ async function exchangeLoop(org, count, base, appId, inFlight) {
   }
 }
 
+/** As `loop`, on `inFlight` raw connections: each sends its next message when its answer comes. */
 async function rawLoop(org, count, base, appId, inFlight) {
-  const connections = await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      let answered;
-      const c = await rawConnection(base, (status) => answered(status));
-      const send = (i) =>
-        new Promise((resolve) => {
-          answered = resolve;
-          c.write([messageTo(org, base, appId, i)]);
-        });
-      return { ...c, send };
-    }),
-  );
+  const tally = new Tally();
+  let next = 0;
+  const sendNext = (c) => {
+    const i = next++;
+    if (i >= count) return;
+    tally.expect(1);
+    c.write([messageTo(org, base, appId, i)]);
+  };
+  const connections = [];
+  for (let k = 0; k < inFlight; k++) {
+    const c = await rawConnection(base, tally, () => sendNext(c));
+    connections.push(c);
+  }
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
   try {
-    // Each worker of the loop has a connection of its own: one request outstanding on it at a time.
-    return await loop(count, inFlight, (i, worker) => connections[worker].send(i));
+    for (const c of connections) sendNext(c);
+    await tally.idle();
+    const elapsed = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    if (tally.failed > 0) throw new Error(`raw: ${tally.failed} of ${count} requests failed`);
+    return { seconds: elapsed, cpu: (cpu.user + cpu.system) / 1e6 };
   } finally {
     for (const c of connections) c.end();
   }
@@ -162,19 +247,10 @@ async function sharedTimerPaced(org, count, base, appId, rps, secs, group, how) 
     else byTenant.set(t, [i]);
   }
   const tenants = [...byTenant.values()];
-  let sent = 0;
-  let throttled = 0;
-  let failed = 0;
-  let pending = 0;
-  const count_ = (status) => {
-    pending--;
-    if (status === 429) throttled++;
-    else if (status >= 300) failed++;
-    else sent++;
-  };
-  const agent = how === "exchange" ? createHttpAgent() : undefined;
-  const sockets = how === "raw" ? await Promise.all(tenants.map(() => rawConnection(base, count_))) : [];
-  const inFlight = [];
+  const tally = new Tally();
+  // As many connections as the paced client's pool (bench/delivery/bare.js), for the exchange.
+  const agent = how === "exchange" ? createHttpAgent({ connectionsPerOrigin: 8 }) : undefined;
+  const sockets = how === "raw" ? await Promise.all(tenants.map(() => rawConnection(base, tally))) : [];
   const gapMs = (1000 * group) / rps;
   const wakeupsBefore = activityOf(process.pid).mainWakeups;
   const cpuBefore = process.cpuUsage();
@@ -184,35 +260,52 @@ async function sharedTimerPaced(org, count, base, appId, rps, secs, group, how) 
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     tenants.forEach((users, t) => {
       const mine = users.slice(tick * group, (tick + 1) * group);
-      pending += mine.length;
-      if (agent) for (const i of mine) inFlight.push(viaExchange(agent, org, base, appId, i).then(count_));
+      tally.expect(mine.length);
+      if (agent)
+        for (const i of mine)
+          viaExchange(agent, org, base, appId, i).then(
+            (status) => tally.answer(status),
+            () => tally.lost(1),
+          );
       else sockets[t].write(mine.map((i) => messageTo(org, base, appId, i)));
     });
   }
-  await Promise.all(inFlight);
-  while (pending > 0) await new Promise((r) => setTimeout(r, 5));
-  const elapsed = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  const wakeups = activityOf(process.pid).mainWakeups - wakeupsBefore;
-  await agent?.close();
-  for (const s of sockets) s.end();
-  if (failed > 0) throw new Error(`${how}: ${failed} requests failed`);
-  return { sent, throttled, seconds: elapsed, cpu: (cpu.user + cpu.system) / 1e6, wakeups };
+  try {
+    await tally.idle();
+    const elapsed = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const wakeups = activityOf(process.pid).mainWakeups - wakeupsBefore;
+    if (tally.failed > 0) throw new Error(`${how}: ${tally.failed} requests failed`);
+    return { sent: tally.sent, throttled: tally.throttled, seconds: elapsed, cpu: (cpu.user + cpu.system) / 1e6, wakeups };
+  } finally {
+    await agent?.close();
+    for (const s of sockets) s.end();
+  }
 }
 
-/** Runs each variant `trials` times, alternating; returns per variant its trials' results with the emulator's CPU seconds. */
+/**
+ * Runs each variant once small and unmeasured (`run(true)`: V8's warm-up of the code they share),
+ * then `trials` times in an order that rotates from trial to trial; returns per variant its trials'
+ * results with the emulator's CPU seconds.
+ */
 async function alternate(variants, emulatorPid) {
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 1_500)); // the emulator's windows drain between runs
+  for (const v of variants) {
+    await v.run(true);
+    await pause();
+  }
   const results = new Map(variants.map((v) => [v.name, []]));
   for (let t = 0; t < trials; t++)
-    for (const v of variants) {
+    for (let k = 0; k < variants.length; k++) {
+      const v = variants[(k + t) % variants.length];
       const before = cpuSecondsOf(emulatorPid);
-      const r = await v.run();
+      const r = await v.run(false);
       r.emulatorCpu = cpuSecondsOf(emulatorPid) - before;
       results.get(v.name).push(r);
       process.stderr.write(
         `[floors] ${v.name}, trial ${t + 1}/${trials}: ${fmt(((r.cpu * 1e6) / (r.sent ?? messages)) | 0)} µs per message\n`,
       );
-      await new Promise((r) => setTimeout(r, 1_500)); // the emulator's windows drain between runs
+      await pause();
     }
   return results;
 }
@@ -233,14 +326,15 @@ if (!values["skip-http"]) {
   try {
     const org = new GeneratedOrg(seed, spec);
     const base = new URL(emu.connectorUrl);
+    const size = (warm) => (warm ? Math.min(messages, 5_000) : messages);
     const results = await alternate(
       [
         {
           name: "bench's bare client (undici request, 32 in flight)",
-          run: () => bareClientLoop(org, messages, emu.connectorUrl, emu.appId, 32),
+          run: (warm) => bareClientLoop(org, size(warm), emu.connectorUrl, emu.appId, 32),
         },
-        { name: "Herald's exchange (32 in flight)", run: () => exchangeLoop(org, messages, base, emu.appId, 32) },
-        { name: "raw node:net (32 sockets)", run: () => rawLoop(org, messages, base, emu.appId, 32) },
+        { name: "Herald's exchange (32 in flight)", run: (warm) => exchangeLoop(org, size(warm), base, emu.appId, 32) },
+        { name: "raw node:net (32 sockets)", run: (warm) => rawLoop(org, size(warm), base, emu.appId, 32) },
       ],
       emu.pid,
     );
@@ -278,20 +372,21 @@ if (!values["skip-paced"]) {
     const org = new GeneratedOrg(seed, spec);
     const base = new URL(emu.connectorUrl);
     const count = tenants * tenantUsers;
+    const secs = (warm) => (warm ? Math.min(seconds, 3) : seconds);
     const results = await alternate(
       [
         {
           name: "bench's paced client: a timer per tenant, 1 per wake-up",
-          run: () => bareClientPaced(org, count, emu.connectorUrl, emu.appId, rps, seconds, 1),
+          run: (warm) => bareClientPaced(org, count, emu.connectorUrl, emu.appId, rps, secs(warm), 1),
         },
-        { name: "the same, groups of 10", run: () => bareClientPaced(org, count, emu.connectorUrl, emu.appId, rps, seconds, 10) },
+        { name: "the same, groups of 10", run: (warm) => bareClientPaced(org, count, emu.connectorUrl, emu.appId, rps, secs(warm), 10) },
         {
           name: "one timer for all tenants, groups of 10, Herald's exchange",
-          run: () => sharedTimerPaced(org, count, base, emu.appId, rps, seconds, 10, "exchange"),
+          run: (warm) => sharedTimerPaced(org, count, base, emu.appId, rps, secs(warm), 10, "exchange"),
         },
         {
           name: "one timer for all tenants, groups of 10, raw pipelined",
-          run: () => sharedTimerPaced(org, count, base, emu.appId, rps, seconds, 10, "raw"),
+          run: (warm) => sharedTimerPaced(org, count, base, emu.appId, rps, secs(warm), 10, "raw"),
         },
       ],
       emu.pid,
