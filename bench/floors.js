@@ -127,7 +127,7 @@ class Tally {
 /**
  * A raw HTTP/1.1 keep-alive connection: `write(msgs)` sends the requests of `msgs` in one write
  * (pipelined when several); each answer goes to `tally`, in order. Answers are read by their
- * content-length (the emulator sends one on every answer), then `onAnswer()` runs. A socket error
+ * content-length (the emulator sends one on every answer); `onAnswer()` runs as each comes. A socket error
  * or close with answers outstanding counts them lost.
  */
 async function rawConnection(base, tally, onAnswer = () => {}) {
@@ -160,8 +160,9 @@ async function rawConnection(base, tally, onAnswer = () => {}) {
       buffered = buffered.subarray(headEnd + 4 + length);
       outstanding--;
       const status = Number(head.slice(9, 12));
-      tally.answer(Number.isInteger(status) ? status : 0);
+      // The next request first, then the answer counted: `pending` never reads 0 between the two.
       onAnswer();
+      tally.answer(Number.isInteger(status) ? status : 0);
     }
   });
   const request = ({ path, body }) =>
@@ -215,18 +216,19 @@ async function rawLoop(org, count, base, appId, inFlight) {
     c.write([messageTo(org, base, appId, i)]);
   };
   const connections = [];
-  for (let k = 0; k < inFlight; k++) {
-    const c = await rawConnection(base, tally, () => sendNext(c));
-    connections.push(c);
-  }
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
   try {
+    for (let k = 0; k < inFlight; k++) {
+      const c = await rawConnection(base, tally, () => sendNext(c));
+      connections.push(c);
+    }
+    const cpuBefore = process.cpuUsage();
+    const started = performance.now();
     for (const c of connections) sendNext(c);
     await tally.idle();
     const elapsed = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
-    if (tally.failed > 0) throw new Error(`raw: ${tally.failed} of ${count} requests failed`);
+    const refused = tally.failed + tally.throttled;
+    if (refused > 0) throw new Error(`raw: ${refused} of ${count} requests failed`);
     return { seconds: elapsed, cpu: (cpu.user + cpu.system) / 1e6 };
   } finally {
     for (const c of connections) c.end();
@@ -250,35 +252,40 @@ async function sharedTimerPaced(org, count, base, appId, rps, secs, group, how) 
   const tally = new Tally();
   // As many connections as the paced client's pool (bench/delivery/bare.js), for the exchange.
   const agent = how === "exchange" ? createHttpAgent({ connectionsPerOrigin: 8 }) : undefined;
-  const sockets = how === "raw" ? await Promise.all(tenants.map(() => rawConnection(base, tally))) : [];
-  const gapMs = (1000 * group) / rps;
-  const wakeupsBefore = activityOf(process.pid).mainWakeups;
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  for (let tick = 0; tick * gapMs <= secs * 1000; tick++) {
-    const wait = started + tick * gapMs - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    tenants.forEach((users, t) => {
-      const mine = users.slice(tick * group, (tick + 1) * group);
-      tally.expect(mine.length);
-      if (agent)
-        for (const i of mine)
-          viaExchange(agent, org, base, appId, i).then(
-            (status) => tally.answer(status),
-            () => tally.lost(1),
-          );
-      else sockets[t].write(mine.map((i) => messageTo(org, base, appId, i)));
-    });
-  }
+  const sockets = [];
+  let ok = false;
   try {
+    if (how === "raw") for (const _ of tenants) sockets.push(await rawConnection(base, tally));
+    const gapMs = (1000 * group) / rps;
+    const wakeupsBefore = activityOf(process.pid).mainWakeups;
+    const cpuBefore = process.cpuUsage();
+    const started = performance.now();
+    for (let tick = 0; tick * gapMs <= secs * 1000; tick++) {
+      const wait = started + tick * gapMs - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      tenants.forEach((users, t) => {
+        const mine = users.slice(tick * group, (tick + 1) * group);
+        tally.expect(mine.length);
+        if (agent)
+          for (const i of mine)
+            viaExchange(agent, org, base, appId, i).then(
+              (status) => tally.answer(status),
+              () => tally.lost(1),
+            );
+        else sockets[t].write(mine.map((i) => messageTo(org, base, appId, i)));
+      });
+    }
     await tally.idle();
     const elapsed = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     const wakeups = activityOf(process.pid).mainWakeups - wakeupsBefore;
     if (tally.failed > 0) throw new Error(`${how}: ${tally.failed} requests failed`);
+    ok = true;
     return { sent: tally.sent, throttled: tally.throttled, seconds: elapsed, cpu: (cpu.user + cpu.system) / 1e6, wakeups };
   } finally {
-    await agent?.close();
+    // On a failure, destroy: close() would wait for every queued request to time out.
+    if (ok) await agent?.close();
+    else await agent?.destroy();
     for (const s of sockets) s.end();
   }
 }

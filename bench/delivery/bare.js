@@ -5,6 +5,9 @@
 import { Agent } from "undici";
 import { activityOf } from "./procs.js";
 
+/** A 2xx answer; anything else (or no number at all) is a failure. */
+const isAccepted = (status) => status >= 200 && status < 300;
+
 /**
  * A sender of the benchmark's message to user i of `org` over `agent`: one POST to the
  * Connector's activities endpoint of the user's 1:1 chat, the answer read; resolves with the
@@ -47,7 +50,7 @@ export async function bareClientLoop(org, count, serviceUrl, appId, inFlight = 3
     for (;;) {
       const i = next++;
       if (i >= count) return;
-      if ((await send(i)) >= 300) failed++;
+      if (!isAccepted(await send(i))) failed++;
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
@@ -88,7 +91,7 @@ export async function bareClientPaced(org, count, serviceUrl, appId, rps, second
   const send = async (i) => {
     const status = await post(i);
     if (status === 429) throttled++;
-    else if (status >= 300) failed++;
+    else if (!isAccepted(status)) failed++;
     else sent++;
   };
   const tenants = [...byTenant.values()];
