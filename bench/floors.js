@@ -23,7 +23,7 @@ import net from "node:net";
 import { parseArgs } from "node:util";
 import { createHttpAgent, exchange } from "../dist/connector/transport.js";
 import { GeneratedOrg } from "../dist/emulator/index.js";
-import { bareClientLoop, bareClientPaced } from "./delivery/bare.js";
+import { bareClientLoop, bareClientPaced, messageTo } from "./delivery/bare.js";
 import { activityOf, cpuSecondsOf, startEmulatorProcess } from "./delivery/procs.js";
 
 const { values } = parseArgs({
@@ -54,22 +54,6 @@ const median = (xs) => {
 };
 /** How long a run may wait for its last answers before it fails. */
 const ANSWERS_DEADLINE_MS = 30_000;
-
-/** The benchmark's message to user i, as bench/delivery/bare.js sends it: its path and body. */
-function messageTo(org, base, appId, i) {
-  const u = org.user(i);
-  const conversationId = org.personalConversationId(i);
-  return {
-    path: `${base.pathname.replace(/\/$/, "")}/v3/conversations/${encodeURIComponent(conversationId)}/activities`,
-    body: JSON.stringify({
-      type: "message",
-      from: { id: `28:${appId}`, name: "Herald" },
-      conversation: { id: conversationId },
-      recipient: { id: u.id, name: u.name },
-      text: `Hello ${u.name.split(" ")[0]}, this is a benchmark.`,
-    }),
-  };
-}
 
 const exchangeHeaders = { accept: "application/json", "content-type": "application/json; charset=utf-8", "user-agent": "Herald" };
 

@@ -1,7 +1,8 @@
 // The third column of the throughput run: a bare keep-alive HTTP client (undici, the client
 // Herald itself uses) with 32 requests in flight, no store, no limits, no retries, sending the
-// same messages to the same emulator. What Herald would reach if its durable bookkeeping
-// (rows, marks, results, counters) and its limits cost nothing: the ceiling of this machine.
+// same messages to the same emulator: about what Herald would reach if its durable bookkeeping
+// (rows, marks, results, counters) and its limits cost nothing. Not the machine's floor: leaner
+// senders of the same messages (Herald's own exchange, raw sockets) cost less (bench/floors.js).
 import { Agent } from "undici";
 import { activityOf } from "./procs.js";
 
@@ -9,29 +10,39 @@ import { activityOf } from "./procs.js";
 const isAccepted = (status) => status >= 200 && status < 300;
 
 /**
- * A sender of the benchmark's message to user i of `org` over `agent`: one POST to the
- * Connector's activities endpoint of the user's 1:1 chat, the answer read; resolves with the
- * HTTP status.
+ * The benchmark's message to user i of `org`: the path of the Connector's activities endpoint of
+ * the user's 1:1 chat under `base` (the service URL), and the JSON body. bench/floors.js sends the
+ * same through its other senders.
+ */
+export function messageTo(org, base, appId, i) {
+  const u = org.user(i);
+  const conversationId = org.personalConversationId(i);
+  return {
+    path: `${base.pathname.replace(/\/$/, "")}/v3/conversations/${encodeURIComponent(conversationId)}/activities`,
+    body: JSON.stringify({
+      type: "message",
+      from: { id: `28:${appId}`, name: "Herald" },
+      conversation: { id: conversationId },
+      recipient: { id: u.id, name: u.name },
+      text: `Hello ${u.name.split(" ")[0]}, this is a benchmark.`,
+    }),
+  };
+}
+
+/**
+ * A sender of the benchmark's message to user i of `org` over `agent`: one POST, the answer read;
+ * resolves with the HTTP status.
  */
 function messageSender(agent, org, serviceUrl, appId) {
   const base = new URL(serviceUrl);
-  const origin = base.origin;
-  const prefix = base.pathname.replace(/\/$/, "");
   return async (i) => {
-    const u = org.user(i);
-    const conversationId = org.personalConversationId(i);
+    const { path, body } = messageTo(org, base, appId, i);
     const res = await agent.request({
-      origin,
-      path: `${prefix}/v3/conversations/${encodeURIComponent(conversationId)}/activities`,
+      origin: base.origin,
+      path,
       method: "POST",
       headers: { "content-type": "application/json; charset=utf-8" },
-      body: JSON.stringify({
-        type: "message",
-        from: { id: `28:${appId}`, name: "Herald" },
-        conversation: { id: conversationId },
-        recipient: { id: u.id, name: u.name },
-        text: `Hello ${u.name.split(" ")[0]}, this is a benchmark.`,
-      }),
+      body,
     });
     await res.body.text();
     return res.statusCode;
