@@ -18,7 +18,7 @@ export function messageTo(org, base, appId, i) {
   const u = org.user(i);
   const conversationId = org.personalConversationId(i);
   return {
-    path: `${base.pathname.replace(/\/$/, "")}/v3/conversations/${encodeURIComponent(conversationId)}/activities`,
+    path: `${prefixOf(base)}/v3/conversations/${encodeURIComponent(conversationId)}/activities`,
     body: JSON.stringify({
       type: "message",
       from: { id: `28:${appId}`, name: "Herald" },
@@ -27,6 +27,17 @@ export function messageTo(org, base, appId, i) {
       text: `Hello ${u.name.split(" ")[0]}, this is a benchmark.`,
     }),
   };
+}
+
+const prefixes = new WeakMap();
+/** The service URL's path without its trailing slash, worked out once per URL object (not per message). */
+function prefixOf(base) {
+  let prefix = prefixes.get(base);
+  if (prefix === undefined) {
+    prefix = base.pathname.replace(/\/$/, "");
+    prefixes.set(base, prefix);
+  }
+  return prefix;
 }
 
 /**
