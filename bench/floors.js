@@ -71,6 +71,8 @@ class Tally {
   throttled = 0;
   failed = 0;
   pending = 0;
+  /** When the last answer (or loss) was counted: idle()'s deadline runs from it. */
+  lastAnswerAt = performance.now();
   #whenIdle = undefined;
   expect(n) {
     this.pending += n;
@@ -90,7 +92,6 @@ class Tally {
     this.lastAnswerAt = performance.now();
     if (this.pending === 0) this.#whenIdle?.();
   }
-  lastAnswerAt = performance.now();
   /** Resolves when no answer is awaited; rejects when none has come for ANSWERS_DEADLINE_MS while some are. */
   idle() {
     if (this.pending === 0) return Promise.resolve();
@@ -110,9 +111,9 @@ class Tally {
 
 /**
  * A raw HTTP/1.1 keep-alive connection: `write(msgs)` sends the requests of `msgs` in one write
- * (pipelined when several); each answer goes to `tally`, in order. Answers are read by their
- * content-length (the emulator sends one on every answer); `onAnswer()` runs as each comes. A socket error
- * or close with answers outstanding counts them lost.
+ * (pipelined when several); each answer goes to `tally`, in order, after `onAnswer()` has run.
+ * Answers are read by their content-length (the emulator sends one on every answer). A socket
+ * error or close with answers outstanding counts them lost.
  */
 async function rawConnection(base, tally, onAnswer = () => {}) {
   const socket = await new Promise((resolve, reject) => {
