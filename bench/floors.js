@@ -23,7 +23,7 @@ import net from "node:net";
 import { parseArgs } from "node:util";
 import { createHttpAgent, exchange } from "../dist/connector/transport.js";
 import { GeneratedOrg } from "../dist/emulator/index.js";
-import { bareClientLoop, bareClientPaced, messageTo } from "./delivery/bare.js";
+import { bareClientLoop, bareClientPaced, isAccepted, messageTo, sendAll, usersByTenant } from "./delivery/bare.js";
 import { activityOf, cpuSecondsOf, startEmulatorProcess } from "./delivery/procs.js";
 
 const { values } = parseArgs({
@@ -79,7 +79,7 @@ class Tally {
   }
   answer(status) {
     if (status === 429) this.throttled++;
-    else if (status >= 200 && status < 300) this.sent++;
+    else if (isAccepted(status)) this.sent++;
     else this.failed++;
     this.#settle(1);
   }
@@ -161,36 +161,16 @@ async function rawConnection(base, tally, onAnswer = () => {}) {
   };
 }
 
-/** Users [0, count), `inFlight` at a time, through `send(i)` (→ status); elapsed and CPU seconds. */
-async function loop(count, inFlight, send) {
-  let next = 0;
-  let failed = 0;
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      for (let i = next++; i < count; i = next++) {
-        const status = await send(i);
-        if (!(status >= 200 && status < 300)) failed++;
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  if (failed > 0) throw new Error(`${failed} of ${count} requests failed`);
-  return { seconds: elapsed, cpu: (cpu.user + cpu.system) / 1e6 };
-}
-
 async function exchangeLoop(org, count, base, appId, inFlight) {
   const agent = createHttpAgent({ connectionsPerOrigin: inFlight });
   try {
-    return await loop(count, inFlight, (i) => viaExchange(agent, org, base, appId, i));
+    return await sendAll(count, inFlight, (i) => viaExchange(agent, org, base, appId, i));
   } finally {
     await agent.close();
   }
 }
 
-/** As `loop`, on `inFlight` raw connections: each sends its next message when its answer comes. */
+/** As `sendAll` (bench/delivery/bare.js), on `inFlight` raw connections: each sends its next message when its answer comes. */
 async function rawLoop(org, count, base, appId, inFlight) {
   const tally = new Tally();
   let next = 0;
@@ -227,13 +207,7 @@ async function rawLoop(org, count, base, appId, inFlight) {
  * bareClientPaced returns.
  */
 async function sharedTimerPaced(org, count, base, appId, rps, secs, group, how) {
-  const byTenant = new Map();
-  for (let i = 0; i < count; i++) {
-    const t = org.user(i).tenantId;
-    if (byTenant.has(t)) byTenant.get(t).push(i);
-    else byTenant.set(t, [i]);
-  }
-  const tenants = [...byTenant.values()];
+  const tenants = usersByTenant(org, count);
   const tally = new Tally();
   // As many connections as the paced client's pool (bench/delivery/bare.js), for the exchange.
   const agent = how === "exchange" ? createHttpAgent({ connectionsPerOrigin: 8 }) : undefined;

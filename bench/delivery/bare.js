@@ -7,7 +7,7 @@ import { Agent } from "undici";
 import { activityOf } from "./procs.js";
 
 /** A 2xx answer; anything else (or no number at all) is a failure. */
-const isAccepted = (status) => status >= 200 && status < 300;
+export const isAccepted = (status) => status >= 200 && status < 300;
 
 /**
  * The benchmark's message to user i of `org`: the path of the Connector's activities endpoint of
@@ -60,27 +60,47 @@ function messageSender(agent, org, serviceUrl, appId) {
   };
 }
 
-/** Send one message to each of users [0, count) of `org`, `inFlight` at a time; returns elapsed seconds and the client's CPU seconds. */
-export async function bareClientLoop(org, count, serviceUrl, appId, inFlight = 32) {
-  const agent = new Agent({ connections: inFlight, keepAliveTimeout: 30_000, pipelining: 1 });
-  const send = messageSender(agent, org, serviceUrl, appId);
+/**
+ * Users [0, count), `inFlight` at a time, through `send(i)` (→ HTTP status); throws when any was
+ * not accepted. Returns elapsed seconds and this process's CPU seconds.
+ */
+export async function sendAll(count, inFlight, send) {
   let next = 0;
   let failed = 0;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const worker = async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= count) return;
-      if (!isAccepted(await send(i))) failed++;
-    }
+    for (let i = next++; i < count; i = next++) if (!isAccepted(await send(i))) failed++;
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
-  await agent.close();
-  if (failed > 0) throw new Error(`bare client: ${failed} of ${count} requests failed`);
+  if (failed > 0) throw new Error(`${failed} of ${count} requests failed`);
   return { seconds, cpu: (cpu.user + cpu.system) / 1e6 };
+}
+
+/** Send one message to each of users [0, count) of `org`, `inFlight` at a time; returns elapsed seconds and the client's CPU seconds. */
+export async function bareClientLoop(org, count, serviceUrl, appId, inFlight = 32) {
+  const agent = new Agent({ connections: inFlight, keepAliveTimeout: 30_000, pipelining: 1 });
+  try {
+    return await sendAll(count, inFlight, messageSender(agent, org, serviceUrl, appId));
+  } catch (e) {
+    throw new Error(`bare client: ${e.message}`);
+  } finally {
+    await agent.close();
+  }
+}
+
+/** Users [0, count) of `org` by tenant: one list of indexes per tenant, in order. */
+export function usersByTenant(org, count) {
+  const byTenant = new Map();
+  for (let i = 0; i < count; i++) {
+    const tenantId = org.user(i).tenantId;
+    const mine = byTenant.get(tenantId);
+    if (mine) mine.push(i);
+    else byTenant.set(tenantId, [i]);
+  }
+  return [...byTenant.values()];
 }
 
 /**
@@ -89,20 +109,14 @@ export async function bareClientLoop(org, count, serviceUrl, appId, inFlight = 3
  * any sender that waits for a rate-limit slot wakes once per request; k = what Herald's ticks
  * do), for at most `seconds`. Tenants are spread evenly over the interval (tenant i of n starts
  * i/n of it late), as independent lanes would be, so that their timers do not share wake-ups.
- * No store, no limiter state, no retries. Its CPU per accepted message is what waking to send
- * costs on this machine before any bookkeeping. Returns the messages accepted, the 429s, elapsed
+ * No store, no limiter state, no retries: what waking to send costs this sender before any
+ * bookkeeping (leaner senders cost less: bench/floors.js). Returns the messages accepted, the 429s, elapsed
  * and CPU seconds, and the event loop's wake-ups (voluntary context switches of this thread).
  */
 export async function bareClientPaced(org, count, serviceUrl, appId, rps, seconds, group = 1) {
   const agent = new Agent({ connections: 8, keepAliveTimeout: 30_000, pipelining: 1 });
   const post = messageSender(agent, org, serviceUrl, appId);
-  const byTenant = new Map();
-  for (let i = 0; i < count; i++) {
-    const tenantId = org.user(i).tenantId;
-    const mine = byTenant.get(tenantId);
-    if (mine) mine.push(i);
-    else byTenant.set(tenantId, [i]);
-  }
+  const tenants = usersByTenant(org, count);
   const gapMs = (1000 * group) / rps;
   let sent = 0;
   let throttled = 0;
@@ -116,7 +130,6 @@ export async function bareClientPaced(org, count, serviceUrl, appId, rps, second
     else if (!isAccepted(status)) failed++;
     else sent++;
   };
-  const tenants = [...byTenant.values()];
   const tenantLoop = async (indexes, phase) => {
     const inFlight = [];
     for (let k = 0; k < indexes.length; k += group) {

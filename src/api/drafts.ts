@@ -90,10 +90,11 @@ export function draftRoutes(
     if (refusal) return errorResponse(c, refusal.status, refusal.code, refusal.message);
     // Team and group guardrails, checked when saved: refused now, not first at approval.
     if (directory) {
-      const outside = await audienceOutsideLimit(toAudience(parsed.data.request.audience), p, directory, p.tenants);
+      const audience = toAudience(parsed.data.request.audience);
+      const outside = await audienceOutsideLimit(audience, p, directory, p.tenants);
       if (outside !== undefined) return errorResponse(c, 403, "HERALD_E_FORBIDDEN", outside);
       // Refused now, not first at approval (where the draft would go back to the queue).
-      const misspelled = await tenantSpellingProblem(toAudience(parsed.data.request.audience), directory, "request.audience.tenantId");
+      const misspelled = await tenantSpellingProblem(audience, directory, "request.audience.tenantId");
       if (misspelled !== undefined) return errorResponse(c, 400, "HERALD_E_TENANT_SPELLING", misspelled);
     }
     return parsed.data;
