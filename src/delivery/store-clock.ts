@@ -82,7 +82,5 @@ export function limiterOnBaseClock(limiter: RateLimiter, clock: StoreClock): Rat
   return {
     tryAcquire: (keys, now) => limiter.tryAcquire(keys, clock.toBase(now)),
     block: (key, until) => limiter.block(key, clock.toBase(until)),
-    // A duration: the same on either clock.
-    slotSpacingMs: limiter.slotSpacingMs?.bind(limiter),
   };
 }

@@ -259,27 +259,6 @@ export function rateLimiterContract(name: string, harness: LimiterHarness): void
       expect(answers.filter((w) => w === 0)).toHaveLength(10);
     });
 
-    it("slotSpacingMs: the step of a bucket's slots at its ceiling one by one, margins included; 0 for ticks or no limit", async () => {
-      for (const options of [{}, { marginMs: 50 }]) {
-        const { limiter } = await harness.fresh(options, simClock());
-        const policy = tenantPolicy(50);
-        const step = limiter.slotSpacingMs?.(policy);
-        expect(step).toBe(compileWindow(policy[0]!, options).intervalUs / 1_000);
-        // Taken as soon as each is admitted (waits are whole ms), 40 slots span 39 steps, to a ms.
-        const b: BucketKey = { key: `spacing-${JSON.stringify(options)}`, policy };
-        const taken: number[] = [];
-        for (let t = 1_000; taken.length < 40; ) {
-          const wait = await limiter.tryAcquire([b], t);
-          if (wait === 0) taken.push(t);
-          else t += wait;
-        }
-        expect(Math.abs(taken.at(-1)! - taken[1]! - 38 * step!)).toBeLessThanOrEqual(1);
-      }
-      const { limiter } = await harness.fresh({}, simClock());
-      expect(limiter.slotSpacingMs?.(tenantPolicy(50, 10))).toBe(0);
-      expect(limiter.slotSpacingMs?.(tenantPolicy(0))).toBe(0);
-    });
-
     it("rejects a key passed twice in one call", async () => {
       const { limiter } = await harness.fresh({}, simClock());
       const b: BucketKey = { key: "dup", policy: tenantPolicy(5) };

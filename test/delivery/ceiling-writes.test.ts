@@ -108,47 +108,6 @@ forEachStore((stores: StoreFactory) => {
     expect(calls).toBeLessThanOrEqual(Math.ceil(users.length * 2.75));
   });
 
-  it("four tenants at 50 rps: their lanes take their slots on one grid, so their requests leave together; every message once, no 429", async () => {
-    const tenants = 4;
-    const users = Array.from({ length: tenants * 40 }, (_, i) => i);
-    /** When each request left (ms, this process's clock). */
-    const left: number[] = [];
-    h = await startHarness(await open(), {
-      emulator: { tenantRps: 50, org: { tenants, users: users.length } },
-      config: { tenantRps: 50 },
-      wrapConnector: (c) => ({
-        ...c,
-        createConversation: c.createConversation.bind(c),
-        sendToConversation: (serviceUrl, conversationId, activity, signal) => {
-          left.push(performance.now());
-          return c.sendToConversation(serviceUrl, conversationId, activity, signal);
-        },
-      }),
-    });
-    await h.seedUsers(users);
-    // The pool warmed first (the lanes would otherwise all wait for its first answer and start
-    // together), then a broadcast per tenant, started 5 ms apart: lanes on their own schedules keep
-    // these phases (four moments 5 ms apart per 20.8 ms).
-    const warm = await h.engine.submit(request({ conversations: [h.emulator.org.personalConversationId(0)] }), admin);
-    await h.waitFor(warm.notification.id, finished, 10_000);
-    left.length = 0;
-    const ids: string[] = [];
-    for (const t of h.emulator.org.tenants) {
-      ids.push((await h.engine.submit(request({ all: true, tenantId: t.id }), admin)).notification.id);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    for (const id of ids) expect((await h.waitFor(id, finished, 30_000)).counts.sent).toBe(users.length / tenants);
-    for (const i of users) expect(h.received(i).received).toBe(i === 0 ? 2 : 1);
-    expect(h.stats()["throttled"]).toBe(0);
-    // Moments at which requests left: a request within 4 ms of the first of a moment leaves with it.
-    // On the grid the four lanes' slots (20.8 ms apart) fall on the same moments: about 40 moments
-    // for 160 requests. Each lane on its own phase: a moment per request but for chance meetings
-    // (measured before the grid: 84-120 moments).
-    const moments: number[] = [];
-    for (const t of left.sort((a, b) => a - b)) if (moments.length === 0 || t - moments.at(-1)! > 4) moments.push(t);
-    expect(moments.length).toBeLessThanOrEqual(users.length / 2);
-  });
-
   it("ticks (HERALD_TENANT_TICK=10), six tenants sharing 16 permits: full ticks, every message once, no 429", async () => {
     const tenants = 6;
     const perTenant = 20;

@@ -184,12 +184,6 @@ export class Lane {
   private readonly markWait: number;
   /** Time between two of the tenant's slots, ms (one by one). */
   private readonly slotSpacing: number;
-  /**
-   * The step of the grid the lane's waits for its tenant's next slot end on, ms: the limiter's
-   * spacing of the tenant's slots (RateLimiter.slotSpacingMs, 20.8 ms at 50 rps). 0: no grid (no
-   * tenant limit, ticks, or a limiter that does not say).
-   */
-  private readonly grid: number;
   /** The tenant's bucket (the same for every request of the lane). */
   private readonly tenantKey: BucketKey;
   /**
@@ -229,7 +223,6 @@ export class Lane {
     this.tickSpacing = tickSpacingOf(deps.policies.tenant);
     this.markWait = stagedMarkWait(deps.policies.tenant);
     this.slotSpacing = deps.policies.tenant.length === 0 ? 0 : 1 / slowestRate(deps.policies.tenant);
-    this.grid = this.tick === 1 && deps.policies.tenant.length > 0 ? (deps.limiter.slotSpacingMs?.(deps.policies.tenant) ?? 0) : 0;
     this.tenantKey = tenantBucket(deps.policies, tenantId);
   }
 
@@ -617,7 +610,7 @@ export class Lane {
       const wait = await limiter.tryAcquire([tenant], now);
       if (wait === 0) break;
       try {
-        await clock.sleep(this.onGrid(now, wait), signal);
+        await clock.sleep(wait, signal);
       } catch {
         return { again: undefined };
       }
@@ -626,26 +619,6 @@ export class Lane {
     const now = clock.now();
     const wait = await limiter.tryAcquire([bucket], now);
     return wait > 0 ? { again: now + wait } : { bucket, now };
-  }
-
-  /**
-   * How long to wait, from `now`, for a tenant slot the limiter answered `wait` for: until the first
-   * point of the grid (multiples of `grid` ms on the lane's clock) at or after it. Every lane of
-   * this process steps its tenant's slots on the same grid, so the lanes of tenants at their
-   * ceiling wake together, one timer for all of them (Node fires the timers due at the same time
-   * in one wake-up), instead of each at its own phase: with 20 tenants at 50 rps a wake-up sent a
-   * request of each instead of about one, and Herald's process woke 0.29-0.31 times per message
-   * instead of 0.70-0.75 (docs/benchmark-log.md).
-   *
-   * It costs no rate at the ceiling: the limiter's slots of the tenant come exactly one grid step
-   * apart (GCRA), and a lane that took its slot on the grid is due again on the next point. A slot
-   * taken off the grid (the tenant's first request after a pause, or a lateness over the limiter's
-   * 10 ms catch-up) moves the tenant's schedule, and the lane gives up at most one step (20.8 ms)
-   * once to come back on the grid.
-   */
-  private onGrid(now: number, wait: number): number {
-    if (this.grid <= 0) return wait;
-    return Math.ceil((now + wait) / this.grid) * this.grid - now;
   }
 
   /**

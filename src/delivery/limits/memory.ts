@@ -1,15 +1,4 @@
-import {
-  type CompiledWindow,
-  type GcraOptions,
-  inTick,
-  type LimitPolicy,
-  PolicyCompiler,
-  slotSpacingMs,
-  tickWait,
-  toUs,
-  waitFor,
-  waitMs,
-} from "./policy.js";
+import { type CompiledWindow, type GcraOptions, inTick, PolicyCompiler, tickWait, toUs, waitFor, waitMs } from "./policy.js";
 import { assertDistinctKeys, type BucketKey, type RateLimiter, slotsIn } from "./rate-limiter.js";
 
 /**
@@ -70,10 +59,6 @@ export class InProcessRateLimiter implements RateLimiter {
     const untilUs = toUs(until);
     if (untilUs > (this.blocks.get(key) ?? Number.NEGATIVE_INFINITY)) this.blocks.set(key, untilUs);
     return Promise.resolve();
-  }
-
-  slotSpacingMs(policy: LimitPolicy): number {
-    return slotSpacingMs(this.compiler.compile(policy));
   }
 
   /** Deletes every entry that no longer affects a decision at `now` (ms). */

@@ -214,16 +214,6 @@ export class PolicyCompiler {
 }
 
 /**
- * The time between two slots of a bucket at its ceiling, one request after another, in ms: the
- * GCRA interval of its slowest window (at 50 rps with the defaults, 20.8 ms). 0 when the policy is
- * empty or one of its windows hands its budget out in ticks (`group` > 1).
- */
-export function slotSpacingMs(windows: readonly CompiledWindow[]): number {
-  if (windows.length === 0 || windows.some((w) => w.group > 1)) return 0;
-  return Math.max(...windows.map((w) => w.intervalUs)) / 1_000;
-}
-
-/**
  * Whether `slots` more requests at `nowUs` go with the tick of a grouped window that opened at
  * `openedUs` and has `left` slots: only while it is open (never for a `now` before it opened, a
  * caller's older reading of the clock).

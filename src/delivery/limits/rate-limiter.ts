@@ -48,14 +48,6 @@ export interface RateLimiter {
    * admits again at its normal pace (its windows are not reset).
    */
   block(key: string, until: number): Promise<void>;
-  /**
-   * The steady time between two slots of a bucket of `policy` taken one by one at its ceiling, in
-   * ms, as this limiter compiles it (policy.ts slotSpacingMs: its margins included); 0 when the
-   * policy is empty or grouped. Lanes wait for their tenant's next slot on a grid of this step, so
-   * that the lanes of tenants at their ceiling wake together (Lane.onGrid). Optional: a limiter
-   * without it leaves every lane on its own schedule.
-   */
-  slotSpacingMs?(policy: LimitPolicy): number;
 }
 
 /** Thrown for a caller mistake (duplicate key in one tryAcquire): fix the call, do not retry. */

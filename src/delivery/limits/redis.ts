@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { type Clock, systemClock } from "../../clock.js";
-import { type GcraOptions, type LimitPolicy, PolicyCompiler, slotSpacingMs, toUs, waitMs } from "./policy.js";
+import { type GcraOptions, PolicyCompiler, toUs, waitMs } from "./policy.js";
 import { assertDistinctKeys, type BucketKey, type RateLimiter, slotsIn } from "./rate-limiter.js";
 
 /**
@@ -179,10 +179,6 @@ export class RedisRateLimiter implements RateLimiter {
     if (until <= now) return;
     const ttlMs = Math.ceil(until - now) + this.ttlSlackMs;
     await this.run(BLOCK_LUA, [this.blockKey(key)], [this.callerTime ? toUs(now) : -1, ttlMs, toUs(until - now)]);
-  }
-
-  slotSpacingMs(policy: LimitPolicy): number {
-    return slotSpacingMs(this.compiler.compile(policy));
   }
 
   private blockKey(key: string): string {
