@@ -85,7 +85,7 @@ export async function bareClientLoop(org, count, serviceUrl, appId, inFlight = 3
   try {
     return await sendAll(count, inFlight, messageSender(agent, org, serviceUrl, appId));
   } catch (e) {
-    throw new Error(`bare client: ${e.message}`);
+    throw new Error(`bare client: ${e.message}`, { cause: e });
   } finally {
     await agent.close();
   }
